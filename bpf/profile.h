@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Types shared by bpf/profile.bpf.c and user space. __u32-style types only. */
+#ifndef PMUPROF_BPF_PROFILE_H
+#define PMUPROF_BPF_PROFILE_H
+
+#include <linux/types.h>
+
+/* perf's PERF_MAX_STACK_DEPTH; the real depth is a load-time knob below this. */
+#define PROFILE_MAX_DEPTH 127
+/* One program per event for the legacy ioctl attach, where BPF cookies don't exist. */
+#define PROFILE_MAX_EVENTS 8
+#define PROFILE_COMM_LEN 16
+
+/*
+ * Hash key. The frames live in the key itself (no stack ids, which collide and drop
+ * stacks). The map's key size is set at load time to cover exactly the configured
+ * depths: kernel frames first, then user frames, both zero-padded by bpf_get_stack().
+ */
+struct profile_key {
+	__u32 pid;	/* tgid */
+	__u32 tid;	/* 0 unless per-thread keys were asked for */
+	__u32 event;	/* index into the event list */
+	__u16 kern_len; /* frames captured */
+	__u16 user_len;
+	char comm[PROFILE_COMM_LEN];
+	__u64 frames[2 * PROFILE_MAX_DEPTH];
+};
+
+#define PROFILE_KEY_HDR_SIZE ((unsigned long)&((struct profile_key *)0)->frames)
+
+struct profile_value {
+	__u64 samples;
+	__u64 weight; /* sum of sample_period: events the samples stand for */
+};
+
+/* Per-CPU counters, indexed by event * PROFILE_CNT_MAX + one of these. */
+enum profile_counter {
+	PROFILE_CNT_TAKEN = 0,	     /* every sample the program saw */
+	PROFILE_CNT_LOST_MAP_FULL,   /* stack map full: sample not stored */
+	PROFILE_CNT_LOST_STACK,	     /* no frame could be captured: sample not stored */
+	PROFILE_CNT_KSTACK_ERR,	     /* kernel stack capture failed (sample kept) */
+	PROFILE_CNT_USTACK_ERR,	     /* user stack capture failed (sample kept) */
+	PROFILE_CNT_TRUNCATED,	     /* stack hit the depth limit (sample kept) */
+	PROFILE_CNT_MAX,
+};
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stack tables and the files made from them. Pure: no perf or BPF calls.
+ */
+#ifndef PMUPROF_FLAMEGRAPH_H
+#define PMUPROF_FLAMEGRAPH_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stddef.h>
+
+struct stack_entry {
+	const char *stack; /* "comm;outer;...;leaf" */
+	uint64_t count;
+};
+
+struct stack_table;
+
+struct stack_table *stack_table__new(void);
+void stack_table__free(struct stack_table *st);
+
+/*
+ * Add count to a stack given as frames, outermost first. A ';' inside a name would
+ * split the frame, so it becomes ':'; control characters become '?'.
+ */
+int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr,
+		     uint64_t count);
+/* Add count to an already joined stack (used as is). */
+int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count);
+
+size_t stack_table__len(const struct stack_table *st);
+uint64_t stack_table__total(const struct stack_table *st);
+/* The count of one joined stack, 0 if absent. */
+uint64_t stack_table__get(const struct stack_table *st, const char *stack);
+
+/* Entries sorted byte-wise by stack (stackcollapse-perf's order). The array belongs to
+ * the table and is valid until the next add. NULL + errno on failure. */
+const struct stack_entry *stack_table__sorted(struct stack_table *st);
+/* Entries sorted by count, highest first (ties by stack). Same ownership rules. */
+const struct stack_entry *stack_table__by_count(struct stack_table *st);
+
+/* Write "stack count" lines, sorted. 0 or a negative errno. */
+int folded__write(FILE *f, struct stack_table *st);
+
+/*
+ * Files that appear whole or not at all: written to a temporary file in the same
+ * directory, renamed on commit, removed on abort.
+ */
+struct atomic_file {
+	FILE *f;
+	char *path;
+	char *tmp_path;
+};
+
+int atomic_file__open(struct atomic_file *af, const char *path);
+int atomic_file__commit(struct atomic_file *af);
+void atomic_file__abort(struct atomic_file *af);
+
+/* folded__write into path atomically. */
+int folded__write_file(const char *path, struct stack_table *st);
+
+#endif

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flamegraph.h"
+
+struct stack_table {
+	struct stack_entry *entries;
+	size_t nr, cap;
+	size_t *index; /* open addressing: entry index + 1, 0 = empty */
+	size_t index_cap;
+	uint64_t total;
+	int order; /* 0 unsorted, 1 by stack, 2 by count */
+};
+
+static uint64_t hash_bytes(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+struct stack_table *stack_table__new(void)
+{
+	return calloc(1, sizeof(struct stack_table));
+}
+
+void stack_table__free(struct stack_table *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nr; i++)
+		free((char *)st->entries[i].stack);
+	free(st->entries);
+	free(st->index);
+	free(st);
+}
+
+static int rehash(struct stack_table *st, size_t cap)
+{
+	size_t *idx = calloc(cap, sizeof(*idx)), i;
+
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < st->nr; i++) {
+		size_t h = hash_bytes(st->entries[i].stack) & (cap - 1);
+
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = i + 1;
+	}
+	free(st->index);
+	st->index = idx;
+	st->index_cap = cap;
+	return 0;
+}
+
+static size_t *lookup(const struct stack_table *st, const char *stack)
+{
+	size_t h;
+
+	if (!st->index_cap)
+		return NULL;
+	h = hash_bytes(stack) & (st->index_cap - 1);
+	while (st->index[h]) {
+		if (!strcmp(st->entries[st->index[h] - 1].stack, stack))
+			return &st->index[h];
+		h = (h + 1) & (st->index_cap - 1);
+	}
+	return &st->index[h];
+}
+
+/* Takes ownership of stack on success. */
+static int add_owned(struct stack_table *st, char *stack, uint64_t count)
+{
+	size_t *slot;
+	int err;
+
+	/* The index is rebuilt after sorting moved entries. */
+	if (st->order) {
+		err = rehash(st, st->index_cap ? st->index_cap : 64);
+		if (err)
+			return err;
+		st->order = 0;
+	}
+	if ((st->nr + 1) * 2 > st->index_cap) {
+		err = rehash(st, st->index_cap ? st->index_cap * 2 : 64);
+		if (err)
+			return err;
+	}
+	slot = lookup(st, stack);
+	if (*slot) {
+		struct stack_entry *e = &st->entries[*slot - 1];
+
+		e->count = e->count + count < e->count ? UINT64_MAX : e->count + count;
+		st->total += count;
+		free(stack);
+		return 0;
+	}
+	if (st->nr == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		struct stack_entry *tmp = realloc(st->entries, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		st->entries = tmp;
+		st->cap = cap;
+	}
+	st->entries[st->nr].stack = stack;
+	st->entries[st->nr].count = count;
+	st->nr++;
+	*slot = st->nr;
+	st->total += count;
+	return 0;
+}
+
+int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count)
+{
+	char *copy = strdup(stack);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	err = add_owned(st, copy, count);
+	if (err)
+		free(copy);
+	return err;
+}
+
+int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr,
+		     uint64_t count)
+{
+	size_t i, len = 0, pos = 0;
+	char *s;
+	int err;
+
+	for (i = 0; i < nr; i++)
+		len += strlen(frames[i]) + 1;
+	s = malloc(len ? len : 1);
+	if (!s)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		const char *f = frames[i];
+
+		if (i)
+			s[pos++] = ';';
+		for (; *f; f++) {
+			unsigned char c = *f;
+
+			s[pos++] = c == ';' ? ':' : (c < 0x20 || c == 0x7f) ? '?' : c;
+		}
+	}
+	s[pos] = 0;
+	err = add_owned(st, s, count);
+	if (err)
+		free(s);
+	return err;
+}
+
+size_t stack_table__len(const struct stack_table *st)
+{
+	return st->nr;
+}
+
+uint64_t stack_table__total(const struct stack_table *st)
+{
+	return st->total;
+}
+
+uint64_t stack_table__get(const struct stack_table *st, const char *stack)
+{
+	size_t i;
+
+	if (!st->order) {
+		size_t *slot = lookup(st, stack);
+
+		return slot && *slot ? st->entries[*slot - 1].count : 0;
+	}
+	for (i = 0; i < st->nr; i++)
+		if (!strcmp(st->entries[i].stack, stack))
+			return st->entries[i].count;
+	return 0;
+}
+
+static int by_stack(const void *a, const void *b)
+{
+	const struct stack_entry *x = a, *y = b;
+
+	return strcmp(x->stack, y->stack);
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct stack_entry *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->stack, y->stack);
+}
+
+const struct stack_entry *stack_table__sorted(struct stack_table *st)
+{
+	if (st->order != 1) {
+		qsort(st->entries, st->nr, sizeof(*st->entries), by_stack);
+		st->order = 1;
+	}
+	return st->entries;
+}
+
+const struct stack_entry *stack_table__by_count(struct stack_table *st)
+{
+	if (st->order != 2) {
+		qsort(st->entries, st->nr, sizeof(*st->entries), by_count);
+		st->order = 2;
+	}
+	return st->entries;
+}

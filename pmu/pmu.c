@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include "pmu.h"
+
+struct generic_event {
+	const char *name;
+	const char *alias;
+	__u32 type;
+	__u64 config;
+};
+
+static const struct generic_event generic_events[] = {
+	{ "cycles", "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
+	{ "instructions", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
+	{ "cache-references", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES },
+	{ "cache-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
+	{ "branches", "branch-instructions", PERF_TYPE_HARDWARE,
+	  PERF_COUNT_HW_BRANCH_INSTRUCTIONS },
+	{ "branch-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES },
+	{ "bus-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES },
+	{ "ref-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES },
+	{ "stalled-cycles-frontend", "idle-cycles-frontend", PERF_TYPE_HARDWARE,
+	  PERF_COUNT_HW_STALLED_CYCLES_FRONTEND },
+	{ "stalled-cycles-backend", "idle-cycles-backend", PERF_TYPE_HARDWARE,
+	  PERF_COUNT_HW_STALLED_CYCLES_BACKEND },
+	{ "cpu-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK },
+	{ "task-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK },
+	{ "page-faults", "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
+	{ "minor-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN },
+	{ "major-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ },
+	{ "context-switches", "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
+	{ "cpu-migrations", "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
+};
+
+int pmu_event__parse(const char *spec, struct pmu_event *ev)
+{
+	size_t i;
+
+	if (!spec || !*spec)
+		return -EINVAL;
+	for (i = 0; i < sizeof(generic_events) / sizeof(generic_events[0]); i++) {
+		const struct generic_event *g = &generic_events[i];
+
+		if (strcmp(spec, g->name) && (!g->alias || strcmp(spec, g->alias)))
+			continue;
+		memset(ev, 0, sizeof(*ev));
+		snprintf(ev->name, sizeof(ev->name), "%s", g->name);
+		ev->attr.size = sizeof(ev->attr);
+		ev->attr.type = g->type;
+		ev->attr.config = g->config;
+		ev->hardware = g->type == PERF_TYPE_HARDWARE || g->type == PERF_TYPE_HW_CACHE ||
+			       g->type == PERF_TYPE_RAW;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad)
+{
+	struct pmu_event *out = NULL, *tmp;
+	const char *p = list, *start;
+	int n = 0, depth, err = 0;
+	char *item = NULL;
+
+	*evs = NULL;
+	*nr = 0;
+	if (bad)
+		*bad = NULL;
+	if (!list || !*list) {
+		if (bad)
+			*bad = strdup("");
+		return -EINVAL;
+	}
+	while (1) {
+		start = p;
+		depth = 0;
+		while (*p && (*p != ',' || depth > 0)) {
+			if (*p == '{')
+				depth++;
+			else if (*p == '}')
+				depth--;
+			else if (*p == '/')
+				depth = depth ? depth - 1 : 1;
+			p++;
+		}
+		item = strndup(start, p - start);
+		if (!item) {
+			err = -ENOMEM;
+			goto out;
+		}
+		tmp = realloc(out, (n + 1) * sizeof(*out));
+		if (!tmp) {
+			err = -ENOMEM;
+			goto out;
+		}
+		out = tmp;
+		err = pmu_event__parse(item, &out[n]);
+		if (err)
+			goto out;
+		n++;
+		free(item);
+		item = NULL;
+		if (!*p)
+			break;
+		p++;
+	}
+out:
+	if (err) {
+		if (bad)
+			*bad = item;
+		else
+			free(item);
+		free(out);
+		return err;
+	}
+	*evs = out;
+	*nr = n;
+	return 0;
+}
+
+void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned long period)
+{
+	if (freq) {
+		ev->attr.freq = 1;
+		ev->attr.sample_freq = freq;
+	} else {
+		ev->attr.freq = 0;
+		ev->attr.sample_period = period;
+	}
+}
+
+void pmu_event__cpu_clock(struct pmu_event *ev, unsigned long freq)
+{
+	pmu_event__parse("cpu-clock", ev);
+	pmu_event__set_sampling(ev, freq, 0);
+}
+
+int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd)
+{
+	struct perf_event_attr attr = ev->attr;
+	int fd;
+
+	attr.size = sizeof(attr);
+	/* Opened disabled; enabled after the BPF program is attached. */
+	attr.disabled = 1;
+	fd = syscall(__NR_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+bool pmu_err_is_no_pmu(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err == ENOENT || err == EOPNOTSUPP || err == ENODEV;
+}
+
+int pmu_event__probe(const struct pmu_event *ev)
+{
+	int fd = pmu_event__open(ev, 0, -1, -1);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, bool allow,
+			 struct pmu_fallback *fb)
+{
+	int i, j, err;
+
+	memset(fb, 0, sizeof(*fb));
+	fb->failed = -1;
+	for (i = 0, j = 0; i < *nr; i++) {
+		err = pmu_event__probe(&evs[i]);
+		if (!err) {
+			evs[j++] = evs[i];
+			continue;
+		}
+		if (!evs[i].hardware || !pmu_err_is_no_pmu(err)) {
+			fb->failed = i;
+			return err;
+		}
+		if (!fb->err)
+			fb->err = err;
+		if (fb->nr_dropped < 8)
+			snprintf(fb->dropped[fb->nr_dropped], PMU_EVENT_NAME_MAX, "%s", evs[i].name);
+		fb->nr_dropped++;
+		if (!allow) {
+			fb->failed = i;
+			return err;
+		}
+	}
+	*nr = j;
+	if (!j) {
+		pmu_event__cpu_clock(&evs[0], freq);
+		*nr = 1;
+		fb->added_cpu_clock = true;
+	}
+	return 0;
+}
+
+const char *pmu_errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case ENOENT: return "ENOENT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENODEV: return "ENODEV";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EINVAL: return "EINVAL";
+	case EMFILE: return "EMFILE";
+	case EBUSY: return "EBUSY";
+	case ESRCH: return "ESRCH";
+	case E2BIG: return "E2BIG";
+	case ENOMEM: return "ENOMEM";
+	default: return "E?";
+	}
+}
+
+static int read_paranoid(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	int v = 2;
+
+	if (!f)
+		return v;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 2;
+	fclose(f);
+	return v;
+}
+
+const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, size_t sz)
+{
+	const char *name = ev ? ev->name : "event";
+
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case ENOENT:
+	case EOPNOTSUPP:
+	case ENODEV:
+		if (ev && ev->hardware)
+			snprintf(buf, sz, "%s: no hardware PMU for this event (%s; a virtual machine?)",
+				 name, pmu_errno_name(err));
+		else
+			snprintf(buf, sz, "%s: not supported by this kernel (%s)", name,
+				 pmu_errno_name(err));
+		break;
+	case EACCES:
+	case EPERM:
+		snprintf(buf, sz,
+			 "%s: not permitted (%s): run as root or grant CAP_PERFMON and CAP_BPF "
+			 "(perf_event_paranoid is %d)",
+			 name, pmu_errno_name(err), read_paranoid());
+		break;
+	case EMFILE:
+		snprintf(buf, sz, "%s: too many open files (EMFILE): raise the limit with 'ulimit -n'",
+			 name);
+		break;
+	case EBUSY:
+		snprintf(buf, sz,
+			 "%s: counter busy (EBUSY): another tool or the NMI watchdog holds it "
+			 "(try: sysctl kernel.nmi_watchdog=0)",
+			 name);
+		break;
+	case ESRCH:
+		snprintf(buf, sz, "%s: no such process or thread (ESRCH)", name);
+		break;
+	case EINVAL:
+		snprintf(buf, sz, "%s: the kernel rejected the event's settings (EINVAL): "
+			 "check -F/-c and the event name", name);
+		break;
+	default:
+		snprintf(buf, sz, "%s: cannot open event: %s", name, strerror(err));
+		break;
+	}
+	return buf;
+}
+
+const char *pmu_attach_mode__name(enum pmu_attach_mode mode)
+{
+	switch (mode) {
+	case PMU_ATTACH_LINK: return "link";
+	case PMU_ATTACH_IOCTL: return "ioctl";
+	default: return "auto";
+	}
+}
+
+int pmu_attach_mode__parse(const char *s, enum pmu_attach_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = PMU_ATTACH_AUTO;
+	else if (!strcmp(s, "link"))
+		*mode = PMU_ATTACH_LINK;
+	else if (!strcmp(s, "ioctl"))
+		*mode = PMU_ATTACH_IOCTL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool pmu_perf_link_supported(int prog_fd)
+{
+	struct pmu_event ev;
+	int pfd, lfd;
+	bool ok;
+
+	/* Same probe as libbpf: a link on a software event; EBADF-style failure means no. */
+	pmu_event__cpu_clock(&ev, 1);
+	pfd = pmu_event__open(&ev, 0, -1, -1);
+	if (pfd < 0)
+		return false;
+	lfd = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
+	ok = lfd >= 0;
+	if (lfd >= 0)
+		close(lfd);
+	close(pfd);
+	return ok;
+}
+
+int pmu_attach_bpf(int pfd, int prog_fd, enum pmu_attach_mode mode, unsigned long long cookie)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = cookie);
+	int fd;
+
+	if (mode == PMU_ATTACH_IOCTL) {
+		if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog_fd) < 0)
+			return -errno;
+		return 0;
+	}
+	fd = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, &opts);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Install every Debian 12 package that pmuprof's build, tests and benchmarks need.
+# Idempotent: does nothing when all packages are present; runs `apt-get update` once
+# when something is missing.
+set -eu
+
+PACKAGES="
+build-essential
+pkg-config
+meson
+ninja-build
+clang
+llvm
+bpftool
+libbpf-dev
+libelf-dev
+zlib1g-dev
+libpfm4-dev
+libcriterion-dev
+linux-libc-dev
+libc6-dev
+linux-perf
+bpftrace
+util-linux
+procps
+python3
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root to install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

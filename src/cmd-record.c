@@ -1,0 +1,857 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmuprof record: parse options, pick targets and events, drive the record loop,
+ * write the outputs and the summary.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include "cmd.h"
+#include "log.h"
+#include "record.h"
+
+static const char record_usage[] =
+	"Usage: pmuprof record [OPTIONS] [-- COMMAND [ARGS...]]\n"
+	"\n"
+	"Sample call stacks on hardware events with a BPF program, aggregate them in the\n"
+	"kernel, symbolize them and write folded stacks (flamegraph.pl format).\n"
+	"\n"
+	"Targets (default: all CPUs):\n"
+	"  -a, --all-cpus          all online CPUs\n"
+	"  -C, --cpu LIST          these CPUs (e.g. 0-3,8)\n"
+	"  -p, --pid PID[,PID..]   these processes (all their threads, and children)\n"
+	"  -t, --tid TID[,TID..]   these threads only\n"
+	"  -- COMMAND [ARGS]       launch COMMAND, follow its children, stop when it exits\n"
+	"\n"
+	"Events and sampling:\n"
+	"  -e, --event LIST        events to sample (default: cycles); generic perf names:\n"
+	"                          cycles, instructions, cache-references, cache-misses,\n"
+	"                          branches, branch-misses, cpu-clock, task-clock, ...\n"
+	"  -F, --freq HZ           samples per second per CPU or task (default: 99)\n"
+	"  -c, --count PERIOD      one sample every PERIOD events (instead of -F)\n"
+	"      --no-fallback       fail when there is no hardware PMU instead of\n"
+	"                          falling back to cpu-clock\n"
+	"  -d, --duration SECONDS  stop after SECONDS (default: until Ctrl-C or COMMAND exits)\n"
+	"\n"
+	"Stacks:\n"
+	"      --max-stack N       frames per stack, user and kernel each (default: 127)\n"
+	"  -U, --user-only         user frames only\n"
+	"  -K, --kernel-only       kernel frames only\n"
+	"      --max-stacks N      distinct stacks kept in the kernel (default: 16384);\n"
+	"                          samples beyond are counted as [lost:map_full]\n"
+	"      --attach MODE       auto (default), link (bpf_link with BPF cookies) or\n"
+	"                          ioctl (legacy PERF_EVENT_IOC_SET_BPF)\n"
+	"\n"
+	"Output:\n"
+	"  -o, --output FILE       output file (default: profile.folded); with several\n"
+	"                          events, one file per event: FILE.EVENT.folded\n"
+	"      --format FORMAT     folded (default; also chosen by the .folded extension)\n"
+	"  -q, --quiet             no summary\n"
+	"  -v, --verbose           debug output (repeat for more)\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"Examples:\n"
+	"  pmuprof record -d 10                      # all CPUs for 10 s, cycles at 99 Hz\n"
+	"  pmuprof record -F 999 -p 1234 -d 5         # one process at 999 Hz\n"
+	"  pmuprof record -e instructions -c 1000000 -- ./bench\n"
+	"  pmuprof record -o out.folded -- make -j8   # a command and its children\n";
+
+enum {
+	OPT_NO_FALLBACK = 256,
+	OPT_ATTACH,
+	OPT_MAX_STACK,
+	OPT_MAX_STACKS,
+	OPT_FORMAT,
+};
+
+static const struct option record_options[] = {
+	{ "all-cpus", no_argument, NULL, 'a' },
+	{ "cpu", required_argument, NULL, 'C' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "tid", required_argument, NULL, 't' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "freq", required_argument, NULL, 'F' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "user-only", no_argument, NULL, 'U' },
+	{ "kernel-only", no_argument, NULL, 'K' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct record_args {
+	bool all_cpus;
+	const char *cpu_list, *pid_list, *tid_list, *events, *output, *format;
+	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
+	unsigned long freq, period;
+	double duration;
+	bool no_fallback, user_only, kernel_only, quiet;
+	unsigned int max_stack, max_stacks;
+	enum pmu_attach_mode attach;
+	char **cmd;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+}
+
+#define fail_input(...)                                 \
+	do {                                            \
+		fprintf(stderr, "pmuprof: " __VA_ARGS__); \
+		fputc('\n', stderr);                    \
+		return -EINVAL;                         \
+	} while (0)
+
+/* A positive integer that fits in max, or -1. */
+static long long parse_positive(const char *s, long long max)
+{
+	long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v <= 0 || v > max)
+		return -1;
+	return v;
+}
+
+static int read_int_file(const char *path, long *v)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, "%ld", v) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct record_args *a)
+{
+	int c, targets;
+	long long v;
+	char *end;
+
+	memset(a, 0, sizeof(*a));
+	a->events = "cycles";
+	a->output = "profile.folded";
+	a->max_stack = PROFILE_MAX_DEPTH;
+	a->max_stacks = 16384;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
+		switch (c) {
+		case 'a': a->all_cpus = true; break;
+		case 'C': a->cpu_list = optarg; break;
+		case 'p': a->pid_list = optarg; break;
+		case 't': a->tid_list = optarg; break;
+		case 'e': a->events = optarg; break;
+		case 'F': a->freq_arg = optarg; break;
+		case 'c': a->period_arg = optarg; break;
+		case 'd': a->duration_arg = optarg; break;
+		case 'U': a->user_only = true; break;
+		case 'K': a->kernel_only = true; break;
+		case 'o': a->output = optarg; break;
+		case 'q': a->quiet = true; break;
+		case 'v': log_set_level(log_get_level() + 1); break;
+		case OPT_NO_FALLBACK: a->no_fallback = true; break;
+		case OPT_ATTACH: a->attach_arg = optarg; break;
+		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_MAX_STACK:
+			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
+			if (v < 0)
+				fail_input("--max-stack %s: give a number of frames from 1 to %d", optarg,
+					   PROFILE_MAX_DEPTH);
+			a->max_stack = v;
+			break;
+		case OPT_MAX_STACKS:
+			v = parse_positive(optarg, 1 << 24);
+			if (v < 0)
+				fail_input("--max-stacks %s: give a number of stacks from 1 to %d", optarg,
+					   1 << 24);
+			a->max_stacks = v;
+			break;
+		case 'h':
+			fputs(record_usage, stdout);
+			exit(0);
+		case ':':
+			fail_input("option '%s' needs a value; see 'pmuprof record --help'",
+				   argv[optind - 1]);
+		default:
+			if (optopt)
+				fail_input("unknown option '-%c'; see 'pmuprof record --help'", optopt);
+			fail_input("unknown option '%s'; see 'pmuprof record --help'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		a->cmd = &argv[optind];
+
+	if (a->freq_arg && a->period_arg)
+		fail_input("-F %s and -c %s: give a frequency or a period, not both", a->freq_arg,
+			   a->period_arg);
+	if (a->freq_arg) {
+		long max_rate = 0;
+
+		v = parse_positive(a->freq_arg, INT_MAX);
+		if (v < 0)
+			fail_input("-F %s: the frequency must be a positive whole number of Hz",
+				   a->freq_arg);
+		if (!read_int_file("/proc/sys/kernel/perf_event_max_sample_rate", &max_rate) &&
+		    max_rate > 0 && v > max_rate)
+			fail_input("-F %s: above the kernel's limit of %ld Hz "
+				   "(kernel.perf_event_max_sample_rate); use a lower -F",
+				   a->freq_arg, max_rate);
+		a->freq = v;
+	} else if (a->period_arg) {
+		v = parse_positive(a->period_arg, LLONG_MAX);
+		if (v < 0)
+			fail_input("-c %s: the period must be a positive whole number of events",
+				   a->period_arg);
+		a->period = v;
+	} else {
+		a->freq = 99;
+	}
+	if (a->duration_arg) {
+		errno = 0;
+		a->duration = strtod(a->duration_arg, &end);
+		if (errno || end == a->duration_arg || *end || !(a->duration > 0) ||
+		    a->duration > 1e7)
+			fail_input("-d %s: the duration must be a positive number of seconds",
+				   a->duration_arg);
+	}
+	if (a->attach_arg && pmu_attach_mode__parse(a->attach_arg, &a->attach))
+		fail_input("--attach=%s: unknown mode; use auto, link or ioctl", a->attach_arg);
+	if (a->user_only && a->kernel_only)
+		fail_input("-U and -K: choose user-only or kernel-only frames, not both");
+	targets = !!a->all_cpus + !!a->cpu_list + !!a->pid_list + !!a->tid_list + !!a->cmd;
+	if (targets > 1 && !(targets == 2 && a->all_cpus && a->cpu_list))
+		fail_input("give one target: -a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND");
+	if (a->format && strcmp(a->format, "folded"))
+		fail_input("--format %s: unknown or not yet supported format; use folded", a->format);
+	if (!a->format) {
+		const char *dot = strrchr(a->output, '.');
+		const char *slash = strrchr(a->output, '/');
+
+		if (dot && (!slash || dot > slash) && strcmp(dot, ".folded") && strcmp(dot, ".txt") &&
+		    strcmp(dot, ".collapsed"))
+			fail_input("-o %s: format '%s' is not supported; write a .folded file or give "
+				   "--format folded", a->output, dot + 1);
+	}
+	return 0;
+}
+
+static int add_int(int **arr, int *n, int v)
+{
+	int *tmp = realloc(*arr, (*n + 1) * sizeof(int));
+
+	if (!tmp)
+		return -ENOMEM;
+	tmp[(*n)++] = v;
+	*arr = tmp;
+	return 0;
+}
+
+/* Every thread of a process, from /proc/PID/task. */
+static int add_threads(pid_t pid, int **tasks, int *nr)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !err) {
+		long tid = strtol(de->d_name, NULL, 10);
+
+		if (tid > 0)
+			err = add_int(tasks, nr, tid);
+	}
+	closedir(d);
+	return err;
+}
+
+static bool is_process(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	return stat(path, &st) == 0;
+}
+
+static int parse_id_list(const char *opt, const char *list, bool threads, int **tasks, int *nr)
+{
+	const char *p = list;
+	long long v;
+	char buf[32];
+	int err;
+
+	if (!*list)
+		fail_input("%s '': give a list of IDs, e.g. %s 1234,5678", opt, opt);
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len >= sizeof(buf))
+			fail_input("%s %s: not a list of IDs (e.g. %s 1234,5678)", opt, list, opt);
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		v = parse_positive(buf, INT_MAX);
+		if (v < 0)
+			fail_input("%s %s: '%s' is not a process or thread ID", opt, list, buf);
+		if (!is_process(v))
+			fail_input("%s %s: no %s with ID %lld; check it with 'ps'", opt, list,
+				   threads ? "thread" : "process", v);
+		if (threads)
+			err = add_int(tasks, nr, v);
+		else
+			err = add_threads(v, tasks, nr);
+		if (err == -ENOENT || err == -ESRCH)
+			fail_input("%s %s: process %lld exited", opt, list, v);
+		if (err)
+			return err;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static char *find_in_path(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *full = NULL;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0 ? strdup(cmd) : NULL;
+	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!copy)
+		return NULL;
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+
+		if (asprintf(&full, "%s/%s", *dir ? dir : ".", cmd) < 0) {
+			full = NULL;
+			break;
+		}
+		if (!stat(full, &st) && S_ISREG(st.st_mode) && !access(full, X_OK))
+			break;
+		free(full);
+		full = NULL;
+	}
+	free(copy);
+	return full;
+}
+
+/*
+ * Fork the command stopped before exec: it waits on a pipe until the events are open,
+ * so its exec is the first thing sampled (enable_on_exec).
+ */
+static pid_t launch(char **cmd, const char *path, int *go_fd)
+{
+	int go[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execv(path, cmd);
+		fprintf(stderr, "pmuprof: %s: cannot run: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	*go_fd = go[1];
+	return pid;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *output_name(const char *output, const char *event, int nr_events)
+{
+	const char *dot = strrchr(output, '.'), *slash = strrchr(output, '/');
+	char *s = NULL;
+
+	if (nr_events == 1)
+		return strdup(output);
+	if (!dot || (slash && dot < slash))
+		return asprintf(&s, "%s.%s", output, event) < 0 ? NULL : s;
+	return asprintf(&s, "%.*s.%s%s", (int)(dot - output), output, event, dot) < 0 ? NULL : s;
+}
+
+static const char *stage_text(enum record_stage s)
+{
+	switch (s) {
+	case RECORD_STAGE_BPF_OPEN: return "cannot open the BPF object";
+	case RECORD_STAGE_BPF_LOAD: return "cannot load the BPF program";
+	case RECORD_STAGE_OPEN: return "cannot open perf event";
+	case RECORD_STAGE_ATTACH: return "cannot attach the BPF program to perf event";
+	case RECORD_STAGE_TRACK: return "cannot open the mmap-tracking events";
+	case RECORD_STAGE_ENABLE: return "cannot enable perf event";
+	default: return "failed";
+	}
+}
+
+static void explain_record_error(const struct record_error *e, const struct pmu_event *evs,
+				 enum pmu_attach_mode attach)
+{
+	char buf[512], where[64] = "";
+	int err = -e->err;
+
+	if (e->cpu >= 0)
+		snprintf(where, sizeof(where), " on CPU %d", e->cpu);
+	else if (e->pid >= 0)
+		snprintf(where, sizeof(where), " for thread %d", e->pid);
+
+	if (err == EPERM || err == EACCES) {
+		long paranoid = 2;
+
+		read_int_file("/proc/sys/kernel/perf_event_paranoid", &paranoid);
+		fprintf(stderr,
+			"pmuprof: %s%s: not permitted (%s): run as root or grant CAP_BPF and "
+			"CAP_PERFMON (kernel.perf_event_paranoid is %ld)\n",
+			stage_text(e->stage), where, pmu_errno_name(err), paranoid);
+		return;
+	}
+	switch (e->stage) {
+	case RECORD_STAGE_OPEN:
+		fprintf(stderr, "pmuprof: %s%s\n",
+			pmu_open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
+		break;
+	case RECORD_STAGE_ATTACH:
+		if (attach == PMU_ATTACH_LINK && (err == EINVAL || err == EOPNOTSUPP))
+			fprintf(stderr,
+				"pmuprof: %s%s: this kernel has no perf bpf_link (%s); "
+				"use --attach=ioctl\n",
+				stage_text(e->stage), where, pmu_errno_name(err));
+		else
+			fprintf(stderr, "pmuprof: %s '%s'%s: %s\n", stage_text(e->stage),
+				evs[e->event].name, where, strerror(err));
+		break;
+	case RECORD_STAGE_TRACK:
+		if (err == EMFILE)
+			fprintf(stderr, "pmuprof: %s: too many open files; raise 'ulimit -n'\n",
+				stage_text(e->stage));
+		else
+			fprintf(stderr, "pmuprof: %s: %s\n", stage_text(e->stage), strerror(err));
+		break;
+	default:
+		fprintf(stderr, "pmuprof: %s: %s (run with -v for the verifier log)\n",
+			stage_text(e->stage), strerror(err));
+	}
+}
+
+static void status_line(double elapsed, uint64_t taken, uint64_t lost)
+{
+	fprintf(stderr, "\r\033[Kpmuprof: %.1f s, %" PRIu64 " samples, %" PRIu64 " lost", elapsed,
+		taken, lost);
+}
+
+static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
+			  const struct pmu_fallback *fb, const struct record_stats *st,
+			  struct stack_table **tables, char **outs, double secs)
+{
+	int i, c;
+
+	fprintf(stderr, "pmuprof record summary\n");
+	for (i = 0; i < nr; i++) {
+		const struct record_event_stats *es = &st->ev[i];
+
+		fprintf(stderr, "  event:      %s", evs[i].name);
+		if (evs[i].attr.freq)
+			fprintf(stderr, " at %" PRIu64 " Hz", (uint64_t)evs[i].attr.sample_freq);
+		else
+			fprintf(stderr, " every %" PRIu64 " events", (uint64_t)evs[i].attr.sample_period);
+		if (fb->added_cpu_clock)
+			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
+		fputc('\n', stderr);
+		fprintf(stderr,
+			"  samples:    %" PRIu64 " taken, %" PRIu64 " in stacks, %" PRIu64
+			" lost (map_full %" PRIu64 ", stack %" PRIu64 ")\n",
+			es->counters[PROFILE_CNT_TAKEN], es->samples_in_stacks,
+			es->counters[PROFILE_CNT_LOST_MAP_FULL] + es->counters[PROFILE_CNT_LOST_STACK],
+			es->counters[PROFILE_CNT_LOST_MAP_FULL], es->counters[PROFILE_CNT_LOST_STACK]);
+		fprintf(stderr, "  weight:     %" PRIu64 " %s\n", es->weight,
+			evs[i].attr.type == PERF_TYPE_SOFTWARE &&
+					(evs[i].attr.config == PERF_COUNT_SW_CPU_CLOCK ||
+					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
+				"ns" :
+				"events");
+		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " in the kernel map)\n",
+			stack_table__len(tables[i]), es->stacks);
+		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
+			if (es->counters[c])
+				fprintf(stderr, "  note:       %" PRIu64 " samples with %s (kept)\n",
+					es->counters[c], record_counter__name(c));
+		fprintf(stderr, "  output:     %s\n", outs[i]);
+	}
+	if (fb->nr_dropped && !fb->added_cpu_clock)
+		for (i = 0; i < fb->nr_dropped && i < 8; i++)
+			fprintf(stderr, "  dropped:    %s (no hardware PMU)\n", fb->dropped[i]);
+	fprintf(stderr, "  attach:     %s\n",
+		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)" :
+						     "ioctl (PERF_EVENT_IOC_SET_BPF)");
+	fprintf(stderr, "  duration:   %.2f s\n", secs);
+	if (st->unresolved_user)
+		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",
+			st->unresolved_user);
+	if (st->track_lost)
+		fprintf(stderr, "  tracking:   %" PRIu64 " mmap records lost by the kernel\n",
+			st->track_lost);
+	if (st->kernel_syms_hidden)
+		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
+				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
+				"or set kernel.kptr_restrict=0\n");
+	(void)a;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_opts opts = { .sz = sizeof(opts) };
+	struct pmu_event *evs = NULL, *tmp_evs;
+	struct stack_table *tables[PROFILE_MAX_EVENTS] = { NULL };
+	struct atomic_file outs_f[PROFILE_MAX_EVENTS];
+	char *outs[PROFILE_MAX_EVENTS] = { NULL };
+	struct record_error rerr;
+	struct record_stats st;
+	struct pmu_fallback fb;
+	struct record_args a;
+	struct symbolizer *sym = NULL;
+	struct record *rec = NULL;
+	struct sigaction sa;
+	int *cpus = NULL, *online = NULL, *tasks = NULL;
+	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0;
+	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1;
+	char *bad = NULL, *cmd_path = NULL;
+	pid_t child = -1;
+	double start, last_status = 0, end_at = 0;
+	bool tty = isatty(STDERR_FILENO), child_done = false;
+
+	memset(outs_f, 0, sizeof(outs_f));
+	if (parse_args(argc, argv, &a))
+		return EXIT_BAD_INPUT;
+	libbpf_set_print(log_libbpf_print);
+
+	/* Events. */
+	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad);
+	if (err) {
+		if (err == -ENOENT)
+			fprintf(stderr,
+				"pmuprof: -e %s: unknown event '%s'; known events: cycles, instructions, "
+				"cache-references, cache-misses, branches, branch-misses, cpu-clock, "
+				"task-clock, ...\n",
+				a.events, bad);
+		else
+			fprintf(stderr, "pmuprof: -e %s: empty or malformed event list\n", a.events);
+		goto out;
+	}
+	if (nr_evs > PROFILE_MAX_EVENTS) {
+		fprintf(stderr, "pmuprof: -e %s: at most %d events per record\n", a.events,
+			PROFILE_MAX_EVENTS);
+		goto out;
+	}
+	for (i = 0; i < nr_evs; i++)
+		pmu_event__set_sampling(&evs[i], a.freq, a.period);
+
+	/* Targets. */
+	err = cpus__online(&online, &nr_online);
+	if (err) {
+		fprintf(stderr, "pmuprof: cannot read the online CPUs: %s\n", strerror(-err));
+		ret = 1;
+		goto out;
+	}
+	if (a.cpu_list) {
+		err = cpulist__parse(a.cpu_list, &cpus, &nr_cpus);
+		if (err) {
+			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n", a.cpu_list);
+			goto out;
+		}
+		for (i = 0; i < nr_cpus; i++) {
+			int j;
+
+			for (j = 0; j < nr_online && online[j] != cpus[i]; j++)
+				;
+			if (j == nr_online) {
+				fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %d-%d)\n",
+					a.cpu_list, cpus[i], online[0], online[nr_online - 1]);
+				goto out;
+			}
+		}
+	} else if (a.pid_list) {
+		if (parse_id_list("-p", a.pid_list, false, &tasks, &nr_tasks))
+			goto out;
+	} else if (a.tid_list) {
+		if (parse_id_list("-t", a.tid_list, true, &tasks, &nr_tasks))
+			goto out;
+	} else if (a.cmd) {
+		cmd_path = find_in_path(a.cmd[0]);
+		if (!cmd_path) {
+			fprintf(stderr, "pmuprof: %s: command not found\n", a.cmd[0]);
+			goto out;
+		}
+	} else {
+		cpus = malloc(nr_online * sizeof(int));
+		if (!cpus) {
+			ret = 1;
+			goto out;
+		}
+		memcpy(cpus, online, nr_online * sizeof(int));
+		nr_cpus = nr_online;
+	}
+
+	/* Outputs: opened now so a bad path fails before anything runs. */
+	tmp_evs = realloc(evs, (nr_evs + 1) * sizeof(*evs));
+	if (!tmp_evs) {
+		ret = 1;
+		goto out;
+	}
+	evs = tmp_evs;
+	err = pmu_events__fallback(evs, &nr_evs, a.freq ? a.freq : 99, !a.no_fallback, &fb);
+	if (err) {
+		char buf[512];
+		int e = -err;
+
+		if (fb.nr_dropped && pmu_err_is_no_pmu(err))
+			fprintf(stderr,
+				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual machine?) "
+				"and --no-fallback was given; drop --no-fallback to sample cpu-clock\n",
+				evs[fb.failed].name, pmu_errno_name(err));
+		else if (e == EPERM || e == EACCES)
+			fprintf(stderr, "pmuprof: %s\n",
+				pmu_open_strerror(err, &evs[fb.failed], buf, sizeof(buf)));
+		else
+			fprintf(stderr, "pmuprof: %s\n",
+				pmu_open_strerror(err, &evs[fb.failed], buf, sizeof(buf)));
+		goto out;
+	}
+	if (fb.nr_dropped) {
+		char list[512] = "";
+
+		for (i = 0; i < fb.nr_dropped && i < 8; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "",
+				 fb.dropped[i]);
+		if (fb.added_cpu_clock)
+			fprintf(stderr,
+				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
+				"cpu-clock at %lu Hz instead\n",
+				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL);
+		else
+			fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
+				list, pmu_errno_name(fb.err), evs[0].name);
+	}
+
+	for (i = 0; i < nr_evs; i++) {
+		outs[i] = output_name(a.output, evs[i].name, nr_evs);
+		if (!outs[i]) {
+			ret = 1;
+			goto out;
+		}
+		err = atomic_file__open(&outs_f[i], outs[i]);
+		if (err) {
+			fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
+				outs[i], strerror(-err));
+			goto out;
+		}
+		nr_outs++;
+		tables[i] = stack_table__new();
+		if (!tables[i]) {
+			ret = 1;
+			goto out;
+		}
+	}
+
+	/* Signals: stop, detach, drain, write. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	if (cmd_path) {
+		child = launch(a.cmd, cmd_path, &go_fd);
+		if (child < 0) {
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(-child));
+			ret = 1;
+			goto out;
+		}
+		err = add_int(&tasks, &nr_tasks, child);
+		if (err) {
+			ret = 1;
+			goto out;
+		}
+	}
+
+	sym = symbolizer__new(NULL);
+	if (!sym) {
+		ret = 1;
+		goto out;
+	}
+	opts.events = evs;
+	opts.nr_events = nr_evs;
+	opts.cpus = cpus;
+	opts.nr_cpus = nr_cpus;
+	opts.tasks = tasks;
+	opts.nr_tasks = nr_tasks;
+	opts.inherit = !a.tid_list;
+	opts.enable_on_exec = child > 0;
+	opts.attach = a.attach;
+	opts.kern_depth = a.user_only ? 0 : a.max_stack;
+	opts.user_depth = a.kernel_only ? 0 : a.max_stack;
+	opts.max_stacks = a.max_stacks;
+	opts.track_cpus = online;
+	opts.nr_track_cpus = nr_online;
+	rec = record__new(&opts, sym, &rerr);
+	if (!rec) {
+		explain_record_error(&rerr, evs, a.attach);
+		goto out;
+	}
+	if (record__enable(rec, &rerr)) {
+		explain_record_error(&rerr, evs, a.attach);
+		goto out;
+	}
+	start = now_s();
+	if (a.duration_arg)
+		end_at = start + a.duration;
+	if (child > 0) {
+		if (write(go_fd, "x", 1) != 1) {
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(errno));
+			ret = 1;
+			goto out;
+		}
+		close(go_fd);
+		go_fd = -1;
+	}
+
+	while (!stop_signal) {
+		double t;
+
+		err = record__poll(rec, 100);
+		if (err && err != -EINTR) {
+			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n", strerror(-err));
+			break;
+		}
+		if (child > 0 && !child_done) {
+			int status;
+
+			if (waitpid(child, &status, WNOHANG) == child)
+				child_done = true;
+		}
+		if (child_done)
+			break;
+		t = now_s();
+		if (end_at && t >= end_at)
+			break;
+		if (tty && !a.quiet && t - last_status >= 0.5) {
+			uint64_t taken, lost;
+
+			if (!record__peek(rec, &taken, &lost))
+				status_line(t - start, taken, lost);
+			last_status = t;
+		}
+	}
+	if (tty && !a.quiet)
+		fprintf(stderr, "\r\033[K");
+	record__stop(rec);
+
+	err = record__drain(rec, tables, &st);
+	if (err) {
+		fprintf(stderr, "pmuprof: reading the stacks failed: %s\n", strerror(-err));
+		ret = 1;
+		goto out;
+	}
+	for (i = 0; i < nr_evs; i++) {
+		err = folded__write(outs_f[i].f, tables[i]);
+		if (!err)
+			err = atomic_file__commit(&outs_f[i]);
+		if (err) {
+			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i], strerror(-err));
+			ret = 1;
+			goto out;
+		}
+	}
+	nr_outs = 0;
+	if (!a.quiet)
+		print_summary(&a, evs, nr_evs, &fb, &st, tables, outs, now_s() - start);
+	ret = 0;
+out:
+	for (i = 0; i < nr_outs; i++)
+		atomic_file__abort(&outs_f[i]);
+	if (go_fd >= 0)
+		close(go_fd); /* an unreleased child reads EOF and exits */
+	if (child > 0 && !child_done) {
+		int status;
+
+		if (ret != 0)
+			kill(child, SIGKILL);
+		else
+			kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	}
+	record__free(rec);
+	symbolizer__free(sym);
+	for (i = 0; i < PROFILE_MAX_EVENTS; i++) {
+		stack_table__free(tables[i]);
+		free(outs[i]);
+	}
+	free(cmd_path);
+	free(bad);
+	free(tasks);
+	free(online);
+	free(cpus);
+	free(evs);
+	return ret;
+}

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef PMUPROF_CMD_H
+#define PMUPROF_CMD_H
+
+/* Exit codes: 0 success, 2 bad input or a refused operation, 1 an unexpected failure. */
+#define EXIT_BAD_INPUT 2
+
+int cmd_record(int argc, char **argv);
+
+#endif

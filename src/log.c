@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+
+/* -1: silent (default); each -v raises it. */
+static int log_level = -1;
+
+void log_set_level(int level)
+{
+	log_level = level;
+}
+
+int log_get_level(void)
+{
+	return log_level;
+}
+
+void log_printf(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int ours = level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
+
+	if (ours > log_level)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Debug sink. Library modules never print for users; they may log here (quiet unless -v). */
+#ifndef PMUPROF_LOG_H
+#define PMUPROF_LOG_H
+
+#include <stdarg.h>
+#include <bpf/libbpf.h>
+
+enum log_level { LOG_WARN = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
+
+void log_set_level(int level);
+int log_get_level(void);
+void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* libbpf's print callback, routed through this sink. */
+int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
+
+#define pr_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
+#define pr_info(...) log_printf(LOG_INFO, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+
+static const char usage[] =
+	"Usage: pmuprof COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
+	"\n"
+	"Run 'pmuprof COMMAND --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("pmuprof %s\n", PMUPROF_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "record"))
+		return cmd_record(argc - 1, argv + 1);
+	fprintf(stderr, "pmuprof: unknown command '%s'; run 'pmuprof --help' for the list\n",
+		argv[1]);
+	return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The record loop: perf events opened per CPU or per task, the BPF sampler loaded and
+ * attached, address spaces tracked, and at the end the in-kernel stacks drained into
+ * symbolized stack tables with a loss ledger.
+ */
+#ifndef PMUPROF_RECORD_H
+#define PMUPROF_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "bpf/profile.h"
+#include "flamegraph/flamegraph.h"
+#include "pmu/pmu.h"
+#include "symbolize/symbolize.h"
+
+struct record_opts {
+	size_t sz;
+	const struct pmu_event *events;
+	int nr_events;
+	/* System-wide on these CPUs when nr_tasks is 0. */
+	const int *cpus;
+	int nr_cpus;
+	/* Per-task events on these threads. */
+	const pid_t *tasks;
+	int nr_tasks;
+	bool inherit;	     /* follow children of the tasks */
+	bool enable_on_exec; /* a launched command: counting starts at its exec */
+	enum pmu_attach_mode attach;
+	unsigned int kern_depth; /* 0..PROFILE_MAX_DEPTH; 0 leaves kernel frames out */
+	unsigned int user_depth;
+	unsigned int max_stacks; /* entries of the in-kernel map */
+	bool per_thread;	 /* key stacks by thread too */
+	/* CPUs for address-space tracking (all online CPUs). */
+	const int *track_cpus;
+	int nr_track_cpus;
+	const char *proc_root;
+};
+
+/* Where a failure happened, for the caller's message. */
+enum record_stage {
+	RECORD_STAGE_NONE = 0,
+	RECORD_STAGE_BPF_OPEN,
+	RECORD_STAGE_BPF_LOAD,
+	RECORD_STAGE_OPEN,   /* perf_event_open of event on cpu / task */
+	RECORD_STAGE_ATTACH, /* attaching the program to that event */
+	RECORD_STAGE_TRACK,  /* address-space tracking events */
+	RECORD_STAGE_ENABLE,
+};
+
+struct record_error {
+	enum record_stage stage;
+	int err;   /* negative errno */
+	int event; /* index, or -1 */
+	int cpu;   /* or -1 */
+	pid_t pid; /* or -1 */
+};
+
+/* Ledger reasons, as they appear in output: "[lost:<name>]". */
+const char *record_counter__name(enum profile_counter c);
+
+struct record_event_stats {
+	uint64_t counters[PROFILE_CNT_MAX]; /* summed over CPUs */
+	uint64_t samples_in_stacks;
+	uint64_t weight;
+	uint64_t stacks; /* distinct in-kernel keys */
+};
+
+struct record_stats {
+	struct record_event_stats ev[PROFILE_MAX_EVENTS];
+	uint64_t taken, lost, in_stacks;
+	uint64_t unresolved_user;  /* samples with at least one unnamed user frame */
+	uint64_t track_lost;	   /* mmap records dropped by the kernel */
+	bool kernel_syms_hidden;   /* kptr_restrict */
+	enum pmu_attach_mode attach_used;
+};
+
+struct record;
+
+/* Open events, load and attach the sampler, start tracking. NULL + errno; *e says where. */
+struct record *record__new(const struct record_opts *opts, struct symbolizer *sym,
+			   struct record_error *e);
+void record__free(struct record *r);
+enum pmu_attach_mode record__attach_mode(const struct record *r);
+/* Enable the events (not needed with enable_on_exec). */
+int record__enable(struct record *r, struct record_error *e);
+/* Wait up to timeout_ms for tracking records and apply them. 0 or negative errno
+ * (-EINTR when a signal arrived). */
+int record__poll(struct record *r, int timeout_ms);
+/* Live totals: samples taken and lost so far. */
+int record__peek(struct record *r, uint64_t *taken, uint64_t *lost);
+/* Disable and detach every event (perf fds closed). Idempotent. */
+void record__stop(struct record *r);
+/* Read the stacks map into one table per event (count = samples), losses included. */
+int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st);
+
+/* Sum one per-CPU value array (as returned by a lookup on a per-CPU map). */
+void profile_value__sum(const struct profile_value *percpu, int ncpus, struct profile_value *out);
+
+#endif

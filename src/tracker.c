@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include "tracker.h"
+
+#define TRACK_PAGES 64 /* data pages per CPU (power of two) */
+
+struct track_buf {
+	int fd;
+	void *base;
+	size_t len;
+};
+
+struct tracker {
+	struct track_buf *bufs;
+	int nr;
+	struct aspaces *as;
+	uint64_t lost;
+	char *scratch; /* for records that wrap around the ring */
+	size_t scratch_len;
+	struct pending *pend;
+	size_t nr_pend, cap_pend;
+};
+
+/* One record copied out of a ring, ordered by time before it is applied. */
+struct pending {
+	uint64_t time;
+	uint32_t seq;
+	uint32_t type;
+	pid_t pid, ppid, tid;
+	unsigned long addr, len, pgoff;
+	uint16_t misc;
+	char *path;
+};
+
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void tracker__free(struct tracker *t)
+{
+	int i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nr; i++) {
+		if (t->bufs[i].base)
+			munmap(t->bufs[i].base, t->bufs[i].len);
+		if (t->bufs[i].fd >= 0)
+			close(t->bufs[i].fd);
+	}
+	for (size_t j = 0; j < t->nr_pend; j++)
+		free(t->pend[j].path);
+	free(t->pend);
+	free(t->bufs);
+	free(t->scratch);
+	free(t);
+}
+
+struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct tracker *t;
+	int i, err = 0;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->as = as;
+	t->bufs = calloc(nr_cpus, sizeof(*t->bufs));
+	if (!t->bufs) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < nr_cpus; i++)
+		t->bufs[i].fd = -1;
+	t->nr = nr_cpus;
+	for (i = 0; i < nr_cpus; i++) {
+		struct perf_event_attr attr = {
+			.size = sizeof(attr),
+			.type = PERF_TYPE_SOFTWARE,
+			.config = PERF_COUNT_SW_DUMMY,
+			.disabled = 1,
+			.mmap = 1,
+			.mmap2 = 1,
+			.comm = 1,
+			.comm_exec = 1,
+			.task = 1,
+			.sample_id_all = 1,
+			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME,
+			.watermark = 1,
+			.wakeup_watermark = (TRACK_PAGES * page) / 4,
+		};
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1,
+				 PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			err = -errno;
+			goto fail;
+		}
+		t->bufs[i].fd = fd;
+		t->bufs[i].len = (TRACK_PAGES + 1) * page;
+		t->bufs[i].base = mmap(NULL, t->bufs[i].len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (t->bufs[i].base == MAP_FAILED) {
+			t->bufs[i].base = NULL;
+			err = -errno;
+			goto fail;
+		}
+	}
+	return t;
+fail:
+	tracker__free(t);
+	errno = -err;
+	return NULL;
+}
+
+int tracker__enable(struct tracker *t)
+{
+	int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (ioctl(t->bufs[i].fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return -errno;
+	return 0;
+}
+
+uint64_t tracker__lost(const struct tracker *t)
+{
+	return t->lost;
+}
+
+int tracker__fds(const struct tracker *t, int *fds, int max)
+{
+	int i;
+
+	for (i = 0; i < t->nr && i < max; i++)
+		fds[i] = t->bufs[i].fd;
+	return i;
+}
+
+static int push(struct tracker *t, const struct pending *p)
+{
+	if (t->nr_pend == t->cap_pend) {
+		size_t cap = t->cap_pend ? t->cap_pend * 2 : 256;
+		struct pending *tmp = realloc(t->pend, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		t->pend = tmp;
+		t->cap_pend = cap;
+	}
+	t->pend[t->nr_pend] = *p;
+	t->pend[t->nr_pend].seq = t->nr_pend;
+	t->nr_pend++;
+	return 0;
+}
+
+/* The sample_id trailer (TID, TIME) sits at the end of every non-sample record. */
+static uint64_t trailer_time(const struct perf_event_header *h)
+{
+	const uint64_t *end = (const uint64_t *)((const char *)h + h->size);
+
+	return end[-1];
+}
+
+static int parse(struct tracker *t, const struct perf_event_header *h)
+{
+	const char *body = (const char *)(h + 1);
+	struct pending p = { 0 };
+
+	if (h->size < sizeof(*h) + 16)
+		return 0;
+	p.type = h->type;
+	p.misc = h->misc;
+	p.time = trailer_time(h);
+	switch (h->type) {
+	case PERF_RECORD_MMAP2: {
+		const struct {
+			uint32_t pid, tid;
+			uint64_t addr, len, pgoff;
+			uint32_t maj, min;
+			uint64_t ino, ino_generation;
+			uint32_t prot, flags;
+			char filename[];
+		} *m = (const void *)body;
+		size_t max = h->size - sizeof(*h) - sizeof(*m) - 16;
+
+		p.pid = m->pid;
+		p.tid = m->tid;
+		p.addr = m->addr;
+		p.len = m->len;
+		p.pgoff = m->pgoff;
+		p.path = strndup(m->filename, max);
+		if (!p.path)
+			return -ENOMEM;
+		break;
+	}
+	case PERF_RECORD_COMM: {
+		const uint32_t *ids = (const uint32_t *)body;
+
+		if (!(h->misc & PERF_RECORD_MISC_COMM_EXEC))
+			return 0;
+		p.pid = ids[0];
+		p.tid = ids[1];
+		break;
+	}
+	case PERF_RECORD_FORK: {
+		const uint32_t *ids = (const uint32_t *)body;
+
+		p.pid = ids[0];
+		p.ppid = ids[1];
+		break;
+	}
+	case PERF_RECORD_LOST: {
+		const uint64_t *v = (const uint64_t *)body;
+
+		t->lost += v[1];
+		return 0;
+	}
+	default:
+		return 0;
+	}
+	return push(t, &p);
+}
+
+static int read_buf(struct tracker *t, struct track_buf *b)
+{
+	struct perf_event_mmap_page *meta = b->base;
+	char *data = (char *)b->base + meta->data_offset;
+	uint64_t size = meta->data_size, head, tail;
+	int err = 0;
+
+	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	tail = meta->data_tail;
+	while (tail < head) {
+		struct perf_event_header *h = (void *)(data + (tail % size));
+		size_t off = tail % size;
+
+		if (off + sizeof(*h) > size || off + h->size > size) {
+			/* Wrapped record: copy it out in two pieces. */
+			struct perf_event_header hdr;
+			size_t first, rec;
+
+			first = size - off;
+			if (first >= sizeof(hdr)) {
+				memcpy(&hdr, data + off, sizeof(hdr));
+			} else {
+				memcpy(&hdr, data + off, first);
+				memcpy((char *)&hdr + first, data, sizeof(hdr) - first);
+			}
+			rec = hdr.size;
+			if (!rec)
+				break;
+			if (t->scratch_len < rec) {
+				char *s = realloc(t->scratch, rec);
+
+				if (!s) {
+					err = -ENOMEM;
+					break;
+				}
+				t->scratch = s;
+				t->scratch_len = rec;
+			}
+			first = first < rec ? first : rec;
+			memcpy(t->scratch, data + off, first);
+			memcpy(t->scratch + first, data, rec - first);
+			h = (void *)t->scratch;
+		}
+		if (!h->size)
+			break;
+		err = parse(t, h);
+		tail += h->size;
+		if (err)
+			break;
+	}
+	__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+	return err;
+}
+
+int tracker__process(struct tracker *t)
+{
+	size_t i, n;
+	int err = 0, j;
+
+	for (j = 0; j < t->nr && !err; j++)
+		err = read_buf(t, &t->bufs[j]);
+	/* Apply in time order: a fork on one CPU precedes the child's mmaps on another. */
+	qsort(t->pend, t->nr_pend, sizeof(*t->pend), pending_cmp);
+	for (i = 0; i < t->nr_pend; i++) {
+		struct pending *p = &t->pend[i];
+		int e = 0;
+
+		switch (p->type) {
+		case PERF_RECORD_MMAP2:
+			e = aspaces__add_map(t->as, p->pid, p->addr, p->len, p->pgoff, p->path);
+			break;
+		case PERF_RECORD_COMM:
+			if (p->pid == p->tid)
+				e = aspaces__exec(t->as, p->pid);
+			break;
+		case PERF_RECORD_FORK:
+			e = aspaces__fork(t->as, p->ppid, p->pid);
+			break;
+		}
+		if (e == -ENOMEM && !err)
+			err = e;
+		free(p->path);
+	}
+	n = t->nr_pend;
+	t->nr_pend = 0;
+	return err ? err : (int)n;
+}
+
+int aspaces__load_all(struct aspaces *as, const char *proc_root)
+{
+	DIR *d = opendir(proc_root);
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		/* Kernel threads and vanished processes have nothing to read: fine. */
+		aspaces__load_proc(as, proc_root, pid);
+	}
+	closedir(d);
+	return 0;
+}

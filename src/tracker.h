@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Address-space tracking: a dummy software event per CPU delivers the kernel's
+ * mmap/comm/fork/exit records, which keep the symbolizer's model of every process
+ * current, including processes that exit before the record ends.
+ */
+#ifndef PMUPROF_TRACKER_H
+#define PMUPROF_TRACKER_H
+
+#include <stdint.h>
+#include "symbolize/symbolize.h"
+
+struct tracker;
+
+/* Open a tracking event on each CPU. NULL + errno on failure. */
+struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as);
+void tracker__free(struct tracker *t);
+int tracker__enable(struct tracker *t);
+/* Read and apply every pending record. Returns the number applied or a negative errno. */
+int tracker__process(struct tracker *t);
+/* Records the kernel dropped because a buffer was full. */
+uint64_t tracker__lost(const struct tracker *t);
+/* For poll(): the fds of the ring buffers. */
+int tracker__fds(const struct tracker *t, int *fds, int max);
+
+/* Snapshot the executable mappings of every process under proc_root. */
+int aspaces__load_all(struct aspaces *as, const char *proc_root);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Symbolization: kernel symbols (kallsyms), ELF symbol tables (libelf), the address
+ * spaces of processes (snapshot from /proc plus live mmap/fork/exec tracking) and the
+ * symbolizer that names a frame.
+ */
+#ifndef PMUPROF_SYMBOLIZE_H
+#define PMUPROF_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* ---- kernel symbols ---- */
+struct ksym {
+	unsigned long addr;
+	const char *name;
+	const char *module; /* NULL for the core kernel */
+};
+
+struct ksyms;
+
+/* Parse a kallsyms file (text symbols only). NULL + errno on failure. */
+struct ksyms *ksyms__load(const char *path);
+/* Same, from an open stream. */
+struct ksyms *ksyms__load_file(FILE *f);
+void ksyms__free(struct ksyms *ks);
+size_t ksyms__count(const struct ksyms *ks);
+/* kptr_restrict hid the addresses (every address read as 0). */
+bool ksyms__hidden(const struct ksyms *ks);
+/* The symbol containing addr (greatest address <= addr), or NULL. */
+const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr);
+
+/* ---- ELF symbol tables ---- */
+struct elf_syms;
+
+/* Load .symtab (else .dynsym) function symbols and the PT_LOAD segments. NULL + errno. */
+struct elf_syms *elf_syms__load(const char *path);
+void elf_syms__free(struct elf_syms *es);
+size_t elf_syms__count(const struct elf_syms *es);
+/* File offset → link-time virtual address through the PT_LOAD segments. -ENOENT if none. */
+int elf_syms__offset_to_vaddr(const struct elf_syms *es, unsigned long off, unsigned long *vaddr);
+/* Name of the function containing vaddr, or NULL; *delta = vaddr - symbol start. */
+const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta);
+
+/* ---- process address spaces ---- */
+struct map_entry {
+	unsigned long start, end, pgoff;
+	const char *path; /* interned; "[vdso]", "//anon", "/usr/lib/..." */
+};
+
+/* Parse one /proc/PID/maps line. Only executable mappings are kept: returns 1 for
+ * those, 0 for a valid line to skip, -EINVAL for garbage. path is malloc'd. */
+int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long *end,
+			  unsigned long *pgoff, char **path);
+
+struct aspaces;
+
+struct aspaces *aspaces__new(void);
+void aspaces__free(struct aspaces *as);
+/* A new executable mapping; replaces whatever it overlaps. */
+int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
+		     unsigned long pgoff, const char *path);
+/* fork(): the child starts with a copy of the parent's mappings. */
+int aspaces__fork(struct aspaces *as, pid_t ppid, pid_t pid);
+/* exec(): the old mappings are gone. */
+int aspaces__exec(struct aspaces *as, pid_t pid);
+/* Is anything known about pid? */
+bool aspaces__has(const struct aspaces *as, pid_t pid);
+/* Read <proc_root>/PID/maps (executable mappings). */
+int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
+/* The mapping of pid containing addr, or NULL. */
+const struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
+size_t aspaces__nr_pids(const struct aspaces *as);
+
+/* ---- the symbolizer ---- */
+struct symbolizer_opts {
+	size_t sz;
+	const char *proc_root;	   /* default "/proc" */
+	const char *kallsyms_path; /* default "/proc/kallsyms" */
+};
+
+enum sym_result {
+	SYM_RESOLVED = 0, /* a function name */
+	SYM_MODULE,	  /* "[module+0xoff]": mapping known, symbol not */
+	SYM_UNKNOWN,	  /* "[unknown]" */
+};
+
+struct symbolizer;
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
+void symbolizer__free(struct symbolizer *s);
+struct aspaces *symbolizer__aspaces(struct symbolizer *s);
+/* kallsyms could not be read or kptr_restrict hid the addresses. */
+bool symbolizer__kernel_hidden(struct symbolizer *s);
+
+/*
+ * Name a frame into buf. Kernel frames get the "_[k]" suffix. Return addresses (all
+ * frames but the leaf) are looked up at addr - 1 so a call at the end of a function is
+ * not attributed to the next one. Returns an enum sym_result.
+ */
+int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf, char *buf,
+			     size_t sz);
+int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			   char *buf, size_t sz);
+
+#endif

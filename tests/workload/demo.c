@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmuprof-demo: a workload with known hot functions and calibrated shares.
+ *
+ *   pmuprof-demo [SECONDS]   (default 5)
+ *
+ * main → demo_loop → hot_60 / hot_30 / hot_10, which spend 60%, 30% and 10% of the CPU
+ * time (the same inner loop, run 6, 3 and 1 units per round).
+ *
+ * Frames must be real for frame-pointer unwinding: GCC 12 omits the frame setup in
+ * leaf functions even with -mno-omit-leaf-frame-pointer, which would hide the caller of
+ * a sampled leaf. So every hot function makes one call (through a volatile pointer, so
+ * it is neither inlined nor turned into a tail call) and is therefore not a leaf.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define UNIT 200000UL
+
+static volatile unsigned long sink_value;
+
+static void __attribute__((noinline)) sink(unsigned long v)
+{
+	sink_value = v;
+}
+
+static void (*volatile sink_fn)(unsigned long) = sink;
+
+static unsigned long __attribute__((noinline)) spin_units(unsigned long units,
+							 unsigned long seed)
+{
+	unsigned long x = seed, i;
+
+	for (i = 0; i < units * UNIT; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return x;
+}
+
+/* Each hot function runs the loop inline (spin_units is only a reference copy). */
+#define HOT_BODY(units)                                                          \
+	unsigned long x = seed, i;                                               \
+	for (i = 0; i < (units) * UNIT; i++)                                     \
+		x = x * 6364136223846793005UL + 1442695040888963407UL;           \
+	sink_fn(x);                                                              \
+	return x;
+
+unsigned long __attribute__((noinline)) hot_60(unsigned long seed)
+{
+	HOT_BODY(6)
+}
+
+unsigned long __attribute__((noinline)) hot_30(unsigned long seed)
+{
+	HOT_BODY(3)
+}
+
+unsigned long __attribute__((noinline)) hot_10(unsigned long seed)
+{
+	HOT_BODY(1)
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+unsigned long __attribute__((noinline)) demo_loop(double seconds)
+{
+	double end = now() + seconds;
+	unsigned long seed = 1, rounds = 0;
+
+	while (now() < end) {
+		seed = hot_60(seed);
+		seed = hot_30(seed);
+		seed = hot_10(seed);
+		rounds++;
+	}
+	sink_fn(seed);
+	return rounds;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 5;
+	char *end;
+
+	if (argc > 1) {
+		seconds = strtod(argv[1], &end);
+		if (*end || seconds <= 0) {
+			fprintf(stderr, "usage: %s [SECONDS]\n", argv[0]);
+			return 2;
+		}
+	}
+	(void)spin_units;
+	printf("pmuprof-demo: %lu rounds\n", demo_loop(seconds));
+	return 0;
+}
