@@ -204,7 +204,7 @@ static int by_count(const void *a, const void *b)
 
 const struct stack_entry *stack_table__sorted(struct stack_table *st)
 {
-	if (st->order != 1) {
+	if (st->order != 1 && st->nr) {
 		qsort(st->entries, st->nr, sizeof(*st->entries), by_stack);
 		st->order = 1;
 	}
@@ -213,7 +213,7 @@ const struct stack_entry *stack_table__sorted(struct stack_table *st)
 
 const struct stack_entry *stack_table__by_count(struct stack_table *st)
 {
-	if (st->order != 2) {
+	if (st->order != 2 && st->nr) {
 		qsort(st->entries, st->nr, sizeof(*st->entries), by_count);
 		st->order = 2;
 	}

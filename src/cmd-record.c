@@ -585,6 +585,15 @@ int cmd_record(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	libbpf_set_print(log_libbpf_print);
 
+	/* A path that cannot be written fails now, before anything runs. */
+	err = atomic_file__open(&outs_f[0], a.output);
+	if (err) {
+		fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
+			a.output, strerror(-err));
+		goto out;
+	}
+	atomic_file__abort(&outs_f[0]);
+
 	/* Events. */
 	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad);
 	if (err) {
@@ -625,8 +634,13 @@ int cmd_record(int argc, char **argv)
 			for (j = 0; j < nr_online && online[j] != cpus[i]; j++)
 				;
 			if (j == nr_online) {
-				fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %d-%d)\n",
-					a.cpu_list, cpus[i], online[0], online[nr_online - 1]);
+				char list[256] = "";
+
+				for (j = 0; j < nr_online; j++)
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
+						 j ? "," : "", online[j]);
+				fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
+					a.cpu_list, cpus[i], list);
 				goto out;
 			}
 		}
@@ -652,7 +666,7 @@ int cmd_record(int argc, char **argv)
 		nr_cpus = nr_online;
 	}
 
-	/* Outputs: opened now so a bad path fails before anything runs. */
+	/* Room for the cpu-clock event that may replace them all. */
 	tmp_evs = realloc(evs, (nr_evs + 1) * sizeof(*evs));
 	if (!tmp_evs) {
 		ret = 1;
@@ -693,6 +707,7 @@ int cmd_record(int argc, char **argv)
 				list, pmu_errno_name(fb.err), evs[0].name);
 	}
 
+	/* Outputs: opened before recording, renamed into place at the end. */
 	for (i = 0; i < nr_evs; i++) {
 		outs[i] = output_name(a.output, evs[i].name, nr_evs);
 		if (!outs[i]) {

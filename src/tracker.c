@@ -297,7 +297,8 @@ int tracker__process(struct tracker *t)
 	for (j = 0; j < t->nr && !err; j++)
 		err = read_buf(t, &t->bufs[j]);
 	/* Apply in time order: a fork on one CPU precedes the child's mmaps on another. */
-	qsort(t->pend, t->nr_pend, sizeof(*t->pend), pending_cmp);
+	if (t->nr_pend)
+		qsort(t->pend, t->nr_pend, sizeof(*t->pend), pending_cmp);
 	for (i = 0; i < t->nr_pend; i++) {
 		struct pending *p = &t->pend[i];
 		int e = 0;

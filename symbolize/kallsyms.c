@@ -129,7 +129,8 @@ struct ksyms *ksyms__load_file(FILE *f)
 		ks->nr++;
 	}
 	ks->hidden = ks->nr > 0 && !any_nonzero;
-	qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
+	if (ks->nr)
+		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
 out:
 	free(line);
 	if (err) {

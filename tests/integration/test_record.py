@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Integration tests: the real pmuprof on the real kernel (root + BPF).
+
+Usage: test_record.py CASE   (meson runs one process per case)
+Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+SKIP = 77
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run(args, timeout=60, **kw):
+    p = subprocess.run([PMUPROF] + args, capture_output=True, text=True, timeout=timeout, **kw)
+    return p.returncode, p.stdout, p.stderr
+
+
+def parse_folded(path):
+    stacks = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            m = re.match(r"^(.*) (\d+)$", line)
+            check(m, f"{path}:{n}: not a folded line: {line!r}")
+            check(m.group(1) not in stacks, f"{path}:{n}: duplicate stack {m.group(1)!r}")
+            stacks[m.group(1)] = int(m.group(2))
+    return stacks
+
+
+def summary_value(stderr, label):
+    m = re.search(r"^\s+" + label + r":\s+(.*)$", stderr, re.M)
+    check(m, f"summary has no '{label}:' line:\n{stderr}")
+    return m.group(1)
+
+
+def samples_from_summary(stderr):
+    line = summary_value(stderr, "samples")
+    m = re.match(r"(\d+) taken, (\d+) in stacks, (\d+) lost", line)
+    check(m, f"bad samples line: {line}")
+    return tuple(int(x) for x in m.groups())
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root (CAP_BPF and CAP_PERFMON)")
+
+
+def record_ok(args, timeout=60):
+    """Run a record that must succeed; skip only where the kernel refuses BPF."""
+    need_root()
+    rc, out, err = run(args, timeout=timeout)
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    check(rc == 0, f"pmuprof record {' '.join(args)} exited {rc}:\n{err}")
+    return out, err
+
+
+def has_hw_pmu():
+    """True when 'cycles' opens (bare metal): the fallback cases then do not apply."""
+    rc, _, err = run(["record", "--no-fallback", "-e", "cycles", "-d", "0.1", "-q",
+                      "-o", os.path.join(tempfile.gettempdir(), "pmuprof-probe.folded")])
+    if rc == 0:
+        return True
+    return False
+
+
+def share_report(stacks, comm="pmuprof-demo"):
+    total = sum(c for s, c in stacks.items() if s.split(";")[0] == comm)
+    shares, complete = {}, {}
+    for fn in ("hot_60", "hot_30", "hot_10"):
+        n = sum(c for s, c in stacks.items() if s.split(";")[0] == comm and fn in s.split(";"))
+        full = sum(c for s, c in stacks.items()
+                   if s.split(";")[0] == comm and f";main;demo_loop;{fn}" in s + ";"
+                   and re.search(r";main;demo_loop;" + fn + r"(;|$)", s))
+        shares[fn] = 100.0 * n / total if total else 0
+        complete[fn] = 100.0 * full / n if n else 0
+    return total, shares, complete
+
+
+def check_shares(stacks):
+    total, shares, complete = share_report(stacks)
+    print(f"demo samples {total}; shares " +
+          ", ".join(f"{k} {v:.1f}%" for k, v in shares.items()) +
+          "; complete stacks " + ", ".join(f"{k} {v:.1f}%" for k, v in complete.items()))
+    check(total >= 2000, f"too few samples for the demo: {total}")
+    for fn, want in (("hot_60", 60), ("hot_30", 30), ("hot_10", 10)):
+        check(abs(shares[fn] - want) <= 5, f"{fn}: share {shares[fn]:.1f}%, want {want}±5")
+        check(complete[fn] >= 95, f"{fn}: only {complete[fn]:.1f}% of samples have main→{fn}")
+
+
+# ---------------------------------------------------------------- cases
+
+def case_shares_cmd(tmp):
+    out = os.path.join(tmp, "cmd.folded")
+    _, err = record_ok(["record", "-F", "999", "-o", out, "--", DEMO, "4"])
+    check_shares(parse_folded(out))
+    taken, in_stacks, lost = samples_from_summary(err)
+    check(taken == in_stacks + lost, f"ledger: {taken} taken != {in_stacks} + {lost}")
+
+
+def case_shares_pid(tmp):
+    need_root()
+    out = os.path.join(tmp, "pid.folded")
+    demo = subprocess.Popen([DEMO, "6"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        record_ok(["record", "-F", "999", "-d", "3.5", "-p", str(demo.pid), "-o", out])
+    finally:
+        demo.wait()
+    stacks = parse_folded(out)
+    check(all(s.startswith("pmuprof-demo;") or s.startswith("[lost:") for s in stacks),
+          "-p recorded other processes: " + repr([s for s in stacks][:3]))
+    check_shares(stacks)
+
+
+def case_fallback_line(tmp):
+    need_root()
+    if has_hw_pmu():
+        raise Skip("this machine has a hardware PMU: cycles needs no fallback")
+    out = os.path.join(tmp, "fb.folded")
+    _, err = record_ok(["record", "-e", "cycles", "-F", "199", "-o", out, "--", DEMO, "1"])
+    lines = [l for l in err.splitlines() if "no hardware PMU" in l and "instead" in l]
+    check(len(lines) == 1, f"want one fallback line, got:\n{err}")
+    check(re.match(r"^pmuprof: cycles: no hardware PMU \((ENOENT|EOPNOTSUPP|ENODEV)\b.*; "
+                   r"sampling cpu-clock at 199 Hz instead$", lines[0]), f"fallback line: {lines[0]}")
+    check("cpu-clock" in summary_value(err, "event") and "fallback" in summary_value(err, "event"),
+          "summary does not name the event used")
+    check(parse_folded(out), "no stacks after the fallback")
+
+
+def case_no_fallback(tmp):
+    need_root()
+    if has_hw_pmu():
+        raise Skip("this machine has a hardware PMU: cycles needs no fallback")
+    out = os.path.join(tmp, "nofb.folded")
+    rc, _, err = run(["record", "--no-fallback", "-e", "cycles", "-o", out, "--", DEMO, "1"])
+    check(rc == 2, f"exit {rc}, want 2")
+    check(len(err.strip().splitlines()) == 1, f"want one line, got:\n{err}")
+    check("no hardware PMU" in err and "cycles" in err, f"message: {err}")
+    check(not os.path.exists(out), "an output file was left behind")
+    check(os.listdir(tmp) == [], f"files left in the output directory: {os.listdir(tmp)}")
+
+
+def top_stack(path):
+    stacks = parse_folded(path)
+    return max(stacks.items(), key=lambda kv: kv[1])[0]
+
+
+def case_attach_link_ioctl(tmp):
+    tops = {}
+    for mode, want in (("link", "bpf_link"), ("ioctl", "ioctl")):
+        out = os.path.join(tmp, f"{mode}.folded")
+        _, err = record_ok(["record", f"--attach={mode}", "-e", "cpu-clock", "-F", "999",
+                            "-o", out, "--", DEMO, "2"])
+        check(summary_value(err, "attach").startswith(want), f"{mode}: summary says "
+              + summary_value(err, "attach"))
+        taken, in_stacks, lost = samples_from_summary(err)
+        check(taken >= 1000, f"{mode}: only {taken} samples")
+        tops[mode] = top_stack(out)
+        print(f"{mode}: top stack {tops[mode]}")
+    check(tops["link"] == tops["ioctl"], f"top stacks differ: {tops}")
+    check(tops["link"].endswith(";main;demo_loop;hot_60"), f"top stack: {tops['link']}")
+
+
+def case_ledger(tmp):
+    # A map far too small: most stacks cannot be stored and must show up as losses.
+    need_root()
+    out = os.path.join(tmp, "ledger.folded")
+    demo = subprocess.Popen([DEMO, "3"], stdout=subprocess.DEVNULL)
+    try:
+        _, err = record_ok(["record", "-a", "-e", "cpu-clock", "-F", "999", "--max-stacks", "2",
+                            "-d", "2", "-o", out])
+    finally:
+        demo.wait()
+    taken, in_stacks, lost = samples_from_summary(err)
+    stacks = parse_folded(out)
+    lost_lines = {s: c for s, c in stacks.items() if s.startswith("[lost:")}
+    print(f"taken {taken}, in stacks {in_stacks}, lost {lost}: {lost_lines}")
+    check(taken == in_stacks + lost, f"ledger: {taken} != {in_stacks} + {lost}")
+    check(sum(stacks.values()) == taken, f"folded total {sum(stacks.values())} != taken {taken}")
+    check(lost_lines.get("[lost:map_full]", 0) > 0, "no [lost:map_full] line")
+    check(lost_lines.get("[lost:map_full]", 0) == lost - lost_lines.get("[lost:stack]", 0),
+          "lost lines do not match the summary")
+
+
+def case_sigint(tmp):
+    need_root()
+    out = os.path.join(tmp, "sig.folded")
+    demo = subprocess.Popen([DEMO, "4"], stdout=subprocess.DEVNULL)
+    p = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-o", out],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        fds = os.listdir(f"/proc/{p.pid}/fd")
+        perf_fds = [f for f in fds
+                    if "perf_event" in os.readlink(f"/proc/{p.pid}/fd/{f}")]
+        check(perf_fds, "no perf event fds while recording")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        demo.wait()
+    if p.returncode != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF here")
+    check(p.returncode == 0, f"exit {p.returncode} after SIGINT:\n{err}")
+    taken, in_stacks, lost = samples_from_summary(err)
+    stacks = parse_folded(out)
+    check(sum(stacks.values()) == taken, f"folded total {sum(stacks.values())} != {taken}")
+    check(any("hot_60" in s for s in stacks), "the demo is missing from the profile")
+    check(os.listdir(tmp) == ["sig.folded"], f"stray files: {os.listdir(tmp)}")
+
+
+def case_all_cpus(tmp):
+    need_root()
+    out = os.path.join(tmp, "all.folded")
+    demo = subprocess.Popen([DEMO, "3"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        _, err = record_ok(["record", "-e", "cpu-clock", "-F", "499", "-d", "2", "-o", out])
+    finally:
+        demo.wait()
+    stacks = parse_folded(out)
+    comms = {s.split(";")[0] for s in stacks}
+    print(f"{len(stacks)} stacks, comms: {sorted(comms)[:10]}")
+    check("pmuprof-demo" in comms, "the demo is missing from a system-wide profile")
+    kern = [s for s in stacks if "_[k]" in s]
+    check(kern, "no kernel frames in a system-wide profile")
+    named = [s for s in kern if re.search(r";[a-z_][A-Za-z0-9_.]*_\[k\]", s)]
+    check(len(named) >= len(kern) * 0.9, "kernel frames are not symbolized")
+
+
+def case_multi_event(tmp):
+    out = os.path.join(tmp, "multi.folded")
+    _, err = record_ok(["record", "-e", "cpu-clock,page-faults", "-F", "499", "-o", out,
+                        "--", DEMO, "1"])
+    files = sorted(os.listdir(tmp))
+    check(files == ["multi.cpu-clock.folded", "multi.page-faults.folded"], f"files: {files}")
+    cpu = parse_folded(os.path.join(tmp, "multi.cpu-clock.folded"))
+    check(any(s.endswith("hot_60") for s in cpu), "cpu-clock file lacks the hot function")
+    check(err.count("  event:") == 2, "summary does not list both events")
+
+
+def case_not_permitted(tmp):
+    need_root()
+    if not shutil.which("setpriv"):
+        raise Skip("setpriv (util-linux) is not installed")
+    out = os.path.join(tmp, "np.folded")
+    os.chmod(tmp, 0o777)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", PMUPROF, "record", "-d", "1", "-o", out, "--", "true"],
+                       capture_output=True, text=True, timeout=60)
+    err = p.stderr
+    check(p.returncode == 2, f"exit {p.returncode}, want 2:\n{err}")
+    check(len(err.strip().splitlines()) == 1, f"want one line:\n{err}")
+    check("not permitted" in err and "CAP_PERFMON" in err and "perf_event_paranoid" in err,
+          f"message: {err}")
+    check(not os.path.exists(out), "output left behind")
+
+
+def case_tid_and_cpu(tmp):
+    need_root()
+    demo = subprocess.Popen([DEMO, "3"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        out = os.path.join(tmp, "tid.folded")
+        record_ok(["record", "-e", "cpu-clock", "-F", "999", "-t", str(demo.pid), "-d", "1",
+                   "-o", out])
+        stacks = parse_folded(out)
+        check(stacks and all(s.startswith("pmuprof-demo;") for s in stacks),
+              f"-t recorded: {list(stacks)[:3]}")
+        out = os.path.join(tmp, "cpu.folded")
+        _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "-C", "0", "-d", "1",
+                            "-o", out])
+        taken, _, _ = samples_from_summary(err)
+        # One CPU at 999 Hz for 1 s (idle time may be skipped by the tick).
+        check(0 < taken <= 1100, f"-C 0: {taken} samples for one CPU")
+    finally:
+        demo.wait()
+
+
+# Option and input errors: one line naming the input, exit 2, no output file.
+CLI_ERRORS = [
+    (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
+    (["-e", "cycles,nope"], r"unknown event 'nope'"),
+    (["-p", "999999999"], r"-p 999999999: no process with ID 999999999"),
+    (["-p", "12ab"], r"'12ab' is not a process or thread ID"),
+    (["-t", "999999999"], r"-t 999999999: no thread with ID"),
+    (["-C", "4096"], r"-C 4096: CPU 4096 is not online"),
+    (["-C", "0-x"], r"-C 0-x: not a CPU list"),
+    (["-F", "0"], r"-F 0: the frequency must be a positive"),
+    (["-F", "fast"], r"-F fast: the frequency must be a positive"),
+    (["-F", "10000000"], r"-F 10000000: above the kernel's limit"),
+    (["-c", "0"], r"-c 0: the period must be a positive"),
+    (["-c", "-5"], r"-c -5: the period must be a positive"),
+    (["-F", "99", "-c", "1000"], r"-F 99 and -c 1000: give a frequency or a period, not both"),
+    (["--attach=bogus"], r"--attach=bogus: unknown mode; use auto, link or ioctl"),
+    (["-d", "soon"], r"-d soon: the duration must be a positive number"),
+    (["--max-stack", "0"], r"--max-stack 0: give a number of frames"),
+    (["-o", "/nonexistent-dir/out.folded"], r"-o /nonexistent-dir/out.folded: cannot write"),
+    (["--bogus-option"], r"unknown option '--bogus-option'"),
+    (["-p", "1", "-t", "1"], r"give one target"),
+    (["--", "/nonexistent/cmd"], r"/nonexistent/cmd: command not found"),
+    (["--", "no-such-command-pmuprof"], r"no-such-command-pmuprof: command not found"),
+]
+
+
+def case_cli_errors(tmp):
+    failures = []
+    for args, pattern in CLI_ERRORS:
+        out = os.path.join(tmp, "x.folded")
+        extra = [] if any(a.startswith("-o") for a in args) else ["-o", out]
+        rc, _, err = run(["record"] + extra + args, timeout=30)
+        lines = err.strip().splitlines()
+        problems = []
+        if rc != 2:
+            problems.append(f"exit {rc}")
+        if len(lines) != 1:
+            problems.append(f"{len(lines)} lines")
+        if not re.search(pattern, err):
+            problems.append("message does not match")
+        if not lines or not lines[0].startswith("pmuprof: "):
+            problems.append("no 'pmuprof:' prefix")
+        if os.listdir(tmp):
+            problems.append(f"left files {os.listdir(tmp)}")
+            for f in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, f))
+        print(f"{'ok  ' if not problems else 'FAIL'} {' '.join(args)} -> {err.strip()}")
+        if problems:
+            failures.append(f"{args}: {', '.join(problems)}: {err.strip()!r}")
+    rc, _, err = run(["bogus-command"])
+    check(rc == 2 and "unknown command 'bogus-command'" in err, f"unknown command: {rc} {err}")
+    check(not failures, "\n".join(failures))
+
+
+CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
+         if name.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(CASES))}", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="pmuprof-test-")
+    try:
+        CASES[sys.argv[1]](tmp)
+    except Skip as e:
+        print(f"SKIP: {e}", file=sys.stderr)
+        return SKIP
+    except Fail as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "flamegraph/flamegraph.h"
+
+static char *write_to_string(struct stack_table *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(folded__write(f, st), 0);
+	fclose(f);
+	return buf;
+}
+
+Test(folded, sorted_bytewise_like_stackcollapse)
+{
+	struct stack_table *st = stack_table__new();
+	const char *a[] = { "prog", "main", "b" };
+	const char *b[] = { "prog", "main", "a" };
+	const char *c[] = { "Prog", "main" };
+	const char *d[] = { "prog", "main" };
+	char *out;
+
+	stack_table__add(st, a, 3, 5);
+	stack_table__add(st, b, 3, 7);
+	stack_table__add(st, c, 2, 1);
+	stack_table__add(st, d, 2, 2);
+	stack_table__add_joined(st, "[lost:map_full]", 4);
+	out = write_to_string(st);
+	cr_expect_str_eq(out, "Prog;main 1\n"
+			      "[lost:map_full] 4\n"
+			      "prog;main 2\n"
+			      "prog;main;a 7\n"
+			      "prog;main;b 5\n");
+	cr_expect_eq(stack_table__total(st), 19);
+	free(out);
+	stack_table__free(st);
+}
+
+Test(folded, same_stack_merges)
+{
+	struct stack_table *st = stack_table__new();
+	const char *a[] = { "prog", "main", "hot" };
+	char *out;
+
+	stack_table__add(st, a, 3, 5);
+	stack_table__add(st, a, 3, 6);
+	stack_table__add_joined(st, "prog;main;hot", 1);
+	cr_expect_eq(stack_table__len(st), 1);
+	out = write_to_string(st);
+	cr_expect_str_eq(out, "prog;main;hot 12\n");
+	free(out);
+	stack_table__free(st);
+}
+
+Test(folded, separators_in_names_are_neutralized)
+{
+	struct stack_table *st = stack_table__new();
+	const char *a[] = { "prog", "operator;weird", "line\nbreak", "tab\there", "a b" };
+	char *out;
+
+	stack_table__add(st, a, 5, 3);
+	out = write_to_string(st);
+	/* ';' would split a frame and a newline would end the line; spaces are fine. */
+	cr_expect_str_eq(out, "prog;operator:weird;line?break;tab?here;a b 3\n");
+	free(out);
+	stack_table__free(st);
+}
+
+Test(folded, by_count_orders_highest_first)
+{
+	struct stack_table *st = stack_table__new();
+	const struct stack_entry *e;
+
+	stack_table__add_joined(st, "a", 1);
+	stack_table__add_joined(st, "b", 30);
+	stack_table__add_joined(st, "c", 5);
+	e = stack_table__by_count(st);
+	cr_expect_str_eq(e[0].stack, "b");
+	cr_expect_str_eq(e[1].stack, "c");
+	cr_expect_str_eq(e[2].stack, "a");
+	/* Adding after sorting still merges. */
+	stack_table__add_joined(st, "a", 100);
+	cr_expect_eq(stack_table__len(st), 3);
+	cr_expect_eq(stack_table__get(st, "a"), 101);
+	stack_table__free(st);
+}
+
+Test(folded, many_stacks)
+{
+	struct stack_table *st = stack_table__new();
+	char name[32];
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "p;f%05d", i % 10000);
+		cr_assert_eq(stack_table__add_joined(st, name, 1), 0);
+	}
+	cr_expect_eq(stack_table__len(st), 10000);
+	cr_expect_eq(stack_table__get(st, "p;f00042"), 2);
+	cr_expect_eq(stack_table__total(st), 20000);
+	stack_table__free(st);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+Test(folded, written_whole_or_not_at_all)
+{
+	char dir[] = "/tmp/pmuprof-folded-XXXXXX", path[256], line[64];
+	struct stack_table *st = stack_table__new();
+	struct atomic_file af;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out.folded", dir);
+	stack_table__add_joined(st, "p;main", 3);
+
+	/* Abort: nothing left behind. */
+	cr_assert_eq(atomic_file__open(&af, path), 0);
+	fputs("partial", af.f);
+	cr_expect_eq(count_entries(dir), 1); /* only the hidden temporary */
+	atomic_file__abort(&af);
+	cr_expect_eq(count_entries(dir), 0);
+
+	cr_assert_eq(folded__write_file(path, st), 0);
+	cr_expect_eq(count_entries(dir), 1);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_expect_not_null(fgets(line, sizeof(line), f));
+	cr_expect_str_eq(line, "p;main 3\n");
+	fclose(f);
+	unlink(path);
+	rmdir(dir);
+
+	/* A directory that does not exist: an error, not a crash. */
+	cr_expect_eq(folded__write_file("/nonexistent-dir/x.folded", st), -ENOENT);
+	stack_table__free(st);
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "symbolize/symbolize.h"
+
+struct maps_case {
+	int line;
+	const char *text;
+	int ret;
+	unsigned long start, end, pgoff;
+	const char *path;
+};
+
+static const struct maps_case maps_cases[] = {
+	{ __LINE__, "55d0c1a00000-55d0c1a02000 r-xp 00001000 fe:01 1234   /usr/bin/prog\n", 1,
+	  0x55d0c1a00000, 0x55d0c1a02000, 0x1000, "/usr/bin/prog" },
+	{ __LINE__, "7f0000000000-7f0000001000 r--p 00000000 fe:01 1234   /usr/lib/libc.so.6\n", 0 },
+	{ __LINE__, "7ffd1000-7ffd3000 r-xp 00000000 00:00 0                  [vdso]\n", 1, 0x7ffd1000,
+	  0x7ffd3000, 0, "[vdso]" },
+	{ __LINE__, "7f0000000000-7f0000001000 rwxp 00000000 00:00 0 \n", 1, 0x7f0000000000,
+	  0x7f0000001000, 0, "//anon" },
+	{ __LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/gone (deleted)\n", 1, 0x400000, 0x401000,
+	  0, "/tmp/gone" },
+	{ __LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/with space/bin\n", 1, 0x400000,
+	  0x401000, 0, "/tmp/with space/bin" },
+	{ __LINE__, "garbage\n", -EINVAL },
+	{ __LINE__, "", -EINVAL },
+};
+
+Test(maps, parse_proc_maps_lines)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(maps_cases) / sizeof(maps_cases[0]); i++) {
+		const struct maps_case *c = &maps_cases[i];
+		unsigned long s, e, o;
+		char *path;
+		int r = proc_maps__parse_line(c->text, &s, &e, &o, &path);
+
+		cr_expect_eq(r, c->ret, "line %d: ret %d", c->line, r);
+		if (r != 1)
+			continue;
+		cr_expect_eq(s, c->start, "line %d", c->line);
+		cr_expect_eq(e, c->end, "line %d", c->line);
+		cr_expect_eq(o, c->pgoff, "line %d", c->line);
+		cr_expect_str_eq(path, c->path, "line %d", c->line);
+		free(path);
+	}
+}
+
+Test(maps, new_mapping_replaces_overlap)
+{
+	struct aspaces *as = aspaces__new();
+	const struct map_entry *m;
+
+	aspaces__add_map(as, 10, 0x1000, 0x3000, 0, "/a");	   /* 0x1000-0x4000 */
+	aspaces__add_map(as, 10, 0x2000, 0x1000, 0x500000, "/b"); /* splits /a */
+	m = aspaces__find(as, 10, 0x1800);
+	cr_assert_not_null(m);
+	cr_expect_str_eq(m->path, "/a");
+	m = aspaces__find(as, 10, 0x2800);
+	cr_assert_not_null(m);
+	cr_expect_str_eq(m->path, "/b");
+	cr_expect_eq(m->pgoff, 0x500000);
+	m = aspaces__find(as, 10, 0x3800);
+	cr_assert_not_null(m);
+	cr_expect_str_eq(m->path, "/a");
+	/* The tail keeps the right file offset. */
+	cr_expect_eq(m->pgoff, 0x2000);
+	cr_expect_null(aspaces__find(as, 10, 0x4000));
+	cr_expect_null(aspaces__find(as, 11, 0x1800));
+	aspaces__free(as);
+}
+
+Test(maps, fork_copies_and_exec_clears)
+{
+	struct aspaces *as = aspaces__new();
+	const struct map_entry *m;
+
+	aspaces__add_map(as, 100, 0x400000, 0x1000, 0, "/bin/parent");
+	aspaces__fork(as, 100, 101);
+	m = aspaces__find(as, 101, 0x400010);
+	cr_assert_not_null(m);
+	cr_expect_str_eq(m->path, "/bin/parent");
+	aspaces__exec(as, 101);
+	cr_expect_null(aspaces__find(as, 101, 0x400010));
+	aspaces__add_map(as, 101, 0x400000, 0x1000, 0, "/bin/child");
+	cr_expect_str_eq(aspaces__find(as, 101, 0x400010)->path, "/bin/child");
+	/* The parent is untouched. */
+	cr_expect_str_eq(aspaces__find(as, 100, 0x400010)->path, "/bin/parent");
+	aspaces__free(as);
+}
+
+Test(maps, many_processes)
+{
+	struct aspaces *as = aspaces__new();
+	int pid;
+
+	for (pid = 1; pid <= 5000; pid++)
+		cr_assert_eq(aspaces__add_map(as, pid, 0x1000 * pid, 0x1000, 0, "/x"), 0);
+	cr_expect_eq(aspaces__nr_pids(as), 5000);
+	for (pid = 1; pid <= 5000; pid += 499)
+		cr_expect_not_null(aspaces__find(as, pid, 0x1000 * pid + 5));
+	aspaces__free(as);
+}
