@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include <linux/errno.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include "profile.h"
 
@@ -13,20 +14,31 @@
 const volatile __u32 kern_depth = PROFILE_MAX_DEPTH;
 const volatile __u32 user_depth = PROFILE_MAX_DEPTH;
 const volatile __u8 per_thread = 0;
+/* Frames in the perf callchain (both halves and their context markers). */
+const volatile __u32 chain_max = 2 * PROFILE_MAX_DEPTH;
+/* Stacks of up to this many frames go to stacks_short. */
+const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct profile_key); /* resized at load time to the configured depths */
+	__type(key, struct profile_key); /* resized at load time: short_depth frames */
 	__type(value, struct profile_value);
-} stacks SEC(".maps");
+} stacks_short SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct profile_key); /* resized at load time: kern + user depth frames */
+	__type(value, struct profile_value);
+} stacks_long SEC(".maps");
 
 /* The BPF stack is 512 bytes: keys are built in this scratch slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct profile_key);
+	__type(value, struct profile_scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -47,22 +59,49 @@ static __always_inline void count_event(__u32 event, __u32 which)
 		*c += 1;
 }
 
+static __always_inline int add(void *map, struct profile_key *key, __u64 period)
+{
+	struct profile_value *val, init;
+	long err;
+
+	val = bpf_map_lookup_elem(map, key);
+	if (val) {
+		val->samples += 1;
+		val->weight += period;
+		return 0;
+	}
+	init.samples = 1;
+	init.weight = period;
+	err = bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Can't race on this CPU's value, but stay correct if it ever does. */
+		val = bpf_map_lookup_elem(map, key);
+		if (val) {
+			val->samples += 1;
+			val->weight += period;
+			return 0;
+		}
+	}
+	return err;
+}
+
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct profile_value *val, init;
+	struct profile_scratch *sc;
 	struct profile_key *key;
-	__u32 zero = 0;
-	long klen = 0, ulen = 0;
-	long err;
+	__u32 zero = 0, kn = 0, un = 0, n, fresh, i;
+	bool failed = false;
+	long len;
 
 	count(PROFILE_CNT_TAKEN);
 
-	key = bpf_map_lookup_elem(&scratch, &zero);
-	if (!key) {
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc) {
 		count(PROFILE_CNT_LOST_STACK);
 		return 0;
 	}
+	key = &sc->key;
 	key->pid = id >> 32;
 	key->tid = per_thread ? (__u32)id : 0;
 	key->event = event;
@@ -70,55 +109,65 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		key->comm[0] = 0;
 
 	/*
-	 * bpf_get_stack() zero-fills the rest of its buffer, on success and on error, so
-	 * frames left in the scratch slot by an earlier sample never leak into this key.
-	 * A depth of 0 leaves that half out of the key (the key size is set to match).
-	 * Kernel threads have no user stack: the user half comes back empty, no error.
+	 * bpf_get_stack() zero-fills the rest of its buffer (on error, all of it). The
+	 * user frames are written right after the kernel frames. Kernel threads have no
+	 * user stack: the user half comes back empty, no error.
 	 */
 	if (kern_depth) {
-		klen = bpf_get_stack(ctx, key->frames, kern_depth * sizeof(__u64), 0);
-		if (klen < 0) {
+		len = bpf_get_stack(ctx, key->frames, kern_depth * sizeof(__u64), 0);
+		if (len < 0) {
 			count(PROFILE_CNT_KSTACK_ERR);
-			klen = 0;
+			failed = true;
+		} else {
+			kn = len / sizeof(__u64);
 		}
 	}
+	kn &= PROFILE_MAX_DEPTH;
+	if (kn > kern_depth)
+		kn = kern_depth;
 	if (user_depth) {
-		ulen = bpf_get_stack(ctx, &key->frames[kern_depth & PROFILE_MAX_DEPTH],
-				     user_depth * sizeof(__u64), BPF_F_USER_STACK);
-		if (ulen < 0) {
+		len = bpf_get_stack(ctx, &key->frames[kn], user_depth * sizeof(__u64),
+				    BPF_F_USER_STACK);
+		if (len < 0) {
 			count(PROFILE_CNT_USTACK_ERR);
-			ulen = 0;
+			failed = true;
+		} else {
+			un = len / sizeof(__u64);
 		}
 	}
-	klen /= sizeof(__u64);
-	ulen /= sizeof(__u64);
-	if ((kern_depth && klen >= kern_depth) || (user_depth && ulen >= user_depth))
+	n = kn + un;
+	/*
+	 * Frames past what the two calls just wrote may hold an earlier sample's frames:
+	 * clear up to the old high-water mark, so every key ends in zeros.
+	 */
+	fresh = kn + user_depth;
+	if (fresh < kern_depth)
+		fresh = kern_depth;
+	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {
+		__u32 j = fresh + i;
+
+		if (j >= sc->dirty || j >= 2 * PROFILE_MAX_DEPTH)
+			break;
+		/* Keep the index in a register the verifier bounds on every iteration. */
+		asm volatile("" : "+r"(j));
+		key->frames[j & (2 * PROFILE_MAX_DEPTH + 1)] = 0;
+	}
+	sc->dirty = n;
+
+	if ((kern_depth && kn >= kern_depth) || (user_depth && un >= user_depth) || n >= chain_max)
 		count(PROFILE_CNT_TRUNCATED);
-	key->kern_len = klen;
-	key->user_len = ulen;
-	if (klen == 0 && ulen == 0) {
+	key->kern_len = kn;
+	key->user_len = un;
+	/*
+	 * No frame because capture failed: lost. No frame because the half that was
+	 * asked for is empty (-K on a user-mode sample): kept as the process alone.
+	 */
+	if (n == 0 && failed) {
 		count(PROFILE_CNT_LOST_STACK);
 		return 0;
 	}
-
-	val = bpf_map_lookup_elem(&stacks, key);
-	if (val) {
-		val->samples += 1;
-		val->weight += ctx->sample_period;
-		return 0;
-	}
-	init.samples = 1;
-	init.weight = ctx->sample_period;
-	err = bpf_map_update_elem(&stacks, key, &init, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		val = bpf_map_lookup_elem(&stacks, key);
-		if (val) {
-			val->samples += 1;
-			val->weight += ctx->sample_period;
-			return 0;
-		}
-	}
-	if (err)
+	if (add(n <= short_depth ? (void *)&stacks_short : (void *)&stacks_long, key,
+		ctx->sample_period))
 		count(PROFILE_CNT_LOST_MAP_FULL);
 	return 0;
 }

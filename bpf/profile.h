@@ -13,9 +13,12 @@
 
 /*
  * Hash key. The frames live in the key itself (no stack ids, which collide and drop
- * stacks). The map's key size is set at load time to cover exactly the configured
- * depths: kernel frames first, then user frames, both zero-padded by bpf_get_stack().
+ * stacks): kernel_len kernel frames (leaf first), then user_len user frames (leaf
+ * first), packed, then zeros. Hashing cost grows with the key size, so stacks of up to
+ * PROFILE_SHORT_DEPTH frames go to a map whose keys hold only that many frames; deeper
+ * ones go to a map sized for the configured depths. Both key sizes are set at load time.
  */
+#define PROFILE_SHORT_DEPTH 32
 struct profile_key {
 	__u32 pid;	/* tgid */
 	__u32 tid;	/* 0 unless per-thread keys were asked for */
@@ -23,10 +26,16 @@ struct profile_key {
 	__u16 kern_len; /* frames captured */
 	__u16 user_len;
 	char comm[PROFILE_COMM_LEN];
-	__u64 frames[2 * PROFILE_MAX_DEPTH];
+	__u64 frames[2 * PROFILE_MAX_DEPTH + 2]; /* + 2: a power of two, for index masks */
 };
 
 #define PROFILE_KEY_HDR_SIZE ((unsigned long)&((struct profile_key *)0)->frames)
+
+/* The per-CPU scratch slot where keys are built. */
+struct profile_scratch {
+	struct profile_key key;
+	__u32 dirty; /* frames at or past this index are zero */
+};
 
 struct profile_value {
 	__u64 samples;

@@ -53,6 +53,9 @@ static const char record_usage[] =
 	"                          samples beyond are counted as [lost:map_full]\n"
 	"      --attach MODE       auto (default), link (bpf_link with BPF cookies) or\n"
 	"                          ioctl (legacy PERF_EVENT_IOC_SET_BPF)\n"
+	"      --stack-walk HOW    perf (default): the perf callchain, walked once per\n"
+	"                          sample for both halves; bpf: bpf_get_stack() walks\n"
+	"                          each half inside the program\n"
 	"\n"
 	"Output:\n"
 	"  -o, --output FILE       output file (default: profile.folded); with several\n"
@@ -74,6 +77,7 @@ enum {
 	OPT_MAX_STACK,
 	OPT_MAX_STACKS,
 	OPT_FORMAT,
+	OPT_STACK_WALK,
 };
 
 static const struct option record_options[] = {
@@ -93,6 +97,7 @@ static const struct option record_options[] = {
 	{ "kernel-only", no_argument, NULL, 'K' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -105,7 +110,7 @@ struct record_args {
 	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
 	unsigned long freq, period;
 	double duration;
-	bool no_fallback, user_only, kernel_only, quiet;
+	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
 	unsigned int max_stack, max_stacks;
 	enum pmu_attach_mode attach;
 	char **cmd;
@@ -188,6 +193,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_NO_FALLBACK: a->no_fallback = true; break;
 		case OPT_ATTACH: a->attach_arg = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_STACK_WALK:
+			if (!strcmp(optarg, "bpf"))
+				a->bpf_walk = true;
+			else if (strcmp(optarg, "perf"))
+				fail_input("--stack-walk=%s: unknown walker; use perf or bpf", optarg);
+			break;
 		case OPT_MAX_STACK:
 			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
 			if (v < 0)
@@ -445,6 +456,22 @@ static const char *stage_text(enum record_stage s)
 	}
 }
 
+/* CAP_BPF (39) or CAP_SYS_ADMIN (21) in the effective set. */
+static bool has_bpf_caps(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & ((1ULL << 39) | (1ULL << 21));
+}
+
 static void explain_record_error(const struct record_error *e, const struct pmu_event *evs,
 				 enum pmu_attach_mode attach)
 {
@@ -456,6 +483,13 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 	else if (e->pid >= 0)
 		snprintf(where, sizeof(where), " for thread %d", e->pid);
 
+	if ((err == EPERM || err == EACCES) && e->stage == RECORD_STAGE_BPF_LOAD && has_bpf_caps()) {
+		fprintf(stderr,
+			"pmuprof: %s: the kernel's verifier rejected it (%s); run with -vv for the "
+			"verifier log\n",
+			stage_text(e->stage), pmu_errno_name(err));
+		return;
+	}
 	if (err == EPERM || err == EACCES) {
 		long paranoid = 2;
 
@@ -767,6 +801,7 @@ int cmd_record(int argc, char **argv)
 	opts.kern_depth = a.user_only ? 0 : a.max_stack;
 	opts.user_depth = a.kernel_only ? 0 : a.max_stack;
 	opts.max_stacks = a.max_stacks;
+	opts.bpf_walk = a.bpf_walk;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
 	rec = record__new(&opts, sym, &rerr);

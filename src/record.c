@@ -25,7 +25,9 @@ struct record {
 	int *lfds;  /* link fds, -1 when attached by ioctl */
 	int nr_fds;
 	int nr_targets;
-	size_t key_size;
+	size_t key_size;       /* stacks_long */
+	size_t short_key_size; /* stacks_short */
+	unsigned int callchain_max; /* frames per callchain, both halves and markers */
 	int ncpus; /* possible CPUs, for per-CPU values */
 	bool stopped;
 };
@@ -90,6 +92,23 @@ static pid_t tgid_of(const char *proc_root, pid_t tid)
 	return tgid;
 }
 
+/*
+ * The callchain holds both halves plus a context marker before each; the kernel refuses
+ * (EOVERFLOW) more than kernel.perf_event_max_stack.
+ */
+static unsigned int callchain_limit(const struct record_opts *o)
+{
+	unsigned int want = o->kern_depth + o->user_depth + 2, max = 127;
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_stack", "re");
+
+	if (f) {
+		if (fscanf(f, "%u", &max) != 1)
+			max = 127;
+		fclose(f);
+	}
+	return want < max ? want : max;
+}
+
 static void close_events(struct record *r)
 {
 	int i;
@@ -138,6 +157,7 @@ static struct bpf_program *event_prog(struct record *r, int event)
 static int open_bpf(struct record *r, struct record_error *e)
 {
 	const struct record_opts *o = &r->opts;
+	unsigned int depth, short_depth;
 	struct bpf_program *prog;
 	int err;
 
@@ -150,11 +170,24 @@ static int open_bpf(struct record *r, struct record_error *e)
 	r->skel->rodata->kern_depth = o->kern_depth;
 	r->skel->rodata->user_depth = o->user_depth;
 	r->skel->rodata->per_thread = o->per_thread;
-	/* The key holds exactly the configured frames: smaller keys hash faster. */
-	r->key_size = PROFILE_KEY_HDR_SIZE + (o->kern_depth + o->user_depth) * sizeof(__u64);
-	err = bpf_map__set_key_size(r->skel->maps.stacks, r->key_size);
+	r->skel->rodata->chain_max = r->callchain_max;
+	/*
+	 * Keys hold exactly the frames they can carry: the hash covers the whole key, so
+	 * the usual shallow stack goes to the map with short keys.
+	 */
+	depth = o->kern_depth + o->user_depth;
+	short_depth = depth < PROFILE_SHORT_DEPTH ? depth : PROFILE_SHORT_DEPTH;
+	r->skel->rodata->short_depth = short_depth;
+	r->short_key_size = PROFILE_KEY_HDR_SIZE + short_depth * sizeof(__u64);
+	r->key_size = PROFILE_KEY_HDR_SIZE + depth * sizeof(__u64);
+	err = bpf_map__set_key_size(r->skel->maps.stacks_short, r->short_key_size);
 	if (!err)
-		err = bpf_map__set_max_entries(r->skel->maps.stacks, o->max_stacks);
+		err = bpf_map__set_max_entries(r->skel->maps.stacks_short, o->max_stacks);
+	if (!err)
+		err = bpf_map__set_key_size(r->skel->maps.stacks_long, r->key_size);
+	if (!err)
+		err = bpf_map__set_max_entries(r->skel->maps.stacks_long,
+					       depth > short_depth ? o->max_stacks : 1);
 	/* Load only the programs the attach mode needs. */
 	bpf_object__for_each_program(prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
@@ -198,6 +231,17 @@ static int open_events(struct record *r, struct record_error *e)
 		if (!prog)
 			return -ENOENT;
 		ev.attr.inherit = o->nr_tasks && o->inherit;
+		/*
+		 * With PERF_SAMPLE_CALLCHAIN the kernel walks the stacks once per sample and
+		 * bpf_get_stack() copies from that callchain (bpf_get_stack_pe, 5.7+) instead
+		 * of walking again for the kernel and again for the user half.
+		 */
+		if (!o->bpf_walk) {
+			ev.attr.sample_type |= PERF_SAMPLE_CALLCHAIN;
+			ev.attr.sample_max_stack = r->callchain_max;
+			ev.attr.exclude_callchain_kernel = !o->kern_depth;
+			ev.attr.exclude_callchain_user = !o->user_depth;
+		}
 		ev.attr.enable_on_exec = o->enable_on_exec;
 		for (t = 0; t < r->nr_targets; t++) {
 			pid_t pid = o->nr_tasks ? o->tasks[t] : -1;
@@ -248,6 +292,7 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 		err = r->ncpus;
 		goto fail;
 	}
+	r->callchain_max = opts->bpf_walk ? 2 * PROFILE_MAX_DEPTH : callchain_limit(opts);
 	err = open_bpf(r, e);
 	if (err)
 		goto fail;
@@ -367,83 +412,87 @@ void record__stop(struct record *r)
 		tracker__process(r->tracker);
 }
 
+/* perf's context markers (PERF_CONTEXT_KERNEL, _USER, ...) in a callchain. */
+static bool is_marker(__u64 ip)
+{
+	return ip >= (__u64)-4095;
+}
+
 /* Build "comm;user outer..leaf;kernel outer..leaf" and add it to the table. */
 static int add_stack(struct record *r, const struct profile_key *key, uint64_t count,
 		     struct stack_table *table, char (*names)[FRAME_NAME_MAX], const char **frames,
 		     bool *unresolved)
 {
-	unsigned int kd = r->opts.kern_depth, klen = key->kern_len, ulen = key->user_len;
+	unsigned int klen = key->kern_len, ulen = key->user_len;
+	const __u64 *kf = key->frames, *uf;
+	unsigned int nk = 0, nu = 0, i;
+	__u64 kips[PROFILE_MAX_DEPTH], uips[PROFILE_MAX_DEPTH];
 	size_t n = 0;
-	int i;
 
-	if (klen > kd)
-		klen = kd;
+	if (klen > r->opts.kern_depth)
+		klen = r->opts.kern_depth;
 	if (ulen > r->opts.user_depth)
 		ulen = r->opts.user_depth;
+	/* Packed: the user frames follow the kernel frames. */
+	uf = key->frames + klen;
+	for (i = 0; i < klen; i++)
+		if (!is_marker(kf[i]))
+			kips[nk++] = kf[i];
+	for (i = 0; i < ulen; i++)
+		if (!is_marker(uf[i]))
+			uips[nu++] = uf[i];
+
 	snprintf(names[n], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
 		 key->comm[0] ? key->comm : "[unknown]");
 	frames[n] = names[n];
 	n++;
-	for (i = ulen - 1; i >= 0; i--) {
+	/* The outermost frames were cut at the depth limit: say so at the root. */
+	if ((r->opts.user_depth && ulen >= r->opts.user_depth) ||
+	    (r->opts.kern_depth && klen >= r->opts.kern_depth) ||
+	    klen + ulen >= r->callchain_max) {
+		snprintf(names[n], FRAME_NAME_MAX, "[truncated]");
+		frames[n] = names[n];
+		n++;
+	}
+	for (i = nu; i-- > 0;) {
 		/* The user leaf is exact only when the sample hit user mode. */
-		bool leaf = i == 0 && klen == 0;
-		int res = symbolizer__user_frame(r->sym, key->pid, key->frames[kd + i], leaf,
-						 names[n], FRAME_NAME_MAX);
+		bool leaf = i == 0 && nk == 0;
+		int res = symbolizer__user_frame(r->sym, key->pid, uips[i], leaf, names[n],
+						 FRAME_NAME_MAX);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
 		frames[n] = names[n];
 		n++;
 	}
-	for (i = klen - 1; i >= 0; i--) {
-		symbolizer__kernel_frame(r->sym, key->frames[i], i == 0, names[n], FRAME_NAME_MAX);
+	for (i = nk; i-- > 0;) {
+		symbolizer__kernel_frame(r->sym, kips[i], i == 0, names[n], FRAME_NAME_MAX);
 		frames[n] = names[n];
 		n++;
 	}
 	return stack_table__add(table, frames, n, count);
 }
 
-int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st)
+/* Read one stacks map (keys of key_size bytes) into the tables. */
+static int drain_map(struct record *r, int map_fd, size_t key_size, struct stack_table **tables,
+		     struct record_stats *st, char (*names)[FRAME_NAME_MAX], const char **frames)
 {
-	int map_fd = bpf_map__fd(r->skel->maps.stacks);
 	struct profile_value *vals = NULL, sum;
-	char (*names)[FRAME_NAME_MAX] = NULL;
-	const char **frames = NULL;
-	void *key = NULL, *next = NULL;
-	int i, c, err = 0;
+	void *key = NULL, *next = NULL, *tmp;
 	bool first = true;
+	int err = 0;
 
-	memset(st, 0, sizeof(*st));
-	st->attach_used = r->mode;
-	record__stop(r);
-	if (r->tracker)
-		st->track_lost = tracker__lost(r->tracker);
-	st->kernel_syms_hidden = r->opts.kern_depth && symbolizer__kernel_hidden(r->sym);
-
-	for (i = 0; i < r->opts.nr_events; i++) {
-		struct record_event_stats *es = &st->ev[i];
-
-		for (c = 0; c < PROFILE_CNT_MAX; c++) {
-			err = read_counter(r, i * PROFILE_CNT_MAX + c, &es->counters[c]);
-			if (err)
-				goto out;
-		}
-		st->taken += es->counters[PROFILE_CNT_TAKEN];
-	}
-
-	key = calloc(1, r->key_size);
-	next = calloc(1, r->key_size);
+	/* Full-size buffers, zeroed: frames past key_size read as 0. */
+	key = calloc(1, sizeof(struct profile_key));
+	next = calloc(1, sizeof(struct profile_key));
 	vals = calloc(r->ncpus, sizeof(*vals));
-	names = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*names));
-	frames = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*frames));
-	if (!key || !next || !vals || !names || !frames) {
+	if (!key || !next || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (bpf_map_get_next_key(map_fd, first ? NULL : key, next) == 0) {
 		const struct profile_key *k = next;
 		bool unresolved = false;
-		void *tmp;
 
 		first = false;
 		if (bpf_map_lookup_elem(map_fd, next, vals) == 0) {
@@ -466,7 +515,52 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 		tmp = key;
 		key = next;
 		next = tmp;
+		memset(next, 0, key_size);
 	}
+out:
+	free(vals);
+	free(next);
+	free(key);
+	return err;
+}
+
+int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st)
+{
+	char (*names)[FRAME_NAME_MAX] = NULL;
+	const char **frames = NULL;
+	int i, c, err = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->attach_used = r->mode;
+	record__stop(r);
+	if (r->tracker)
+		st->track_lost = tracker__lost(r->tracker);
+	st->kernel_syms_hidden = r->opts.kern_depth && symbolizer__kernel_hidden(r->sym);
+
+	for (i = 0; i < r->opts.nr_events; i++) {
+		struct record_event_stats *es = &st->ev[i];
+
+		for (c = 0; c < PROFILE_CNT_MAX; c++) {
+			err = read_counter(r, i * PROFILE_CNT_MAX + c, &es->counters[c]);
+			if (err)
+				goto out;
+		}
+		st->taken += es->counters[PROFILE_CNT_TAKEN];
+	}
+
+	names = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*names));
+	frames = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*frames));
+	if (!names || !frames) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_short), r->short_key_size, tables, st,
+			names, frames);
+	if (!err)
+		err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_long), r->key_size, tables, st,
+				names, frames);
+	if (err)
+		goto out;
 
 	/* The ledger: what was taken but not stored appears as its own frame. */
 	for (i = 0; i < r->opts.nr_events; i++) {
@@ -486,8 +580,5 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 out:
 	free(frames);
 	free(names);
-	free(vals);
-	free(next);
-	free(key);
 	return err;
 }

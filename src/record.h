@@ -32,6 +32,7 @@ struct record_opts {
 	unsigned int user_depth;
 	unsigned int max_stacks; /* entries of the in-kernel map */
 	bool per_thread;	 /* key stacks by thread too */
+	bool bpf_walk;		 /* walk stacks in the program, not through the perf callchain */
 	/* CPUs for address-space tracking (all online CPUs). */
 	const int *track_cpus;
 	int nr_track_cpus;

@@ -92,8 +92,8 @@ def share_report(stacks, comm="pmuprof-demo"):
     for fn in ("hot_60", "hot_30", "hot_10"):
         n = sum(c for s, c in stacks.items() if s.split(";")[0] == comm and fn in s.split(";"))
         full = sum(c for s, c in stacks.items()
-                   if s.split(";")[0] == comm and f";main;demo_loop;{fn}" in s + ";"
-                   and re.search(r";main;demo_loop;" + fn + r"(;|$)", s))
+                   if s.split(";")[0] == comm
+                   and re.search(r";main;descend;demo_loop;" + fn + r"(;|$)", s))
         shares[fn] = 100.0 * n / total if total else 0
         complete[fn] = 100.0 * full / n if n else 0
     return total, shares, complete
@@ -181,7 +181,7 @@ def case_attach_link_ioctl(tmp):
         tops[mode] = top_stack(out)
         print(f"{mode}: top stack {tops[mode]}")
     check(tops["link"] == tops["ioctl"], f"top stacks differ: {tops}")
-    check(tops["link"].endswith(";main;demo_loop;hot_60"), f"top stack: {tops['link']}")
+    check(tops["link"].endswith(";main;descend;demo_loop;hot_60"), f"top stack: {tops['link']}")
 
 
 def case_ledger(tmp):
@@ -297,6 +297,50 @@ def case_tid_and_cpu(tmp):
         check(0 < taken <= 1100, f"-C 0: {taken} samples for one CPU")
     finally:
         demo.wait()
+
+
+def case_deep_stacks(tmp):
+    # 60 recursive calls: deeper than the short-key map, stored whole in the long one.
+    out = os.path.join(tmp, "deep.folded")
+    record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", DEMO, "2", "60"])
+    stacks = parse_folded(out)
+    hot = {s: c for s, c in stacks.items() if s.endswith(";hot_60")}
+    total = sum(hot.values())
+    exact = sum(c for s, c in hot.items()
+                if re.search(r";main(;descend){61};demo_loop;hot_60$", s))
+    print(f"hot_60 samples {total}, with main and exactly 61 descend frames {exact}")
+    check(total > 500, f"too few hot_60 samples: {total}")
+    check(exact >= 0.95 * total, f"only {exact}/{total} deep stacks are complete")
+
+    # A depth limit keeps the leaf end, marks the cut, and says so in the summary.
+    out = os.path.join(tmp, "cut.folded")
+    _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "--max-stack", "20", "-o", out,
+                        "--", DEMO, "1", "60"])
+    stacks = parse_folded(out)
+    cut = {s: c for s, c in stacks.items() if s.endswith(";descend;demo_loop;hot_60")}
+    check(cut and all(s.startswith("pmuprof-demo;[truncated];descend;") for s in cut),
+          f"truncated stacks: {list(cut)[:2]}")
+    check(re.search(r"note:\s+\d+ samples with truncated", err), "summary lacks the truncation note")
+
+
+def case_user_kernel_only(tmp):
+    out = os.path.join(tmp, "u.folded")
+    _, err = record_ok(["record", "-U", "-e", "cpu-clock", "-F", "999", "-o", out,
+                        "--", DEMO, "1"])
+    stacks = parse_folded(out)
+    check(not any("_[k]" in s for s in stacks), "-U recorded kernel frames")
+    check(any(s.endswith("main;descend;demo_loop;hot_60") for s in stacks),
+          "-U lost the user stack")
+    out = os.path.join(tmp, "k.folded")
+    _, err = record_ok(["record", "-K", "-e", "cpu-clock", "-F", "999", "-o", out,
+                        "--", DEMO, "1"])
+    stacks = parse_folded(out)
+    taken, in_stacks, lost = samples_from_summary(err)
+    check(all(f.endswith("_[k]") for s in stacks for f in s.split(";")[1:]),
+          "-K recorded user frames")
+    # User-mode samples have no kernel frame: they count for the process alone.
+    check(stacks.get("pmuprof-demo", 0) > 0.8 * taken, "user-mode samples missing under -K")
+    check(taken == in_stacks + lost, "ledger does not add up under -K")
 
 
 # Option and input errors: one line naming the input, exit 2, no output file.

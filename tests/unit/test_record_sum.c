@@ -20,7 +20,7 @@ Test(record, key_header_layout)
 {
 	/* User space and the BPF program agree on where the frames start. */
 	cr_expect_eq(PROFILE_KEY_HDR_SIZE, 32);
-	cr_expect_eq(sizeof(struct profile_key), 32 + 2 * PROFILE_MAX_DEPTH * 8);
+	cr_expect_eq(sizeof(struct profile_key), 32 + 256 * 8);
 }
 
 Test(record, ledger_names)

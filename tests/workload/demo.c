@@ -2,10 +2,11 @@
 /*
  * pmuprof-demo: a workload with known hot functions and calibrated shares.
  *
- *   pmuprof-demo [SECONDS]   (default 5)
+ *   pmuprof-demo [SECONDS [DEPTH]]   (default 5 s, depth 0)
  *
  * main → demo_loop → hot_60 / hot_30 / hot_10, which spend 60%, 30% and 10% of the CPU
- * time (the same inner loop, run 6, 3 and 1 units per round).
+ * time (the same inner loop, run 6, 3 and 1 units per round). With DEPTH, demo_loop is
+ * reached through DEPTH recursive calls of descend(), for deep-stack tests.
  *
  * Frames must be real for frame-pointer unwinding: GCC 12 omits the frame setup in
  * leaf functions even with -mno-omit-leaf-frame-pointer, which would hide the caller of
@@ -83,19 +84,39 @@ unsigned long __attribute__((noinline)) demo_loop(double seconds)
 	return rounds;
 }
 
+unsigned long __attribute__((noinline)) descend(int depth, double seconds)
+{
+	unsigned long r;
+
+	if (depth <= 0)
+		return demo_loop(seconds);
+	r = descend(depth - 1, seconds);
+	/* Work after the call keeps it from being a tail call. */
+	sink_fn(r);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = 5;
+	long depth = 0;
 	char *end;
 
 	if (argc > 1) {
 		seconds = strtod(argv[1], &end);
 		if (*end || seconds <= 0) {
-			fprintf(stderr, "usage: %s [SECONDS]\n", argv[0]);
+			fprintf(stderr, "usage: %s [SECONDS [DEPTH]]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (argc > 2) {
+		depth = strtol(argv[2], &end, 10);
+		if (*end || depth < 0 || depth > 10000) {
+			fprintf(stderr, "usage: %s [SECONDS [DEPTH]]\n", argv[0]);
 			return 2;
 		}
 	}
 	(void)spin_units;
-	printf("pmuprof-demo: %lu rounds\n", demo_loop(seconds));
+	printf("pmuprof-demo: %lu rounds\n", descend(depth, seconds));
 	return 0;
 }
