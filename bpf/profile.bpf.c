@@ -21,6 +21,7 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, struct profile_key); /* resized at load time: short_depth frames */
 	__type(value, struct profile_value);
@@ -28,6 +29,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, struct profile_key); /* resized at load time: kern + user depth frames */
 	__type(value, struct profile_value);

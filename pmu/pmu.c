@@ -312,22 +312,30 @@ int pmu_attach_mode__parse(const char *s, enum pmu_attach_mode *mode)
 	return 0;
 }
 
-bool pmu_perf_link_supported(int prog_fd)
+bool pmu_perf_link_supported(void)
 {
+	/* r0 = 0; exit: the smallest perf_event program, only to try a link (5.15+). */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
 	struct pmu_event ev;
-	int pfd, lfd;
-	bool ok;
+	int prog, pfd, lfd;
+	bool ok = false;
 
-	/* Same probe as libbpf: a link on a software event; EBADF-style failure means no. */
+	prog = bpf_prog_load(BPF_PROG_TYPE_PERF_EVENT, "pmuprof_probe", "GPL", insns, 2, NULL);
+	if (prog < 0)
+		return false;
 	pmu_event__cpu_clock(&ev, 1);
 	pfd = pmu_event__open(&ev, 0, -1, -1);
-	if (pfd < 0)
-		return false;
-	lfd = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
-	ok = lfd >= 0;
-	if (lfd >= 0)
-		close(lfd);
-	close(pfd);
+	if (pfd >= 0) {
+		lfd = bpf_link_create(prog, pfd, BPF_PERF_EVENT, NULL);
+		ok = lfd >= 0;
+		if (lfd >= 0)
+			close(lfd);
+		close(pfd);
+	}
+	close(prog);
 	return ok;
 }
 

@@ -80,7 +80,7 @@ const char *pmu_attach_mode__name(enum pmu_attach_mode mode);
 int pmu_attach_mode__parse(const char *s, enum pmu_attach_mode *mode);
 
 /* Can this kernel attach BPF to perf events through a bpf_link (5.15+)? */
-bool pmu_perf_link_supported(int prog_fd);
+bool pmu_perf_link_supported(void);
 
 /*
  * Attach prog_fd to perf event pfd. With LINK, returns a link fd (cookie set) that

@@ -154,7 +154,7 @@ static struct bpf_program *event_prog(struct record *r, int event)
 	return bpf_object__find_program_by_name(r->skel->obj, name);
 }
 
-static int open_bpf(struct record *r, struct record_error *e)
+static int load_bpf(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
 	unsigned int depth, short_depth;
@@ -162,11 +162,8 @@ static int open_bpf(struct record *r, struct record_error *e)
 	int err;
 
 	r->skel = profile_bpf__open();
-	if (!r->skel) {
-		err = -errno;
-		set_error(e, RECORD_STAGE_BPF_OPEN, err, -1, -1, -1);
-		return err;
-	}
+	if (!r->skel)
+		return -errno;
 	r->skel->rodata->kern_depth = o->kern_depth;
 	r->skel->rodata->user_depth = o->user_depth;
 	r->skel->rodata->per_thread = o->per_thread;
@@ -188,26 +185,46 @@ static int open_bpf(struct record *r, struct record_error *e)
 	if (!err)
 		err = bpf_map__set_max_entries(r->skel->maps.stacks_long,
 					       depth > short_depth ? o->max_stacks : 1);
-	/* Load only the programs the attach mode needs. */
+	if (!err && prealloc)
+		err = bpf_map__set_map_flags(r->skel->maps.stacks_short, 0);
+	if (!err && prealloc)
+		err = bpf_map__set_map_flags(r->skel->maps.stacks_long, 0);
+	/* Load only the programs the attach mode needs: each one costs verifier time. */
 	bpf_object__for_each_program(prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
-		if (o->attach == PMU_ATTACH_LINK && !is_link)
+		if (r->mode == PMU_ATTACH_LINK && !is_link)
 			bpf_program__set_autoload(prog, false);
-		else if (o->attach == PMU_ATTACH_IOCTL && is_link)
+		else if (r->mode == PMU_ATTACH_IOCTL && is_link)
 			bpf_program__set_autoload(prog, false);
 	}
 	if (!err)
 		err = profile_bpf__load(r->skel);
+	return err;
+}
+
+static int open_bpf(struct record *r, struct record_error *e)
+{
+	int err;
+
+	r->mode = r->opts.attach;
+	if (r->mode == PMU_ATTACH_AUTO)
+		r->mode = pmu_perf_link_supported() ? PMU_ATTACH_LINK : PMU_ATTACH_IOCTL;
+	/*
+	 * Maps allocate entries on demand (no 16384-entry preallocation at start); kernels
+	 * before 6.1 allow only preallocated hash maps in perf_event programs: retry so.
+	 */
+	err = load_bpf(r, false);
+	if (err && r->skel) {
+		pr_debug("pmuprof: loading with on-demand maps failed (%d), preallocating\n", err);
+		profile_bpf__destroy(r->skel);
+		r->skel = NULL;
+		err = load_bpf(r, true);
+	}
 	if (err) {
-		set_error(e, RECORD_STAGE_BPF_LOAD, err, -1, -1, -1);
+		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1, -1);
 		return err;
 	}
-	r->mode = o->attach;
-	if (r->mode == PMU_ATTACH_AUTO)
-		r->mode = pmu_perf_link_supported(bpf_program__fd(r->skel->progs.profile)) ?
-				  PMU_ATTACH_LINK :
-				  PMU_ATTACH_IOCTL;
 	return 0;
 }
 
