@@ -3,6 +3,10 @@
 #
 #  1. BPF run time per sample (kernel bpf stats: run_time_ns / run_cnt) of pmuprof's
 #     program and of bpftrace's  profile:hz:999 { @[ustack,kstack,comm]=count(); }
+#     pmuprof's default reuses the perf callchain, walked by the kernel before the
+#     program runs and so outside run_time_ns; bpftrace walks both stacks inside its
+#     program. The like-for-like figure is pmuprof --stack-walk=bpf, which walks inside
+#     the program too: the target (<= bpftrace) applies to that one.
 #  2. CPU seconds (user + system) of `pmuprof record -a -F 999 -d 8` (symbolization and
 #     output included) and of `perf record -F 999 -a -g -- sleep 8`.
 #
@@ -65,7 +69,8 @@ stats_path = "/proc/sys/kernel/bpf_stats_enabled"
 old_stats = open(stats_path).read().strip()
 open(stats_path, "w").write("1")
 workers = busy()
-res = {"pmuprof_ns": [], "bpftrace_ns": [], "pmuprof_cpu": [], "perf_cpu": []}
+res = {"pmuprof_ns": [], "pmuprof_bpfwalk_ns": [], "bpftrace_ns": [], "pmuprof_cpu": [],
+       "perf_cpu": []}
 try:
     time.sleep(1)
     for i in range(runs):
@@ -73,6 +78,9 @@ try:
         ns, cnt = bpf_ns_per_sample([pmuprof, "record", "-a", "-F", "999", "-d", str(secs),
                                      "-q", "-o", out], secs - 2)
         res["pmuprof_ns"].append(ns)
+        nsb, cntb = bpf_ns_per_sample([pmuprof, "record", "-a", "-F", "999", "-d", str(secs),
+                                       "--stack-walk=bpf", "-q", "-o", out], secs - 2)
+        res["pmuprof_bpfwalk_ns"].append(nsb)
         prog = f"profile:hz:999 {{ @[ustack,kstack,comm]=count(); }} interval:s:{secs} {{ exit(); }}"
         ns2, cnt2 = bpf_ns_per_sample(["bpftrace", "-e", prog], secs - 2)
         res["bpftrace_ns"].append(ns2)
@@ -81,7 +89,8 @@ try:
         res["perf_cpu"].append(cpu_seconds(["perf", "record", "-F", "999", "-a", "-g", "-q",
                                             "-o", os.path.join(tmp, "perf.data"), "--",
                                             "sleep", str(secs)]))
-        print(f"run {i + 1}/{runs}: BPF ns/sample pmuprof {ns:.0f} ({cnt} runs), bpftrace "
+        print(f"run {i + 1}/{runs}: BPF ns/sample pmuprof {ns:.0f} ({cnt} runs), pmuprof "
+              f"--stack-walk=bpf {nsb:.0f} ({cntb} runs), bpftrace "
               f"{ns2:.0f} ({cnt2} runs); CPU s pmuprof {res['pmuprof_cpu'][-1]:.3f}, "
               f"perf record -g {res['perf_cpu'][-1]:.3f}", flush=True)
 finally:
@@ -94,9 +103,12 @@ finally:
 med = {k: statistics.median(v) for k, v in res.items()}
 print()
 print(f"medians of {runs} runs, {ncpu} CPUs busy, 999 Hz, {secs} s each")
-print(f"  BPF run time per sample: pmuprof {med['pmuprof_ns']:.0f} ns, bpftrace "
-      f"{med['bpftrace_ns']:.0f} ns  -> ratio pmuprof/bpftrace = "
-      f"{med['pmuprof_ns'] / med['bpftrace_ns']:.2f} (target <= 1)")
+print(f"  BPF run time per sample, stacks walked in the program: pmuprof --stack-walk=bpf "
+      f"{med['pmuprof_bpfwalk_ns']:.0f} ns, bpftrace {med['bpftrace_ns']:.0f} ns  -> ratio "
+      f"pmuprof/bpftrace = {med['pmuprof_bpfwalk_ns'] / med['bpftrace_ns']:.2f} (target <= 1)")
+print(f"  BPF run time per sample, default (perf callchain, walk not in run_time): pmuprof "
+      f"{med['pmuprof_ns']:.0f} ns  -> ratio to bpftrace = "
+      f"{med['pmuprof_ns'] / med['bpftrace_ns']:.2f}")
 print(f"  CPU seconds of the whole record: pmuprof {med['pmuprof_cpu']:.3f} s, perf record -g "
       f"{med['perf_cpu']:.3f} s  -> ratio pmuprof/perf = "
       f"{med['pmuprof_cpu'] / med['perf_cpu']:.2f} (target <= 1)")

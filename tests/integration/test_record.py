@@ -343,6 +343,41 @@ def case_user_kernel_only(tmp):
     check(taken == in_stacks + lost, "ledger does not add up under -K")
 
 
+def case_follow_children(tmp):
+    # The command is a shell that starts the demo: its child must be in the profile.
+    out = os.path.join(tmp, "kids.folded")
+    _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--",
+                        "sh", "-c", f"{DEMO} 2 >/dev/null; {DEMO} 1 >/dev/null"])
+    stacks = parse_folded(out)
+    demo = sum(c for s, c in stacks.items() if s.startswith("pmuprof-demo;"))
+    print(f"samples in the shell's children: {demo}")
+    check(demo >= 2500, f"children of the command were not followed: {demo} samples")
+    check(any(s.endswith(";main;descend;demo_loop;hot_60") for s in stacks),
+          "children are not symbolized")
+
+
+def case_tty_status(tmp):
+    # A live status line on a terminal, nothing extra when stderr is not one.
+    need_root()
+    if not shutil.which("script"):
+        raise Skip("script (util-linux) is not installed")
+    out = os.path.join(tmp, "tty.folded")
+    cmd = f"{PMUPROF} record -e cpu-clock -F 99 -o {out} -- {DEMO} 1.6"
+    # Bytes, not text: text mode would turn the carriage returns into newlines.
+    p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True,
+                       timeout=60)
+    tty = p.stdout.decode(errors="replace")
+    check(p.returncode == 0, f"exit {p.returncode}: {tty}")
+    status = re.findall(r"\r\x1b\[Kpmuprof: [0-9.]+ s, \d+ samples, \d+ lost", tty)
+    check(1 <= len(status) <= 4, f"want 1-4 status updates in 1.6 s, got {len(status)}")
+    need_root()
+    p = subprocess.run([PMUPROF, "record", "-e", "cpu-clock", "-F", "99", "-o", out, "--", DEMO,
+                        "1"], capture_output=True, timeout=60)
+    check(p.returncode == 0, f"exit {p.returncode}")
+    check(b"\r" not in p.stderr and b"\x1b" not in p.stderr,
+          "control characters on a non-terminal")
+
+
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
