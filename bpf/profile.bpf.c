@@ -50,7 +50,25 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Events the lost samples stood for (sum of their periods), per reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROFILE_MAX_EVENTS * PROFILE_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_weight SEC(".maps");
+
 #define count(which) count_event(event, which)
+#define count_lost(which, period) count_lost_event(event, which, period)
+
+static __always_inline void count_lost_event(__u32 event, __u32 which, __u64 period)
+{
+	__u32 idx = (event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + which;
+	__u64 *c = bpf_map_lookup_elem(&lost_weight, &idx);
+
+	if (c)
+		*c += period;
+}
 
 static __always_inline void count_event(__u32 event, __u32 which)
 {
@@ -101,6 +119,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc) {
 		count(PROFILE_CNT_LOST_STACK);
+		count_lost(PROFILE_CNT_LOST_STACK, ctx->sample_period);
 		return 0;
 	}
 	key = &sc->key;
@@ -166,11 +185,14 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	 */
 	if (n == 0 && failed) {
 		count(PROFILE_CNT_LOST_STACK);
+		count_lost(PROFILE_CNT_LOST_STACK, ctx->sample_period);
 		return 0;
 	}
 	if (add(n <= short_depth ? (void *)&stacks_short : (void *)&stacks_long, key,
-		ctx->sample_period))
+		ctx->sample_period)) {
 		count(PROFILE_CNT_LOST_MAP_FULL);
+		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);
+	}
 	return 0;
 }
 

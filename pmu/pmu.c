@@ -5,128 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include "pmu.h"
 
-struct generic_event {
-	const char *name;
-	const char *alias;
-	__u32 type;
-	__u64 config;
-};
-
-static const struct generic_event generic_events[] = {
-	{ "cycles", "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
-	{ "instructions", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
-	{ "cache-references", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES },
-	{ "cache-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
-	{ "branches", "branch-instructions", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_BRANCH_INSTRUCTIONS },
-	{ "branch-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES },
-	{ "bus-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES },
-	{ "ref-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES },
-	{ "stalled-cycles-frontend", "idle-cycles-frontend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_FRONTEND },
-	{ "stalled-cycles-backend", "idle-cycles-backend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_BACKEND },
-	{ "cpu-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK },
-	{ "task-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK },
-	{ "page-faults", "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
-	{ "minor-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN },
-	{ "major-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ },
-	{ "context-switches", "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
-	{ "cpu-migrations", "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
-};
-
-int pmu_event__parse(const char *spec, struct pmu_event *ev)
-{
-	size_t i;
-
-	if (!spec || !*spec)
-		return -EINVAL;
-	for (i = 0; i < sizeof(generic_events) / sizeof(generic_events[0]); i++) {
-		const struct generic_event *g = &generic_events[i];
-
-		if (strcmp(spec, g->name) && (!g->alias || strcmp(spec, g->alias)))
-			continue;
-		memset(ev, 0, sizeof(*ev));
-		snprintf(ev->name, sizeof(ev->name), "%s", g->name);
-		ev->attr.size = sizeof(ev->attr);
-		ev->attr.type = g->type;
-		ev->attr.config = g->config;
-		ev->hardware = g->type == PERF_TYPE_HARDWARE || g->type == PERF_TYPE_HW_CACHE ||
-			       g->type == PERF_TYPE_RAW;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad)
-{
-	struct pmu_event *out = NULL, *tmp;
-	const char *p = list, *start;
-	int n = 0, depth, err = 0;
-	char *item = NULL;
-
-	*evs = NULL;
-	*nr = 0;
-	if (bad)
-		*bad = NULL;
-	if (!list || !*list) {
-		if (bad)
-			*bad = strdup("");
-		return -EINVAL;
-	}
-	while (1) {
-		start = p;
-		depth = 0;
-		while (*p && (*p != ',' || depth > 0)) {
-			if (*p == '{')
-				depth++;
-			else if (*p == '}')
-				depth--;
-			else if (*p == '/')
-				depth = depth ? depth - 1 : 1;
-			p++;
-		}
-		item = strndup(start, p - start);
-		if (!item) {
-			err = -ENOMEM;
-			goto out;
-		}
-		tmp = realloc(out, (n + 1) * sizeof(*out));
-		if (!tmp) {
-			err = -ENOMEM;
-			goto out;
-		}
-		out = tmp;
-		err = pmu_event__parse(item, &out[n]);
-		if (err)
-			goto out;
-		n++;
-		free(item);
-		item = NULL;
-		if (!*p)
-			break;
-		p++;
-	}
-out:
-	if (err) {
-		if (bad)
-			*bad = item;
-		else
-			free(item);
-		free(out);
-		return err;
-	}
-	*evs = out;
-	*nr = n;
-	return 0;
-}
-
 void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned long period)
 {
+	if (ev->has_period || ev->has_freq)
+		return;
 	if (freq) {
 		ev->attr.freq = 1;
 		ev->attr.sample_freq = freq;
@@ -163,9 +50,52 @@ bool pmu_err_is_no_pmu(int err)
 	return err == ENOENT || err == EOPNOTSUPP || err == ENODEV;
 }
 
-int pmu_event__probe(const struct pmu_event *ev)
+int pmu_event__open_adjust(struct pmu_event *ev, pid_t pid, int cpu, int group_fd)
 {
-	int fd = pmu_event__open(ev, 0, -1, -1);
+	bool raised = false;
+	int fd;
+
+	while (1) {
+		fd = pmu_event__open(ev, pid, cpu, group_fd);
+		if (fd >= 0)
+			return fd;
+		if (fd == -EINVAL && ev->attr.precise_ip > 0) {
+			/* perf does the same: this PMU or event supports less precision. */
+			if (!ev->precise_wanted)
+				ev->precise_wanted = ev->attr.precise_ip;
+			ev->attr.precise_ip--;
+			continue;
+		}
+		if (fd == -EMFILE && !raised) {
+			struct rlimit rl;
+
+			raised = true;
+			if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+				rl.rlim_cur = rl.rlim_max;
+				if (!setrlimit(RLIMIT_NOFILE, &rl))
+					continue;
+			}
+		}
+		return fd;
+	}
+}
+
+const char *pmu_event__describe(const struct pmu_event *ev, char *buf, size_t sz)
+{
+	const struct perf_event_attr *a = &ev->attr;
+
+	snprintf(buf, sz,
+		 "type=%u config=0x%llx config1=0x%llx config2=0x%llx exclude_user=%u "
+		 "exclude_kernel=%u exclude_hv=%u precise_ip=%u %s=%llu",
+		 a->type, (unsigned long long)a->config, (unsigned long long)a->config1,
+		 (unsigned long long)a->config2, a->exclude_user, a->exclude_kernel, a->exclude_hv,
+		 a->precise_ip, a->freq ? "freq" : "period", (unsigned long long)a->sample_period);
+	return buf;
+}
+
+int pmu_event__probe(struct pmu_event *ev)
+{
+	int fd = pmu_event__open_adjust(ev, 0, -1, -1);
 
 	if (fd < 0)
 		return fd;

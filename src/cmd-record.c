@@ -3,6 +3,7 @@
  * pmuprof record: parse options, pick targets and events, drive the record loop,
  * write the outputs and the summary.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,10 @@ static const char record_usage[] =
 	"                          cycles, instructions, cache-references, cache-misses,\n"
 	"                          branches, branch-misses, cpu-clock, task-clock, ...\n"
 	"  -F, --freq HZ           samples per second per CPU or task (default: 99)\n"
-	"  -c, --count PERIOD      one sample every PERIOD events (instead of -F)\n"
+	"  -c, --period PERIOD     one sample every PERIOD events (instead of -F)\n"
+	"      --count WHAT        folded counts: samples, or events (sum of sample\n"
+	"                          periods); default: events for hardware events in\n"
+	"                          frequency mode, samples otherwise\n"
 	"      --no-fallback       fail when there is no hardware PMU instead of\n"
 	"                          falling back to cpu-clock\n"
 	"  -d, --duration SECONDS  stop after SECONDS (default: until Ctrl-C or COMMAND exits)\n"
@@ -78,6 +82,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_FORMAT,
 	OPT_STACK_WALK,
+	OPT_COUNT_MODE,
 };
 
 static const struct option record_options[] = {
@@ -87,7 +92,8 @@ static const struct option record_options[] = {
 	{ "tid", required_argument, NULL, 't' },
 	{ "event", required_argument, NULL, 'e' },
 	{ "freq", required_argument, NULL, 'F' },
-	{ "count", required_argument, NULL, 'c' },
+	{ "period", required_argument, NULL, 'c' },
+	{ "count", required_argument, NULL, OPT_COUNT_MODE },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
@@ -111,6 +117,7 @@ struct record_args {
 	unsigned long freq, period;
 	double duration;
 	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
+	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	unsigned int max_stack, max_stacks;
 	enum pmu_attach_mode attach;
 	char **cmd;
@@ -193,6 +200,16 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_NO_FALLBACK: a->no_fallback = true; break;
 		case OPT_ATTACH: a->attach_arg = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_COUNT_MODE:
+			if (!strcmp(optarg, "samples"))
+				a->count_mode = 1;
+			else if (!strcmp(optarg, "events"))
+				a->count_mode = 2;
+			else if (parse_positive(optarg, LLONG_MAX) > 0)
+				a->period_arg = optarg; /* perf's --count PERIOD */
+			else
+				fail_input("--count=%s: use samples or events", optarg);
+			break;
 		case OPT_STACK_WALK:
 			if (!strcmp(optarg, "bpf"))
 				a->bpf_walk = true;
@@ -431,13 +448,40 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void explain_event_error(const char *list, const char *bad, int err, const char *why)
+{
+	char sugg[3][PMU_EVENT_NAME_MAX];
+	int n, i;
+
+	if (err != -ENOENT || !bad || !*bad) {
+		fprintf(stderr, "pmuprof: -e %s: '%s': %s; see 'pmuprof list'\n", list, bad ? bad : "",
+			why && *why ? why : "malformed event");
+		return;
+	}
+	n = pmu_event__suggest(bad, sugg, 3);
+	fprintf(stderr, "pmuprof: -e %s: unknown event '%s'", list, bad);
+	if (why && *why && strcmp(why, "unknown event"))
+		fprintf(stderr, " (%s)", why);
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "; did you mean ", sugg[i]);
+	fprintf(stderr, "%s ('pmuprof list' shows every event)\n", n ? "?" : "");
+}
+
+/* out.folded + cycles → out.cycles.folded; odd characters in the event become '_'. */
 static char *output_name(const char *output, const char *event, int nr_events)
 {
 	const char *dot = strrchr(output, '.'), *slash = strrchr(output, '/');
-	char *s = NULL;
+	char *s = NULL, clean[PMU_EVENT_NAME_MAX], *c;
 
 	if (nr_events == 1)
 		return strdup(output);
+	snprintf(clean, sizeof(clean), "%s", event);
+	for (c = clean; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-_.=", *c))
+			*c = '_';
+	while (c > clean && c[-1] == '_')
+		*--c = 0;
+	event = clean;
 	if (!dot || (slash && dot < slash))
 		return asprintf(&s, "%s.%s", output, event) < 0 ? NULL : s;
 	return asprintf(&s, "%.*s.%s%s", (int)(dot - output), output, event, dot) < 0 ? NULL : s;
@@ -536,7 +580,8 @@ static void status_line(double elapsed, uint64_t taken, uint64_t lost)
 
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
 			  const struct pmu_fallback *fb, const struct record_stats *st,
-			  struct stack_table **tables, char **outs, double secs)
+			  struct stack_table **tables, char **outs, double secs,
+			  const bool *count_weight)
 {
 	int i, c;
 
@@ -552,6 +597,10 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		if (fb->added_cpu_clock)
 			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
 		fputc('\n', stderr);
+		fprintf(stderr, "  encoding:   %s\n", evs[i].encoding);
+		if (evs[i].precise_wanted)
+			fprintf(stderr, "  precise:    precise_ip=%d not supported, sampled with %u\n",
+				evs[i].precise_wanted, evs[i].attr.precise_ip);
 		fprintf(stderr,
 			"  samples:    %" PRIu64 " taken, %" PRIu64 " in stacks, %" PRIu64
 			" lost (map_full %" PRIu64 ", stack %" PRIu64 ")\n",
@@ -564,6 +613,10 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
 				"ns" :
 				"events");
+		fprintf(stderr, "  counts:     %s\n",
+			count_weight[i] ? "events (sum of sample periods: frequency-mode hardware "
+					  "event)" :
+					  "samples");
 		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " in the kernel map)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
@@ -609,7 +662,7 @@ int cmd_record(int argc, char **argv)
 	int *cpus = NULL, *online = NULL, *tasks = NULL;
 	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0;
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1;
-	char *bad = NULL, *cmd_path = NULL;
+	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
 	double start, last_status = 0, end_at = 0;
 	bool tty = isatty(STDERR_FILENO), child_done = false;
@@ -629,17 +682,19 @@ int cmd_record(int argc, char **argv)
 	atomic_file__abort(&outs_f[0]);
 
 	/* Events. */
-	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad);
+	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad, why, sizeof(why));
 	if (err) {
-		if (err == -ENOENT)
-			fprintf(stderr,
-				"pmuprof: -e %s: unknown event '%s'; known events: cycles, instructions, "
-				"cache-references, cache-misses, branches, branch-misses, cpu-clock, "
-				"task-clock, ...\n",
-				a.events, bad);
-		else
-			fprintf(stderr, "pmuprof: -e %s: empty or malformed event list\n", a.events);
+		explain_event_error(a.events, bad, err, why);
 		goto out;
+	}
+	for (i = 0; i < nr_evs; i++) {
+		if (evs[i].uncore) {
+			fprintf(stderr,
+				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but cannot "
+				"sample; count it with 'pmuprof stat'\n",
+				a.events, evs[i].name);
+			goto out;
+		}
 	}
 	if (nr_evs > PROFILE_MAX_EVENTS) {
 		fprintf(stderr, "pmuprof: -e %s: at most %d events per record\n", a.events,
@@ -801,6 +856,14 @@ int cmd_record(int argc, char **argv)
 	opts.kern_depth = a.user_only ? 0 : a.max_stack;
 	opts.user_depth = a.kernel_only ? 0 : a.max_stack;
 	opts.max_stacks = a.max_stacks;
+	/*
+	 * In frequency mode the kernel changes the period as the rate changes, so each
+	 * sample of a hardware event stands for a different number of events: count the
+	 * events. Fixed periods and software clocks weigh samples alike.
+	 */
+	for (i = 0; i < nr_evs; i++)
+		opts.count_weight[i] = a.count_mode == 2 ||
+				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
 	opts.bpf_walk = a.bpf_walk;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
@@ -875,7 +938,8 @@ int cmd_record(int argc, char **argv)
 	}
 	nr_outs = 0;
 	if (!a.quiet)
-		print_summary(&a, evs, nr_evs, &fb, &st, tables, outs, now_s() - start);
+		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, now_s() - start,
+			      opts.count_weight);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

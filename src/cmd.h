@@ -6,5 +6,6 @@
 #define EXIT_BAD_INPUT 2
 
 int cmd_record(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@
 
 struct record {
 	struct record_opts opts;
+	struct pmu_event events[PROFILE_MAX_EVENTS];
 	struct profile_bpf *skel;
 	struct tracker *tracker;
 	struct symbolizer *sym;
@@ -144,6 +145,11 @@ enum pmu_attach_mode record__attach_mode(const struct record *r)
 	return r->mode;
 }
 
+const struct pmu_event *record__events(const struct record *r)
+{
+	return r->events;
+}
+
 static struct bpf_program *event_prog(struct record *r, int event)
 {
 	char name[32];
@@ -243,29 +249,32 @@ static int open_events(struct record *r, struct record_error *e)
 		r->pfds[i] = r->lfds[i] = -1;
 	for (i = 0; i < o->nr_events; i++) {
 		struct bpf_program *prog = event_prog(r, i);
-		struct pmu_event ev = o->events[i];
+		struct pmu_event *ev = &r->events[i];
 
 		if (!prog)
 			return -ENOENT;
-		ev.attr.inherit = o->nr_tasks && o->inherit;
+		ev->attr.inherit = o->nr_tasks && o->inherit;
 		/*
 		 * With PERF_SAMPLE_CALLCHAIN the kernel walks the stacks once per sample and
 		 * bpf_get_stack() copies from that callchain (bpf_get_stack_pe, 5.7+) instead
 		 * of walking again for the kernel and again for the user half.
 		 */
 		if (!o->bpf_walk) {
-			ev.attr.sample_type |= PERF_SAMPLE_CALLCHAIN;
-			ev.attr.sample_max_stack = r->callchain_max;
-			ev.attr.exclude_callchain_kernel = !o->kern_depth;
-			ev.attr.exclude_callchain_user = !o->user_depth;
+			ev->attr.sample_type |= PERF_SAMPLE_CALLCHAIN;
+			ev->attr.sample_max_stack = r->callchain_max;
+			ev->attr.exclude_callchain_kernel = !o->kern_depth;
+			ev->attr.exclude_callchain_user = !o->user_depth;
 		}
-		ev.attr.enable_on_exec = o->enable_on_exec;
+		ev->attr.enable_on_exec = o->enable_on_exec;
 		for (t = 0; t < r->nr_targets; t++) {
 			pid_t pid = o->nr_tasks ? o->tasks[t] : -1;
 			int cpu = o->nr_tasks ? -1 : o->cpus[t];
 			int idx = i * r->nr_targets + t, fd;
 
-			fd = pmu_event__open(&ev, pid, cpu, -1);
+			/* Hybrid core PMUs and uncore PMUs exist on some CPUs only. */
+			if (cpu >= 0 && !pmu_cpumask__has(&ev->cpumask, cpu))
+				continue;
+			fd = pmu_event__open_adjust(ev, pid, cpu, -1);
 			if (fd < 0) {
 				set_error(e, RECORD_STAGE_OPEN, fd, i, cpu, pid);
 				return fd;
@@ -301,6 +310,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	if (!r)
 		return NULL;
 	r->opts = *opts;
+	memcpy(r->events, opts->events, opts->nr_events * sizeof(*r->events));
+	r->opts.events = r->events;
 	if (!r->opts.proc_root)
 		r->opts.proc_root = "/proc";
 	r->sym = sym;
@@ -349,6 +360,8 @@ int record__enable(struct record *r, struct record_error *e)
 	if (r->opts.enable_on_exec)
 		return 0;
 	for (i = 0; i < r->nr_fds; i++) {
+		if (r->pfds[i] < 0)
+			continue;
 		if (ioctl(r->pfds[i], PERF_EVENT_IOC_ENABLE, 0) < 0) {
 			int err = -errno;
 
@@ -384,17 +397,22 @@ int record__poll(struct record *r, int timeout_ms)
 	return ret < 0 ? ret : 0;
 }
 
-static int read_counter(struct record *r, __u32 idx, uint64_t *sum)
+static int read_percpu(struct record *r, int map_fd, __u32 idx, uint64_t *sum)
 {
 	__u64 vals[r->ncpus];
 	int i;
 
 	*sum = 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.counters), &idx, vals))
+	if (bpf_map_lookup_elem(map_fd, &idx, vals))
 		return -errno;
 	for (i = 0; i < r->ncpus; i++)
 		*sum += vals[i];
 	return 0;
+}
+
+static int read_counter(struct record *r, __u32 idx, uint64_t *sum)
+{
+	return read_percpu(r, bpf_map__fd(r->skel->maps.counters), idx, sum);
 }
 
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost)
@@ -517,8 +535,10 @@ static int drain_map(struct record *r, int map_fd, size_t key_size, struct stack
 			if (k->event < (unsigned int)r->opts.nr_events && sum.samples) {
 				struct record_event_stats *es = &st->ev[k->event];
 
-				err = add_stack(r, k, sum.samples, tables[k->event], names, frames,
-						&unresolved);
+				err = add_stack(r, k,
+						r->opts.count_weight[k->event] ? sum.weight :
+										  sum.samples,
+						tables[k->event], names, frames, &unresolved);
 				if (err)
 					goto out;
 				es->samples_in_stacks += sum.samples;
@@ -559,6 +579,9 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 
 		for (c = 0; c < PROFILE_CNT_MAX; c++) {
 			err = read_counter(r, i * PROFILE_CNT_MAX + c, &es->counters[c]);
+			if (!err)
+				err = read_percpu(r, bpf_map__fd(r->skel->maps.lost_weight),
+						  i * PROFILE_CNT_MAX + c, &es->lost_weight[c]);
 			if (err)
 				goto out;
 		}
@@ -589,7 +612,8 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 				continue;
 			st->lost += v;
 			snprintf(frame, sizeof(frame), "[lost:%s]", counter_names[c]);
-			err = stack_table__add_joined(tables[i], frame, v);
+			err = stack_table__add_joined(tables[i], frame,
+						      r->opts.count_weight[i] ? st->ev[i].lost_weight[c] : v);
 			if (err)
 				goto out;
 		}

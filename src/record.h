@@ -17,7 +17,7 @@
 
 struct record_opts {
 	size_t sz;
-	const struct pmu_event *events;
+	const struct pmu_event *events; /* copied: precise_ip may be lowered at open */
 	int nr_events;
 	/* System-wide on these CPUs when nr_tasks is 0. */
 	const int *cpus;
@@ -37,6 +37,8 @@ struct record_opts {
 	const int *track_cpus;
 	int nr_track_cpus;
 	const char *proc_root;
+	/* Per event: folded counts are weights (sum of periods) rather than samples. */
+	bool count_weight[PROFILE_MAX_EVENTS];
 };
 
 /* Where a failure happened, for the caller's message. */
@@ -63,6 +65,7 @@ const char *record_counter__name(enum profile_counter c);
 
 struct record_event_stats {
 	uint64_t counters[PROFILE_CNT_MAX]; /* summed over CPUs */
+	uint64_t lost_weight[PROFILE_CNT_MAX];
 	uint64_t samples_in_stacks;
 	uint64_t weight;
 	uint64_t stacks; /* distinct in-kernel keys */
@@ -84,6 +87,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 			   struct record_error *e);
 void record__free(struct record *r);
 enum pmu_attach_mode record__attach_mode(const struct record *r);
+/* The events as opened (precise_ip lowered where the PMU wanted less). */
+const struct pmu_event *record__events(const struct record *r);
 /* Enable the events (not needed with enable_on_exec). */
 int record__enable(struct record *r, struct record_error *e);
 /* Wait up to timeout_ms for tracking records and apply them. 0 or negative errno
