@@ -5,6 +5,7 @@
 Usage: test_record.py CASE   (meson runs one process per case)
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
+import json
 import os
 import re
 import shutil
@@ -378,6 +379,77 @@ def case_tty_status(tmp):
           "control characters on a non-terminal")
 
 
+def case_three_software_events(tmp):
+    # Every event on every target, tagged: by BPF cookie (link) and by program (ioctl).
+    for mode in ("link", "ioctl"):
+        out = os.path.join(tmp, f"{mode}.folded")
+        _, err = record_ok(["record", f"--attach={mode}", "-e", "cpu-clock,task-clock,page-faults",
+                            "-F", "499", "-o", out, "--", DEMO, "1.5"])
+        files = sorted(f for f in os.listdir(tmp) if f.startswith(mode + "."))
+        want = [f"{mode}.cpu-clock.folded", f"{mode}.page-faults.folded",
+                f"{mode}.task-clock.folded"]
+        check(files == want, f"{mode}: files {files}")
+        for ev in ("cpu-clock", "task-clock"):
+            stacks = parse_folded(os.path.join(tmp, f"{mode}.{ev}.folded"))
+            check(any(s.endswith(";demo_loop;hot_60") for s in stacks),
+                  f"{mode}: {ev} lacks the hot function")
+        faults = parse_folded(os.path.join(tmp, f"{mode}.page-faults.folded"))
+        clock = parse_folded(os.path.join(tmp, f"{mode}.cpu-clock.folded"))
+        # The demo computes in registers: faults happen at start-up, not in hot_60.
+        check(faults and sum(faults.values()) * 5 < sum(clock.values()),
+              f"{mode}: page-faults look like clock samples: {list(faults)[:3]}")
+        check(not any(s.endswith(";hot_60") for s in faults),
+              f"{mode}: page faults attributed to the compute loop")
+        events = re.findall(r"^  event:\s+(\S+)", err, re.M)
+        check(events == ["cpu-clock", "task-clock", "page-faults"], f"summary events {events}")
+        check(err.count("  counts:     samples") == 3, "software events must count samples")
+
+
+def case_mixed_fallback_once(tmp):
+    need_root()
+    if has_hw_pmu():
+        raise Skip("this machine has a hardware PMU: cycles needs no fallback")
+    out = os.path.join(tmp, "mixed.folded")
+    _, err = record_ok(["record", "-e", "cycles,instructions,cpu-clock", "-F", "299", "-o", out,
+                        "--", DEMO, "1"])
+    lines = [l for l in err.splitlines() if "no hardware PMU" in l and l.startswith("pmuprof:")]
+    check(len(lines) == 1, f"want one fallback line:\n{err}")
+    check("cycles,instructions" in lines[0] and "cpu-clock" in lines[0], lines[0])
+    check(re.findall(r"^  event:\s+(\S+)", err, re.M) == ["cpu-clock"], "want one cpu-clock event")
+    check(os.listdir(tmp) == ["mixed.folded"], f"files: {os.listdir(tmp)}")
+    # Only hardware events: one cpu-clock replaces them all.
+    out = os.path.join(tmp, "hw.folded")
+    _, err = record_ok(["record", "-e", "cycles,instructions,LLC-load-misses", "-o", out,
+                        "--", DEMO, "0.5"])
+    check(re.findall(r"^  event:\s+(\S+)", err, re.M) == ["cpu-clock"], err)
+    check(os.path.exists(out), "the single fallback event keeps the plain file name")
+
+
+def case_list(tmp):
+    need_root()
+    rc, out, err = run(["list"])
+    check(rc == 0, f"exit {rc}: {err}")
+    line = {l.split()[0]: l for l in out.splitlines() if l.startswith("  ")}
+    check("cpu-clock" in line and "[openable]" in line["cpu-clock"], "cpu-clock not openable")
+    if not has_hw_pmu():
+        for ev in ("cycles", "instructions", "LLC-load-misses"):
+            check(ev in line and "no hardware PMU" in line[ev], f"{ev}: {line.get(ev)}")
+    rc, out, _ = run(["list", "--json", "*clock*"])
+    data = json.loads(out)
+    check({e["name"] for e in data} == {"cpu-clock", "task-clock"}, f"json: {data}")
+    check(all(e["openable"] for e in data), "clock events must be openable")
+    env = dict(os.environ, LIBPFM_ENCODE_INACTIVE="1")
+    rc, out, err = run(["list", "--details", "skl::INST_RETIRED:ANY_P:u"], env=env)
+    check(rc == 0 and out.startswith("skl::INST_RETIRED:ANY_P:u type=4 config=0xc0 config1=0x0 "
+                                     "config2=0x0 exclude_user=0 exclude_kernel=1 exclude_hv=0 "
+                                     "precise_ip=0"), f"details: {out} {err}")
+    rc, _, err = run(["record", "-e", "cyclse", "--", "true"])
+    check(rc == 2 and "did you mean cycles" in err, f"no suggestion: {err}")
+    rc, out, _ = run(["list", "--all-pmus", "skl::INST_RETIRED*"])
+    check(rc == 0 and "skl::INST_RETIRED" in out and "PMU not on this machine" in out,
+          "--all-pmus does not list inactive PMUs")
+
+
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
@@ -401,15 +473,23 @@ CLI_ERRORS = [
     (["-p", "1", "-t", "1"], r"give one target"),
     (["--", "/nonexistent/cmd"], r"/nonexistent/cmd: command not found"),
     (["--", "no-such-command-pmuprof"], r"no-such-command-pmuprof: command not found"),
+    (["-e", "cycles:x"], r"-e cycles:x: 'cycles:x': unknown modifier ':x'"),
+    (["-e", "cycles:pppp"], r"bad precise level"),
+    (["-e", "skl::INST_RETIRED:ANY_P:period=10:freq=10"], r"period and freq together",
+     {"LIBPFM_ENCODE_INACTIVE": "1"}),
+    (["-e", "skl::INST_RETIRED:ANY_P"], r"the skl PMU .* is not on this machine"),
+    (["-e", "cpu/event=0x3c/"], r"no PMU named 'cpu'|PMU terms"),
+    (["--count=often"], r"--count=often: use samples or events"),
 ]
 
 
 def case_cli_errors(tmp):
     failures = []
-    for args, pattern in CLI_ERRORS:
+    for args, pattern, *env in CLI_ERRORS:
         out = os.path.join(tmp, "x.folded")
         extra = [] if any(a.startswith("-o") for a in args) else ["-o", out]
-        rc, _, err = run(["record"] + extra + args, timeout=30)
+        rc, _, err = run(["record"] + extra + args, timeout=30,
+                         env=dict(os.environ, **env[0]) if env else None)
         lines = err.strip().splitlines()
         problems = []
         if rc != 2:
