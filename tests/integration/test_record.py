@@ -450,6 +450,21 @@ def case_list(tmp):
           "--all-pmus does not list inactive PMUs")
 
 
+def case_count_events(tmp):
+    # --count=events: folded counts are the summed periods (ns for cpu-clock).
+    out = os.path.join(tmp, "ev.folded")
+    _, err = record_ok(["record", "-e", "cpu-clock", "-F", "1000", "--count=events", "-o", out,
+                        "--", DEMO, "1"])
+    stacks = parse_folded(out)
+    taken, _, _ = samples_from_summary(err)
+    weight = int(summary_value(err, "weight").split()[0])
+    total = sum(stacks.values())
+    print(f"taken {taken}, weight {weight} ns, folded total {total}")
+    check(total == weight, f"folded total {total} != weight {weight}")
+    check(abs(total / taken - 1e6) < 2e5, f"{total / taken:.0f} ns per sample at 1000 Hz")
+    check("counts:     events" in err, "summary does not state the counting rule")
+
+
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
