@@ -259,20 +259,30 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 	return (int)(close - spec + 1);
 }
 
-int pmu_sysfs_list(char ***names, int *nr)
+/* NAME.scale, NAME.unit, NAME.per-pkg... describe NAME: not events of their own. */
+static bool is_event_attribute(const char *name)
 {
-	char path[1024];
-	struct dirent *de;
+	const char *dot = strrchr(name, '.');
+
+	return dot && (!strcmp(dot, ".scale") || !strcmp(dot, ".unit") ||
+		       !strcmp(dot, ".per-pkg") || !strcmp(dot, ".snapshot"));
+}
+
+/* The entries of a directory (no dot files), minus those skip() rejects. */
+static int list_dir(const char *path, bool (*skip)(const char *), char ***names, int *nr)
+{
 	char **out = NULL, **tmp;
+	struct dirent *de;
 	int n = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/bus/event_source/devices", pmu_sysfs_root());
+	*names = NULL;
+	*nr = 0;
 	d = opendir(path);
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || (skip && skip(de->d_name)))
 			continue;
 		tmp = realloc(out, (n + 1) * sizeof(*out));
 		if (!tmp)
@@ -288,41 +298,20 @@ int pmu_sysfs_list(char ***names, int *nr)
 	return 0;
 }
 
+int pmu_sysfs_list(char ***names, int *nr)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices", pmu_sysfs_root());
+	return list_dir(path, NULL, names, nr);
+}
+
 int pmu_sysfs_events(const char *pmu, char ***names, int *nr)
 {
 	char path[1024];
-	struct dirent *de;
-	char **out = NULL, **tmp;
-	int n = 0;
-	DIR *d;
 
-	*names = NULL;
-	*nr = 0;
 	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/events", pmu_sysfs_root(), pmu);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		const char *dot = strrchr(de->d_name, '.');
-
-		if (de->d_name[0] == '.')
-			continue;
-		/* NAME.scale, NAME.unit, NAME.per-pkg... describe NAME. */
-		if (dot && (!strcmp(dot, ".scale") || !strcmp(dot, ".unit") ||
-			    !strcmp(dot, ".per-pkg") || !strcmp(dot, ".snapshot")))
-			continue;
-		tmp = realloc(out, (n + 1) * sizeof(*out));
-		if (!tmp)
-			break;
-		out = tmp;
-		out[n] = strdup(de->d_name);
-		if (out[n])
-			n++;
-	}
-	closedir(d);
-	*names = out;
-	*nr = n;
-	return 0;
+	return list_dir(path, is_event_attribute, names, nr);
 }
 
 void pmu_names__free(char **names, int nr)

@@ -60,6 +60,22 @@ static Elf_Scn *find_symtab(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 	return NULL;
 }
 
+/* Symbol i if it is a defined function with a name: its name, else NULL. */
+static const char *func_sym(Elf *elf, const GElf_Shdr *shdr, Elf_Data *data, size_t i,
+			    GElf_Sym *sym)
+{
+	const char *name;
+	int t;
+
+	if (!gelf_getsym(data, i, sym))
+		return NULL;
+	t = GELF_ST_TYPE(sym->st_info);
+	if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym->st_shndx == SHN_UNDEF || !sym->st_value)
+		return NULL;
+	name = elf_strptr(elf, shdr->sh_link, sym->st_name);
+	return name && *name ? name : NULL;
+}
+
 static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
@@ -71,17 +87,9 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	n = shdr->sh_size / shdr->sh_entsize;
 	/* Two passes: size the string pool, then copy, so names stay valid after elf_end(). */
 	for (i = 0; i < n; i++) {
-		const char *name;
-		int t;
+		const char *name = func_sym(elf, shdr, data, i, &sym);
 
-		if (!gelf_getsym(data, i, &sym))
-			continue;
-		t = GELF_ST_TYPE(sym.st_info);
-		if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
-			continue;
-		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
-		if (!name || !*name)
+		if (!name)
 			continue;
 		pool_len += strlen(name) + 1;
 		out++;
@@ -91,18 +99,10 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	if (!es->syms || !es->strpool)
 		return -ENOMEM;
 	for (i = 0; i < n && es->nr < out; i++) {
-		const char *name;
+		const char *name = func_sym(elf, shdr, data, i, &sym);
 		size_t len;
-		int t;
 
-		if (!gelf_getsym(data, i, &sym))
-			continue;
-		t = GELF_ST_TYPE(sym.st_info);
-		if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
-			continue;
-		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
-		if (!name || !*name)
+		if (!name)
 			continue;
 		len = strlen(name) + 1;
 		memcpy(es->strpool + pos, name, len);

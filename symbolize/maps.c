@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "symbolize.h"
+#include "symbolize-private.h"
 
 struct aspace {
 	pid_t pid; /* 0: empty slot */
@@ -30,18 +31,9 @@ struct aspaces {
 	struct interned *strs[INTERN_BUCKETS];
 };
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 static const char *intern(struct aspaces *as, const char *s)
 {
-	uint32_t b = hash_str(s) % INTERN_BUCKETS;
+	uint32_t b = sym_hash_str(s) % INTERN_BUCKETS;
 	struct interned *i;
 	size_t len;
 

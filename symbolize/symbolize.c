@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "symbolize.h"
+#include "symbolize-private.h"
 
 struct elf_cache_entry {
 	struct elf_cache_entry *next;
@@ -110,18 +111,9 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 	return SYM_RESOLVED;
 }
 
-static uint32_t hash_str(const char *p)
-{
-	uint32_t h = 2166136261u;
-
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 16777619u;
-	return h;
-}
-
 static struct elf_syms *get_elf(struct symbolizer *s, const char *path)
 {
-	uint32_t b = hash_str(path) % ELF_BUCKETS;
+	uint32_t b = sym_hash_str(path) % ELF_BUCKETS;
 	struct elf_cache_entry *e;
 	size_t len;
 
