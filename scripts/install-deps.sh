@@ -15,6 +15,11 @@ bpftool
 libbpf-dev
 libelf-dev
 zlib1g-dev
+liblzma-dev
+libiberty-dev
+binutils
+elfutils
+g++
 libpfm4-dev
 libcriterion-dev
 linux-libc-dev

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <lzma.h>
+#include <stdint.h>
 #include "symbolize.h"
 
 struct elf_sym {
@@ -23,6 +25,11 @@ struct elf_syms {
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char *strpool;
+	bool has_symtab;
+	unsigned char build_id[64];
+	size_t build_id_len;
+	char debuglink[256];
+	uint32_t debuglink_crc;
 };
 
 void elf_syms__free(struct elf_syms *es)
@@ -47,6 +54,17 @@ static int elf_sym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Order for merging: address, then the order of appearance (index kept in size's
+ * place would be lossy, so compare the string pool positions). */
+static int elf_sym_cmp_stable(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
 static Elf_Scn *find_symtab(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 {
 	Elf_Scn *scn = NULL;
@@ -59,6 +77,8 @@ static Elf_Scn *find_symtab(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
 	}
 	return NULL;
 }
+
+static Elf_Data *section_data(Elf_Scn *scn, GElf_Shdr *shdr);
 
 /* Symbol i if it is a defined function with a name: its name, else NULL. */
 static const char *func_sym(Elf *elf, const GElf_Shdr *shdr, Elf_Data *data, size_t i,
@@ -78,16 +98,17 @@ static const char *func_sym(Elf *elf, const GElf_Shdr *shdr, Elf_Data *data, siz
 
 static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr)
 {
-	Elf_Data *data = elf_getdata(scn, NULL);
+	GElf_Shdr sh = *shdr;
+	Elf_Data *data = section_data(scn, &sh);
 	size_t i, n, pool_len = 0, pos = 0, out = 0;
 	GElf_Sym sym;
 
 	if (!data)
 		return -EINVAL;
-	n = shdr->sh_size / shdr->sh_entsize;
+	n = sh.sh_size / sh.sh_entsize;
 	/* Two passes: size the string pool, then copy, so names stay valid after elf_end(). */
 	for (i = 0; i < n; i++) {
-		const char *name = func_sym(elf, shdr, data, i, &sym);
+		const char *name = func_sym(elf, &sh, data, i, &sym);
 
 		if (!name)
 			continue;
@@ -99,7 +120,7 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	if (!es->syms || !es->strpool)
 		return -ENOMEM;
 	for (i = 0; i < n && es->nr < out; i++) {
-		const char *name = func_sym(elf, shdr, data, i, &sym);
+		const char *name = func_sym(elf, &sh, data, i, &sym);
 		size_t len;
 
 		if (!name)
@@ -125,31 +146,147 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	return 0;
 }
 
-struct elf_syms *elf_syms__load(const char *path)
+/* Section data, decompressed first when SHF_COMPRESSED (zlib, through libelf). */
+static Elf_Data *section_data(Elf_Scn *scn, GElf_Shdr *shdr)
 {
-	struct elf_syms *es = NULL;
-	GElf_Shdr shdr;
-	Elf_Scn *scn;
-	Elf *elf = NULL;
-	size_t i, nphdr;
-	int fd, err = 0;
+	if (shdr->sh_flags & SHF_COMPRESSED) {
+		if (elf_compress(scn, 0, 0) < 0)
+			return NULL;
+		gelf_getshdr(scn, shdr);
+	}
+	return elf_getdata(scn, NULL);
+}
 
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		errno = EINVAL;
+static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, shdr))
+			continue;
+		n = elf_strptr(elf, shstrndx, shdr->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* NT_GNU_BUILD_ID from any SHT_NOTE section. */
+static void read_build_id(struct elf_syms *es, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Nhdr nhdr;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+			if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+			    !memcmp((char *)data->d_buf + name_off, "GNU", 4) &&
+			    nhdr.n_descsz <= sizeof(es->build_id)) {
+				memcpy(es->build_id, (char *)data->d_buf + desc_off, nhdr.n_descsz);
+				es->build_id_len = nhdr.n_descsz;
+				return;
+			}
+		}
+	}
+}
+
+/* .gnu_debuglink: a file name, padding, then a CRC32 of the debug file. */
+static void read_debuglink(struct elf_syms *es, Elf *elf)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section(elf, ".gnu_debuglink", &shdr);
+	Elf_Data *data;
+	size_t len;
+
+	if (!scn || !(data = elf_getdata(scn, NULL)) || data->d_size < 8)
+		return;
+	len = strnlen(data->d_buf, data->d_size);
+	if (len == 0 || len >= sizeof(es->debuglink) || data->d_size < ((len + 4) & ~3UL) + 4)
+		return;
+	memcpy(es->debuglink, data->d_buf, len);
+	es->debuglink[len] = 0;
+	memcpy(&es->debuglink_crc, (char *)data->d_buf + ((len + 4) & ~3UL), 4);
+}
+
+static struct elf_syms *load_elf(Elf *elf, int depth);
+
+/*
+ * MiniDebugInfo: .gnu_debugdata holds an xz-compressed ELF whose .symtab has the local
+ * functions that stripping removed from the binary.
+ */
+static struct elf_syms *load_minidebuginfo(Elf *elf, int depth)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section(elf, ".gnu_debugdata", &shdr);
+	struct elf_syms *mini = NULL;
+	size_t in_pos = 0, out_pos = 0, cap;
+	uint64_t memlimit = 256 << 20;
+	uint8_t *out = NULL;
+	Elf_Data *data;
+	Elf *inner;
+
+	if (!scn || depth > 0 || !(data = elf_getdata(scn, NULL)) || !data->d_size)
+		return NULL;
+	for (cap = data->d_size * 8; cap <= (64u << 20); cap *= 2) {
+		lzma_ret r;
+
+		free(out);
+		out = malloc(cap);
+		if (!out)
+			return NULL;
+		in_pos = out_pos = 0;
+		r = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos, data->d_size,
+					      out, &out_pos, cap);
+		if (r == LZMA_OK)
+			break;
+		if (r != LZMA_BUF_ERROR) {
+			free(out);
+			return NULL;
+		}
+	}
+	if (cap > (64u << 20)) {
+		free(out);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	inner = elf_memory((char *)out, out_pos);
+	if (inner) {
+		mini = load_elf(inner, depth + 1);
+		elf_end(inner);
+	}
+	free(out);
+	return mini;
+}
+
+static struct elf_syms *load_elf(Elf *elf, int depth)
+{
+	struct elf_syms *es = NULL, *mini;
+	GElf_Shdr shdr;
+	Elf_Scn *scn;
+	size_t i, nphdr;
+	int err = 0;
+
+	if (elf_kind(elf) != ELF_K_ELF) {
+		errno = ENOEXEC;
 		return NULL;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto out;
 	}
 	es = calloc(1, sizeof(*es));
 	if (!es) {
-		err = -ENOMEM;
-		goto out;
+		errno = ENOMEM;
+		return NULL;
 	}
 	if (elf_getphdrnum(elf, &nphdr)) {
 		err = -ENOEXEC;
@@ -170,21 +307,152 @@ struct elf_syms *elf_syms__load(const char *path)
 		es->segs[es->nr_segs].filesz = ph.p_filesz;
 		es->nr_segs++;
 	}
+	read_build_id(es, elf);
+	read_debuglink(es, elf);
 	scn = find_symtab(elf, SHT_SYMTAB, &shdr);
+	es->has_symtab = scn != NULL;
 	if (!scn)
 		scn = find_symtab(elf, SHT_DYNSYM, &shdr);
 	if (scn)
 		err = load_syms(es, elf, scn, &shdr);
+	if (!err && !es->has_symtab) {
+		mini = load_minidebuginfo(elf, depth);
+		if (mini && mini->nr) {
+			err = elf_syms__merge(es, mini);
+			es->has_symtab = true;
+		}
+		elf_syms__free(mini);
+	}
 out:
-	if (elf)
-		elf_end(elf);
-	close(fd);
 	if (err) {
 		elf_syms__free(es);
 		errno = -err;
 		return NULL;
 	}
 	return es;
+}
+
+struct elf_syms *elf_syms__load_fd(int fd)
+{
+	struct elf_syms *es;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	es = load_elf(elf, 0);
+	elf_end(elf);
+	return es;
+}
+
+struct elf_syms *elf_syms__load(const char *path)
+{
+	struct elf_syms *es;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return NULL;
+	es = elf_syms__load_fd(fd);
+	err = errno;
+	close(fd);
+	errno = err;
+	return es;
+}
+
+struct elf_syms *elf_syms__load_mem(const void *image, size_t size)
+{
+	struct elf_syms *es;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	elf = elf_memory((char *)image, size);
+	if (!elf) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	es = load_elf(elf, 0);
+	elf_end(elf);
+	return es;
+}
+
+/*
+ * Take the symbols of a debug file (or MiniDebugInfo), keeping this file's own where
+ * the other has none at that address. The segments stay this file's.
+ */
+int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
+{
+	size_t i, n = 0, pool = 0, pos = 0;
+	struct elf_sym *syms;
+	char *strpool;
+
+	for (i = 0; i < es->nr; i++)
+		pool += strlen(es->syms[i].name) + 1;
+	for (i = 0; i < other->nr; i++)
+		pool += strlen(other->syms[i].name) + 1;
+	syms = calloc(es->nr + other->nr + 1, sizeof(*syms));
+	strpool = malloc(pool + 1);
+	if (!syms || !strpool) {
+		free(syms);
+		free(strpool);
+		return -ENOMEM;
+	}
+	for (i = 0; i < other->nr + es->nr; i++) {
+		const struct elf_sym *src = i < other->nr ? &other->syms[i] : &es->syms[i - other->nr];
+		size_t len = strlen(src->name) + 1;
+
+		memcpy(strpool + pos, src->name, len);
+		syms[n] = *src;
+		syms[n].name = strpool + pos;
+		pos += len;
+		n++;
+	}
+	/* Sorted by address; at one address the debug file's name (first) wins. */
+	qsort(syms, n, sizeof(*syms), elf_sym_cmp_stable);
+	if (n) {
+		size_t j = 1;
+
+		for (i = 1; i < n; i++)
+			if (syms[i].addr != syms[j - 1].addr)
+				syms[j++] = syms[i];
+		n = j;
+	}
+	free(es->syms);
+	free(es->strpool);
+	es->syms = syms;
+	es->strpool = strpool;
+	es->nr = n;
+	return 0;
+}
+
+bool elf_syms__has_symtab(const struct elf_syms *es)
+{
+	return es && es->has_symtab;
+}
+
+size_t elf_syms__build_id(const struct elf_syms *es, unsigned char *out, size_t max)
+{
+	size_t n = es->build_id_len < max ? es->build_id_len : max;
+
+	memcpy(out, es->build_id, n);
+	return n;
+}
+
+const char *elf_syms__debuglink(const struct elf_syms *es, uint32_t *crc)
+{
+	if (!es->debuglink[0])
+		return NULL;
+	if (crc)
+		*crc = es->debuglink_crc;
+	return es->debuglink;
 }
 
 size_t elf_syms__count(const struct elf_syms *es)

@@ -148,6 +148,7 @@ int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigne
 	e.end = end;
 	e.pgoff = pgoff;
 	e.path = intern(as, path);
+	e.obj = NULL;
 	if (!e.path)
 		return -ENOMEM;
 	/* Room for the new entry and one split. */
@@ -310,7 +311,7 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 	return err;
 }
 
-const struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
+struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
 {
 	const struct aspace *a = slot(as, pid);
 	size_t lo = 0, hi;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -37,17 +38,38 @@ struct elf_syms;
 
 /* Load .symtab (else .dynsym) function symbols and the PT_LOAD segments. NULL + errno. */
 struct elf_syms *elf_syms__load(const char *path);
+struct elf_syms *elf_syms__load_fd(int fd);
+/* From an image in memory (the vDSO). */
+struct elf_syms *elf_syms__load_mem(const void *image, size_t size);
 void elf_syms__free(struct elf_syms *es);
+/* Had a .symtab (or MiniDebugInfo), not only .dynsym? */
+bool elf_syms__has_symtab(const struct elf_syms *es);
+/* NT_GNU_BUILD_ID; returns its length (0 when absent). */
+size_t elf_syms__build_id(const struct elf_syms *es, unsigned char *out, size_t max);
+/* .gnu_debuglink file name (and its CRC32), or NULL. */
+const char *elf_syms__debuglink(const struct elf_syms *es, uint32_t *crc);
+/* Adopt the symbols of a separate debug file; segments stay es's own. */
+int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);
 /* File offset → link-time virtual address through the PT_LOAD segments. -ENOENT if none. */
 int elf_syms__offset_to_vaddr(const struct elf_syms *es, unsigned long off, unsigned long *vaddr);
 /* Name of the function containing vaddr, or NULL; *delta = vaddr - symbol start. */
 const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta);
 
+/* ---- JIT symbol maps (/tmp/perf-PID.map: "START SIZE name" in hex) ---- */
+struct jitmap;
+
+struct jitmap *jitmap__load(const char *path);
+void jitmap__free(struct jitmap *jm);
+size_t jitmap__count(const struct jitmap *jm);
+/* The name of the entry containing addr, or NULL. */
+const char *jitmap__lookup(const struct jitmap *jm, unsigned long addr);
+
 /* ---- process address spaces ---- */
 struct map_entry {
 	unsigned long start, end, pgoff;
 	const char *path; /* interned; "[vdso]", "//anon", "/usr/lib/..." */
+	void *obj;	  /* the symbolizer's resolved object, cached */
 };
 
 /* Parse one /proc/PID/maps line. Only executable mappings are kept: returns 1 for
@@ -71,7 +93,7 @@ bool aspaces__has(const struct aspaces *as, pid_t pid);
 /* Read <proc_root>/PID/maps (executable mappings). */
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
 /* The mapping of pid containing addr, or NULL. */
-const struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
+struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
 
 /* ---- the symbolizer ---- */
@@ -79,10 +101,12 @@ struct symbolizer_opts {
 	size_t sz;
 	const char *proc_root;	   /* default "/proc" */
 	const char *kallsyms_path; /* default "/proc/kallsyms" */
+	const char *debug_dirs;	   /* ':'-separated; default "/usr/lib/debug" */
+	bool no_demangle;	   /* keep mangled C++/Rust names */
 };
 
 enum sym_result {
-	SYM_RESOLVED = 0, /* a function name */
+	SYM_RESOLVED = 0, /* a function name (JIT frames end in "_[j]") */
 	SYM_MODULE,	  /* "[module+0xoff]": mapping known, symbol not */
 	SYM_UNKNOWN,	  /* "[unknown]" */
 };
@@ -92,6 +116,10 @@ struct symbolizer;
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
 void symbolizer__free(struct symbolizer *s);
 struct aspaces *symbolizer__aspaces(struct symbolizer *s);
+
+/* C++ (Itanium) and Rust (legacy, v0) names through libiberty; NULL if not mangled.
+ * The result is malloc'd. */
+char *symbol__demangle(const char *name);
 /* kallsyms could not be read or kptr_restrict hid the addresses. */
 bool symbolizer__kernel_hidden(struct symbolizer *s);
 
