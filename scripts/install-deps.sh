@@ -17,7 +17,9 @@ libelf-dev
 zlib1g-dev
 liblzma-dev
 libiberty-dev
+libc6-dbg
 binutils
+xz-utils
 elfutils
 g++
 libpfm4-dev

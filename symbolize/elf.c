@@ -475,6 +475,19 @@ int elf_syms__offset_to_vaddr(const struct elf_syms *es, unsigned long off, unsi
 	return -ENOENT;
 }
 
+int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *vaddr)
+{
+	size_t i;
+
+	for (i = 0; es && i < es->nr; i++) {
+		if (!strcmp(es->syms[i].name, name)) {
+			*vaddr = es->syms[i].addr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta)
 {
 	size_t lo = 0, hi;

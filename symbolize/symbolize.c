@@ -518,3 +518,26 @@ int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, 
 	}
 	return SYM_MODULE;
 }
+
+int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
+			    size_t sz)
+{
+	unsigned long delta;
+	const char *name;
+	struct dso *d;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(buf, sz, "[unknown]");
+		return SYM_UNKNOWN;
+	}
+	d = load_dso(s, fd, path, "");
+	close(fd);
+	name = d->syms ? elf_syms__lookup(d->syms, vaddr, &delta) : NULL;
+	if (!name) {
+		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);
+		return SYM_MODULE;
+	}
+	snprintf(buf, sz, "%s", demangle(s, name));
+	return SYM_RESOLVED;
+}

@@ -53,6 +53,8 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);
 /* File offset → link-time virtual address through the PT_LOAD segments. -ENOENT if none. */
 int elf_syms__offset_to_vaddr(const struct elf_syms *es, unsigned long off, unsigned long *vaddr);
+/* Address of the function named name (exact, mangled). -ENOENT if absent. */
+int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *vaddr);
 /* Name of the function containing vaddr, or NULL; *delta = vaddr - symbol start. */
 const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta);
 
@@ -132,5 +134,12 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 			     size_t sz);
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			   char *buf, size_t sz);
+
+/*
+ * Name the function at a link-time address of an ELF file, as frames are named: debug
+ * files looked up (build id, debuglink), demangled. For tools and tests.
+ */
+int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
+			    size_t sz);
 
 #endif

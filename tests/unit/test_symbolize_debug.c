@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Names that only a separate debug file can give (local functions of a stripped
+ * binary): found by .gnu_debuglink with its CRC, by build id under a debug root, with
+ * zlib-compressed sections, and in MiniDebugInfo. C++ and Rust demangling. JIT maps.
+ * The vDSO.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/auxv.h>
+#include "symbolize/symbolize.h"
+
+static char *fixture(const char *rel)
+{
+	static char buf[4][1024];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", getenv("PMUPROF_DEBUG_FIXTURES"), rel);
+	return buf[i];
+}
+
+static unsigned long local_function_vaddr(void)
+{
+	struct elf_syms *es = elf_syms__load(getenv("PMUPROF_FIXTURE_DEBUGPROG"));
+	unsigned long v = 0;
+
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, "debug_only_function", &v), 0);
+	elf_syms__free(es);
+	return v;
+}
+
+struct debug_case {
+	int line;
+	const char *binary;
+	const char *debug_root; /* NULL: none */
+	int result;
+};
+
+static const struct debug_case debug_cases[] = {
+	{ __LINE__, "debuglink/prog", NULL, SYM_RESOLVED },
+	{ __LINE__, "badcrc/prog", NULL, SYM_MODULE },
+	{ __LINE__, "buildid/prog", "buildid-root", SYM_RESOLVED },
+	{ __LINE__, "buildid/prog", NULL, SYM_MODULE },
+	{ __LINE__, "zlib/prog", "zlib-root", SYM_RESOLVED },
+	{ __LINE__, "minidebug/prog", NULL, SYM_RESOLVED },
+};
+
+Test(debug_files, found_and_checked)
+{
+	unsigned long vaddr = local_function_vaddr();
+	size_t i;
+
+	for (i = 0; i < sizeof(debug_cases) / sizeof(debug_cases[0]); i++) {
+		const struct debug_case *c = &debug_cases[i];
+		struct symbolizer_opts o = {
+			.sz = sizeof(o),
+			.debug_dirs = c->debug_root ? fixture(c->debug_root) : "/nonexistent-debug",
+		};
+		struct symbolizer *s = symbolizer__new(&o);
+		struct elf_syms *stripped = elf_syms__load(fixture(c->binary));
+		char buf[256];
+		int r;
+
+		cr_assert_not_null(stripped, "line %d", c->line);
+		/* The stripped binary alone cannot name the local function. */
+		cr_expect_not(elf_syms__has_symtab(stripped) && !strstr(c->binary, "minidebug"),
+			      "line %d: %s is not stripped", c->line, c->binary);
+		elf_syms__free(stripped);
+		r = symbolizer__file_symbol(s, fixture(c->binary), vaddr + 1, buf, sizeof(buf));
+		cr_expect_eq(r, c->result, "line %d: %s: got %s", c->line, c->binary, buf);
+		if (c->result == SYM_RESOLVED)
+			cr_expect_str_eq(buf, "debug_only_function", "line %d", c->line);
+		symbolizer__free(s);
+	}
+}
+
+Test(debug_files, build_id_read)
+{
+	struct elf_syms *es = elf_syms__load(getenv("PMUPROF_FIXTURE_DEBUGPROG"));
+	unsigned char id[64];
+	char hex[130] = "", want[130];
+	FILE *f = fopen(fixture("stamp"), "r");
+	size_t n, i;
+
+	cr_assert_not_null(es);
+	cr_assert_not_null(f);
+	cr_assert_eq(fscanf(f, "%129s", want), 1);
+	fclose(f);
+	n = elf_syms__build_id(es, id, sizeof(id));
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	cr_expect_str_eq(hex, want);
+	elf_syms__free(es);
+}
+
+struct demangle_case {
+	int line;
+	const char *mangled;
+	const char *want; /* NULL: not mangled */
+};
+
+static const struct demangle_case demangle_cases[] = {
+	{ __LINE__, "_ZNK15pmuprof_fixture3BoxIdE3getEv", "pmuprof_fixture::Box<double>::get() const" },
+	{ __LINE__, "_ZN15pmuprof_fixture10accumulateIlEET_RKSt6vectorIS1_SaIS1_EE",
+	  "long pmuprof_fixture::accumulate<long>(std::vector<long, std::allocator<long> > const&)" },
+	{ __LINE__, "_ZZ4mainENKUliE_clEi", "main::{lambda(int)#1}::operator()(int) const" },
+	/* Rust legacy: Itanium-shaped, the hash suffix dropped */
+	{ __LINE__, "_ZN4core3fmt5write17h0123456789abcdefE", "core::fmt::write" },
+	{ __LINE__, "_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17h1f2e3d4c5b6a7980E",
+	  "std::rt::lang_start::{{closure}}" },
+	/* Rust v0 */
+	{ __LINE__, "_RNvCs15kBYyAo9fc_7mycrate4main", "mycrate::main" },
+	{ __LINE__, "_RNvMNtCs1234_7mycrate3fooNtB2_3Bar3new", "<mycrate::foo::Bar>::new" },
+	{ __LINE__, "main", NULL },
+	{ __LINE__, "_not_mangled", NULL },
+};
+
+Test(demangle, cpp_and_rust)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(demangle_cases) / sizeof(demangle_cases[0]); i++) {
+		const struct demangle_case *c = &demangle_cases[i];
+		char *got = symbol__demangle(c->mangled);
+
+		if (!c->want)
+			cr_expect_null(got, "line %d: %s", c->line, got);
+		else
+			cr_expect(got && !strcmp(got, c->want), "line %d: got %s", c->line,
+				  got ? got : "(null)");
+		free(got);
+	}
+}
+
+Test(demangle, frames_of_a_cpp_binary)
+{
+	const char *bin = getenv("PMUPROF_FIXTURE_CPP");
+	struct elf_syms *es = elf_syms__load(bin);
+	struct symbolizer_opts raw = { .sz = sizeof(raw), .no_demangle = true };
+	struct symbolizer *s = symbolizer__new(NULL), *r = symbolizer__new(&raw);
+	unsigned long v;
+	char buf[256];
+
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, "_ZZ4mainENKUliE_clEi", &v), 0);
+	cr_expect_eq(symbolizer__file_symbol(s, bin, v + 1, buf, sizeof(buf)), SYM_RESOLVED);
+	cr_expect_str_eq(buf, "main::{lambda(int)#1}::operator()(int) const");
+	symbolizer__file_symbol(r, bin, v + 1, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "_ZZ4mainENKUliE_clEi");
+	cr_assert_eq(elf_syms__find(es, "_ZNK15pmuprof_fixture3BoxIdE3getEv", &v), 0);
+	symbolizer__file_symbol(s, bin, v, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "pmuprof_fixture::Box<double>::get() const");
+	elf_syms__free(es);
+	symbolizer__free(s);
+	symbolizer__free(r);
+}
+
+Test(jitmap, parse_and_lookup)
+{
+	char path[] = "/tmp/pmuprof-jitmap-XXXXXX";
+	int fd = mkstemp(path);
+	struct jitmap *jm;
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("7f0000001000 100 LazyCompile:*hot /app/x.js:10\n"
+	      "7f0000000000 40 Interpreter:stub\n"
+	      "garbage line\n"
+	      "7f0000002000 0 zero-size\n"
+	      "7f0000003000 20 java.lang.String::hashCode()\n",
+	      f);
+	fclose(f);
+	jm = jitmap__load(path);
+	cr_assert_not_null(jm);
+	cr_expect_eq(jitmap__count(jm), 3);
+	cr_expect_str_eq(jitmap__lookup(jm, 0x7f0000001010), "LazyCompile:*hot /app/x.js:10");
+	cr_expect_str_eq(jitmap__lookup(jm, 0x7f0000000000), "Interpreter:stub");
+	cr_expect_null(jitmap__lookup(jm, 0x7f0000000040));
+	cr_expect_null(jitmap__lookup(jm, 0x7f0000002000));
+	cr_expect_str_eq(jitmap__lookup(jm, 0x7f000000301f), "java.lang.String::hashCode()");
+	cr_expect_null(jitmap__lookup(jm, 0x7f0000003020));
+	jitmap__free(jm);
+	unlink(path);
+	cr_expect_null(jitmap__load("/nonexistent/perf-1.map"));
+}
+
+Test(vdso, named_through_our_own_image)
+{
+	unsigned long base = getauxval(AT_SYSINFO_EHDR), start = 0, end = 0, v;
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct elf_syms *es;
+	char line[512], buf[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	cr_assert(base);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]"))
+			sscanf(line, "%lx-%lx", &start, &end);
+	fclose(f);
+	cr_assert(end > start);
+	es = elf_syms__load_mem((void *)start, end - start);
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, "__vdso_clock_gettime", &v), 0);
+	cr_assert_eq(aspaces__load_proc(symbolizer__aspaces(s), "/proc", getpid()), 0);
+	cr_expect_eq(symbolizer__user_frame(s, getpid(), start + v + 2, true, buf, sizeof(buf)),
+		     SYM_RESOLVED);
+	cr_expect(strstr(buf, "clock_gettime"), "got %s", buf);
+	elf_syms__free(es);
+	symbolizer__free(s);
+}
