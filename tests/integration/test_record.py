@@ -465,6 +465,112 @@ def case_count_events(tmp):
     check("counts:     events" in err, "summary does not state the counting rule")
 
 
+FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
+JIT = os.environ.get("PMUPROF_JIT", "build/pmuprof-jit")
+
+
+def case_short_lived_children(tmp):
+    # 30 children of ~60 ms each, gone long before the record ends: system-wide (the
+    # mmap/fork records) and as a launched command (inherited events).
+    for how in ("-a", "cmd"):
+        out = os.path.join(tmp, f"kids{how}.folded")
+        if how == "-a":
+            need_root()
+            p = subprocess.Popen([FORKER, "30", "60"], stdout=subprocess.DEVNULL)
+            try:
+                record_ok(["record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "3.5", "-o", out])
+            finally:
+                p.wait()
+        else:
+            record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", FORKER, "30",
+                       "60"])
+        stacks = parse_folded(out)
+        kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
+        total = sum(kids.values())
+        named = sum(c for s, c in kids.items() if ";child_work" in s)
+        print(f"{how}: children samples {total}, in child_work {named}")
+        check(total >= 1000, f"{how}: only {total} samples of the children")
+        check(named >= 0.95 * total, f"{how}: {named}/{total} name child_work: "
+              + repr(sorted(kids.items(), key=lambda kv: -kv[1])[:3]))
+
+
+def case_deleted_binary(tmp):
+    need_root()
+    copy = os.path.join(tmp, "demo-to-delete")
+    shutil.copy(DEMO, copy)
+    p = subprocess.Popen([copy, "4"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        os.unlink(copy)
+        out = os.path.join(tmp, "deleted.folded")
+        record_ok(["record", "-e", "cpu-clock", "-F", "999", "-p", str(p.pid), "-d", "2",
+                   "-o", out])
+    finally:
+        p.wait()
+    check_named_hot(parse_folded(out), "demo-to-delete")
+
+
+def check_named_hot(stacks, comm):
+    mine = {s: c for s, c in stacks.items() if s.startswith(comm[:15] + ";")}
+    total = sum(mine.values())
+    hot = sum(c for s, c in mine.items() if s.endswith(";main;descend;demo_loop;hot_60"))
+    print(f"{comm}: {total} samples, {hot} in main→hot_60")
+    check(total > 1000, f"{comm}: too few samples: {total}")
+    check(hot >= 0.5 * total, f"{comm}: hot_60 not symbolized: "
+          + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
+
+
+def case_mount_namespace(tmp):
+    # The binary lives at a path that exists only inside the process's mount namespace.
+    need_root()
+    if not shutil.which("unshare"):
+        raise Skip("unshare (util-linux) is not installed")
+    nsdir = os.path.join(tmp, "ns-only")
+    os.mkdir(nsdir)
+    script = (f"mount -t tmpfs tmpfs {nsdir} && cp {DEMO} {nsdir}/nsdemo && "
+              f"exec {nsdir}/nsdemo 4")
+    p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.6)
+        if p.poll() is not None:
+            raise Skip("unshare -m refused here: " + p.stderr.read().strip())
+        check(not os.path.exists(os.path.join(nsdir, "nsdemo")), "the path leaks outside")
+        out = os.path.join(tmp, "ns.folded")
+        record_ok(["record", "-e", "cpu-clock", "-F", "999", "-p", str(p.pid), "-d", "2",
+                   "-o", out])
+    finally:
+        p.wait()
+    check_named_hot(parse_folded(out), "nsdemo")
+
+
+def case_jit_map(tmp):
+    import platform
+    if platform.machine() != "x86_64":
+        raise Skip("the JIT workload is x86-64 code")
+    out = os.path.join(tmp, "jit.folded")
+    p_map = None
+    try:
+        _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", JIT, "2"])
+        stacks = parse_folded(out)
+        mine = {s: c for s, c in stacks.items() if s.startswith("pmuprof-jit;")}
+        total = sum(mine.values())
+        jit = sum(c for s, c in mine.items() if ";jit_spin_loop_[j]" in s + ";" or
+                  s.endswith(";jit_spin_loop_[j]"))
+        print(f"jit samples {jit}/{total}")
+        check(total > 1000 and jit >= 0.8 * total, f"JIT frames: {jit}/{total}: "
+              + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
+    finally:
+        for f in os.listdir("/tmp"):
+            if f.startswith("perf-") and f.endswith(".map"):
+                try:
+                    with open(os.path.join("/tmp", f)) as fh:
+                        if "jit_spin_loop" in fh.read():
+                            os.unlink(os.path.join("/tmp", f))
+                except OSError:
+                    pass
+
+
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
