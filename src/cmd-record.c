@@ -61,6 +61,11 @@ static const char record_usage[] =
 	"                          sample for both halves; bpf: bpf_get_stack() walks\n"
 	"                          each half inside the program\n"
 	"\n"
+	"Symbols:\n"
+	"      --no-demangle       keep C++ and Rust names mangled\n"
+	"      --debug-dir DIR     look for debug files under DIR too (repeatable;\n"
+	"                          /usr/lib/debug is always searched)\n"
+	"\n"
 	"Output:\n"
 	"  -o, --output FILE       output file (default: profile.folded); with several\n"
 	"                          events, one file per event: FILE.EVENT.folded\n"
@@ -83,6 +88,8 @@ enum {
 	OPT_FORMAT,
 	OPT_STACK_WALK,
 	OPT_COUNT_MODE,
+	OPT_NO_DEMANGLE,
+	OPT_DEBUG_DIR,
 };
 
 static const struct option record_options[] = {
@@ -104,6 +111,8 @@ static const struct option record_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -118,6 +127,8 @@ struct record_args {
 	double duration;
 	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
+	bool no_demangle;
+	char debug_dirs[4096]; /* ':'-separated */
 	unsigned int max_stack, max_stacks;
 	enum pmu_attach_mode attach;
 	char **cmd;
@@ -200,6 +211,14 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_NO_FALLBACK: a->no_fallback = true; break;
 		case OPT_ATTACH: a->attach_arg = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_NO_DEMANGLE: a->no_demangle = true; break;
+		case OPT_DEBUG_DIR:
+			if (strchr(optarg, ':') || strlen(a->debug_dirs) + strlen(optarg) + 2 >
+							   sizeof(a->debug_dirs))
+				fail_input("--debug-dir %s: one directory per option, without ':'", optarg);
+			snprintf(a->debug_dirs + strlen(a->debug_dirs),
+				 sizeof(a->debug_dirs) - strlen(a->debug_dirs), "%s:", optarg);
+			break;
 		case OPT_COUNT_MODE:
 			if (!strcmp(optarg, "samples"))
 				a->count_mode = 1;
@@ -581,7 +600,7 @@ static void status_line(double elapsed, uint64_t taken, uint64_t lost)
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
 			  const struct pmu_fallback *fb, const struct record_stats *st,
 			  struct stack_table **tables, char **outs, double secs,
-			  const bool *count_weight)
+			  const bool *count_weight, double finish)
 {
 	int i, c;
 
@@ -632,9 +651,13 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)" :
 						     "ioctl (PERF_EVENT_IOC_SET_BPF)");
 	fprintf(stderr, "  duration:   %.2f s\n", secs);
+	fprintf(stderr, "  finish:     %.3f s (drain, symbolize, write)\n", finish);
 	if (st->unresolved_user)
 		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",
 			st->unresolved_user);
+	if (st->untracked_pids)
+		fprintf(stderr, "  tracking:   %" PRIu64 " processes beyond the tracking bound: their "
+				"user frames are unresolved\n", st->untracked_pids);
 	if (st->track_lost)
 		fprintf(stderr, "  tracking:   %" PRIu64 " mmap records lost by the kernel\n",
 			st->track_lost);
@@ -648,6 +671,7 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts opts = { .sz = sizeof(opts) };
+	struct symbolizer_opts sym_opts = { .sz = sizeof(sym_opts) };
 	struct pmu_event *evs = NULL, *tmp_evs;
 	struct stack_table *tables[PROFILE_MAX_EVENTS] = { NULL };
 	struct atomic_file outs_f[PROFILE_MAX_EVENTS];
@@ -664,7 +688,7 @@ int cmd_record(int argc, char **argv)
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1;
 	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
-	double start, last_status = 0, end_at = 0;
+	double start, last_status = 0, end_at = 0, stop_time = 0;
 	bool tty = isatty(STDERR_FILENO), child_done = false;
 
 	memset(outs_f, 0, sizeof(outs_f));
@@ -839,7 +863,10 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 
-	sym = symbolizer__new(NULL);
+	strncat(a.debug_dirs, "/usr/lib/debug", sizeof(a.debug_dirs) - strlen(a.debug_dirs) - 1);
+	sym_opts.debug_dirs = a.debug_dirs;
+	sym_opts.no_demangle = a.no_demangle;
+	sym = symbolizer__new(&sym_opts);
 	if (!sym) {
 		ret = 1;
 		goto out;
@@ -919,6 +946,7 @@ int cmd_record(int argc, char **argv)
 	if (tty && !a.quiet)
 		fprintf(stderr, "\r\033[K");
 	record__stop(rec);
+	stop_time = now_s();
 
 	err = record__drain(rec, tables, &st);
 	if (err) {
@@ -938,8 +966,8 @@ int cmd_record(int argc, char **argv)
 	}
 	nr_outs = 0;
 	if (!a.quiet)
-		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, now_s() - start,
-			      opts.count_weight);
+		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
+			      opts.count_weight, now_s() - stop_time);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

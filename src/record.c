@@ -572,6 +572,7 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 	record__stop(r);
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);
+	st->untracked_pids = aspaces__dropped(symbolizer__aspaces(r->sym));
 	st->kernel_syms_hidden = r->opts.kern_depth && symbolizer__kernel_hidden(r->sym);
 
 	for (i = 0; i < r->opts.nr_events; i++) {

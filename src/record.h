@@ -76,6 +76,7 @@ struct record_stats {
 	uint64_t taken, lost, in_stacks;
 	uint64_t unresolved_user;  /* samples with at least one unnamed user frame */
 	uint64_t track_lost;	   /* mmap records dropped by the kernel */
+	uint64_t untracked_pids;   /* processes beyond the tracking bound */
 	bool kernel_syms_hidden;   /* kptr_restrict */
 	enum pmu_attach_mode attach_used;
 };

@@ -25,9 +25,14 @@ struct interned {
 
 #define INTERN_BUCKETS 1024
 
+/* Processes tracked at most: beyond, new ones are counted, not kept (memory bound). */
+#define ASPACES_MAX_PIDS 65536
+
 struct aspaces {
 	struct aspace *tab; /* open addressing on pid */
 	size_t cap, used;
+	size_t max_pids;
+	uint64_t dropped; /* processes not tracked because of the bound */
 	struct interned *strs[INTERN_BUCKETS];
 };
 
@@ -57,6 +62,7 @@ struct aspaces *aspaces__new(void)
 	if (!as)
 		return NULL;
 	as->cap = 256;
+	as->max_pids = ASPACES_MAX_PIDS;
 	as->tab = calloc(as->cap, sizeof(*as->tab));
 	if (!as->tab) {
 		free(as);
@@ -100,6 +106,10 @@ static struct aspace *get(struct aspaces *as, pid_t pid, bool create)
 
 	if (a->pid || !create)
 		return a->pid ? a : NULL;
+	if (as->used >= as->max_pids) {
+		as->dropped++;
+		return NULL;
+	}
 	if ((as->used + 1) * 2 > as->cap) {
 		struct aspace *old = as->tab;
 		size_t i, oldcap = as->cap;
@@ -129,6 +139,16 @@ bool aspaces__has(const struct aspaces *as, pid_t pid)
 size_t aspaces__nr_pids(const struct aspaces *as)
 {
 	return as->used;
+}
+
+uint64_t aspaces__dropped(const struct aspaces *as)
+{
+	return as->dropped;
+}
+
+void aspaces__set_max_pids(struct aspaces *as, size_t max)
+{
+	as->max_pids = max;
 }
 
 int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,

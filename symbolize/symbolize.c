@@ -62,6 +62,8 @@ struct symbolizer {
 	struct jit_cache *jits[PID_BUCKETS];
 	struct reloaded *reloaded[PID_BUCKETS];
 	struct demangled *demangled[DEMANGLE_BUCKETS];
+	char *last_path; /* symbolizer__file_symbol's last file */
+	struct dso *last_dso;
 };
 
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
@@ -131,6 +133,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	aspaces__free(s->aspaces);
 	ksyms__free(s->ksyms);
+	free(s->last_path);
 	free(s->debug_dirs);
 	free(s->kallsyms_path);
 	free(s->proc_root);
@@ -525,14 +528,22 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 	unsigned long delta;
 	const char *name;
 	struct dso *d;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0) {
-		snprintf(buf, sz, "[unknown]");
-		return SYM_UNKNOWN;
+	if (s->last_path && !strcmp(s->last_path, path)) {
+		d = s->last_dso;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(buf, sz, "[unknown]");
+			return SYM_UNKNOWN;
+		}
+		d = load_dso(s, fd, path, "");
+		close(fd);
+		free(s->last_path);
+		s->last_path = strdup(path);
+		s->last_dso = d;
 	}
-	d = load_dso(s, fd, path, "");
-	close(fd);
 	name = d->syms ? elf_syms__lookup(d->syms, vaddr, &delta) : NULL;
 	if (!name) {
 		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);

@@ -97,6 +97,9 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
 /* The mapping of pid containing addr, or NULL. */
 struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
+/* Processes beyond the bound (65536 by default) are not tracked: how many were not. */
+uint64_t aspaces__dropped(const struct aspaces *as);
+void aspaces__set_max_pids(struct aspaces *as, size_t max);
 
 /* ---- the symbolizer ---- */
 struct symbolizer_opts {

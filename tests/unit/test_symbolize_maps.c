@@ -104,3 +104,20 @@ Test(maps, many_processes)
 		cr_expect_not_null(aspaces__find(as, pid, 0x1000 * pid + 5));
 	aspaces__free(as);
 }
+
+Test(maps, memory_is_bounded_and_counted)
+{
+	struct aspaces *as = aspaces__new();
+	int pid;
+
+	aspaces__set_max_pids(as, 100);
+	for (pid = 1; pid <= 150; pid++)
+		aspaces__add_map(as, pid, 0x1000, 0x1000, 0, "/x");
+	cr_expect_eq(aspaces__nr_pids(as), 100);
+	cr_expect_eq(aspaces__dropped(as), 50);
+	/* Known processes still take new mappings. */
+	cr_expect_eq(aspaces__add_map(as, 7, 0x9000, 0x1000, 0, "/y"), 0);
+	cr_expect_not_null(aspaces__find(as, 7, 0x9800));
+	cr_expect_null(aspaces__find(as, 120, 0x1800));
+	aspaces__free(as);
+}

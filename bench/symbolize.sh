@@ -1,0 +1,78 @@
+#!/bin/sh
+# Symbolization speed against addr2line and eu-addr2line, measured in one invocation:
+# N random addresses (default 1,000,000) inside a large ELF from Debian with a full
+# symbol table (libc's separate debug file from libc6-dbg), named by pmuprof's
+# symbolizer, `addr2line -f -e` (binutils) and `eu-addr2line -f -e` (elfutils).
+# Medians of RUNS runs (default 3). Then, as a figure: the time from the end of a
+# RECORD_SECONDS (default 60) system-wide record to its written output (needs root;
+# RECORD_SECONDS=0 skips it). Prints figures and ratios; it is not a test.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+: "${N:=1000000}"
+: "${RUNS:=3}"
+: "${RECORD_SECONDS:=60}"
+
+"$root/scripts/install-deps.sh"
+[ -f "$root/build/build.ninja" ] || meson setup "$root/build" >/dev/null
+ninja -C "$root/build" >/dev/null
+
+exec python3 - "$root" "$N" "$RUNS" "$RECORD_SECONDS" <<'PY'
+import os, random, re, shutil, statistics, subprocess, sys, tempfile, time
+
+root, n, runs, rec_secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+driver = os.path.join(root, "build", "bench", "pmuprof-symbolize-bench")
+libc = "/lib/x86_64-linux-gnu/libc.so.6"
+note = subprocess.run(["readelf", "-n", libc], capture_output=True, text=True).stdout
+m = re.search(r"Build ID: ([0-9a-f]+)", note)
+if not m:
+    sys.exit("bench/symbolize.sh: no build id in " + libc)
+elf = f"/usr/lib/debug/.build-id/{m.group(1)[:2]}/{m.group(1)[2:]}.debug"
+if not os.path.exists(elf):
+    sys.exit(f"bench/symbolize.sh: {elf} missing (libc6-dbg)")
+
+nm = subprocess.run(["nm", "--defined-only", elf], capture_output=True, text=True).stdout
+text = [int(f[0], 16) for f in (l.split() for l in nm.splitlines()) if len(f) == 3 and f[1] in "tT"]
+lo, hi = min(text), max(text)
+random.seed(42)
+tmp = tempfile.mkdtemp(prefix="pmuprof-symbench-")
+addrs = os.path.join(tmp, "addrs.txt")
+with open(addrs, "w") as f:
+    f.write("".join("%x\n" % random.randrange(lo, hi) for _ in range(n)))
+
+tools = {
+    "pmuprof": [driver, elf, addrs],
+    "addr2line": ["addr2line", "-f", "-e", elf],
+    "eu-addr2line": ["eu-addr2line", "-f", "-e", elf],
+}
+times = {k: [] for k in tools}
+for i in range(runs):
+    for name, cmd in tools.items():
+        if not shutil.which(cmd[0]) and not os.path.exists(cmd[0]):
+            continue
+        with open(addrs) as fin, open(os.devnull, "w") as fout:
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdin=fin if name != "pmuprof" else None, stdout=fout, check=True)
+            times[name].append(time.perf_counter() - t0)
+    print(f"run {i + 1}/{runs}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items() if v),
+          flush=True)
+
+med = {k: statistics.median(v) for k, v in times.items() if v}
+print(f"\nmedians of {runs} runs, {n} addresses in {elf} ({len(text)} functions)")
+for k, v in med.items():
+    print(f"  {k:13s} {v:8.3f} s  {v / n * 1e9:8.0f} ns/address")
+for peer in ("addr2line", "eu-addr2line"):
+    if peer in med:
+        print(f"  speed-up vs {peer}: {med[peer] / med['pmuprof']:.1f}x (target >= 10x vs addr2line)")
+
+if rec_secs > 0 and os.geteuid() == 0:
+    out = os.path.join(tmp, "sys.folded")
+    p = subprocess.run([os.path.join(root, "build", "pmuprof"), "record", "-a", "-F", "999",
+                        "-d", str(rec_secs), "-o", out], capture_output=True, text=True)
+    fin = re.search(r"finish:\s+([0-9.]+) s", p.stderr)
+    stacks = re.search(r"stacks:\s+(\d+) distinct", p.stderr)
+    if fin:
+        print(f"\nend of a {rec_secs} s system-wide record at 999 Hz to written output: "
+              f"{fin.group(1)} s ({stacks.group(1) if stacks else '?'} distinct stacks)")
+shutil.rmtree(tmp, ignore_errors=True)
+PY
