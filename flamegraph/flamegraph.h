@@ -5,6 +5,7 @@
 #ifndef PMUPROF_FLAMEGRAPH_H
 #define PMUPROF_FLAMEGRAPH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -58,5 +59,25 @@ void atomic_file__abort(struct atomic_file *af);
 
 /* folded__write into path atomically. */
 int folded__write_file(const char *path, struct stack_table *st);
+
+/* ---- perf script → folded (stackcollapse-perf.pl's rules) ---- */
+struct collapse_opts {
+	bool pid, tid;	   /* append -PID or -PID/TID to the process name */
+	bool kernel, jit;  /* annotate _[k] and _[j] frames */
+	bool addrs;	   /* keep the address of [unknown] frames */
+	const char *event_filter; /* NULL: the first event type seen */
+};
+
+struct collapse_stats {
+	uint64_t lines, samples;
+	uint64_t unrecognized; /* lines that are neither header, frame nor blank */
+	uint64_t filtered;     /* samples of other event types */
+	uint64_t other_events; /* ... when the filter was defaulted */
+	uint64_t incomplete;   /* a last sample without its closing blank line */
+	char event[128];       /* the event kept, when others were dropped */
+};
+
+int collapse_perf(FILE *in, const struct collapse_opts *o, struct stack_table *out,
+		  struct collapse_stats *st);
 
 #endif

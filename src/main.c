@@ -9,6 +9,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
 	"  list       list the events this machine can sample\n"
+	"  collapse   turn `perf script` output into folded stacks\n"
 	"\n"
 	"Run 'pmuprof COMMAND --help' for a command's options.\n";
 
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "collapse"))
+		return cmd_collapse(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
 	fprintf(stderr, "pmuprof: unknown command '%s'; run 'pmuprof --help' for the list\n",
