@@ -60,6 +60,70 @@ void atomic_file__abort(struct atomic_file *af);
 /* folded__write into path atomically. */
 int folded__write_file(const char *path, struct stack_table *st);
 
+/* ---- folded input ---- */
+struct folded_line {
+	char *stack;
+	double before; /* differential input: the first count */
+	double after;  /* the count (the second one in differential input) */
+};
+
+struct folded_data {
+	struct folded_line *lines;
+	size_t nr, cap;
+	size_t invalid;	   /* lines skipped: not "stack count" */
+	bool differential; /* some line had two counts */
+};
+
+/* Append the lines of f. 0 or a negative errno. */
+int folded__read(FILE *f, struct folded_data *d);
+void folded_data__free(struct folded_data *d);
+
+/*
+ * difffolded.pl: every stack of either profile with its two counts ("stack before
+ * after", 0 where absent), sorted. normalize scales the first profile to the second's
+ * total; striphex turns 0x... addresses into "0x...".
+ */
+int folded__diff(const struct folded_data *before, const struct folded_data *after,
+		 bool normalize, bool striphex, struct folded_data *out);
+int folded__write_diff(FILE *f, const struct folded_data *d);
+
+/* ---- SVG flame graphs (flamegraph.pl's options) ---- */
+struct flamegraph_opts {
+	const char *title, *subtitle, *countname, *nametype, *fonttype, *colors, *bgcolors;
+	const char *notes;
+	const char *palette_file; /* --cp: name → color map, read and updated */
+	int width, frame_height, fontsize;
+	double fontwidth, minwidth; /* minwidth in pixels, or percent when minwidth_pct */
+	bool minwidth_pct, reverse, inverted, flamechart, negate;
+	double factor;
+};
+
+void flamegraph_opts__init(struct flamegraph_opts *o);
+
+/* Render the lines (sorted here unless flamechart) as an interactive SVG. */
+int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_opts *o);
+
+/* A table's stacks as folded lines (for rendering what a record collected). */
+int folded_data__from_table(struct folded_data *d, struct stack_table *st);
+
+/* ---- pprof (profile.proto, gzip-compressed) ---- */
+struct pprof_opts {
+	const char *event;	 /* sample type name: "cycles", "cpu-clock"... */
+	bool clock;		 /* cpu-clock/task-clock: values in nanoseconds */
+	bool weight_counts;	 /* the table holds weights (events or ns), not samples */
+	unsigned long long period, freq;
+	int64_t time_nanos, duration_nanos;
+	const char *comment;
+	const char *main_binary; /* first mapping: what pprof shows as "File:" */
+};
+
+/*
+ * Write the table as a gzip-compressed profile.proto: one location and function per
+ * distinct frame name (leaf first in each sample), mappings for the kernel, the JIT and
+ * each "[module+0x..]" frame's module, "[lost:REASON]" entries as frames of their own.
+ */
+int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o);
+
 /* ---- perf script → folded (stackcollapse-perf.pl's rules) ---- */
 struct collapse_opts {
 	bool pid, tid;	   /* append -PID or -PID/TID to the process name */

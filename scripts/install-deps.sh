@@ -28,6 +28,9 @@ linux-libc-dev
 libc6-dev
 linux-perf
 bpftrace
+libxml2-utils
+golang-go
+chromium
 util-linux
 procps
 python3

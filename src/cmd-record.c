@@ -67,9 +67,11 @@ static const char record_usage[] =
 	"                          /usr/lib/debug is always searched)\n"
 	"\n"
 	"Output:\n"
-	"  -o, --output FILE       output file (default: profile.folded); with several\n"
+	"  -o, --output FILE       output file (default: profile.folded; .svg for a flame\n"
+	"                          graph, .pb.gz for pprof); with several\n"
 	"                          events, one file per event: FILE.EVENT.folded\n"
-	"      --format FORMAT     folded (default; also chosen by the .folded extension)\n"
+	"      --format FORMAT     folded (default), svg or pprof; also chosen by the\n"
+	"                          extension: .folded, .svg, .pb.gz\n"
 	"  -q, --quiet             no summary\n"
 	"  -v, --verbose           debug output (repeat for more)\n"
 	"  -h, --help              this help\n"
@@ -127,6 +129,7 @@ struct record_args {
 	double duration;
 	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
+	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	bool no_demangle;
 	char debug_dirs[4096]; /* ':'-separated */
 	unsigned int max_stack, max_stacks;
@@ -178,6 +181,18 @@ static int read_int_file(const char *path, long *v)
 	ok = fscanf(f, "%ld", v) == 1;
 	fclose(f);
 	return ok ? 0 : -EINVAL;
+}
+
+/* ".folded", ".svg", ".pb.gz" (two dots), or "" when the name has none. */
+static const char *output_ext(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	const char *dot = strrchr(base, '.');
+	size_t len = strlen(base);
+
+	if (len > 6 && !strcmp(base + len - 6, ".pb.gz"))
+		return base + len - 6;
+	return dot && dot != base ? dot : "";
 }
 
 static int parse_args(int argc, char **argv, struct record_args *a)
@@ -304,16 +319,28 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	targets = !!a->all_cpus + !!a->cpu_list + !!a->pid_list + !!a->tid_list + !!a->cmd;
 	if (targets > 1 && !(targets == 2 && a->all_cpus && a->cpu_list))
 		fail_input("give one target: -a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND");
-	if (a->format && strcmp(a->format, "folded"))
-		fail_input("--format %s: unknown or not yet supported format; use folded", a->format);
-	if (!a->format) {
-		const char *dot = strrchr(a->output, '.');
-		const char *slash = strrchr(a->output, '/');
+	if (a->format) {
+		if (!strcmp(a->format, "folded"))
+			a->out_format = OUT_FOLDED;
+		else if (!strcmp(a->format, "svg"))
+			a->out_format = OUT_SVG;
+		else if (!strcmp(a->format, "pprof"))
+			a->out_format = OUT_PPROF;
+		else
+			fail_input("--format %s: unknown format; use folded, svg or pprof", a->format);
+	} else {
+		const char *ext = output_ext(a->output);
 
-		if (dot && (!slash || dot > slash) && strcmp(dot, ".folded") && strcmp(dot, ".txt") &&
-		    strcmp(dot, ".collapsed"))
-			fail_input("-o %s: format '%s' is not supported; write a .folded file or give "
-				   "--format folded", a->output, dot + 1);
+		if (!*ext || !strcmp(ext, ".folded") || !strcmp(ext, ".txt") ||
+		    !strcmp(ext, ".collapsed"))
+			a->out_format = OUT_FOLDED;
+		else if (!strcmp(ext, ".svg"))
+			a->out_format = OUT_SVG;
+		else if (!strcmp(ext, ".pb.gz") || !strcmp(ext, ".pb"))
+			a->out_format = OUT_PPROF;
+		else
+			fail_input("-o %s: unknown format '%s'; write .folded, .svg or .pb.gz, or give "
+				   "--format", a->output, ext + 1);
 	}
 	return 0;
 }
@@ -489,7 +516,7 @@ static void explain_event_error(const char *list, const char *bad, int err, cons
 /* out.folded + cycles → out.cycles.folded; odd characters in the event become '_'. */
 static char *output_name(const char *output, const char *event, int nr_events)
 {
-	const char *dot = strrchr(output, '.'), *slash = strrchr(output, '/');
+	const char *ext = output_ext(output), *dot = *ext ? ext : NULL, *slash = NULL;
 	char *s = NULL, clean[PMU_EVENT_NAME_MAX], *c;
 
 	if (nr_events == 1)
@@ -504,6 +531,73 @@ static char *output_name(const char *output, const char *event, int nr_events)
 	if (!dot || (slash && dot < slash))
 		return asprintf(&s, "%s.%s", output, event) < 0 ? NULL : s;
 	return asprintf(&s, "%.*s.%s%s", (int)(dot - output), output, event, dot) < 0 ? NULL : s;
+}
+
+/* The event, as the SVG subtitle and the pprof sample type say it. */
+static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
+			   const struct pmu_fallback *fb, const struct record_event_stats *es,
+			   double secs)
+{
+	int n = snprintf(buf, sz, "%s", ev->name);
+
+	if (fb->added_cpu_clock && n >= 0 && (size_t)n < sz)
+		n += snprintf(buf + n, sz - n, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
+	if (n >= 0 && (size_t)n < sz) {
+		if (ev->attr.freq)
+			n += snprintf(buf + n, sz - n, " at %llu Hz",
+				      (unsigned long long)ev->attr.sample_freq);
+		else
+			n += snprintf(buf + n, sz - n, " every %llu events",
+				      (unsigned long long)ev->attr.sample_period);
+	}
+	if (n >= 0 && (size_t)n < sz)
+		snprintf(buf + n, sz - n, ", %llu samples, %.1f s",
+			 (unsigned long long)es->counters[PROFILE_CNT_TAKEN], secs);
+}
+
+static bool is_clock(const struct pmu_event *ev)
+{
+	return ev->attr.type == PERF_TYPE_SOFTWARE && (ev->attr.config == PERF_COUNT_SW_CPU_CLOCK ||
+						       ev->attr.config == PERF_COUNT_SW_TASK_CLOCK);
+}
+
+static int write_output(const struct record_args *a, FILE *f, struct stack_table *table,
+			const struct pmu_event *ev, const struct pmu_fallback *fb,
+			const struct record_event_stats *es, bool weight, double secs,
+			time_t wall_start)
+{
+	struct flamegraph_opts fo;
+	struct folded_data d = { 0 };
+	struct pprof_opts po = { 0 };
+	char subtitle[512], title[256];
+	int err;
+
+	if (a->out_format == OUT_FOLDED)
+		return folded__write(f, table);
+	describe_event(subtitle, sizeof(subtitle), ev, fb, es, secs);
+	if (a->out_format == OUT_PPROF) {
+		po.event = ev->name;
+		po.clock = is_clock(ev);
+		po.period = ev->attr.freq ? 0 : ev->attr.sample_period;
+		po.freq = ev->attr.freq ? ev->attr.sample_freq : 0;
+		po.weight_counts = weight;
+		po.time_nanos = (int64_t)wall_start * 1000000000LL;
+		po.duration_nanos = (int64_t)(secs * 1e9);
+		po.comment = subtitle;
+		po.main_binary = a->cmd ? a->cmd[0] : NULL;
+		return pprof__write(f, table, &po);
+	}
+	err = folded_data__from_table(&d, table);
+	if (err)
+		return err;
+	flamegraph_opts__init(&fo);
+	snprintf(title, sizeof(title), "pmuprof: %s", ev->name);
+	fo.title = title;
+	fo.subtitle = subtitle;
+	fo.countname = weight ? (is_clock(ev) ? "ns" : "events") : "samples";
+	err = d.nr ? flamegraph__write(f, &d, &fo) : 0;
+	folded_data__free(&d);
+	return err;
 }
 
 static const char *stage_text(enum record_stage s)
@@ -689,6 +783,7 @@ int cmd_record(int argc, char **argv)
 	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
 	double start, last_status = 0, end_at = 0, stop_time = 0;
+	time_t wall_start = 0;
 	bool tty = isatty(STDERR_FILENO), child_done = false;
 
 	memset(outs_f, 0, sizeof(outs_f));
@@ -904,6 +999,7 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	start = now_s();
+	wall_start = time(NULL);
 	if (a.duration_arg)
 		end_at = start + a.duration;
 	if (child > 0) {
@@ -955,7 +1051,8 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < nr_evs; i++) {
-		err = folded__write(outs_f[i].f, tables[i]);
+		err = write_output(&a, outs_f[i].f, tables[i], &record__events(rec)[i], &fb,
+				   &st.ev[i], opts.count_weight[i], stop_time - start, wall_start);
 		if (!err)
 			err = atomic_file__commit(&outs_f[i]);
 		if (err) {

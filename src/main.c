@@ -9,7 +9,9 @@ static const char usage[] =
 	"Commands:\n"
 	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
 	"  list       list the events this machine can sample\n"
+	"  flamegraph render folded stacks as an interactive SVG\n"
 	"  collapse   turn `perf script` output into folded stacks\n"
+	"  diff       compare two folded profiles (for a differential flame graph)\n"
 	"\n"
 	"Run 'pmuprof COMMAND --help' for a command's options.\n";
 
@@ -29,6 +31,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "flamegraph"))
+		return cmd_flamegraph(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "collapse"))
 		return cmd_collapse(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pprof output: profile.proto, hand-encoded (a few messages), gzip-compressed with zlib.
+ * Field numbers from pprof's profile.proto: Profile{1 sample_type, 2 sample, 3 mapping,
+ * 4 location, 5 function, 6 string_table, 9 time_nanos, 10 duration_nanos, 11 period_type,
+ * 12 period, 13 comment, 14 default_sample_type}, ValueType{1 type, 2 unit},
+ * Sample{1 location_id, 2 value}, Mapping{1 id, 5 filename, 6 build_id, 7 has_functions},
+ * Location{1 id, 2 mapping_id, 4 line}, Line{1 function_id}, Function{1 id, 2 name,
+ * 3 system_name}.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "flamegraph.h"
+
+struct pb {
+	uint8_t *b;
+	size_t len, cap;
+	bool oom;
+};
+
+static void pb_raw(struct pb *p, const void *d, size_t n)
+{
+	if (p->oom)
+		return;
+	if (p->len + n > p->cap) {
+		size_t cap = p->cap ? p->cap : 4096;
+		uint8_t *b;
+
+		while (p->len + n > cap)
+			cap *= 2;
+		b = realloc(p->b, cap);
+		if (!b) {
+			p->oom = true;
+			return;
+		}
+		p->b = b;
+		p->cap = cap;
+	}
+	memcpy(p->b + p->len, d, n);
+	p->len += n;
+}
+
+static void pb_varint(struct pb *p, uint64_t v)
+{
+	uint8_t buf[10];
+	size_t n = 0;
+
+	do {
+		buf[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			buf[n] |= 0x80;
+		n++;
+	} while (v);
+	pb_raw(p, buf, n);
+}
+
+static void pb_uint(struct pb *p, int field, uint64_t v)
+{
+	pb_varint(p, (uint64_t)field << 3);
+	pb_varint(p, v);
+}
+
+static void pb_bytes(struct pb *p, int field, const void *d, size_t n)
+{
+	pb_varint(p, ((uint64_t)field << 3) | 2);
+	pb_varint(p, n);
+	pb_raw(p, d, n);
+}
+
+static void pb_msg(struct pb *p, int field, struct pb *sub)
+{
+	pb_bytes(p, field, sub->b, sub->len);
+	if (sub->oom)
+		p->oom = true;
+	sub->len = 0;
+}
+
+/* ---- string table and interning ---- */
+struct strtab {
+	char **s;
+	size_t nr, cap;
+	size_t *idx; /* open addressing: index + 1 */
+	size_t idx_cap;
+};
+
+static uint64_t hash_s(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int64_t strtab_get(struct strtab *t, const char *s, size_t n)
+{
+	size_t h, i;
+
+	if ((t->nr + 1) * 2 > t->idx_cap) {
+		size_t cap = t->idx_cap ? t->idx_cap * 2 : 1024, *idx = calloc(cap, sizeof(*idx));
+
+		if (!idx)
+			return -1;
+		for (i = 0; i < t->nr; i++) {
+			h = hash_s(t->s[i], strlen(t->s[i])) & (cap - 1);
+			while (idx[h])
+				h = (h + 1) & (cap - 1);
+			idx[h] = i + 1;
+		}
+		free(t->idx);
+		t->idx = idx;
+		t->idx_cap = cap;
+	}
+	h = hash_s(s, n) & (t->idx_cap - 1);
+	while (t->idx[h]) {
+		const char *c = t->s[t->idx[h] - 1];
+
+		if (strlen(c) == n && !memcmp(c, s, n))
+			return t->idx[h] - 1;
+		h = (h + 1) & (t->idx_cap - 1);
+	}
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		char **tmp = realloc(t->s, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return -1;
+		t->s = tmp;
+		t->cap = cap;
+	}
+	t->s[t->nr] = strndup(s, n);
+	if (!t->s[t->nr])
+		return -1;
+	t->idx[h] = ++t->nr;
+	return t->nr - 1;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		free(t->s[i]);
+	free(t->s);
+	free(t->idx);
+}
+
+/* The mapping a frame belongs to, from how it is named. */
+static void frame_mapping(const char *name, size_t len, const char **mod, size_t *mod_len)
+{
+	const char *plus;
+
+	*mod = NULL;
+	*mod_len = 0;
+	if (len > 4 && !memcmp(name + len - 4, "_[k]", 4)) {
+		*mod = "[kernel.kallsyms]";
+		*mod_len = strlen(*mod);
+	} else if (len > 4 && !memcmp(name + len - 4, "_[j]", 4)) {
+		*mod = "[jit]";
+		*mod_len = 5;
+	} else if (len > 2 && name[0] == '[' && name[len - 1] == ']' &&
+		   (plus = memchr(name, '+', len)) && plus[1] == '0') {
+		*mod = name + 1;
+		*mod_len = plus - name - 1;
+	}
+}
+
+static int gzip_out(FILE *f, const uint8_t *d, size_t n)
+{
+	z_stream zs;
+	uint8_t out[65536];
+	int r, err = 0;
+
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY))
+		return -ENOMEM;
+	zs.next_in = (uint8_t *)d;
+	zs.avail_in = n;
+	do {
+		zs.next_out = out;
+		zs.avail_out = sizeof(out);
+		r = deflate(&zs, Z_FINISH);
+		if (r == Z_STREAM_ERROR) {
+			err = -EIO;
+			break;
+		}
+		if (fwrite(out, 1, sizeof(out) - zs.avail_out, f) != sizeof(out) - zs.avail_out) {
+			err = -EIO;
+			break;
+		}
+	} while (r != Z_STREAM_END);
+	deflateEnd(&zs);
+	return err;
+}
+
+int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
+{
+	const struct stack_entry *e = stack_table__sorted(st);
+	size_t i, n = stack_table__len(st), nfunc = 0;
+	struct strtab strs = { 0 };
+	struct pb prof = { 0 }, sub = { 0 }, line = { 0 }, ids = { 0 }, vals = { 0 };
+	int64_t *func_map = NULL, *mapping_of = NULL; /* by string index */
+	int64_t nmappings = 0;
+	uint64_t *locs = NULL;
+	size_t locs_cap = 0;
+	int err = 0;
+
+	strtab_get(&strs, "", 0);
+	/* sample types: samples/count, then events/count (cpu/nanoseconds for clocks) */
+	{
+		int64_t samples = strtab_get(&strs, "samples", 7), count = strtab_get(&strs, "count", 5);
+		const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
+		int64_t ev = strtab_get(&strs, evname, strlen(evname));
+		int64_t unit = o->clock ? strtab_get(&strs, "nanoseconds", 11) : count;
+
+		pb_uint(&sub, 1, samples);
+		pb_uint(&sub, 2, count);
+		pb_msg(&prof, 1, &sub);
+		pb_uint(&sub, 1, ev);
+		pb_uint(&sub, 2, unit);
+		pb_msg(&prof, 1, &sub);
+		/* period type and period */
+		pb_uint(&sub, 1, ev);
+		pb_uint(&sub, 2, unit);
+		pb_msg(&prof, 11, &sub);
+		if (o->period)
+			pb_uint(&prof, 12, o->period);
+		else if (o->freq && o->clock)
+			pb_uint(&prof, 12, 1000000000ULL / o->freq);
+		else if (o->freq)
+			pb_uint(&prof, 12, 1);
+		pb_uint(&prof, 14, ev);
+	}
+
+	/* The main binary is the first mapping. */
+	if (o->main_binary) {
+		pb_uint(&sub, 1, ++nmappings);
+		pb_uint(&sub, 5, strtab_get(&strs, o->main_binary, strlen(o->main_binary)));
+		pb_uint(&sub, 7, 1);
+		pb_msg(&prof, 3, &sub);
+	}
+
+	/* samples: locations leaf first */
+	for (i = 0; i < n && !err; i++) {
+		const char *s = e[i].stack, *p;
+		size_t nl = 0, k;
+		uint64_t samples, events;
+
+		for (p = s;; p++) {
+			const char *semi = strchr(p, ';');
+			size_t len = semi ? (size_t)(semi - p) : strlen(p);
+			int64_t si = strtab_get(&strs, p, len);
+
+			if (si < 0) {
+				err = -ENOMEM;
+				break;
+			}
+			if ((size_t)si >= nfunc) {
+				size_t cap = (si + 1) * 2;
+				int64_t *fm = realloc(func_map, cap * sizeof(*fm));
+				int64_t *mm = realloc(mapping_of, cap * sizeof(*mm));
+
+				if (fm)
+					func_map = fm;
+				if (mm)
+					mapping_of = mm;
+				if (!fm || !mm) {
+					err = -ENOMEM;
+					break;
+				}
+				for (k = nfunc; k < cap; k++)
+					func_map[k] = mapping_of[k] = 0;
+				nfunc = cap;
+			}
+			if (!func_map[si]) {
+				const char *mod;
+				size_t mod_len;
+
+				func_map[si] = si + 1; /* function id = location id = string index + 1 */
+				frame_mapping(p, len, &mod, &mod_len);
+				if (mod) {
+					int64_t mi = strtab_get(&strs, mod, mod_len);
+
+					if (mi >= (int64_t)nfunc || mi < 0) {
+						/* interned after the arrays were sized: grow */
+						size_t cap = (mi + 1) * 2;
+						int64_t *fm = realloc(func_map, cap * sizeof(*fm));
+						int64_t *mm = realloc(mapping_of, cap * sizeof(*mm));
+
+						if (fm)
+							func_map = fm;
+						if (mm)
+							mapping_of = mm;
+						if (!fm || !mm || mi < 0) {
+							err = -ENOMEM;
+							break;
+						}
+						for (k = nfunc; k < cap; k++)
+							func_map[k] = mapping_of[k] = 0;
+						nfunc = cap;
+					}
+					/* mapping_of[string of module] = mapping id */
+					if (!mapping_of[mi]) {
+						mapping_of[mi] = ++nmappings;
+						pb_uint(&sub, 1, nmappings);
+						pb_uint(&sub, 5, mi);
+						pb_uint(&sub, 7, 1);
+						pb_msg(&prof, 3, &sub);
+					}
+					mapping_of[si] = -mapping_of[mi]; /* negative: a frame's mapping */
+				}
+				/* Function{id, name, system_name} and Location{id, mapping, line} */
+				pb_uint(&sub, 1, si + 1);
+				pb_uint(&sub, 2, si);
+				pb_uint(&sub, 3, si);
+				pb_msg(&prof, 5, &sub);
+				pb_uint(&sub, 1, si + 1);
+				if (mapping_of[si] < 0)
+					pb_uint(&sub, 2, -mapping_of[si]);
+				pb_uint(&line, 1, si + 1);
+				pb_msg(&sub, 4, &line);
+				pb_msg(&prof, 4, &sub);
+			}
+			if (nl == locs_cap) {
+				size_t cap = locs_cap ? locs_cap * 2 : 256;
+				uint64_t *tmp = realloc(locs, cap * sizeof(*tmp));
+
+				if (!tmp) {
+					err = -ENOMEM;
+					break;
+				}
+				locs = tmp;
+				locs_cap = cap;
+			}
+			locs[nl++] = si + 1;
+			if (!semi)
+				break;
+			p = semi;
+		}
+		if (err)
+			break;
+		for (k = nl; k-- > 0;)
+			pb_varint(&ids, locs[k]);
+		/* The table holds samples, or weights when counting events. */
+		samples = o->weight_counts ? 0 : e[i].count;
+		events = e[i].count;
+		if (!o->weight_counts && o->period)
+			events = e[i].count * o->period;
+		else if (!o->weight_counts && o->clock && o->freq)
+			events = e[i].count * (1000000000ULL / o->freq);
+		if (o->weight_counts && o->clock && o->freq)
+			samples = (e[i].count * o->freq + 500000000ULL) / 1000000000ULL;
+		pb_varint(&vals, samples);
+		pb_varint(&vals, events);
+		pb_bytes(&sub, 1, ids.b, ids.len);
+		pb_bytes(&sub, 2, vals.b, vals.len);
+		ids.len = vals.len = 0;
+		pb_msg(&prof, 2, &sub);
+	}
+	if (!err) {
+		if (o->comment) {
+			int64_t c = strtab_get(&strs, o->comment, strlen(o->comment));
+
+			pb_uint(&prof, 13, c);
+		}
+		if (o->time_nanos)
+			pb_uint(&prof, 9, o->time_nanos);
+		if (o->duration_nanos)
+			pb_uint(&prof, 10, o->duration_nanos);
+		for (i = 0; i < strs.nr; i++)
+			pb_bytes(&prof, 6, strs.s[i], strlen(strs.s[i]));
+		if (prof.oom || sub.oom || line.oom || ids.oom || vals.oom)
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = gzip_out(f, prof.b, prof.len);
+	free(prof.b);
+	free(sub.b);
+	free(line.b);
+	free(ids.b);
+	free(vals.b);
+	free(locs);
+	free(func_map);
+	free(mapping_of);
+	strtab_free(&strs);
+	return err;
+}

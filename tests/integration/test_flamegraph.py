@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""pmuprof flamegraph / diff / collapse on files: golden SVG, geometry, escaping,
+differential colors, bad input. pprof read back by `go tool pprof` (root: records).
+
+Usage: test_flamegraph.py CASE
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+DATA = os.environ.get("PMUPROF_SVG_DATA", os.path.join(os.path.dirname(__file__), "..", "data",
+                                                        "svg"))
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run(args, stdin=None, timeout=120):
+    p = subprocess.run([PMUPROF] + args, input=stdin, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def frames(svg):
+    """name → (x, y, width, fill) for every frame of an SVG."""
+    out = {}
+    for m in re.finditer(r'<g data-d="(\d+)" data-n="([^"]*)"><title>[^<]*</title><rect '
+                         r'x="([0-9.]+)" y="([0-9.]+)" width="([0-9.]+)" height="\d+" '
+                         r'fill="rgb\((\d+),(\d+),(\d+)\)"', svg):
+        out[m.group(2)] = (float(m.group(3)), float(m.group(4)), float(m.group(5)),
+                           tuple(int(m.group(i)) for i in (6, 7, 8)), int(m.group(1)))
+    return out
+
+
+def well_formed(path):
+    if not shutil.which("xmllint"):
+        raise Skip("xmllint (libxml2-utils) is not installed")
+    p = subprocess.run(["xmllint", "--noout", path], capture_output=True, text=True)
+    check(p.returncode == 0, f"{path} is not well-formed XML: {p.stderr[:500]}")
+
+
+def strip_version(svg):
+    return re.sub(r"<!-- Flame graph by pmuprof [^>]*-->\n", "", svg)
+
+
+def case_golden(tmp):
+    rc, out, err = run(["flamegraph", "--title", "golden <test>", "--subtitle", "a & b",
+                        os.path.join(DATA, "basic.folded")])
+    check(rc == 0, f"exit {rc}: {err}")
+    got = out.decode()
+    want = open(os.path.join(DATA, "basic.svg")).read()
+    if strip_version(got) != strip_version(want):
+        open(os.path.join(tmp, "got.svg"), "w").write(got)
+        diff = subprocess.run(["diff", os.path.join(DATA, "basic.svg"), os.path.join(tmp, "got.svg")],
+                              capture_output=True, text=True).stdout
+        raise Fail("SVG differs from tests/data/svg/basic.svg:\n" + diff[:2000])
+    path = os.path.join(tmp, "basic.svg")
+    open(path, "w").write(got)
+    well_formed(path)
+
+
+def case_geometry(tmp):
+    rc, out, err = run(["flamegraph", os.path.join(DATA, "basic.folded")])
+    svg = out.decode()
+    f = frames(svg)
+    full = 1200 - 20
+    check(f["all"][2] == full, f"root width {f['all'][2]}")
+    check(abs(f["work"][2] - full * 0.7) < 0.06, f"work: {f['work']}")
+    check(abs(f["idle"][2] - full * 0.3) < 0.06, f"idle: {f['idle']}")
+    # children sorted by name left to right; a child sits above its parent
+    check(f["idle"][0] == 10.0 and abs(f["work"][0] - (10 + full * 0.3)) < 0.06, "x positions")
+    check(f["work"][1] < f["main"][1] < f["prog"][1] < f["all"][1], "flame: leaves on top")
+    check("leaf&lt;T&gt;&amp;&quot;q&apos;" in svg, "names are not escaped")
+    # icicle: root at the top
+    rc, out, _ = run(["flamegraph", "--inverted", "--width", "600", os.path.join(DATA, "basic.folded")])
+    f = frames(out.decode())
+    check(f["all"][1] < f["prog"][1] < f["work"][1], "icicle: root on top")
+    check(f["all"][2] == 580, f"--width: root {f['all'][2]}")
+    # minwidth in percent drops narrow frames
+    rc, out, _ = run(["flamegraph", "--minwidth", "15%", os.path.join(DATA, "basic.folded")])
+    check('data-n="leaf' not in out.decode(), "--minwidth 15% kept a 10% frame")
+    # counts and names in the tooltip, countname
+    rc, out, _ = run(["flamegraph", "--countname", "events", os.path.join(DATA, "basic.folded")])
+    check("<title>work (70 events, 70.00%)</title>" in out.decode(), "tooltip text")
+
+
+def case_differential(tmp):
+    a = os.path.join(tmp, "a.folded")
+    b = os.path.join(tmp, "b.folded")
+    open(a, "w").write("p;main;grow 10\np;main;shrink 50\np;main;same 40\np;main;at 0x7f3a 5\n")
+    open(b, "w").write("p;main;grow 60\np;main;shrink 10\np;main;same 40\np;main;at 0x9911 5\n")
+    rc, out, err = run(["diff", a, b])
+    check(rc == 0, err)
+    lines = out.decode().splitlines()
+    check("p;main;grow 10 60" in lines and "p;main;shrink 50 10" in lines, f"diff: {lines}")
+    check("p;main;at 0x7f3a 5 0" in lines and "p;main;at 0x9911 0 5" in lines, "addresses kept")
+    rc, out, _ = run(["diff", "-s", a, b])
+    check("p;main;at 0x... 5 5" in out.decode().splitlines(), "-s does not strip addresses")
+    # -n: the first profile scaled to the second's total (105 → 120), rounded down
+    open(b, "w").write("p;main;grow 70\np;main;shrink 10\np;main;same 40\n")
+    rc, out, _ = run(["diff", "-n", a, b])
+    lines = out.decode().splitlines()
+    check("p;main;grow 11 70" in lines and "p;main;shrink 57 10" in lines and
+          "p;main;same 45 40" in lines, f"-n: {lines}")
+    rc, out, _ = run(["flamegraph"], stdin=subprocess.run([PMUPROF, "diff", a, b],
+                                                          capture_output=True).stdout)
+    f = frames(out.decode())
+    check(f["grow"][3][0] == 255 and f["grow"][3][2] < 255, f"grew is not red: {f['grow'][3]}")
+    check(f["shrink"][3][2] == 255 and f["shrink"][3][0] < 255, f"shrank is not blue: {f['shrink']}")
+    check(f["same"][3] == (255, 255, 255), f"unchanged is not white: {f['same'][3]}")
+
+
+def case_bad_input(tmp):
+    empty = os.path.join(tmp, "empty")
+    open(empty, "w").close()
+    rc, out, err = run(["flamegraph", empty])
+    check(rc == 2 and "no stack counts" in err and not out, f"empty: {rc} {err}")
+    rc, out, err = run(["flamegraph"], stdin=os.urandom(20000))
+    check(rc in (0, 2) and "Traceback" not in err, f"garbage: {rc} {err[:200]}")
+    rc, out, err = run(["flamegraph", os.path.join(tmp, "missing.folded")])
+    check(rc == 2 and "missing.folded" in err and "No such file" in err, f"missing: {err}")
+    rc, out, err = run(["flamegraph"], stdin=b"a;b\nc;d 5\nno count here\n")
+    check(rc == 0 and "ignored 2 lines with invalid format" in err, f"no counts: {rc} {err}")
+    rc, out, err = run(["flamegraph"], stdin=b"a;b 99999999999999999999999999999999\na;c 1\n")
+    check(rc == 0 and b"<svg" in out, f"overflow: {rc} {err}")
+    deep = ";".join(f"f{i}" for i in range(100000)) + " 3\n"
+    rc, out, err = run(["flamegraph"], stdin=deep.encode(), timeout=300)
+    check(rc == 0 and out.count(b"<g data-d") == 100001, f"100,000 frames: {rc} {err[:200]}")
+    rc, out, err = run(["flamegraph", "--colors", "plaid", empty])
+    check(rc == 2 and "--colors plaid" in err, f"bad palette: {err}")
+    rc, out, err = run(["flamegraph", "--width", "-3", empty])
+    check(rc == 2 and "--width -3" in err, f"bad width: {err}")
+    rc, out, err = run(["diff", empty, empty])
+    check(rc == 2 and "no folded stacks" in err, f"diff empty: {err}")
+    rc, out, err = run(["collapse", os.path.join(tmp, "missing.txt")])
+    check(rc == 2 and "missing.txt" in err, f"collapse missing: {err}")
+    rc, out, err = run(["collapse"], stdin=os.urandom(5000))
+    check(rc in (0, 2) and len(err.splitlines()) <= 2, f"collapse garbage: {rc} {err}")
+
+
+def case_pprof(tmp):
+    if os.geteuid() != 0:
+        raise Skip("needs root (records a profile)")
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) is not installed")
+    pb = os.path.join(tmp, "p.pb.gz")
+    folded = os.path.join(tmp, "p.folded")
+    for out in (pb, folded):
+        rc, _, err = run(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", DEMO, "2"])
+        if rc != 0 and "not permitted" in err:
+            raise Skip("the kernel refuses BPF here")
+        check(rc == 0, f"record -o {out}: {err}")
+    env = dict(os.environ, HOME=tmp, GOCACHE=os.path.join(tmp, "gocache"))
+    top = subprocess.run(["go", "tool", "pprof", "-top", pb], capture_output=True, text=True,
+                         env=env, timeout=300)
+    check(top.returncode == 0, f"go tool pprof -top: {top.stderr}")
+    rows = [l.split() for l in top.stdout.splitlines() if re.match(r"^\s+[0-9.]+m?s\s", l)]
+    names = [r[-1] for r in rows]
+    print("pprof -top:", names[:4])
+    check(names[:3] == ["hot_60", "hot_30", "hot_10"], f"hot functions in pprof: {names[:5]}")
+    check("Type: cpu" in top.stdout, "sample type is not cpu for cpu-clock")
+    check("pmuprof-demo" in top.stdout.split("Type:")[0], "main binary is not the command")
+    traces = subprocess.run(["go", "tool", "pprof", "-traces", pb], capture_output=True,
+                            text=True, env=env, timeout=300)
+    check(re.search(r"hot_60\n\s+demo_loop\n\s+descend\n\s+main\n", traces.stdout),
+          "pprof -traces lacks the hot_60 stack: " + traces.stdout[:800])
+
+
+CASES = {n[5:].replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} CASE ({' '.join(sorted(CASES))})", file=sys.stderr)
+        return 2
+    tmp = tempfile.mkdtemp(prefix="pmuprof-fg-")
+    try:
+        CASES[sys.argv[1]](tmp)
+    except Skip as e:
+        print(f"SKIP: {e}", file=sys.stderr)
+        return 77
+    except Fail as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
