@@ -10,6 +10,7 @@ pkg-config
 meson
 ninja-build
 clang
+libclang-rt-14-dev
 llvm
 bpftool
 libbpf-dev

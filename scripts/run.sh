@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # README command 1: install dependencies, build, profile.
 #
 #   ./scripts/run.sh                 profile the bundled demo workload
@@ -6,9 +6,9 @@
 #   ./scripts/run.sh -a [-d SECS]    profile the whole system (10 s unless -d)
 #   ./scripts/run.sh [pmuprof record options]
 #
-# Writes profile.folded in the current directory (or what -o names) and prints the
-# top 10 stacks.
-set -eu
+# Writes profile.folded and profile.svg in the current directory (or what -o names)
+# and prints the top 10 stacks.
+set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
@@ -42,7 +42,9 @@ if [ "$has_cmd" = no ] && [ "$has_duration" = no ]; then
 	set -- -d 10 "$@"
 fi
 
-"$pmuprof" record -o profile.folded "$@"
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
+"$pmuprof" record -o profile.folded "$@" 2>&1 | tee "$summary" >&2
 
 # With several events pmuprof writes one file per event: NAME.EVENT.folded.
 base=${output%.folded}
@@ -54,6 +56,13 @@ else
 		[ -f "$f" ] && files="$files $f"
 	done
 fi
+# A flame graph next to each folded file, subtitled with the event actually sampled.
+event=$(sed -n 's/^  event: *//p' "$summary" | head -n 1)
+for f in $files; do
+	"$pmuprof" flamegraph --title "pmuprof: $(basename "$f" .folded)" --subtitle "$event" \
+		"$f" >"${f%.folded}.svg"
+done
+
 for f in $files; do
 	echo
 	echo "Top 10 stacks in $f (samples, stack):"
@@ -62,5 +71,7 @@ for f in $files; do
 done
 echo
 for f in $files; do
-	echo "folded stacks: $(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+	dir=$(cd "$(dirname "$f")" && pwd)
+	echo "folded stacks: $dir/$(basename "$f")"
+	echo "flame graph:   $dir/$(basename "${f%.folded}.svg")"
 done
