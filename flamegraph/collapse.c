@@ -281,11 +281,24 @@ static char *tidy_part(struct collapser *c, const char *part, size_t len, const 
 	for (w = s; *w; w++)
 		if (*w == ';')
 			*w = ':';
-	/* Arguments are noise, except Go's pkg.(*T).Method and "(anonymous namespace)". */
+	/*
+	 * Arguments are noise, except Go's pkg.(*T).Method and "(anonymous namespace)".
+	 * Beyond the Perl script, a '(' inside template brackets is part of the name:
+	 * std::function<void (int)>::operator() keeps "<void (int)>".
+	 */
 	r = strstr(s, ".(");
-	if (!(r && strstr(r + 2, ").") )) {
-		for (w = s; (w = strchr(w, '(')); w++) {
-			if (strncmp(w, "(anonymous namespace)", 21)) {
+	if (!(r && strstr(r + 2, ")."))) {
+		int depth = 0;
+
+		for (w = s; *w; w++) {
+			bool op = w - s >= 8 && !strncmp(w - 8, "operator", 8);
+
+			/* "operator<" and "operator<<" are names, not template brackets */
+			if (*w == '<' && !op && !(w > s && w[-1] == '<'))
+				depth++;
+			else if (*w == '>' && depth > 0 && w[-1] != '-')
+				depth--;
+			else if (*w == '(' && !depth && strncmp(w, "(anonymous namespace)", 21)) {
 				*w = 0;
 				break;
 			}

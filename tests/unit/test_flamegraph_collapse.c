@@ -29,6 +29,14 @@ static const struct tidy_case tidy_cases[] = {
 	/* C++ templates keep their brackets; operator() loses its parentheses like perl's */
 	{ __LINE__, "", HDR "\t 4005d0 std::vector<int>::push_back(int const&) (/bin/prog)\n\n",
 	  "prog;std::vector<int>::push_back 250000\n" },
+	/* parentheses inside template brackets belong to the name */
+	{ __LINE__, "", HDR "\t 4005d0 std::function<void (int)>::operator()(int) const (/bin/prog)\n\n",
+	  "prog;std::function<void (int)>::operator 250000\n" },
+	{ __LINE__, "", HDR "\t 4005d0 std::_Function_handler<bool (char), "
+	  "std::__detail::_AnyMatcher<std::regex_traits<char>, false, false, false> >::_M_invoke("
+	  "std::_Any_data const&, char&&) (/bin/prog)\n\n",
+	  "prog;std::_Function_handler<bool (char), std::__detail::_AnyMatcher<std::regex_traits<char>, "
+	  "false, false, false> >::_M_invoke 250000\n" },
 	/* Go method names keep their parentheses */
 	{ __LINE__, "", HDR "\t 4005d0 net/http.(*Client).Do (/bin/prog)\n\n",
 	  "prog;net/http.(*Client).Do 250000\n" },
