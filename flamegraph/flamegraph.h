@@ -29,6 +29,18 @@ int stack_table__add(struct stack_table *st, const char *const *frames, size_t n
 /* Add count to an already joined stack (used as is). */
 int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count);
 
+/*
+ * Remember which file a frame name comes from (its path and hex build id), for formats
+ * that carry mappings (pprof). The first one given for a name is kept.
+ */
+int stack_table__set_module(struct stack_table *st, const char *frame, const char *path,
+			    const char *build_id);
+int stack_table__module(const struct stack_table *st, const char *frame, size_t len,
+			const char **path, const char **build_id);
+
+/* The build id recorded for a file, or NULL. */
+const char *stack_table__build_id_of(const struct stack_table *st, const char *path);
+
 size_t stack_table__len(const struct stack_table *st);
 uint64_t stack_table__total(const struct stack_table *st);
 /* The count of one joined stack, 0 if absent. */

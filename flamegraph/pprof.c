@@ -238,8 +238,21 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 
 	/* The main binary is the first mapping. */
 	if (o->main_binary) {
-		pb_uint(&sub, 1, ++nmappings);
-		pb_uint(&sub, 5, strtab_get(&strs, o->main_binary, strlen(o->main_binary)));
+		int64_t mi = strtab_get(&strs, o->main_binary, strlen(o->main_binary));
+		const char *bid = stack_table__build_id_of(st, o->main_binary);
+
+		nfunc = (mi + 1) * 2;
+		func_map = calloc(nfunc, sizeof(*func_map));
+		mapping_of = calloc(nfunc, sizeof(*mapping_of));
+		if (mi < 0 || !func_map || !mapping_of) {
+			err = -ENOMEM;
+			goto out;
+		}
+		mapping_of[mi] = ++nmappings;
+		pb_uint(&sub, 1, nmappings);
+		pb_uint(&sub, 5, mi);
+		if (bid && *bid)
+			pb_uint(&sub, 6, strtab_get(&strs, bid, strlen(bid)));
 		pb_uint(&sub, 7, 1);
 		pb_msg(&prof, 3, &sub);
 	}
@@ -280,8 +293,15 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 				const char *mod;
 				size_t mod_len;
 
+				const char *path = NULL, *bid = NULL;
+
 				func_map[si] = si + 1; /* function id = location id = string index + 1 */
-				frame_mapping(p, len, &mod, &mod_len);
+				if (!stack_table__module(st, p, len, &path, &bid)) {
+					mod = path;
+					mod_len = strlen(path);
+				} else {
+					frame_mapping(p, len, &mod, &mod_len);
+				}
 				if (mod) {
 					int64_t mi = strtab_get(&strs, mod, mod_len);
 
@@ -308,6 +328,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 						mapping_of[mi] = ++nmappings;
 						pb_uint(&sub, 1, nmappings);
 						pb_uint(&sub, 5, mi);
+						if (bid && *bid)
+							pb_uint(&sub, 6, strtab_get(&strs, bid, strlen(bid)));
 						pb_uint(&sub, 7, 1);
 						pb_msg(&prof, 3, &sub);
 					}
@@ -378,6 +400,7 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	}
 	if (!err)
 		err = gzip_out(f, prof.b, prof.len);
+out:
 	free(prof.b);
 	free(sub.b);
 	free(line.b);

@@ -11,6 +11,13 @@ struct stack_table {
 	size_t index_cap;
 	uint64_t total;
 	int order; /* 0 unsorted, 1 by stack, 2 by count */
+	struct frame_mod *mods[256]; /* frame name → the file it comes from */
+};
+
+struct frame_mod {
+	struct frame_mod *next;
+	char *path, *build_id;
+	char name[];
 };
 
 static uint64_t hash_bytes(const char *s)
@@ -37,6 +44,16 @@ void stack_table__free(struct stack_table *st)
 		free((char *)st->entries[i].stack);
 	free(st->entries);
 	free(st->index);
+	for (i = 0; i < 256; i++) {
+		while (st->mods[i]) {
+			struct frame_mod *n = st->mods[i]->next;
+
+			free(st->mods[i]->path);
+			free(st->mods[i]->build_id);
+			free(st->mods[i]);
+			st->mods[i] = n;
+		}
+	}
 	free(st);
 }
 
@@ -218,4 +235,63 @@ const struct stack_entry *stack_table__by_count(struct stack_table *st)
 		st->order = 2;
 	}
 	return st->entries;
+}
+
+int stack_table__set_module(struct stack_table *st, const char *frame, const char *path,
+			    const char *build_id)
+{
+	unsigned b = hash_bytes(frame) & 255;
+	struct frame_mod *m;
+	size_t len = strlen(frame);
+
+	for (m = st->mods[b]; m; m = m->next)
+		if (!strcmp(m->name, frame))
+			return 0;
+	m = calloc(1, sizeof(*m) + len + 1);
+	if (!m)
+		return -ENOMEM;
+	memcpy(m->name, frame, len + 1);
+	m->path = strdup(path);
+	m->build_id = strdup(build_id ? build_id : "");
+	if (!m->path || !m->build_id) {
+		free(m->path);
+		free(m->build_id);
+		free(m);
+		return -ENOMEM;
+	}
+	m->next = st->mods[b];
+	st->mods[b] = m;
+	return 0;
+}
+
+int stack_table__module(const struct stack_table *st, const char *frame, size_t len,
+			const char **path, const char **build_id)
+{
+	char tmp[512];
+	struct frame_mod *m;
+
+	if (len >= sizeof(tmp))
+		return -ENOENT;
+	memcpy(tmp, frame, len);
+	tmp[len] = 0;
+	for (m = st->mods[hash_bytes(tmp) & 255]; m; m = m->next) {
+		if (!strcmp(m->name, tmp)) {
+			*path = m->path;
+			*build_id = m->build_id;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *stack_table__build_id_of(const struct stack_table *st, const char *path)
+{
+	struct frame_mod *m;
+	int i;
+
+	for (i = 0; i < 256; i++)
+		for (m = st->mods[i]; m; m = m->next)
+			if (!strcmp(m->path, path))
+				return m->build_id;
+	return NULL;
 }

@@ -130,6 +130,7 @@ struct record_args {
 	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
+	const char *cmd_path; /* the command found in PATH */
 	bool no_demangle;
 	char debug_dirs[4096]; /* ':'-separated */
 	unsigned int max_stack, max_stacks;
@@ -569,9 +570,12 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 	struct flamegraph_opts fo;
 	struct folded_data d = { 0 };
 	struct pprof_opts po = { 0 };
-	char subtitle[512], title[256];
+	char subtitle[512], title[256], main_binary[PATH_MAX];
 	int err;
 
+	/* pprof names its first mapping: the launched command, as the kernel mapped it. */
+	if (!a->cmd || !a->cmd_path || !realpath(a->cmd_path, main_binary))
+		snprintf(main_binary, sizeof(main_binary), "%s", a->cmd ? a->cmd[0] : "");
 	if (a->out_format == OUT_FOLDED)
 		return folded__write(f, table);
 	describe_event(subtitle, sizeof(subtitle), ev, fb, es, secs);
@@ -584,7 +588,7 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 		po.time_nanos = (int64_t)wall_start * 1000000000LL;
 		po.duration_nanos = (int64_t)(secs * 1e9);
 		po.comment = subtitle;
-		po.main_binary = a->cmd ? a->cmd[0] : NULL;
+		po.main_binary = main_binary[0] ? main_binary : NULL;
 		return pprof__write(f, table, &po);
 	}
 	err = folded_data__from_table(&d, table);
@@ -864,6 +868,7 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "pmuprof: %s: command not found\n", a.cmd[0]);
 			goto out;
 		}
+		a.cmd_path = cmd_path;
 	} else {
 		cpus = malloc(nr_online * sizeof(int));
 		if (!cpus) {

@@ -492,11 +492,15 @@ static int add_stack(struct record *r, const struct profile_key *key, uint64_t c
 	for (i = nu; i-- > 0;) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		int res = symbolizer__user_frame(r->sym, key->pid, uips[i], leaf, names[n],
-						 FRAME_NAME_MAX);
+		struct frame_module mod;
+		int res = symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf, names[n],
+						     FRAME_NAME_MAX, &mod);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
+		if (mod.path && mod.path[0] == '/' &&
+		    stack_table__set_module(table, names[n], mod.path, mod.build_id))
+			return -ENOMEM;
 		frames[n] = names[n];
 		n++;
 	}

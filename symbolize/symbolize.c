@@ -479,12 +479,31 @@ static bool is_anon(const char *path)
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			   char *buf, size_t sz)
 {
+	return symbolizer__user_frame_mod(s, pid, addr, leaf, buf, sz, NULL);
+}
+
+static void set_module(struct frame_module *mod, const char *path, const struct dso *d)
+{
+	size_t i;
+
+	if (!mod)
+		return;
+	mod->path = path;
+	mod->build_id[0] = 0;
+	for (i = 0; d && i < d->build_id_len && i < 64; i++)
+		snprintf(mod->build_id + 2 * i, 3, "%02x", d->build_id[i]);
+}
+
+int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			       char *buf, size_t sz, struct frame_module *mod)
+{
 	unsigned long a = leaf ? addr : addr - 1, off, vaddr, delta;
 	struct map_entry *m;
 	struct dso *d = NULL;
 	const char *name;
-	char mod[128];
+	char region[128];
 
+	set_module(mod, NULL, NULL);
 	m = aspaces__find(s->aspaces, pid, a);
 	if (!m && reload_once(s, pid))
 		m = aspaces__find(s->aspaces, pid, a);
@@ -505,6 +524,7 @@ int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, 
 	} else if (m->path[0] != '[') {
 		d = resolve(s, pid, m);
 	}
+	set_module(mod, m->path, d && d != &failed_dso ? d : NULL);
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
 		name = elf_syms__lookup(d->syms, vaddr, &delta);
 		if (name) {
@@ -514,8 +534,8 @@ int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, 
 		off = vaddr;
 	}
 	if (m->path[0] == '[') {
-		snprintf(mod, sizeof(mod), "%.*s", (int)strcspn(m->path + 1, "]"), m->path + 1);
-		snprintf(buf, sz, "[%s+0x%lx]", mod, a - m->start);
+		snprintf(region, sizeof(region), "%.*s", (int)strcspn(m->path + 1, "]"), m->path + 1);
+		snprintf(buf, sz, "[%s+0x%lx]", region, a - m->start);
 	} else {
 		snprintf(buf, sz, "[%s+0x%lx]", base_name(m->path), off);
 	}

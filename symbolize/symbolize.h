@@ -138,6 +138,16 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			   char *buf, size_t sz);
 
+/* Where a user frame's code comes from: the mapped file and its build id (hex). */
+struct frame_module {
+	const char *path; /* interned by the symbolizer; NULL when unknown */
+	char build_id[129];
+};
+
+/* symbolizer__user_frame() that also says which file the frame is in. */
+int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			       char *buf, size_t sz, struct frame_module *mod);
+
 /*
  * Name the function at a link-time address of an ELF file, as frames are named: debug
  * files looked up (build id, debuglink), demangled. For tools and tests.

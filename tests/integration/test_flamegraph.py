@@ -179,6 +179,22 @@ def case_pprof(tmp):
                             text=True, env=env, timeout=300)
     check(re.search(r"hot_60\n\s+demo_loop\n\s+descend\n\s+main\n", traces.stdout),
           "pprof -traces lacks the hot_60 stack: " + traces.stdout[:800])
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", pb], capture_output=True, text=True,
+                         env=env, timeout=300).stdout
+    mappings = raw.split("Mappings", 1)[-1]
+    demo = os.path.realpath(DEMO)
+    check(re.search(r"^1: \S+ " + re.escape(demo) + r" [0-9a-f]{40} \[FN\]", mappings, re.M),
+          "the command is not the first mapping with its build id: " + mappings[:400])
+    check(re.search(r"libc\.so\.6 [0-9a-f]{40}", mappings), "libc mapping lacks its build id")
+    # the same stacks as the folded output: hot_60's share agrees within 5 points
+    stacks = {}
+    for line in open(folded):
+        st, n = line.rsplit(" ", 1)
+        stacks[st] = int(n)
+    share = sum(n for st, n in stacks.items() if st.endswith(";hot_60")) / sum(stacks.values())
+    flat = [l for l in top.stdout.splitlines() if l.rstrip().endswith(" hot_60")][0]
+    pshare = float(flat.split()[1].rstrip("%")) / 100
+    check(abs(share - pshare) < 0.05, f"hot_60: folded {share:.2f}, pprof {pshare:.2f}")
 
 
 CASES = {n[5:].replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
