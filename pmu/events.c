@@ -108,6 +108,7 @@ static void init_event(struct pmu_event *ev, const char *name)
 	memset(ev, 0, sizeof(*ev));
 	snprintf(ev->name, sizeof(ev->name), "%s", name);
 	ev->attr.size = sizeof(ev->attr);
+	ev->scale = 1;
 }
 
 static bool parse_generic(const char *name, struct pmu_event *ev)
@@ -263,6 +264,7 @@ int pmu_event__parse_spec(const char *spec, struct pmu_event *ev, char *err, siz
 	/* libpfm4, as given, then with perf's EVENT.UMASK spelling */
 	init_event(ev, spec);
 	r = pmu_pfm_encode(spec, ev, err, errsz);
+	ev->scale = 1;
 	dot = strchr(spec, '.');
 	if (r == -ENOENT && dot && !strstr(spec, "::")) {
 		snprintf(alt, sizeof(alt), "%s", spec);
@@ -316,13 +318,40 @@ static int expand_hybrid(const struct pmu_event *ev, struct pmu_event *out)
 	return n;
 }
 
+/* PMU/terms/ where PMU names instances PMU_0..PMU_N: one event for each. */
+static int expand_instances(const struct pmu_event *ev, const char *spec, struct pmu_event **out,
+			    int *n)
+{
+	const char *slash = strchr(spec, '/');
+	char name[PMU_EVENT_NAME_MAX], buf[256];
+	struct pmu_event inst, *tmp;
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		snprintf(name, sizeof(name), "%s_%d%s", ev->family, i, slash);
+		if (pmu_event__parse_spec(name, &inst, buf, sizeof(buf)))
+			break;
+		inst.group = ev->group;
+		inst.leader = ev->leader && i == 0;
+		snprintf(inst.family, sizeof(inst.family), "%s", ev->family);
+		/* Instances add up: they keep the name the user gave. */
+		snprintf(inst.name, sizeof(inst.name), "%s", spec);
+		tmp = realloc(*out, (*n + 2) * sizeof(*tmp));
+		if (!tmp)
+			return -ENOMEM;
+		*out = tmp;
+		(*out)[(*n)++] = inst;
+	}
+	return i;
+}
+
 int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad,
 			   char *err, size_t errsz)
 {
 	struct pmu_event *out = NULL, *tmp, ev;
 	const char *p = list, *start;
-	int n = 0, r = 0;
-	bool hybrid = pmu_is_hybrid();
+	int n = 0, r = 0, groups = 0, group = 0;
+	bool hybrid = pmu_is_hybrid(), open_group, close_group;
 	char *item = NULL;
 
 	*evs = NULL;
@@ -354,24 +383,40 @@ int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, ch
 			goto out;
 		}
 		/* Groups are counted together by `stat`; sampling takes their members. */
-		if (item[0] == '{' || (strlen(item) && item[strlen(item) - 1] == '}')) {
-			memmove(item, item + (item[0] == '{'), strlen(item));
-			if (strlen(item) && item[strlen(item) - 1] == '}')
+		open_group = item[0] == '{';
+		close_group = strlen(item) && item[strlen(item) - 1] == '}';
+		if (open_group || close_group) {
+			memmove(item, item + open_group, strlen(item));
+			if (close_group)
 				item[strlen(item) - 1] = 0;
 		}
+		if (open_group)
+			group = ++groups;
 		r = pmu_event__parse_spec(item, &ev, err, errsz);
 		if (r)
 			goto out;
+		ev.group = group;
+		ev.leader = open_group;
+		if (close_group)
+			group = 0;
 		tmp = realloc(out, (n + 2) * sizeof(*out));
 		if (!tmp) {
 			r = -ENOMEM;
 			goto out;
 		}
 		out = tmp;
-		if (hybrid && (ev.attr.type == PERF_TYPE_HARDWARE || ev.attr.type == PERF_TYPE_HW_CACHE))
+		if (hybrid && (ev.attr.type == PERF_TYPE_HARDWARE || ev.attr.type == PERF_TYPE_HW_CACHE)) {
 			n += expand_hybrid(&ev, &out[n]);
-		else
+		} else if (ev.family[0]) {
+			int k = expand_instances(&ev, item, &out, &n);
+
+			if (k < 0) {
+				r = k;
+				goto out;
+			}
+		} else {
 			out[n++] = ev;
+		}
 		free(item);
 		item = NULL;
 		if (!*p)

@@ -32,7 +32,15 @@ struct pmu_event {
 	bool uncore;		       /* an uncore PMU: counts, cannot sample */
 	bool has_period, has_freq;     /* the spec itself set the sampling */
 	int precise_wanted;	       /* precise_ip asked for, when it had to be lowered */
+	int group;		       /* {a,b}: members share a number (1, 2...); 0 alone */
+	bool leader;		       /* first member of its group */
+	double scale;		       /* sysfs NAME.scale (uncore: CAS count → MiB), else 1 */
+	char unit[16];		       /* sysfs NAME.unit, "" when none */
+	char family[64];	       /* "uncore_imc" for PMU uncore_imc_N: one event per instance */
 };
+
+/* The CPU package (socket) of a CPU, from sysfs topology; 0 when unknown. */
+int pmu_cpu_socket(int cpu);
 
 /*
  * Parse one event spec: a generic perf name (cycles, LLC-load-misses, cpu-clock...),

@@ -194,8 +194,17 @@ static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, i
 	}
 	/* A named event of this PMU, itself a list of terms. */
 	snprintf(file, sizeof(file), "events/%s", name);
-	if (!eq && depth == 0 && pmu_sysfs_read(pmu, file, alias, sizeof(alias)) == 0)
+	if (!eq && depth == 0 && pmu_sysfs_read(pmu, file, alias, sizeof(alias)) == 0) {
+		char v[64];
+
+		snprintf(file, sizeof(file), "events/%s.scale", name);
+		if (pmu_sysfs_read(pmu, file, v, sizeof(v)) == 0 && strtod(v, NULL) > 0)
+			ev->scale = strtod(v, NULL);
+		snprintf(file, sizeof(file), "events/%s.unit", name);
+		if (pmu_sysfs_read(pmu, file, v, sizeof(v)) == 0)
+			snprintf(ev->unit, sizeof(ev->unit), "%.15s", v);
 		return apply_terms(pmu, alias, ev, depth + 1, err, errsz);
+	}
 	snprintf(err, errsz, "PMU '%s' has no format term or event named '%s'", pmu, name);
 	return -ENOENT;
 }
@@ -241,9 +250,18 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 	memcpy(terms, slash + 1, len);
 	terms[len] = 0;
 	if (pmu_sysfs_type(pmu, &ev->attr.type)) {
-		snprintf(err, errsz, "no PMU named '%s' under %s/bus/event_source/devices", pmu,
-			 pmu_sysfs_root());
-		return -ENOENT;
+		/* "uncore_imc" names every instance uncore_imc_0..N: parse against the first. */
+		char first[160];
+
+		snprintf(first, sizeof(first), "%s_0", pmu);
+		if (strlen(pmu) < sizeof(ev->family) && !pmu_sysfs_type(first, &ev->attr.type)) {
+			snprintf(ev->family, sizeof(ev->family), "%s", pmu);
+			snprintf(pmu, sizeof(pmu), "%.120s", first);
+		} else {
+			snprintf(err, errsz, "no PMU named '%s' under %s/bus/event_source/devices", pmu,
+				 pmu_sysfs_root());
+			return -ENOENT;
+		}
 	}
 	ev->attr.config = ev->attr.config1 = ev->attr.config2 = 0;
 	r = apply_terms(pmu, terms, ev, 0, err, errsz);
@@ -321,4 +339,21 @@ void pmu_names__free(char **names, int nr)
 	for (i = 0; i < nr; i++)
 		free(names[i]);
 	free(names);
+}
+
+int pmu_cpu_socket(int cpu)
+{
+	char path[512], buf[32];
+	FILE *f;
+	int v = 0;
+
+	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%d/topology/physical_package_id",
+		 pmu_sysfs_root(), cpu);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f))
+		v = atoi(buf);
+	fclose(f);
+	return v < 0 ? 0 : v;
 }

@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "record.h"
+#include "util.h"
 
 static const char record_usage[] =
 	"Usage: pmuprof record [OPTIONS] [-- COMMAND [ARGS...]]\n"
@@ -425,31 +426,6 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 	return 0;
 }
 
-static char *find_in_path(const char *cmd)
-{
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL, *full = NULL;
-
-	if (strchr(cmd, '/'))
-		return access(cmd, X_OK) == 0 ? strdup(cmd) : NULL;
-	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	if (!copy)
-		return NULL;
-	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		struct stat st;
-
-		if (asprintf(&full, "%s/%s", *dir ? dir : ".", cmd) < 0) {
-			full = NULL;
-			break;
-		}
-		if (!stat(full, &st) && S_ISREG(st.st_mode) && !access(full, X_OK))
-			break;
-		free(full);
-		full = NULL;
-	}
-	free(copy);
-	return full;
-}
 
 /*
  * Fork the command stopped before exec: it waits on a pipe until the events are open,

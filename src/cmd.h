@@ -10,5 +10,6 @@ int cmd_list(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 
 #endif

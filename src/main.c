@@ -8,6 +8,7 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
+	"  stat       count events, with derived metrics\n"
 	"  list       list the events this machine can sample\n"
 	"  flamegraph render folded stacks as an interactive SVG\n"
 	"  collapse   turn `perf script` output into folded stacks\n"
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "flamegraph"))
 		return cmd_flamegraph(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stat"))
+		return cmd_stat(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "diff"))
 		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "collapse"))

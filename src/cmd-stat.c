@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmuprof stat: count events (perf stat's output, derived metrics, intervals, per-CPU,
+ * JSON lines) for a command, processes or CPUs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "cmd.h"
+#include "stat.h"
+#include "util.h"
+
+static const char stat_usage[] =
+	"Usage: pmuprof stat [-e LIST] [-a | -C CPUS | -p PIDS | -- COMMAND [ARGS]]\n"
+	"                    [-I MS] [-A] [-d SECONDS] [--json]\n"
+	"\n"
+	"Count events and print them with derived metrics (IPC, cache-miss %, branch-miss %,\n"
+	"L1/LLC miss rates, TLB misses per 1k instructions). Counts are scaled when the PMU\n"
+	"multiplexed them, with the share of time they ran in parentheses. Events this machine\n"
+	"cannot count are listed as not supported, with the reason; the rest are counted.\n"
+	"\n"
+	"  -e, --event LIST   events (default: task-clock,context-switches,cpu-migrations,\n"
+	"                     page-faults,cycles,instructions,branches,branch-misses);\n"
+	"                     {a,b} counts a group together; uncore events (uncore_imc/\n"
+	"                     cas_count_read/, skx_unc_imc0::UNC_M_CAS_COUNT:RD) per socket\n"
+	"  -a, --all-cpus     system-wide (the default without a command or -p)\n"
+	"  -C, --cpu LIST     these CPUs\n"
+	"  -p, --pid PIDS     these processes\n"
+	"  -I, --interval MS  print counts every MS milliseconds\n"
+	"  -A, --no-aggr      one line per CPU\n"
+	"  -d, --duration S   stop after S seconds (system-wide default: until Ctrl-C)\n"
+	"      --json         JSON lines: one object per interval (docs/stat.md)\n"
+	"\n"
+	"The exit code of COMMAND is passed through.\n"
+	"\n"
+	"Examples:\n"
+	"  pmuprof stat -- make -j8\n"
+	"  pmuprof stat -e '{cycles,instructions}',LLC-load-misses,LLC-loads -a -I 1000\n"
+	"  pmuprof stat -e uncore_imc/cas_count_read/,uncore_imc/cas_count_write/ -a -d 10\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool is_clock(const struct pmu_event *e)
+{
+	return e->attr.type == PERF_TYPE_SOFTWARE && (e->attr.config == PERF_COUNT_SW_CPU_CLOCK ||
+						      e->attr.config == PERF_COUNT_SW_TASK_CLOCK);
+}
+
+static const char *reason(const struct stat_event *e)
+{
+	int err = -e->err;
+
+	if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
+		return e->ev.hardware ? "no hardware PMU" : "not supported by this kernel";
+	if (err == EACCES || err == EPERM)
+		return "not permitted: root or CAP_PERFMON";
+	if (err == EINVAL)
+		return "rejected by the kernel (EINVAL)";
+	if (err == EBUSY)
+		return "counter busy";
+	return strerror(err);
+}
+
+/* Combined value of the events named name (hybrid and uncore instances add up). */
+static bool value_of(struct stat_session *s, const char *name, const double *vals, double *out)
+{
+	bool found = false;
+	int i;
+
+	*out = 0;
+	for (i = 0; i < s->nr; i++) {
+		const char *n = s->ev[i].ev.name, *slash;
+		size_t len = strlen(name);
+
+		/* cpu_core/cycles/ counts as cycles */
+		slash = strchr(n, '/');
+		if (slash && !strncmp(slash + 1, name, len) && slash[1 + len] == '/')
+			n = name;
+		if (!strcmp(n, name) && s->ev[i].supported) {
+			*out += vals[i];
+			found = true;
+		}
+	}
+	return found;
+}
+
+struct metric {
+	const char *name, *num, *den;
+	double mul;
+	const char *unit;
+};
+
+static const struct metric metrics[] = {
+	{ "ipc", "instructions", "cycles", 1, "insn per cycle" },
+	{ "cache_miss_pct", "cache-misses", "cache-references", 100, "% of all cache refs" },
+	{ "branch_miss_pct", "branch-misses", "branches", 100, "% of all branches" },
+	{ "l1d_miss_pct", "L1-dcache-load-misses", "L1-dcache-loads", 100, "% of all L1-dcache accesses" },
+	{ "llc_miss_pct", "LLC-load-misses", "LLC-loads", 100, "% of all LL-cache accesses" },
+	{ "dtlb_mpki", "dTLB-load-misses", "instructions", 1000, "dTLB misses per 1k instructions" },
+	{ "itlb_mpki", "iTLB-load-misses", "instructions", 1000, "iTLB misses per 1k instructions" },
+};
+
+#define NR_METRICS (sizeof(metrics) / sizeof(metrics[0]))
+
+static void commify(double v, char *buf, size_t sz)
+{
+	char tmp[64];
+	int len, i, j = 0, lead;
+
+	if (!(fabs(v) < 1e18)) {
+		snprintf(buf, sz, "%.4g", v);
+		return;
+	}
+	len = snprintf(tmp, sizeof(tmp), "%.0f", v);
+	lead = len % 3;
+	for (i = 0; i < len && (size_t)j + 2 < sz; i++) {
+		if (i && (i - lead) % 3 == 0 && tmp[i - 1] != '-')
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+struct printer {
+	bool json, per_cpu, interval;
+	double elapsed; /* seconds covered by the values */
+	double t;	/* interval timestamp */
+	const char *target;
+};
+
+/* Print one set of values (deltas for intervals). vals[i] are scaled values. */
+static void print_values(FILE *f, struct stat_session *s, const double *vals, const double *pct,
+			 const struct printer *p, double **per_cpu_vals)
+{
+	char num[64];
+	double clock_ms = 0, v, n, d;
+	bool have_clock = false;
+	size_t m;
+	int i, j;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->ev[i].supported && s->ev[i].ev.attr.type == PERF_TYPE_SOFTWARE &&
+		    s->ev[i].ev.attr.config == PERF_COUNT_SW_TASK_CLOCK) {
+			clock_ms += vals[i] / 1e6;
+			have_clock = true;
+		}
+	if (p->json) {
+		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t, p->elapsed);
+		json_str(f, p->target);
+		fprintf(f, ", \"events\": [");
+		for (i = 0; i < s->nr; i++) {
+			const struct stat_event *e = &s->ev[i];
+
+			fprintf(f, "%s{\"event\": ", i ? ", " : "");
+			json_str(f, e->ev.name);
+			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
+			if (e->supported) {
+				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
+				json_str(f, is_clock(&e->ev) ? "ns" : e->ev.unit[0] ? e->ev.unit : "count");
+				fprintf(f, ", \"running_pct\": %.2f", pct[i]);
+				if (p->per_cpu && per_cpu_vals) {
+					fprintf(f, ", \"per_cpu\": {");
+					for (j = 0; j < e->nr_fds; j++)
+						fprintf(f, "%s\"%d\": %.6g", j ? ", " : "", e->cpu[j],
+							per_cpu_vals[i][j]);
+					fprintf(f, "}");
+				}
+			} else {
+				fprintf(f, ", \"reason\": ");
+				json_str(f, reason(e));
+			}
+			fprintf(f, "}");
+		}
+		fprintf(f, "], \"metrics\": {");
+		for (m = 0, j = 0; m < NR_METRICS; m++)
+			if (value_of(s, metrics[m].num, vals, &n) && value_of(s, metrics[m].den, vals, &d) && d > 0)
+				fprintf(f, "%s\"%s\": %.6g", j++ ? ", " : "", metrics[m].name,
+					metrics[m].mul * n / d);
+		fprintf(f, "}}\n");
+		return;
+	}
+	for (i = 0; i < s->nr; i++) {
+		const struct stat_event *e = &s->ev[i];
+		char prefix[32] = "";
+
+		if (p->interval)
+			snprintf(prefix, sizeof(prefix), "%14.6f ", p->t);
+		if (!e->supported) {
+			fprintf(f, "%s%18s      %-28s (%s)\n", prefix, "<not supported>", e->ev.name,
+				reason(e));
+			continue;
+		}
+		for (j = 0; j < (p->per_cpu ? e->nr_fds : 1); j++) {
+			char cpu[16] = "";
+
+			v = p->per_cpu && per_cpu_vals ? per_cpu_vals[i][j] : vals[i];
+			if (p->per_cpu && e->cpu[j] >= 0)
+				snprintf(cpu, sizeof(cpu), "CPU%-4d ", e->cpu[j]);
+			if (is_clock(&e->ev)) {
+				fprintf(f, "%s%s%18.2f msec %-28s", prefix, cpu, v / 1e6, e->ev.name);
+				if (p->elapsed > 0)
+					fprintf(f, " # %8.3f CPUs utilized", v / 1e9 / p->elapsed);
+			} else if (e->ev.unit[0]) {
+				fprintf(f, "%s%s%18.2f %-4s %-28s", prefix, cpu, v, e->ev.unit, e->ev.name);
+				if (p->elapsed > 0)
+					fprintf(f, " # %10.2f %s/s", v / p->elapsed, e->ev.unit);
+			} else {
+				commify(v, num, sizeof(num));
+				fprintf(f, "%s%s%18s      %-28s", prefix, cpu, num, e->ev.name);
+				if (have_clock && clock_ms > 0 && !p->per_cpu)
+					fprintf(f, " # %10.3f M/sec", v / clock_ms / 1e3);
+			}
+			if (pct[i] < 99.995)
+				fprintf(f, "  (%.2f%%)", pct[i]);
+			fputc('\n', f);
+		}
+	}
+	for (m = 0; m < NR_METRICS; m++)
+		if (value_of(s, metrics[m].num, vals, &n) && value_of(s, metrics[m].den, vals, &d) && d > 0)
+			fprintf(f, "%s%18.2f      %s (%s / %s)\n", p->interval ? "               " : "",
+				metrics[m].mul * n / d, metrics[m].unit, metrics[m].num, metrics[m].den);
+}
+
+static int parse_int_list(const char *opt, const char *list, int **out, int *nr)
+{
+	char *copy = strdup(list), *tok, *save = NULL, *end;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long v = strtol(tok, &end, 10);
+		int *tmp;
+
+		if (*end || v <= 0) {
+			fprintf(stderr, "pmuprof: stat: %s %s: '%s' is not a process ID\n", opt, list, tok);
+			free(copy);
+			return -EINVAL;
+		}
+		tmp = realloc(*out, (*nr + 1) * sizeof(int));
+		if (!tmp) {
+			free(copy);
+			return -ENOMEM;
+		}
+		*out = tmp;
+		(*out)[(*nr)++] = v;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Every thread of each process. */
+static int threads_of(const int *pids, int nr, int **tasks, int *nr_tasks)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		char path[64];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", pids[i]);
+		d = opendir(path);
+		if (!d) {
+			fprintf(stderr, "pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
+				pids[i]);
+			return -ESRCH;
+		}
+		while ((de = readdir(d))) {
+			long tid = strtol(de->d_name, NULL, 10);
+			int *tmp;
+
+			if (tid <= 0)
+				continue;
+			tmp = realloc(*tasks, (*nr_tasks + 1) * sizeof(int));
+			if (!tmp) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			*tasks = tmp;
+			(*tasks)[(*nr_tasks)++] = tid;
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "event", required_argument, NULL, 'e' }, { "all-cpus", no_argument, NULL, 'a' },
+		{ "cpu", required_argument, NULL, 'C' },   { "pid", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'I' }, { "no-aggr", no_argument, NULL, 'A' },
+		{ "duration", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
+	};
+	const char *events = "task-clock,context-switches,cpu-migrations,page-faults,cycles,"
+			     "instructions,branches,branch-misses";
+	const char *cpu_list = NULL, *pid_list = NULL;
+	struct stat_opts so = { .sz = sizeof(so) };
+	struct stat_session *s = NULL;
+	struct pmu_event *evs = NULL;
+	struct printer pr = { 0 };
+	int *cpus = NULL, *tasks = NULL, *pids = NULL;
+	int nr_cpus = 0, nr_tasks = 0, nr_pids = 0, nr_evs = 0, c, i, j, ret = EXIT_BAD_INPUT;
+	int go[2] = { -1, -1 }, status = 0;
+	double interval_ms = 0, duration = 0, start, last, *prev = NULL, *vals = NULL, *pct = NULL;
+	double **pcpu = NULL, **pprev = NULL;
+	bool all = false, per_cpu = false, json = false, child_done = false;
+	char *bad = NULL, why[256], target[512] = "system wide", *end;
+	pid_t child = -1;
+	struct rusage ru;
+	struct sigaction sa;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:aC:p:I:Ad:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'e': events = optarg; break;
+		case 'a': all = true; break;
+		case 'C': cpu_list = optarg; break;
+		case 'p': pid_list = optarg; break;
+		case 'A': per_cpu = true; break;
+		case 'j': json = true; break;
+		case 'I':
+			interval_ms = strtod(optarg, &end);
+			if (*end || !(interval_ms >= 10) || interval_ms > 3600000) {
+				fprintf(stderr, "pmuprof: stat: -I %s: give milliseconds, at least 10\n",
+					optarg);
+				return ret;
+			}
+			break;
+		case 'd':
+			duration = strtod(optarg, &end);
+			if (*end || !(duration > 0)) {
+				fprintf(stderr, "pmuprof: stat: -d %s: give a positive number of seconds\n",
+					optarg);
+				return ret;
+			}
+			break;
+		case 'h': fputs(stat_usage, stdout); return 0;
+		default:
+			fprintf(stderr, "pmuprof: stat: unknown option '%s'; see 'pmuprof stat --help'\n",
+				argv[optind - 1]);
+			return ret;
+		}
+	}
+	if (!!pid_list + !!(optind < argc) + !!(all || cpu_list) > 1) {
+		fprintf(stderr, "pmuprof: stat: give one target: -a/-C CPUS, -p PIDS or -- COMMAND\n");
+		return ret;
+	}
+	if (pmu_events__parse_list(events, &evs, &nr_evs, &bad, why, sizeof(why))) {
+		fprintf(stderr, "pmuprof: stat: -e %s: '%s': %s; see 'pmuprof list'\n", events,
+			bad ? bad : "", why);
+		goto out;
+	}
+	if (cpu_list) {
+		if (cpulist__parse(cpu_list, &cpus, &nr_cpus)) {
+			fprintf(stderr, "pmuprof: stat: -C %s: not a CPU list (e.g. -C 0-3,8)\n", cpu_list);
+			goto out;
+		}
+	} else if (cpus__online(&cpus, &nr_cpus)) {
+		fprintf(stderr, "pmuprof: stat: cannot read the online CPUs\n");
+		ret = 1;
+		goto out;
+	}
+	if (pid_list) {
+		if (parse_int_list("-p", pid_list, &pids, &nr_pids) ||
+		    threads_of(pids, nr_pids, &tasks, &nr_tasks))
+			goto out;
+		snprintf(target, sizeof(target), "process id '%s'", pid_list);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	if (optind < argc) {
+		char *path = find_in_path(argv[optind]);
+		int len = 0;
+
+		if (!path) {
+			fprintf(stderr, "pmuprof: stat: %s: command not found\n", argv[optind]);
+			goto out;
+		}
+		free(path);
+		for (i = optind; i < argc && len < (int)sizeof(target) - 1; i++)
+			len += snprintf(target + len, sizeof(target) - len, "%s%s", i > optind ? " " : "",
+					argv[i]);
+		if (pipe2(go, O_CLOEXEC)) {
+			ret = 1;
+			goto out;
+		}
+		child = fork();
+		if (child < 0) {
+			ret = 1;
+			goto out;
+		}
+		if (child == 0) {
+			char ch;
+
+			close(go[1]);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			if (read(go[0], &ch, 1) != 1)
+				_exit(127);
+			execvp(argv[optind], &argv[optind]);
+			fprintf(stderr, "pmuprof: stat: %s: %s\n", argv[optind],
+				errno == ENOENT ? "command not found" : strerror(errno));
+			_exit(127);
+		}
+		close(go[0]);
+		go[0] = -1;
+		tasks = malloc(sizeof(int));
+		if (!tasks) {
+			ret = 1;
+			goto out;
+		}
+		tasks[0] = child;
+		nr_tasks = 1;
+	}
+
+	so.events = evs;
+	so.nr_events = nr_evs;
+	so.cpus = cpus;
+	so.nr_cpus = nr_cpus;
+	so.tasks = tasks;
+	so.nr_tasks = nr_tasks;
+	so.inherit = true;
+	so.enable_on_exec = child > 0;
+	s = stat__new(&so);
+	if (!s) {
+		fprintf(stderr, "pmuprof: stat: cannot open the events: %s\n", strerror(errno));
+		ret = 1;
+		goto out;
+	}
+	for (i = 0, j = 0; i < s->nr; i++)
+		j += s->ev[i].supported;
+	if (!j && s->nr) {
+		fprintf(stderr, "pmuprof: stat: none of the events can be counted here (%s: %s)\n",
+			s->ev[0].ev.name, reason(&s->ev[0]));
+		goto out;
+	}
+	vals = calloc(s->nr, sizeof(double));
+	prev = calloc(s->nr, sizeof(double));
+	pct = calloc(s->nr, sizeof(double));
+	pcpu = calloc(s->nr, sizeof(double *));
+	pprev = calloc(s->nr, sizeof(double *));
+	if (!vals || !prev || !pct || !pcpu || !pprev) {
+		ret = 1;
+		goto out;
+	}
+	for (i = 0; i < s->nr; i++) {
+		pcpu[i] = calloc(s->ev[i].nr_fds ? s->ev[i].nr_fds : 1, sizeof(double));
+		pprev[i] = calloc(s->ev[i].nr_fds ? s->ev[i].nr_fds : 1, sizeof(double));
+		if (!pcpu[i] || !pprev[i]) {
+			ret = 1;
+			goto out;
+		}
+	}
+	if (stat__enable(s)) {
+		fprintf(stderr, "pmuprof: stat: cannot enable the events: %s\n", strerror(errno));
+		ret = 1;
+		goto out;
+	}
+	start = last = now();
+	if (child > 0) {
+		if (write(go[1], "x", 1) != 1) {
+			ret = 1;
+			goto out;
+		}
+		close(go[1]);
+		go[1] = -1;
+	}
+	pr.json = json;
+	pr.per_cpu = per_cpu;
+	pr.target = target;
+	while (!stop) {
+		double t, wait = interval_ms ? interval_ms / 1000 : 0.05;
+
+		if (child > 0 && !child_done) {
+			if (wait4(child, &status, WNOHANG, &ru) == child)
+				child_done = true;
+		}
+		t = now();
+		if (child_done || (duration && t - start >= duration))
+			break;
+		if (interval_ms && t - last >= interval_ms / 1000 - 1e-3) {
+			/* deltas since the last interval */
+			if (stat__read(s) == 0) {
+				for (i = 0; i < s->nr; i++) {
+					double cur = s->ev[i].scaled;
+
+					vals[i] = cur - prev[i];
+					prev[i] = cur;
+					pct[i] = stat_count__running_pct(&s->ev[i].total);
+					for (j = 0; j < s->ev[i].nr_fds; j++) {
+						double cur_fd = stat_count__scaled(&s->ev[i].per_fd[j]) *
+								s->ev[i].ev.scale;
+
+						pcpu[i][j] = cur_fd - pprev[i][j];
+						pprev[i][j] = cur_fd;
+					}
+				}
+				pr.interval = true;
+				pr.t = t - start;
+				pr.elapsed = t - last;
+				print_values(stdout, s, vals, pct, &pr, pcpu);
+				fflush(stdout);
+			}
+			last = t;
+		}
+		usleep((useconds_t)(fmin(wait, 0.05) * 1e6));
+	}
+	stat__disable(s);
+	if (stat__read(s)) {
+		fprintf(stderr, "pmuprof: stat: reading the counters failed: %s\n", strerror(errno));
+		ret = 1;
+		goto out;
+	}
+	for (i = 0; i < s->nr; i++) {
+		vals[i] = interval_ms ? s->ev[i].scaled - prev[i] : s->ev[i].scaled;
+		pct[i] = stat_count__running_pct(&s->ev[i].total);
+		for (j = 0; j < s->ev[i].nr_fds; j++)
+			pcpu[i][j] = stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale -
+				     (interval_ms ? pprev[i][j] : 0);
+	}
+	pr.elapsed = now() - (interval_ms ? last : start);
+	pr.t = now() - start;
+	if (!json && !interval_ms)
+		printf("\n Performance counter stats for '%s':\n\n", target);
+	pr.interval = interval_ms > 0;
+	print_values(stdout, s, vals, pct, &pr, pcpu);
+	if (!json) {
+		printf("\n%18.9f seconds time elapsed\n", now() - start);
+		if (child_done)
+			printf("\n%18.9f seconds user\n%18.9f seconds sys\n",
+			       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+			       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+		printf("\n");
+	}
+	fflush(stdout);
+	ret = 0;
+	if (child_done)
+		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out:
+	if (go[1] >= 0)
+		close(go[1]);
+	if (child > 0 && !child_done) {
+		kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	}
+	for (i = 0; pcpu && s && i < s->nr; i++)
+		free(pcpu[i]);
+	for (i = 0; pprev && s && i < s->nr; i++)
+		free(pprev[i]);
+	free(pcpu);
+	free(pprev);
+	free(pct);
+	free(prev);
+	free(vals);
+	stat__free(s);
+	free(bad);
+	free(evs);
+	free(cpus);
+	free(pids);
+	free(tasks);
+	return ret;
+}

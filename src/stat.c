@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include "stat.h"
+
+double stat_count__scaled(const struct stat_count *c)
+{
+	if (!c->running)
+		return 0;
+	if (c->running >= c->enabled)
+		return (double)c->value;
+	return (double)c->value * (double)c->enabled / (double)c->running;
+}
+
+double stat_count__running_pct(const struct stat_count *c)
+{
+	if (!c->enabled)
+		return 0;
+	return 100.0 * (double)c->running / (double)c->enabled;
+}
+
+void stat__free(struct stat_session *s)
+{
+	int i, j;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nr; i++) {
+		for (j = 0; j < s->ev[i].nr_fds; j++)
+			if (s->ev[i].fds[j] >= 0)
+				close(s->ev[i].fds[j]);
+		free(s->ev[i].fds);
+		free(s->ev[i].cpu);
+		free(s->ev[i].per_fd);
+	}
+	free(s->ev);
+	free(s);
+}
+
+static int add_fd(struct stat_event *e, int fd, int cpu)
+{
+	int *f = realloc(e->fds, (e->nr_fds + 1) * sizeof(int));
+	int *c = f ? realloc(e->cpu, (e->nr_fds + 1) * sizeof(int)) : NULL;
+	struct stat_count *p = c ? realloc(e->per_fd, (e->nr_fds + 1) * sizeof(*p)) : NULL;
+
+	if (f)
+		e->fds = f;
+	if (c)
+		e->cpu = c;
+	if (p)
+		e->per_fd = p;
+	if (!f || !c || !p)
+		return -ENOMEM;
+	e->fds[e->nr_fds] = fd;
+	e->cpu[e->nr_fds] = cpu;
+	memset(&e->per_fd[e->nr_fds], 0, sizeof(*p));
+	e->nr_fds++;
+	return 0;
+}
+
+/* The fd of the group leader on the same target, or -1. */
+static int leader_fd(struct stat_session *s, int idx, int target)
+{
+	int i;
+
+	if (!s->ev[idx].ev.group || s->ev[idx].ev.leader)
+		return -1;
+	for (i = idx - 1; i >= 0; i--)
+		if (s->ev[i].ev.group == s->ev[idx].ev.group && s->ev[i].ev.leader)
+			return s->ev[i].supported && target < s->ev[i].nr_fds ? s->ev[i].fds[target] : -1;
+	return -1;
+}
+
+struct stat_session *stat__new(const struct stat_opts *o)
+{
+	struct stat_session *s = calloc(1, sizeof(*s));
+	int i, t, err = 0;
+
+	if (!s)
+		return NULL;
+	s->ev = calloc(o->nr_events ? o->nr_events : 1, sizeof(*s->ev));
+	if (!s->ev) {
+		free(s);
+		return NULL;
+	}
+	s->nr = o->nr_events;
+	s->enable_on_exec = o->enable_on_exec;
+	for (i = 0; i < o->nr_events && !err; i++) {
+		struct stat_event *e = &s->ev[i];
+		struct perf_event_attr *a = &e->ev.attr;
+		bool syswide = e->ev.uncore || !o->nr_tasks;
+		int n = 0;
+
+		e->ev = o->events[i];
+		a->sample_period = 0;
+		a->freq = 0;
+		a->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+		a->inherit = !syswide && o->inherit;
+		a->enable_on_exec = !syswide && o->enable_on_exec;
+		e->supported = true;
+		if (syswide) {
+			/* Uncore: the PMU's cpumask (one CPU per socket); else the CPUs asked for. */
+			const int *cpus = o->cpus;
+			int nr = o->nr_cpus, all[PMU_MAX_CPUS], k;
+
+			if (e->ev.uncore || !nr) {
+				for (k = 0, nr = 0; k < PMU_MAX_CPUS; k++)
+					if (e->ev.cpumask.set ? pmu_cpumask__has(&e->ev.cpumask, k) :
+								(k < o->nr_cpus))
+						all[nr++] = e->ev.cpumask.set ? k : o->cpus[k];
+				cpus = all;
+			}
+			for (t = 0; t < nr && !err; t++) {
+				int fd;
+
+				if (!e->ev.uncore && !pmu_cpumask__has(&e->ev.cpumask, cpus[t]))
+					continue;
+				fd = pmu_event__open_adjust(&e->ev, -1, cpus[t], leader_fd(s, i, n));
+				if (fd < 0) {
+					e->supported = false;
+					e->err = fd;
+					break;
+				}
+				err = add_fd(e, fd, cpus[t]);
+				n++;
+			}
+		} else {
+			for (t = 0; t < o->nr_tasks && !err; t++) {
+				int fd = pmu_event__open_adjust(&e->ev, o->tasks[t], -1, leader_fd(s, i, t));
+
+				if (fd < 0) {
+					/* A thread that exited since the list was made: not the event's fault. */
+					if (fd == -ESRCH && t > 0)
+						continue;
+					e->supported = false;
+					e->err = fd;
+					break;
+				}
+				err = add_fd(e, fd, -1);
+			}
+		}
+		if (!e->supported) {
+			int k;
+
+			for (k = 0; k < e->nr_fds; k++)
+				close(e->fds[k]);
+			e->nr_fds = 0;
+		}
+	}
+	if (err) {
+		stat__free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+static int ioctl_all(struct stat_session *s, unsigned long req)
+{
+	int i, j;
+
+	for (i = 0; i < s->nr; i++)
+		for (j = 0; j < s->ev[i].nr_fds; j++)
+			if (ioctl(s->ev[i].fds[j], req, 0) < 0)
+				return -errno;
+	return 0;
+}
+
+int stat__enable(struct stat_session *s)
+{
+	int i, j;
+
+	/* Task events of a launched command start at its exec; system-wide ones now. */
+	for (i = 0; i < s->nr; i++) {
+		if (s->enable_on_exec && s->ev[i].ev.attr.enable_on_exec)
+			continue;
+		for (j = 0; j < s->ev[i].nr_fds; j++)
+			if (ioctl(s->ev[i].fds[j], PERF_EVENT_IOC_ENABLE, 0) < 0)
+				return -errno;
+	}
+	return 0;
+}
+
+int stat__disable(struct stat_session *s)
+{
+	return ioctl_all(s, PERF_EVENT_IOC_DISABLE);
+}
+
+int stat__read(struct stat_session *s)
+{
+	int i, j;
+
+	for (i = 0; i < s->nr; i++) {
+		struct stat_event *e = &s->ev[i];
+
+		memset(&e->total, 0, sizeof(e->total));
+		e->scaled = 0;
+		for (j = 0; j < e->nr_fds; j++) {
+			uint64_t buf[3];
+
+			if (read(e->fds[j], buf, sizeof(buf)) != sizeof(buf))
+				return -errno ? -errno : -EIO;
+			e->per_fd[j].value = buf[0];
+			e->per_fd[j].enabled = buf[1];
+			e->per_fd[j].running = buf[2];
+			e->total.value += buf[0];
+			e->total.enabled += buf[1];
+			e->total.running += buf[2];
+			e->scaled += stat_count__scaled(&e->per_fd[j]) * e->ev.scale;
+		}
+	}
+	return 0;
+}

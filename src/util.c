@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "util.h"
+
+char *find_in_path(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *full = NULL;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0 ? strdup(cmd) : NULL;
+	copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!copy)
+		return NULL;
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+
+		if (asprintf(&full, "%s/%s", *dir ? dir : ".", cmd) < 0) {
+			full = NULL;
+			break;
+		}
+		if (!stat(full, &st) && S_ISREG(st.st_mode) && !access(full, X_OK))
+			break;
+		free(full);
+		full = NULL;
+	}
+	free(copy);
+	return full;
+}

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the commands. */
+#ifndef PMUPROF_UTIL_H
+#define PMUPROF_UTIL_H
+
+/* The executable a command name runs (PATH lookup unless it has a '/'), malloc'd, or NULL. */
+char *find_in_path(const char *cmd);
+
+#endif
