@@ -165,6 +165,41 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+#define MAX_SOCKETS 64
+
+/* Uncore: the instances of one event (uncore_imc_0..N) summed per socket. */
+static int socket_sums(struct stat_session *s, int idx, double *sums)
+{
+	double part[MAX_SOCKETS];
+	int i, k, n = 0;
+
+	for (k = 0; k < MAX_SOCKETS; k++)
+		sums[k] = 0;
+	for (i = 0; i < s->nr; i++) {
+		if (strcmp(s->ev[i].ev.name, s->ev[idx].ev.name) || !s->ev[i].supported)
+			continue;
+		k = stat_event__per_socket(&s->ev[i], part, MAX_SOCKETS);
+		if (k > n)
+			n = k;
+		for (k = 0; k < MAX_SOCKETS; k++)
+			sums[k] += part[k];
+	}
+	return n;
+}
+
+/* An instance after the first of its family: printed with the first. */
+static bool later_instance(struct stat_session *s, int idx)
+{
+	int i;
+
+	if (!s->ev[idx].ev.family[0])
+		return false;
+	for (i = 0; i < idx; i++)
+		if (!strcmp(s->ev[i].ev.name, s->ev[idx].ev.name))
+			return true;
+	return false;
+}
+
 struct printer {
 	bool json, per_cpu, interval;
 	double elapsed; /* seconds covered by the values */
@@ -192,16 +227,29 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t, p->elapsed);
 		json_str(f, p->target);
 		fprintf(f, ", \"events\": [");
-		for (i = 0; i < s->nr; i++) {
+		for (i = 0, j = 0; i < s->nr; i++) {
 			const struct stat_event *e = &s->ev[i];
 
-			fprintf(f, "%s{\"event\": ", i ? ", " : "");
+			if (later_instance(s, i))
+				continue;
+			fprintf(f, "%s{\"event\": ", j++ ? ", " : "");
 			json_str(f, e->ev.name);
 			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
 			if (e->supported) {
 				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
 				json_str(f, is_clock(&e->ev) ? "ns" : e->ev.unit[0] ? e->ev.unit : "count");
 				fprintf(f, ", \"running_pct\": %.2f", pct[i]);
+				if (e->ev.uncore) {
+					double sums[MAX_SOCKETS], total = 0;
+					int ns = socket_sums(s, i, sums), k;
+
+					fprintf(f, ", \"per_socket\": {");
+					for (k = 0; k < ns; k++) {
+						fprintf(f, "%s\"%d\": %.6g", k ? ", " : "", k, sums[k]);
+						total += sums[k];
+					}
+					fprintf(f, "}, \"value\": %.6g", total);
+				}
 				if (p->per_cpu && per_cpu_vals) {
 					fprintf(f, ", \"per_cpu\": {");
 					for (j = 0; j < e->nr_fds; j++)
@@ -229,9 +277,26 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 
 		if (p->interval)
 			snprintf(prefix, sizeof(prefix), "%14.6f ", p->t);
+		if (later_instance(s, i))
+			continue;
 		if (!e->supported) {
 			fprintf(f, "%s%18s      %-28s (%s)\n", prefix, "<not supported>", e->ev.name,
 				reason(e));
+			continue;
+		}
+		if (e->ev.uncore) {
+			double sums[MAX_SOCKETS];
+			int ns = socket_sums(s, i, sums), k;
+			const char *unit = e->ev.unit[0] ? e->ev.unit : "";
+
+			for (k = 0; k < ns; k++) {
+				fprintf(f, "%sS%-3d %18.2f %-4s %-28s", prefix, k, sums[k], unit, e->ev.name);
+				if (p->elapsed > 0)
+					fprintf(f, " # %10.2f %s/s", sums[k] / p->elapsed, unit[0] ? unit : "");
+				if (pct[i] < 99.995)
+					fprintf(f, "  (%.2f%%)", pct[i]);
+				fputc('\n', f);
+			}
 			continue;
 		}
 		for (j = 0; j < (p->per_cpu ? e->nr_fds : 1); j++) {

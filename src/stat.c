@@ -102,23 +102,12 @@ struct stat_session *stat__new(const struct stat_opts *o)
 		a->enable_on_exec = !syswide && o->enable_on_exec;
 		e->supported = true;
 		if (syswide) {
-			/* Uncore: the PMU's cpumask (one CPU per socket); else the CPUs asked for. */
-			const int *cpus = o->cpus;
-			int nr = o->nr_cpus, all[PMU_MAX_CPUS], k;
+			int cpus[PMU_MAX_CPUS], nr = stat_event__cpus(&e->ev, o->cpus, o->nr_cpus, cpus,
+								     PMU_MAX_CPUS);
 
-			if (e->ev.uncore || !nr) {
-				for (k = 0, nr = 0; k < PMU_MAX_CPUS; k++)
-					if (e->ev.cpumask.set ? pmu_cpumask__has(&e->ev.cpumask, k) :
-								(k < o->nr_cpus))
-						all[nr++] = e->ev.cpumask.set ? k : o->cpus[k];
-				cpus = all;
-			}
 			for (t = 0; t < nr && !err; t++) {
-				int fd;
+				int fd = pmu_event__open_adjust(&e->ev, -1, cpus[t], leader_fd(s, i, n));
 
-				if (!e->ev.uncore && !pmu_cpumask__has(&e->ev.cpumask, cpus[t]))
-					continue;
-				fd = pmu_event__open_adjust(&e->ev, -1, cpus[t], leader_fd(s, i, n));
 				if (fd < 0) {
 					e->supported = false;
 					e->err = fd;
@@ -213,4 +202,38 @@ int stat__read(struct stat_session *s)
 		}
 	}
 	return 0;
+}
+
+int stat_event__cpus(const struct pmu_event *ev, const int *cpus, int nr, int *out, int max)
+{
+	int i, n = 0;
+
+	if (ev->uncore && ev->cpumask.set) {
+		for (i = 0; i < PMU_MAX_CPUS && n < max; i++)
+			if (pmu_cpumask__has(&ev->cpumask, i))
+				out[n++] = i;
+		return n;
+	}
+	for (i = 0; i < nr && n < max; i++)
+		if (pmu_cpumask__has(&ev->cpumask, cpus[i]))
+			out[n++] = cpus[i];
+	return n;
+}
+
+int stat_event__per_socket(const struct stat_event *e, double *out, int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < max; i++)
+		out[i] = 0;
+	for (i = 0; i < e->nr_fds; i++) {
+		int sock = e->cpu[i] >= 0 ? pmu_cpu_socket(e->cpu[i]) : 0;
+
+		if (sock >= max)
+			continue;
+		out[sock] += stat_count__scaled(&e->per_fd[i]) * e->ev.scale;
+		if (sock + 1 > n)
+			n = sock + 1;
+	}
+	return n;
 }

@@ -52,6 +52,18 @@ struct stat_session {
 	bool enable_on_exec;
 };
 
+/*
+ * The CPUs a system-wide event is opened on: an uncore event's PMU cpumask (one CPU per
+ * socket), else the given CPUs that the event's PMU covers (hybrid). Returns how many.
+ */
+int stat_event__cpus(const struct pmu_event *ev, const int *cpus, int nr, int *out, int max);
+
+/*
+ * Sum an event's scaled per-CPU values by socket (uncore: all instances of a socket add
+ * up). out[socket] for sockets below max; returns the number of sockets seen (highest+1).
+ */
+int stat_event__per_socket(const struct stat_event *e, double *out, int max);
+
 struct stat_session *stat__new(const struct stat_opts *o);
 void stat__free(struct stat_session *s);
 int stat__enable(struct stat_session *s);

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""pmuprof stat on the real kernel. Usage: test_stat.py CASE"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def skip(msg):
+    print(f"SKIP: {msg}", file=sys.stderr)
+    sys.exit(77)
+
+
+def run(args):
+    return subprocess.run([PMUPROF] + args, capture_output=True, text=True, timeout=120)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        skip("needs root or CAP_PERFMON (perf_event_paranoid)")
+
+
+def has_pmu():
+    p = run(["stat", "-e", "cycles", "--json", "--", "true"])
+    return '"supported": true' in p.stdout
+
+
+def case_touch():
+    need_root()
+    p = run(["stat", "-e", "page-faults,task-clock,cycles", "--", TOUCH, "20000", "300", "3"])
+    out = p.stdout
+    print(out)
+    if p.returncode != 3:
+        fail(f"exit code {p.returncode}, want the command's 3: {p.stderr}")
+    m = re.search(r"^\s+([\d,]+)\s+page-faults", out, re.M)
+    faults = int(m.group(1).replace(",", "")) if m else -1
+    if not 20000 <= faults <= 22000:
+        fail(f"page-faults {faults}, want 20000..22000")
+    m = re.search(r"^\s+([\d.]+) msec task-clock", out, re.M)
+    tc = float(m.group(1)) / 1000 if m else -1
+    user = float(re.search(r"([\d.]+) seconds user", out).group(1))
+    sys_ = float(re.search(r"([\d.]+) seconds sys", out).group(1))
+    if abs(tc - (user + sys_)) > 0.1 * (user + sys_):
+        fail(f"task-clock {tc:.3f} s vs CPU time {user + sys_:.3f} s: more than 10% apart")
+    if not has_pmu() and not re.search(r"<not supported>\s+cycles\s+\(no hardware PMU\)", out):
+        fail("cycles is not reported as not supported (no hardware PMU)")
+
+
+def case_json():
+    need_root()
+    p = run(["stat", "--json", "-e", "page-faults,task-clock,cycles,{cpu-clock,context-switches}",
+             "--", TOUCH, "1000"])
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    if p.returncode != 0 or len(lines) != 1:
+        fail(f"exit {p.returncode}, {len(lines)} lines: {p.stdout} {p.stderr}")
+    obj = json.loads(lines[0])
+    ev = {e["event"]: e for e in obj["events"]}
+    if set(ev) != {"page-faults", "task-clock", "cycles", "cpu-clock", "context-switches"}:
+        fail(f"events: {list(ev)}")
+    if not 1000 <= ev["page-faults"]["value"] <= 1500 or ev["page-faults"]["unit"] != "count":
+        fail(f"page-faults: {ev['page-faults']}")
+    if ev["task-clock"]["unit"] != "ns" or ev["task-clock"]["running_pct"] != 100:
+        fail(f"task-clock: {ev['task-clock']}")
+    if not has_pmu() and (ev["cycles"]["supported"] or ev["cycles"]["reason"] != "no hardware PMU"):
+        fail(f"cycles: {ev['cycles']}")
+    # intervals: one object per interval, elapsed ≈ the interval
+    p = run(["stat", "--json", "-a", "-I", "200", "-d", "1", "-e", "cpu-clock"])
+    objs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    if not 4 <= len(objs) <= 7:
+        fail(f"{len(objs)} interval objects in 1 s at 200 ms")
+    ncpu = os.cpu_count()
+    mid = objs[1]["events"][0]
+    if abs(mid["value"] / 1e9 - 0.2 * ncpu) > 0.05 * ncpu:
+        fail(f"cpu-clock over a 200 ms interval on {ncpu} CPUs: {mid['value']} ns")
+
+
+def case_errors():
+    for args, pattern in [
+        (["stat", "-e", "bogus", "--", "true"], r"-e bogus: 'bogus': unknown event"),
+        (["stat", "--", "no-such-command-xyz"], r"no-such-command-xyz: command not found"),
+        (["stat", "-I", "1", "-a"], r"-I 1: give milliseconds, at least 10"),
+        (["stat", "-p", "999999999", "-d", "1"], r"-p 999999999: no such process"),
+        (["stat", "-C", "x", "-d", "1"], r"-C x: not a CPU list"),
+        (["stat", "-a", "-p", "1"], r"give one target"),
+    ]:
+        p = run(args)
+        if p.returncode != 2 or not re.search(pattern, p.stderr) or len(p.stderr.splitlines()) != 1:
+            fail(f"{args}: exit {p.returncode}: {p.stderr!r}")
+
+
+CASES = {"touch": case_touch, "json": case_json, "errors": case_errors}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
+        sys.exit(2)
+    CASES[sys.argv[1]]()
+    print("PASS")
