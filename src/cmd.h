@@ -11,5 +11,7 @@ int cmd_collapse(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

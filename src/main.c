@@ -9,6 +9,8 @@ static const char usage[] =
 	"Commands:\n"
 	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
 	"  stat       count events, with derived metrics\n"
+	"  collect    run collectors together (profile, counters, uncore, cpu, memory, sched)\n"
+	"  doctor     what this machine can do, and what each collector will do here\n"
 	"  list       list the events this machine can sample\n"
 	"  flamegraph render folded stacks as an interactive SVG\n"
 	"  collapse   turn `perf script` output into folded stacks\n"
@@ -34,6 +36,10 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "flamegraph"))
 		return cmd_flamegraph(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "collect"))
+		return cmd_collect(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stat"))
 		return cmd_stat(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "diff"))

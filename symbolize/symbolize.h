@@ -48,6 +48,8 @@ bool elf_syms__has_symtab(const struct elf_syms *es);
 size_t elf_syms__build_id(const struct elf_syms *es, unsigned char *out, size_t max);
 /* .gnu_debuglink file name (and its CRC32), or NULL. */
 const char *elf_syms__debuglink(const struct elf_syms *es, uint32_t *crc);
+/* Functions (of 16+ bytes) that set up a frame pointer: x86-64 only (-EOPNOTSUPP). */
+int elf_frame_pointer_census(const char *path, int *with_fp, int *functions);
 /* Adopt the symbols of a separate debug file; segments stay es's own. */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include "collector.h"
+#include "flamegraph/flamegraph.h"
+#include "record.h"
+#include "stat.h"
+
+/* ---- machine capabilities ---- */
+
+static int read_int(const char *path, int dflt)
+{
+	FILE *f = fopen(path, "re");
+	int v = dflt;
+
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%d", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+int machine_caps__probe(struct machine_caps *mc)
+{
+	struct pmu_event ev;
+	struct utsname u;
+	char **pmus = NULL, line[256];
+	int nr = 0, i;
+	FILE *f;
+
+	memset(mc, 0, sizeof(*mc));
+	if (!uname(&u))
+		snprintf(mc->kernel, sizeof(mc->kernel), "%.40s %.80s", u.sysname, u.release);
+	f = fopen("/proc/self/status", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &mc->cap_eff) == 1)
+				break;
+		fclose(f);
+	}
+	/* CAP_SYS_ADMIN 21, CAP_PERFMON 38, CAP_BPF 39 */
+	mc->perf = mc->cap_eff & ((1ULL << 21) | (1ULL << 38));
+	mc->bpf = mc->cap_eff & ((1ULL << 21) | (1ULL << 39));
+	mc->paranoid = read_int("/proc/sys/kernel/perf_event_paranoid", 2);
+	mc->kptr_restrict = read_int("/proc/sys/kernel/kptr_restrict", 1);
+	mc->nmi_watchdog = read_int("/proc/sys/kernel/nmi_watchdog", 0);
+	mc->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	mc->perf_link = mc->bpf && pmu_perf_link_supported();
+	if (!pmu_sysfs_list(&pmus, &nr)) {
+		for (i = 0; i < nr; i++) {
+			const char *p = pmus[i];
+			char *dst = NULL;
+			size_t cap = 0;
+
+			if (!strcmp(p, "cpu") || !strcmp(p, "cpu_core") || !strcmp(p, "cpu_atom") ||
+			    !strncmp(p, "armv8_", 6) || !strncmp(p, "armv7_", 6)) {
+				dst = mc->core_pmu_name;
+				cap = sizeof(mc->core_pmu_name);
+			} else if (!strncmp(p, "uncore", 6) || !strncmp(p, "amd_df", 6) ||
+				   !strncmp(p, "amd_umc", 7)) {
+				dst = mc->uncore_pmus;
+				cap = sizeof(mc->uncore_pmus);
+				if (!mc->imc_event[0] && !strncmp(p, "uncore_imc", 10)) {
+					char probe[160];
+
+					snprintf(probe, sizeof(probe), "%s/cas_count_read/", p);
+					if (!pmu_event__parse(probe, &ev))
+						snprintf(mc->imc_event, sizeof(mc->imc_event),
+							 "uncore_imc/cas_count_read/,uncore_imc/cas_count_write/");
+				}
+			}
+			if (dst && strlen(dst) + strlen(p) + 2 < cap)
+				snprintf(dst + strlen(dst), cap - strlen(dst), "%s%s", *dst ? "," : "", p);
+		}
+		pmu_names__free(pmus, nr);
+	}
+	mc->uncore_pmu = mc->uncore_pmus[0] != 0;
+	/* A core PMU in sysfs is not enough (some VMs show one): cycles must open. */
+	pmu_event__parse("cycles", &ev);
+	mc->core_pmu = pmu_event__probe(&ev) == 0;
+	return 0;
+}
+
+const char *collector__unmet(const struct collector *c, const struct machine_caps *mc, char *buf,
+			     size_t sz)
+{
+	if ((c->needs & NEED_PERF) && !mc->perf && mc->paranoid > 1)
+		snprintf(buf, sz, "needs root or CAP_PERFMON (perf_event_paranoid is %d)", mc->paranoid);
+	else if ((c->needs & NEED_BPF) && !mc->bpf)
+		snprintf(buf, sz, "needs root or CAP_BPF");
+	else if ((c->needs & NEED_CORE_PMU) && !mc->core_pmu)
+		snprintf(buf, sz, "no hardware PMU (virtual machine?)");
+	else if ((c->needs & NEED_UNCORE_PMU) && !mc->imc_event[0])
+		snprintf(buf, sz, mc->uncore_pmu ? "no memory-controller (IMC) uncore PMU" :
+						    "no uncore PMU");
+	else if ((c->needs & NEED_BTF) && !mc->btf)
+		snprintf(buf, sz, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+	else
+		return NULL;
+	return buf;
+}
+
+/* ---- JSON-lines output shared by the counting collectors ---- */
+
+struct series {
+	FILE *f;
+	char path[4096];
+};
+
+static int series_open(struct series *s, const struct collector_ctx *ctx, const char *name,
+		       char *errbuf, size_t sz)
+{
+	snprintf(s->path, sizeof(s->path), "%s/%s.jsonl", ctx->dir, name);
+	s->f = fopen(s->path, "w");
+	if (!s->f) {
+		snprintf(errbuf, sz, "%s: %s", s->path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int series_close(struct series *s, char *outputs, size_t sz)
+{
+	const char *base = strrchr(s->path, '/');
+	int err = 0;
+
+	if (s->f && fclose(s->f))
+		err = -errno;
+	s->f = NULL;
+	snprintf(outputs, sz, "%s", base ? base + 1 : s->path);
+	return err;
+}
+
+/* ---- cpu: /proc/stat utilization ---- */
+
+struct cpu_state {
+	struct series out;
+	unsigned long long prev[10];
+	bool have;
+};
+
+static int read_proc_stat(unsigned long long v[10])
+{
+	FILE *f = fopen("/proc/stat", "re");
+	int n;
+
+	if (!f)
+		return -errno;
+	memset(v, 0, 10 * sizeof(*v));
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+	fclose(f);
+	return n >= 4 ? 0 : -EINVAL;
+}
+
+static int cpu_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	struct cpu_state *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = series_open(&s->out, ctx, "cpu", errbuf, sz);
+	if (err) {
+		free(s);
+		return err;
+	}
+	s->have = read_proc_stat(s->prev) == 0;
+	*state = s;
+	return 0;
+}
+
+static int cpu_collect(void *state, double t)
+{
+	static const char *const names[10] = { "user", "nice", "system", "idle", "iowait",
+					       "irq", "softirq", "steal", "guest", "guest_nice" };
+	struct cpu_state *s = state;
+	unsigned long long v[10], total = 0;
+	int i;
+
+	if (read_proc_stat(v))
+		return 0;
+	for (i = 0; i < 8; i++)
+		total += v[i] - s->prev[i];
+	fprintf(s->out.f, "{\"t\": %.3f", t);
+	for (i = 0; i < 8; i++)
+		fprintf(s->out.f, ", \"%s_pct\": %.2f", names[i],
+			total ? 100.0 * (v[i] - s->prev[i]) / total : 0.0);
+	fprintf(s->out.f, "}\n");
+	memcpy(s->prev, v, sizeof(v));
+	return 0;
+}
+
+static int cpu_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
+{
+	struct cpu_state *s = state;
+	int err = series_close(&s->out, outputs, sz);
+
+	free(s);
+	return err;
+}
+
+/* ---- memory: /proc/meminfo ---- */
+
+static int mem_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	struct series *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	err = series_open(s, ctx, "memory", errbuf, sz);
+	if (err) {
+		free(s);
+		return err;
+	}
+	*state = s;
+	return 0;
+}
+
+static int mem_collect(void *state, double t)
+{
+	static const char *const keys[] = { "MemTotal", "MemFree", "MemAvailable", "Buffers",
+					    "Cached", "SwapTotal", "SwapFree", "Dirty", "AnonPages",
+					    NULL };
+	struct series *s = state;
+	char line[256], key[64];
+	unsigned long long v;
+	FILE *f = fopen("/proc/meminfo", "re");
+	int i;
+
+	if (!f)
+		return 0;
+	fprintf(s->f, "{\"t\": %.3f", t);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^:]: %llu", key, &v) != 2)
+			continue;
+		for (i = 0; keys[i]; i++)
+			if (!strcmp(keys[i], key))
+				fprintf(s->f, ", \"%s_kb\": %llu", key, v);
+	}
+	fclose(f);
+	fprintf(s->f, "}\n");
+	return 0;
+}
+
+static int mem_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
+{
+	struct series *s = state;
+	int err = series_close(s, outputs, sz);
+
+	free(s);
+	return err;
+}
+
+/* ---- counting collectors on top of stat: sched, counters, uncore ---- */
+
+struct count_state {
+	struct series out;
+	struct stat_session *st;
+	struct pmu_event *evs;
+	int *cpus;
+	double *prev;
+	double last_t;
+	bool metrics;
+};
+
+static int count_start(void **state, const struct collector_ctx *ctx, const char *name,
+		       const char *events, bool metrics, char *errbuf, size_t sz)
+{
+	struct stat_opts o = { .sz = sizeof(o) };
+	struct count_state *s = calloc(1, sizeof(*s));
+	int nr_evs = 0, nr_cpus = 0, err, i;
+	char *bad = NULL;
+
+	if (!s)
+		return -ENOMEM;
+	err = pmu_events__parse_list(events, &s->evs, &nr_evs, &bad, errbuf, sz);
+	free(bad);
+	if (!err)
+		err = cpus__online(&s->cpus, &nr_cpus);
+	if (err)
+		goto fail;
+	o.events = s->evs;
+	o.nr_events = nr_evs;
+	o.cpus = s->cpus;
+	o.nr_cpus = nr_cpus;
+	s->st = stat__new(&o);
+	if (!s->st) {
+		err = -errno;
+		snprintf(errbuf, sz, "cannot open %s: %s", events, strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < s->st->nr; i++)
+		if (!s->st->ev[i].supported) {
+			err = s->st->ev[i].err;
+			snprintf(errbuf, sz, "%s: %s", s->st->ev[i].ev.name, strerror(-err));
+			goto fail;
+		}
+	s->prev = calloc(nr_evs, sizeof(double));
+	err = s->prev ? series_open(&s->out, ctx, name, errbuf, sz) : -ENOMEM;
+	if (err)
+		goto fail;
+	err = stat__enable(s->st);
+	if (err)
+		goto fail;
+	s->metrics = metrics;
+	*state = s;
+	return 0;
+fail:
+	stat__free(s->st);
+	free(s->prev);
+	free(s->evs);
+	free(s->cpus);
+	free(s);
+	return err ? err : -EINVAL;
+}
+
+static double value_named(struct count_state *s, const char *name, const double *d)
+{
+	double v = 0;
+	int i;
+
+	for (i = 0; i < s->st->nr; i++)
+		if (!strcmp(s->st->ev[i].ev.name, name))
+			v += d[i];
+	return v;
+}
+
+static int count_collect(void *state, double t)
+{
+	struct count_state *s = state;
+	double d[64], dt = t - s->last_t;
+	int i;
+
+	if (stat__read(s->st) || s->st->nr > 64)
+		return 0;
+	fprintf(s->out.f, "{\"t\": %.3f", t);
+	for (i = 0; i < s->st->nr; i++) {
+		d[i] = s->st->ev[i].scaled - s->prev[i];
+		s->prev[i] = s->st->ev[i].scaled;
+	}
+	for (i = 0; i < s->st->nr; i++) {
+		int j;
+		bool dup = false;
+
+		/* instances of one uncore event add up */
+		for (j = 0; j < i; j++)
+			dup |= !strcmp(s->st->ev[j].ev.name, s->st->ev[i].ev.name);
+		if (dup)
+			continue;
+		fprintf(s->out.f, ", \"%s\": %.6g", s->st->ev[i].ev.name,
+			value_named(s, s->st->ev[i].ev.name, d));
+		if (dt > 0)
+			fprintf(s->out.f, ", \"%s_per_s\": %.6g", s->st->ev[i].ev.name,
+				value_named(s, s->st->ev[i].ev.name, d) / dt);
+	}
+	if (s->metrics) {
+		double cyc = value_named(s, "cycles", d), ins = value_named(s, "instructions", d);
+		double br = value_named(s, "branches", d), brm = value_named(s, "branch-misses", d);
+		double cr = value_named(s, "cache-references", d), cm = value_named(s, "cache-misses", d);
+
+		if (cyc > 0)
+			fprintf(s->out.f, ", \"ipc\": %.4f", ins / cyc);
+		if (br > 0)
+			fprintf(s->out.f, ", \"branch_miss_pct\": %.4f", 100 * brm / br);
+		if (cr > 0)
+			fprintf(s->out.f, ", \"cache_miss_pct\": %.4f", 100 * cm / cr);
+	}
+	fprintf(s->out.f, "}\n");
+	s->last_t = t;
+	return 0;
+}
+
+static int count_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
+{
+	struct count_state *s = state;
+	int err;
+
+	stat__disable(s->st);
+	err = series_close(&s->out, outputs, sz);
+	stat__free(s->st);
+	free(s->prev);
+	free(s->evs);
+	free(s->cpus);
+	free(s);
+	return err;
+}
+
+static int sched_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	return count_start(state, ctx, "sched", "context-switches,cpu-migrations", false, errbuf, sz);
+}
+
+static int counters_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	return count_start(state, ctx, "counters",
+			   "{cycles,instructions},{cache-references,cache-misses},"
+			   "{branches,branch-misses}",
+			   true, errbuf, sz);
+}
+
+static int uncore_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	return count_start(state, ctx, "uncore", ctx->caps->imc_event, false, errbuf, sz);
+}
+
+/* ---- profile: the BPF sampler ---- */
+
+struct profile_state {
+	struct symbolizer *sym;
+	struct record *rec;
+	struct pmu_event ev;
+	int *cpus;
+	int nr_cpus;
+	char fallback[128];
+};
+
+static int profile_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
+{
+	struct record_opts o = { .sz = sizeof(o) };
+	struct profile_state *s = calloc(1, sizeof(*s));
+	struct record_error re;
+	struct pmu_fallback fb;
+	int nr = 1, err;
+
+	if (!s)
+		return -ENOMEM;
+	pmu_event__parse("cycles", &s->ev);
+	pmu_event__set_sampling(&s->ev, 99, 0);
+	err = pmu_events__fallback(&s->ev, &nr, 99, true, &fb);
+	if (!err && fb.added_cpu_clock)
+		snprintf(s->fallback, sizeof(s->fallback), " (fallback: no hardware PMU for cycles)");
+	if (!err)
+		err = cpus__online(&s->cpus, &s->nr_cpus);
+	if (err)
+		goto fail;
+	s->sym = symbolizer__new(NULL);
+	if (!s->sym) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	o.events = &s->ev;
+	o.nr_events = 1;
+	o.cpus = s->cpus;
+	o.nr_cpus = s->nr_cpus;
+	o.kern_depth = o.user_depth = PROFILE_MAX_DEPTH;
+	o.max_stacks = 16384;
+	o.track_cpus = s->cpus;
+	o.nr_track_cpus = s->nr_cpus;
+	s->rec = record__new(&o, s->sym, &re);
+	if (!s->rec) {
+		err = -errno;
+		snprintf(errbuf, sz, "cannot start the sampler: %s", strerror(errno));
+		goto fail;
+	}
+	err = record__enable(s->rec, &re);
+	if (err) {
+		snprintf(errbuf, sz, "cannot enable the sampler: %s", strerror(-err));
+		goto fail;
+	}
+	*state = s;
+	return 0;
+fail:
+	record__free(s->rec);
+	symbolizer__free(s->sym);
+	free(s->cpus);
+	free(s);
+	return err ? err : -EINVAL;
+}
+
+static int profile_collect(void *state, double t)
+{
+	struct profile_state *s = state;
+
+	(void)t;
+	return record__poll(s->rec, 0) == -EINTR ? 0 : 0;
+}
+
+static int profile_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
+{
+	struct profile_state *s = state;
+	struct stack_table *table = stack_table__new();
+	struct record_stats st;
+	struct flamegraph_opts fo;
+	struct folded_data d = { 0 };
+	struct atomic_file af;
+	char path[4096], subtitle[512];
+	int err;
+
+	if (!table)
+		return -ENOMEM;
+	err = record__drain(s->rec, &table, &st);
+	snprintf(path, sizeof(path), "%s/profile.folded", ctx->dir);
+	if (!err)
+		err = folded__write_file(path, table);
+	if (!err && !(err = folded_data__from_table(&d, table)) && d.nr) {
+		snprintf(path, sizeof(path), "%s/profile.svg", ctx->dir);
+		flamegraph_opts__init(&fo);
+		snprintf(subtitle, sizeof(subtitle), "%s at 99 Hz%s, %llu samples", s->ev.name,
+			 s->fallback, (unsigned long long)st.taken);
+		fo.title = "pmuprof collect: profile";
+		fo.subtitle = subtitle;
+		err = atomic_file__open(&af, path);
+		if (!err) {
+			err = flamegraph__write(af.f, &d, &fo);
+			if (err)
+				atomic_file__abort(&af);
+			else
+				err = atomic_file__commit(&af);
+		}
+	}
+	snprintf(outputs, sz, "profile.folded%s", d.nr ? ",profile.svg" : "");
+	folded_data__free(&d);
+	stack_table__free(table);
+	record__free(s->rec);
+	symbolizer__free(s->sym);
+	free(s->cpus);
+	free(s);
+	return err;
+}
+
+static const struct collector collectors[] = {
+	{ "profile", "call stacks sampled by BPF on cycles (cpu-clock without a PMU)",
+	  NEED_PERF | NEED_BPF, "perf_event BPF sampler, system-wide, 99 Hz", profile_start,
+	  profile_collect, profile_stop },
+	{ "counters", "per-CPU hardware counters with IPC, cache-miss and branch-miss rates",
+	  NEED_PERF | NEED_CORE_PMU, "counting, system-wide, grouped", counters_start, count_collect,
+	  count_stop },
+	{ "uncore", "memory bandwidth per socket from the IMC uncore PMUs",
+	  NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
+	  count_stop },
+	{ "cpu", "CPU utilization from /proc/stat", 0, "/proc/stat deltas", cpu_start, cpu_collect,
+	  cpu_stop },
+	{ "memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,
+	  mem_stop },
+	{ "sched", "context switches and migrations per second (kernel software counters)",
+	  NEED_PERF, "software events, system-wide", sched_start, count_collect, count_stop },
+};
+
+const struct collector *const *collectors__all(void)
+{
+	static const struct collector *all[sizeof(collectors) / sizeof(collectors[0]) + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(collectors) / sizeof(collectors[0]); i++)
+		all[i] = &collectors[i];
+	return all;
+}
+
+const struct collector *collectors__find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(collectors) / sizeof(collectors[0]); i++)
+		if (!strcmp(collectors[i].name, name))
+			return &collectors[i];
+	return NULL;
+}
