@@ -23,7 +23,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
-	__type(key, struct profile_key); /* resized at load time: short_depth frames */
+	/* A size, not a BTF type: the size changes at load time (short_depth frames). */
+	__uint(key_size, sizeof(struct profile_key));
 	__type(value, struct profile_value);
 } stacks_short SEC(".maps");
 
@@ -31,7 +32,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
-	__type(key, struct profile_key); /* resized at load time: kern + user depth frames */
+	__uint(key_size, sizeof(struct profile_key)); /* resized: kern + user depth frames */
 	__type(value, struct profile_value);
 } stacks_long SEC(".maps");
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 #include "cmd.h"
+#include "log.h"
 
 static const char usage[] =
 	"Usage: pmuprof COMMAND [OPTIONS]\n"
@@ -20,6 +22,8 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	/* libbpf speaks through the debug sink: quiet unless -v. */
+	libbpf_set_print(log_libbpf_print);
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EXIT_BAD_INPUT;

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""pmuprof collect and pmuprof doctor. Usage: test_collect.py CASE"""
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+DATA = os.environ.get("PMUPROF_TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "data"))
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def skip(msg):
+    print(f"SKIP: {msg}", file=sys.stderr)
+    sys.exit(77)
+
+
+def doctor(env=None):
+    p = subprocess.run([PMUPROF, "doctor", "--json"], capture_output=True, text=True, timeout=60,
+                       env=env)
+    if p.returncode != 0:
+        fail(f"doctor exit {p.returncode}: {p.stderr}")
+    return json.loads(p.stdout)
+
+
+def case_collect():
+    if os.geteuid() != 0:
+        skip("needs root (the profile and sched collectors open perf events)")
+    tmp = tempfile.mkdtemp(prefix="pmuprof-collect-")
+    out = os.path.join(tmp, "run")
+    demo = subprocess.Popen([DEMO, "3"], stdout=subprocess.DEVNULL)
+    try:
+        p = subprocess.run([PMUPROF, "collect", "-d", "2", "-I", "250", "-o", out],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        demo.wait()
+    if p.returncode != 0:
+        if "not permitted" in p.stderr:
+            skip("the kernel refuses BPF here")
+        fail(f"collect exit {p.returncode}: {p.stderr}")
+    index = json.load(open(os.path.join(out, "index.json")))
+    col = {c["name"]: c for c in index["collectors"]}
+    if set(col) != {"profile", "counters", "uncore", "cpu", "memory", "sched"}:
+        fail(f"collectors in index.json: {list(col)}")
+    caps = doctor()
+    for name in ("profile", "cpu", "memory", "sched"):
+        if not col[name]["ran"] or not col[name]["outputs"]:
+            fail(f"{name} did not run: {col[name]}")
+        for o in col[name]["outputs"]:
+            if not os.path.getsize(os.path.join(out, o)):
+                fail(f"{name}: {o} is empty")
+    if not caps["hardware_pmu"]:
+        if col["counters"]["ran"] or col["counters"]["reason"] != "no hardware PMU (virtual machine?)":
+            fail(f"counters: {col['counters']}")
+    if not caps["uncore_pmus"]:
+        if col["uncore"]["ran"] or col["uncore"]["reason"] != "no uncore PMU":
+            fail(f"uncore: {col['uncore']}")
+    for name in ("cpu", "memory", "sched"):
+        rows = [json.loads(l) for l in open(os.path.join(out, f"{name}.jsonl"))]
+        if not 6 <= len(rows) <= 9:
+            fail(f"{name}.jsonl: {len(rows)} rows for 2 s at 250 ms")
+    cpu = [json.loads(l) for l in open(os.path.join(out, "cpu.jsonl"))]
+    busy = max(100 - r["idle_pct"] for r in cpu)
+    if busy < 100 / os.cpu_count() * 0.7:
+        fail(f"cpu.jsonl misses the busy demo: at most {busy:.0f}% busy")
+    sched = [json.loads(l) for l in open(os.path.join(out, "sched.jsonl"))]
+    if not all(r["context-switches"] > 0 for r in sched[1:]):
+        fail("sched.jsonl: no context switches counted")
+    folded = open(os.path.join(out, "profile.folded")).read()
+    if "hot_60" not in folded:
+        fail("the profile misses the demo")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def case_doctor():
+    d = doctor()
+    if d["kernel"] != f"{platform.system()} {platform.release()}":
+        fail(f"kernel: {d['kernel']}")
+    if d["btf"] != os.path.exists("/sys/kernel/btf/vmlinux"):
+        fail("btf")
+    if d["perf_event_paranoid"] != int(open("/proc/sys/kernel/perf_event_paranoid").read()):
+        fail("perf_event_paranoid")
+    if d["kptr_restrict"] != int(open("/proc/sys/kernel/kptr_restrict").read()):
+        fail("kptr_restrict")
+    if d["root"] != (os.geteuid() == 0):
+        fail("root")
+    names = [c["name"] for c in d["collectors"]]
+    if names != ["profile", "counters", "uncore", "cpu", "memory", "sched"]:
+        fail(f"collectors: {names}")
+    cyc = subprocess.run([PMUPROF, "stat", "--json", "-e", "cycles", "--", "true"],
+                         capture_output=True, text=True)
+    has_pmu = '"supported": true' in cyc.stdout
+    if d["hardware_pmu"] != has_pmu:
+        fail(f"hardware_pmu {d['hardware_pmu']} but cycles opens: {has_pmu}")
+    counters = [c for c in d["collectors"] if c["name"] == "counters"][0]
+    if not has_pmu and (counters["runs"] or "no hardware PMU" not in counters["reason"]):
+        fail(f"counters: {counters}")
+    p = subprocess.run([PMUPROF, "doctor"], capture_output=True, text=True)
+    for field in ("kernel:", "BTF:", "perf bpf_link:", "BPF cookies:", "hardware PMU:",
+                  "uncore PMUs:", "perf_event_paranoid:", "kptr_restrict:", "capabilities:",
+                  "NMI watchdog:", "collectors:"):
+        if field not in p.stdout:
+            fail(f"doctor output lacks '{field}'")
+    # a binary: the demo has frame pointers and symbols; a stripped copy has neither name
+    d = json.loads(subprocess.run([PMUPROF, "doctor", "--json", "--binary", DEMO],
+                                  capture_output=True, text=True).stdout)
+    if d["binary"]["symbols"] != "full symbol table (.symtab)" or \
+            (platform.machine() == "x86_64" and d["binary"]["with_frame_pointer"] * 2 <
+             d["binary"]["functions"]):
+        fail(f"--binary demo: {d['binary']}")
+    p = subprocess.run([PMUPROF, "doctor", "--binary", "/nonexistent"], capture_output=True,
+                       text=True)
+    if p.returncode != 2 or "/nonexistent" not in p.stderr:
+        fail(f"--binary /nonexistent: {p.returncode} {p.stderr}")
+    # a fake sysfs tree: two IMC instances and a core PMU named cpu
+    env = dict(os.environ, PMUPROF_SYSFS=os.path.join(DATA, "sysfs"))
+    d = doctor(env)
+    if d["uncore_pmus"] != "uncore_imc_0,uncore_imc_1" and \
+            set(d["uncore_pmus"].split(",")) != {"uncore_imc_0", "uncore_imc_1"}:
+        fail(f"fake tree uncore PMUs: {d['uncore_pmus']}")
+    unc = [c for c in d["collectors"] if c["name"] == "uncore"][0]
+    if not unc["runs"] and "CAP_PERFMON" not in unc["reason"]:
+        fail(f"fake tree: uncore collector: {unc}")
+
+
+CASES = {"collect": case_collect, "doctor": case_doctor}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
+        sys.exit(2)
+    CASES[sys.argv[1]]()
+    print("PASS")
