@@ -42,6 +42,7 @@ static const char *pfm_reason(int code)
 	case PFM_ERR_ATTR_SET: return "modifier given twice";
 	case PFM_ERR_FEATCOMB: return "modifiers that cannot be combined";
 	case PFM_ERR_TOOMANY: return "too many modifiers";
+	case PFM_ERR_NOTSUPP: return "not supported here (an uncore event needs its PMU under /sys/bus/event_source/devices)";
 	default: return pfm_strerror(code);
 	}
 }
@@ -73,6 +74,36 @@ static bool pmu_known_but_absent(const char *spec, char *err, size_t errsz)
 		}
 	}
 	return false;
+}
+
+/* An uncore event (skx_unc_imc0::...): counted on its sysfs PMU's cpumask. */
+static void mark_uncore(struct pmu_event *ev, int idx)
+{
+	pfm_event_info_t einfo;
+	pfm_pmu_info_t pinfo;
+	char **pmus = NULL;
+	int nr = 0, i;
+
+	memset(&einfo, 0, sizeof(einfo));
+	einfo.size = sizeof(einfo);
+	memset(&pinfo, 0, sizeof(pinfo));
+	pinfo.size = sizeof(pinfo);
+	if (pfm_get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS ||
+	    pfm_get_pmu_info(einfo.pmu, &pinfo) != PFM_SUCCESS || pinfo.type != PFM_PMU_TYPE_UNCORE)
+		return;
+	ev->uncore = true;
+	if (pmu_sysfs_list(&pmus, &nr))
+		return;
+	for (i = 0; i < nr; i++) {
+		__u32 type;
+
+		if (!pmu_sysfs_type(pmus[i], &type) && type == ev->attr.type) {
+			pmu_sysfs_cpus(pmus[i], &ev->cpumask);
+			snprintf(ev->pmu, sizeof(ev->pmu), "%.63s", pmus[i]);
+			break;
+		}
+	}
+	pmu_names__free(pmus, nr);
 }
 
 int pmu_pfm_encode(const char *spec, struct pmu_event *ev, char *err, size_t errsz)
@@ -110,6 +141,7 @@ int pmu_pfm_encode(const char *spec, struct pmu_event *ev, char *err, size_t err
 		ev->has_period = true;
 	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE && ev->attr.type != PERF_TYPE_TRACEPOINT &&
 		       ev->attr.type != PERF_TYPE_BREAKPOINT;
+	mark_uncore(ev, arg.idx);
 	return 0;
 }
 
