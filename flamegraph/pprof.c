@@ -169,6 +169,28 @@ static void frame_mapping(const char *name, size_t len, const char **mod, size_t
 	}
 }
 
+/* Both index arrays cover string index i (new entries zeroed). */
+static int grow_maps(int64_t **func_map, int64_t **mapping_of, size_t *n, int64_t i)
+{
+	size_t cap = (i + 1) * 2, k;
+	int64_t *fm, *mm;
+
+	if ((size_t)i < *n)
+		return 0;
+	fm = realloc(*func_map, cap * sizeof(*fm));
+	if (fm)
+		*func_map = fm;
+	mm = realloc(*mapping_of, cap * sizeof(*mm));
+	if (mm)
+		*mapping_of = mm;
+	if (!fm || !mm)
+		return -ENOMEM;
+	for (k = *n; k < cap; k++)
+		fm[k] = mm[k] = 0;
+	*n = cap;
+	return 0;
+}
+
 static int gzip_out(FILE *f, const uint8_t *d, size_t n)
 {
 	z_stream zs;
@@ -241,10 +263,7 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 		int64_t mi = strtab_get(&strs, o->main_binary, strlen(o->main_binary));
 		const char *bid = stack_table__build_id_of(st, o->main_binary);
 
-		nfunc = (mi + 1) * 2;
-		func_map = calloc(nfunc, sizeof(*func_map));
-		mapping_of = calloc(nfunc, sizeof(*mapping_of));
-		if (mi < 0 || !func_map || !mapping_of) {
+		if (mi < 0 || grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -272,22 +291,9 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 				err = -ENOMEM;
 				break;
 			}
-			if ((size_t)si >= nfunc) {
-				size_t cap = (si + 1) * 2;
-				int64_t *fm = realloc(func_map, cap * sizeof(*fm));
-				int64_t *mm = realloc(mapping_of, cap * sizeof(*mm));
-
-				if (fm)
-					func_map = fm;
-				if (mm)
-					mapping_of = mm;
-				if (!fm || !mm) {
-					err = -ENOMEM;
-					break;
-				}
-				for (k = nfunc; k < cap; k++)
-					func_map[k] = mapping_of[k] = 0;
-				nfunc = cap;
+			if (grow_maps(&func_map, &mapping_of, &nfunc, si)) {
+				err = -ENOMEM;
+				break;
 			}
 			if (!func_map[si]) {
 				const char *mod;
@@ -305,23 +311,10 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 				if (mod) {
 					int64_t mi = strtab_get(&strs, mod, mod_len);
 
-					if (mi >= (int64_t)nfunc || mi < 0) {
-						/* interned after the arrays were sized: grow */
-						size_t cap = (mi + 1) * 2;
-						int64_t *fm = realloc(func_map, cap * sizeof(*fm));
-						int64_t *mm = realloc(mapping_of, cap * sizeof(*mm));
-
-						if (fm)
-							func_map = fm;
-						if (mm)
-							mapping_of = mm;
-						if (!fm || !mm || mi < 0) {
-							err = -ENOMEM;
-							break;
-						}
-						for (k = nfunc; k < cap; k++)
-							func_map[k] = mapping_of[k] = 0;
-						nfunc = cap;
+					/* interned after the arrays were sized: grow */
+					if (mi < 0 || grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
+						err = -ENOMEM;
+						break;
 					}
 					/* mapping_of[string of module] = mapping id */
 					if (!mapping_of[mi]) {

@@ -109,6 +109,23 @@ static int tree_insert(struct tree *t, const char *stack, double after, double b
 	return 0;
 }
 
+/* Push a node's children so that the first child is popped first (left to right). */
+static size_t push_children(const struct tree *t, const struct node *n, uint32_t *stack, size_t sp)
+{
+	size_t first = sp, a, b;
+	uint32_t c;
+
+	for (c = n->first_child; c; c = t->n[c].next_sibling)
+		stack[sp++] = c;
+	for (a = first, b = sp ? sp - 1 : 0; a < b && sp > first; a++, b--) {
+		uint32_t tmp = stack[a];
+
+		stack[a] = stack[b];
+		stack[b] = tmp;
+	}
+	return sp;
+}
+
 static int cmp_lines(const void *a, const void *b)
 {
 	return strcmp(((const struct folded_line *)a)->stack, ((const struct folded_line *)b)->stack);
@@ -474,18 +491,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 			t.n[c].x = x;
 			x += t.n[c].value;
 		}
-		{
-			size_t first = sp;
-
-			for (c = n->first_child; c; c = t.n[c].next_sibling)
-				stack[sp++] = c;
-			for (size_t a = first, b = sp ? sp - 1 : 0; a < b; a++, b--) {
-				uint32_t tmp = stack[a];
-
-				stack[a] = stack[b];
-				stack[b] = tmp;
-			}
-		}
+		sp = push_children(&t, n, stack, sp);
 	}
 	height = (maxdepth + 1) * o->frame_height + ypad1 + ypad2 + ypad3;
 	if (o->palette_file) {
@@ -557,7 +563,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 	sp = 0;
 	stack[sp++] = 0;
 	while (sp) {
-		uint32_t id = stack[--sp], c;
+		uint32_t id = stack[--sp];
 		struct node *n = &t.n[id];
 		double x1 = XPAD + n->x * widthper, w = n->value * widthper, y1;
 		int r, g, b, chars;
@@ -611,18 +617,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 			}
 		}
 		fputs("</text></g>\n", out);
-		{
-			size_t first = sp;
-
-			for (c = n->first_child; c; c = t.n[c].next_sibling)
-				stack[sp++] = c;
-			for (size_t a = first, z = sp ? sp - 1 : 0; a < z; a++, z--) {
-				uint32_t tmp = stack[a];
-
-				stack[a] = stack[z];
-				stack[z] = tmp;
-			}
-		}
+		sp = push_children(&t, n, stack, sp);
 	}
 	fputs("</g>\n</svg>\n", out);
 	if (palp)

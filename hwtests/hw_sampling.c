@@ -16,29 +16,6 @@ const char *hw_prereq(void)
 	return why ? why : hw_need_event("instructions");
 }
 
-/* Samples of the stacks in a folded file whose leaf is fn. */
-static long leaf_samples(const char *path, const char *fn)
-{
-	char line[8192];
-	long total = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strrchr(line, ' '), *semi;
-
-		if (!sp)
-			continue;
-		*sp = 0;
-		semi = strrchr(line, ';');
-		if (semi && !strcmp(semi + 1, fn))
-			total += atol(sp + 1);
-	}
-	fclose(f);
-	return total;
-}
-
 Test(hw, instructions_period_exact)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-hw-XXXXXX.folded";
@@ -50,7 +27,7 @@ Test(hw, instructions_period_exact)
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(oracle_pmuprof(out, sizeof(out), args), 0, "%s", out);
-	n = leaf_samples(folded, "oracle_loop");
+	n = oracle_folded_samples(folded, "oracle_loop", true);
 	oracle_report("samples in the loop, instructions:u every 100,000 of 100,000,000", n,
 		      "1000 ±1");
 	cr_expect(n >= 999 && n <= 1001, "%ld samples", n);

@@ -294,3 +294,25 @@ double oracle_find_number(const char *text, const char *label)
 		p++;
 	return strtod(p, NULL);
 }
+
+long oracle_folded_samples(const char *path, const char *frame, bool leaf)
+{
+	char line[8192];
+	long total = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *sp = strrchr(line, ' '), *semi;
+
+		if (!sp)
+			continue;
+		*sp = 0;
+		semi = strrchr(line, ';');
+		if (leaf ? semi && !strcmp(semi + 1, frame) : strstr(line, frame) != NULL)
+			total += atol(sp + 1);
+	}
+	fclose(f);
+	return total;
+}

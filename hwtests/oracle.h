@@ -63,5 +63,7 @@ extern const char oracle_chase_load[]; /* address of the chase's load instructio
 
 /* Run "pmuprof ARGS..." (PMUPROF_BIN), capture stderr into buf; returns the exit code. */
 int oracle_pmuprof(char *buf, size_t sz, const char *const *args);
+/* Samples of a folded file's stacks whose leaf is frame (or that contain it). */
+long oracle_folded_samples(const char *path, const char *frame, bool leaf);
 /* A number after "label" in text (e.g. "samples:    "), or -1. */
 double oracle_find_number(const char *text, const char *label);

@@ -34,24 +34,6 @@ Test(sw, page_faults_exact)
 	cr_expect(c.value >= 20000 && c.value <= 20010, "%lu", (unsigned long)c.value);
 }
 
-static long leaf_samples(const char *path, const char *fn)
-{
-	char line[8192];
-	long total = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *sp = strrchr(line, ' ');
-
-		if (sp && strstr(line, fn))
-			total += atol(sp + 1);
-	}
-	fclose(f);
-	return total;
-}
-
 Test(sw, task_clock_samples_of_a_busy_second)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-sw-XXXXXX.folded";
@@ -76,7 +58,7 @@ Test(sw, page_fault_period_exact)
 
 	cr_assert_geq(mkstemps(folded, 7), 0);
 	cr_assert_eq(oracle_pmuprof(out, sizeof(out), args), 0, "%s", out);
-	n = leaf_samples(folded, ";oracle_touch_pages");
+	n = oracle_folded_samples(folded, ";oracle_touch_pages", false);
 	oracle_report("page-faults samples in the toucher, period 100 over 100,000 faults", n,
 		      "1000 ±1");
 	cr_expect(n >= 999 && n <= 1001, "%ld", n);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cmd.h"
+#include "util.h"
 #include "collector.h"
 #include "flamegraph/flamegraph.h"
 
@@ -34,28 +35,6 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
 	stop = sig;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
 }
 
 struct slot {
@@ -182,10 +161,10 @@ int cmd_collect(int argc, char **argv)
 	for (i = 0; i < nr; i++)
 		fprintf(stderr, "pmuprof: collect: %-9s %s%s\n", slots[i].c->name,
 			slots[i].ran ? "running" : "not running: ", slots[i].ran ? "" : slots[i].reason);
-	start = now();
+	start = monotonic_now();
 	next = start + interval_ms / 1000;
-	while (!stop && now() - start < duration) {
-		double t = now();
+	while (!stop && monotonic_now() - start < duration) {
+		double t = monotonic_now();
 
 		if (t >= next) {
 			for (i = 0; i < nr; i++)
@@ -199,7 +178,7 @@ int cmd_collect(int argc, char **argv)
 				slots[i].c->collect(slots[i].state, t - start);
 		usleep(20000);
 	}
-	elapsed = now() - start;
+	elapsed = monotonic_now() - start;
 	for (i = 0; i < nr; i++) {
 		if (!slots[i].ran)
 			continue;
@@ -212,27 +191,27 @@ int cmd_collect(int argc, char **argv)
 	fprintf(af.f, "{\n  \"pmuprof\": \"%s\",\n  \"started\": \"%s\",\n  \"duration_s\": %.3f,\n"
 		      "  \"interval_ms\": %.0f,\n  \"machine\": {\"kernel\": ",
 		PMUPROF_VERSION, started, elapsed, interval_ms);
-	json_str(af.f, caps.kernel);
+	json_write_string(af.f, caps.kernel);
 	fprintf(af.f, ", \"core_pmu\": ");
-	json_str(af.f, caps.core_pmu ? caps.core_pmu_name : "");
+	json_write_string(af.f, caps.core_pmu ? caps.core_pmu_name : "");
 	fprintf(af.f, ", \"uncore_pmus\": ");
-	json_str(af.f, caps.uncore_pmus);
+	json_write_string(af.f, caps.uncore_pmus);
 	fprintf(af.f, "},\n  \"collectors\": [\n");
 	for (i = 0; i < nr; i++) {
 		char *o, *save = NULL, outs[256];
 		int k = 0;
 
 		fprintf(af.f, "    {\"name\": \"%s\", \"description\": ", slots[i].c->name);
-		json_str(af.f, slots[i].c->description);
+		json_write_string(af.f, slots[i].c->description);
 		fprintf(af.f, ", \"mode\": ");
-		json_str(af.f, slots[i].c->mode);
+		json_write_string(af.f, slots[i].c->mode);
 		fprintf(af.f, ", \"ran\": %s, \"reason\": ", slots[i].ran ? "true" : "false");
-		json_str(af.f, slots[i].reason);
+		json_write_string(af.f, slots[i].reason);
 		fprintf(af.f, ", \"outputs\": [");
 		snprintf(outs, sizeof(outs), "%s", slots[i].outputs);
 		for (o = strtok_r(outs, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 			fprintf(af.f, "%s", k++ ? ", " : "");
-			json_str(af.f, o);
+			json_write_string(af.f, o);
 		}
 		fprintf(af.f, "]}%s\n", i + 1 < nr ? "," : "");
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "util.h"
 #include "collector.h"
 #include "symbolize/symbolize.h"
 
@@ -31,20 +32,6 @@ static bool virtualized(void)
 			hv = true;
 	fclose(f);
 	return hv;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 struct binary_report {
@@ -130,14 +117,14 @@ int cmd_doctor(int argc, char **argv)
 
 	if (json) {
 		printf("{\"kernel\": ");
-		json_str(mc.kernel);
+		json_write_string(stdout, mc.kernel);
 		printf(", \"btf\": %s, \"perf_links\": %s, \"bpf_cookies\": %s, \"core_pmu\": ",
 		       mc.btf ? "true" : "false", mc.perf_link ? "true" : "false",
 		       mc.perf_link ? "true" : "false");
-		json_str(mc.core_pmu ? mc.core_pmu_name : "");
+		json_write_string(stdout, mc.core_pmu ? mc.core_pmu_name : "");
 		printf(", \"hardware_pmu\": %s, \"virtualized\": %s, \"uncore_pmus\": ",
 		       mc.core_pmu ? "true" : "false", vm ? "true" : "false");
-		json_str(mc.uncore_pmus);
+		json_write_string(stdout, mc.uncore_pmus);
 		printf(", \"perf_event_paranoid\": %d, \"kptr_restrict\": %d, \"nmi_watchdog\": %s, "
 		       "\"root\": %s, \"cap_bpf\": %s, \"cap_perfmon\": %s, \"cap_sys_admin\": %s",
 		       mc.paranoid, mc.kptr_restrict, mc.nmi_watchdog ? "true" : "false",
@@ -146,11 +133,11 @@ int cmd_doctor(int argc, char **argv)
 		       mc.cap_eff & (1ULL << 21) ? "true" : "false");
 		if (bin.checked) {
 			printf(", \"binary\": {\"path\": ");
-			json_str(binary);
+			json_write_string(stdout, binary);
 			printf(", \"symbols\": ");
-			json_str(bin.symbols);
+			json_write_string(stdout, bin.symbols);
 			printf(", \"frame_pointers\": ");
-			json_str(fp);
+			json_write_string(stdout, fp);
 			if (bin.fp_known)
 				printf(", \"functions\": %d, \"with_frame_pointer\": %d", bin.functions,
 				       bin.with_fp);
@@ -162,9 +149,9 @@ int cmd_doctor(int argc, char **argv)
 
 			printf("%s{\"name\": \"%s\", \"runs\": %s, \"mode\": ", i ? ", " : "", all[i]->name,
 			       unmet ? "false" : "true");
-			json_str(all[i]->mode);
+			json_write_string(stdout, all[i]->mode);
 			printf(", \"reason\": ");
-			json_str(unmet ? unmet : "");
+			json_write_string(stdout, unmet ? unmet : "");
 			printf("}");
 		}
 		printf("]}\n");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
+#include "util.h"
 #include "pmu/pmu.h"
 
 static const char list_usage[] =
@@ -28,22 +29,6 @@ static const char list_usage[] =
 	"Examples:\n"
 	"  pmuprof list '*miss*'\n"
 	"  LIBPFM_ENCODE_INACTIVE=1 pmuprof list --details skl::INST_RETIRED:ANY_P:u\n";
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 /* Openable here? Only probed for PMUs that are present: probing is a syscall each. */
 static const char *openable(struct pmu_list_entry *e, bool *ok)
@@ -151,14 +136,14 @@ int cmd_list(int argc, char **argv)
 		shown++;
 		if (json) {
 			printf("%s\n  {\"name\": ", first ? "" : ",");
-			json_string(e->name);
+			json_write_string(stdout, e->name);
 			printf(", \"source\": \"%s\", \"pmu\": ", e->source);
-			json_string(e->pmu);
+			json_write_string(stdout, e->pmu);
 			printf(", \"description\": ");
-			json_string(e->desc);
+			json_write_string(stdout, e->desc);
 			printf(", \"present\": %s, \"openable\": %s, \"reason\": ",
 			       e->present ? "true" : "false", ok ? "true" : "false");
-			json_string(ok ? "" : why);
+			json_write_string(stdout, ok ? "" : why);
 			printf("}");
 			first = false;
 			continue;

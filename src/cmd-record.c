@@ -463,14 +463,6 @@ static pid_t launch(char **cmd, const char *path, int *go_fd)
 	return pid;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
 {
 	char sugg[3][PMU_EVENT_NAME_MAX];
@@ -979,7 +971,7 @@ int cmd_record(int argc, char **argv)
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
 	}
-	start = now_s();
+	start = monotonic_now();
 	wall_start = time(NULL);
 	if (a.duration_arg)
 		end_at = start + a.duration;
@@ -1009,7 +1001,7 @@ int cmd_record(int argc, char **argv)
 		}
 		if (child_done)
 			break;
-		t = now_s();
+		t = monotonic_now();
 		if (end_at && t >= end_at)
 			break;
 		if (tty && !a.quiet && t - last_status >= 0.5) {
@@ -1023,7 +1015,7 @@ int cmd_record(int argc, char **argv)
 	if (tty && !a.quiet)
 		fprintf(stderr, "\r\033[K");
 	record__stop(rec);
-	stop_time = now_s();
+	stop_time = monotonic_now();
 
 	err = record__drain(rec, tables, &st);
 	if (err) {
@@ -1045,7 +1037,7 @@ int cmd_record(int argc, char **argv)
 	nr_outs = 0;
 	if (!a.quiet)
 		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
-			      opts.count_weight, now_s() - stop_time);
+			      opts.count_weight, monotonic_now() - stop_time);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

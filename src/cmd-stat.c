@@ -62,14 +62,6 @@ static void on_child(int sig)
 	(void)sig;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static bool is_clock(const struct pmu_event *e)
 {
 	return e->attr.type == PERF_TYPE_SOFTWARE && (e->attr.config == PERF_COUNT_SW_CPU_CLOCK ||
@@ -151,20 +143,6 @@ static void commify(double v, char *buf, size_t sz)
 	buf[j] = 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 #define MAX_SOCKETS 64
 
 /* Uncore: the instances of one event (uncore_imc_0..N) summed per socket. */
@@ -225,7 +203,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 		}
 	if (p->json) {
 		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t, p->elapsed);
-		json_str(f, p->target);
+		json_write_string(f, p->target);
 		fprintf(f, ", \"events\": [");
 		for (i = 0, j = 0; i < s->nr; i++) {
 			const struct stat_event *e = &s->ev[i];
@@ -233,11 +211,11 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 			if (later_instance(s, i))
 				continue;
 			fprintf(f, "%s{\"event\": ", j++ ? ", " : "");
-			json_str(f, e->ev.name);
+			json_write_string(f, e->ev.name);
 			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
 			if (e->supported) {
 				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
-				json_str(f, is_clock(&e->ev) ? "ns" : e->ev.unit[0] ? e->ev.unit : "count");
+				json_write_string(f, is_clock(&e->ev) ? "ns" : e->ev.unit[0] ? e->ev.unit : "count");
 				fprintf(f, ", \"running_pct\": %.2f", pct[i]);
 				if (e->ev.uncore) {
 					double sums[MAX_SOCKETS], total = 0;
@@ -259,7 +237,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 				}
 			} else {
 				fprintf(f, ", \"reason\": ");
-				json_str(f, reason(e));
+				json_write_string(f, reason(e));
 			}
 			fprintf(f, "}");
 		}
@@ -574,7 +552,7 @@ int cmd_stat(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	start = last = now();
+	start = last = monotonic_now();
 	if (child > 0) {
 		if (write(go[1], "x", 1) != 1) {
 			ret = 1;
@@ -593,7 +571,7 @@ int cmd_stat(int argc, char **argv)
 			if (wait4(child, &status, WNOHANG, &ru) == child)
 				child_done = true;
 		}
-		t = now();
+		t = monotonic_now();
 		if (child_done || (duration && t - start >= duration))
 			break;
 		if (interval_ms && t - last >= interval_ms / 1000 - 1e-3) {
@@ -636,14 +614,14 @@ int cmd_stat(int argc, char **argv)
 			pcpu[i][j] = stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale -
 				     (interval_ms ? pprev[i][j] : 0);
 	}
-	pr.elapsed = now() - (interval_ms ? last : start);
-	pr.t = now() - start;
+	pr.elapsed = monotonic_now() - (interval_ms ? last : start);
+	pr.t = monotonic_now() - start;
 	if (!json && !interval_ms)
 		printf("\n Performance counter stats for '%s':\n\n", target);
 	pr.interval = interval_ms > 0;
 	print_values(stdout, s, vals, pct, &pr, pcpu);
 	if (!json) {
-		printf("\n%18.9f seconds time elapsed\n", now() - start);
+		printf("\n%18.9f seconds time elapsed\n", monotonic_now() - start);
 		if (child_done)
 			printf("\n%18.9f seconds user\n%18.9f seconds sys\n",
 			       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
