@@ -45,6 +45,10 @@ static bool take_count(const char *s, size_t *len, double *v)
 		tmp[e - b] = 0;
 		*v = strtod(tmp, NULL);
 	}
+	/* Beyond 10^18 (past 64 bits, or an absurd fraction) a count is clamped: sums stay
+	 * finite, so widths do too. */
+	if (!(*v <= 1e18))
+		*v = 1e18;
 	*len = b;
 	return true;
 }

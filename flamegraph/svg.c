@@ -459,7 +459,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 	if (err)
 		goto out;
 	total = t.n[0].value;
-	if (!(total > 0)) {
+	if (!(total > 0) || !isfinite(total)) {
 		err = -ENODATA;
 		goto out;
 	}
@@ -607,7 +607,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 		fprintf(out, ")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
 			     "fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
 			x1, y1, w, o->frame_height - 1, r, g, b, x1 + 3, y1 + o->frame_height / 2.0 + 4);
-		chars = (int)(w / (o->fontsize * o->fontwidth));
+		chars = w > 0 && w < 1e9 ? (int)(w / (o->fontsize * o->fontwidth)) : 0;
 		if (chars >= 3) {
 			if ((size_t)chars >= len) {
 				xml_escape(out, name, len);

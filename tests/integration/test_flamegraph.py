@@ -138,6 +138,9 @@ def case_bad_input(tmp):
     check(rc == 0 and "ignored 2 lines with invalid format" in err, f"no counts: {rc} {err}")
     rc, out, err = run(["flamegraph"], stdin=b"a;b 99999999999999999999999999999999\na;c 1\n")
     check(rc == 0 and b"<svg" in out, f"overflow: {rc} {err}")
+    huge = ("a;b " + "9" * 400 + "\n" + "a;c " + "9" * 400 + "." + "9" * 50 + "\n").encode()
+    rc, out, err = run(["flamegraph"], stdin=huge)
+    check(rc == 0 and b"nan" not in out.lower() and b"<svg" in out, f"huge counts: {rc} {err}")
     deep = ";".join(f"f{i}" for i in range(100000)) + " 3\n"
     rc, out, err = run(["flamegraph"], stdin=deep.encode(), timeout=300)
     check(rc == 0 and out.count(b"<g data-d") == 100001, f"100,000 frames: {rc} {err[:200]}")
