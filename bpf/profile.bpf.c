@@ -49,36 +49,14 @@ struct {
 	__uint(max_entries, PROFILE_MAX_EVENTS * PROFILE_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} counters SEC(".maps");
+} counters SEC(".maps"); /* only when the scratch slot is missing (never expected) */
 
-/* Events the lost samples stood for (sum of their periods), per reason. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILE_MAX_EVENTS * PROFILE_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost_weight SEC(".maps");
+#define ledger_slot(which) \
+	(((event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + (which)) & (PROFILE_LEDGER_SLOTS - 1))
+#define count(which) (sc->counters[ledger_slot(which)]++)
+#define count_lost(which, period) (sc->lost_weight[ledger_slot(which)] += (period))
 
-#define count(which) count_event(event, which)
-#define count_lost(which, period) count_lost_event(event, which, period)
-
-static __always_inline void count_lost_event(__u32 event, __u32 which, __u64 period)
-{
-	__u32 idx = (event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + which;
-	__u64 *c = bpf_map_lookup_elem(&lost_weight, &idx);
-
-	if (c)
-		*c += period;
-}
-
-static __always_inline void count_event(__u32 event, __u32 which)
-{
-	__u32 idx = (event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + which;
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += 1;
-}
+_Static_assert(PROFILE_MAX_EVENTS * PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
 
 static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 {
@@ -115,14 +93,21 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	bool failed = false;
 	long len;
 
-	count(PROFILE_CNT_TAKEN);
-
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc) {
-		count(PROFILE_CNT_LOST_STACK);
-		count_lost(PROFILE_CNT_LOST_STACK, ctx->sample_period);
+		/* Can't happen (index 0 of an array), but never lose a sample silently. */
+		__u32 idx = (event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX;
+		__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+		if (c)
+			*c += 1;
+		idx += PROFILE_CNT_LOST_STACK;
+		c = bpf_map_lookup_elem(&counters, &idx);
+		if (c)
+			*c += 1;
 		return 0;
 	}
+	count(PROFILE_CNT_TAKEN);
 	key = &sc->key;
 	key->pid = id >> 32;
 	key->tid = per_thread ? (__u32)id : 0;

@@ -31,11 +31,7 @@ struct profile_key {
 
 #define PROFILE_KEY_HDR_SIZE ((unsigned long)&((struct profile_key *)0)->frames)
 
-/* The per-CPU scratch slot where keys are built. */
-struct profile_scratch {
-	struct profile_key key;
-	__u32 dirty; /* frames at or past this index are zero */
-};
+
 
 struct profile_value {
 	__u64 samples;
@@ -51,6 +47,20 @@ enum profile_counter {
 	PROFILE_CNT_USTACK_ERR,	     /* user stack capture failed (sample kept) */
 	PROFILE_CNT_TRUNCATED,	     /* stack hit the depth limit (sample kept) */
 	PROFILE_CNT_MAX,
+};
+
+/* Ledger slots: event × counter, rounded up to a power of two so an index mask bounds
+ * every access for the verifier. */
+#define PROFILE_LEDGER_SLOTS 64
+
+/* The per-CPU scratch slot where keys are built. */
+struct profile_scratch {
+	struct profile_key key;
+	__u32 dirty; /* frames at or past this index are zero */
+	__u32 pad;
+	/* The ledger lives here too: one map lookup per sample instead of three. */
+	__u64 counters[PROFILE_LEDGER_SLOTS];
+	__u64 lost_weight[PROFILE_LEDGER_SLOTS]; /* sum of the lost samples' periods */
 };
 
 #endif

@@ -410,9 +410,30 @@ static int read_percpu(struct record *r, int map_fd, __u32 idx, uint64_t *sum)
 	return 0;
 }
 
+/* The ledger: per-CPU counters in the scratch slots, plus the fallback counters map. */
+static int read_ledger(struct record *r, __u32 idx, uint64_t *taken_or_lost, uint64_t *weight)
+{
+	struct profile_scratch *sc = calloc(r->ncpus, sizeof(*sc));
+	__u32 zero = 0;
+	int i, err;
+
+	if (!sc)
+		return -ENOMEM;
+	err = read_percpu(r, bpf_map__fd(r->skel->maps.counters), idx, taken_or_lost);
+	if (!err && bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.scratch), &zero, sc))
+		err = -errno;
+	for (i = 0; !err && i < r->ncpus; i++) {
+		*taken_or_lost += sc[i].counters[idx];
+		if (weight)
+			*weight += sc[i].lost_weight[idx];
+	}
+	free(sc);
+	return err;
+}
+
 static int read_counter(struct record *r, __u32 idx, uint64_t *sum)
 {
-	return read_percpu(r, bpf_map__fd(r->skel->maps.counters), idx, sum);
+	return read_ledger(r, idx, sum, NULL);
 }
 
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost)
@@ -583,10 +604,9 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 		struct record_event_stats *es = &st->ev[i];
 
 		for (c = 0; c < PROFILE_CNT_MAX; c++) {
-			err = read_counter(r, i * PROFILE_CNT_MAX + c, &es->counters[c]);
-			if (!err)
-				err = read_percpu(r, bpf_map__fd(r->skel->maps.lost_weight),
-						  i * PROFILE_CNT_MAX + c, &es->lost_weight[c]);
+			es->lost_weight[c] = 0;
+			err = read_ledger(r, i * PROFILE_CNT_MAX + c, &es->counters[c],
+					  &es->lost_weight[c]);
 			if (err)
 				goto out;
 		}
