@@ -16,8 +16,17 @@ const volatile __u32 user_depth = PROFILE_MAX_DEPTH;
 const volatile __u8 per_thread = 0;
 /* Frames in the perf callchain (both halves and their context markers). */
 const volatile __u32 chain_max = 2 * PROFILE_MAX_DEPTH;
-/* Stacks of up to this many frames go to stacks_short. */
+/* Stacks of up to tiny_depth frames go to stacks_tiny, up to short_depth to stacks_short. */
+const volatile __u32 tiny_depth = PROFILE_TINY_DEPTH;
 const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(struct profile_key)); /* resized: tiny_depth frames */
+	__type(value, struct profile_value);
+} stacks_tiny SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -174,7 +183,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		count_lost(PROFILE_CNT_LOST_STACK, ctx->sample_period);
 		return 0;
 	}
-	if (add(n <= short_depth ? (void *)&stacks_short : (void *)&stacks_long, key,
+	if (add(n <= tiny_depth ? (void *)&stacks_tiny :
+		n <= short_depth ? (void *)&stacks_short : (void *)&stacks_long, key,
 		ctx->sample_period)) {
 		count(PROFILE_CNT_LOST_MAP_FULL);
 		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);

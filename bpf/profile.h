@@ -15,9 +15,11 @@
  * Hash key. The frames live in the key itself (no stack ids, which collide and drop
  * stacks): kernel_len kernel frames (leaf first), then user_len user frames (leaf
  * first), packed, then zeros. Hashing cost grows with the key size, so stacks of up to
- * PROFILE_SHORT_DEPTH frames go to a map whose keys hold only that many frames; deeper
- * ones go to a map sized for the configured depths. Both key sizes are set at load time.
+ * PROFILE_TINY_DEPTH, then PROFILE_SHORT_DEPTH frames go to maps whose keys hold only that
+ * many frames; deeper ones go to a map sized for the configured depths. The key sizes are
+ * set at load time.
  */
+#define PROFILE_TINY_DEPTH 16
 #define PROFILE_SHORT_DEPTH 32
 struct profile_key {
 	__u32 pid;	/* tgid */

@@ -28,6 +28,7 @@ struct record {
 	int nr_targets;
 	size_t key_size;       /* stacks_long */
 	size_t short_key_size; /* stacks_short */
+	size_t tiny_key_size;  /* stacks_tiny */
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
 	int ncpus; /* possible CPUs, for per-CPU values */
 	bool stopped;
@@ -163,7 +164,7 @@ static struct bpf_program *event_prog(struct record *r, int event)
 static int load_bpf(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
-	unsigned int depth, short_depth;
+	unsigned int depth, short_depth, tiny_depth;
 	struct bpf_program *prog;
 	int err;
 
@@ -180,17 +181,27 @@ static int load_bpf(struct record *r, bool prealloc)
 	 */
 	depth = o->kern_depth + o->user_depth;
 	short_depth = depth < PROFILE_SHORT_DEPTH ? depth : PROFILE_SHORT_DEPTH;
+	tiny_depth = depth < PROFILE_TINY_DEPTH ? depth : PROFILE_TINY_DEPTH;
 	r->skel->rodata->short_depth = short_depth;
+	r->skel->rodata->tiny_depth = tiny_depth;
+	r->tiny_key_size = PROFILE_KEY_HDR_SIZE + tiny_depth * sizeof(__u64);
 	r->short_key_size = PROFILE_KEY_HDR_SIZE + short_depth * sizeof(__u64);
 	r->key_size = PROFILE_KEY_HDR_SIZE + depth * sizeof(__u64);
-	err = bpf_map__set_key_size(r->skel->maps.stacks_short, r->short_key_size);
+	err = bpf_map__set_key_size(r->skel->maps.stacks_tiny, r->tiny_key_size);
 	if (!err)
-		err = bpf_map__set_max_entries(r->skel->maps.stacks_short, o->max_stacks);
+		err = bpf_map__set_max_entries(r->skel->maps.stacks_tiny, o->max_stacks);
+	if (!err)
+		err = bpf_map__set_key_size(r->skel->maps.stacks_short, r->short_key_size);
+	if (!err)
+		err = bpf_map__set_max_entries(r->skel->maps.stacks_short,
+					       depth > tiny_depth ? o->max_stacks : 1);
 	if (!err)
 		err = bpf_map__set_key_size(r->skel->maps.stacks_long, r->key_size);
 	if (!err)
 		err = bpf_map__set_max_entries(r->skel->maps.stacks_long,
 					       depth > short_depth ? o->max_stacks : 1);
+	if (!err && prealloc)
+		err = bpf_map__set_map_flags(r->skel->maps.stacks_tiny, 0);
 	if (!err && prealloc)
 		err = bpf_map__set_map_flags(r->skel->maps.stacks_short, 0);
 	if (!err && prealloc)
@@ -619,7 +630,10 @@ int record__drain(struct record *r, struct stack_table **tables, struct record_s
 		err = -ENOMEM;
 		goto out;
 	}
-	err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_short), r->short_key_size, tables, st,
+	err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_tiny), r->tiny_key_size, tables, st,
+			names, frames);
+	if (!err)
+		err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_short), r->short_key_size, tables, st,
 			names, frames);
 	if (!err)
 		err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_long), r->key_size, tables, st,
