@@ -191,6 +191,19 @@ static int grow_maps(int64_t **func_map, int64_t **mapping_of, size_t *n, int64_
 	return 0;
 }
 
+/* Mapping{id, filename, build_id, has_functions}; returns the new mapping's id. */
+static int64_t emit_mapping(struct pb *prof, struct pb *sub, struct strtab *strs, int64_t file,
+			    const char *build_id, int64_t *nmappings)
+{
+	pb_uint(sub, 1, ++*nmappings);
+	pb_uint(sub, 5, file);
+	if (build_id && *build_id)
+		pb_uint(sub, 6, strtab_get(strs, build_id, strlen(build_id)));
+	pb_uint(sub, 7, 1);
+	pb_msg(prof, 3, sub);
+	return *nmappings;
+}
+
 static int gzip_out(FILE *f, const uint8_t *d, size_t n)
 {
 	z_stream zs;
@@ -267,13 +280,7 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 			err = -ENOMEM;
 			goto out;
 		}
-		mapping_of[mi] = ++nmappings;
-		pb_uint(&sub, 1, nmappings);
-		pb_uint(&sub, 5, mi);
-		if (bid && *bid)
-			pb_uint(&sub, 6, strtab_get(&strs, bid, strlen(bid)));
-		pb_uint(&sub, 7, 1);
-		pb_msg(&prof, 3, &sub);
+		mapping_of[mi] = emit_mapping(&prof, &sub, &strs, mi, bid, &nmappings);
 	}
 
 	/* samples: locations leaf first */
@@ -317,15 +324,9 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 						break;
 					}
 					/* mapping_of[string of module] = mapping id */
-					if (!mapping_of[mi]) {
-						mapping_of[mi] = ++nmappings;
-						pb_uint(&sub, 1, nmappings);
-						pb_uint(&sub, 5, mi);
-						if (bid && *bid)
-							pb_uint(&sub, 6, strtab_get(&strs, bid, strlen(bid)));
-						pb_uint(&sub, 7, 1);
-						pb_msg(&prof, 3, &sub);
-					}
+					if (!mapping_of[mi])
+						mapping_of[mi] = emit_mapping(&prof, &sub, &strs, mi, bid,
+									      &nmappings);
 					mapping_of[si] = -mapping_of[mi]; /* negative: a frame's mapping */
 				}
 				/* Function{id, name, system_name} and Location{id, mapping, line} */

@@ -17,23 +17,11 @@ const char *hw_prereq(void)
 	return why;
 }
 
-struct run {
-	struct chase c;
-	size_t loads;
-};
-
-static void chase(void *arg)
-{
-	struct run *r = arg;
-
-	chase__run(&r->c, r->loads);
-}
-
 static void miss_ratio(int level, const char *type, const char *misses)
 {
 	size_t size = oracle_cache_size(level, type);
 	struct oracle_count m;
-	struct run r;
+	struct chase_run r;
 	char name[128];
 	double ratio;
 
@@ -41,7 +29,7 @@ static void miss_ratio(int level, const char *type, const char *misses)
 	cr_assert_eq(chase__init(&r.c, 8 * size, 64, 7), 0);
 	r.loads = 4 * r.c.n;
 	chase__run(&r.c, r.c.n); /* warm: page faults out of the way */
-	oracle_count(misses, true, chase, &r, &m);
+	oracle_count(misses, true, chase_run__fn, &r, &m);
 	if (m.err)
 		cr_skip_test("%s cannot be opened", misses);
 	ratio = (double)m.value / r.loads;

@@ -13,28 +13,16 @@ const char *hw_prereq(void)
 	return why ? why : hw_need_event("dTLB-load-misses");
 }
 
-struct run {
-	struct chase c;
-	size_t loads;
-};
-
-static void chase(void *arg)
-{
-	struct run *r = arg;
-
-	chase__run(&r->c, r->loads);
-}
-
 Test(hw, dtlb_misses)
 {
 	struct oracle_count m;
-	struct run r;
+	struct chase_run r;
 	double ratio;
 
 	cr_assert_eq(chase__init(&r.c, 16 * STLB_REACH, 4096, 11), 0);
 	r.loads = 2 * r.c.n;
 	chase__run(&r.c, r.c.n);
-	oracle_count("dTLB-load-misses", true, chase, &r, &m);
+	oracle_count("dTLB-load-misses", true, chase_run__fn, &r, &m);
 	cr_assert_eq(m.err, 0);
 	ratio = (double)m.value / r.loads;
 	oracle_report("dTLB-load-misses per load, one load per page over 16x STLB reach", ratio,

@@ -112,6 +112,13 @@ void *__attribute__((noinline)) chase__run(const struct chase *c, size_t loads)
 	return p;
 }
 
+void chase_run__fn(void *arg)
+{
+	struct chase_run *r = arg;
+
+	chase__run(&r->c, r->loads);
+}
+
 void chase__free(struct chase *c)
 {
 	(void)c; /* the test process exits */

@@ -31,6 +31,13 @@ int chase__init(struct chase *c, size_t bytes, size_t stride, uint64_t seed);
 void *chase__run(const struct chase *c, size_t loads);
 void chase__free(struct chase *c);
 
+/* A chase and its number of loads, for oracle_count(): chase_run__fn(&run). */
+struct chase_run {
+	struct chase c;
+	size_t loads;
+};
+void chase_run__fn(void *run);
+
 /* Touch pages fresh anonymous pages: one fault each. */
 int oracle_touch_pages(size_t pages);
 

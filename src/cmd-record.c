@@ -428,42 +428,6 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 }
 
 
-/*
- * Fork the command stopped before exec: it waits on a pipe until the events are open,
- * so its exec is the first thing sampled (enable_on_exec).
- */
-static pid_t launch(char **cmd, const char *path, int *go_fd)
-{
-	int go[2];
-	pid_t pid;
-
-	if (pipe2(go, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int err = -errno;
-
-		close(go[0]);
-		close(go[1]);
-		return err;
-	}
-	if (pid == 0) {
-		char c;
-
-		close(go[1]);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (read(go[0], &c, 1) != 1)
-			_exit(127);
-		execv(path, cmd);
-		fprintf(stderr, "pmuprof: %s: cannot run: %s\n", cmd[0], strerror(errno));
-		_exit(127);
-	}
-	close(go[0]);
-	*go_fd = go[1];
-	return pid;
-}
-
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
 {
 	char sugg[3][PMU_EVENT_NAME_MAX];
@@ -919,7 +883,7 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	if (cmd_path) {
-		child = launch(a.cmd, cmd_path, &go_fd);
+		child = launch_paused(a.cmd, cmd_path, &go_fd);
 		if (child < 0) {
 			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(-child));
 			ret = 1;

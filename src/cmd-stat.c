@@ -472,34 +472,17 @@ int cmd_stat(int argc, char **argv)
 			fprintf(stderr, "pmuprof: stat: %s: command not found\n", argv[optind]);
 			goto out;
 		}
-		free(path);
 		for (i = optind; i < argc && len < (int)sizeof(target) - 1; i++)
 			len += snprintf(target + len, sizeof(target) - len, "%s%s", i > optind ? " " : "",
 					argv[i]);
-		if (pipe2(go, O_CLOEXEC)) {
-			ret = 1;
-			goto out;
-		}
-		child = fork();
+		child = launch_paused(&argv[optind], path, &go[1]);
+		free(path);
 		if (child < 0) {
+			fprintf(stderr, "pmuprof: stat: %s: cannot start: %s\n", argv[optind],
+				strerror(-child));
 			ret = 1;
 			goto out;
 		}
-		if (child == 0) {
-			char ch;
-
-			close(go[1]);
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			if (read(go[0], &ch, 1) != 1)
-				_exit(127);
-			execvp(argv[optind], &argv[optind]);
-			fprintf(stderr, "pmuprof: stat: %s: %s\n", argv[optind],
-				errno == ENOENT ? "command not found" : strerror(errno));
-			_exit(127);
-		}
-		close(go[0]);
-		go[0] = -1;
 		tasks = malloc(sizeof(int));
 		if (!tasks) {
 			ret = 1;

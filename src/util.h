@@ -4,9 +4,16 @@
 #define PMUPROF_UTIL_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 /* The executable a command name runs (PATH lookup unless it has a '/'), malloc'd, or NULL. */
 char *find_in_path(const char *cmd);
+
+/*
+ * Fork cmd (the executable at path) stopped before exec: it execs when a byte is written
+ * to *go_fd, and exits 127 when *go_fd is closed first. Returns the pid or -errno.
+ */
+pid_t launch_paused(char **cmd, const char *path, int *go_fd);
 
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_now(void);
