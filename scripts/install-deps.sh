@@ -15,6 +15,7 @@ llvm
 bpftool
 libbpf-dev
 libelf-dev
+libdw-dev
 zlib1g-dev
 liblzma-dev
 libiberty-dev

@@ -9,6 +9,7 @@
 #include <lzma.h>
 #include <stdint.h>
 #include "symbolize.h"
+#include "symbolize-private.h"
 
 struct elf_sym {
 	unsigned long addr, size;
@@ -176,8 +177,8 @@ static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *shdr)
 	return NULL;
 }
 
-/* NT_GNU_BUILD_ID from any SHT_NOTE section. */
-static void read_build_id(struct elf_syms *es, Elf *elf)
+/* NT_GNU_BUILD_ID from any SHT_NOTE section: its length, 0 when absent. */
+size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr shdr;
@@ -195,13 +196,13 @@ static void read_build_id(struct elf_syms *es, Elf *elf)
 		while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
 			if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
 			    !memcmp((char *)data->d_buf + name_off, "GNU", 4) &&
-			    nhdr.n_descsz <= sizeof(es->build_id)) {
-				memcpy(es->build_id, (char *)data->d_buf + desc_off, nhdr.n_descsz);
-				es->build_id_len = nhdr.n_descsz;
-				return;
+			    nhdr.n_descsz <= max) {
+				memcpy(out, (char *)data->d_buf + desc_off, nhdr.n_descsz);
+				return nhdr.n_descsz;
 			}
 		}
 	}
+	return 0;
 }
 
 /* .gnu_debuglink: a file name, padding, then a CRC32 of the debug file. */
@@ -307,7 +308,7 @@ static struct elf_syms *load_elf(Elf *elf, int depth)
 		es->segs[es->nr_segs].filesz = ph.p_filesz;
 		es->nr_segs++;
 	}
-	read_build_id(es, elf);
+	es->build_id_len = elf_read_build_id(elf, es->build_id, sizeof(es->build_id));
 	read_debuglink(es, elf);
 	scn = find_symtab(elf, SHT_SYMTAB, &shdr);
 	es->has_symtab = scn != NULL;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <libelf.h>
+#include "bpf/unwind.h"
 
 /* ---- kernel symbols ---- */
 struct ksym {
@@ -156,5 +158,101 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
  */
 int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
 			    size_t sz);
+
+/* ---- CFI unwind tables (layouts shared with BPF in bpf/unwind.h; docs/unwind.md) ---- */
+
+/* The global table of unique rules that rows point into (rule 0: frame pointer). */
+struct unwind_rules;
+
+struct unwind_rules *unwind_rules__new(void);
+void unwind_rules__free(struct unwind_rules *r);
+size_t unwind_rules__count(const struct unwind_rules *r);
+/* The rule at idx, or NULL past the end. */
+const struct unwind_rule *unwind_rules__get(const struct unwind_rules *r, uint32_t idx);
+/* Index of rule, added when new. -ENOSPC beyond UNWIND_MAX_RULES. */
+int unwind_rules__intern(struct unwind_rules *r, const struct unwind_rule *rule);
+
+/* What one file's CFI held. Rows are counted as read from the CFI, before neighbours with
+ * the same rule are merged. */
+struct unwind_stats {
+	const char *source; /* ".eh_frame", ".debug_frame", or NULL: no CFI */
+	uint64_t fdes;
+	uint64_t cfi_rows;
+	uint64_t by_cfa[UNWIND_CFA_TYPES];
+	uint64_t cfa_rsp, cfa_rbp; /* UNWIND_CFA_REG rows by register; the rest: others */
+	uint64_t by_rbp[UNWIND_SAVED_TYPES];
+	uint64_t ra_not_cfa8;	/* return address anywhere but CFA - 8 */
+	uint64_t text_bytes;	/* executable PT_LOAD bytes */
+	uint64_t covered_bytes; /* of those, covered by an FDE */
+	uint64_t build_ns;	/* time spent compiling */
+};
+
+struct unwind_table;
+
+/*
+ * Compile the CFI of an ELF file: its .eh_frame, else its .debug_frame, else the
+ * .debug_frame of debug (a separate debug file, may be NULL). A file without CFI gives a
+ * table of no rows (every address: frame pointer). NULL + errno on failure.
+ */
+struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, Elf *debug);
+void unwind_table__free(struct unwind_table *t);
+/* The sorted rows (bpf/unwind.h); each covers [pc, next pc). */
+size_t unwind_table__rows(const struct unwind_table *t, const struct unwind_row **rows);
+const struct unwind_stats *unwind_table__stats(const struct unwind_table *t);
+/* Bytes the rows take. */
+size_t unwind_table__memory(const struct unwind_table *t);
+/* The rule index for a link-time address (UNWIND_RULE_FP outside every FDE). */
+uint32_t unwind_table__lookup(const struct unwind_table *t, uint64_t vaddr);
+/* Load bias of a mapping of this file at start from file offset pgoff: run-time address
+ * minus link-time address. -ENOENT when no PT_LOAD segment holds pgoff. */
+int unwind_table__load_bias(const struct unwind_table *t, uint64_t start, uint64_t pgoff,
+			    uint64_t *bias);
+
+/* Tables shared between processes: one per file, found by build id or device+inode. */
+struct unwind_cache;
+
+struct unwind_cache *unwind_cache__new(void);
+void unwind_cache__free(struct unwind_cache *c);
+struct unwind_rules *unwind_cache__rules(struct unwind_cache *c);
+/*
+ * The table of the file open at fd (opened as the symbolizer opens mapped files);
+ * debug_fd: its separate debug file or -1. The same file (by build id, else device and
+ * inode) gives the same table, with one more reference. NULL + errno.
+ */
+struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug_fd);
+/* The table of the vDSO (this process's image: the kernel maps the same one everywhere). */
+struct unwind_table *unwind_cache__get_vdso(struct unwind_cache *c);
+/* Drop a reference; the last one frees the table. */
+void unwind_cache__put(struct unwind_cache *c, struct unwind_table *t);
+size_t unwind_cache__nr_tables(const struct unwind_cache *c);
+/* Bytes of rows (all tables) and rules. */
+size_t unwind_cache__memory(const struct unwind_cache *c);
+
+/*
+ * The reference walker: the algorithm the BPF program runs, over the same tables. Registers
+ * are indexed by DWARF number; known has bit i set when r[i] is valid (every register at
+ * the leaf, rsp/rbp/rip after a call frame, all of them after a signal frame).
+ */
+struct unwind_regs {
+	uint64_t r[UNWIND_NR_REGS];
+	uint32_t known;
+};
+
+struct unwind_walk_ops {
+	/* The table of the file mapped at pc and its load bias, or NULL (no file, no CFI). */
+	const struct unwind_table *(*find)(void *ctx, uint64_t pc, uint64_t *bias);
+	/* Read 8 bytes of the stack; non-zero when unreadable. */
+	int (*read)(void *ctx, uint64_t addr, uint64_t *val);
+};
+
+struct unwind_frame {
+	uint64_t pc;
+	uint8_t cfa_type; /* the rule that unwound this frame: enum unwind_cfa_type */
+};
+
+/* Walk from regs: frames[0] is the leaf. Returns the number of frames; *stop says why the
+ * walk ended (enum unwind_stop). */
+int unwind_walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops, void *ctx,
+		const struct unwind_regs *regs, struct unwind_frame *frames, int max, int *stop);
 
 #endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * CFI unwind tables shared by user space (which compiles them from .eh_frame /
+ * .debug_frame, symbolize/unwind.c) and the BPF program (which walks user stacks with
+ * them). __u32-style types only. Layout and rule model: docs/unwind.md.
+ *
+ * One global array of unique rules (struct unwind_rule; a few thousand system-wide), and
+ * per executable file one array of rows sorted by pc. A row covers [pc, next row's pc);
+ * the last row of a file is an UNWIND_RULE_FP row at the end of its last FDE, so every
+ * address of the file has exactly one rule. The walker finds the row by a binary search
+ * of at most UNWIND_MAX_ROWS_LOG2 steps: a bounded loop the verifier accepts.
+ */
+#ifndef PMUPROF_BPF_UNWIND_H
+#define PMUPROF_BPF_UNWIND_H
+
+#include <linux/types.h>
+
+/* Rule 0 of every rule table: no CFI covers the pc, follow the frame pointer. */
+#define UNWIND_RULE_FP 0
+/* Rule indices fit in 16 bits (the system-wide count is ~3,800). */
+#define UNWIND_MAX_RULES 65536
+/* Rows per file: 2^24 (libLLVM, the largest Debian library, has 887k). */
+#define UNWIND_MAX_ROWS_LOG2 24
+#define UNWIND_MAX_ROWS (1u << UNWIND_MAX_ROWS_LOG2)
+
+/* DWARF register numbers on x86-64. */
+#define UNWIND_REG_RBP 6
+#define UNWIND_REG_RSP 7
+#define UNWIND_REG_RIP 16
+#define UNWIND_NR_REGS 17
+
+/* How the canonical frame address (the caller's rsp) is found. */
+enum unwind_cfa_type {
+	UNWIND_CFA_FP = 0,	   /* no CFI: CFA = rbp + 16, rbp saved at CFA - 16 */
+	UNWIND_CFA_REG,		   /* CFA = reg + cfa_off */
+	UNWIND_CFA_DEREF,	   /* CFA = *(reg + cfa_off) + cfa_arg (GCC's DRAP realignment) */
+	UNWIND_CFA_PLT,		   /* CFA = rsp + cfa_off + ((rip & 15) >= cfa_arg ? 8 : 0) */
+	UNWIND_CFA_SIGNAL,	   /* signal trampoline: registers from the ucontext at rsp */
+	UNWIND_CFA_END,		   /* outermost frame (rip undefined): _start, clone, clone3 */
+	UNWIND_CFA_UNSUPPORTED,	   /* CFI the model cannot express: frame pointer, counted */
+	UNWIND_CFA_TYPES,
+};
+
+/* Where the caller's rbp (or return address) is. */
+enum unwind_reg_type {
+	UNWIND_SAVED_SAME = 0,	   /* unchanged (rbp only) */
+	UNWIND_SAVED_AT_CFA,	   /* at *(CFA + off) */
+	UNWIND_SAVED_AT_REG,	   /* at *(reg + off): DRAP realignment saves rbp at *(rbp) */
+	UNWIND_SAVED_IN_REG,	   /* the value of reg (__vfork keeps its return address in rdi) */
+	UNWIND_SAVED_UNDEFINED,	   /* lost: callers cannot use it */
+	UNWIND_SAVED_UNSUPPORTED,  /* an expression the model cannot express */
+	UNWIND_SAVED_TYPES,
+};
+
+struct unwind_rule {
+	__u8 cfa_type; /* enum unwind_cfa_type */
+	__u8 cfa_reg;  /* DWARF register of UNWIND_CFA_REG / _DEREF */
+	__u8 rbp_type; /* enum unwind_reg_type */
+	__u8 rbp_reg;  /* register of UNWIND_SAVED_AT_REG */
+	__u8 ra_type;  /* enum unwind_reg_type: UNWIND_SAVED_AT_CFA (-8) nearly always */
+	__u8 ra_reg;   /* register of UNWIND_SAVED_IN_REG */
+	__u16 pad;
+	__s32 cfa_off;
+	__s32 cfa_arg;
+	__s32 rbp_off;
+	__s32 ra_off;
+};
+
+/* pc: the link-time address (ELF p_vaddr space) where the row starts; pc - load bias
+ * at run time. rule: index into the rule array. */
+struct unwind_row {
+	__u32 pc;
+	__u32 rule;
+};
+
+/*
+ * The sigcontext inside the ucontext that the kernel pushed below a signal handler's
+ * frame: at the trampoline (__restore_rt) rsp points at the ucontext. Offsets from rsp.
+ */
+#define UNWIND_SIGCONTEXT_OFF 40
+#define UNWIND_SIGCONTEXT_RBP (UNWIND_SIGCONTEXT_OFF + 80)
+#define UNWIND_SIGCONTEXT_RSP (UNWIND_SIGCONTEXT_OFF + 120)
+#define UNWIND_SIGCONTEXT_RIP (UNWIND_SIGCONTEXT_OFF + 128)
+
+/* Why a walk ended. */
+enum unwind_stop {
+	UNWIND_STOP_END = 0,	/* reached the outermost frame */
+	UNWIND_STOP_DEPTH,	/* the frame limit */
+	UNWIND_STOP_NO_TABLE,	/* no rule and no frame pointer to follow */
+	UNWIND_STOP_READ_FAULT, /* a stack read failed */
+	UNWIND_STOP_BAD_FRAME,	/* the stack did not grow toward its base, or pc 0 */
+	UNWIND_STOP_REASONS,
+};
+
+#endif

@@ -1,0 +1,1106 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CFI unwind tables: an ELF file's .eh_frame (or .debug_frame) compiled with libdw into
+ * sorted rows {pc, rule index} over one global table of unique rules (bpf/unwind.h), so
+ * the BPF program can walk user stacks of binaries built without frame pointers. Built
+ * off the sampling path, once per file, shared between the processes that map it.
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include "symbolize.h"
+#include "symbolize-private.h"
+
+/* ---- the rule table ---- */
+
+struct unwind_rules {
+	struct unwind_rule *rules;
+	size_t nr, cap;
+	uint32_t *slots; /* open addressing: index + 1, 0 empty */
+	size_t nr_slots;
+};
+
+static uint32_t rule_hash(const struct unwind_rule *r)
+{
+	const unsigned char *p = (const unsigned char *)r;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(*r); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static int rules_grow(struct unwind_rules *r)
+{
+	size_t i, n = r->nr_slots ? r->nr_slots * 2 : 1024;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	struct unwind_rule *rules = realloc(r->rules, n / 2 * sizeof(*rules));
+
+	if (!slots || !rules) {
+		free(slots);
+		if (rules)
+			r->rules = rules;
+		return -ENOMEM;
+	}
+	r->rules = rules;
+	r->cap = n / 2;
+	for (i = 0; i < r->nr; i++) {
+		size_t s = rule_hash(&r->rules[i]) & (n - 1);
+
+		while (slots[s])
+			s = (s + 1) & (n - 1);
+		slots[s] = i + 1;
+	}
+	free(r->slots);
+	r->slots = slots;
+	r->nr_slots = n;
+	return 0;
+}
+
+int unwind_rules__intern(struct unwind_rules *r, const struct unwind_rule *rule)
+{
+	struct unwind_rule key = *rule;
+	size_t s;
+
+	key.pad = 0;
+	if (r->nr >= r->cap && rules_grow(r))
+		return -ENOMEM;
+	for (s = rule_hash(&key) & (r->nr_slots - 1); r->slots[s]; s = (s + 1) & (r->nr_slots - 1))
+		if (!memcmp(&r->rules[r->slots[s] - 1], &key, sizeof(key)))
+			return r->slots[s] - 1;
+	if (r->nr >= UNWIND_MAX_RULES)
+		return -ENOSPC;
+	r->rules[r->nr] = key;
+	r->slots[s] = ++r->nr;
+	return r->nr - 1;
+}
+
+struct unwind_rules *unwind_rules__new(void)
+{
+	struct unwind_rules *r = calloc(1, sizeof(*r));
+	struct unwind_rule fp = { .cfa_type = UNWIND_CFA_FP };
+
+	/* Rule 0 is the frame pointer: rows outside every FDE point at it. */
+	if (!r || unwind_rules__intern(r, &fp) != UNWIND_RULE_FP) {
+		unwind_rules__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
+void unwind_rules__free(struct unwind_rules *r)
+{
+	if (!r)
+		return;
+	free(r->rules);
+	free(r->slots);
+	free(r);
+}
+
+size_t unwind_rules__count(const struct unwind_rules *r)
+{
+	return r->nr;
+}
+
+const struct unwind_rule *unwind_rules__get(const struct unwind_rules *r, uint32_t idx)
+{
+	return idx < r->nr ? &r->rules[idx] : NULL;
+}
+
+/* ---- one CFI row → a rule ---- */
+
+/* DW_OP_bregN off, or DW_OP_bregx N off: 0 and the register, else -1. */
+static int op_breg(const Dwarf_Op *op, uint8_t *reg, int64_t *off)
+{
+	if (op->atom >= DW_OP_breg0 && op->atom <= DW_OP_breg31) {
+		*reg = op->atom - DW_OP_breg0;
+		*off = (int64_t)op->number;
+		return 0;
+	}
+	if (op->atom == DW_OP_bregx && op->number < UNWIND_NR_REGS) {
+		*reg = op->number;
+		*off = (int64_t)op->number2;
+		return 0;
+	}
+	return -1;
+}
+
+static bool fits_s32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* The PLT stubs' CFA: rsp + off + ((rip & 15) >= k ? 8 : 0), as GNU ld writes it. */
+static bool cfa_plt(const Dwarf_Op *ops, size_t n, struct unwind_rule *r)
+{
+	static const uint8_t form[] = { DW_OP_breg7, DW_OP_breg16, DW_OP_lit15, DW_OP_and, 0,
+					DW_OP_ge,    DW_OP_lit3,   DW_OP_shl,	  DW_OP_plus };
+	size_t i;
+
+	if (n != sizeof(form))
+		return false;
+	for (i = 0; i < n; i++)
+		if (form[i] && ops[i].atom != form[i])
+			return false;
+	if (ops[4].atom < DW_OP_lit0 || ops[4].atom > DW_OP_lit31 || ops[1].number ||
+	    !fits_s32((int64_t)ops[0].number))
+		return false;
+	r->cfa_type = UNWIND_CFA_PLT;
+	r->cfa_reg = UNWIND_REG_RSP;
+	r->cfa_off = (int64_t)ops[0].number;
+	r->cfa_arg = ops[4].atom - DW_OP_lit0;
+	return true;
+}
+
+/* CFA = *(reg + a) [+ b]: GCC's dynamic realignment (DRAP), some OpenSSL assembly. */
+static bool cfa_deref(const Dwarf_Op *ops, size_t n, struct unwind_rule *r)
+{
+	int64_t a, b = 0;
+	uint8_t reg;
+
+	if (n < 2 || op_breg(&ops[0], &reg, &a) || ops[1].atom != DW_OP_deref)
+		return false;
+	if (n == 3 && ops[2].atom == DW_OP_plus_uconst)
+		b = (int64_t)ops[2].number;
+	else if (n == 4 && ops[3].atom == DW_OP_plus &&
+		 (ops[2].atom == DW_OP_constu || ops[2].atom == DW_OP_consts ||
+		  ops[2].atom == DW_OP_const1u || ops[2].atom == DW_OP_const2u ||
+		  ops[2].atom == DW_OP_const4u))
+		b = (int64_t)ops[2].number;
+	else if (n != 2)
+		return false;
+	if (!fits_s32(a) || !fits_s32(b))
+		return false;
+	r->cfa_type = UNWIND_CFA_DEREF;
+	r->cfa_reg = reg;
+	r->cfa_off = a;
+	r->cfa_arg = b;
+	return true;
+}
+
+static void classify_cfa(Dwarf_Frame *f, struct unwind_rule *r)
+{
+	Dwarf_Op *ops;
+	size_t n = 0;
+	int64_t off;
+	uint8_t reg;
+
+	r->cfa_type = UNWIND_CFA_UNSUPPORTED;
+	if (dwarf_frame_cfa(f, &ops, &n) || !n)
+		return;
+	if (n == 1 && !op_breg(&ops[0], &reg, &off) && fits_s32(off) && reg < UNWIND_NR_REGS) {
+		r->cfa_type = UNWIND_CFA_REG;
+		r->cfa_reg = reg;
+		r->cfa_off = off;
+		return;
+	}
+	if (!cfa_plt(ops, n, r) && !cfa_deref(ops, n, r))
+		r->cfa_type = UNWIND_CFA_UNSUPPORTED;
+}
+
+/* Where register regno of the caller is: type, register and offset. */
+static uint8_t classify_saved(Dwarf_Frame *f, int regno, uint8_t *reg, int32_t *off)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	int64_t o;
+
+	*reg = 0;
+	*off = 0;
+	if (dwarf_frame_register(f, regno, mem, &ops, &n))
+		return UNWIND_SAVED_UNSUPPORTED;
+	if (!n)
+		return ops ? UNWIND_SAVED_UNDEFINED : UNWIND_SAVED_SAME;
+	if (ops[0].atom == DW_OP_call_frame_cfa) {
+		if (n == 1)
+			return UNWIND_SAVED_AT_CFA;
+		/* The offset is unsigned in the expression: two's complement. */
+		if (n == 2 && ops[1].atom == DW_OP_plus_uconst && fits_s32((int64_t)ops[1].number)) {
+			*off = (int64_t)ops[1].number;
+			return UNWIND_SAVED_AT_CFA;
+		}
+		return UNWIND_SAVED_UNSUPPORTED;
+	}
+	if (!op_breg(&ops[0], reg, &o) && fits_s32(o)) {
+		*off = o;
+		if (n == 1)
+			return UNWIND_SAVED_AT_REG;
+		if (n == 2 && ops[1].atom == DW_OP_stack_value && !o)
+			return UNWIND_SAVED_IN_REG;
+	}
+	return UNWIND_SAVED_UNSUPPORTED;
+}
+
+/* The rule of one CFI row. */
+static void classify(Dwarf_Frame *f, bool signal, struct unwind_rule *r)
+{
+	uint8_t ra_reg;
+	int32_t ra_off;
+
+	memset(r, 0, sizeof(*r));
+	r->ra_type = classify_saved(f, UNWIND_REG_RIP, &ra_reg, &ra_off);
+	if (signal) {
+		/* Registers come from the ucontext; the CFI only restates its layout. */
+		r->cfa_type = UNWIND_CFA_SIGNAL;
+		r->ra_type = UNWIND_SAVED_SAME;
+		return;
+	}
+	if (r->ra_type == UNWIND_SAVED_UNDEFINED) {
+		r->cfa_type = UNWIND_CFA_END;
+		r->ra_type = UNWIND_SAVED_SAME;
+		return;
+	}
+	r->ra_reg = ra_reg;
+	r->ra_off = ra_off;
+	classify_cfa(f, r);
+	r->rbp_type = classify_saved(f, UNWIND_REG_RBP, &r->rbp_reg, &r->rbp_off);
+	if (r->cfa_type == UNWIND_CFA_UNSUPPORTED) {
+		/* One rule for every row the model cannot express. */
+		memset(r, 0, sizeof(*r));
+		r->cfa_type = UNWIND_CFA_UNSUPPORTED;
+	}
+}
+
+/* ---- FDE ranges: dwarf_next_cfi, with the pointer encodings of .eh_frame ---- */
+
+struct cie_enc {
+	uint64_t off;
+	uint8_t enc; /* DW_EH_PE_* of the FDE's initial location */
+};
+
+struct cfi_section {
+	Elf_Data *data;
+	uint64_t addr; /* sh_addr: base of pc-relative pointers */
+	bool eh;
+	struct cie_enc *cies;
+	size_t nr_cies, cap_cies;
+};
+
+static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* One encoded pointer (value only; the caller adds the base of pc-relative ones). */
+static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint64_t *v)
+{
+	static const uint8_t size[16] = { [DW_EH_PE_absptr] = 8, [DW_EH_PE_udata2] = 2,
+					  [DW_EH_PE_udata4] = 4, [DW_EH_PE_udata8] = 8,
+					  [DW_EH_PE_sdata2] = 2, [DW_EH_PE_sdata4] = 4,
+					  [DW_EH_PE_sdata8] = 8 };
+	uint8_t fmt = enc & 0x0f, n = size[fmt];
+
+	if (fmt == DW_EH_PE_uleb128)
+		return read_uleb(p, end, v);
+	if (!n || end - *p < n)
+		return -1;
+	*v = 0;
+	memcpy(v, *p, n); /* little-endian hosts: x86-64 is the only target of the walker */
+	if (fmt == DW_EH_PE_sdata2)
+		*v = (int64_t)(int16_t)*v;
+	else if (fmt == DW_EH_PE_sdata4)
+		*v = (int64_t)(int32_t)*v;
+	*p += n;
+	return 0;
+}
+
+/* The FDE pointer encoding of a CIE: the 'R' entry of its 'z' augmentation data. */
+static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
+{
+	const uint8_t *p = cie->augmentation_data, *end = p + cie->augmentation_data_size;
+	const char *a = cie->augmentation;
+	uint64_t skip;
+
+	if (!a || a[0] != 'z' || !p)
+		return DW_EH_PE_absptr;
+	for (a++; *a && p < end; a++) {
+		switch (*a) {
+		case 'R': return *p;
+		case 'L': p++; break;
+		case 'P': {
+			const uint8_t *q = p + 1;
+
+			if (read_encoded(&q, end, *p & 0x0f, &skip))
+				return DW_EH_PE_omit;
+			p = q;
+			break;
+		}
+		default: break; /* 'S', 'B': no data */
+		}
+	}
+	return DW_EH_PE_absptr;
+}
+
+static int section_add_cie(struct cfi_section *sec, uint64_t off, const Dwarf_CIE *cie)
+{
+	if (sec->nr_cies == sec->cap_cies) {
+		size_t n = sec->cap_cies ? sec->cap_cies * 2 : 16;
+		struct cie_enc *c = realloc(sec->cies, n * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		sec->cies = c;
+		sec->cap_cies = n;
+	}
+	sec->cies[sec->nr_cies].off = off;
+	sec->cies[sec->nr_cies].enc = sec->eh ? cie_fde_encoding(cie) : DW_EH_PE_absptr;
+	sec->nr_cies++;
+	return 0;
+}
+
+static const struct cie_enc *section_cie(const struct cfi_section *sec, uint64_t off)
+{
+	size_t i;
+
+	/* CIEs are few (one or two per compiler) and usually the last one seen. */
+	for (i = sec->nr_cies; i-- > 0;)
+		if (sec->cies[i].off == off)
+			return &sec->cies[i];
+	return NULL;
+}
+
+/* [lo, hi) of an FDE; -1 when its encoding is not one a linked file uses. */
+static int fde_range(const struct cfi_section *sec, const Dwarf_FDE *fde, uint64_t *lo,
+		     uint64_t *hi)
+{
+	const struct cie_enc *cie = section_cie(sec, fde->CIE_pointer);
+	const uint8_t *p = fde->start;
+	uint64_t field, len;
+	uint8_t app;
+
+	if (!cie || cie->enc == DW_EH_PE_omit)
+		return -1;
+	app = cie->enc & 0x70;
+	field = sec->addr + (uint64_t)(p - (const uint8_t *)sec->data->d_buf);
+	if (read_encoded(&p, fde->end, cie->enc, lo) || read_encoded(&p, fde->end, cie->enc & 0x0f, &len))
+		return -1;
+	if (app == DW_EH_PE_pcrel)
+		*lo += field;
+	else if (app != DW_EH_PE_absptr)
+		return -1;
+	*hi = *lo + len;
+	return *hi > *lo ? 0 : -1;
+}
+
+/* ---- building a table ---- */
+
+struct load_seg {
+	uint64_t offset, vaddr, filesz;
+};
+
+struct unwind_table {
+	struct unwind_table *next; /* the cache's list */
+	unsigned int refs;
+	dev_t dev;
+	ino_t ino;
+	unsigned char build_id[64];
+	size_t build_id_len;
+	struct unwind_row *rows;
+	size_t nr_rows;
+	struct load_seg *segs;
+	size_t nr_segs;
+	struct unwind_stats stats;
+};
+
+/* One CFI row's range and rule, before sorting and merging. */
+struct range_rule {
+	uint64_t lo, hi;
+	uint32_t rule;
+};
+
+struct builder {
+	struct unwind_rules *rules;
+	struct unwind_table *t;
+	struct range_rule *v;
+	size_t n, cap;
+};
+
+static int builder_push(struct builder *b, uint64_t lo, uint64_t hi, uint32_t rule)
+{
+	if (b->n == b->cap) {
+		size_t n = b->cap ? b->cap * 2 : 1024;
+		struct range_rule *v = realloc(b->v, n * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->v = v;
+		b->cap = n;
+	}
+	b->v[b->n++] = (struct range_rule){ lo, hi, rule };
+	return 0;
+}
+
+static void count_rule(struct unwind_stats *st, const struct unwind_rule *r)
+{
+	st->cfi_rows++;
+	st->by_cfa[r->cfa_type]++;
+	if (r->cfa_type == UNWIND_CFA_REG && r->cfa_reg == UNWIND_REG_RSP)
+		st->cfa_rsp++;
+	else if (r->cfa_type == UNWIND_CFA_REG && r->cfa_reg == UNWIND_REG_RBP)
+		st->cfa_rbp++;
+	if (r->cfa_type != UNWIND_CFA_UNSUPPORTED && r->cfa_type != UNWIND_CFA_SIGNAL &&
+	    r->cfa_type != UNWIND_CFA_END) {
+		st->by_rbp[r->rbp_type]++;
+		if (r->ra_type != UNWIND_SAVED_AT_CFA || r->ra_off != -8)
+			st->ra_not_cfa8++;
+	}
+}
+
+/* Every row of one FDE: libdw gives each row's own [start, end); the next starts there. */
+static int build_fde(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi)
+{
+	uint64_t pc = lo;
+	int err = 0;
+
+	b->t->stats.fdes++;
+	while (pc < hi && !err) {
+		Dwarf_Frame *f = NULL;
+		struct unwind_rule r;
+		Dwarf_Addr start, end;
+		bool signal = false;
+		int idx;
+
+		if (dwarf_cfi_addrframe(cfi, pc, &f) || !f)
+			break; /* broken FDE: the rest of it falls back to the frame pointer */
+		dwarf_frame_info(f, &start, &end, &signal);
+		classify(f, signal, &r);
+		free(f);
+		if (end <= pc)
+			break;
+		if (end > hi)
+			end = hi;
+		idx = unwind_rules__intern(b->rules, &r);
+		if (idx < 0)
+			return idx;
+		count_rule(&b->t->stats, &r);
+		err = builder_push(b, pc, end, idx);
+		pc = end;
+	}
+	return err;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range_rule *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint32_t rule)
+{
+	if (t->nr_rows && t->rows[t->nr_rows - 1].rule == rule)
+		return 0;
+	if (pc > UINT32_MAX || t->nr_rows >= UNWIND_MAX_ROWS)
+		return -ERANGE;
+	if (t->nr_rows == *cap) {
+		size_t n = *cap ? *cap * 2 : 256;
+		struct unwind_row *rows = realloc(t->rows, n * sizeof(*rows));
+
+		if (!rows)
+			return -ENOMEM;
+		t->rows = rows;
+		*cap = n;
+	}
+	t->rows[t->nr_rows++] = (struct unwind_row){ .pc = pc, .rule = rule };
+	return 0;
+}
+
+/*
+ * Sorted, non-overlapping rows: gaps between FDEs get frame-pointer rows, neighbours with
+ * the same rule merge, and a frame-pointer row closes the last FDE.
+ */
+static int builder_emit(struct builder *b)
+{
+	struct unwind_table *t = b->t;
+	uint64_t end = 0;
+	size_t i, cap = 0;
+	int err = 0;
+
+	qsort(b->v, b->n, sizeof(*b->v), range_cmp);
+	for (i = 0; i < b->n && !err; i++) {
+		uint64_t lo = b->v[i].lo > end ? b->v[i].lo : end;
+
+		if (i && lo >= b->v[i].hi)
+			continue; /* overlapped by an earlier FDE */
+		if (i && lo > end)
+			err = table_push_row(t, &cap, end, UNWIND_RULE_FP);
+		if (!err)
+			err = table_push_row(t, &cap, lo, b->v[i].rule);
+		t->stats.covered_bytes += b->v[i].hi - lo;
+		end = b->v[i].hi;
+	}
+	if (!err && b->n)
+		err = table_push_row(t, &cap, end, UNWIND_RULE_FP);
+	return err;
+}
+
+static int build_section(struct builder *b, Elf *elf, struct cfi_section *sec, Dwarf_CFI *cfi)
+{
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	Dwarf_Off off = 0, next;
+	int err = 0;
+
+	while (!err && ident && off < sec->data->d_size) {
+		Dwarf_CFI_Entry e;
+		uint64_t lo, hi;
+		int r = dwarf_next_cfi(ident, sec->data, sec->eh, off, &next, &e);
+
+		if (r)
+			break; /* 1: the end; -1: garbage from here on */
+		if (dwarf_cfi_cie_p(&e))
+			err = section_add_cie(sec, off, &e.cie);
+		else if (!fde_range(sec, &e.fde, &lo, &hi))
+			err = build_fde(b, cfi, lo, hi);
+		off = next;
+	}
+	return err;
+}
+
+static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, shdr) || shdr->sh_type == SHT_NOBITS || !shdr->sh_size)
+			continue;
+		n = elf_strptr(elf, shstrndx, shdr->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* .debug_frame of elf: compressed sections are inflated first (libelf, zlib). */
+static int build_debug_frame(struct builder *b, Elf *elf, bool *found)
+{
+	struct cfi_section sec = { .eh = false };
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_by_name(elf, ".debug_frame", &shdr);
+	Dwarf_CFI *cfi;
+	Dwarf *dw;
+	int err;
+
+	if (!scn)
+		return 0;
+	if ((shdr.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+		return -EINVAL;
+	sec.data = elf_getdata(scn, NULL);
+	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	cfi = dw ? dwarf_getcfi(dw) : NULL;
+	if (!sec.data || !cfi) {
+		dwarf_end(dw);
+		return 0;
+	}
+	*found = true;
+	b->t->stats.source = ".debug_frame";
+	err = build_section(b, elf, &sec, cfi);
+	free(sec.cies);
+	dwarf_end(dw);
+	return err;
+}
+
+static int build_eh_frame(struct builder *b, Elf *elf, bool *found)
+{
+	struct cfi_section sec = { .eh = true };
+	GElf_Shdr shdr;
+	Elf_Scn *scn = section_by_name(elf, ".eh_frame", &shdr);
+	Dwarf_CFI *cfi;
+	int err;
+
+	if (!scn || !(sec.data = elf_getdata(scn, NULL)) || !(cfi = dwarf_getcfi_elf(elf)))
+		return 0;
+	*found = true;
+	sec.addr = shdr.sh_addr;
+	b->t->stats.source = ".eh_frame";
+	err = build_section(b, elf, &sec, cfi);
+	free(sec.cies);
+	dwarf_cfi_end(cfi);
+	return err;
+}
+
+static int table_read_segments(struct unwind_table *t, Elf *elf)
+{
+	size_t i, n;
+
+	if (elf_getphdrnum(elf, &n))
+		return -ENOEXEC;
+	t->segs = calloc(n ? n : 1, sizeof(*t->segs));
+	if (!t->segs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		t->segs[t->nr_segs++] = (struct load_seg){ ph.p_offset, ph.p_vaddr, ph.p_filesz };
+		if (ph.p_flags & PF_X)
+			t->stats.text_bytes += ph.p_memsz;
+	}
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, Elf *debug)
+{
+	struct unwind_table *t = calloc(1, sizeof(*t));
+	struct builder b = { .rules = rules, .t = t };
+	uint64_t t0 = now_ns();
+	bool found = false;
+	int err;
+
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->refs = 1;
+	err = elf_kind(elf) == ELF_K_ELF ? table_read_segments(t, elf) : -ENOEXEC;
+	if (!err)
+		err = build_eh_frame(&b, elf, &found);
+	if (!err && !found)
+		err = build_debug_frame(&b, elf, &found);
+	if (!err && !found && debug)
+		err = build_debug_frame(&b, debug, &found);
+	if (!err)
+		err = builder_emit(&b);
+	free(b.v);
+	if (err) {
+		unwind_table__free(t);
+		errno = -err;
+		return NULL;
+	}
+	t->build_id_len = elf_read_build_id(elf, t->build_id, sizeof(t->build_id));
+	t->stats.build_ns = now_ns() - t0;
+	return t;
+}
+
+void unwind_table__free(struct unwind_table *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	free(t->segs);
+	free(t);
+}
+
+size_t unwind_table__rows(const struct unwind_table *t, const struct unwind_row **rows)
+{
+	*rows = t->rows;
+	return t->nr_rows;
+}
+
+const struct unwind_stats *unwind_table__stats(const struct unwind_table *t)
+{
+	return &t->stats;
+}
+
+size_t unwind_table__memory(const struct unwind_table *t)
+{
+	return t->nr_rows * sizeof(*t->rows);
+}
+
+uint32_t unwind_table__lookup(const struct unwind_table *t, uint64_t vaddr)
+{
+	size_t lo = 0, hi = t->nr_rows;
+
+	if (!hi || vaddr < t->rows[0].pc || vaddr > UINT32_MAX)
+		return UNWIND_RULE_FP;
+	/* The BPF program runs this same search, one step per loop iteration. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->rows[mid].pc <= vaddr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return t->rows[lo].rule;
+}
+
+int unwind_table__load_bias(const struct unwind_table *t, uint64_t start, uint64_t pgoff,
+			    uint64_t *bias)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr_segs; i++) {
+		const struct load_seg *s = &t->segs[i];
+
+		/* A mapping starts at the page holding the segment's first byte. */
+		if (pgoff >= (s->offset & ~4095ull) && pgoff < s->offset + s->filesz) {
+			*bias = start - pgoff + s->offset - s->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- the cache: one table per file, shared ---- */
+
+struct unwind_cache {
+	struct unwind_rules *rules;
+	struct unwind_table *tables;
+	size_t nr;
+	struct unwind_table *vdso;
+};
+
+struct unwind_cache *unwind_cache__new(void)
+{
+	struct unwind_cache *c = calloc(1, sizeof(*c));
+
+	if (!c || !(c->rules = unwind_rules__new())) {
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+void unwind_cache__free(struct unwind_cache *c)
+{
+	if (!c)
+		return;
+	while (c->tables) {
+		struct unwind_table *n = c->tables->next;
+
+		unwind_table__free(c->tables);
+		c->tables = n;
+	}
+	unwind_rules__free(c->rules);
+	free(c);
+}
+
+struct unwind_rules *unwind_cache__rules(struct unwind_cache *c)
+{
+	return c->rules;
+}
+
+static struct unwind_table *cache_find(struct unwind_cache *c, dev_t dev, ino_t ino,
+				       const unsigned char *id, size_t id_len)
+{
+	struct unwind_table *t;
+
+	for (t = c->tables; t; t = t->next) {
+		if (id_len && t->build_id_len == id_len && !memcmp(t->build_id, id, id_len))
+			return t;
+		if (!id_len && !t->build_id_len && t->dev == dev && t->ino == ino && (dev || ino))
+			return t;
+	}
+	return NULL;
+}
+
+static struct unwind_table *cache_add(struct unwind_cache *c, Elf *elf, Elf *debug, dev_t dev,
+				      ino_t ino)
+{
+	unsigned char id[64];
+	size_t id_len = elf_read_build_id(elf, id, sizeof(id));
+	struct unwind_table *t = cache_find(c, dev, ino, id, id_len);
+
+	if (t) {
+		t->refs++;
+		return t;
+	}
+	t = unwind_table__build(c->rules, elf, debug);
+	if (!t)
+		return NULL;
+	t->dev = dev;
+	t->ino = ino;
+	t->next = c->tables;
+	c->tables = t;
+	c->nr++;
+	return t;
+}
+
+struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug_fd)
+{
+	struct unwind_table *t;
+	Elf *elf, *debug = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	/* Same file, same table: no need to read it again. */
+	t = cache_find(c, st.st_dev, st.st_ino, NULL, 0);
+	if (t) {
+		t->refs++;
+		return t;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	if (debug_fd >= 0)
+		debug = elf_begin(debug_fd, ELF_C_READ_MMAP, NULL);
+	t = cache_add(c, elf, debug, st.st_dev, st.st_ino);
+	elf_end(debug);
+	elf_end(elf);
+	return t;
+}
+
+/* The size of an ELF image in memory: its section headers come last. */
+static size_t vdso_size(const void *image)
+{
+	const Elf64_Ehdr *eh = image;
+
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return 0;
+	return eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+}
+
+struct unwind_table *unwind_cache__get_vdso(struct unwind_cache *c)
+{
+	const void *image = (const void *)getauxval(AT_SYSINFO_EHDR);
+	size_t size = image ? vdso_size(image) : 0;
+	Elf *elf;
+
+	if (c->vdso) {
+		c->vdso->refs++;
+		return c->vdso;
+	}
+	if (!size || elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOENT;
+		return NULL;
+	}
+	elf = elf_memory((char *)image, size);
+	if (!elf) {
+		errno = ENOEXEC;
+		return NULL;
+	}
+	c->vdso = cache_add(c, elf, NULL, 0, 0);
+	elf_end(elf);
+	if (c->vdso)
+		c->vdso->refs++; /* the cache keeps one: the vDSO never changes */
+	return c->vdso;
+}
+
+void unwind_cache__put(struct unwind_cache *c, struct unwind_table *t)
+{
+	struct unwind_table **p;
+
+	if (!t || --t->refs)
+		return;
+	for (p = &c->tables; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			c->nr--;
+			break;
+		}
+	}
+	unwind_table__free(t);
+}
+
+size_t unwind_cache__nr_tables(const struct unwind_cache *c)
+{
+	return c->nr;
+}
+
+size_t unwind_cache__memory(const struct unwind_cache *c)
+{
+	const struct unwind_table *t;
+	size_t n = c->rules->nr * sizeof(struct unwind_rule);
+
+	for (t = c->tables; t; t = t->next)
+		n += unwind_table__memory(t);
+	return n;
+}
+
+/* ---- the reference walker (bpf/profile.bpf.c mirrors it) ---- */
+
+struct walk_state {
+	const struct unwind_walk_ops *ops;
+	void *ctx;
+	struct unwind_regs regs;
+	bool exact; /* pc is exact (leaf, or after a signal frame), not a return address */
+};
+
+static bool known(const struct walk_state *w, unsigned int reg)
+{
+	return reg < UNWIND_NR_REGS && (w->regs.known & (1u << reg));
+}
+
+static int walk_read(struct walk_state *w, uint64_t addr, uint64_t *v)
+{
+	return w->ops->read(w->ctx, addr, v) ? UNWIND_STOP_READ_FAULT : 0;
+}
+
+/* The kernel's sigcontext: every general register, and the next pc is exact. */
+static int walk_signal(struct walk_state *w)
+{
+	static const uint8_t sc_slot[UNWIND_NR_REGS] = {
+		13, 12, 14, 11, 9, 8, 10, 15, 0, 1, 2, 3, 4, 5, 6, 7, 16,
+	}; /* DWARF number → index of the register in struct sigcontext */
+	uint64_t base = w->regs.r[UNWIND_REG_RSP] + UNWIND_SIGCONTEXT_OFF, v[UNWIND_NR_REGS];
+	int i;
+
+	for (i = 0; i < UNWIND_NR_REGS; i++)
+		if (walk_read(w, base + 8 * sc_slot[i], &v[i]))
+			return UNWIND_STOP_READ_FAULT;
+	memcpy(w->regs.r, v, sizeof(v));
+	w->regs.known = (1u << UNWIND_NR_REGS) - 1;
+	w->exact = true;
+	return 0;
+}
+
+static int walk_cfa(struct walk_state *w, const struct unwind_rule *r, uint64_t *cfa)
+{
+	uint64_t pc = w->regs.r[UNWIND_REG_RIP], v;
+
+	switch (r->cfa_type) {
+	case UNWIND_CFA_REG:
+		if (!known(w, r->cfa_reg))
+			return UNWIND_STOP_NO_TABLE;
+		*cfa = w->regs.r[r->cfa_reg] + r->cfa_off;
+		return 0;
+	case UNWIND_CFA_DEREF:
+		if (!known(w, r->cfa_reg))
+			return UNWIND_STOP_NO_TABLE;
+		if (walk_read(w, w->regs.r[r->cfa_reg] + r->cfa_off, &v))
+			return UNWIND_STOP_READ_FAULT;
+		*cfa = v + r->cfa_arg;
+		return 0;
+	case UNWIND_CFA_PLT:
+		*cfa = w->regs.r[UNWIND_REG_RSP] + r->cfa_off + ((pc & 15) >= (uint64_t)r->cfa_arg ? 8 : 0);
+		return 0;
+	default: /* frame pointer: push %rbp; mov %rsp,%rbp */
+		if (!known(w, UNWIND_REG_RBP))
+			return UNWIND_STOP_NO_TABLE;
+		*cfa = w->regs.r[UNWIND_REG_RBP] + 16;
+		return 0;
+	}
+}
+
+/* Where the caller's value of a register is, per the rule; 1: unknown. */
+static int walk_saved(struct walk_state *w, uint8_t type, uint8_t reg, int32_t off, uint64_t cfa,
+		      uint64_t *v)
+{
+	switch (type) {
+	case UNWIND_SAVED_SAME: return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
+	case UNWIND_SAVED_AT_CFA: return walk_read(w, cfa + off, v);
+	case UNWIND_SAVED_AT_REG:
+		return known(w, reg) ? walk_read(w, w->regs.r[reg] + off, v) : 1;
+	case UNWIND_SAVED_IN_REG: return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
+	default: return 1;
+	}
+}
+
+/* walk_step's "carry on": every other value is an enum unwind_stop. */
+#define WALK_GO (-1)
+
+/* One frame: the caller's rip, rsp and rbp from the rule at pc. */
+static int walk_step(struct walk_state *w, const struct unwind_rule *r)
+{
+	struct unwind_rule fp = { .rbp_type = UNWIND_SAVED_AT_CFA, .rbp_off = -16,
+				  .ra_type = UNWIND_SAVED_AT_CFA, .ra_off = -8 };
+	uint64_t cfa, ra, rbp = 0, sp = w->regs.r[UNWIND_REG_RSP];
+	int err, rbp_err;
+
+	if (r->cfa_type == UNWIND_CFA_END)
+		return UNWIND_STOP_END;
+	if (r->cfa_type == UNWIND_CFA_SIGNAL)
+		return walk_signal(w) ? UNWIND_STOP_READ_FAULT : WALK_GO;
+	if (r->cfa_type == UNWIND_CFA_FP || r->cfa_type == UNWIND_CFA_UNSUPPORTED ||
+	    r->ra_type == UNWIND_SAVED_UNSUPPORTED || r->ra_type == UNWIND_SAVED_SAME)
+		r = &fp;
+	err = walk_cfa(w, r, &cfa);
+	if (err)
+		return err;
+	err = walk_saved(w, r->ra_type, r->ra_reg, r->ra_off, cfa, &ra);
+	if (err)
+		return err == 1 ? UNWIND_STOP_NO_TABLE : err;
+	rbp_err = walk_saved(w, r->rbp_type,
+			     r->rbp_type == UNWIND_SAVED_SAME ? UNWIND_REG_RBP : r->rbp_reg,
+			     r->rbp_off, cfa, &rbp);
+	if (rbp_err == UNWIND_STOP_READ_FAULT)
+		return rbp_err;
+	/* The stack grows down: a caller's frame lies above. A zero return address ends
+	 * stacks whose outermost frame has no CFI. */
+	if (!ra)
+		return UNWIND_STOP_END;
+	if (cfa <= sp && r->cfa_type != UNWIND_CFA_FP)
+		return UNWIND_STOP_BAD_FRAME;
+	w->regs.known = (1u << UNWIND_REG_RSP) | (1u << UNWIND_REG_RIP) |
+			(rbp_err ? 0 : 1u << UNWIND_REG_RBP);
+	w->regs.r[UNWIND_REG_RSP] = cfa;
+	w->regs.r[UNWIND_REG_RBP] = rbp;
+	w->regs.r[UNWIND_REG_RIP] = ra;
+	w->exact = false;
+	return WALK_GO;
+}
+
+static const struct unwind_rule *walk_rule(const struct unwind_rules *rules,
+					   struct walk_state *w)
+{
+	uint64_t pc = w->regs.r[UNWIND_REG_RIP], bias = 0;
+	const struct unwind_table *t;
+	const struct unwind_rule *r = NULL;
+
+	/* A return address points after the call, maybe past the caller's last byte. */
+	if (!w->exact)
+		pc--;
+	t = w->ops->find(w->ctx, pc, &bias);
+	if (t)
+		r = unwind_rules__get(rules, unwind_table__lookup(t, pc - bias));
+	return r ? r : unwind_rules__get(rules, UNWIND_RULE_FP);
+}
+
+int unwind_walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops, void *ctx,
+		const struct unwind_regs *regs, struct unwind_frame *frames, int max, int *stop)
+{
+	struct walk_state w = { .ops = ops, .ctx = ctx, .regs = *regs, .exact = true };
+	int n = 0, err = 0;
+
+	*stop = UNWIND_STOP_DEPTH;
+	if (!(w.regs.known & (1u << UNWIND_REG_RIP)) || !(w.regs.known & (1u << UNWIND_REG_RSP))) {
+		*stop = UNWIND_STOP_NO_TABLE;
+		return 0;
+	}
+	while (n < max) {
+		const struct unwind_rule *r = walk_rule(rules, &w);
+
+		frames[n].pc = w.regs.r[UNWIND_REG_RIP];
+		frames[n].cfa_type = r->cfa_type;
+		n++;
+		err = walk_step(&w, r);
+		if (err != WALK_GO) {
+			*stop = err;
+			break;
+		}
+	}
+	return n;
+}
