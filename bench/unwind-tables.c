@@ -46,9 +46,8 @@ static void print_summary(const struct unwind_stats *s, int files, int no_cfi,
 	printf("total: %d files (%d without CFI), %llu FDEs, %llu CFI rows, %zu unique rules, "
 	       "%.1f MiB of tables, built in %.2f s (%.0f rows/s), text covered %.2f%%\n",
 	       files, no_cfi, (unsigned long long)s->fdes, (unsigned long long)s->cfi_rows,
-	       unwind_rules__count(unwind_cache__rules(c)),
-	       unwind_cache__memory(c) / 1048576.0, s->build_ns / 1e9,
-	       s->cfi_rows / (s->build_ns / 1e9 + 1e-9),
+	       unwind_rules__count(unwind_cache__rules(c)), unwind_cache__memory(c) / 1048576.0,
+	       s->build_ns / 1e9, s->cfi_rows / (s->build_ns / 1e9 + 1e-9),
 	       s->text_bytes ? 100.0 * s->covered_bytes / s->text_bytes : 0.0);
 	for (i = 1; i < UNWIND_CFA_TYPES; i++)
 		printf("  cfa %-12s %10llu rows %8.4f%%\n", cfa_names[i],
@@ -67,7 +66,7 @@ static void print_summary(const struct unwind_stats *s, int files, int no_cfi,
 int main(int argc, char **argv)
 {
 	struct unwind_cache *c = unwind_cache__new();
-	struct unwind_stats sum = { 0 };
+	struct unwind_stats sum = {0};
 	bool quiet = argc > 1 && !strcmp(argv[1], "-q");
 	int i, files = 0, no_cfi = 0;
 
@@ -94,7 +93,8 @@ int main(int argc, char **argv)
 		no_cfi += !st->source;
 		add_stats(&sum, st);
 		if (!quiet)
-			printf("%s: %s, %llu FDEs, %llu CFI rows -> %zu rows, %.2f ms (%.0f rows/s), "
+			printf("%s: %s, %llu FDEs, %llu CFI rows -> %zu rows, %.2f ms (%.0f "
+			       "rows/s), "
 			       "%zu KiB, text covered %.1f%%\n",
 			       argv[i], st->source ? st->source : "no CFI",
 			       (unsigned long long)st->fdes, (unsigned long long)st->cfi_rows, n,

@@ -21,7 +21,7 @@
 #define UNWIND_MAX_RULES 65536
 /* Rows per file: 2^24 (libLLVM, the largest Debian library, has 887k). */
 #define UNWIND_MAX_ROWS_LOG2 24
-#define UNWIND_MAX_ROWS (1u << UNWIND_MAX_ROWS_LOG2)
+#define UNWIND_MAX_ROWS	     (1u << UNWIND_MAX_ROWS_LOG2)
 
 /* DWARF register numbers on x86-64. */
 #define UNWIND_REG_RBP 6
@@ -31,24 +31,24 @@
 
 /* How the canonical frame address (the caller's rsp) is found. */
 enum unwind_cfa_type {
-	UNWIND_CFA_FP = 0,	   /* no CFI: CFA = rbp + 16, rbp saved at CFA - 16 */
-	UNWIND_CFA_REG,		   /* CFA = reg + cfa_off */
-	UNWIND_CFA_DEREF,	   /* CFA = *(reg + cfa_off) + cfa_arg (GCC's DRAP realignment) */
-	UNWIND_CFA_PLT,		   /* CFA = rsp + cfa_off + ((rip & 15) >= cfa_arg ? 8 : 0) */
-	UNWIND_CFA_SIGNAL,	   /* signal trampoline: registers from the ucontext at rsp */
-	UNWIND_CFA_END,		   /* outermost frame (rip undefined): _start, clone, clone3 */
-	UNWIND_CFA_UNSUPPORTED,	   /* CFI the model cannot express: frame pointer, counted */
+	UNWIND_CFA_FP = 0,	/* no CFI: CFA = rbp + 16, rbp saved at CFA - 16 */
+	UNWIND_CFA_REG,		/* CFA = reg + cfa_off */
+	UNWIND_CFA_DEREF,	/* CFA = *(reg + cfa_off) + cfa_arg (GCC's DRAP realignment) */
+	UNWIND_CFA_PLT,		/* CFA = rsp + cfa_off + ((rip & 15) >= cfa_arg ? 8 : 0) */
+	UNWIND_CFA_SIGNAL,	/* signal trampoline: registers from the ucontext at rsp */
+	UNWIND_CFA_END,		/* outermost frame (rip undefined): _start, clone, clone3 */
+	UNWIND_CFA_UNSUPPORTED, /* CFI the model cannot express: frame pointer, counted */
 	UNWIND_CFA_TYPES,
 };
 
 /* Where the caller's rbp (or return address) is. */
 enum unwind_reg_type {
-	UNWIND_SAVED_SAME = 0,	   /* unchanged (rbp only) */
-	UNWIND_SAVED_AT_CFA,	   /* at *(CFA + off) */
-	UNWIND_SAVED_AT_REG,	   /* at *(reg + off): DRAP realignment saves rbp at *(rbp) */
-	UNWIND_SAVED_IN_REG,	   /* the value of reg (__vfork keeps its return address in rdi) */
-	UNWIND_SAVED_UNDEFINED,	   /* lost: callers cannot use it */
-	UNWIND_SAVED_UNSUPPORTED,  /* an expression the model cannot express */
+	UNWIND_SAVED_SAME = 0,	  /* unchanged (rbp only) */
+	UNWIND_SAVED_AT_CFA,	  /* at *(CFA + off) */
+	UNWIND_SAVED_AT_REG,	  /* at *(reg + off): DRAP realignment saves rbp at *(rbp) */
+	UNWIND_SAVED_IN_REG,	  /* the value of reg (__vfork keeps its return address in rdi) */
+	UNWIND_SAVED_UNDEFINED,	  /* lost: callers cannot use it */
+	UNWIND_SAVED_UNSUPPORTED, /* an expression the model cannot express */
 	UNWIND_SAVED_TYPES,
 };
 

@@ -85,7 +85,7 @@ int unwind_rules__intern(struct unwind_rules *r, const struct unwind_rule *rule)
 struct unwind_rules *unwind_rules__new(void)
 {
 	struct unwind_rules *r = calloc(1, sizeof(*r));
-	struct unwind_rule fp = { .cfa_type = UNWIND_CFA_FP };
+	struct unwind_rule fp = {.cfa_type = UNWIND_CFA_FP};
 
 	/* Rule 0 is the frame pointer: rows outside every FDE point at it. */
 	if (!r || unwind_rules__intern(r, &fp) != UNWIND_RULE_FP) {
@@ -141,8 +141,8 @@ static bool fits_s32(int64_t v)
 /* The PLT stubs' CFA: rsp + off + ((rip & 15) >= k ? 8 : 0), as GNU ld writes it. */
 static bool cfa_plt(const Dwarf_Op *ops, size_t n, struct unwind_rule *r)
 {
-	static const uint8_t form[] = { DW_OP_breg7, DW_OP_breg16, DW_OP_lit15, DW_OP_and, 0,
-					DW_OP_ge,    DW_OP_lit3,   DW_OP_shl,	  DW_OP_plus };
+	static const uint8_t form[] = {DW_OP_breg7, DW_OP_breg16, DW_OP_lit15, DW_OP_and, 0,
+				       DW_OP_ge,    DW_OP_lit3,	  DW_OP_shl,   DW_OP_plus};
 	size_t i;
 
 	if (n != sizeof(form))
@@ -219,22 +219,30 @@ static uint8_t classify_saved(Dwarf_Frame *f, int regno, uint8_t *reg, int32_t *
 		return UNWIND_SAVED_UNSUPPORTED;
 	if (!n)
 		return ops ? UNWIND_SAVED_UNDEFINED : UNWIND_SAVED_SAME;
-	if (ops[0].atom == DW_OP_call_frame_cfa) {
-		if (n == 1)
-			return UNWIND_SAVED_AT_CFA;
-		/* The offset is unsigned in the expression: two's complement. */
-		if (n == 2 && ops[1].atom == DW_OP_plus_uconst && fits_s32((int64_t)ops[1].number)) {
-			*off = (int64_t)ops[1].number;
-			return UNWIND_SAVED_AT_CFA;
-		}
-		return UNWIND_SAVED_UNSUPPORTED;
+	/* DW_CFA_register: the value is in another register. */
+	if (n == 1 && (ops[0].atom == DW_OP_regx ||
+		       (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31))) {
+		uint64_t rn = ops[0].atom == DW_OP_regx ? ops[0].number
+							: (uint64_t)(ops[0].atom - DW_OP_reg0);
+
+		if (rn >= UNWIND_NR_REGS)
+			return UNWIND_SAVED_UNSUPPORTED;
+		*reg = rn;
+		return UNWIND_SAVED_IN_REG;
 	}
-	if (!op_breg(&ops[0], reg, &o) && fits_s32(o)) {
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return UNWIND_SAVED_UNSUPPORTED;
+	if (n == 1)
+		return UNWIND_SAVED_AT_CFA;
+	/* DW_CFA_offset: the offset is unsigned in the expression, two's complement. */
+	if (n == 2 && ops[1].atom == DW_OP_plus_uconst && fits_s32((int64_t)ops[1].number)) {
+		*off = (int64_t)ops[1].number;
+		return UNWIND_SAVED_AT_CFA;
+	}
+	/* DW_CFA_expression (libdw puts the CFA first): saved at *(reg + k). */
+	if (n == 2 && !op_breg(&ops[1], reg, &o) && fits_s32(o) && *reg < UNWIND_NR_REGS) {
 		*off = o;
-		if (n == 1)
-			return UNWIND_SAVED_AT_REG;
-		if (n == 2 && ops[1].atom == DW_OP_stack_value && !o)
-			return UNWIND_SAVED_IN_REG;
+		return UNWIND_SAVED_AT_REG;
 	}
 	return UNWIND_SAVED_UNSUPPORTED;
 }
@@ -303,10 +311,10 @@ static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
 /* One encoded pointer (value only; the caller adds the base of pc-relative ones). */
 static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint64_t *v)
 {
-	static const uint8_t size[16] = { [DW_EH_PE_absptr] = 8, [DW_EH_PE_udata2] = 2,
-					  [DW_EH_PE_udata4] = 4, [DW_EH_PE_udata8] = 8,
-					  [DW_EH_PE_sdata2] = 2, [DW_EH_PE_sdata4] = 4,
-					  [DW_EH_PE_sdata8] = 8 };
+	static const uint8_t size[16] = {
+		[DW_EH_PE_absptr] = 8, [DW_EH_PE_udata2] = 2, [DW_EH_PE_udata4] = 4,
+		[DW_EH_PE_udata8] = 8, [DW_EH_PE_sdata2] = 2, [DW_EH_PE_sdata4] = 4,
+		[DW_EH_PE_sdata8] = 8};
 	uint8_t fmt = enc & 0x0f, n = size[fmt];
 
 	if (fmt == DW_EH_PE_uleb128)
@@ -334,8 +342,11 @@ static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
 		return DW_EH_PE_absptr;
 	for (a++; *a && p < end; a++) {
 		switch (*a) {
-		case 'R': return *p;
-		case 'L': p++; break;
+		case 'R':
+			return *p;
+		case 'L':
+			p++;
+			break;
 		case 'P': {
 			const uint8_t *q = p + 1;
 
@@ -344,7 +355,8 @@ static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
 			p = q;
 			break;
 		}
-		default: break; /* 'S', 'B': no data */
+		default:
+			break; /* 'S', 'B': no data */
 		}
 	}
 	return DW_EH_PE_absptr;
@@ -391,7 +403,8 @@ static int fde_range(const struct cfi_section *sec, const Dwarf_FDE *fde, uint64
 		return -1;
 	app = cie->enc & 0x70;
 	field = sec->addr + (uint64_t)(p - (const uint8_t *)sec->data->d_buf);
-	if (read_encoded(&p, fde->end, cie->enc, lo) || read_encoded(&p, fde->end, cie->enc & 0x0f, &len))
+	if (read_encoded(&p, fde->end, cie->enc, lo) ||
+	    read_encoded(&p, fde->end, cie->enc & 0x0f, &len))
 		return -1;
 	if (app == DW_EH_PE_pcrel)
 		*lo += field;
@@ -445,7 +458,7 @@ static int builder_push(struct builder *b, uint64_t lo, uint64_t hi, uint32_t ru
 		b->v = v;
 		b->cap = n;
 	}
-	b->v[b->n++] = (struct range_rule){ lo, hi, rule };
+	b->v[b->n++] = (struct range_rule){lo, hi, rule};
 	return 0;
 }
 
@@ -522,7 +535,7 @@ static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint
 		t->rows = rows;
 		*cap = n;
 	}
-	t->rows[t->nr_rows++] = (struct unwind_row){ .pc = pc, .rule = rule };
+	t->rows[t->nr_rows++] = (struct unwind_row){.pc = pc, .rule = rule};
 	return 0;
 }
 
@@ -599,7 +612,7 @@ static Elf_Scn *section_by_name(Elf *elf, const char *name, GElf_Shdr *shdr)
 /* .debug_frame of elf: compressed sections are inflated first (libelf, zlib). */
 static int build_debug_frame(struct builder *b, Elf *elf, bool *found)
 {
-	struct cfi_section sec = { .eh = false };
+	struct cfi_section sec = {.eh = false};
 	GElf_Shdr shdr;
 	Elf_Scn *scn = section_by_name(elf, ".debug_frame", &shdr);
 	Dwarf_CFI *cfi;
@@ -627,7 +640,7 @@ static int build_debug_frame(struct builder *b, Elf *elf, bool *found)
 
 static int build_eh_frame(struct builder *b, Elf *elf, bool *found)
 {
-	struct cfi_section sec = { .eh = true };
+	struct cfi_section sec = {.eh = true};
 	GElf_Shdr shdr;
 	Elf_Scn *scn = section_by_name(elf, ".eh_frame", &shdr);
 	Dwarf_CFI *cfi;
@@ -658,7 +671,7 @@ static int table_read_segments(struct unwind_table *t, Elf *elf)
 
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		t->segs[t->nr_segs++] = (struct load_seg){ ph.p_offset, ph.p_vaddr, ph.p_filesz };
+		t->segs[t->nr_segs++] = (struct load_seg){ph.p_offset, ph.p_vaddr, ph.p_filesz};
 		if (ph.p_flags & PF_X)
 			t->stats.text_bytes += ph.p_memsz;
 	}
@@ -676,7 +689,7 @@ static uint64_t now_ns(void)
 struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, Elf *debug)
 {
 	struct unwind_table *t = calloc(1, sizeof(*t));
-	struct builder b = { .rules = rules, .t = t };
+	struct builder b = {.rules = rules, .t = t};
 	uint64_t t0 = now_ns();
 	bool found = false;
 	int err;
@@ -995,7 +1008,8 @@ static int walk_cfa(struct walk_state *w, const struct unwind_rule *r, uint64_t 
 		*cfa = v + r->cfa_arg;
 		return 0;
 	case UNWIND_CFA_PLT:
-		*cfa = w->regs.r[UNWIND_REG_RSP] + r->cfa_off + ((pc & 15) >= (uint64_t)r->cfa_arg ? 8 : 0);
+		*cfa = w->regs.r[UNWIND_REG_RSP] + r->cfa_off +
+		       ((pc & 15) >= (uint64_t)r->cfa_arg ? 8 : 0);
 		return 0;
 	default: /* frame pointer: push %rbp; mov %rsp,%rbp */
 		if (!known(w, UNWIND_REG_RBP))
@@ -1010,12 +1024,16 @@ static int walk_saved(struct walk_state *w, uint8_t type, uint8_t reg, int32_t o
 		      uint64_t *v)
 {
 	switch (type) {
-	case UNWIND_SAVED_SAME: return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
-	case UNWIND_SAVED_AT_CFA: return walk_read(w, cfa + off, v);
+	case UNWIND_SAVED_SAME:
+		return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
+	case UNWIND_SAVED_AT_CFA:
+		return walk_read(w, cfa + off, v);
 	case UNWIND_SAVED_AT_REG:
 		return known(w, reg) ? walk_read(w, w->regs.r[reg] + off, v) : 1;
-	case UNWIND_SAVED_IN_REG: return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
-	default: return 1;
+	case UNWIND_SAVED_IN_REG:
+		return known(w, reg) ? (*v = w->regs.r[reg], 0) : 1;
+	default:
+		return 1;
 	}
 }
 
@@ -1025,8 +1043,10 @@ static int walk_saved(struct walk_state *w, uint8_t type, uint8_t reg, int32_t o
 /* One frame: the caller's rip, rsp and rbp from the rule at pc. */
 static int walk_step(struct walk_state *w, const struct unwind_rule *r)
 {
-	struct unwind_rule fp = { .rbp_type = UNWIND_SAVED_AT_CFA, .rbp_off = -16,
-				  .ra_type = UNWIND_SAVED_AT_CFA, .ra_off = -8 };
+	struct unwind_rule fp = {.rbp_type = UNWIND_SAVED_AT_CFA,
+				 .rbp_off = -16,
+				 .ra_type = UNWIND_SAVED_AT_CFA,
+				 .ra_off = -8};
 	uint64_t cfa, ra, rbp = 0, sp = w->regs.r[UNWIND_REG_RSP];
 	int err, rbp_err;
 
@@ -1063,8 +1083,7 @@ static int walk_step(struct walk_state *w, const struct unwind_rule *r)
 	return WALK_GO;
 }
 
-static const struct unwind_rule *walk_rule(const struct unwind_rules *rules,
-					   struct walk_state *w)
+static const struct unwind_rule *walk_rule(const struct unwind_rules *rules, struct walk_state *w)
 {
 	uint64_t pc = w->regs.r[UNWIND_REG_RIP], bias = 0;
 	const struct unwind_table *t;
@@ -1082,7 +1101,7 @@ static const struct unwind_rule *walk_rule(const struct unwind_rules *rules,
 int unwind_walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops, void *ctx,
 		const struct unwind_regs *regs, struct unwind_frame *frames, int max, int *stop)
 {
-	struct walk_state w = { .ops = ops, .ctx = ctx, .regs = *regs, .exact = true };
+	struct walk_state w = {.ops = ops, .ctx = ctx, .regs = *regs, .exact = true};
 	int n = 0, err = 0;
 
 	*stop = UNWIND_STOP_DEPTH;
