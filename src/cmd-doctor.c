@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pmuprof doctor: what this machine can do, and what each collector will do here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@ static const char doctor_usage[] =
 	"Check the kernel, BTF, BPF links and cookies, the hardware and uncore PMUs,\n"
 	"perf_event_paranoid, kptr_restrict, capabilities and the NMI watchdog, and say for\n"
 	"each collector whether it will run here and how. With --binary, whether PATH has\n"
-	"frame pointers (needed for full user stacks) and symbols.\n";
+	"symbols, frame pointers and CFI (.eh_frame / .debug_frame: rows, text covered), and\n"
+	"which user stacks it will get.\n";
 
 static bool virtualized(void)
 {
@@ -35,10 +37,77 @@ static bool virtualized(void)
 }
 
 struct binary_report {
-	bool checked, exists, fp_known;
+	bool checked, exists, fp_known, cfi_known;
 	int with_fp, functions;
 	const char *symbols;
+	struct unwind_stats cfi;
+	size_t cfi_rows, cfi_bytes;
+	int cfi_functions, functions_seen; /* functions whose first byte has a CFI rule */
+	double cfi_coverage; /* share of executable bytes an FDE covers */
+	const char *stacks;
 };
+
+/* How many of the binary's functions (symbols) start inside an FDE. */
+static void count_cfi_functions(const char *path, const struct unwind_table *t,
+				struct binary_report *b)
+{
+	/* The toolchain's start-up helpers (crti, crtbegin) come without CFI everywhere. */
+	static const char *const crt[] = { "_init", "_fini", "deregister_tm_clones",
+					   "register_tm_clones", "__do_global_dtors_aux",
+					   "frame_dummy", NULL };
+	struct elf_syms *es = elf_syms__load(path);
+	unsigned long addr, size;
+	const char *name;
+	size_t i, j;
+
+	for (i = 0; (name = elf_syms__at(es, i, &addr, &size)); i++) {
+		for (j = 0; crt[j] && strcmp(crt[j], name); j++)
+			;
+		if (crt[j])
+			continue;
+		b->functions_seen++;
+		b->cfi_functions += unwind_table__lookup(t, addr) != UNWIND_RULE_FP;
+	}
+	elf_syms__free(es);
+}
+
+/* The binary's CFI compiled as the unwinder compiles it, and the stacks that gives. */
+static void check_cfi(const char *path, struct binary_report *b)
+{
+	struct unwind_cache *c = unwind_cache__new();
+	const struct unwind_row *rows;
+	struct unwind_table *t = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (c && fd >= 0)
+		t = unwind_cache__get(c, fd, -1);
+	if (fd >= 0)
+		close(fd);
+	if (t) {
+		b->cfi_known = true;
+		b->cfi = *unwind_table__stats(t);
+		b->cfi_rows = unwind_table__rows(t, &rows);
+		b->cfi_bytes = unwind_table__memory(t);
+		b->cfi_coverage = b->cfi.text_bytes ? (double)b->cfi.covered_bytes / b->cfi.text_bytes : 0;
+		if (b->cfi_coverage > 1)
+			b->cfi_coverage = 1; /* FDEs may overlap padding */
+		count_cfi_functions(path, t, b);
+	}
+	unwind_cache__free(c);
+	if (!b->cfi_known)
+		b->stacks = "unknown: the CFI could not be read";
+	else if (!b->cfi.source && b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
+		b->stacks = "frame pointers only (no CFI): complete where frames are set up";
+	else if (!b->cfi.source)
+		b->stacks = "short: neither CFI nor frame pointers (rebuild with -fno-omit-frame-pointer "
+			    "or with unwind tables)";
+	else if (b->functions_seen && b->cfi_functions * 4 >= b->functions_seen * 3)
+		b->stacks = "complete from CFI tables (frame pointers where no FDE covers the code)";
+	else if (b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
+		b->stacks = "complete: frame pointers, CFI tables where they cover the code";
+	else
+		b->stacks = "partial: CFI covers little of the code and frame pointers are rare";
+}
 
 static void check_binary(const char *path, struct binary_report *b)
 {
@@ -71,6 +140,42 @@ static void check_binary(const char *path, struct binary_report *b)
 	}
 	elf_syms__free(es);
 	b->fp_known = elf_frame_pointer_census(path, &b->with_fp, &b->functions) == 0;
+	check_cfi(path, b);
+}
+
+static void print_cfi_json(const struct binary_report *b)
+{
+	printf(", \"cfi\": ");
+	json_write_string(stdout, b->cfi.source ? b->cfi.source : "");
+	if (b->cfi_known)
+		printf(", \"cfi_fdes\": %llu, \"cfi_rows\": %llu, \"unwind_rows\": %zu, "
+		       "\"unwind_bytes\": %zu, \"cfi_text_coverage\": %.4f, "
+		       "\"cfi_unsupported_rows\": %llu, \"cfi_functions\": %d, "
+		       "\"functions_seen\": %d",
+		       (unsigned long long)b->cfi.fdes, (unsigned long long)b->cfi.cfi_rows,
+		       b->cfi_rows, b->cfi_bytes, b->cfi_coverage,
+		       (unsigned long long)b->cfi.by_cfa[UNWIND_CFA_UNSUPPORTED], b->cfi_functions,
+		       b->functions_seen);
+	printf(", \"user_stacks\": ");
+	json_write_string(stdout, b->stacks);
+}
+
+static void print_cfi(const struct binary_report *b)
+{
+	if (!b->cfi_known)
+		printf("    CFI:             unreadable\n");
+	else if (!b->cfi.source)
+		printf("    CFI:             none (no .eh_frame or .debug_frame)\n");
+	else
+		printf("    CFI:             %s: %llu FDEs, %llu rows (%llu the unwinder cannot "
+		       "use); %d of %d functions and %.1f%% of the code covered; table %zu rows, "
+		       "%zu KiB\n",
+		       b->cfi.source, (unsigned long long)b->cfi.fdes,
+		       (unsigned long long)b->cfi.cfi_rows,
+		       (unsigned long long)b->cfi.by_cfa[UNWIND_CFA_UNSUPPORTED], b->cfi_functions,
+		       b->functions_seen, 100 * b->cfi_coverage, b->cfi_rows,
+		       (b->cfi_bytes + 1023) / 1024);
+	printf("    user stacks:     %s\n", b->stacks);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -141,6 +246,7 @@ int cmd_doctor(int argc, char **argv)
 			if (bin.fp_known)
 				printf(", \"functions\": %d, \"with_frame_pointer\": %d", bin.functions,
 				       bin.with_fp);
+			print_cfi_json(&bin);
 			printf("}");
 		}
 		printf(", \"collectors\": [");
@@ -183,10 +289,8 @@ int cmd_doctor(int argc, char **argv)
 	if (bin.checked) {
 		printf("\n  binary:            %s\n", binary);
 		printf("    symbols:         %s\n", bin.symbols);
-		printf("    frame pointers:  %s%s\n", fp,
-		       bin.fp_known && bin.functions && bin.with_fp * 2 < bin.functions ?
-			       " — user stacks will be short; rebuild with -fno-omit-frame-pointer" :
-			       "");
+		printf("    frame pointers:  %s\n", fp);
+		print_cfi(&bin);
 	}
 	printf("\n  collectors:\n");
 	for (i = 0; all[i]; i++) {

@@ -569,3 +569,14 @@ out:
 	elf_syms__free(es);
 	return err;
 }
+
+/* The i-th function (sorted by address): its name, start and size; NULL past the end. */
+const char *elf_syms__at(const struct elf_syms *es, size_t i, unsigned long *addr,
+			 unsigned long *size)
+{
+	if (!es || i >= es->nr)
+		return NULL;
+	*addr = es->syms[i].addr;
+	*size = es->syms[i].size;
+	return es->syms[i].name;
+}

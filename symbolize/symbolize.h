@@ -57,6 +57,9 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);
 /* File offset → link-time virtual address through the PT_LOAD segments. -ENOENT if none. */
 int elf_syms__offset_to_vaddr(const struct elf_syms *es, unsigned long off, unsigned long *vaddr);
+/* The i-th function (sorted by address): its name, start and size; NULL past the end. */
+const char *elf_syms__at(const struct elf_syms *es, size_t i, unsigned long *addr,
+			 unsigned long *size);
 /* Address of the function named name (exact, mangled). -ENOENT if absent. */
 int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *vaddr);
 /* Name of the function containing vaddr, or NULL; *delta = vaddr - symbol start. */
@@ -182,7 +185,7 @@ struct unwind_stats {
 	uint64_t cfa_rsp, cfa_rbp; /* UNWIND_CFA_REG rows by register; the rest: others */
 	uint64_t by_rbp[UNWIND_SAVED_TYPES];
 	uint64_t ra_not_cfa8;	/* return address anywhere but CFA - 8 */
-	uint64_t text_bytes;	/* executable PT_LOAD bytes */
+	uint64_t text_bytes;	/* bytes of the executable sections */
 	uint64_t covered_bytes; /* of those, covered by an FDE */
 	uint64_t build_ns;	/* time spent compiling */
 };

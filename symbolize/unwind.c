@@ -678,6 +678,21 @@ static int table_read_segments(struct unwind_table *t, Elf *elf)
 	return 0;
 }
 
+/* Code bytes: the executable sections (no padding between them), else the segments. */
+static void table_count_code(struct unwind_table *t, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	uint64_t code = 0;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR) &&
+		    sh.sh_type != SHT_NOBITS)
+			code += sh.sh_size;
+	if (code)
+		t->stats.text_bytes = code;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -700,8 +715,10 @@ struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, E
 	}
 	t->refs = 1;
 	err = elf_kind(elf) == ELF_K_ELF ? table_read_segments(t, elf) : -ENOEXEC;
-	if (!err)
+	if (!err) {
+		table_count_code(t, elf);
 		err = build_eh_frame(&b, elf, &found);
+	}
 	if (!err && !found)
 		err = build_debug_frame(&b, elf, &found);
 	if (!err && !found && debug)
