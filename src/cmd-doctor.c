@@ -43,7 +43,7 @@ struct binary_report {
 	struct unwind_stats cfi;
 	size_t cfi_rows, cfi_bytes;
 	int cfi_functions, functions_seen; /* functions whose first byte has a CFI rule */
-	double cfi_coverage; /* share of executable bytes an FDE covers */
+	double cfi_coverage;		   /* share of executable bytes an FDE covers */
 	const char *stacks;
 };
 
@@ -52,9 +52,13 @@ static void count_cfi_functions(const char *path, const struct unwind_table *t,
 				struct binary_report *b)
 {
 	/* The toolchain's start-up helpers (crti, crtbegin) come without CFI everywhere. */
-	static const char *const crt[] = { "_init", "_fini", "deregister_tm_clones",
-					   "register_tm_clones", "__do_global_dtors_aux",
-					   "frame_dummy", NULL };
+	static const char *const crt[] = {"_init",
+					  "_fini",
+					  "deregister_tm_clones",
+					  "register_tm_clones",
+					  "__do_global_dtors_aux",
+					  "frame_dummy",
+					  NULL};
 	struct elf_syms *es = elf_syms__load(path);
 	unsigned long addr, size;
 	const char *name;
@@ -88,7 +92,8 @@ static void check_cfi(const char *path, struct binary_report *b)
 		b->cfi = *unwind_table__stats(t);
 		b->cfi_rows = unwind_table__rows(t, &rows);
 		b->cfi_bytes = unwind_table__memory(t);
-		b->cfi_coverage = b->cfi.text_bytes ? (double)b->cfi.covered_bytes / b->cfi.text_bytes : 0;
+		b->cfi_coverage =
+			b->cfi.text_bytes ? (double)b->cfi.covered_bytes / b->cfi.text_bytes : 0;
 		if (b->cfi_coverage > 1)
 			b->cfi_coverage = 1; /* FDEs may overlap padding */
 		count_cfi_functions(path, t, b);
@@ -99,10 +104,12 @@ static void check_cfi(const char *path, struct binary_report *b)
 	else if (!b->cfi.source && b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
 		b->stacks = "frame pointers only (no CFI): complete where frames are set up";
 	else if (!b->cfi.source)
-		b->stacks = "short: neither CFI nor frame pointers (rebuild with -fno-omit-frame-pointer "
+		b->stacks = "short: neither CFI nor frame pointers (rebuild with "
+			    "-fno-omit-frame-pointer "
 			    "or with unwind tables)";
 	else if (b->functions_seen && b->cfi_functions * 4 >= b->functions_seen * 3)
-		b->stacks = "complete from CFI tables (frame pointers where no FDE covers the code)";
+		b->stacks =
+			"complete from CFI tables (frame pointers where no FDE covers the code)";
 	else if (b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
 		b->stacks = "complete: frame pointers, CFI tables where they cover the code";
 	else
