@@ -95,12 +95,13 @@ int main(int argc, char **argv)
 		if (!quiet)
 			printf("%s: %s, %llu FDEs, %llu CFI rows -> %zu rows, %.2f ms (%.0f "
 			       "rows/s), "
-			       "%zu KiB, text covered %.1f%%\n",
+			       "%zu KiB, text covered %.1f%%, unsupported %llu\n",
 			       argv[i], st->source ? st->source : "no CFI",
 			       (unsigned long long)st->fdes, (unsigned long long)st->cfi_rows, n,
 			       st->build_ns / 1e6, st->cfi_rows / (st->build_ns / 1e9 + 1e-12),
 			       unwind_table__memory(t) / 1024,
-			       st->text_bytes ? 100.0 * st->covered_bytes / st->text_bytes : 0.0);
+			       st->text_bytes ? 100.0 * st->covered_bytes / st->text_bytes : 0.0,
+			       (unsigned long long)st->by_cfa[UNWIND_CFA_UNSUPPORTED]);
 	}
 	print_summary(&sum, files, no_cfi, c);
 	unwind_cache__free(c);

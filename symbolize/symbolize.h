@@ -187,7 +187,7 @@ struct unwind_stats {
 	uint64_t ra_not_cfa8;	/* return address anywhere but CFA - 8 */
 	uint64_t text_bytes;	/* bytes of the executable sections */
 	uint64_t covered_bytes; /* of those, covered by an FDE */
-	uint64_t build_ns;	/* time spent compiling */
+	uint64_t build_ns;	/* CPU time spent compiling */
 };
 
 struct unwind_table;
