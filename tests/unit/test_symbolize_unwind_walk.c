@@ -363,3 +363,75 @@ Test(unwind_walk, read_fault_and_depth)
 	cr_expect_eq(stop, UNWIND_STOP_DEPTH);
 	proc_end(&p);
 }
+
+/* ---- a PLT stub, on a made-up stack: ld.so resolves calls there ---- */
+
+struct fake {
+	const struct unwind_table *t;
+	uint64_t base, words[4];
+};
+
+static const struct unwind_table *fake_find(void *ctx, uint64_t pc, uint64_t *bias)
+{
+	*bias = 0; /* link-time addresses: the table is used as if loaded at 0 */
+	return pc < 0x100000 ? ((struct fake *)ctx)->t : NULL;
+}
+
+static int fake_read(void *ctx, uint64_t addr, uint64_t *v)
+{
+	struct fake *f = ctx;
+
+	if (addr < f->base || addr >= f->base + sizeof(f->words) || (addr - f->base) % 8)
+		return -EFAULT;
+	*v = f->words[(addr - f->base) / 8];
+	return 0;
+}
+
+Test(unwind_walk, plt_stub_before_and_after_its_push)
+{
+	static const struct unwind_walk_ops ops = {.find = fake_find, .read = fake_read};
+	const char *path = getenv("PMUPROF_UNWIND_FIXTURE");
+	struct unwind_cache *c = unwind_cache__new();
+	struct elf_syms *es = elf_syms__load(path);
+	struct unwind_frame frames[4];
+	struct unwind_regs regs = {.known = (1u << UNWIND_NR_REGS) - 1};
+	const struct unwind_row *rows;
+	struct fake f = {.base = 0x7ff0};
+	unsigned long ret;
+	uint64_t stub = 0;
+	size_t n, i;
+	int fd, stop;
+
+	cr_assert(c && es);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	f.t = unwind_cache__get(c, fd, -1);
+	close(fd);
+	cr_assert_not_null(f.t);
+	n = unwind_table__rows(f.t, &rows);
+	for (i = 0; i < n && !stub; i++)
+		if (unwind_rules__get(unwind_cache__rules(c), rows[i].rule)->cfa_type ==
+		    UNWIND_CFA_PLT)
+			stub = rows[i].pc; /* the first stub, right after PLT0 */
+	cr_assert_neq(stub, 0, "no PLT rows");
+	cr_assert_eq(stub & 15, 0);
+	cr_assert_eq(elf_syms__find(es, "run_plt", &ret), 0);
+	ret += 9;	  /* a return address inside run_plt */
+	f.words[2] = ret; /* at 0x8000 */
+
+	/* At the stub's jmp *GOT: the return address is on top. */
+	regs.r[UNWIND_REG_RIP] = stub;
+	regs.r[UNWIND_REG_RSP] = 0x8000;
+	cr_assert_eq(unwind_walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop), 2);
+	cr_expect_eq(frames[0].cfa_type, UNWIND_CFA_PLT);
+	cr_expect_eq(frames[1].pc, ret);
+
+	/* After "push $index" (byte 11 on): one more word above it. */
+	f.words[1] = 3;
+	regs.r[UNWIND_REG_RIP] = stub + 11;
+	regs.r[UNWIND_REG_RSP] = 0x7ff8;
+	cr_assert_eq(unwind_walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop), 2);
+	cr_expect_eq(frames[1].pc, ret, "return address %#llx, not %#lx",
+		     (unsigned long long)frames[1].pc, ret);
+	elf_syms__free(es);
+	unwind_cache__free(c);
+}
