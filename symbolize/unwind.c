@@ -632,9 +632,11 @@ static int build_debug_frame(struct builder *b, Elf *elf, bool *found)
 		dwarf_end(dw);
 		return 0;
 	}
-	*found = true;
-	b->t->stats.source = ".debug_frame";
 	err = build_section(b, elf, &sec, cfi);
+	if (b->t->stats.fdes) {
+		*found = true;
+		b->t->stats.source = ".debug_frame";
+	}
 	free(sec.cies);
 	dwarf_end(dw);
 	return err;
@@ -650,10 +652,13 @@ static int build_eh_frame(struct builder *b, Elf *elf, bool *found)
 
 	if (!scn || !(sec.data = elf_getdata(scn, NULL)) || !(cfi = dwarf_getcfi_elf(elf)))
 		return 0;
-	*found = true;
 	sec.addr = shdr.sh_addr;
-	b->t->stats.source = ".eh_frame";
 	err = build_section(b, elf, &sec, cfi);
+	/* Built without unwind tables, a file still has crtstuff's empty .eh_frame. */
+	if (b->t->stats.fdes) {
+		*found = true;
+		b->t->stats.source = ".eh_frame";
+	}
 	free(sec.cies);
 	dwarf_cfi_end(cfi);
 	return err;

@@ -187,7 +187,13 @@ static void interp_line(struct interp *in, char *line, struct fde_state *f, stru
 	unsigned long off, lo, hi, cie_off;
 	int n, i;
 
-	if (sscanf(line, "%lx %*x %*x CIE \"%15[^\"]\"", &off, aug) == 2 && in->ncies < 16) {
+	/* The augmentation may be empty (.debug_frame): CIE "" cf=1 ... */
+	if (strstr(line, " CIE ") && sscanf(line, "%lx", &off) == 1 && in->ncies < 16) {
+		const char *q = strchr(line, '"');
+
+		aug[0] = 0;
+		if (q)
+			sscanf(q, "\"%15[^\"]", aug);
 		fde_finish(in, f);
 		*cie = &in->cies[in->ncies++];
 		(*cie)->off = off;
@@ -292,6 +298,59 @@ Test(unwind_tables, libc_matches_readelf)
 	cr_expect_gt(in.checked_kinds[UNWIND_CFA_SIGNAL], 0, "__restore_rt's row");
 	cr_expect_gt(in.checked_kinds[UNWIND_CFA_END], 1, "clone and clone3");
 	cr_expect_gt(in.checked_kinds[UNWIND_CFA_PLT], 0, "libc's PLT");
+}
+
+/* Without unwind tables (-fno-asynchronous-unwind-tables -g): .debug_frame, in the file or
+ * in its separate debug file. */
+Test(unwind_tables, debug_frame_in_the_file_or_its_debug_file)
+{
+	const char *path = env("PMUPROF_UNWIND_DEBUGFRAME_LIB");
+	char dir[] = "/tmp/pmuprof-debugframe-XXXXXX", stripped[300], debug[300], cmd[1200];
+	struct unwind_cache *c = unwind_cache__new();
+	const struct unwind_row *a, *b;
+	struct unwind_table *full, *split;
+	struct interp in = {.path = path};
+	size_t na, nb;
+	int fd, dfd;
+
+	in.t = table_of(c, path);
+	in.rules = unwind_cache__rules(c);
+	cr_assert_str_eq(unwind_table__stats(in.t)->source, ".debug_frame");
+	compare_with_readelf(&in);
+	full = in.t;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(stripped, sizeof(stripped), "%s/lib.so", dir);
+	snprintf(debug, sizeof(debug), "%s/lib.debug", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "objcopy --only-keep-debug '%s' '%s' && objcopy --strip-debug '%s' '%s'", path,
+		 debug, path, stripped);
+	cr_assert_eq(system(cmd), 0);
+	fd = open(stripped, O_RDONLY | O_CLOEXEC);
+	dfd = open(debug, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0 && dfd >= 0);
+	/* A separate cache: the build id would find the table already built. */
+	{
+		struct unwind_cache *c2 = unwind_cache__new();
+
+		split = unwind_cache__get(c2, fd, dfd);
+		cr_assert_not_null(split);
+		cr_expect_str_eq(unwind_table__stats(split)->source, ".debug_frame");
+		na = unwind_table__rows(full, &a);
+		nb = unwind_table__rows(split, &b);
+		cr_expect_eq(na, nb, "rows: %zu in the file, %zu through its debug file", na, nb);
+		cr_expect_eq(unwind_rules__count(unwind_cache__rules(c2)),
+			     unwind_rules__count(unwind_cache__rules(c)));
+		for (size_t i = 0; i < na && i < nb; i++)
+			cr_expect(a[i].pc == b[i].pc && a[i].rule == b[i].rule, "row %zu differs",
+				  i);
+		unwind_cache__free(c2);
+	}
+	close(fd);
+	close(dfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+	unwind_cache__free(c);
 }
 
 /* The vDSO: this process's image, written out for readelf. */
