@@ -851,7 +851,8 @@ static struct unwind_table *cache_find(struct unwind_cache *c, dev_t dev, ino_t 
 	for (t = c->tables; t; t = t->next) {
 		if (id_len && t->build_id_len == id_len && !memcmp(t->build_id, id, id_len))
 			return t;
-		if (!id_len && !t->build_id_len && t->dev == dev && t->ino == ino && (dev || ino))
+		/* The same inode, as the symbolizer's cache finds files first. */
+		if ((dev || ino) && t->dev == dev && t->ino == ino)
 			return t;
 	}
 	return NULL;
