@@ -107,27 +107,28 @@ static void frame_name(struct proc *p, uint64_t pc, bool leaf, char *buf, size_t
 }
 
 /* Start the fixture in mode and wait for its leaf to say "ready". */
-static void proc_start(struct proc *p, const char *mode)
+/* Start argv and wait for its first line, "ready". */
+static void proc_start_argv(struct proc *p, char *const argv[])
 {
-	const char *exe = getenv("PMUPROF_UNWIND_FIXTURE");
 	struct pollfd pfd;
 	char buf[16] = "";
 	int fds[2];
 
-	cr_assert_not_null(exe, "PMUPROF_UNWIND_FIXTURE is not set (run through meson test)");
 	memset(p, 0, sizeof(*p));
 	cr_assert_eq(pipe(fds), 0);
 	p->pid = fork();
 	cr_assert_geq(p->pid, 0);
 	if (!p->pid) {
 		dup2(fds[1], 1);
-		execl(exe, exe, mode, (char *)NULL);
+		/* meson's MALLOC_PERTURB_ would have glibc memset every large buffer. */
+		unsetenv("MALLOC_PERTURB_");
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(fds[1]);
 	p->out = fds[0];
 	pfd = (struct pollfd){.fd = p->out, .events = POLLIN};
-	cr_assert_eq(poll(&pfd, 1, 20000), 1, "%s %s: no \"ready\" within 20 s", exe, mode);
+	cr_assert_eq(poll(&pfd, 1, 20000), 1, "%s: no \"ready\" within 20 s", argv[0]);
 	cr_assert_gt(read(p->out, buf, sizeof(buf) - 1), 0);
 	cr_assert_str_eq(buf, "ready\n");
 	p->cache = unwind_cache__new();
@@ -135,6 +136,16 @@ static void proc_start(struct proc *p, const char *mode)
 	cr_assert(p->cache && p->sym);
 	cr_assert_eq(aspaces__load_proc(symbolizer__aspaces(p->sym), "/proc", p->pid), 0);
 	proc_load_tables(p);
+}
+
+/* The fixture in one of its modes, stopped at "ready" in its leaf. */
+static void proc_start(struct proc *p, const char *mode)
+{
+	const char *exe = getenv("PMUPROF_UNWIND_FIXTURE");
+	char *const argv[] = {(char *)exe, (char *)mode, NULL};
+
+	cr_assert_not_null(exe, "PMUPROF_UNWIND_FIXTURE is not set (run through meson test)");
+	proc_start_argv(p, argv);
 }
 
 static void regs_from_ptrace(const struct user_regs_struct *u, struct unwind_regs *r)
@@ -434,4 +445,87 @@ Test(unwind_walk, plt_stub_before_and_after_its_push)
 		     (unsigned long long)frames[1].pc, ret);
 	elf_syms__free(es);
 	unwind_cache__free(c);
+}
+
+/* ---- Debian's own python3.11 and liblzma, stopped anywhere ---- */
+
+/* Whose leaf is in a file whose path contains module? */
+static bool leaf_in(struct proc *p, uint64_t pc, const char *module)
+{
+	struct frame_module mod = {0};
+	char name[256];
+
+	symbolizer__user_frame_mod(p->sym, p->pid, pc, true, name, sizeof(name), &mod);
+	return mod.path && strstr(mod.path, module);
+}
+
+/* Stop a running program 20 times: every walk must reach _start and give libdwfl's
+ * frames. Returns how many walks were deeper than 30 frames; *in_module counts the stops
+ * whose leaf was in module. */
+static int walk_anywhere(const char *script, const char *module, int *in_module)
+{
+	char *const argv[] = {"/usr/bin/python3.11", "-c", (char *)script, NULL};
+	struct unwind_frame frames[MAX_FRAMES];
+	struct dwfl_frames oracle;
+	struct user_regs_struct u;
+	struct unwind_regs regs;
+	int n, stop, i, round, status, deep = 0;
+	char last[256];
+	struct proc p;
+
+	proc_start_argv(&p, argv);
+	cr_assert_eq(ptrace(PTRACE_SEIZE, p.pid, 0, 0), 0, "ptrace: %m");
+	for (round = 0; round < 20; round++) {
+		usleep(3000 + 1000 * round);
+		cr_assert_eq(ptrace(PTRACE_INTERRUPT, p.pid, 0, 0), 0);
+		cr_assert_eq(waitpid(p.pid, &status, __WALL), p.pid);
+		cr_assert_eq(ptrace(PTRACE_GETREGS, p.pid, 0, &u), 0);
+		regs_from_ptrace(&u, &regs);
+		n = unwind_walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames,
+				MAX_FRAMES, &stop);
+		cr_expect_eq(stop, UNWIND_STOP_END,
+			     "round %d: stopped by reason %d after %d frames", round, stop, n);
+		frame_name(&p, frames[n - 1].pc, false, last, sizeof(last));
+		cr_expect_str_eq(last, "_start", "round %d", round);
+		deep += n > 30;
+		*in_module += leaf_in(&p, frames[0].pc, module);
+		dwfl_unwind(p.pid, &oracle);
+		cr_expect_eq(n, oracle.n, "round %d: %d frames, libdwfl %d", round, n, oracle.n);
+		for (i = 0; i < n && i < oracle.n; i++)
+			cr_expect_eq(frames[i].pc, oracle.pc[i],
+				     "round %d frame %d at %#llx, libdwfl %#llx", round, i,
+				     (unsigned long long)frames[i].pc,
+				     (unsigned long long)oracle.pc[i]);
+		cr_assert_eq(ptrace(PTRACE_CONT, p.pid, 0, 0), 0);
+	}
+	proc_end(&p);
+	return deep;
+}
+
+Test(unwind_walk, python_matches_libdwfl_anywhere, .timeout = 120)
+{
+	int deep, in_json = 0;
+
+	if (access("/usr/bin/python3.11", X_OK))
+		cr_skip_test("no /usr/bin/python3.11");
+	deep = walk_anywhere("import json, sys\nsys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+			     "x = []\nfor i in range(60): x = [x, i]\n"
+			     "while True: json.dumps(x)\n",
+			     "python3.11", &in_json);
+	/* The C encoder recurses once per nesting level: most stops see a deep stack. */
+	cr_expect_gt(deep, 5, "only %d of 20 stops were deeper than 30 frames", deep);
+}
+
+/* xz's own library, through python's lzma module. */
+Test(unwind_walk, liblzma_matches_libdwfl_anywhere, .timeout = 120)
+{
+	int in_lzma = 0;
+
+	if (access("/usr/bin/python3.11", X_OK))
+		cr_skip_test("no /usr/bin/python3.11");
+	walk_anywhere("import lzma, os, sys\ndata = os.urandom(1 << 18)\n"
+		      "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
+		      "while True: lzma.compress(data, preset=9)\n",
+		      "liblzma", &in_lzma);
+	cr_expect_gt(in_lzma, 10, "only %d of 20 stops in liblzma", in_lzma);
 }
