@@ -898,13 +898,17 @@ struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug
 		errno = EINVAL;
 		return NULL;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mapped: the file belongs to a profiled process, which may truncate it
+	 * while we read (a mapping would fault); libelf reads the sections it needs.
+	 */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf) {
 		errno = ENOEXEC;
 		return NULL;
 	}
 	if (debug_fd >= 0)
-		debug = elf_begin(debug_fd, ELF_C_READ_MMAP, NULL);
+		debug = elf_begin(debug_fd, ELF_C_READ, NULL);
 	t = cache_add(c, elf, debug, st.st_dev, st.st_ino);
 	elf_end(debug);
 	elf_end(elf);
