@@ -102,6 +102,11 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	bool failed = false;
 	long len;
 
+#ifdef PMUPROF_TEST_UNLOADABLE
+	/* Test only (-Dbpf_test_unloadable=true): "may_goto +1" (BPF_JMP | BPF_JCOND, 6.9+),
+	 * which older verifiers refuse ("unknown opcode e5"), to show the kernels suite fails. */
+	asm volatile(".byte 0xe5, 0, 1, 0, 0, 0, 0, 0\n\t%0 = 0" : "=r"(len));
+#endif
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc) {
 		/* Can't happen (index 0 of an array), but never lose a sample silently. */

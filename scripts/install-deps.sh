@@ -36,6 +36,11 @@ chromium
 util-linux
 procps
 python3
+qemu-system-x86
+busybox-static
+cpio
+kmod
+zstd
 "
 
 missing=""

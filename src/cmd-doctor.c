@@ -10,12 +10,14 @@
 #include "cmd.h"
 #include "util.h"
 #include "collector.h"
+#include "kfeature.h"
 #include "symbolize/symbolize.h"
 
 static const char doctor_usage[] =
 	"Usage: pmuprof doctor [--binary PATH] [--json]\n"
 	"\n"
-	"Check the kernel, BTF, BPF links and cookies, the hardware and uncore PMUs,\n"
+	"Check the kernel, BTF, the BPF features pmuprof uses (probed, with what record\n"
+	"does without each), the hardware and uncore PMUs,\n"
 	"perf_event_paranoid, kptr_restrict, capabilities and the NMI watchdog, and say for\n"
 	"each collector whether it will run here and how. With --binary, whether PATH has\n"
 	"symbols, frame pointers and CFI (.eh_frame / .debug_frame: rows, text covered), and\n"
@@ -143,7 +145,8 @@ static void check_binary(const char *path, struct binary_report *b)
 		else if (elf_syms__debuglink(es, NULL))
 			b->symbols = "stripped, has a .gnu_debuglink (install its debug package)";
 		else
-			b->symbols = elf_syms__count(es) ? "exported symbols only (.dynsym)" : "none";
+			b->symbols =
+				elf_syms__count(es) ? "exported symbols only (.dynsym)" : "none";
 	}
 	elf_syms__free(es);
 	b->fp_known = elf_frame_pointer_census(path, &b->with_fp, &b->functions) == 0;
@@ -185,31 +188,99 @@ static void print_cfi(const struct binary_report *b)
 	printf("    user stacks:     %s\n", b->stacks);
 }
 
+/* Each kernel feature, probed once: 1 present, 0 absent, -errno unknown. */
+static void probe_features(int have[KFEATURE_COUNT])
+{
+	int i;
+
+	for (i = 0; i < KFEATURE_COUNT; i++)
+		have[i] = kfeature__probe(i);
+}
+
+static const char *feature_word(int have, const char *yes, const char *no, const char *unknown)
+{
+	if (have > 0)
+		return yes;
+	return have == 0 ? no : unknown;
+}
+
+static void print_features(const int have[KFEATURE_COUNT])
+{
+	int i, lacking = 0;
+
+	printf("  kernel features:   (probed; the mainline release that brought each)\n");
+	for (i = 0; i < KFEATURE_COUNT; i++) {
+		const struct kfeature_info *k = kfeature__info(i);
+		char label[40];
+
+		snprintf(label, sizeof(label), "%s:", k->name);
+		printf("    %-22s%s (%s)\n", label, feature_word(have[i], "yes", "no", "unknown"),
+		       k->since);
+	}
+	for (i = 0; i < KFEATURE_COUNT; i++)
+		lacking += have[i] == 0;
+	if (have[KFEATURE_PERF_LINK] < 0)
+		printf("  kernel lacks:      unknown: %s (needs root or CAP_BPF)\n",
+		       strerror(-have[KFEATURE_PERF_LINK]));
+	else if (!lacking)
+		printf("  kernel lacks:      nothing pmuprof uses\n");
+	else
+		printf("  kernel lacks:      %d of %d features; without them:\n", lacking,
+		       KFEATURE_COUNT);
+	for (i = 0; i < KFEATURE_COUNT; i++)
+		if (have[i] == 0)
+			printf("    %s (%s): %s\n", kfeature__info(i)->name,
+			       kfeature__info(i)->since, kfeature__info(i)->without);
+}
+
+static void print_features_json(const int have[KFEATURE_COUNT])
+{
+	int i, n = 0;
+
+	printf(", \"kernel_features\": {");
+	for (i = 0; i < KFEATURE_COUNT; i++)
+		printf("%s\"%s\": %s", i ? ", " : "", kfeature__info(i)->key,
+		       feature_word(have[i], "true", "false", "null"));
+	printf("}, \"kernel_lacks\": [");
+	for (i = 0; i < KFEATURE_COUNT; i++)
+		if (!have[i])
+			printf("%s\"%s\"", n++ ? ", " : "", kfeature__info(i)->key);
+	printf("]");
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "binary", required_argument, NULL, 'b' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"binary", required_argument, NULL, 'b'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const struct collector *const *all = collectors__all();
 	struct machine_caps mc;
-	struct binary_report bin = { 0 };
+	struct binary_report bin = {0};
 	const char *binary = NULL;
 	bool json = false, root = geteuid() == 0, vm = virtualized();
 	char why[256], fp[128] = "";
-	int c, i;
+	int c, i, have[KFEATURE_COUNT];
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'b': binary = optarg; break;
-		case 'j': json = true; break;
-		case 'h': fputs(doctor_usage, stdout); return 0;
+		case 'b':
+			binary = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(doctor_usage, stdout);
+			return 0;
 		default:
-			fprintf(stderr, "pmuprof: doctor: unknown option '%s'; see 'pmuprof doctor --help'\n",
+			fprintf(stderr,
+				"pmuprof: doctor: unknown option '%s'; see 'pmuprof doctor "
+				"--help'\n",
 				argv[optind - 1]);
 			return EXIT_BAD_INPUT;
 		}
@@ -219,6 +290,7 @@ int cmd_doctor(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	machine_caps__probe(&mc);
+	probe_features(have);
 	if (binary)
 		check_binary(binary, &bin);
 	if (bin.fp_known && bin.functions)
@@ -230,14 +302,17 @@ int cmd_doctor(int argc, char **argv)
 	if (json) {
 		printf("{\"kernel\": ");
 		json_write_string(stdout, mc.kernel);
-		printf(", \"btf\": %s, \"perf_links\": %s, \"bpf_cookies\": %s, \"core_pmu\": ",
+		printf(", \"btf\": %s, \"perf_links\": %s, \"bpf_cookies\": %s",
 		       mc.btf ? "true" : "false", mc.perf_link ? "true" : "false",
-		       mc.perf_link ? "true" : "false");
+		       have[KFEATURE_BPF_COOKIE] > 0 ? "true" : "false");
+		print_features_json(have);
+		printf(", \"core_pmu\": ");
 		json_write_string(stdout, mc.core_pmu ? mc.core_pmu_name : "");
 		printf(", \"hardware_pmu\": %s, \"virtualized\": %s, \"uncore_pmus\": ",
 		       mc.core_pmu ? "true" : "false", vm ? "true" : "false");
 		json_write_string(stdout, mc.uncore_pmus);
-		printf(", \"perf_event_paranoid\": %d, \"kptr_restrict\": %d, \"nmi_watchdog\": %s, "
+		printf(", \"perf_event_paranoid\": %d, \"kptr_restrict\": %d, \"nmi_watchdog\": "
+		       "%s, "
 		       "\"root\": %s, \"cap_bpf\": %s, \"cap_perfmon\": %s, \"cap_sys_admin\": %s",
 		       mc.paranoid, mc.kptr_restrict, mc.nmi_watchdog ? "true" : "false",
 		       root ? "true" : "false", mc.cap_eff & (1ULL << 39) ? "true" : "false",
@@ -260,8 +335,8 @@ int cmd_doctor(int argc, char **argv)
 		for (i = 0; all[i]; i++) {
 			const char *unmet = collector__unmet(all[i], &mc, why, sizeof(why));
 
-			printf("%s{\"name\": \"%s\", \"runs\": %s, \"mode\": ", i ? ", " : "", all[i]->name,
-			       unmet ? "false" : "true");
+			printf("%s{\"name\": \"%s\", \"runs\": %s, \"mode\": ", i ? ", " : "",
+			       all[i]->name, unmet ? "false" : "true");
 			json_write_string(stdout, all[i]->mode);
 			printf(", \"reason\": ");
 			json_write_string(stdout, unmet ? unmet : "");
@@ -273,26 +348,26 @@ int cmd_doctor(int argc, char **argv)
 	printf("pmuprof doctor\n\n");
 	printf("  kernel:            %s\n", mc.kernel);
 	printf("  BTF:               %s\n", mc.btf ? "yes (/sys/kernel/btf/vmlinux)" : "no");
-	printf("  perf bpf_link:     %s\n", mc.perf_link ? "yes" : "no (attach falls back to ioctl)");
-	printf("  BPF cookies:       %s\n", mc.perf_link ? "yes" : "no (one program per event)");
+	print_features(have);
 	if (mc.core_pmu)
 		printf("  hardware PMU:      %s\n", mc.core_pmu_name[0] ? mc.core_pmu_name : "yes");
 	else
-		printf("  hardware PMU:      no hardware PMU (%s): cycles falls back to cpu-clock\n",
+		printf("  hardware PMU:      no hardware PMU (%s): cycles falls back to "
+		       "cpu-clock\n",
 		       vm ? "virtual machine" : "virtual machine?");
 	printf("  uncore PMUs:       %s\n", mc.uncore_pmus[0] ? mc.uncore_pmus : "none");
 	printf("  perf_event_paranoid: %d%s\n", mc.paranoid,
 	       mc.paranoid > 1 && !mc.perf ? " (needs root or CAP_PERFMON)" : "");
 	printf("  kptr_restrict:     %d%s\n", mc.kptr_restrict,
-	       mc.kptr_restrict >= 2 || (mc.kptr_restrict == 1 && !root) ?
-		       " (kernel symbols hidden: kernel frames unnamed)" :
-		       "");
+	       mc.kptr_restrict >= 2 || (mc.kptr_restrict == 1 && !root)
+		       ? " (kernel symbols hidden: kernel frames unnamed)"
+		       : "");
 	printf("  capabilities:      %s; CAP_BPF %s, CAP_PERFMON %s, CAP_SYS_ADMIN %s\n",
 	       root ? "root" : "not root", mc.cap_eff & (1ULL << 39) ? "yes" : "no",
 	       mc.cap_eff & (1ULL << 38) ? "yes" : "no", mc.cap_eff & (1ULL << 21) ? "yes" : "no");
-	printf("  NMI watchdog:      %s\n", mc.nmi_watchdog ?
-						"on (it takes a hardware counter: sysctl kernel.nmi_watchdog=0)" :
-						"off");
+	printf("  NMI watchdog:      %s\n",
+	       mc.nmi_watchdog ? "on (it takes a hardware counter: sysctl kernel.nmi_watchdog=0)"
+			       : "off");
 	if (bin.checked) {
 		printf("\n  binary:            %s\n", binary);
 		printf("    symbols:         %s\n", bin.symbols);
@@ -303,8 +378,8 @@ int cmd_doctor(int argc, char **argv)
 	for (i = 0; all[i]; i++) {
 		const char *unmet = collector__unmet(all[i], &mc, why, sizeof(why));
 
-		printf("    %-9s %s%s\n", all[i]->name, unmet ? "will not run: " : "runs: ",
-		       unmet ? unmet : all[i]->mode);
+		printf("    %-9s %s%s\n", all[i]->name,
+		       unmet ? "will not run: " : "runs: ", unmet ? unmet : all[i]->mode);
 	}
 	return 0;
 }

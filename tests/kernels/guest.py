@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks that run inside each kernel of the kernels suite, as root, and print TAP.
+
+Usage: guest.py [CHECK...]   (default: every check, in the order of CHECKS)
+
+scripts/test-kernels.sh boots a kernel and runs this in the host's build tree; meson reads
+the TAP it prints (one result per check, so `meson test` and scripts/test.sh count each
+check of each kernel). A check is a function that raises Fail with what went wrong; what
+it prints becomes TAP diagnostics. To add one, write the function and add it to CHECKS.
+It also runs on the host as is: `sudo python3 tests/kernels/guest.py`.
+"""
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
+
+# The mainline release that brought each feature doctor probes (docs/kernels.md). On a
+# stock kernel the probe must agree: a mismatch means the probe or the matrix is wrong.
+FEATURE_SINCE = {
+    "perf_link": (5, 15),
+    "bpf_cookie": (5, 15),
+    "no_prealloc": (6, 1),
+    "bpf_loop": (5, 17),
+    "batch_ops": (5, 6),
+    "probe_read_user": (5, 5),
+}
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def kernel_version():
+    m = re.match(r"(\d+)\.(\d+)", platform.release())
+    return (int(m.group(1)), int(m.group(2)))
+
+
+def pmuprof(args, timeout=240):
+    p = subprocess.run([PMUPROF] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def must(args, timeout=240):
+    """pmuprof ARGS must succeed; on failure its stderr (the verifier log with -vv) is shown."""
+    rc, out, err = pmuprof(args, timeout)
+    if rc != 0:
+        print(err)
+        raise Fail(f"pmuprof {' '.join(args)} exited {rc}: {err.strip().splitlines()[-1:]}")
+    return out, err
+
+
+# ---------------------------------------------------------------- checks
+
+def check_doctor():
+    out, _ = must(["doctor"])
+    print(out)
+    for field in ("kernel features:", "kernel lacks:"):
+        check(field in out, f"doctor's output lacks '{field}'")
+    d = json.loads(must(["doctor", "--json"])[0])
+    check(d["kernel"] == f"Linux {platform.release()}", f"kernel {d['kernel']!r}")
+    have = d["kernel_features"]
+    check(set(have) == set(FEATURE_SINCE), f"features {sorted(have)}, want {sorted(FEATURE_SINCE)}")
+    version = kernel_version()
+    for key, since in FEATURE_SINCE.items():
+        want = version >= since
+        check(have[key] is not None, f"{key}: the probe could not tell (root in the guest)")
+        check(have[key] == want, f"{key}: probed {have[key]} on {version}, but mainline "
+              f"{since[0]}.{since[1]} brought it: the probe or the matrix is wrong")
+    lacks = sorted(k for k, v in have.items() if not v)
+    check(sorted(d["kernel_lacks"]) == lacks, f"kernel_lacks {d['kernel_lacks']}, want {lacks}")
+    check(d["perf_links"] == have["perf_link"], "perf_links disagrees with kernel_features")
+
+
+def parse_folded(path):
+    stacks = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^(.*) (\d+)$", line.rstrip("\n"))
+            check(m, f"{path}: not a folded line: {line!r}")
+            stacks[m.group(1)] = stacks.get(m.group(1), 0) + int(m.group(2))
+    return stacks
+
+
+def summary(err, label):
+    m = re.search(r"^\s+" + label + r":\s+(.*)$", err, re.M)
+    check(m, f"record's summary has no '{label}:' line:\n{err}")
+    return m.group(1)
+
+
+def record_demo(mode, want_attach):
+    """The demo's 60/30/10 split under --attach=MODE. TCG is slow and its clock coarse:
+    99 Hz for 6 s, shares within 10 points."""
+    with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
+        out = os.path.join(tmp, "demo.folded")
+        _, err = must(["record", "-vv", f"--attach={mode}", "-F", "99", "-o", out, "--",
+                       DEMO, "6"])
+        stacks = parse_folded(out)
+    attach = summary(err, "attach")
+    print(f"attach: {attach}; samples: {summary(err, 'samples')}")
+    check(attach.startswith(want_attach), f"--attach={mode}: summary says {attach!r}")
+    m = re.match(r"(\d+) taken, (\d+) in stacks, (\d+) lost", summary(err, "samples"))
+    taken, kept, lost = (int(x) for x in m.groups())
+    check(taken == kept + lost, f"ledger: {taken} taken != {kept} + {lost}")
+    demo = {s: c for s, c in stacks.items() if s.split(";")[0] == "pmuprof-demo"}
+    total = sum(demo.values())
+    check(total >= 300, f"only {total} demo samples in 6 s at 99 Hz")
+    for fn, want in (("hot_60", 60), ("hot_30", 30), ("hot_10", 10)):
+        n = sum(c for s, c in demo.items() if fn in s.split(";"))
+        full = sum(c for s, c in demo.items() if re.search(r";main;.*demo_loop;" + fn + "(;|$)", s))
+        share = 100.0 * n / total
+        print(f"{fn}: {share:.1f}% ({n} of {total}), {full} with main→demo_loop→{fn}")
+        check(abs(share - want) <= 10, f"{fn}: share {share:.1f}%, want {want}±10")
+        check(full >= 0.9 * n, f"{fn}: only {full} of {n} samples have main→demo_loop→{fn}")
+
+
+def check_record_link():
+    record_demo("link", "bpf_link")
+
+
+def check_record_ioctl():
+    record_demo("ioctl", "ioctl")
+
+
+def check_stat():
+    rc, out, err = pmuprof(["stat", "-e", "page-faults,task-clock,cycles", "--", TOUCH,
+                            "20000", "300", "3"])
+    print(out)
+    check(rc == 3, f"exit {rc}, want the command's 3: {err}")
+    m = re.search(r"^\s+([\d,]+)\s+page-faults", out, re.M)
+    faults = int(m.group(1).replace(",", "")) if m else -1
+    check(20000 <= faults <= 22000, f"page-faults {faults}, want 20000..22000")
+    m = re.search(r"^\s+([\d.]+) msec task-clock", out, re.M)
+    check(m, "no task-clock line")
+    tc = float(m.group(1)) / 1000
+    cpu = sum(float(x) for x in re.findall(r"([\d.]+) seconds (?:user|sys)", out))
+    check(abs(tc - cpu) <= 0.25 * cpu, f"task-clock {tc:.3f} s vs CPU time {cpu:.3f} s")
+    check(re.search(r"<not supported>\s+cycles", out) or re.search(r"[\d,]+\s+cycles", out),
+          "no cycles line")
+
+
+CHECKS = [
+    ("doctor", check_doctor),
+    ("record-link", check_record_link),
+    ("record-ioctl", check_record_ioctl),
+    ("stat", check_stat),
+]
+
+
+def main(names):
+    table = dict(CHECKS)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        print(f"guest.py: unknown checks {unknown}; known: {[n for n, _ in CHECKS]}",
+              file=sys.stderr)
+        return 2
+    names = names or [n for n, _ in CHECKS]
+    print(f"1..{len(names)}")
+    kernel = platform.release()
+    for i, name in enumerate(names, 1):
+        # Diagnostics first (TAP wants them as '#' lines), then the result line.
+        buf = io.StringIO()
+        ok, why, start = True, "", time.monotonic()
+        with contextlib.redirect_stdout(buf):
+            try:
+                table[name]()
+            except Fail as e:
+                ok, why = False, str(e)
+            except Exception:  # a broken check is a failed check, with its traceback
+                ok, why = False, traceback.format_exc()
+        text = buf.getvalue() + f"{name}: {time.monotonic() - start:.1f} s\n"
+        for line in (text + ("\nFAIL: " + why if why else "")).splitlines():
+            print("# " + line if line else "#")
+        print(f"{'ok' if ok else 'not ok'} {i} - {name} ({kernel})", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
