@@ -318,7 +318,7 @@ int tracker__process(struct tracker *t)
 			break;
 		case PERF_RECORD_COMM:
 			if (p->pid == p->tid)
-				e = aspaces__exec(t->as, p->pid);
+				e = aspaces__exec_at(t->as, p->pid, p->time);
 			break;
 		case PERF_RECORD_FORK:
 			e = aspaces__fork_at(t->as, p->ppid, p->pid, p->time);

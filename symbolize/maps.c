@@ -28,6 +28,10 @@ struct aspace {
 	uint64_t seq;	 /* creation order: the latest generation of a pid is the live one */
 	struct map_entry *maps;
 	size_t nr, cap;
+	/* The image before the last exec, kept until its samples are drained. */
+	struct map_entry *old_maps;
+	size_t old_nr;
+	uint64_t exec_time;
 };
 
 struct interned {
@@ -94,6 +98,7 @@ struct aspaces *aspaces__new(void)
 
 static void aspace__free(struct aspace *a)
 {
+	free(a->old_maps);
 	free(a->maps);
 	free(a);
 }
@@ -386,11 +391,27 @@ int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time)
 
 int aspaces__exec(struct aspaces *as, pid_t pid)
 {
+	return aspaces__exec_at(as, pid, 0);
+}
+
+int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
+{
 	struct aspace *a;
 	int err = live(as, pid, &a);
 
 	if (err)
 		return err;
+	free(a->old_maps);
+	a->old_maps = NULL;
+	a->old_nr = 0;
+	/* Samples taken before the exec may still wait in the kernel maps. */
+	if (time && a->nr) {
+		a->old_maps = a->maps;
+		a->old_nr = a->nr;
+		a->exec_time = time;
+		a->maps = NULL;
+		a->cap = 0;
+	}
 	a->nr = 0;
 	return 0;
 }
@@ -412,6 +433,11 @@ size_t aspaces__reap(struct aspaces *as, uint64_t before)
 
 	for (i = 0; i < as->nbuckets; i++) {
 		for (pp = &as->buckets[i]; (a = *pp);) {
+			if (a->old_maps && a->exec_time < before) {
+				free(a->old_maps);
+				a->old_maps = NULL;
+				a->old_nr = 0;
+			}
 			if (!a->dead || a->died >= before) {
 				pp = &a->next;
 				continue;
@@ -547,24 +573,34 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 	return err;
 }
 
-struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
+static struct map_entry *maps_find(struct map_entry *maps, size_t nr, unsigned long addr)
 {
-	const struct aspace *a =
-		pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = nr;
 
-	if (!a || !a->nr)
+	if (!nr)
 		return NULL;
-	hi = a->nr;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (a->maps[mid].start <= addr)
+		if (maps[mid].start <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	if (addr >= a->maps[lo].start && addr < a->maps[lo].end)
-		return &a->maps[lo];
+	if (addr >= maps[lo].start && addr < maps[lo].end)
+		return &maps[lo];
 	return NULL;
+}
+
+struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
+{
+	const struct aspace *a =
+		pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
+	struct map_entry *m;
+
+	if (!a)
+		return NULL;
+	m = maps_find(a->maps, a->nr, addr);
+	/* An address the new image does not map: a sample from before the exec. */
+	return m ? m : maps_find(a->old_maps, a->old_nr, addr);
 }

@@ -107,8 +107,10 @@ uint64_t aspaces__reaped(const struct aspaces *as);
 /* Until the next call, aspaces__find() for pid looks in the generation that started at
  * gen (the nearest one); gen 0: the live generation, as for every other pid. */
 void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen);
-/* exec(): the old mappings are gone. */
+/* exec(): the old mappings are gone. With a time, they are still looked in (for addresses
+ * the new image does not map) until aspaces__reap() passes that time. */
 int aspaces__exec(struct aspaces *as, pid_t pid);
+int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time);
 /* Is anything known about pid? */
 bool aspaces__has(const struct aspaces *as, pid_t pid);
 /* Read <proc_root>/PID/maps (executable mappings) into the generation PID is now. */

@@ -664,7 +664,7 @@ def case_many_stacks(tmp):
     work = [subprocess.Popen([STACKS, "31"], stdout=subprocess.DEVNULL) for _ in range(2)]
     try:
         time.sleep(0.3)
-        _, err = record_ok(["record", "-a", "-F", "999", "-d", "30", "-o", out], timeout=90)
+        _, err = record_ok(["record", "-a", "-F", "999", "-d", "30", "-o", out], timeout=75)
     finally:
         for w in work:
             w.wait()
@@ -704,7 +704,7 @@ def case_pid_reuse(tmp):
     shutil.copy(DEMO, first)
     shutil.copy(TWIN, second)
     out = os.path.join(tmp, "reuse.folded")
-    rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "6",
+    rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "7",
                             "--drain-interval", "60000", "-o", out],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -715,11 +715,11 @@ def case_pid_reuse(tmp):
                 pid = 1000 + 97 * attempt
             if os.path.exists(f"/proc/{pid}"):
                 continue
-            a = spawn_on_pid(pid, [first, "1.5"])
+            a = spawn_on_pid(pid, [first, "2"])
             if not a:
                 continue
             a.wait()
-            b = spawn_on_pid(pid, [second, "1.5"])
+            b = spawn_on_pid(pid, [second, "2"])
             if b:
                 b.wait()
                 break
@@ -740,11 +740,25 @@ def case_pid_reuse(tmp):
     twin = sum(c for s, c in mine.items() if re.search(r";main;descend;twin_loop;twin_\d0$", s))
     print(f"pid {pid}: worker samples {total}: first binary's functions {hot}, "
           f"second's {twin}")
-    check(total >= 1000, f"too few samples: {total}")
+    check(total >= 500, f"too few samples: {total}")
     check(hot >= 0.35 * total, f"the first process is not named from its file: {hot}/{total}")
     check(twin >= 0.35 * total, f"the second process is not named from its file: {twin}/{total}")
     check(hot + twin >= 0.9 * total, "unnamed samples: "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
+
+
+def forker_named(stacks):
+    """Samples of the forker and its children: all, with every frame named, in child_work.
+    Forks and exits take kernel time outside child_work: those frames are named too."""
+    kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
+    named = sum(c for s, c in kids.items() if "[unknown]" not in s.split(";")
+                and not re.search(r";\[[^;\]]+\+0x[0-9a-f]+\]", s))
+    unnamed = sorted(((c, s) for s, c in kids.items() if "[unknown]" in s.split(";")),
+                     reverse=True)[:3]
+    if unnamed:
+        print("most frequent unnamed:", unnamed)
+    return (sum(kids.values()), named,
+            sum(c for s, c in kids.items() if ";child_work" in s))
 
 
 def case_short_lived_30s(tmp):
@@ -755,19 +769,18 @@ def case_short_lived_30s(tmp):
     try:
         time.sleep(0.2)
         _, err = record_ok(["record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "30",
-                            "-o", out], timeout=90)
+                            "-o", out], timeout=75)
     finally:
         p.kill()
         p.wait()
     _, stacks = check_ledger(err, out)
-    kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
-    total = sum(kids.values())
-    named = sum(c for s, c in kids.items() if ";child_work" in s)
+    total, named, work = forker_named(stacks)
     _, _, reaped = drains_from_summary(err)
-    print(f"children samples {total}, in child_work {named}; {reaped} address spaces freed")
+    print(f"forker samples {total}, named {named}, in child_work {work}; {reaped} address "
+          "spaces freed")
     check(total >= 2000, f"only {total} samples of the children")
-    check(named >= 0.95 * total, f"{named}/{total} name child_work: "
-          + repr(sorted(kids.items(), key=lambda kv: -kv[1])[:3]))
+    check(named >= 0.95 * total, f"only {named}/{total} samples named")
+    check(work >= 0.8 * total, f"only {work}/{total} samples in child_work")
     check(reaped >= 100, f"only {reaped} exited processes freed")
 
 
@@ -785,8 +798,11 @@ def case_many_processes(tmp):
     need_root()
     out = os.path.join(tmp, "procs.folded")
     p = subprocess.Popen([FORKER, "1000000", "2"], stdout=subprocess.DEVNULL)
-    rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "24",
-                            "--max-processes", "1000", "-o", out],
+    # -p: the forker's children are sampled, while every process of the system is tracked
+    # (the tracking events are per CPU); the stack table stays small, so RSS shows the
+    # address-space table.
+    rec = subprocess.Popen([PMUPROF, "record", "-p", str(p.pid), "-e", "cpu-clock", "-F", "999",
+                            "-d", "24", "--max-processes", "1000", "-o", out],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(6)
@@ -805,15 +821,13 @@ def case_many_processes(tmp):
     check(rec.returncode == 0, f"record exited {rec.returncode}:\n{err}")
     _, stacks = check_ledger(err, out)
     _, _, reaped = drains_from_summary(err)
-    kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
-    total = sum(kids.values())
-    named = sum(c for s, c in kids.items() if ";child_work" in s)
+    total, named, work = forker_named(stacks)
     print(f"{reaped} processes freed (bound 1000); RSS {early} kB at 6 s, {late} kB at 22 s; "
-          f"children samples {total}, named {named}")
+          f"forker samples {total}, named {named}, in child_work {work}")
     check(reaped >= 1500, f"only {reaped} processes over the run")
     check("beyond the tracking bound" not in err, "processes beyond the bound:\n" + err)
     check(late <= early * 1.2 + 2048, f"memory grew: {early} kB -> {late} kB")
-    check(total >= 500 and named >= 0.9 * total, f"children named {named}/{total}")
+    check(total >= 500 and named >= 0.95 * total, f"only {named}/{total} samples named")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()

@@ -179,3 +179,22 @@ Test(maps, reaping_keeps_memory_bounded)
 	cr_expect_eq(aspaces__reaped(as), 10000);
 	aspaces__free(as);
 }
+
+/* Samples from before an exec are drained after it: the old image answers for addresses
+ * the new one does not map, until a drain passes the exec. */
+Test(maps, exec_keeps_the_old_image_until_drained)
+{
+	struct aspaces *as = aspaces__new();
+	const uint64_t s = 1000000000ull;
+
+	cr_assert_eq(aspaces__fork_at(as, 1, 60, s), 0);
+	aspaces__add_map(as, 60, 0x550000, 0x1000, 0, "/bin/sh");
+	cr_assert_eq(aspaces__exec_at(as, 60, 2 * s), 0);
+	aspaces__add_map(as, 60, 0x7f0000, 0x1000, 0, "/bin/true");
+	cr_expect_str_eq(aspaces__find(as, 60, 0x7f0010)->path, "/bin/true");
+	cr_expect_str_eq(aspaces__find(as, 60, 0x550010)->path, "/bin/sh");
+	aspaces__reap(as, 3 * s);
+	cr_expect_null(aspaces__find(as, 60, 0x550010));
+	cr_expect_str_eq(aspaces__find(as, 60, 0x7f0010)->path, "/bin/true");
+	aspaces__free(as);
+}
