@@ -8,6 +8,7 @@
 #include <linux/errno.h>
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "profile.h"
 
 /* Knobs, set through skel->rodata between open and load. */
@@ -20,30 +21,38 @@ const volatile __u32 chain_max = 2 * PROFILE_MAX_DEPTH;
 const volatile __u32 tiny_depth = PROFILE_TINY_DEPTH;
 const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(struct profile_key)); /* resized: tiny_depth frames */
-	__type(value, struct profile_value);
-} stacks_tiny SEC(".maps");
+/*
+ * Two sets of three maps (see PROFILE_SETS). Key sizes are set at load time (tiny_depth,
+ * short_depth, kern + user depth frames): a size, not a BTF type.
+ */
+#define STACK_MAP(name)                                                                            \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                            \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__uint(max_entries, 16384);                                                        \
+		__uint(key_size, sizeof(struct profile_key));                                      \
+		__type(value, struct profile_value);                                               \
+	} name SEC(".maps")
+STACK_MAP(stacks_tiny);
+STACK_MAP(stacks_short);
+STACK_MAP(stacks_long);
+STACK_MAP(stacks_tiny1);
+STACK_MAP(stacks_short1);
+STACK_MAP(stacks_long1);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	/* A size, not a BTF type: the size changes at load time (short_depth frames). */
-	__uint(key_size, sizeof(struct profile_key));
-	__type(value, struct profile_value);
-} stacks_short SEC(".maps");
+/* The set samples go to; user space flips it through the mmapped .bss. */
+__u32 active_set;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(struct profile_key)); /* resized: kern + user depth frames */
-	__type(value, struct profile_value);
-} stacks_long SEC(".maps");
+/*
+ * The process generation: the thread-group leader's start time on the boot clock, which
+ * /proc/PID/stat shows (in clock ticks) and the tracker's records are timed by. Local
+ * CO-RE types: libbpf relocates these fields against the running kernel's BTF, so no
+ * vmlinux.h of the build host is needed.
+ */
+struct task_struct___pmuprof {
+	struct task_struct___pmuprof *group_leader;
+	__u64 start_boottime; /* 5.3+ */
+} __attribute__((preserve_access_index));
 
 /* The BPF stack is 512 bytes: keys are built in this scratch slot. */
 struct {
@@ -67,6 +76,7 @@ struct {
 
 _Static_assert(PROFILE_MAX_EVENTS * PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
 
+/* 0: added to an existing key, 1: a new key, negative: not stored. */
 static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 {
 	struct profile_value *val, init;
@@ -81,6 +91,8 @@ static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 	init.samples = 1;
 	init.weight = period;
 	err = bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+	if (!err)
+		return 1;
 	if (err == -EEXIST) {
 		/* Can't race on this CPU's value, but stay correct if it ever does. */
 		val = bpf_map_lookup_elem(map, key);
@@ -98,9 +110,9 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_scratch *sc;
 	struct profile_key *key;
-	__u32 zero = 0, kn = 0, un = 0, n, fresh, i;
+	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier;
 	bool failed = false;
-	long len;
+	long len, err;
 
 #ifdef PMUPROF_TEST_UNLOADABLE
 	/* Test only (-Dbpf_test_unloadable=true): "may_goto +1" (BPF_JMP | BPF_JCOND, 6.9+),
@@ -123,6 +135,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	}
 	count(PROFILE_CNT_TAKEN);
 	key = &sc->key;
+	key->gen = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(),
+				 group_leader, start_boottime);
 	key->pid = id >> 32;
 	key->tid = per_thread ? (__u32)id : 0;
 	key->event = event;
@@ -188,11 +202,23 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		count_lost(PROFILE_CNT_LOST_STACK, ctx->sample_period);
 		return 0;
 	}
-	if (add(n <= tiny_depth ? (void *)&stacks_tiny :
-		n <= short_depth ? (void *)&stacks_short : (void *)&stacks_long, key,
-		ctx->sample_period)) {
+	set = *(volatile __u32 *)&active_set & 1;
+	tier = n <= tiny_depth ? 0 : n <= short_depth ? 1 : 2;
+	if (set)
+		err = add(tier == 0   ? (void *)&stacks_tiny1
+			  : tier == 1 ? (void *)&stacks_short1
+				      : (void *)&stacks_long1,
+			  key, ctx->sample_period);
+	else
+		err = add(tier == 0   ? (void *)&stacks_tiny
+			  : tier == 1 ? (void *)&stacks_short
+				      : (void *)&stacks_long,
+			  key, ctx->sample_period);
+	if (err < 0) {
 		count(PROFILE_CNT_LOST_MAP_FULL);
 		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);
+	} else if (err > 0) {
+		sc->new_keys[(set * 4 + tier) & (PROFILE_SETS * 4 - 1)]++;
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@
 #define PROFILE_TINY_DEPTH 16
 #define PROFILE_SHORT_DEPTH 32
 struct profile_key {
+	__u64 gen;	/* the process's generation: its leader's start time (boot clock, ns) */
 	__u32 pid;	/* tgid */
 	__u32 tid;	/* 0 unless per-thread keys were asked for */
 	__u32 event;	/* index into the event list */
@@ -33,7 +34,13 @@ struct profile_key {
 
 #define PROFILE_KEY_HDR_SIZE ((unsigned long)&((struct profile_key *)0)->frames)
 
-
+/*
+ * Two sets of stack maps: the program adds to the set named by active_set, user space
+ * flips it, waits until no program can still be using the old set, and drains that set
+ * while the other one fills. Tiers: tiny, short, long keys.
+ */
+#define PROFILE_SETS  2
+#define PROFILE_TIERS 3
 
 struct profile_value {
 	__u64 samples;
@@ -63,6 +70,8 @@ struct profile_scratch {
 	/* The ledger lives here too: one map lookup per sample instead of three. */
 	__u64 counters[PROFILE_LEDGER_SLOTS];
 	__u64 lost_weight[PROFILE_LEDGER_SLOTS]; /* sum of the lost samples' periods */
+	/* Keys added per set and tier, ever: user space reads how full the active set is. */
+	__u64 new_keys[PROFILE_SETS * 4];
 };
 
 #endif

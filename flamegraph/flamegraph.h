@@ -26,6 +26,9 @@ void stack_table__free(struct stack_table *st);
  */
 int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr,
 		     uint64_t count);
+/* stack_table__add(), but a new stack beyond max distinct ones is refused (-ENOSPC). */
+int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
+			     uint64_t count, size_t max);
 /* Add count to an already joined stack (used as is). */
 int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count);
 

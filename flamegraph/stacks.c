@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "flamegraph.h"
@@ -148,18 +149,17 @@ int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t 
 	return err;
 }
 
-int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr,
-		     uint64_t count)
+/* frames joined with ';', sanitized; malloc'd. */
+static char *join_frames(const char *const *frames, size_t nr)
 {
 	size_t i, len = 0, pos = 0;
 	char *s;
-	int err;
 
 	for (i = 0; i < nr; i++)
 		len += strlen(frames[i]) + 1;
 	s = malloc(len ? len : 1);
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	for (i = 0; i < nr; i++) {
 		const char *f = frames[i];
 
@@ -172,6 +172,34 @@ int stack_table__add(struct stack_table *st, const char *const *frames, size_t n
 		}
 	}
 	s[pos] = 0;
+	return s;
+}
+
+int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr, uint64_t count)
+{
+	return stack_table__add_bounded(st, frames, nr, count, SIZE_MAX);
+}
+
+int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
+			     uint64_t count, size_t max)
+{
+	char *s = join_frames(frames, nr);
+	size_t *slot;
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	if (st->nr >= max) {
+		slot = st->order ? NULL : lookup(st, s);
+		if (st->order)
+			err = stack_table__get(st, s) ? 0 : -ENOSPC;
+		else
+			err = slot && *slot ? 0 : -ENOSPC;
+		if (err) {
+			free(s);
+			return err;
+		}
+	}
 	err = add_owned(st, s, count);
 	if (err)
 		free(s);

@@ -54,9 +54,15 @@ static const char record_usage[] =
 	"      --max-stack N       frames per stack, user and kernel each (default: 127)\n"
 	"  -U, --user-only         user frames only\n"
 	"  -K, --kernel-only       kernel frames only\n"
-	"      --max-stacks N      distinct stacks kept in the kernel per key-size tier\n"
-	"                          (up to 16, 32, or more frames; default: 16384);\n"
-	"                          samples beyond are counted as [lost:map_full]\n"
+	"      --max-stacks N      distinct stacks the kernel keeps per key-size tier\n"
+	"                          (up to 16, 32, or more frames) between two drains\n"
+	"                          (default: 16384); samples beyond: [lost:map_full]\n"
+	"      --max-table N       distinct stacks kept per event (default: 200000);\n"
+	"                          samples of new stacks beyond: [lost:table_full]\n"
+	"      --max-processes N   processes whose address spaces are kept at once\n"
+	"                          (default: 65536); beyond, their frames are unnamed\n"
+	"      --drain-interval MS take the stacks out of the kernel every MS ms\n"
+	"                          (default: 1000; earlier when a map is half full)\n"
 	"      --attach MODE       auto (default), link (bpf_link with BPF cookies) or\n"
 	"                          ioctl (legacy PERF_EVENT_IOC_SET_BPF)\n"
 	"      --stack-walk HOW    perf (default): the perf callchain, walked once per\n"
@@ -94,6 +100,9 @@ enum {
 	OPT_COUNT_MODE,
 	OPT_NO_DEMANGLE,
 	OPT_DEBUG_DIR,
+	OPT_MAX_TABLE,
+	OPT_MAX_PROCESSES,
+	OPT_DRAIN_INTERVAL,
 };
 
 static const struct option record_options[] = {
@@ -110,6 +119,9 @@ static const struct option record_options[] = {
 	{ "attach", required_argument, NULL, OPT_ATTACH },
 	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "max-table", required_argument, NULL, OPT_MAX_TABLE },
+	{ "max-processes", required_argument, NULL, OPT_MAX_PROCESSES },
+	{ "drain-interval", required_argument, NULL, OPT_DRAIN_INTERVAL },
 	{ "user-only", no_argument, NULL, 'U' },
 	{ "kernel-only", no_argument, NULL, 'K' },
 	{ "output", required_argument, NULL, 'o' },
@@ -136,6 +148,8 @@ struct record_args {
 	bool no_demangle;
 	char debug_dirs[4096]; /* ':'-separated */
 	unsigned int max_stack, max_stacks;
+	size_t max_table, max_processes;
+	unsigned int drain_ms;
 	enum pmu_attach_mode attach;
 	char **cmd;
 };
@@ -266,6 +280,22 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				fail_input("--max-stacks %s: give a number of stacks from 1 to %d", optarg,
 					   1 << 24);
 			a->max_stacks = v;
+			break;
+		case OPT_MAX_TABLE:
+		case OPT_MAX_PROCESSES:
+			v = parse_positive(optarg, 1 << 30);
+			if (v < 0)
+				fail_input("--%s %s: give a number from 1 to %d",
+					   c == OPT_MAX_TABLE ? "max-table" : "max-processes", optarg,
+					   1 << 30);
+			*(c == OPT_MAX_TABLE ? &a->max_table : &a->max_processes) = v;
+			break;
+		case OPT_DRAIN_INTERVAL:
+			v = parse_positive(optarg, 3600 * 1000);
+			if (v < 0)
+				fail_input("--drain-interval %s: give milliseconds from 1 to %d", optarg,
+					   3600 * 1000);
+			a->drain_ms = v;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);
@@ -653,10 +683,12 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 				evs[i].precise_wanted, evs[i].attr.precise_ip);
 		fprintf(stderr,
 			"  samples:    %" PRIu64 " taken, %" PRIu64 " in stacks, %" PRIu64
-			" lost (map_full %" PRIu64 ", stack %" PRIu64 ")\n",
+			" lost (map_full %" PRIu64 ", stack %" PRIu64 ", table_full %" PRIu64 ")\n",
 			es->counters[PROFILE_CNT_TAKEN], es->samples_in_stacks,
-			es->counters[PROFILE_CNT_LOST_MAP_FULL] + es->counters[PROFILE_CNT_LOST_STACK],
-			es->counters[PROFILE_CNT_LOST_MAP_FULL], es->counters[PROFILE_CNT_LOST_STACK]);
+			es->counters[PROFILE_CNT_LOST_MAP_FULL] + es->counters[PROFILE_CNT_LOST_STACK] +
+				es->table_full,
+			es->counters[PROFILE_CNT_LOST_MAP_FULL], es->counters[PROFILE_CNT_LOST_STACK],
+			es->table_full);
 		fprintf(stderr, "  weight:     %" PRIu64 " %s\n", es->weight,
 			evs[i].attr.type == PERF_TYPE_SOFTWARE &&
 					(evs[i].attr.config == PERF_COUNT_SW_CPU_CLOCK ||
@@ -667,7 +699,7 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 			count_weight[i] ? "events (sum of sample periods: frequency-mode hardware "
 					  "event)" :
 					  "samples");
-		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " in the kernel map)\n",
+		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
 			if (es->counters[c])
@@ -682,6 +714,11 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)" :
 						     "ioctl (PERF_EVENT_IOC_SET_BPF)");
 	fprintf(stderr, "  duration:   %.2f s\n", secs);
+	fprintf(stderr,
+		"  drains:     %" PRIu64 " (fullest map %.1f%% of --max-stacks%s); %" PRIu64
+		" exited processes freed\n",
+		st->drains, st->max_fill, st->sync_fallback ? "; waited without membarrier" : "",
+		st->reaped);
 	fprintf(stderr, "  finish:     %.3f s (drain, symbolize, write)\n", finish);
 	if (st->unresolved_user)
 		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",
@@ -916,6 +953,9 @@ int cmd_record(int argc, char **argv)
 	opts.kern_depth = a.user_only ? 0 : a.max_stack;
 	opts.user_depth = a.kernel_only ? 0 : a.max_stack;
 	opts.max_stacks = a.max_stacks;
+	opts.max_table = a.max_table;
+	opts.max_processes = a.max_processes;
+	opts.drain_ms = a.drain_ms;
 	/*
 	 * In frequency mode the kernel changes the period as the rate changes, so each
 	 * sample of a hardware event stands for a different number of events: count the

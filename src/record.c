@@ -6,11 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "record.h"
 #include "tracker.h"
+#include "util.h"
 #include "profile.skel.h"
 
 #define FRAME_NAME_MAX 256
@@ -26,13 +30,31 @@ struct record {
 	int *lfds;  /* link fds, -1 when attached by ioctl */
 	int nr_fds;
 	int nr_targets;
-	size_t key_size;       /* stacks_long */
-	size_t short_key_size; /* stacks_short */
-	size_t tiny_key_size;  /* stacks_tiny */
+	size_t key_size[PROFILE_TIERS]; /* tiny, short, long */
+	unsigned int max_entries[PROFILE_TIERS];
+	int map_fd[PROFILE_SETS][PROFILE_TIERS];
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
 	int ncpus; /* possible CPUs, for per-CPU values */
 	bool stopped;
+	/* Draining. */
+	unsigned int active;			  /* the set the program adds to */
+	uint64_t new_keys_base[PROFILE_SETS * 4]; /* new_keys when the set was last emptied */
+	double last_drain;			  /* monotonic seconds */
+	struct profile_scratch *sc;		  /* ncpus slots, read back */
+	struct drain_buf {
+		void *keys, *vals, *batch;
+		unsigned int cap;
+	} buf;
+	char (*names)[FRAME_NAME_MAX];
+	const char **frames;
+	/* The aggregate of the current window. */
+	struct stack_table *agg[PROFILE_MAX_EVENTS];
+	struct record_stats win;
+	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
+	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 };
+
+#define DRAIN_BATCH 1024
 
 static const char *const counter_names[PROFILE_CNT_MAX] = {
 	[PROFILE_CNT_TAKEN] = "taken",
@@ -136,6 +158,14 @@ void record__free(struct record *r)
 		close_events(r);
 	tracker__free(r->tracker);
 	profile_bpf__destroy(r->skel);
+	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
+		stack_table__free(r->agg[i]);
+	free(r->buf.keys);
+	free(r->buf.vals);
+	free(r->buf.batch);
+	free(r->names);
+	free(r->frames);
+	free(r->sc);
 	free(r->pfds);
 	free(r->lfds);
 	free(r);
@@ -161,20 +191,24 @@ static struct bpf_program *event_prog(struct record *r, int event)
 	return bpf_object__find_program_by_name(r->skel->obj, name);
 }
 
-static int load_bpf(struct record *r, bool prealloc)
+static struct bpf_map *stack_map(struct record *r, int set, int tier)
+{
+	struct bpf_map *maps[PROFILE_SETS][PROFILE_TIERS] = {
+		{r->skel->maps.stacks_tiny, r->skel->maps.stacks_short, r->skel->maps.stacks_long},
+		{r->skel->maps.stacks_tiny1, r->skel->maps.stacks_short1,
+		 r->skel->maps.stacks_long1},
+	};
+
+	return maps[set][tier];
+}
+
+/* Both sets of the three key-size tiers: key sizes, entries, preallocation. */
+static int size_maps(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
 	unsigned int depth, short_depth, tiny_depth;
-	struct bpf_program *prog;
-	int err;
+	int set, tier, err = 0;
 
-	r->skel = profile_bpf__open();
-	if (!r->skel)
-		return -errno;
-	r->skel->rodata->kern_depth = o->kern_depth;
-	r->skel->rodata->user_depth = o->user_depth;
-	r->skel->rodata->per_thread = o->per_thread;
-	r->skel->rodata->chain_max = r->callchain_max;
 	/*
 	 * Keys hold exactly the frames they can carry: the hash covers the whole key, so
 	 * the usual shallow stack goes to the map with short keys.
@@ -184,28 +218,40 @@ static int load_bpf(struct record *r, bool prealloc)
 	tiny_depth = depth < PROFILE_TINY_DEPTH ? depth : PROFILE_TINY_DEPTH;
 	r->skel->rodata->short_depth = short_depth;
 	r->skel->rodata->tiny_depth = tiny_depth;
-	r->tiny_key_size = PROFILE_KEY_HDR_SIZE + tiny_depth * sizeof(__u64);
-	r->short_key_size = PROFILE_KEY_HDR_SIZE + short_depth * sizeof(__u64);
-	r->key_size = PROFILE_KEY_HDR_SIZE + depth * sizeof(__u64);
-	err = bpf_map__set_key_size(r->skel->maps.stacks_tiny, r->tiny_key_size);
-	if (!err)
-		err = bpf_map__set_max_entries(r->skel->maps.stacks_tiny, o->max_stacks);
-	if (!err)
-		err = bpf_map__set_key_size(r->skel->maps.stacks_short, r->short_key_size);
-	if (!err)
-		err = bpf_map__set_max_entries(r->skel->maps.stacks_short,
-					       depth > tiny_depth ? o->max_stacks : 1);
-	if (!err)
-		err = bpf_map__set_key_size(r->skel->maps.stacks_long, r->key_size);
-	if (!err)
-		err = bpf_map__set_max_entries(r->skel->maps.stacks_long,
-					       depth > short_depth ? o->max_stacks : 1);
-	if (!err && prealloc)
-		err = bpf_map__set_map_flags(r->skel->maps.stacks_tiny, 0);
-	if (!err && prealloc)
-		err = bpf_map__set_map_flags(r->skel->maps.stacks_short, 0);
-	if (!err && prealloc)
-		err = bpf_map__set_map_flags(r->skel->maps.stacks_long, 0);
+	r->key_size[0] = PROFILE_KEY_HDR_SIZE + tiny_depth * sizeof(__u64);
+	r->key_size[1] = PROFILE_KEY_HDR_SIZE + short_depth * sizeof(__u64);
+	r->key_size[2] = PROFILE_KEY_HDR_SIZE + depth * sizeof(__u64);
+	r->max_entries[0] = o->max_stacks;
+	r->max_entries[1] = depth > tiny_depth ? o->max_stacks : 1;
+	r->max_entries[2] = depth > short_depth ? o->max_stacks : 1;
+	for (set = 0; set < PROFILE_SETS; set++) {
+		for (tier = 0; tier < PROFILE_TIERS && !err; tier++) {
+			struct bpf_map *m = stack_map(r, set, tier);
+
+			err = bpf_map__set_key_size(m, r->key_size[tier]);
+			if (!err)
+				err = bpf_map__set_max_entries(m, r->max_entries[tier]);
+			if (!err && prealloc)
+				err = bpf_map__set_map_flags(m, 0);
+		}
+	}
+	return err;
+}
+
+static int load_bpf(struct record *r, bool prealloc)
+{
+	const struct record_opts *o = &r->opts;
+	struct bpf_program *prog;
+	int err, set, tier;
+
+	r->skel = profile_bpf__open();
+	if (!r->skel)
+		return -errno;
+	r->skel->rodata->kern_depth = o->kern_depth;
+	r->skel->rodata->user_depth = o->user_depth;
+	r->skel->rodata->per_thread = o->per_thread;
+	r->skel->rodata->chain_max = r->callchain_max;
+	err = size_maps(r, prealloc);
 	/* Load only the programs the attach mode needs: each one costs verifier time. */
 	bpf_object__for_each_program(prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
@@ -217,6 +263,9 @@ static int load_bpf(struct record *r, bool prealloc)
 	}
 	if (!err)
 		err = profile_bpf__load(r->skel);
+	for (set = 0; !err && set < PROFILE_SETS; set++)
+		for (tier = 0; tier < PROFILE_TIERS; tier++)
+			r->map_fd[set][tier] = bpf_map__fd(stack_map(r, set, tier));
 	return err;
 }
 
@@ -303,6 +352,36 @@ static int open_events(struct record *r, struct record_error *e)
 	return 0;
 }
 
+/* Buffers for draining and the window's tables. */
+static int alloc_drain(struct record *r)
+{
+	size_t vsize = r->ncpus * sizeof(struct profile_value);
+	int i;
+
+	r->buf.cap = DRAIN_BATCH;
+	r->buf.keys = calloc(DRAIN_BATCH, sizeof(struct profile_key));
+	r->buf.vals = calloc(DRAIN_BATCH, vsize);
+	r->buf.batch = calloc(1, sizeof(struct profile_key));
+	r->sc = calloc(r->ncpus, sizeof(*r->sc));
+	r->names = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->names));
+	r->frames = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->frames));
+	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames)
+		return -ENOMEM;
+	for (i = 0; i < r->opts.nr_events; i++) {
+		r->agg[i] = stack_table__new();
+		if (!r->agg[i])
+			return -ENOMEM;
+	}
+	if (!r->opts.drain_ms)
+		r->opts.drain_ms = 1000;
+	if (!r->opts.drain_fill || r->opts.drain_fill > 100)
+		r->opts.drain_fill = 50;
+	if (!r->opts.max_table)
+		r->opts.max_table = RECORD_MAX_TABLE;
+	r->last_drain = monotonic_now();
+	return 0;
+}
+
 struct record *record__new(const struct record_opts *opts, struct symbolizer *sym,
 			   struct record_error *e)
 {
@@ -333,8 +412,12 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	}
 	r->callchain_max = opts->bpf_walk ? 2 * PROFILE_MAX_DEPTH : callchain_limit(opts);
 	err = open_bpf(r, e);
+	if (!err)
+		err = alloc_drain(r);
 	if (err)
 		goto fail;
+	if (opts->max_processes)
+		aspaces__set_max_pids(symbolizer__aspaces(sym), opts->max_processes);
 
 	/* Track first, then snapshot: a process may map between the two, never be missed. */
 	if (opts->nr_track_cpus) {
@@ -383,10 +466,48 @@ int record__enable(struct record *r, struct record_error *e)
 	return 0;
 }
 
+/* The per-CPU scratch slots (ledger and fill counters), read back in one lookup. */
+static int read_scratch(struct record *r)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.scratch), &zero, r->sc))
+		return -errno;
+	return 0;
+}
+
+static uint64_t new_keys(const struct record *r, int slot)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < r->ncpus; i++)
+		n += r->sc[i].new_keys[slot];
+	return n;
+}
+
+/* The fullest map of a set, in % of its entries, from the new-key counters. */
+static double set_fill(const struct record *r, int set)
+{
+	double fill = 0, f;
+	int tier;
+
+	for (tier = 0; tier < PROFILE_TIERS; tier++) {
+		int slot = set * 4 + tier;
+
+		if (r->max_entries[tier] <= 1)
+			continue;
+		f = 100.0 * (new_keys(r, slot) - r->new_keys_base[slot]) / r->max_entries[tier];
+		fill = f > fill ? f : fill;
+	}
+	return fill;
+}
+
 int record__poll(struct record *r, int timeout_ms)
 {
 	struct pollfd pfd[1024];
 	int fds[1024], n = 0, i, ret;
+	double now;
 
 	if (r->tracker)
 		n = tracker__fds(r->tracker, fds, 1024);
@@ -394,7 +515,8 @@ int record__poll(struct record *r, int timeout_ms)
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
 	}
-	ret = poll(pfd, n, timeout_ms);
+	/* Wake often enough to see a map filling up between drains. */
+	ret = poll(pfd, n, timeout_ms < 50 ? timeout_ms : 50);
 	if (ret < 0 && errno == EINTR)
 		ret = -EINTR;
 	else if (ret < 0)
@@ -405,66 +527,54 @@ int record__poll(struct record *r, int timeout_ms)
 		if (err < 0 && ret >= 0)
 			ret = err;
 	}
+	if (r->stopped || ret < 0)
+		return ret < 0 ? ret : 0;
+	now = monotonic_now();
+	if (now - r->last_drain >= r->opts.drain_ms / 1000.0 ||
+	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill))
+		ret = record__drain_now(r);
 	return ret < 0 ? ret : 0;
 }
 
-static int read_percpu(struct record *r, int map_fd, __u32 idx, uint64_t *sum)
+/* The ledger: per-CPU counters in the scratch slots, plus the fallback counters map. */
+static int read_ledger(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX],
+		       uint64_t (*weights)[PROFILE_CNT_MAX])
 {
 	__u64 vals[r->ncpus];
-	int i;
+	int ev, c, i, err;
 
-	*sum = 0;
-	if (bpf_map_lookup_elem(map_fd, &idx, vals))
-		return -errno;
-	for (i = 0; i < r->ncpus; i++)
-		*sum += vals[i];
-	return 0;
-}
+	err = read_scratch(r);
+	for (ev = 0; !err && ev < r->opts.nr_events; ev++) {
+		for (c = 0; c < PROFILE_CNT_MAX; c++) {
+			__u32 idx = ev * PROFILE_CNT_MAX + c;
 
-/* The ledger: per-CPU counters in the scratch slots, plus the fallback counters map. */
-static int read_ledger(struct record *r, __u32 idx, uint64_t *taken_or_lost, uint64_t *weight)
-{
-	struct profile_scratch *sc = calloc(r->ncpus, sizeof(*sc));
-	__u32 zero = 0;
-	int i, err;
-
-	if (!sc)
-		return -ENOMEM;
-	err = read_percpu(r, bpf_map__fd(r->skel->maps.counters), idx, taken_or_lost);
-	if (!err && bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.scratch), &zero, sc))
-		err = -errno;
-	for (i = 0; !err && i < r->ncpus; i++) {
-		*taken_or_lost += sc[i].counters[idx];
-		if (weight)
-			*weight += sc[i].lost_weight[idx];
+			if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.counters), &idx, vals))
+				return -errno;
+			counters[ev][c] = weights[ev][c] = 0;
+			for (i = 0; i < r->ncpus; i++) {
+				counters[ev][c] += vals[i] + r->sc[i].counters[idx];
+				weights[ev][c] += r->sc[i].lost_weight[idx];
+			}
+		}
 	}
-	free(sc);
 	return err;
-}
-
-static int read_counter(struct record *r, __u32 idx, uint64_t *sum)
-{
-	return read_ledger(r, idx, sum, NULL);
 }
 
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost)
 {
+	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX], w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 	int i, c, err;
-	uint64_t v;
 
 	*taken = *lost = 0;
+	err = read_ledger(r, cnt, w);
+	if (err)
+		return err;
 	for (i = 0; i < r->opts.nr_events; i++) {
-		for (c = 0; c < PROFILE_CNT_MAX; c++) {
-			if (c != PROFILE_CNT_TAKEN && !counter_is_loss(c))
-				continue;
-			err = read_counter(r, i * PROFILE_CNT_MAX + c, &v);
-			if (err)
-				return err;
-			if (c == PROFILE_CNT_TAKEN)
-				*taken += v;
-			else
-				*lost += v;
-		}
+		*taken += cnt[i][PROFILE_CNT_TAKEN];
+		for (c = 0; c < PROFILE_CNT_MAX; c++)
+			if (counter_is_loss(c))
+				*lost += cnt[i][c];
+		*lost += r->win.ev[i].table_full;
 	}
 	return 0;
 }
@@ -485,11 +595,11 @@ static bool is_marker(__u64 ip)
 	return ip >= (__u64)-4095;
 }
 
-/* Build "comm;user outer..leaf;kernel outer..leaf" and add it to the table. */
-static int add_stack(struct record *r, const struct profile_key *key, uint64_t count,
-		     struct stack_table *table, char (*names)[FRAME_NAME_MAX], const char **frames,
-		     bool *unresolved)
+/* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
+static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
+			 bool *unresolved)
 {
+	char(*names)[FRAME_NAME_MAX] = r->names;
 	unsigned int klen = key->kern_len, ulen = key->user_len;
 	const __u64 *kf = key->frames, *uf;
 	unsigned int nk = 0, nu = 0, i;
@@ -509,19 +619,15 @@ static int add_stack(struct record *r, const struct profile_key *key, uint64_t c
 		if (!is_marker(uf[i]))
 			uips[nu++] = uf[i];
 
-	snprintf(names[n], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
+	snprintf(names[n++], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
 		 key->comm[0] ? key->comm : "[unknown]");
-	frames[n] = names[n];
-	n++;
 	/* The outermost frames were cut at the depth limit: say so at the root. */
 	if ((r->opts.user_depth && ulen >= r->opts.user_depth) ||
-	    (r->opts.kern_depth && klen >= r->opts.kern_depth) ||
-	    klen + ulen >= r->callchain_max) {
-		snprintf(names[n], FRAME_NAME_MAX, "[truncated]");
-		frames[n] = names[n];
-		n++;
-	}
-	for (i = nu; i-- > 0;) {
+	    (r->opts.kern_depth && klen >= r->opts.kern_depth) || klen + ulen >= r->callchain_max)
+		snprintf(names[n++], FRAME_NAME_MAX, "[truncated]");
+	/* This process, not another one that had its pid before or after. */
+	aspaces__select(symbolizer__aspaces(r->sym), key->pid, key->gen);
+	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
 		struct frame_module mod;
@@ -530,135 +636,224 @@ static int add_stack(struct record *r, const struct profile_key *key, uint64_t c
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
-		if (mod.path && mod.path[0] == '/' &&
-		    stack_table__set_module(table, names[n], mod.path, mod.build_id))
-			return -ENOMEM;
-		frames[n] = names[n];
-		n++;
+		if (mod.path && mod.path[0] == '/')
+			stack_table__set_module(table, names[n], mod.path, mod.build_id);
 	}
-	for (i = nk; i-- > 0;) {
+	aspaces__select(symbolizer__aspaces(r->sym), 0, 0);
+	for (i = nk; i-- > 0; n++)
 		symbolizer__kernel_frame(r->sym, kips[i], i == 0, names[n], FRAME_NAME_MAX);
-		frames[n] = names[n];
-		n++;
-	}
-	return stack_table__add(table, frames, n, count);
+	for (i = 0; i < n; i++)
+		r->frames[i] = names[i];
+	return n;
 }
 
-/* Read one stacks map (keys of key_size bytes) into the tables. */
-static int drain_map(struct record *r, int map_fd, size_t key_size, struct stack_table **tables,
-		     struct record_stats *st, char (*names)[FRAME_NAME_MAX], const char **frames)
+/* One drained key: symbolized and added to its event's table, or to table_full. */
+static int add_key(struct record *r, const struct profile_key *k, const struct profile_value *pc)
 {
-	struct profile_value *vals = NULL, sum;
-	void *key = NULL, *next = NULL, *tmp;
-	bool first = true;
-	int err = 0;
+	struct record_event_stats *es;
+	struct profile_value sum;
+	bool unresolved = false;
+	uint64_t count;
+	size_t n;
+	int err;
 
-	/* Full-size buffers, zeroed: frames past key_size read as 0. */
-	key = calloc(1, sizeof(struct profile_key));
-	next = calloc(1, sizeof(struct profile_key));
-	vals = calloc(r->ncpus, sizeof(*vals));
-	if (!key || !next || !vals) {
-		err = -ENOMEM;
-		goto out;
+	profile_value__sum(pc, r->ncpus, &sum);
+	if (k->event >= (unsigned int)r->opts.nr_events || !sum.samples)
+		return 0;
+	es = &r->win.ev[k->event];
+	count = r->opts.count_weight[k->event] ? sum.weight : sum.samples;
+	n = name_stack(r, k, r->agg[k->event], &unresolved);
+	err = stack_table__add_bounded(r->agg[k->event], r->frames, n, count, r->opts.max_table);
+	if (err == -ENOSPC) {
+		es->table_full += sum.samples;
+		es->table_full_weight += sum.weight;
+		return 0;
 	}
-	while (bpf_map_get_next_key(map_fd, first ? NULL : key, next) == 0) {
-		const struct profile_key *k = next;
-		bool unresolved = false;
+	if (err)
+		return err;
+	es->samples_in_stacks += sum.samples;
+	es->weight += sum.weight;
+	es->stacks++;
+	r->win.in_stacks += sum.samples;
+	if (unresolved)
+		r->win.unresolved_user += sum.samples;
+	return 0;
+}
 
-		first = false;
-		if (bpf_map_lookup_elem(map_fd, next, vals) == 0) {
-			profile_value__sum(vals, r->ncpus, &sum);
-			if (k->event < (unsigned int)r->opts.nr_events && sum.samples) {
-				struct record_event_stats *es = &st->ev[k->event];
+/* Kernels without batch operations (before 5.6): one key at a time. */
+static int drain_map_slow(struct record *r, int fd, size_t key_size)
+{
+	struct profile_key *key = r->buf.keys;
+	int err;
 
-				err = add_stack(r, k,
-						r->opts.count_weight[k->event] ? sum.weight :
-										  sum.samples,
-						tables[k->event], names, frames, &unresolved);
-				if (err)
-					goto out;
-				es->samples_in_stacks += sum.samples;
-				es->weight += sum.weight;
-				es->stacks++;
-				st->in_stacks += sum.samples;
-				if (unresolved)
-					st->unresolved_user += sum.samples;
-			}
+	memset(key, 0, sizeof(*key));
+	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
+		if (bpf_map_lookup_elem(fd, key, r->buf.vals) == 0) {
+			err = add_key(r, key, r->buf.vals);
+			if (err)
+				return err;
 		}
-		tmp = key;
-		key = next;
-		next = tmp;
-		memset(next, 0, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+		memset(key, 0, key_size);
 	}
-out:
-	free(vals);
-	free(next);
-	free(key);
+	return 0;
+}
+
+/* Empty one idle map into the tables: batch lookup-and-delete. */
+static int drain_map(struct record *r, int fd, size_t key_size)
+{
+	size_t vsize = r->ncpus * sizeof(struct profile_value);
+	bool first = true;
+	int err = 0, e;
+	__u32 i, count;
+
+	while (!err) {
+		count = r->buf.cap;
+		/* Full-size keys, zeroed: frames past key_size read as 0. */
+		memset(r->buf.keys, 0, (size_t)count * sizeof(struct profile_key));
+		e = bpf_map_lookup_and_delete_batch(fd, first ? NULL : r->buf.batch, r->buf.batch,
+						    r->buf.keys, r->buf.vals, &count, NULL);
+		if (e && e != -ENOENT) {
+			if (first && (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP))
+				return drain_map_slow(r, fd, key_size);
+			return e;
+		}
+		first = false;
+		/* The batch packs keys key_size apart: spread them to full-size slots. */
+		for (i = count; i-- > 0;) {
+			char *dst = (char *)r->buf.keys + i * sizeof(struct profile_key);
+
+			memmove(dst, (char *)r->buf.keys + i * key_size, key_size);
+			memset(dst + key_size, 0, sizeof(struct profile_key) - key_size);
+		}
+		for (i = 0; i < count && !err; i++)
+			err = add_key(r, (struct profile_key *)r->buf.keys + i,
+				      (void *)((char *)r->buf.vals + i * vsize));
+		if (e == -ENOENT)
+			break;
+	}
 	return err;
 }
 
-int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st)
+static int64_t boottime_ns(void)
 {
-	char (*names)[FRAME_NAME_MAX] = NULL;
-	const char **frames = NULL;
-	int i, c, err = 0;
+	struct timespec ts;
 
-	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Wait until no program still runs with the old set: perf_event programs run inside RCU
+ * read-side sections (NMI or hard interrupt, under rcu_read_lock), and
+ * membarrier(MEMBARRIER_CMD_GLOBAL) returns after a grace period (synchronize_rcu). It
+ * fails on nohz_full kernels: then wait far longer than a program runs.
+ */
+static void wait_for_programs(struct record *r)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0)
+		return;
+	r->win.sync_fallback = true;
+	usleep(20000);
+}
+
+int record__drain_now(struct record *r)
+{
+	int old = r->active, tier, err = 0;
+	int64_t flip = boottime_ns();
+	double fill;
+
+	r->active ^= 1;
+	__atomic_store_n(&r->skel->bss->active_set, r->active, __ATOMIC_SEQ_CST);
+	wait_for_programs(r);
+	r->last_drain = monotonic_now();
+	/* The mappings of every sample in the old set are in the rings by now. */
+	if (r->tracker) {
+		err = tracker__process(r->tracker);
+		if (err > 0)
+			err = 0;
+	}
+	for (tier = 0; tier < PROFILE_TIERS && !err; tier++)
+		err = drain_map(r, r->map_fd[old][tier], r->key_size[tier]);
+	if (!err)
+		err = read_scratch(r);
+	if (err)
+		return err;
+	fill = set_fill(r, old);
+	r->win.max_fill = fill > r->win.max_fill ? fill : r->win.max_fill;
+	for (tier = 0; tier < PROFILE_TIERS; tier++)
+		r->new_keys_base[old * 4 + tier] = new_keys(r, old * 4 + tier);
+	r->win.drains++;
+	/* Every sample taken before the flip is drained: who exited before may go. */
+	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), flip);
+	return 0;
+}
+
+/* The ledger of the window: what was taken but not stored appears as its own frame. */
+static int add_ledger(struct record *r, struct stack_table **tables, struct record_stats *st)
+{
+	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX], w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+	int i, c, err = read_ledger(r, cnt, w);
+
+	for (i = 0; !err && i < r->opts.nr_events; i++) {
+		struct record_event_stats *es = &st->ev[i];
+
+		for (c = 0; c < PROFILE_CNT_MAX; c++) {
+			es->counters[c] = cnt[i][c] - r->ledger_base[i][c];
+			es->lost_weight[c] = w[i][c] - r->lost_weight_base[i][c];
+			r->ledger_base[i][c] = cnt[i][c];
+			r->lost_weight_base[i][c] = w[i][c];
+		}
+		st->taken += es->counters[PROFILE_CNT_TAKEN];
+		for (c = 0; c <= PROFILE_CNT_MAX && !err; c++) {
+			bool table_full = c == PROFILE_CNT_MAX;
+			uint64_t v = table_full ? es->table_full : es->counters[c];
+			uint64_t wt = table_full ? es->table_full_weight : es->lost_weight[c];
+			char frame[64];
+
+			if ((!table_full && !counter_is_loss(c)) || !v)
+				continue;
+			st->lost += v;
+			snprintf(frame, sizeof(frame), "[lost:%s]",
+				 table_full ? "table_full" : counter_names[c]);
+			err = stack_table__add_joined(tables[i], frame,
+						      r->opts.count_weight[i] ? wt : v);
+		}
+	}
+	return err;
+}
+
+int record__take(struct record *r, struct stack_table **tables, struct record_stats *st)
+{
+	int i;
+
+	*st = r->win;
+	memset(&r->win, 0, sizeof(r->win));
 	st->attach_used = r->mode;
-	record__stop(r);
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);
 	st->untracked_pids = aspaces__dropped(symbolizer__aspaces(r->sym));
 	st->kernel_syms_hidden = r->opts.kern_depth && symbolizer__kernel_hidden(r->sym);
-
 	for (i = 0; i < r->opts.nr_events; i++) {
-		struct record_event_stats *es = &st->ev[i];
+		struct stack_table *t = tables[i];
 
-		for (c = 0; c < PROFILE_CNT_MAX; c++) {
-			es->lost_weight[c] = 0;
-			err = read_ledger(r, i * PROFILE_CNT_MAX + c, &es->counters[c],
-					  &es->lost_weight[c]);
-			if (err)
-				goto out;
-		}
-		st->taken += es->counters[PROFILE_CNT_TAKEN];
+		tables[i] = r->agg[i];
+		r->agg[i] = t;
 	}
+	return add_ledger(r, tables, st);
+}
 
-	names = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*names));
-	frames = calloc(1 + 2 * PROFILE_MAX_DEPTH, sizeof(*frames));
-	if (!names || !frames) {
-		err = -ENOMEM;
-		goto out;
+int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st)
+{
+	int err, set;
+
+	record__stop(r);
+	/* Both sets: the active one and the one a failed earlier drain may have left. */
+	for (set = 0; set < PROFILE_SETS; set++) {
+		err = record__drain_now(r);
+		if (err)
+			return err;
 	}
-	err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_tiny), r->tiny_key_size, tables, st,
-			names, frames);
-	if (!err)
-		err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_short), r->short_key_size, tables, st,
-			names, frames);
-	if (!err)
-		err = drain_map(r, bpf_map__fd(r->skel->maps.stacks_long), r->key_size, tables, st,
-				names, frames);
-	if (err)
-		goto out;
-
-	/* The ledger: what was taken but not stored appears as its own frame. */
-	for (i = 0; i < r->opts.nr_events; i++) {
-		for (c = 0; c < PROFILE_CNT_MAX; c++) {
-			char frame[64];
-			uint64_t v = st->ev[i].counters[c];
-
-			if (!counter_is_loss(c) || !v)
-				continue;
-			st->lost += v;
-			snprintf(frame, sizeof(frame), "[lost:%s]", counter_names[c]);
-			err = stack_table__add_joined(tables[i], frame,
-						      r->opts.count_weight[i] ? st->ev[i].lost_weight[c] : v);
-			if (err)
-				goto out;
-		}
-	}
-out:
-	free(frames);
-	free(names);
-	return err;
+	return record__take(r, tables, st);
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The record loop: perf events opened per CPU or per task, the BPF sampler loaded and
- * attached, address spaces tracked, and at the end the in-kernel stacks drained into
- * symbolized stack tables with a loss ledger.
+ * attached, address spaces tracked, and the in-kernel stacks drained continuously into
+ * symbolized stack tables with a loss ledger. The kernel maps hold one interval; user
+ * space aggregates within a bound, and address spaces of exited processes are freed once
+ * their samples are drained: record__poll() can run forever in flat memory.
  */
 #ifndef PMUPROF_RECORD_H
 #define PMUPROF_RECORD_H
@@ -39,7 +41,14 @@ struct record_opts {
 	const char *proc_root;
 	/* Per event: folded counts are weights (sum of periods) rather than samples. */
 	bool count_weight[PROFILE_MAX_EVENTS];
+	/* Draining; 0 picks the default. */
+	unsigned int drain_ms;	 /* cadence (1000) */
+	unsigned int drain_fill; /* drain early when a map is this % full (50) */
+	size_t max_table;	 /* distinct stacks per event table (RECORD_MAX_TABLE) */
+	size_t max_processes;	 /* address spaces tracked at once (65536) */
 };
+
+#define RECORD_MAX_TABLE 200000
 
 /* Where a failure happened, for the caller's message. */
 enum record_stage {
@@ -68,7 +77,9 @@ struct record_event_stats {
 	uint64_t lost_weight[PROFILE_CNT_MAX];
 	uint64_t samples_in_stacks;
 	uint64_t weight;
-	uint64_t stacks; /* distinct in-kernel keys */
+	uint64_t stacks;     /* in-kernel keys drained */
+	uint64_t table_full; /* samples of new stacks beyond max_table: [lost:table_full] */
+	uint64_t table_full_weight;
 };
 
 struct record_stats {
@@ -79,6 +90,10 @@ struct record_stats {
 	uint64_t untracked_pids;   /* processes beyond the tracking bound */
 	bool kernel_syms_hidden;   /* kptr_restrict */
 	enum pmu_attach_mode attach_used;
+	uint64_t drains;    /* map sets drained */
+	double max_fill;    /* the fullest a drained map was, in % of its entries */
+	uint64_t reaped;    /* exited processes' address spaces freed */
+	bool sync_fallback; /* no grace period from membarrier(): waited instead */
 };
 
 struct record;
@@ -92,14 +107,26 @@ enum pmu_attach_mode record__attach_mode(const struct record *r);
 const struct pmu_event *record__events(const struct record *r);
 /* Enable the events (not needed with enable_on_exec). */
 int record__enable(struct record *r, struct record_error *e);
-/* Wait up to timeout_ms for tracking records and apply them. 0 or negative errno
- * (-EINTR when a signal arrived). */
+/* Wait up to timeout_ms for tracking records and apply them; drain the kernel maps when
+ * the cadence or a map's fill says so. 0 or negative errno (-EINTR when a signal arrived). */
 int record__poll(struct record *r, int timeout_ms);
+/*
+ * Drain now: flip the map set the program adds to, wait until no program can still be
+ * adding to the old set (an RCU grace period), symbolize its stacks and add them to the
+ * record's tables, then free the address spaces of processes that exited before the flip.
+ */
+int record__drain_now(struct record *r);
+/*
+ * A window: give the stacks aggregated since the last take (one table per event, the
+ * ledger's lines for the window included) and continue in fresh tables. tables[i] are
+ * exchanged with the record's (pass empty ones).
+ */
+int record__take(struct record *r, struct stack_table **tables, struct record_stats *st);
 /* Live totals: samples taken and lost so far. */
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost);
 /* Disable and detach every event (perf fds closed). Idempotent. */
 void record__stop(struct record *r);
-/* Read the stacks map into one table per event (count = samples), losses included. */
+/* Stop, drain what is left and take the whole run (see record__take). */
 int record__drain(struct record *r, struct stack_table **tables, struct record_stats *st);
 
 /* Sum one per-CPU value array (as returned by a lookup on a per-CPU map). */

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <linux/perf_event.h>
 #include "tracker.h"
 
@@ -100,6 +101,9 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			.task = 1,
 			.sample_id_all = 1,
 			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME,
+			/* The clock of the task start times the samples are keyed by. */
+			.use_clockid = 1,
+			.clockid = CLOCK_BOOTTIME,
 			.watermark = 1,
 			.wakeup_watermark = (TRACK_PAGES * page) / 4,
 		};
@@ -216,11 +220,16 @@ static int parse(struct tracker *t, const struct perf_event_header *h)
 		p.tid = ids[1];
 		break;
 	}
-	case PERF_RECORD_FORK: {
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT: {
 		const uint32_t *ids = (const uint32_t *)body;
 
 		p.pid = ids[0];
 		p.ppid = ids[1];
+		p.tid = ids[2];
+		/* Threads come and go inside a process: only processes matter. */
+		if (h->type == PERF_RECORD_FORK ? p.pid == p.ppid : p.pid != p.tid)
+			return 0;
 		break;
 	}
 	case PERF_RECORD_LOST: {
@@ -309,10 +318,13 @@ int tracker__process(struct tracker *t)
 			break;
 		case PERF_RECORD_COMM:
 			if (p->pid == p->tid)
-				e = aspaces__exec(t->as, p->pid);
+				e = aspaces__exec_at(t->as, p->pid, p->time);
 			break;
 		case PERF_RECORD_FORK:
-			e = aspaces__fork(t->as, p->ppid, p->pid);
+			e = aspaces__fork_at(t->as, p->ppid, p->pid, p->time);
+			break;
+		case PERF_RECORD_EXIT:
+			aspaces__exit(t->as, p->pid, p->time);
 			break;
 		}
 		if (e == -ENOMEM && !err)

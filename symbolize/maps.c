@@ -9,13 +9,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
 
+/*
+ * One generation of a process: a pid from its fork (or from the snapshot) to its exit.
+ * Its start time is known within [lo, hi] on the boot clock: a FORK record comes
+ * microseconds after the kernel stamps the start time, /proc/PID/stat rounds it down to
+ * a clock tick. Samples carry the exact start time and pick the generation it falls in.
+ */
 struct aspace {
-	pid_t pid; /* 0: empty slot */
+	struct aspace *next; /* bucket chain */
+	pid_t pid;
+	bool dead, wild; /* exited; start time unknown */
+	uint64_t lo, hi; /* start time window */
+	uint64_t died;	 /* exit time, when dead */
+	uint64_t seq;	 /* creation order: the latest generation of a pid is the live one */
 	struct map_entry *maps;
 	size_t nr, cap;
+	/* The image before the last exec, kept until its samples are drained. */
+	struct map_entry *old_maps;
+	size_t old_nr;
+	uint64_t exec_time;
 };
 
 struct interned {
@@ -25,14 +41,22 @@ struct interned {
 
 #define INTERN_BUCKETS 1024
 
-/* Processes tracked at most: beyond, new ones are counted, not kept (memory bound). */
+/* Generations kept at most: beyond, new ones are counted, not kept (memory bound). */
 #define ASPACES_MAX_PIDS 65536
+/* A FORK record follows the start time it reports by far less than this. */
+#define FORK_SLACK_NS 20000000ull
+/* A generation whose start time is unknown matches only when nothing else does. */
+#define WILD_DISTANCE_NS 1000000000ull
 
 struct aspaces {
-	struct aspace *tab; /* open addressing on pid */
-	size_t cap, used;
+	struct aspace **buckets; /* chained on pid */
+	size_t nbuckets, used;
 	size_t max_pids;
-	uint64_t dropped; /* processes not tracked because of the bound */
+	uint64_t seq;
+	uint64_t dropped; /* generations not tracked because of the bound */
+	uint64_t reaped;
+	pid_t sel_pid; /* aspaces__select(): lookups of sel_pid use generation sel_gen */
+	uint64_t sel_gen;
 	struct interned *strs[INTERN_BUCKETS];
 };
 
@@ -61,25 +85,38 @@ struct aspaces *aspaces__new(void)
 
 	if (!as)
 		return NULL;
-	as->cap = 256;
+	as->nbuckets = 256;
 	as->max_pids = ASPACES_MAX_PIDS;
-	as->tab = calloc(as->cap, sizeof(*as->tab));
-	if (!as->tab) {
+	as->sel_pid = -1;
+	as->buckets = calloc(as->nbuckets, sizeof(*as->buckets));
+	if (!as->buckets) {
 		free(as);
 		return NULL;
 	}
 	return as;
 }
 
+static void aspace__free(struct aspace *a)
+{
+	free(a->old_maps);
+	free(a->maps);
+	free(a);
+}
+
 void aspaces__free(struct aspaces *as)
 {
+	struct aspace *a, *n;
 	size_t i;
 
 	if (!as)
 		return;
-	for (i = 0; i < as->cap; i++)
-		free(as->tab[i].maps);
-	free(as->tab);
+	for (i = 0; i < as->nbuckets; i++) {
+		for (a = as->buckets[i]; a; a = n) {
+			n = a->next;
+			aspace__free(a);
+		}
+	}
+	free(as->buckets);
 	for (i = 0; i < INTERN_BUCKETS; i++) {
 		struct interned *n, *p = as->strs[i];
 
@@ -91,49 +128,114 @@ void aspaces__free(struct aspaces *as)
 	free(as);
 }
 
-static struct aspace *slot(const struct aspaces *as, pid_t pid)
+static struct aspace **bucket(const struct aspaces *as, pid_t pid)
 {
-	size_t i = ((uint32_t)pid * 2654435761u) & (as->cap - 1);
-
-	while (as->tab[i].pid && as->tab[i].pid != pid)
-		i = (i + 1) & (as->cap - 1);
-	return &as->tab[i];
+	return &as->buckets[((uint32_t)pid * 2654435761u) & (as->nbuckets - 1)];
 }
 
-static struct aspace *get(struct aspaces *as, pid_t pid, bool create)
+/* The newest generation of pid, alive or not. */
+static struct aspace *latest(const struct aspaces *as, pid_t pid)
 {
-	struct aspace *a = slot(as, pid);
+	struct aspace *a, *best = NULL;
 
-	if (a->pid || !create)
-		return a->pid ? a : NULL;
+	for (a = *bucket(as, pid); a; a = a->next)
+		if (a->pid == pid && (!best || a->seq > best->seq))
+			best = a;
+	return best;
+}
+
+static uint64_t distance(const struct aspace *a, uint64_t gen)
+{
+	if (a->wild)
+		return WILD_DISTANCE_NS;
+	if (gen < a->lo)
+		return a->lo - gen;
+	return gen > a->hi ? gen - a->hi : 0;
+}
+
+/* The generation of pid whose start window holds gen (or comes nearest). */
+static struct aspace *by_gen(const struct aspaces *as, pid_t pid, uint64_t gen)
+{
+	struct aspace *a, *best = NULL;
+	uint64_t d, bd = 0;
+
+	for (a = *bucket(as, pid); a; a = a->next) {
+		if (a->pid != pid)
+			continue;
+		d = distance(a, gen);
+		if (!best || d < bd || (d == bd && a->seq > best->seq)) {
+			best = a;
+			bd = d;
+		}
+	}
+	return best;
+}
+
+static int grow(struct aspaces *as)
+{
+	size_t n = as->nbuckets * 2, i;
+	struct aspace **b = calloc(n, sizeof(*b)), *a, *next;
+
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < as->nbuckets; i++) {
+		for (a = as->buckets[i]; a; a = next) {
+			size_t h = ((uint32_t)a->pid * 2654435761u) & (n - 1);
+
+			next = a->next;
+			a->next = b[h];
+			b[h] = a;
+		}
+	}
+	free(as->buckets);
+	as->buckets = b;
+	as->nbuckets = n;
+	return 0;
+}
+
+/* A new generation of pid. -ENOSPC beyond the bound (counted), -ENOMEM. */
+static int gen_new(struct aspaces *as, pid_t pid, uint64_t lo, uint64_t hi, bool wild,
+		   struct aspace **out)
+{
+	struct aspace *a, **b;
+
 	if (as->used >= as->max_pids) {
 		as->dropped++;
-		return NULL;
+		return -ENOSPC;
 	}
-	if ((as->used + 1) * 2 > as->cap) {
-		struct aspace *old = as->tab;
-		size_t i, oldcap = as->cap;
-
-		as->tab = calloc(oldcap * 2, sizeof(*as->tab));
-		if (!as->tab) {
-			as->tab = old;
-			return NULL;
-		}
-		as->cap = oldcap * 2;
-		for (i = 0; i < oldcap; i++)
-			if (old[i].pid)
-				*slot(as, old[i].pid) = old[i];
-		free(old);
-		a = slot(as, pid);
-	}
+	if (as->used + 1 > as->nbuckets * 2 && grow(as))
+		return -ENOMEM;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
 	a->pid = pid;
+	a->lo = lo;
+	a->hi = hi;
+	a->wild = wild;
+	a->seq = ++as->seq;
+	b = bucket(as, pid);
+	a->next = *b;
+	*b = a;
 	as->used++;
-	return a;
+	*out = a;
+	return 0;
+}
+
+/* The live generation of pid for a record about it; one of unknown start if none. */
+static int live(struct aspaces *as, pid_t pid, struct aspace **out)
+{
+	struct aspace *a = latest(as, pid);
+
+	if (a && !a->dead) {
+		*out = a;
+		return 0;
+	}
+	return gen_new(as, pid, 0, UINT64_MAX, true, out);
 }
 
 bool aspaces__has(const struct aspaces *as, pid_t pid)
 {
-	return slot(as, pid)->pid == pid;
+	return latest(as, pid) != NULL;
 }
 
 size_t aspaces__nr_pids(const struct aspaces *as)
@@ -146,24 +248,43 @@ uint64_t aspaces__dropped(const struct aspaces *as)
 	return as->dropped;
 }
 
+uint64_t aspaces__reaped(const struct aspaces *as)
+{
+	return as->reaped;
+}
+
 void aspaces__set_max_pids(struct aspaces *as, size_t max)
 {
 	as->max_pids = max;
 }
 
+void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen)
+{
+	as->sel_pid = gen ? pid : -1;
+	as->sel_gen = gen;
+}
+
+static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, unsigned long len,
+		   unsigned long pgoff, const char *path);
+
 int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
 		     unsigned long pgoff, const char *path)
 {
-	unsigned long end = start + len;
 	struct aspace *a;
+	int err;
+
+	if (!len || start + len < start)
+		return -EINVAL;
+	err = live(as, pid, &a);
+	return err ? err : add_map(as, a, start, len, pgoff, path);
+}
+
+static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, unsigned long len,
+		   unsigned long pgoff, const char *path)
+{
+	unsigned long end = start + len;
 	struct map_entry *m, e;
 	size_t i, j;
-
-	if (!len || end < start)
-		return -EINVAL;
-	a = get(as, pid, true);
-	if (!a)
-		return -ENOMEM;
 	e.start = start;
 	e.end = end;
 	e.pgoff = pgoff;
@@ -229,40 +350,106 @@ int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigne
 
 int aspaces__fork(struct aspaces *as, pid_t ppid, pid_t pid)
 {
-	struct aspace *p, *c;
+	return aspaces__fork_at(as, ppid, pid, 0);
+}
+
+static bool windows_overlap(const struct aspace *a, uint64_t lo, uint64_t hi)
+{
+	return !a->wild && a->lo <= hi && lo <= a->hi;
+}
+
+int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time)
+{
+	uint64_t lo = time > FORK_SLACK_NS ? time - FORK_SLACK_NS : 0;
+	struct aspace *p, *c = latest(as, pid);
 	size_t i;
 	int err;
 
 	if (ppid == pid)
 		return 0;
-	p = get(as, ppid, false);
-	if (!p)
+	/* Already read from /proc between the start of tracking and this record. */
+	if (time && c && !c->dead && windows_overlap(c, lo, time))
 		return 0;
-	c = get(as, pid, true);
-	if (!c)
-		return -ENOMEM;
-	/* Re-fetch: growing the table may have moved the parent. */
-	p = get(as, ppid, false);
-	c->nr = 0;
-	for (i = 0; i < p->nr; i++) {
+	/* A live generation whose exit was not seen is over now. */
+	if (c && !c->dead) {
+		c->dead = true;
+		c->died = time;
+	}
+	err = gen_new(as, pid, lo, time ? time : UINT64_MAX, !time, &c);
+	if (err)
+		return err;
+	p = latest(as, ppid);
+	for (i = 0; p && i < p->nr; i++) {
 		const struct map_entry *m = &p->maps[i];
 
-		err = aspaces__add_map(as, pid, m->start, m->end - m->start, m->pgoff, m->path);
+		err = add_map(as, c, m->start, m->end - m->start, m->pgoff, m->path);
 		if (err)
 			return err;
-		p = get(as, ppid, false);
 	}
 	return 0;
 }
 
 int aspaces__exec(struct aspaces *as, pid_t pid)
 {
-	struct aspace *a = get(as, pid, true);
+	return aspaces__exec_at(as, pid, 0);
+}
 
-	if (!a)
-		return -ENOMEM;
+int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
+{
+	struct aspace *a;
+	int err = live(as, pid, &a);
+
+	if (err)
+		return err;
+	free(a->old_maps);
+	a->old_maps = NULL;
+	a->old_nr = 0;
+	/* Samples taken before the exec may still wait in the kernel maps. */
+	if (time && a->nr) {
+		a->old_maps = a->maps;
+		a->old_nr = a->nr;
+		a->exec_time = time;
+		a->maps = NULL;
+		a->cap = 0;
+	}
 	a->nr = 0;
 	return 0;
+}
+
+void aspaces__exit(struct aspaces *as, pid_t pid, uint64_t time)
+{
+	struct aspace *a = latest(as, pid);
+
+	if (a && !a->dead) {
+		a->dead = true;
+		a->died = time;
+	}
+}
+
+size_t aspaces__reap(struct aspaces *as, uint64_t before)
+{
+	struct aspace **pp, *a;
+	size_t i, n = 0;
+
+	for (i = 0; i < as->nbuckets; i++) {
+		for (pp = &as->buckets[i]; (a = *pp);) {
+			if (a->old_maps && a->exec_time < before) {
+				free(a->old_maps);
+				a->old_maps = NULL;
+				a->old_nr = 0;
+			}
+			if (!a->dead || a->died >= before) {
+				pp = &a->next;
+				continue;
+			}
+			*pp = a->next;
+			aspace__free(a);
+			n++;
+		}
+	}
+	as->used -= n;
+	as->reaped += n;
+	return n;
 }
 
 int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long *end,
@@ -299,20 +486,75 @@ int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long 
 	return 1;
 }
 
+/* The start time in /proc/PID/stat (field 22, clock ticks on the boot clock), in ns. */
+static int proc_start_time(const char *proc_root, pid_t pid, uint64_t *ns)
+{
+	unsigned long long ticks;
+	char fname[256], buf[1024], *p;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t n;
+	FILE *f;
+	int i;
+
+	snprintf(fname, sizeof(fname), "%s/%d/stat", proc_root, pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The name in parentheses may hold spaces and parentheses: skip to the last ')'. */
+	p = strrchr(buf, ')');
+	for (i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &ticks) != 1 || hz <= 0)
+		return -EINVAL;
+	*ns = ticks * (1000000000ull / hz);
+	return 0;
+}
+
+/* The generation /proc/PID is now: the live one if its start window agrees, else new. */
+static int proc_gen(struct aspaces *as, const char *proc_root, pid_t pid, struct aspace **out)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t lo = 0, tick = 1000000000ull / (hz > 0 ? hz : 100);
+	struct aspace *a = latest(as, pid);
+
+	if (proc_start_time(proc_root, pid, &lo))
+		return live(as, pid, out);
+	if (a && !a->dead && (a->wild || windows_overlap(a, lo, lo + tick))) {
+		if (a->wild) {
+			a->wild = false;
+			a->lo = lo;
+			a->hi = lo + tick;
+		}
+		*out = a;
+		return 0;
+	}
+	if (a && !a->dead) {
+		a->dead = true;
+		a->died = lo;
+	}
+	return gen_new(as, pid, lo, lo + tick, false, out);
+}
+
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 {
 	char fname[256], *line = NULL;
+	struct aspace *a;
 	size_t cap = 0;
 	FILE *f;
 	int err = 0;
 
-	snprintf(fname, sizeof(fname), "%s/%d/maps", proc_root ? proc_root : "/proc", pid);
+	proc_root = proc_root ? proc_root : "/proc";
+	snprintf(fname, sizeof(fname), "%s/%d/maps", proc_root, pid);
 	f = fopen(fname, "re");
 	if (!f)
 		return -errno;
-	if (!get(as, pid, true)) {
+	err = proc_gen(as, proc_root, pid, &a);
+	if (err) {
 		fclose(f);
-		return -ENOMEM;
+		return err;
 	}
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long start, end, pgoff;
@@ -321,7 +563,7 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 
 		if (r <= 0)
 			continue;
-		err = aspaces__add_map(as, pid, start, end - start, pgoff, path);
+		err = add_map(as, a, start, end - start, pgoff, path);
 		free(path);
 		if (err)
 			break;
@@ -331,23 +573,34 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 	return err;
 }
 
-struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
+static struct map_entry *maps_find(struct map_entry *maps, size_t nr, unsigned long addr)
 {
-	const struct aspace *a = slot(as, pid);
-	size_t lo = 0, hi;
+	size_t lo = 0, hi = nr;
 
-	if (a->pid != pid || !a->nr)
+	if (!nr)
 		return NULL;
-	hi = a->nr;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (a->maps[mid].start <= addr)
+		if (maps[mid].start <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	if (addr >= a->maps[lo].start && addr < a->maps[lo].end)
-		return &a->maps[lo];
+	if (addr >= maps[lo].start && addr < maps[lo].end)
+		return &maps[lo];
 	return NULL;
+}
+
+struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr)
+{
+	const struct aspace *a =
+		pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
+	struct map_entry *m;
+
+	if (!a)
+		return NULL;
+	m = maps_find(a->maps, a->nr, addr);
+	/* An address the new image does not map: a sample from before the exec. */
+	return m ? m : maps_find(a->old_maps, a->old_nr, addr);
 }

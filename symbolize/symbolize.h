@@ -93,18 +93,38 @@ void aspaces__free(struct aspaces *as);
 /* A new executable mapping; replaces whatever it overlaps. */
 int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
 		     unsigned long pgoff, const char *path);
-/* fork(): the child starts with a copy of the parent's mappings. */
+/*
+ * Processes are kept by generation: a pid from fork (or the /proc snapshot) to exit,
+ * told apart by the start time of the thread-group leader (boot clock, ns), the one
+ * /proc/PID/stat shows and the tracker's records are timed by. Records (mappings, exec,
+ * exit) apply to the live generation of their pid.
+ *
+ * fork(): a new generation of pid, started about time (0: unknown), with a copy of the
+ * parent's mappings.
+ */
+int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time);
 int aspaces__fork(struct aspaces *as, pid_t ppid, pid_t pid);
-/* exec(): the old mappings are gone. */
+/* The live generation of pid exited at time. */
+void aspaces__exit(struct aspaces *as, pid_t pid, uint64_t time);
+/* Free the generations that exited before time: their samples are all symbolized. */
+size_t aspaces__reap(struct aspaces *as, uint64_t before);
+uint64_t aspaces__reaped(const struct aspaces *as);
+/* Until the next call, aspaces__find() for pid looks in the generation that started at
+ * gen (the nearest one); gen 0: the live generation, as for every other pid. */
+void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen);
+/* exec(): the old mappings are gone. With a time, they are still looked in (for addresses
+ * the new image does not map) until aspaces__reap() passes that time. */
 int aspaces__exec(struct aspaces *as, pid_t pid);
+int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time);
 /* Is anything known about pid? */
 bool aspaces__has(const struct aspaces *as, pid_t pid);
-/* Read <proc_root>/PID/maps (executable mappings). */
+/* Read <proc_root>/PID/maps (executable mappings) into the generation PID is now. */
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
 /* The mapping of pid containing addr, or NULL. */
 struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
-/* Processes beyond the bound (65536 by default) are not tracked: how many were not. */
+/* Generations beyond the bound (65536 by default, alive or exited and not yet reaped)
+ * are not tracked: how many were not. */
 uint64_t aspaces__dropped(const struct aspaces *as);
 void aspaces__set_max_pids(struct aspaces *as, size_t max);
 

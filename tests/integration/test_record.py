@@ -634,6 +634,202 @@ def case_cli_errors(tmp):
     check(not failures, "\n".join(failures))
 
 
+
+# ---------------------------------------------------------------- draining, generations
+
+STACKS = os.environ.get("PMUPROF_STACKS", "build/pmuprof-stacks")
+TWIN = os.environ.get("PMUPROF_TWIN", "build/pmuprof-twin")
+
+
+def drains_from_summary(err):
+    m = re.match(r"(\d+) \(fullest map ([\d.]+)% of --max-stacks.*\); (\d+) exited processes freed",
+                 summary_value(err, "drains"))
+    check(m, "bad drains line: " + summary_value(err, "drains"))
+    return int(m.group(1)), float(m.group(2)), int(m.group(3))
+
+
+def check_ledger(err, out):
+    taken, in_stacks, lost = samples_from_summary(err)
+    stacks = parse_folded(out)
+    check(taken == in_stacks + lost, f"ledger: {taken} != {in_stacks} + {lost}")
+    check(sum(stacks.values()) == taken, f"folded total {sum(stacks.values())} != taken {taken}")
+    return taken, stacks
+
+
+def case_many_stacks(tmp):
+    # A new stack on nearly every sample for 30 s: the kernel maps only hold one interval,
+    # so nothing is lost to a full map, and the ledger still adds up.
+    need_root()
+    out = os.path.join(tmp, "many.folded")
+    work = [subprocess.Popen([STACKS, "31"], stdout=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        _, err = record_ok(["record", "-a", "-F", "999", "-d", "30", "-o", out], timeout=75)
+    finally:
+        for w in work:
+            w.wait()
+    taken, stacks = check_ledger(err, out)
+    mine = {s: c for s, c in stacks.items() if s.startswith("pmuprof-stacks;")}
+    samples = sum(mine.values())
+    map_full = stacks.get("[lost:map_full]", 0)
+    drains, fill, _ = drains_from_summary(err)
+    print(f"taken {taken}, map_full {map_full}; workload: {samples} samples in {len(mine)} "
+          f"distinct stacks; {drains} drains, fullest map {fill}%")
+    check(samples >= 3000, f"too few samples of the workload: {samples}")
+    check(len(mine) >= 0.8 * samples, "the workload does not make a new stack per sample")
+    check(map_full <= 0.005 * taken, f"[lost:map_full] {map_full} of {taken} taken")
+    check(drains >= 20, f"only {drains} drains in 30 s")
+    named = sum(c for s, c in mine.items() if ";main;left;" in s)
+    check(named >= 0.95 * samples, f"only {named}/{samples} samples named main;left;...")
+
+
+def spawn_on_pid(pid, argv):
+    """Start argv as process pid (through ns_last_pid); None when another process took it."""
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(pid - 1))
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    if p.pid == pid:
+        return p
+    p.wait()
+    return None
+
+
+def case_pid_reuse(tmp):
+    # Two binaries named alike, the second one on the first one's pid, both drained only
+    # at the end: each one's samples are named from its own file.
+    need_root()
+    for d in ("a", "b"):
+        os.mkdir(os.path.join(tmp, d))
+    first, second = os.path.join(tmp, "a", "worker"), os.path.join(tmp, "b", "worker")
+    shutil.copy(DEMO, first)
+    shutil.copy(TWIN, second)
+    out = os.path.join(tmp, "reuse.folded")
+    rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "7",
+                            "--drain-interval", "60000", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        for attempt in range(20):
+            pid = max(int(p) for p in os.listdir("/proc") if p.isdigit()) + 500 + 97 * attempt
+            if pid >= int(open("/proc/sys/kernel/pid_max").read()) - 10:
+                pid = 1000 + 97 * attempt
+            if os.path.exists(f"/proc/{pid}"):
+                continue
+            a = spawn_on_pid(pid, [first, "2"])
+            if not a:
+                continue
+            a.wait()
+            b = spawn_on_pid(pid, [second, "2"])
+            if b:
+                b.wait()
+                break
+        else:
+            raise Skip("could not start two processes on one pid (a busy machine)")
+        _, err = rec.communicate(timeout=60)
+    finally:
+        if rec.poll() is None:
+            rec.kill()
+            rec.wait()
+    if rec.returncode != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF here")
+    check(rec.returncode == 0, f"record exited {rec.returncode}:\n{err}")
+    stacks = parse_folded(out)
+    mine = {s: c for s, c in stacks.items() if s.startswith("worker;")}
+    total = sum(mine.values())
+    hot = sum(c for s, c in mine.items() if re.search(r";main;descend;demo_loop;hot_\d0$", s))
+    twin = sum(c for s, c in mine.items() if re.search(r";main;descend;twin_loop;twin_\d0$", s))
+    print(f"pid {pid}: worker samples {total}: first binary's functions {hot}, "
+          f"second's {twin}")
+    check(total >= 500, f"too few samples: {total}")
+    check(hot >= 0.35 * total, f"the first process is not named from its file: {hot}/{total}")
+    check(twin >= 0.35 * total, f"the second process is not named from its file: {twin}/{total}")
+    check(hot + twin >= 0.9 * total, "unnamed samples: "
+          + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
+
+
+def forker_named(stacks):
+    """Samples of the forker and its children: all, with every frame named, in child_work.
+    Forks and exits take kernel time outside child_work: those frames are named too."""
+    kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
+    named = sum(c for s, c in kids.items() if "[unknown]" not in s.split(";")
+                and not re.search(r";\[[^;\]]+\+0x[0-9a-f]+\]", s))
+    unnamed = sorted(((c, s) for s, c in kids.items() if "[unknown]" in s.split(";")),
+                     reverse=True)[:3]
+    if unnamed:
+        print("most frequent unnamed:", unnamed)
+    return (sum(kids.values()), named,
+            sum(c for s, c in kids.items() if ";child_work" in s))
+
+
+def case_short_lived_30s(tmp):
+    # Short-lived processes spawned for 30 s under -a: their samples are named.
+    need_root()
+    out = os.path.join(tmp, "kids.folded")
+    p = subprocess.Popen([FORKER, "100000", "20"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)
+        _, err = record_ok(["record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "30",
+                            "-o", out], timeout=75)
+    finally:
+        p.kill()
+        p.wait()
+    _, stacks = check_ledger(err, out)
+    total, named, work = forker_named(stacks)
+    _, _, reaped = drains_from_summary(err)
+    print(f"forker samples {total}, named {named}, in child_work {work}; {reaped} address "
+          "spaces freed")
+    check(total >= 2000, f"only {total} samples of the children")
+    check(named >= 0.95 * total, f"only {named}/{total} samples named")
+    check(work >= 0.8 * total, f"only {work}/{total} samples in child_work")
+    check(reaped >= 100, f"only {reaped} exited processes freed")
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def case_many_processes(tmp):
+    # Far more processes than the tracking bound (shortened with --max-processes) over one
+    # run: exited ones are freed, the record goes on, memory stays flat.
+    need_root()
+    out = os.path.join(tmp, "procs.folded")
+    p = subprocess.Popen([FORKER, "1000000", "2"], stdout=subprocess.DEVNULL)
+    # -p: the forker's children are sampled, while every process of the system is tracked
+    # (the tracking events are per CPU); the stack table stays small, so RSS shows the
+    # address-space table.
+    rec = subprocess.Popen([PMUPROF, "record", "-p", str(p.pid), "-e", "cpu-clock", "-F", "999",
+                            "-d", "24", "--max-processes", "1000", "-o", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(6)
+        early = rss_kb(rec.pid)
+        time.sleep(16)
+        late = rss_kb(rec.pid)
+        _, err = rec.communicate(timeout=60)
+    finally:
+        p.kill()
+        p.wait()
+        if rec.poll() is None:
+            rec.kill()
+            rec.wait()
+    if rec.returncode != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF here")
+    check(rec.returncode == 0, f"record exited {rec.returncode}:\n{err}")
+    _, stacks = check_ledger(err, out)
+    _, _, reaped = drains_from_summary(err)
+    total, named, work = forker_named(stacks)
+    print(f"{reaped} processes freed (bound 1000); RSS {early} kB at 6 s, {late} kB at 22 s; "
+          f"forker samples {total}, named {named}, in child_work {work}")
+    check(reaped >= 1500, f"only {reaped} processes over the run")
+    check("beyond the tracking bound" not in err, "processes beyond the bound:\n" + err)
+    check(late <= early * 1.2 + 2048, f"memory grew: {early} kB -> {late} kB")
+    check(total >= 500 and named >= 0.95 * total, f"only {named}/{total} samples named")
+
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
          if name.startswith("case_")}
 

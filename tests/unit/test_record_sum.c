@@ -18,9 +18,10 @@ Test(record, per_cpu_values_are_summed)
 
 Test(record, key_header_layout)
 {
-	/* User space and the BPF program agree on where the frames start. */
-	cr_expect_eq(PROFILE_KEY_HDR_SIZE, 32);
-	cr_expect_eq(sizeof(struct profile_key), 32 + 256 * 8);
+	/* User space and the BPF program agree on where the frames start: the process
+	 * generation (8 bytes), pid, tid, event, lengths, comm. */
+	cr_expect_eq(PROFILE_KEY_HDR_SIZE, 40);
+	cr_expect_eq(sizeof(struct profile_key), 40 + 256 * 8);
 }
 
 Test(record, ledger_names)

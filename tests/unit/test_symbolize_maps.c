@@ -121,3 +121,80 @@ Test(maps, memory_is_bounded_and_counted)
 	cr_expect_null(aspaces__find(as, 120, 0x1800));
 	aspaces__free(as);
 }
+
+/* One pid, two processes: each sample's start time picks its own address space. */
+Test(maps, generations_by_start_time)
+{
+	struct aspaces *as = aspaces__new();
+	const uint64_t s = 1000000000ull;
+
+	aspaces__add_map(as, 1, 0x1000, 0x1000, 0, "/bin/init");
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 1 * s), 0);
+	aspaces__exec(as, 50);
+	aspaces__add_map(as, 50, 0x400000, 0x1000, 0, "/a/worker");
+	aspaces__exit(as, 50, 3 * s / 2);
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 2 * s), 0);
+	aspaces__exec(as, 50);
+	aspaces__add_map(as, 50, 0x400000, 0x1000, 0, "/b/worker");
+	cr_expect_eq(aspaces__nr_pids(as), 3);
+
+	/* The kernel's start time comes a little before the FORK record. */
+	aspaces__select(as, 50, 1 * s - 20000);
+	cr_expect_str_eq(aspaces__find(as, 50, 0x400010)->path, "/a/worker");
+	aspaces__select(as, 50, 2 * s - 20000);
+	cr_expect_str_eq(aspaces__find(as, 50, 0x400010)->path, "/b/worker");
+	/* Other pids and no selection: the live generation. */
+	cr_expect_str_eq(aspaces__find(as, 1, 0x1010)->path, "/bin/init");
+	aspaces__select(as, 0, 0);
+	cr_expect_str_eq(aspaces__find(as, 50, 0x400010)->path, "/b/worker");
+
+	/* Freed only once drained past its exit. */
+	cr_expect_eq(aspaces__reap(as, 7 * s / 5), 0);
+	cr_expect_eq(aspaces__reap(as, 8 * s / 5), 1);
+	cr_expect_eq(aspaces__nr_pids(as), 2);
+	cr_expect_eq(aspaces__reaped(as), 1);
+	aspaces__free(as);
+}
+
+/* Processes come and go far beyond the bound: exited ones are reaped, none dropped. */
+Test(maps, reaping_keeps_memory_bounded)
+{
+	struct aspaces *as = aspaces__new();
+	uint64_t t = 1000000000ull;
+	int i;
+
+	aspaces__set_max_pids(as, 16);
+	aspaces__add_map(as, 1, 0x1000, 0x1000, 0, "/bin/sh");
+	for (i = 0; i < 10000; i++) {
+		pid_t pid = 2 + i % 300;
+
+		t += 1000000;
+		cr_assert_eq(aspaces__fork_at(as, 1, pid, t), 0);
+		aspaces__exit(as, pid, t + 500000);
+		if (i % 8 == 7)
+			aspaces__reap(as, t + 600000);
+	}
+	cr_expect_eq(aspaces__dropped(as), 0);
+	cr_expect_leq(aspaces__nr_pids(as), 16);
+	cr_expect_eq(aspaces__reaped(as), 10000);
+	aspaces__free(as);
+}
+
+/* Samples from before an exec are drained after it: the old image answers for addresses
+ * the new one does not map, until a drain passes the exec. */
+Test(maps, exec_keeps_the_old_image_until_drained)
+{
+	struct aspaces *as = aspaces__new();
+	const uint64_t s = 1000000000ull;
+
+	cr_assert_eq(aspaces__fork_at(as, 1, 60, s), 0);
+	aspaces__add_map(as, 60, 0x550000, 0x1000, 0, "/bin/sh");
+	cr_assert_eq(aspaces__exec_at(as, 60, 2 * s), 0);
+	aspaces__add_map(as, 60, 0x7f0000, 0x1000, 0, "/bin/true");
+	cr_expect_str_eq(aspaces__find(as, 60, 0x7f0010)->path, "/bin/true");
+	cr_expect_str_eq(aspaces__find(as, 60, 0x550010)->path, "/bin/sh");
+	aspaces__reap(as, 3 * s);
+	cr_expect_null(aspaces__find(as, 60, 0x550010));
+	cr_expect_str_eq(aspaces__find(as, 60, 0x7f0010)->path, "/bin/true");
+	aspaces__free(as);
+}
