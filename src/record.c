@@ -485,6 +485,18 @@ static bool is_marker(__u64 ip)
 	return ip >= (__u64)-4095;
 }
 
+/* The finish was cut short (signal, time budget): name no more user frames. */
+static bool finish_cut_short(const struct record *r)
+{
+	return r->opts.cut_short && *r->opts.cut_short;
+}
+
+static int frame_unsymbolized(char *name)
+{
+	snprintf(name, FRAME_NAME_MAX, "[unknown]");
+	return SYM_UNKNOWN;
+}
+
 /* Build "comm;user outer..leaf;kernel outer..leaf" and add it to the table. */
 static int add_stack(struct record *r, const struct profile_key *key, uint64_t count,
 		     struct stack_table *table, char (*names)[FRAME_NAME_MAX], const char **frames,
@@ -524,9 +536,11 @@ static int add_stack(struct record *r, const struct profile_key *key, uint64_t c
 	for (i = nu; i-- > 0;) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod;
-		int res = symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf, names[n],
-						     FRAME_NAME_MAX, &mod);
+		struct frame_module mod = { .path = NULL };
+		int res = finish_cut_short(r) ?
+				  frame_unsymbolized(names[n]) :
+				  symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+							     names[n], FRAME_NAME_MAX, &mod);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;

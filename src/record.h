@@ -7,6 +7,7 @@
 #ifndef PMUPROF_RECORD_H
 #define PMUPROF_RECORD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -39,6 +40,11 @@ struct record_opts {
 	const char *proc_root;
 	/* Per event: folded counts are weights (sum of periods) rather than samples. */
 	bool count_weight[PROFILE_MAX_EVENTS];
+	/*
+	 * Set (by a signal handler or a timer) to finish quickly: stacks drained from then
+	 * on keep their counts but their user frames are not symbolized ("[unknown]").
+	 */
+	const volatile sig_atomic_t *cut_short;
 };
 
 /* Where a failure happened, for the caller's message. */

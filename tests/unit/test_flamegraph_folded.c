@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "flamegraph/flamegraph.h"
 
 static char *write_to_string(struct stack_table *st)
@@ -136,7 +138,7 @@ Test(folded, written_whole_or_not_at_all)
 	/* Abort: nothing left behind. */
 	cr_assert_eq(atomic_file__open(&af, path), 0);
 	fputs("partial", af.f);
-	cr_expect_eq(count_entries(dir), 1); /* only the hidden temporary */
+	cr_expect_eq(count_entries(dir), 0); /* unnamed (O_TMPFILE) until commit */
 	atomic_file__abort(&af);
 	cr_expect_eq(count_entries(dir), 0);
 
@@ -152,5 +154,79 @@ Test(folded, written_whole_or_not_at_all)
 
 	/* A directory that does not exist: an error, not a crash. */
 	cr_expect_eq(folded__write_file("/nonexistent-dir/x.folded", st), -ENOENT);
+	stack_table__free(st);
+}
+
+/* Writing over an existing file replaces it; a symlink is replaced, not followed. */
+Test(folded, replaces_regular_files_and_links)
+{
+	char dir[] = "/tmp/pmuprof-folded-XXXXXX", path[256], target[256], line[64];
+	struct stack_table *st = stack_table__new();
+	struct stat sb;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out.folded", dir);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	stack_table__add_joined(st, "p;main", 3);
+	f = fopen(target, "w");
+	fputs("keep\n", f);
+	fclose(f);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(folded__write_file(path, st), 0);
+	cr_assert_eq(lstat(path, &sb), 0);
+	cr_expect(S_ISREG(sb.st_mode));
+	f = fopen(target, "r");
+	cr_expect_not_null(fgets(line, sizeof(line), f));
+	cr_expect_str_eq(line, "keep\n");
+	fclose(f);
+	/* again, over the regular file it is now */
+	cr_assert_eq(folded__write_file(path, st), 0);
+	cr_expect_eq(count_entries(dir), 2);
+	unlink(path);
+	unlink(target);
+	rmdir(dir);
+	stack_table__free(st);
+}
+
+/* Non-regular outputs are written to, never replaced; directories are refused. */
+Test(folded, never_replaces_what_is_not_a_regular_file)
+{
+	struct stack_table *st = stack_table__new();
+	char dir[] = "/tmp/pmuprof-folded-XXXXXX", path[64], buf[64] = "";
+	struct atomic_file af;
+	struct stat sb;
+	int p[2];
+	ssize_t n;
+
+	stack_table__add_joined(st, "p;main", 3);
+	cr_assert_eq(folded__write_file("/dev/null", st), 0);
+	cr_assert_eq(stat("/dev/null", &sb), 0);
+	cr_expect(S_ISCHR(sb.st_mode));
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_expect_eq(atomic_file__check(dir), -EISDIR);
+	cr_expect_eq(atomic_file__open(&af, dir), -EISDIR);
+	cr_expect_eq(folded__write_file(dir, st), -EISDIR);
+	cr_expect_eq(count_entries(dir), 0);
+	cr_expect_eq(atomic_file__check("/nonexistent-dir/x.folded"), -ENOENT);
+
+	/* /dev/fd/N is that descriptor; the output arrives whole at commit */
+	cr_assert_eq(pipe(p), 0);
+	snprintf(path, sizeof(path), "/dev/fd/%d", p[1]);
+	cr_assert_eq(atomic_file__open(&af, path), 0);
+	cr_expect_eq(fcntl(af.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	cr_assert_eq(folded__write(af.f, st), 0);
+	fflush(af.f);
+	cr_assert_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	cr_expect_eq(read(p[0], buf, sizeof(buf)), -1); /* nothing before commit */
+	cr_assert_eq(atomic_file__commit(&af), 0);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = 0;
+	cr_expect_str_eq(buf, "p;main 3\n");
+	close(p[0]);
+	close(p[1]);
+	rmdir(dir);
 	stack_table__free(st);
 }
