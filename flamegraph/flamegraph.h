@@ -120,6 +120,12 @@ int folded__diff(const struct folded_data *before, const struct folded_data *aft
 		 bool normalize, bool striphex, struct folded_data *out);
 int folded__write_diff(FILE *f, const struct folded_data *d);
 
+/* ---- UTF-8: names written to XML and JSON are made valid ---- */
+/* The length (1..4) of the valid UTF-8 character at s (len bytes there), 0 if invalid. */
+size_t utf8_char_len(const char *s, size_t len);
+/* cut, or less so as not to split a character of s (len bytes). */
+size_t utf8_boundary(const char *s, size_t len, size_t cut);
+
 /* ---- SVG flame graphs (flamegraph.pl's options) ---- */
 struct flamegraph_opts {
 	const char *title, *subtitle, *countname, *nametype, *fonttype, *colors, *bgcolors;

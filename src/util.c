@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "util.h"
+#include "flamegraph/flamegraph.h"
 
 char *find_in_path(const char *cmd)
 {
@@ -46,16 +47,25 @@ double monotonic_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Bytes that are not UTF-8 become U+FFFD: JSON text is Unicode. */
 void json_write_string(FILE *f, const char *s)
 {
+	size_t len = s ? strlen(s) : 0, i = 0, n;
+
 	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
+	while (i < len) {
+		unsigned char c = s[i];
+
+		n = utf8_char_len(s + i, len - i);
+		if (!n)
+			fputs("\\ufffd", f);
+		else if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
 		else
-			fputc(*s, f);
+			fwrite(s + i, 1, n, f);
+		i += n ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -230,3 +230,65 @@ Test(folded, never_replaces_what_is_not_a_regular_file)
 	rmdir(dir);
 	stack_table__free(st);
 }
+
+Test(utf8, valid_and_invalid_sequences)
+{
+	static const struct {
+		const char *s;
+		size_t len, want;
+	} cases[] = {
+		{ "a", 1, 1 },
+		{ "\xc3\xa9", 2, 2 },		/* é */
+		{ "\xc3", 1, 0 },		/* cut after the lead byte */
+		{ "\xe2\x82\xac", 3, 3 },	/* € */
+		{ "\xe2\x82", 2, 0 },		/* cut */
+		{ "\xf0\x9f\x94\xa5", 4, 4 },	/* U+1F525 */
+		{ "\xc0\xaf", 2, 0 },		/* overlong '/' */
+		{ "\xe0\x80\xaf", 3, 0 },	/* overlong */
+		{ "\xed\xa0\x80", 3, 0 },	/* a UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0 },	/* beyond U+10FFFF */
+		{ "\x80", 1, 0 },		/* a lone continuation byte */
+		{ "\xff", 1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(utf8_char_len(cases[i].s, cases[i].len), cases[i].want, "case %zu", i);
+	/* "aé€": cutting inside é or € backs off to its start */
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 2), 1);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 3), 3);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 5), 3);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 6), 6);
+	/* invalid bytes are cut anywhere */
+	cr_expect_eq(utf8_boundary("a\x80\x80\x80\x80", 5, 3), 3);
+}
+
+/* A name cut inside a character, and bytes that are no UTF-8, still make valid XML. */
+Test(utf8, svg_names_are_valid_utf8)
+{
+	static const char in[] = "abcdefghijklmno\xc3;ma\xffin;f\xef\xbf\xbe;ok\xc3\xa9 5\n";
+	struct folded_data d = { 0 };
+	struct flamegraph_opts o;
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = fmemopen((void *)in, sizeof(in) - 1, "r"), *out;
+
+	cr_assert_eq(folded__read(f, &d), 0);
+	fclose(f);
+	out = open_memstream(&buf, &len);
+	flamegraph_opts__init(&o);
+	cr_assert_eq(flamegraph__write(out, &d, &o), 0);
+	fclose(out);
+	for (i = 0; i < len;) {
+		size_t n = utf8_char_len(buf + i, len - i);
+
+		cr_assert_neq(n, 0, "invalid UTF-8 at byte %zu", i);
+		i += n;
+	}
+	cr_expect_not_null(strstr(buf, "data-n=\"abcdefghijklmno\xef\xbf\xbd\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"ma\xef\xbf\xbdin\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"f\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"ok\xc3\xa9\""));
+	free(buf);
+	folded_data__free(&d);
+}
