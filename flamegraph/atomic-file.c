@@ -200,8 +200,8 @@ static int open_direct(struct atomic_file *af)
 
 int atomic_file__check(const char *path)
 {
-	char *dir;
-	int kind = classify(path), fd;
+	char *dir, *tmp;
+	int kind = classify(path), fd, err;
 
 	if (kind != AF_TMPFILE)
 		return kind < 0 ? kind : 1;
@@ -210,12 +210,25 @@ int atomic_file__check(const char *path)
 	if (!dir)
 		return -ENOMEM;
 	fd = open_unnamed(dir);
-	if (fd >= 0)
-		close(fd);
-	else if (fd == -EOPNOTSUPP && access(dir, W_OK | X_OK))
-		fd = -errno;
 	free(dir);
-	return fd == -EOPNOTSUPP ? 0 : fd < 0 ? fd : 0;
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -EOPNOTSUPP)
+		return fd;
+	/* No O_TMPFILE there: a named temporary, removed at once. */
+	tmp = tmp_name(path);
+	if (!tmp)
+		return -ENOMEM;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	if (fd >= 0) {
+		unlink(tmp);
+		close(fd);
+	}
+	free(tmp);
+	return err;
 }
 
 int atomic_file__open(struct atomic_file *af, const char *path)
