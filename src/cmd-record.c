@@ -151,40 +151,53 @@ struct record_args {
 /* The finish phase's default budget, and the grace after it before giving up. */
 #define FINISH_BUDGET_S 60
 #define FINISH_GRACE_S	10
+/* A finish cut short by a signal must end this soon (a blocking open, say). */
+#define FINISH_SIGNAL_GRACE_S 2
 
 static volatile sig_atomic_t stop_signal;
 /* The finish phase: one signal (or the budget) cuts it short, the next one aborts. */
 static volatile sig_atomic_t finishing, cut_short;
 static volatile sig_atomic_t command_pid;
 
-/* A second signal while finishing: leave at once, no output (temporaries are unnamed). */
+/*
+ * A second signal while finishing, or a finish still running after it was cut short:
+ * leave at once, no output (the temporaries are unnamed, named ones unlinked here).
+ */
 static void finish_abort(int sig)
 {
-	static const char alarm_msg[] = "pmuprof: the finish phase overran its budget; aborted, "
-					"no output written\n";
+	static const char budget_msg[] = "pmuprof: the finish phase overran its budget; aborted, "
+					 "no output written\n";
+	static const char slow_msg[] = "pmuprof: still finishing 2 s after the signal; aborted, "
+				       "no output written\n";
 	static const char sig_msg[] = "pmuprof: interrupted again while finishing; aborted, no "
 				      "output written\n";
+	bool timer = sig == SIGALRM;
 	ssize_t n;
 
 	atomic_file__unlink_pending();
 	if (command_pid > 0)
 		kill(command_pid, SIGKILL);
-	if (sig == SIGALRM)
-		n = write(STDERR_FILENO, alarm_msg, sizeof(alarm_msg) - 1);
+	if (timer && cut_short == SIGALRM)
+		n = write(STDERR_FILENO, budget_msg, sizeof(budget_msg) - 1);
+	else if (timer)
+		n = write(STDERR_FILENO, slow_msg, sizeof(slow_msg) - 1);
 	else
 		n = write(STDERR_FILENO, sig_msg, sizeof(sig_msg) - 1);
 	(void)n;
-	_exit(sig == SIGALRM ? 1 : 128 + sig);
+	_exit(!timer ? 128 + sig : cut_short == SIGALRM ? 1 : 128 + cut_short);
 }
 
+/* Recording: stop. Finishing: cut short, and abort if that is not done soon. */
 static void on_signal(int sig)
 {
-	if (!finishing)
+	if (!finishing) {
 		stop_signal = sig;
-	else if (!cut_short)
+	} else if (!cut_short) {
 		cut_short = sig;
-	else
+		alarm(FINISH_SIGNAL_GRACE_S);
+	} else {
 		finish_abort(sig);
+	}
 }
 
 static void on_alarm(int sig)
@@ -221,7 +234,7 @@ static void finish_end(unsigned int budget)
 	else if (cut_short)
 		fprintf(stderr,
 			"pmuprof: %s while finishing: user frames of the stacks left were not named "
-			"(a second one aborts)\n",
+			"(another signal aborts)\n",
 			strsignal(cut_short));
 }
 

@@ -274,6 +274,113 @@ def case_diff_striphex(tmp):
     check(lines[0] == "big;" + ";".join(["0x..."] * 20000) + " 1 0", "the long stack is wrong")
 
 
+def jit_with_fifo_map(private_tmp):
+    """pmuprof-jit running, its perf map replaced by a FIFO: naming its frames blocks (or,
+    where hostile maps are skipped, does not). With private_tmp the process has its own
+    /tmp (a mount namespace): only the map seen through /proc/PID/root is a FIFO."""
+    need_root()
+    jit = os.environ.get("PMUPROF_JIT", "build/pmuprof-jit")
+    if os.uname().machine != "x86_64" or not os.path.exists(jit):
+        raise Skip("pmuprof-jit runs on x86-64 only")
+    if private_tmp:
+        if not shutil.which("unshare"):
+            raise Skip("unshare (util-linux) is not installed")
+        p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                              'mount -t tmpfs none /tmp && exec "$0" 30', jit],
+                             stdout=subprocess.DEVNULL)
+        path = f"/proc/{p.pid}/root/tmp/perf-{p.pid}.map"
+    else:
+        p = subprocess.Popen([jit, "30"], stdout=subprocess.DEVNULL)
+        path = f"/tmp/perf-{p.pid}.map"
+    for _ in range(100):
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            break
+        time.sleep(0.05)
+    else:
+        p.kill()
+        raise Skip(f"pmuprof-jit wrote no {path}")
+    os.unlink(path)
+    os.mkfifo(path)
+    return p, path
+
+
+def record_then_signal(tmp, sigs, private_tmp=False):
+    """record -p JIT -d 1 into out.folded; sigs sent at 2.5 s. Returns (rc, stderr,
+    seconds from the first signal to the end, or None if it ended before)."""
+    jit, fifo = jit_with_fifo_map(private_tmp)
+    out = os.path.join(tmp, "out.folded")
+    try:
+        p = subprocess.Popen([PMUPROF, "record", "-q", "-F", "999", "-p", str(jit.pid), "-d",
+                              "1", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(2.5)
+        sent = None
+        if p.poll() is None:
+            sent = time.monotonic()
+            for sig in sigs:
+                p.send_signal(sig)
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise Fail(f"record did not end 20 s after {sigs}")
+        took = time.monotonic() - sent if sent else None
+        return p.returncode, err.decode(errors="replace"), took, out
+    finally:
+        if not private_tmp:
+            os.unlink(fifo)
+        jit.kill()
+        jit.wait()
+
+
+def case_finish_signal(tmp):
+    """A finish stuck naming frames (a FIFO perf map): after SIGTERM the record ends within
+    seconds, with the output whole (cut short) or absent (still stuck 2 s later)."""
+    rc, err, took, out = record_then_signal(tmp, [signal.SIGTERM])
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    if took is not None:
+        check(took < 4, f"the record took {took:.1f} s to end after SIGTERM")
+        if rc != 0:
+            check(rc == 128 + signal.SIGTERM and "aborted" in err, f"exit {rc}:\n{err}")
+            check(not os.listdir(tmp), f"an aborted record left files: {os.listdir(tmp)}")
+            return
+        check("while finishing" in err, f"no word of the finish cut short:\n{err}")
+    check(rc == 0, f"exit {rc}:\n{err}")
+    with open(out, "rb") as f:
+        lines = folded_lines(f.read(), out)
+    check(any(l.startswith("pmuprof-jit;") for l in lines), f"no pmuprof-jit stack:\n{lines}")
+    check(os.listdir(tmp) == ["out.folded"], f"files: {os.listdir(tmp)}")
+
+
+def case_finish_cut_short(tmp):
+    """A finish blocked once (the process's own /tmp holds a FIFO perf map): SIGTERM
+    interrupts it, the rest is named without symbols, the output is whole."""
+    rc, err, took, out = record_then_signal(tmp, [signal.SIGTERM], private_tmp=True)
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    check(rc == 0, f"exit {rc}:\n{err}")
+    if took is not None:
+        check(took < 2, f"the record took {took:.1f} s to end after SIGTERM")
+        check("while finishing" in err, f"no word of the finish cut short:\n{err}")
+    with open(out, "rb") as f:
+        lines = folded_lines(f.read(), out)
+    check(any(l.startswith("pmuprof-jit;") for l in lines), f"no pmuprof-jit stack:\n{lines}")
+    check(os.listdir(tmp) == ["out.folded"], f"files: {os.listdir(tmp)}")
+
+
+def case_finish_second_signal(tmp):
+    """A second signal during the finish aborts: no output, nothing left behind."""
+    rc, err, took, out = record_then_signal(tmp, [signal.SIGTERM, signal.SIGINT])
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    if took is None:
+        raise Skip("the finish was over before the signals (the FIFO perf map was skipped)")
+    check(rc == 128 + signal.SIGINT, f"exit {rc}, expected {128 + signal.SIGINT}:\n{err}")
+    check(took < 3, f"the record took {took:.1f} s to abort")
+    check("aborted" in err, f"no word of the abort:\n{err}")
+    check(not os.listdir(tmp), f"an aborted record left files: {os.listdir(tmp)}")
+
+
 def case_finish_budget_option(tmp):
     """--finish-budget takes whole seconds (0: none); anything else is refused at once."""
     for bad in ["-1", "x", "1.5", "100000"]:
