@@ -961,8 +961,10 @@ int cmd_record(int argc, char **argv)
 	}
 
 	if (direct_output && nr_evs > 1) {
-		fprintf(stderr, "pmuprof: -o %s: %d events need a file each (FILE.EVENT.folded); "
-				"give a file name\n", a.output, nr_evs);
+		fprintf(stderr,
+			"pmuprof: -o %s: %d events need a file each (FILE.EVENT.folded); "
+			"give a file name\n",
+			a.output, nr_evs);
 		goto out;
 	}
 	/* Outputs: opened before recording, renamed into place at the end. */
