@@ -204,8 +204,10 @@ int atomic_file__check(const char *path)
 	char *dir, *tmp;
 	int kind = classify(path), fd, err;
 
-	if (kind != AF_TMPFILE)
-		return kind < 0 ? kind : 1;
+	if (kind < 0)
+		return kind;
+	if (kind == AF_DIRECT)
+		return fd_alias(path) >= 0 && fcntl(fd_alias(path), F_GETFD) < 0 ? -EBADF : 1;
 	/* Can a file be made there? Try the unnamed one, which leaves nothing behind. */
 	dir = dir_of(path);
 	if (!dir)
