@@ -827,7 +827,7 @@ int cmd_record(int argc, char **argv)
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
 	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
-	double start, last_status = 0, end_at = 0, stop_time = 0;
+	double start, last_status = 0, end_at = 0, stop_time = 0, term_at = 0;
 	time_t wall_start = 0;
 	bool tty = isatty(STDERR_FILENO), child_done = false;
 
@@ -1098,6 +1098,9 @@ int cmd_record(int argc, char **argv)
 	record__stop(rec);
 	stop_time = monotonic_now();
 	finish_begin(a.finish_budget);
+	/* Its grace runs while the profile is finished (an exited command is still named). */
+	if (child > 0 && !child_done && !kill(child, SIGTERM))
+		term_at = monotonic_now();
 
 	err = record__drain(rec, tables, &st);
 	if (err) {
@@ -1128,9 +1131,10 @@ out:
 	if (go_fd >= 0)
 		close(go_fd); /* an unreleased child reads EOF and exits */
 	if (child > 0 && !child_done) {
+		double grace = COMMAND_GRACE_S - (term_at ? monotonic_now() - term_at : 0);
 		int status;
 
-		command__stop(child, ret != 0 ? SIGKILL : SIGTERM, COMMAND_GRACE_S, &status);
+		command__stop(child, ret != 0 ? SIGKILL : SIGTERM, grace > 0 ? grace : 0, &status);
 	}
 	alarm(0);
 	record__free(rec);
