@@ -7,26 +7,41 @@
 #include <string.h>
 #include "flamegraph.h"
 
-/* 0x1f2e → 0x... so addresses that moved between runs still match. */
-static char *strip_hex(const char *s)
+/*
+ * 0x1f2e → 0x... so addresses that moved between runs still match. "0x1" grows into
+ * "0x...": the output can be longer than the input, so a first pass (out NULL) only
+ * measures. Returns the output length without the NUL.
+ */
+static size_t strip_hex_into(const char *s, char *out)
 {
-	size_t len = strlen(s), i = 0, o = 0;
-	char *out = malloc(len + 1);
+	size_t i = 0, o = 0;
 
-	if (!out)
-		return NULL;
-	while (i < len) {
+	while (s[i]) {
 		if (s[i] == '0' && s[i + 1] == 'x' && isxdigit((unsigned char)s[i + 2])) {
 			i += 2;
 			while (isxdigit((unsigned char)s[i]))
 				i++;
-			memcpy(out + o, "0x...", 5);
+			if (out)
+				memcpy(out + o, "0x...", 5);
 			o += 5;
 			continue;
 		}
-		out[o++] = s[i++];
+		if (out)
+			out[o] = s[i];
+		o++;
+		i++;
 	}
-	out[o] = 0;
+	if (out)
+		out[o] = 0;
+	return o;
+}
+
+static char *strip_hex(const char *s)
+{
+	char *out = malloc(strip_hex_into(s, NULL) + 1);
+
+	if (out)
+		strip_hex_into(s, out);
 	return out;
 }
 

@@ -156,13 +156,27 @@ static void reverse_frames(char *s)
 	}
 }
 
+/*
+ * Text and attribute values: markup escaped, control characters as '?', and bytes that
+ * are not UTF-8 as U+FFFD, so the document stays well-formed whatever the names hold.
+ */
 static void xml_escape(FILE *f, const char *s, size_t len)
 {
-	size_t i;
+	size_t i = 0, n;
 
-	for (i = 0; i < len; i++) {
+	while (i < len) {
 		unsigned char c = s[i];
 
+		n = utf8_char_len(s + i, len - i);
+		/* XML 1.0 has no U+FFFE and U+FFFF (EF BF BE, EF BF BF) either */
+		if (n == 3 && c == 0xef && (unsigned char)s[i + 1] == 0xbf &&
+		    (unsigned char)s[i + 2] >= 0xbe)
+			n = 0;
+		if (n == 0) {
+			fputs("\xef\xbf\xbd", f); /* U+FFFD REPLACEMENT CHARACTER */
+			i++;
+			continue;
+		}
 		switch (c) {
 		case '&': fputs("&amp;", f); break;
 		case '<': fputs("&lt;", f); break;
@@ -174,8 +188,9 @@ static void xml_escape(FILE *f, const char *s, size_t len)
 			if (c < 0x20 && c != '\t')
 				fputc('?', f);
 			else
-				fputc(c, f);
+				fwrite(s + i, 1, n, f);
 		}
+		i += n;
 	}
 }
 
@@ -612,7 +627,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 			if ((size_t)chars >= len) {
 				xml_escape(out, name, len);
 			} else {
-				xml_escape(out, name, chars - 2);
+				xml_escape(out, name, utf8_boundary(name, len, chars - 2));
 				fputs("..", out);
 			}
 		}

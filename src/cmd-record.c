@@ -76,10 +76,13 @@ static const char record_usage[] =
 	"\n"
 	"Output:\n"
 	"  -o, --output FILE       output file (default: profile.folded; .svg for a flame\n"
-	"                          graph, .pb.gz for pprof); with several\n"
+	"                          graph, .pb.gz for pprof; - for stdout); with several\n"
 	"                          events, one file per event: FILE.EVENT.folded\n"
 	"      --format FORMAT     folded (default), svg or pprof; also chosen by the\n"
 	"                          extension: .folded, .svg, .pb.gz\n"
+	"      --finish-budget S   seconds for draining, symbolizing and writing (default:\n"
+	"                          60, 0: none); past it the remaining user frames are\n"
+	"                          left unnamed\n"
 	"  -q, --quiet             no summary\n"
 	"  -v, --verbose           debug output (repeat for more)\n"
 	"  -h, --help              this help\n"
@@ -103,6 +106,7 @@ enum {
 	OPT_MAX_TABLE,
 	OPT_MAX_PROCESSES,
 	OPT_DRAIN_INTERVAL,
+	OPT_FINISH_BUDGET,
 };
 
 static const struct option record_options[] = {
@@ -129,6 +133,7 @@ static const struct option record_options[] = {
 	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+	{ "finish-budget", required_argument, NULL, OPT_FINISH_BUDGET },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -150,15 +155,110 @@ struct record_args {
 	unsigned int max_stack, max_stacks;
 	size_t max_table, max_processes;
 	unsigned int drain_ms;
+	unsigned int finish_budget; /* seconds for drain, symbolize, write; 0: none */
 	enum pmu_attach_mode attach;
 	char **cmd;
 };
 
-static volatile sig_atomic_t stop_signal;
+/* A launched command gets this long to exit after SIGTERM before SIGKILL. */
+#define COMMAND_GRACE_S 2.0
+/* The finish phase's default budget, and the grace after it before giving up. */
+#define FINISH_BUDGET_S 60
+#define FINISH_GRACE_S	10
+/* A finish cut short by a signal must end this soon (a blocking open, say). */
+#define FINISH_SIGNAL_GRACE_S 2
 
+static volatile sig_atomic_t stop_signal;
+/* The finish phase: one signal (or the budget) cuts it short, the next one aborts. */
+static volatile sig_atomic_t finishing, cut_short;
+static volatile sig_atomic_t command_pid;
+
+/*
+ * A second signal while finishing, or a finish still running after it was cut short:
+ * leave at once, no output (the temporaries are unnamed, named ones unlinked here).
+ */
+static void finish_abort(int sig)
+{
+	static const char budget_msg[] = "pmuprof: the finish phase overran its budget; aborted, "
+					 "no output written\n";
+	static const char slow_msg[] = "pmuprof: still finishing 2 s after the signal; aborted, "
+				       "no output written\n";
+	static const char sig_msg[] = "pmuprof: interrupted again while finishing; aborted, no "
+				      "output written\n";
+	bool timer = sig == SIGALRM;
+	ssize_t n;
+
+	atomic_file__unlink_pending();
+	if (command_pid > 0)
+		kill(command_pid, SIGKILL);
+	if (timer && cut_short == SIGALRM)
+		n = write(STDERR_FILENO, budget_msg, sizeof(budget_msg) - 1);
+	else if (timer)
+		n = write(STDERR_FILENO, slow_msg, sizeof(slow_msg) - 1);
+	else
+		n = write(STDERR_FILENO, sig_msg, sizeof(sig_msg) - 1);
+	(void)n;
+	_exit(!timer ? 128 + sig : cut_short == SIGALRM ? 1 : 128 + cut_short);
+}
+
+/* Recording: stop. Finishing: cut short, and abort if that is not done soon. */
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (!finishing) {
+		stop_signal = sig;
+	} else if (!cut_short) {
+		cut_short = sig;
+		alarm(FINISH_SIGNAL_GRACE_S);
+	} else {
+		finish_abort(sig);
+	}
+}
+
+static void on_alarm(int sig)
+{
+	if (cut_short) {
+		finish_abort(sig);
+	} else {
+		cut_short = sig;
+		alarm(FINISH_GRACE_S);
+	}
+}
+
+/* From here a signal, or budget seconds passing, cuts the finish short. */
+static void finish_begin(unsigned int budget)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	finishing = 1;
+	if (budget)
+		alarm(budget);
+}
+
+static void finish_end(unsigned int budget)
+{
+	alarm(0);
+	if (cut_short == SIGALRM)
+		fprintf(stderr,
+			"pmuprof: the finish phase took over %u s (--finish-budget): user "
+			"frames of the stacks left were not named\n",
+			budget);
+	else if (cut_short)
+		fprintf(stderr,
+			"pmuprof: %s while finishing: user frames of the stacks left were not named "
+			"(another signal aborts)\n",
+			strsignal(cut_short));
+}
+
+/* The output goes to pmuprof's own stdout ("-", /dev/stdout, the same pipe or tty). */
+static bool output_is_stdout(const struct atomic_file *af)
+{
+	struct stat out, std;
+
+	return af->fd >= 0 && !fstat(af->fd, &out) && !fstat(STDOUT_FILENO, &std) &&
+	       out.st_dev == std.st_dev && out.st_ino == std.st_ino;
 }
 
 static void on_child(int sig)
@@ -223,6 +323,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->output = "profile.folded";
 	a->max_stack = PROFILE_MAX_DEPTH;
 	a->max_stacks = 16384;
+	a->finish_budget = FINISH_BUDGET_S;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
@@ -273,6 +374,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				fail_input("--max-stack %s: give a number of frames from 1 to %d", optarg,
 					   PROFILE_MAX_DEPTH);
 			a->max_stack = v;
+			break;
+		case OPT_FINISH_BUDGET:
+			v = !strcmp(optarg, "0") ? 0 : parse_positive(optarg, 86400);
+			if (v < 0)
+				fail_input("--finish-budget %s: give whole seconds from 0 (none) to 86400",
+					   optarg);
+			a->finish_budget = v;
 			break;
 		case OPT_MAX_STACKS:
 			v = parse_positive(optarg, 1 << 24);
@@ -753,10 +861,10 @@ int cmd_record(int argc, char **argv)
 	struct sigaction sa;
 	int *cpus = NULL, *online = NULL, *tasks = NULL;
 	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0;
-	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1;
+	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
 	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
-	double start, last_status = 0, end_at = 0, stop_time = 0;
+	double start, last_status = 0, end_at = 0, stop_time = 0, term_at = 0;
 	time_t wall_start = 0;
 	bool tty = isatty(STDERR_FILENO), child_done = false;
 
@@ -766,13 +874,12 @@ int cmd_record(int argc, char **argv)
 	libbpf_set_print(log_libbpf_print);
 
 	/* A path that cannot be written fails now, before anything runs. */
-	err = atomic_file__open(&outs_f[0], a.output);
-	if (err) {
+	direct_output = atomic_file__check(a.output);
+	if (direct_output < 0) {
 		fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
-			a.output, strerror(-err));
+			a.output, strerror(-direct_output));
 		goto out;
 	}
-	atomic_file__abort(&outs_f[0]);
 
 	/* Events. */
 	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad, why, sizeof(why));
@@ -890,6 +997,13 @@ int cmd_record(int argc, char **argv)
 				list, pmu_errno_name(fb.err), evs[0].name);
 	}
 
+	if (direct_output && nr_evs > 1) {
+		fprintf(stderr,
+			"pmuprof: -o %s: %d events need a file each (FILE.EVENT.folded); "
+			"give a file name\n",
+			a.output, nr_evs);
+		goto out;
+	}
 	/* Outputs: opened before recording, renamed into place at the end. */
 	for (i = 0; i < nr_evs; i++) {
 		outs[i] = output_name(a.output, evs[i].name, nr_evs);
@@ -920,12 +1034,13 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGCHLD, &sa, NULL);
 
 	if (cmd_path) {
-		child = launch_paused(a.cmd, cmd_path, &go_fd);
+		child = launch_paused(a.cmd, cmd_path, &go_fd, output_is_stdout(&outs_f[0]));
 		if (child < 0) {
 			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(-child));
 			ret = 1;
 			goto out;
 		}
+		command_pid = child;
 		err = add_int(&tasks, &nr_tasks, child);
 		if (err) {
 			ret = 1;
@@ -965,6 +1080,7 @@ int cmd_record(int argc, char **argv)
 		opts.count_weight[i] = a.count_mode == 2 ||
 				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
 	opts.bpf_walk = a.bpf_walk;
+	opts.cut_short = &cut_short;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
 	rec = record__new(&opts, sym, &rerr);
@@ -1021,6 +1137,10 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "\r\033[K");
 	record__stop(rec);
 	stop_time = monotonic_now();
+	finish_begin(a.finish_budget);
+	/* Its grace runs while the profile is finished (an exited command is still named). */
+	if (child > 0 && !child_done && !kill(child, SIGTERM))
+		term_at = monotonic_now();
 
 	err = record__drain(rec, tables, &st);
 	if (err) {
@@ -1040,6 +1160,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	nr_outs = 0;
+	finish_end(a.finish_budget);
 	if (!a.quiet)
 		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
 			      opts.count_weight, monotonic_now() - stop_time);
@@ -1050,14 +1171,12 @@ out:
 	if (go_fd >= 0)
 		close(go_fd); /* an unreleased child reads EOF and exits */
 	if (child > 0 && !child_done) {
+		double grace = COMMAND_GRACE_S - (term_at ? monotonic_now() - term_at : 0);
 		int status;
 
-		if (ret != 0)
-			kill(child, SIGKILL);
-		else
-			kill(child, SIGTERM);
-		waitpid(child, &status, 0);
+		command__stop(child, ret != 0 ? SIGKILL : SIGTERM, grace > 0 ? grace : 0, &status);
 	}
+	alarm(0);
 	record__free(rec);
 	symbolizer__free(sym);
 	for (i = 0; i < PROFILE_MAX_EVENTS; i++) {

@@ -475,7 +475,7 @@ int cmd_stat(int argc, char **argv)
 		for (i = optind; i < argc && len < (int)sizeof(target) - 1; i++)
 			len += snprintf(target + len, sizeof(target) - len, "%s%s", i > optind ? " " : "",
 					argv[i]);
-		child = launch_paused(&argv[optind], path, &go[1]);
+		child = launch_paused(&argv[optind], path, &go[1], false);
 		free(path);
 		if (child < 0) {
 			fprintf(stderr, "pmuprof: stat: %s: cannot start: %s\n", argv[optind],
@@ -618,10 +618,8 @@ int cmd_stat(int argc, char **argv)
 out:
 	if (go[1] >= 0)
 		close(go[1]);
-	if (child > 0 && !child_done) {
-		kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
+	if (child > 0 && !child_done)
+		command__stop(child, SIGTERM, 2.0, &status);
 	for (i = 0; pcpu && s && i < s->nr; i++)
 		free(pcpu[i]);
 	for (i = 0; pprev && s && i < s->nr; i++)

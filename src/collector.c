@@ -118,7 +118,7 @@ static int series_open(struct series *s, const struct collector_ctx *ctx, const 
 		       char *errbuf, size_t sz)
 {
 	snprintf(s->path, sizeof(s->path), "%s/%s.jsonl", ctx->dir, name);
-	s->f = fopen(s->path, "w");
+	s->f = fopen(s->path, "we");
 	if (!s->f) {
 		snprintf(errbuf, sz, "%s: %s", s->path, strerror(errno));
 		return -errno;

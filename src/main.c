@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include "cmd.h"
 #include "log.h"
+#include "util.h"
 
 static const char usage[] =
 	"Usage: pmuprof COMMAND [OPTIONS]\n"
@@ -22,6 +23,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+	fds__note_inherited();
 	/* libbpf speaks through the debug sink: quiet unless -v. */
 	libbpf_set_print(log_libbpf_print);
 	if (argc < 2) {

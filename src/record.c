@@ -595,6 +595,18 @@ static bool is_marker(__u64 ip)
 	return ip >= (__u64)-4095;
 }
 
+/* The finish was cut short (signal, time budget): name no more user frames. */
+static bool finish_cut_short(const struct record *r)
+{
+	return r->opts.cut_short && *r->opts.cut_short;
+}
+
+static int frame_unsymbolized(char *name)
+{
+	snprintf(name, FRAME_NAME_MAX, "[unknown]");
+	return SYM_UNKNOWN;
+}
+
 /* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
 static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
 			 bool *unresolved)
@@ -630,9 +642,11 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod;
-		int res = symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf, names[n],
-						     FRAME_NAME_MAX, &mod);
+		struct frame_module mod = { .path = NULL };
+		int res = finish_cut_short(r) ?
+				  frame_unsymbolized(names[n]) :
+				  symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+							     names[n], FRAME_NAME_MAX, &mod);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;

@@ -9,6 +9,7 @@
 #ifndef PMUPROF_RECORD_H
 #define PMUPROF_RECORD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +47,11 @@ struct record_opts {
 	unsigned int drain_fill; /* drain early when a map is this % full (50) */
 	size_t max_table;	 /* distinct stacks per event table (RECORD_MAX_TABLE) */
 	size_t max_processes;	 /* address spaces tracked at once (65536) */
+	/*
+	 * Set (by a signal handler or a timer) to finish quickly: stacks drained from then
+	 * on keep their counts but their user frames are not symbolized ("[unknown]").
+	 */
+	const volatile sig_atomic_t *cut_short;
 };
 
 #define RECORD_MAX_TABLE 200000

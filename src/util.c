@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,8 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include "util.h"
+#include "flamegraph/flamegraph.h"
 
 char *find_in_path(const char *cmd)
 {
@@ -44,25 +47,115 @@ double monotonic_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Bytes that are not UTF-8 become U+FFFD: JSON text is Unicode. */
 void json_write_string(FILE *f, const char *s)
 {
+	size_t len = s ? strlen(s) : 0, i = 0, n;
+
 	fputc('"', f);
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
+	while (i < len) {
+		unsigned char c = s[i];
+
+		n = utf8_char_len(s + i, len - i);
+		if (!n)
+			fputs("\\ufffd", f);
+		else if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
 		else
-			fputc(*s, f);
+			fwrite(s + i, 1, n, f);
+		i += n ? n : 1;
 	}
 	fputc('"', f);
+}
+
+/* Descriptors above 2 that pmuprof's caller gave it (a make jobserver, a '3>file'). */
+#define INHERITED_MAX 64
+static int inherited[INHERITED_MAX];
+static int nr_inherited = -1;
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void fds__note_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	nr_inherited = 0;
+	if (!d)
+		return;
+	while ((de = readdir(d)) && nr_inherited < INHERITED_MAX) {
+		int fd = atoi(de->d_name);
+
+		if (fd > 2 && fd != dirfd(d))
+			inherited[nr_inherited++] = fd;
+	}
+	closedir(d);
+	qsort(inherited, nr_inherited, sizeof(int), cmp_int);
+}
+
+/* Mark [lo, hi] close-on-exec (close_range from 5.11, one fcntl each before). */
+static void cloexec_range(unsigned int lo, unsigned int hi)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	unsigned int fd;
+
+	if (lo > hi || !close_range(lo, hi, CLOSE_RANGE_CLOEXEC))
+		return;
+	if (max < 0 || max > 1 << 20)
+		max = 1 << 20;
+	for (fd = lo; fd <= hi && fd < (unsigned int)max; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
+ * In a forked child before exec: every descriptor pmuprof opened (outputs, perf and BPF
+ * fds, pipes) is closed by the exec, whatever flags it was opened with; the caller's own
+ * descriptors pass through, as they would without pmuprof.
+ */
+static void fds__cloexec_own(void)
+{
+	unsigned int lo = 3;
+	int i;
+
+	for (i = 0; i < nr_inherited; i++) {
+		if ((unsigned int)inherited[i] > lo)
+			cloexec_range(lo, inherited[i] - 1);
+		lo = inherited[i] + 1;
+	}
+	cloexec_range(lo, ~0U);
+}
+
+int command__stop(pid_t pid, int sig, double grace, int *status)
+{
+	double until = monotonic_now() + grace;
+	pid_t r;
+
+	kill(pid, sig);
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0 && sig != SIGKILL && monotonic_now() >= until) {
+			/* It ignored the signal: the record must still end on time. */
+			sig = SIGKILL;
+			kill(pid, SIGKILL);
+		}
+		usleep(10000);
+	}
 }
 
 /*
  * Fork the command stopped before exec: it waits on a pipe until the events are open,
  * so its exec is the first thing sampled (enable_on_exec).
  */
-pid_t launch_paused(char **cmd, const char *path, int *go_fd)
+pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr)
 {
 	int go[2];
 	pid_t pid;
@@ -81,6 +174,10 @@ pid_t launch_paused(char **cmd, const char *path, int *go_fd)
 		char c;
 
 		close(go[1]);
+		fds__cloexec_own();
+		/* pmuprof's output is on stdout: keep the command's off it (perf does so too). */
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		if (read(go[0], &c, 1) != 1)

@@ -3,6 +3,7 @@
 #ifndef PMUPROF_UTIL_H
 #define PMUPROF_UTIL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -11,9 +12,23 @@ char *find_in_path(const char *cmd);
 
 /*
  * Fork cmd (the executable at path) stopped before exec: it execs when a byte is written
- * to *go_fd, and exits 127 when *go_fd is closed first. Returns the pid or -errno.
+ * to *go_fd, and exits 127 when *go_fd is closed first. It inherits no descriptor that
+ * pmuprof opened; stdout_to_stderr gives it stderr as its stdout. Returns the pid or
+ * -errno.
  */
-pid_t launch_paused(char **cmd, const char *path, int *go_fd);
+pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr);
+
+/*
+ * Remember the descriptors pmuprof was started with: a launched command inherits those
+ * and no other (see launch_paused). Call first thing in main().
+ */
+void fds__note_inherited(void);
+
+/*
+ * Send sig to a launched command and reap it; if it is still running after grace
+ * seconds, SIGKILL it. 0 (status filled) or a negative errno.
+ */
+int command__stop(pid_t pid, int sig, double grace, int *status);
 
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_now(void);

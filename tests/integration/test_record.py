@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -562,12 +563,17 @@ def case_jit_map(tmp):
         check(total > 1000 and jit >= 0.8 * total, f"JIT frames: {jit}/{total}: "
               + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
     finally:
+        # Only our own regular files, read within bounds: other maps in /tmp may be
+        # hostile (a FIFO, a link to /dev/zero).
         for f in os.listdir("/tmp"):
+            path = os.path.join("/tmp", f)
             if f.startswith("perf-") and f.endswith(".map"):
                 try:
-                    with open(os.path.join("/tmp", f)) as fh:
-                        if "jit_spin_loop" in fh.read():
-                            os.unlink(os.path.join("/tmp", f))
+                    if not stat.S_ISREG(os.lstat(path).st_mode):
+                        continue
+                    with open(path, "rb") as fh:
+                        if b"jit_spin_loop" in fh.read(65536):
+                            os.unlink(path)
                 except OSError:
                     pass
 

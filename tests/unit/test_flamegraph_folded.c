@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "flamegraph/flamegraph.h"
 
 static char *write_to_string(struct stack_table *st)
@@ -136,7 +138,7 @@ Test(folded, written_whole_or_not_at_all)
 	/* Abort: nothing left behind. */
 	cr_assert_eq(atomic_file__open(&af, path), 0);
 	fputs("partial", af.f);
-	cr_expect_eq(count_entries(dir), 1); /* only the hidden temporary */
+	cr_expect_eq(count_entries(dir), 0); /* unnamed (O_TMPFILE) until commit */
 	atomic_file__abort(&af);
 	cr_expect_eq(count_entries(dir), 0);
 
@@ -153,4 +155,140 @@ Test(folded, written_whole_or_not_at_all)
 	/* A directory that does not exist: an error, not a crash. */
 	cr_expect_eq(folded__write_file("/nonexistent-dir/x.folded", st), -ENOENT);
 	stack_table__free(st);
+}
+
+/* Writing over an existing file replaces it; a symlink is replaced, not followed. */
+Test(folded, replaces_regular_files_and_links)
+{
+	char dir[] = "/tmp/pmuprof-folded-XXXXXX", path[256], target[256], line[64];
+	struct stack_table *st = stack_table__new();
+	struct stat sb;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out.folded", dir);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	stack_table__add_joined(st, "p;main", 3);
+	f = fopen(target, "w");
+	fputs("keep\n", f);
+	fclose(f);
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(folded__write_file(path, st), 0);
+	cr_assert_eq(lstat(path, &sb), 0);
+	cr_expect(S_ISREG(sb.st_mode));
+	f = fopen(target, "r");
+	cr_expect_not_null(fgets(line, sizeof(line), f));
+	cr_expect_str_eq(line, "keep\n");
+	fclose(f);
+	/* again, over the regular file it is now */
+	cr_assert_eq(folded__write_file(path, st), 0);
+	cr_expect_eq(count_entries(dir), 2);
+	unlink(path);
+	unlink(target);
+	rmdir(dir);
+	stack_table__free(st);
+}
+
+/* Non-regular outputs are written to, never replaced; directories are refused. */
+Test(folded, never_replaces_what_is_not_a_regular_file)
+{
+	struct stack_table *st = stack_table__new();
+	char dir[] = "/tmp/pmuprof-folded-XXXXXX", path[64], buf[64] = "";
+	struct atomic_file af;
+	struct stat sb;
+	int p[2];
+	ssize_t n;
+
+	stack_table__add_joined(st, "p;main", 3);
+	cr_assert_eq(folded__write_file("/dev/null", st), 0);
+	cr_assert_eq(stat("/dev/null", &sb), 0);
+	cr_expect(S_ISCHR(sb.st_mode));
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_expect_eq(atomic_file__check(dir), -EISDIR);
+	cr_expect_eq(atomic_file__open(&af, dir), -EISDIR);
+	cr_expect_eq(folded__write_file(dir, st), -EISDIR);
+	cr_expect_eq(count_entries(dir), 0);
+	cr_expect_eq(atomic_file__check("/nonexistent-dir/x.folded"), -ENOENT);
+
+	/* /dev/fd/N is that descriptor; the output arrives whole at commit */
+	cr_assert_eq(pipe(p), 0);
+	snprintf(path, sizeof(path), "/dev/fd/%d", p[1]);
+	cr_assert_eq(atomic_file__open(&af, path), 0);
+	cr_expect_eq(fcntl(af.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	cr_assert_eq(folded__write(af.f, st), 0);
+	fflush(af.f);
+	cr_assert_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	cr_expect_eq(read(p[0], buf, sizeof(buf)), -1); /* nothing before commit */
+	cr_assert_eq(atomic_file__commit(&af), 0);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = 0;
+	cr_expect_str_eq(buf, "p;main 3\n");
+	close(p[0]);
+	close(p[1]);
+	rmdir(dir);
+	stack_table__free(st);
+}
+
+Test(utf8, valid_and_invalid_sequences)
+{
+	static const struct {
+		const char *s;
+		size_t len, want;
+	} cases[] = {
+		{ "a", 1, 1 },
+		{ "\xc3\xa9", 2, 2 },		/* é */
+		{ "\xc3", 1, 0 },		/* cut after the lead byte */
+		{ "\xe2\x82\xac", 3, 3 },	/* € */
+		{ "\xe2\x82", 2, 0 },		/* cut */
+		{ "\xf0\x9f\x94\xa5", 4, 4 },	/* U+1F525 */
+		{ "\xc0\xaf", 2, 0 },		/* overlong '/' */
+		{ "\xe0\x80\xaf", 3, 0 },	/* overlong */
+		{ "\xed\xa0\x80", 3, 0 },	/* a UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0 },	/* beyond U+10FFFF */
+		{ "\x80", 1, 0 },		/* a lone continuation byte */
+		{ "\xff", 1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(utf8_char_len(cases[i].s, cases[i].len), cases[i].want, "case %zu", i);
+	/* "aé€": cutting inside é or € backs off to its start */
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 2), 1);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 3), 3);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 5), 3);
+	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 6), 6);
+	/* invalid bytes are cut anywhere */
+	cr_expect_eq(utf8_boundary("a\x80\x80\x80\x80", 5, 3), 3);
+}
+
+/* A name cut inside a character, and bytes that are no UTF-8, still make valid XML. */
+Test(utf8, svg_names_are_valid_utf8)
+{
+	static const char in[] = "abcdefghijklmno\xc3;ma\xffin;f\xef\xbf\xbe;ok\xc3\xa9 5\n";
+	struct folded_data d = { 0 };
+	struct flamegraph_opts o;
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f = fmemopen((void *)in, sizeof(in) - 1, "r"), *out;
+
+	cr_assert_eq(folded__read(f, &d), 0);
+	fclose(f);
+	out = open_memstream(&buf, &len);
+	flamegraph_opts__init(&o);
+	cr_assert_eq(flamegraph__write(out, &d, &o), 0);
+	fclose(out);
+	for (i = 0; i < len;) {
+		size_t n = utf8_char_len(buf + i, len - i);
+
+		cr_assert_neq(n, 0, "invalid UTF-8 at byte %zu", i);
+		i += n;
+	}
+	cr_expect_not_null(strstr(buf, "data-n=\"abcdefghijklmno\xef\xbf\xbd\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"ma\xef\xbf\xbdin\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"f\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""));
+	cr_expect_not_null(strstr(buf, "data-n=\"ok\xc3\xa9\""));
+	free(buf);
+	folded_data__free(&d);
 }
