@@ -16,6 +16,7 @@ struct aspace {
 	pid_t pid; /* 0: empty slot */
 	struct map_entry *maps;
 	size_t nr, cap;
+	struct proc_cred *cred; /* NULL: never seen alive */
 };
 
 struct interned {
@@ -33,6 +34,7 @@ struct aspaces {
 	size_t cap, used;
 	size_t max_pids;
 	uint64_t dropped; /* processes not tracked because of the bound */
+	char *proc_root;  /* NULL: /proc */
 	struct interned *strs[INTERN_BUCKETS];
 };
 
@@ -77,9 +79,12 @@ void aspaces__free(struct aspaces *as)
 
 	if (!as)
 		return;
-	for (i = 0; i < as->cap; i++)
+	for (i = 0; i < as->cap; i++) {
 		free(as->tab[i].maps);
+		free(as->tab[i].cred);
+	}
 	free(as->tab);
+	free(as->proc_root);
 	for (i = 0; i < INTERN_BUCKETS; i++) {
 		struct interned *n, *p = as->strs[i];
 
@@ -149,6 +154,40 @@ uint64_t aspaces__dropped(const struct aspaces *as)
 void aspaces__set_max_pids(struct aspaces *as, size_t max)
 {
 	as->max_pids = max;
+}
+
+int aspaces__set_proc_root(struct aspaces *as, const char *proc_root)
+{
+	char *copy = strdup(proc_root);
+
+	if (!copy)
+		return -ENOMEM;
+	free(as->proc_root);
+	as->proc_root = copy;
+	return 0;
+}
+
+const struct proc_cred *aspaces__cred(const struct aspaces *as, pid_t pid)
+{
+	const struct aspace *a = slot(as, pid);
+
+	return a->pid == pid ? a->cred : NULL;
+}
+
+/*
+ * Remember who the process runs as while it is alive: its files are opened with these
+ * credentials after it is gone. Not readable (gone already): keep what was known.
+ */
+static void note_cred(struct aspaces *as, struct aspace *a, const char *proc_root)
+{
+	struct proc_cred c;
+
+	if (proc_cred__read(&c, proc_root ? proc_root : as->proc_root, a->pid, NULL))
+		return;
+	if (!a->cred)
+		a->cred = malloc(sizeof(*a->cred));
+	if (a->cred)
+		*a->cred = c;
 }
 
 int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
@@ -244,6 +283,11 @@ int aspaces__fork(struct aspaces *as, pid_t ppid, pid_t pid)
 	/* Re-fetch: growing the table may have moved the parent. */
 	p = get(as, ppid, false);
 	c->nr = 0;
+	/* fork() copies the credentials. */
+	if (p->cred && !c->cred)
+		c->cred = malloc(sizeof(*c->cred));
+	if (p->cred && c->cred)
+		*c->cred = *p->cred;
 	for (i = 0; i < p->nr; i++) {
 		const struct map_entry *m = &p->maps[i];
 
@@ -262,6 +306,8 @@ int aspaces__exec(struct aspaces *as, pid_t pid)
 	if (!a)
 		return -ENOMEM;
 	a->nr = 0;
+	/* A set-user-ID program changes them; if it is gone already, keep its parent's. */
+	note_cred(as, a, NULL);
 	return 0;
 }
 
@@ -275,7 +321,8 @@ int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long 
 	char *nl;
 
 	*path = NULL;
-	if (sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", start, end, perms, pgoff, dev, &ino, &n) < 6)
+	if (sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", start, end, perms, pgoff, dev, &ino, &n) <
+	    6)
 		return -EINVAL;
 	if (strlen(perms) != 4 || *end < *start)
 		return -EINVAL;
@@ -302,6 +349,7 @@ int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long 
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 {
 	char fname[256], *line = NULL;
+	struct aspace *a;
 	size_t cap = 0;
 	FILE *f;
 	int err = 0;
@@ -310,10 +358,12 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 	f = fopen(fname, "re");
 	if (!f)
 		return -errno;
-	if (!get(as, pid, true)) {
+	a = get(as, pid, true);
+	if (!a) {
 		fclose(f);
 		return -ENOMEM;
 	}
+	note_cred(as, a, proc_root);
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long start, end, pgoff;
 		char *path;
