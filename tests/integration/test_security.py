@@ -122,7 +122,7 @@ def jit_stacks(stacks):
     total = sum(mine.values())
     print(f"pmuprof-jit: {total} samples; top "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
-    check(total > 200, f"too few samples of the workload: {total}")
+    check(total > 100, f"too few samples of the workload: {total}")
     named = sum(c for s, c in mine.items() if ";__libc_start_call_main;" in s + ";")
     check(named >= 0.8 * total, "the workload's own frames are not named: "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
@@ -166,6 +166,24 @@ def case_perf_map_fifo(tmp):
 def case_perf_map_symlink_secret(tmp):
     secret = secret_file(tmp)
     err, stacks = perf_map_attack(tmp, f"ln -s {secret} /tmp/perf-$$.map")
+    jit_stacks(stacks)
+    no_secret(tmp, err)
+    skipped(err, r"1 perf map ignored: a symbolic link")
+
+
+def case_perf_map_userns_tmpfs(tmp):
+    # In its own user and mount namespace with a private /tmp, fs.protected_symlinks
+    # does not apply (the link's owner owns the directory): the link is still refused.
+    need_attacker()
+    if not shutil.which("unshare"):
+        raise Skip("unshare (util-linux) is not installed")
+    probe = as_nobody("unshare -Urm true")
+    if probe.wait() != 0:
+        raise Skip("unprivileged user namespaces are refused here: " + probe.stderr.read())
+    secret = secret_file(tmp)
+    err, stacks = perf_map_attack(
+        tmp, "exec unshare -Urm sh -c 'mount -t tmpfs tmpfs /tmp && "
+             f"ln -s {secret} /tmp/perf-$$.map && exec {JIT} {DURATION + 2} keep'")
     jit_stacks(stacks)
     no_secret(tmp, err)
     skipped(err, r"1 perf map ignored: a symbolic link")
@@ -289,7 +307,7 @@ def spin_named(stacks, want_local):
     named = sum(c for s, c in mine.items() if ";main;" in s)
     print(f"spin: {total} samples, {named} under main; top "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
-    check(total > 200, f"too few samples of the workload: {total}")
+    check(total > 100, f"too few samples of the workload: {total}")
     check(named >= 0.8 * total, "main (exported: .dynsym) is not named")
     local = sum(c for s, c in mine.items() if s.endswith(";local_spin"))
     check((local >= 0.5 * total) == want_local,
