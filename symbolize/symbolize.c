@@ -41,7 +41,7 @@ struct demangled {
 	char *name;	     /* NULL: not mangled */
 };
 
-#define PID_BUCKETS	 1024
+#define PID_BUCKETS 1024
 #define DEMANGLE_BUCKETS 4096
 
 struct reloaded {
@@ -81,8 +81,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	if (!s)
 		return NULL;
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
-	s->kallsyms_path =
-		strdup(opts && opts->kallsyms_path ? opts->kallsyms_path : "/proc/kallsyms");
+	s->kallsyms_path = strdup(opts && opts->kallsyms_path ? opts->kallsyms_path :
+								 "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
 	s->aspaces = aspaces__new();
