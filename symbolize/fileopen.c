@@ -161,7 +161,13 @@ static int open_path(int rootfd, const char *path, unsigned flags)
 	if (rootfd >= 0)
 		how.resolve |= RESOLVE_IN_ROOT;
 	if (!no_openat2) {
-		fd = syscall(SYS_openat2, rootfd >= 0 ? rootfd : AT_FDCWD, path, &how, sizeof(how));
+		int tries = 0;
+
+		/* EAGAIN: a rename or mount raced the walk in the root; walk again. */
+		do
+			fd = syscall(SYS_openat2, rootfd >= 0 ? rootfd : AT_FDCWD, path, &how,
+				     sizeof(how));
+		while (fd < 0 && errno == EAGAIN && ++tries < 8);
 		if (fd >= 0 || errno != ENOSYS)
 			return fd >= 0 ? (int)fd : -errno;
 		no_openat2 = true;
