@@ -27,6 +27,7 @@ JIT = os.environ.get("PMUPROF_JIT", "build/pmuprof-jit")
 SECRET = "ROOT_ONLY_SECRET_7f3a"
 DURATION = 2
 BOUND = 15  # seconds a record of -d 2 may take, however hostile the process
+LIFETIME = 30  # seconds the attacker's workload runs (it is killed after the record)
 
 
 def need_attacker():
@@ -86,6 +87,10 @@ def record_pid(tmp, pid, extra=()):
 
 
 def finish(p):
+    """The workload runs well past the record (its files must be there at the finish
+    phase, under load too); stop it."""
+    if p.poll() is None:
+        p.kill()
     p.wait(timeout=60)
 
 
@@ -134,7 +139,7 @@ def perf_map_attack(tmp, prepare, mode="keep"):
     need_attacker()
     need_jit()
     attacker_dir(tmp)
-    p = as_nobody(f"{prepare}; exec {JIT} {DURATION + 2} {mode}")
+    p = as_nobody(f"{prepare}; exec {JIT} {LIFETIME} {mode}")
     try:
         started(p, "pmuprof-jit")
         err, stacks = record_pid(tmp, p.pid)
@@ -183,7 +188,7 @@ def case_perf_map_userns_tmpfs(tmp):
     secret = secret_file(tmp)
     err, stacks = perf_map_attack(
         tmp, "exec unshare -Urm sh -c 'mount -t tmpfs tmpfs /tmp && "
-             f"ln -s {secret} /tmp/perf-$$.map && exec {JIT} {DURATION + 2} keep'")
+             f"ln -s {secret} /tmp/perf-$$.map && exec {JIT} {LIFETIME} keep'")
     jit_stacks(stacks)
     no_secret(tmp, err)
     skipped(err, r"1 perf map ignored: a symbolic link")
@@ -195,7 +200,7 @@ def case_perf_map_root_only(tmp):
     need_attacker()
     need_jit()
     attacker_dir(tmp)
-    p = as_nobody(f"sleep 0.3; exec {JIT} {DURATION + 2} keep")
+    p = as_nobody(f"sleep 0.3; exec {JIT} {LIFETIME} keep")
     path = f"/tmp/perf-{p.pid}.map"
     try:
         shutil.copy(secret_file(tmp), path)
@@ -215,7 +220,7 @@ def case_perf_map_other_owner(tmp):
     need_attacker()
     need_jit()
     attacker_dir(tmp)
-    p = as_nobody(f"sleep 0.3; exec {JIT} {DURATION + 2} keep")
+    p = as_nobody(f"sleep 0.3; exec {JIT} {LIFETIME} keep")
     path = f"/tmp/perf-{p.pid}.map"
     try:
         with open(path, "w") as f:
@@ -322,7 +327,7 @@ def debuglink_attack(tmp, replace):
     nobody = pwd.getpwnam("nobody")
     for f in os.listdir(d):
         os.lchown(os.path.join(d, f), nobody.pw_uid, nobody.pw_gid)
-    p = as_nobody(f"exec {prog} {DURATION + 2}")
+    p = as_nobody(f"exec {prog} {LIFETIME}")
     try:
         started(p, "spin")
         err, stacks = record_pid(tmp, p.pid)
@@ -363,7 +368,7 @@ def case_debuglink_root_only(tmp):
     d = attacker_dir(tmp)
     prog, dbg = build_spin(d)
     root_only(dbg)
-    p = as_nobody(f"exec {prog} {DURATION + 2}")
+    p = as_nobody(f"exec {prog} {LIFETIME}")
     try:
         started(p, "spin")
         err, stacks = record_pid(tmp, p.pid)
