@@ -734,7 +734,7 @@ static void print_file_notes(const struct symbolizer *sym)
 		if (n)
 			fprintf(stderr, "  skipped:    %" PRIu64 " %s%s%s\n", n,
 				n == 1 ? notes[i].one : notes[i].many, notes[i].what,
-				log_get_level() ? "" : " (-v names them)");
+				log_get_level() >= 0 ? "" : " (-v names them)");
 	}
 }
 

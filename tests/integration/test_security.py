@@ -174,6 +174,8 @@ def case_perf_map_symlink_secret(tmp):
     jit_stacks(stacks)
     no_secret(tmp, err)
     skipped(err, r"1 perf map ignored: a symbolic link")
+    check(re.search(r"^pmuprof: perf map /tmp/perf-\d+\.map: ignored: a symbolic link$", err,
+                    re.M), "-v does not name the perf map")
 
 
 def case_perf_map_userns_tmpfs(tmp):
@@ -349,6 +351,8 @@ def case_debuglink_fifo(tmp):
     err, stacks = debuglink_attack(tmp, fifo)
     spin_named(stacks, False)
     skipped(err, r"\d+ files? not read: not a regular file")
+    check(re.search(r"^pmuprof: debug file \S+/spin\.debug: not read: not a regular file$", err,
+                    re.M), "-v does not name the debug file")
 
 
 def case_debuglink_dev_zero(tmp):
