@@ -380,3 +380,25 @@ Test(perf_map, load_refuses_fifos)
 	cr_expect_eq(errno, EINVAL);
 	unlink(path);
 }
+
+Test(process_credentials, seen_alive_kept_after)
+{
+	struct aspaces *as = aspaces__new();
+	const struct proc_cred *c;
+	pid_t gone = INT_MAX - 1;
+
+	cr_assert_not_null(as);
+	cr_expect_null(aspaces__cred(as, getpid()));
+	cr_assert_eq(aspaces__load_proc(as, "/proc", getpid()), 0);
+	c = aspaces__cred(as, getpid());
+	cr_assert_not_null(c);
+	cr_expect_eq(c->euid, geteuid());
+	/* fork() copies them; an exec of a process already gone keeps them. */
+	cr_assert_eq(aspaces__fork(as, getpid(), gone), 0);
+	cr_assert_eq(aspaces__exec(as, gone), 0);
+	c = aspaces__cred(as, gone);
+	cr_assert_not_null(c);
+	cr_expect_eq(c->euid, geteuid());
+	cr_expect_null(aspaces__cred(as, gone - 1));
+	aspaces__free(as);
+}
