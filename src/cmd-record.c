@@ -720,7 +720,7 @@ static void print_file_notes(const struct symbolizer *sym)
 		NOTE(not_regular, "file", "files", " not read: not a regular file"),
 		NOTE(too_large, "file", "files", " not read: over the size limit"),
 		NOTE(denied, "file", "files", " not read: the process's user may not read it"),
-		NOTE(links_refused, "file", "files", " not read: a link out of the process's root"),
+		NOTE(links_refused, "file", "files", " not read: a magic link or a link loop"),
 		NOTE(bad_debuglinks, "debuglink", "debuglinks", " ignored: not a file name"),
 #undef NOTE
 	};

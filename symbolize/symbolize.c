@@ -209,7 +209,7 @@ static void file_refused(struct symbolizer *s, const char *what, const char *pat
 	case -ELOOP:
 	case -EXDEV:
 		s->fstats.links_refused++;
-		why = "a link out of the process's root or a magic link";
+		why = "a magic link or a link loop on the path";
 		break;
 	default:
 		return;

@@ -158,7 +158,7 @@ struct symbolizer_file_stats {
 	uint64_t not_regular;		   /* FIFOs, devices, directories: never read */
 	uint64_t too_large;		   /* ELF or debug files over the size limit */
 	uint64_t denied;		   /* the process's user may not read them */
-	uint64_t links_refused;		   /* magic links, links out of the process's root */
+	uint64_t links_refused;		   /* magic links (/proc/PID/root...), link loops */
 	uint64_t bad_debuglinks;	   /* .gnu_debuglink names with a '/' */
 };
 

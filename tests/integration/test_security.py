@@ -364,6 +364,17 @@ def case_debuglink_dev_zero(tmp):
     skipped(err, r"\d+ files? not read: not a regular file")
 
 
+def case_debuglink_magic_link(tmp):
+    # /proc/self/root, opened by pmuprof, would be pmuprof's root, not the process's (a
+    # way out of a container): magic links are refused.
+    def magic(dbg):
+        os.unlink(dbg)
+        os.symlink("/proc/self/root/etc/shadow", dbg)
+    err, stacks = debuglink_attack(tmp, magic)
+    spin_named(stacks, False)
+    skipped(err, r"\d+ files? not read: a magic link or a link loop")
+
+
 def case_debuglink_root_only(tmp):
     # The debug file is there but only root may read it: not read on nobody's behalf.
     def root_only(dbg):
