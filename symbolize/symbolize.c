@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <elf.h>
 #include <zlib.h>
 #include "log.h"
 #include "symbolize.h"
@@ -262,7 +263,9 @@ static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_c
 
 	if (fd < 0)
 		return NULL;
-	if (check_crc && file_crc32(fd, st.st_size) != crc) {
+	/* Not even an ELF header (a sparse file of zeros, say): no CRC over gigabytes. */
+	if (pread(fd, a, SELFMAG, 0) != SELFMAG || memcmp(a, ELFMAG, SELFMAG) ||
+	    (check_crc && file_crc32(fd, st.st_size) != crc)) {
 		close(fd);
 		return NULL;
 	}

@@ -364,6 +364,15 @@ def case_debuglink_dev_zero(tmp):
     skipped(err, r"\d+ files? not read: not a regular file")
 
 
+def case_debuglink_sparse_huge(tmp):
+    # 8 GiB that cost the attacker nothing (sparse): refused on its size, never read.
+    def huge(dbg):
+        os.truncate(dbg, 8 << 30)
+    err, stacks = debuglink_attack(tmp, huge)
+    spin_named(stacks, False)
+    skipped(err, r"\d+ files? not read: over the size limit")
+
+
 def case_debuglink_magic_link(tmp):
     # /proc/self/root, opened by pmuprof, would be pmuprof's root, not the process's (a
     # way out of a container): magic links are refused.
