@@ -466,13 +466,14 @@ static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 	ctx.rootfd = open_root(s, pid);
 	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", s->proc_root, pid, m->start,
 		 m->end);
+	/* A file that is there but refused stops the search: no other file by its name. */
 	fd = sym_file__open(-1, path, NULL, SYM_OPEN_MAGICLINK, SYM_MAX_ELF_SIZE, &st);
 	if (fd == -EINVAL || fd == -EFBIG)
 		file_refused(s, "mapped file", m->path, fd);
-	if (fd < 0 && ctx.rootfd >= 0)
+	else if (fd < 0 && ctx.rootfd >= 0)
 		fd = ctx_open(s, &ctx, "binary", m->path, &st);
-	if (fd < 0) {
-		struct open_ctx host = {-1, ctx.cred};
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -EPERM || fd == -ESRCH) {
+		struct open_ctx host = { -1, ctx.cred };
 
 		fd = ctx_open(s, &host, "binary", m->path, &st);
 	}

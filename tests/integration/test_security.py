@@ -414,11 +414,11 @@ def case_binary_fifo_after_exit(tmp):
         os.chown(os.path.join(d, f), nobody.pw_uid, nobody.pw_gid)
     out = os.path.join(tmp, "out.folded")
     rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d",
-                            str(DURATION + 1), "-o", out, "-v"],
+                            str(DURATION + 3), "-o", out, "-v"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     time.sleep(0.5)
-    p = as_nobody(f"{prog} 1; rm {prog}; mkfifo {prog}")
+    p = as_nobody(f"{prog} 2; rm {prog}; mkfifo {prog}")
     check(p.wait(timeout=30) == 0, f"the attacker failed: {p.stderr.read()}")
     check(os.path.exists(prog) and not os.path.isfile(prog), "the binary is not a FIFO")
     try:
@@ -431,12 +431,12 @@ def case_binary_fifo_after_exit(tmp):
     if rec.returncode != 0 and "not permitted" in err:
         raise Skip("the kernel refuses BPF or perf events here")
     check(rec.returncode == 0, f"record -a exited {rec.returncode}:\n{err}")
-    check(secs < BOUND, f"record -a -d {DURATION + 1} took {secs:.1f} s")
+    check(secs < BOUND, f"record -a -d {DURATION + 3} took {secs:.1f} s")
     stacks = tr.parse_folded(out)
     mine = {s: c for s, c in stacks.items() if s.startswith("spin;")}
     total = sum(mine.values())
     print(f"spin: {total} samples; top " + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
-    check(total > 100, f"too few samples of the workload: {total}")
+    check(total > 50, f"too few samples of the workload: {total}")
     check(any(";[spin+0x" in s for s in mine), "the FIFO'd binary's frames are not [spin+0x..]")
     skipped(err, r"\d+ files? not read: not a regular file")
 
