@@ -24,6 +24,11 @@ bool sym_file__no_openat2(void)
 	return no_openat2;
 }
 
+void sym_file__set_no_openat2(bool no)
+{
+	no_openat2 = no;
+}
+
 void proc_cred__nobody(struct proc_cred *c)
 {
 	memset(c, 0, sizeof(*c));

@@ -57,6 +57,8 @@ int sym_file__open(int rootfd, const char *path, const struct proc_cred *cred, u
 		   uint64_t max_size, struct stat *st);
 /* Is openat2() missing (Linux < 5.6)? Then see the fallback in docs/security.md. */
 bool sym_file__no_openat2(void);
+/* Take the fallback as if openat2() were missing (for tests). */
+void sym_file__set_no_openat2(bool no);
 
 /* Size limit for ELF and debug files (the CRC reads at most this much). */
 #define SYM_MAX_ELF_SIZE (4ULL << 30)
