@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -844,6 +845,44 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 	(void)a;
 }
 
+/* Files of profiled processes not read, or read in part (docs/security.md); -v names them. */
+static void print_file_notes(const struct symbolizer *sym)
+{
+	static const struct {
+		size_t off;
+		const char *one, *many; /* "N <noun>" + what */
+		const char *what;
+	} notes[] = {
+#define NOTE(field, one, many, what)                                                               \
+	{offsetof(struct symbolizer_file_stats, field), one, many, what}
+		NOTE(perf_map_long_lines, "perf-map line", "perf-map lines", " over 4 KiB skipped"),
+		NOTE(perf_maps_truncated, "perf map", "perf maps", " read up to 64 MiB only"),
+		NOTE(perf_map_dropped_entries, "perf-map entry", "perf-map entries",
+		     " beyond 1M dropped"),
+		NOTE(perf_maps_symlinked, "perf map", "perf maps", " ignored: a symbolic link"),
+		NOTE(perf_maps_not_owned, "perf map", "perf maps",
+		     " ignored: not owned by the process's user or root"),
+		NOTE(not_regular, "file", "files", " not read: not a regular file"),
+		NOTE(too_large, "file", "files", " not read: over the size limit"),
+		NOTE(denied, "file", "files", " not read: the process's user may not read it"),
+		NOTE(links_refused, "file", "files", " not read: a magic link or a link loop"),
+		NOTE(bad_debuglinks, "debuglink", "debuglinks", " ignored: not a file name"),
+#undef NOTE
+	};
+	struct symbolizer_file_stats fs;
+	size_t i;
+
+	symbolizer__file_stats(sym, &fs);
+	for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+		uint64_t n = *(const uint64_t *)((const char *)&fs + notes[i].off);
+
+		if (n)
+			fprintf(stderr, "  skipped:    %" PRIu64 " %s%s%s\n", n,
+				n == 1 ? notes[i].one : notes[i].many, notes[i].what,
+				log_get_level() >= 0 ? "" : " (-v names them)");
+	}
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts opts = { .sz = sizeof(opts) };
@@ -1164,6 +1203,8 @@ int cmd_record(int argc, char **argv)
 	if (!a.quiet)
 		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
 			      opts.count_weight, monotonic_now() - stop_time);
+	if (!a.quiet)
+		print_file_notes(sym);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

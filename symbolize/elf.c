@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <lzma.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
 
@@ -342,7 +343,11 @@ struct elf_syms *elf_syms__load_fd(int fd)
 		errno = EINVAL;
 		return NULL;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/*
+	 * Read, not mapped: the owner of a profiled binary may truncate it while we
+	 * read, and a mapping past the end would be SIGBUS; reads just come up short.
+	 */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf) {
 		errno = ENOEXEC;
 		return NULL;
@@ -355,10 +360,13 @@ struct elf_syms *elf_syms__load_fd(int fd)
 struct elf_syms *elf_syms__load(const char *path)
 {
 	struct elf_syms *es;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	struct stat st;
+	int fd = sym_file__open(-1, path, NULL, 0, SYM_MAX_ELF_SIZE, &st), err;
 
-	if (fd < 0)
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
+	}
 	es = elf_syms__load_fd(fd);
 	err = errno;
 	close(fd);
@@ -524,19 +532,20 @@ int elf_frame_pointer_census(const char *path, int *with_fp, int *functions)
 	static const unsigned char endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 	static const unsigned char fp[4] = { 0x55, 0x48, 0x89, 0xe5 };
 	unsigned char buf[8];
+	struct stat st;
 	size_t i, j;
 	int fd, err = 0;
 
 	*with_fp = *functions = 0;
 	if (!es)
 		return -errno;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sym_file__open(-1, path, NULL, 0, SYM_MAX_ELF_SIZE, &st);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		goto out;
 	}
 	{
-		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 		GElf_Ehdr eh;
 
 		if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64)

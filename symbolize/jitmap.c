@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "symbolize.h"
+#include "symbolize-private.h"
 
 struct jit_entry {
 	unsigned long start, end;
@@ -35,55 +37,160 @@ void jitmap__free(struct jitmap *jm)
 	free(jm);
 }
 
-struct jitmap *jitmap__load(const char *path)
+/* One "START SIZE name" line (without its newline); others are ignored. */
+static int jitmap__add_line(struct jitmap *jm, char *p, size_t *cap, struct jitmap_stats *st)
 {
-	struct jitmap *jm;
-	char *line = NULL;
-	size_t cap = 0, ecap = 0;
-	FILE *f = fopen(path, "re");
+	unsigned long start, size;
+	char *end;
 
-	if (!f)
-		return NULL;
+	start = strtoul(p, &end, 16);
+	if (end == p || *end != ' ')
+		return 0;
+	p = end + 1;
+	size = strtoul(p, &end, 16);
+	if (end == p || *end != ' ' || !size || start + size < start)
+		return 0;
+	p = end + 1;
+	if (!*p)
+		return 0;
+	if (jm->nr >= JITMAP_MAX_ENTRIES) {
+		st->dropped_entries++;
+		return 0;
+	}
+	if (jm->nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct jit_entry *tmp = realloc(jm->e, ncap * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		jm->e = tmp;
+		*cap = ncap;
+	}
+	jm->e[jm->nr].start = start;
+	jm->e[jm->nr].end = start + size;
+	jm->e[jm->nr].name = strdup(p);
+	if (!jm->e[jm->nr].name)
+		return -ENOMEM;
+	jm->nr++;
+	return 0;
+}
+
+/* Line assembly across reads: a line longer than JITMAP_MAX_LINE is skipped whole. */
+struct line_buf {
+	char s[JITMAP_MAX_LINE + 1];
+	size_t len;
+	bool skipping;
+};
+
+static int feed(struct jitmap *jm, struct line_buf *lb, const char *p, size_t n, size_t *cap,
+		struct jitmap_stats *st)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t piece = nl ? (size_t)(nl - p) : n;
+		int err = 0;
+
+		if (!lb->skipping && lb->len + piece > JITMAP_MAX_LINE) {
+			lb->skipping = true;
+			st->long_lines++;
+		}
+		if (!lb->skipping) {
+			memcpy(lb->s + lb->len, p, piece);
+			lb->len += piece;
+		}
+		if (!nl)
+			return 0;
+		if (!lb->skipping) {
+			lb->s[lb->len] = 0;
+			err = jitmap__add_line(jm, lb->s, cap, st);
+		}
+		lb->len = 0;
+		lb->skipping = false;
+		if (err)
+			return err;
+		p = nl + 1;
+		n -= piece + 1;
+	}
+	return 0;
+}
+
+static int read_all(int fd, struct jitmap *jm, struct jitmap_stats *st)
+{
+	struct line_buf *lb = calloc(1, sizeof(*lb));
+	char buf[65536];
+	uint64_t total = 0;
+	size_t cap = 0;
+	int err = lb ? 0 : -ENOMEM;
+
+	while (!err) {
+		size_t want = sizeof(buf);
+		ssize_t n;
+
+		if (total == JITMAP_MAX_BYTES) {
+			/* Anything more is not read: the last, maybe cut, line is dropped. */
+			st->truncated = read(fd, buf, 1) > 0;
+			if (st->truncated)
+				lb->len = 0;
+			break;
+		}
+		if (want > JITMAP_MAX_BYTES - total)
+			want = JITMAP_MAX_BYTES - total;
+		n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = -errno;
+		if (n <= 0)
+			break;
+		total += n;
+		err = feed(jm, lb, buf, n, &cap, st);
+	}
+	/* A last line without its newline still counts. */
+	if (!err && lb->len && !lb->skipping) {
+		lb->s[lb->len] = 0;
+		err = jitmap__add_line(jm, lb->s, &cap, st);
+	}
+	free(lb);
+	return err;
+}
+
+struct jitmap *jitmap__read(int fd, struct jitmap_stats *st)
+{
+	struct jitmap_stats ignored;
+	struct jitmap *jm;
+	int err;
+
+	if (!st)
+		st = &ignored;
+	memset(st, 0, sizeof(*st));
 	jm = calloc(1, sizeof(*jm));
 	if (!jm)
-		goto out;
-	while (getline(&line, &cap, f) > 0) {
-		unsigned long start, size;
-		char *p = line, *end, *nl;
-
-		start = strtoul(p, &end, 16);
-		if (end == p || *end != ' ')
-			continue;
-		p = end + 1;
-		size = strtoul(p, &end, 16);
-		if (end == p || *end != ' ' || !size)
-			continue;
-		p = end + 1;
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		if (!*p)
-			continue;
-		if (jm->nr == ecap) {
-			struct jit_entry *tmp;
-
-			ecap = ecap ? ecap * 2 : 64;
-			tmp = realloc(jm->e, ecap * sizeof(*tmp));
-			if (!tmp)
-				break;
-			jm->e = tmp;
-		}
-		jm->e[jm->nr].start = start;
-		jm->e[jm->nr].end = start + size;
-		jm->e[jm->nr].name = strdup(p);
-		if (jm->e[jm->nr].name)
-			jm->nr++;
+		return NULL;
+	err = read_all(fd, jm, st);
+	if (err == -ENOMEM) {
+		jitmap__free(jm);
+		errno = ENOMEM;
+		return NULL;
 	}
 	if (jm->nr)
 		qsort(jm->e, jm->nr, sizeof(*jm->e), jit_cmp);
-out:
-	free(line);
-	fclose(f);
+	return jm;
+}
+
+struct jitmap *jitmap__load(const char *path)
+{
+	struct jitmap *jm;
+	struct stat st;
+	int fd = sym_file__open(-1, path, NULL, 0, UINT64_MAX, &st), err;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	jm = jitmap__read(fd, NULL);
+	err = errno;
+	close(fd);
+	errno = err;
 	return jm;
 }
 

@@ -32,6 +32,7 @@ struct aspace {
 	struct map_entry *old_maps;
 	size_t old_nr;
 	uint64_t exec_time;
+	struct proc_cred *cred; /* NULL: never seen alive */
 };
 
 struct interned {
@@ -57,6 +58,7 @@ struct aspaces {
 	uint64_t reaped;
 	pid_t sel_pid; /* aspaces__select(): lookups of sel_pid use generation sel_gen */
 	uint64_t sel_gen;
+	char *proc_root; /* NULL: /proc */
 	struct interned *strs[INTERN_BUCKETS];
 };
 
@@ -98,6 +100,7 @@ struct aspaces *aspaces__new(void)
 
 static void aspace__free(struct aspace *a)
 {
+	free(a->cred);
 	free(a->old_maps);
 	free(a->maps);
 	free(a);
@@ -117,6 +120,7 @@ void aspaces__free(struct aspaces *as)
 		}
 	}
 	free(as->buckets);
+	free(as->proc_root);
 	for (i = 0; i < INTERN_BUCKETS; i++) {
 		struct interned *n, *p = as->strs[i];
 
@@ -264,6 +268,41 @@ void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen)
 	as->sel_gen = gen;
 }
 
+int aspaces__set_proc_root(struct aspaces *as, const char *proc_root)
+{
+	char *copy = strdup(proc_root);
+
+	if (!copy)
+		return -ENOMEM;
+	free(as->proc_root);
+	as->proc_root = copy;
+	return 0;
+}
+
+const struct proc_cred *aspaces__cred(const struct aspaces *as, pid_t pid)
+{
+	const struct aspace *a =
+		pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
+
+	return a ? a->cred : NULL;
+}
+
+/*
+ * Remember who the process runs as while it is alive: its files are opened with these
+ * credentials after it is gone. Not readable (gone already): keep what was known.
+ */
+static void note_cred(struct aspaces *as, struct aspace *a, const char *proc_root)
+{
+	struct proc_cred c;
+
+	if (proc_cred__read(&c, proc_root ? proc_root : as->proc_root, a->pid, NULL))
+		return;
+	if (!a->cred)
+		a->cred = malloc(sizeof(*a->cred));
+	if (a->cred)
+		*a->cred = c;
+}
+
 static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, unsigned long len,
 		   unsigned long pgoff, const char *path);
 
@@ -379,6 +418,11 @@ int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time)
 	if (err)
 		return err;
 	p = latest(as, ppid);
+	/* fork() copies the credentials. */
+	if (p && p->cred && !c->cred)
+		c->cred = malloc(sizeof(*c->cred));
+	if (p && p->cred && c->cred)
+		*c->cred = *p->cred;
 	for (i = 0; p && i < p->nr; i++) {
 		const struct map_entry *m = &p->maps[i];
 
@@ -413,6 +457,8 @@ int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
 		a->cap = 0;
 	}
 	a->nr = 0;
+	/* A set-user-ID program changes them; if it is gone already, keep its parent's. */
+	note_cred(as, a, NULL);
 	return 0;
 }
 
@@ -462,7 +508,8 @@ int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long 
 	char *nl;
 
 	*path = NULL;
-	if (sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", start, end, perms, pgoff, dev, &ino, &n) < 6)
+	if (sscanf(line, "%lx-%lx %7s %lx %31s %lu %n", start, end, perms, pgoff, dev, &ino, &n) <
+	    6)
 		return -EINVAL;
 	if (strlen(perms) != 4 || *end < *start)
 		return -EINVAL;
@@ -556,6 +603,7 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 		fclose(f);
 		return err;
 	}
+	note_cred(as, a, proc_root);
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long start, end, pgoff;
 		char *path;

@@ -3,9 +3,12 @@
 #ifndef PMUPROF_SYMBOLIZE_PRIVATE_H
 #define PMUPROF_SYMBOLIZE_PRIVATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <libelf.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 /* FNV-1a over a C string: for the path and ELF caches. */
 static inline uint32_t sym_hash_str(const char *s)
@@ -19,5 +22,56 @@ static inline uint32_t sym_hash_str(const char *s)
 
 /* NT_GNU_BUILD_ID of an ELF file into out: its length, 0 when absent (or longer than max). */
 size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
+
+/* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
+
+/* Supplementary groups kept per process; more are cut (fewer groups, less access). */
+#define PROC_CRED_MAX_GROUPS 32
+/* The overflow uid/gid ("nobody"): the credentials of a process that is not known. */
+#define PROC_CRED_NOBODY 65534
+
+/* The file-system credentials of a profiled process (from /proc/PID/status). */
+struct proc_cred {
+	uid_t ruid, euid, fsuid;
+	gid_t fsgid;
+	int ngroups;
+	gid_t groups[PROC_CRED_MAX_GROUPS];
+};
+
+/* Read pid's credentials and, if nspid is not NULL, its pid in its own namespace. */
+int proc_cred__read(struct proc_cred *c, const char *proc_root, pid_t pid, pid_t *nspid);
+/* The credentials of a process that is gone and was never seen: nobody, no groups. */
+void proc_cred__nobody(struct proc_cred *c);
+/* Does the file's owner pass perf's rule for perf maps: the process's user or root? */
+bool proc_cred__owns(const struct proc_cred *c, uid_t owner);
+
+enum sym_open_flags {
+	SYM_OPEN_NOFOLLOW = 1 << 0,  /* the last component must not be a symbolic link */
+	SYM_OPEN_MAGICLINK = 1 << 1, /* the path is a /proc magic link (map_files) */
+};
+
+/*
+ * Open a regular file for reading without blocking. rootfd >= 0: path is resolved
+ * inside that directory as its root (openat2 RESOLVE_IN_ROOT, no magic links);
+ * rootfd < 0: from our own root, magic links refused unless SYM_OPEN_MAGICLINK.
+ * cred: open with these file-system credentials (NULL: our own). *st is filled.
+ * Returns the fd, or -ELOOP (a symbolic link where none is allowed, a magic link),
+ * -EINVAL (not a regular file), -EFBIG (over max_size), another negative errno.
+ */
+int sym_file__open(int rootfd, const char *path, const struct proc_cred *cred, unsigned flags,
+		   uint64_t max_size, struct stat *st);
+/* Is openat2() missing (Linux < 5.6)? Then see the fallback in docs/security.md. */
+bool sym_file__no_openat2(void);
+/* Take the fallback as if openat2() were missing (for tests). */
+void sym_file__set_no_openat2(bool no);
+
+/* Size limit for ELF and debug files (the CRC reads at most this much). */
+#define SYM_MAX_ELF_SIZE (4ULL << 30)
+
+struct aspaces;
+/* The credentials seen for pid (at its first snapshot, fork or exec), or NULL. */
+const struct proc_cred *aspaces__cred(const struct aspaces *as, pid_t pid);
+/* Where aspaces__exec() reads the credentials of a process that just exec'd. */
+int aspaces__set_proc_root(struct aspaces *as, const char *proc_root);
 
 #endif

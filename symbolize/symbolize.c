@@ -14,7 +14,9 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <elf.h>
 #include <zlib.h>
+#include "log.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
 
@@ -64,6 +66,13 @@ struct symbolizer {
 	struct demangled *demangled[DEMANGLE_BUCKETS];
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
+	struct symbolizer_file_stats fstats;
+};
+
+/* Whose file is opened: in which root (-1: ours), with which credentials (NULL: ours). */
+struct open_ctx {
+	int rootfd;
+	const struct proc_cred *cred;
 };
 
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
@@ -78,7 +87,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
 	s->aspaces = aspaces__new();
-	if (!s->proc_root || !s->kallsyms_path || !s->debug_dirs || !s->aspaces) {
+	if (!s->proc_root || !s->kallsyms_path || !s->debug_dirs || !s->aspaces ||
+	    aspaces__set_proc_root(s->aspaces, s->proc_root)) {
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -172,36 +182,95 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 	return SYM_RESOLVED;
 }
 
-/* ---- debug files ---- */
+/* ---- files of profiled processes ---- */
 
-static uint32_t file_crc32(const char *path)
+void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out)
+{
+	*out = s->fstats;
+}
+
+/* Count (and say with -v) why a file of a profiled process was not read. */
+static void file_refused(struct symbolizer *s, const char *what, const char *path, int err)
+{
+	const char *why;
+
+	switch (err) {
+	case -EINVAL:
+		s->fstats.not_regular++;
+		why = "not a regular file";
+		break;
+	case -EFBIG:
+		s->fstats.too_large++;
+		why = "over the size limit";
+		break;
+	case -EACCES:
+		s->fstats.denied++;
+		why = "the process's user may not read it";
+		break;
+	case -ELOOP:
+	case -EXDEV:
+		s->fstats.links_refused++;
+		why = "a magic link or a link loop on the path";
+		break;
+	default:
+		return;
+	}
+	log_printf(LOG_WARN, "pmuprof: %s %s: not read: %s\n", what, path, why);
+}
+
+static int ctx_open(struct symbolizer *s, const struct open_ctx *ctx, const char *what,
+		    const char *path, struct stat *st)
+{
+	int fd = sym_file__open(ctx->rootfd, path, ctx->cred, 0, SYM_MAX_ELF_SIZE, st);
+
+	if (fd < 0)
+		file_refused(s, what, path, fd);
+	return fd;
+}
+
+/* The CRC of the first size bytes (the size fstat saw: a growing file stops there). */
+static uint32_t file_crc32(int fd, off_t size)
 {
 	unsigned char buf[65536];
 	uLong crc = crc32(0, Z_NULL, 0);
+	off_t off = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while (off < size) {
+		size_t want = size - off < (off_t)sizeof(buf) ? (size_t)(size - off) : sizeof(buf);
+
+		n = pread(fd, buf, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		crc = crc32(crc, buf, n);
-	close(fd);
+		off += n;
+	}
 	return (uint32_t)crc;
 }
 
 /* A debug file for es if its build id (when both have one) matches. */
-static struct elf_syms *try_debug_file(const struct elf_syms *es, const char *path, bool check_crc,
+static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_ctx *ctx,
+				       const struct elf_syms *es, const char *path, bool check_crc,
 				       uint32_t crc)
 {
 	unsigned char a[64], b[64];
 	struct elf_syms *dbg;
+	struct stat st;
 	size_t la, lb;
+	int fd = ctx_open(s, ctx, "debug file", path, &st);
 
-	if (access(path, R_OK))
+	if (fd < 0)
 		return NULL;
-	if (check_crc && file_crc32(path) != crc)
+	/* Not even an ELF header (a sparse file of zeros, say): no CRC over gigabytes. */
+	if (pread(fd, a, SELFMAG, 0) != SELFMAG || memcmp(a, ELFMAG, SELFMAG) ||
+	    (check_crc && file_crc32(fd, st.st_size) != crc)) {
+		close(fd);
 		return NULL;
-	dbg = elf_syms__load(path);
+	}
+	dbg = elf_syms__load_fd(fd);
+	close(fd);
 	if (!dbg)
 		return NULL;
 	la = elf_syms__build_id(es, a, sizeof(a));
@@ -213,18 +282,14 @@ static struct elf_syms *try_debug_file(const struct elf_syms *es, const char *pa
 	return dbg;
 }
 
-/*
- * Where gdb and perf look: <debug dir>/.build-id/xx/rest.debug, then the debuglink name
- * next to the binary, in its .debug/ directory and under <debug dir>/<binary's dir>/.
- */
-static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_syms *es,
-					const char *bin_path, const char *root)
+/* <debug dir>/.build-id/xx/rest.debug, in each debug directory. */
+static struct elf_syms *find_by_build_id(struct symbolizer *s, const struct open_ctx *ctx,
+					 const struct elf_syms *es)
 {
-	char *dirs = strdup(s->debug_dirs), *dir, *save = NULL, path[4096], bindir[2048], hex[130];
-	unsigned char id[64];
+	char *dirs = strdup(s->debug_dirs), *dir, *save = NULL, path[4096], hex[130];
+	struct open_ctx host = {-1, ctx->cred};
 	struct elf_syms *dbg = NULL;
-	const char *link, *slash;
-	uint32_t crc = 0;
+	unsigned char id[64];
 	size_t len, i;
 
 	if (!dirs)
@@ -232,33 +297,63 @@ static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_s
 	len = elf_syms__build_id(es, id, sizeof(id));
 	for (i = 0; i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", id[i]);
-	link = elf_syms__debuglink(es, &crc);
-	slash = strrchr(bin_path, '/');
-	snprintf(bindir, sizeof(bindir), "%.*s", slash ? (int)(slash - bin_path) : 0, bin_path);
-
 	for (dir = strtok_r(dirs, ":", &save); dir && !dbg && len >= 2;
 	     dir = strtok_r(NULL, ":", &save)) {
 		snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", dir, hex, hex + 2);
-		dbg = try_debug_file(es, path, false, 0);
-	}
-	if (!dbg && link) {
-		snprintf(path, sizeof(path), "%s%s/%s", root, bindir, link);
-		dbg = try_debug_file(es, path, true, crc);
-		if (!dbg) {
-			snprintf(path, sizeof(path), "%s%s/.debug/%s", root, bindir, link);
-			dbg = try_debug_file(es, path, true, crc);
-		}
-		free(dirs);
-		dirs = strdup(s->debug_dirs);
-		save = NULL;
-		for (dir = dirs ? strtok_r(dirs, ":", &save) : NULL; dir && !dbg;
-		     dir = strtok_r(NULL, ":", &save)) {
-			snprintf(path, sizeof(path), "%s%s/%s", dir, bindir, link);
-			dbg = try_debug_file(es, path, true, crc);
-		}
+		dbg = try_debug_file(s, &host, es, path, false, 0);
 	}
 	free(dirs);
 	return dbg;
+}
+
+/*
+ * The debuglink name next to the binary and in its .debug/ directory (inside the
+ * process's root), then under <debug dir>/<binary's dir>/. The name is a file name:
+ * one with a '/' would reach elsewhere and is refused.
+ */
+static struct elf_syms *find_by_debuglink(struct symbolizer *s, const struct open_ctx *ctx,
+					  const struct elf_syms *es, const char *bin_path)
+{
+	char *dirs, *dir, *save = NULL, path[4096], bindir[2048];
+	struct open_ctx host = {-1, ctx->cred};
+	struct elf_syms *dbg = NULL;
+	const char *link, *slash;
+	uint32_t crc = 0;
+
+	link = elf_syms__debuglink(es, &crc);
+	if (!link)
+		return NULL;
+	if (strchr(link, '/') || !strcmp(link, "..") || !strcmp(link, ".")) {
+		s->fstats.bad_debuglinks++;
+		log_printf(LOG_WARN, "pmuprof: %s: debuglink '%s' is not a file name\n", bin_path,
+			   link);
+		return NULL;
+	}
+	slash = strrchr(bin_path, '/');
+	snprintf(bindir, sizeof(bindir), "%.*s", slash ? (int)(slash - bin_path) : 0, bin_path);
+	snprintf(path, sizeof(path), "%s/%s", bindir, link);
+	dbg = try_debug_file(s, ctx, es, path, true, crc);
+	if (!dbg) {
+		snprintf(path, sizeof(path), "%s/.debug/%s", bindir, link);
+		dbg = try_debug_file(s, ctx, es, path, true, crc);
+	}
+	dirs = dbg ? NULL : strdup(s->debug_dirs);
+	for (dir = dirs ? strtok_r(dirs, ":", &save) : NULL; dir && !dbg;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s%s/%s", dir, bindir, link);
+		dbg = try_debug_file(s, &host, es, path, true, crc);
+	}
+	free(dirs);
+	return dbg;
+}
+
+/* Where gdb and perf look: build id first, then the debuglink. */
+static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_syms *es,
+					const char *bin_path, const struct open_ctx *ctx)
+{
+	struct elf_syms *dbg = find_by_build_id(s, ctx, es);
+
+	return dbg ? dbg : find_by_debuglink(s, ctx, es, bin_path);
 }
 
 /* ---- objects ---- */
@@ -280,7 +375,8 @@ static struct dso *dso_by_id(struct symbolizer *s, dev_t dev, ino_t ino, const u
 /* A failed resolution is cached too, so one bad mapping costs one try. */
 static struct dso failed_dso;
 
-static struct dso *load_dso(struct symbolizer *s, int fd, const char *path, const char *root)
+static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
+			    const struct open_ctx *ctx)
 {
 	struct elf_syms *es, *dbg;
 	unsigned char id[64];
@@ -304,7 +400,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path, cons
 		return d;
 	}
 	if (!elf_syms__has_symtab(es)) {
-		dbg = find_debug_file(s, es, path, root);
+		dbg = find_debug_file(s, es, path, ctx);
 		if (dbg) {
 			elf_syms__merge(es, dbg);
 			elf_syms__free(dbg);
@@ -325,38 +421,67 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path, cons
 	return d;
 }
 
+/* The process's credentials: now if it is alive, else as last seen, else nobody's. */
+static const struct proc_cred *cred_of(struct symbolizer *s, pid_t pid, struct proc_cred *buf,
+				       pid_t *nspid)
+{
+	const struct proc_cred *seen;
+
+	if (!proc_cred__read(buf, s->proc_root, pid, nspid))
+		return buf;
+	seen = aspaces__cred(s->aspaces, pid);
+	if (seen)
+		return seen;
+	proc_cred__nobody(buf);
+	return buf;
+}
+
+/* The process's root directory (in its mount namespace), or -1 when it is gone. */
+static int open_root(struct symbolizer *s, pid_t pid)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%d/root", s->proc_root, pid);
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 /*
  * The file behind a mapping: /proc/PID/map_files/START-END is the very file mapped
  * (deleted, replaced, or in another mount namespace); for a process that is gone,
- * the path inside its root, then the path as recorded.
+ * the path inside its root, then the path as recorded. Only map_files is opened with
+ * our own credentials: the kernel names the file, no path of the process's is followed.
  */
 static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 {
-	char path[4096], root[256];
+	struct open_ctx ctx = {-1, NULL};
+	struct proc_cred cbuf;
+	char path[4096];
+	struct stat st;
 	struct dso *d;
 	int fd;
 
 	if (m->obj)
 		return m->obj;
-	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", s->proc_root, pid, m->start, m->end);
-	snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(path, sizeof(path), "%s%s", root, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	ctx.cred = cred_of(s, pid, &cbuf, NULL);
+	ctx.rootfd = open_root(s, pid);
+	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", s->proc_root, pid, m->start,
+		 m->end);
+	/* A file that is there but refused stops the search: no other file by its name. */
+	fd = sym_file__open(-1, path, NULL, SYM_OPEN_MAGICLINK, SYM_MAX_ELF_SIZE, &st);
+	if (fd == -EINVAL || fd == -EFBIG)
+		file_refused(s, "mapped file", m->path, fd);
+	else if (fd < 0 && ctx.rootfd >= 0)
+		fd = ctx_open(s, &ctx, "binary", m->path, &st);
+	if (fd == -ENOENT || fd == -ENOTDIR || fd == -EPERM || fd == -ESRCH) {
+		struct open_ctx host = { -1, ctx.cred };
+
+		fd = ctx_open(s, &host, "binary", m->path, &st);
 	}
-	if (fd < 0) {
-		root[0] = 0;
-		fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	} else if (access(root, X_OK)) {
-		root[0] = 0;
-	}
-	if (fd < 0) {
-		m->obj = &failed_dso;
-		return m->obj;
-	}
-	d = load_dso(s, fd, m->path, root);
-	close(fd);
+	d = fd < 0 ? &failed_dso : load_dso(s, fd, m->path, &ctx);
+	if (fd >= 0)
+		close(fd);
+	if (ctx.rootfd >= 0)
+		close(ctx.rootfd);
 	m->obj = d;
 	return d;
 }
@@ -388,12 +513,53 @@ static struct dso *vdso(struct symbolizer *s)
 	return s->vdso;
 }
 
+/*
+ * Open a perf map as perf would let its owner: not a symbolic link, owned by the
+ * process's user or root (perf's rule), with the process's credentials.
+ */
+static int open_perf_map(struct symbolizer *s, int rootfd, const char *path,
+			 const struct proc_cred *cred)
+{
+	struct stat st;
+	int fd = sym_file__open(rootfd, path, cred, SYM_OPEN_NOFOLLOW, UINT64_MAX, &st);
+
+	if (fd == -ELOOP) {
+		s->fstats.perf_maps_symlinked++;
+		log_printf(LOG_WARN, "pmuprof: perf map %s: ignored: a symbolic link\n", path);
+	} else if (fd < 0) {
+		file_refused(s, "perf map", path, fd);
+	} else if (!proc_cred__owns(cred, st.st_uid)) {
+		s->fstats.perf_maps_not_owned++;
+		log_printf(LOG_INFO,
+			   "pmuprof: perf map %s: ignored: owned by uid %u, not by the process's "
+			   "user (%u) or root\n",
+			   path, (unsigned)st.st_uid, (unsigned)cred->euid);
+		close(fd);
+		fd = -EPERM;
+	}
+	return fd;
+}
+
+static struct jitmap *read_perf_map(struct symbolizer *s, int fd)
+{
+	struct jitmap_stats st;
+	struct jitmap *jm = jitmap__read(fd, &st);
+
+	close(fd);
+	s->fstats.perf_map_long_lines += st.long_lines;
+	s->fstats.perf_map_dropped_entries += st.dropped_entries;
+	s->fstats.perf_maps_truncated += st.truncated;
+	return jm;
+}
+
 static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 {
+	const struct proc_cred *cred;
+	struct proc_cred cbuf;
 	struct jit_cache *j;
-	char path[512], status[256], line[256];
+	char path[512];
 	pid_t nspid = pid;
-	FILE *f;
+	int rootfd, fd = -ENOENT;
 
 	for (j = s->jits[pid % PID_BUCKETS]; j; j = j->next)
 		if (j->pid == pid)
@@ -405,25 +571,20 @@ static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 	j->next = s->jits[pid % PID_BUCKETS];
 	s->jits[pid % PID_BUCKETS] = j;
 	/* In a container the file is named after the pid the process sees (NSpid). */
-	snprintf(status, sizeof(status), "%s/%d/status", s->proc_root, pid);
-	f = fopen(status, "re");
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (!strncmp(line, "NSpid:", 6)) {
-				char *last = strrchr(line, '\t');
-
-				if (last)
-					nspid = atoi(last + 1);
-			}
-		}
-		fclose(f);
-		snprintf(path, sizeof(path), "%s/%d/root/tmp/perf-%d.map", s->proc_root, pid, nspid);
-		j->map = jitmap__load(path);
+	cred = cred_of(s, pid, &cbuf, &nspid);
+	rootfd = open_root(s, pid);
+	if (rootfd >= 0) {
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", nspid);
+		fd = open_perf_map(s, rootfd, path, cred);
+		close(rootfd);
 	}
-	if (!j->map) {
+	/* Gone, or no map inside its root: where perf looks, by the pid we know. */
+	if (fd == -ENOENT) {
 		snprintf(path, sizeof(path), "/tmp/perf-%d.map", pid);
-		j->map = jitmap__load(path);
+		fd = open_perf_map(s, -1, path, cred);
 	}
+	if (fd >= 0)
+		j->map = read_perf_map(s, fd);
 	return j->map;
 }
 
@@ -473,7 +634,8 @@ static const char *base_name(const char *path)
 
 static bool is_anon(const char *path)
 {
-	return !strncmp(path, "//", 2) || !strncmp(path, "[anon", 5) || !strncmp(path, "/memfd:", 7);
+	return !strncmp(path, "//", 2) || !strncmp(path, "[anon", 5) ||
+	       !strncmp(path, "/memfd:", 7);
 }
 
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
@@ -534,7 +696,8 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 		off = vaddr;
 	}
 	if (m->path[0] == '[') {
-		snprintf(region, sizeof(region), "%.*s", (int)strcspn(m->path + 1, "]"), m->path + 1);
+		snprintf(region, sizeof(region), "%.*s", (int)strcspn(m->path + 1, "]"),
+			 m->path + 1);
 		snprintf(buf, sz, "[%s+0x%lx]", region, a - m->start);
 	} else {
 		snprintf(buf, sz, "[%s+0x%lx]", base_name(m->path), off);
@@ -553,12 +716,15 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 	if (s->last_path && !strcmp(s->last_path, path)) {
 		d = s->last_dso;
 	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct open_ctx ctx = {-1, NULL};
+		struct stat st;
+
+		fd = ctx_open(s, &ctx, "file", path, &st);
 		if (fd < 0) {
 			snprintf(buf, sz, "[unknown]");
 			return SYM_UNKNOWN;
 		}
-		d = load_dso(s, fd, path, "");
+		d = load_dso(s, fd, path, &ctx);
 		close(fd);
 		free(s->last_path);
 		s->last_path = strdup(path);

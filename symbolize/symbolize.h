@@ -68,6 +68,21 @@ const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, uns
 /* ---- JIT symbol maps (/tmp/perf-PID.map: "START SIZE name" in hex) ---- */
 struct jitmap;
 
+/* Bounds of the reader: longer lines are skipped, bytes beyond the size are not read,
+ * entries beyond the limit are dropped; each is counted. */
+#define JITMAP_MAX_LINE	   4096
+#define JITMAP_MAX_BYTES   (64ULL << 20)
+#define JITMAP_MAX_ENTRIES (1U << 20)
+
+struct jitmap_stats {
+	uint64_t long_lines;	  /* over JITMAP_MAX_LINE bytes, skipped */
+	uint64_t dropped_entries; /* beyond JITMAP_MAX_ENTRIES */
+	bool truncated;		  /* the file had more than JITMAP_MAX_BYTES */
+};
+
+/* Read a perf map from a regular file (never more than the bounds). NULL + errno. */
+struct jitmap *jitmap__read(int fd, struct jitmap_stats *st);
+/* Open path (a regular file, without blocking) and read it. NULL + errno. */
 struct jitmap *jitmap__load(const char *path);
 void jitmap__free(struct jitmap *jm);
 size_t jitmap__count(const struct jitmap *jm);
@@ -154,6 +169,25 @@ struct aspaces *symbolizer__aspaces(struct symbolizer *s);
 char *symbol__demangle(const char *name);
 /* kallsyms could not be read or kptr_restrict hid the addresses. */
 bool symbolizer__kernel_hidden(struct symbolizer *s);
+
+/*
+ * Files of profiled processes that were not read, or read in part, because of the
+ * rules of docs/security.md. For the record summary.
+ */
+struct symbolizer_file_stats {
+	uint64_t perf_map_long_lines;	   /* lines over JITMAP_MAX_LINE, skipped */
+	uint64_t perf_map_dropped_entries; /* beyond JITMAP_MAX_ENTRIES */
+	uint64_t perf_maps_truncated;	   /* read up to JITMAP_MAX_BYTES only */
+	uint64_t perf_maps_not_owned;	   /* owner neither the process's user nor root */
+	uint64_t perf_maps_symlinked;	   /* a symbolic link: never followed */
+	uint64_t not_regular;		   /* FIFOs, devices, directories: never read */
+	uint64_t too_large;		   /* ELF or debug files over the size limit */
+	uint64_t denied;		   /* the process's user may not read them */
+	uint64_t links_refused;		   /* magic links (/proc/PID/root...), link loops */
+	uint64_t bad_debuglinks;	   /* .gnu_debuglink names with a '/' */
+};
+
+void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out);
 
 /*
  * Name a frame into buf. Kernel frames get the "_[k]" suffix. Return addresses (all

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pmuprof-jit [SECONDS]: runs machine code it wrote into anonymous executable memory and
- * names it in /tmp/perf-PID.map, as JIT compilers do (x86-64 only).
+ * pmuprof-jit [SECONDS [keep|append]]: runs machine code it wrote into anonymous executable
+ * memory and names it in /tmp/perf-PID.map, as JIT compilers do (x86-64 only). "keep"
+ * leaves the map as the caller made it (a FIFO, a link: the tests of docs/security.md);
+ * "append" adds the entry after what the caller wrote.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@ int main(int argc, char **argv)
 					      0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3 };
 	double seconds = argc > 1 ? atof(argv[1]) : 2, end;
 	struct timespec ts;
+	const char *mode;
 	char path[64];
 	void *mem;
 	FILE *f;
@@ -30,13 +33,16 @@ int main(int argc, char **argv)
 	}
 	memcpy(mem, code, sizeof(code));
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
-	f = fopen(path, "w");
-	if (!f) {
-		perror(path);
-		return 1;
+	mode = argc > 2 ? argv[2] : "";
+	if (strcmp(mode, "keep")) {
+		f = fopen(path, strcmp(mode, "append") ? "w" : "a");
+		if (!f) {
+			perror(path);
+			return 1;
+		}
+		fprintf(f, "%lx %zx jit_spin_loop\n", (unsigned long)mem, sizeof(code));
+		fclose(f);
 	}
-	fprintf(f, "%lx %zx jit_spin_loop\n", (unsigned long)mem, sizeof(code));
-	fclose(f);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	end = ts.tv_sec + ts.tv_nsec / 1e9 + seconds;
 	do {
