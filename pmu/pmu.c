@@ -35,8 +35,12 @@ int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd
 	int fd;
 
 	attr.size = sizeof(attr);
-	/* Opened disabled; enabled after the BPF program is attached. */
-	attr.disabled = 1;
+	/*
+	 * Opened disabled; enabled after the BPF program is attached. A group member stays
+	 * enabled and follows its leader, as perf opens groups: a member of a per-CPU group
+	 * enabled by itself never gets on the PMU (it counts 0).
+	 */
+	attr.disabled = group_fd < 0;
 	fd = syscall(__NR_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -84,6 +84,42 @@ def case_json():
         fail(f"cpu-clock over a 200 ms interval on {ncpu} CPUs: {mid['value']} ns")
 
 
+def switcher(cpu):
+    """A process pinned to cpu that sleeps 1 ms in a loop: hundreds of switches a second."""
+    return subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, "-c",
+                             "import time\nwhile True: time.sleep(0.001)"])
+
+
+def case_groups():
+    """A group counted system-wide counts every member, not only its leader (-a, -C, -A)."""
+    need_root()
+    w = switcher(0)
+    try:
+        for target in (["-a"], ["-C", "0"], ["-C", "0", "-A"], ["-a", "-A"]):
+            # The same event in and out of a group, over the same second.
+            p = run(["stat", "--json", "-e", "{cpu-clock,context-switches},context-switches",
+                     "-d", "1"] + target)
+            if p.returncode != 0:
+                fail(f"{target}: exit {p.returncode}: {p.stderr}")
+            evs = json.loads(p.stdout.splitlines()[-1])["events"]
+            grouped, alone = evs[1], evs[2]
+            if grouped["running_pct"] < 99 or grouped["value"] <= 0:
+                fail(f"{target}: the group member did not count: {grouped}")
+            if not 0.5 * alone["value"] <= grouped["value"] <= 2 * alone["value"]:
+                fail(f"{target}: grouped {grouped['value']} vs alone {alone['value']}")
+            if "-A" in target and min(grouped["per_cpu"].values(), default=0) < 0:
+                fail(f"{target}: per-CPU values {grouped['per_cpu']}")
+        # Rates under 1000/s read as perf's "N /sec", not "0.000 M/sec".
+        p = run(["stat", "-e", "cpu-clock,context-switches", "-C", "1", "-d", "1"])
+        print(p.stdout)
+        m = re.search(r"context-switches\s+#\s+([\d.]+) (/sec|K/sec|M/sec)", p.stdout)
+        if not m or float(m.group(1)) <= 0 or "0.000 M/sec" in p.stdout:
+            fail(f"no rate per second on context-switches: {p.stdout}")
+    finally:
+        w.kill()
+        w.wait()
+
+
 def case_errors():
     for args, pattern in [
         (["stat", "-e", "bogus", "--", "true"], r"-e bogus: 'bogus': unknown event"),
@@ -98,7 +134,7 @@ def case_errors():
             fail(f"{args}: exit {p.returncode}: {p.stderr!r}")
 
 
-CASES = {"touch": case_touch, "json": case_json, "errors": case_errors}
+CASES = {"touch": case_touch, "json": case_json, "groups": case_groups, "errors": case_errors}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
