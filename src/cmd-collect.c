@@ -26,9 +26,11 @@ static const char collect_usage[] =
 	"  -d, --duration S   seconds (default 10; Ctrl-C stops early)\n"
 	"  -I, --interval MS  time-series interval (default 1000)\n"
 	"  -o, --output DIR   output directory (created)\n"
+	"  -h, --help         this help\n"
 	"\n"
-	"Example:\n"
-	"  pmuprof collect -d 30 -o /tmp/run1 && pmuprof doctor\n";
+	"Examples:\n"
+	"  pmuprof collect -d 30 -o /tmp/run1\n"
+	"  pmuprof collect --collectors profile,sched -I 500 -o run2\n";
 
 static volatile sig_atomic_t stop;
 
@@ -69,7 +71,7 @@ int cmd_collect(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "d:I:o:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:I:o:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c': list = optarg; break;
 		case 'o': dir = optarg; break;
@@ -91,9 +93,7 @@ int cmd_collect(int argc, char **argv)
 			break;
 		case 'h': fputs(collect_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: collect: unknown option '%s'; see 'pmuprof collect --help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("collect", c, argv, options);
 		}
 	}
 	if (!dir) {

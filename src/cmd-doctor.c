@@ -17,7 +17,15 @@ static const char doctor_usage[] =
 	"Check the kernel, BTF, BPF links and cookies, the hardware and uncore PMUs,\n"
 	"perf_event_paranoid, kptr_restrict, capabilities and the NMI watchdog, and say for\n"
 	"each collector whether it will run here and how. With --binary, whether PATH has\n"
-	"frame pointers (needed for full user stacks) and symbols.\n";
+	"frame pointers (needed for full user stacks) and symbols.\n"
+	"\n"
+	"  --binary PATH   also check this executable or library\n"
+	"  --json          one JSON object\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"Examples:\n"
+	"  pmuprof doctor\n"
+	"  pmuprof doctor --binary ./myserver --json\n";
 
 static bool virtualized(void)
 {
@@ -91,15 +99,13 @@ int cmd_doctor(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'b': binary = optarg; break;
 		case 'j': json = true; break;
 		case 'h': fputs(doctor_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: doctor: unknown option '%s'; see 'pmuprof doctor --help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("doctor", c, argv, options);
 		}
 	}
 	if (binary && access(binary, R_OK)) {

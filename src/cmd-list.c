@@ -25,6 +25,7 @@ static const char list_usage[] =
 	"                (as LIBPFM_ENCODE_INACTIVE=1 does)\n"
 	"  --json        one JSON array\n"
 	"  --details     print the perf_event_attr each EVENT encodes to\n"
+	"  -h, --help    this help\n"
 	"\n"
 	"Examples:\n"
 	"  pmuprof list '*miss*'\n"
@@ -96,16 +97,14 @@ int cmd_list(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'A': all = true; break;
 		case 'j': json = true; break;
 		case 'd': want_details = true; break;
 		case 'h': fputs(list_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: list: unknown option '%s'; see 'pmuprof list --help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("list", c, argv, options);
 		}
 	}
 	if (want_details)

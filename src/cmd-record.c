@@ -211,7 +211,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->max_stacks = 16384;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': a->all_cpus = true; break;
 		case 'C': a->cpu_list = optarg; break;
@@ -270,13 +270,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'h':
 			fputs(record_usage, stdout);
 			exit(0);
-		case ':':
-			fail_input("option '%s' needs a value; see 'pmuprof record --help'",
-				   argv[optind - 1]);
 		default:
-			if (optopt)
-				fail_input("unknown option '-%c'; see 'pmuprof record --help'", optopt);
-			fail_input("unknown option '%s'; see 'pmuprof record --help'", argv[optind - 1]);
+			exit(cmd_option_error("record", c, argv, record_options));
 		}
 	}
 	if (optind < argc)

@@ -42,6 +42,7 @@ static const char stat_usage[] =
 	"  -A, --no-aggr      one line per CPU\n"
 	"  -d, --duration S   stop after S seconds (system-wide default: until Ctrl-C)\n"
 	"      --json         JSON lines: one object per interval (docs/stat.md)\n"
+	"  -h, --help         this help\n"
 	"\n"
 	"The exit code of COMMAND is passed through.\n"
 	"\n"
@@ -445,7 +446,7 @@ int cmd_stat(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:aC:p:I:Ad:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:aC:p:I:Ad:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			events = optarg;
@@ -487,10 +488,7 @@ int cmd_stat(int argc, char **argv)
 			fputs(stat_usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"pmuprof: stat: unknown option '%s'; see 'pmuprof stat --help'\n",
-				argv[optind - 1]);
-			return ret;
+			return cmd_option_error("stat", c, argv, options);
 		}
 	}
 	if (!!pid_list + !!(optind < argc) + !!(all || cpu_list) > 1) {

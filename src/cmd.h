@@ -5,6 +5,15 @@
 /* Exit codes: 0 success, 2 bad input or a refused operation, 1 an unexpected failure. */
 #define EXIT_BAD_INPUT 2
 
+struct option;
+
+/*
+ * The one-line error for what getopt_long returned as c ('?' or ':', with a leading ':'
+ * in the option string): names the option, even inside a cluster (-ax), and points at
+ * 'pmuprof CMD --help'. Returns EXIT_BAD_INPUT.
+ */
+int cmd_option_error(const char *cmd, int c, char **argv, const struct option *options);
+
 int cmd_record(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
@@ -13,5 +22,6 @@ int cmd_diff(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif
