@@ -35,6 +35,9 @@ chromium
 util-linux
 procps
 python3
+scdoc
+man-db
+bash-completion
 "
 
 missing=""
