@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include "log.h"
 #include "pmu.h"
 
 void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned long period)
@@ -115,7 +116,12 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 	memset(fb, 0, sizeof(*fb));
 	fb->failed = -1;
 	for (i = 0, j = 0; i < *nr; i++) {
+		char desc[256];
+
 		err = pmu_event__probe(&evs[i]);
+		pr_info("pmuprof: event %s: %s: %s\n", evs[i].name,
+			pmu_event__describe(&evs[i], desc, sizeof(desc)),
+			err ? pmu_errno_name(err) : "opens");
 		if (!err) {
 			evs[j++] = evs[i];
 			continue;

@@ -81,6 +81,30 @@ static int details(int argc, char **argv)
 	return ret;
 }
 
+/*
+ * GLOB against an event name with or without its PMU: 'INST_RETIRED*' matches
+ * skl::INST_RETIRED:ANY_P, 'mem-loads' matches cpu/mem-loads/ (as perf list's filter).
+ */
+static bool glob_matches(const char *glob, const char *name)
+{
+	const char *colons = strstr(name, "::"), *slash = strchr(name, '/');
+	char inner[256];
+	size_t len;
+
+	if (!fnmatch(glob, name, FNM_CASEFOLD))
+		return true;
+	if (colons && !fnmatch(glob, colons + 2, FNM_CASEFOLD))
+		return true;
+	if (!slash)
+		return false;
+	len = strcspn(slash + 1, "/");
+	if (len >= sizeof(inner))
+		return false;
+	memcpy(inner, slash + 1, len);
+	inner[len] = 0;
+	return !fnmatch(glob, inner, FNM_CASEFOLD);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -129,7 +153,7 @@ int cmd_list(int argc, char **argv)
 		const char *why;
 		bool ok;
 
-		if (glob && fnmatch(glob, e->name, FNM_CASEFOLD))
+		if (glob && !glob_matches(glob, e->name))
 			continue;
 		why = openable(e, &ok);
 		shown++;

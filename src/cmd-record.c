@@ -75,7 +75,7 @@ static const char record_usage[] =
 	"      --format FORMAT     folded (default), svg or pprof; also chosen by the\n"
 	"                          extension: .folded, .svg, .pb.gz\n"
 	"  -q, --quiet             no summary\n"
-	"  -v, --verbose           debug output (repeat for more)\n"
+	"  -v, --verbose           what is opened and why; -vv adds libbpf's messages\n"
 	"  -h, --help              this help\n"
 	"\n"
 	"Examples:\n"
@@ -462,6 +462,8 @@ static char *output_name(const char *output, const char *event, int nr_events)
 	return asprintf(&s, "%.*s.%s%s", (int)(dot - output), output, event, dot) < 0 ? NULL : s;
 }
 
+static bool is_clock(const struct pmu_event *ev);
+
 /* The event, as the SVG subtitle and the pprof sample type say it. */
 static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 			   const struct pmu_fallback *fb, const struct record_event_stats *es,
@@ -476,8 +478,9 @@ static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 			n += snprintf(buf + n, sz - n, " at %llu Hz",
 				      (unsigned long long)ev->attr.sample_freq);
 		else
-			n += snprintf(buf + n, sz - n, " every %llu events",
-				      (unsigned long long)ev->attr.sample_period);
+			n += snprintf(buf + n, sz - n, " every %llu %s",
+				      (unsigned long long)ev->attr.sample_period,
+				      is_clock(ev) ? "ns" : "events");
 	}
 	if (n >= 0 && (size_t)n < sz)
 		snprintf(buf + n, sz - n, ", %llu samples, %.1f s",
@@ -628,6 +631,11 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 			  struct stack_table **tables, char **outs, double secs,
 			  const bool *count_weight, double finish)
 {
+	static const char *const kept_notes[PROFILE_CNT_MAX] = {
+		[PROFILE_CNT_KSTACK_ERR] = "kernel stack not captured",
+		[PROFILE_CNT_USTACK_ERR] = "user stack not captured",
+		[PROFILE_CNT_TRUNCATED] = "stack truncated at --max-stack",
+	};
 	int i, c;
 
 	fprintf(stderr, "pmuprof record summary\n");
@@ -638,7 +646,8 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		if (evs[i].attr.freq)
 			fprintf(stderr, " at %" PRIu64 " Hz", (uint64_t)evs[i].attr.sample_freq);
 		else
-			fprintf(stderr, " every %" PRIu64 " events", (uint64_t)evs[i].attr.sample_period);
+			fprintf(stderr, " every %" PRIu64 " %s", (uint64_t)evs[i].attr.sample_period,
+				is_clock(&evs[i]) ? "ns" : "events");
 		if (fb->added_cpu_clock)
 			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
 		fputc('\n', stderr);
@@ -658,16 +667,19 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
 				"ns" :
 				"events");
-		fprintf(stderr, "  counts:     %s\n",
-			count_weight[i] ? "events (sum of sample periods: frequency-mode hardware "
-					  "event)" :
-					  "samples");
+		if (count_weight[i])
+			fprintf(stderr, "  counts:     %s (sum of sample periods: %s)\n",
+				is_clock(&evs[i]) ? "ns" : "events",
+				a->count_mode == 2 ? "--count=events" : "frequency-mode hardware event");
+		else
+			fprintf(stderr, "  counts:     samples\n");
 		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " in the kernel map)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
 			if (es->counters[c])
-				fprintf(stderr, "  note:       %" PRIu64 " samples with %s (kept)\n",
-					es->counters[c], record_counter__name(c));
+				fprintf(stderr, "  note:       %" PRIu64 " sample%s: %s (kept)\n",
+					es->counters[c], es->counters[c] == 1 ? "" : "s",
+					kept_notes[c] ? kept_notes[c] : record_counter__name(c));
 		fprintf(stderr, "  output:     %s\n", outs[i]);
 	}
 	if (fb->nr_dropped && !fb->added_cpu_clock)
@@ -691,7 +703,6 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
 				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
 				"or set kernel.kptr_restrict=0\n");
-	(void)a;
 }
 
 int cmd_record(int argc, char **argv)
@@ -841,8 +852,11 @@ int cmd_record(int argc, char **argv)
 		if (fb.added_cpu_clock)
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
-				"cpu-clock at %lu Hz instead\n",
-				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL);
+				"cpu-clock at %lu Hz instead%s\n",
+				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL,
+				a.period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
+					       "give -F HZ to choose the rate)" :
+					       "");
 		else
 			fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
 				list, pmu_errno_name(fb.err), evs[0].name);

@@ -352,67 +352,29 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 				metrics[m].unit, metrics[m].num, metrics[m].den);
 }
 
-static int parse_int_list(const char *opt, const char *list, int **out, int *nr)
+static int parse_pid_list(const char *opt, const char *list, int **out, int *nr)
 {
-	char *copy = strdup(list), *tok, *save = NULL, *end;
+	char bad[64];
+	int err = pid_list__parse(list, out, nr, bad, sizeof(bad));
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long v = strtol(tok, &end, 10);
-		int *tmp;
-
-		if (*end || v <= 0) {
-			fprintf(stderr, "pmuprof: stat: %s %s: '%s' is not a process ID\n", opt,
-				list, tok);
-			free(copy);
-			return -EINVAL;
-		}
-		tmp = realloc(*out, (*nr + 1) * sizeof(int));
-		if (!tmp) {
-			free(copy);
-			return -ENOMEM;
-		}
-		*out = tmp;
-		(*out)[(*nr)++] = v;
-	}
-	free(copy);
-	return 0;
+	if (err == -EINVAL)
+		fprintf(stderr, "pmuprof: stat: %s %s: '%s' is not a process ID\n", opt, list, bad);
+	return err;
 }
 
 /* Every thread of each process. */
-static int threads_of(const int *pids, int nr, int **tasks, int *nr_tasks)
+static int threads_of_all(const int *pids, int nr, int **tasks, int *nr_tasks)
 {
-	int i;
+	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		char path[64];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "/proc/%d/task", pids[i]);
-		d = opendir(path);
-		if (!d) {
+		err = threads_of(pids[i], tasks, nr_tasks);
+		if (err == -ESRCH)
 			fprintf(stderr,
 				"pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
 				pids[i]);
-			return -ESRCH;
-		}
-		while ((de = readdir(d))) {
-			long tid = strtol(de->d_name, NULL, 10);
-			int *tmp;
-
-			if (tid <= 0)
-				continue;
-			tmp = realloc(*tasks, (*nr_tasks + 1) * sizeof(int));
-			if (!tmp) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*tasks = tmp;
-			(*tasks)[(*nr_tasks)++] = tid;
-		}
-		closedir(d);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -513,8 +475,8 @@ int cmd_stat(int argc, char **argv)
 		goto out;
 	}
 	if (pid_list) {
-		if (parse_int_list("-p", pid_list, &pids, &nr_pids) ||
-		    threads_of(pids, nr_pids, &tasks, &nr_tasks))
+		if (parse_pid_list("-p", pid_list, &pids, &nr_pids) ||
+		    threads_of_all(pids, nr_pids, &tasks, &nr_tasks))
 			goto out;
 		snprintf(target, sizeof(target), "process id '%s'", pid_list);
 	}

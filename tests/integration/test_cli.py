@@ -157,7 +157,21 @@ def case_report():
         one_line_error(["report", "--limit", "x", path], r".*--limit x: give a number.*")
 
 
-CASES = {"help": case_help, "option-errors": case_option_errors, "report": case_report}
+def case_list_glob():
+    """A glob matches event names with or without their PMU, as perf list's filter does."""
+    p = run(["list", "--all-pmus", "INST_RETIRED*"])
+    names = [l.split()[0] for l in p.stdout.splitlines() if l.startswith("  ")]
+    if p.returncode != 0 or "skl::INST_RETIRED" not in names or \
+            not all(n.split("::")[-1].upper().startswith("INST_RETIRED") for n in names):
+        fail(f"list --all-pmus 'INST_RETIRED*': exit {p.returncode}: {names[:5]} {p.stderr}")
+    p = run(["list", "cpu-clock"])
+    if [l.split()[0] for l in p.stdout.splitlines() if l.startswith("  ")] != ["cpu-clock"]:
+        fail(f"list cpu-clock: {p.stdout}")
+    one_line_error(["list", "no-such-event-xyz*"], r"pmuprof: list: no event matches .*")
+
+
+CASES = {"help": case_help, "option-errors": case_option_errors, "report": case_report,
+         "list-glob": case_list_glob}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
