@@ -223,6 +223,15 @@ static bool clock_ms_of(struct stat_session *s, const double *vals, double *ms)
 	return false;
 }
 
+/* The name as printed: EVENT:u when it fell back to user space, as perf prints it. */
+static const char *shown_name(const struct stat_event *e, char *buf, size_t sz)
+{
+	if (!e->user_only)
+		return e->ev.name;
+	snprintf(buf, sz, "%s:u", e->ev.name);
+	return buf;
+}
+
 /* Print one set of values (deltas for intervals). vals[i] are scaled values. */
 static void print_values(FILE *f, struct stat_session *s, const double *vals, const double *pct,
 			 const struct printer *p, double **per_cpu_vals)
@@ -241,11 +250,12 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 		fprintf(f, ", \"events\": [");
 		for (i = 0, j = 0; i < s->nr; i++) {
 			const struct stat_event *e = &s->ev[i];
+			char name[PMU_EVENT_NAME_MAX + 4];
 
 			if (later_instance(s, i))
 				continue;
 			fprintf(f, "%s{\"event\": ", j++ ? ", " : "");
-			json_write_string(f, e->ev.name);
+			json_write_string(f, shown_name(e, name, sizeof(name)));
 			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
 			if (e->supported) {
 				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
@@ -289,7 +299,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 	}
 	for (i = 0; i < s->nr; i++) {
 		const struct stat_event *e = &s->ev[i];
-		char prefix[32] = "";
+		char prefix[32] = "", name[PMU_EVENT_NAME_MAX + 4];
 
 		if (p->interval)
 			snprintf(prefix, sizeof(prefix), "%14.6f ", p->t);
@@ -297,7 +307,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 			continue;
 		if (!e->supported) {
 			fprintf(f, "%s%18s      %-28s (%s)\n", prefix, "<not supported>",
-				e->ev.name, reason(e));
+				shown_name(e, name, sizeof(name)), reason(e));
 			continue;
 		}
 		if (e->ev.uncore) {
@@ -307,7 +317,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 
 			for (k = 0; k < ns; k++) {
 				fprintf(f, "%sS%-3d %18.2f %-4s %-28s", prefix, k, sums[k], unit,
-					e->ev.name);
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
 					fprintf(f, " # %10.2f %s/s", sums[k] / p->elapsed,
 						unit[0] ? unit : "");
@@ -325,17 +335,18 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 				snprintf(cpu, sizeof(cpu), "CPU%-4d ", e->cpu[j]);
 			if (is_clock(&e->ev)) {
 				fprintf(f, "%s%s%18.2f msec %-28s", prefix, cpu, v / 1e6,
-					e->ev.name);
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
 					fprintf(f, " # %8.3f CPUs utilized", v / 1e9 / p->elapsed);
 			} else if (e->ev.unit[0]) {
 				fprintf(f, "%s%s%18.2f %-4s %-28s", prefix, cpu, v, e->ev.unit,
-					e->ev.name);
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
 					fprintf(f, " # %10.2f %s/s", v / p->elapsed, e->ev.unit);
 			} else {
 				commify(v, num, sizeof(num));
-				fprintf(f, "%s%s%18s      %-28s", prefix, cpu, num, e->ev.name);
+				fprintf(f, "%s%s%18s      %-28s", prefix, cpu, num,
+					shown_name(e, name, sizeof(name)));
 				if (have_clock && clock_ms > 0 && !p->per_cpu)
 					print_rate(f, v / clock_ms * 1e3);
 			}
@@ -377,6 +388,29 @@ static int threads_of_all(const int *pids, int nr, int **tasks, int *nr_tasks)
 			return err;
 	}
 	return 0;
+}
+
+/* Say once that the kernel is not counted, and why (as perf's fallback to :u does). */
+static void note_user_only(const struct stat_session *s)
+{
+	FILE *f;
+	int i, paranoid = -9;
+
+	for (i = 0; i < s->nr && !s->ev[i].user_only; i++)
+		;
+	if (i == s->nr)
+		return;
+	f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	if (f) {
+		if (fscanf(f, "%d", &paranoid) != 1)
+			paranoid = -9;
+		fclose(f);
+	}
+	fprintf(stderr, "pmuprof: stat: counting user space only (events shown as EVENT:u): the "
+			"kernel is not permitted here");
+	if (paranoid != -9)
+		fprintf(stderr, " (kernel.perf_event_paranoid=%d)", paranoid);
+	fprintf(stderr, "; run as root or with CAP_PERFMON to count it too\n");
 }
 
 int cmd_stat(int argc, char **argv)
@@ -530,6 +564,7 @@ int cmd_stat(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	note_user_only(s);
 	for (i = 0, j = 0; i < s->nr; i++)
 		j += s->ev[i].supported;
 	if (!j && s->nr) {

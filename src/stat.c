@@ -75,6 +75,29 @@ static int leader_fd(struct stat_session *s, int idx, int target)
 	return -1;
 }
 
+/*
+ * Open one fd; refused the kernel (perf_event_paranoid, no CAP_PERFMON), count user space
+ * only, as perf does: the event reads as EVENT:u.
+ */
+static int open_one(struct stat_event *e, pid_t pid, int cpu, int group_fd)
+{
+	struct perf_event_attr *a = &e->ev.attr;
+	int fd = pmu_event__open_adjust(&e->ev, pid, cpu, group_fd);
+
+	if ((fd == -EACCES || fd == -EPERM) && !a->exclude_kernel) {
+		a->exclude_kernel = 1;
+		a->exclude_hv = 1;
+		fd = pmu_event__open_adjust(&e->ev, pid, cpu, group_fd);
+		if (fd >= 0) {
+			e->user_only = true;
+		} else {
+			a->exclude_kernel = 0;
+			a->exclude_hv = 0;
+		}
+	}
+	return fd;
+}
+
 struct stat_session *stat__new(const struct stat_opts *o)
 {
 	struct stat_session *s = calloc(1, sizeof(*s));
@@ -109,8 +132,7 @@ struct stat_session *stat__new(const struct stat_opts *o)
 								      cpus, PMU_MAX_CPUS);
 
 			for (t = 0; t < nr && !err; t++) {
-				int fd = pmu_event__open_adjust(&e->ev, -1, cpus[t],
-								leader_fd(s, i, n));
+				int fd = open_one(e, -1, cpus[t], leader_fd(s, i, n));
 
 				if (fd < 0) {
 					e->supported = false;
@@ -122,8 +144,7 @@ struct stat_session *stat__new(const struct stat_opts *o)
 			}
 		} else {
 			for (t = 0; t < o->nr_tasks && !err; t++) {
-				int fd = pmu_event__open_adjust(&e->ev, o->tasks[t], -1,
-								leader_fd(s, i, t));
+				int fd = open_one(e, o->tasks[t], -1, leader_fd(s, i, t));
 
 				if (fd < 0) {
 					/* A thread that exited since the list was made: not the event's fault. */

@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -120,6 +121,41 @@ def case_groups():
         w.wait()
 
 
+PARANOID = "/proc/sys/kernel/perf_event_paranoid"
+
+
+def case_user_fallback():
+    """Not permitted to count the kernel (perf_event_paranoid 2, an ordinary user): count
+    user space, name the events EVENT:u and say why, as perf stat does."""
+    need_root()
+    if not shutil.which("setpriv"):
+        skip("needs setpriv (util-linux) to run as nobody")
+    old = open(PARANOID).read().strip()
+    try:
+        with open(PARANOID, "w") as f:
+            f.write("2")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            PMUPROF, "stat", "-e", "task-clock,page-faults", "--", TOUCH, "300"],
+                           capture_output=True, text=True, timeout=120, cwd="/")
+    finally:
+        with open(PARANOID, "w") as f:
+            f.write(old)
+    print(p.stdout, p.stderr)
+    if p.returncode != 0:
+        fail(f"as nobody with perf_event_paranoid=2: exit {p.returncode}: {p.stderr}")
+    notes = [l for l in p.stderr.splitlines() if "user space only" in l]
+    if len(notes) != 1 or "kernel.perf_event_paranoid=2" not in notes[0]:
+        fail(f"want one line saying why only user space is counted: {p.stderr!r}")
+    m = re.search(r"^\s+([\d,]+)\s+page-faults:u\s", p.stdout, re.M)
+    if not re.search(r"^\s+[\d.]+ msec task-clock:u\s", p.stdout, re.M) or not m or \
+            int(m.group(1).replace(",", "")) < 300:
+        fail(f"events not counted as EVENT:u: {p.stdout}")
+    # As root nothing falls back.
+    q = run(["stat", "-e", "task-clock", "--", "true"])
+    if ":u" in q.stdout or "user space only" in q.stderr:
+        fail(f"root fell back to :u: {q.stdout} {q.stderr}")
+
+
 def case_errors():
     for args, pattern in [
         (["stat", "-e", "bogus", "--", "true"], r"-e bogus: 'bogus': unknown event"),
@@ -134,7 +170,8 @@ def case_errors():
             fail(f"{args}: exit {p.returncode}: {p.stderr!r}")
 
 
-CASES = {"touch": case_touch, "json": case_json, "groups": case_groups, "errors": case_errors}
+CASES = {"touch": case_touch, "json": case_json, "groups": case_groups,
+         "user-fallback": case_user_fallback, "errors": case_errors}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
