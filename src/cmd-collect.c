@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "util.h"
 #include "collector.h"
+#include "target.h"
 #include "flamegraph/flamegraph.h"
 
 static const char collect_usage[] =
@@ -66,6 +67,7 @@ struct collect_args {
 	double duration, interval_ms;
 	bool all, has_duration;
 	char **cmd;
+	struct target_spec ts;
 };
 
 /* Options → a; 0 or an exit code. */
@@ -82,8 +84,8 @@ static int parse_args(int argc, char **argv, struct collect_args *a)
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
+	char *end, why[256];
 	size_t len;
-	char *end;
 	int c;
 
 	a->duration = 10;
@@ -133,8 +135,12 @@ static int parse_args(int argc, char **argv, struct collect_args *a)
 	}
 	if (optind < argc)
 		a->cmd = &argv[optind];
-	if (!!a->all + !!a->pid_list + !!a->cmd > 1) {
-		fprintf(stderr, "pmuprof: collect: give one target: -a, -p PIDS or -- COMMAND\n");
+	a->ts.all_cpus = a->all;
+	a->ts.pid_list = a->pid_list;
+	a->ts.cmd = a->cmd;
+	if (target_spec__validate(&a->ts, TARGET_CPUS | TARGET_PIDS | TARGET_CMD, why,
+				  sizeof(why))) {
+		fprintf(stderr, "pmuprof: collect: %s\n", why);
 		return EXIT_BAD_INPUT;
 	}
 	if (!dir || !*dir) {
@@ -194,12 +200,12 @@ struct target {
 static int target__init(struct target *t, const struct collect_args *a)
 {
 	char bad[64];
-	int i, err, len = 0;
+	int i, err;
 
 	memset(t, 0, sizeof(*t));
 	t->child = -1;
 	t->go_fd = -1;
-	snprintf(t->desc, sizeof(t->desc), "system-wide");
+	target_spec__describe(&a->ts, t->desc, sizeof(t->desc));
 	if (a->pid_list) {
 		err = pid_list__parse(a->pid_list, &t->pids, &t->nr_pids, bad, sizeof(bad));
 		if (err == -EINVAL)
@@ -213,14 +219,10 @@ static int target__init(struct target *t, const struct collect_args *a)
 					"with 'ps'\n",
 					t->pids[i]);
 		}
-		snprintf(t->desc, sizeof(t->desc), "processes %s", a->pid_list);
 		return err == -ENOMEM ? 1 : err ? EXIT_BAD_INPUT : 0;
 	}
 	if (!a->cmd)
 		return 0;
-	for (i = 0; a->cmd[i] && len < (int)sizeof(t->desc) - 1; i++)
-		len += snprintf(t->desc + len, sizeof(t->desc) - len, "%s%s", i ? " " : "command ",
-				a->cmd[i]);
 	{
 		char *path = find_in_path(a->cmd[0]);
 

@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "record.h"
+#include "target.h"
 #include "util.h"
 
 static const char record_usage[] =
@@ -200,8 +201,10 @@ static const char *output_ext(const char *path)
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
-	int c, targets;
+	struct target_spec ts = { 0 };
+	char why[256];
 	long long v;
+	int c;
 	char *end;
 
 	memset(a, 0, sizeof(*a));
@@ -314,9 +317,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		fail_input("--attach=%s: unknown mode; use auto, link or ioctl", a->attach_arg);
 	if (a->user_only && a->kernel_only)
 		fail_input("-U and -K: choose user-only or kernel-only frames, not both");
-	targets = !!a->all_cpus + !!a->cpu_list + !!a->pid_list + !!a->tid_list + !!a->cmd;
-	if (targets > 1 && !(targets == 2 && a->all_cpus && a->cpu_list))
-		fail_input("give one target: -a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND");
+	ts.all_cpus = a->all_cpus;
+	ts.cpu_list = a->cpu_list;
+	ts.pid_list = a->pid_list;
+	ts.tid_list = a->tid_list;
+	ts.cmd = a->cmd;
+	if (target_spec__validate(&ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_TIDS |
+					       TARGET_CMD,
+				  why, sizeof(why)))
+		fail_input("%s", why);
 	if (a->format) {
 		if (!strcmp(a->format, "folded"))
 			a->out_format = OUT_FOLDED;

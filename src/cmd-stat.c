@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include "cmd.h"
 #include "stat.h"
+#include "target.h"
 #include "util.h"
 
 static const char stat_usage[] =
@@ -435,7 +436,8 @@ int cmd_stat(int argc, char **argv)
 	double interval_ms = 0, duration = 0, start, last, *prev = NULL, *vals = NULL, *pct = NULL;
 	double **pcpu = NULL, **pprev = NULL;
 	bool all = false, per_cpu = false, json = false, child_done = false;
-	char *bad = NULL, why[256], target[512] = "system wide", *end;
+	char *bad = NULL, why[256], target[512], *end;
+	struct target_spec ts = { 0 };
 	pid_t child = -1;
 	struct rusage ru;
 	struct sigaction sa;
@@ -487,11 +489,16 @@ int cmd_stat(int argc, char **argv)
 			return cmd_option_error("stat", c, argv, options);
 		}
 	}
-	if (!!pid_list + !!(optind < argc) + !!(all || cpu_list) > 1) {
-		fprintf(stderr,
-			"pmuprof: stat: give one target: -a/-C CPUS, -p PIDS or -- COMMAND\n");
+	ts.all_cpus = all;
+	ts.cpu_list = cpu_list;
+	ts.pid_list = pid_list;
+	ts.cmd = optind < argc ? &argv[optind] : NULL;
+	if (target_spec__validate(&ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_CMD,
+				  why, sizeof(why))) {
+		fprintf(stderr, "pmuprof: stat: %s\n", why);
 		return ret;
 	}
+	target_spec__describe(&ts, target, sizeof(target));
 	if (pmu_events__parse_list(events, &evs, &nr_evs, &bad, why, sizeof(why))) {
 		fprintf(stderr, "pmuprof: stat: -e %s: '%s': %s; see 'pmuprof list'\n", events,
 			bad ? bad : "", why);
@@ -512,7 +519,6 @@ int cmd_stat(int argc, char **argv)
 		if (parse_pid_list("-p", pid_list, &pids, &nr_pids) ||
 		    threads_of_all(pids, nr_pids, &tasks, &nr_tasks))
 			goto out;
-		snprintf(target, sizeof(target), "process id '%s'", pid_list);
 	}
 
 	memset(&sa, 0, sizeof(sa));
@@ -524,15 +530,11 @@ int cmd_stat(int argc, char **argv)
 
 	if (optind < argc) {
 		char *path = find_in_path(argv[optind]);
-		int len = 0;
 
 		if (!path) {
 			fprintf(stderr, "pmuprof: stat: %s: command not found\n", argv[optind]);
 			goto out;
 		}
-		for (i = optind; i < argc && len < (int)sizeof(target) - 1; i++)
-			len += snprintf(target + len, sizeof(target) - len, "%s%s",
-					i > optind ? " " : "", argv[i]);
 		child = launch_paused(&argv[optind], path, &go[1]);
 		free(path);
 		if (child < 0) {

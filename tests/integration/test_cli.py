@@ -85,6 +85,15 @@ def case_option_errors():
     for args, what in cases:
         cmd = args[0]
         one_line_error(args, re.escape(f"pmuprof: {cmd}: {what}; see 'pmuprof {cmd} --help'"))
+    # One target model: the same rule and words in record, stat and collect.
+    for args, prefix, offered in (
+            (["record", "-a", "-p", "1"], "pmuprof: ", "-a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND"),
+            (["record", "-t", "1", "--", "true"], "pmuprof: ",
+             "-a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND"),
+            (["stat", "-C", "0", "-p", "1"], "pmuprof: stat: ", "-a, -C CPUS, -p PIDS or -- COMMAND"),
+            (["collect", "-o", "x", "-p", "1", "--", "true"], "pmuprof: collect: ",
+             "-a, -p PIDS or -- COMMAND")):
+        one_line_error(args, re.escape(f"{prefix}give one target: {offered}"))
     one_line_error(["help", "bogus"], r"pmuprof: help: unknown command 'bogus'.*")
     one_line_error(["bogus"], r"pmuprof: unknown command 'bogus'.*")
 

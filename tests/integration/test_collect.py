@@ -113,7 +113,7 @@ def case_collect_targets():
     if p.returncode != 3:
         fail(f"-- COMMAND: exit {p.returncode}, want the command's 3: {p.stderr}")
     index = json.load(open(os.path.join(out, "index.json")))
-    if not index["target"].startswith("command sh -c"):
+    if not index["target"].startswith("sh -c "):
         fail(f"target: {index['target']}")
     comms = profile_comms(out)
     if not comms or set(comms) - {"pmuprof-demo", "sh"}:
@@ -135,7 +135,7 @@ def case_collect_targets():
     if p.returncode != 0:
         fail(f"-p: exit {p.returncode}: {p.stderr}")
     index = json.load(open(os.path.join(out, "index.json")))
-    if index["target"] != f"processes {demo.pid}" or index["duration_s"] >= 30:
+    if index["target"] != f"process id '{demo.pid}'" or index["duration_s"] >= 30:
         fail(f"-p: target {index['target']}, ran {index['duration_s']} s of -d 60")
     comms = profile_comms(out)
     if set(comms) != {"pmuprof-demo"}:
