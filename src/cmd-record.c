@@ -75,6 +75,7 @@ static const char record_usage[] =
 	"                          events, one file per event: FILE.EVENT.folded\n"
 	"      --format FORMAT     folded (default), svg or pprof; also chosen by the\n"
 	"                          extension: .folded, .svg, .pb.gz\n"
+	"      --report            then print the top functions on stdout (pmuprof report)\n"
 	"  -q, --quiet             no summary\n"
 	"  -v, --verbose           what is opened and why; -vv adds libbpf's messages\n"
 	"  -h, --help              this help\n"
@@ -95,6 +96,7 @@ enum {
 	OPT_COUNT_MODE,
 	OPT_NO_DEMANGLE,
 	OPT_DEBUG_DIR,
+	OPT_REPORT,
 };
 
 static const struct option record_options[] = {
@@ -118,6 +120,7 @@ static const struct option record_options[] = {
 	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -130,7 +133,7 @@ struct record_args {
 	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
 	unsigned long freq, period;
 	double duration;
-	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
+	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, report;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
@@ -233,6 +236,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_ATTACH: a->attach_arg = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_NO_DEMANGLE: a->no_demangle = true; break;
+		case OPT_REPORT: a->report = true; break;
 		case OPT_DEBUG_DIR:
 			if (strchr(optarg, ':') || strlen(a->debug_dirs) + strlen(optarg) + 2 >
 							   sizeof(a->debug_dirs))
@@ -1021,6 +1025,8 @@ int cmd_record(int argc, char **argv)
 	if (!a.quiet)
 		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
 			      opts.count_weight, monotonic_now() - stop_time);
+	for (i = 0; a.report && i < nr_evs; i++)
+		report__print_table(stdout, tables[i], record__events(rec)[i].name);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

@@ -34,7 +34,7 @@ struct style {
 };
 
 /* perf's colours: red from 5%, green from 0.5%. */
-static void print_pct(const struct style *st, double v, int width)
+static void print_pct(FILE *f, const struct style *st, double v, int width)
 {
 	double pct = st->total > 0 ? 100 * v / st->total : 0;
 	const char *on = "";
@@ -43,52 +43,73 @@ static void print_pct(const struct style *st, double v, int width)
 		on = "\033[31m";
 	else if (st->color && pct >= 0.5)
 		on = "\033[32m";
-	printf("%s%*.2f%%%s", on, width, pct, on[0] ? "\033[m" : "");
+	fprintf(f, "%s%*.2f%%%s", on, width, pct, on[0] ? "\033[m" : "");
 }
 
-static void print_table(const struct report *r, const struct style *st, size_t limit)
+static void print_table(FILE *out, const struct report *r, const struct style *st, size_t limit)
 {
 	size_t i;
 
-	printf("#     Self     Total  Function\n");
-	printf("# --------  --------  --------\n");
+	fprintf(out, "#     Self     Total  Function\n");
+	fprintf(out, "# --------  --------  --------\n");
 	for (i = 0; i < r->nr && (!limit || i < limit); i++) {
-		printf("  ");
-		print_pct(st, r->entries[i].self, 7);
-		printf("  ");
-		print_pct(st, r->entries[i].total, 7);
-		printf("  %s\n", r->entries[i].name);
+		fprintf(out, "  ");
+		print_pct(out, st, r->entries[i].self, 7);
+		fprintf(out, "  ");
+		print_pct(out, st, r->entries[i].total, 7);
+		fprintf(out, "  %s\n", r->entries[i].name);
 	}
 	if (limit && r->nr > limit)
-		printf("# ... %zu more (--limit 0 shows all)\n", r->nr - limit);
+		fprintf(out, "# ... %zu more (--limit 0 shows all)\n", r->nr - limit);
 }
 
-static void print_focus(const struct report_focus *f, const char *name, const struct style *st,
-			size_t limit)
+static void print_focus(FILE *out, const struct report_focus *f, const char *name,
+			const struct style *st, size_t limit)
 {
 	size_t i;
 
-	printf("# %s: total ", name);
-	print_pct(st, f->total, 0);
-	printf(", self ");
-	print_pct(st, f->self, 0);
-	printf("\n#\n# Callers (through each, of the whole profile):\n");
+	fprintf(out, "# %s: total ", name);
+	print_pct(out, st, f->total, 0);
+	fprintf(out, ", self ");
+	print_pct(out, st, f->self, 0);
+	fprintf(out, "\n#\n# Callers (through each, of the whole profile):\n");
 	for (i = 0; i < f->callers.nr && (!limit || i < limit); i++) {
-		printf("  ");
-		print_pct(st, f->callers.entries[i].total, 7);
-		printf("  %s\n", f->callers.entries[i].name);
+		fprintf(out, "  ");
+		print_pct(out, st, f->callers.entries[i].total, 7);
+		fprintf(out, "  %s\n", f->callers.entries[i].name);
 	}
-	printf("#\n# Callees:\n");
+	fprintf(out, "#\n# Callees:\n");
 	if (f->outer_self > 0) {
-		printf("  ");
-		print_pct(st, f->outer_self, 7);
-		printf("  [self]\n");
+		fprintf(out, "  ");
+		print_pct(out, st, f->outer_self, 7);
+		fprintf(out, "  [self]\n");
 	}
 	for (i = 0; i < f->callees.nr && (!limit || i < limit); i++) {
-		printf("  ");
-		print_pct(st, f->callees.entries[i].total, 7);
-		printf("  %s\n", f->callees.entries[i].name);
+		fprintf(out, "  ");
+		print_pct(out, st, f->callees.entries[i].total, 7);
+		fprintf(out, "  %s\n", f->callees.entries[i].name);
 	}
+}
+
+int report__print_table(FILE *f, struct stack_table *table, const char *event)
+{
+	struct folded_data d = {0};
+	struct report r = {0};
+	struct style st = {.color = isatty(fileno(f)) && !getenv("NO_COLOR")};
+	int err = folded_data__from_table(&d, table);
+
+	if (!err)
+		err = report__build(&r, &d);
+	if (!err) {
+		report__sort(&r, REPORT_SORT_SELF);
+		st.total = r.total;
+		fprintf(f, "# pmuprof report: %s: %zu stacks, %.15g in all\n#\n", event, d.nr,
+			r.total);
+		print_table(f, &r, &st, 30);
+	}
+	report__exit(&r);
+	folded_data__free(&d);
+	return err;
 }
 
 static int read_input(const char *path, struct folded_data *d)
@@ -210,7 +231,7 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 		st.total = f.grand_total;
-		print_focus(&f, focus, &st, limit);
+		print_focus(stdout, &f, focus, &st, limit);
 	} else {
 		if (report__build(&r, &d))
 			goto out;
@@ -218,7 +239,7 @@ int cmd_report(int argc, char **argv)
 		st.total = r.total;
 		printf("# pmuprof report: %s: %zu stacks, %.15g samples (or events) in all\n#\n",
 		       path ? path : "stdin", d.nr, r.total);
-		print_table(&r, &st, limit);
+		print_table(stdout, &r, &st, limit);
 	}
 	ret = fflush(stdout) ? 1 : 0;
 out:

@@ -2,6 +2,8 @@
 #ifndef PMUPROF_CMD_H
 #define PMUPROF_CMD_H
 
+#include <stdio.h>
+
 /* Exit codes: 0 success, 2 bad input or a refused operation, 1 an unexpected failure. */
 #define EXIT_BAD_INPUT 2
 
@@ -23,5 +25,9 @@ int cmd_stat(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+
+struct stack_table;
+/* pmuprof report's table of a recorded profile on f, titled with the event (--report). */
+int report__print_table(FILE *f, struct stack_table *st, const char *event);
 
 #endif

@@ -119,10 +119,20 @@ def check_shares(stacks):
 
 def case_shares_cmd(tmp):
     out = os.path.join(tmp, "cmd.folded")
-    _, err = record_ok(["record", "-F", "999", "-o", out, "--", DEMO, "4"])
-    check_shares(parse_folded(out))
+    report, err = record_ok(["record", "-F", "999", "--report", "-o", out, "--", DEMO, "4"])
+    stacks = parse_folded(out)
+    check_shares(stacks)
     taken, in_stacks, lost = samples_from_summary(err)
     check(taken == in_stacks + lost, f"ledger: {taken} taken != {in_stacks} + {lost}")
+    # --report: the top functions of what was written, with the file's exact shares.
+    total = sum(stacks.values())
+    self_60 = sum(c for s, c in stacks.items() if s.endswith(";hot_60"))
+    m = re.search(r"^\s+([\d.]+)%\s+([\d.]+)%\s+hot_60$", report, re.M)
+    check(m and abs(float(m.group(1)) - 100 * self_60 / total) < 0.006,
+          f"--report's hot_60 line vs the file's {100 * self_60 / total:.2f}%:\n{report}")
+    first = [l for l in report.splitlines() if l.strip() and not l.startswith("#")
+             and "%" in l][0]
+    check(first.split()[-1] == "hot_60", f"--report's top function: {first}")
 
 
 def case_shares_pid(tmp):
