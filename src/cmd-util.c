@@ -5,15 +5,25 @@
 #include <string.h>
 #include "cmd.h"
 
-/* The long option named name (up to '=') in options, or NULL. */
+/*
+ * The long option named name (up to '=') in options, or NULL; an unambiguous prefix
+ * names it too, as getopt_long takes one (--jso is --json).
+ */
 static const struct option *long_option(const struct option *options, const char *name)
 {
+	const struct option *o, *found = NULL;
 	size_t len = strcspn(name, "=");
+	int n = 0;
 
-	for (; options && options->name; options++)
-		if (strlen(options->name) == len && !strncmp(options->name, name, len))
-			return options;
-	return NULL;
+	for (o = options; o && o->name; o++) {
+		if (strncmp(o->name, name, len))
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		found = o;
+		n++;
+	}
+	return n == 1 ? found : NULL;
 }
 
 int cmd_option_error(const char *cmd, int c, char **argv, const struct option *options)
@@ -33,7 +43,9 @@ int cmd_option_error(const char *cmd, int c, char **argv, const struct option *o
 	} else {
 		arg = NULL;
 	}
-	if (arg)
+	if (lo)
+		snprintf(name, sizeof(name), "--%s", lo->name);
+	else if (arg)
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
 	else
 		snprintf(name, sizeof(name), "-%c", optopt ? optopt : '?');

@@ -69,6 +69,8 @@ def case_option_errors():
         (["stat", "-e"], "option '-e' needs a value"),
         (["stat", "--event"], "option '--event' needs a value"),
         (["stat", "--json=1"], "option '--json' takes no value"),
+        (["stat", "--jso=1"], "option '--json' takes no value"),
+        (["stat", "--even"], "option '--event' needs a value"),
         (["record", "-Z"], "unknown option '-Z'"),
         (["record", "-aZ"], "unknown option '-Z'"),
         (["record", "-F"], "option '-F' needs a value"),
