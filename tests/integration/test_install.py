@@ -45,10 +45,11 @@ t pmuprof re
 t pmuprof stat --js
 t pmuprof record -e cpu-cl
 t pmuprof help dif
+t pmuprof collect --collectors profile,sc
 """
     p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     got = p.stdout.splitlines()
-    want = ["record report", "--json", "cpu-clock", "diff"]
+    want = ["record report", "--json", "cpu-clock", "diff", "profile,sched"]
     if got != want:
         fail(f"completion: {got} (stderr {p.stderr!r}), want {want}")
 
