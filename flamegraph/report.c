@@ -154,6 +154,8 @@ static int by_total(const void *a, const void *b)
 
 void report__sort(struct report *r, enum report_sort by)
 {
+	if (r->nr < 2)
+		return; /* entries may be NULL: qsort wants an array */
 	qsort(r->entries, r->nr, sizeof(*r->entries), by == REPORT_SORT_TOTAL ? by_total : by_self);
 }
 
