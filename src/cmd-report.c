@@ -46,6 +46,16 @@ static void print_pct(FILE *f, const struct style *st, double v, int width)
 	fprintf(f, "%s%*.2f%%%s", on, width, pct, on[0] ? "\033[m" : "");
 }
 
+/* A frame name from a file anyone may have written: no control characters reach the
+ * terminal (an escape sequence in a name would be obeyed). */
+static void print_name(FILE *out, const char *name)
+{
+	fputs("  ", out);
+	for (; *name; name++)
+		fputc((unsigned char)*name < 0x20 || *name == 0x7f ? '?' : *name, out);
+	fputc('\n', out);
+}
+
 static void print_table(FILE *out, const struct report *r, const struct style *st, size_t limit)
 {
 	size_t i;
@@ -57,7 +67,7 @@ static void print_table(FILE *out, const struct report *r, const struct style *s
 		print_pct(out, st, r->entries[i].self, 7);
 		fprintf(out, "  ");
 		print_pct(out, st, r->entries[i].total, 7);
-		fprintf(out, "  %s\n", r->entries[i].name);
+		print_name(out, r->entries[i].name);
 	}
 	if (limit && r->nr > limit)
 		fprintf(out, "# ... %zu more (--limit 0 shows all)\n", r->nr - limit);
@@ -76,7 +86,7 @@ static void print_focus(FILE *out, const struct report_focus *f, const char *nam
 	for (i = 0; i < f->callers.nr && (!limit || i < limit); i++) {
 		fprintf(out, "  ");
 		print_pct(out, st, f->callers.entries[i].total, 7);
-		fprintf(out, "  %s\n", f->callers.entries[i].name);
+		print_name(out, f->callers.entries[i].name);
 	}
 	fprintf(out, "#\n# Callees:\n");
 	if (f->outer_self > 0) {
@@ -87,7 +97,7 @@ static void print_focus(FILE *out, const struct report_focus *f, const char *nam
 	for (i = 0; i < f->callees.nr && (!limit || i < limit); i++) {
 		fprintf(out, "  ");
 		print_pct(out, st, f->callees.entries[i].total, 7);
-		fprintf(out, "  %s\n", f->callees.entries[i].name);
+		print_name(out, f->callees.entries[i].name);
 	}
 }
 

@@ -157,6 +157,10 @@ def case_report():
         p = run(["report", "--color", "always", path])
         if "\033[31m  40.00%\033[m" not in p.stdout:
             fail(f"--color always: {p.stdout!r}")
+        # A name holding an escape sequence reaches the terminal as '?', not as a command.
+        p = run(["report", "--color", "never"], input="app;evil\x1b[2J\x07name 5\n")
+        if "\x1b" in p.stdout or "\x07" in p.stdout or "evil?[2J?name" not in p.stdout:
+            fail(f"control characters in names: {p.stdout!r}")
         # Bad input: one line, exit 2, nothing on stdout.
         bad = os.path.join(tmp, "bad.folded")
         with open(bad, "w") as f:
