@@ -24,7 +24,7 @@
 #include "util.h"
 
 static const char stat_usage[] =
-	"Usage: pmuprof stat [-e LIST] [-a | -C CPUS | -p PIDS | -- COMMAND [ARGS]]\n"
+	"Usage: pmuprof stat [-e LIST] [-a | -C CPUS | -p PIDS] [-- COMMAND [ARGS]]\n"
 	"                    [-I MS] [-A] [-d SECONDS] [--json]\n"
 	"\n"
 	"Count events and print them with derived metrics (IPC, cache-miss %, branch-miss %,\n"
@@ -36,7 +36,8 @@ static const char stat_usage[] =
 	"                     page-faults,cycles,instructions,branches,branch-misses);\n"
 	"                     {a,b} counts a group together; uncore events (uncore_imc/\n"
 	"                     cas_count_read/, skx_unc_imc0::UNC_M_CAS_COUNT:RD) per socket\n"
-	"  -a, --all-cpus     system-wide (the default without a command or -p)\n"
+	"  -a, --all-cpus     system-wide (the default without a command or -p); with a\n"
+	"                     command, every CPU while it runs\n"
 	"  -C, --cpu LIST     these CPUs\n"
 	"  -p, --pid PIDS     these processes\n"
 	"  -I, --interval MS  print counts every MS milliseconds\n"
@@ -437,7 +438,7 @@ int cmd_stat(int argc, char **argv)
 	double **pcpu = NULL, **pprev = NULL;
 	bool all = false, per_cpu = false, json = false, child_done = false;
 	char *bad = NULL, why[256], target[512], *end;
-	struct target_spec ts = { 0 };
+	struct target_spec ts = {0};
 	pid_t child = -1;
 	struct rusage ru;
 	struct sigaction sa;
@@ -493,7 +494,9 @@ int cmd_stat(int argc, char **argv)
 	ts.cpu_list = cpu_list;
 	ts.pid_list = pid_list;
 	ts.cmd = optind < argc ? &argv[optind] : NULL;
-	if (target_spec__validate(&ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_CMD,
+	if (target_spec__validate(&ts,
+				  TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_CMD |
+					  TARGET_CPUS_WHILE_CMD,
 				  why, sizeof(why))) {
 		fprintf(stderr, "pmuprof: stat: %s\n", why);
 		return ret;
@@ -543,6 +546,9 @@ int cmd_stat(int argc, char **argv)
 			ret = 1;
 			goto out;
 		}
+	}
+	/* With -a or -C the command only sets how long: the CPUs are counted while it runs. */
+	if (child > 0 && !target_spec__system_wide(&ts)) {
 		tasks = malloc(sizeof(int));
 		if (!tasks) {
 			ret = 1;

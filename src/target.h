@@ -24,11 +24,14 @@ enum target_kind {
 	TARGET_PIDS = 1 << 2,
 	TARGET_TIDS = 1 << 3,
 	TARGET_CMD = 1 << 4,
+	/* -a or -C with a command: those CPUs while the command runs (perf stat -a -- CMD) */
+	TARGET_CPUS_WHILE_CMD = 1 << 5,
 };
 
 /*
- * 0 when at most one target is given (-a with -C counts as one); else -EINVAL and buf
- * holds the one-line message, naming the targets in offered.
+ * 0 when at most one target is given (-a with -C counts as one, and so does a command
+ * with either when offered has TARGET_CPUS_WHILE_CMD); else -EINVAL and buf holds the
+ * one-line message, naming the targets in offered.
  */
 int target_spec__validate(const struct target_spec *t, unsigned int offered, char *buf, size_t sz);
 
@@ -36,7 +39,7 @@ int target_spec__validate(const struct target_spec *t, unsigned int offered, cha
  * or the command line. */
 void target_spec__describe(const struct target_spec *t, char *buf, size_t sz);
 
-/* True when the target is the whole system or some CPUs (no task). */
+/* True when the target is the whole system or some CPUs (no task), a command or not. */
 bool target_spec__system_wide(const struct target_spec *t);
 
 #endif

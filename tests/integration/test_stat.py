@@ -129,6 +129,26 @@ def case_groups():
         w.wait()
 
 
+def case_system_wide_command():
+    """perf stat -a -- CMD: every CPU counted while the command runs, its status passed on."""
+    need_root()
+    p = run(["stat", "-a", "-e", "cpu-clock", "--", "sh", "-c", "sleep 0.5; exit 5"])
+    print(p.stdout)
+    if p.returncode != 5:
+        fail(f"exit {p.returncode}, want the command's 5: {p.stderr}")
+    if "Performance counter stats for 'system wide'" not in p.stdout:
+        fail(f"not counted system-wide: {p.stdout}")
+    ms = float(re.search(r"([\d.]+) msec cpu-clock", p.stdout).group(1))
+    elapsed = float(re.search(r"([\d.]+) seconds time elapsed", p.stdout).group(1))
+    ncpu = os.cpu_count()
+    # Every CPU's clock over the command's run, not the sleeping command's own few ms.
+    if not elapsed >= 0.5 or abs(ms / 1e3 - ncpu * elapsed) > 0.1 * ncpu * elapsed:
+        fail(f"cpu-clock {ms} ms over {elapsed} s on {ncpu} CPUs")
+    p = run(["stat", "-p", "1", "--", "true"])
+    if p.returncode != 2 or "give one target" not in p.stderr:
+        fail(f"-p with a command: exit {p.returncode}: {p.stderr}")
+
+
 PARANOID = "/proc/sys/kernel/perf_event_paranoid"
 
 
@@ -179,6 +199,7 @@ def case_errors():
 
 
 CASES = {"touch": case_touch, "json": case_json, "groups": case_groups,
+         "system-wide-command": case_system_wide_command,
          "user-fallback": case_user_fallback, "errors": case_errors}
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ Test(target, validate_and_describe)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[256] = "";
-		int err = target_spec__validate(&cases[i].t, ~0u, buf, sizeof(buf));
+		int err = target_spec__validate(&cases[i].t, ~0u & ~TARGET_CPUS_WHILE_CMD, buf,
+						sizeof(buf));
 
 		cr_expect_eq(err, cases[i].err, "line %d: %d", cases[i].line, err);
 		if (err) {
@@ -62,4 +63,20 @@ Test(target, message_lists_what_a_command_offers)
 	cr_assert_eq(target_spec__validate(&t, TARGET_CPUS | TARGET_PIDS, buf, sizeof(buf)),
 		     -EINVAL);
 	cr_expect_str_eq(buf, "give one target: -a or -p PIDS");
+
+	/* perf stat -a -- CMD: the CPUs while the command runs, where a command offers it. */
+	t = (struct target_spec){.all_cpus = true, .cmd = cmd};
+	cr_expect_eq(target_spec__validate(&t, TARGET_CPUS | TARGET_CMD, buf, sizeof(buf)),
+		     -EINVAL);
+	cr_expect_eq(target_spec__validate(&t, TARGET_CPUS | TARGET_CMD | TARGET_CPUS_WHILE_CMD,
+					   buf, sizeof(buf)),
+		     0);
+	target_spec__describe(&t, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "system wide");
+	cr_expect(target_spec__system_wide(&t));
+	t = (struct target_spec){.cpu_list = "1", .cmd = cmd};
+	target_spec__describe(&t, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "CPU(s) 1");
+	t = (struct target_spec){.pid_list = "1", .cmd = cmd};
+	cr_expect_eq(target_spec__validate(&t, ~0u, buf, sizeof(buf)), -EINVAL);
 }
