@@ -527,10 +527,13 @@ def case_short_lived_children(tmp):
             record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", FORKER, "30",
                        "60"])
         stacks = parse_folded(out)
-        kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
+        # Samples taken in user space: the kernel's fork and exit paths (heavier where the
+        # children map more, as under a sanitizer) are not the children's own code.
+        kids = {s: c for s, c in stacks.items()
+                if s.startswith("pmuprof-forker;") and not s.endswith("_[k]")}
         total = sum(kids.values())
         named = sum(c for s, c in kids.items() if ";child_work" in s)
-        print(f"{how}: children samples {total}, in child_work {named}")
+        print(f"{how}: children samples in user space {total}, in child_work {named}")
         check(total >= 100, f"{how}: only {total} samples of the children")
         check(named >= 0.95 * total, f"{how}: {named}/{total} name child_work: "
               + repr(sorted(kids.items(), key=lambda kv: -kv[1])[:3]))
