@@ -129,6 +129,41 @@ size_t utf8_char_len(const char *s, size_t len);
 /* cut, or less so as not to split a character of s (len bytes). */
 size_t utf8_boundary(const char *s, size_t len, size_t cut);
 
+/* ---- report: perf report's Self and Children view of a folded profile ---- */
+
+struct report_entry {
+	char *name;
+	double self;  /* stacks whose leaf it is */
+	double total; /* stacks it is on (once per stack, recursion or not) */
+};
+
+struct report {
+	struct report_entry *entries;
+	size_t nr;
+	double total; /* the profile's total count (the "after" counts of a diff) */
+};
+
+enum report_sort { REPORT_SORT_SELF, REPORT_SORT_TOTAL };
+
+/* One entry per distinct frame name, unsorted. 0 or a negative errno. */
+int report__build(struct report *r, const struct folded_data *d);
+/* Highest first (ties: the other column, then the name). */
+void report__sort(struct report *r, enum report_sort by);
+void report__exit(struct report *r);
+
+/* Callers and callees of one function: its outermost call on each stack. */
+#define REPORT_ROOT "[root]"	/* the caller of a stack's first frame */
+struct report_focus {
+	double grand_total, total;
+	double self;	       /* stacks it is the leaf of */
+	double outer_self;     /* ... where that is its outermost call (callees' remainder) */
+	struct report callers; /* entries' total: count through that caller */
+	struct report callees; /* callees' totals and outer_self add up to total */
+};
+
+int report__focus(const struct folded_data *d, const char *name, struct report_focus *f);
+void report_focus__exit(struct report_focus *f);
+
 /* ---- SVG flame graphs (flamegraph.pl's options) ---- */
 struct flamegraph_opts {
 	const char *title, *subtitle, *countname, *nametype, *fonttype, *colors, *bgcolors;

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include "log.h"
 #include "pmu.h"
 
 void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned long period)
@@ -35,8 +36,12 @@ int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd
 	int fd;
 
 	attr.size = sizeof(attr);
-	/* Opened disabled; enabled after the BPF program is attached. */
-	attr.disabled = 1;
+	/*
+	 * Opened disabled; enabled after the BPF program is attached. A group member stays
+	 * enabled and follows its leader, as perf opens groups: a member of a per-CPU group
+	 * enabled by itself never gets on the PMU (it counts 0).
+	 */
+	attr.disabled = group_fd < 0;
 	fd = syscall(__NR_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -111,7 +116,12 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 	memset(fb, 0, sizeof(*fb));
 	fb->failed = -1;
 	for (i = 0, j = 0; i < *nr; i++) {
+		char desc[256];
+
 		err = pmu_event__probe(&evs[i]);
+		pr_info("pmuprof: event %s: %s: %s\n", evs[i].name,
+			pmu_event__describe(&evs[i], desc, sizeof(desc)),
+			err ? pmu_errno_name(err) : "opens");
 		if (!err) {
 			evs[j++] = evs[i];
 			continue;

@@ -41,6 +41,9 @@ busybox-static
 cpio
 kmod
 zstd
+scdoc
+man-db
+bash-completion
 "
 
 missing=""

@@ -21,9 +21,11 @@ static const char collapse_usage[] =
 	"  --all            --kernel and --jit\n"
 	"  --addrs          keep the addresses of [unknown] frames\n"
 	"  --event-filter=E keep samples of event E (default: the first event seen)\n"
+	"  -h, --help       this help\n"
 	"\n"
-	"Example:\n"
-	"  perf record -F 999 -a -g -- sleep 10 && perf script | pmuprof collapse --all >out.folded\n";
+	"Examples:\n"
+	"  perf record -F 999 -a -g -- sleep 10 && perf script | pmuprof collapse --all >out.folded\n"
+	"  pmuprof collapse --pid perf.script.txt | pmuprof flamegraph > out.svg\n";
 
 int cmd_collapse(int argc, char **argv)
 {
@@ -42,7 +44,7 @@ int cmd_collapse(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'p': o.pid = true; break;
 		case 't': o.tid = true; break;
@@ -53,9 +55,7 @@ int cmd_collapse(int argc, char **argv)
 		case 'e': o.event_filter = optarg; break;
 		case 'h': fputs(collapse_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: collapse: unknown option '%s'; see 'pmuprof collapse --help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("collapse", c, argv, options);
 		}
 	}
 	if (argc - optind > 1) {

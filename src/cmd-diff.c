@@ -14,11 +14,13 @@ static const char diff_usage[] =
 	"FlameGraph's difffolded.pl does; 'pmuprof flamegraph' colors the result red where\n"
 	"the count grew and blue where it shrank (frame widths follow AFTER).\n"
 	"\n"
-	"  -n   normalize: scale BEFORE's counts to AFTER's total\n"
-	"  -s   strip hex addresses (0x1234 → 0x...) so moved code still matches\n"
+	"  -n, --normalize   scale BEFORE's counts to AFTER's total\n"
+	"  -s, --strip-hex   strip hex addresses (0x1234 → 0x...) so moved code still matches\n"
+	"  -h, --help        this help\n"
 	"\n"
-	"Example:\n"
-	"  pmuprof diff -n before.folded after.folded | pmuprof flamegraph > diff.svg\n";
+	"Examples:\n"
+	"  pmuprof diff -n before.folded after.folded | pmuprof flamegraph > diff.svg\n"
+	"  pmuprof diff -s old.folded new.folded > diff.folded\n";
 
 static int read_file(const char *path, struct folded_data *d)
 {
@@ -48,21 +50,31 @@ static int read_file(const char *path, struct folded_data *d)
 
 int cmd_diff(int argc, char **argv)
 {
-	struct folded_data a = { 0 }, b = { 0 }, out = { 0 };
+	static const struct option options[] = {
+		{"normalize", no_argument, NULL, 'n'},
+		{"strip-hex", no_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct folded_data a = {0}, b = {0}, out = {0};
 	bool normalize = false, striphex = false;
 	int c, ret = EXIT_BAD_INPUT;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt(argc, argv, "nsh")) != -1) {
+	while ((c = getopt_long(argc, argv, ":nsh", options, NULL)) != -1) {
 		switch (c) {
-		case 'n': normalize = true; break;
-		case 's': striphex = true; break;
-		case 'h': fputs(diff_usage, stdout); return 0;
+		case 'n':
+			normalize = true;
+			break;
+		case 's':
+			striphex = true;
+			break;
+		case 'h':
+			fputs(diff_usage, stdout);
+			return 0;
 		default:
-			fprintf(stderr, "pmuprof: diff: unknown option '-%c'; see 'pmuprof diff -h'\n",
-				optopt);
-			return ret;
+			return cmd_option_error("diff", c, argv, options);
 		}
 	}
 	if (argc - optind != 2) {

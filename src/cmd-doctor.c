@@ -21,7 +21,15 @@ static const char doctor_usage[] =
 	"perf_event_paranoid, kptr_restrict, capabilities and the NMI watchdog, and say for\n"
 	"each collector whether it will run here and how. With --binary, whether PATH has\n"
 	"symbols, frame pointers and CFI (.eh_frame / .debug_frame: rows, text covered), and\n"
-	"which user stacks it will get.\n";
+	"which user stacks it will get.\n"
+	"\n"
+	"  --binary PATH   also check this executable or library\n"
+	"  --json          one JSON object\n"
+	"  -h, --help      this help\n"
+	"\n"
+	"Examples:\n"
+	"  pmuprof doctor\n"
+	"  pmuprof doctor --binary ./myserver --json\n";
 
 static bool virtualized(void)
 {
@@ -266,7 +274,7 @@ int cmd_doctor(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			binary = optarg;
@@ -278,11 +286,7 @@ int cmd_doctor(int argc, char **argv)
 			fputs(doctor_usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"pmuprof: doctor: unknown option '%s'; see 'pmuprof doctor "
-				"--help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("doctor", c, argv, options);
 		}
 	}
 	if (binary && access(binary, R_OK)) {

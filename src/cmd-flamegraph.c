@@ -27,9 +27,11 @@ static const char flamegraph_usage[] =
 	"  --reverse          reverse each stack      --inverted   icicle graph\n"
 	"  --flamechart       keep input order (time) --negate     swap differential counts\n"
 	"  --factor F         multiply the counts\n"
+	"  -h, --help         this help\n"
 	"\n"
-	"Example:\n"
-	"  pmuprof flamegraph --title 'cycles' profile.folded > profile.svg\n";
+	"Examples:\n"
+	"  pmuprof flamegraph --title 'cycles' profile.folded > profile.svg\n"
+	"  pmuprof flamegraph --inverted --colors blue profile.folded > icicle.svg\n";
 
 enum {
 	O_TITLE = 256, O_SUBTITLE, O_WIDTH, O_HEIGHT, O_MINWIDTH, O_FONTTYPE, O_FONTSIZE,
@@ -112,7 +114,7 @@ int cmd_flamegraph(int argc, char **argv)
 	flamegraph_opts__init(&o);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case O_TITLE: o.title = optarg; break;
 		case O_SUBTITLE: o.subtitle = optarg; break;
@@ -154,9 +156,7 @@ int cmd_flamegraph(int argc, char **argv)
 		case O_NEGATE: o.negate = true; break;
 		case 'h': fputs(flamegraph_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: flamegraph: unknown option '%s'; see 'pmuprof "
-					"flamegraph --help'\n", argv[optind - 1]);
-			return ret;
+			return cmd_option_error("flamegraph", c, argv, options);
 		}
 	}
 	if (optind >= argc) {

@@ -25,6 +25,7 @@ static const char list_usage[] =
 	"                (as LIBPFM_ENCODE_INACTIVE=1 does)\n"
 	"  --json        one JSON array\n"
 	"  --details     print the perf_event_attr each EVENT encodes to\n"
+	"  -h, --help    this help\n"
 	"\n"
 	"Examples:\n"
 	"  pmuprof list '*miss*'\n"
@@ -80,6 +81,30 @@ static int details(int argc, char **argv)
 	return ret;
 }
 
+/*
+ * GLOB against an event name with or without its PMU: 'INST_RETIRED*' matches
+ * skl::INST_RETIRED:ANY_P, 'mem-loads' matches cpu/mem-loads/ (as perf list's filter).
+ */
+static bool glob_matches(const char *glob, const char *name)
+{
+	const char *colons = strstr(name, "::"), *slash = strchr(name, '/');
+	char inner[256];
+	size_t len;
+
+	if (!fnmatch(glob, name, FNM_CASEFOLD))
+		return true;
+	if (colons && !fnmatch(glob, colons + 2, FNM_CASEFOLD))
+		return true;
+	if (!slash)
+		return false;
+	len = strcspn(slash + 1, "/");
+	if (len >= sizeof(inner))
+		return false;
+	memcpy(inner, slash + 1, len);
+	inner[len] = 0;
+	return !fnmatch(glob, inner, FNM_CASEFOLD);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -96,16 +121,14 @@ int cmd_list(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'A': all = true; break;
 		case 'j': json = true; break;
 		case 'd': want_details = true; break;
 		case 'h': fputs(list_usage, stdout); return 0;
 		default:
-			fprintf(stderr, "pmuprof: list: unknown option '%s'; see 'pmuprof list --help'\n",
-				argv[optind - 1]);
-			return EXIT_BAD_INPUT;
+			return cmd_option_error("list", c, argv, options);
 		}
 	}
 	if (want_details)
@@ -130,7 +153,7 @@ int cmd_list(int argc, char **argv)
 		const char *why;
 		bool ok;
 
-		if (glob && fnmatch(glob, e->name, FNM_CASEFOLD))
+		if (glob && !glob_matches(glob, e->name))
 			continue;
 		why = openable(e, &ok);
 		shown++;

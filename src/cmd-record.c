@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "record.h"
+#include "target.h"
 #include "util.h"
 
 static const char record_usage[] =
@@ -84,8 +85,9 @@ static const char record_usage[] =
 	"      --finish-budget S   seconds for draining, symbolizing and writing (default:\n"
 	"                          60, 0: none); past it the remaining user frames are\n"
 	"                          left unnamed\n"
+	"      --report            then print the top functions on stdout (pmuprof report)\n"
 	"  -q, --quiet             no summary\n"
-	"  -v, --verbose           debug output (repeat for more)\n"
+	"  -v, --verbose           what is opened and why; -vv adds libbpf's messages\n"
 	"  -h, --help              this help\n"
 	"\n"
 	"Examples:\n"
@@ -108,6 +110,7 @@ enum {
 	OPT_MAX_PROCESSES,
 	OPT_DRAIN_INTERVAL,
 	OPT_FINISH_BUDGET,
+	OPT_REPORT,
 };
 
 static const struct option record_options[] = {
@@ -135,6 +138,7 @@ static const struct option record_options[] = {
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "finish-budget", required_argument, NULL, OPT_FINISH_BUDGET },
+	{ "report", no_argument, NULL, OPT_REPORT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -147,7 +151,7 @@ struct record_args {
 	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
 	unsigned long freq, period;
 	double duration;
-	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
+	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, report;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
@@ -315,8 +319,10 @@ static const char *output_ext(const char *path)
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
-	int c, targets;
+	struct target_spec ts = { 0 };
+	char why[256];
 	long long v;
+	int c;
 	char *end;
 
 	memset(a, 0, sizeof(*a));
@@ -327,7 +333,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->finish_budget = FINISH_BUDGET_S;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': a->all_cpus = true; break;
 		case 'C': a->cpu_list = optarg; break;
@@ -346,6 +352,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_ATTACH: a->attach_arg = optarg; break;
 		case OPT_FORMAT: a->format = optarg; break;
 		case OPT_NO_DEMANGLE: a->no_demangle = true; break;
+		case OPT_REPORT: a->report = true; break;
 		case OPT_DEBUG_DIR:
 			if (strchr(optarg, ':') || strlen(a->debug_dirs) + strlen(optarg) + 2 >
 							   sizeof(a->debug_dirs))
@@ -409,13 +416,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'h':
 			fputs(record_usage, stdout);
 			exit(0);
-		case ':':
-			fail_input("option '%s' needs a value; see 'pmuprof record --help'",
-				   argv[optind - 1]);
 		default:
-			if (optopt)
-				fail_input("unknown option '-%c'; see 'pmuprof record --help'", optopt);
-			fail_input("unknown option '%s'; see 'pmuprof record --help'", argv[optind - 1]);
+			exit(cmd_option_error("record", c, argv, record_options));
 		}
 	}
 	if (optind < argc)
@@ -458,9 +460,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		fail_input("--attach=%s: unknown mode; use auto, link or ioctl", a->attach_arg);
 	if (a->user_only && a->kernel_only)
 		fail_input("-U and -K: choose user-only or kernel-only frames, not both");
-	targets = !!a->all_cpus + !!a->cpu_list + !!a->pid_list + !!a->tid_list + !!a->cmd;
-	if (targets > 1 && !(targets == 2 && a->all_cpus && a->cpu_list))
-		fail_input("give one target: -a, -C CPUS, -p PIDS, -t TIDS or -- COMMAND");
+	ts.all_cpus = a->all_cpus;
+	ts.cpu_list = a->cpu_list;
+	ts.pid_list = a->pid_list;
+	ts.tid_list = a->tid_list;
+	ts.cmd = a->cmd;
+	if (target_spec__validate(&ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_TIDS |
+					       TARGET_CMD,
+				  why, sizeof(why)))
+		fail_input("%s", why);
 	if (a->format) {
 		if (!strcmp(a->format, "folded"))
 			a->out_format = OUT_FOLDED;
@@ -606,6 +614,8 @@ static char *output_name(const char *output, const char *event, int nr_events)
 	return asprintf(&s, "%.*s.%s%s", (int)(dot - output), output, event, dot) < 0 ? NULL : s;
 }
 
+static bool is_clock(const struct pmu_event *ev);
+
 /* The event, as the SVG subtitle and the pprof sample type say it. */
 static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 			   const struct pmu_fallback *fb, const struct record_event_stats *es,
@@ -620,8 +630,9 @@ static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 			n += snprintf(buf + n, sz - n, " at %llu Hz",
 				      (unsigned long long)ev->attr.sample_freq);
 		else
-			n += snprintf(buf + n, sz - n, " every %llu events",
-				      (unsigned long long)ev->attr.sample_period);
+			n += snprintf(buf + n, sz - n, " every %llu %s",
+				      (unsigned long long)ev->attr.sample_period,
+				      is_clock(ev) ? "ns" : "events");
 	}
 	if (n >= 0 && (size_t)n < sz)
 		snprintf(buf + n, sz - n, ", %llu samples, %.1f s",
@@ -772,6 +783,11 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 			  struct stack_table **tables, char **outs, double secs,
 			  const bool *count_weight, double finish)
 {
+	static const char *const kept_notes[PROFILE_CNT_MAX] = {
+		[PROFILE_CNT_KSTACK_ERR] = "kernel stack not captured",
+		[PROFILE_CNT_USTACK_ERR] = "user stack not captured",
+		[PROFILE_CNT_TRUNCATED] = "stack truncated at --max-stack",
+	};
 	int i, c;
 
 	fprintf(stderr, "pmuprof record summary\n");
@@ -782,7 +798,8 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		if (evs[i].attr.freq)
 			fprintf(stderr, " at %" PRIu64 " Hz", (uint64_t)evs[i].attr.sample_freq);
 		else
-			fprintf(stderr, " every %" PRIu64 " events", (uint64_t)evs[i].attr.sample_period);
+			fprintf(stderr, " every %" PRIu64 " %s", (uint64_t)evs[i].attr.sample_period,
+				is_clock(&evs[i]) ? "ns" : "events");
 		if (fb->added_cpu_clock)
 			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
 		fputc('\n', stderr);
@@ -804,16 +821,19 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
 				"ns" :
 				"events");
-		fprintf(stderr, "  counts:     %s\n",
-			count_weight[i] ? "events (sum of sample periods: frequency-mode hardware "
-					  "event)" :
-					  "samples");
+		if (count_weight[i])
+			fprintf(stderr, "  counts:     %s (sum of sample periods: %s)\n",
+				is_clock(&evs[i]) ? "ns" : "events",
+				a->count_mode == 2 ? "--count=events" : "frequency-mode hardware event");
+		else
+			fprintf(stderr, "  counts:     samples\n");
 		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
 			if (es->counters[c])
-				fprintf(stderr, "  note:       %" PRIu64 " samples with %s (kept)\n",
-					es->counters[c], record_counter__name(c));
+				fprintf(stderr, "  note:       %" PRIu64 " sample%s: %s (kept)\n",
+					es->counters[c], es->counters[c] == 1 ? "" : "s",
+					kept_notes[c] ? kept_notes[c] : record_counter__name(c));
 		fprintf(stderr, "  output:     %s\n", outs[i]);
 	}
 	if (fb->nr_dropped && !fb->added_cpu_clock)
@@ -842,7 +862,6 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
 				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
 				"or set kernel.kptr_restrict=0\n");
-	(void)a;
 }
 
 /* Files of profiled processes not read, or read in part (docs/security.md); -v names them. */
@@ -1029,8 +1048,11 @@ int cmd_record(int argc, char **argv)
 		if (fb.added_cpu_clock)
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
-				"cpu-clock at %lu Hz instead\n",
-				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL);
+				"cpu-clock at %lu Hz instead%s\n",
+				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL,
+				a.period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
+					       "give -F HZ to choose the rate)" :
+					       "");
 		else
 			fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
 				list, pmu_errno_name(fb.err), evs[0].name);
@@ -1205,6 +1227,8 @@ int cmd_record(int argc, char **argv)
 			      opts.count_weight, monotonic_now() - stop_time);
 	if (!a.quiet)
 		print_file_notes(sym);
+	for (i = 0; a.report && i < nr_evs; i++)
+		report__print_table(stdout, tables[i], record__events(rec)[i].name);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

@@ -20,10 +20,11 @@
 #include <sys/wait.h>
 #include "cmd.h"
 #include "stat.h"
+#include "target.h"
 #include "util.h"
 
 static const char stat_usage[] =
-	"Usage: pmuprof stat [-e LIST] [-a | -C CPUS | -p PIDS | -- COMMAND [ARGS]]\n"
+	"Usage: pmuprof stat [-e LIST] [-a | -C CPUS | -p PIDS] [-- COMMAND [ARGS]]\n"
 	"                    [-I MS] [-A] [-d SECONDS] [--json]\n"
 	"\n"
 	"Count events and print them with derived metrics (IPC, cache-miss %, branch-miss %,\n"
@@ -35,13 +36,15 @@ static const char stat_usage[] =
 	"                     page-faults,cycles,instructions,branches,branch-misses);\n"
 	"                     {a,b} counts a group together; uncore events (uncore_imc/\n"
 	"                     cas_count_read/, skx_unc_imc0::UNC_M_CAS_COUNT:RD) per socket\n"
-	"  -a, --all-cpus     system-wide (the default without a command or -p)\n"
+	"  -a, --all-cpus     system-wide (the default without a command or -p); with a\n"
+	"                     command, every CPU while it runs\n"
 	"  -C, --cpu LIST     these CPUs\n"
 	"  -p, --pid PIDS     these processes\n"
 	"  -I, --interval MS  print counts every MS milliseconds\n"
 	"  -A, --no-aggr      one line per CPU\n"
 	"  -d, --duration S   stop after S seconds (system-wide default: until Ctrl-C)\n"
 	"      --json         JSON lines: one object per interval (docs/stat.md)\n"
+	"  -h, --help         this help\n"
 	"\n"
 	"The exit code of COMMAND is passed through.\n"
 	"\n"
@@ -113,13 +116,14 @@ struct metric {
 };
 
 static const struct metric metrics[] = {
-	{ "ipc", "instructions", "cycles", 1, "insn per cycle" },
-	{ "cache_miss_pct", "cache-misses", "cache-references", 100, "% of all cache refs" },
-	{ "branch_miss_pct", "branch-misses", "branches", 100, "% of all branches" },
-	{ "l1d_miss_pct", "L1-dcache-load-misses", "L1-dcache-loads", 100, "% of all L1-dcache accesses" },
-	{ "llc_miss_pct", "LLC-load-misses", "LLC-loads", 100, "% of all LL-cache accesses" },
-	{ "dtlb_mpki", "dTLB-load-misses", "instructions", 1000, "dTLB misses per 1k instructions" },
-	{ "itlb_mpki", "iTLB-load-misses", "instructions", 1000, "iTLB misses per 1k instructions" },
+	{"ipc", "instructions", "cycles", 1, "insn per cycle"},
+	{"cache_miss_pct", "cache-misses", "cache-references", 100, "% of all cache refs"},
+	{"branch_miss_pct", "branch-misses", "branches", 100, "% of all branches"},
+	{"l1d_miss_pct", "L1-dcache-load-misses", "L1-dcache-loads", 100,
+	 "% of all L1-dcache accesses"},
+	{"llc_miss_pct", "LLC-load-misses", "LLC-loads", 100, "% of all LL-cache accesses"},
+	{"dtlb_mpki", "dTLB-load-misses", "instructions", 1000, "dTLB misses per 1k instructions"},
+	{"itlb_mpki", "iTLB-load-misses", "instructions", 1000, "iTLB misses per 1k instructions"},
 };
 
 #define NR_METRICS (sizeof(metrics) / sizeof(metrics[0]))
@@ -185,37 +189,81 @@ struct printer {
 	const char *target;
 };
 
+/* A rate per second as perf prints it: "106.169 /sec", "1.616 K/sec", "2.1 M/sec". */
+static void print_rate(FILE *f, double per_s)
+{
+	static const char *const units[] = {"/sec", "K/sec", "M/sec", "G/sec"};
+	size_t u = 0;
+
+	while (fabs(per_s) >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		per_s /= 1000;
+		u++;
+	}
+	fprintf(f, " # %8.3f %s", per_s, units[u]);
+}
+
+/* CPU time in ms the rates are taken over: task-clock, else cpu-clock (system-wide). */
+static bool clock_ms_of(struct stat_session *s, const double *vals, double *ms)
+{
+	unsigned long long want[] = {PERF_COUNT_SW_TASK_CLOCK, PERF_COUNT_SW_CPU_CLOCK};
+	size_t k;
+	int i;
+
+	for (k = 0; k < 2; k++) {
+		bool found = false;
+
+		*ms = 0;
+		for (i = 0; i < s->nr; i++)
+			if (s->ev[i].supported && s->ev[i].ev.attr.type == PERF_TYPE_SOFTWARE &&
+			    s->ev[i].ev.attr.config == want[k]) {
+				*ms += vals[i] / 1e6;
+				found = true;
+			}
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/* The name as printed: EVENT:u when it fell back to user space, as perf prints it. */
+static const char *shown_name(const struct stat_event *e, char *buf, size_t sz)
+{
+	if (!e->user_only)
+		return e->ev.name;
+	snprintf(buf, sz, "%s:u", e->ev.name);
+	return buf;
+}
+
 /* Print one set of values (deltas for intervals). vals[i] are scaled values. */
 static void print_values(FILE *f, struct stat_session *s, const double *vals, const double *pct,
 			 const struct printer *p, double **per_cpu_vals)
 {
 	char num[64];
 	double clock_ms = 0, v, n, d;
-	bool have_clock = false;
+	bool have_clock;
 	size_t m;
 	int i, j;
 
-	for (i = 0; i < s->nr; i++)
-		if (s->ev[i].supported && s->ev[i].ev.attr.type == PERF_TYPE_SOFTWARE &&
-		    s->ev[i].ev.attr.config == PERF_COUNT_SW_TASK_CLOCK) {
-			clock_ms += vals[i] / 1e6;
-			have_clock = true;
-		}
+	have_clock = clock_ms_of(s, vals, &clock_ms);
 	if (p->json) {
-		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t, p->elapsed);
+		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t,
+			p->elapsed);
 		json_write_string(f, p->target);
 		fprintf(f, ", \"events\": [");
 		for (i = 0, j = 0; i < s->nr; i++) {
 			const struct stat_event *e = &s->ev[i];
+			char name[PMU_EVENT_NAME_MAX + 4];
 
 			if (later_instance(s, i))
 				continue;
 			fprintf(f, "%s{\"event\": ", j++ ? ", " : "");
-			json_write_string(f, e->ev.name);
+			json_write_string(f, shown_name(e, name, sizeof(name)));
 			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
 			if (e->supported) {
 				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
-				json_write_string(f, is_clock(&e->ev) ? "ns" : e->ev.unit[0] ? e->ev.unit : "count");
+				json_write_string(f, is_clock(&e->ev) ? "ns"
+						     : e->ev.unit[0]  ? e->ev.unit
+								      : "count");
 				fprintf(f, ", \"running_pct\": %.2f", pct[i]);
 				if (e->ev.uncore) {
 					double sums[MAX_SOCKETS], total = 0;
@@ -223,7 +271,8 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 
 					fprintf(f, ", \"per_socket\": {");
 					for (k = 0; k < ns; k++) {
-						fprintf(f, "%s\"%d\": %.6g", k ? ", " : "", k, sums[k]);
+						fprintf(f, "%s\"%d\": %.6g", k ? ", " : "", k,
+							sums[k]);
 						total += sums[k];
 					}
 					fprintf(f, "}, \"value\": %.6g", total);
@@ -231,8 +280,8 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 				if (p->per_cpu && per_cpu_vals) {
 					fprintf(f, ", \"per_cpu\": {");
 					for (j = 0; j < e->nr_fds; j++)
-						fprintf(f, "%s\"%d\": %.6g", j ? ", " : "", e->cpu[j],
-							per_cpu_vals[i][j]);
+						fprintf(f, "%s\"%d\": %.6g", j ? ", " : "",
+							e->cpu[j], per_cpu_vals[i][j]);
 					fprintf(f, "}");
 				}
 			} else {
@@ -243,7 +292,8 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 		}
 		fprintf(f, "], \"metrics\": {");
 		for (m = 0, j = 0; m < NR_METRICS; m++)
-			if (value_of(s, metrics[m].num, vals, &n) && value_of(s, metrics[m].den, vals, &d) && d > 0)
+			if (value_of(s, metrics[m].num, vals, &n) &&
+			    value_of(s, metrics[m].den, vals, &d) && d > 0)
 				fprintf(f, "%s\"%s\": %.6g", j++ ? ", " : "", metrics[m].name,
 					metrics[m].mul * n / d);
 		fprintf(f, "}}\n");
@@ -251,15 +301,15 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 	}
 	for (i = 0; i < s->nr; i++) {
 		const struct stat_event *e = &s->ev[i];
-		char prefix[32] = "";
+		char prefix[32] = "", name[PMU_EVENT_NAME_MAX + 4];
 
 		if (p->interval)
 			snprintf(prefix, sizeof(prefix), "%14.6f ", p->t);
 		if (later_instance(s, i))
 			continue;
 		if (!e->supported) {
-			fprintf(f, "%s%18s      %-28s (%s)\n", prefix, "<not supported>", e->ev.name,
-				reason(e));
+			fprintf(f, "%s%18s      %-28s (%s)\n", prefix, "<not supported>",
+				shown_name(e, name, sizeof(name)), reason(e));
 			continue;
 		}
 		if (e->ev.uncore) {
@@ -268,9 +318,11 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 			const char *unit = e->ev.unit[0] ? e->ev.unit : "";
 
 			for (k = 0; k < ns; k++) {
-				fprintf(f, "%sS%-3d %18.2f %-4s %-28s", prefix, k, sums[k], unit, e->ev.name);
+				fprintf(f, "%sS%-3d %18.2f %-4s %-28s", prefix, k, sums[k], unit,
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
-					fprintf(f, " # %10.2f %s/s", sums[k] / p->elapsed, unit[0] ? unit : "");
+					fprintf(f, " # %10.2f %s/s", sums[k] / p->elapsed,
+						unit[0] ? unit : "");
 				if (pct[i] < 99.995)
 					fprintf(f, "  (%.2f%%)", pct[i]);
 				fputc('\n', f);
@@ -284,18 +336,21 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 			if (p->per_cpu && e->cpu[j] >= 0)
 				snprintf(cpu, sizeof(cpu), "CPU%-4d ", e->cpu[j]);
 			if (is_clock(&e->ev)) {
-				fprintf(f, "%s%s%18.2f msec %-28s", prefix, cpu, v / 1e6, e->ev.name);
+				fprintf(f, "%s%s%18.2f msec %-28s", prefix, cpu, v / 1e6,
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
 					fprintf(f, " # %8.3f CPUs utilized", v / 1e9 / p->elapsed);
 			} else if (e->ev.unit[0]) {
-				fprintf(f, "%s%s%18.2f %-4s %-28s", prefix, cpu, v, e->ev.unit, e->ev.name);
+				fprintf(f, "%s%s%18.2f %-4s %-28s", prefix, cpu, v, e->ev.unit,
+					shown_name(e, name, sizeof(name)));
 				if (p->elapsed > 0)
 					fprintf(f, " # %10.2f %s/s", v / p->elapsed, e->ev.unit);
 			} else {
 				commify(v, num, sizeof(num));
-				fprintf(f, "%s%s%18s      %-28s", prefix, cpu, num, e->ev.name);
+				fprintf(f, "%s%s%18s      %-28s", prefix, cpu, num,
+					shown_name(e, name, sizeof(name)));
 				if (have_clock && clock_ms > 0 && !p->per_cpu)
-					fprintf(f, " # %10.3f M/sec", v / clock_ms / 1e3);
+					print_rate(f, v / clock_ms * 1e3);
 			}
 			if (pct[i] < 99.995)
 				fprintf(f, "  (%.2f%%)", pct[i]);
@@ -303,115 +358,118 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 		}
 	}
 	for (m = 0; m < NR_METRICS; m++)
-		if (value_of(s, metrics[m].num, vals, &n) && value_of(s, metrics[m].den, vals, &d) && d > 0)
-			fprintf(f, "%s%18.2f      %s (%s / %s)\n", p->interval ? "               " : "",
-				metrics[m].mul * n / d, metrics[m].unit, metrics[m].num, metrics[m].den);
+		if (value_of(s, metrics[m].num, vals, &n) &&
+		    value_of(s, metrics[m].den, vals, &d) && d > 0)
+			fprintf(f, "%s%18.2f      %s (%s / %s)\n",
+				p->interval ? "               " : "", metrics[m].mul * n / d,
+				metrics[m].unit, metrics[m].num, metrics[m].den);
 }
 
-static int parse_int_list(const char *opt, const char *list, int **out, int *nr)
+static int parse_pid_list(const char *opt, const char *list, int **out, int *nr)
 {
-	char *copy = strdup(list), *tok, *save = NULL, *end;
+	char bad[64];
+	int err = pid_list__parse(list, out, nr, bad, sizeof(bad));
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long v = strtol(tok, &end, 10);
-		int *tmp;
-
-		if (*end || v <= 0) {
-			fprintf(stderr, "pmuprof: stat: %s %s: '%s' is not a process ID\n", opt, list, tok);
-			free(copy);
-			return -EINVAL;
-		}
-		tmp = realloc(*out, (*nr + 1) * sizeof(int));
-		if (!tmp) {
-			free(copy);
-			return -ENOMEM;
-		}
-		*out = tmp;
-		(*out)[(*nr)++] = v;
-	}
-	free(copy);
-	return 0;
+	if (err == -EINVAL)
+		fprintf(stderr, "pmuprof: stat: %s %s: '%s' is not a process ID\n", opt, list, bad);
+	return err;
 }
 
 /* Every thread of each process. */
-static int threads_of(const int *pids, int nr, int **tasks, int *nr_tasks)
+static int threads_of_all(const int *pids, int nr, int **tasks, int *nr_tasks)
 {
-	int i;
+	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		char path[64];
-		struct dirent *de;
-		DIR *d;
-
-		snprintf(path, sizeof(path), "/proc/%d/task", pids[i]);
-		d = opendir(path);
-		if (!d) {
-			fprintf(stderr, "pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
+		err = threads_of(pids[i], tasks, nr_tasks);
+		if (err == -ESRCH)
+			fprintf(stderr,
+				"pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
 				pids[i]);
-			return -ESRCH;
-		}
-		while ((de = readdir(d))) {
-			long tid = strtol(de->d_name, NULL, 10);
-			int *tmp;
-
-			if (tid <= 0)
-				continue;
-			tmp = realloc(*tasks, (*nr_tasks + 1) * sizeof(int));
-			if (!tmp) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*tasks = tmp;
-			(*tasks)[(*nr_tasks)++] = tid;
-		}
-		closedir(d);
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+/* Say once that the kernel is not counted, and why (as perf's fallback to :u does). */
+static void note_user_only(const struct stat_session *s)
+{
+	FILE *f;
+	int i, paranoid = -9;
+
+	for (i = 0; i < s->nr && !s->ev[i].user_only; i++)
+		;
+	if (i == s->nr)
+		return;
+	f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	if (f) {
+		if (fscanf(f, "%d", &paranoid) != 1)
+			paranoid = -9;
+		fclose(f);
+	}
+	fprintf(stderr, "pmuprof: stat: counting user space only (events shown as EVENT:u): the "
+			"kernel is not permitted here");
+	if (paranoid != -9)
+		fprintf(stderr, " (kernel.perf_event_paranoid=%d)", paranoid);
+	fprintf(stderr, "; run as root or with CAP_PERFMON to count it too\n");
 }
 
 int cmd_stat(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "event", required_argument, NULL, 'e' }, { "all-cpus", no_argument, NULL, 'a' },
-		{ "cpu", required_argument, NULL, 'C' },   { "pid", required_argument, NULL, 'p' },
-		{ "interval", required_argument, NULL, 'I' }, { "no-aggr", no_argument, NULL, 'A' },
-		{ "duration", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },	 { NULL, 0, NULL, 0 },
+		{"event", required_argument, NULL, 'e'},    {"all-cpus", no_argument, NULL, 'a'},
+		{"cpu", required_argument, NULL, 'C'},	    {"pid", required_argument, NULL, 'p'},
+		{"interval", required_argument, NULL, 'I'}, {"no-aggr", no_argument, NULL, 'A'},
+		{"duration", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	const char *events = "task-clock,context-switches,cpu-migrations,page-faults,cycles,"
 			     "instructions,branches,branch-misses";
 	const char *cpu_list = NULL, *pid_list = NULL;
-	struct stat_opts so = { .sz = sizeof(so) };
+	struct stat_opts so = {.sz = sizeof(so)};
 	struct stat_session *s = NULL;
 	struct pmu_event *evs = NULL;
-	struct printer pr = { 0 };
+	struct printer pr = {0};
 	int *cpus = NULL, *tasks = NULL, *pids = NULL;
 	int nr_cpus = 0, nr_tasks = 0, nr_pids = 0, nr_evs = 0, c, i, j, ret = EXIT_BAD_INPUT;
-	int go[2] = { -1, -1 }, status = 0;
+	int go[2] = {-1, -1}, status = 0;
 	double interval_ms = 0, duration = 0, start, last, *prev = NULL, *vals = NULL, *pct = NULL;
 	double **pcpu = NULL, **pprev = NULL;
 	bool all = false, per_cpu = false, json = false, child_done = false;
-	char *bad = NULL, why[256], target[512] = "system wide", *end;
+	char *bad = NULL, why[256], target[512], *end;
+	struct target_spec ts = {0};
 	pid_t child = -1;
 	struct rusage ru;
 	struct sigaction sa;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:aC:p:I:Ad:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:aC:p:I:Ad:h", options, NULL)) != -1) {
 		switch (c) {
-		case 'e': events = optarg; break;
-		case 'a': all = true; break;
-		case 'C': cpu_list = optarg; break;
-		case 'p': pid_list = optarg; break;
-		case 'A': per_cpu = true; break;
-		case 'j': json = true; break;
+		case 'e':
+			events = optarg;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'C':
+			cpu_list = optarg;
+			break;
+		case 'p':
+			pid_list = optarg;
+			break;
+		case 'A':
+			per_cpu = true;
+			break;
+		case 'j':
+			json = true;
+			break;
 		case 'I':
 			interval_ms = strtod(optarg, &end);
 			if (*end || !(interval_ms >= 10) || interval_ms > 3600000) {
-				fprintf(stderr, "pmuprof: stat: -I %s: give milliseconds, at least 10\n",
+				fprintf(stderr,
+					"pmuprof: stat: -I %s: give milliseconds, at least 10\n",
 					optarg);
 				return ret;
 			}
@@ -419,22 +477,31 @@ int cmd_stat(int argc, char **argv)
 		case 'd':
 			duration = strtod(optarg, &end);
 			if (*end || !(duration > 0)) {
-				fprintf(stderr, "pmuprof: stat: -d %s: give a positive number of seconds\n",
+				fprintf(stderr,
+					"pmuprof: stat: -d %s: give a positive number of seconds\n",
 					optarg);
 				return ret;
 			}
 			break;
-		case 'h': fputs(stat_usage, stdout); return 0;
+		case 'h':
+			fputs(stat_usage, stdout);
+			return 0;
 		default:
-			fprintf(stderr, "pmuprof: stat: unknown option '%s'; see 'pmuprof stat --help'\n",
-				argv[optind - 1]);
-			return ret;
+			return cmd_option_error("stat", c, argv, options);
 		}
 	}
-	if (!!pid_list + !!(optind < argc) + !!(all || cpu_list) > 1) {
-		fprintf(stderr, "pmuprof: stat: give one target: -a/-C CPUS, -p PIDS or -- COMMAND\n");
+	ts.all_cpus = all;
+	ts.cpu_list = cpu_list;
+	ts.pid_list = pid_list;
+	ts.cmd = optind < argc ? &argv[optind] : NULL;
+	if (target_spec__validate(&ts,
+				  TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_CMD |
+					  TARGET_CPUS_WHILE_CMD,
+				  why, sizeof(why))) {
+		fprintf(stderr, "pmuprof: stat: %s\n", why);
 		return ret;
 	}
+	target_spec__describe(&ts, target, sizeof(target));
 	if (pmu_events__parse_list(events, &evs, &nr_evs, &bad, why, sizeof(why))) {
 		fprintf(stderr, "pmuprof: stat: -e %s: '%s': %s; see 'pmuprof list'\n", events,
 			bad ? bad : "", why);
@@ -442,7 +509,8 @@ int cmd_stat(int argc, char **argv)
 	}
 	if (cpu_list) {
 		if (cpulist__parse(cpu_list, &cpus, &nr_cpus)) {
-			fprintf(stderr, "pmuprof: stat: -C %s: not a CPU list (e.g. -C 0-3,8)\n", cpu_list);
+			fprintf(stderr, "pmuprof: stat: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
+				cpu_list);
 			goto out;
 		}
 	} else if (cpus__online(&cpus, &nr_cpus)) {
@@ -451,10 +519,9 @@ int cmd_stat(int argc, char **argv)
 		goto out;
 	}
 	if (pid_list) {
-		if (parse_int_list("-p", pid_list, &pids, &nr_pids) ||
-		    threads_of(pids, nr_pids, &tasks, &nr_tasks))
+		if (parse_pid_list("-p", pid_list, &pids, &nr_pids) ||
+		    threads_of_all(pids, nr_pids, &tasks, &nr_tasks))
 			goto out;
-		snprintf(target, sizeof(target), "process id '%s'", pid_list);
 	}
 
 	memset(&sa, 0, sizeof(sa));
@@ -466,15 +533,11 @@ int cmd_stat(int argc, char **argv)
 
 	if (optind < argc) {
 		char *path = find_in_path(argv[optind]);
-		int len = 0;
 
 		if (!path) {
 			fprintf(stderr, "pmuprof: stat: %s: command not found\n", argv[optind]);
 			goto out;
 		}
-		for (i = optind; i < argc && len < (int)sizeof(target) - 1; i++)
-			len += snprintf(target + len, sizeof(target) - len, "%s%s", i > optind ? " " : "",
-					argv[i]);
 		child = launch_paused(&argv[optind], path, &go[1], false);
 		free(path);
 		if (child < 0) {
@@ -483,6 +546,9 @@ int cmd_stat(int argc, char **argv)
 			ret = 1;
 			goto out;
 		}
+	}
+	/* With -a or -C the command only sets how long: the CPUs are counted while it runs. */
+	if (child > 0 && !target_spec__system_wide(&ts)) {
 		tasks = malloc(sizeof(int));
 		if (!tasks) {
 			ret = 1;
@@ -506,6 +572,7 @@ int cmd_stat(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	note_user_only(s);
 	for (i = 0, j = 0; i < s->nr; i++)
 		j += s->ev[i].supported;
 	if (!j && s->nr) {
@@ -567,8 +634,9 @@ int cmd_stat(int argc, char **argv)
 					prev[i] = cur;
 					pct[i] = stat_count__running_pct(&s->ev[i].total);
 					for (j = 0; j < s->ev[i].nr_fds; j++) {
-						double cur_fd = stat_count__scaled(&s->ev[i].per_fd[j]) *
-								s->ev[i].ev.scale;
+						double cur_fd =
+							stat_count__scaled(&s->ev[i].per_fd[j]) *
+							s->ev[i].ev.scale;
 
 						pcpu[i][j] = cur_fd - pprev[i][j];
 						pprev[i][j] = cur_fd;
@@ -586,7 +654,8 @@ int cmd_stat(int argc, char **argv)
 	}
 	stat__disable(s);
 	if (stat__read(s)) {
-		fprintf(stderr, "pmuprof: stat: reading the counters failed: %s\n", strerror(errno));
+		fprintf(stderr, "pmuprof: stat: reading the counters failed: %s\n",
+			strerror(errno));
 		ret = 1;
 		goto out;
 	}

@@ -2,8 +2,19 @@
 #ifndef PMUPROF_CMD_H
 #define PMUPROF_CMD_H
 
+#include <stdio.h>
+
 /* Exit codes: 0 success, 2 bad input or a refused operation, 1 an unexpected failure. */
 #define EXIT_BAD_INPUT 2
+
+struct option;
+
+/*
+ * The one-line error for what getopt_long returned as c ('?' or ':', with a leading ':'
+ * in the option string): names the option, even inside a cluster (-ax), and points at
+ * 'pmuprof CMD --help'. Returns EXIT_BAD_INPUT.
+ */
+int cmd_option_error(const char *cmd, int c, char **argv, const struct option *options);
 
 int cmd_record(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -13,5 +24,10 @@ int cmd_diff(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+struct stack_table;
+/* pmuprof report's table of a recorded profile on f, titled with the event (--report). */
+int report__print_table(FILE *f, struct stack_table *st, const char *event);
 
 #endif

@@ -292,6 +292,10 @@ static int count_start(void **state, const struct collector_ctx *ctx, const char
 	o.nr_events = nr_evs;
 	o.cpus = s->cpus;
 	o.nr_cpus = nr_cpus;
+	/* Uncore events stay system-wide in stat__new whatever the target. */
+	o.tasks = ctx->tasks;
+	o.nr_tasks = ctx->nr_tasks;
+	o.inherit = true;
 	s->st = stat__new(&o);
 	if (!s->st) {
 		err = -errno;
@@ -455,6 +459,9 @@ static int profile_start(void **state, const struct collector_ctx *ctx, char *er
 	o.max_stacks = 16384;
 	o.track_cpus = s->cpus;
 	o.nr_track_cpus = s->nr_cpus;
+	o.tasks = ctx->tasks;
+	o.nr_tasks = ctx->nr_tasks;
+	o.inherit = ctx->nr_tasks > 0;
 	s->rec = record__new(&o, s->sym, &re);
 	if (!s->rec) {
 		err = -errno;
@@ -529,10 +536,10 @@ static int profile_stop(void *state, const struct collector_ctx *ctx, char *outp
 
 static const struct collector collectors[] = {
 	{ "profile", "call stacks sampled by BPF on cycles (cpu-clock without a PMU)",
-	  NEED_PERF | NEED_BPF, "perf_event BPF sampler, system-wide, 99 Hz", profile_start,
+	  NEED_PERF | NEED_BPF, "perf_event BPF sampler, 99 Hz, system-wide or the target's tasks", profile_start,
 	  profile_collect, profile_stop },
 	{ "counters", "per-CPU hardware counters with IPC, cache-miss and branch-miss rates",
-	  NEED_PERF | NEED_CORE_PMU, "counting, system-wide, grouped", counters_start, count_collect,
+	  NEED_PERF | NEED_CORE_PMU, "counting, grouped, system-wide or the target's tasks", counters_start, count_collect,
 	  count_stop },
 	{ "uncore", "memory bandwidth per socket from the IMC uncore PMUs",
 	  NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
@@ -542,7 +549,7 @@ static const struct collector collectors[] = {
 	{ "memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,
 	  mem_stop },
 	{ "sched", "context switches and migrations per second (kernel software counters)",
-	  NEED_PERF, "software events, system-wide", sched_start, count_collect, count_stop },
+	  NEED_PERF, "software events, system-wide or the target's tasks", sched_start, count_collect, count_stop },
 };
 
 const struct collector *const *collectors__all(void)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum collector_need {
 	NEED_PERF = 1 << 0,	  /* root or CAP_PERFMON (perf events) */
@@ -37,6 +38,10 @@ struct collector_ctx {
 	const char *dir;   /* output directory */
 	double interval_s; /* sampling interval of the counting collectors */
 	const struct machine_caps *caps;
+	/* The profile and the per-task counters follow these threads (and their children)
+	 * when nr_tasks > 0; system-wide otherwise. */
+	const pid_t *tasks;
+	int nr_tasks;
 };
 
 struct collector {

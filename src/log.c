@@ -3,8 +3,8 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 
-/* -1: silent (default); each -v raises it. */
-static int log_level = -1;
+/* 0: silent (default); each -v raises it. */
+static int log_level;
 
 void log_set_level(int level)
 {
@@ -29,7 +29,8 @@ void log_printf(int level, const char *fmt, ...)
 
 int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	int ours = level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
+	/* libbpf warns of what it works around ("Retrying without BTF"): not news at -v. */
+	int ours = level == LIBBPF_WARN ? LOG_DEBUG : LOG_TRACE;
 
 	if (ours > log_level)
 		return 0;

@@ -6,7 +6,8 @@
 #include <stdarg.h>
 #include <bpf/libbpf.h>
 
-enum log_level { LOG_WARN = 0, LOG_INFO = 1, LOG_DEBUG = 2 };
+/* -v: what pmuprof opens and why; -vv: libbpf's warnings and our debug; -vvv: all of libbpf. */
+enum log_level { LOG_INFO = 1, LOG_DEBUG = 2, LOG_TRACE = 3 };
 
 void log_set_level(int level);
 int log_get_level(void);

@@ -6,54 +6,106 @@
 #include "log.h"
 #include "util.h"
 
-static const char usage[] =
-	"Usage: pmuprof COMMAND [OPTIONS]\n"
-	"\n"
-	"Commands:\n"
-	"  record     sample stacks on hardware events with BPF; write folded stacks\n"
-	"  stat       count events, with derived metrics\n"
-	"  collect    run collectors together (profile, counters, uncore, cpu, memory, sched)\n"
-	"  doctor     what this machine can do, and what each collector will do here\n"
-	"  list       list the events this machine can sample\n"
-	"  flamegraph render folded stacks as an interactive SVG\n"
-	"  collapse   turn `perf script` output into folded stacks\n"
-	"  diff       compare two folded profiles (for a differential flame graph)\n"
-	"\n"
-	"Run 'pmuprof COMMAND --help' for a command's options.\n";
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"record", cmd_record, "sample stacks on hardware events with BPF; write folded stacks"},
+	{"stat", cmd_stat, "count events, with derived metrics"},
+	{"report", cmd_report, "top functions of a folded profile, by self and total share"},
+	{"collect", cmd_collect,
+	 "run collectors together (profile, counters, uncore, cpu, memory, sched)"},
+	{"doctor", cmd_doctor, "what this machine can do, and what each collector will do here"},
+	{"list", cmd_list, "list the events this machine can sample"},
+	{"flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG"},
+	{"collapse", cmd_collapse, "turn `perf script` output into folded stacks"},
+	{"diff", cmd_diff, "compare two folded profiles (for a differential flame graph)"},
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("Usage: pmuprof COMMAND [OPTIONS]\n"
+	      "       pmuprof help COMMAND\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < NR_COMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Options:\n"
+	      "  -h, --help     this help\n"
+	      "  --version      the version\n"
+	      "\n"
+	      "Run 'pmuprof COMMAND --help' or 'pmuprof help COMMAND' for a command's options;\n"
+	      "'man pmuprof-COMMAND' for its manual.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  pmuprof record -o out.svg -- make -j8\n"
+	      "  pmuprof stat -e '{cycles,instructions}' -a -d 5\n"
+	      "  pmuprof report profile.folded\n",
+	      f);
+}
+
+static const struct command *command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* pmuprof help [COMMAND]: the command's own --help. */
+static int help(int argc, char **argv)
+{
+	char *args[3] = {NULL, "--help", NULL};
+	const struct command *c;
+
+	if (argc < 3) {
+		usage(stdout);
+		return 0;
+	}
+	c = command_find(argv[2]);
+	if (!c) {
+		fprintf(stderr,
+			"pmuprof: help: unknown command '%s'; run 'pmuprof --help' for the list\n",
+			argv[2]);
+		return EXIT_BAD_INPUT;
+	}
+	args[0] = argv[2];
+	return c->run(2, args);
+}
 
 int main(int argc, char **argv)
 {
+	const struct command *c;
+
 	fds__note_inherited();
 	/* libbpf speaks through the debug sink: quiet unless -v. */
 	libbpf_set_print(log_libbpf_print);
 	if (argc < 2) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		fputs(usage, stdout);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "help"))
+		return help(argc, argv);
 	if (!strcmp(argv[1], "--version")) {
 		printf("pmuprof %s\n", PMUPROF_VERSION);
 		return 0;
 	}
-	if (!strcmp(argv[1], "record"))
-		return cmd_record(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "flamegraph"))
-		return cmd_flamegraph(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "collect"))
-		return cmd_collect(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "doctor"))
-		return cmd_doctor(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "stat"))
-		return cmd_stat(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "diff"))
-		return cmd_diff(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "collapse"))
-		return cmd_collapse(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return cmd_list(argc - 1, argv + 1);
+	c = command_find(argv[1]);
+	if (c)
+		return c->run(argc - 1, argv + 1);
 	fprintf(stderr, "pmuprof: unknown command '%s'; run 'pmuprof --help' for the list\n",
 		argv[1]);
 	return EXIT_BAD_INPUT;

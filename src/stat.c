@@ -70,8 +70,32 @@ static int leader_fd(struct stat_session *s, int idx, int target)
 		return -1;
 	for (i = idx - 1; i >= 0; i--)
 		if (s->ev[i].ev.group == s->ev[idx].ev.group && s->ev[i].ev.leader)
-			return s->ev[i].supported && target < s->ev[i].nr_fds ? s->ev[i].fds[target] : -1;
+			return s->ev[i].supported && target < s->ev[i].nr_fds ? s->ev[i].fds[target]
+									      : -1;
 	return -1;
+}
+
+/*
+ * Open one fd; refused the kernel (perf_event_paranoid, no CAP_PERFMON), count user space
+ * only, as perf does: the event reads as EVENT:u.
+ */
+static int open_one(struct stat_event *e, pid_t pid, int cpu, int group_fd)
+{
+	struct perf_event_attr *a = &e->ev.attr;
+	int fd = pmu_event__open_adjust(&e->ev, pid, cpu, group_fd);
+
+	if ((fd == -EACCES || fd == -EPERM) && !a->exclude_kernel) {
+		a->exclude_kernel = 1;
+		a->exclude_hv = 1;
+		fd = pmu_event__open_adjust(&e->ev, pid, cpu, group_fd);
+		if (fd >= 0) {
+			e->user_only = true;
+		} else {
+			a->exclude_kernel = 0;
+			a->exclude_hv = 0;
+		}
+	}
+	return fd;
 }
 
 struct stat_session *stat__new(const struct stat_opts *o)
@@ -91,10 +115,12 @@ struct stat_session *stat__new(const struct stat_opts *o)
 	for (i = 0; i < o->nr_events && !err; i++) {
 		struct stat_event *e = &s->ev[i];
 		struct perf_event_attr *a = &e->ev.attr;
-		bool syswide = e->ev.uncore || !o->nr_tasks;
+		bool syswide;
 		int n = 0;
 
 		e->ev = o->events[i];
+		/* Uncore PMUs have no task context: counted on their cpumask even for a task. */
+		syswide = e->ev.uncore || !o->nr_tasks;
 		a->sample_period = 0;
 		a->freq = 0;
 		a->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
@@ -102,11 +128,11 @@ struct stat_session *stat__new(const struct stat_opts *o)
 		a->enable_on_exec = !syswide && o->enable_on_exec;
 		e->supported = true;
 		if (syswide) {
-			int cpus[PMU_MAX_CPUS], nr = stat_event__cpus(&e->ev, o->cpus, o->nr_cpus, cpus,
-								     PMU_MAX_CPUS);
+			int cpus[PMU_MAX_CPUS], nr = stat_event__cpus(&e->ev, o->cpus, o->nr_cpus,
+								      cpus, PMU_MAX_CPUS);
 
 			for (t = 0; t < nr && !err; t++) {
-				int fd = pmu_event__open_adjust(&e->ev, -1, cpus[t], leader_fd(s, i, n));
+				int fd = open_one(e, -1, cpus[t], leader_fd(s, i, n));
 
 				if (fd < 0) {
 					e->supported = false;
@@ -118,7 +144,7 @@ struct stat_session *stat__new(const struct stat_opts *o)
 			}
 		} else {
 			for (t = 0; t < o->nr_tasks && !err; t++) {
-				int fd = pmu_event__open_adjust(&e->ev, o->tasks[t], -1, leader_fd(s, i, t));
+				int fd = open_one(e, o->tasks[t], -1, leader_fd(s, i, t));
 
 				if (fd < 0) {
 					/* A thread that exited since the list was made: not the event's fault. */

@@ -37,6 +37,7 @@ double stat_count__running_pct(const struct stat_count *c);
 struct stat_event {
 	struct pmu_event ev;
 	bool supported;
+	bool user_only;	       /* fell back to user space (:u): the kernel is not ours to count */
 	int err;	       /* negative errno when not supported */
 	int nr_fds;
 	int *fds;

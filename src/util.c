@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,4 +190,84 @@ pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_std
 	close(go[0]);
 	*go_fd = go[1];
 	return pid;
+}
+
+int threads_of(pid_t pid, pid_t **tasks, int *nr)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -ESRCH;
+	while ((de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+		pid_t *tmp;
+
+		if (tid <= 0)
+			continue;
+		tmp = realloc(*tasks, (*nr + 1) * sizeof(**tasks));
+		if (!tmp) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		*tasks = tmp;
+		(*tasks)[(*nr)++] = tid;
+	}
+	closedir(d);
+	return 0;
+}
+
+int pid_list__parse(const char *list, pid_t **out, int *nr, char *bad, size_t sz)
+{
+	char *copy = strdup(list), *tok, *save = NULL, *end;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		long v = strtol(tok, &end, 10);
+		pid_t *tmp;
+
+		if (*end || v <= 0 || v > INT_MAX) {
+			snprintf(bad, sz, "%s", tok);
+			err = -EINVAL;
+			break;
+		}
+		tmp = realloc(*out, (*nr + 1) * sizeof(**out));
+		if (!tmp) {
+			err = -ENOMEM;
+			break;
+		}
+		*out = tmp;
+		(*out)[(*nr)++] = v;
+	}
+	if (!err && !*nr) {
+		snprintf(bad, sz, "%s", list);
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+bool process_exited(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	/* "pid (comm) S ...": the comm may hold anything, the state follows the last ')'. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }

@@ -30,6 +30,21 @@ void fds__note_inherited(void);
  */
 int command__stop(pid_t pid, int sig, double grace, int *status);
 
+/*
+ * "12,345" → pids appended to *out (realloc'd; *nr counts them). 0, -EINVAL with the
+ * offending item copied to bad, or -ENOMEM.
+ */
+int pid_list__parse(const char *list, pid_t **out, int *nr, char *bad, size_t sz);
+
+/*
+ * Append every thread of process pid to *tasks (realloc'd; *nr counts them).
+ * 0, -ESRCH when there is no such process, or -ENOMEM.
+ */
+int threads_of(pid_t pid, pid_t **tasks, int *nr);
+
+/* True when process pid has exited: gone, or a zombie its parent has not reaped yet. */
+bool process_exited(pid_t pid);
+
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_now(void);
 

@@ -215,7 +215,7 @@ static void file_refused(struct symbolizer *s, const char *what, const char *pat
 	default:
 		return;
 	}
-	log_printf(LOG_WARN, "pmuprof: %s %s: not read: %s\n", what, path, why);
+	log_printf(LOG_INFO, "pmuprof: %s %s: not read: %s\n", what, path, why);
 }
 
 static int ctx_open(struct symbolizer *s, const struct open_ctx *ctx, const char *what,
@@ -325,7 +325,7 @@ static struct elf_syms *find_by_debuglink(struct symbolizer *s, const struct ope
 		return NULL;
 	if (strchr(link, '/') || !strcmp(link, "..") || !strcmp(link, ".")) {
 		s->fstats.bad_debuglinks++;
-		log_printf(LOG_WARN, "pmuprof: %s: debuglink '%s' is not a file name\n", bin_path,
+		log_printf(LOG_INFO, "pmuprof: %s: debuglink '%s' is not a file name\n", bin_path,
 			   link);
 		return NULL;
 	}
@@ -525,7 +525,7 @@ static int open_perf_map(struct symbolizer *s, int rootfd, const char *path,
 
 	if (fd == -ELOOP) {
 		s->fstats.perf_maps_symlinked++;
-		log_printf(LOG_WARN, "pmuprof: perf map %s: ignored: a symbolic link\n", path);
+		log_printf(LOG_INFO, "pmuprof: perf map %s: ignored: a symbolic link\n", path);
 	} else if (fd < 0) {
 		file_refused(s, "perf map", path, fd);
 	} else if (!proc_cred__owns(cred, st.st_uid)) {

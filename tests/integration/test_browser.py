@@ -169,10 +169,16 @@ def main():
         page = Page(WebSocket(target["webSocketDebuggerUrl"]))
         page.call("Page.enable")
         page.call("Runtime.enable")
-        for _ in range(100):
-            if page.js("document.readyState") == "complete" and page.js("typeof frames") == "object":
+        # A busy machine may take a while to load and lay out the graph: wait for its
+        # frames (window.frames always exists, so it tells nothing), up to a minute.
+        loaded = False
+        for _ in range(600):
+            loaded = page.js("document.readyState === 'complete' && "
+                             "document.querySelectorAll('#frames > g[data-n]').length > 0")
+            if loaded:
                 break
             time.sleep(0.1)
+        check(loaded, "the flame graph did not load in chromium within a minute")
 
         full = 1200 - 20
         work = frame(page, "work")

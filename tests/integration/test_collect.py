@@ -39,8 +39,9 @@ def case_collect():
     out = os.path.join(tmp, "run")
     demo = subprocess.Popen([DEMO, "3"], stdout=subprocess.DEVNULL)
     try:
-        p = subprocess.run([PMUPROF, "collect", "-d", "2", "-I", "250", "-o", out],
-                           capture_output=True, text=True, timeout=120)
+        # A busy machine slows symbolizing a system-wide profile: a generous bound.
+        p = subprocess.run([PMUPROF, "collect", "-d", "1.9", "-I", "250", "-o", out + "/"],
+                           capture_output=True, text=True, timeout=280)
     finally:
         demo.wait()
     if p.returncode != 0:
@@ -64,10 +65,19 @@ def case_collect():
     if not caps["uncore_pmus"]:
         if col["uncore"]["ran"] or col["uncore"]["reason"] != "no uncore PMU":
             fail(f"uncore: {col['uncore']}")
+    if f"wrote {out}/index.json" not in p.stderr:
+        fail(f"-o DIR/: the last line names the index oddly: {p.stderr.splitlines()[-1]}")
+    # One row per interval and one for the partial interval at the end (1.9 s is not a
+    # whole number of 250 ms intervals): the rows cover the
+    # whole run, however long it really took.
+    duration = index["duration_s"]
     for name in ("cpu", "memory", "sched"):
         rows = [json.loads(l) for l in open(os.path.join(out, f"{name}.jsonl"))]
-        if not 6 <= len(rows) <= 9:
-            fail(f"{name}.jsonl: {len(rows)} rows for 2 s at 250 ms")
+        ts = [r["t"] for r in rows]
+        if ts != sorted(ts) or abs(ts[-1] - duration) > 0.05:
+            fail(f"{name}.jsonl: rows at {ts}, the run lasted {duration} s")
+        if not duration / 0.25 - 1 <= len(rows) <= duration / 0.25 + 1:
+            fail(f"{name}.jsonl: {len(rows)} rows for {duration} s at 250 ms")
     cpu = [json.loads(l) for l in open(os.path.join(out, "cpu.jsonl"))]
     busy = max(100 - r["idle_pct"] for r in cpu)
     if busy < 100 / os.cpu_count() * 0.7:
@@ -78,6 +88,75 @@ def case_collect():
     folded = open(os.path.join(out, "profile.folded")).read()
     if "hot_60" not in folded:
         fail("the profile misses the demo")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def profile_comms(out):
+    comms = {}
+    for line in open(os.path.join(out, "profile.folded")):
+        stack, count = line.rsplit(" ", 1)
+        comm = stack.split(";")[0]
+        comms[comm] = comms.get(comm, 0) + int(count)
+    return comms
+
+
+def case_collect_targets():
+    """-- COMMAND and -p: the profile and sched follow the target; collect stops when it
+    ends and passes a command's exit status through; exit 2 when nothing can run."""
+    if os.geteuid() != 0:
+        skip("needs root (the profile and sched collectors open perf events)")
+    tmp = tempfile.mkdtemp(prefix="pmuprof-collect-")
+    out = os.path.join(tmp, "cmd")
+    p = subprocess.run([PMUPROF, "collect", "--collectors", "profile,sched,cpu", "-I", "200",
+                        "-o", out, "--", "sh", "-c", f"{DEMO} 1 >/dev/null; exit 3"],
+                       capture_output=True, text=True, timeout=280)
+    if p.returncode != 3:
+        fail(f"-- COMMAND: exit {p.returncode}, want the command's 3: {p.stderr}")
+    index = json.load(open(os.path.join(out, "index.json")))
+    if not index["target"].startswith("sh -c "):
+        fail(f"target: {index['target']}")
+    comms = profile_comms(out)
+    if not comms or set(comms) - {"pmuprof-demo", "sh"}:
+        fail(f"the profile of a command has other processes: {comms}")
+    sched = [json.loads(l) for l in open(os.path.join(out, "sched.jsonl"))]
+    cpu = [json.loads(l) for l in open(os.path.join(out, "cpu.jsonl"))]
+    if len(sched) != len(cpu) or not sched:
+        fail(f"{len(sched)} sched rows, {len(cpu)} cpu rows")
+
+    # -p: only that process; collect ends when it exits (well before -d 60).
+    demo = subprocess.Popen([DEMO, "2"], stdout=subprocess.DEVNULL)
+    out = os.path.join(tmp, "pid")
+    try:
+        p = subprocess.run([PMUPROF, "collect", "--collectors", "profile,sched", "-d", "60",
+                            "-p", str(demo.pid), "-o", out],
+                           capture_output=True, text=True, timeout=280)
+    finally:
+        demo.wait()
+    if p.returncode != 0:
+        fail(f"-p: exit {p.returncode}: {p.stderr}")
+    index = json.load(open(os.path.join(out, "index.json")))
+    if index["target"] != f"process id '{demo.pid}'" or index["duration_s"] >= 30:
+        fail(f"-p: target {index['target']}, ran {index['duration_s']} s of -d 60")
+    comms = profile_comms(out)
+    if set(comms) != {"pmuprof-demo"}:
+        fail(f"-p: profile has {comms}")
+
+    # Nothing asked for can run (no PMU here): exit 2, index.json says why.
+    if not doctor()["hardware_pmu"]:
+        out = os.path.join(tmp, "none")
+        p = subprocess.run([PMUPROF, "collect", "--collectors", "counters", "-o", out],
+                           capture_output=True, text=True, timeout=60)
+        index = json.load(open(os.path.join(out, "index.json")))
+        if p.returncode != 2 or "none of the collectors" not in p.stderr or \
+                index["collectors"][0]["ran"]:
+            fail(f"nothing can run: exit {p.returncode}: {p.stderr}")
+    for args, msg in ((["-a", "-p", "1"], "give one target"),
+                      (["-p", "x"], "-p x: 'x' is not a process ID"),
+                      (["--", "no-such-command-xyz"], "no-such-command-xyz: command not found")):
+        p = subprocess.run([PMUPROF, "collect", "-o", os.path.join(tmp, "bad")] + args,
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 2 or msg not in p.stderr:
+            fail(f"{args}: exit {p.returncode}: {p.stderr}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -132,7 +211,7 @@ def case_doctor():
         fail(f"fake tree: uncore collector: {unc}")
 
 
-CASES = {"collect": case_collect, "doctor": case_doctor}
+CASES = {"collect": case_collect, "collect-targets": case_collect_targets, "doctor": case_doctor}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:

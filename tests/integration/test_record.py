@@ -106,9 +106,13 @@ def check_shares(stacks):
     print(f"demo samples {total}; shares " +
           ", ".join(f"{k} {v:.1f}%" for k, v in shares.items()) +
           "; complete stacks " + ", ".join(f"{k} {v:.1f}%" for k, v in complete.items()))
-    check(total >= 2000, f"too few samples for the demo: {total}")
+    # A busy machine gives the demo less CPU, so fewer samples: the bound on each share is
+    # 5 points or 4 standard deviations of a binomial share, whichever is wider.
+    check(total >= 100, f"too few samples to measure any share: {total}")
     for fn, want in (("hot_60", 60), ("hot_30", 30), ("hot_10", 10)):
-        check(abs(shares[fn] - want) <= 5, f"{fn}: share {shares[fn]:.1f}%, want {want}±5")
+        tol = max(5.0, 400 * (want / 100 * (1 - want / 100) / total) ** 0.5)
+        check(abs(shares[fn] - want) <= tol,
+              f"{fn}: share {shares[fn]:.1f}%, want {want}±{tol:.1f} ({total} samples)")
         check(complete[fn] >= 95, f"{fn}: only {complete[fn]:.1f}% of samples have main→{fn}")
 
 
@@ -116,10 +120,20 @@ def check_shares(stacks):
 
 def case_shares_cmd(tmp):
     out = os.path.join(tmp, "cmd.folded")
-    _, err = record_ok(["record", "-F", "999", "-o", out, "--", DEMO, "4"])
-    check_shares(parse_folded(out))
+    report, err = record_ok(["record", "-F", "999", "--report", "-o", out, "--", DEMO, "4"])
+    stacks = parse_folded(out)
+    check_shares(stacks)
     taken, in_stacks, lost = samples_from_summary(err)
     check(taken == in_stacks + lost, f"ledger: {taken} taken != {in_stacks} + {lost}")
+    # --report: the top functions of what was written, with the file's exact shares.
+    total = sum(stacks.values())
+    self_60 = sum(c for s, c in stacks.items() if s.endswith(";hot_60"))
+    m = re.search(r"^\s+([\d.]+)%\s+([\d.]+)%\s+hot_60$", report, re.M)
+    check(m and abs(float(m.group(1)) - 100 * self_60 / total) < 0.006,
+          f"--report's hot_60 line vs the file's {100 * self_60 / total:.2f}%:\n{report}")
+    first = [l for l in report.splitlines() if l.strip() and not l.startswith("#")
+             and "%" in l][0]
+    check(first.split()[-1] == "hot_60", f"--report's top function: {first}")
 
 
 def case_shares_pid(tmp):
@@ -150,6 +164,13 @@ def case_fallback_line(tmp):
     check("cpu-clock" in summary_value(err, "event") and "fallback" in summary_value(err, "event"),
           "summary does not name the event used")
     check(parse_folded(out), "no stacks after the fallback")
+    # A period of hardware events does not carry over to cpu-clock: the line says so.
+    _, err = record_ok(["record", "-e", "instructions", "-c", "1000000", "-o", out, "--", DEMO,
+                        "0.3"])
+    lines = [l for l in err.splitlines() if "instead" in l]
+    check(len(lines) == 1 and re.search(r"at 99 Hz instead \(-c counts hardware events, not "
+                                         r"cpu-clock's ns: give -F HZ", lines[0]),
+          f"fallback line with -c: {lines}")
 
 
 def case_no_fallback(tmp):
@@ -179,7 +200,8 @@ def case_attach_link_ioctl(tmp):
         check(summary_value(err, "attach").startswith(want), f"{mode}: summary says "
               + summary_value(err, "attach"))
         taken, in_stacks, lost = samples_from_summary(err)
-        check(taken >= 1000, f"{mode}: only {taken} samples")
+        check(taken >= 50 and in_stacks + lost == taken,
+              f"{mode}: {taken} samples, {in_stacks} in stacks, {lost} lost")
         tops[mode] = top_stack(out)
         print(f"{mode}: top stack {tops[mode]}")
     check(tops["link"] == tops["ioctl"], f"top stacks differ: {tops}")
@@ -295,8 +317,9 @@ def case_tid_and_cpu(tmp):
         _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "-C", "0", "-d", "1",
                             "-o", out])
         taken, _, _ = samples_from_summary(err)
-        # One CPU at 999 Hz for 1 s (idle time may be skipped by the tick).
-        check(0 < taken <= 1100, f"-C 0: {taken} samples for one CPU")
+        dur = float(summary_value(err, "duration").split()[0])
+        # One CPU at 999 Hz for the run's own duration (idle time may be skipped by the tick).
+        check(0 < taken <= 999 * dur * 1.1 + 10, f"-C 0: {taken} samples for one CPU in {dur} s")
     finally:
         demo.wait()
 
@@ -311,7 +334,7 @@ def case_deep_stacks(tmp):
     exact = sum(c for s, c in hot.items()
                 if re.search(r";main(;descend){61};demo_loop;hot_60$", s))
     print(f"hot_60 samples {total}, with main and exactly 61 descend frames {exact}")
-    check(total > 500, f"too few hot_60 samples: {total}")
+    check(total >= 100, f"too few hot_60 samples to judge completeness: {total}")
     check(exact >= 0.95 * total, f"only {exact}/{total} deep stacks are complete")
 
     # A depth limit keeps the leaf end, marks the cut, and says so in the summary.
@@ -322,7 +345,8 @@ def case_deep_stacks(tmp):
     cut = {s: c for s, c in stacks.items() if s.endswith(";descend;demo_loop;hot_60")}
     check(cut and all(s.startswith("pmuprof-demo;[truncated];descend;") for s in cut),
           f"truncated stacks: {list(cut)[:2]}")
-    check(re.search(r"note:\s+\d+ samples with truncated", err), "summary lacks the truncation note")
+    check(re.search(r"note:\s+\d+ samples?: stack truncated at --max-stack \(kept\)$", err, re.M),
+          "summary lacks the truncation note")
 
 
 def case_user_kernel_only(tmp):
@@ -352,8 +376,11 @@ def case_follow_children(tmp):
                         "sh", "-c", f"{DEMO} 2 >/dev/null; {DEMO} 1 >/dev/null"])
     stacks = parse_folded(out)
     demo = sum(c for s, c in stacks.items() if s.startswith("pmuprof-demo;"))
-    print(f"samples in the shell's children: {demo}")
-    check(demo >= 2500, f"children of the command were not followed: {demo} samples")
+    total = sum(stacks.values())
+    print(f"samples in the shell's children: {demo} of {total}")
+    # The shell only waits: nearly every sample is its children's, however busy the machine.
+    check(total > 0 and demo >= 0.9 * total,
+          f"children of the command were not followed: {demo} of {total} samples")
     check(any(s.endswith(";main;descend;demo_loop;hot_60") for s in stacks),
           "children are not symbolized")
 
@@ -366,13 +393,16 @@ def case_tty_status(tmp):
     out = os.path.join(tmp, "tty.folded")
     cmd = f"{PMUPROF} record -e cpu-clock -F 99 -o {out} -- {DEMO} 1.6"
     # Bytes, not text: text mode would turn the carriage returns into newlines.
+    t0 = time.monotonic()
     p = subprocess.run(["script", "-q", "-e", "-c", cmd, "/dev/null"], capture_output=True,
                        timeout=60)
+    wall = time.monotonic() - t0
     tty = p.stdout.decode(errors="replace")
     check(p.returncode == 0, f"exit {p.returncode}: {tty}")
     status = re.findall(r"\r\x1b\[Kpmuprof: [0-9.]+ s, \d+ samples, \d+ lost", tty)
-    # twice a second at most: 1.6 s of demo plus start-up gives at most 5 updates
-    check(1 <= len(status) <= 5, f"want 1-5 status updates in ~1.7 s, got {len(status)}")
+    # Twice a second at most, over however long the run took on this machine.
+    check(1 <= len(status) <= 2 * wall + 1,
+          f"want 1 to {2 * wall + 1:.0f} status updates in {wall:.1f} s, got {len(status)}")
     need_root()
     p = subprocess.run([PMUPROF, "record", "-e", "cpu-clock", "-F", "99", "-o", out, "--", DEMO,
                         "1"], capture_output=True, timeout=60)
@@ -464,7 +494,18 @@ def case_count_events(tmp):
     print(f"taken {taken}, weight {weight} ns, folded total {total}")
     check(total == weight, f"folded total {total} != weight {weight}")
     check(abs(total / taken - 1e6) < 2e5, f"{total / taken:.0f} ns per sample at 1000 Hz")
-    check("counts:     events" in err, "summary does not state the counting rule")
+    check("counts:     ns (sum of sample periods: --count=events)" in err,
+          "summary does not state the counting rule in cpu-clock's unit")
+    # A period of cpu-clock is in nanoseconds, and the summary says so.
+    _, err = record_ok(["record", "-e", "cpu-clock", "-c", "2000000", "-o", out, "--", DEMO, "1"])
+    check(summary_value(err, "event") == "cpu-clock every 2000000 ns", summary_value(err, "event"))
+    # -v says what is opened (the encoding); libbpf's own messages wait for -vv.
+    _, err = record_ok(["record", "-v", "-e", "cpu-clock", "-o", out, "--", DEMO, "0.2"])
+    check(re.search(r"^pmuprof: event cpu-clock: type=1 config=0x0 .*: opens$", err, re.M),
+          f"-v does not show the event's encoding:\n{err}")
+    check("libbpf:" not in err, "-v shows libbpf's messages")
+    _, err = record_ok(["record", "-e", "cpu-clock", "-o", out, "--", DEMO, "0.2"])
+    check("pmuprof: event cpu-clock:" not in err, "the encoding line without -v")
 
 
 FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
@@ -487,11 +528,14 @@ def case_short_lived_children(tmp):
             record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", FORKER, "30",
                        "60"])
         stacks = parse_folded(out)
-        kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
+        # Samples taken in user space: the kernel's fork and exit paths (heavier where the
+        # children map more, as under a sanitizer) are not the children's own code.
+        kids = {s: c for s, c in stacks.items()
+                if s.startswith("pmuprof-forker;") and not s.endswith("_[k]")}
         total = sum(kids.values())
         named = sum(c for s, c in kids.items() if ";child_work" in s)
-        print(f"{how}: children samples {total}, in child_work {named}")
-        check(total >= 1000, f"{how}: only {total} samples of the children")
+        print(f"{how}: children samples in user space {total}, in child_work {named}")
+        check(total >= 100, f"{how}: only {total} samples of the children")
         check(named >= 0.95 * total, f"{how}: {named}/{total} name child_work: "
               + repr(sorted(kids.items(), key=lambda kv: -kv[1])[:3]))
 
@@ -517,7 +561,7 @@ def check_named_hot(stacks, comm):
     total = sum(mine.values())
     hot = sum(c for s, c in mine.items() if s.endswith(";main;descend;demo_loop;hot_60"))
     print(f"{comm}: {total} samples, {hot} in main→hot_60")
-    check(total > 1000, f"{comm}: too few samples: {total}")
+    check(total >= 100, f"{comm}: too few samples to judge: {total}")
     check(hot >= 0.5 * total, f"{comm}: hot_60 not symbolized: "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
 
@@ -560,7 +604,7 @@ def case_jit_map(tmp):
         jit = sum(c for s, c in mine.items() if ";jit_spin_loop_[j]" in s + ";" or
                   s.endswith(";jit_spin_loop_[j]"))
         print(f"jit samples {jit}/{total}")
-        check(total > 1000 and jit >= 0.8 * total, f"JIT frames: {jit}/{total}: "
+        check(total >= 100 and jit >= 0.8 * total, f"JIT frames: {jit}/{total}: "
               + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
     finally:
         # Only our own regular files, read within bounds: other maps in /tmp may be

@@ -4,6 +4,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -76,12 +77,111 @@ def case_json():
     # intervals: one object per interval, elapsed ≈ the interval
     p = run(["stat", "--json", "-a", "-I", "200", "-d", "1", "-e", "cpu-clock"])
     objs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
-    if not 4 <= len(objs) <= 7:
-        fail(f"{len(objs)} interval objects in 1 s at 200 ms")
+    # Every interval but the last lasts 200 ms or more, the last one ends the run, and
+    # together they cover it.
+    spans = [o["elapsed"] for o in objs]
+    if not 2 <= len(objs) <= 6 or min(spans[:-1]) < 0.199 or \
+            abs(sum(spans) - objs[-1]["interval"]) > 0.05 or objs[-1]["interval"] < 1:
+        fail(f"{len(objs)} interval objects in 1 s at 200 ms: {spans}")
+    # cpu-clock counts every CPU's time: the interval's own length × the CPUs, however late
+    # a busy machine woke us.
     ncpu = os.cpu_count()
     mid = objs[1]["events"][0]
-    if abs(mid["value"] / 1e9 - 0.2 * ncpu) > 0.05 * ncpu:
-        fail(f"cpu-clock over a 200 ms interval on {ncpu} CPUs: {mid['value']} ns")
+    span = objs[1]["elapsed"] * ncpu
+    if abs(mid["value"] / 1e9 - span) > 0.1 * span:
+        fail(f"cpu-clock over a {objs[1]['elapsed']:.3f} s interval on {ncpu} CPUs: "
+             f"{mid['value']} ns")
+
+
+def switcher(cpu):
+    """A process pinned to cpu that sleeps 1 ms in a loop: hundreds of switches a second."""
+    return subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, "-c",
+                             "import time\nwhile True: time.sleep(0.001)"])
+
+
+def case_groups():
+    """A group counted system-wide counts every member, not only its leader (-a, -C, -A)."""
+    need_root()
+    w = switcher(0)
+    try:
+        for target in (["-a"], ["-C", "0"], ["-C", "0", "-A"], ["-a", "-A"]):
+            # The same event in and out of a group, over the same second.
+            p = run(["stat", "--json", "-e", "{cpu-clock,context-switches},context-switches",
+                     "-d", "1"] + target)
+            if p.returncode != 0:
+                fail(f"{target}: exit {p.returncode}: {p.stderr}")
+            evs = json.loads(p.stdout.splitlines()[-1])["events"]
+            grouped, alone = evs[1], evs[2]
+            if grouped["running_pct"] < 99 or grouped["value"] <= 0:
+                fail(f"{target}: the group member did not count: {grouped}")
+            if not 0.5 * alone["value"] <= grouped["value"] <= 2 * alone["value"]:
+                fail(f"{target}: grouped {grouped['value']} vs alone {alone['value']}")
+            if "-A" in target and min(grouped["per_cpu"].values(), default=0) < 0:
+                fail(f"{target}: per-CPU values {grouped['per_cpu']}")
+        # Rates under 1000/s read as perf's "N /sec", not "0.000 M/sec".
+        p = run(["stat", "-e", "cpu-clock,context-switches", "-C", "1", "-d", "1"])
+        print(p.stdout)
+        m = re.search(r"context-switches\s+#\s+([\d.]+) (/sec|K/sec|M/sec)", p.stdout)
+        if not m or float(m.group(1)) <= 0 or "0.000 M/sec" in p.stdout:
+            fail(f"no rate per second on context-switches: {p.stdout}")
+    finally:
+        w.kill()
+        w.wait()
+
+
+def case_system_wide_command():
+    """perf stat -a -- CMD: every CPU counted while the command runs, its status passed on."""
+    need_root()
+    p = run(["stat", "-a", "-e", "cpu-clock", "--", "sh", "-c", "sleep 0.5; exit 5"])
+    print(p.stdout)
+    if p.returncode != 5:
+        fail(f"exit {p.returncode}, want the command's 5: {p.stderr}")
+    if "Performance counter stats for 'system wide'" not in p.stdout:
+        fail(f"not counted system-wide: {p.stdout}")
+    ms = float(re.search(r"([\d.]+) msec cpu-clock", p.stdout).group(1))
+    elapsed = float(re.search(r"([\d.]+) seconds time elapsed", p.stdout).group(1))
+    ncpu = os.cpu_count()
+    # Every CPU's clock over the command's run, not the sleeping command's own few ms.
+    if not elapsed >= 0.5 or abs(ms / 1e3 - ncpu * elapsed) > 0.1 * ncpu * elapsed:
+        fail(f"cpu-clock {ms} ms over {elapsed} s on {ncpu} CPUs")
+    p = run(["stat", "-p", "1", "--", "true"])
+    if p.returncode != 2 or "give one target" not in p.stderr:
+        fail(f"-p with a command: exit {p.returncode}: {p.stderr}")
+
+
+PARANOID = "/proc/sys/kernel/perf_event_paranoid"
+
+
+def case_user_fallback():
+    """Not permitted to count the kernel (perf_event_paranoid 2, an ordinary user): count
+    user space, name the events EVENT:u and say why, as perf stat does."""
+    need_root()
+    if not shutil.which("setpriv"):
+        skip("needs setpriv (util-linux) to run as nobody")
+    old = open(PARANOID).read().strip()
+    try:
+        with open(PARANOID, "w") as f:
+            f.write("2")
+        p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            PMUPROF, "stat", "-e", "task-clock,page-faults", "--", TOUCH, "300"],
+                           capture_output=True, text=True, timeout=120, cwd="/")
+    finally:
+        with open(PARANOID, "w") as f:
+            f.write(old)
+    print(p.stdout, p.stderr)
+    if p.returncode != 0:
+        fail(f"as nobody with perf_event_paranoid=2: exit {p.returncode}: {p.stderr}")
+    notes = [l for l in p.stderr.splitlines() if "user space only" in l]
+    if len(notes) != 1 or "kernel.perf_event_paranoid=2" not in notes[0]:
+        fail(f"want one line saying why only user space is counted: {p.stderr!r}")
+    m = re.search(r"^\s+([\d,]+)\s+page-faults:u\s", p.stdout, re.M)
+    if not re.search(r"^\s+[\d.]+ msec task-clock:u\s", p.stdout, re.M) or not m or \
+            int(m.group(1).replace(",", "")) < 300:
+        fail(f"events not counted as EVENT:u: {p.stdout}")
+    # As root nothing falls back.
+    q = run(["stat", "-e", "task-clock", "--", "true"])
+    if ":u" in q.stdout or "user space only" in q.stderr:
+        fail(f"root fell back to :u: {q.stdout} {q.stderr}")
 
 
 def case_errors():
@@ -98,7 +198,9 @@ def case_errors():
             fail(f"{args}: exit {p.returncode}: {p.stderr!r}")
 
 
-CASES = {"touch": case_touch, "json": case_json, "errors": case_errors}
+CASES = {"touch": case_touch, "json": case_json, "groups": case_groups,
+         "system-wide-command": case_system_wide_command,
+         "user-fallback": case_user_fallback, "errors": case_errors}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
