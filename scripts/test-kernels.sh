@@ -30,6 +30,8 @@
 #   --resolve       print the concrete package each argument stands for, then exit
 set -eu
 
+# modinfo lives in /sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/pmuprof/kernels
 keep=""
 timeout_s=300
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--accel) accel=$2; shift 2 ;;
 	--resolve) resolve_only=1; shift ;;
 	--) shift; break ;;
-	-h | --help) sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '4,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option '$1'; see --help" ;;
 	*) packages="$packages $1"; shift ;;
 	esac
@@ -93,6 +95,7 @@ resolve() {
 # The bzImage's payload (boot protocol 2.08+: payload_offset at 0x248 from the protected-mode
 # code, payload_length at 0x24c), minus the 4-byte uncompressed size appended to it.
 extract_vmlinux() {
+	# shellcheck disable=SC2046 # two numbers
 	set -- $(python3 - "$1" <<-'PY'
 		import struct, sys
 		b = open(sys.argv[1], "rb").read(0x250)
