@@ -130,10 +130,12 @@ module_order() {
 	done
 }
 
+# A kernel's cache entry is reused while the init it was built with is unchanged.
 prepare() {
 	pkg=$1
 	dir=$cache/$pkg
-	[ -f "$dir/ready" ] && return 0
+	stamp=$(guest_init | cksum)
+	[ "$(cat "$dir/ready" 2>/dev/null)" = "$stamp" ] && return 0
 	mkdir -p "$cache"
 	tmp=$(mktemp -d "$cache/.tmp.XXXXXX")
 	cleanup="$cleanup $tmp"
@@ -165,7 +167,7 @@ prepare() {
 		echo "$release" >release
 		mkdir final
 		mv vmlinux initramfs.gz version release final/
-		touch final/ready
+		echo "$stamp" >final/ready
 	)
 	rm -rf "$dir"
 	mv "$tmp/final" "$dir"
