@@ -30,6 +30,8 @@
 #   --resolve       print the concrete package each argument stands for, then exit
 set -eu
 
+# modinfo lives in /sbin, which a user's PATH may lack.
+PATH=$PATH:/usr/sbin:/sbin
 cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/pmuprof/kernels
 keep=""
 timeout_s=300
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--accel) accel=$2; shift 2 ;;
 	--resolve) resolve_only=1; shift ;;
 	--) shift; break ;;
-	-h | --help) sed -n '3,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '4,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	-*) die "unknown option '$1'; see --help" ;;
 	*) packages="$packages $1"; shift ;;
 	esac
@@ -93,6 +95,7 @@ resolve() {
 # The bzImage's payload (boot protocol 2.08+: payload_offset at 0x248 from the protected-mode
 # code, payload_length at 0x24c), minus the 4-byte uncompressed size appended to it.
 extract_vmlinux() {
+	# shellcheck disable=SC2046 # two numbers
 	set -- $(python3 - "$1" <<-'PY'
 		import struct, sys
 		b = open(sys.argv[1], "rb").read(0x250)
@@ -127,10 +130,12 @@ module_order() {
 	done
 }
 
+# A kernel's cache entry is reused while the init it was built with is unchanged.
 prepare() {
 	pkg=$1
 	dir=$cache/$pkg
-	[ -f "$dir/ready" ] && return 0
+	stamp=$(guest_init | cksum)
+	[ "$(cat "$dir/ready" 2>/dev/null)" = "$stamp" ] && return 0
 	mkdir -p "$cache"
 	tmp=$(mktemp -d "$cache/.tmp.XXXXXX")
 	cleanup="$cleanup $tmp"
@@ -162,7 +167,7 @@ prepare() {
 		echo "$release" >release
 		mkdir final
 		mv vmlinux initramfs.gz version release final/
-		touch final/ready
+		echo "$stamp" >final/ready
 	)
 	rm -rf "$dir"
 	mv "$tmp/final" "$dir"
@@ -233,6 +238,8 @@ guest_script() {
 	echo "echo \$? >$(quote "$out/status.tmp") && mv $(quote "$out/status.tmp") $(quote "$out/status")"
 }
 
+# no_timer_check: on a busy host the emulated 8254 timer can look dead to the kernel's
+# early check, and 5.10 then panics ("IO-APIC + timer doesn't work").
 boot() {
 	pkg=$1
 	out=$2
@@ -245,7 +252,7 @@ boot() {
 		-nodefaults -display none -no-reboot \
 		-serial "file:$out/console.log" \
 		-kernel "$dir/vmlinux" -initrd "$dir/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=4 pmuprof.out=$out" \
+		-append "console=ttyS0 panic=-1 loglevel=4 no_timer_check pmuprof.out=$out" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
 		>"$out/qemu.log" 2>&1 || echo "qemu exited $? (124: timed out after ${timeout_s}s)" >>"$out/qemu.log"

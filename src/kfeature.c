@@ -21,6 +21,9 @@ static const struct kfeature_info infos[KFEATURE_COUNT] = {
 				"maps are read one key at a time (what record does today)"},
 	[KFEATURE_PROBE_READ_USER] = {"probe_read_user", "bpf_probe_read_user", "5.5",
 				      "not used yet; user stacks come from bpf_get_stack()"},
+	[KFEATURE_BIG_KEYS] = {"big_keys", "keys over 512 bytes", "5.11",
+			       "record's map for the deepest stacks cannot be created: use "
+			       "--max-stack 29 or less (keys of at most 512 bytes)"},
 };
 
 const struct kfeature_info *kfeature__info(enum kfeature_id id)
@@ -92,6 +95,18 @@ static int probe_batch_ops(void)
 	return err;
 }
 
+/* Before 5.11 a hash key had to fit on the BPF stack (512 bytes): E2BIG. Stack keys hold
+ * the frames themselves, 8 bytes each. */
+static int probe_big_keys(void)
+{
+	int map = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "pmuprof_probe", 513, 8, 1, NULL);
+
+	if (map < 0)
+		return errno == E2BIG ? 0 : -errno;
+	close(map);
+	return 1;
+}
+
 static int probe_helper(enum bpf_func_id helper)
 {
 	int ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, helper, NULL);
@@ -119,6 +134,8 @@ int kfeature__probe(enum kfeature_id id)
 		return probe_batch_ops();
 	case KFEATURE_PROBE_READ_USER:
 		return probe_helper(BPF_FUNC_probe_read_user);
+	case KFEATURE_BIG_KEYS:
+		return probe_big_keys();
 	default:
 		return -EINVAL;
 	}

