@@ -767,7 +767,7 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 			fprintf(stderr, "pmuprof: %s: %s\n", stage_text(e->stage), strerror(err));
 		break;
 	default:
-		fprintf(stderr, "pmuprof: %s: %s (run with -v for the verifier log)\n",
+		fprintf(stderr, "pmuprof: %s: %s (run with -vv for the verifier log)\n",
 			stage_text(e->stage), strerror(err));
 	}
 }
