@@ -242,6 +242,22 @@ static void finish_begin(unsigned int budget)
 		alarm(budget);
 }
 
+/*
+ * Test knob (tests/integration/test_output.py): a finish this many milliseconds slower,
+ * so that signals and the budget can be shown to cut it short. Ends when it is cut short.
+ */
+static void finish_test_delay(void)
+{
+	const char *ms = getenv("PMUPROF_TEST_SLOW_FINISH_MS");
+	double until;
+
+	if (!ms)
+		return;
+	until = monotonic_now() + atoi(ms) / 1000.0;
+	while (!cut_short && monotonic_now() < until)
+		usleep(10000);
+}
+
 static void finish_end(unsigned int budget)
 {
 	alarm(0);
@@ -1199,6 +1215,7 @@ int cmd_record(int argc, char **argv)
 	record__stop(rec);
 	stop_time = monotonic_now();
 	finish_begin(a.finish_budget);
+	finish_test_delay();
 	/* Its grace runs while the profile is finished (an exited command is still named). */
 	if (child > 0 && !child_done && !kill(child, SIGTERM))
 		term_at = monotonic_now();

@@ -304,14 +304,19 @@ def jit_with_fifo_map(private_tmp):
     return p, path
 
 
-def record_then_signal(tmp, sigs, private_tmp=False):
-    """record -p JIT -d 1 into out.folded; sigs sent at 2.5 s. Returns (rc, stderr,
-    seconds from the first signal to the end, or None if it ended before)."""
+def record_then_signal(tmp, sigs, private_tmp=False, budget=None):
+    """record -p JIT -d 1 into out.folded; sigs sent at 2.5 s. The finish is made slow
+    (a FIFO perf map, which pmuprof skips, and the PMUPROF_TEST_SLOW_FINISH_MS knob).
+    Returns (rc, stderr, seconds from the first signal to the end, or None if it ended
+    before)."""
     jit, fifo = jit_with_fifo_map(private_tmp)
     out = os.path.join(tmp, "out.folded")
+    env = dict(os.environ, PMUPROF_TEST_SLOW_FINISH_MS="8000")
+    extra = ["--finish-budget", str(budget)] if budget else []
     try:
         p = subprocess.Popen([PMUPROF, "record", "-q", "-F", "999", "-p", str(jit.pid), "-d",
-                              "1", "-o", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              "1", "-o", out] + extra, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
         time.sleep(2.5)
         sent = None
         if p.poll() is None:
@@ -373,12 +378,25 @@ def case_finish_second_signal(tmp):
     rc, err, took, out = record_then_signal(tmp, [signal.SIGTERM, signal.SIGINT])
     if rc != 0 and "not permitted" in err:
         raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
-    if took is None:
-        raise Skip("the finish was over before the signals (the FIFO perf map was skipped)")
+    check(took is not None, "the finish was over before the signals")
     check(rc == 128 + signal.SIGINT, f"exit {rc}, expected {128 + signal.SIGINT}:\n{err}")
     check(took < 3, f"the record took {took:.1f} s to abort")
     check("aborted" in err, f"no word of the abort:\n{err}")
     check(not os.listdir(tmp), f"an aborted record left files: {os.listdir(tmp)}")
+
+
+def case_finish_budget_expires(tmp):
+    """A finish slower than --finish-budget is cut short when the budget is spent: the
+    output is whole, the user frames left are unnamed, and the summary says so."""
+    rc, err, took, out = record_then_signal(tmp, [], budget=1)
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    check(rc == 0, f"exit {rc}:\n{err}")
+    check("took over 1 s (--finish-budget)" in err, f"no word of the budget:\n{err}")
+    with open(out, "rb") as f:
+        lines = folded_lines(f.read(), out)
+    check(any(l.startswith("pmuprof-jit;") for l in lines), f"no pmuprof-jit stack:\n{lines}")
+    check(os.listdir(tmp) == ["out.folded"], f"files: {os.listdir(tmp)}")
 
 
 def case_finish_budget_option(tmp):

@@ -405,7 +405,9 @@ def case_debuglink_root_only(tmp):
 # ---------------------------------------------------------------- binaries
 
 def case_binary_fifo_after_exit(tmp):
-    # The process exits during a system-wide record; its binary becomes a FIFO.
+    # The process exits during a system-wide record; its binary becomes a FIFO. Stacks
+    # are symbolized at each drain, while the process lives: drain only at the end, so
+    # the binary is looked up after it became a FIFO.
     need_attacker()
     d = attacker_dir(tmp)
     prog, _ = build_spin(d)
@@ -414,7 +416,7 @@ def case_binary_fifo_after_exit(tmp):
         os.chown(os.path.join(d, f), nobody.pw_uid, nobody.pw_gid)
     out = os.path.join(tmp, "out.folded")
     rec = subprocess.Popen([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d",
-                            str(DURATION + 3), "-o", out, "-v"],
+                            str(DURATION + 3), "--drain-interval", "600000", "-o", out, "-v"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     time.sleep(0.5)
