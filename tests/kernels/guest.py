@@ -26,6 +26,7 @@ import traceback
 PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
 TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
+STACKS = os.environ.get("PMUPROF_STACKS", "build/pmuprof-stacks")
 
 # The mainline release that brought each feature doctor probes (docs/kernels.md). On a
 # stock kernel the probe must agree: a mismatch means the probe or the matrix is wrong.
@@ -182,11 +183,43 @@ def check_stat():
           "no cycles line")
 
 
+def check_record_drain():
+    """Continuous draining: a workload that makes a new stack on nearly every sample, with
+    kernel maps far smaller than the run's distinct stacks. Drained every 250 ms, nothing
+    is lost to a full map, the ledger adds up and the stacks are named."""
+    depth = [] if features()["big_keys"] else ["--max-stack", "29"]
+    with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
+        out = os.path.join(tmp, "stacks.folded")
+        _, err = must(["record", "-vv", "-F", "99", "--drain-interval", "250", "--max-stacks",
+                       "64", "-o", out] + depth + ["--", STACKS, "6"])
+        stacks = parse_folded(out)
+    m = re.match(r"(\d+) taken, (\d+) in stacks, (\d+) lost", summary(err, "samples"))
+    taken, kept, lost = (int(x) for x in m.groups())
+    d = re.match(r"(\d+) \(fullest map ([\d.]+)%", summary(err, "drains"))
+    check(d, f"no drains line:\n{err}")
+    drains = int(d.group(1))
+    mine = {s: c for s, c in stacks.items() if s.startswith("pmuprof-stacks;")}
+    samples = sum(mine.values())
+    map_full = stacks.get("[lost:map_full]", 0)
+    named = sum(c for s, c in mine.items() if ";main;left;" in s)
+    print(f"taken {taken}, kept {kept}, lost {lost}, map_full {map_full}; {drains} drains "
+          f"(fullest {d.group(2)}%); workload {samples} samples in {len(mine)} stacks, "
+          f"{named} named main;left;...")
+    check(taken == kept + lost, f"ledger: {taken} taken != {kept} + {lost}")
+    check(sum(stacks.values()) == taken, f"folded total {sum(stacks.values())} != {taken}")
+    check(samples >= 150, f"only {samples} workload samples in 6 s at 99 Hz")
+    check(len(mine) > 64, f"{len(mine)} distinct stacks: not more than one map holds")
+    check(map_full <= 0.005 * taken, f"[lost:map_full] {map_full} of {taken} taken")
+    check(drains >= 8, f"only {drains} drains in 6 s at 250 ms")
+    check(named >= 0.95 * samples, f"only {named} of {samples} samples named main;left;...")
+
+
 CHECKS = [
     ("doctor", check_doctor),
     ("record-link", check_record_link),
     ("record-ioctl", check_record_ioctl),
     ("stat", check_stat),
+    ("record-drain", check_record_drain),
 ]
 
 
