@@ -51,7 +51,7 @@ __u32 active_set;
  */
 struct task_struct___pmuprof {
 	struct task_struct___pmuprof *group_leader;
-	__u64 start_boottime; /* 5.3+ */
+	__u64 start_boottime; /* 5.5+ (real_start_time before) */
 } __attribute__((preserve_access_index));
 
 /* The BPF stack is 512 bytes: keys are built in this scratch slot. */

@@ -624,6 +624,9 @@ def case_jit_map(tmp):
 
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
+    (["--max-table", "0"], r"--max-table 0: give a number from 1 to"),
+    (["--max-processes", "-5"], r"--max-processes -5: give a number from 1 to"),
+    (["--drain-interval", "1.5"], r"--drain-interval 1.5: give milliseconds from 1 to"),
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
     (["-e", "cycles,nope"], r"unknown event 'nope'"),
     (["-p", "999999999"], r"-p 999999999: no process with ID 999999999"),
