@@ -218,7 +218,14 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		count(PROFILE_CNT_LOST_MAP_FULL);
 		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);
 	} else if (err > 0) {
-		sc->new_keys[(set * 4 + tier) & (PROFILE_SETS * 4 - 1)]++;
+		__u32 slot = set * 4 + tier;
+
+		/*
+		 * Clang turns the sum into an OR and drops the mask as redundant; 6.1's
+		 * verifier loses the bound through that OR. Mask where the verifier sees it.
+		 */
+		asm volatile("" : "+r"(slot));
+		sc->new_keys[slot & (PROFILE_SETS * 4 - 1)]++;
 	}
 	return 0;
 }
