@@ -394,7 +394,6 @@ int cmd_collect(int argc, char **argv)
 	struct machine_caps caps;
 	struct collector_ctx ctx = {0};
 	struct target t = {.child = -1, .go_fd = -1};
-	struct sigaction sa;
 	double elapsed = 0;
 	int nr = 0, i, ran = 0, err, status = 0, ret;
 	bool target_done = false;
@@ -417,12 +416,7 @@ int cmd_collect(int argc, char **argv)
 			strerror(errno));
 		return EXIT_BAD_INPUT;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_child;
-	sigaction(SIGCHLD, &sa, NULL);
+	signals__install(on_signal, on_child);
 	ret = target__init(&t, &a);
 	if (ret)
 		goto out;

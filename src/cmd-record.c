@@ -932,7 +932,6 @@ int cmd_record(int argc, char **argv)
 	struct record_args a;
 	struct symbolizer *sym = NULL;
 	struct record *rec = NULL;
-	struct sigaction sa;
 	int *cpus = NULL, *online = NULL, *tasks = NULL;
 	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0;
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
@@ -1103,12 +1102,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	/* Signals: stop, detach, drain, write. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_child;
-	sigaction(SIGCHLD, &sa, NULL);
+	signals__install(on_signal, on_child);
 
 	if (cmd_path) {
 		child = launch_paused(a.cmd, cmd_path, &go_fd, output_is_stdout(&outs_f[0]));

@@ -441,7 +441,6 @@ int cmd_stat(int argc, char **argv)
 	struct target_spec ts = {0};
 	pid_t child = -1;
 	struct rusage ru;
-	struct sigaction sa;
 
 	optind = 1;
 	opterr = 0;
@@ -524,12 +523,7 @@ int cmd_stat(int argc, char **argv)
 			goto out;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_child;
-	sigaction(SIGCHLD, &sa, NULL);
+	signals__install(on_signal, on_child);
 
 	if (optind < argc) {
 		char *path = find_in_path(argv[optind]);

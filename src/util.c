@@ -40,6 +40,18 @@ char *find_in_path(const char *cmd)
 	return full;
 }
 
+void signals__install(void (*on_stop)(int), void (*on_child)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
 double monotonic_now(void)
 {
 	struct timespec ts;

@@ -45,6 +45,12 @@ int threads_of(pid_t pid, pid_t **tasks, int *nr);
 /* True when process pid has exited: gone, or a zombie its parent has not reaped yet. */
 bool process_exited(pid_t pid);
 
+/*
+ * SIGINT and SIGTERM to on_stop, SIGCHLD to on_child, without SA_RESTART: a blocking call
+ * returns EINTR to the loop that made it instead of hiding the signal.
+ */
+void signals__install(void (*on_stop)(int), void (*on_child)(int));
+
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_now(void);
 

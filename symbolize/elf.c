@@ -334,9 +334,8 @@ out:
 	return es;
 }
 
-struct elf_syms *elf_syms__load_fd(int fd)
+Elf *sym_elf__read(int fd)
 {
-	struct elf_syms *es;
 	Elf *elf;
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -348,10 +347,19 @@ struct elf_syms *elf_syms__load_fd(int fd)
 	 * read, and a mapping past the end would be SIGBUS; reads just come up short.
 	 */
 	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf) {
+	if (!elf)
 		errno = ENOEXEC;
+	return elf;
+}
+
+struct elf_syms *elf_syms__load_fd(int fd)
+{
+	struct elf_syms *es;
+	Elf *elf;
+
+	elf = sym_elf__read(fd);
+	if (!elf)
 		return NULL;
-	}
 	es = load_elf(elf, 0);
 	elf_end(elf);
 	return es;
@@ -545,7 +553,7 @@ int elf_frame_pointer_census(const char *path, int *with_fp, int *functions)
 		goto out;
 	}
 	{
-		Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+		Elf *elf = sym_elf__read(fd);
 		GElf_Ehdr eh;
 
 		if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64)

@@ -22,6 +22,9 @@ static inline uint32_t sym_hash_str(const char *s)
 
 /* NT_GNU_BUILD_ID of an ELF file into out: its length, 0 when absent (or longer than max). */
 size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
+/* libelf on fd, read rather than mapped (a profiled process may truncate its files). NULL
+ * + errno. */
+Elf *sym_elf__read(int fd);
 
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
 

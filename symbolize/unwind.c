@@ -894,21 +894,11 @@ struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug
 		t->refs++;
 		return t;
 	}
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		errno = EINVAL;
+	elf = sym_elf__read(fd);
+	if (!elf)
 		return NULL;
-	}
-	/*
-	 * Read, not mapped: the file belongs to a profiled process, which may truncate it
-	 * while we read (a mapping would fault); libelf reads the sections it needs.
-	 */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf) {
-		errno = ENOEXEC;
-		return NULL;
-	}
 	if (debug_fd >= 0)
-		debug = elf_begin(debug_fd, ELF_C_READ, NULL);
+		debug = sym_elf__read(debug_fd);
 	t = cache_add(c, elf, debug, st.st_dev, st.st_ino);
 	elf_end(debug);
 	elf_end(elf);
