@@ -187,7 +187,7 @@ def check_record_drain():
     """Continuous draining: a workload that makes a new stack on nearly every sample,
     drained every 250 ms: the map sets flip, batch lookup-and-delete and the grace period
     work on this kernel, the ledger adds up and the stacks are named. Under emulation a
-    drain takes seconds (files read over 9p; on 6.12 the grace period itself), so the
+    drain takes seconds (files read over 9p, the grace-period wait), so the
     maps are sized to hold the run; that draining keeps far more stacks than the maps
     hold is the host's many-stacks test."""
     depth = [] if features()["big_keys"] else ["--max-stack", "29"]
