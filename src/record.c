@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "record.h"
+#include "stackcache.h"
 #include "tracker.h"
 #include "util.h"
 #include "profile.skel.h"
@@ -26,15 +27,15 @@ struct record {
 	struct tracker *tracker;
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
-	int *pfds;  /* [event][target] */
-	int *lfds;  /* link fds, -1 when attached by ioctl */
+	int *pfds; /* [event][target] */
+	int *lfds; /* link fds, -1 when attached by ioctl */
 	int nr_fds;
 	int nr_targets;
 	size_t key_size[PROFILE_TIERS]; /* tiny, short, long */
 	unsigned int max_entries[PROFILE_TIERS];
 	int map_fd[PROFILE_SETS][PROFILE_TIERS];
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
-	int ncpus; /* possible CPUs, for per-CPU values */
+	int ncpus;		    /* possible CPUs, for per-CPU values */
 	bool stopped;
 	/* Draining. */
 	unsigned int active;			  /* the set the program adds to */
@@ -49,6 +50,8 @@ struct record {
 	const char **frames;
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
+	/* Keys named in this window's tables: counted again without symbolizing. */
+	struct stack_cache *named;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -87,8 +90,8 @@ void profile_value__sum(const struct profile_value *percpu, int ncpus, struct pr
 	}
 }
 
-static void set_error(struct record_error *e, enum record_stage stage, int err, int event,
-		      int cpu, pid_t pid)
+static void set_error(struct record_error *e, enum record_stage stage, int err, int event, int cpu,
+		      pid_t pid)
 {
 	if (!e)
 		return;
@@ -160,6 +163,7 @@ void record__free(struct record *r)
 	profile_bpf__destroy(r->skel);
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
+	stack_cache__free(r->named);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -253,7 +257,7 @@ static int load_bpf(struct record *r, bool prealloc)
 	r->skel->rodata->chain_max = r->callchain_max;
 	err = size_maps(r, prealloc);
 	/* Load only the programs the attach mode needs: each one costs verifier time. */
-	bpf_object__for_each_program(prog, r->skel->obj) {
+	bpf_object__for_each_program (prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
 		if (r->mode == PMU_ATTACH_LINK && !is_link)
@@ -288,7 +292,8 @@ static int open_bpf(struct record *r, struct record_error *e)
 		err = load_bpf(r, true);
 	}
 	if (err) {
-		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1, -1);
+		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1,
+			  -1);
 		return err;
 	}
 	return 0;
@@ -365,7 +370,9 @@ static int alloc_drain(struct record *r)
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
 	r->names = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->names));
 	r->frames = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->frames));
-	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames)
+	r->named = stack_cache__new();
+	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames ||
+	    !r->named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -421,7 +428,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 
 	/* Track first, then snapshot: a process may map between the two, never be missed. */
 	if (opts->nr_track_cpus) {
-		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus, symbolizer__aspaces(sym));
+		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus,
+					  symbolizer__aspaces(sym));
 		if (!r->tracker || (err = tracker__enable(r->tracker))) {
 			err = r->tracker ? err : -errno;
 			set_error(e, RECORD_STAGE_TRACK, err, -1, -1, -1);
@@ -642,11 +650,11 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod = { .path = NULL };
-		int res = finish_cut_short(r) ?
-				  frame_unsymbolized(names[n]) :
-				  symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
-							     names[n], FRAME_NAME_MAX, &mod);
+		struct frame_module mod = {.path = NULL};
+		int res = finish_cut_short(r)
+				  ? frame_unsymbolized(names[n])
+				  : symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+							       names[n], FRAME_NAME_MAX, &mod);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
@@ -661,23 +669,61 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	return n;
 }
 
-/* One drained key: symbolized and added to its event's table, or to table_full. */
+/* The bytes of a key that name its stack: the header and the frames captured. */
+static size_t key_len(const struct profile_key *k)
+{
+	size_t nf = (size_t)k->kern_len + k->user_len, max = 2 * PROFILE_MAX_DEPTH + 2;
+
+	return PROFILE_KEY_HDR_SIZE + (nf < max ? nf : max) * sizeof(__u64);
+}
+
+/*
+ * Name a key's stack and add it to its table, remembering the name for the next drains
+ * while the mappings it was named in do not change (a perf map is read once per pid, and
+ * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
+ * its "[unknown]" frames say nothing about the key.
+ */
+static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
+		     uint64_t count, bool *unresolved)
+{
+	struct stack_table *t = r->agg[k->event];
+	const char *stored = NULL;
+	size_t n = name_stack(r, k, t, unresolved);
+	int err;
+
+	r->win.symbolized++;
+	err = stack_table__add_interned(t, r->frames, n, count, r->opts.max_table, &stored);
+	if (err || finish_cut_short(r))
+		return err;
+	/* Bounded like the tables: entries name stacks in them. */
+	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events)
+		stack_cache__clear(r->named);
+	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
+}
+
+/* One drained key: counted in its event's table (named once), or in table_full. */
 static int add_key(struct record *r, const struct profile_key *k, const struct profile_value *pc)
 {
 	struct record_event_stats *es;
 	struct profile_value sum;
 	bool unresolved = false;
-	uint64_t count;
-	size_t n;
-	int err;
+	uint64_t count, version;
+	const char *known;
+	int err = -ENOENT;
 
 	profile_value__sum(pc, r->ncpus, &sum);
 	if (k->event >= (unsigned int)r->opts.nr_events || !sum.samples)
 		return 0;
 	es = &r->win.ev[k->event];
 	count = r->opts.count_weight[k->event] ? sum.weight : sum.samples;
-	n = name_stack(r, k, r->agg[k->event], &unresolved);
-	err = stack_table__add_bounded(r->agg[k->event], r->frames, n, count, r->opts.max_table);
+	version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
+	known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+	if (known)
+		err = stack_table__add_existing(r->agg[k->event], known, count);
+	if (!err)
+		r->win.cache_hits++;
+	else
+		err = add_named(r, k, version, count, &unresolved);
 	if (err == -ENOSPC) {
 		es->table_full += sum.samples;
 		es->table_full_weight += sum.weight;
@@ -692,6 +738,16 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 	if (unresolved)
 		r->win.unresolved_user += sum.samples;
 	return 0;
+}
+
+/* A cached key whose mappings changed (or whose process is gone) names nothing any more. */
+static bool key_stale(const void *key, size_t len, uint64_t version, void *arg)
+{
+	const struct profile_key *k = key;
+	struct record *r = arg;
+
+	(void)len;
+	return aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version;
 }
 
 /* Kernels without batch operations (before 5.6): one key at a time. */
@@ -801,6 +857,7 @@ int record__drain_now(struct record *r)
 	r->win.drains++;
 	/* Every sample taken before the flip is drained: who exited before may go. */
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), flip);
+	stack_cache__sweep(r->named, key_stale, r);
 	return 0;
 }
 
@@ -844,6 +901,8 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 
 	*st = r->win;
 	memset(&r->win, 0, sizeof(r->win));
+	/* The cached names point into the tables handed over now. */
+	stack_cache__clear(r->named);
 	st->attach_used = r->mode;
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);
