@@ -27,15 +27,15 @@ struct record {
 	struct tracker *tracker;
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
-	int *pfds; /* [event][target] */
-	int *lfds; /* link fds, -1 when attached by ioctl */
+	int *pfds;  /* [event][target] */
+	int *lfds;  /* link fds, -1 when attached by ioctl */
 	int nr_fds;
 	int nr_targets;
 	size_t key_size[PROFILE_TIERS]; /* tiny, short, long */
 	unsigned int max_entries[PROFILE_TIERS];
 	int map_fd[PROFILE_SETS][PROFILE_TIERS];
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
-	int ncpus;		    /* possible CPUs, for per-CPU values */
+	int ncpus; /* possible CPUs, for per-CPU values */
 	bool stopped;
 	/* Draining. */
 	unsigned int active;			  /* the set the program adds to */
@@ -90,8 +90,8 @@ void profile_value__sum(const struct profile_value *percpu, int ncpus, struct pr
 	}
 }
 
-static void set_error(struct record_error *e, enum record_stage stage, int err, int event, int cpu,
-		      pid_t pid)
+static void set_error(struct record_error *e, enum record_stage stage, int err, int event,
+		      int cpu, pid_t pid)
 {
 	if (!e)
 		return;
@@ -257,7 +257,7 @@ static int load_bpf(struct record *r, bool prealloc)
 	r->skel->rodata->chain_max = r->callchain_max;
 	err = size_maps(r, prealloc);
 	/* Load only the programs the attach mode needs: each one costs verifier time. */
-	bpf_object__for_each_program (prog, r->skel->obj) {
+	bpf_object__for_each_program(prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
 		if (r->mode == PMU_ATTACH_LINK && !is_link)
@@ -292,8 +292,7 @@ static int open_bpf(struct record *r, struct record_error *e)
 		err = load_bpf(r, true);
 	}
 	if (err) {
-		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1,
-			  -1);
+		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1, -1);
 		return err;
 	}
 	return 0;
@@ -428,8 +427,7 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 
 	/* Track first, then snapshot: a process may map between the two, never be missed. */
 	if (opts->nr_track_cpus) {
-		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus,
-					  symbolizer__aspaces(sym));
+		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus, symbolizer__aspaces(sym));
 		if (!r->tracker || (err = tracker__enable(r->tracker))) {
 			err = r->tracker ? err : -errno;
 			set_error(e, RECORD_STAGE_TRACK, err, -1, -1, -1);
@@ -650,11 +648,11 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod = {.path = NULL};
-		int res = finish_cut_short(r)
-				  ? frame_unsymbolized(names[n])
-				  : symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
-							       names[n], FRAME_NAME_MAX, &mod);
+		struct frame_module mod = { .path = NULL };
+		int res = finish_cut_short(r) ?
+				  frame_unsymbolized(names[n]) :
+				  symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+							     names[n], FRAME_NAME_MAX, &mod);
 
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
