@@ -718,10 +718,12 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 	known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
 	if (known)
 		err = stack_table__add_existing(r->agg[k->event], known, count);
-	if (!err)
+	if (!err) {
 		r->win.cache_hits++;
-	else
+	} else {
+		unresolved = false;
 		err = add_named(r, k, version, count, &unresolved);
+	}
 	if (err == -ENOSPC) {
 		es->table_full += sum.samples;
 		es->table_full_weight += sum.weight;
