@@ -30,6 +30,14 @@ int stack_table__add(struct stack_table *st, const char *const *frames, size_t n
 int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
 			     uint64_t count, size_t max);
 /* Add count to an already joined stack (used as is). */
+/*
+ * stack_table__add_bounded(), and *stored (when not NULL) is the table's folded copy of the
+ * stack: valid until the table is freed, and usable with stack_table__add_existing().
+ */
+int stack_table__add_interned(struct stack_table *st, const char *const *frames, size_t nr,
+			      uint64_t count, size_t max, const char **stored);
+/* Add count to a folded stack already in the table; -ENOENT if it is not (or sorted). */
+int stack_table__add_existing(struct stack_table *st, const char *stack, uint64_t count);
 int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count);
 
 /*

@@ -92,8 +92,8 @@ static size_t *lookup(const struct stack_table *st, const char *stack)
 	return &st->index[h];
 }
 
-/* Takes ownership of stack on success. */
-static int add_owned(struct stack_table *st, char *stack, uint64_t count)
+/* Takes ownership of stack on success; *stored: the table's copy. */
+static int add_owned(struct stack_table *st, char *stack, uint64_t count, const char **stored)
 {
 	size_t *slot;
 	int err;
@@ -117,6 +117,8 @@ static int add_owned(struct stack_table *st, char *stack, uint64_t count)
 		e->count = e->count + count < e->count ? UINT64_MAX : e->count + count;
 		st->total += count;
 		free(stack);
+		if (stored)
+			*stored = e->stack;
 		return 0;
 	}
 	if (st->nr == st->cap) {
@@ -133,6 +135,8 @@ static int add_owned(struct stack_table *st, char *stack, uint64_t count)
 	st->nr++;
 	*slot = st->nr;
 	st->total += count;
+	if (stored)
+		*stored = stack;
 	return 0;
 }
 
@@ -143,7 +147,7 @@ int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t 
 
 	if (!copy)
 		return -ENOMEM;
-	err = add_owned(st, copy, count);
+	err = add_owned(st, copy, count, NULL);
 	if (err)
 		free(copy);
 	return err;
@@ -183,6 +187,12 @@ int stack_table__add(struct stack_table *st, const char *const *frames, size_t n
 int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
 			     uint64_t count, size_t max)
 {
+	return stack_table__add_interned(st, frames, nr, count, max, NULL);
+}
+
+int stack_table__add_interned(struct stack_table *st, const char *const *frames, size_t nr,
+			      uint64_t count, size_t max, const char **stored)
+{
 	char *s = join_frames(frames, nr);
 	size_t *slot;
 	int err;
@@ -200,10 +210,23 @@ int stack_table__add_bounded(struct stack_table *st, const char *const *frames, 
 			return err;
 		}
 	}
-	err = add_owned(st, s, count);
+	err = add_owned(st, s, count, stored);
 	if (err)
 		free(s);
 	return err;
+}
+
+int stack_table__add_existing(struct stack_table *st, const char *stack, uint64_t count)
+{
+	size_t *slot = st->order ? NULL : lookup(st, stack);
+	struct stack_entry *e;
+
+	if (!slot || !*slot)
+		return -ENOENT;
+	e = &st->entries[*slot - 1];
+	e->count = e->count + count < e->count ? UINT64_MAX : e->count + count;
+	st->total += count;
+	return 0;
 }
 
 size_t stack_table__len(const struct stack_table *st)

@@ -864,6 +864,9 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		" exited processes freed\n",
 		st->drains, st->max_fill, st->sync_fallback ? "; waited without membarrier" : "",
 		st->reaped);
+	pr_info("  named:      %" PRIu64 " drained stacks symbolized, %" PRIu64
+		" counted under an earlier name\n",
+		st->symbolized, st->cache_hits);
 	fprintf(stderr, "  finish:     %.3f s (drain, symbolize, write)\n", finish);
 	if (st->unresolved_user)
 		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "record.h"
+#include "stackcache.h"
 #include "tracker.h"
 #include "util.h"
 #include "profile.skel.h"
@@ -49,6 +50,8 @@ struct record {
 	const char **frames;
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
+	/* Keys named in this window's tables: counted again without symbolizing. */
+	struct stack_cache *named;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -160,6 +163,7 @@ void record__free(struct record *r)
 	profile_bpf__destroy(r->skel);
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
+	stack_cache__free(r->named);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -365,7 +369,9 @@ static int alloc_drain(struct record *r)
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
 	r->names = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->names));
 	r->frames = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->frames));
-	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames)
+	r->named = stack_cache__new();
+	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames ||
+	    !r->named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -661,23 +667,63 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	return n;
 }
 
-/* One drained key: symbolized and added to its event's table, or to table_full. */
+/* The bytes of a key that name its stack: the header and the frames captured. */
+static size_t key_len(const struct profile_key *k)
+{
+	size_t nf = (size_t)k->kern_len + k->user_len, max = 2 * PROFILE_MAX_DEPTH + 2;
+
+	return PROFILE_KEY_HDR_SIZE + (nf < max ? nf : max) * sizeof(__u64);
+}
+
+/*
+ * Name a key's stack and add it to its table, remembering the name for the next drains
+ * while the mappings it was named in do not change (a perf map is read once per pid, and
+ * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
+ * its "[unknown]" frames say nothing about the key.
+ */
+static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
+		     uint64_t count, bool *unresolved)
+{
+	struct stack_table *t = r->agg[k->event];
+	const char *stored = NULL;
+	size_t n = name_stack(r, k, t, unresolved);
+	int err;
+
+	r->win.symbolized++;
+	err = stack_table__add_interned(t, r->frames, n, count, r->opts.max_table, &stored);
+	if (err || finish_cut_short(r))
+		return err;
+	/* Bounded like the tables: entries name stacks in them. */
+	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events)
+		stack_cache__clear(r->named);
+	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
+}
+
+/* One drained key: counted in its event's table (named once), or in table_full. */
 static int add_key(struct record *r, const struct profile_key *k, const struct profile_value *pc)
 {
 	struct record_event_stats *es;
 	struct profile_value sum;
 	bool unresolved = false;
-	uint64_t count;
-	size_t n;
-	int err;
+	uint64_t count, version;
+	const char *known;
+	int err = -ENOENT;
 
 	profile_value__sum(pc, r->ncpus, &sum);
 	if (k->event >= (unsigned int)r->opts.nr_events || !sum.samples)
 		return 0;
 	es = &r->win.ev[k->event];
 	count = r->opts.count_weight[k->event] ? sum.weight : sum.samples;
-	n = name_stack(r, k, r->agg[k->event], &unresolved);
-	err = stack_table__add_bounded(r->agg[k->event], r->frames, n, count, r->opts.max_table);
+	version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
+	known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+	if (known)
+		err = stack_table__add_existing(r->agg[k->event], known, count);
+	if (!err) {
+		r->win.cache_hits++;
+	} else {
+		unresolved = false;
+		err = add_named(r, k, version, count, &unresolved);
+	}
 	if (err == -ENOSPC) {
 		es->table_full += sum.samples;
 		es->table_full_weight += sum.weight;
@@ -692,6 +738,16 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 	if (unresolved)
 		r->win.unresolved_user += sum.samples;
 	return 0;
+}
+
+/* A cached key whose mappings changed (or whose process is gone) names nothing any more. */
+static bool key_stale(const void *key, size_t len, uint64_t version, void *arg)
+{
+	const struct profile_key *k = key;
+	struct record *r = arg;
+
+	(void)len;
+	return aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version;
 }
 
 /* Kernels without batch operations (before 5.6): one key at a time. */
@@ -801,6 +857,7 @@ int record__drain_now(struct record *r)
 	r->win.drains++;
 	/* Every sample taken before the flip is drained: who exited before may go. */
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), flip);
+	stack_cache__sweep(r->named, key_stale, r);
 	return 0;
 }
 
@@ -844,6 +901,8 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 
 	*st = r->win;
 	memset(&r->win, 0, sizeof(r->win));
+	/* The cached names point into the tables handed over now. */
+	stack_cache__clear(r->named);
 	st->attach_used = r->mode;
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);

@@ -100,6 +100,8 @@ struct record_stats {
 	double max_fill;    /* the fullest a drained map was, in % of its entries */
 	uint64_t reaped;    /* exited processes' address spaces freed */
 	bool sync_fallback; /* no grace period from membarrier(): waited instead */
+	uint64_t symbolized; /* drained keys named */
+	uint64_t cache_hits; /* drained keys counted under a name given in an earlier drain */
 };
 
 struct record;

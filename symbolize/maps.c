@@ -33,6 +33,7 @@ struct aspace {
 	size_t old_nr;
 	uint64_t exec_time;
 	struct proc_cred *cred; /* NULL: never seen alive */
+	uint64_t version;	/* unique to this generation's mappings as they are now */
 };
 
 struct interned {
@@ -56,6 +57,7 @@ struct aspaces {
 	uint64_t seq;
 	uint64_t dropped; /* generations not tracked because of the bound */
 	uint64_t reaped;
+	uint64_t versions; /* the last version handed out */
 	pid_t sel_pid; /* aspaces__select(): lookups of sel_pid use generation sel_gen */
 	uint64_t sel_gen;
 	char *proc_root; /* NULL: /proc */
@@ -217,6 +219,7 @@ static int gen_new(struct aspaces *as, pid_t pid, uint64_t lo, uint64_t hi, bool
 	a->hi = hi;
 	a->wild = wild;
 	a->seq = ++as->seq;
+	a->version = ++as->versions;
 	b = bucket(as, pid);
 	a->next = *b;
 	*b = a;
@@ -260,6 +263,13 @@ uint64_t aspaces__reaped(const struct aspaces *as)
 void aspaces__set_max_pids(struct aspaces *as, size_t max)
 {
 	as->max_pids = max;
+}
+
+uint64_t aspaces__version(const struct aspaces *as, pid_t pid, uint64_t gen)
+{
+	const struct aspace *a = gen ? by_gen(as, pid, gen) : latest(as, pid);
+
+	return a ? a->version : 0;
 }
 
 void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen)
@@ -331,6 +341,7 @@ static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, un
 	e.obj = NULL;
 	if (!e.path)
 		return -ENOMEM;
+	a->version = ++as->versions;
 	/* Room for the new entry and one split. */
 	if (a->nr + 2 > a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 16;
@@ -457,6 +468,7 @@ int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
 		a->cap = 0;
 	}
 	a->nr = 0;
+	a->version = ++as->versions;
 	/* A set-user-ID program changes them; if it is gone already, keep its parent's. */
 	note_cred(as, a, NULL);
 	return 0;
@@ -483,6 +495,7 @@ size_t aspaces__reap(struct aspaces *as, uint64_t before)
 				free(a->old_maps);
 				a->old_maps = NULL;
 				a->old_nr = 0;
+				a->version = ++as->versions;
 			}
 			if (!a->dead || a->died >= before) {
 				pp = &a->next;

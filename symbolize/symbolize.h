@@ -127,6 +127,12 @@ uint64_t aspaces__reaped(const struct aspaces *as);
 /* Until the next call, aspaces__find() for pid looks in the generation that started at
  * gen (the nearest one); gen 0: the live generation, as for every other pid. */
 void aspaces__select(struct aspaces *as, pid_t pid, uint64_t gen);
+/*
+ * The version of the mappings aspaces__select(pid, gen) would look in: it changes with
+ * every mapping, exec or dropped old image, and no two generations ever share one (0: no
+ * generation). Symbolized user frames stay valid while it stays the same.
+ */
+uint64_t aspaces__version(const struct aspaces *as, pid_t pid, uint64_t gen);
 /* exec(): the old mappings are gone. With a time, they are still looked in (for addresses
  * the new image does not map) until aspaces__reap() passes that time. */
 int aspaces__exec(struct aspaces *as, pid_t pid);

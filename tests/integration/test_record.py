@@ -736,6 +736,28 @@ def case_many_stacks(tmp):
     check(named >= 0.95 * samples, f"only {named}/{samples} samples named main;left;...")
 
 
+def case_named_once(tmp):
+    # The demo's few stacks recur in every drain: each drained key is symbolized once,
+    # later drains only count it, and the profile is the same as ever.
+    out = os.path.join(tmp, "once.folded")
+    _, err = record_ok(["record", "-v", "-F", "999", "--drain-interval", "100", "-o", out,
+                        "--", DEMO, "3"])
+    _, stacks = check_ledger(err, out)
+    check_shares(stacks)
+    drains, _, _ = drains_from_summary(err)
+    m = re.match(r"(\d+) drained stacks symbolized, (\d+) counted under an earlier name",
+                 summary_value(err, "named"))
+    check(m, "bad named line: " + summary_value(err, "named"))
+    named, again = int(m.group(1)), int(m.group(2))
+    m = re.match(r"(\d+) distinct \((\d+) drained from the kernel\)", summary_value(err, "stacks"))
+    check(m, "bad stacks line: " + summary_value(err, "stacks"))
+    drained = int(m.group(2))
+    print(f"{drains} drains; {drained} keys drained: {named} symbolized, {again} counted again")
+    check(drains >= 10, f"only {drains} drains in 3 s at --drain-interval 100")
+    check(named + again == drained, f"{named} + {again} != {drained} drained")
+    check(again > named, f"recurring keys symbolized again: {named} named, {again} reused")
+
+
 def spawn_on_pid(pid, argv):
     """Start argv as process pid (through ns_last_pid); None when another process took it."""
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:

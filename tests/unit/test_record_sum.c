@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
+#include <errno.h>
 #include "src/record.h"
+#include "src/stackcache.h"
 
 Test(record, per_cpu_values_are_summed)
 {
@@ -28,4 +30,56 @@ Test(record, ledger_names)
 {
 	cr_expect_str_eq(record_counter__name(PROFILE_CNT_LOST_MAP_FULL), "map_full");
 	cr_expect_str_eq(record_counter__name(PROFILE_CNT_LOST_STACK), "stack");
+}
+
+static bool stale_if_version_odd(const void *key, size_t len, uint64_t version, void *arg)
+{
+	(void)key;
+	(void)len;
+	(void)arg;
+	return version & 1;
+}
+
+/* Drained keys map to the table's interned stack; only the same bytes and version hit. */
+Test(record, stack_cache_hits_same_key_and_version_only)
+{
+	struct stack_cache *c = stack_cache__new();
+	struct stack_table *t = stack_table__new();
+	const char *frames[] = {"demo", "main", "work"}, *stored = NULL, *hit;
+	struct profile_key k = {.gen = 7, .pid = 42, .kern_len = 0, .user_len = 2}, k2;
+	size_t len = PROFILE_KEY_HDR_SIZE + 2 * sizeof(__u64);
+	bool unresolved = true;
+
+	cr_assert(c && t);
+	k.frames[0] = 0x401000;
+	k.frames[1] = 0x402000;
+	cr_assert_eq(stack_table__add_interned(t, frames, 3, 5, 10, &stored), 0);
+	cr_assert_str_eq(stored, "demo;main;work");
+	cr_assert_eq(stack_cache__add(c, &k, len, 2, stored, false), 0);
+	hit = stack_cache__find(c, &k, len, 2, &unresolved);
+	cr_expect_eq(hit, stored);
+	cr_expect_not(unresolved);
+	cr_expect_null(stack_cache__find(c, &k, len, 3, &unresolved), "another version");
+	k2 = k;
+	k2.frames[1] = 0x402008;
+	cr_expect_null(stack_cache__find(c, &k2, len, 2, &unresolved), "another frame");
+	cr_expect_eq(stack_table__add_existing(t, hit, 4), 0);
+	cr_expect_eq(stack_table__get(t, "demo;main;work"), 9);
+	cr_expect_eq(stack_table__add_existing(t, "demo;other", 1), -ENOENT);
+	/* Many keys: lookups survive growth; a sweep drops exactly the stale ones. */
+	for (unsigned int i = 0; i < 5000; i++) {
+		k2.frames[0] = i;
+		cr_assert_eq(stack_cache__add(c, &k2, len, 10 + i, stored, i % 3 == 0), 0);
+	}
+	k2.frames[0] = 4998;
+	cr_expect_eq(stack_cache__find(c, &k2, len, 5008, &unresolved), stored);
+	cr_expect(unresolved);
+	cr_expect_eq(stack_cache__sweep(c, stale_if_version_odd, NULL), 2500);
+	cr_expect_eq(stack_cache__len(c), 2501);
+	cr_expect_not_null(stack_cache__find(c, &k, len, 2, &unresolved));
+	stack_cache__clear(c);
+	cr_expect_eq(stack_cache__len(c), 0);
+	cr_expect_null(stack_cache__find(c, &k, len, 2, &unresolved));
+	stack_cache__free(c);
+	stack_table__free(t);
 }

@@ -198,3 +198,38 @@ Test(maps, exec_keeps_the_old_image_until_drained)
 	cr_expect_str_eq(aspaces__find(as, 60, 0x7f0010)->path, "/bin/true");
 	aspaces__free(as);
 }
+
+/* Names cached per version stay right: every change of what an address maps to moves it. */
+Test(maps, version_follows_mappings_and_generations)
+{
+	const uint64_t s = 1000000000ull;
+	struct aspaces *as = aspaces__new();
+	uint64_t v1, v2, v3, v4, other;
+
+	cr_assert_not_null(as);
+	cr_expect_eq(aspaces__version(as, 50, 0), 0, "no generation: version 0");
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 1 * s), 0);
+	aspaces__add_map(as, 50, 0x400000, 0x1000, 0, "/a/worker");
+	v1 = aspaces__version(as, 50, 1 * s - 20000);
+	cr_expect_neq(v1, 0);
+	cr_expect_eq(aspaces__version(as, 50, 1 * s - 20000), v1, "stable while nothing changes");
+	cr_expect_eq(aspaces__version(as, 50, 0), v1, "gen 0: the live generation");
+	/* dlopen at the same address. */
+	aspaces__add_map(as, 50, 0x400000, 0x1000, 0, "/a/plugin");
+	v2 = aspaces__version(as, 50, 1 * s - 20000);
+	cr_expect_neq(v2, v1);
+	/* exec: the new image, then its old image dropped once drained. */
+	cr_assert_eq(aspaces__exec_at(as, 50, 2 * s), 0);
+	v3 = aspaces__version(as, 50, 1 * s - 20000);
+	cr_expect_neq(v3, v2);
+	aspaces__reap(as, 3 * s);
+	v4 = aspaces__version(as, 50, 1 * s - 20000);
+	cr_expect_neq(v4, v3);
+	/* Another generation of the pid never shares a version with this one. */
+	aspaces__exit(as, 50, 4 * s);
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 5 * s), 0);
+	other = aspaces__version(as, 50, 5 * s - 20000);
+	cr_expect(other != v1 && other != v2 && other != v3 && other != v4);
+	cr_expect_eq(aspaces__version(as, 50, 1 * s - 20000), v4);
+	aspaces__free(as);
+}
