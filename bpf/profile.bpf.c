@@ -69,6 +69,9 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps"); /* only when the scratch slot is missing (never expected) */
 
+/* The user-stack walk from CFI tables (--call-graph=dwarf). */
+#include "unwind-walk.h"
+
 #define ledger_slot(which) \
 	(((event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + (which)) & (PROFILE_LEDGER_SLOTS - 1))
 #define count(which) (sc->counters[ledger_slot(which)]++)
@@ -113,6 +116,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier;
 	bool failed = false;
 	long len, err;
+	int walked;
 
 #ifdef PMUPROF_TEST_UNLOADABLE
 	/* Test only (-Dbpf_test_unloadable=true): "may_goto +1" (BPF_JMP | BPF_JCOND, 6.9+),
@@ -160,7 +164,10 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	kn &= PROFILE_MAX_DEPTH;
 	if (kn > kern_depth)
 		kn = kern_depth;
-	if (user_depth) {
+	walked = unwind_dwarf && user_depth ? uw_walk(ctx, key->pid, kn, user_depth) : -1;
+	if (walked >= 0) {
+		un = walked & PROFILE_MAX_DEPTH;
+	} else if (user_depth) {
 		len = bpf_get_stack(ctx, &key->frames[kn], user_depth * sizeof(__u64),
 				    BPF_F_USER_STACK);
 		if (len < 0) {
@@ -175,7 +182,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	 * Frames past what the two calls just wrote may hold an earlier sample's frames:
 	 * clear up to the old high-water mark, so every key ends in zeros.
 	 */
-	fresh = kn + user_depth;
+	fresh = walked >= 0 ? n : kn + user_depth;
 	if (fresh < kern_depth)
 		fresh = kern_depth;
 	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {

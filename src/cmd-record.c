@@ -68,6 +68,15 @@ static const char record_usage[] =
 	"      --stack-walk HOW    perf (default): the perf callchain, walked once per\n"
 	"                          sample for both halves; bpf: bpf_get_stack() walks\n"
 	"                          each half inside the program\n"
+	"      --call-graph MODE   user stacks: fp (default) follows frame pointers;\n"
+	"                          dwarf walks them in the kernel with tables compiled\n"
+	"                          from the binaries' CFI (.eh_frame, .debug_frame), for\n"
+	"                          programs built without frame pointers (perf's\n"
+	"                          dwarf,SIZE is accepted; no stack is copied)\n"
+	"  -g                      accepted (stacks are always recorded)\n"
+	"      --unwind-memory SIZE kernel memory for --call-graph=dwarf tables, in bytes\n"
+	"                          or with K, M, G (default: 256M); files beyond it\n"
+	"                          fall back to frame pointers, counted in the summary\n"
 	"\n"
 	"Symbols:\n"
 	"      --no-demangle       keep C++ and Rust names mangled\n"
@@ -103,36 +112,40 @@ enum {
 	OPT_MAX_TABLE,
 	OPT_MAX_PROCESSES,
 	OPT_DRAIN_INTERVAL,
+	OPT_CALL_GRAPH,
+	OPT_UNWIND_MEMORY,
 };
 
 static const struct option record_options[] = {
-	{ "all-cpus", no_argument, NULL, 'a' },
-	{ "cpu", required_argument, NULL, 'C' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "tid", required_argument, NULL, 't' },
-	{ "event", required_argument, NULL, 'e' },
-	{ "freq", required_argument, NULL, 'F' },
-	{ "period", required_argument, NULL, 'c' },
-	{ "count", required_argument, NULL, OPT_COUNT_MODE },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
-	{ "attach", required_argument, NULL, OPT_ATTACH },
-	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
-	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
-	{ "max-table", required_argument, NULL, OPT_MAX_TABLE },
-	{ "max-processes", required_argument, NULL, OPT_MAX_PROCESSES },
-	{ "drain-interval", required_argument, NULL, OPT_DRAIN_INTERVAL },
-	{ "user-only", no_argument, NULL, 'U' },
-	{ "kernel-only", no_argument, NULL, 'K' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
-	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
-	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"all-cpus", no_argument, NULL, 'a'},
+	{"cpu", required_argument, NULL, 'C'},
+	{"pid", required_argument, NULL, 'p'},
+	{"tid", required_argument, NULL, 't'},
+	{"event", required_argument, NULL, 'e'},
+	{"freq", required_argument, NULL, 'F'},
+	{"period", required_argument, NULL, 'c'},
+	{"count", required_argument, NULL, OPT_COUNT_MODE},
+	{"duration", required_argument, NULL, 'd'},
+	{"no-fallback", no_argument, NULL, OPT_NO_FALLBACK},
+	{"attach", required_argument, NULL, OPT_ATTACH},
+	{"max-stack", required_argument, NULL, OPT_MAX_STACK},
+	{"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
+	{"max-table", required_argument, NULL, OPT_MAX_TABLE},
+	{"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+	{"drain-interval", required_argument, NULL, OPT_DRAIN_INTERVAL},
+	{"user-only", no_argument, NULL, 'U'},
+	{"kernel-only", no_argument, NULL, 'K'},
+	{"output", required_argument, NULL, 'o'},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"stack-walk", required_argument, NULL, OPT_STACK_WALK},
+	{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+	{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
+	{"no-demangle", no_argument, NULL, OPT_NO_DEMANGLE},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 struct record_args {
@@ -141,7 +154,8 @@ struct record_args {
 	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
 	unsigned long freq, period;
 	double duration;
-	bool no_fallback, user_only, kernel_only, quiet, bpf_walk;
+	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, unwind;
+	unsigned long long unwind_memory;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
@@ -166,11 +180,11 @@ static void on_child(int sig)
 	(void)sig;
 }
 
-#define fail_input(...)                                 \
-	do {                                            \
-		fprintf(stderr, "pmuprof: " __VA_ARGS__); \
-		fputc('\n', stderr);                    \
-		return -EINVAL;                         \
+#define fail_input(...)                                                                            \
+	do {                                                                                       \
+		fprintf(stderr, "pmuprof: " __VA_ARGS__);                                          \
+		fputc('\n', stderr);                                                               \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 /* A positive integer that fits in max, or -1. */
@@ -186,6 +200,41 @@ static long long parse_positive(const char *s, long long max)
 	if (errno || *end || v <= 0 || v > max)
 		return -1;
 	return v;
+}
+
+/* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 1 MiB. */
+static unsigned long long parse_size(const char *s)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && !end[1])
+		mult = *end == 'K' || *end == 'k'   ? 1ull << 10
+		       : *end == 'M' || *end == 'm' ? 1ull << 20
+		       : *end == 'G' || *end == 'g' ? 1ull << 30
+						    : 0;
+	else if (*end)
+		mult = 0;
+	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (1ull << 20))
+		return 0;
+	return v * mult;
+}
+
+/* perf's spelling: fp, dwarf, dwarf,SIZE (no stack is copied here: SIZE is ignored). */
+static int parse_call_graph(struct record_args *a, const char *arg)
+{
+	if (!strcmp(arg, "fp"))
+		a->unwind = false;
+	else if (!strcmp(arg, "dwarf") ||
+		 (!strncmp(arg, "dwarf,", 6) && parse_positive(arg + 6, 1 << 30) > 0))
+		a->unwind = true;
+	else
+		fail_input("--call-graph=%s: use fp (frame pointers) or dwarf (CFI tables)", arg);
+	return 0;
 }
 
 static int read_int_file(const char *path, long *v)
@@ -225,29 +274,67 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->max_stacks = 16384;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'a': a->all_cpus = true; break;
-		case 'C': a->cpu_list = optarg; break;
-		case 'p': a->pid_list = optarg; break;
-		case 't': a->tid_list = optarg; break;
-		case 'e': a->events = optarg; break;
-		case 'F': a->freq_arg = optarg; break;
-		case 'c': a->period_arg = optarg; break;
-		case 'd': a->duration_arg = optarg; break;
-		case 'U': a->user_only = true; break;
-		case 'K': a->kernel_only = true; break;
-		case 'o': a->output = optarg; break;
-		case 'q': a->quiet = true; break;
-		case 'v': log_set_level(log_get_level() + 1); break;
-		case OPT_NO_FALLBACK: a->no_fallback = true; break;
-		case OPT_ATTACH: a->attach_arg = optarg; break;
-		case OPT_FORMAT: a->format = optarg; break;
-		case OPT_NO_DEMANGLE: a->no_demangle = true; break;
+		case 'a':
+			a->all_cpus = true;
+			break;
+		case 'C':
+			a->cpu_list = optarg;
+			break;
+		case 'p':
+			a->pid_list = optarg;
+			break;
+		case 't':
+			a->tid_list = optarg;
+			break;
+		case 'e':
+			a->events = optarg;
+			break;
+		case 'F':
+			a->freq_arg = optarg;
+			break;
+		case 'c':
+			a->period_arg = optarg;
+			break;
+		case 'd':
+			a->duration_arg = optarg;
+			break;
+		case 'U':
+			a->user_only = true;
+			break;
+		case 'K':
+			a->kernel_only = true;
+			break;
+		case 'g':
+			break; /* perf's "record call graphs": always done */
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'v':
+			log_set_level(log_get_level() + 1);
+			break;
+		case OPT_NO_FALLBACK:
+			a->no_fallback = true;
+			break;
+		case OPT_ATTACH:
+			a->attach_arg = optarg;
+			break;
+		case OPT_FORMAT:
+			a->format = optarg;
+			break;
+		case OPT_NO_DEMANGLE:
+			a->no_demangle = true;
+			break;
 		case OPT_DEBUG_DIR:
-			if (strchr(optarg, ':') || strlen(a->debug_dirs) + strlen(optarg) + 2 >
-							   sizeof(a->debug_dirs))
-				fail_input("--debug-dir %s: one directory per option, without ':'", optarg);
+			if (strchr(optarg, ':') ||
+			    strlen(a->debug_dirs) + strlen(optarg) + 2 > sizeof(a->debug_dirs))
+				fail_input("--debug-dir %s: one directory per option, without ':'",
+					   optarg);
 			snprintf(a->debug_dirs + strlen(a->debug_dirs),
 				 sizeof(a->debug_dirs) - strlen(a->debug_dirs), "%s:", optarg);
 			break;
@@ -265,20 +352,32 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			if (!strcmp(optarg, "bpf"))
 				a->bpf_walk = true;
 			else if (strcmp(optarg, "perf"))
-				fail_input("--stack-walk=%s: unknown walker; use perf or bpf", optarg);
+				fail_input("--stack-walk=%s: unknown walker; use perf or bpf",
+					   optarg);
+			break;
+		case OPT_CALL_GRAPH:
+			if (parse_call_graph(a, optarg))
+				return -EINVAL;
+			break;
+		case OPT_UNWIND_MEMORY:
+			a->unwind_memory = parse_size(optarg);
+			if (!a->unwind_memory)
+				fail_input("--unwind-memory %s: give a size such as 64M or 1G (at "
+					   "least 1M)",
+					   optarg);
 			break;
 		case OPT_MAX_STACK:
 			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
 			if (v < 0)
-				fail_input("--max-stack %s: give a number of frames from 1 to %d", optarg,
-					   PROFILE_MAX_DEPTH);
+				fail_input("--max-stack %s: give a number of frames from 1 to %d",
+					   optarg, PROFILE_MAX_DEPTH);
 			a->max_stack = v;
 			break;
 		case OPT_MAX_STACKS:
 			v = parse_positive(optarg, 1 << 24);
 			if (v < 0)
-				fail_input("--max-stacks %s: give a number of stacks from 1 to %d", optarg,
-					   1 << 24);
+				fail_input("--max-stacks %s: give a number of stacks from 1 to %d",
+					   optarg, 1 << 24);
 			a->max_stacks = v;
 			break;
 		case OPT_MAX_TABLE:
@@ -286,15 +385,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			v = parse_positive(optarg, 1 << 30);
 			if (v < 0)
 				fail_input("--%s %s: give a number from 1 to %d",
-					   c == OPT_MAX_TABLE ? "max-table" : "max-processes", optarg,
-					   1 << 30);
+					   c == OPT_MAX_TABLE ? "max-table" : "max-processes",
+					   optarg, 1 << 30);
 			*(c == OPT_MAX_TABLE ? &a->max_table : &a->max_processes) = v;
 			break;
 		case OPT_DRAIN_INTERVAL:
 			v = parse_positive(optarg, 3600 * 1000);
 			if (v < 0)
-				fail_input("--drain-interval %s: give milliseconds from 1 to %d", optarg,
-					   3600 * 1000);
+				fail_input("--drain-interval %s: give milliseconds from 1 to %d",
+					   optarg, 3600 * 1000);
 			a->drain_ms = v;
 			break;
 		case 'h':
@@ -305,8 +404,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				   argv[optind - 1]);
 		default:
 			if (optopt)
-				fail_input("unknown option '-%c'; see 'pmuprof record --help'", optopt);
-			fail_input("unknown option '%s'; see 'pmuprof record --help'", argv[optind - 1]);
+				fail_input("unknown option '-%c'; see 'pmuprof record --help'",
+					   optopt);
+			fail_input("unknown option '%s'; see 'pmuprof record --help'",
+				   argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -360,7 +461,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		else if (!strcmp(a->format, "pprof"))
 			a->out_format = OUT_PPROF;
 		else
-			fail_input("--format %s: unknown format; use folded, svg or pprof", a->format);
+			fail_input("--format %s: unknown format; use folded, svg or pprof",
+				   a->format);
 	} else {
 		const char *ext = output_ext(a->output);
 
@@ -372,8 +474,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		else if (!strcmp(ext, ".pb.gz") || !strcmp(ext, ".pb"))
 			a->out_format = OUT_PPROF;
 		else
-			fail_input("-o %s: unknown format '%s'; write .folded, .svg or .pb.gz, or give "
-				   "--format", a->output, ext + 1);
+			fail_input("-o %s: unknown format '%s'; write .folded, .svg or .pb.gz, or "
+				   "give "
+				   "--format",
+				   a->output, ext + 1);
 	}
 	return 0;
 }
@@ -457,15 +561,14 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 	return 0;
 }
 
-
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
 {
 	char sugg[3][PMU_EVENT_NAME_MAX];
 	int n, i;
 
 	if (err != -ENOENT || !bad || !*bad) {
-		fprintf(stderr, "pmuprof: -e %s: '%s': %s; see 'pmuprof list'\n", list, bad ? bad : "",
-			why && *why ? why : "malformed event");
+		fprintf(stderr, "pmuprof: -e %s: '%s': %s; see 'pmuprof list'\n", list,
+			bad ? bad : "", why && *why ? why : "malformed event");
 		return;
 	}
 	n = pmu_event__suggest(bad, sugg, 3);
@@ -505,7 +608,8 @@ static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 	int n = snprintf(buf, sz, "%s", ev->name);
 
 	if (fb->added_cpu_clock && n >= 0 && (size_t)n < sz)
-		n += snprintf(buf + n, sz - n, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
+		n += snprintf(buf + n, sz - n, " (fallback: no hardware PMU for %s)",
+			      fb->dropped[0]);
 	if (n >= 0 && (size_t)n < sz) {
 		if (ev->attr.freq)
 			n += snprintf(buf + n, sz - n, " at %llu Hz",
@@ -531,8 +635,8 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 			time_t wall_start)
 {
 	struct flamegraph_opts fo;
-	struct folded_data d = { 0 };
-	struct pprof_opts po = { 0 };
+	struct folded_data d = {0};
+	struct pprof_opts po = {0};
 	char subtitle[512], title[256], main_binary[PATH_MAX];
 	int err;
 
@@ -570,13 +674,20 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 static const char *stage_text(enum record_stage s)
 {
 	switch (s) {
-	case RECORD_STAGE_BPF_OPEN: return "cannot open the BPF object";
-	case RECORD_STAGE_BPF_LOAD: return "cannot load the BPF program";
-	case RECORD_STAGE_OPEN: return "cannot open perf event";
-	case RECORD_STAGE_ATTACH: return "cannot attach the BPF program to perf event";
-	case RECORD_STAGE_TRACK: return "cannot open the mmap-tracking events";
-	case RECORD_STAGE_ENABLE: return "cannot enable perf event";
-	default: return "failed";
+	case RECORD_STAGE_BPF_OPEN:
+		return "cannot open the BPF object";
+	case RECORD_STAGE_BPF_LOAD:
+		return "cannot load the BPF program";
+	case RECORD_STAGE_OPEN:
+		return "cannot open perf event";
+	case RECORD_STAGE_ATTACH:
+		return "cannot attach the BPF program to perf event";
+	case RECORD_STAGE_TRACK:
+		return "cannot open the mmap-tracking events";
+	case RECORD_STAGE_ENABLE:
+		return "cannot enable perf event";
+	default:
+		return "failed";
 	}
 }
 
@@ -607,7 +718,8 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 	else if (e->pid >= 0)
 		snprintf(where, sizeof(where), " for thread %d", e->pid);
 
-	if ((err == EPERM || err == EACCES) && e->stage == RECORD_STAGE_BPF_LOAD && has_bpf_caps()) {
+	if ((err == EPERM || err == EACCES) && e->stage == RECORD_STAGE_BPF_LOAD &&
+	    has_bpf_caps()) {
 		fprintf(stderr,
 			"pmuprof: %s: the kernel's verifier rejected it (%s); run with -vv for the "
 			"verifier log\n",
@@ -658,6 +770,38 @@ static void status_line(double elapsed, uint64_t taken, uint64_t lost)
 		taken, lost);
 }
 
+/* --call-graph=dwarf: how user stacks ended, and the tables in the kernel. */
+static void print_unwind(const struct record_stats *st)
+{
+	const struct unwind_loader_stats *t = &st->unwind_tables;
+	uint64_t total = 0;
+	int c;
+
+	if (!st->unwind)
+		return;
+	for (c = 0; c < UNWIND_ENDS; c++)
+		total += st->unwind_ends[c];
+	fprintf(stderr, "  unwind:     %" PRIu64 " user stacks walked with CFI tables", total);
+	for (c = 0; c < UNWIND_ENDS; c++)
+		if (st->unwind_ends[c])
+			fprintf(stderr, "%s %s %" PRIu64, c ? "," : ":",
+				c == UNWIND_STOP_END ? "complete" : unwind_stop__name(c),
+				st->unwind_ends[c]);
+	fprintf(stderr, "\n");
+	fprintf(stderr,
+		"  tables:     %" PRIu64 " files, %.1f MiB in the kernel (peak %.1f MiB), %" PRIu64
+		" processes",
+		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs);
+	if (t->no_fit_files || t->no_fit_procs)
+		fprintf(stderr,
+			"; beyond --unwind-memory: %" PRIu64 " files, %" PRIu64
+			" processes (frame pointers)",
+			t->no_fit_files, t->no_fit_procs);
+	if (t->failed)
+		fprintf(stderr, "; %" PRIu64 " files unreadable", t->failed);
+	fprintf(stderr, "\n");
+}
+
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
 			  const struct pmu_fallback *fb, const struct record_stats *st,
 			  struct stack_table **tables, char **outs, double secs,
@@ -673,37 +817,41 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		if (evs[i].attr.freq)
 			fprintf(stderr, " at %" PRIu64 " Hz", (uint64_t)evs[i].attr.sample_freq);
 		else
-			fprintf(stderr, " every %" PRIu64 " events", (uint64_t)evs[i].attr.sample_period);
+			fprintf(stderr, " every %" PRIu64 " events",
+				(uint64_t)evs[i].attr.sample_period);
 		if (fb->added_cpu_clock)
 			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
 		fputc('\n', stderr);
 		fprintf(stderr, "  encoding:   %s\n", evs[i].encoding);
 		if (evs[i].precise_wanted)
-			fprintf(stderr, "  precise:    precise_ip=%d not supported, sampled with %u\n",
+			fprintf(stderr,
+				"  precise:    precise_ip=%d not supported, sampled with %u\n",
 				evs[i].precise_wanted, evs[i].attr.precise_ip);
 		fprintf(stderr,
 			"  samples:    %" PRIu64 " taken, %" PRIu64 " in stacks, %" PRIu64
 			" lost (map_full %" PRIu64 ", stack %" PRIu64 ", table_full %" PRIu64 ")\n",
 			es->counters[PROFILE_CNT_TAKEN], es->samples_in_stacks,
-			es->counters[PROFILE_CNT_LOST_MAP_FULL] + es->counters[PROFILE_CNT_LOST_STACK] +
-				es->table_full,
-			es->counters[PROFILE_CNT_LOST_MAP_FULL], es->counters[PROFILE_CNT_LOST_STACK],
-			es->table_full);
+			es->counters[PROFILE_CNT_LOST_MAP_FULL] +
+				es->counters[PROFILE_CNT_LOST_STACK] + es->table_full,
+			es->counters[PROFILE_CNT_LOST_MAP_FULL],
+			es->counters[PROFILE_CNT_LOST_STACK], es->table_full);
 		fprintf(stderr, "  weight:     %" PRIu64 " %s\n", es->weight,
 			evs[i].attr.type == PERF_TYPE_SOFTWARE &&
 					(evs[i].attr.config == PERF_COUNT_SW_CPU_CLOCK ||
-					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
-				"ns" :
-				"events");
+					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK)
+				? "ns"
+				: "events");
 		fprintf(stderr, "  counts:     %s\n",
 			count_weight[i] ? "events (sum of sample periods: frequency-mode hardware "
-					  "event)" :
-					  "samples");
-		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
+					  "event)"
+					: "samples");
+		fprintf(stderr,
+			"  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
 			if (es->counters[c])
-				fprintf(stderr, "  note:       %" PRIu64 " samples with %s (kept)\n",
+				fprintf(stderr,
+					"  note:       %" PRIu64 " samples with %s (kept)\n",
 					es->counters[c], record_counter__name(c));
 		fprintf(stderr, "  output:     %s\n", outs[i]);
 	}
@@ -711,8 +859,8 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		for (i = 0; i < fb->nr_dropped && i < 8; i++)
 			fprintf(stderr, "  dropped:    %s (no hardware PMU)\n", fb->dropped[i]);
 	fprintf(stderr, "  attach:     %s\n",
-		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)" :
-						     "ioctl (PERF_EVENT_IOC_SET_BPF)");
+		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)"
+						   : "ioctl (PERF_EVENT_IOC_SET_BPF)");
 	fprintf(stderr, "  duration:   %.2f s\n", secs);
 	fprintf(stderr,
 		"  drains:     %" PRIu64 " (fullest map %.1f%% of --max-stacks%s); %" PRIu64
@@ -724,26 +872,30 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",
 			st->unresolved_user);
 	if (st->untracked_pids)
-		fprintf(stderr, "  tracking:   %" PRIu64 " processes beyond the tracking bound: their "
-				"user frames are unresolved\n", st->untracked_pids);
+		fprintf(stderr,
+			"  tracking:   %" PRIu64 " processes beyond the tracking bound: their "
+			"user frames are unresolved\n",
+			st->untracked_pids);
 	if (st->track_lost)
 		fprintf(stderr, "  tracking:   %" PRIu64 " mmap records lost by the kernel\n",
 			st->track_lost);
+	print_unwind(st);
 	if (st->kernel_syms_hidden)
-		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
-				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
-				"or set kernel.kptr_restrict=0\n");
+		fprintf(stderr,
+			"  kernel:     kernel symbols hidden (kptr_restrict or no "
+			"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
+			"or set kernel.kptr_restrict=0\n");
 	(void)a;
 }
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_opts opts = { .sz = sizeof(opts) };
-	struct symbolizer_opts sym_opts = { .sz = sizeof(sym_opts) };
+	struct record_opts opts = {.sz = sizeof(opts)};
+	struct symbolizer_opts sym_opts = {.sz = sizeof(sym_opts)};
 	struct pmu_event *evs = NULL, *tmp_evs;
-	struct stack_table *tables[PROFILE_MAX_EVENTS] = { NULL };
+	struct stack_table *tables[PROFILE_MAX_EVENTS] = {NULL};
 	struct atomic_file outs_f[PROFILE_MAX_EVENTS];
-	char *outs[PROFILE_MAX_EVENTS] = { NULL };
+	char *outs[PROFILE_MAX_EVENTS] = {NULL};
 	struct record_error rerr;
 	struct record_stats st;
 	struct pmu_fallback fb;
@@ -783,7 +935,8 @@ int cmd_record(int argc, char **argv)
 	for (i = 0; i < nr_evs; i++) {
 		if (evs[i].uncore) {
 			fprintf(stderr,
-				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but cannot "
+				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but "
+				"cannot "
 				"sample; count it with 'pmuprof stat'\n",
 				a.events, evs[i].name);
 			goto out;
@@ -807,7 +960,8 @@ int cmd_record(int argc, char **argv)
 	if (a.cpu_list) {
 		err = cpulist__parse(a.cpu_list, &cpus, &nr_cpus);
 		if (err) {
-			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n", a.cpu_list);
+			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
+				a.cpu_list);
 			goto out;
 		}
 		for (i = 0; i < nr_cpus; i++) {
@@ -819,9 +973,10 @@ int cmd_record(int argc, char **argv)
 				char list[256] = "";
 
 				for (j = 0; j < nr_online; j++)
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
-						 j ? "," : "", online[j]);
-				fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
+					snprintf(list + strlen(list), sizeof(list) - strlen(list),
+						 "%s%d", j ? "," : "", online[j]);
+				fprintf(stderr,
+					"pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
 					a.cpu_list, cpus[i], list);
 				goto out;
 			}
@@ -863,8 +1018,10 @@ int cmd_record(int argc, char **argv)
 
 		if (fb.nr_dropped && pmu_err_is_no_pmu(err))
 			fprintf(stderr,
-				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual machine?) "
-				"and --no-fallback was given; drop --no-fallback to sample cpu-clock\n",
+				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual "
+				"machine?) "
+				"and --no-fallback was given; drop --no-fallback to sample "
+				"cpu-clock\n",
 				evs[fb.failed].name, pmu_errno_name(err));
 		else if (e == EPERM || e == EACCES)
 			fprintf(stderr, "pmuprof: %s\n",
@@ -878,15 +1035,16 @@ int cmd_record(int argc, char **argv)
 		char list[512] = "";
 
 		for (i = 0; i < fb.nr_dropped && i < 8; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "",
-				 fb.dropped[i]);
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? "," : "", fb.dropped[i]);
 		if (fb.added_cpu_clock)
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
 				"cpu-clock at %lu Hz instead\n",
 				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL);
 		else
-			fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
+			fprintf(stderr,
+				"pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
 				list, pmu_errno_name(fb.err), evs[0].name);
 	}
 
@@ -899,7 +1057,8 @@ int cmd_record(int argc, char **argv)
 		}
 		err = atomic_file__open(&outs_f[i], outs[i]);
 		if (err) {
-			fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
+			fprintf(stderr,
+				"pmuprof: -o %s: cannot write there: %s; choose another path\n",
 				outs[i], strerror(-err));
 			goto out;
 		}
@@ -922,7 +1081,8 @@ int cmd_record(int argc, char **argv)
 	if (cmd_path) {
 		child = launch_paused(a.cmd, cmd_path, &go_fd);
 		if (child < 0) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(-child));
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
+				strerror(-child));
 			ret = 1;
 			goto out;
 		}
@@ -965,6 +1125,8 @@ int cmd_record(int argc, char **argv)
 		opts.count_weight[i] = a.count_mode == 2 ||
 				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
 	opts.bpf_walk = a.bpf_walk;
+	opts.unwind = a.unwind;
+	opts.unwind_memory = a.unwind_memory;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
 	rec = record__new(&opts, sym, &rerr);
@@ -972,6 +1134,12 @@ int cmd_record(int argc, char **argv)
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
 	}
+	if (record__unwind_refused(rec))
+		fprintf(stderr,
+			"pmuprof: this kernel refused the --call-graph=dwarf stack walk "
+			"(%s; -vv shows the verifier's log): user stacks follow frame "
+			"pointers\n",
+			strerror(-record__unwind_refused(rec)));
 	if (record__enable(rec, &rerr)) {
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
@@ -982,7 +1150,8 @@ int cmd_record(int argc, char **argv)
 		end_at = start + a.duration;
 	if (child > 0) {
 		if (write(go_fd, "x", 1) != 1) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(errno));
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
+				strerror(errno));
 			ret = 1;
 			goto out;
 		}
@@ -995,7 +1164,8 @@ int cmd_record(int argc, char **argv)
 
 		err = record__poll(rec, 100);
 		if (err && err != -EINTR) {
-			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n", strerror(-err));
+			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n",
+				strerror(-err));
 			break;
 		}
 		if (child > 0 && !child_done) {
@@ -1034,15 +1204,16 @@ int cmd_record(int argc, char **argv)
 		if (!err)
 			err = atomic_file__commit(&outs_f[i]);
 		if (err) {
-			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i], strerror(-err));
+			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i],
+				strerror(-err));
 			ret = 1;
 			goto out;
 		}
 	}
 	nr_outs = 0;
 	if (!a.quiet)
-		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
-			      opts.count_weight, monotonic_now() - stop_time);
+		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs,
+			      stop_time - start, opts.count_weight, monotonic_now() - stop_time);
 	ret = 0;
 out:
 	for (i = 0; i < nr_outs; i++)

@@ -16,6 +16,7 @@
 #include "flamegraph/flamegraph.h"
 #include "pmu/pmu.h"
 #include "symbolize/symbolize.h"
+#include "unwind-loader.h"
 
 struct record_opts {
 	size_t sz;
@@ -46,6 +47,9 @@ struct record_opts {
 	unsigned int drain_fill; /* drain early when a map is this % full (50) */
 	size_t max_table;	 /* distinct stacks per event table (RECORD_MAX_TABLE) */
 	size_t max_processes;	 /* address spaces tracked at once (65536) */
+	/* --call-graph=dwarf: walk user stacks with CFI tables in the kernel. */
+	bool unwind;
+	uint64_t unwind_memory; /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
 };
 
 #define RECORD_MAX_TABLE 200000
@@ -68,6 +72,9 @@ struct record_error {
 	int cpu;   /* or -1 */
 	pid_t pid; /* or -1 */
 };
+
+/* Why a CFI walk ended (enum unwind_stop, enum unwind_end): "[unwind:<name>]". */
+const char *unwind_stop__name(unsigned int stop);
 
 /* Ledger reasons, as they appear in output: "[lost:<name>]". */
 const char *record_counter__name(enum profile_counter c);
@@ -94,6 +101,11 @@ struct record_stats {
 	double max_fill;    /* the fullest a drained map was, in % of its entries */
 	uint64_t reaped;    /* exited processes' address spaces freed */
 	bool sync_fallback; /* no grace period from membarrier(): waited instead */
+	/* --call-graph=dwarf: whether the walk ran, how user stacks ended (samples, enum
+	 * unwind_end), the tables loaded. */
+	bool unwind;
+	uint64_t unwind_ends[8];
+	struct unwind_loader_stats unwind_tables;
 };
 
 struct record;
@@ -103,6 +115,9 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 			   struct record_error *e);
 void record__free(struct record *r);
 enum pmu_attach_mode record__attach_mode(const struct record *r);
+/* --call-graph=dwarf asked for, and the kernel refused the walk: -errno (frame pointers
+ * are used instead), else 0. */
+int record__unwind_refused(const struct record *r);
 /* The events as opened (precise_ip lowered where the PMU wanted less). */
 const struct pmu_event *record__events(const struct record *r);
 /* Enable the events (not needed with enable_on_exec). */
