@@ -225,7 +225,11 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		count(PROFILE_CNT_LOST_MAP_FULL);
 		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);
 	} else if (err > 0) {
-		sc->new_keys[(set * 4 + tier) & (PROFILE_SETS * 4 - 1)]++;
+		__u32 slot = set * 4 + tier;
+
+		/* Masked where older verifiers see it (the compiler drops a provable mask). */
+		asm volatile("%0 &= %1" : "+r"(slot) : "i"(PROFILE_SETS * 4 - 1));
+		sc->new_keys[slot]++;
 	}
 	return 0;
 }

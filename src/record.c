@@ -584,7 +584,7 @@ static double set_fill(const struct record *r, int set)
 int record__poll(struct record *r, int timeout_ms)
 {
 	struct pollfd pfd[1024];
-	int fds[1024], n = 0, i, ret;
+	int fds[1024], n = 0, i, ret, wake;
 	double now;
 
 	if (r->tracker)
@@ -593,8 +593,10 @@ int record__poll(struct record *r, int timeout_ms)
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
 	}
-	/* Wake often enough to see a map filling up between drains. */
-	ret = poll(pfd, n, timeout_ms < 50 ? timeout_ms : 50);
+	/* Wake often enough to see a map filling up between drains; with CFI tables, to load
+	 * a new process's tables before many of its samples fall back to frame pointers. */
+	wake = r->uw ? 10 : 50;
+	ret = poll(pfd, n, timeout_ms < wake ? timeout_ms : wake);
 	if (ret < 0 && errno == EINTR)
 		ret = -EINTR;
 	else if (ret < 0)
