@@ -1127,6 +1127,7 @@ int cmd_record(int argc, char **argv)
 	opts.bpf_walk = a.bpf_walk;
 	opts.unwind = a.unwind;
 	opts.unwind_memory = a.unwind_memory;
+	opts.command_path = cmd_path;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
 	rec = record__new(&opts, sym, &rerr);

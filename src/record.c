@@ -333,6 +333,28 @@ static int open_bpf(struct record *r, struct record_error *e)
 	return 0;
 }
 
+/* A launched command maps its executable, then most likely the C library and dynamic
+ * linker this process maps too: build their tables before it runs. */
+static void unwind_prewarm(struct record *r)
+{
+	char line[4096], *path;
+	FILE *f;
+
+	if (r->opts.command_path)
+		unwind_loader__prewarm(r->uw, r->opts.command_path);
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		path = strchr(line, '/');
+		if (path && strstr(line, " r-xp ") &&
+		    (strstr(path, "/libc.so.") || strstr(path, "/ld-linux")))
+			unwind_loader__prewarm(r->uw, path);
+	}
+	fclose(f);
+}
+
 static void unwind_touch(void *ctx, pid_t pid)
 {
 	unwind_loader__touch(ctx, pid);
@@ -357,6 +379,8 @@ static int unwind_start(struct record *r)
 	if (!r->uw)
 		return -errno;
 	tracker__on_change(r->tracker, unwind_touch, r->uw);
+	if (r->opts.enable_on_exec)
+		unwind_prewarm(r);
 	if (!r->opts.nr_tasks)
 		err = unwind_loader__touch_all(r->uw);
 	for (i = 0; i < r->opts.nr_tasks && !err; i++)

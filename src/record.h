@@ -50,6 +50,7 @@ struct record_opts {
 	/* --call-graph=dwarf: walk user stacks with CFI tables in the kernel. */
 	bool unwind;
 	uint64_t unwind_memory; /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
+	const char *command_path; /* a launched command's executable: tables built ahead */
 };
 
 #define RECORD_MAX_TABLE 200000

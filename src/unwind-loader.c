@@ -20,8 +20,9 @@
 #include <bpf/bpf.h>
 #include "unwind-loader.h"
 
-#define PROC_BUCKETS 1024
-#define PROC_BYTES   sizeof(struct unwind_proc)
+#define PROC_BUCKETS	1024
+#define PROC_BYTES	sizeof(struct unwind_proc)
+#define UNWIND_WARM_MAX 8
 
 /* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
 struct loaded {
@@ -52,6 +53,8 @@ struct unwind_loader {
 	uint64_t used;
 	struct unwind_loader_stats st;
 	struct unwind_proc buf;
+	struct unwind_table *warm[UNWIND_WARM_MAX]; /* built ahead, held until freed */
+	int nr_warm;
 };
 
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
@@ -114,6 +117,8 @@ void unwind_loader__free(struct unwind_loader *l)
 			l->procs[b] = p->next;
 			proc_free(l, p);
 		}
+	while (l->nr_warm)
+		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
 	unwind_cache__free(l->cache);
 	free(l->touched);
 	free(l);
@@ -153,6 +158,34 @@ int unwind_loader__touch_all(struct unwind_loader *l)
 	}
 	closedir(d);
 	return err;
+}
+
+/* An open file's table, if it is a regular file (not a FIFO or device a path names). */
+static struct unwind_table *table_of_fd(struct unwind_loader *l, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	return unwind_cache__get(l->cache, fd, -1);
+}
+
+int unwind_loader__prewarm(struct unwind_loader *l, const char *path)
+{
+	struct unwind_table *t;
+	int fd;
+
+	if (l->nr_warm == UNWIND_WARM_MAX)
+		return -ENOSPC;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	t = table_of_fd(l, fd);
+	close(fd);
+	if (!t)
+		return -errno;
+	l->warm[l->nr_warm++] = t;
+	return 0;
 }
 
 /* Rules are global and only grow: push the ones the kernel does not have yet. */
@@ -242,7 +275,6 @@ static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const s
 {
 	struct unwind_table *t;
 	char path[128];
-	struct stat st;
 	int fd;
 
 	if (!strcmp(m->path, "[vdso]"))
@@ -254,7 +286,7 @@ static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const s
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	t = !fstat(fd, &st) && S_ISREG(st.st_mode) ? unwind_cache__get(l->cache, fd, -1) : NULL;
+	t = table_of_fd(l, fd);
 	if (!t)
 		l->st.failed++;
 	close(fd);

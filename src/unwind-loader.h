@@ -39,6 +39,9 @@ void unwind_loader__free(struct unwind_loader *l);
 int unwind_loader__touch(struct unwind_loader *l, pid_t pid);
 /* Touch every process under proc_root (a system-wide record's snapshot). */
 int unwind_loader__touch_all(struct unwind_loader *l);
+/* Build the table of a file a process is about to map (a launched command's executable,
+ * its C library) so the process's first sync only finds it. Held until freed. */
+int unwind_loader__prewarm(struct unwind_loader *l, const char *path);
 /* Bring the kernel's tables up to date for the touched processes. */
 int unwind_loader__sync(struct unwind_loader *l);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);

@@ -127,7 +127,9 @@ def case_program(name, cmd):
             if not uf:
                 continue
             total += n
-            mine[uf[-1]] += n
+            # perf names what no symbol covers [unknown]; pmuprof [file+0xoffset].
+            leaf = "[unknown]" if re.match(r"^\[.*\+0x[0-9a-f]+\]$", uf[-1]) else uf[-1]
+            mine[leaf] += n
             if any(f in ENTRY for f in uf):
                 entry += n
         check(total >= 300, f"only {total} samples with user frames:\n{err}")
