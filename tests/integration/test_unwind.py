@@ -78,6 +78,37 @@ def case_fixture(mode):
                    "\n".join(f"{n} {s}" for s, n in worst) + "\n" + err)
 
 
+_fdes = {}
+_loads = {}
+
+
+def offset_to_vaddr(path, off):
+    """perf prints a file offset for code no symbol covers; FDEs use link-time addresses."""
+    if path not in _loads:
+        out = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+        _loads[path] = [(int(o, 16), int(v, 16), int(sz, 16)) for o, v, sz in
+                        re.findall(r"LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ 0x([0-9a-f]+)",
+                                   out)]
+    for o, v, sz in _loads[path]:
+        if o <= off < o + sz:
+            return off - o + v
+    return off
+
+
+def fde_of(path, addr):
+    """Name code no symbol covers by the FDE holding it: "file@start" (both tools agree on
+    link-time addresses, so stripped libraries still compare function by function)."""
+    if path not in _fdes:
+        out = subprocess.run(["readelf", "--debug-dump=frames", path], capture_output=True,
+                             text=True).stdout
+        _fdes[path] = sorted((int(a, 16), int(b, 16)) for a, b in
+                             re.findall(r"FDE cie=\S+ pc=([0-9a-f]+)\.\.([0-9a-f]+)", out))
+    for lo, hi in _fdes[path]:
+        if lo <= addr < hi:
+            return f"{os.path.basename(path)}@{lo:x}"
+    return f"[{os.path.basename(path)}]"
+
+
 def leaf_shares(counts):
     total = sum(counts.values())
     return {k: 100.0 * v / total for k, v in counts.items()}, total
@@ -91,10 +122,10 @@ def perf_leaves(tmp, cmd):
                        capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise Skip("perf record --call-graph dwarf failed: " + p.stderr.strip()[-300:])
-    p = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym,dso"],
+    p = subprocess.run(["perf", "script", "--no-inline", "-i", data, "-F", "comm,ip,sym,dso"],
                        capture_output=True, text=True, timeout=600)
     check(p.returncode == 0, "perf script failed: " + p.stderr[-300:])
-    leaves, entry, total, frames = collections.Counter(), 0, 0, []
+    leaves, entry, total, frames, paths = collections.Counter(), 0, 0, [], {}
     for line in p.stdout.splitlines() + [""]:
         if line.strip():
             frames.append(line.strip())
@@ -107,11 +138,32 @@ def perf_leaves(tmp, cmd):
         if not user:
             continue
         total += 1
-        name = re.sub(r"^[0-9a-f]+\s+", "", user[0])
-        leaves[re.sub(r"\+0x[0-9a-f]+", "", name).split(" (")[0]] += 1
+        m = re.match(r"^[0-9a-f]+\s+(.*?)(\+0x[0-9a-f]+)? \((.*)\)$", user[0])
+        check(m, "unexpected perf script line: " + user[0])
+        # What no symbol covers, by file: pmuprof names it [file+0xoffset].
+        ip = int(user[0].split()[0], 16)
+        if m.group(3).startswith("/"):
+            paths[os.path.basename(m.group(3))] = m.group(3)
+        leaves[alias(m.group(1)) if m.group(1) != "[unknown]"
+               else fde_of(m.group(3), offset_to_vaddr(m.group(3), ip))] += 1
         if any(re.search(r"\s" + e + r"\b", u) for u in user for e in ENTRY):
             entry += 1
-    return leaves, entry, total
+    return leaves, entry, total, paths
+
+
+def alias(name):
+    """glibc's memcpy and memmove variants are one function under two names."""
+    return name.replace("memcpy", "memmove")
+
+
+def unnamed_leaf(frame, paths):
+    """pmuprof's [file+0xoffset] as fde_of() names it."""
+    m = re.match(r"^\[(.*)\+0x([0-9a-f]+)\]$", frame)
+    if not m:
+        return alias(frame)
+    if m.group(1) not in paths:
+        return f"[{m.group(1)}]"
+    return fde_of(paths[m.group(1)], int(m.group(2), 16))
 
 
 def case_program(name, cmd):
@@ -119,6 +171,7 @@ def case_program(name, cmd):
         if not os.path.exists(path):
             raise Skip(f"{path} is not installed")
     with tempfile.TemporaryDirectory() as tmp:
+        theirs, p_entry, p_total, paths = perf_leaves(tmp, cmd)
         stacks, err = record_dwarf(tmp, cmd, extra=["-U"])
         mine = collections.Counter()
         entry = total = 0
@@ -127,16 +180,13 @@ def case_program(name, cmd):
             if not uf:
                 continue
             total += n
-            # perf names what no symbol covers [unknown]; pmuprof [file+0xoffset].
-            leaf = "[unknown]" if re.match(r"^\[.*\+0x[0-9a-f]+\]$", uf[-1]) else uf[-1]
-            mine[leaf] += n
+            mine[unnamed_leaf(uf[-1], paths)] += n
             if any(f in ENTRY for f in uf):
                 entry += n
         check(total >= 300, f"only {total} samples with user frames:\n{err}")
         share = 100.0 * entry / total
         print(f"{name}: {entry}/{total} samples ({share:.1f} %) reach the process entry")
         check(share >= 95, f"{name}: {share:.1f} % reach the entry, want >= 95:\n{err}")
-        theirs, p_entry, p_total = perf_leaves(tmp, cmd)
     check(p_total >= 300, f"perf recorded only {p_total} user stacks")
     print(f"perf: {p_entry}/{p_total} reach the entry")
     ms, _ = leaf_shares(mine)
@@ -163,11 +213,12 @@ def main():
         elif case == "python":
             case_program("python3.11", [PYTHON, "-c", PY_WORK])
         elif case == "xz":
-            with tempfile.NamedTemporaryFile(suffix=".txt") as f:
-                for i in range(300000):
-                    f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
-                f.flush()
-                case_program("xz", [XZ, "-9", "-c", "-T1", f.name])
+            with tempfile.TemporaryDirectory() as d:
+                data = os.path.join(d, "data.txt")
+                with open(data, "wb") as f:
+                    for i in range(300000):
+                        f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
+                case_program("xz", [XZ, "-9", "-k", "-f", "-T1", data])
         else:
             print(f"unknown case {case!r}", file=sys.stderr)
             return 2
