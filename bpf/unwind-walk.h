@@ -77,55 +77,86 @@ static __always_inline int uw_read(__u64 addr, __u64 *v)
 	return bpf_probe_read_user(v, sizeof(*v), (const void *)addr) ? UNWIND_STOP_READ_FAULT : 0;
 }
 
-/* The mapping holding pc: the last one starting at or below it. */
-static __always_inline struct unwind_map *uw_map(struct unwind_proc *p, __u64 pc)
+#define UW_LOAD(x)     (*(volatile __u32 *)&(x))
+#define UW_STORE(x, v) (*(volatile __u32 *)&(x) = (v))
+
+/* One step of a binary search for the last element <= a key: the middle index, or -1
+ * when the bounds met. */
+static __always_inline long uw_mid(struct unwind_scratch *us)
 {
-	__u32 lo = 0, hi = p->nr, i;
+	__u32 lo = UW_LOAD(us->lo), hi = UW_LOAD(us->hi);
+
+	if (lo >= hi)
+		return -1;
+	return lo + (hi - lo) / 2;
+}
+
+/* The mapping holding pc: the last one starting at or below it. */
+static __always_inline struct unwind_map *uw_map(struct unwind_scratch *us, struct unwind_proc *p,
+						 __u64 pc)
+{
 	struct unwind_map *m;
+	__u32 i, lo;
+	long mid;
 
-	if (hi > UNWIND_PROC_MAPS)
-		hi = UNWIND_PROC_MAPS;
-	for (i = 0; i <= UNWIND_PROC_MAPS_LOG2 && lo < hi; i++) {
-		__u32 mid = (lo + hi) / 2;
+	UW_STORE(us->lo, 0);
+	UW_STORE(us->hi, p->nr < UNWIND_PROC_MAPS ? p->nr : UNWIND_PROC_MAPS);
+	for (i = 0; i <= UNWIND_PROC_MAPS_LOG2; i++) {
+		__u32 k;
 
-		if (p->maps[mid & (UNWIND_PROC_MAPS - 1)].start <= pc)
-			lo = mid + 1;
+		mid = uw_mid(us);
+		if (mid < 0)
+			break;
+		k = mid;
+		asm volatile("%0 &= %1" : "+r"(k) : "i"(UNWIND_PROC_MAPS - 1));
+		if (p->maps[k].start <= pc)
+			UW_STORE(us->lo, mid + 1);
 		else
-			hi = mid;
+			UW_STORE(us->hi, mid);
 	}
+	lo = UW_LOAD(us->lo);
 	if (!lo)
 		return NULL;
-	m = &p->maps[(lo - 1) & (UNWIND_PROC_MAPS - 1)];
+	lo -= 1;
+	asm volatile("%0 &= %1" : "+r"(lo) : "i"(UNWIND_PROC_MAPS - 1));
+	m = &p->maps[lo];
 	return pc < m->end ? m : NULL;
 }
 
 /* The rule index for a link-time address: the last row starting at or below it. */
-static __always_inline __u32 uw_row(const struct unwind_map *m, __u64 vaddr)
+static __always_inline __u32 uw_row(struct unwind_scratch *us, const struct unwind_map *m,
+				    __u64 vaddr)
 {
-	__u32 table = m->table, lo = 0, hi = m->rows, i, last;
+	__u32 table = m->table, i, key;
 	struct unwind_row *row;
 	void *rows;
+	long mid;
 
 	if (vaddr > 0xffffffffull)
 		return UNWIND_RULE_FP;
 	rows = bpf_map_lookup_elem(&unwind_tables, &table);
 	if (!rows)
 		return UNWIND_RULE_FP;
-	for (i = 0; i <= UNWIND_MAX_ROWS_LOG2 && lo < hi; i++) {
-		__u32 mid = (lo + hi) / 2;
-
-		row = bpf_map_lookup_elem(rows, &mid);
+	UW_STORE(us->lo, 0);
+	UW_STORE(us->hi, m->rows);
+	for (i = 0; i <= UNWIND_MAX_ROWS_LOG2; i++) {
+		mid = uw_mid(us);
+		if (mid < 0)
+			break;
+		key = mid;
+		row = bpf_map_lookup_elem(rows, &key);
 		if (!row)
 			return UNWIND_RULE_FP;
 		if (row->pc <= vaddr)
-			lo = mid + 1;
+			UW_STORE(us->lo, key + 1);
 		else
-			hi = mid;
+			UW_STORE(us->hi, key);
 	}
-	if (!lo)
+	key = UW_LOAD(us->lo);
+	if (!key)
 		return UNWIND_RULE_FP; /* below the first row: no CFI */
-	last = lo - 1;
-	row = bpf_map_lookup_elem(rows, &last);
+	key -= 1;
+	row = bpf_map_lookup_elem(rows, &key);
 	return row ? row->rule : UNWIND_RULE_FP;
 }
 
@@ -256,10 +287,10 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 		pc--;
 	*table = false;
 	p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
-	m = p ? uw_map(p, pc) : NULL;
+	m = p ? uw_map(us, p, pc) : NULL;
 	if (m && m->table != UNWIND_NO_TABLE) {
 		*table = true;
-		idx = uw_row(m, pc - m->bias);
+		idx = uw_row(us, m, pc - m->bias);
 	}
 	return bpf_map_lookup_elem(&unwind_rules, &idx);
 }

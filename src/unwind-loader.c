@@ -39,6 +39,19 @@ struct proc {
 	uint64_t sig; /* fingerprint of the mapping list last synced */
 	struct loaded **files;
 	size_t nr;
+	/* Prepared by a sync, written once the outer map holds its tables. */
+	struct unwind_proc *next_entry;
+	struct loaded **next_files;
+	size_t next_nr;
+	uint64_t next_sig;
+	bool in_kernel;
+};
+
+/* A change to the outer map, applied in one batch per sync (each update of a map-in-map
+ * from user space waits for an RCU grace period: one wait per sync, not per file). */
+struct slot_change {
+	uint32_t slot;
+	int fd; /* the new inner array, or -1: empty the slot (the file was unloaded) */
 };
 
 struct unwind_loader {
@@ -52,9 +65,13 @@ struct unwind_loader {
 	size_t rules_loaded;
 	uint64_t used;
 	struct unwind_loader_stats st;
-	struct unwind_proc buf;
 	struct unwind_table *warm[UNWIND_WARM_MAX]; /* built ahead, held until freed */
 	int nr_warm;
+	struct slot_change *changes;
+	size_t nr_changes, cap_changes;
+	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
+	struct proc **ready; /* procs prepared in this sync */
+	size_t nr_ready, cap_ready;
 };
 
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
@@ -64,6 +81,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	if (!l)
 		return NULL;
 	l->o = *opts;
+	l->empty_fd = -1;
 	if (!l->o.proc_root)
 		l->o.proc_root = "/proc";
 	l->cache = unwind_cache__new();
@@ -72,6 +90,68 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		return NULL;
 	}
 	return l;
+}
+
+static int slot_change(struct unwind_loader *l, uint32_t slot, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr_changes; i++)
+		if (l->changes[i].slot == slot) {
+			if (l->changes[i].fd >= 0)
+				close(l->changes[i].fd);
+			l->changes[i].fd = fd;
+			return 0;
+		}
+	if (l->nr_changes == l->cap_changes) {
+		size_t cap = l->cap_changes ? l->cap_changes * 2 : 64;
+		struct slot_change *c = realloc(l->changes, cap * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		l->changes = c;
+		l->cap_changes = cap;
+	}
+	l->changes[l->nr_changes++] = (struct slot_change){.slot = slot, .fd = fd};
+	return 0;
+}
+
+/* Apply the queued outer-map changes: one batch (one by one where batches are missing). */
+static int slot_flush(struct unwind_loader *l)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	uint32_t *keys, count;
+	int *fds, err = 0;
+	size_t i;
+
+	if (!l->nr_changes)
+		return 0;
+	if (l->empty_fd < 0)
+		l->empty_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pmuprof_uwnone", sizeof(uint32_t),
+					     sizeof(struct unwind_row), 1, &o);
+	keys = calloc(l->nr_changes, sizeof(*keys));
+	fds = calloc(l->nr_changes, sizeof(*fds));
+	if (!keys || !fds || l->empty_fd < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < l->nr_changes; i++) {
+		keys[i] = l->changes[i].slot;
+		fds[i] = l->changes[i].fd >= 0 ? l->changes[i].fd : l->empty_fd;
+	}
+	count = l->nr_changes;
+	if (bpf_map_update_batch(l->o.tables_fd, keys, fds, &count, NULL))
+		for (i = 0; i < l->nr_changes && !err; i++)
+			if (bpf_map_update_elem(l->o.tables_fd, &keys[i], &fds[i], 0))
+				err = -errno;
+out:
+	for (i = 0; i < l->nr_changes; i++)
+		if (l->changes[i].fd >= 0)
+			close(l->changes[i].fd);
+	l->nr_changes = 0;
+	free(keys);
+	free(fds);
+	return err;
 }
 
 static void file_put(struct unwind_loader *l, struct loaded *f)
@@ -84,7 +164,7 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 		;
 	*pp = f->next;
 	if (f->slot != UNWIND_NO_TABLE) {
-		bpf_map_delete_elem(l->o.tables_fd, &f->slot);
+		slot_change(l, f->slot, -1);
 		l->slots[f->slot / 8] &= ~(1u << (f->slot % 8));
 		l->used -= f->bytes;
 		l->st.tables--;
@@ -119,6 +199,13 @@ void unwind_loader__free(struct unwind_loader *l)
 		}
 	while (l->nr_warm)
 		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
+	while (l->nr_changes)
+		if (l->changes[--l->nr_changes].fd >= 0)
+			close(l->changes[l->nr_changes].fd);
+	if (l->empty_fd >= 0)
+		close(l->empty_fd);
+	free(l->changes);
+	free(l->ready);
 	unwind_cache__free(l->cache);
 	free(l->touched);
 	free(l);
@@ -233,10 +320,10 @@ static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, siz
 	} else {
 		memcpy(mem, rows, n * sizeof(*rows));
 		munmap(mem, bytes);
-		if (bpf_map_update_elem(l->o.tables_fd, &slot, &fd, 0))
-			err = -errno;
+		err = slot_change(l, slot, fd);
 	}
-	close(fd);
+	if (err)
+		close(fd);
 	return err;
 }
 
@@ -356,15 +443,15 @@ static void proc_drop(struct unwind_loader *l, struct proc **pp)
 
 /* The mapping list for the kernel, taking a reference on every file it maps. */
 static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_entry *maps,
-			 size_t nr, struct loaded **files)
+			 size_t nr, struct loaded **files, struct unwind_proc *e)
 {
 	size_t i;
 
 	if (nr > UNWIND_PROC_MAPS)
 		nr = UNWIND_PROC_MAPS;
-	memset(&l->buf, 0, sizeof(l->buf));
+	memset(e, 0, sizeof(*e));
 	for (i = 0; i < nr; i++) {
-		struct unwind_map *um = &l->buf.maps[i];
+		struct unwind_map *um = &e->maps[i];
 		uint64_t bias = 0;
 
 		files[i] = file_get(l, pid, &maps[i]);
@@ -378,16 +465,32 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 			um->bias = bias;
 		}
 	}
-	l->buf.nr = nr;
+	e->nr = nr;
 	return nr;
 }
 
-static int sync_pid(struct unwind_loader *l, pid_t pid)
+static int ready_add(struct unwind_loader *l, struct proc *p)
+{
+	if (l->nr_ready == l->cap_ready) {
+		size_t cap = l->cap_ready ? l->cap_ready * 2 : 64;
+		struct proc **r = realloc(l->ready, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		l->ready = r;
+		l->cap_ready = cap;
+	}
+	l->ready[l->nr_ready++] = p;
+	return 0;
+}
+
+/* First half of a sync: the process's new entry, its files' tables loaded and their
+ * slots queued. An exited process is dropped here. */
+static int sync_prepare(struct unwind_loader *l, pid_t pid)
 {
 	struct proc **pp = proc_slot(l, pid), *p = *pp;
 	const struct map_entry *maps;
-	struct loaded **files;
-	size_t nr, i;
+	size_t nr, cap;
 	uint64_t sig;
 
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
@@ -399,43 +502,67 @@ static int sync_pid(struct unwind_loader *l, pid_t pid)
 	sig = fingerprint(maps, nr);
 	if (p && p->sig == sig)
 		return 0;
-	if (!p && l->used + PROC_BYTES > l->o.memory) {
-		l->st.no_fit_procs++;
-		return 0;
-	}
-	files = calloc(nr < UNWIND_PROC_MAPS ? nr : UNWIND_PROC_MAPS, sizeof(*files));
-	if (!files)
-		return -ENOMEM;
-	nr = proc_build(l, pid, maps, nr, files);
-	if (bpf_map_update_elem(l->o.procs_fd, &pid, &l->buf, 0)) {
-		if (!p)
-			l->st.no_fit_procs++;
-		for (i = 0; i < nr; i++)
-			file_put(l, files[i]);
-		free(files);
-		return 0;
-	}
 	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p) {
-			bpf_map_delete_elem(l->o.procs_fd, &pid);
-			for (i = 0; i < nr; i++)
-				file_put(l, files[i]);
-			free(files);
-			return -ENOMEM;
+		if (l->used + PROC_BYTES > l->o.memory) {
+			l->st.no_fit_procs++;
+			return 0;
 		}
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
 		p->pid = pid;
 		*pp = p;
 		l->used += PROC_BYTES;
 		l->st.procs++;
 	}
-	for (i = 0; i < p->nr; i++)
-		file_put(l, p->files[i]);
-	free(p->files);
-	p->files = files;
-	p->nr = nr;
-	p->sig = sig;
+	cap = nr < UNWIND_PROC_MAPS ? nr : UNWIND_PROC_MAPS;
+	p->next_entry = malloc(sizeof(*p->next_entry));
+	p->next_files = calloc(cap, sizeof(*p->next_files));
+	if (!p->next_entry || !p->next_files || ready_add(l, p)) {
+		free(p->next_entry);
+		free(p->next_files);
+		p->next_entry = NULL;
+		p->next_files = NULL;
+		return -ENOMEM;
+	}
+	p->next_nr = proc_build(l, pid, maps, nr, p->next_files, p->next_entry);
+	p->next_sig = sig;
 	return 0;
+}
+
+/* Second half, once the outer map holds the tables: the entry into the kernel, the
+ * references of the mappings it replaces dropped. */
+static void sync_commit(struct unwind_loader *l, struct proc *p)
+{
+	bool ok = !bpf_map_update_elem(l->o.procs_fd, &p->pid, p->next_entry, 0);
+	struct loaded **drop = ok ? p->files : p->next_files;
+	size_t i, n = ok ? p->nr : p->next_nr;
+
+	for (i = 0; i < n; i++)
+		file_put(l, drop[i]);
+	free(drop);
+	free(p->next_entry);
+	p->next_entry = NULL;
+	if (ok) {
+		p->files = p->next_files;
+		p->nr = p->next_nr;
+		p->sig = p->next_sig;
+		p->in_kernel = true;
+	} else if (!p->in_kernel) {
+		/* The hash is full: not profiled with tables (counted), tried again if it maps
+		 * something new. */
+		struct proc **pp = proc_slot(l, p->pid);
+
+		l->st.no_fit_procs++;
+		p->files = NULL;
+		p->nr = 0;
+		*pp = p->next;
+		l->used -= PROC_BYTES;
+		l->st.procs--;
+		free(p);
+		return;
+	}
+	p->next_files = NULL;
 }
 
 static int pid_cmp(const void *a, const void *b)
@@ -455,9 +582,16 @@ int unwind_loader__sync(struct unwind_loader *l)
 	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
 	for (i = 0; i < l->nr_touched && !err; i++)
 		if (!i || l->touched[i] != l->touched[i - 1])
-			err = sync_pid(l, l->touched[i]);
+			err = sync_prepare(l, l->touched[i]);
 	l->nr_touched = 0;
-	return err;
+	/* Rules, then rows and slots, then the processes: the walk never sees a slot that
+	 * is not filled; then the slots these commits emptied. */
+	if (!err)
+		err = slot_flush(l);
+	for (i = 0; i < l->nr_ready; i++)
+		sync_commit(l, l->ready[i]);
+	l->nr_ready = 0;
+	return err ? err : slot_flush(l);
 }
 
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st)
