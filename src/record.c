@@ -383,8 +383,13 @@ static int unwind_start(struct record *r)
 		unwind_prewarm(r);
 	if (!r->opts.nr_tasks)
 		err = unwind_loader__touch_all(r->uw);
-	for (i = 0; i < r->opts.nr_tasks && !err; i++)
-		err = unwind_loader__touch(r->uw, tgid_of(r->opts.proc_root, r->opts.tasks[i]));
+	for (i = 0; i < r->opts.nr_tasks && !err; i++) {
+		pid_t tgid = tgid_of(r->opts.proc_root, r->opts.tasks[i]);
+
+		err = unwind_loader__restrict(r->uw, tgid);
+		if (!err)
+			err = unwind_loader__touch(r->uw, tgid);
+	}
 	return err ? err : unwind_loader__sync(r->uw);
 }
 

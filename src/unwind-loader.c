@@ -72,6 +72,10 @@ struct unwind_loader {
 	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
 	struct proc **ready; /* procs prepared in this sync */
 	size_t nr_ready, cap_ready;
+	/* Per-task records: only these processes and their descendants get tables. */
+	bool restricted;
+	pid_t *allowed;
+	size_t nr_allowed, cap_allowed;
 };
 
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
@@ -206,15 +210,76 @@ void unwind_loader__free(struct unwind_loader *l)
 		close(l->empty_fd);
 	free(l->changes);
 	free(l->ready);
+	free(l->allowed);
 	unwind_cache__free(l->cache);
 	free(l->touched);
 	free(l);
+}
+
+static int allow(struct unwind_loader *l, pid_t pid)
+{
+	if (l->nr_allowed == l->cap_allowed) {
+		size_t cap = l->cap_allowed ? l->cap_allowed * 2 : 16;
+		pid_t *a = realloc(l->allowed, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		l->allowed = a;
+		l->cap_allowed = cap;
+	}
+	l->allowed[l->nr_allowed++] = pid;
+	return 0;
+}
+
+int unwind_loader__restrict(struct unwind_loader *l, pid_t pid)
+{
+	l->restricted = true;
+	return allow(l, pid);
+}
+
+static bool is_allowed(const struct unwind_loader *l, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr_allowed; i++)
+		if (l->allowed[i] == pid)
+			return true;
+	return false;
+}
+
+/* The parent of pid from <proc_root>/PID/stat (field 4, after the command in parens). */
+static pid_t parent_of(const struct unwind_loader *l, pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", l->o.proc_root, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
 }
 
 int unwind_loader__touch(struct unwind_loader *l, pid_t pid)
 {
 	if (pid <= 0)
 		return 0;
+	/* A child of a profiled process (fork, then exec) is profiled too (inherit). */
+	if (l->restricted && !is_allowed(l, pid)) {
+		pid_t ppid = parent_of(l, pid);
+
+		if (ppid <= 0 || !is_allowed(l, ppid) || allow(l, pid))
+			return 0;
+	}
 	if (l->nr_touched == l->cap_touched) {
 		size_t cap = l->cap_touched ? l->cap_touched * 2 : 256;
 		pid_t *t = realloc(l->touched, cap * sizeof(*t));

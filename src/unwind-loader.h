@@ -35,6 +35,9 @@ struct unwind_loader;
 
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts);
 void unwind_loader__free(struct unwind_loader *l);
+/* Per-task records: tables only for pid (call once per profiled process) and the
+ * processes it forks. Without a call, every process gets tables. */
+int unwind_loader__restrict(struct unwind_loader *l, pid_t pid);
 /* pid's mappings changed (mmap, exec, fork) or it exited: sync it at the next sync. */
 int unwind_loader__touch(struct unwind_loader *l, pid_t pid);
 /* Touch every process under proc_root (a system-wide record's snapshot). */
