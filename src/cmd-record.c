@@ -202,7 +202,7 @@ static long long parse_positive(const char *s, long long max)
 	return v;
 }
 
-/* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 1 MiB. */
+/* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 64 KiB. */
 static unsigned long long parse_size(const char *s)
 {
 	unsigned long long v, mult = 1;
@@ -219,7 +219,7 @@ static unsigned long long parse_size(const char *s)
 						    : 0;
 	else if (*end)
 		mult = 0;
-	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (1ull << 20))
+	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (64ull << 10))
 		return 0;
 	return v * mult;
 }
@@ -363,7 +363,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->unwind_memory = parse_size(optarg);
 			if (!a->unwind_memory)
 				fail_input("--unwind-memory %s: give a size such as 64M or 1G (at "
-					   "least 1M)",
+					   "least 64K)",
 					   optarg);
 			break;
 		case OPT_MAX_STACK:

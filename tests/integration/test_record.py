@@ -575,6 +575,10 @@ def case_jit_map(tmp):
 # Option and input errors: one line naming the input, exit 2, no output file.
 CLI_ERRORS = [
     (["-e", "bogus"], r"-e bogus: unknown event 'bogus'"),
+    (["--call-graph=lbr"], r"--call-graph=lbr: use fp \(frame pointers\) or dwarf"),
+    (["--call-graph=dwarf,x"], r"--call-graph=dwarf,x: use fp"),
+    (["--unwind-memory", "12"], r"--unwind-memory 12: give a size such as 64M or 1G \(at least 64K\)"),
+    (["--unwind-memory", "5X"], r"--unwind-memory 5X: give a size"),
     (["-e", "cycles,nope"], r"unknown event 'nope'"),
     (["-p", "999999999"], r"-p 999999999: no process with ID 999999999"),
     (["-p", "12ab"], r"'12ab' is not a process or thread ID"),

@@ -200,6 +200,29 @@ def case_program(name, cmd):
     check(not bad, "leaf shares differ by more than 3 points: " + "; ".join(bad))
 
 
+def case_budget():
+    """A budget too small for python3.11's files: what did not fit is counted, its frames
+    fall back to frame pointers, and stacks that stop early say why in a marker frame."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks, err = record_dwarf(tmp, [PYTHON, "-c", PY_WORK], extra=["-U",
+                                   "--unwind-memory", "256K"])
+    tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
+    check(tables, "no tables line:\n" + err)
+    m = re.search(r"beyond --unwind-memory: (\d+) files", tables.group(1))
+    print("tables: " + tables.group(1))
+    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget: " + tables.group(1))
+    m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
+    check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
+    marked = sum(n for s, n in stacks.items() if re.search(r";\[unwind:[a-z-]+\]", s))
+    print(f"{marked} samples end in an [unwind:...] marker")
+    check(marked > 0, "no stack ends in an [unwind:...] marker with tables missing")
+    for s in stacks:
+        for f in s.split(";")[1:]:
+            check(not f.startswith("[unwind:") or f in (
+                "[unwind:no-table]", "[unwind:read-fault]", "[unwind:depth]",
+                "[unwind:bad-frame]"), "unknown marker " + f)
+
+
 PY_WORK = ("import json\n"
            "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
            "for _ in range(400): json.loads(json.dumps(d))\n")
@@ -210,6 +233,8 @@ def main():
     try:
         if case.startswith("fixture-") and case[8:] in CHAINS:
             case_fixture(case[8:])
+        elif case == "budget":
+            case_budget()
         elif case == "python":
             case_program("python3.11", [PYTHON, "-c", PY_WORK])
         elif case == "xz":
