@@ -51,6 +51,9 @@ __u32 active_set;
  */
 struct task_struct___pmuprof {
 	struct task_struct___pmuprof *group_leader;
+	struct task_struct___pmuprof *real_parent;
+	int tgid;
+	__u64 self_exec_id;   /* 5.7+: 64 bits */
 	__u64 start_boottime; /* 5.3+ */
 } __attribute__((preserve_access_index));
 
@@ -64,7 +67,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILE_MAX_EVENTS * PROFILE_CNT_MAX);
+	__uint(max_entries, PROFILE_MAX_EVENTS *PROFILE_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps"); /* only when the scratch slot is missing (never expected) */
@@ -72,12 +75,12 @@ struct {
 /* The user-stack walk from CFI tables (--call-graph=dwarf). */
 #include "unwind-walk.h"
 
-#define ledger_slot(which) \
+#define ledger_slot(which)                                                                         \
 	(((event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + (which)) & (PROFILE_LEDGER_SLOTS - 1))
-#define count(which) (sc->counters[ledger_slot(which)]++)
+#define count(which)		  (sc->counters[ledger_slot(which)]++)
 #define count_lost(which, period) (sc->lost_weight[ledger_slot(which)] += (period))
 
-_Static_assert(PROFILE_MAX_EVENTS * PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
+_Static_assert(PROFILE_MAX_EVENTS *PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
 
 /* 0: added to an existing key, 1: a new key, negative: not stored. */
 static __always_inline int add(void *map, struct profile_key *key, __u64 period)
@@ -242,11 +245,11 @@ int profile(struct bpf_perf_event_data *ctx)
 }
 
 /* Legacy PERF_EVENT_IOC_SET_BPF attach: no cookies, so one program per event index. */
-#define PROFILE_EV(n)                                   \
-	SEC("perf_event")                               \
-	int profile_ev##n(struct bpf_perf_event_data *ctx) \
-	{                                               \
-		return sample(ctx, n);                  \
+#define PROFILE_EV(n)                                                                              \
+	SEC("perf_event")                                                                          \
+	int profile_ev##n(struct bpf_perf_event_data *ctx)                                         \
+	{                                                                                          \
+		return sample(ctx, n);                                                             \
 	}
 PROFILE_EV(0)
 PROFILE_EV(1)

@@ -374,6 +374,21 @@ static __always_inline int uw_regs(struct bpf_perf_event_data *ctx, struct unwin
 }
 
 /*
+ * A child forked since the last sync that has not exec'd since maps what its parent
+ * maps: walk with the parent's tables until its own are loaded. 0: not such a child.
+ */
+static __always_inline __u32 uw_forked_from(__u32 pid)
+{
+	struct task_struct___pmuprof *me, *parent;
+
+	me = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), group_leader);
+	parent = BPF_CORE_READ(me, real_parent);
+	if (!parent || BPF_CORE_READ(me, self_exec_id) != BPF_CORE_READ(parent, self_exec_id))
+		return 0;
+	return BPF_CORE_READ(parent, tgid);
+}
+
+/*
  * Walk the user stack of pid into key frames [base, base + max). The number of frames
  * (a marker frame last when the walk stopped early), or -1: no tables for this process
  * (yet) or no user registers, use the frame pointers.
@@ -389,8 +404,11 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	if (!us || !max)
 		return -1;
 	if (!bpf_map_lookup_elem(&unwind_procs, &pid)) {
-		us->ends[UNWIND_ENDED_NO_PROC]++;
-		return -1;
+		pid = uw_forked_from(pid);
+		if (!pid || !bpf_map_lookup_elem(&unwind_procs, &pid)) {
+			us->ends[UNWIND_ENDED_NO_PROC]++;
+			return -1;
+		}
 	}
 	if (uw_regs(ctx, us)) {
 		us->ends[UNWIND_ENDED_NO_REGS]++;

@@ -223,6 +223,24 @@ def case_budget():
                 "[unwind:bad-frame]"), "unknown marker " + f)
 
 
+FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
+
+
+def case_fork():
+    """Children forked after the record started (no exec, built without frame pointers):
+    their samples reach main through child_work, walked with the parent's tables until
+    their own are loaded."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks, err = record_dwarf(tmp, [FORKER, "30", "60"], extra=["-U"])
+    work = {s: n for s, n in stacks.items() if "child_work" in s.split(";")}
+    total = sum(work.values())
+    full = sum(n for s, n in work.items() if "_start;" in s and ";main;child_work" in s)
+    print(f"fork: {full} of {total} child_work samples reach _start … main;child_work")
+    check(total >= 200, f"only {total} samples in child_work:\n{err}")
+    check(full >= 0.95 * total, f"only {full} of {total} child samples have the whole chain:\n"
+          + "\n".join(f"{n} {s}" for s, n in sorted(work.items(), key=lambda kv: -kv[1])[:6]))
+
+
 PY_WORK = ("import json\n"
            "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
            "for _ in range(400): json.loads(json.dumps(d))\n")
@@ -233,6 +251,8 @@ def main():
     try:
         if case.startswith("fixture-") and case[8:] in CHAINS:
             case_fixture(case[8:])
+        elif case == "fork":
+            case_fork()
         elif case == "budget":
             case_budget()
         elif case == "python":
