@@ -52,6 +52,7 @@ __u32 active_set;
 struct task_struct___pmuprof {
 	struct task_struct___pmuprof *group_leader;
 	struct task_struct___pmuprof *real_parent;
+	void *mm; /* NULL: a kernel thread */
 	int tgid;
 	__u64 self_exec_id;   /* 5.7+: 64 bits */
 	__u64 start_boottime; /* 5.3+ */

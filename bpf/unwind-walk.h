@@ -403,6 +403,10 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	us = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!us || !max)
 		return -1;
+	if (!BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), mm)) {
+		us->ends[UNWIND_ENDED_NO_REGS]++; /* a kernel thread: no user stack */
+		return -1;
+	}
 	if (!bpf_map_lookup_elem(&unwind_procs, &pid)) {
 		pid = uw_forked_from(pid);
 		if (!pid || !bpf_map_lookup_elem(&unwind_procs, &pid)) {
