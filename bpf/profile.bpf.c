@@ -51,7 +51,11 @@ __u32 active_set;
  */
 struct task_struct___pmuprof {
 	struct task_struct___pmuprof *group_leader;
-	__u64 start_boottime; /* 5.5+ (real_start_time before) */
+	struct task_struct___pmuprof *real_parent;
+	void *mm; /* NULL: a kernel thread */
+	int tgid;
+	__u64 self_exec_id;   /* 5.7+: 64 bits */
+	__u64 start_boottime; /* 5.3+ */
 } __attribute__((preserve_access_index));
 
 /* The BPF stack is 512 bytes: keys are built in this scratch slot. */
@@ -64,17 +68,20 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILE_MAX_EVENTS * PROFILE_CNT_MAX);
+	__uint(max_entries, PROFILE_MAX_EVENTS *PROFILE_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps"); /* only when the scratch slot is missing (never expected) */
 
-#define ledger_slot(which) \
+/* The user-stack walk from CFI tables (--call-graph=dwarf). */
+#include "unwind-walk.h"
+
+#define ledger_slot(which)                                                                         \
 	(((event % PROFILE_MAX_EVENTS) * PROFILE_CNT_MAX + (which)) & (PROFILE_LEDGER_SLOTS - 1))
-#define count(which) (sc->counters[ledger_slot(which)]++)
+#define count(which)		  (sc->counters[ledger_slot(which)]++)
 #define count_lost(which, period) (sc->lost_weight[ledger_slot(which)] += (period))
 
-_Static_assert(PROFILE_MAX_EVENTS * PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
+_Static_assert(PROFILE_MAX_EVENTS *PROFILE_CNT_MAX <= PROFILE_LEDGER_SLOTS, "ledger slots");
 
 /* 0: added to an existing key, 1: a new key, negative: not stored. */
 static __always_inline int add(void *map, struct profile_key *key, __u64 period)
@@ -113,6 +120,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier;
 	bool failed = false;
 	long len, err;
+	int walked;
 
 #ifdef PMUPROF_TEST_UNLOADABLE
 	/* Test only (-Dbpf_test_unloadable=true): "may_goto +1" (BPF_JMP | BPF_JCOND, 6.9+),
@@ -160,7 +168,10 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	kn &= PROFILE_MAX_DEPTH;
 	if (kn > kern_depth)
 		kn = kern_depth;
-	if (user_depth) {
+	walked = unwind_dwarf && user_depth ? uw_walk(ctx, key->pid, kn, user_depth) : -1;
+	if (walked >= 0) {
+		un = walked & PROFILE_MAX_DEPTH;
+	} else if (user_depth) {
 		len = bpf_get_stack(ctx, &key->frames[kn], user_depth * sizeof(__u64),
 				    BPF_F_USER_STACK);
 		if (len < 0) {
@@ -175,7 +186,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	 * Frames past what the two calls just wrote may hold an earlier sample's frames:
 	 * clear up to the old high-water mark, so every key ends in zeros.
 	 */
-	fresh = kn + user_depth;
+	fresh = walked >= 0 ? n : kn + user_depth;
 	if (fresh < kern_depth)
 		fresh = kern_depth;
 	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {
@@ -220,12 +231,9 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	} else if (err > 0) {
 		__u32 slot = set * 4 + tier;
 
-		/*
-		 * Clang turns the sum into an OR and drops the mask as redundant; 6.1's
-		 * verifier loses the bound through that OR. Mask where the verifier sees it.
-		 */
-		asm volatile("" : "+r"(slot));
-		sc->new_keys[slot & (PROFILE_SETS * 4 - 1)]++;
+		/* Masked where older verifiers see it (the compiler drops a provable mask). */
+		asm volatile("%0 &= %1" : "+r"(slot) : "i"(PROFILE_SETS * 4 - 1));
+		sc->new_keys[slot]++;
 	}
 	return 0;
 }
@@ -238,11 +246,11 @@ int profile(struct bpf_perf_event_data *ctx)
 }
 
 /* Legacy PERF_EVENT_IOC_SET_BPF attach: no cookies, so one program per event index. */
-#define PROFILE_EV(n)                                   \
-	SEC("perf_event")                               \
-	int profile_ev##n(struct bpf_perf_event_data *ctx) \
-	{                                               \
-		return sample(ctx, n);                  \
+#define PROFILE_EV(n)                                                                              \
+	SEC("perf_event")                                                                          \
+	int profile_ev##n(struct bpf_perf_event_data *ctx)                                         \
+	{                                                                                          \
+		return sample(ctx, n);                                                             \
 	}
 PROFILE_EV(0)
 PROFILE_EV(1)

@@ -92,4 +92,63 @@ enum unwind_stop {
 	UNWIND_STOP_REASONS,
 };
 
+/* ---- The tables in the kernel (bpf/unwind-walk.h, src/unwind-loader.c) ---- */
+
+/* Slots of the outer map of per-file row arrays (one inner array per loaded file). */
+#define UNWIND_MAX_TABLES 8192
+/* Executable mappings of one process that the walk can find (binary search, 2^8). */
+#define UNWIND_PROC_MAPS_LOG2 8
+#define UNWIND_PROC_MAPS      (1u << UNWIND_PROC_MAPS_LOG2)
+/* No table for a mapping (no file, no CFI, not loaded): the frame pointer. */
+#define UNWIND_NO_TABLE 0xffffffffu
+
+/* One executable mapping of a process, sorted by start. */
+struct unwind_map {
+	__u64 start, end;
+	__u64 bias;  /* run-time minus link-time address */
+	__u32 table; /* slot in the outer map, or UNWIND_NO_TABLE */
+	__u32 rows;  /* rows of that table */
+};
+
+/* The value of the pid -> mappings hash. */
+struct unwind_proc {
+	__u32 nr;
+	__u32 pad;
+	struct unwind_map maps[UNWIND_PROC_MAPS];
+};
+
+/*
+ * A user frame that is not an address: the walk stopped early, for this reason (enum
+ * unwind_stop). Non-canonical, so never a real pc; symbolized as "[unwind:REASON]".
+ */
+#define UNWIND_MARKER	   0x8000000000000000ull
+#define UNWIND_MARKER_MASK 0xffffffffffffff00ull
+
+/* How stacks ended, per CPU (the walk's scratch slot): by enum unwind_stop, then these. */
+enum unwind_end {
+	UNWIND_ENDED_NO_PROC =
+		UNWIND_STOP_REASONS, /* no tables for the process yet: frame pointers */
+	UNWIND_ENDED_NO_REGS,	     /* no user registers (kernel thread) */
+	UNWIND_ENDS,
+};
+
+/* The walk's per-CPU scratch slot (the BPF stack is 512 bytes). */
+struct unwind_scratch {
+	__u64 regs[32]; /* by DWARF number; 32 so a masked index stays inside */
+	__u64 sig[17];	/* a sigcontext's general registers, as the kernel lays them out */
+	__u32 known;	/* bit i: regs[i] holds the caller's value */
+	__u32 exact;	/* the pc is exact (leaf, after a signal frame), not a return address */
+	__u32 pid;
+	__u32 base; /* index in the key of the first user frame */
+	__u32 n;    /* user frames written */
+	__u32 max;  /* user frames allowed, the marker included */
+	__u32 stop; /* enum unwind_stop, or UNWIND_STOP_REASONS while walking */
+	__u32 pad;
+	/* A binary search's bounds, kept in memory: the verifier does not track them, so the
+	 * states of its two branches are equal at the next step and prune (in registers,
+	 * every path through 25 steps is a state of its own). */
+	__u32 lo, hi;
+	__u64 ends[8]; /* stacks by how they ended (enum unwind_end), ever */
+};
+
 #endif

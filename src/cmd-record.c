@@ -70,6 +70,15 @@ static const char record_usage[] =
 	"      --stack-walk HOW    perf (default): the perf callchain, walked once per\n"
 	"                          sample for both halves; bpf: bpf_get_stack() walks\n"
 	"                          each half inside the program\n"
+	"      --call-graph MODE   user stacks: fp (default) follows frame pointers;\n"
+	"                          dwarf walks them in the kernel with tables compiled\n"
+	"                          from the binaries' CFI (.eh_frame, .debug_frame), for\n"
+	"                          programs built without frame pointers (perf's\n"
+	"                          dwarf,SIZE is accepted; no stack is copied)\n"
+	"  -g                      accepted (stacks are always recorded)\n"
+	"      --unwind-memory SIZE kernel memory for --call-graph=dwarf tables, in bytes\n"
+	"                          or with K, M, G (default: 256M); files beyond it\n"
+	"                          fall back to frame pointers, counted in the summary\n"
 	"\n"
 	"Symbols:\n"
 	"      --no-demangle       keep C++ and Rust names mangled\n"
@@ -111,6 +120,8 @@ enum {
 	OPT_DRAIN_INTERVAL,
 	OPT_FINISH_BUDGET,
 	OPT_REPORT,
+	OPT_CALL_GRAPH,
+	OPT_UNWIND_MEMORY,
 };
 
 static const struct option record_options[] = {
@@ -135,6 +146,8 @@ static const struct option record_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
+	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
+	{ "unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 	{ "finish-budget", required_argument, NULL, OPT_FINISH_BUDGET },
@@ -151,7 +164,8 @@ struct record_args {
 	const char *freq_arg, *period_arg, *duration_arg, *attach_arg;
 	unsigned long freq, period;
 	double duration;
-	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, report;
+	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, report, unwind;
+	unsigned long long unwind_memory;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
@@ -309,6 +323,41 @@ static long long parse_positive(const char *s, long long max)
 	return v;
 }
 
+/* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 64 KiB. */
+static unsigned long long parse_size(const char *s)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && !end[1])
+		mult = *end == 'K' || *end == 'k'   ? 1ull << 10
+		       : *end == 'M' || *end == 'm' ? 1ull << 20
+		       : *end == 'G' || *end == 'g' ? 1ull << 30
+						    : 0;
+	else if (*end)
+		mult = 0;
+	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (64ull << 10))
+		return 0;
+	return v * mult;
+}
+
+/* perf's spelling: fp, dwarf, dwarf,SIZE (no stack is copied here: SIZE is ignored). */
+static int parse_call_graph(struct record_args *a, const char *arg)
+{
+	if (!strcmp(arg, "fp"))
+		a->unwind = false;
+	else if (!strcmp(arg, "dwarf") ||
+		 (!strncmp(arg, "dwarf,", 6) && parse_positive(arg + 6, 1 << 30) > 0))
+		a->unwind = true;
+	else
+		fail_input("--call-graph=%s: use fp (frame pointers) or dwarf (CFI tables)", arg);
+	return 0;
+}
+
 static int read_int_file(const char *path, long *v)
 {
 	FILE *f = fopen(path, "r");
@@ -349,7 +398,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->finish_budget = FINISH_BUDGET_S;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKo:qvh", record_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) != -1) {
 		switch (c) {
 		case 'a': a->all_cpus = true; break;
 		case 'C': a->cpu_list = optarg; break;
@@ -361,6 +410,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'd': a->duration_arg = optarg; break;
 		case 'U': a->user_only = true; break;
 		case 'K': a->kernel_only = true; break;
+		case 'g': break; /* perf's "record call graphs": always done */
 		case 'o': a->output = optarg; break;
 		case 'q': a->quiet = true; break;
 		case 'v': log_set_level(log_get_level() + 1); break;
@@ -391,6 +441,17 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				a->bpf_walk = true;
 			else if (strcmp(optarg, "perf"))
 				fail_input("--stack-walk=%s: unknown walker; use perf or bpf", optarg);
+			break;
+		case OPT_CALL_GRAPH:
+			if (parse_call_graph(a, optarg))
+				return -EINVAL;
+			break;
+		case OPT_UNWIND_MEMORY:
+			a->unwind_memory = parse_size(optarg);
+			if (!a->unwind_memory)
+				fail_input("--unwind-memory %s: give a size such as 64M or 1G (at "
+					   "least 64K)",
+					   optarg);
 			break;
 		case OPT_MAX_STACK:
 			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
@@ -794,6 +855,38 @@ static void status_line(double elapsed, uint64_t taken, uint64_t lost)
 		taken, lost);
 }
 
+/* --call-graph=dwarf: how user stacks ended, and the tables in the kernel. */
+static void print_unwind(const struct record_stats *st)
+{
+	const struct unwind_loader_stats *t = &st->unwind_tables;
+	uint64_t total = 0;
+	int c;
+
+	if (!st->unwind)
+		return;
+	for (c = 0; c < UNWIND_ENDS; c++)
+		total += st->unwind_ends[c];
+	fprintf(stderr, "  unwind:     %" PRIu64 " user stacks walked with CFI tables", total);
+	for (c = 0; c < UNWIND_ENDS; c++)
+		if (st->unwind_ends[c])
+			fprintf(stderr, "%s %s %" PRIu64, c ? "," : ":",
+				c == UNWIND_STOP_END ? "complete" : unwind_stop__name(c),
+				st->unwind_ends[c]);
+	fprintf(stderr, "\n");
+	fprintf(stderr,
+		"  tables:     %" PRIu64 " files, %.1f MiB in the kernel (peak %.1f MiB), %" PRIu64
+		" processes",
+		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs);
+	if (t->no_fit_files || t->no_fit_procs)
+		fprintf(stderr,
+			"; beyond --unwind-memory: %" PRIu64 " files, %" PRIu64
+			" processes (frame pointers)",
+			t->no_fit_files, t->no_fit_procs);
+	if (t->failed)
+		fprintf(stderr, "; %" PRIu64 " files unreadable", t->failed);
+	fprintf(stderr, "\n");
+}
+
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
 			  const struct pmu_fallback *fb, const struct record_stats *st,
 			  struct stack_table **tables, char **outs, double secs,
@@ -877,6 +970,7 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 	if (st->track_lost)
 		fprintf(stderr, "  tracking:   %" PRIu64 " mmap records lost by the kernel\n",
 			st->track_lost);
+	print_unwind(st);
 	if (st->kernel_syms_hidden)
 		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
 				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
@@ -1154,6 +1248,9 @@ int cmd_record(int argc, char **argv)
 		opts.count_weight[i] = a.count_mode == 2 ||
 				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
 	opts.bpf_walk = a.bpf_walk;
+	opts.unwind = a.unwind;
+	opts.unwind_memory = a.unwind_memory;
+	opts.command_path = cmd_path;
 	opts.cut_short = &cut_short;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
@@ -1162,6 +1259,12 @@ int cmd_record(int argc, char **argv)
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
 	}
+	if (record__unwind_refused(rec))
+		fprintf(stderr,
+			"pmuprof: this kernel refused the --call-graph=dwarf stack walk "
+			"(%s; -vv shows the verifier's log): user stacks follow frame "
+			"pointers\n",
+			strerror(-record__unwind_refused(rec)));
 	if (record__enable(rec, &rerr)) {
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;

@@ -25,17 +25,19 @@ struct record {
 	struct pmu_event events[PROFILE_MAX_EVENTS];
 	struct profile_bpf *skel;
 	struct tracker *tracker;
+	struct unwind_loader *uw; /* --call-graph=dwarf */
+	int unwind_refused;	  /* the kernel refused the walk: -errno */
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
-	int *pfds;  /* [event][target] */
-	int *lfds;  /* link fds, -1 when attached by ioctl */
+	int *pfds; /* [event][target] */
+	int *lfds; /* link fds, -1 when attached by ioctl */
 	int nr_fds;
 	int nr_targets;
 	size_t key_size[PROFILE_TIERS]; /* tiny, short, long */
 	unsigned int max_entries[PROFILE_TIERS];
 	int map_fd[PROFILE_SETS][PROFILE_TIERS];
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
-	int ncpus; /* possible CPUs, for per-CPU values */
+	int ncpus;		    /* possible CPUs, for per-CPU values */
 	bool stopped;
 	/* Draining. */
 	unsigned int active;			  /* the set the program adds to */
@@ -90,8 +92,8 @@ void profile_value__sum(const struct profile_value *percpu, int ncpus, struct pr
 	}
 }
 
-static void set_error(struct record_error *e, enum record_stage stage, int err, int event,
-		      int cpu, pid_t pid)
+static void set_error(struct record_error *e, enum record_stage stage, int err, int event, int cpu,
+		      pid_t pid)
 {
 	if (!e)
 		return;
@@ -160,6 +162,7 @@ void record__free(struct record *r)
 	if (r->pfds)
 		close_events(r);
 	tracker__free(r->tracker);
+	unwind_loader__free(r->uw);
 	profile_bpf__destroy(r->skel);
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
@@ -173,6 +176,11 @@ void record__free(struct record *r)
 	free(r->pfds);
 	free(r->lfds);
 	free(r);
+}
+
+int record__unwind_refused(const struct record *r)
+{
+	return r->unwind_refused;
 }
 
 enum pmu_attach_mode record__attach_mode(const struct record *r)
@@ -242,6 +250,25 @@ static int size_maps(struct record *r, bool prealloc)
 	return err;
 }
 
+/* The walk's maps: a process entry per profiled process, within the memory budget. */
+static int unwind_size_maps(struct record *r, bool prealloc)
+{
+	uint64_t procs = r->opts.unwind_memory / sizeof(struct unwind_proc);
+	struct bpf_map *m = r->skel->maps.unwind_procs;
+
+	r->skel->rodata->unwind_dwarf = r->opts.unwind;
+	if (!r->opts.unwind)
+		procs = 1;
+	/* Preallocated (kernels before 6.1) the entries cost memory up front: few of them. */
+	if (prealloc && procs > 256)
+		procs = 256;
+	if (procs > 65536)
+		procs = 65536;
+	if (prealloc && bpf_map__set_map_flags(m, 0))
+		return -EINVAL;
+	return bpf_map__set_max_entries(m, procs ? procs : 1);
+}
+
 static int load_bpf(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
@@ -256,8 +283,10 @@ static int load_bpf(struct record *r, bool prealloc)
 	r->skel->rodata->per_thread = o->per_thread;
 	r->skel->rodata->chain_max = r->callchain_max;
 	err = size_maps(r, prealloc);
+	if (!err)
+		err = unwind_size_maps(r, prealloc);
 	/* Load only the programs the attach mode needs: each one costs verifier time. */
-	bpf_object__for_each_program(prog, r->skel->obj) {
+	bpf_object__for_each_program (prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
 		if (r->mode == PMU_ATTACH_LINK && !is_link)
@@ -291,11 +320,81 @@ static int open_bpf(struct record *r, struct record_error *e)
 		r->skel = NULL;
 		err = load_bpf(r, true);
 	}
+	/* A kernel that refuses the CFI walk still records, with frame pointers. */
+	if (err && r->skel && r->opts.unwind) {
+		pr_debug("pmuprof: loading the CFI walk failed (%d)\n", err);
+		r->unwind_refused = err;
+		profile_bpf__destroy(r->skel);
+		r->skel = NULL;
+		r->opts.unwind = false;
+		return open_bpf(r, e);
+	}
 	if (err) {
-		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1, -1);
+		set_error(e, r->skel ? RECORD_STAGE_BPF_LOAD : RECORD_STAGE_BPF_OPEN, err, -1, -1,
+			  -1);
 		return err;
 	}
 	return 0;
+}
+
+/* A launched command maps its executable, then most likely the C library and dynamic
+ * linker this process maps too: build their tables before it runs. */
+static void unwind_prewarm(struct record *r)
+{
+	char line[4096], *path;
+	FILE *f;
+
+	if (r->opts.command_path)
+		unwind_loader__prewarm(r->uw, r->opts.command_path);
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		path = strchr(line, '/');
+		if (path && strstr(line, " r-xp ") &&
+		    (strstr(path, "/libc.so.") || strstr(path, "/ld-linux")))
+			unwind_loader__prewarm(r->uw, path);
+	}
+	fclose(f);
+}
+
+static void unwind_touch(void *ctx, pid_t pid)
+{
+	unwind_loader__touch(ctx, pid);
+}
+
+/* The loader of CFI tables, fed by the tracker; the profiled processes synced now. */
+static int unwind_start(struct record *r)
+{
+	struct unwind_loader_opts o = {
+		.rules_fd = bpf_map__fd(r->skel->maps.unwind_rules),
+		.tables_fd = bpf_map__fd(r->skel->maps.unwind_tables),
+		.procs_fd = bpf_map__fd(r->skel->maps.unwind_procs),
+		.memory = r->opts.unwind_memory,
+		.proc_root = r->opts.proc_root,
+		.as = symbolizer__aspaces(r->sym),
+	};
+	int i, err = 0;
+
+	if (!r->opts.unwind || !r->tracker)
+		return 0;
+	r->uw = unwind_loader__new(&o);
+	if (!r->uw)
+		return -errno;
+	tracker__on_change(r->tracker, unwind_touch, r->uw);
+	if (r->opts.enable_on_exec)
+		unwind_prewarm(r);
+	if (!r->opts.nr_tasks)
+		err = unwind_loader__touch_all(r->uw);
+	for (i = 0; i < r->opts.nr_tasks && !err; i++) {
+		pid_t tgid = tgid_of(r->opts.proc_root, r->opts.tasks[i]);
+
+		err = unwind_loader__restrict(r->uw, tgid);
+		if (!err)
+			err = unwind_loader__touch(r->uw, tgid);
+	}
+	return err ? err : unwind_loader__sync(r->uw);
 }
 
 static int open_events(struct record *r, struct record_error *e)
@@ -417,6 +516,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 		goto fail;
 	}
 	r->callchain_max = opts->bpf_walk ? 2 * PROFILE_MAX_DEPTH : callchain_limit(opts);
+	if (!r->opts.unwind_memory)
+		r->opts.unwind_memory = UNWIND_MEMORY_DEFAULT;
 	err = open_bpf(r, e);
 	if (!err)
 		err = alloc_drain(r);
@@ -427,7 +528,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 
 	/* Track first, then snapshot: a process may map between the two, never be missed. */
 	if (opts->nr_track_cpus) {
-		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus, symbolizer__aspaces(sym));
+		r->tracker = tracker__new(opts->track_cpus, opts->nr_track_cpus,
+					  symbolizer__aspaces(sym));
 		if (!r->tracker || (err = tracker__enable(r->tracker))) {
 			err = r->tracker ? err : -errno;
 			set_error(e, RECORD_STAGE_TRACK, err, -1, -1, -1);
@@ -443,6 +545,11 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 		aspaces__load_all(symbolizer__aspaces(sym), r->opts.proc_root);
 	}
 
+	err = unwind_start(r);
+	if (err) {
+		set_error(e, RECORD_STAGE_TRACK, err, -1, -1, -1);
+		goto fail;
+	}
 	err = open_events(r, e);
 	if (err)
 		goto fail;
@@ -512,7 +619,7 @@ static double set_fill(const struct record *r, int set)
 int record__poll(struct record *r, int timeout_ms)
 {
 	struct pollfd pfd[1024];
-	int fds[1024], n = 0, i, ret;
+	int fds[1024], n = 0, i, ret, wake;
 	double now;
 
 	if (r->tracker)
@@ -521,8 +628,10 @@ int record__poll(struct record *r, int timeout_ms)
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
 	}
-	/* Wake often enough to see a map filling up between drains. */
-	ret = poll(pfd, n, timeout_ms < 50 ? timeout_ms : 50);
+	/* Wake often enough to see a map filling up between drains; with CFI tables, to load
+	 * a new process's tables before many of its samples fall back to frame pointers. */
+	wake = r->uw ? 10 : 50;
+	ret = poll(pfd, n, timeout_ms < wake ? timeout_ms : wake);
 	if (ret < 0 && errno == EINTR)
 		ret = -EINTR;
 	else if (ret < 0)
@@ -530,6 +639,8 @@ int record__poll(struct record *r, int timeout_ms)
 	if (r->tracker) {
 		int err = tracker__process(r->tracker);
 
+		if (err >= 0 && r->uw)
+			err = unwind_loader__sync(r->uw);
 		if (err < 0 && ret >= 0)
 			ret = err;
 	}
@@ -613,6 +724,27 @@ static int frame_unsymbolized(char *name)
 	return SYM_UNKNOWN;
 }
 
+/* A frame the CFI walk put where it stopped early (bpf/unwind.h). */
+static bool unwind_marker(__u64 ip)
+{
+	return (ip & UNWIND_MARKER_MASK) == UNWIND_MARKER;
+}
+
+const char *unwind_stop__name(unsigned int stop)
+{
+	static const char *const names[] = {
+		[UNWIND_STOP_END] = "end",
+		[UNWIND_STOP_DEPTH] = "depth",
+		[UNWIND_STOP_NO_TABLE] = "no-table",
+		[UNWIND_STOP_READ_FAULT] = "read-fault",
+		[UNWIND_STOP_BAD_FRAME] = "bad-frame",
+		[UNWIND_ENDED_NO_PROC] = "no-process-table",
+		[UNWIND_ENDED_NO_REGS] = "no-user-registers",
+	};
+
+	return stop < sizeof(names) / sizeof(names[0]) && names[stop] ? names[stop] : "unknown";
+}
+
 /* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
 static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
 			 bool *unresolved)
@@ -639,9 +771,13 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 
 	snprintf(names[n++], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
 		 key->comm[0] ? key->comm : "[unknown]");
-	/* The outermost frames were cut at the depth limit: say so at the root. */
-	if ((r->opts.user_depth && ulen >= r->opts.user_depth) ||
-	    (r->opts.kern_depth && klen >= r->opts.kern_depth) || klen + ulen >= r->callchain_max)
+	/* The outermost frames were cut at the depth limit: say so at the root (the CFI
+	 * walk says so in its marker frame). */
+	if (nu && unwind_marker(uips[nu - 1]))
+		;
+	else if ((r->opts.user_depth && ulen >= r->opts.user_depth) ||
+		 (r->opts.kern_depth && klen >= r->opts.kern_depth) ||
+		 klen + ulen >= r->callchain_max)
 		snprintf(names[n++], FRAME_NAME_MAX, "[truncated]");
 	/* This process, not another one that had its pid before or after. */
 	aspaces__select(symbolizer__aspaces(r->sym), key->pid, key->gen);
@@ -649,11 +785,16 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
 		struct frame_module mod = { .path = NULL };
-		int res = finish_cut_short(r) ?
-				  frame_unsymbolized(names[n]) :
-				  symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
-							     names[n], FRAME_NAME_MAX, &mod);
+		int res;
 
+		if (unwind_marker(uips[i])) {
+			snprintf(names[n], FRAME_NAME_MAX, "[unwind:%s]",
+				 unwind_stop__name(uips[i] & ~UNWIND_MARKER_MASK));
+			continue;
+		}
+		res = finish_cut_short(r) ? frame_unsymbolized(names[n]) :
+					    symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+								       names[n], FRAME_NAME_MAX, &mod);
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
 		if (mod.path && mod.path[0] == '/')
@@ -895,6 +1036,26 @@ static int add_ledger(struct record *r, struct stack_table **tables, struct reco
 	return err;
 }
 
+/* How user stacks ended since the start (per-CPU counters of the walk), tables loaded. */
+static void unwind_take(struct record *r, struct record_stats *st)
+{
+	struct unwind_scratch *us;
+	__u32 zero = 0;
+	int i, c;
+
+	st->unwind = r->opts.unwind;
+	if (!r->opts.unwind)
+		return;
+	if (r->uw)
+		unwind_loader__stats(r->uw, &st->unwind_tables);
+	us = calloc(r->ncpus, sizeof(*us));
+	if (us && !bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.unwind_scratch), &zero, us))
+		for (i = 0; i < r->ncpus; i++)
+			for (c = 0; c < 8; c++)
+				st->unwind_ends[c] += us[i].ends[c];
+	free(us);
+}
+
 int record__take(struct record *r, struct stack_table **tables, struct record_stats *st)
 {
 	int i;
@@ -908,6 +1069,7 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 		st->track_lost = tracker__lost(r->tracker);
 	st->untracked_pids = aspaces__dropped(symbolizer__aspaces(r->sym));
 	st->kernel_syms_hidden = r->opts.kern_depth && symbolizer__kernel_hidden(r->sym);
+	unwind_take(r, st);
 	for (i = 0; i < r->opts.nr_events; i++) {
 		struct stack_table *t = tables[i];
 

@@ -17,6 +17,7 @@
 #include "flamegraph/flamegraph.h"
 #include "pmu/pmu.h"
 #include "symbolize/symbolize.h"
+#include "unwind-loader.h"
 
 struct record_opts {
 	size_t sz;
@@ -52,6 +53,10 @@ struct record_opts {
 	 * on keep their counts but their user frames are not symbolized ("[unknown]").
 	 */
 	const volatile sig_atomic_t *cut_short;
+	/* --call-graph=dwarf: walk user stacks with CFI tables in the kernel. */
+	bool unwind;
+	uint64_t unwind_memory; /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
+	const char *command_path; /* a launched command's executable: tables built ahead */
 };
 
 #define RECORD_MAX_TABLE 200000
@@ -74,6 +79,9 @@ struct record_error {
 	int cpu;   /* or -1 */
 	pid_t pid; /* or -1 */
 };
+
+/* Why a CFI walk ended (enum unwind_stop, enum unwind_end): "[unwind:<name>]". */
+const char *unwind_stop__name(unsigned int stop);
 
 /* Ledger reasons, as they appear in output: "[lost:<name>]". */
 const char *record_counter__name(enum profile_counter c);
@@ -102,6 +110,11 @@ struct record_stats {
 	bool sync_fallback; /* no grace period from membarrier(): waited instead */
 	uint64_t symbolized; /* drained keys named */
 	uint64_t cache_hits; /* drained keys counted under a name given in an earlier drain */
+	/* --call-graph=dwarf: whether the walk ran, how user stacks ended (samples, enum
+	 * unwind_end), the tables loaded. */
+	bool unwind;
+	uint64_t unwind_ends[8];
+	struct unwind_loader_stats unwind_tables;
 };
 
 struct record;
@@ -111,6 +124,9 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 			   struct record_error *e);
 void record__free(struct record *r);
 enum pmu_attach_mode record__attach_mode(const struct record *r);
+/* --call-graph=dwarf asked for, and the kernel refused the walk: -errno (frame pointers
+ * are used instead), else 0. */
+int record__unwind_refused(const struct record *r);
 /* The events as opened (precise_ip lowered where the PMU wanted less). */
 const struct pmu_event *record__events(const struct record *r);
 /* Enable the events (not needed with enable_on_exec). */

@@ -28,6 +28,8 @@ struct tracker {
 	size_t scratch_len;
 	struct pending *pend;
 	size_t nr_pend, cap_pend;
+	void (*on_change)(void *ctx, pid_t pid); /* after a record changed pid's mappings */
+	void *on_change_ctx;
 };
 
 /* One record copied out of a ring, ordered by time before it is applied. */
@@ -107,8 +109,8 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			.watermark = 1,
 			.wakeup_watermark = (TRACK_PAGES * page) / 4,
 		};
-		int fd = syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1,
-				 PERF_FLAG_FD_CLOEXEC);
+		int fd =
+			syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			err = -errno;
@@ -116,7 +118,8 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 		}
 		t->bufs[i].fd = fd;
 		t->bufs[i].len = (TRACK_PAGES + 1) * page;
-		t->bufs[i].base = mmap(NULL, t->bufs[i].len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		t->bufs[i].base =
+			mmap(NULL, t->bufs[i].len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (t->bufs[i].base == MAP_FAILED) {
 			t->bufs[i].base = NULL;
 			err = -errno;
@@ -182,7 +185,7 @@ static uint64_t trailer_time(const struct perf_event_header *h)
 static int parse(struct tracker *t, const struct perf_event_header *h)
 {
 	const char *body = (const char *)(h + 1);
-	struct pending p = { 0 };
+	struct pending p = {0};
 
 	if (h->size < sizeof(*h) + 16)
 		return 0;
@@ -329,11 +332,19 @@ int tracker__process(struct tracker *t)
 		}
 		if (e == -ENOMEM && !err)
 			err = e;
+		if (t->on_change)
+			t->on_change(t->on_change_ctx, p->pid);
 		free(p->path);
 	}
 	n = t->nr_pend;
 	t->nr_pend = 0;
 	return err ? err : (int)n;
+}
+
+void tracker__on_change(struct tracker *t, void (*fn)(void *ctx, pid_t pid), void *ctx)
+{
+	t->on_change = fn;
+	t->on_change_ctx = ctx;
 }
 
 int aspaces__load_all(struct aspaces *as, const char *proc_root)

@@ -18,6 +18,8 @@ void tracker__free(struct tracker *t);
 int tracker__enable(struct tracker *t);
 /* Read and apply every pending record. Returns the number applied or a negative errno. */
 int tracker__process(struct tracker *t);
+/* Call fn with the pid of every record applied (mmap, exec, fork, exit). */
+void tracker__on_change(struct tracker *t, void (*fn)(void *ctx, pid_t pid), void *ctx);
 /* Records the kernel dropped because a buffer was full. */
 uint64_t tracker__lost(const struct tracker *t);
 /* For poll(): the fds of the ring buffers. */

@@ -665,3 +665,11 @@ struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned lo
 	/* An address the new image does not map: a sample from before the exec. */
 	return m ? m : maps_find(a->old_maps, a->old_nr, addr);
 }
+
+const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr)
+{
+	const struct aspace *a = latest(as, pid);
+
+	*nr = a && !a->dead ? a->nr : 0;
+	return *nr ? a->maps : NULL;
+}

@@ -144,6 +144,9 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
 /* The mapping of pid containing addr, or NULL. */
 struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
+/* The executable mappings of pid's live generation, sorted by start; NULL when it has
+ * none or exited. Valid until the next change to as. */
+const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr);
 /* Generations beyond the bound (65536 by default, alive or exited and not yet reaped)
  * are not tracked: how many were not. */
 uint64_t aspaces__dropped(const struct aspaces *as);

@@ -27,6 +27,7 @@ PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
 TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
 STACKS = os.environ.get("PMUPROF_STACKS", "build/pmuprof-stacks")
+UNWIND_FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 
 # The mainline release that brought each feature doctor probes (docs/kernels.md). On a
 # stock kernel the probe must agree: a mismatch means the probe or the matrix is wrong.
@@ -218,10 +219,41 @@ def check_record_drain():
     check(named >= 0.85 * samples, f"only {named} of {samples} samples named main;left;...")
 
 
+def check_record_dwarf():
+    """--call-graph=dwarf: the kernel loads the CFI walk (no fallback to frame pointers)
+    and the unwind fixture, built without frame pointers, gets its whole chain through the
+    PLT into its library in >= 95 % of its samples (a running process: its tables load
+    before sampling starts)."""
+    chain = "main;run_plt;unwind_lib_entry;unwind_lib_mid;unwind_lib_leaf"
+    fx = subprocess.Popen([UNWIND_FIXTURE, "plt"], stdout=subprocess.PIPE, text=True)
+    try:
+        check(fx.stdout.readline().strip() == "ready", "the unwind fixture did not start")
+        with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
+            out = os.path.join(tmp, "fixture.folded")
+            _, err = must(["record", "-vv", "--call-graph=dwarf", "-F", "199", "-d", "5",
+                           "-p", str(fx.pid), "-o", out])
+            stacks = parse_folded(out)
+    finally:
+        fx.kill()
+        fx.wait()
+    check("refused" not in err, "the kernel refused the CFI walk:\n" + err[-3000:])
+    print(f"unwind: {summary(err, 'unwind')}")
+    print(f"tables: {summary(err, 'tables')}")
+    mine = {s: c for s, c in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    full = sum(c for s, c in mine.items()
+               if "_start;" in s and chain in ";".join(f for f in s.split(";")
+                                                      if not f.endswith("_[k]")))
+    print(f"fixture: {full} of {total} samples with _start … {chain}")
+    check(total >= 100, f"only {total} fixture samples in 5 s at 199 Hz")
+    check(full >= 0.95 * total, f"only {full} of {total} samples have the whole chain")
+
+
 CHECKS = [
     ("doctor", check_doctor),
     ("record-link", check_record_link),
     ("record-ioctl", check_record_ioctl),
+    ("record-dwarf", check_record_dwarf),
     ("stat", check_stat),
     ("record-drain", check_record_drain),
 ]

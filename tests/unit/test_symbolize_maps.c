@@ -233,3 +233,29 @@ Test(maps, version_follows_mappings_and_generations)
 	cr_expect_eq(aspaces__version(as, 50, 1 * s - 20000), v4);
 	aspaces__free(as);
 }
+
+/* The CFI loader reads a live process's mappings, sorted; none once it exited. */
+Test(maps, live_maps_of_a_process)
+{
+	struct aspaces *as = aspaces__new();
+	const struct map_entry *m;
+	size_t nr = 99;
+
+	cr_assert_not_null(as);
+	cr_expect_null(aspaces__live_maps(as, 7, &nr));
+	cr_expect_eq(nr, 0);
+	aspaces__add_map(as, 7, 0x7000, 0x1000, 0, "/lib/b");
+	aspaces__add_map(as, 7, 0x3000, 0x1000, 0x2000, "/bin/a");
+	m = aspaces__live_maps(as, 7, &nr);
+	cr_assert_not_null(m);
+	cr_assert_eq(nr, 2);
+	cr_expect_eq(m[0].start, 0x3000);
+	cr_expect_str_eq(m[0].path, "/bin/a");
+	cr_expect_eq(m[0].pgoff, 0x2000);
+	cr_expect_eq(m[1].start, 0x7000);
+	cr_expect_eq(m[1].end, 0x8000);
+	aspaces__exit(as, 7, 1000);
+	cr_expect_null(aspaces__live_maps(as, 7, &nr));
+	cr_expect_eq(nr, 0);
+	aspaces__free(as);
+}

@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CFI unwind tables into the sampler's maps (bpf/unwind-walk.h). For every process whose
+ * mappings changed, the tables of the files it maps are compiled (shared through the
+ * unwind cache, by build id or inode), each file's rows go into an inner array of the
+ * map-in-map once, and the process's sorted mapping list (table slot and load bias per
+ * mapping) into the pid hash. Order: rules, rows, slot, then the process, so the walk
+ * never sees a half-loaded table. A file is unloaded with the last process mapping it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "unwind-loader.h"
+
+#define PROC_BUCKETS	1024
+#define PROC_BYTES	sizeof(struct unwind_proc)
+#define UNWIND_WARM_MAX 8
+
+/* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
+struct loaded {
+	struct loaded *next;
+	struct unwind_table *t;
+	uint32_t slot, rows;
+	uint64_t bytes;
+	unsigned int refs; /* mappings of live processes */
+};
+
+struct proc {
+	struct proc *next;
+	pid_t pid;
+	uint64_t sig; /* fingerprint of the mapping list last synced */
+	struct loaded **files;
+	size_t nr;
+	/* Prepared by a sync, written once the outer map holds its tables. */
+	struct unwind_proc *next_entry;
+	struct loaded **next_files;
+	size_t next_nr;
+	uint64_t next_sig;
+	bool in_kernel;
+};
+
+/* A change to the outer map, applied in one batch per sync (each update of a map-in-map
+ * from user space waits for an RCU grace period: one wait per sync, not per file). */
+struct slot_change {
+	uint32_t slot;
+	int fd; /* the new inner array, or -1: empty the slot (the file was unloaded) */
+};
+
+struct unwind_loader {
+	struct unwind_loader_opts o;
+	struct unwind_cache *cache;
+	struct loaded *loaded;
+	struct proc *procs[PROC_BUCKETS];
+	pid_t *touched;
+	size_t nr_touched, cap_touched;
+	unsigned char slots[UNWIND_MAX_TABLES / 8];
+	size_t rules_loaded;
+	uint64_t used;
+	struct unwind_loader_stats st;
+	struct unwind_table *warm[UNWIND_WARM_MAX]; /* built ahead, held until freed */
+	int nr_warm;
+	struct slot_change *changes;
+	size_t nr_changes, cap_changes;
+	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
+	struct proc **ready; /* procs prepared in this sync */
+	size_t nr_ready, cap_ready;
+	/* Per-task records: only these processes and their descendants get tables. */
+	bool restricted;
+	pid_t *allowed;
+	size_t nr_allowed, cap_allowed;
+};
+
+struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
+{
+	struct unwind_loader *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->o = *opts;
+	l->empty_fd = -1;
+	if (!l->o.proc_root)
+		l->o.proc_root = "/proc";
+	l->cache = unwind_cache__new();
+	if (!l->cache) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static int slot_change(struct unwind_loader *l, uint32_t slot, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr_changes; i++)
+		if (l->changes[i].slot == slot) {
+			if (l->changes[i].fd >= 0)
+				close(l->changes[i].fd);
+			l->changes[i].fd = fd;
+			return 0;
+		}
+	if (l->nr_changes == l->cap_changes) {
+		size_t cap = l->cap_changes ? l->cap_changes * 2 : 64;
+		struct slot_change *c = realloc(l->changes, cap * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		l->changes = c;
+		l->cap_changes = cap;
+	}
+	l->changes[l->nr_changes++] = (struct slot_change){.slot = slot, .fd = fd};
+	return 0;
+}
+
+/* Apply the queued outer-map changes: one batch (one by one where batches are missing). */
+static int slot_flush(struct unwind_loader *l)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	uint32_t *keys, count;
+	int *fds, err = 0;
+	size_t i;
+
+	if (!l->nr_changes)
+		return 0;
+	if (l->empty_fd < 0)
+		l->empty_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pmuprof_uwnone", sizeof(uint32_t),
+					     sizeof(struct unwind_row), 1, &o);
+	keys = calloc(l->nr_changes, sizeof(*keys));
+	fds = calloc(l->nr_changes, sizeof(*fds));
+	if (!keys || !fds || l->empty_fd < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < l->nr_changes; i++) {
+		keys[i] = l->changes[i].slot;
+		fds[i] = l->changes[i].fd >= 0 ? l->changes[i].fd : l->empty_fd;
+	}
+	count = l->nr_changes;
+	if (bpf_map_update_batch(l->o.tables_fd, keys, fds, &count, NULL))
+		for (i = 0; i < l->nr_changes && !err; i++)
+			if (bpf_map_update_elem(l->o.tables_fd, &keys[i], &fds[i], 0))
+				err = -errno;
+out:
+	for (i = 0; i < l->nr_changes; i++)
+		if (l->changes[i].fd >= 0)
+			close(l->changes[i].fd);
+	l->nr_changes = 0;
+	free(keys);
+	free(fds);
+	return err;
+}
+
+static void file_put(struct unwind_loader *l, struct loaded *f)
+{
+	struct loaded **pp;
+
+	if (!f || --f->refs)
+		return;
+	for (pp = &l->loaded; *pp != f; pp = &(*pp)->next)
+		;
+	*pp = f->next;
+	if (f->slot != UNWIND_NO_TABLE) {
+		slot_change(l, f->slot, -1);
+		l->slots[f->slot / 8] &= ~(1u << (f->slot % 8));
+		l->used -= f->bytes;
+		l->st.tables--;
+		l->st.bytes -= f->bytes;
+	}
+	unwind_cache__put(l->cache, f->t);
+	free(f);
+}
+
+static void proc_free(struct unwind_loader *l, struct proc *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr; i++)
+		file_put(l, p->files[i]);
+	free(p->files);
+	free(p);
+}
+
+void unwind_loader__free(struct unwind_loader *l)
+{
+	int b;
+
+	if (!l)
+		return;
+	for (b = 0; b < PROC_BUCKETS; b++)
+		while (l->procs[b]) {
+			struct proc *p = l->procs[b];
+
+			l->procs[b] = p->next;
+			proc_free(l, p);
+		}
+	while (l->nr_warm)
+		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
+	while (l->nr_changes)
+		if (l->changes[--l->nr_changes].fd >= 0)
+			close(l->changes[l->nr_changes].fd);
+	if (l->empty_fd >= 0)
+		close(l->empty_fd);
+	free(l->changes);
+	free(l->ready);
+	free(l->allowed);
+	unwind_cache__free(l->cache);
+	free(l->touched);
+	free(l);
+}
+
+static int allow(struct unwind_loader *l, pid_t pid)
+{
+	if (l->nr_allowed == l->cap_allowed) {
+		size_t cap = l->cap_allowed ? l->cap_allowed * 2 : 16;
+		pid_t *a = realloc(l->allowed, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		l->allowed = a;
+		l->cap_allowed = cap;
+	}
+	l->allowed[l->nr_allowed++] = pid;
+	return 0;
+}
+
+int unwind_loader__restrict(struct unwind_loader *l, pid_t pid)
+{
+	l->restricted = true;
+	return allow(l, pid);
+}
+
+static bool is_allowed(const struct unwind_loader *l, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr_allowed; i++)
+		if (l->allowed[i] == pid)
+			return true;
+	return false;
+}
+
+/* The parent of pid from <proc_root>/PID/stat (field 4, after the command in parens). */
+static pid_t parent_of(const struct unwind_loader *l, pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int ppid = 0, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", l->o.proc_root, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return ppid;
+}
+
+int unwind_loader__touch(struct unwind_loader *l, pid_t pid)
+{
+	if (pid <= 0)
+		return 0;
+	/* A child of a profiled process (fork, then exec) is profiled too (inherit). */
+	if (l->restricted && !is_allowed(l, pid)) {
+		pid_t ppid = parent_of(l, pid);
+
+		if (ppid <= 0 || !is_allowed(l, ppid) || allow(l, pid))
+			return 0;
+	}
+	if (l->nr_touched == l->cap_touched) {
+		size_t cap = l->cap_touched ? l->cap_touched * 2 : 256;
+		pid_t *t = realloc(l->touched, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		l->touched = t;
+		l->cap_touched = cap;
+	}
+	l->touched[l->nr_touched++] = pid;
+	return 0;
+}
+
+int unwind_loader__touch_all(struct unwind_loader *l)
+{
+	DIR *d = opendir(l->o.proc_root);
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !err) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0)
+			err = unwind_loader__touch(l, pid);
+	}
+	closedir(d);
+	return err;
+}
+
+/* An open file's table, if it is a regular file (not a FIFO or device a path names). */
+static struct unwind_table *table_of_fd(struct unwind_loader *l, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	return unwind_cache__get(l->cache, fd, -1);
+}
+
+int unwind_loader__prewarm(struct unwind_loader *l, const char *path)
+{
+	struct unwind_table *t;
+	int fd;
+
+	if (l->nr_warm == UNWIND_WARM_MAX)
+		return -ENOSPC;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	t = table_of_fd(l, fd);
+	close(fd);
+	if (!t)
+		return -errno;
+	l->warm[l->nr_warm++] = t;
+	return 0;
+}
+
+/* Rules are global and only grow: push the ones the kernel does not have yet. */
+static int rules_sync(struct unwind_loader *l)
+{
+	struct unwind_rules *rules = unwind_cache__rules(l->cache);
+	size_t n = unwind_rules__count(rules);
+
+	for (; l->rules_loaded < n; l->rules_loaded++) {
+		uint32_t idx = l->rules_loaded;
+
+		if (bpf_map_update_elem(l->o.rules_fd, &idx, unwind_rules__get(rules, idx), 0))
+			return -errno;
+	}
+	return 0;
+}
+
+static int slot_alloc(struct unwind_loader *l)
+{
+	int i;
+
+	for (i = 0; i < UNWIND_MAX_TABLES; i++)
+		if (!(l->slots[i / 8] & (1u << (i % 8)))) {
+			l->slots[i / 8] |= 1u << (i % 8);
+			return i;
+		}
+	return -ENOSPC;
+}
+
+/* The rows in an mmapped inner array (one copy, no syscall per row), then its slot. */
+static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, size_t n, size_t bytes,
+		     int slot)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	int fd, err = 0;
+	void *mem;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pmuprof_uwrows", sizeof(uint32_t),
+			    sizeof(struct unwind_row), n, &o);
+	if (fd < 0)
+		return -errno;
+	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		err = -errno;
+	} else {
+		memcpy(mem, rows, n * sizeof(*rows));
+		munmap(mem, bytes);
+		err = slot_change(l, slot, fd);
+	}
+	if (err)
+		close(fd);
+	return err;
+}
+
+static void table_load(struct unwind_loader *l, struct loaded *f)
+{
+	size_t page = sysconf(_SC_PAGESIZE), n, bytes;
+	const struct unwind_row *rows;
+	int slot;
+
+	f->slot = UNWIND_NO_TABLE;
+	n = unwind_table__rows(f->t, &rows);
+	if (!n || n > UNWIND_MAX_ROWS)
+		return;
+	bytes = (n * sizeof(*rows) + page - 1) / page * page;
+	if (l->used + bytes > l->o.memory || (slot = slot_alloc(l)) < 0) {
+		l->st.no_fit_files++;
+		return;
+	}
+	if (rules_sync(l) || rows_load(l, rows, n, bytes, slot)) {
+		l->slots[slot / 8] &= ~(1u << (slot % 8));
+		l->st.failed++;
+		return;
+	}
+	f->slot = slot;
+	f->rows = n;
+	f->bytes = bytes;
+	l->used += bytes;
+	l->st.tables++;
+	l->st.bytes += bytes;
+	if (l->st.bytes > l->st.peak_bytes)
+		l->st.peak_bytes = l->st.bytes;
+}
+
+/* The file behind a mapping, as the symbolizer opens it: the very file mapped. */
+static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+{
+	struct unwind_table *t;
+	char path[128];
+	int fd;
+
+	if (!strcmp(m->path, "[vdso]"))
+		return unwind_cache__get_vdso(l->cache);
+	if (m->path[0] != '/')
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", l->o.proc_root, pid, m->start,
+		 m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	t = table_of_fd(l, fd);
+	if (!t)
+		l->st.failed++;
+	close(fd);
+	return t;
+}
+
+/* A reference to the loaded table of a mapping's file (loading it once), or NULL. */
+static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+{
+	struct unwind_table *t = table_of(l, pid, m);
+	struct loaded *f;
+
+	if (!t)
+		return NULL;
+	for (f = l->loaded; f; f = f->next)
+		if (f->t == t) {
+			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
+			f->refs++;
+			return f;
+		}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		unwind_cache__put(l->cache, t);
+		return NULL;
+	}
+	f->t = t;
+	f->refs = 1;
+	table_load(l, f);
+	f->next = l->loaded;
+	l->loaded = f;
+	return f;
+}
+
+static struct proc **proc_slot(struct unwind_loader *l, pid_t pid)
+{
+	struct proc **pp = &l->procs[(uint32_t)pid % PROC_BUCKETS];
+
+	while (*pp && (*pp)->pid != pid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static uint64_t fingerprint(const struct map_entry *maps, size_t nr)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		h = (h ^ maps[i].start) * 1099511628211ull;
+		h = (h ^ maps[i].end) * 1099511628211ull;
+		h = (h ^ maps[i].pgoff) * 1099511628211ull;
+		h = (h ^ (uintptr_t)maps[i].path) * 1099511628211ull;
+	}
+	return h ^ nr;
+}
+
+static void proc_drop(struct unwind_loader *l, struct proc **pp)
+{
+	struct proc *p = *pp;
+
+	*pp = p->next;
+	bpf_map_delete_elem(l->o.procs_fd, &p->pid);
+	l->used -= PROC_BYTES;
+	l->st.procs--;
+	proc_free(l, p);
+}
+
+/* The mapping list for the kernel, taking a reference on every file it maps. */
+static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_entry *maps,
+			 size_t nr, struct loaded **files, struct unwind_proc *e)
+{
+	size_t i;
+
+	if (nr > UNWIND_PROC_MAPS)
+		nr = UNWIND_PROC_MAPS;
+	memset(e, 0, sizeof(*e));
+	for (i = 0; i < nr; i++) {
+		struct unwind_map *um = &e->maps[i];
+		uint64_t bias = 0;
+
+		files[i] = file_get(l, pid, &maps[i]);
+		um->start = maps[i].start;
+		um->end = maps[i].end;
+		um->table = UNWIND_NO_TABLE;
+		if (files[i] && files[i]->slot != UNWIND_NO_TABLE &&
+		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
+			um->table = files[i]->slot;
+			um->rows = files[i]->rows;
+			um->bias = bias;
+		}
+	}
+	e->nr = nr;
+	return nr;
+}
+
+static int ready_add(struct unwind_loader *l, struct proc *p)
+{
+	if (l->nr_ready == l->cap_ready) {
+		size_t cap = l->cap_ready ? l->cap_ready * 2 : 64;
+		struct proc **r = realloc(l->ready, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		l->ready = r;
+		l->cap_ready = cap;
+	}
+	l->ready[l->nr_ready++] = p;
+	return 0;
+}
+
+/* First half of a sync: the process's new entry, its files' tables loaded and their
+ * slots queued. An exited process is dropped here. */
+static int sync_prepare(struct unwind_loader *l, pid_t pid)
+{
+	struct proc **pp = proc_slot(l, pid), *p = *pp;
+	const struct map_entry *maps;
+	size_t nr, cap;
+	uint64_t sig;
+
+	maps = aspaces__live_maps(l->o.as, pid, &nr);
+	if (!maps) {
+		if (p)
+			proc_drop(l, pp);
+		return 0;
+	}
+	sig = fingerprint(maps, nr);
+	if (p && p->sig == sig)
+		return 0;
+	if (!p) {
+		if (l->used + PROC_BYTES > l->o.memory) {
+			l->st.no_fit_procs++;
+			return 0;
+		}
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->pid = pid;
+		*pp = p;
+		l->used += PROC_BYTES;
+		l->st.procs++;
+	}
+	cap = nr < UNWIND_PROC_MAPS ? nr : UNWIND_PROC_MAPS;
+	p->next_entry = malloc(sizeof(*p->next_entry));
+	p->next_files = calloc(cap, sizeof(*p->next_files));
+	if (!p->next_entry || !p->next_files || ready_add(l, p)) {
+		free(p->next_entry);
+		free(p->next_files);
+		p->next_entry = NULL;
+		p->next_files = NULL;
+		return -ENOMEM;
+	}
+	p->next_nr = proc_build(l, pid, maps, nr, p->next_files, p->next_entry);
+	p->next_sig = sig;
+	return 0;
+}
+
+/* Second half, once the outer map holds the tables: the entry into the kernel, the
+ * references of the mappings it replaces dropped. */
+static void sync_commit(struct unwind_loader *l, struct proc *p)
+{
+	bool ok = !bpf_map_update_elem(l->o.procs_fd, &p->pid, p->next_entry, 0);
+	struct loaded **drop = ok ? p->files : p->next_files;
+	size_t i, n = ok ? p->nr : p->next_nr;
+
+	for (i = 0; i < n; i++)
+		file_put(l, drop[i]);
+	free(drop);
+	free(p->next_entry);
+	p->next_entry = NULL;
+	if (ok) {
+		p->files = p->next_files;
+		p->nr = p->next_nr;
+		p->sig = p->next_sig;
+		p->in_kernel = true;
+	} else if (!p->in_kernel) {
+		/* The hash is full: not profiled with tables (counted), tried again if it maps
+		 * something new. */
+		struct proc **pp = proc_slot(l, p->pid);
+
+		l->st.no_fit_procs++;
+		p->files = NULL;
+		p->nr = 0;
+		*pp = p->next;
+		l->used -= PROC_BYTES;
+		l->st.procs--;
+		free(p);
+		return;
+	}
+	p->next_files = NULL;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int unwind_loader__sync(struct unwind_loader *l)
+{
+	size_t i;
+	int err = 0;
+
+	if (!l->nr_touched)
+		return 0;
+	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
+	for (i = 0; i < l->nr_touched && !err; i++)
+		if (!i || l->touched[i] != l->touched[i - 1])
+			err = sync_prepare(l, l->touched[i]);
+	l->nr_touched = 0;
+	/* Rules, then rows and slots, then the processes: the walk never sees a slot that
+	 * is not filled; then the slots these commits emptied. */
+	if (!err)
+		err = slot_flush(l);
+	for (i = 0; i < l->nr_ready; i++)
+		sync_commit(l, l->ready[i]);
+	l->nr_ready = 0;
+	return err ? err : slot_flush(l);
+}
+
+void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st)
+{
+	*st = l->st;
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Integration tests of --call-graph=dwarf: user stacks walked in the kernel from CFI.
+
+Usage: test_unwind.py CASE   (meson runs one process per case)
+  fixture-MODE  the unwind fixture (no frame pointers) in MODE: >= 95 % of its samples
+                carry the complete chain from main to the leaf
+  python, xz    Debian's python3.11 and xz -9 as launched commands: >= 95 % of their
+                samples reach the process entry; leaf shares within 3 points of
+                perf record --call-graph dwarf on the same workload
+Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
+"""
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_record import Fail, Skip, check, parse_folded, record_ok, SKIP  # noqa: E402
+
+FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
+PYTHON = "/usr/bin/python3.11"
+XZ = "/usr/bin/xz"
+ENTRY = ("_start", "__libc_start_call_main", "start_thread")
+
+CHAINS = {
+    "direct": ["main", "run_direct", "direct_mid", "exe_leaf", "unwind_lib_leaf"],
+    "plt": ["main", "run_plt", "unwind_lib_entry", "unwind_lib_mid", "unwind_lib_leaf"],
+    "realign": ["main", "run_realign", "realigned_drap", "realigned", "exe_leaf",
+                "unwind_lib_leaf"],
+    "recurse": ["main", "run_recurse"] + ["recurse"] * 40 + ["exe_leaf", "unwind_lib_leaf"],
+    "signal": ["main", "run_signal", "signal_spin", "__restore_rt", "on_signal", "exe_leaf",
+               "unwind_lib_leaf"],
+}
+
+
+def user_frames(stack):
+    """The user frames of a folded stack, outermost first (kernel frames end in _[k])."""
+    return [f for f in stack.split(";")[1:] if not f.endswith("_[k]")]
+
+
+def record_dwarf(tmp, cmd, secs=None, extra=()):
+    out = os.path.join(tmp, "out.folded")
+    args = ["record", "--call-graph=dwarf", "-F", "999", "-o", out] + list(extra)
+    if secs:
+        args += ["-d", str(secs)]
+    _, err = record_ok(args + (["--"] + cmd if cmd else []), timeout=300)
+    check("refused" not in err, "the kernel refused the CFI walk:\n" + err)
+    check(re.search(r"^\s+unwind:\s+\d+ user stacks walked", err, re.M),
+          "no unwind line in the summary:\n" + err)
+    return parse_folded(out), err
+
+
+def case_fixture(mode):
+    chain = ";".join(CHAINS[mode])
+    # A running process: its tables are loaded before sampling starts (a launched
+    # command's first milliseconds fall back to frame pointers: the python and xz cases).
+    fx = subprocess.Popen([FIXTURE, mode], stdout=subprocess.PIPE, text=True)
+    try:
+        check(fx.stdout.readline().strip() == "ready", "the fixture did not start")
+        with tempfile.TemporaryDirectory() as tmp:
+            stacks, err = record_dwarf(tmp, [], secs=4, extra=["-p", str(fx.pid)])
+    finally:
+        fx.kill()
+        fx.wait()
+    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
+    full = sum(n for s, n in mine.items()
+               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    share = 100.0 * full / total
+    print(f"{mode}: {full}/{total} samples ({share:.1f} %) with the whole chain")
+    if share < 95:
+        worst = sorted(mine.items(), key=lambda kv: -kv[1])[:8]
+        raise Fail(f"{mode}: {share:.1f} % of samples have main → leaf, want >= 95:\n" +
+                   "\n".join(f"{n} {s}" for s, n in worst) + "\n" + err)
+
+
+_fdes = {}
+_loads = {}
+
+
+def offset_to_vaddr(path, off):
+    """perf prints a file offset for code no symbol covers; FDEs use link-time addresses."""
+    if path not in _loads:
+        out = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout
+        _loads[path] = [(int(o, 16), int(v, 16), int(sz, 16)) for o, v, sz in
+                        re.findall(r"LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ 0x([0-9a-f]+)",
+                                   out)]
+    for o, v, sz in _loads[path]:
+        if o <= off < o + sz:
+            return off - o + v
+    return off
+
+
+def fde_of(path, addr):
+    """Name code no symbol covers by the FDE holding it: "file@start" (both tools agree on
+    link-time addresses, so stripped libraries still compare function by function)."""
+    if path not in _fdes:
+        out = subprocess.run(["readelf", "--debug-dump=frames", path], capture_output=True,
+                             text=True).stdout
+        _fdes[path] = sorted((int(a, 16), int(b, 16)) for a, b in
+                             re.findall(r"FDE cie=\S+ pc=([0-9a-f]+)\.\.([0-9a-f]+)", out))
+    for lo, hi in _fdes[path]:
+        if lo <= addr < hi:
+            return f"{os.path.basename(path)}@{lo:x}"
+    return f"[{os.path.basename(path)}]"
+
+
+def leaf_shares(counts):
+    total = sum(counts.values())
+    return {k: 100.0 * v / total for k, v in counts.items()}, total
+
+
+def perf_leaves(tmp, cmd):
+    """Leaf user functions of perf record --call-graph dwarf on the same workload."""
+    data = os.path.join(tmp, "perf.data")
+    p = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999",
+                        "--call-graph", "dwarf,16384", "-o", data, "--"] + cmd,
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise Skip("perf record --call-graph dwarf failed: " + p.stderr.strip()[-300:])
+    p = subprocess.run(["perf", "script", "--no-inline", "-i", data, "-F", "comm,ip,sym,dso"],
+                       capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, "perf script failed: " + p.stderr[-300:])
+    leaves, entry, total, frames, paths = collections.Counter(), 0, 0, [], {}
+    for line in p.stdout.splitlines() + [""]:
+        if line.strip():
+            frames.append(line.strip())
+            continue
+        if len(frames) < 2:
+            frames = []
+            continue
+        user = [f for f in frames[1:] if "kernel.kallsyms" not in f]
+        frames = []
+        if not user:
+            continue
+        total += 1
+        m = re.match(r"^[0-9a-f]+\s+(.*?)(\+0x[0-9a-f]+)? \((.*)\)$", user[0])
+        check(m, "unexpected perf script line: " + user[0])
+        # What no symbol covers, by file: pmuprof names it [file+0xoffset].
+        ip = int(user[0].split()[0], 16)
+        if m.group(3).startswith("/"):
+            paths[os.path.basename(m.group(3))] = m.group(3)
+        leaves[alias(m.group(1)) if m.group(1) != "[unknown]"
+               else fde_of(m.group(3), offset_to_vaddr(m.group(3), ip))] += 1
+        if any(re.search(r"\s" + e + r"\b", u) for u in user for e in ENTRY):
+            entry += 1
+    return leaves, entry, total, paths
+
+
+def alias(name):
+    """glibc's memcpy and memmove variants are one function under two names."""
+    return name.replace("memcpy", "memmove")
+
+
+def unnamed_leaf(frame, paths):
+    """pmuprof's [file+0xoffset] as fde_of() names it."""
+    m = re.match(r"^\[(.*)\+0x([0-9a-f]+)\]$", frame)
+    if not m:
+        return alias(frame)
+    if m.group(1) not in paths:
+        return f"[{m.group(1)}]"
+    return fde_of(paths[m.group(1)], int(m.group(2), 16))
+
+
+def case_program(name, cmd):
+    for path in (cmd[0], "/usr/bin/perf"):
+        if not os.path.exists(path):
+            raise Skip(f"{path} is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, p_entry, p_total, paths = perf_leaves(tmp, cmd)
+        stacks, err = record_dwarf(tmp, cmd, extra=["-U"])
+        mine = collections.Counter()
+        entry = total = 0
+        for s, n in stacks.items():
+            uf = user_frames(s)
+            if not uf:
+                continue
+            total += n
+            mine[unnamed_leaf(uf[-1], paths)] += n
+            if any(f in ENTRY for f in uf):
+                entry += n
+        check(total >= 300, f"only {total} samples with user frames:\n{err}")
+        share = 100.0 * entry / total
+        print(f"{name}: {entry}/{total} samples ({share:.1f} %) reach the process entry")
+        check(share >= 95, f"{name}: {share:.1f} % reach the entry, want >= 95:\n{err}")
+    check(p_total >= 300, f"perf recorded only {p_total} user stacks")
+    print(f"perf: {p_entry}/{p_total} reach the entry")
+    ms, _ = leaf_shares(mine)
+    ps, _ = leaf_shares(theirs)
+    bad = []
+    for leaf, p in sorted(ps.items(), key=lambda kv: -kv[1])[:8]:
+        m = ms.get(leaf, 0.0)
+        print(f"  leaf {leaf}: pmuprof {m:.1f} %, perf {p:.1f} %")
+        if p >= 2 and abs(m - p) > 3:
+            bad.append(f"{leaf}: pmuprof {m:.1f} %, perf {p:.1f} %")
+    check(not bad, "leaf shares differ by more than 3 points: " + "; ".join(bad))
+
+
+def case_budget():
+    """A budget too small for python3.11's files: what did not fit is counted, its frames
+    fall back to frame pointers, and stacks that stop early say why in a marker frame."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks, err = record_dwarf(tmp, [PYTHON, "-c", PY_WORK], extra=["-U",
+                                   "--unwind-memory", "256K"])
+    tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
+    check(tables, "no tables line:\n" + err)
+    m = re.search(r"beyond --unwind-memory: (\d+) files", tables.group(1))
+    print("tables: " + tables.group(1))
+    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget: " + tables.group(1))
+    m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
+    check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
+    marked = sum(n for s, n in stacks.items() if re.search(r";\[unwind:[a-z-]+\]", s))
+    print(f"{marked} samples end in an [unwind:...] marker")
+    check(marked > 0, "no stack ends in an [unwind:...] marker with tables missing")
+    for s in stacks:
+        for f in s.split(";")[1:]:
+            check(not f.startswith("[unwind:") or f in (
+                "[unwind:no-table]", "[unwind:read-fault]", "[unwind:depth]",
+                "[unwind:bad-frame]"), "unknown marker " + f)
+
+
+FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
+
+
+def case_fork():
+    """Children forked after the record started (no exec, built without frame pointers):
+    their samples reach main through child_work, walked with the parent's tables until
+    their own are loaded."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stacks, err = record_dwarf(tmp, [FORKER, "30", "60"], extra=["-U"])
+    work = {s: n for s, n in stacks.items() if "child_work" in s.split(";")}
+    total = sum(work.values())
+    full = sum(n for s, n in work.items() if "_start;" in s and ";main;child_work" in s)
+    print(f"fork: {full} of {total} child_work samples reach _start … main;child_work")
+    check(total >= 200, f"only {total} samples in child_work:\n{err}")
+    check(full >= 0.95 * total, f"only {full} of {total} child samples have the whole chain:\n"
+          + "\n".join(f"{n} {s}" for s, n in sorted(work.items(), key=lambda kv: -kv[1])[:6]))
+
+
+PY_WORK = ("import json\n"
+           "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
+           "for _ in range(400): json.loads(json.dumps(d))\n")
+
+
+def main():
+    case = sys.argv[1] if len(sys.argv) > 1 else ""
+    try:
+        if case.startswith("fixture-") and case[8:] in CHAINS:
+            case_fixture(case[8:])
+        elif case == "fork":
+            case_fork()
+        elif case == "budget":
+            case_budget()
+        elif case == "python":
+            case_program("python3.11", [PYTHON, "-c", PY_WORK])
+        elif case == "xz":
+            with tempfile.TemporaryDirectory() as d:
+                data = os.path.join(d, "data.txt")
+                with open(data, "wb") as f:
+                    for i in range(300000):
+                        f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
+                case_program("xz", [XZ, "-9", "-k", "-f", "-T1", data])
+        else:
+            print(f"unknown case {case!r}", file=sys.stderr)
+            return 2
+    except Skip as e:
+        print("SKIP: " + str(e), file=sys.stderr)
+        return SKIP
+    except Fail as e:
+        print("FAIL: " + str(e), file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
