@@ -9,7 +9,7 @@
 #define PROFILE_MAX_DEPTH 127
 /* One program per event for the legacy ioctl attach, where BPF cookies don't exist. */
 #define PROFILE_MAX_EVENTS 8
-#define PROFILE_COMM_LEN 16
+#define PROFILE_COMM_LEN   16
 
 /*
  * Hash key. The frames live in the key itself (no stack ids, which collide and drop
@@ -19,7 +19,7 @@
  * many frames; deeper ones go to a map sized for the configured depths. The key sizes are
  * set at load time.
  */
-#define PROFILE_TINY_DEPTH 16
+#define PROFILE_TINY_DEPTH  16
 #define PROFILE_SHORT_DEPTH 32
 struct profile_key {
 	__u64 gen;	/* the process's generation: its leader's start time (boot clock, ns) */
@@ -49,12 +49,12 @@ struct profile_value {
 
 /* Per-CPU counters, indexed by event * PROFILE_CNT_MAX + one of these. */
 enum profile_counter {
-	PROFILE_CNT_TAKEN = 0,	     /* every sample the program saw */
-	PROFILE_CNT_LOST_MAP_FULL,   /* stack map full: sample not stored */
-	PROFILE_CNT_LOST_STACK,	     /* no frame could be captured: sample not stored */
-	PROFILE_CNT_KSTACK_ERR,	     /* kernel stack capture failed (sample kept) */
-	PROFILE_CNT_USTACK_ERR,	     /* user stack capture failed (sample kept) */
-	PROFILE_CNT_TRUNCATED,	     /* stack hit the depth limit (sample kept) */
+	PROFILE_CNT_TAKEN = 0,	   /* every sample the program saw */
+	PROFILE_CNT_LOST_MAP_FULL, /* stack map full: sample not stored */
+	PROFILE_CNT_LOST_STACK,	   /* no frame could be captured: sample not stored */
+	PROFILE_CNT_KSTACK_ERR,	   /* kernel stack capture failed (sample kept) */
+	PROFILE_CNT_USTACK_ERR,	   /* user stack capture failed (sample kept) */
+	PROFILE_CNT_TRUNCATED,	   /* stack hit the depth limit (sample kept) */
 	PROFILE_CNT_MAX,
 };
 

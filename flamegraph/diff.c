@@ -47,15 +47,16 @@ static char *strip_hex(const char *s)
 
 static int cmp_line(const void *a, const void *b)
 {
-	return strcmp(((const struct folded_line *)a)->stack, ((const struct folded_line *)b)->stack);
+	return strcmp(((const struct folded_line *)a)->stack,
+		      ((const struct folded_line *)b)->stack);
 }
 
-int folded__diff(const struct folded_data *before, const struct folded_data *after,
-		 bool normalize, bool striphex, struct folded_data *out)
+int folded__diff(const struct folded_data *before, const struct folded_data *after, bool normalize,
+		 bool striphex, struct folded_data *out)
 {
-	const struct folded_data *in[2] = { before, after };
-	double total[2] = { 0, 0 };
-	struct folded_data all = { 0 };
+	const struct folded_data *in[2] = {before, after};
+	double total[2] = {0, 0};
+	struct folded_data all = {0};
 	size_t i, j;
 	int k;
 
@@ -74,8 +75,8 @@ int folded__diff(const struct folded_data *before, const struct folded_data *aft
 				all.cap = cap;
 			}
 			l = &all.lines[all.nr];
-			l->stack = striphex ? strip_hex(in[k]->lines[i].stack) :
-					      strdup(in[k]->lines[i].stack);
+			l->stack = striphex ? strip_hex(in[k]->lines[i].stack)
+					    : strdup(in[k]->lines[i].stack);
 			if (!l->stack)
 				goto nomem;
 			l->before = k == 0 ? in[k]->lines[i].after : 0;

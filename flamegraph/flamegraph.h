@@ -24,8 +24,7 @@ void stack_table__free(struct stack_table *st);
  * Add count to a stack given as frames, outermost first. A ';' inside a name would
  * split the frame, so it becomes ':'; control characters become '?'.
  */
-int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr,
-		     uint64_t count);
+int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr, uint64_t count);
 /* stack_table__add(), but a new stack beyond max distinct ones is refused (-ENOSPC). */
 int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
 			     uint64_t count, size_t max);
@@ -127,8 +126,8 @@ void folded_data__free(struct folded_data *d);
  * after", 0 where absent), sorted. normalize scales the first profile to the second's
  * total; striphex turns 0x... addresses into "0x...".
  */
-int folded__diff(const struct folded_data *before, const struct folded_data *after,
-		 bool normalize, bool striphex, struct folded_data *out);
+int folded__diff(const struct folded_data *before, const struct folded_data *after, bool normalize,
+		 bool striphex, struct folded_data *out);
 int folded__write_diff(FILE *f, const struct folded_data *d);
 
 /* ---- UTF-8: names written to XML and JSON are made valid ---- */
@@ -160,7 +159,7 @@ void report__sort(struct report *r, enum report_sort by);
 void report__exit(struct report *r);
 
 /* Callers and callees of one function: its outermost call on each stack. */
-#define REPORT_ROOT "[root]"	/* the caller of a stack's first frame */
+#define REPORT_ROOT "[root]" /* the caller of a stack's first frame */
 struct report_focus {
 	double grand_total, total;
 	double self;	       /* stacks it is the leaf of */
@@ -193,9 +192,9 @@ int folded_data__from_table(struct folded_data *d, struct stack_table *st);
 
 /* ---- pprof (profile.proto, gzip-compressed) ---- */
 struct pprof_opts {
-	const char *event;	 /* sample type name: "cycles", "cpu-clock"... */
-	bool clock;		 /* cpu-clock/task-clock: values in nanoseconds */
-	bool weight_counts;	 /* the table holds weights (events or ns), not samples */
+	const char *event;  /* sample type name: "cycles", "cpu-clock"... */
+	bool clock;	    /* cpu-clock/task-clock: values in nanoseconds */
+	bool weight_counts; /* the table holds weights (events or ns), not samples */
 	unsigned long long period, freq;
 	int64_t time_nanos, duration_nanos;
 	const char *comment;
@@ -211,9 +210,9 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o);
 
 /* ---- perf script → folded (stackcollapse-perf.pl's rules) ---- */
 struct collapse_opts {
-	bool pid, tid;	   /* append -PID or -PID/TID to the process name */
-	bool kernel, jit;  /* annotate _[k] and _[j] frames */
-	bool addrs;	   /* keep the address of [unknown] frames */
+	bool pid, tid;		  /* append -PID or -PID/TID to the process name */
+	bool kernel, jit;	  /* annotate _[k] and _[j] frames */
+	bool addrs;		  /* keep the address of [unknown] frames */
 	const char *event_filter; /* NULL: the first event type seen */
 };
 

@@ -11,7 +11,7 @@ struct stack_table {
 	size_t *index; /* open addressing: entry index + 1, 0 = empty */
 	size_t index_cap;
 	uint64_t total;
-	int order; /* 0 unsorted, 1 by stack, 2 by count */
+	int order;		     /* 0 unsorted, 1 by stack, 2 by count */
 	struct frame_mod *mods[256]; /* frame name → the file it comes from */
 };
 

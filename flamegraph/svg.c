@@ -128,7 +128,8 @@ static size_t push_children(const struct tree *t, const struct node *n, uint32_t
 
 static int cmp_lines(const void *a, const void *b)
 {
-	return strcmp(((const struct folded_line *)a)->stack, ((const struct folded_line *)b)->stack);
+	return strcmp(((const struct folded_line *)a)->stack,
+		      ((const struct folded_line *)b)->stack);
 }
 
 /* "a;b;c" → "c;b;a" in place. */
@@ -178,11 +179,21 @@ static void xml_escape(FILE *f, const char *s, size_t len)
 			continue;
 		}
 		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
 		default:
 			/* XML 1.0 has no place for other control characters. */
 			if (c < 0x20 && c != '\t')
@@ -276,9 +287,11 @@ static void color_of(const char *scheme, const char *name, size_t len, int *r, i
 			  contains(name, len, "com/") || contains(name, len, "io/") ||
 			  contains(name, len, "sun/")))
 			type = "green";
-		else if (!strcmp(scheme, "js") && (contains(name, len, "/") || contains(name, len, ".js")))
+		else if (!strcmp(scheme, "js") &&
+			 (contains(name, len, "/") || contains(name, len, ".js")))
 			type = "green";
-		else if (!strcmp(scheme, "perl") && (contains(name, len, "::") || contains(name, len, ".pl")))
+		else if (!strcmp(scheme, "perl") &&
+			 (contains(name, len, "::") || contains(name, len, ".pl")))
 			type = "green";
 		else if (contains(name, len, "::"))
 			type = "yellow";
@@ -288,25 +301,45 @@ static void color_of(const char *scheme, const char *name, size_t len, int *r, i
 		type = "hot";
 	}
 	if (!strcmp(type, "mem")) {
-		*r = 0; *g = 190 + 50 * v2; *b = 210 * v1;
+		*r = 0;
+		*g = 190 + 50 * v2;
+		*b = 210 * v1;
 	} else if (!strcmp(type, "io")) {
-		*r = 80 + 60 * v1; *g = *r; *b = 190 + 55 * v2;
+		*r = 80 + 60 * v1;
+		*g = *r;
+		*b = 190 + 55 * v2;
 	} else if (!strcmp(type, "wakeup") || !strcmp(type, "aqua")) {
-		*r = 50 + 60 * v1; *g = 165 + 55 * v1; *b = 165 + 55 * v1;
+		*r = 50 + 60 * v1;
+		*g = 165 + 55 * v1;
+		*b = 165 + 55 * v1;
 	} else if (!strcmp(type, "red")) {
-		*r = 200 + 55 * v1; *g = 50 + 80 * v1; *b = *g;
+		*r = 200 + 55 * v1;
+		*g = 50 + 80 * v1;
+		*b = *g;
 	} else if (!strcmp(type, "green")) {
-		*r = 50 + 60 * v1; *g = 200 + 55 * v1; *b = *r;
+		*r = 50 + 60 * v1;
+		*g = 200 + 55 * v1;
+		*b = *r;
 	} else if (!strcmp(type, "blue")) {
-		*r = 80 + 60 * v1; *g = *r; *b = 205 + 50 * v1;
+		*r = 80 + 60 * v1;
+		*g = *r;
+		*b = 205 + 50 * v1;
 	} else if (!strcmp(type, "yellow")) {
-		*r = 175 + 55 * v1; *g = *r; *b = 50 + 20 * v1;
+		*r = 175 + 55 * v1;
+		*g = *r;
+		*b = 50 + 20 * v1;
 	} else if (!strcmp(type, "purple")) {
-		*r = 190 + 65 * v1; *g = 80 + 60 * v1; *b = *r;
+		*r = 190 + 65 * v1;
+		*g = 80 + 60 * v1;
+		*b = *r;
 	} else if (!strcmp(type, "orange")) {
-		*r = 190 + 65 * v1; *g = 90 + 65 * v1; *b = 0;
+		*r = 190 + 65 * v1;
+		*g = 90 + 65 * v1;
+		*b = 0;
 	} else { /* hot */
-		*r = 205 + 50 * v3; *g = 230 * v1; *b = 55 * v2;
+		*r = 205 + 50 * v3;
+		*g = 230 * v1;
+		*b = 55 * v2;
 	}
 }
 
@@ -389,7 +422,8 @@ static void palette_color(struct palette *p, const char *scheme, const char *nam
 
 static int cmp_palette(const void *a, const void *b)
 {
-	return strcmp(((const struct palette_entry *)a)->name, ((const struct palette_entry *)b)->name);
+	return strcmp(((const struct palette_entry *)a)->name,
+		      ((const struct palette_entry *)b)->name);
 }
 
 static void palette_save(struct palette *p, const char *path)
@@ -439,8 +473,8 @@ static void background(const char *bg, const char **c1, const char **c2)
 int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_opts *o)
 {
 	double total, widthper, minwidth_units, maxdelta = 0, fullwidth;
-	struct tree t = { 0 };
-	struct palette pal = { 0 }, *palp = NULL;
+	struct tree t = {0};
+	struct palette pal = {0}, *palp = NULL;
 	uint32_t maxdepth = 0, *stack = NULL;
 	size_t i, sp = 0;
 	int height, ypad1 = o->fontsize * 3, ypad2 = o->fontsize * 2 + 10, ypad3 = 0;
@@ -453,7 +487,9 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 	if (o->subtitle && *o->subtitle)
 		ypad3 = o->fontsize * 2;
 	if (!title)
-		title = o->inverted ? "Icicle Graph" : o->flamechart ? "Flame Chart" : "Flame Graph";
+		title = o->inverted	? "Icicle Graph"
+			: o->flamechart ? "Flame Chart"
+					: "Flame Graph";
 	if (o->reverse)
 		for (i = 0; i < d->nr; i++)
 			reverse_frames(d->lines[i].stack);
@@ -547,26 +583,29 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 		".parent { opacity: 0.5; }\n"
 		"</style>\n",
 		o->fonttype, o->fontsize, o->fontsize + 5);
-	fprintf(out, "<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = { fontsize: %d, "
-		     "fontwidth: %g, xpad: %d, fullwidth: %g, nametype: \"",
+	fprintf(out,
+		"<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = { fontsize: %d, "
+		"fontwidth: %g, xpad: %d, fullwidth: %g, nametype: \"",
 		o->fontsize, o->fontwidth, XPAD, fullwidth);
 	for (const char *c = o->nametype; *c; c++)
 		if (*c != '"' && *c != '\\' && *c != ']')
 			fputc(*c, out);
 	fprintf(out, "\" };\n%s]]></script>\n", svg_script);
-	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"url(#background)\"/>\n",
+	fprintf(out,
+		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"url(#background)\"/>\n",
 		o->width, height);
 	fprintf(out, "<text id=\"title\" x=\"%d\" y=\"%d\">", o->width / 2, o->fontsize * 2);
 	xml_escape(out, title, strlen(title));
 	fputs("</text>\n", out);
 	if (ypad3) {
-		fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"%d\">", o->width / 2, o->fontsize * 4);
+		fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"%d\">", o->width / 2,
+			o->fontsize * 4);
 		xml_escape(out, o->subtitle, strlen(o->subtitle));
 		fputs("</text>\n", out);
 	}
 	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD, height - ypad2 / 2);
-	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n", XPAD,
-		o->fontsize * 2);
+	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n",
+		XPAD, o->fontsize * 2);
 	fprintf(out, "<text id=\"search\" x=\"%d\" y=\"%d\">Search</text>\n", o->width - XPAD - 100,
 		o->fontsize * 2);
 	fprintf(out, "<text id=\"ignorecase\" x=\"%d\" y=\"%d\">ic</text>\n", o->width - XPAD - 16,
@@ -596,7 +635,8 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 			g = 250;
 			b = 250;
 		} else if (diff) {
-			double delta = n->value - n->before, k = maxdelta > 0 ? fabs(delta) / maxdelta : 0;
+			double delta = n->value - n->before,
+			       k = maxdelta > 0 ? fabs(delta) / maxdelta : 0;
 
 			if (o->negate)
 				delta = -delta;
@@ -619,9 +659,11 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 
 			fprintf(out, "; %+.2f%%", total ? 100.0 * delta / total : 0.0);
 		}
-		fprintf(out, ")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
-			     "fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
-			x1, y1, w, o->frame_height - 1, r, g, b, x1 + 3, y1 + o->frame_height / 2.0 + 4);
+		fprintf(out,
+			")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+			"fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
+			x1, y1, w, o->frame_height - 1, r, g, b, x1 + 3,
+			y1 + o->frame_height / 2.0 + 4);
 		chars = w > 0 && w < 1e9 ? (int)(w / (o->fontsize * o->fontwidth)) : 0;
 		if (chars >= 3) {
 			if ((size_t)chars >= len) {

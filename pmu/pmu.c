@@ -133,7 +133,8 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 		if (!fb->err)
 			fb->err = err;
 		if (fb->nr_dropped < 8)
-			snprintf(fb->dropped[fb->nr_dropped], PMU_EVENT_NAME_MAX, "%s", evs[i].name);
+			snprintf(fb->dropped[fb->nr_dropped], PMU_EVENT_NAME_MAX, "%s",
+				 evs[i].name);
 		fb->nr_dropped++;
 		if (!allow) {
 			fb->failed = i;
@@ -154,18 +155,30 @@ const char *pmu_errno_name(int err)
 	if (err < 0)
 		err = -err;
 	switch (err) {
-	case ENOENT: return "ENOENT";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENODEV: return "ENODEV";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EINVAL: return "EINVAL";
-	case EMFILE: return "EMFILE";
-	case EBUSY: return "EBUSY";
-	case ESRCH: return "ESRCH";
-	case E2BIG: return "E2BIG";
-	case ENOMEM: return "ENOMEM";
-	default: return "E?";
+	case ENOENT:
+		return "ENOENT";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case ENODEV:
+		return "ENODEV";
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	case EINVAL:
+		return "EINVAL";
+	case EMFILE:
+		return "EMFILE";
+	case EBUSY:
+		return "EBUSY";
+	case ESRCH:
+		return "ESRCH";
+	case E2BIG:
+		return "E2BIG";
+	case ENOMEM:
+		return "ENOMEM";
+	default:
+		return "E?";
 	}
 }
 
@@ -193,7 +206,8 @@ const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, si
 	case EOPNOTSUPP:
 	case ENODEV:
 		if (ev && ev->hardware)
-			snprintf(buf, sz, "%s: no hardware PMU for this event (%s; a virtual machine?)",
+			snprintf(buf, sz,
+				 "%s: no hardware PMU for this event (%s; a virtual machine?)",
 				 name, pmu_errno_name(err));
 		else
 			snprintf(buf, sz, "%s: not supported by this kernel (%s)", name,
@@ -207,7 +221,8 @@ const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, si
 			 name, pmu_errno_name(err), read_paranoid());
 		break;
 	case EMFILE:
-		snprintf(buf, sz, "%s: too many open files (EMFILE): raise the limit with 'ulimit -n'",
+		snprintf(buf, sz,
+			 "%s: too many open files (EMFILE): raise the limit with 'ulimit -n'",
 			 name);
 		break;
 	case EBUSY:
@@ -220,8 +235,10 @@ const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, si
 		snprintf(buf, sz, "%s: no such process or thread (ESRCH)", name);
 		break;
 	case EINVAL:
-		snprintf(buf, sz, "%s: the kernel rejected the event's settings (EINVAL): "
-			 "check -F/-c and the event name", name);
+		snprintf(buf, sz,
+			 "%s: the kernel rejected the event's settings (EINVAL): "
+			 "check -F/-c and the event name",
+			 name);
 		break;
 	default:
 		snprintf(buf, sz, "%s: cannot open event: %s", name, strerror(err));
@@ -233,9 +250,12 @@ const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, si
 const char *pmu_attach_mode__name(enum pmu_attach_mode mode)
 {
 	switch (mode) {
-	case PMU_ATTACH_LINK: return "link";
-	case PMU_ATTACH_IOCTL: return "ioctl";
-	default: return "auto";
+	case PMU_ATTACH_LINK:
+		return "link";
+	case PMU_ATTACH_IOCTL:
+		return "ioctl";
+	default:
+		return "auto";
 	}
 }
 
@@ -256,8 +276,8 @@ bool pmu_perf_link_supported(void)
 {
 	/* r0 = 0; exit: the smallest perf_event program, only to try a link (5.15+). */
 	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
 	};
 	struct pmu_event ev;
 	int prog, pfd, lfd;

@@ -24,19 +24,24 @@ static const char collapse_usage[] =
 	"  -h, --help       this help\n"
 	"\n"
 	"Examples:\n"
-	"  perf record -F 999 -a -g -- sleep 10 && perf script | pmuprof collapse --all >out.folded\n"
+	"  perf record -F 999 -a -g -- sleep 10 && perf script | pmuprof collapse --all "
+	">out.folded\n"
 	"  pmuprof collapse --pid perf.script.txt | pmuprof flamegraph > out.svg\n";
 
 int cmd_collapse(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "pid", no_argument, NULL, 'p' },	{ "tid", no_argument, NULL, 't' },
-		{ "kernel", no_argument, NULL, 'k' },	{ "jit", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },	{ "addrs", no_argument, NULL, 'A' },
-		{ "event-filter", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 },
+		{"pid", no_argument, NULL, 'p'},
+		{"tid", no_argument, NULL, 't'},
+		{"kernel", no_argument, NULL, 'k'},
+		{"jit", no_argument, NULL, 'j'},
+		{"all", no_argument, NULL, 'a'},
+		{"addrs", no_argument, NULL, 'A'},
+		{"event-filter", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct collapse_opts o = { 0 };
+	struct collapse_opts o = {0};
 	struct collapse_stats st;
 	struct stack_table *table;
 	FILE *in = stdin;
@@ -46,26 +51,44 @@ int cmd_collapse(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.pid = true; break;
-		case 't': o.tid = true; break;
-		case 'k': o.kernel = true; break;
-		case 'j': o.jit = true; break;
-		case 'a': o.kernel = o.jit = true; break;
-		case 'A': o.addrs = true; break;
-		case 'e': o.event_filter = optarg; break;
-		case 'h': fputs(collapse_usage, stdout); return 0;
+		case 'p':
+			o.pid = true;
+			break;
+		case 't':
+			o.tid = true;
+			break;
+		case 'k':
+			o.kernel = true;
+			break;
+		case 'j':
+			o.jit = true;
+			break;
+		case 'a':
+			o.kernel = o.jit = true;
+			break;
+		case 'A':
+			o.addrs = true;
+			break;
+		case 'e':
+			o.event_filter = optarg;
+			break;
+		case 'h':
+			fputs(collapse_usage, stdout);
+			return 0;
 		default:
 			return cmd_option_error("collapse", c, argv, options);
 		}
 	}
 	if (argc - optind > 1) {
-		fprintf(stderr, "pmuprof: collapse: one FILE at most ('%s' is extra)\n", argv[optind + 1]);
+		fprintf(stderr, "pmuprof: collapse: one FILE at most ('%s' is extra)\n",
+			argv[optind + 1]);
 		return EXIT_BAD_INPUT;
 	}
 	if (optind < argc && strcmp(argv[optind], "-")) {
 		in = fopen(argv[optind], "r");
 		if (!in) {
-			fprintf(stderr, "pmuprof: collapse: %s: %s\n", argv[optind], strerror(errno));
+			fprintf(stderr, "pmuprof: collapse: %s: %s\n", argv[optind],
+				strerror(errno));
 			return EXIT_BAD_INPUT;
 		}
 	}
@@ -84,14 +107,16 @@ int cmd_collapse(int argc, char **argv)
 		return 1;
 	}
 	if (st.other_events)
-		fprintf(stderr, "pmuprof: collapse: kept events of type %s only; %llu samples of "
-				"other types skipped (--event-filter chooses)\n",
+		fprintf(stderr,
+			"pmuprof: collapse: kept events of type %s only; %llu samples of "
+			"other types skipped (--event-filter chooses)\n",
 			st.event, (unsigned long long)st.filtered);
 	if (st.unrecognized)
 		fprintf(stderr, "pmuprof: collapse: ignored %llu unrecognized lines\n",
 			(unsigned long long)st.unrecognized);
 	if (!stack_table__len(table) && st.lines) {
-		fprintf(stderr, "pmuprof: collapse: no samples found in %s; is it `perf script` output?\n",
+		fprintf(stderr,
+			"pmuprof: collapse: no samples found in %s; is it `perf script` output?\n",
 			optind < argc ? argv[optind] : "stdin");
 		stack_table__free(table);
 		return EXIT_BAD_INPUT;

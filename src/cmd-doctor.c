@@ -330,8 +330,8 @@ int cmd_doctor(int argc, char **argv)
 			printf(", \"frame_pointers\": ");
 			json_write_string(stdout, fp);
 			if (bin.fp_known)
-				printf(", \"functions\": %d, \"with_frame_pointer\": %d", bin.functions,
-				       bin.with_fp);
+				printf(", \"functions\": %d, \"with_frame_pointer\": %d",
+				       bin.functions, bin.with_fp);
 			print_cfi_json(&bin);
 			printf("}");
 		}

@@ -34,9 +34,27 @@ static const char flamegraph_usage[] =
 	"  pmuprof flamegraph --inverted --colors blue profile.folded > icicle.svg\n";
 
 enum {
-	O_TITLE = 256, O_SUBTITLE, O_WIDTH, O_HEIGHT, O_MINWIDTH, O_FONTTYPE, O_FONTSIZE,
-	O_FONTWIDTH, O_COUNTNAME, O_NAMETYPE, O_NOTES, O_COLORS, O_BGCOLORS, O_HASH, O_CP,
-	O_REVERSE, O_INVERTED, O_FLAMECHART, O_NEGATE, O_FACTOR, O_RANDOM,
+	O_TITLE = 256,
+	O_SUBTITLE,
+	O_WIDTH,
+	O_HEIGHT,
+	O_MINWIDTH,
+	O_FONTTYPE,
+	O_FONTSIZE,
+	O_FONTWIDTH,
+	O_COUNTNAME,
+	O_NAMETYPE,
+	O_NOTES,
+	O_COLORS,
+	O_BGCOLORS,
+	O_HASH,
+	O_CP,
+	O_REVERSE,
+	O_INVERTED,
+	O_FLAMECHART,
+	O_NEGATE,
+	O_FACTOR,
+	O_RANDOM,
 };
 
 static int positive_int(const char *opt, const char *v, int *out)
@@ -45,7 +63,8 @@ static int positive_int(const char *opt, const char *v, int *out)
 	long n = strtol(v, &end, 10);
 
 	if (*end || end == v || n <= 0 || n > 1000000) {
-		fprintf(stderr, "pmuprof: flamegraph: %s %s: give a positive whole number\n", opt, v);
+		fprintf(stderr, "pmuprof: flamegraph: %s %s: give a positive whole number\n", opt,
+			v);
 		return -EINVAL;
 	}
 	*out = n;
@@ -67,9 +86,9 @@ static int positive_double(const char *opt, const char *v, double *out)
 
 static bool known_palette(const char *c)
 {
-	static const char *const names[] = { "hot",   "mem",  "io",     "wakeup", "java",
-					     "js",    "perl", "red",    "green",  "blue",
-					     "aqua",  "yellow", "purple", "orange", NULL };
+	static const char *const names[] = {"hot",  "mem",    "io",	"wakeup", "java",
+					    "js",   "perl",   "red",	"green",  "blue",
+					    "aqua", "yellow", "purple", "orange", NULL};
 	int i;
 
 	for (i = 0; names[i]; i++)
@@ -81,33 +100,33 @@ static bool known_palette(const char *c)
 int cmd_flamegraph(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "title", required_argument, NULL, O_TITLE },
-		{ "subtitle", required_argument, NULL, O_SUBTITLE },
-		{ "width", required_argument, NULL, O_WIDTH },
-		{ "height", required_argument, NULL, O_HEIGHT },
-		{ "minwidth", required_argument, NULL, O_MINWIDTH },
-		{ "fonttype", required_argument, NULL, O_FONTTYPE },
-		{ "fontsize", required_argument, NULL, O_FONTSIZE },
-		{ "fontwidth", required_argument, NULL, O_FONTWIDTH },
-		{ "countname", required_argument, NULL, O_COUNTNAME },
-		{ "nametype", required_argument, NULL, O_NAMETYPE },
-		{ "notes", required_argument, NULL, O_NOTES },
-		{ "colors", required_argument, NULL, O_COLORS },
-		{ "color", required_argument, NULL, O_COLORS },
-		{ "bgcolors", required_argument, NULL, O_BGCOLORS },
-		{ "hash", no_argument, NULL, O_HASH },
-		{ "random", no_argument, NULL, O_RANDOM },
-		{ "cp", required_argument, NULL, O_CP },
-		{ "reverse", no_argument, NULL, O_REVERSE },
-		{ "inverted", no_argument, NULL, O_INVERTED },
-		{ "flamechart", no_argument, NULL, O_FLAMECHART },
-		{ "negate", no_argument, NULL, O_NEGATE },
-		{ "factor", required_argument, NULL, O_FACTOR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"title", required_argument, NULL, O_TITLE},
+		{"subtitle", required_argument, NULL, O_SUBTITLE},
+		{"width", required_argument, NULL, O_WIDTH},
+		{"height", required_argument, NULL, O_HEIGHT},
+		{"minwidth", required_argument, NULL, O_MINWIDTH},
+		{"fonttype", required_argument, NULL, O_FONTTYPE},
+		{"fontsize", required_argument, NULL, O_FONTSIZE},
+		{"fontwidth", required_argument, NULL, O_FONTWIDTH},
+		{"countname", required_argument, NULL, O_COUNTNAME},
+		{"nametype", required_argument, NULL, O_NAMETYPE},
+		{"notes", required_argument, NULL, O_NOTES},
+		{"colors", required_argument, NULL, O_COLORS},
+		{"color", required_argument, NULL, O_COLORS},
+		{"bgcolors", required_argument, NULL, O_BGCOLORS},
+		{"hash", no_argument, NULL, O_HASH},
+		{"random", no_argument, NULL, O_RANDOM},
+		{"cp", required_argument, NULL, O_CP},
+		{"reverse", no_argument, NULL, O_REVERSE},
+		{"inverted", no_argument, NULL, O_INVERTED},
+		{"flamechart", no_argument, NULL, O_FLAMECHART},
+		{"negate", no_argument, NULL, O_NEGATE},
+		{"factor", required_argument, NULL, O_FACTOR},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct flamegraph_opts o;
-	struct folded_data d = { 0 };
+	struct folded_data d = {0};
 	int c, i, err, ret = EXIT_BAD_INPUT;
 	char *end;
 
@@ -116,45 +135,89 @@ int cmd_flamegraph(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
-		case O_TITLE: o.title = optarg; break;
-		case O_SUBTITLE: o.subtitle = optarg; break;
-		case O_WIDTH: if (positive_int("--width", optarg, &o.width)) return ret; break;
-		case O_HEIGHT: if (positive_int("--height", optarg, &o.frame_height)) return ret; break;
-		case O_FONTSIZE: if (positive_int("--fontsize", optarg, &o.fontsize)) return ret; break;
+		case O_TITLE:
+			o.title = optarg;
+			break;
+		case O_SUBTITLE:
+			o.subtitle = optarg;
+			break;
+		case O_WIDTH:
+			if (positive_int("--width", optarg, &o.width))
+				return ret;
+			break;
+		case O_HEIGHT:
+			if (positive_int("--height", optarg, &o.frame_height))
+				return ret;
+			break;
+		case O_FONTSIZE:
+			if (positive_int("--fontsize", optarg, &o.fontsize))
+				return ret;
+			break;
 		case O_FONTWIDTH:
 			if (positive_double("--fontwidth", optarg, &o.fontwidth))
 				return ret;
 			break;
-		case O_FACTOR: if (positive_double("--factor", optarg, &o.factor)) return ret; break;
+		case O_FACTOR:
+			if (positive_double("--factor", optarg, &o.factor))
+				return ret;
+			break;
 		case O_MINWIDTH:
 			o.minwidth = strtod(optarg, &end);
 			o.minwidth_pct = *end == '%';
 			if (end == optarg || (*end && strcmp(end, "%")) || o.minwidth < 0) {
-				fprintf(stderr, "pmuprof: flamegraph: --minwidth %s: give pixels or a "
-						"percentage like 0.5%%\n", optarg);
+				fprintf(stderr,
+					"pmuprof: flamegraph: --minwidth %s: give pixels or a "
+					"percentage like 0.5%%\n",
+					optarg);
 				return ret;
 			}
 			break;
-		case O_FONTTYPE: o.fonttype = optarg; break;
-		case O_COUNTNAME: o.countname = optarg; break;
-		case O_NAMETYPE: o.nametype = optarg; break;
-		case O_NOTES: o.notes = optarg; break;
+		case O_FONTTYPE:
+			o.fonttype = optarg;
+			break;
+		case O_COUNTNAME:
+			o.countname = optarg;
+			break;
+		case O_NAMETYPE:
+			o.nametype = optarg;
+			break;
+		case O_NOTES:
+			o.notes = optarg;
+			break;
 		case O_COLORS:
 			if (!known_palette(optarg)) {
-				fprintf(stderr, "pmuprof: flamegraph: --colors %s: unknown palette; see "
-						"'pmuprof flamegraph --help'\n", optarg);
+				fprintf(stderr,
+					"pmuprof: flamegraph: --colors %s: unknown palette; see "
+					"'pmuprof flamegraph --help'\n",
+					optarg);
 				return ret;
 			}
 			o.colors = optarg;
 			break;
-		case O_BGCOLORS: o.bgcolors = optarg; break;
-		case O_HASH: case O_RANDOM: break;
-		case O_CP: o.palette_file = optarg; break;
-		case O_REVERSE: o.reverse = true; break;
-		case O_INVERTED: o.inverted = true; break;
-		case O_FLAMECHART: o.flamechart = true; break;
-		case O_NEGATE: o.negate = true; break;
-		case 'h': fputs(flamegraph_usage, stdout); return 0;
+		case O_BGCOLORS:
+			o.bgcolors = optarg;
+			break;
+		case O_HASH:
+		case O_RANDOM:
+			break;
+		case O_CP:
+			o.palette_file = optarg;
+			break;
+		case O_REVERSE:
+			o.reverse = true;
+			break;
+		case O_INVERTED:
+			o.inverted = true;
+			break;
+		case O_FLAMECHART:
+			o.flamechart = true;
+			break;
+		case O_NEGATE:
+			o.negate = true;
+			break;
+		case 'h':
+			fputs(flamegraph_usage, stdout);
+			return 0;
 		default:
 			return cmd_option_error("flamegraph", c, argv, options);
 		}
@@ -166,7 +229,8 @@ int cmd_flamegraph(int argc, char **argv)
 			FILE *f = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
 
 			if (!f) {
-				fprintf(stderr, "pmuprof: flamegraph: %s: %s\n", argv[i], strerror(errno));
+				fprintf(stderr, "pmuprof: flamegraph: %s: %s\n", argv[i],
+					strerror(errno));
 				goto out;
 			}
 			err = folded__read(f, &d);
@@ -175,14 +239,17 @@ int cmd_flamegraph(int argc, char **argv)
 		}
 	}
 	if (err) {
-		fprintf(stderr, "pmuprof: flamegraph: reading the input failed: %s\n", strerror(-err));
+		fprintf(stderr, "pmuprof: flamegraph: reading the input failed: %s\n",
+			strerror(-err));
 		goto out;
 	}
 	if (d.invalid)
-		fprintf(stderr, "pmuprof: flamegraph: ignored %zu lines with invalid format\n", d.invalid);
+		fprintf(stderr, "pmuprof: flamegraph: ignored %zu lines with invalid format\n",
+			d.invalid);
 	if (!d.nr) {
 		fprintf(stderr, "pmuprof: flamegraph: no stack counts found in the input; expected "
-				"folded lines like 'main;work 42' (pmuprof record or collapse writes them)\n");
+				"folded lines like 'main;work 42' (pmuprof record or collapse "
+				"writes them)\n");
 		goto out;
 	}
 	err = flamegraph__write(stdout, &d, &o);
@@ -193,7 +260,8 @@ int cmd_flamegraph(int argc, char **argv)
 		goto out;
 	}
 	if (err) {
-		fprintf(stderr, "pmuprof: flamegraph: writing the SVG failed: %s\n", strerror(-err));
+		fprintf(stderr, "pmuprof: flamegraph: writing the SVG failed: %s\n",
+			strerror(-err));
 		ret = 1;
 		goto out;
 	}

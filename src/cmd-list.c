@@ -108,11 +108,11 @@ static bool glob_matches(const char *glob, const char *name)
 int cmd_list(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "all-pmus", no_argument, NULL, 'A' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "details", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"all-pmus", no_argument, NULL, 'A'},
+		{"json", no_argument, NULL, 'j'},
+		{"details", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	bool all = false, json = false, want_details = false, first = true;
 	struct pmu_list_entry *list;
@@ -123,10 +123,18 @@ int cmd_list(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
 		switch (c) {
-		case 'A': all = true; break;
-		case 'j': json = true; break;
-		case 'd': want_details = true; break;
-		case 'h': fputs(list_usage, stdout); return 0;
+		case 'A':
+			all = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'd':
+			want_details = true;
+			break;
+		case 'h':
+			fputs(list_usage, stdout);
+			return 0;
 		default:
 			return cmd_option_error("list", c, argv, options);
 		}

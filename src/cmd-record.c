@@ -125,37 +125,37 @@ enum {
 };
 
 static const struct option record_options[] = {
-	{ "all-cpus", no_argument, NULL, 'a' },
-	{ "cpu", required_argument, NULL, 'C' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "tid", required_argument, NULL, 't' },
-	{ "event", required_argument, NULL, 'e' },
-	{ "freq", required_argument, NULL, 'F' },
-	{ "period", required_argument, NULL, 'c' },
-	{ "count", required_argument, NULL, OPT_COUNT_MODE },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "no-fallback", no_argument, NULL, OPT_NO_FALLBACK },
-	{ "attach", required_argument, NULL, OPT_ATTACH },
-	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
-	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
-	{ "max-table", required_argument, NULL, OPT_MAX_TABLE },
-	{ "max-processes", required_argument, NULL, OPT_MAX_PROCESSES },
-	{ "drain-interval", required_argument, NULL, OPT_DRAIN_INTERVAL },
-	{ "user-only", no_argument, NULL, 'U' },
-	{ "kernel-only", no_argument, NULL, 'K' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "stack-walk", required_argument, NULL, OPT_STACK_WALK },
-	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
-	{ "unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY },
-	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
-	{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
-	{ "finish-budget", required_argument, NULL, OPT_FINISH_BUDGET },
-	{ "report", no_argument, NULL, OPT_REPORT },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{"all-cpus", no_argument, NULL, 'a'},
+	{"cpu", required_argument, NULL, 'C'},
+	{"pid", required_argument, NULL, 'p'},
+	{"tid", required_argument, NULL, 't'},
+	{"event", required_argument, NULL, 'e'},
+	{"freq", required_argument, NULL, 'F'},
+	{"period", required_argument, NULL, 'c'},
+	{"count", required_argument, NULL, OPT_COUNT_MODE},
+	{"duration", required_argument, NULL, 'd'},
+	{"no-fallback", no_argument, NULL, OPT_NO_FALLBACK},
+	{"attach", required_argument, NULL, OPT_ATTACH},
+	{"max-stack", required_argument, NULL, OPT_MAX_STACK},
+	{"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
+	{"max-table", required_argument, NULL, OPT_MAX_TABLE},
+	{"max-processes", required_argument, NULL, OPT_MAX_PROCESSES},
+	{"drain-interval", required_argument, NULL, OPT_DRAIN_INTERVAL},
+	{"user-only", no_argument, NULL, 'U'},
+	{"kernel-only", no_argument, NULL, 'K'},
+	{"output", required_argument, NULL, 'o'},
+	{"format", required_argument, NULL, OPT_FORMAT},
+	{"stack-walk", required_argument, NULL, OPT_STACK_WALK},
+	{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+	{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
+	{"no-demangle", no_argument, NULL, OPT_NO_DEMANGLE},
+	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"finish-budget", required_argument, NULL, OPT_FINISH_BUDGET},
+	{"report", no_argument, NULL, OPT_REPORT},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 struct record_args {
@@ -282,7 +282,8 @@ static void finish_end(unsigned int budget)
 			budget);
 	else if (cut_short)
 		fprintf(stderr,
-			"pmuprof: %s while finishing: user frames of the stacks left were not named "
+			"pmuprof: %s while finishing: user frames of the stacks left were not "
+			"named "
 			"(another signal aborts)\n",
 			strsignal(cut_short));
 }
@@ -301,11 +302,11 @@ static void on_child(int sig)
 	(void)sig;
 }
 
-#define fail_input(...)                                 \
-	do {                                            \
-		fprintf(stderr, "pmuprof: " __VA_ARGS__); \
-		fputc('\n', stderr);                    \
-		return -EINVAL;                         \
+#define fail_input(...)                                                                            \
+	do {                                                                                       \
+		fprintf(stderr, "pmuprof: " __VA_ARGS__);                                          \
+		fputc('\n', stderr);                                                               \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 /* A positive integer that fits in max, or -1. */
@@ -384,7 +385,7 @@ static const char *output_ext(const char *path)
 
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
-	struct target_spec ts = { 0 };
+	struct target_spec ts = {0};
 	char why[256];
 	long long v;
 	int c;
@@ -398,31 +399,70 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->finish_budget = FINISH_BUDGET_S;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'a': a->all_cpus = true; break;
-		case 'C': a->cpu_list = optarg; break;
-		case 'p': a->pid_list = optarg; break;
-		case 't': a->tid_list = optarg; break;
-		case 'e': a->events = optarg; break;
-		case 'F': a->freq_arg = optarg; break;
-		case 'c': a->period_arg = optarg; break;
-		case 'd': a->duration_arg = optarg; break;
-		case 'U': a->user_only = true; break;
-		case 'K': a->kernel_only = true; break;
-		case 'g': break; /* perf's "record call graphs": always done */
-		case 'o': a->output = optarg; break;
-		case 'q': a->quiet = true; break;
-		case 'v': log_set_level(log_get_level() + 1); break;
-		case OPT_NO_FALLBACK: a->no_fallback = true; break;
-		case OPT_ATTACH: a->attach_arg = optarg; break;
-		case OPT_FORMAT: a->format = optarg; break;
-		case OPT_NO_DEMANGLE: a->no_demangle = true; break;
-		case OPT_REPORT: a->report = true; break;
+		case 'a':
+			a->all_cpus = true;
+			break;
+		case 'C':
+			a->cpu_list = optarg;
+			break;
+		case 'p':
+			a->pid_list = optarg;
+			break;
+		case 't':
+			a->tid_list = optarg;
+			break;
+		case 'e':
+			a->events = optarg;
+			break;
+		case 'F':
+			a->freq_arg = optarg;
+			break;
+		case 'c':
+			a->period_arg = optarg;
+			break;
+		case 'd':
+			a->duration_arg = optarg;
+			break;
+		case 'U':
+			a->user_only = true;
+			break;
+		case 'K':
+			a->kernel_only = true;
+			break;
+		case 'g':
+			break; /* perf's "record call graphs": always done */
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'v':
+			log_set_level(log_get_level() + 1);
+			break;
+		case OPT_NO_FALLBACK:
+			a->no_fallback = true;
+			break;
+		case OPT_ATTACH:
+			a->attach_arg = optarg;
+			break;
+		case OPT_FORMAT:
+			a->format = optarg;
+			break;
+		case OPT_NO_DEMANGLE:
+			a->no_demangle = true;
+			break;
+		case OPT_REPORT:
+			a->report = true;
+			break;
 		case OPT_DEBUG_DIR:
-			if (strchr(optarg, ':') || strlen(a->debug_dirs) + strlen(optarg) + 2 >
-							   sizeof(a->debug_dirs))
-				fail_input("--debug-dir %s: one directory per option, without ':'", optarg);
+			if (strchr(optarg, ':') ||
+			    strlen(a->debug_dirs) + strlen(optarg) + 2 > sizeof(a->debug_dirs))
+				fail_input("--debug-dir %s: one directory per option, without ':'",
+					   optarg);
 			snprintf(a->debug_dirs + strlen(a->debug_dirs),
 				 sizeof(a->debug_dirs) - strlen(a->debug_dirs), "%s:", optarg);
 			break;
@@ -440,7 +480,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			if (!strcmp(optarg, "bpf"))
 				a->bpf_walk = true;
 			else if (strcmp(optarg, "perf"))
-				fail_input("--stack-walk=%s: unknown walker; use perf or bpf", optarg);
+				fail_input("--stack-walk=%s: unknown walker; use perf or bpf",
+					   optarg);
 			break;
 		case OPT_CALL_GRAPH:
 			if (parse_call_graph(a, optarg))
@@ -456,22 +497,23 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case OPT_MAX_STACK:
 			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
 			if (v < 0)
-				fail_input("--max-stack %s: give a number of frames from 1 to %d", optarg,
-					   PROFILE_MAX_DEPTH);
+				fail_input("--max-stack %s: give a number of frames from 1 to %d",
+					   optarg, PROFILE_MAX_DEPTH);
 			a->max_stack = v;
 			break;
 		case OPT_FINISH_BUDGET:
 			v = !strcmp(optarg, "0") ? 0 : parse_positive(optarg, 86400);
 			if (v < 0)
-				fail_input("--finish-budget %s: give whole seconds from 0 (none) to 86400",
+				fail_input("--finish-budget %s: give whole seconds from 0 (none) "
+					   "to 86400",
 					   optarg);
 			a->finish_budget = v;
 			break;
 		case OPT_MAX_STACKS:
 			v = parse_positive(optarg, 1 << 24);
 			if (v < 0)
-				fail_input("--max-stacks %s: give a number of stacks from 1 to %d", optarg,
-					   1 << 24);
+				fail_input("--max-stacks %s: give a number of stacks from 1 to %d",
+					   optarg, 1 << 24);
 			a->max_stacks = v;
 			break;
 		case OPT_MAX_TABLE:
@@ -479,15 +521,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			v = parse_positive(optarg, 1 << 30);
 			if (v < 0)
 				fail_input("--%s %s: give a number from 1 to %d",
-					   c == OPT_MAX_TABLE ? "max-table" : "max-processes", optarg,
-					   1 << 30);
+					   c == OPT_MAX_TABLE ? "max-table" : "max-processes",
+					   optarg, 1 << 30);
 			*(c == OPT_MAX_TABLE ? &a->max_table : &a->max_processes) = v;
 			break;
 		case OPT_DRAIN_INTERVAL:
 			v = parse_positive(optarg, 3600 * 1000);
 			if (v < 0)
-				fail_input("--drain-interval %s: give milliseconds from 1 to %d", optarg,
-					   3600 * 1000);
+				fail_input("--drain-interval %s: give milliseconds from 1 to %d",
+					   optarg, 3600 * 1000);
 			a->drain_ms = v;
 			break;
 		case 'h':
@@ -542,9 +584,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	ts.pid_list = a->pid_list;
 	ts.tid_list = a->tid_list;
 	ts.cmd = a->cmd;
-	if (target_spec__validate(&ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_TIDS |
-					       TARGET_CMD,
-				  why, sizeof(why)))
+	if (target_spec__validate(
+		    &ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_TIDS | TARGET_CMD,
+		    why, sizeof(why)))
 		fail_input("%s", why);
 	if (a->format) {
 		if (!strcmp(a->format, "folded"))
@@ -554,7 +596,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		else if (!strcmp(a->format, "pprof"))
 			a->out_format = OUT_PPROF;
 		else
-			fail_input("--format %s: unknown format; use folded, svg or pprof", a->format);
+			fail_input("--format %s: unknown format; use folded, svg or pprof",
+				   a->format);
 	} else {
 		const char *ext = output_ext(a->output);
 
@@ -566,8 +609,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		else if (!strcmp(ext, ".pb.gz") || !strcmp(ext, ".pb"))
 			a->out_format = OUT_PPROF;
 		else
-			fail_input("-o %s: unknown format '%s'; write .folded, .svg or .pb.gz, or give "
-				   "--format", a->output, ext + 1);
+			fail_input("-o %s: unknown format '%s'; write .folded, .svg or .pb.gz, or "
+				   "give "
+				   "--format",
+				   a->output, ext + 1);
 	}
 	return 0;
 }
@@ -651,15 +696,14 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 	return 0;
 }
 
-
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
 {
 	char sugg[3][PMU_EVENT_NAME_MAX];
 	int n, i;
 
 	if (err != -ENOENT || !bad || !*bad) {
-		fprintf(stderr, "pmuprof: -e %s: '%s': %s; see 'pmuprof list'\n", list, bad ? bad : "",
-			why && *why ? why : "malformed event");
+		fprintf(stderr, "pmuprof: -e %s: '%s': %s; see 'pmuprof list'\n", list,
+			bad ? bad : "", why && *why ? why : "malformed event");
 		return;
 	}
 	n = pmu_event__suggest(bad, sugg, 3);
@@ -701,7 +745,8 @@ static void describe_event(char *buf, size_t sz, const struct pmu_event *ev,
 	int n = snprintf(buf, sz, "%s", ev->name);
 
 	if (fb->added_cpu_clock && n >= 0 && (size_t)n < sz)
-		n += snprintf(buf + n, sz - n, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
+		n += snprintf(buf + n, sz - n, " (fallback: no hardware PMU for %s)",
+			      fb->dropped[0]);
 	if (n >= 0 && (size_t)n < sz) {
 		if (ev->attr.freq)
 			n += snprintf(buf + n, sz - n, " at %llu Hz",
@@ -728,8 +773,8 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 			time_t wall_start)
 {
 	struct flamegraph_opts fo;
-	struct folded_data d = { 0 };
-	struct pprof_opts po = { 0 };
+	struct folded_data d = {0};
+	struct pprof_opts po = {0};
 	char subtitle[512], title[256], main_binary[PATH_MAX];
 	int err;
 
@@ -767,13 +812,20 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 static const char *stage_text(enum record_stage s)
 {
 	switch (s) {
-	case RECORD_STAGE_BPF_OPEN: return "cannot open the BPF object";
-	case RECORD_STAGE_BPF_LOAD: return "cannot load the BPF program";
-	case RECORD_STAGE_OPEN: return "cannot open perf event";
-	case RECORD_STAGE_ATTACH: return "cannot attach the BPF program to perf event";
-	case RECORD_STAGE_TRACK: return "cannot open the mmap-tracking events";
-	case RECORD_STAGE_ENABLE: return "cannot enable perf event";
-	default: return "failed";
+	case RECORD_STAGE_BPF_OPEN:
+		return "cannot open the BPF object";
+	case RECORD_STAGE_BPF_LOAD:
+		return "cannot load the BPF program";
+	case RECORD_STAGE_OPEN:
+		return "cannot open perf event";
+	case RECORD_STAGE_ATTACH:
+		return "cannot attach the BPF program to perf event";
+	case RECORD_STAGE_TRACK:
+		return "cannot open the mmap-tracking events";
+	case RECORD_STAGE_ENABLE:
+		return "cannot enable perf event";
+	default:
+		return "failed";
 	}
 }
 
@@ -804,7 +856,8 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 	else if (e->pid >= 0)
 		snprintf(where, sizeof(where), " for thread %d", e->pid);
 
-	if ((err == EPERM || err == EACCES) && e->stage == RECORD_STAGE_BPF_LOAD && has_bpf_caps()) {
+	if ((err == EPERM || err == EACCES) && e->stage == RECORD_STAGE_BPF_LOAD &&
+	    has_bpf_caps()) {
 		fprintf(stderr,
 			"pmuprof: %s: the kernel's verifier rejected it (%s); run with -vv for the "
 			"verifier log\n",
@@ -907,36 +960,40 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		if (evs[i].attr.freq)
 			fprintf(stderr, " at %" PRIu64 " Hz", (uint64_t)evs[i].attr.sample_freq);
 		else
-			fprintf(stderr, " every %" PRIu64 " %s", (uint64_t)evs[i].attr.sample_period,
+			fprintf(stderr, " every %" PRIu64 " %s",
+				(uint64_t)evs[i].attr.sample_period,
 				is_clock(&evs[i]) ? "ns" : "events");
 		if (fb->added_cpu_clock)
 			fprintf(stderr, " (fallback: no hardware PMU for %s)", fb->dropped[0]);
 		fputc('\n', stderr);
 		fprintf(stderr, "  encoding:   %s\n", evs[i].encoding);
 		if (evs[i].precise_wanted)
-			fprintf(stderr, "  precise:    precise_ip=%d not supported, sampled with %u\n",
+			fprintf(stderr,
+				"  precise:    precise_ip=%d not supported, sampled with %u\n",
 				evs[i].precise_wanted, evs[i].attr.precise_ip);
 		fprintf(stderr,
 			"  samples:    %" PRIu64 " taken, %" PRIu64 " in stacks, %" PRIu64
 			" lost (map_full %" PRIu64 ", stack %" PRIu64 ", table_full %" PRIu64 ")\n",
 			es->counters[PROFILE_CNT_TAKEN], es->samples_in_stacks,
-			es->counters[PROFILE_CNT_LOST_MAP_FULL] + es->counters[PROFILE_CNT_LOST_STACK] +
-				es->table_full,
-			es->counters[PROFILE_CNT_LOST_MAP_FULL], es->counters[PROFILE_CNT_LOST_STACK],
-			es->table_full);
+			es->counters[PROFILE_CNT_LOST_MAP_FULL] +
+				es->counters[PROFILE_CNT_LOST_STACK] + es->table_full,
+			es->counters[PROFILE_CNT_LOST_MAP_FULL],
+			es->counters[PROFILE_CNT_LOST_STACK], es->table_full);
 		fprintf(stderr, "  weight:     %" PRIu64 " %s\n", es->weight,
 			evs[i].attr.type == PERF_TYPE_SOFTWARE &&
 					(evs[i].attr.config == PERF_COUNT_SW_CPU_CLOCK ||
-					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK) ?
-				"ns" :
-				"events");
+					 evs[i].attr.config == PERF_COUNT_SW_TASK_CLOCK)
+				? "ns"
+				: "events");
 		if (count_weight[i])
 			fprintf(stderr, "  counts:     %s (sum of sample periods: %s)\n",
 				is_clock(&evs[i]) ? "ns" : "events",
-				a->count_mode == 2 ? "--count=events" : "frequency-mode hardware event");
+				a->count_mode == 2 ? "--count=events"
+						   : "frequency-mode hardware event");
 		else
 			fprintf(stderr, "  counts:     samples\n");
-		fprintf(stderr, "  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
+		fprintf(stderr,
+			"  stacks:     %zu distinct (%" PRIu64 " drained from the kernel)\n",
 			stack_table__len(tables[i]), es->stacks);
 		for (c = PROFILE_CNT_KSTACK_ERR; c < PROFILE_CNT_MAX; c++)
 			if (es->counters[c])
@@ -949,8 +1006,8 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		for (i = 0; i < fb->nr_dropped && i < 8; i++)
 			fprintf(stderr, "  dropped:    %s (no hardware PMU)\n", fb->dropped[i]);
 	fprintf(stderr, "  attach:     %s\n",
-		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)" :
-						     "ioctl (PERF_EVENT_IOC_SET_BPF)");
+		st->attach_used == PMU_ATTACH_LINK ? "bpf_link (cookie = event index)"
+						   : "ioctl (PERF_EVENT_IOC_SET_BPF)");
 	fprintf(stderr, "  duration:   %.2f s\n", secs);
 	fprintf(stderr,
 		"  drains:     %" PRIu64 " (fullest map %.1f%% of --max-stacks%s); %" PRIu64
@@ -965,16 +1022,19 @@ static void print_summary(const struct record_args *a, const struct pmu_event *e
 		fprintf(stderr, "  unresolved: %" PRIu64 " samples have unnamed user frames\n",
 			st->unresolved_user);
 	if (st->untracked_pids)
-		fprintf(stderr, "  tracking:   %" PRIu64 " processes beyond the tracking bound: their "
-				"user frames are unresolved\n", st->untracked_pids);
+		fprintf(stderr,
+			"  tracking:   %" PRIu64 " processes beyond the tracking bound: their "
+			"user frames are unresolved\n",
+			st->untracked_pids);
 	if (st->track_lost)
 		fprintf(stderr, "  tracking:   %" PRIu64 " mmap records lost by the kernel\n",
 			st->track_lost);
 	print_unwind(st);
 	if (st->kernel_syms_hidden)
-		fprintf(stderr, "  kernel:     kernel symbols hidden (kptr_restrict or no "
-				"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
-				"or set kernel.kptr_restrict=0\n");
+		fprintf(stderr,
+			"  kernel:     kernel symbols hidden (kptr_restrict or no "
+			"/proc/kallsyms): kernel frames shown as [unknown]_[k]; run as root "
+			"or set kernel.kptr_restrict=0\n");
 }
 
 /* Files of profiled processes not read, or read in part (docs/security.md); -v names them. */
@@ -1017,12 +1077,12 @@ static void print_file_notes(const struct symbolizer *sym)
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_opts opts = { .sz = sizeof(opts) };
-	struct symbolizer_opts sym_opts = { .sz = sizeof(sym_opts) };
+	struct record_opts opts = {.sz = sizeof(opts)};
+	struct symbolizer_opts sym_opts = {.sz = sizeof(sym_opts)};
 	struct pmu_event *evs = NULL, *tmp_evs;
-	struct stack_table *tables[PROFILE_MAX_EVENTS] = { NULL };
+	struct stack_table *tables[PROFILE_MAX_EVENTS] = {NULL};
 	struct atomic_file outs_f[PROFILE_MAX_EVENTS];
-	char *outs[PROFILE_MAX_EVENTS] = { NULL };
+	char *outs[PROFILE_MAX_EVENTS] = {NULL};
 	struct record_error rerr;
 	struct record_stats st;
 	struct pmu_fallback fb;
@@ -1060,7 +1120,8 @@ int cmd_record(int argc, char **argv)
 	for (i = 0; i < nr_evs; i++) {
 		if (evs[i].uncore) {
 			fprintf(stderr,
-				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but cannot "
+				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but "
+				"cannot "
 				"sample; count it with 'pmuprof stat'\n",
 				a.events, evs[i].name);
 			goto out;
@@ -1084,7 +1145,8 @@ int cmd_record(int argc, char **argv)
 	if (a.cpu_list) {
 		err = cpulist__parse(a.cpu_list, &cpus, &nr_cpus);
 		if (err) {
-			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n", a.cpu_list);
+			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
+				a.cpu_list);
 			goto out;
 		}
 		for (i = 0; i < nr_cpus; i++) {
@@ -1096,9 +1158,10 @@ int cmd_record(int argc, char **argv)
 				char list[256] = "";
 
 				for (j = 0; j < nr_online; j++)
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
-						 j ? "," : "", online[j]);
-				fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
+					snprintf(list + strlen(list), sizeof(list) - strlen(list),
+						 "%s%d", j ? "," : "", online[j]);
+				fprintf(stderr,
+					"pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
 					a.cpu_list, cpus[i], list);
 				goto out;
 			}
@@ -1140,8 +1203,10 @@ int cmd_record(int argc, char **argv)
 
 		if (fb.nr_dropped && pmu_err_is_no_pmu(err))
 			fprintf(stderr,
-				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual machine?) "
-				"and --no-fallback was given; drop --no-fallback to sample cpu-clock\n",
+				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual "
+				"machine?) "
+				"and --no-fallback was given; drop --no-fallback to sample "
+				"cpu-clock\n",
 				evs[fb.failed].name, pmu_errno_name(err));
 		else if (e == EPERM || e == EACCES)
 			fprintf(stderr, "pmuprof: %s\n",
@@ -1155,18 +1220,19 @@ int cmd_record(int argc, char **argv)
 		char list[512] = "";
 
 		for (i = 0; i < fb.nr_dropped && i < 8; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "",
-				 fb.dropped[i]);
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? "," : "", fb.dropped[i]);
 		if (fb.added_cpu_clock)
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
 				"cpu-clock at %lu Hz instead%s\n",
 				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL,
 				a.period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
-					       "give -F HZ to choose the rate)" :
-					       "");
+					       "give -F HZ to choose the rate)"
+					     : "");
 		else
-			fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
+			fprintf(stderr,
+				"pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
 				list, pmu_errno_name(fb.err), evs[0].name);
 	}
 
@@ -1186,7 +1252,8 @@ int cmd_record(int argc, char **argv)
 		}
 		err = atomic_file__open(&outs_f[i], outs[i]);
 		if (err) {
-			fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
+			fprintf(stderr,
+				"pmuprof: -o %s: cannot write there: %s; choose another path\n",
 				outs[i], strerror(-err));
 			goto out;
 		}
@@ -1204,7 +1271,8 @@ int cmd_record(int argc, char **argv)
 	if (cmd_path) {
 		child = launch_paused(a.cmd, cmd_path, &go_fd, output_is_stdout(&outs_f[0]));
 		if (child < 0) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(-child));
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
+				strerror(-child));
 			ret = 1;
 			goto out;
 		}
@@ -1275,7 +1343,8 @@ int cmd_record(int argc, char **argv)
 		end_at = start + a.duration;
 	if (child > 0) {
 		if (write(go_fd, "x", 1) != 1) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0], strerror(errno));
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
+				strerror(errno));
 			ret = 1;
 			goto out;
 		}
@@ -1288,7 +1357,8 @@ int cmd_record(int argc, char **argv)
 
 		err = record__poll(rec, 100);
 		if (err && err != -EINTR) {
-			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n", strerror(-err));
+			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n",
+				strerror(-err));
 			break;
 		}
 		if (child > 0 && !child_done) {
@@ -1332,7 +1402,8 @@ int cmd_record(int argc, char **argv)
 		if (!err)
 			err = atomic_file__commit(&outs_f[i]);
 		if (err) {
-			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i], strerror(-err));
+			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i],
+				strerror(-err));
 			ret = 1;
 			goto out;
 		}
@@ -1340,8 +1411,8 @@ int cmd_record(int argc, char **argv)
 	nr_outs = 0;
 	finish_end(a.finish_budget);
 	if (!a.quiet)
-		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs, stop_time - start,
-			      opts.count_weight, monotonic_now() - stop_time);
+		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs,
+			      stop_time - start, opts.count_weight, monotonic_now() - stop_time);
 	if (!a.quiet)
 		print_file_notes(sym);
 	for (i = 0; a.report && i < nr_evs; i++)

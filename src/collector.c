@@ -73,11 +73,13 @@ int machine_caps__probe(struct machine_caps *mc)
 					snprintf(probe, sizeof(probe), "%s/cas_count_read/", p);
 					if (!pmu_event__parse(probe, &ev))
 						snprintf(mc->imc_event, sizeof(mc->imc_event),
-							 "uncore_imc/cas_count_read/,uncore_imc/cas_count_write/");
+							 "uncore_imc/cas_count_read/,uncore_imc/"
+							 "cas_count_write/");
 				}
 			}
 			if (dst && strlen(dst) + strlen(p) + 2 < cap)
-				snprintf(dst + strlen(dst), cap - strlen(dst), "%s%s", *dst ? "," : "", p);
+				snprintf(dst + strlen(dst), cap - strlen(dst), "%s%s",
+					 *dst ? "," : "", p);
 		}
 		pmu_names__free(pmus, nr);
 	}
@@ -92,14 +94,16 @@ const char *collector__unmet(const struct collector *c, const struct machine_cap
 			     size_t sz)
 {
 	if ((c->needs & NEED_PERF) && !mc->perf && mc->paranoid > 1)
-		snprintf(buf, sz, "needs root or CAP_PERFMON (perf_event_paranoid is %d)", mc->paranoid);
+		snprintf(buf, sz, "needs root or CAP_PERFMON (perf_event_paranoid is %d)",
+			 mc->paranoid);
 	else if ((c->needs & NEED_BPF) && !mc->bpf)
 		snprintf(buf, sz, "needs root or CAP_BPF");
 	else if ((c->needs & NEED_CORE_PMU) && !mc->core_pmu)
 		snprintf(buf, sz, "no hardware PMU (virtual machine?)");
 	else if ((c->needs & NEED_UNCORE_PMU) && !mc->imc_event[0])
-		snprintf(buf, sz, mc->uncore_pmu ? "no memory-controller (IMC) uncore PMU" :
-						    "no uncore PMU");
+		snprintf(buf, sz,
+			 mc->uncore_pmu ? "no memory-controller (IMC) uncore PMU"
+					: "no uncore PMU");
 	else if ((c->needs & NEED_BTF) && !mc->btf)
 		snprintf(buf, sz, "no kernel BTF (/sys/kernel/btf/vmlinux)");
 	else
@@ -179,8 +183,8 @@ static int cpu_start(void **state, const struct collector_ctx *ctx, char *errbuf
 
 static int cpu_collect(void *state, double t)
 {
-	static const char *const names[10] = { "user", "nice", "system", "idle", "iowait",
-					       "irq", "softirq", "steal", "guest", "guest_nice" };
+	static const char *const names[10] = {"user", "nice",	 "system", "idle",  "iowait",
+					      "irq",  "softirq", "steal",  "guest", "guest_nice"};
 	struct cpu_state *s = state;
 	unsigned long long v[10], total = 0;
 	int i;
@@ -227,9 +231,9 @@ static int mem_start(void **state, const struct collector_ctx *ctx, char *errbuf
 
 static int mem_collect(void *state, double t)
 {
-	static const char *const keys[] = { "MemTotal", "MemFree", "MemAvailable", "Buffers",
-					    "Cached", "SwapTotal", "SwapFree", "Dirty", "AnonPages",
-					    NULL };
+	static const char *const keys[] = {"MemTotal",	"MemFree",   "MemAvailable", "Buffers",
+					   "Cached",	"SwapTotal", "SwapFree",     "Dirty",
+					   "AnonPages", NULL};
 	struct series *s = state;
 	char line[256], key[64];
 	unsigned long long v;
@@ -275,7 +279,7 @@ struct count_state {
 static int count_start(void **state, const struct collector_ctx *ctx, const char *name,
 		       const char *events, bool metrics, char *errbuf, size_t sz)
 {
-	struct stat_opts o = { .sz = sizeof(o) };
+	struct stat_opts o = {.sz = sizeof(o)};
 	struct count_state *s = calloc(1, sizeof(*s));
 	int nr_evs = 0, nr_cpus = 0, err, i;
 	char *bad = NULL;
@@ -369,7 +373,8 @@ static int count_collect(void *state, double t)
 	if (s->metrics) {
 		double cyc = value_named(s, "cycles", d), ins = value_named(s, "instructions", d);
 		double br = value_named(s, "branches", d), brm = value_named(s, "branch-misses", d);
-		double cr = value_named(s, "cache-references", d), cm = value_named(s, "cache-misses", d);
+		double cr = value_named(s, "cache-references", d),
+		       cm = value_named(s, "cache-misses", d);
 
 		if (cyc > 0)
 			fprintf(s->out.f, ", \"ipc\": %.4f", ins / cyc);
@@ -400,7 +405,8 @@ static int count_stop(void *state, const struct collector_ctx *ctx, char *output
 
 static int sched_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
 {
-	return count_start(state, ctx, "sched", "context-switches,cpu-migrations", false, errbuf, sz);
+	return count_start(state, ctx, "sched", "context-switches,cpu-migrations", false, errbuf,
+			   sz);
 }
 
 static int counters_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
@@ -429,7 +435,7 @@ struct profile_state {
 
 static int profile_start(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz)
 {
-	struct record_opts o = { .sz = sizeof(o) };
+	struct record_opts o = {.sz = sizeof(o)};
 	struct profile_state *s = calloc(1, sizeof(*s));
 	struct record_error re;
 	struct pmu_fallback fb;
@@ -441,7 +447,8 @@ static int profile_start(void **state, const struct collector_ctx *ctx, char *er
 	pmu_event__set_sampling(&s->ev, 99, 0);
 	err = pmu_events__fallback(&s->ev, &nr, 99, true, &fb);
 	if (!err && fb.added_cpu_clock)
-		snprintf(s->fallback, sizeof(s->fallback), " (fallback: no hardware PMU for cycles)");
+		snprintf(s->fallback, sizeof(s->fallback),
+			 " (fallback: no hardware PMU for cycles)");
 	if (!err)
 		err = cpus__online(&s->cpus, &s->nr_cpus);
 	if (err)
@@ -497,7 +504,7 @@ static int profile_stop(void *state, const struct collector_ctx *ctx, char *outp
 	struct stack_table *table = stack_table__new();
 	struct record_stats st;
 	struct flamegraph_opts fo;
-	struct folded_data d = { 0 };
+	struct folded_data d = {0};
 	struct atomic_file af;
 	char path[4096], subtitle[512];
 	int err;
@@ -535,21 +542,22 @@ static int profile_stop(void *state, const struct collector_ctx *ctx, char *outp
 }
 
 static const struct collector collectors[] = {
-	{ "profile", "call stacks sampled by BPF on cycles (cpu-clock without a PMU)",
-	  NEED_PERF | NEED_BPF, "perf_event BPF sampler, 99 Hz, system-wide or the target's tasks", profile_start,
-	  profile_collect, profile_stop },
-	{ "counters", "per-CPU hardware counters with IPC, cache-miss and branch-miss rates",
-	  NEED_PERF | NEED_CORE_PMU, "counting, grouped, system-wide or the target's tasks", counters_start, count_collect,
-	  count_stop },
-	{ "uncore", "memory bandwidth per socket from the IMC uncore PMUs",
-	  NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
-	  count_stop },
-	{ "cpu", "CPU utilization from /proc/stat", 0, "/proc/stat deltas", cpu_start, cpu_collect,
-	  cpu_stop },
-	{ "memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,
-	  mem_stop },
-	{ "sched", "context switches and migrations per second (kernel software counters)",
-	  NEED_PERF, "software events, system-wide or the target's tasks", sched_start, count_collect, count_stop },
+	{"profile", "call stacks sampled by BPF on cycles (cpu-clock without a PMU)",
+	 NEED_PERF | NEED_BPF, "perf_event BPF sampler, 99 Hz, system-wide or the target's tasks",
+	 profile_start, profile_collect, profile_stop},
+	{"counters", "per-CPU hardware counters with IPC, cache-miss and branch-miss rates",
+	 NEED_PERF | NEED_CORE_PMU, "counting, grouped, system-wide or the target's tasks",
+	 counters_start, count_collect, count_stop},
+	{"uncore", "memory bandwidth per socket from the IMC uncore PMUs",
+	 NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
+	 count_stop},
+	{"cpu", "CPU utilization from /proc/stat", 0, "/proc/stat deltas", cpu_start, cpu_collect,
+	 cpu_stop},
+	{"memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,
+	 mem_stop},
+	{"sched", "context switches and migrations per second (kernel software counters)",
+	 NEED_PERF, "software events, system-wide or the target's tasks", sched_start,
+	 count_collect, count_stop},
 };
 
 const struct collector *const *collectors__all(void)

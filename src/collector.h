@@ -25,8 +25,8 @@ struct machine_caps {
 	bool core_pmu;
 	char core_pmu_name[128]; /* "cpu", "cpu_core,cpu_atom", "armv8_pmuv3_0" or "" */
 	bool uncore_pmu;
-	char uncore_pmus[512];	 /* comma-separated sysfs uncore PMUs */
-	char imc_event[128];	 /* a memory-bandwidth event, when there is one */
+	char uncore_pmus[512]; /* comma-separated sysfs uncore PMUs */
+	char imc_event[128];   /* a memory-bandwidth event, when there is one */
 	int paranoid, kptr_restrict, nmi_watchdog;
 	unsigned long long cap_eff;
 	char kernel[128];

@@ -16,6 +16,6 @@ void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2
 int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #define pr_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
-#define pr_info(...) log_printf(LOG_INFO, __VA_ARGS__)
+#define pr_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
 
 #endif

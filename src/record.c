@@ -784,7 +784,7 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod = { .path = NULL };
+		struct frame_module mod = {.path = NULL};
 		int res;
 
 		if (unwind_marker(uips[i])) {
@@ -792,9 +792,10 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 				 unwind_stop__name(uips[i] & ~UNWIND_MARKER_MASK));
 			continue;
 		}
-		res = finish_cut_short(r) ? frame_unsymbolized(names[n]) :
-					    symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
-								       names[n], FRAME_NAME_MAX, &mod);
+		res = finish_cut_short(r)
+			      ? frame_unsymbolized(names[n])
+			      : symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
+							   names[n], FRAME_NAME_MAX, &mod);
 		if (res != SYM_RESOLVED)
 			*unresolved = true;
 		if (mod.path && mod.path[0] == '/')

@@ -55,7 +55,7 @@ struct record_opts {
 	const volatile sig_atomic_t *cut_short;
 	/* --call-graph=dwarf: walk user stacks with CFI tables in the kernel. */
 	bool unwind;
-	uint64_t unwind_memory; /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
+	uint64_t unwind_memory;	  /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
 	const char *command_path; /* a launched command's executable: tables built ahead */
 };
 
@@ -99,15 +99,15 @@ struct record_event_stats {
 struct record_stats {
 	struct record_event_stats ev[PROFILE_MAX_EVENTS];
 	uint64_t taken, lost, in_stacks;
-	uint64_t unresolved_user;  /* samples with at least one unnamed user frame */
-	uint64_t track_lost;	   /* mmap records dropped by the kernel */
-	uint64_t untracked_pids;   /* processes beyond the tracking bound */
-	bool kernel_syms_hidden;   /* kptr_restrict */
+	uint64_t unresolved_user; /* samples with at least one unnamed user frame */
+	uint64_t track_lost;	  /* mmap records dropped by the kernel */
+	uint64_t untracked_pids;  /* processes beyond the tracking bound */
+	bool kernel_syms_hidden;  /* kptr_restrict */
 	enum pmu_attach_mode attach_used;
-	uint64_t drains;    /* map sets drained */
-	double max_fill;    /* the fullest a drained map was, in % of its entries */
-	uint64_t reaped;    /* exited processes' address spaces freed */
-	bool sync_fallback; /* no grace period from membarrier(): waited instead */
+	uint64_t drains;     /* map sets drained */
+	double max_fill;     /* the fullest a drained map was, in % of its entries */
+	uint64_t reaped;     /* exited processes' address spaces freed */
+	bool sync_fallback;  /* no grace period from membarrier(): waited instead */
 	uint64_t symbolized; /* drained keys named */
 	uint64_t cache_hits; /* drained keys counted under a name given in an earlier drain */
 	/* --call-graph=dwarf: whether the walk ran, how user stacks ended (samples, enum

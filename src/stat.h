@@ -37,13 +37,13 @@ double stat_count__running_pct(const struct stat_count *c);
 struct stat_event {
 	struct pmu_event ev;
 	bool supported;
-	bool user_only;	       /* fell back to user space (:u): the kernel is not ours to count */
-	int err;	       /* negative errno when not supported */
+	bool user_only; /* fell back to user space (:u): the kernel is not ours to count */
+	int err;	/* negative errno when not supported */
 	int nr_fds;
 	int *fds;
-	int *cpu;	       /* per fd: the CPU (or -1 for a task) */
+	int *cpu;		 /* per fd: the CPU (or -1 for a task) */
 	struct stat_count total; /* summed over fds, raw */
-	double scaled;	       /* summed scaled values × the sysfs scale */
+	double scaled;		 /* summed scaled values × the sysfs scale */
 	struct stat_count *per_fd;
 };
 

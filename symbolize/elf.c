@@ -251,8 +251,8 @@ static struct elf_syms *load_minidebuginfo(Elf *elf, int depth)
 		if (!out)
 			return NULL;
 		in_pos = out_pos = 0;
-		r = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos, data->d_size,
-					      out, &out_pos, cap);
+		r = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos,
+					      data->d_size, out, &out_pos, cap);
 		if (r == LZMA_OK)
 			break;
 		if (r != LZMA_BUF_ERROR) {
@@ -423,7 +423,8 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 		return -ENOMEM;
 	}
 	for (i = 0; i < other->nr + es->nr; i++) {
-		const struct elf_sym *src = i < other->nr ? &other->syms[i] : &es->syms[i - other->nr];
+		const struct elf_sym *src =
+			i < other->nr ? &other->syms[i] : &es->syms[i - other->nr];
 		size_t len = strlen(src->name) + 1;
 
 		memcpy(strpool + pos, src->name, len);
@@ -537,8 +538,8 @@ const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, uns
 int elf_frame_pointer_census(const char *path, int *with_fp, int *functions)
 {
 	struct elf_syms *es = elf_syms__load(path);
-	static const unsigned char endbr[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	static const unsigned char fp[4] = { 0x55, 0x48, 0x89, 0xe5 };
+	static const unsigned char endbr[4] = {0xf3, 0x0f, 0x1e, 0xfa};
+	static const unsigned char fp[4] = {0x55, 0x48, 0x89, 0xe5};
 	unsigned char buf[8];
 	struct stat st;
 	size_t i, j;

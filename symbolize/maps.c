@@ -58,7 +58,7 @@ struct aspaces {
 	uint64_t dropped; /* generations not tracked because of the bound */
 	uint64_t reaped;
 	uint64_t versions; /* the last version handed out */
-	pid_t sel_pid; /* aspaces__select(): lookups of sel_pid use generation sel_gen */
+	pid_t sel_pid;	   /* aspaces__select(): lookups of sel_pid use generation sel_gen */
 	uint64_t sel_gen;
 	char *proc_root; /* NULL: /proc */
 	struct interned *strs[INTERN_BUCKETS];

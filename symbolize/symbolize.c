@@ -42,7 +42,7 @@ struct demangled {
 	char *name;	     /* NULL: not mangled */
 };
 
-#define PID_BUCKETS 1024
+#define PID_BUCKETS	 1024
 #define DEMANGLE_BUCKETS 4096
 
 struct reloaded {
@@ -82,8 +82,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	if (!s)
 		return NULL;
 	s->proc_root = strdup(opts && opts->proc_root ? opts->proc_root : "/proc");
-	s->kallsyms_path = strdup(opts && opts->kallsyms_path ? opts->kallsyms_path :
-								 "/proc/kallsyms");
+	s->kallsyms_path =
+		strdup(opts && opts->kallsyms_path ? opts->kallsyms_path : "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
 	s->aspaces = aspaces__new();
@@ -473,7 +473,7 @@ static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 	else if (fd < 0 && ctx.rootfd >= 0)
 		fd = ctx_open(s, &ctx, "binary", m->path, &st);
 	if (fd == -ENOENT || fd == -ENOTDIR || fd == -EPERM || fd == -ESRCH) {
-		struct open_ctx host = { -1, ctx.cred };
+		struct open_ctx host = {-1, ctx.cred};
 
 		fd = ctx_open(s, &host, "binary", m->path, &st);
 	}

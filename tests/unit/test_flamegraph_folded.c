@@ -24,10 +24,10 @@ static char *write_to_string(struct stack_table *st)
 Test(folded, sorted_bytewise_like_stackcollapse)
 {
 	struct stack_table *st = stack_table__new();
-	const char *a[] = { "prog", "main", "b" };
-	const char *b[] = { "prog", "main", "a" };
-	const char *c[] = { "Prog", "main" };
-	const char *d[] = { "prog", "main" };
+	const char *a[] = {"prog", "main", "b"};
+	const char *b[] = {"prog", "main", "a"};
+	const char *c[] = {"Prog", "main"};
+	const char *d[] = {"prog", "main"};
 	char *out;
 
 	stack_table__add(st, a, 3, 5);
@@ -49,7 +49,7 @@ Test(folded, sorted_bytewise_like_stackcollapse)
 Test(folded, same_stack_merges)
 {
 	struct stack_table *st = stack_table__new();
-	const char *a[] = { "prog", "main", "hot" };
+	const char *a[] = {"prog", "main", "hot"};
 	char *out;
 
 	stack_table__add(st, a, 3, 5);
@@ -65,7 +65,7 @@ Test(folded, same_stack_merges)
 Test(folded, separators_in_names_are_neutralized)
 {
 	struct stack_table *st = stack_table__new();
-	const char *a[] = { "prog", "operator;weird", "line\nbreak", "tab\there", "a b" };
+	const char *a[] = {"prog", "operator;weird", "line\nbreak", "tab\there", "a b"};
 	char *out;
 
 	stack_table__add(st, a, 5, 3);
@@ -237,18 +237,18 @@ Test(utf8, valid_and_invalid_sequences)
 		const char *s;
 		size_t len, want;
 	} cases[] = {
-		{ "a", 1, 1 },
-		{ "\xc3\xa9", 2, 2 },		/* é */
-		{ "\xc3", 1, 0 },		/* cut after the lead byte */
-		{ "\xe2\x82\xac", 3, 3 },	/* € */
-		{ "\xe2\x82", 2, 0 },		/* cut */
-		{ "\xf0\x9f\x94\xa5", 4, 4 },	/* U+1F525 */
-		{ "\xc0\xaf", 2, 0 },		/* overlong '/' */
-		{ "\xe0\x80\xaf", 3, 0 },	/* overlong */
-		{ "\xed\xa0\x80", 3, 0 },	/* a UTF-16 surrogate */
-		{ "\xf4\x90\x80\x80", 4, 0 },	/* beyond U+10FFFF */
-		{ "\x80", 1, 0 },		/* a lone continuation byte */
-		{ "\xff", 1, 0 },
+		{"a", 1, 1},
+		{"\xc3\xa9", 2, 2},	    /* é */
+		{"\xc3", 1, 0},		    /* cut after the lead byte */
+		{"\xe2\x82\xac", 3, 3},	    /* € */
+		{"\xe2\x82", 2, 0},	    /* cut */
+		{"\xf0\x9f\x94\xa5", 4, 4}, /* U+1F525 */
+		{"\xc0\xaf", 2, 0},	    /* overlong '/' */
+		{"\xe0\x80\xaf", 3, 0},	    /* overlong */
+		{"\xed\xa0\x80", 3, 0},	    /* a UTF-16 surrogate */
+		{"\xf4\x90\x80\x80", 4, 0}, /* beyond U+10FFFF */
+		{"\x80", 1, 0},		    /* a lone continuation byte */
+		{"\xff", 1, 0},
 	};
 	size_t i;
 
@@ -267,7 +267,7 @@ Test(utf8, valid_and_invalid_sequences)
 Test(utf8, svg_names_are_valid_utf8)
 {
 	static const char in[] = "abcdefghijklmno\xc3;ma\xffin;f\xef\xbf\xbe;ok\xc3\xa9 5\n";
-	struct folded_data d = { 0 };
+	struct folded_data d = {0};
 	struct flamegraph_opts o;
 	char *buf = NULL;
 	size_t len = 0, i;

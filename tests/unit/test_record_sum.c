@@ -6,9 +6,14 @@
 
 Test(record, per_cpu_values_are_summed)
 {
-	struct profile_value v[4] = {
-		{ 3, 3000 }, { 0, 0 }, { 5, 10000 }, { 1, 1000001 },
-	}, sum;
+	struct profile_value v[4] =
+		{
+			{3, 3000},
+			{0, 0},
+			{5, 10000},
+			{1, 1000001},
+		},
+			     sum;
 
 	profile_value__sum(v, 4, &sum);
 	cr_expect_eq(sum.samples, 9);

@@ -13,19 +13,19 @@ struct maps_case {
 };
 
 static const struct maps_case maps_cases[] = {
-	{ __LINE__, "55d0c1a00000-55d0c1a02000 r-xp 00001000 fe:01 1234   /usr/bin/prog\n", 1,
-	  0x55d0c1a00000, 0x55d0c1a02000, 0x1000, "/usr/bin/prog" },
-	{ __LINE__, "7f0000000000-7f0000001000 r--p 00000000 fe:01 1234   /usr/lib/libc.so.6\n", 0 },
-	{ __LINE__, "7ffd1000-7ffd3000 r-xp 00000000 00:00 0                  [vdso]\n", 1, 0x7ffd1000,
-	  0x7ffd3000, 0, "[vdso]" },
-	{ __LINE__, "7f0000000000-7f0000001000 rwxp 00000000 00:00 0 \n", 1, 0x7f0000000000,
-	  0x7f0000001000, 0, "//anon" },
-	{ __LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/gone (deleted)\n", 1, 0x400000, 0x401000,
-	  0, "/tmp/gone" },
-	{ __LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/with space/bin\n", 1, 0x400000,
-	  0x401000, 0, "/tmp/with space/bin" },
-	{ __LINE__, "garbage\n", -EINVAL },
-	{ __LINE__, "", -EINVAL },
+	{__LINE__, "55d0c1a00000-55d0c1a02000 r-xp 00001000 fe:01 1234   /usr/bin/prog\n", 1,
+	 0x55d0c1a00000, 0x55d0c1a02000, 0x1000, "/usr/bin/prog"},
+	{__LINE__, "7f0000000000-7f0000001000 r--p 00000000 fe:01 1234   /usr/lib/libc.so.6\n", 0},
+	{__LINE__, "7ffd1000-7ffd3000 r-xp 00000000 00:00 0                  [vdso]\n", 1,
+	 0x7ffd1000, 0x7ffd3000, 0, "[vdso]"},
+	{__LINE__, "7f0000000000-7f0000001000 rwxp 00000000 00:00 0 \n", 1, 0x7f0000000000,
+	 0x7f0000001000, 0, "//anon"},
+	{__LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/gone (deleted)\n", 1, 0x400000,
+	 0x401000, 0, "/tmp/gone"},
+	{__LINE__, "400000-401000 r-xp 00000000 fe:01 99 /tmp/with space/bin\n", 1, 0x400000,
+	 0x401000, 0, "/tmp/with space/bin"},
+	{__LINE__, "garbage\n", -EINVAL},
+	{__LINE__, "", -EINVAL},
 };
 
 Test(maps, parse_proc_maps_lines)
@@ -54,7 +54,7 @@ Test(maps, new_mapping_replaces_overlap)
 	struct aspaces *as = aspaces__new();
 	const struct map_entry *m;
 
-	aspaces__add_map(as, 10, 0x1000, 0x3000, 0, "/a");	   /* 0x1000-0x4000 */
+	aspaces__add_map(as, 10, 0x1000, 0x3000, 0, "/a");	  /* 0x1000-0x4000 */
 	aspaces__add_map(as, 10, 0x2000, 0x1000, 0x500000, "/b"); /* splits /a */
 	m = aspaces__find(as, 10, 0x1800);
 	cr_assert_not_null(m);

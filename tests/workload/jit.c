@@ -16,8 +16,8 @@ int main(int argc, char **argv)
 {
 #if defined(__x86_64__)
 	/* mov rcx, 5000000; 1: dec rcx; jnz 1b; ret */
-	static const unsigned char code[] = { 0x48, 0xb9, 0x40, 0x4b, 0x4c, 0x00, 0x00, 0x00,
-					      0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3 };
+	static const unsigned char code[] = {0x48, 0xb9, 0x40, 0x4b, 0x4c, 0x00, 0x00, 0x00,
+					     0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3};
 	double seconds = argc > 1 ? atof(argv[1]) : 2, end;
 	struct timespec ts;
 	const char *mode;
@@ -25,8 +25,8 @@ int main(int argc, char **argv)
 	void *mem;
 	FILE *f;
 
-	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
 	if (mem == MAP_FAILED) {
 		perror("mmap");
 		return 1;
