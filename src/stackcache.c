@@ -10,7 +10,7 @@ struct cache_entry {
 	const char *stack;
 	size_t len;
 	bool unresolved;
-	unsigned char key[];
+	uint64_t key[]; /* 8-byte aligned: read back as struct profile_key */
 };
 
 /* Chained, so that a sweep can unlink entries in place. */
