@@ -8,7 +8,7 @@
 #
 # Prints: RSS at start, at 1 minute, peak and end; fds; samples lost (%); the [unknown]
 # share of the short-lived processes' samples, pmuprof's and perf's.
-# Targets (issue 11): lost < 0.1%, end RSS within 20% of the 1-minute RSS, under 64 MB,
+# Targets: lost < 0.1%, end RSS within 20% of the 1-minute RSS, under 64 MB,
 # [unknown] no worse than perf's. Needs root. Not a test.
 #
 #   bench/soak.sh [DURATION]
