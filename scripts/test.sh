@@ -35,6 +35,7 @@ python3 - build/meson-logs/testlog.json build/meson-logs/testlog-kernels.json \
 	build-asan/meson-logs/testlog.json <<'PY'
 import json, re, sys
 passed = failed = skipped = 0
+failures = []
 
 
 def count_tap(entry):
@@ -67,6 +68,8 @@ for path in sys.argv[1:]:
         tap = count_tap(entry)
         if tap:
             passed, failed, skipped = passed + tap[0], failed + tap[1], skipped + tap[2]
+            if tap[1]:
+                failures.append((path, entry))
             continue
         r = entry.get("result")
         if r in ("OK", "EXPECTEDFAIL"):
@@ -75,6 +78,13 @@ for path in sys.argv[1:]:
             skipped += 1
         else:
             failed += 1
+            failures.append((path, entry))
+# The failures again, last, where a reader of the tail of this output looks first.
+for path, entry in failures:
+    print(f"\nFAILED: {path.split('/')[0]} {entry.get('name')} ({entry.get('result')})")
+    out = ((entry.get("stdout") or "") + (entry.get("stderr") or "")).splitlines()
+    for line in out[-25:]:
+        print(f"    {line[:300]}")
 with open("build/test-summary.txt", "w") as f:
     f.write(f"{passed} passed, {failed} failed, {skipped} skipped\n")
 PY

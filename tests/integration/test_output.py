@@ -17,23 +17,12 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_record import Fail, Skip, SKIP, check, run_case  # noqa: E402
+
 PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
-SKIP = 77
 FOLDED_LINE = re.compile(r"^(.+) (\d+)$")
-
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def run(args, timeout=60, **kw):
@@ -407,28 +396,5 @@ def case_finish_budget_option(tmp):
               f"--finish-budget {bad}: {rc} {err}")
 
 
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(CASES))}", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix="pmuprof-test-")
-    try:
-        CASES[sys.argv[1]](tmp)
-    except Skip as e:
-        print(f"SKIP: {e}", file=sys.stderr)
-        return SKIP
-    except Fail as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(globals()))

@@ -909,17 +909,17 @@ def case_many_processes(tmp):
     check(total >= 500 and named >= 0.95 * total, f"only {named}/{total} samples named")
 
 
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(CASES))}", file=sys.stderr)
+def run_case(namespace, prefix="pmuprof-test-"):
+    """The test files' main: run the case_* function of namespace named by argv[1] in a
+    fresh temporary directory; exit 0 (pass), 77 (skip), 1 (fail) or 2 (usage)."""
+    cases = {name[5:].replace("_", "-"): fn for name, fn in namespace.items()
+             if name.startswith("case_")}
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(cases))}", file=sys.stderr)
         return 2
-    tmp = tempfile.mkdtemp(prefix="pmuprof-test-")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     try:
-        CASES[sys.argv[1]](tmp)
+        cases[sys.argv[1]](tmp)
     except Skip as e:
         print(f"SKIP: {e}", file=sys.stderr)
         return SKIP
@@ -933,4 +933,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(globals()))

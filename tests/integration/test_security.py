@@ -449,28 +449,5 @@ def case_binary_fifo_after_exit(tmp):
     skipped(err, r"\d+ files? not read: not a regular file")
 
 
-CASES = {name[5:].replace("_", "-"): fn for name, fn in globals().items()
-         if name.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(CASES))}", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix="pmuprof-sec-")
-    try:
-        CASES[sys.argv[1]](tmp)
-    except Skip as e:
-        print(f"SKIP: {e}", file=sys.stderr)
-        return tr.SKIP
-    except Fail as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tr.run_case(globals(), prefix="pmuprof-sec-"))

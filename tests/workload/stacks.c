@@ -68,7 +68,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pmuprof-stacks: LEVELS from 1 to 40\n");
 		return 2;
 	}
-	while (now() < end) {
+	/* The clock is read every 16 rounds: where it is a system call (under emulation)
+	 * it would otherwise take a share of the samples away from main;left;... */
+	while ((rounds & 15) || now() < end) {
 		/* xorshift: cheap, and every path equally likely */
 		x ^= x << 13;
 		x ^= x >> 7;
