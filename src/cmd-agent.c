@@ -151,11 +151,17 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	opterr = 0;
 	while (!err && (c = getopt_long(argc, argv, "+:e:F:vh", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_LISTEN:
+		case OPT_LISTEN: {
+			const char *port = strrchr(optarg, ':');
+
 			if (o->nr_listen == AGENT_MAX_LISTEN)
 				return bad("--listen", optarg, "at most 8 addresses");
+			if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1))
+				return bad("--listen", optarg,
+					   "give ADDRESS:PORT (127.0.0.1:7071, [::1]:7071, :7071)");
 			o->listen[o->nr_listen++] = optarg;
 			break;
+		}
 		case 'e':
 			o->events = optarg;
 			break;
