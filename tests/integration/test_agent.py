@@ -507,7 +507,44 @@ def case_cli_errors():
             fail(f"agent {args}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
+def case_doctor():
+    """pmuprof doctor says whether the agent can run: its sampler's needs, its port."""
+    def agent_of():
+        p = subprocess.run([PMUPROF, "doctor", "--json"], capture_output=True, text=True,
+                           timeout=60)
+        if p.returncode != 0:
+            fail(f"doctor exit {p.returncode}: {p.stderr}")
+        return json.loads(p.stdout)["agent"]
+
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", 7071))
+        s.listen(1)
+    except OSError:
+        s.close()
+        skip("127.0.0.1:7071 is taken by something else here")
+    try:
+        busy = agent_of()
+    finally:
+        s.close()
+    free = agent_of()
+    if os.geteuid() != 0:
+        if free["runs"] or "CAP_" not in free["reason"]:
+            fail(f"not root: {free}")
+        return
+    if busy["runs"] or "7071 is in use" not in busy["reason"] or busy["port_free"]:
+        fail(f"with 7071 taken: {busy}")
+    if not free["runs"] or not free["port_free"]:
+        fail(f"with 7071 free: {free}")
+    text = subprocess.run([PMUPROF, "doctor"], capture_output=True, text=True,
+                          timeout=60).stdout
+    if not re.search(r"^  agent: +runs: ", text, re.M):
+        fail(f"no agent line in doctor:\n{text}")
+
+
 CASES = {
+    "doctor": case_doctor,
     "pprof-go": case_pprof_go,
     "prometheus": case_prometheus,
     "promtool": case_promtool,
