@@ -127,7 +127,7 @@ static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection
 	if (err)
 		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
 			    strerror(-err));
-	err = agent__pprof(h->a, event, r->table, r->wall_start, r->seconds, &body, &len);
+	err = agent__pprof(h->a, event, r->table, r->wall_start, r->seconds, false, &body, &len);
 	agent_request__free(r);
 	if (err)
 		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",

@@ -204,6 +204,9 @@ static void request_metrics(struct mw *w, const struct agent_totals *t, int in_f
 	       "Windows dropped: queue full or retries exhausted.", t->push_dropped);
 	scalar(w, "pmuprof_push_queue_length", "gauge", "Windows waiting to be pushed.",
 	       t->push_queued);
+	scalar(w, "pmuprof_push_table_full_total", "counter",
+	       "Samples left out of pushed windows: more distinct stacks than --max-table.",
+	       t->push_table_full);
 }
 
 /* One collector's values, gathered before printing so each family is printed once. */

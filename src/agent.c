@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The agent's engine: continuous record, windows, profile requests, collectors. */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,8 +75,74 @@ static int agent__events(struct agent *a)
 	return 0;
 }
 
-/* Every drained stack goes to the requests of its event that are running. */
-static void on_stack(void *ctx, int event, const char *stack, uint64_t count)
+#define PID_CACHE 4096
+
+/*
+ * The container a process runs in: the last 64-hex-digit name in its cgroup path
+ * (docker-ID.scope, cri-containerd-ID.scope, crio-ID.scope, /docker/ID), or "".
+ * /proc/PID/cgroup is the kernel's text, read within bounds.
+ */
+static void container_of(pid_t pid, char *out, size_t sz)
+{
+	char path[64], buf[4096];
+	ssize_t n, i, run = 0;
+	int fd;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	for (i = 0; i < n; i++) {
+		run = isxdigit((unsigned char)buf[i]) && !isupper((unsigned char)buf[i]) ? run + 1
+											 : 0;
+		if (run == 64 && (i + 1 == n || !isxdigit((unsigned char)buf[i + 1])) && sz > 64)
+			snprintf(out, sz, "%.64s", buf + i - 63);
+	}
+}
+
+static const char *agent__container(struct agent *a, pid_t pid)
+{
+	struct agent_pid_cache *c;
+
+	if (!a->pids && !(a->pids = calloc(PID_CACHE, sizeof(*a->pids))))
+		return "";
+	c = &a->pids[(unsigned int)pid % PID_CACHE];
+	if (c->pid != pid) {
+		c->pid = pid;
+		container_of(pid, c->container, sizeof(c->container));
+	}
+	return c->container;
+}
+
+/* A pushed stack: "{pid=P,comm=C[,container_id=ID]};stack". */
+static void push_add(struct agent *a, int event, pid_t pid, const char *stack, uint64_t count)
+{
+	struct stack_table *t = a->push_tables[event];
+	const char *container = pid ? agent__container(a, pid) : "";
+	size_t clen = strcspn(stack, ";"), i;
+	char comm[64], *s = NULL;
+
+	/* The process name (the first frame) as a label value: no separators in it. */
+	snprintf(comm, sizeof(comm), "%.*s", (int)clen, stack);
+	for (i = 0; comm[i]; i++)
+		if (strchr(",={}", comm[i]))
+			comm[i] = '_';
+	if (asprintf(&s, "{pid=%d,comm=%s%s%s};%s", (int)pid, comm,
+		     container[0] ? ",container_id=" : "", container, stack) < 0)
+		return;
+	if (stack_table__len(t) >= a->o.max_table && !stack_table__get(t, s))
+		a->t.push_table_full += count;
+	else
+		stack_table__add_joined(t, s, count);
+	free(s);
+}
+
+/* Every drained stack goes to the requests of its event that are running, and to the
+ * window pushed. */
+static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_t count)
 {
 	struct agent *a = ctx;
 	struct agent_request *r;
@@ -82,6 +150,8 @@ static void on_stack(void *ctx, int event, const char *stack, uint64_t count)
 	for (r = a->active; r; r = r->next)
 		if (r->event == event && stack_table__add_joined(r->table, stack, count))
 			r->err = -ENOMEM;
+	if (a->push_tables[event])
+		push_add(a, event, pid, stack, count);
 }
 
 static int agent__sampler(struct agent *a)
@@ -182,7 +252,7 @@ static int agent__collectors(struct agent *a)
 
 int agent__init(struct agent *a, const struct agent_opts *o, const volatile sig_atomic_t *stop)
 {
-	int err;
+	int err, i;
 
 	memset(a, 0, sizeof(*a));
 	a->o = *o;
@@ -201,6 +271,9 @@ int agent__init(struct agent *a, const struct agent_opts *o, const volatile sig_
 	err = agent__events(a);
 	if (err)
 		return err;
+	for (i = 0; o->push_url && i < a->nr_evs; i++)
+		if (!(a->push_tables[i] = stack_table__new()))
+			return 1;
 	err = agent__sampler(a);
 	if (err)
 		return err == -EPERM || err == -EACCES ? 2 : 1;
@@ -366,7 +439,7 @@ static int agent__finish_requests(struct agent *a, double now, bool all)
 }
 
 int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start, double secs,
-		 char **buf, size_t *len)
+		 bool labels, char **buf, size_t *len)
 {
 	const struct pmu_event *ev = &a->evs[event];
 	struct pprof_opts po = {0};
@@ -389,6 +462,7 @@ int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start
 	po.time_nanos = (int64_t)start * 1000000000LL;
 	po.duration_nanos = (int64_t)(secs * 1e9);
 	po.comment = comment;
+	po.root_labels = labels;
 	err = pprof__write(f, t, &po);
 	if (fclose(f) && !err)
 		err = -errno;
@@ -397,6 +471,27 @@ int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start
 		*buf = NULL;
 	}
 	return err;
+}
+
+/* Queue the window's pushed table (the ledger's lines of taken added) and start afresh. */
+static void agent__push_window(struct agent *a, int event, struct stack_table *taken, time_t until,
+			       double secs)
+{
+	struct agent_push_item it = {.event = event, .from = a->window_wall, .until = until};
+	const struct stack_entry *e = stack_table__sorted(taken);
+	struct stack_table *t = a->push_tables[event], *fresh = stack_table__new();
+	size_t i, n = stack_table__len(taken);
+
+	if (!fresh)
+		return;
+	for (i = 0; e && i < n; i++)
+		if (!strncmp(e[i].stack, "[lost:", 6))
+			stack_table__add_joined(t, e[i].stack, e[i].count);
+	if (stack_table__len(t) &&
+	    !agent__pprof(a, event, t, a->window_wall, secs, true, &it.body, &it.len))
+		agent__queue_push(a, &it);
+	stack_table__free(t);
+	a->push_tables[event] = fresh;
 }
 
 /* A window ends: its stacks are pushed (when asked), its stats counted. */
@@ -434,16 +529,12 @@ static int agent__window(struct agent *a, double now)
 	a->t.windows++;
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < a->nr_evs; i++) {
-		if (a->o.push_url && stack_table__len(fresh[i])) {
-			struct agent_push_item it = {
-				.event = i, .from = a->window_wall, .until = until};
-
-			if (!agent__pprof(a, i, fresh[i], a->window_wall, now - a->window_start,
-					  &it.body, &it.len))
-				agent__queue_push(a, &it);
-		}
+		if (a->push_tables[i])
+			agent__push_window(a, i, fresh[i], until, now - a->window_start);
 		stack_table__free(fresh[i]);
 	}
+	if (a->pids)
+		memset(a->pids, 0, PID_CACHE * sizeof(*a->pids));
 	a->window_start = now;
 	a->window_wall = until;
 	return 0;
@@ -526,6 +617,9 @@ void agent__exit(struct agent *a)
 			a->slots[i].c->stop(a->slots[i].state, &ctx, outputs, sizeof(outputs));
 		a->slots[i].state = NULL;
 	}
+	for (i = 0; i < PROFILE_MAX_EVENTS; i++)
+		stack_table__free(a->push_tables[i]);
+	free(a->pids);
 	for (i = 0; i < a->queue_len; i++)
 		free(a->queue[i].body);
 	free(a->queue);

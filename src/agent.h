@@ -85,7 +85,7 @@ struct agent_totals {
 	uint64_t unresolved_user, track_lost, untracked_pids;
 	uint64_t unwind_bytes;
 	uint64_t requests, requests_rejected, requests_failed;
-	uint64_t push_sent, push_failed, push_dropped, push_retries;
+	uint64_t push_sent, push_failed, push_dropped, push_table_full;
 	int push_queued;
 };
 
@@ -102,6 +102,13 @@ struct agent {
 	bool count_weight[PROFILE_MAX_EVENTS];
 	char fallback[256]; /* "" or the fallback line */
 	struct agent_request *active;
+	/* --push: this window's stacks under a first frame of labels (pid, comm,
+	 * container_id), and the container of each pid seen in it. */
+	struct stack_table *push_tables[PROFILE_MAX_EVENTS];
+	struct agent_pid_cache {
+		pid_t pid;
+		char container[65];
+	} * pids;
 	double window_start;
 	time_t window_wall;
 	/* Shared, under lock. */
@@ -137,9 +144,10 @@ int agent__event_index(const struct agent *a, const char *name);
  */
 int agent__profile(struct agent *a, int event, int seconds, struct agent_request **out);
 void agent_request__free(struct agent_request *r);
-/* A request's or a window's table as gzip-compressed pprof in a malloc'd buffer. */
+/* A request's or a window's table as gzip-compressed pprof in a malloc'd buffer; labels:
+ * the stacks start with a frame of labels (pprof_opts.root_labels). */
 int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start, double secs,
-		 char **buf, size_t *len);
+		 bool labels, char **buf, size_t *len);
 
 /* /metrics in Prometheus text 0.0.4 or OpenMetrics 1.0 (a malloc'd buffer). */
 int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len);

@@ -841,7 +841,7 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	r->win.symbolized++;
 	err = stack_table__add_interned(t, r->frames, n, count, r->opts.max_table, &stored);
 	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, stored, count);
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stored, count);
 	if (err || finish_cut_short(r))
 		return err;
 	/* Bounded like the tables: entries name stacks in them. */
@@ -870,7 +870,7 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 	if (known)
 		err = stack_table__add_existing(r->agg[k->event], known, count);
 	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, known, count);
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, known, count);
 	if (!err) {
 		r->win.cache_hits++;
 	} else {

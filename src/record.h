@@ -58,11 +58,11 @@ struct record_opts {
 	uint64_t unwind_memory;	  /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
 	const char *command_path; /* a launched command's executable: tables built ahead */
 	/*
-	 * Called for every drained key counted in its event's table, with the folded stack
-	 * as the table holds it (valid during the call) and the count added: a consumer can
-	 * follow the stacks drain by drain without taking the tables. NULL: none.
+	 * Called for every drained key counted in its event's table, with its process, the
+	 * folded stack as the table holds it (valid during the call) and the count added: a
+	 * consumer can follow the stacks drain by drain without taking the tables. NULL: none.
 	 */
-	void (*on_stack)(void *ctx, int event, const char *stack, uint64_t count);
+	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack, uint64_t count);
 	void *on_stack_ctx;
 };
 

@@ -135,7 +135,8 @@ def case_pprof_go():
         env = dict(os.environ, PPROF_TMPDIR=tmp, HOME=tmp, GOCACHE=tmp)
         p = subprocess.run([go, "tool", "pprof", "-top", "-nodefraction=0", "-seconds", "3",
                             a.base + "/debug/pprof/profile"],
-                           capture_output=True, text=True, timeout=60, env=env)
+                           capture_output=True, text=True, errors="replace", timeout=60,
+                           env=env)
     finally:
         demo.kill()
         demo.wait()
@@ -383,7 +384,10 @@ PPROF_PROTO = {
                 ("period_type", 11, "msg", False, "ValueType"), ("period", 12, "int64", False, None),
                 ("comment", 13, "int64", True, None)],
     "ValueType": [("type", 1, "int64", False, None), ("unit", 2, "int64", False, None)],
-    "Sample": [("location_id", 1, "uint64", True, None), ("value", 2, "int64", True, None)],
+    "Sample": [("location_id", 1, "uint64", True, None), ("value", 2, "int64", True, None),
+               ("label", 3, "msg", True, "Label")],
+    "Label": [("key", 1, "int64", False, None), ("str", 2, "int64", False, None),
+              ("num", 3, "int64", False, None)],
     "Mapping": [("id", 1, "uint64", False, None), ("filename", 5, "int64", False, None)],
     "Location": [("id", 1, "uint64", False, None), ("mapping_id", 2, "uint64", False, None),
                  ("line", 4, "msg", True, "Line")],
@@ -423,8 +427,33 @@ def pprof_class():
     return message_factory.MessageFactory(pool).GetPrototype(desc)
 
 
+CONTAINER_ID = "c0ffee" * 10 + "abcd"  # 64 hex digits, as docker and containerd name them
+
+
+def container_cgroup(pid):
+    """Put pid in a cgroup named like a container's; the directory, or None."""
+    for parent in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids"):
+        if not os.path.exists(os.path.join(parent, "cgroup.procs")):
+            continue  # not a cgroup hierarchy (a hybrid layout's tmpfs)
+        d = os.path.join(parent, f"pmuprof-test-{CONTAINER_ID}")
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+            return d
+        except OSError:
+            os.rmdir(d)
+    return None
+
+
 def case_push():
-    """--push: a Pyroscope-style receiver gets windows with labels and the hot functions."""
+    """--push: a Pyroscope-style receiver gets windows with labels and the hot functions;
+    samples carry pid, comm and the container id from the process's cgroup."""
     Profile = pprof_class()
     got = []
 
@@ -442,6 +471,7 @@ def case_push():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     demo = subprocess.Popen([DEMO, "20"], stdout=subprocess.DEVNULL)
+    cg = container_cgroup(demo.pid)
     a = Agent("-F", "99", "--window", "2", "--push",
               f"http://127.0.0.1:{srv.server_address[1]}/", "--label", "env=test")
     try:
@@ -455,9 +485,11 @@ def case_push():
         demo.wait()
         rc = a.stop()
         srv.shutdown()
+        if cg:
+            os.rmdir(cg)
     if len(got) < 2:
         fail(f"{len(got)} windows pushed in 20 s with --window 2: {a.log()}")
-    funcs = set()
+    funcs, demo_labels = set(), []
     for path, ctype, body in got:
         u = urllib.parse.urlparse(path)
         q = urllib.parse.parse_qs(u.query)
@@ -480,6 +512,21 @@ def case_push():
         funcs |= {st[f.name] for f in prof.function}
         if not prof.sample or not all(len(s.value) == 2 for s in prof.sample):
             fail("pushed profile without samples")
+        for smp in prof.sample:
+            lab = {st[lb.key]: st[lb.str] for lb in smp.label}
+            if lab.get("pid") == str(demo.pid):
+                demo_labels.append(lab)
+            # pmuprof's pprof: function id = location id = string index + 1
+            root = st[smp.location_id[-1] - 1]
+            if not root.startswith("[lost:") and ("pid" not in lab or "comm" not in lab):
+                fail(f"a sample of {root} without pid and comm labels: {lab}")
+    # Other developers' demos may run too: the one started here is told by its pid.
+    if not demo_labels or any(lab.get("comm") != "pmuprof-demo" for lab in demo_labels):
+        fail(f"no samples with pid={demo.pid}, comm=pmuprof-demo: {demo_labels[:5]}")
+    if cg and any(lab.get("container_id") != CONTAINER_ID for lab in demo_labels):
+        fail(f"the demo runs in {cg}: container_id {CONTAINER_ID} expected: {demo_labels[:5]}")
+    if not cg:
+        print("note: no cgroup could be made here; container_id not checked")
     if not {"hot_60", "hot_30", "demo_loop"} <= funcs:
         fail(f"the workload's functions are not in the pushed profiles: {sorted(funcs)[:40]}")
     if not re.search(r"^pmuprof_push_sent_total [1-9]", metrics.decode(), re.M):
