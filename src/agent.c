@@ -147,10 +147,17 @@ static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_
 	struct agent *a = ctx;
 	struct agent_request *r;
 
-	for (r = a->active; r; r = r->next)
-		if (r->event == event && stack_table__add_joined(r->table, stack, count))
+	for (r = a->active; r; r = r->next) {
+		if (r->event != event)
+			continue;
+		/* Bounded like a window: a long request on a machine of many stacks. */
+		if (!stack || (stack_table__len(r->table) >= a->o.max_table &&
+			       !stack_table__get(r->table, stack)))
+			r->table_full += count;
+		else if (stack_table__add_joined(r->table, stack, count))
 			r->err = -ENOMEM;
-	if (a->push_tables[event])
+	}
+	if (a->push_tables[event] && stack)
 		push_add(a, event, pid, stack, count);
 }
 
@@ -389,11 +396,14 @@ static void request_ledger(struct agent *a, struct agent_request *r,
 		if (c == PROFILE_CNT_TAKEN || c == PROFILE_CNT_KSTACK_ERR ||
 		    c == PROFILE_CNT_USTACK_ERR || c == PROFILE_CNT_TRUNCATED || !v)
 			continue;
-		/* Weighted tables: cpu-clock's nanoseconds are not counted here (samples). */
+		/* A weighted table (hardware events by frequency) counts events, the ledger
+		 * samples: not mixed. */
 		snprintf(frame, sizeof(frame), "[lost:%s]", record_counter__name(c));
 		if (!a->count_weight[r->event])
 			stack_table__add_joined(r->table, frame, v);
 	}
+	if (r->table_full)
+		stack_table__add_joined(r->table, "[lost:table_full]", r->table_full);
 }
 
 /* Requests whose time is up: drained and handed back (or all, when stopping). */

@@ -51,6 +51,7 @@ struct agent_request {
 	int seconds;
 	struct stack_table *table;
 	uint64_t base[PROFILE_CNT_MAX]; /* the ledger when it started */
+	uint64_t table_full;		/* samples of new stacks beyond --max-table */
 	double end;			/* monotonic */
 	time_t wall_start;
 	int err; /* when done: 0 or negative errno (-ESHUTDOWN: the agent stops) */

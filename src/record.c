@@ -878,6 +878,8 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 		err = add_named(r, k, version, count, &unresolved);
 	}
 	if (err == -ENOSPC) {
+		if (r->opts.on_stack)
+			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL, count);
 		es->table_full += sum.samples;
 		es->table_full_weight += sum.weight;
 		return 0;

@@ -60,7 +60,8 @@ struct record_opts {
 	/*
 	 * Called for every drained key counted in its event's table, with its process, the
 	 * folded stack as the table holds it (valid during the call) and the count added: a
-	 * consumer can follow the stacks drain by drain without taking the tables. NULL: none.
+	 * consumer can follow the stacks drain by drain without taking the tables; stack NULL:
+	 * a new stack beyond max_table, counted as [lost:table_full]. NULL: none.
 	 */
 	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack, uint64_t count);
 	void *on_stack_ctx;

@@ -535,6 +535,40 @@ def case_push():
         fail(f"agent exit {rc}")
 
 
+STACKS = os.environ.get("PMUPROF_STACKS", "build/pmuprof-stacks")
+
+
+def case_request_bound():
+    """A profile request keeps --max-table distinct stacks; the rest is [lost:table_full]."""
+    Profile = pprof_class()
+    load = subprocess.Popen([STACKS, "20", "12"], stdout=subprocess.DEVNULL)
+    a = Agent("-F", "499", "--max-table", "20")
+    try:
+        a.wait_ready()
+        st, hdr, body = a.get("/debug/pprof/profile?seconds=3")
+    finally:
+        load.kill()
+        load.wait()
+        rc = a.stop()
+    if st != 200:
+        fail(f"status {st}: {body[:200]}")
+    prof = Profile()
+    prof.ParseFromString(gzip.decompress(body))
+    strs = prof.string_table
+    roots = {}
+    for smp in prof.sample:
+        leaf = strs[smp.location_id[0] - 1]
+        roots[leaf] = roots.get(leaf, 0) + smp.value[0]
+    lost = roots.get("[lost:table_full]", 0)
+    stacks = [s for s in prof.sample if strs[s.location_id[0] - 1] != "[lost:table_full]"]
+    if len(stacks) > 20 + 3:  # + the other ledger lines
+        fail(f"{len(stacks)} stacks with --max-table 20")
+    if not lost:
+        fail(f"no [lost:table_full] with 4096 stacks and --max-table 20: {sorted(roots)[:30]}")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+
+
 def case_cli_errors():
     """Bad options: one line naming the input, exit 2, nothing started."""
     cases = [
@@ -598,6 +632,7 @@ CASES = {
     "bad-requests": case_bad_requests,
     "sigterm": case_sigterm,
     "push": case_push,
+    "request-bound": case_request_bound,
     "cli-errors": case_cli_errors,
 }
 
