@@ -45,8 +45,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", type);
-	if (go_pprof_error)
+	if (go_pprof_error) {
+		/* As Go's net/http/pprof answers its errors. */
 		MHD_add_response_header(r, "X-Go-Pprof", "1");
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	}
 	if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
 		MHD_add_response_header(r, "Retry-After", "1");
 	if (status == MHD_HTTP_UNAUTHORIZED)
