@@ -199,6 +199,9 @@ struct pprof_opts {
 	int64_t time_nanos, duration_nanos;
 	const char *comment;
 	const char *main_binary; /* first mapping: what pprof shows as "File:" */
+	/* A first frame "{k=v,k=v}" holds the sample's labels (string values), not a
+	 * location. */
+	bool root_labels;
 };
 
 /*

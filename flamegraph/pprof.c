@@ -232,12 +232,71 @@ static int gzip_out(FILE *f, const uint8_t *d, size_t n)
 	return err;
 }
 
+/*
+ * A string_table entry: proto3 strings must be UTF-8 (parsers that check refuse the
+ * whole profile), and a process may name itself with any bytes: invalid ones become '?'.
+ */
+static void pb_string(struct pb *p, int field, const char *s)
+{
+	size_t len = strlen(s), i, c;
+	char *copy;
+
+	for (i = 0; i < len && (c = utf8_char_len(s + i, len - i)); i += c)
+		;
+	if (i == len) {
+		pb_bytes(p, field, s, len);
+		return;
+	}
+	copy = strdup(s);
+	if (!copy) {
+		p->oom = true;
+		return;
+	}
+	for (i = 0; i < len; i += c)
+		if (!(c = utf8_char_len(copy + i, len - i))) {
+			copy[i] = '?';
+			c = 1;
+		}
+	pb_bytes(p, field, copy, len);
+	free(copy);
+}
+
+/* "{k=v,k=v};..." → Sample.label entries (field 3: Label{1 key, 2 str}) in labs. */
+static int root_labels(struct pb *labs, struct strtab *strs, const char *s)
+{
+	const char *end = strchr(s, ';'), *p = s + 1;
+	struct pb lab = {0};
+	int err = 0;
+
+	if (end > s && end[-1] == '}')
+		end--;
+	while (p < end && !err) {
+		const char *comma = memchr(p, ',', end - p), *eq;
+		const char *stop = comma ? comma : end;
+		int64_t k, v;
+
+		eq = memchr(p, '=', stop - p);
+		if (eq && eq > p) {
+			k = strtab_get(strs, p, eq - p);
+			v = strtab_get(strs, eq + 1, stop - eq - 1);
+			if (k < 0 || v < 0)
+				err = -ENOMEM;
+			pb_uint(&lab, 1, k);
+			pb_uint(&lab, 2, v);
+			pb_msg(labs, 3, &lab);
+		}
+		p = stop + 1;
+	}
+	free(lab.b);
+	return lab.oom ? -ENOMEM : err;
+}
+
 int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 {
 	const struct stack_entry *e = stack_table__sorted(st);
 	size_t i, n = stack_table__len(st), nfunc = 0;
-	struct strtab strs = { 0 };
-	struct pb prof = { 0 }, sub = { 0 }, line = { 0 }, ids = { 0 }, vals = { 0 };
+	struct strtab strs = {0};
+	struct pb prof = {0}, sub = {0}, line = {0}, ids = {0}, vals = {0}, labs = {0};
 	int64_t *func_map = NULL, *mapping_of = NULL; /* by string index */
 	int64_t nmappings = 0;
 	uint64_t *locs = NULL;
@@ -247,7 +306,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	strtab_get(&strs, "", 0);
 	/* sample types: samples/count, then events/count (cpu/nanoseconds for clocks) */
 	{
-		int64_t samples = strtab_get(&strs, "samples", 7), count = strtab_get(&strs, "count", 5);
+		int64_t samples = strtab_get(&strs, "samples", 7),
+			count = strtab_get(&strs, "count", 5);
 		const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
 		int64_t ev = strtab_get(&strs, evname, strlen(evname));
 		int64_t unit = o->clock ? strtab_get(&strs, "nanoseconds", 11) : count;
@@ -289,7 +349,11 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 		size_t nl = 0, k;
 		uint64_t samples, events;
 
-		for (p = s;; p++) {
+		if (o->root_labels && s[0] == '{' && strchr(s, ';')) {
+			err = root_labels(&labs, &strs, s);
+			s = strchr(s, ';') + 1;
+		}
+		for (p = s; !err; p++) {
 			const char *semi = strchr(p, ';');
 			size_t len = semi ? (size_t)(semi - p) : strlen(p);
 			int64_t si = strtab_get(&strs, p, len);
@@ -308,7 +372,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 
 				const char *path = NULL, *bid = NULL;
 
-				func_map[si] = si + 1; /* function id = location id = string index + 1 */
+				func_map[si] =
+					si + 1; /* function id = location id = string index + 1 */
 				if (!stack_table__module(st, p, len, &path, &bid)) {
 					mod = path;
 					mod_len = strlen(path);
@@ -319,15 +384,17 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 					int64_t mi = strtab_get(&strs, mod, mod_len);
 
 					/* interned after the arrays were sized: grow */
-					if (mi < 0 || grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
+					if (mi < 0 ||
+					    grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
 						err = -ENOMEM;
 						break;
 					}
 					/* mapping_of[string of module] = mapping id */
 					if (!mapping_of[mi])
-						mapping_of[mi] = emit_mapping(&prof, &sub, &strs, mi, bid,
-									      &nmappings);
-					mapping_of[si] = -mapping_of[mi]; /* negative: a frame's mapping */
+						mapping_of[mi] = emit_mapping(&prof, &sub, &strs,
+									      mi, bid, &nmappings);
+					mapping_of[si] =
+						-mapping_of[mi]; /* negative: a frame's mapping */
 				}
 				/* Function{id, name, system_name} and Location{id, mapping, line} */
 				pb_uint(&sub, 1, si + 1);
@@ -374,7 +441,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 		pb_varint(&vals, events);
 		pb_bytes(&sub, 1, ids.b, ids.len);
 		pb_bytes(&sub, 2, vals.b, vals.len);
-		ids.len = vals.len = 0;
+		pb_raw(&sub, labs.b, labs.len);
+		ids.len = vals.len = labs.len = 0;
 		pb_msg(&prof, 2, &sub);
 	}
 	if (!err) {
@@ -388,8 +456,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 		if (o->duration_nanos)
 			pb_uint(&prof, 10, o->duration_nanos);
 		for (i = 0; i < strs.nr; i++)
-			pb_bytes(&prof, 6, strs.s[i], strlen(strs.s[i]));
-		if (prof.oom || sub.oom || line.oom || ids.oom || vals.oom)
+			pb_string(&prof, 6, strs.s[i]);
+		if (prof.oom || sub.oom || line.oom || ids.oom || vals.oom || labs.oom)
 			err = -ENOMEM;
 	}
 	if (!err)
@@ -400,6 +468,7 @@ out:
 	free(line.b);
 	free(ids.b);
 	free(vals.b);
+	free(labs.b);
 	free(locs);
 	free(func_map);
 	free(mapping_of);

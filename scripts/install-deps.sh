@@ -32,6 +32,11 @@ linux-perf
 bpftrace
 libxml2-utils
 golang-go
+libmicrohttpd-dev
+libcurl4-openssl-dev
+libsystemd-dev
+prometheus
+python3-protobuf
 chromium
 util-linux
 procps

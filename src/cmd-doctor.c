@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pmuprof doctor: what this machine can do, and what each collector will do here. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -256,6 +259,30 @@ static void print_features_json(const int have[KFEATURE_COUNT])
 	printf("]");
 }
 
+/*
+ * Whether 'pmuprof agent' can run here: its sampler needs what the profile collector
+ * needs, and its default address must be free. NULL when it can, else why not.
+ */
+static const char *agent_unmet(const struct machine_caps *mc, char *buf, size_t sz, bool *port_free)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(7071),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	*port_free = fd >= 0 && !setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) &&
+		     !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (fd >= 0)
+		close(fd);
+	if (collector__unmet(collectors__find("profile"), mc, buf, sz))
+		return buf;
+	if (!*port_free) {
+		snprintf(buf, sz, "127.0.0.1:7071 is in use: give --listen ADDR:PORT");
+		return buf;
+	}
+	return NULL;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -269,7 +296,9 @@ int cmd_doctor(int argc, char **argv)
 	struct binary_report bin = {0};
 	const char *binary = NULL;
 	bool json = false, root = geteuid() == 0, vm = virtualized();
-	char why[256], fp[128] = "";
+	char why[256], fp[128] = "", agent_why[256];
+	const char *agent_no;
+	bool port_free;
 	int c, i, have[KFEATURE_COUNT];
 
 	optind = 1;
@@ -297,6 +326,7 @@ int cmd_doctor(int argc, char **argv)
 	probe_features(have);
 	if (binary)
 		check_binary(binary, &bin);
+	agent_no = agent_unmet(&mc, agent_why, sizeof(agent_why), &port_free);
 	if (bin.fp_known && bin.functions)
 		snprintf(fp, sizeof(fp), "%d of %d functions (%.0f%%)", bin.with_fp, bin.functions,
 			 100.0 * bin.with_fp / bin.functions);
@@ -346,7 +376,10 @@ int cmd_doctor(int argc, char **argv)
 			json_write_string(stdout, unmet ? unmet : "");
 			printf("}");
 		}
-		printf("]}\n");
+		printf("], \"agent\": {\"runs\": %s, \"reason\": ", agent_no ? "false" : "true");
+		json_write_string(stdout, agent_no ? agent_no : "");
+		printf(", \"listen\": \"127.0.0.1:7071\", \"port_free\": %s}}\n",
+		       port_free ? "true" : "false");
 		return 0;
 	}
 	printf("pmuprof doctor\n\n");
@@ -385,5 +418,10 @@ int cmd_doctor(int argc, char **argv)
 		printf("    %-9s %s%s\n", all[i]->name,
 		       unmet ? "will not run: " : "runs: ", unmet ? unmet : all[i]->mode);
 	}
+	if (agent_no)
+		printf("\n  agent:             will not run: %s\n", agent_no);
+	else
+		printf("\n  agent:             runs: 'pmuprof agent' serves 127.0.0.1:7071 "
+		       "(pmuprof-agent.service)\n");
 	return 0;
 }

@@ -24,6 +24,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 struct stack_table;

@@ -121,6 +121,11 @@ struct series {
 static int series_open(struct series *s, const struct collector_ctx *ctx, const char *name,
 		       char *errbuf, size_t sz)
 {
+	if (!ctx->dir) {
+		s->f = NULL;
+		snprintf(s->path, sizeof(s->path), "%s.jsonl", name);
+		return 0;
+	}
 	snprintf(s->path, sizeof(s->path), "%s/%s.jsonl", ctx->dir, name);
 	s->f = fopen(s->path, "we");
 	if (!s->f) {
@@ -202,6 +207,23 @@ static int cpu_collect(void *state, double t)
 	return 0;
 }
 
+static int cpu_values(void *state, void (*emit)(void *, const char *, double), void *arg)
+{
+	static const char *const names[8] = {"user",   "nice", "system",  "idle",
+					     "iowait", "irq",  "softirq", "steal"};
+	double tick = sysconf(_SC_CLK_TCK) > 0 ? (double)sysconf(_SC_CLK_TCK) : 100;
+	unsigned long long v[10];
+	char name[32];
+	int i, err = read_proc_stat(v);
+
+	(void)state;
+	for (i = 0; !err && i < 8; i++) {
+		snprintf(name, sizeof(name), "%s_seconds", names[i]);
+		emit(arg, name, v[i] / tick);
+	}
+	return err;
+}
+
 static int cpu_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
 {
 	struct cpu_state *s = state;
@@ -252,6 +274,32 @@ static int mem_collect(void *state, double t)
 	}
 	fclose(f);
 	fprintf(s->f, "}\n");
+	return 0;
+}
+
+static int mem_values(void *state, void (*emit)(void *, const char *, double), void *arg)
+{
+	static const char *const keys[] = {"MemTotal",	"MemFree",   "MemAvailable", "Buffers",
+					   "Cached",	"SwapTotal", "SwapFree",     "Dirty",
+					   "AnonPages", NULL};
+	char line[256], key[64], name[80];
+	unsigned long long v;
+	FILE *f = fopen("/proc/meminfo", "re");
+	int i;
+
+	(void)state;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63[^:]: %llu", key, &v) != 2)
+			continue;
+		for (i = 0; keys[i]; i++)
+			if (!strcmp(keys[i], key)) {
+				snprintf(name, sizeof(name), "%s_bytes", key);
+				emit(arg, name, v * 1024.0);
+			}
+	}
+	fclose(f);
 	return 0;
 }
 
@@ -385,6 +433,28 @@ static int count_collect(void *state, double t)
 	}
 	fprintf(s->out.f, "}\n");
 	s->last_t = t;
+	return 0;
+}
+
+static int count_values(void *state, void (*emit)(void *, const char *, double), void *arg)
+{
+	struct count_state *s = state;
+	double d[64];
+	int i, j, err = stat__read(s->st);
+
+	if (err || s->st->nr > 64)
+		return err ? err : -E2BIG;
+	for (i = 0; i < s->st->nr; i++)
+		d[i] = s->st->ev[i].scaled;
+	for (i = 0; i < s->st->nr; i++) {
+		bool dup = false;
+
+		/* instances of one uncore event add up */
+		for (j = 0; j < i; j++)
+			dup |= !strcmp(s->st->ev[j].ev.name, s->st->ev[i].ev.name);
+		if (!dup)
+			emit(arg, s->st->ev[i].ev.name, value_named(s, s->st->ev[i].ev.name, d));
+	}
 	return 0;
 }
 
@@ -544,20 +614,20 @@ static int profile_stop(void *state, const struct collector_ctx *ctx, char *outp
 static const struct collector collectors[] = {
 	{"profile", "call stacks sampled by BPF on cycles (cpu-clock without a PMU)",
 	 NEED_PERF | NEED_BPF, "perf_event BPF sampler, 99 Hz, system-wide or the target's tasks",
-	 profile_start, profile_collect, profile_stop},
+	 profile_start, profile_collect, profile_stop, NULL},
 	{"counters", "per-CPU hardware counters with IPC, cache-miss and branch-miss rates",
 	 NEED_PERF | NEED_CORE_PMU, "counting, grouped, system-wide or the target's tasks",
-	 counters_start, count_collect, count_stop},
+	 counters_start, count_collect, count_stop, count_values},
 	{"uncore", "memory bandwidth per socket from the IMC uncore PMUs",
 	 NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
-	 count_stop},
+	 count_stop, count_values},
 	{"cpu", "CPU utilization from /proc/stat", 0, "/proc/stat deltas", cpu_start, cpu_collect,
-	 cpu_stop},
+	 cpu_stop, cpu_values},
 	{"memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,
-	 mem_stop},
+	 mem_stop, mem_values},
 	{"sched", "context switches and migrations per second (kernel software counters)",
 	 NEED_PERF, "software events, system-wide or the target's tasks", sched_start,
-	 count_collect, count_stop},
+	 count_collect, count_stop, count_values},
 };
 
 const struct collector *const *collectors__all(void)

@@ -35,7 +35,7 @@ struct machine_caps {
 int machine_caps__probe(struct machine_caps *mc);
 
 struct collector_ctx {
-	const char *dir;   /* output directory */
+	const char *dir;   /* output directory; NULL: no files (values() only) */
 	double interval_s; /* sampling interval of the counting collectors */
 	const struct machine_caps *caps;
 	/* The profile and the per-task counters follow these threads (and their children)
@@ -54,6 +54,13 @@ struct collector {
 	int (*start)(void **state, const struct collector_ctx *ctx, char *errbuf, size_t sz);
 	int (*collect)(void *state, double t);
 	int (*stop)(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz);
+	/*
+	 * The values now, cumulative where they count (events, CPU time) or current (memory),
+	 * in base units; name says the unit ("user_seconds", "MemFree_bytes", "cycles").
+	 * NULL for the profile. Negative errno when reading failed.
+	 */
+	int (*values)(void *state, void (*emit)(void *arg, const char *name, double value),
+		      void *arg);
 };
 
 /* Every collector, NULL-terminated. */

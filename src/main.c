@@ -16,6 +16,7 @@ static const struct command {
 	{"report", cmd_report, "top functions of a folded profile, by self and total share"},
 	{"collect", cmd_collect,
 	 "run collectors together (profile, counters, uncore, cpu, memory, sched)"},
+	{"agent", cmd_agent, "profile continuously; serve pprof and Prometheus metrics over HTTP"},
 	{"doctor", cmd_doctor, "what this machine can do, and what each collector will do here"},
 	{"list", cmd_list, "list the events this machine can sample"},
 	{"flamegraph", cmd_flamegraph, "render folded stacks as an interactive SVG"},

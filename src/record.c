@@ -677,6 +677,13 @@ static int read_ledger(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX],
 	return err;
 }
 
+int record__counters(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX])
+{
+	uint64_t w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+
+	return read_ledger(r, counters, w);
+}
+
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost)
 {
 	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX], w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -833,6 +840,8 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 
 	r->win.symbolized++;
 	err = stack_table__add_interned(t, r->frames, n, count, r->opts.max_table, &stored);
+	if (!err && r->opts.on_stack)
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stored, count);
 	if (err || finish_cut_short(r))
 		return err;
 	/* Bounded like the tables: entries name stacks in them. */
@@ -860,6 +869,8 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 	known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
 	if (known)
 		err = stack_table__add_existing(r->agg[k->event], known, count);
+	if (!err && r->opts.on_stack)
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, known, count);
 	if (!err) {
 		r->win.cache_hits++;
 	} else {
@@ -867,6 +878,8 @@ static int add_key(struct record *r, const struct profile_key *k, const struct p
 		err = add_named(r, k, version, count, &unresolved);
 	}
 	if (err == -ENOSPC) {
+		if (r->opts.on_stack)
+			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL, count);
 		es->table_full += sum.samples;
 		es->table_full_weight += sum.weight;
 		return 0;

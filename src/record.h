@@ -57,6 +57,14 @@ struct record_opts {
 	bool unwind;
 	uint64_t unwind_memory;	  /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
 	const char *command_path; /* a launched command's executable: tables built ahead */
+	/*
+	 * Called for every drained key counted in its event's table, with its process, the
+	 * folded stack as the table holds it (valid during the call) and the count added: a
+	 * consumer can follow the stacks drain by drain without taking the tables; stack NULL:
+	 * a new stack beyond max_table, counted as [lost:table_full]. NULL: none.
+	 */
+	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack, uint64_t count);
+	void *on_stack_ctx;
 };
 
 #define RECORD_MAX_TABLE 200000
@@ -146,6 +154,8 @@ int record__drain_now(struct record *r);
  * exchanged with the record's (pass empty ones).
  */
 int record__take(struct record *r, struct stack_table **tables, struct record_stats *st);
+/* The in-kernel ledger since the start, per event and counter (enum profile_counter). */
+int record__counters(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX]);
 /* Live totals: samples taken and lost so far. */
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost);
 /* Disable and detach every event (perf fds closed). Idempotent. */

@@ -54,6 +54,35 @@ t pmuprof collect --collectors profile,sc
         fail(f"completion: {got} (stderr {p.stderr!r}), want {want}")
 
 
+def check_unit(dest, binary, o):
+    """The agent's unit: installed, notify when built with libsystemd, the capabilities
+    the agent needs, and systemd-analyze finds nothing wrong but the paths of this test."""
+    units = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs
+             if f == "pmuprof-agent.service"]
+    if not units or "/systemd/system/" not in units[0]:
+        fail(f"the agent's unit is not installed in a systemd unit directory: {units}")
+    text = open(units[0]).read()
+    bindir = os.path.join(o["prefix"], o["bindir"])
+    for want in (f"ExecStart={bindir}/pmuprof agent\n", "AmbientCapabilities=CAP_BPF CAP_PERFMON",
+                 "NoNewPrivileges=yes", "ProtectSystem=strict"):
+        if want not in text:
+            fail(f"{units[0]} lacks {want!r}")
+    if not re.search(r"^Type=(notify|simple)$", text, re.M):
+        fail(f"{units[0]}: Type")
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        unit = os.path.join(d, "pmuprof-agent.service")
+        with open(unit, "w") as f:
+            f.write(text.replace(f"{bindir}/pmuprof", binary))
+        p = subprocess.run([analyze, "verify", unit], capture_output=True, text=True, timeout=60)
+        bad = [line for line in (p.stdout + p.stderr).splitlines()
+               if line.strip() and "man pmuprof-agent" not in line]
+        if bad:
+            fail(f"systemd-analyze verify: {bad}")
+
+
 def main():
     build = sys.argv[1]
     if not shutil.which("man") or not shutil.which("scdoc"):
@@ -102,6 +131,7 @@ def main():
         if not os.path.isfile(comp):
             fail(f"no bash completion at {comp}")
         check_completion(comp, os.path.dirname(binary))
+        check_unit(dest, binary, o)
     print("PASS")
 
 

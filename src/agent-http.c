@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The agent's HTTP server (libmicrohttpd, a thread per connection: a profile request
+ * waits its N seconds in its own thread while the engine keeps draining). Paths follow
+ * Go's net/http/pprof, Prometheus and its health endpoints.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <microhttpd.h>
+#include "agent.h"
+#include "util.h"
+
+struct agent_http {
+	struct agent *a;
+	struct MHD_Daemon *d[AGENT_MAX_LISTEN];
+	MHD_socket quiesced[AGENT_MAX_LISTEN];
+	int nr;
+	char token[512]; /* "" when no token is needed */
+};
+
+static const char index_page[] =
+	"<!DOCTYPE html><html><head><title>pmuprof agent</title></head><body>\n"
+	"<h1>pmuprof agent</h1><ul>\n"
+	"<li><a href=\"/debug/pprof/\">/debug/pprof/</a>: profiles (pprof, ?seconds=N)</li>\n"
+	"<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
+	"<li><a href=\"/api/collectors\">/api/collectors</a>: what runs here, and why not</li>\n"
+	"<li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a></li>\n"
+	"</ul></body></html>\n";
+
+/* Queue body (malloc'd, taken over) with a status and a content type. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *type,
+			     char *body, size_t len, bool go_pprof_error)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	if (go_pprof_error) {
+		/* As Go's net/http/pprof answers its errors. */
+		MHD_add_response_header(r, "X-Go-Pprof", "1");
+		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	}
+	if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(r, "Retry-After", "1");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"pmuprof\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	if (status == MHD_HTTP_OK && !strcmp(type, "application/octet-stream"))
+		MHD_add_response_header(r, "Content-Disposition",
+					"attachment; filename=\"profile\"");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result text(struct MHD_Connection *c, unsigned int status, bool go_pprof,
+			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result text(struct MHD_Connection *c, unsigned int status, bool go_pprof,
+			    const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MHD_NO;
+	return reply(c, status, "text/plain; charset=utf-8", s, n, go_pprof);
+}
+
+/* ?seconds=: Go's rules (absent or not positive: 30), but a non-integer is refused. */
+static int parse_seconds(const char *arg, int max, long *out)
+{
+	char *end;
+	long v;
+
+	*out = 30;
+	if (!arg || !*arg)
+		return 0;
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*end || errno)
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	if (v > 0)
+		*out = v;
+	return 0;
+}
+
+static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection *c, int event)
+{
+	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
+	struct agent_request *r;
+	char *body;
+	size_t len;
+	long secs;
+	int err = parse_seconds(arg, h->a->o.max_seconds, &secs);
+
+	if (err == -EINVAL)
+		return text(c, MHD_HTTP_BAD_REQUEST, true,
+			    "seconds=%s: give a whole number of seconds (default 30)\n", arg);
+	if (err == -ERANGE)
+		return text(c, MHD_HTTP_BAD_REQUEST, true,
+			    "seconds=%s: profile duration exceeds the agent's maximum of %d s "
+			    "(--max-seconds)\n",
+			    arg, h->a->o.max_seconds);
+	err = agent__profile(h->a, event, (int)secs, &r);
+	if (err == -EBUSY)
+		return text(c, MHD_HTTP_TOO_MANY_REQUESTS, true,
+			    "too many concurrent profile requests (at most %d, --max-requests); "
+			    "retry later\n",
+			    h->a->o.max_requests);
+	if (err == -ESHUTDOWN)
+		return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, true, "the agent is stopping\n");
+	if (err)
+		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
+			    strerror(-err));
+	err = agent__pprof(h->a, event, r->table, r->wall_start, r->seconds, false, &body, &len);
+	agent_request__free(r);
+	if (err)
+		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
+			    strerror(-err));
+	return reply(c, MHD_HTTP_OK, "application/octet-stream", body, len, false);
+}
+
+static enum MHD_Result serve_pprof_index(struct agent_http *h, struct MHD_Connection *c)
+{
+	struct agent *a = h->a;
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	int i;
+
+	if (!f)
+		return MHD_NO;
+	fprintf(f, "/debug/pprof/profile?seconds=N: %s (the default event)\n",
+		a->nr_evs ? a->evs[0].name : "no sampler running");
+	for (i = 0; a->profile_running && i < a->nr_evs; i++)
+		fprintf(f, "/debug/pprof/%s?seconds=N\n", a->evs[i].name);
+	if (fclose(f))
+		return MHD_NO;
+	return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", s, len, false);
+}
+
+static bool wants_openmetrics(struct MHD_Connection *c)
+{
+	const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+
+	return acc && strstr(acc, "application/openmetrics-text");
+}
+
+static enum MHD_Result serve_metrics(struct agent_http *h, struct MHD_Connection *c)
+{
+	bool om = wants_openmetrics(c);
+	char *body;
+	size_t len;
+
+	if (agent__metrics(h->a, om, &body, &len))
+		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, false, "metrics failed\n");
+	return reply(c, MHD_HTTP_OK,
+		     om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+			: "text/plain; version=0.0.4; charset=utf-8",
+		     body, len, false);
+}
+
+static enum MHD_Result serve_health(struct agent_http *h, struct MHD_Connection *c, bool ready)
+{
+	struct agent *a = h->a;
+	double age;
+	bool ok;
+
+	pthread_mutex_lock(&a->lock);
+	age = monotonic_now() - a->heartbeat;
+	ok = ready ? a->ready && !a->stopping : !a->stopping && (age < 10 || !a->ready);
+	pthread_mutex_unlock(&a->lock);
+	if (ready)
+		return text(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, false, "%s\n",
+			    ok ? "pmuprof agent is Ready." : "pmuprof agent is not ready.");
+	return text(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, false, "%s\n",
+		    ok ? "pmuprof agent is Healthy." : "pmuprof agent is not healthy.");
+}
+
+/* Constant time: the token's length may leak, not its bytes. */
+static bool authorized(struct agent_http *h, struct MHD_Connection *c)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	size_t n = strlen(h->token), i;
+	unsigned char diff = 0;
+
+	if (!n)
+		return true;
+	if (!auth || strncmp(auth, "Bearer ", 7) || strlen(auth + 7) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		diff |= auth[7 + i] ^ h->token[i];
+	return diff == 0;
+}
+
+static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c, const char *url)
+{
+	char *body;
+	size_t len;
+	int ev;
+
+	if (!strcmp(url, "/-/healthy") || !strcmp(url, "/-/ready"))
+		return serve_health(h, c, !strcmp(url, "/-/ready"));
+	if (!authorized(h, c))
+		return text(c, MHD_HTTP_UNAUTHORIZED, false,
+			    "give the agent's token: Authorization: Bearer TOKEN\n");
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(h, c);
+	if (!strcmp(url, "/"))
+		return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", strdup(index_page),
+			     strlen(index_page), false);
+	if (!strcmp(url, "/api/collectors")) {
+		if (agent__collectors_json(h->a, &body, &len))
+			return MHD_NO;
+		return reply(c, MHD_HTTP_OK, "application/json", body, len, false);
+	}
+	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
+		return serve_pprof_index(h, c);
+	if (!strncmp(url, "/debug/pprof/", 13)) {
+		const char *name = url + 13;
+
+		if (!h->a->profile_running)
+			return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, true,
+				    "the profile collector is not running here (see "
+				    "/api/collectors)\n");
+		ev = !strcmp(name, "profile") ? 0 : agent__event_index(h->a, name);
+		if (ev >= 0)
+			return serve_profile(h, c, ev);
+		return text(c, MHD_HTTP_NOT_FOUND, true,
+			    "unknown profile: %s (see /debug/pprof/)\n", name);
+	}
+	return text(c, MHD_HTTP_NOT_FOUND, false, "404 page not found: %s\n", url);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload;
+	if (!*con_cls) {
+		*con_cls = c; /* headers in: answer on the next call */
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0; /* a body is not read */
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, false, "%s: only GET and HEAD\n",
+			    method);
+	return route(cls, c, url);
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* "127.0.0.1:7071", "[::1]:7071", ":7071" (every address). */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, char *errbuf, size_t sz)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	char host[256];
+	const char *colon = strrchr(spec, ':'), *port;
+	size_t hl;
+	int err;
+
+	if (!colon || !colon[1]) {
+		snprintf(errbuf, sz, "--listen %s: give ADDRESS:PORT (e.g. 127.0.0.1:7071)", spec);
+		return -EINVAL;
+	}
+	port = colon + 1;
+	hl = colon - spec;
+	if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)hl, spec);
+	err = getaddrinfo(hl ? host : NULL, port, &hints, &res);
+	if (err || !res) {
+		snprintf(errbuf, sz, "--listen %.200s: %s", spec, gai_strerror(err));
+		return -EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int read_token(struct agent_http *h, const char *path, char *errbuf, size_t sz)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(errbuf, sz, "--token-file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	n = fread(h->token, 1, sizeof(h->token) - 1, f);
+	fclose(f);
+	h->token[n] = 0;
+	while (n && (h->token[n - 1] == '\n' || h->token[n - 1] == '\r' || h->token[n - 1] == ' '))
+		h->token[--n] = 0;
+	if (!n) {
+		snprintf(errbuf, sz, "--token-file %s: the file is empty", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
+{
+	struct agent_http *h = calloc(1, sizeof(*h));
+	int i;
+
+	if (!h) {
+		snprintf(errbuf, sz, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	h->a = a;
+	if (a->o.token_file && read_token(h, a->o.token_file, errbuf, sz))
+		goto fail;
+	for (i = 0; i < a->o.nr_listen; i++) {
+		struct sockaddr_storage ss;
+		const union MHD_DaemonInfo *info;
+		unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
+				     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
+
+		if (parse_listen(a->o.listen[i], &ss, errbuf, sz))
+			goto fail;
+		if (ss.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		h->d[i] = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+					   (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+					   (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT,
+					   (unsigned int)30, MHD_OPTION_END);
+		if (!h->d[i]) {
+			snprintf(errbuf, sz, "--listen %s: cannot listen there: %s", a->o.listen[i],
+				 strerror(errno ? errno : EADDRINUSE));
+			goto fail;
+		}
+		h->quiesced[i] = MHD_INVALID_SOCKET;
+		h->nr++;
+		info = MHD_get_daemon_info(h->d[i], MHD_DAEMON_INFO_BIND_PORT);
+		fprintf(stderr, "pmuprof: agent: listening on %s (port %u)%s\n", a->o.listen[i],
+			info ? info->port : 0,
+			is_loopback((struct sockaddr *)&ss)
+				? ""
+				: "; not a loopback address: anyone who reaches it can profile "
+				  "this machine (--token-file, a firewall)");
+	}
+	return h;
+fail:
+	agent_http__stop(h);
+	return NULL;
+}
+
+void agent_http__quiesce(struct agent_http *h)
+{
+	int i;
+
+	for (i = 0; h && i < h->nr; i++)
+		if (h->quiesced[i] == MHD_INVALID_SOCKET)
+			h->quiesced[i] = MHD_quiesce_daemon(h->d[i]);
+}
+
+void agent_http__stop(struct agent_http *h)
+{
+	int i;
+
+	if (!h)
+		return;
+	agent_http__quiesce(h);
+	for (i = 0; i < h->nr; i++) {
+		MHD_stop_daemon(h->d[i]);
+		if (h->quiesced[i] != MHD_INVALID_SOCKET)
+			close(h->quiesced[i]);
+	}
+	free(h);
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /metrics: Prometheus text format 0.0.4, or OpenMetrics 1.0 when the scraper asks for
+ * it. Names in base units with node_exporter's conventions (_total counters,
+ * *_scrape_collector_success, process_* for the agent itself); /api/collectors as JSON.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "agent.h"
+#include "util.h"
+
+struct mw {
+	FILE *f;
+	bool om;
+};
+
+/* A family's HELP and TYPE lines. OpenMetrics names counters without "_total". */
+static void family(struct mw *w, const char *name, const char *type, const char *help)
+{
+	size_t n = strlen(name);
+	bool counter = !strcmp(type, "counter");
+
+	if (w->om && counter && n > 6 && !strcmp(name + n - 6, "_total"))
+		n -= 6;
+	fprintf(w->f, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
+}
+
+static void value(struct mw *w, double v)
+{
+	if (v == (double)(long long)v && v < 9e15 && v > -9e15)
+		fprintf(w->f, " %lld\n", (long long)v);
+	else
+		fprintf(w->f, " %.15g\n", v);
+}
+
+static void label_value(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* name{k="v"} value; k NULL: no labels. */
+static void sample(struct mw *w, const char *name, const char *k, const char *v, double val)
+{
+	fputs(name, w->f);
+	if (k) {
+		fprintf(w->f, "{%s=\"", k);
+		label_value(w->f, v);
+		fputs("\"}", w->f);
+	}
+	value(w, val);
+}
+
+static void sample2(struct mw *w, const char *name, const char *k1, const char *v1, const char *k2,
+		    const char *v2, double val)
+{
+	fprintf(w->f, "%s{%s=\"", name, k1);
+	label_value(w->f, v1);
+	fprintf(w->f, "\",%s=\"", k2);
+	label_value(w->f, v2);
+	fputs("\"}", w->f);
+	value(w, val);
+}
+
+static void scalar(struct mw *w, const char *name, const char *type, const char *help, double v)
+{
+	family(w, name, type, help);
+	sample(w, name, NULL, NULL, v);
+}
+
+/* The agent's own process, as client libraries export it. */
+static void process_metrics(struct mw *w)
+{
+	unsigned long long utime = 0, stime = 0, vsize = 0, start = 0;
+	long long rss = 0;
+	double tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE), boot = 0;
+	char buf[2048], *p;
+	int fds = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+	DIR *d;
+	struct dirent *de;
+
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[n] = 0;
+		fclose(f);
+		/* After the comm (which may hold spaces): field 3 on. */
+		p = strrchr(buf, ')');
+		if (p)
+			sscanf(p + 2,
+			       "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+			       "%*d %*d %*d %llu %llu %lld",
+			       &utime, &stime, &start, &vsize, &rss);
+	}
+	f = fopen("/proc/stat", "re");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %lf", &boot) == 1)
+			break;
+	if (f)
+		fclose(f);
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)))
+		fds += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	scalar(w, "process_cpu_seconds_total", "counter",
+	       "Total user and system CPU time spent in seconds.", (utime + stime) / tick);
+	scalar(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+	       rss * page);
+	scalar(w, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+	       (double)vsize);
+	scalar(w, "process_start_time_seconds", "gauge",
+	       "Start time of the process since unix epoch in seconds.", boot + start / tick);
+	scalar(w, "process_open_fds", "gauge", "Number of open file descriptors.",
+	       fds > 0 ? fds - 1 : 0);
+}
+
+static const char *const lost_reasons[] = {"map_full", "stack", "table_full"};
+
+static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_totals *t)
+{
+	int i, r;
+
+	if (!a->profile_running)
+		return;
+	family(w, "pmuprof_samples_total", "counter", "Samples the kernel took, by event.");
+	for (i = 0; i < a->nr_evs; i++)
+		sample(w, "pmuprof_samples_total", "event", a->evs[i].name,
+		       t->counters[i][PROFILE_CNT_TAKEN]);
+	family(w, "pmuprof_samples_in_stacks_total", "counter",
+	       "Samples counted in a stack (updated at each window's end).");
+	for (i = 0; i < a->nr_evs; i++)
+		sample(w, "pmuprof_samples_in_stacks_total", "event", a->evs[i].name,
+		       t->in_stacks[i]);
+	family(w, "pmuprof_samples_lost_total", "counter",
+	       "Samples taken but in no stack, by event and reason (table_full at window ends).");
+	for (i = 0; i < a->nr_evs; i++)
+		for (r = 0; r < 3; r++)
+			sample2(w, "pmuprof_samples_lost_total", "event", a->evs[i].name, "reason",
+				lost_reasons[r],
+				r == 0	 ? t->counters[i][PROFILE_CNT_LOST_MAP_FULL]
+				: r == 1 ? t->counters[i][PROFILE_CNT_LOST_STACK]
+					 : t->table_full[i]);
+	family(w, "pmuprof_samples_incomplete_total", "counter",
+	       "Samples kept with a partial stack, by event and reason.");
+	for (i = 0; i < a->nr_evs; i++) {
+		sample2(w, "pmuprof_samples_incomplete_total", "event", a->evs[i].name, "reason",
+			"kernel_stack_error", t->counters[i][PROFILE_CNT_KSTACK_ERR]);
+		sample2(w, "pmuprof_samples_incomplete_total", "event", a->evs[i].name, "reason",
+			"user_stack_error", t->counters[i][PROFILE_CNT_USTACK_ERR]);
+		sample2(w, "pmuprof_samples_incomplete_total", "event", a->evs[i].name, "reason",
+			"truncated", t->counters[i][PROFILE_CNT_TRUNCATED]);
+	}
+	family(w, "pmuprof_stacks", "gauge", "Distinct stacks in the last window, by event.");
+	for (i = 0; i < a->nr_evs; i++)
+		sample(w, "pmuprof_stacks", "event", a->evs[i].name, t->stacks[i]);
+	family(w, "pmuprof_sampling_frequency_hertz", "gauge", "Sampling frequency, by event.");
+	for (i = 0; i < a->nr_evs; i++)
+		sample(w, "pmuprof_sampling_frequency_hertz", "event", a->evs[i].name,
+		       a->evs[i].attr.freq ? a->evs[i].attr.sample_freq : 0);
+	scalar(w, "pmuprof_drains_total", "counter", "In-kernel map sets drained.", t->drains);
+	scalar(w, "pmuprof_windows_total", "counter", "Windows completed.", t->windows);
+	scalar(w, "pmuprof_symbolized_stacks_total", "counter",
+	       "Drained stacks symbolized (not found in the name cache).", t->symbolized);
+	scalar(w, "pmuprof_stack_cache_hits_total", "counter",
+	       "Drained stacks counted under a name given in an earlier drain.", t->cache_hits);
+	scalar(w, "pmuprof_unresolved_user_samples_total", "counter",
+	       "Samples with at least one unnamed user frame.", t->unresolved_user);
+	scalar(w, "pmuprof_processes_reaped_total", "counter",
+	       "Exited processes whose address spaces were freed.", t->reaped);
+	scalar(w, "pmuprof_tracking_records_lost_total", "counter",
+	       "mmap/fork/exit records the kernel dropped.", t->track_lost);
+	scalar(w, "pmuprof_untracked_processes", "gauge",
+	       "Processes beyond the tracking bound (user frames unnamed).", t->untracked_pids);
+	scalar(w, "pmuprof_unwind_table_bytes", "gauge",
+	       "Kernel memory of the CFI unwind tables loaded.", t->unwind_bytes);
+}
+
+static void request_metrics(struct mw *w, const struct agent_totals *t, int in_flight)
+{
+	scalar(w, "pmuprof_profile_requests_total", "counter", "Profile requests accepted.",
+	       t->requests);
+	scalar(w, "pmuprof_profile_requests_rejected_total", "counter",
+	       "Profile requests refused at the concurrency cap.", t->requests_rejected);
+	scalar(w, "pmuprof_profile_requests_failed_total", "counter",
+	       "Profile requests accepted that could not be answered.", t->requests_failed);
+	scalar(w, "pmuprof_profile_requests_in_flight", "gauge",
+	       "Profile requests being sampled now.", in_flight);
+	scalar(w, "pmuprof_push_sent_total", "counter", "Windows pushed.", t->push_sent);
+	scalar(w, "pmuprof_push_failures_total", "counter", "Push attempts that failed.",
+	       t->push_failed);
+	scalar(w, "pmuprof_push_dropped_total", "counter",
+	       "Windows dropped: queue full or retries exhausted.", t->push_dropped);
+	scalar(w, "pmuprof_push_queue_length", "gauge", "Windows waiting to be pushed.",
+	       t->push_queued);
+	scalar(w, "pmuprof_push_table_full_total", "counter",
+	       "Samples left out of pushed windows: more distinct stacks than --max-table.",
+	       t->push_table_full);
+}
+
+/* One collector's values, gathered before printing so each family is printed once. */
+struct cvals {
+	char name[32][64];
+	double v[32];
+	int n;
+};
+
+static void cvals_emit(void *arg, const char *name, double v)
+{
+	struct cvals *c = arg;
+
+	if (c->n >= 32)
+		return;
+	snprintf(c->name[c->n], sizeof(c->name[c->n]), "%s", name);
+	c->v[c->n++] = v;
+}
+
+static void metric_name(char *out, size_t sz, const char *coll, const char *name, const char *suf)
+{
+	size_t n = snprintf(out, sz, "pmuprof_%s_", coll), i;
+
+	/* snake_case: MemFree → mem_free, cache-misses → cache_misses */
+	for (i = 0; name[i] && n + 2 < sz; i++) {
+		unsigned char ch = name[i];
+
+		if (isupper(ch) && i && islower((unsigned char)name[i - 1]))
+			out[n++] = '_';
+		out[n++] = isalnum(ch) ? tolower(ch) : '_';
+	}
+	out[n] = 0;
+	snprintf(out + n, sz - n, "%s", suf);
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* cpu: one seconds family by mode; memory: a gauge per field; counting: a counter each. */
+static void collector_values(struct mw *w, const char *coll, const struct cvals *c)
+{
+	char name[160], mode[64];
+	int i;
+
+	if (c->n && ends_with(c->name[0], "_seconds")) {
+		snprintf(name, sizeof(name), "pmuprof_%s_seconds_total", coll);
+		family(w, name, "counter", "CPU time by mode, all CPUs together (/proc/stat).");
+		for (i = 0; i < c->n; i++) {
+			snprintf(mode, sizeof(mode), "%.*s", (int)(strlen(c->name[i]) - 8),
+				 c->name[i]);
+			sample(w, name, "mode", mode, c->v[i]);
+		}
+		return;
+	}
+	for (i = 0; i < c->n; i++) {
+		bool bytes = ends_with(c->name[i], "_bytes");
+
+		metric_name(name, sizeof(name), coll, c->name[i], bytes ? "" : "_total");
+		family(w, name, bytes ? "gauge" : "counter",
+		       bytes ? "Memory (/proc/meminfo)." : "Events counted since the start.");
+		sample(w, name, NULL, NULL, c->v[i]);
+	}
+}
+
+static void collectors_metrics(struct mw *w, struct agent *a)
+{
+	struct cvals vals[16];
+	int i;
+
+	for (i = 0; i < a->nr_slots; i++) {
+		struct agent_slot *s = &a->slots[i];
+		double t0 = monotonic_now();
+
+		vals[i].n = 0;
+		if (s->running && s->c->values)
+			s->success = s->c->values(s->state, cvals_emit, &vals[i]) == 0;
+		else
+			s->success = s->running;
+		s->duration = monotonic_now() - t0;
+	}
+	family(w, "pmuprof_scrape_collector_success", "gauge",
+	       "Whether a collector runs and its values could be read.");
+	for (i = 0; i < a->nr_slots; i++)
+		sample(w, "pmuprof_scrape_collector_success", "collector", a->slots[i].c->name,
+		       a->slots[i].success);
+	family(w, "pmuprof_scrape_collector_duration_seconds", "gauge",
+	       "How long reading a collector's values took.");
+	for (i = 0; i < a->nr_slots; i++)
+		sample(w, "pmuprof_scrape_collector_duration_seconds", "collector",
+		       a->slots[i].c->name, a->slots[i].duration);
+	for (i = 0; i < a->nr_slots; i++)
+		if (a->slots[i].success && vals[i].n)
+			collector_values(w, a->slots[i].c->name, &vals[i]);
+}
+
+int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len)
+{
+	struct mw w = {.om = openmetrics};
+	struct agent_totals t;
+	int in_flight;
+	bool ready;
+
+	w.f = open_memstream(buf, len);
+	if (!w.f)
+		return -errno;
+	pthread_mutex_lock(&a->lock);
+	t = a->t;
+	in_flight = a->nr_requests;
+	ready = a->ready;
+	pthread_mutex_unlock(&a->lock);
+	family(&w, "pmuprof_build_info", "gauge", "The pmuprof version running (always 1).");
+	fprintf(w.f, "pmuprof_build_info{version=\"%s\"} 1\n", PMUPROF_VERSION);
+	scalar(&w, "pmuprof_ready", "gauge", "1 once the first window is sampling.", ready);
+	sampler_metrics(&w, a, &t);
+	request_metrics(&w, &t, in_flight);
+	/* Collectors are read by one scrape at a time. */
+	pthread_mutex_lock(&a->coll_lock);
+	collectors_metrics(&w, a);
+	pthread_mutex_unlock(&a->coll_lock);
+	process_metrics(&w);
+	if (w.om)
+		fputs("# EOF\n", w.f);
+	if (fclose(w.f)) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int agent__collectors_json(struct agent *a, char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	int i;
+
+	if (!f)
+		return -errno;
+	fputs("{\"collectors\": [\n", f);
+	for (i = 0; i < a->nr_slots; i++) {
+		const struct agent_slot *s = &a->slots[i];
+
+		fprintf(f, "  {\"name\": ");
+		json_write_string(f, s->c->name);
+		fprintf(f, ", \"running\": %s, \"reason\": ", s->running ? "true" : "false");
+		json_write_string(f, s->running ? "" : s->reason);
+		fprintf(f, ", \"mode\": ");
+		json_write_string(f, s->c->mode);
+		fprintf(f, ", \"description\": ");
+		json_write_string(f, s->c->description);
+		fprintf(f, "}%s\n", i + 1 < a->nr_slots ? "," : "");
+	}
+	fputs("], \"events\": [", f);
+	for (i = 0; a->profile_running && i < a->nr_evs; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_write_string(f, a->evs[i].name);
+	}
+	fputs("], \"fallback\": ", f);
+	json_write_string(f, a->fallback);
+	fputs("}\n", f);
+	if (fclose(f)) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The agent's engine: continuous record, windows, profile requests, collectors. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+#include "flamegraph/flamegraph.h"
+
+static bool is_clock(const struct pmu_event *ev)
+{
+	return ev->attr.type == PERF_TYPE_SOFTWARE && (ev->attr.config == PERF_COUNT_SW_CPU_CLOCK ||
+						       ev->attr.config == PERF_COUNT_SW_TASK_CLOCK);
+}
+
+/* -e and -F → events, with the cpu-clock fallback of record. 0 or an exit code. */
+static int agent__events(struct agent *a)
+{
+	struct pmu_fallback fb;
+	struct pmu_event *tmp;
+	char *bad = NULL, why[256], buf[512];
+	int err, i;
+
+	err = pmu_events__parse_list(a->o.events, &a->evs, &a->nr_evs, &bad, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "pmuprof: agent: -e %s: %s%s%s\n", a->o.events, bad ? bad : "",
+			bad ? ": " : "", why[0] ? why : strerror(-err));
+		free(bad);
+		return 2;
+	}
+	free(bad);
+	for (i = 0; i < a->nr_evs; i++) {
+		if (a->evs[i].uncore) {
+			fprintf(stderr,
+				"pmuprof: agent: -e %s: %s is an uncore event: it counts but "
+				"cannot sample (the uncore collector reports it)\n",
+				a->o.events, a->evs[i].name);
+			return 2;
+		}
+		pmu_event__set_sampling(&a->evs[i], a->o.freq, 0);
+	}
+	if (a->nr_evs > PROFILE_MAX_EVENTS) {
+		fprintf(stderr, "pmuprof: agent: -e %s: at most %d events\n", a->o.events,
+			PROFILE_MAX_EVENTS);
+		return 2;
+	}
+	tmp = realloc(a->evs, (a->nr_evs + 1) * sizeof(*a->evs));
+	if (!tmp)
+		return 1;
+	a->evs = tmp;
+	err = pmu_events__fallback(a->evs, &a->nr_evs, a->o.freq, true, &fb);
+	if (err) {
+		fprintf(stderr, "pmuprof: agent: %s\n",
+			pmu_open_strerror(err, &a->evs[fb.failed < 0 ? 0 : fb.failed], buf,
+					  sizeof(buf)));
+		return 2;
+	}
+	if (fb.added_cpu_clock)
+		snprintf(a->fallback, sizeof(a->fallback),
+			 "%s: no hardware PMU (%s, a virtual machine?); sampling cpu-clock at "
+			 "%lu Hz instead",
+			 fb.dropped[0], pmu_errno_name(fb.err), a->o.freq);
+	else if (fb.nr_dropped)
+		snprintf(a->fallback, sizeof(a->fallback), "%s: no hardware PMU (%s); dropped",
+			 fb.dropped[0], pmu_errno_name(fb.err));
+	if (a->fallback[0])
+		fprintf(stderr, "pmuprof: agent: %s\n", a->fallback);
+	for (i = 0; i < a->nr_evs; i++)
+		a->count_weight[i] = a->evs[i].hardware && a->evs[i].attr.freq;
+	return 0;
+}
+
+#define PID_CACHE 4096
+
+/*
+ * The container a process runs in: the last 64-hex-digit name in its cgroup path
+ * (docker-ID.scope, cri-containerd-ID.scope, crio-ID.scope, /docker/ID), or "".
+ * /proc/PID/cgroup is the kernel's text, read within bounds.
+ */
+static void container_of(pid_t pid, char *out, size_t sz)
+{
+	char path[64], buf[4096];
+	ssize_t n, i, run = 0;
+	int fd;
+
+	out[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	for (i = 0; i < n; i++) {
+		run = isxdigit((unsigned char)buf[i]) && !isupper((unsigned char)buf[i]) ? run + 1
+											 : 0;
+		if (run == 64 && (i + 1 == n || !isxdigit((unsigned char)buf[i + 1])) && sz > 64)
+			snprintf(out, sz, "%.64s", buf + i - 63);
+	}
+}
+
+static const char *agent__container(struct agent *a, pid_t pid)
+{
+	struct agent_pid_cache *c;
+
+	if (!a->pids && !(a->pids = calloc(PID_CACHE, sizeof(*a->pids))))
+		return "";
+	c = &a->pids[(unsigned int)pid % PID_CACHE];
+	if (c->pid != pid) {
+		c->pid = pid;
+		container_of(pid, c->container, sizeof(c->container));
+	}
+	return c->container;
+}
+
+/* A pushed stack: "{pid=P,comm=C[,container_id=ID]};stack". */
+static void push_add(struct agent *a, int event, pid_t pid, const char *stack, uint64_t count)
+{
+	struct stack_table *t = a->push_tables[event];
+	const char *container = pid ? agent__container(a, pid) : "";
+	size_t clen = strcspn(stack, ";"), i;
+	char comm[64], *s = NULL;
+
+	/* The process name (the first frame) as a label value: no separators in it. */
+	snprintf(comm, sizeof(comm), "%.*s", (int)clen, stack);
+	for (i = 0; comm[i]; i++)
+		if (strchr(",={}", comm[i]))
+			comm[i] = '_';
+	if (asprintf(&s, "{pid=%d,comm=%s%s%s};%s", (int)pid, comm,
+		     container[0] ? ",container_id=" : "", container, stack) < 0)
+		return;
+	if (stack_table__len(t) >= a->o.max_table && !stack_table__get(t, s))
+		a->t.push_table_full += count;
+	else
+		stack_table__add_joined(t, s, count);
+	free(s);
+}
+
+/* Every drained stack goes to the requests of its event that are running, and to the
+ * window pushed. */
+static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_t count)
+{
+	struct agent *a = ctx;
+	struct agent_request *r;
+
+	for (r = a->active; r; r = r->next) {
+		if (r->event != event)
+			continue;
+		/* Bounded like a window: a long request on a machine of many stacks. */
+		if (!stack || (stack_table__len(r->table) >= a->o.max_table &&
+			       !stack_table__get(r->table, stack)))
+			r->table_full += count;
+		else if (stack_table__add_joined(r->table, stack, count))
+			r->err = -ENOMEM;
+	}
+	if (a->push_tables[event] && stack)
+		push_add(a, event, pid, stack, count);
+}
+
+static int agent__sampler(struct agent *a)
+{
+	struct record_opts o = {.sz = sizeof(o)};
+	struct record_error e;
+	int *cpus = NULL, nr = 0, err, i;
+
+	err = cpus__online(&cpus, &nr);
+	if (err)
+		return err;
+	a->sym = symbolizer__new(NULL);
+	if (!a->sym) {
+		free(cpus);
+		return -ENOMEM;
+	}
+	o.events = a->evs;
+	o.nr_events = a->nr_evs;
+	o.cpus = o.track_cpus = cpus;
+	o.nr_cpus = o.nr_track_cpus = nr;
+	o.kern_depth = o.user_depth = PROFILE_MAX_DEPTH;
+	o.max_stacks = 16384;
+	o.max_table = a->o.max_table;
+	o.drain_ms = a->o.drain_ms;
+	for (i = 0; i < a->nr_evs; i++)
+		o.count_weight[i] = a->count_weight[i];
+	o.on_stack = on_stack;
+	o.on_stack_ctx = a;
+	a->rec = record__new(&o, a->sym, &e);
+	err = a->rec ? record__enable(a->rec, &e) : -errno;
+	free(cpus);
+	if (err) {
+		char buf[512];
+
+		fprintf(stderr, "pmuprof: agent: cannot start the sampler: %s\n",
+			e.event >= 0 && e.event < a->nr_evs
+				? pmu_open_strerror(e.err ? e.err : err, &a->evs[e.event], buf,
+						    sizeof(buf))
+				: strerror(-err));
+	}
+	return err;
+}
+
+/* The collectors asked for, started where the machine allows; the reason where not. */
+static int agent__collectors(struct agent *a)
+{
+	const struct collector *const *all = collectors__all();
+	struct collector_ctx ctx = {.interval_s = 1};
+	static struct machine_caps caps;
+	char *copy = NULL, *tok, *save = NULL;
+	int i, err;
+
+	machine_caps__probe(&caps);
+	ctx.caps = &caps;
+	if (a->o.collectors) {
+		copy = strdup(a->o.collectors);
+		if (!copy)
+			return 1;
+		for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const struct collector *c = collectors__find(tok);
+
+			if (!c) {
+				fprintf(stderr,
+					"pmuprof: agent: --collectors %s: no collector named '%s' "
+					"(profile, counters, uncore, cpu, memory, sched)\n",
+					a->o.collectors, tok);
+				free(copy);
+				return 2;
+			}
+			if (a->nr_slots < 16)
+				a->slots[a->nr_slots++].c = c;
+		}
+		free(copy);
+	} else {
+		for (i = 0; all[i] && a->nr_slots < 16; i++)
+			a->slots[a->nr_slots++].c = all[i];
+	}
+	for (i = 0; i < a->nr_slots; i++) {
+		struct agent_slot *s = &a->slots[i];
+
+		if (collector__unmet(s->c, &caps, s->reason, sizeof(s->reason)))
+			continue;
+		if (!strcmp(s->c->name, "profile")) {
+			a->profile_running = s->running = true;
+			continue;
+		}
+		err = s->c->start(&s->state, &ctx, s->reason, sizeof(s->reason));
+		if (err && !s->reason[0])
+			snprintf(s->reason, sizeof(s->reason), "%s", strerror(-err));
+		s->running = !err;
+	}
+	for (i = 0; i < a->nr_slots; i++)
+		fprintf(stderr, "pmuprof: agent: %-9s %s%s\n", a->slots[i].c->name,
+			a->slots[i].running ? "running" : "not running: ",
+			a->slots[i].running ? "" : a->slots[i].reason);
+	return 0;
+}
+
+int agent__init(struct agent *a, const struct agent_opts *o, const volatile sig_atomic_t *stop)
+{
+	int err, i;
+
+	memset(a, 0, sizeof(*a));
+	a->o = *o;
+	a->stop = stop;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	pthread_mutex_init(&a->coll_lock, NULL);
+	a->started = time(NULL);
+	if (gethostname(a->hostname, sizeof(a->hostname) - 1))
+		snprintf(a->hostname, sizeof(a->hostname), "localhost");
+	err = agent__collectors(a);
+	if (err)
+		return err;
+	if (!a->profile_running)
+		return 0;
+	err = agent__events(a);
+	if (err)
+		return err;
+	for (i = 0; o->push_url && i < a->nr_evs; i++)
+		if (!(a->push_tables[i] = stack_table__new()))
+			return 1;
+	err = agent__sampler(a);
+	if (err)
+		return err == -EPERM || err == -EACCES ? 2 : 1;
+	return 0;
+}
+
+int agent__event_index(const struct agent *a, const char *name)
+{
+	int i;
+
+	if (!a->profile_running)
+		return -1;
+	for (i = 0; i < a->nr_evs; i++)
+		if (!strcmp(a->evs[i].name, name))
+			return i;
+	return -1;
+}
+
+void agent_request__free(struct agent_request *r)
+{
+	if (!r)
+		return;
+	stack_table__free(r->table);
+	free(r);
+}
+
+int agent__profile(struct agent *a, int event, int seconds, struct agent_request **out)
+{
+	struct agent_request *r;
+	int err = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&a->lock);
+	if (a->stopping)
+		err = -ESHUTDOWN;
+	else if (a->nr_requests >= a->o.max_requests)
+		err = -EBUSY;
+	if (err) {
+		a->t.requests_rejected += err == -EBUSY;
+		pthread_mutex_unlock(&a->lock);
+		return err;
+	}
+	a->nr_requests++;
+	a->t.requests++;
+	pthread_mutex_unlock(&a->lock);
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->table = stack_table__new();
+	pthread_mutex_lock(&a->lock);
+	if (!r || !r->table) {
+		err = -ENOMEM;
+	} else {
+		r->event = event;
+		r->seconds = seconds;
+		r->next = a->pending;
+		a->pending = r;
+		while (!r->done)
+			pthread_cond_wait(&a->cond, &a->lock);
+		err = r->err;
+	}
+	a->nr_requests--;
+	a->t.requests_failed += err != 0;
+	pthread_mutex_unlock(&a->lock);
+	if (err) {
+		agent_request__free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Requests queued since the last loop start now: the drain before leaves earlier
+ * samples out. */
+static int agent__start_requests(struct agent *a, double now)
+{
+	struct agent_request *list, *r;
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	list = a->pending;
+	a->pending = NULL;
+	pthread_mutex_unlock(&a->lock);
+	if (!list)
+		return 0;
+	err = record__drain_now(a->rec);
+	while ((r = list)) {
+		uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+
+		list = r->next;
+		if (!err)
+			err = record__counters(a->rec, cnt);
+		if (!err)
+			memcpy(r->base, cnt[r->event], sizeof(r->base));
+		r->end = now + r->seconds;
+		r->wall_start = time(NULL);
+		r->err = err;
+		r->next = a->active;
+		a->active = r;
+	}
+	return err;
+}
+
+/* The request's ledger: what was taken in its time but is in no stack. */
+static void request_ledger(struct agent *a, struct agent_request *r,
+			   const uint64_t (*cnt)[PROFILE_CNT_MAX])
+{
+	char frame[64];
+	int c;
+
+	for (c = 0; c < PROFILE_CNT_MAX; c++) {
+		uint64_t v = cnt[r->event][c] - r->base[c];
+
+		if (c == PROFILE_CNT_TAKEN || c == PROFILE_CNT_KSTACK_ERR ||
+		    c == PROFILE_CNT_USTACK_ERR || c == PROFILE_CNT_TRUNCATED || !v)
+			continue;
+		/* A weighted table (hardware events by frequency) counts events, the ledger
+		 * samples: not mixed. */
+		snprintf(frame, sizeof(frame), "[lost:%s]", record_counter__name(c));
+		if (!a->count_weight[r->event])
+			stack_table__add_joined(r->table, frame, v);
+	}
+	if (r->table_full)
+		stack_table__add_joined(r->table, "[lost:table_full]", r->table_full);
+}
+
+/* Requests whose time is up: drained and handed back (or all, when stopping). */
+static int agent__finish_requests(struct agent *a, double now, bool all)
+{
+	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+	struct agent_request **p, *r, *done = NULL;
+	bool due = false;
+	int err = 0;
+
+	for (r = a->active; r; r = r->next)
+		due |= all || now >= r->end;
+	if (!due)
+		return 0;
+	if (!all)
+		err = record__drain_now(a->rec);
+	if (!err && !all)
+		err = record__counters(a->rec, cnt);
+	for (p = &a->active; (r = *p);) {
+		if (!all && now < r->end) {
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		if (all)
+			r->err = -ESHUTDOWN;
+		else if (!r->err && err)
+			r->err = err;
+		else if (!r->err)
+			request_ledger(a, r, (const uint64_t(*)[PROFILE_CNT_MAX])cnt);
+		r->next = done;
+		done = r;
+	}
+	pthread_mutex_lock(&a->lock);
+	for (r = done; r; r = done) {
+		done = r->next;
+		r->next = NULL;
+		r->done = true;
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start, double secs,
+		 bool labels, char **buf, size_t *len)
+{
+	const struct pmu_event *ev = &a->evs[event];
+	struct pprof_opts po = {0};
+	char comment[512];
+	FILE *f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = open_memstream(buf, len);
+	if (!f)
+		return -errno;
+	snprintf(comment, sizeof(comment), "pmuprof agent: %s at %llu Hz%s%s", ev->name,
+		 (unsigned long long)ev->attr.sample_freq, a->fallback[0] ? "; " : "", a->fallback);
+	po.event = ev->name;
+	po.clock = is_clock(ev);
+	po.freq = ev->attr.freq ? ev->attr.sample_freq : 0;
+	po.period = ev->attr.freq ? 0 : ev->attr.sample_period;
+	po.weight_counts = a->count_weight[event];
+	po.time_nanos = (int64_t)start * 1000000000LL;
+	po.duration_nanos = (int64_t)(secs * 1e9);
+	po.comment = comment;
+	po.root_labels = labels;
+	err = pprof__write(f, t, &po);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
+}
+
+/* Queue the window's pushed table (the ledger's lines of taken added) and start afresh. */
+static void agent__push_window(struct agent *a, int event, struct stack_table *taken, time_t until,
+			       double secs)
+{
+	struct agent_push_item it = {.event = event, .from = a->window_wall, .until = until};
+	const struct stack_entry *e = stack_table__sorted(taken);
+	struct stack_table *t = a->push_tables[event], *fresh = stack_table__new();
+	size_t i, n = stack_table__len(taken);
+
+	if (!fresh)
+		return;
+	for (i = 0; e && i < n; i++)
+		if (!strncmp(e[i].stack, "[lost:", 6))
+			stack_table__add_joined(t, e[i].stack, e[i].count);
+	if (stack_table__len(t) &&
+	    !agent__pprof(a, event, t, a->window_wall, secs, true, &it.body, &it.len))
+		agent__queue_push(a, &it);
+	stack_table__free(t);
+	a->push_tables[event] = fresh;
+}
+
+/* A window ends: its stacks are pushed (when asked), its stats counted. */
+static int agent__window(struct agent *a, double now)
+{
+	struct stack_table *fresh[PROFILE_MAX_EVENTS] = {NULL};
+	struct record_stats st;
+	time_t until = time(NULL);
+	int i, err = 0;
+
+	for (i = 0; i < a->nr_evs && !err; i++)
+		if (!(fresh[i] = stack_table__new()))
+			err = -ENOMEM;
+	if (!err)
+		err = record__take(a->rec, fresh, &st);
+	if (err) {
+		for (i = 0; i < a->nr_evs; i++)
+			stack_table__free(fresh[i]);
+		return err;
+	}
+	pthread_mutex_lock(&a->lock);
+	for (i = 0; i < a->nr_evs; i++) {
+		a->t.in_stacks[i] += st.ev[i].samples_in_stacks;
+		a->t.table_full[i] += st.ev[i].table_full;
+		a->t.stacks[i] = stack_table__len(fresh[i]);
+	}
+	a->t.drains += st.drains;
+	a->t.symbolized += st.symbolized;
+	a->t.cache_hits += st.cache_hits;
+	a->t.reaped += st.reaped;
+	a->t.unresolved_user += st.unresolved_user;
+	a->t.track_lost = st.track_lost;
+	a->t.untracked_pids = st.untracked_pids;
+	a->t.unwind_bytes = st.unwind_tables.bytes;
+	a->t.windows++;
+	pthread_mutex_unlock(&a->lock);
+	for (i = 0; i < a->nr_evs; i++) {
+		if (a->push_tables[i])
+			agent__push_window(a, i, fresh[i], until, now - a->window_start);
+		stack_table__free(fresh[i]);
+	}
+	if (a->pids)
+		memset(a->pids, 0, PID_CACHE * sizeof(*a->pids));
+	a->window_start = now;
+	a->window_wall = until;
+	return 0;
+}
+
+int agent__run(struct agent *a)
+{
+	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+	double now = monotonic_now(), last_ledger = 0;
+	int err = 0;
+
+	a->window_start = now;
+	a->window_wall = time(NULL);
+	pthread_mutex_lock(&a->lock);
+	a->ready = true;
+	a->heartbeat = now;
+	pthread_mutex_unlock(&a->lock);
+	while (!*a->stop) {
+		if (a->rec) {
+			err = record__poll(a->rec, 100);
+			if (err == -EINTR)
+				err = 0;
+		} else {
+			usleep(100000);
+		}
+		now = monotonic_now();
+		if (!err && a->rec)
+			err = agent__start_requests(a, now);
+		if (!err && a->rec)
+			err = agent__finish_requests(a, now, false);
+		if (!err && a->rec && now - a->window_start >= a->o.window_s)
+			err = agent__window(a, now);
+		if (!err && a->rec && now - last_ledger >= 0.5 && !record__counters(a->rec, cnt)) {
+			pthread_mutex_lock(&a->lock);
+			memcpy(a->t.counters, cnt, sizeof(cnt));
+			pthread_mutex_unlock(&a->lock);
+			last_ledger = now;
+		}
+		if (err) {
+			fprintf(stderr, "pmuprof: agent: the sampler failed: %s\n", strerror(-err));
+			break;
+		}
+		pthread_mutex_lock(&a->lock);
+		a->heartbeat = now;
+		pthread_mutex_unlock(&a->lock);
+	}
+	return err;
+}
+
+void agent__cancel(struct agent *a)
+{
+	struct agent_request *r;
+
+	pthread_mutex_lock(&a->lock);
+	a->stopping = true;
+	while ((r = a->pending)) {
+		a->pending = r->next;
+		r->err = -ESHUTDOWN;
+		r->done = true;
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	agent__finish_requests(a, 0, true);
+}
+
+void agent__exit(struct agent *a)
+{
+	int i;
+
+	agent__cancel(a);
+	record__free(a->rec);
+	a->rec = NULL;
+	symbolizer__free(a->sym);
+	a->sym = NULL;
+	for (i = 0; i < a->nr_slots; i++) {
+		char outputs[64];
+		struct collector_ctx ctx = {0};
+
+		if (a->slots[i].running && a->slots[i].state)
+			a->slots[i].c->stop(a->slots[i].state, &ctx, outputs, sizeof(outputs));
+		a->slots[i].state = NULL;
+	}
+	for (i = 0; i < PROFILE_MAX_EVENTS; i++)
+		stack_table__free(a->push_tables[i]);
+	free(a->pids);
+	for (i = 0; i < a->queue_len; i++)
+		free(a->queue[i].body);
+	free(a->queue);
+	free(a->evs);
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pmuprof agent: continuous profiling served over HTTP, pushed to profile stores. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+#include "cmd.h"
+#include "agent.h"
+#include "log.h"
+#include "util.h"
+
+static const char agent_usage[] =
+	"Usage: pmuprof agent [--listen ADDR:PORT]... [-e EVENTS] [-F HZ] [--collectors LIST]\n"
+	"                     [--window S] [--push URL] [--label K=V]...\n"
+	"\n"
+	"Profile this machine continuously until SIGTERM or SIGINT, and serve it over HTTP:\n"
+	"  /debug/pprof/profile?seconds=N  the next N seconds of the first event, as pprof\n"
+	"                                  (go tool pprof, Parca, Alloy scrape it)\n"
+	"  /debug/pprof/EVENT?seconds=N    the same for each event of -e\n"
+	"  /metrics                        Prometheus metrics (OpenMetrics on request)\n"
+	"  /-/healthy, /-/ready            health checks\n"
+	"  /api/collectors                 JSON: what runs here, and why not\n"
+	"\n"
+	"      --listen ADDR:PORT  listen there (default 127.0.0.1:7071; repeatable);\n"
+	"                          a non-loopback address prints a warning\n"
+	"  -e, --event EVENTS      events to sample (default cycles; cpu-clock without a PMU)\n"
+	"  -F, --freq HZ           sampling frequency (default 19)\n"
+	"      --collectors LIST   comma-separated (default: all): profile, counters, uncore,\n"
+	"                          cpu, memory, sched\n"
+	"      --window S          seconds per window: drained stacks are taken (and pushed)\n"
+	"                          every S seconds (default 10)\n"
+	"      --windows N         windows waiting to be pushed at most (default 6)\n"
+	"      --max-seconds N     largest ?seconds= a profile request may ask (default 300)\n"
+	"      --max-requests N    concurrent profile requests (default 4; more get 429)\n"
+	"      --token-file PATH   require 'Authorization: Bearer TOKEN' (the file's content)\n"
+	"                          everywhere but /-/healthy and /-/ready\n"
+	"      --push URL          push each window as pprof to a Pyroscope-compatible\n"
+	"                          URL/ingest\n"
+	"      --label K=V         a label of pushed profiles (repeatable; service_name\n"
+	"                          defaults to pmuprof, hostname is added)\n"
+	"      --max-table N       distinct stacks per event and window (default 200000)\n"
+	"      --drain-interval MS take the stacks out of the kernel every MS ms (1000)\n"
+	"  -v, --verbose           debug output\n"
+	"  -h, --help              this help\n"
+	"\n"
+	"Examples:\n"
+	"  pmuprof agent\n"
+	"  go tool pprof -top -seconds 10 http://127.0.0.1:7071/debug/pprof/profile\n"
+	"  pmuprof agent -F 99 --push http://pyroscope:4040 --label env=prod\n";
+
+enum {
+	OPT_LISTEN = 256,
+	OPT_COLLECTORS,
+	OPT_WINDOW,
+	OPT_WINDOWS,
+	OPT_MAX_SECONDS,
+	OPT_MAX_REQUESTS,
+	OPT_TOKEN_FILE,
+	OPT_PUSH,
+	OPT_LABEL,
+	OPT_MAX_TABLE,
+	OPT_DRAIN,
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+}
+
+static int bad(const char *opt, const char *arg, const char *what)
+{
+	fprintf(stderr, "pmuprof: agent: %s %s: %s\n", opt, arg, what);
+	return EXIT_BAD_INPUT;
+}
+
+/* An integer option in [lo, hi]. */
+static int int_arg(const char *opt, const char *arg, long lo, long hi, long *out)
+{
+	char *end, what[96];
+
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	if (!*arg || *end || errno || *out < lo || *out > hi) {
+		snprintf(what, sizeof(what), "give a whole number from %ld to %ld", lo, hi);
+		return bad(opt, arg, what);
+	}
+	return 0;
+}
+
+/* K=V: a Prometheus-style label name, a value without the characters of the name syntax. */
+static int label_arg(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	const char *p;
+
+	if (!eq || eq == arg || !eq[1] || strpbrk(eq + 1, ",{}=\"\n"))
+		return bad("--label", arg, "give KEY=VALUE (the value without , { } = or quotes)");
+	for (p = arg; p < eq; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_') || (p == arg && isdigit(*p)))
+			return bad("--label", arg, "a label name is letters, digits and _");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	static const struct option options[] = {
+		{"listen", required_argument, NULL, OPT_LISTEN},
+		{"event", required_argument, NULL, 'e'},
+		{"freq", required_argument, NULL, 'F'},
+		{"collectors", required_argument, NULL, OPT_COLLECTORS},
+		{"window", required_argument, NULL, OPT_WINDOW},
+		{"windows", required_argument, NULL, OPT_WINDOWS},
+		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
+		{"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"push", required_argument, NULL, OPT_PUSH},
+		{"label", required_argument, NULL, OPT_LABEL},
+		{"max-table", required_argument, NULL, OPT_MAX_TABLE},
+		{"drain-interval", required_argument, NULL, OPT_DRAIN},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	long v;
+	int c, err = 0;
+
+	o->events = "cycles";
+	o->freq = AGENT_FREQ;
+	o->window_s = AGENT_WINDOW_S;
+	o->windows = AGENT_WINDOWS;
+	o->max_seconds = AGENT_MAX_SECONDS;
+	o->max_requests = AGENT_MAX_REQUESTS;
+	o->max_table = RECORD_MAX_TABLE;
+	o->drain_ms = 1000;
+	optind = 1;
+	opterr = 0;
+	while (!err && (c = getopt_long(argc, argv, "+:e:F:vh", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN: {
+			const char *port = strrchr(optarg, ':');
+
+			if (o->nr_listen == AGENT_MAX_LISTEN)
+				return bad("--listen", optarg, "at most 8 addresses");
+			if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1))
+				return bad("--listen", optarg,
+					   "give ADDRESS:PORT (127.0.0.1:7071, [::1]:7071, :7071)");
+			o->listen[o->nr_listen++] = optarg;
+			break;
+		}
+		case 'e':
+			o->events = optarg;
+			break;
+		case 'F':
+			err = int_arg("-F", optarg, 1, 100000, &v);
+			o->freq = v;
+			break;
+		case OPT_COLLECTORS:
+			o->collectors = optarg;
+			break;
+		case OPT_WINDOW:
+			err = int_arg("--window", optarg, 1, 3600, &v);
+			o->window_s = v;
+			break;
+		case OPT_WINDOWS:
+			err = int_arg("--windows", optarg, 1, 1000, &v);
+			o->windows = v;
+			break;
+		case OPT_MAX_SECONDS:
+			err = int_arg("--max-seconds", optarg, 1, 86400, &v);
+			o->max_seconds = v;
+			break;
+		case OPT_MAX_REQUESTS:
+			err = int_arg("--max-requests", optarg, 1, 64, &v);
+			o->max_requests = v;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
+			break;
+		case OPT_PUSH:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+				return bad("--push", optarg, "give an http:// or https:// URL");
+			o->push_url = optarg;
+			break;
+		case OPT_LABEL:
+			if (o->nr_labels == AGENT_MAX_LABELS)
+				return bad("--label", optarg, "at most 16 labels");
+			err = label_arg(optarg);
+			o->labels[o->nr_labels++] = optarg;
+			break;
+		case OPT_MAX_TABLE:
+			err = int_arg("--max-table", optarg, 1, 100000000, &v);
+			o->max_table = v;
+			break;
+		case OPT_DRAIN:
+			err = int_arg("--drain-interval", optarg, 10, 60000, &v);
+			o->drain_ms = v;
+			break;
+		case 'v':
+			log_set_level(log_get_level() + 1);
+			break;
+		case 'h':
+			fputs(agent_usage, stdout);
+			exit(0);
+		default:
+			return cmd_option_error("agent", c, argv, options);
+		}
+	}
+	if (!err && optind < argc) {
+		fprintf(stderr,
+			"pmuprof: agent: unexpected argument '%s': the agent profiles the whole "
+			"machine; see 'pmuprof agent --help'\n",
+			argv[optind]);
+		return EXIT_BAD_INPUT;
+	}
+	if (!o->nr_listen)
+		o->listen[o->nr_listen++] = "127.0.0.1:7071";
+	return err;
+}
+
+static void notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* Threads started from here on leave the stop signals to the main thread. */
+static void block_stop_signals(bool block)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent_opts o = {0};
+	struct agent_http *http = NULL;
+	struct agent_push *push = NULL;
+	static struct agent a;
+	char errbuf[512];
+	int ret, err;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret)
+		return ret;
+	libbpf_set_print(log_libbpf_print);
+	signals__install(on_signal, on_child);
+	/* Logs go to stderr (the journal under systemd): there is nothing to reopen. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	ret = agent__init(&a, &o, &stop);
+	if (ret)
+		goto out;
+	block_stop_signals(true);
+	http = agent_http__start(&a, errbuf, sizeof(errbuf));
+	if (http && o.push_url)
+		push = agent_push__start(&a, errbuf, sizeof(errbuf));
+	block_stop_signals(false);
+	if (!http || (o.push_url && !push)) {
+		fprintf(stderr, "pmuprof: agent: %s\n", errbuf);
+		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	notify("READY=1");
+	err = agent__run(&a);
+	ret = err ? 1 : 0;
+	notify("STOPPING=1");
+	if (stop)
+		fprintf(stderr, "pmuprof: agent: %s: stopping\n", strsignal(stop));
+out:
+	agent_http__quiesce(http);
+	agent__cancel(&a);
+	agent_push__stop(push);
+	agent_http__stop(http);
+	agent__exit(&a);
+	return ret;
+}
