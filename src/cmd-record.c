@@ -929,7 +929,13 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 			pmu_open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
 		break;
 	case RECORD_STAGE_ATTACH:
-		if (attach == PMU_ATTACH_LINK && (err == EINVAL || err == EOPNOTSUPP))
+		if (err == EPROTO && evs[e->event].attr.precise_ip)
+			fprintf(stderr,
+				"pmuprof: %s '%s'%s: this kernel allows stack walks on precise "
+				"samples only from the full perf callchain (EPROTO); drop the "
+				"precise modifier (:p) from the event\n",
+				stage_text(e->stage), evs[e->event].name, where);
+		else if (attach == PMU_ATTACH_LINK && (err == EINVAL || err == EOPNOTSUPP))
 			fprintf(stderr,
 				"pmuprof: %s%s: this kernel has no perf bpf_link (%s); "
 				"use --attach=ioctl\n",
@@ -1390,6 +1396,14 @@ int cmd_record(int argc, char **argv)
 			"(%s; -vv shows the verifier's log): user stacks follow frame "
 			"pointers\n",
 			strerror(-record__unwind_refused(rec)));
+	for (i = 0; a.bpf_walk && i < nr_evs; i++)
+		if (record__events(rec)[i].attr.precise_ip)
+			fprintf(stderr,
+				"pmuprof: --stack-walk=bpf: %s is precise: its stacks come from "
+				"the "
+				"perf callchain (the kernel refuses other stack walks on precise "
+				"samples)\n",
+				record__events(rec)[i].name);
 	if (record__enable(rec, &rerr)) {
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;

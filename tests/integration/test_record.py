@@ -1013,6 +1013,38 @@ def case_no_samples(tmp):
         idle.wait()
 
 
+def case_precise_half_stack(tmp):
+    """A precise event (cycles:pp on hardware; cpu-clock:p here) with one half of the
+    stack: the kernel refuses bpf_get_stack() on it without the full callchain (EPROTO),
+    so the event keeps the whole chain and the program drops the other half. -U gives
+    user-only stacks, -K kernel-only ones, --stack-walk=bpf says it uses the chain."""
+    need_root()
+    u = os.path.join(tmp, "pu.folded")
+    _, err = record_ok(["record", "-U", "-e", "cpu-clock:p", "-F", "999", "-o", u,
+                        "--", DEMO, "2"])
+    stacks = parse_folded(u)
+    check(not any("_[k]" in s for s in stacks), "-U with :p recorded kernel frames")
+    check_shares(stacks)
+    check("truncated" not in err, "-U with :p counted shallow stacks as truncated:\n" + err)
+    k = os.path.join(tmp, "pk.folded")
+    _, err = record_ok(["record", "-K", "-e", "cpu-clock:p", "-F", "999", "-o", k,
+                        "--", DEMO, "1"])
+    stacks = parse_folded(k)
+    taken, in_stacks, lost = samples_from_summary(err)
+    check(all(f.endswith("_[k]") for s in stacks for f in s.split(";")[1:]),
+          "-K with :p recorded user frames")
+    check(stacks.get("pmuprof-demo", 0) > 0.8 * taken, "user-mode samples missing under -K")
+    check(taken == in_stacks + lost, "ledger does not add up under -K with :p")
+    b = os.path.join(tmp, "pb.folded")
+    _, err = record_ok(["record", "--stack-walk=bpf", "-U", "-e", "cpu-clock:p", "-F", "999",
+                        "-o", b, "--", DEMO, "2"])
+    check(re.search(r"--stack-walk=bpf: cpu-clock:p is precise: .*perf callchain", err),
+          "--stack-walk=bpf with :p does not say the chain is used:\n" + err)
+    stacks = parse_folded(b)
+    check(not any("_[k]" in s for s in stacks), "bpf walk, -U, :p recorded kernel frames")
+    check_shares(stacks)
+
+
 def run_case(namespace, prefix="pmuprof-test-"):
     """The test files' main: run the case_* function of namespace named by argv[1] in a
     fresh temporary directory; exit 0 (pass), 77 (skip), 1 (fail) or 2 (usage)."""
