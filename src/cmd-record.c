@@ -703,6 +703,17 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 	return 0;
 }
 
+/* -p/-t: true once every process (thread) given has exited; a zombie counts, as for perf. */
+static bool targets_exited(const int *ids, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (!process_exited(ids[i]))
+			return false;
+	return nr > 0;
+}
+
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
 {
 	char sugg[3][PMU_EVENT_NAME_MAX];
@@ -1146,7 +1157,6 @@ int cmd_record(int argc, char **argv)
 	struct record *rec = NULL;
 	int *cpus = NULL, *online = NULL, *tasks = NULL, *ids = NULL;
 	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0, nr_ids = 0;
-	struct target_watch watch = {0};
 	int child_status = 0;
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
 	char *bad = NULL, *cmd_path = NULL, why[256];
@@ -1322,12 +1332,6 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 
-	/* -p/-t: the record ends when every process (thread) given has exited. */
-	if (nr_ids && target_watch__init(&watch, ids, nr_ids, a.tid_list != NULL)) {
-		ret = 1;
-		goto out;
-	}
-
 	/* Signals: stop, detach, drain, write. */
 	signals__install(on_signal, on_child);
 
@@ -1434,7 +1438,7 @@ int cmd_record(int argc, char **argv)
 		}
 		if (child > 0 && !child_done && waitpid(child, &child_status, WNOHANG) == child)
 			child_done = true;
-		if (child_done || target_watch__ended(&watch))
+		if (child_done || targets_exited(ids, nr_ids))
 			break;
 		t = monotonic_now();
 		if (end_at && t >= end_at)
@@ -1509,7 +1513,6 @@ out:
 		stack_table__free(tables[i]);
 		free(outs[i]);
 	}
-	target_watch__exit(&watch);
 	free(cmd_path);
 	free(bad);
 	free(ids);

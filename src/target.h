@@ -42,22 +42,4 @@ void target_spec__describe(const struct target_spec *t, char *buf, size_t sz);
 /* True when the target is the whole system or some CPUs (no task), a command or not. */
 bool target_spec__system_wide(const struct target_spec *t);
 
-/*
- * The processes of -p (or the threads of -t), watched so that a record or a count ends
- * when all of them have exited, as perf's does. pidfds where the kernel has them (5.3+;
- * threads 6.9+): they signal an exit even while the process is a zombie, and a reused pid
- * cannot be mistaken for the process.
- */
-struct target_watch {
-	int *fds; /* -1: no pidfd, probed with kill(id, 0) */
-	int *ids;
-	int nr;
-};
-
-/* Start watching ids (threads: TIDs, else PIDs); one already gone counts as exited. */
-int target_watch__init(struct target_watch *w, const int *ids, int nr, bool threads);
-/* True once every watched process (thread) has exited; false when nothing is watched. */
-bool target_watch__ended(const struct target_watch *w);
-void target_watch__exit(struct target_watch *w);
-
 #endif
