@@ -211,6 +211,8 @@ static void check_binary(const char *path, struct binary_report *b)
 	es = elf_syms__load(path);
 	if (!es) {
 		b->symbols = "not an ELF file pmuprof can read";
+		snprintf(b->fp_words, sizeof(b->fp_words), "unknown: not an ELF file");
+		b->stacks = b->stacks_fp = "unknown: not an ELF file";
 		return;
 	}
 	b->exists = true;

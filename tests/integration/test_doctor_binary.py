@@ -116,6 +116,11 @@ def case_frame_pointers():
             "rebuild with -fno-omit-frame-pointer, or record with --call-graph=dwarf" \
             not in b["user_stacks_fp"] or not b["user_stacks"].startswith("complete from CFI"):
         fail(f"no-fp fixture, advice: {b}")
+    # Not an ELF file: every line says unknown, none is left empty.
+    text = subprocess.run([PMUPROF, "doctor", "--binary", "/etc/passwd"], capture_output=True,
+                          text=True, timeout=120).stdout
+    if "(null)" in text or not re.search(r"frame pointers: +unknown: not an ELF", text):
+        fail(f"/etc/passwd, text report:\n{text}")
     # Debian's gzip: stripped (functions from .eh_frame_hdr), built without frame pointers.
     b = doctor_json("/usr/bin/gzip")
     print(f"gzip: {b['frame_pointers']}")
