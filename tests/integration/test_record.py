@@ -5,6 +5,7 @@
 Usage: test_record.py CASE   (meson runs one process per case)
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
+import gzip
 import json
 import os
 import re
@@ -14,7 +15,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import xml.dom.minidom
 
 PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
@@ -922,7 +925,6 @@ def case_pid_exits(tmp):
         ended[p.pid] = time.monotonic()
 
     try:
-        import threading
         waiters = [threading.Thread(target=reap, args=(d,)) for d in demos]
         for w in waiters:
             w.start()
@@ -990,12 +992,10 @@ def case_no_samples(tmp):
             if name.endswith(".folded"):
                 check(data == b"", f"{name}: not empty: {data[:200]!r}")
             elif name.endswith(".svg"):
-                import xml.dom.minidom
                 doc = xml.dom.minidom.parseString(data)
                 check(doc.documentElement.tagName == "svg", f"{name}: not an SVG")
                 check(b"No samples" in data, f"{name}: does not say 'No samples'")
             else:
-                import gzip
                 check(len(data) > 0 and gzip.decompress(data) is not None,
                       f"{name}: not gzip data")
                 if shutil.which("go"):
