@@ -17,6 +17,12 @@ const volatile __u32 user_depth = PROFILE_MAX_DEPTH;
 const volatile __u8 per_thread = 0;
 /* Frames in the perf callchain (both halves and their context markers). */
 const volatile __u32 chain_max = 2 * PROFILE_MAX_DEPTH;
+/*
+ * Precise events keep the kernel half in their callchain under -U (the kernel refuses
+ * bpf_get_stack() on a precise event without the full chain): it is dropped here, but it
+ * counts against chain_max.
+ */
+const volatile __u8 chain_has_kernel = 0;
 /* Stacks of up to tiny_depth frames go to stacks_tiny, up to short_depth to stacks_short. */
 const volatile __u32 tiny_depth = PROFILE_TINY_DEPTH;
 const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
@@ -117,7 +123,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_scratch *sc;
 	struct profile_key *key;
-	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier;
+	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier, chained = 0;
 	bool failed = false;
 	long len, err;
 	int walked;
@@ -172,6 +178,11 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	if (walked >= 0) {
 		un = walked & PROFILE_MAX_DEPTH;
 	} else if (user_depth) {
+		/* Copied only to be counted: the user half overwrites it (kn is 0). */
+		if (!kern_depth && chain_has_kernel) {
+			len = bpf_get_stack(ctx, key->frames, user_depth * sizeof(__u64), 0);
+			chained = len > 0 ? len / sizeof(__u64) : 0;
+		}
 		len = bpf_get_stack(ctx, &key->frames[kn], user_depth * sizeof(__u64),
 				    BPF_F_USER_STACK);
 		if (len < 0) {
@@ -200,7 +211,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	}
 	sc->dirty = n;
 
-	if ((kern_depth && kn >= kern_depth) || (user_depth && un >= user_depth) || n >= chain_max)
+	if ((kern_depth && kn >= kern_depth) || (user_depth && un >= user_depth) ||
+	    n + chained >= chain_max)
 		count(PROFILE_CNT_TRUNCATED);
 	key->kern_len = kn;
 	key->user_len = un;

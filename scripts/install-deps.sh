@@ -16,6 +16,7 @@ bpftool
 libbpf-dev
 libelf-dev
 libdw-dev
+libcapstone-dev
 zlib1g-dev
 liblzma-dev
 libiberty-dev

@@ -51,13 +51,18 @@ static bool virtualized(void)
 
 struct binary_report {
 	bool checked, exists, fp_known, cfi_known;
-	int with_fp, functions;
+	struct frame_census fp;
+	int fp_err;
+	bool fp_kept, fp_some; /* 90%, half of the functions that call others keep one */
 	const char *symbols;
 	struct unwind_stats cfi;
 	size_t cfi_rows, cfi_bytes;
 	int cfi_functions, functions_seen; /* functions whose first byte has a CFI rule */
 	double cfi_coverage;		   /* share of executable bytes an FDE covers */
-	const char *stacks;
+	const char *stacks;    /* --call-graph=dwarf: CFI tables, frame pointers elsewhere */
+	const char *stacks_fp; /* --call-graph=fp */
+	char fp_words[256];    /* the frame-pointer line */
+	char stacks_fp_buf[256];
 };
 
 /* How many of the binary's functions (symbols) start inside an FDE. */
@@ -114,19 +119,87 @@ static void check_cfi(const char *path, struct binary_report *b)
 	unwind_cache__free(c);
 	if (!b->cfi_known)
 		b->stacks = "unknown: the CFI could not be read";
-	else if (!b->cfi.source && b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
-		b->stacks = "frame pointers only (no CFI): complete where frames are set up";
+	else if (!b->cfi.source && b->fp_kept)
+		b->stacks = "frame pointers only (no CFI): complete";
+	else if (!b->cfi.source && b->fp_some)
+		b->stacks = "frame pointers only (no CFI): partial where functions that call "
+			    "others have none";
 	else if (!b->cfi.source)
 		b->stacks = "short: neither CFI nor frame pointers (rebuild with "
 			    "-fno-omit-frame-pointer "
 			    "or with unwind tables)";
-	else if (b->functions_seen && b->cfi_functions * 4 >= b->functions_seen * 3)
+	else if (b->functions_seen ? b->cfi_functions * 4 >= b->functions_seen * 3
+				   : b->cfi_coverage >= 0.75) /* stripped: by the code covered */
 		b->stacks =
 			"complete from CFI tables (frame pointers where no FDE covers the code)";
-	else if (b->fp_known && b->functions && b->with_fp * 2 >= b->functions)
+	else if (b->fp_kept)
 		b->stacks = "complete: frame pointers, CFI tables where they cover the code";
 	else
 		b->stacks = "partial: CFI covers little of the code and frame pointers are rare";
+}
+
+/*
+ * What matters to a frame-pointer walk: the functions that call others (a leaf is found
+ * from the sample's registers; GCC omits a leaf's frame even with
+ * -fno-omit-frame-pointer, and Go's small leaves have none either).
+ */
+static void check_frame_pointers(const char *path, struct binary_report *b)
+{
+	const struct frame_census *c = &b->fp;
+	int n;
+
+	b->fp_err = elf_frame_census(path, &b->fp);
+	b->fp_known = !b->fp_err;
+	b->fp_kept = b->fp_known && c->callers_with_fp * 10 >= c->callers * 9;
+	b->fp_some = b->fp_known && c->callers_with_fp * 2 >= c->callers;
+	if (b->fp_err == -EOPNOTSUPP) {
+		snprintf(b->fp_words, sizeof(b->fp_words), "unknown (x86-64 binaries only)");
+		return;
+	}
+	if (!b->fp_known) {
+		snprintf(b->fp_words, sizeof(b->fp_words), "unknown: %s",
+			 b->fp_err == -ENODATA ? "no symbol table and no .eh_frame_hdr say where "
+						 "its functions start"
+					       : strerror(-b->fp_err));
+		return;
+	}
+	n = snprintf(b->fp_words, sizeof(b->fp_words),
+		     "%d of %d functions that call others set one up (%.0f%%); %d leaf "
+		     "function%s need%s none",
+		     c->callers_with_fp, c->callers,
+		     c->callers ? 100.0 * c->callers_with_fp / c->callers : 100.0, c->leaves,
+		     c->leaves == 1 ? "" : "s", c->leaves == 1 ? "s" : "");
+	if (c->from_fdes && n > 0 && (size_t)n < sizeof(b->fp_words))
+		n += snprintf(b->fp_words + n, sizeof(b->fp_words) - n,
+			      " (functions from .eh_frame: no symbol table)");
+	if (c->go && n > 0 && (size_t)n < sizeof(b->fp_words))
+		snprintf(b->fp_words + n, sizeof(b->fp_words) - n,
+			 "; a Go binary: Go keeps frame pointers on amd64");
+}
+
+/* The stacks --call-graph=fp gives, and what to do when they are short. */
+static void describe_fp_walk(struct binary_report *b)
+{
+	const struct frame_census *c = &b->fp;
+	const char *dwarf =
+		b->cfi_known && b->cfi.source ? ", or record with --call-graph=dwarf" : "";
+
+	b->stacks_fp = b->stacks_fp_buf;
+	if (!b->fp_known)
+		b->stacks_fp = "unknown: the functions could not be examined";
+	else if (b->fp_kept)
+		b->stacks_fp = "complete: the functions that call others keep frame pointers";
+	else if (b->fp_some)
+		snprintf(b->stacks_fp_buf, sizeof(b->stacks_fp_buf),
+			 "partial: %d functions that call others have no frame pointer, so a "
+			 "walk skips their callers or stops there (rebuild with "
+			 "-fno-omit-frame-pointer%s)",
+			 c->callers - c->callers_with_fp, dwarf);
+	else
+		snprintf(b->stacks_fp_buf, sizeof(b->stacks_fp_buf),
+			 "short: built without frame pointers, a walk stops after a frame or two "
+			 "(rebuild with -fno-omit-frame-pointer%s)",
+			 dwarf);
 }
 
 static void check_binary(const char *path, struct binary_report *b)
@@ -141,6 +214,8 @@ static void check_binary(const char *path, struct binary_report *b)
 	es = elf_syms__load(path);
 	if (!es) {
 		b->symbols = "not an ELF file pmuprof can read";
+		snprintf(b->fp_words, sizeof(b->fp_words), "unknown: not an ELF file");
+		b->stacks = b->stacks_fp = "unknown: not an ELF file";
 		return;
 	}
 	b->exists = true;
@@ -160,8 +235,9 @@ static void check_binary(const char *path, struct binary_report *b)
 				elf_syms__count(es) ? "exported symbols only (.dynsym)" : "none";
 	}
 	elf_syms__free(es);
-	b->fp_known = elf_frame_pointer_census(path, &b->with_fp, &b->functions) == 0;
+	check_frame_pointers(path, b);
 	check_cfi(path, b);
+	describe_fp_walk(b);
 }
 
 static void print_cfi_json(const struct binary_report *b)
@@ -179,6 +255,8 @@ static void print_cfi_json(const struct binary_report *b)
 		       b->functions_seen);
 	printf(", \"user_stacks\": ");
 	json_write_string(stdout, b->stacks);
+	printf(", \"user_stacks_fp\": ");
+	json_write_string(stdout, b->stacks_fp);
 }
 
 static void print_cfi(const struct binary_report *b)
@@ -196,7 +274,8 @@ static void print_cfi(const struct binary_report *b)
 		       (unsigned long long)b->cfi.by_cfa[UNWIND_CFA_UNSUPPORTED], b->cfi_functions,
 		       b->functions_seen, 100 * b->cfi_coverage, b->cfi_rows,
 		       (b->cfi_bytes + 1023) / 1024);
-	printf("    user stacks:     %s\n", b->stacks);
+	printf("    user stacks:     --call-graph=fp: %s\n", b->stacks_fp);
+	printf("                     --call-graph=dwarf: %s\n", b->stacks);
 }
 
 /* Each kernel feature, probed once: 1 present, 0 absent, -errno unknown. */
@@ -296,7 +375,7 @@ int cmd_doctor(int argc, char **argv)
 	struct binary_report bin = {0};
 	const char *binary = NULL;
 	bool json = false, root = geteuid() == 0, vm = virtualized();
-	char why[256], fp[128] = "", agent_why[256];
+	char why[256], agent_why[256];
 	const char *agent_no;
 	bool port_free;
 	int c, i, have[KFEATURE_COUNT];
@@ -327,11 +406,6 @@ int cmd_doctor(int argc, char **argv)
 	if (binary)
 		check_binary(binary, &bin);
 	agent_no = agent_unmet(&mc, agent_why, sizeof(agent_why), &port_free);
-	if (bin.fp_known && bin.functions)
-		snprintf(fp, sizeof(fp), "%d of %d functions (%.0f%%)", bin.with_fp, bin.functions,
-			 100.0 * bin.with_fp / bin.functions);
-	else if (bin.checked)
-		snprintf(fp, sizeof(fp), "unknown (x86-64 binaries only)");
 
 	if (json) {
 		printf("{\"kernel\": ");
@@ -358,10 +432,14 @@ int cmd_doctor(int argc, char **argv)
 			printf(", \"symbols\": ");
 			json_write_string(stdout, bin.symbols);
 			printf(", \"frame_pointers\": ");
-			json_write_string(stdout, fp);
+			json_write_string(stdout, bin.fp_words);
 			if (bin.fp_known)
-				printf(", \"functions\": %d, \"with_frame_pointer\": %d",
-				       bin.functions, bin.with_fp);
+				printf(", \"functions\": %d, \"callers\": %d, "
+				       "\"callers_with_frame_pointer\": %d, \"leaf_functions\": "
+				       "%d, "
+				       "\"go\": %s",
+				       bin.fp.functions, bin.fp.callers, bin.fp.callers_with_fp,
+				       bin.fp.leaves, bin.fp.go ? "true" : "false");
 			print_cfi_json(&bin);
 			printf("}");
 		}
@@ -408,7 +486,7 @@ int cmd_doctor(int argc, char **argv)
 	if (bin.checked) {
 		printf("\n  binary:            %s\n", binary);
 		printf("    symbols:         %s\n", bin.symbols);
-		printf("    frame pointers:  %s\n", fp);
+		printf("    frame pointers:  %s\n", bin.fp_words);
 		print_cfi(&bin);
 	}
 	printf("\n  collectors:\n");

@@ -35,9 +35,11 @@ static const char record_usage[] =
 	"Targets (default: all CPUs):\n"
 	"  -a, --all-cpus          all online CPUs\n"
 	"  -C, --cpu LIST          these CPUs (e.g. 0-3,8)\n"
-	"  -p, --pid PID[,PID..]   these processes (all their threads, and children)\n"
+	"  -p, --pid PID[,PID..]   these processes (all their threads, and children);\n"
+	"                          stop when all of them have exited\n"
 	"  -t, --tid TID[,TID..]   these threads only\n"
 	"  -- COMMAND [ARGS]       launch COMMAND, follow its children, stop when it exits\n"
+	"                          (then exit with its status, as perf does)\n"
 	"\n"
 	"Events and sampling:\n"
 	"  -e, --event LIST        events to sample (default: cycles); generic perf names:\n"
@@ -659,7 +661,10 @@ static bool is_process(pid_t pid)
 	return stat(path, &st) == 0;
 }
 
-static int parse_id_list(const char *opt, const char *list, bool threads, int **tasks, int *nr)
+/* -p/-t LIST: the threads to open events on (every thread of a process) in tasks, the IDs
+ * as given in ids. */
+static int parse_id_list(const char *opt, const char *list, bool threads, int **tasks, int *nr,
+			 int **ids, int *nr_ids)
 {
 	const char *p = list;
 	long long v;
@@ -687,6 +692,8 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 			err = add_threads(v, tasks, nr);
 		if (err == -ENOENT || err == -ESRCH)
 			fail_input("%s %s: process %lld exited", opt, list, v);
+		if (!err)
+			err = add_int(ids, nr_ids, v);
 		if (err)
 			return err;
 		p += len;
@@ -694,6 +701,17 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 			p++;
 	}
 	return 0;
+}
+
+/* -p/-t: true once every process (thread) given has exited; a zombie counts, as for perf. */
+static bool targets_exited(const int *ids, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (!process_exited(ids[i]))
+			return false;
+	return nr > 0;
 }
 
 static void explain_event_error(const char *list, const char *bad, int err, const char *why)
@@ -767,6 +785,14 @@ static bool is_clock(const struct pmu_event *ev)
 						       ev->attr.config == PERF_COUNT_SW_TASK_CLOCK);
 }
 
+static const char empty_svg[] =
+	"<?xml version=\"1.0\" standalone=\"no\"?>\n"
+	"<svg version=\"1.1\" width=\"1200\" height=\"60\" viewBox=\"0 0 1200 60\" "
+	"xmlns=\"http://www.w3.org/2000/svg\">\n"
+	"<text x=\"600\" y=\"36\" text-anchor=\"middle\" font-family=\"Verdana\" "
+	"font-size=\"17\">No samples</text>\n"
+	"</svg>\n";
+
 static int write_output(const struct record_args *a, FILE *f, struct stack_table *table,
 			const struct pmu_event *ev, const struct pmu_fallback *fb,
 			const struct record_event_stats *es, bool weight, double secs,
@@ -804,9 +830,43 @@ static int write_output(const struct record_args *a, FILE *f, struct stack_table
 	fo.title = title;
 	fo.subtitle = subtitle;
 	fo.countname = weight ? (is_clock(ev) ? "ns" : "events") : "samples";
-	err = d.nr ? flamegraph__write(f, &d, &fo) : 0;
+	/* No sample: still a valid picture, saying so (flamegraph.pl draws its error). */
+	if (!d.nr && fputs(empty_svg, f) < 0)
+		err = -EIO;
+	else if (d.nr)
+		err = flamegraph__write(f, &d, &fo);
 	folded_data__free(&d);
 	return err;
+}
+
+/*
+ * A record without a single sample of an event writes an empty profile: say so, and
+ * what may have caused it, so that an empty file is not mistaken for a broken tool.
+ */
+static void explain_no_samples(const struct record_args *a, const struct pmu_event *ev,
+			       const char *out, double secs)
+{
+	const char *idle = a->pid_list	 ? "the process was idle (a sleeping process takes no "
+					   "samples)"
+			   : a->tid_list ? "the thread was idle (a sleeping thread takes no "
+					   "samples)"
+			   : a->cmd	 ? "the command ran too briefly"
+					 : "the CPUs were idle";
+	const char *mode = ev->attr.exclude_user && !ev->attr.exclude_kernel   ? "kernel"
+			   : ev->attr.exclude_kernel && !ev->attr.exclude_user ? "user"
+									       : NULL;
+
+	fprintf(stderr, "pmuprof: no samples of %s in %.2f s: %s", ev->name, secs, idle);
+	if (mode)
+		fprintf(stderr, ", or it ran outside %s mode (the event's filter)", mode);
+	/* A few expected samples or fewer: the length alone may explain it. */
+	if (ev->attr.freq && secs * ev->attr.sample_freq < 20)
+		fprintf(stderr, ", or %.2f s is too short at %llu Hz (raise -d or -F)", secs,
+			(unsigned long long)ev->attr.sample_freq);
+	else if (!ev->attr.freq)
+		fprintf(stderr, ", or fewer than %llu %s passed (lower -c)",
+			(unsigned long long)ev->attr.sample_period, is_clock(ev) ? "ns" : "events");
+	fprintf(stderr, "; %s is empty\n", strcmp(out, "-") ? out : "standard output");
 }
 
 static const char *stage_text(enum record_stage s)
@@ -880,7 +940,13 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 			pmu_open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
 		break;
 	case RECORD_STAGE_ATTACH:
-		if (attach == PMU_ATTACH_LINK && (err == EINVAL || err == EOPNOTSUPP))
+		if (err == EPROTO && evs[e->event].attr.precise_ip)
+			fprintf(stderr,
+				"pmuprof: %s '%s'%s: this kernel allows stack walks on precise "
+				"samples only from the full perf callchain (EPROTO); drop the "
+				"precise modifier (:p) from the event\n",
+				stage_text(e->stage), evs[e->event].name, where);
+		else if (attach == PMU_ATTACH_LINK && (err == EINVAL || err == EOPNOTSUPP))
 			fprintf(stderr,
 				"pmuprof: %s%s: this kernel has no perf bpf_link (%s); "
 				"use --attach=ioctl\n",
@@ -1089,8 +1155,9 @@ int cmd_record(int argc, char **argv)
 	struct record_args a;
 	struct symbolizer *sym = NULL;
 	struct record *rec = NULL;
-	int *cpus = NULL, *online = NULL, *tasks = NULL;
-	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0;
+	int *cpus = NULL, *online = NULL, *tasks = NULL, *ids = NULL;
+	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0, nr_ids = 0;
+	int child_status = 0;
 	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
 	char *bad = NULL, *cmd_path = NULL, why[256];
 	pid_t child = -1;
@@ -1167,10 +1234,10 @@ int cmd_record(int argc, char **argv)
 			}
 		}
 	} else if (a.pid_list) {
-		if (parse_id_list("-p", a.pid_list, false, &tasks, &nr_tasks))
+		if (parse_id_list("-p", a.pid_list, false, &tasks, &nr_tasks, &ids, &nr_ids))
 			goto out;
 	} else if (a.tid_list) {
-		if (parse_id_list("-t", a.tid_list, true, &tasks, &nr_tasks))
+		if (parse_id_list("-t", a.tid_list, true, &tasks, &nr_tasks, &ids, &nr_ids))
 			goto out;
 	} else if (a.cmd) {
 		cmd_path = find_in_path(a.cmd[0]);
@@ -1333,6 +1400,14 @@ int cmd_record(int argc, char **argv)
 			"(%s; -vv shows the verifier's log): user stacks follow frame "
 			"pointers\n",
 			strerror(-record__unwind_refused(rec)));
+	for (i = 0; a.bpf_walk && i < nr_evs; i++)
+		if (record__events(rec)[i].attr.precise_ip)
+			fprintf(stderr,
+				"pmuprof: --stack-walk=bpf: %s is precise: its stacks come from "
+				"the "
+				"perf callchain (the kernel refuses other stack walks on precise "
+				"samples)\n",
+				record__events(rec)[i].name);
 	if (record__enable(rec, &rerr)) {
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
@@ -1361,13 +1436,9 @@ int cmd_record(int argc, char **argv)
 				strerror(-err));
 			break;
 		}
-		if (child > 0 && !child_done) {
-			int status;
-
-			if (waitpid(child, &status, WNOHANG) == child)
-				child_done = true;
-		}
-		if (child_done)
+		if (child > 0 && !child_done && waitpid(child, &child_status, WNOHANG) == child)
+			child_done = true;
+		if (child_done || targets_exited(ids, nr_ids))
 			break;
 		t = monotonic_now();
 		if (end_at && t >= end_at)
@@ -1410,6 +1481,9 @@ int cmd_record(int argc, char **argv)
 	}
 	nr_outs = 0;
 	finish_end(a.finish_budget);
+	for (i = 0; i < nr_evs; i++)
+		if (!st.ev[i].counters[PROFILE_CNT_TAKEN])
+			explain_no_samples(&a, &record__events(rec)[i], outs[i], stop_time - start);
 	if (!a.quiet)
 		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs,
 			      stop_time - start, opts.count_weight, monotonic_now() - stop_time);
@@ -1417,7 +1491,10 @@ int cmd_record(int argc, char **argv)
 		print_file_notes(sym);
 	for (i = 0; a.report && i < nr_evs; i++)
 		report__print_table(stdout, tables[i], record__events(rec)[i].name);
-	ret = 0;
+	/* The command's own status, as perf passes it through: scripts see the workload fail. */
+	ret = !child_done		? 0
+	      : WIFEXITED(child_status) ? WEXITSTATUS(child_status)
+					: 128 + WTERMSIG(child_status);
 out:
 	for (i = 0; i < nr_outs; i++)
 		atomic_file__abort(&outs_f[i]);
@@ -1438,6 +1515,7 @@ out:
 	}
 	free(cmd_path);
 	free(bad);
+	free(ids);
 	free(tasks);
 	free(online);
 	free(cpus);

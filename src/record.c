@@ -122,12 +122,29 @@ static pid_t tgid_of(const char *proc_root, pid_t tid)
 }
 
 /*
+ * Precise events (cycles:pp) carry the full callchain whatever the halves asked for: the
+ * kernel refuses (EPROTO) a program calling bpf_get_stack() on a precise event without it,
+ * since walking the stack again from a precise sample's registers is unsafe. The program
+ * copies only the half it wants from that chain.
+ */
+static bool full_chain(const struct pmu_event *ev)
+{
+	return ev->attr.precise_ip > 0;
+}
+
+/*
  * The callchain holds both halves plus a context marker before each; the kernel refuses
- * (EOVERFLOW) more than kernel.perf_event_max_stack.
+ * (EOVERFLOW) more than kernel.perf_event_max_stack. A full chain has room for both
+ * halves whatever was asked.
  */
 static unsigned int callchain_limit(const struct record_opts *o)
 {
 	unsigned int want = o->kern_depth + o->user_depth + 2, max = 127;
+	int i;
+
+	for (i = 0; i < o->nr_events; i++)
+		if (full_chain(&o->events[i]))
+			want = 2 * PROFILE_MAX_DEPTH + 2;
 	FILE *f = fopen("/proc/sys/kernel/perf_event_max_stack", "re");
 
 	if (f) {
@@ -273,7 +290,7 @@ static int load_bpf(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
 	struct bpf_program *prog;
-	int err, set, tier;
+	int err, set, tier, i;
 
 	r->skel = profile_bpf__open();
 	if (!r->skel)
@@ -282,6 +299,8 @@ static int load_bpf(struct record *r, bool prealloc)
 	r->skel->rodata->user_depth = o->user_depth;
 	r->skel->rodata->per_thread = o->per_thread;
 	r->skel->rodata->chain_max = r->callchain_max;
+	for (i = 0; !o->bpf_walk && !o->kern_depth && i < o->nr_events; i++)
+		r->skel->rodata->chain_has_kernel |= full_chain(&o->events[i]);
 	err = size_maps(r, prealloc);
 	if (!err)
 		err = unwind_size_maps(r, prealloc);
@@ -422,11 +441,12 @@ static int open_events(struct record *r, struct record_error *e)
 		 * bpf_get_stack() copies from that callchain (bpf_get_stack_pe, 5.7+) instead
 		 * of walking again for the kernel and again for the user half.
 		 */
-		if (!o->bpf_walk) {
+		if (!o->bpf_walk || full_chain(ev)) {
 			ev->attr.sample_type |= PERF_SAMPLE_CALLCHAIN;
-			ev->attr.sample_max_stack = r->callchain_max;
-			ev->attr.exclude_callchain_kernel = !o->kern_depth;
-			ev->attr.exclude_callchain_user = !o->user_depth;
+			ev->attr.sample_max_stack =
+				o->bpf_walk ? callchain_limit(o) : r->callchain_max;
+			ev->attr.exclude_callchain_kernel = !o->kern_depth && !full_chain(ev);
+			ev->attr.exclude_callchain_user = !o->user_depth && !full_chain(ev);
 		}
 		ev->attr.enable_on_exec = o->enable_on_exec;
 		for (t = 0; t < r->nr_targets; t++) {

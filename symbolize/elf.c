@@ -531,63 +531,6 @@ const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, uns
 	return s->name;
 }
 
-/*
- * How many of a binary's functions set up a frame pointer (x86-64: "push %rbp;
- * mov %rsp,%rbp", after an optional endbr64). -EOPNOTSUPP on other machines.
- */
-int elf_frame_pointer_census(const char *path, int *with_fp, int *functions)
-{
-	struct elf_syms *es = elf_syms__load(path);
-	static const unsigned char endbr[4] = {0xf3, 0x0f, 0x1e, 0xfa};
-	static const unsigned char fp[4] = {0x55, 0x48, 0x89, 0xe5};
-	unsigned char buf[8];
-	struct stat st;
-	size_t i, j;
-	int fd, err = 0;
-
-	*with_fp = *functions = 0;
-	if (!es)
-		return -errno;
-	fd = sym_file__open(-1, path, NULL, 0, SYM_MAX_ELF_SIZE, &st);
-	if (fd < 0) {
-		err = fd;
-		goto out;
-	}
-	{
-		Elf *elf = sym_elf__read(fd);
-		GElf_Ehdr eh;
-
-		if (!elf || !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64)
-			err = -EOPNOTSUPP;
-		if (elf)
-			elf_end(elf);
-	}
-	for (i = 0; !err && i < es->nr; i++) {
-		const struct elf_sym *s = &es->syms[i];
-		unsigned long off = 0;
-		bool found = false;
-
-		if (s->size < 16)
-			continue;
-		/* link-time address → file offset */
-		for (j = 0; j < es->nr_segs; j++)
-			if (s->addr >= es->segs[j].vaddr &&
-			    s->addr < es->segs[j].vaddr + es->segs[j].filesz) {
-				off = s->addr - es->segs[j].vaddr + es->segs[j].offset;
-				found = true;
-			}
-		if (!found || pread(fd, buf, sizeof(buf), off) != sizeof(buf))
-			continue;
-		(*functions)++;
-		if (!memcmp(buf, fp, 4) || (!memcmp(buf, endbr, 4) && !memcmp(buf + 4, fp, 4)))
-			(*with_fp)++;
-	}
-	close(fd);
-out:
-	elf_syms__free(es);
-	return err;
-}
-
 /* The i-th function (sorted by address): its name, start and size; NULL past the end. */
 const char *elf_syms__at(const struct elf_syms *es, size_t i, unsigned long *addr,
 			 unsigned long *size)

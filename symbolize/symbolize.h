@@ -50,8 +50,18 @@ bool elf_syms__has_symtab(const struct elf_syms *es);
 size_t elf_syms__build_id(const struct elf_syms *es, unsigned char *out, size_t max);
 /* .gnu_debuglink file name (and its CRC32), or NULL. */
 const char *elf_syms__debuglink(const struct elf_syms *es, uint32_t *crc);
-/* Functions (of 16+ bytes) that set up a frame pointer: x86-64 only (-EOPNOTSUPP). */
-int elf_frame_pointer_census(const char *path, int *with_fp, int *functions);
+/* What an x86-64 binary's functions do with frame pointers (symbolize/framecensus.c). */
+struct frame_census {
+	int functions;	     /* examined (the toolchain's start-up code and cold parts left out) */
+	int callers;	     /* call others: a frame-pointer walk needs their frames */
+	int callers_with_fp; /* of those, set up one (push %rbp; mov %rsp,%rbp) */
+	int leaves;	     /* call nothing: found from the sample's registers, no frame needed */
+	bool from_fdes;	     /* no symbol table: functions are the FDEs of .eh_frame_hdr */
+	bool go;	     /* a Go binary (Go keeps frame pointers on amd64) */
+};
+
+/* -EOPNOTSUPP on other machines, -ENODATA when nothing says where functions start. */
+int elf_frame_census(const char *path, struct frame_census *c);
 /* Adopt the symbols of a separate debug file; segments stay es's own. */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);

@@ -5,6 +5,7 @@
 Usage: test_record.py CASE   (meson runs one process per case)
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
+import gzip
 import json
 import os
 import re
@@ -14,7 +15,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import xml.dom.minidom
 
 PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
@@ -907,6 +910,139 @@ def case_many_processes(tmp):
     check("beyond the tracking bound" not in err, "processes beyond the bound:\n" + err)
     check(late <= early * 1.2 + 2048, f"memory grew: {early} kB -> {late} kB")
     check(total >= 500 and named >= 0.95 * total, f"only {named}/{total} samples named")
+
+
+def case_pid_exits(tmp):
+    """-p ends the record when every process given has exited, not at -d: two demos that
+    exit 1 s and 3 s in end a 60 s record within 2 s of the later one, output written."""
+    need_root()
+    out = os.path.join(tmp, "exits.folded")
+    demos = [subprocess.Popen([DEMO, secs], stdout=subprocess.DEVNULL) for secs in ("1", "3")]
+    ended = {}
+
+    def reap(p):
+        p.wait()
+        ended[p.pid] = time.monotonic()
+
+    try:
+        waiters = [threading.Thread(target=reap, args=(d,)) for d in demos]
+        for w in waiters:
+            w.start()
+        pids = ",".join(str(d.pid) for d in demos)
+        rc, _, err = run(["record", "-F", "499", "-d", "60", "-p", pids, "-o", out],
+                         timeout=90)
+        done = time.monotonic()
+        for w in waiters:
+            w.join()
+    finally:
+        for d in demos:
+            if d.poll() is None:
+                d.kill()
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    check(rc == 0, f"record -p {pids} exited {rc}:\n{err}")
+    last = max(ended.values())
+    print(f"record ended {done - last:+.2f} s after the last process exited")
+    check(done >= last, "record ended before the second process exited")
+    check(done - last <= 2.0, f"record ended {done - last:.2f} s after the processes exited")
+    stacks = parse_folded(out)
+    check(any(s.startswith("pmuprof-demo;") and s.endswith(";hot_60") for s in stacks),
+          "the output lacks the demos' stacks: " + repr(list(stacks)[:3]))
+    taken, in_stacks, lost = samples_from_summary(err)
+    check(taken == in_stacks + lost, f"ledger: {taken} taken != {in_stacks} + {lost}")
+
+
+def case_exit_status(tmp):
+    """record -- CMD exits with CMD's status (128 + signal when a signal ended it), as
+    perf does, and writes the output all the same; a command stopped by -d gives 0."""
+    need_root()
+    for argv, want in ((["sh", "-c", "exit 3"], 3),
+                       (["sh", "-c", "kill -SEGV $$"], 128 + signal.SIGSEGV),
+                       ([DEMO, "1"], 0), (["sleep", "30"], 0)):
+        out = os.path.join(tmp, f"status{want}.folded")
+        if os.path.exists(out):
+            os.unlink(out)
+        extra = ["-d", "0.5"] if argv[0] == "sleep" else []
+        rc, _, err = run(["record", "-q", "-e", "cpu-clock", "-o", out] + extra + ["--"] + argv)
+        if rc != 0 and "not permitted" in err:
+            raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+        check(rc == want, f"record -- {' '.join(argv)}: exit {rc}, expected {want}:\n{err}")
+        check(os.path.exists(out), f"record -- {' '.join(argv)}: no output written")
+        parse_folded(out)
+
+
+def case_no_samples(tmp):
+    """A record of an idle process takes no sample: it says so on stderr, with why it may
+    be, exits 0 and writes a valid empty profile in each format."""
+    need_root()
+    idle = subprocess.Popen(["sleep", "60"])
+    try:
+        for name in ("idle.folded", "idle.svg", "idle.pb.gz"):
+            out = os.path.join(tmp, name)
+            rc, _, err = run(["record", "-q", "-e", "cpu-clock", "-d", "1", "-p",
+                              str(idle.pid), "-o", out])
+            if rc != 0 and "not permitted" in err:
+                raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+            check(rc == 0, f"record -o {name}: exit {rc}:\n{err}")
+            lines = [l for l in err.splitlines() if "no samples" in l]
+            check(len(lines) == 1 and "idle" in lines[0] and out in lines[0],
+                  f"no 'no samples' line naming the idle target and {out}:\n{err}")
+            check(os.path.exists(out), f"{name} not written")
+            data = open(out, "rb").read()
+            if name.endswith(".folded"):
+                check(data == b"", f"{name}: not empty: {data[:200]!r}")
+            elif name.endswith(".svg"):
+                doc = xml.dom.minidom.parseString(data)
+                check(doc.documentElement.tagName == "svg", f"{name}: not an SVG")
+                check(b"No samples" in data, f"{name}: does not say 'No samples'")
+            else:
+                check(len(data) > 0 and gzip.decompress(data) is not None,
+                      f"{name}: not gzip data")
+                if shutil.which("go"):
+                    env = dict(os.environ, HOME=tmp, GOCACHE=os.path.join(tmp, "gocache"))
+                    p = subprocess.run(["go", "tool", "pprof", "-raw", out], capture_output=True,
+                                       text=True, env=env, timeout=300)
+                    check(p.returncode == 0, f"go tool pprof -raw {name}: {p.stderr}")
+        # A busy target gives samples and no such line.
+        out = os.path.join(tmp, "busy.folded")
+        rc, _, err = run(["record", "-q", "-e", "cpu-clock", "-F", "999", "-o", out, "--",
+                          DEMO, "1"])
+        check(rc == 0 and "no samples" not in err, f"busy record: {rc}\n{err}")
+    finally:
+        idle.kill()
+        idle.wait()
+
+
+def case_precise_half_stack(tmp):
+    """A precise event (cycles:pp on hardware; cpu-clock:p here) with one half of the
+    stack: the kernel refuses bpf_get_stack() on it without the full callchain (EPROTO),
+    so the event keeps the whole chain and the program drops the other half. -U gives
+    user-only stacks, -K kernel-only ones, --stack-walk=bpf says it uses the chain."""
+    need_root()
+    u = os.path.join(tmp, "pu.folded")
+    _, err = record_ok(["record", "-U", "-e", "cpu-clock:p", "-F", "999", "-o", u,
+                        "--", DEMO, "2"])
+    stacks = parse_folded(u)
+    check(not any("_[k]" in s for s in stacks), "-U with :p recorded kernel frames")
+    check_shares(stacks)
+    check("truncated" not in err, "-U with :p counted shallow stacks as truncated:\n" + err)
+    k = os.path.join(tmp, "pk.folded")
+    _, err = record_ok(["record", "-K", "-e", "cpu-clock:p", "-F", "999", "-o", k,
+                        "--", DEMO, "1"])
+    stacks = parse_folded(k)
+    taken, in_stacks, lost = samples_from_summary(err)
+    check(all(f.endswith("_[k]") for s in stacks for f in s.split(";")[1:]),
+          "-K with :p recorded user frames")
+    check(stacks.get("pmuprof-demo", 0) > 0.8 * taken, "user-mode samples missing under -K")
+    check(taken == in_stacks + lost, "ledger does not add up under -K with :p")
+    b = os.path.join(tmp, "pb.folded")
+    _, err = record_ok(["record", "--stack-walk=bpf", "-U", "-e", "cpu-clock:p", "-F", "999",
+                        "-o", b, "--", DEMO, "2"])
+    check(re.search(r"--stack-walk=bpf: cpu-clock:p is precise: .*perf callchain", err),
+          "--stack-walk=bpf with :p does not say the chain is used:\n" + err)
+    stacks = parse_folded(b)
+    check(not any("_[k]" in s for s in stacks), "bpf walk, -U, :p recorded kernel frames")
+    check_shares(stacks)
 
 
 def run_case(namespace, prefix="pmuprof-test-"):
