@@ -244,7 +244,7 @@ static char *tidy_part(struct collapser *c, const char *part, size_t len, const 
 		       size_t pc_len, const char *mod, size_t mod_len, bool inlined)
 {
 	const struct collapse_opts *o = c->o;
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char *s, *w, *r;
 	bool kernel, jit;
 
@@ -313,8 +313,8 @@ static char *tidy_part(struct collapser *c, const char *part, size_t len, const 
 	if (starts_with_java(c) && s[0] == 'L' && strchr(s, '/'))
 		memmove(s, s + 1, strlen(s));
 
-	kernel = o->kernel && mod_len && (mod[0] == '[' ||
-					  (mod_len >= 7 && !memcmp(mod + mod_len - 7, "vmlinux", 7)));
+	kernel = o->kernel && mod_len &&
+		 (mod[0] == '[' || (mod_len >= 7 && !memcmp(mod + mod_len - 7, "vmlinux", 7)));
 	if (kernel) {
 		size_t i;
 
@@ -474,7 +474,8 @@ static int header_line(struct collapser *c, const char *l, size_t comm_len, cons
 			c->filter_defaulted = true;
 			if (!c->event_filter)
 				return -ENOMEM;
-		} else if (strlen(c->event_filter) != ev_len || memcmp(c->event_filter, ev, ev_len)) {
+		} else if (strlen(c->event_filter) != ev_len ||
+			   memcmp(c->event_filter, ev, ev_len)) {
 			if (c->filter_defaulted)
 				c->st->other_events++;
 			c->st->filtered++;
@@ -544,7 +545,7 @@ static bool one_line_stack(struct collapser *c, const char *l)
 int collapse_perf(FILE *in, const struct collapse_opts *o, struct stack_table *out,
 		  struct collapse_stats *st)
 {
-	struct collapser c = { .o = o, .out = out, .st = st };
+	struct collapser c = {.o = o, .out = out, .st = st};
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;

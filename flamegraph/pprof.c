@@ -236,8 +236,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 {
 	const struct stack_entry *e = stack_table__sorted(st);
 	size_t i, n = stack_table__len(st), nfunc = 0;
-	struct strtab strs = { 0 };
-	struct pb prof = { 0 }, sub = { 0 }, line = { 0 }, ids = { 0 }, vals = { 0 };
+	struct strtab strs = {0};
+	struct pb prof = {0}, sub = {0}, line = {0}, ids = {0}, vals = {0};
 	int64_t *func_map = NULL, *mapping_of = NULL; /* by string index */
 	int64_t nmappings = 0;
 	uint64_t *locs = NULL;
@@ -247,7 +247,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	strtab_get(&strs, "", 0);
 	/* sample types: samples/count, then events/count (cpu/nanoseconds for clocks) */
 	{
-		int64_t samples = strtab_get(&strs, "samples", 7), count = strtab_get(&strs, "count", 5);
+		int64_t samples = strtab_get(&strs, "samples", 7),
+			count = strtab_get(&strs, "count", 5);
 		const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
 		int64_t ev = strtab_get(&strs, evname, strlen(evname));
 		int64_t unit = o->clock ? strtab_get(&strs, "nanoseconds", 11) : count;
@@ -308,7 +309,8 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 
 				const char *path = NULL, *bid = NULL;
 
-				func_map[si] = si + 1; /* function id = location id = string index + 1 */
+				func_map[si] =
+					si + 1; /* function id = location id = string index + 1 */
 				if (!stack_table__module(st, p, len, &path, &bid)) {
 					mod = path;
 					mod_len = strlen(path);
@@ -319,15 +321,17 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 					int64_t mi = strtab_get(&strs, mod, mod_len);
 
 					/* interned after the arrays were sized: grow */
-					if (mi < 0 || grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
+					if (mi < 0 ||
+					    grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
 						err = -ENOMEM;
 						break;
 					}
 					/* mapping_of[string of module] = mapping id */
 					if (!mapping_of[mi])
-						mapping_of[mi] = emit_mapping(&prof, &sub, &strs, mi, bid,
-									      &nmappings);
-					mapping_of[si] = -mapping_of[mi]; /* negative: a frame's mapping */
+						mapping_of[mi] = emit_mapping(&prof, &sub, &strs,
+									      mi, bid, &nmappings);
+					mapping_of[si] =
+						-mapping_of[mi]; /* negative: a frame's mapping */
 				}
 				/* Function{id, name, system_name} and Location{id, mapping, line} */
 				pb_uint(&sub, 1, si + 1);
