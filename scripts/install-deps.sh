@@ -33,6 +33,10 @@ bpftrace
 libxml2-utils
 golang-go
 chromium
+chromium-driver
+python3-selenium
+clang-format
+libjson-c-dev
 util-linux
 procps
 python3
