@@ -117,6 +117,10 @@ int cmd_collapse(int argc, char **argv)
 			"pmuprof: collapse: kept events of type %s only; %llu samples of "
 			"other types skipped (--event-filter chooses)\n",
 			st.event, (unsigned long long)st.filtered);
+	if (st.incomplete)
+		fprintf(stderr,
+			"pmuprof: collapse: dropped the last sample, which lacks its closing blank "
+			"line (--perl-compat)\n");
 	if (st.unrecognized)
 		fprintf(stderr, "pmuprof: collapse: ignored %llu unrecognized lines\n",
 			(unsigned long long)st.unrecognized);
