@@ -134,6 +134,8 @@ struct collapser {
 	char *event_filter;
 	bool filter_defaulted;
 	bool have_pname;
+	bool java; /* the process name starts with "java" */
+	bool nul;  /* the block being read holds a NUL byte */
 	struct buf pname;
 	unsigned long long period;
 	struct frames frames;
@@ -299,7 +301,7 @@ static bool match_bare_frame(const char *l, size_t n, const char **pc, size_t *p
 
 static bool starts_with_java(const struct collapser *c)
 {
-	return c->have_pname && !strncmp(c->pname.s, "java", 4);
+	return c->have_pname && c->java;
 }
 
 static const char *base_name(const char *mod, size_t *len)
@@ -652,6 +654,7 @@ static int header_line(struct collapser *c, const char *l, size_t n, size_t comm
 			c->pname.s[i] = '_';
 	/* Perl: a process name of "0" is false and its samples are dropped. */
 	c->have_pname = !(c->pname.len == 1 && c->pname.s[0] == '0');
+	c->java = !strncmp(c->pname.s, "java", 4);
 	return 0;
 }
 
@@ -789,7 +792,7 @@ static int one_line(struct collapser *c, char *line, size_t n)
 	c->st->lines++;
 	if (line[0] == '#')
 		return 0;
-	if (memchr(line, 0, n)) {
+	if (c->nul && memchr(line, 0, n)) {
 		c->st->unrecognized++;
 		return 0;
 	}
@@ -809,6 +812,7 @@ static int read_lines(struct collapser *c, FILE *in)
 	while (!err && (got = fread(buf + len, 1, cap - len, in)) > 0) {
 		char *p = buf, *end = buf + len + got, *nl;
 
+		c->nul = memchr(buf, 0, len + got) != NULL;
 		while (!err && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 			err = one_line(c, p, (size_t)(nl - p));
 			p = nl + 1;
@@ -828,8 +832,10 @@ static int read_lines(struct collapser *c, FILE *in)
 	}
 	if (!err && ferror(in))
 		err = -EIO;
-	if (!err && len)
+	if (!err && len) {
+		c->nul = memchr(buf, 0, len) != NULL;
 		err = one_line(c, buf, len);
+	}
 	free(buf);
 	return err;
 }
