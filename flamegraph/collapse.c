@@ -395,18 +395,15 @@ static const char *find_pair(const char *s, size_t len, char a, char b)
  * name: std::function<void (int)>::operator() keeps "<void (int)>"; Go's generic
  * brackets likewise ("main.Map[go.shape.func(int) int]").
  */
-static void tidy_into(struct buf *b, const char *s, size_t len)
+static const char *tidy_into(struct buf *b, const char *s, const char *end)
 {
 	/* The bytes that need a look; runs of the others are copied as they are. */
-	static const bool special[256] = {['"'] = 1, ['\''] = 1, [';'] = 1, ['<'] = 1,
-					  ['>'] = 1, ['['] = 1,	 [']'] = 1, ['('] = 1};
-	const char *paren = memchr(s, '(', len), *end = s + len, *go, *r = s;
-	bool cut = paren != NULL;
+	static const bool special[256] = {['"'] = 1, ['\''] = 1, [';'] = 1, ['<'] = 1, ['>'] = 1,
+					  ['['] = 1, [']'] = 1,	 ['('] = 1, ['-'] = 1};
+	const char *r = s, *part_end, *go;
 	int depth = 0, square = 0;
 	char *w = b->s + b->len;
 
-	if (cut && (go = find_pair(s, len, '.', '(')))
-		cut = !find_pair(go + 2, (size_t)(end - go - 2), ')', '.');
 	while (r < end) {
 		const char *q = r;
 		char ch;
@@ -419,12 +416,14 @@ static void tidy_into(struct buf *b, const char *s, size_t len)
 			break;
 		r = q + 1;
 		ch = *q;
+		if (ch == '-' && r < end && *r == '>') { /* "->": the next inlined part */
+			end = q;
+			break;
+		}
 		if (ch == '"' || ch == '\'')
 			continue;
 		if (ch == ';')
 			ch = ':';
-		else if (!cut)
-			;
 		else if (ch == '<') {
 			/* "operator<" and "operator<<" are names, not template brackets */
 			if (!(q - s >= 8 && !memcmp(q - 8, "operator", 8)) &&
@@ -440,12 +439,18 @@ static void tidy_into(struct buf *b, const char *s, size_t len)
 				square--;
 		} else if (ch == '(' && !depth && !square &&
 			   ((size_t)(end - q) < 21 || memcmp(q, "(anonymous namespace)", 21))) {
-			break;
+			/* the cut, unless the whole part looks like a Go method */
+			part_end = find_pair(q, (size_t)(end - q), '-', '>');
+			end = part_end ? part_end : end;
+			go = find_pair(s, (size_t)(end - s), '.', '(');
+			if (!go || !find_pair(go + 2, (size_t)(end - go - 2), ')', '.'))
+				break;
 		}
 		*w++ = ch;
 	}
 	*w = 0;
 	b->len = (size_t)(w - b->s);
+	return end;
 }
 
 struct frame_ctx {
@@ -454,16 +459,21 @@ struct frame_ctx {
 	bool kernel, jit;
 };
 
-/* One "->"-separated part of a frame, tidied and annotated, onto the frame arena. */
-static int frame_part(struct collapser *c, const struct frame_ctx *f, const char *part, size_t len,
-		      bool inlined)
+/*
+ * The "->"-separated part of a frame at part (up to stop), tidied and annotated, onto the
+ * frame arena; *next: where the next part starts, or NULL after the last.
+ */
+static int frame_part(struct collapser *c, const struct frame_ctx *f, const char *part,
+		      const char *stop, bool inlined, const char **next)
 {
 	struct buf *b = &c->frames.text;
-	size_t start = b->len;
+	size_t start = b->len, len = (size_t)(stop - part);
+	const char *end;
 	char tmp[512];
 	char *s;
 
-	if (len == 9 && !memcmp(part, "[unknown]", 9)) {
+	if (len >= 9 && !memcmp(part, "[unknown]", 9) &&
+	    (len == 9 || (part[9] == '-' && part[10] == '>'))) {
 		size_t blen = f->mod_len;
 		const char *base = base_name(f->mod, &blen);
 		int n;
@@ -477,12 +487,18 @@ static int frame_part(struct collapser *c, const struct frame_ctx *f, const char
 				     (int)f->pc_len, f->pc);
 		else
 			n = snprintf(tmp, sizeof(tmp), "[%.*s]", (int)blen, base);
+		*next = len == 9 ? NULL : part + 11;
 		part = tmp;
 		len = n < (int)sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1;
+		if (buf_reserve(b, len + 5))
+			return -ENOMEM;
+		tidy_into(b, part, part + len);
+	} else {
+		if (buf_reserve(b, len + 5))
+			return -ENOMEM;
+		end = tidy_into(b, part, stop);
+		*next = end < stop ? end + 2 : NULL;
 	}
-	if (buf_reserve(b, len + 5))
-		return -ENOMEM;
-	tidy_into(b, part, len);
 	s = b->s + start;
 	/* Java: Lorg/pkg/Class: → org/pkg/Class: */
 	if (starts_with_java(c) && s[0] == 'L' && memchr(s, '/', b->len - start)) {
@@ -517,9 +533,9 @@ static int frame_line(struct collapser *c, const char *pc, size_t pc_len, const 
 		      size_t fn_len, const char *mod, size_t mod_len)
 {
 	struct frame_ctx f = {.pc = pc, .pc_len = pc_len, .mod = mod, .mod_len = mod_len};
-	const char *part = fn, *end, *stop;
+	const char *part = fn, *stop;
 	size_t base = c->frames.nr, nparts, i;
-	int err;
+	int err = 0;
 
 	fn_len = strip_offset(fn, fn_len);
 	if (fn_len && fn[0] == '(') /* a process name, not a frame */
@@ -532,14 +548,8 @@ static int frame_line(struct collapser *c, const char *pc, size_t pc_len, const 
 		stop -= 2;
 	if (stop == fn)
 		return 0;
-	for (i = 0;; i++) {
-		end = find_pair(part, (size_t)(stop - part), '-', '>');
-		err = frame_part(c, &f, part, end ? (size_t)(end - part) : (size_t)(stop - part),
-				 i > 0);
-		if (err || !end)
-			break;
-		part = end + 2;
-	}
+	for (i = 0; part && !err; i++)
+		err = frame_part(c, &f, part, stop, i > 0, &part);
 	if (err)
 		return err;
 	/* Frames arrive leaf first; a chain goes in front of them as a block. */
