@@ -24,7 +24,6 @@ ALLOWED = {
     "bpf/profile.bpf.c:sample": 124,
     "flamegraph/pprof.c:pprof__write": 177,
     "flamegraph/svg.c:flamegraph__write": 216,
-    "src/cmd-doctor.c:cmd_doctor": 130,
     "src/cmd-flamegraph.c:cmd_flamegraph": 172,
     "src/cmd-record.c:parse_args": 232,
     "src/cmd-record.c:cmd_record": 368,

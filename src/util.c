@@ -121,21 +121,32 @@ struct json_object *json__number(double v, const char *fmt)
 
 static const int json_flags = JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE;
 
-int json__write_line(FILE *f, struct json_object *obj)
+int json__write_text(FILE *f, struct json_object *obj)
 {
 	const char *text = obj ? json_object_to_json_string_ext(obj, json_flags) : NULL;
-	int err = text && fprintf(f, "%s\n", text) > 0 ? 0 : -EIO;
+	int err = text && fputs(text, f) >= 0 ? 0 : -EIO;
 
 	json_object_put(obj);
 	return err;
 }
 
-void json_write_string(FILE *f, const char *s)
+int json__write_line(FILE *f, struct json_object *obj)
 {
-	struct json_object *o = json__string(s);
+	int err = json__write_text(f, obj);
 
-	fputs(o ? json_object_to_json_string_ext(o, json_flags) : "\"\"", f);
-	json_object_put(o);
+	return err || fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+int json__write_pretty(FILE *f, struct json_object *obj)
+{
+	const char *text = obj ? json_object_to_json_string_ext(
+					 obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						      JSON_C_TO_STRING_NOSLASHESCAPE)
+			       : NULL;
+	int err = text && fprintf(f, "%s\n", text) > 0 ? 0 : -EIO;
+
+	json_object_put(obj);
+	return err;
 }
 
 /* Descriptors above 2 that pmuprof's caller gave it (a make jobserver, a '3>file'). */

@@ -60,9 +60,6 @@ double monotonic_now(void);
  */
 struct json_object;
 
-/* s as a JSON string literal (quotes, escapes), for output still printed piecewise. */
-void json_write_string(FILE *f, const char *s);
-
 /* A JSON string of s (NULL: ""), or NULL without memory. */
 struct json_object *json__string(const char *s);
 
@@ -74,5 +71,11 @@ struct json_object *json__number(double v, const char *fmt);
 
 /* obj on one line and a newline; drops the caller's reference. 0 or -EIO. */
 int json__write_line(FILE *f, struct json_object *obj);
+
+/* obj on one line, no newline (an element of a longer text); drops the reference. */
+int json__write_text(FILE *f, struct json_object *obj);
+
+/* obj indented over several lines and a newline; drops the caller's reference. */
+int json__write_pretty(FILE *f, struct json_object *obj);
 
 #endif
