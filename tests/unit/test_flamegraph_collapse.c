@@ -81,6 +81,38 @@ static const struct tidy_case tidy_cases[] = {
 	 "pp;f 1\n"},
 	/* a stack already folded on one line passes through */
 	{__LINE__, "", "comm;main;work 7\n", "comm;main;work 7\n"},
+	/* beyond the Perl script: the last sample without its blank line counts */
+	{__LINE__, "", HDR "\t 4005d0 main (/bin/prog)\n", "prog;main 250000\n"},
+	{__LINE__, "", HDR "\t 4005d0 main (/bin/prog)", "prog;main 250000\n"},
+	/* frames without a module (perf script -F ip,sym) */
+	{__LINE__, "", "prog 1234 \n\t 4005d0 main+0x1f\n\t 4005a0 [unknown]\n\n",
+	 "prog;[unknown];main 1\n"},
+	/* one sample per line (no callchain), the comm right-aligned */
+	{__LINE__, "k",
+	 "        prog 1234 [001] 100.000001:  250000 cycles:  ffffffff81000000 "
+	 "do_syscall_64+0x10 ([kernel.kallsyms])\n",
+	 "prog;do_syscall_64_[k] 250000\n"},
+	{__LINE__, "", "  prog 1234   4005d0 main\n  prog 1234   4005d0 main\n", "prog;main 2\n"},
+	/* the event filter holds for one-line samples too */
+	{__LINE__, "", "pp 1 1.0: 1 cycles: 1 f (/x)\npp 1 1.1: 1 instructions: 1 g (/x)\n",
+	 "pp;f 1\n"},
+	/* versioned kernel images; a name merely containing vmlinux- is not one */
+	{__LINE__, "k", HDR "\t ffffffff81000000 f (/boot/vmlinux-6.1.0-13-amd64)\n\n",
+	 "prog;f_[k] 250000\n"},
+	{__LINE__, "k", HDR "\t 4005d0 f (/opt/myvmlinux-tool)\n\n", "prog;f 250000\n"},
+	/* perf inject --jit images; near misses are not */
+	{__LINE__, "j", HDR "\t 7f00 f (/root/.debug/jit/x/jitted-42-7.so)\n\n",
+	 "prog;f_[j] 250000\n"},
+	{__LINE__, "j", HDR "\t 7f00 f (/usr/lib/jitted-42.so)\n\n", "prog;f 250000\n"},
+	{__LINE__, "j", HDR "\t 7f00 f (/usr/lib/jitted-4x-7.so)\n\n", "prog;f 250000\n"},
+	/* Go generic brackets keep a func type's parentheses */
+	{__LINE__, "", HDR "\t 4005d0 main.Map[go.shape.func(int) int_0]+0x36 (/bin/prog)\n\n",
+	 "prog;main.Map[go.shape.func(int) int_0] 250000\n"},
+	/* ... but a name in brackets alone is not a generic: "[vdso](x)" is cut */
+	{__LINE__, "", HDR "\t 4005d0 [x](int) (/bin/prog)\n\n", "prog;[x] 250000\n"},
+	/* inline chains with empty and trailing parts, as Perl's split */
+	{__LINE__, "", HDR "\t 4005d0 a->->b-> (/bin/prog)\n\n", "prog;a;_[i];b_[i] 250000\n"},
+	{__LINE__, "", HDR "\t 4005d0 f(int)->g(char) (/bin/prog)\n\n", "prog;f;g_[i] 250000\n"},
 };
 
 static char *collapse(const char *opts, const char *input)
