@@ -14,8 +14,11 @@
  * '(' removed unless it opens "(anonymous namespace)" or the name looks like a Go method
  * (".(" ... ")."); quotes removed; Java "Lpkg/Class;" loses its "L" for processes whose
  * name starts with "java"; "_[k]" for kernel modules, "_[j]" for perf-PID.map frames.
- * Beyond the Perl script: a stack printed on one line ("comm;f1;f2 N", folded input)
- * passes through instead of being dropped as unrecognized.
+ * Beyond the Perl script (docs/flamegraph.md): a stack printed on one line ("comm;f1;f2 N",
+ * folded input) passes through; a last sample without its blank line counts (unless
+ * perl_compat); samples on one line (no callchain) and frames without "(MODULE)"
+ * (perf script -F) are read; vmlinux-VERSION images are kernel and jitted-PID-N.so images
+ * JIT code; Go's generic brackets, like C++ templates, keep the '(' inside them.
  */
 #include <ctype.h>
 #include <errno.h>
