@@ -730,7 +730,12 @@ static int single_line_sample(struct collapser *c, const char *l, size_t n)
 	if (!match_header(l + lead, n - lead, &comm_len, &pid, &pid_len, &tid, &tid_len, &rest))
 		return 0;
 	fr = frame_after_fields(rest, l + n);
-	if (!fr)
+	if (!fr || !is_hex(*fr))
+		return 0;
+	/* an address, not the arguments a tracepoint header may carry ("prev_comm=... (x)") */
+	for (pc = fr; pc < l + n && is_hex(*pc);)
+		pc++;
+	if (pc < l + n && !is_ws(*pc))
 		return 0;
 	if (!match_frame(fr, (size_t)(l + n - fr), &pc, &pc_len, &fn, &fn_len, &mod, &mod_len) &&
 	    !match_bare_frame(fr, (size_t)(l + n - fr), &pc, &pc_len, &fn, &fn_len))

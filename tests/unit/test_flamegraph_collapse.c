@@ -96,6 +96,11 @@ static const struct tidy_case tidy_cases[] = {
 	/* the event filter holds for one-line samples too */
 	{__LINE__, "", "pp 1 1.0: 1 cycles: 1 f (/x)\npp 1 1.1: 1 instructions: 1 g (/x)\n",
 	 "pp;f 1\n"},
+	/* a tracepoint header with arguments is a header, whatever the arguments hold */
+	{__LINE__, "",
+	 "prog 1234 [001] 100.000001: sched:sched_switch: prev_comm=prog (x) next_pid=0\n"
+	 "\t 4005d0 main (/bin/prog)\n\n",
+	 "prog;main 1\n"},
 	/* versioned kernel images; a name merely containing vmlinux- is not one */
 	{__LINE__, "k", HDR "\t ffffffff81000000 f (/boot/vmlinux-6.1.0-13-amd64)\n\n",
 	 "prog;f_[k] 250000\n"},
