@@ -244,6 +244,22 @@ static bool match_frame(const char *l, size_t n, const char **pc, size_t *pc_len
 	while (i < n && is_ws(l[i]))
 		i++;
 	ws_end = i;
+	/*
+	 * The usual line ends with " (MODULE)": one backward pass finds it, as the loop
+	 * below would (the rightmost " (" whose token reaches the ')' at the end).
+	 */
+	if (n > ws_end + 3 && l[n - 1] == ')') {
+		for (j = n - 1; j-- > ws_end + 2 && !is_ws(l[j]);) {
+			if (l[j] != '(' || l[j - 1] != ' ')
+				continue;
+			*pc_len = pc_end - (size_t)(*pc - l);
+			*fn = l + ws_end;
+			*fn_len = j - 1 - ws_end;
+			*mod = l + j + 1;
+			*mod_len = n - 1 - (j + 1);
+			return true;
+		}
+	}
 	for (fstart = ws_end + 1; fstart-- > pc_end;) {
 		/* The greedy (.+): the rightmost " (" first. */
 		for (j = n; j > fstart + 2;) {
