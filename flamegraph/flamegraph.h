@@ -217,6 +217,7 @@ struct collapse_opts {
 	bool kernel, jit;	  /* annotate _[k] and _[j] frames */
 	bool addrs;		  /* keep the address of [unknown] frames */
 	const char *event_filter; /* NULL: the first event type seen */
+	bool perl_compat;	  /* drop a last sample without its blank line, as Perl */
 };
 
 struct collapse_stats {

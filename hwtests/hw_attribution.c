@@ -14,11 +14,12 @@ const char *hw_prereq(void)
 Test(hw, attribution_of_cycles)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-hw-XXXXXX.folded", line[8192];
-	const char *args[] = { "record", "-e", "cycles", "-F", "999", "-o", folded, "--",
-			       getenv("PMUPROF_DEMO"), "4", NULL };
-	double share[3] = { 0 }, total = 0;
-	const char *fn[3] = { ";hot_60", ";hot_30", ";hot_10" };
-	int want[3] = { 60, 30, 10 }, i, fd = mkstemps(folded, 7);
+	const char *args[] = {
+		"record", "-e", "cycles", "-F", "999", "-o", folded, "--", getenv("PMUPROF_DEMO"),
+		"4",	  NULL};
+	double share[3] = {0}, total = 0;
+	const char *fn[3] = {";hot_60", ";hot_30", ";hot_10"};
+	int want[3] = {60, 30, 10}, i, fd = mkstemps(folded, 7);
 	FILE *f;
 
 	cr_assert_geq(fd, 0);
@@ -35,8 +36,8 @@ Test(hw, attribution_of_cycles)
 			continue;
 		total += n;
 		for (i = 0; i < 3; i++)
-			if (sp && strstr(line, fn[i]) && (sp - strstr(line, fn[i])) ==
-								 (long)strlen(fn[i]))
+			if (sp && strstr(line, fn[i]) &&
+			    (sp - strstr(line, fn[i])) == (long)strlen(fn[i]))
 				share[i] += n;
 	}
 	fclose(f);

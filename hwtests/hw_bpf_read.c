@@ -23,8 +23,8 @@ static void loop(void *arg)
 Test(hw, bpf_weight_matches_read)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-hw-XXXXXX.folded";
-	const char *args[] = { "record", "-e", "instructions:u", "-c", "10000", "-o", folded, "--",
-			       getenv("PMUPROF_HWLOAD"), "loop", "25000000", NULL };
+	const char *args[] = {"record", "-e", "instructions:u",		"-c",	"10000",    "-o",
+			      folded,	"--", getenv("PMUPROF_HWLOAD"), "loop", "25000000", NULL};
 	uint64_t n = 25000000;
 	struct oracle_count c;
 	double weight;
@@ -38,7 +38,7 @@ Test(hw, bpf_weight_matches_read)
 	oracle_report("BPF weight (instructions:u) vs read() of the loop", weight / c.value,
 		      "1.00 ±0.02");
 	/* the recorded process also runs its start-up code: a little more, never less */
-	cr_expect(weight >= c.value * 0.98 && weight <= c.value * 1.02 + 200000, "%f vs %lu", weight,
-		  (unsigned long)c.value);
+	cr_expect(weight >= c.value * 0.98 && weight <= c.value * 1.02 + 200000, "%f vs %lu",
+		  weight, (unsigned long)c.value);
 	remove(folded);
 }

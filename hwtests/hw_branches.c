@@ -42,7 +42,7 @@ Test(hw, branches_of_a_loop)
 
 Test(hw, branch_misses_random_and_predictable)
 {
-	struct br random = { 1000000, false }, steady = { 1000000, true };
+	struct br random = {1000000, false}, steady = {1000000, true};
 	struct oracle_count r, p;
 
 	oracle_count("branch-misses", true, branches, &random, &r);

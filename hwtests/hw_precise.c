@@ -58,7 +58,8 @@ Test(hw, precise_ip_on_the_load)
 
 		if (!h->size)
 			break;
-		if (h->type == PERF_RECORD_SAMPLE && tail % meta->data_size + 16 <= meta->data_size) {
+		if (h->type == PERF_RECORD_SAMPLE &&
+		    tail % meta->data_size + 16 <= meta->data_size) {
 			uint64_t ip = *(uint64_t *)(h + 1);
 
 			total++;

@@ -19,9 +19,19 @@ const char *hw_prereq(void)
 Test(hw, instructions_period_exact)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-hw-XXXXXX.folded";
-	const char *args[] = { "record", "-e", "instructions:u", "-c", "100000", "--count=samples",
-			       "-o", folded, "--", getenv("PMUPROF_HWLOAD"), "loop", "50000000",
-			       NULL };
+	const char *args[] = {"record",
+			      "-e",
+			      "instructions:u",
+			      "-c",
+			      "100000",
+			      "--count=samples",
+			      "-o",
+			      folded,
+			      "--",
+			      getenv("PMUPROF_HWLOAD"),
+			      "loop",
+			      "50000000",
+			      NULL};
 	long n;
 	int fd = mkstemps(folded, 7);
 
@@ -38,8 +48,9 @@ Test(hw, instructions_period_exact)
 Test(hw, cycles_at_999_hz)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-hw-XXXXXX.folded";
-	const char *args[] = { "record", "-e", "cycles", "-F", "999", "-o", folded, "--",
-			       getenv("PMUPROF_HWLOAD"), "busy", "1", NULL };
+	const char *args[] = {
+		"record", "-e", "cycles", "-F", "999", "-o", folded, "--", getenv("PMUPROF_HWLOAD"),
+		"busy",	  "1",	NULL};
 	double taken;
 	int fd = mkstemps(folded, 7);
 

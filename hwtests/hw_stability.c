@@ -55,7 +55,8 @@ Test(hw, four_events_for_minutes, .timeout = 900)
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
 		execl(getenv("PMUPROF_BIN"), "pmuprof", "record", "-a", "-F", "999", "-e",
-		      "cycles,instructions,branches,cache-misses", "-d", dur, "-o", folded, (char *)NULL);
+		      "cycles,instructions,branches,cache-misses", "-d", dur, "-o", folded,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -80,8 +81,8 @@ Test(hw, four_events_for_minutes, .timeout = 900)
 			taken = oracle_find_number(p, "samples:    ");
 			in_stacks = oracle_find_number(p, "taken, ");
 			lost = oracle_find_number(p, "in stacks, ");
-			cr_expect(taken == in_stacks + lost, "ledger: %f != %f + %f", taken, in_stacks,
-				  lost);
+			cr_expect(taken == in_stacks + lost, "ledger: %f != %f + %f", taken,
+				  in_stacks, lost);
 			p += 12;
 			events++;
 		}

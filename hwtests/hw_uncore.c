@@ -18,8 +18,16 @@ const char *hw_prereq(void)
 Test(hw, imc_read_bandwidth)
 {
 	char out[16384];
-	const char *args[] = { "stat", "--json", "-a", "-e", "uncore_imc/cas_count_read/", "--",
-			       getenv("PMUPROF_HWLOAD"), "read", "2048", NULL };
+	const char *args[] = {"stat",
+			      "--json",
+			      "-a",
+			      "-e",
+			      "uncore_imc/cas_count_read/",
+			      "--",
+			      getenv("PMUPROF_HWLOAD"),
+			      "read",
+			      "2048",
+			      NULL};
 	const char *v;
 	double mib;
 
@@ -29,9 +37,9 @@ Test(hw, imc_read_bandwidth)
 		FILE *p;
 		size_t n;
 
-		snprintf(cmd, sizeof(cmd), "'%s' %s %s %s %s %s %s '%s' %s %s", getenv("PMUPROF_BIN"),
-			 args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
-			 args[8]);
+		snprintf(cmd, sizeof(cmd), "'%s' %s %s %s %s %s %s '%s' %s %s",
+			 getenv("PMUPROF_BIN"), args[0], args[1], args[2], args[3], args[4],
+			 args[5], args[6], args[7], args[8]);
 		p = popen(cmd, "r");
 		cr_assert_not_null(p);
 		n = fread(out, 1, sizeof(out) - 1, p);

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
 			sum += p[i];
 		printf("%lu\n", sum);
 	} else {
-		fprintf(stderr, "usage: %s loop N | busy SECONDS | touch PAGES | read MIB\n", argv[0]);
+		fprintf(stderr, "usage: %s loop N | busy SECONDS | touch PAGES | read MIB\n",
+			argv[0]);
 		return 2;
 	}
 	return 0;

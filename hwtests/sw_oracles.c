@@ -37,8 +37,10 @@ Test(sw, page_faults_exact)
 Test(sw, task_clock_samples_of_a_busy_second)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-sw-XXXXXX.folded";
-	const char *args[] = { "record", "-e", "task-clock", "-F", "999", "-o", folded, "--",
-			       getenv("PMUPROF_HWLOAD"), "busy", "1", NULL };
+	const char *args[] = {"record", "-e",  "task-clock",
+			      "-F",	"999", "-o",
+			      folded,	"--",  getenv("PMUPROF_HWLOAD"),
+			      "busy",	"1",   NULL};
 	double taken;
 
 	cr_assert_geq(mkstemps(folded, 7), 0);
@@ -52,8 +54,10 @@ Test(sw, task_clock_samples_of_a_busy_second)
 Test(sw, page_fault_period_exact)
 {
 	char out[8192], folded[] = "/tmp/pmuprof-sw-XXXXXX.folded";
-	const char *args[] = { "record", "-e", "page-faults", "-c", "100", "-o", folded, "--",
-			       getenv("PMUPROF_HWLOAD"), "touch", "100000", NULL };
+	const char *args[] = {"record", "-e",	  "page-faults",
+			      "-c",	"100",	  "-o",
+			      folded,	"--",	  getenv("PMUPROF_HWLOAD"),
+			      "touch",	"100000", NULL};
 	long n;
 
 	cr_assert_geq(mkstemps(folded, 7), 0);

@@ -16,28 +16,27 @@ struct generic_event {
 };
 
 static const struct generic_event generic_events[] = {
-	{ "cycles", "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
-	{ "instructions", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
-	{ "cache-references", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES },
-	{ "cache-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES },
-	{ "branches", "branch-instructions", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_BRANCH_INSTRUCTIONS },
-	{ "branch-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES },
-	{ "bus-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES },
-	{ "ref-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES },
-	{ "stalled-cycles-frontend", "idle-cycles-frontend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_FRONTEND },
-	{ "stalled-cycles-backend", "idle-cycles-backend", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_STALLED_CYCLES_BACKEND },
-	{ "cpu-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK },
-	{ "task-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK },
-	{ "page-faults", "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
-	{ "minor-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN },
-	{ "major-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ },
-	{ "context-switches", "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
-	{ "cpu-migrations", "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
-	{ "alignment-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS },
-	{ "emulation-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS },
+	{"cycles", "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES},
+	{"instructions", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS},
+	{"cache-references", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES},
+	{"cache-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES},
+	{"branches", "branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS},
+	{"branch-misses", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES},
+	{"bus-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES},
+	{"ref-cycles", NULL, PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES},
+	{"stalled-cycles-frontend", "idle-cycles-frontend", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_STALLED_CYCLES_FRONTEND},
+	{"stalled-cycles-backend", "idle-cycles-backend", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_STALLED_CYCLES_BACKEND},
+	{"cpu-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK},
+	{"task-clock", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK},
+	{"page-faults", "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS},
+	{"minor-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN},
+	{"major-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ},
+	{"context-switches", "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES},
+	{"cpu-migrations", "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS},
+	{"alignment-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS},
+	{"emulation-faults", NULL, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS},
 };
 
 #define NR_GENERIC (sizeof(generic_events) / sizeof(generic_events[0]))
@@ -51,9 +50,9 @@ static const char *const cache_names[PERF_COUNT_HW_CACHE_MAX] = {
 };
 
 static const char *const cache_ops[PERF_COUNT_HW_CACHE_OP_MAX][2] = {
-	[PERF_COUNT_HW_CACHE_OP_READ] = { "loads", "load-misses" },
-	[PERF_COUNT_HW_CACHE_OP_WRITE] = { "stores", "store-misses" },
-	[PERF_COUNT_HW_CACHE_OP_PREFETCH] = { "prefetches", "prefetch-misses" },
+	[PERF_COUNT_HW_CACHE_OP_READ] = {"loads", "load-misses"},
+	[PERF_COUNT_HW_CACHE_OP_WRITE] = {"stores", "store-misses"},
+	[PERF_COUNT_HW_CACHE_OP_PREFETCH] = {"prefetches", "prefetch-misses"},
 };
 
 #define NR_CACHE_NAMES (PERF_COUNT_HW_CACHE_MAX * PERF_COUNT_HW_CACHE_OP_MAX * 2)
@@ -72,7 +71,9 @@ const char *const *pmu_generic_names(void)
 	for (c = 0; c < PERF_COUNT_HW_CACHE_MAX; c++)
 		for (o = 0; o < PERF_COUNT_HW_CACHE_OP_MAX; o++)
 			for (r = 0; r < 2; r++) {
-				char *s = cache_event_names[(c * PERF_COUNT_HW_CACHE_OP_MAX + o) * 2 + r];
+				char *s =
+					cache_event_names[(c * PERF_COUNT_HW_CACHE_OP_MAX + o) * 2 +
+							  r];
 
 				snprintf(s, 48, "%s-%s", cache_names[c], cache_ops[o][r]);
 				all_generic[n++] = s;
@@ -94,8 +95,8 @@ static bool parse_cache(const char *name, __u64 *config)
 			for (r = 0; r < 2; r++)
 				if (!strcmp(name + len + 1, cache_ops[o][r])) {
 					*config = c | (o << 8) |
-						  ((r ? PERF_COUNT_HW_CACHE_RESULT_MISS :
-							PERF_COUNT_HW_CACHE_RESULT_ACCESS)
+						  ((r ? PERF_COUNT_HW_CACHE_RESULT_MISS
+						      : PERF_COUNT_HW_CACHE_RESULT_ACCESS)
 						   << 16);
 					return true;
 				}
@@ -173,11 +174,20 @@ static int apply_perf_mods(const char *m, struct pmu_event *ev, char *err, size_
 
 	for (; *m; m++) {
 		switch (*m) {
-		case 'u': u = true; break;
-		case 'k': k = true; break;
-		case 'h': h = true; break;
-		case 'p': p++; break;
-		default: break; /* G/H: guest/host, nothing to do here */
+		case 'u':
+			u = true;
+			break;
+		case 'k':
+			k = true;
+			break;
+		case 'h':
+			h = true;
+			break;
+		case 'p':
+			p++;
+			break;
+		default:
+			break; /* G/H: guest/host, nothing to do here */
 		}
 	}
 	if (p > 3) {
@@ -297,7 +307,7 @@ int pmu_event__parse(const char *spec, struct pmu_event *ev)
 /* A generic hardware event on a hybrid machine: one event per core PMU. */
 static int expand_hybrid(const struct pmu_event *ev, struct pmu_event *out)
 {
-	static const char *const pmus[] = { "cpu_core", "cpu_atom" };
+	static const char *const pmus[] = {"cpu_core", "cpu_atom"};
 	int i, n = 0;
 
 	for (i = 0; i < 2; i++) {
@@ -345,8 +355,8 @@ static int expand_instances(const struct pmu_event *ev, const char *spec, struct
 	return i;
 }
 
-int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad,
-			   char *err, size_t errsz)
+int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad, char *err,
+			   size_t errsz)
 {
 	struct pmu_event *out = NULL, *tmp, ev;
 	const char *p = list, *start;
@@ -405,7 +415,8 @@ int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, ch
 			goto out;
 		}
 		out = tmp;
-		if (hybrid && (ev.attr.type == PERF_TYPE_HARDWARE || ev.attr.type == PERF_TYPE_HW_CACHE)) {
+		if (hybrid &&
+		    (ev.attr.type == PERF_TYPE_HARDWARE || ev.attr.type == PERF_TYPE_HW_CACHE)) {
 			n += expand_hybrid(&ev, &out[n]);
 		} else if (ev.family[0]) {
 			int k = expand_instances(&ev, item, &out, &n);
@@ -450,7 +461,8 @@ static int edit_distance(const char *a, const char *b)
 		prev = row[0];
 		row[0] = i;
 		for (j = 1; j <= lb; j++) {
-			int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			int cost = tolower((unsigned char)a[i - 1]) !=
+				   tolower((unsigned char)b[j - 1]);
 
 			tmp = row[j];
 			row[j] = prev + cost;

@@ -25,25 +25,39 @@ int pmu_pfm_init(void)
 static int pfm_errno(int code)
 {
 	switch (code) {
-	case PFM_ERR_NOTFOUND: return -ENOENT;
-	case PFM_ERR_NOMEM: return -ENOMEM;
-	case PFM_ERR_NOTSUPP: return -EOPNOTSUPP;
-	default: return -EINVAL;
+	case PFM_ERR_NOTFOUND:
+		return -ENOENT;
+	case PFM_ERR_NOMEM:
+		return -ENOMEM;
+	case PFM_ERR_NOTSUPP:
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
 	}
 }
 
 static const char *pfm_reason(int code)
 {
 	switch (code) {
-	case PFM_ERR_NOTFOUND: return "unknown event";
-	case PFM_ERR_UMASK: return "unknown or missing unit mask";
-	case PFM_ERR_ATTR: return "unknown modifier or unit mask";
-	case PFM_ERR_ATTR_VAL: return "invalid modifier value (period and freq together?)";
-	case PFM_ERR_ATTR_SET: return "modifier given twice";
-	case PFM_ERR_FEATCOMB: return "modifiers that cannot be combined";
-	case PFM_ERR_TOOMANY: return "too many modifiers";
-	case PFM_ERR_NOTSUPP: return "not supported here (an uncore event needs its PMU under /sys/bus/event_source/devices)";
-	default: return pfm_strerror(code);
+	case PFM_ERR_NOTFOUND:
+		return "unknown event";
+	case PFM_ERR_UMASK:
+		return "unknown or missing unit mask";
+	case PFM_ERR_ATTR:
+		return "unknown modifier or unit mask";
+	case PFM_ERR_ATTR_VAL:
+		return "invalid modifier value (period and freq together?)";
+	case PFM_ERR_ATTR_SET:
+		return "modifier given twice";
+	case PFM_ERR_FEATCOMB:
+		return "modifiers that cannot be combined";
+	case PFM_ERR_TOOMANY:
+		return "too many modifiers";
+	case PFM_ERR_NOTSUPP:
+		return "not supported here (an uncore event needs its PMU under "
+		       "/sys/bus/event_source/devices)";
+	default:
+		return pfm_strerror(code);
 	}
 }
 
@@ -64,8 +78,8 @@ static bool pmu_known_but_absent(const char *spec, char *err, size_t errsz)
 		info.size = sizeof(info);
 		if (pfm_get_pmu_info(p, &info) != PFM_SUCCESS || !info.name)
 			continue;
-		if (strlen(info.name) == (size_t)(sep - spec) && !strncmp(info.name, spec, sep - spec) &&
-		    !info.is_present) {
+		if (strlen(info.name) == (size_t)(sep - spec) &&
+		    !strncmp(info.name, spec, sep - spec) && !info.is_present) {
 			snprintf(err, errsz,
 				 "the %s PMU (%s) is not on this machine; LIBPFM_ENCODE_INACTIVE=1 "
 				 "encodes it anyway (pmuprof list --details)",
@@ -139,7 +153,8 @@ int pmu_pfm_encode(const char *spec, struct pmu_event *ev, char *err, size_t err
 		ev->has_freq = true;
 	else if (ev->attr.sample_period)
 		ev->has_period = true;
-	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE && ev->attr.type != PERF_TYPE_TRACEPOINT &&
+	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE &&
+		       ev->attr.type != PERF_TYPE_TRACEPOINT &&
 		       ev->attr.type != PERF_TYPE_BREAKPOINT;
 	mark_uncore(ev, arg.idx);
 	return 0;
@@ -152,16 +167,16 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 	char **pmus = NULL, **evs;
 	int n = 0, cap = 0, i, j, nr_pmus = 0, nr_evs, p;
 
-#define PUSH()                                                         \
-	do {                                                           \
-		if (n == cap) {                                        \
-			cap = cap ? cap * 2 : 256;                     \
-			tmp = realloc(list, cap * sizeof(*list));      \
-			if (!tmp)                                      \
-				goto nomem;                            \
-			list = tmp;                                    \
-		}                                                      \
-		memset(&list[n], 0, sizeof(list[n]));                  \
+#define PUSH()                                                                                     \
+	do {                                                                                       \
+		if (n == cap) {                                                                    \
+			cap = cap ? cap * 2 : 256;                                                 \
+			tmp = realloc(list, cap * sizeof(*list));                                  \
+			if (!tmp)                                                                  \
+				goto nomem;                                                        \
+			list = tmp;                                                                \
+		}                                                                                  \
+		memset(&list[n], 0, sizeof(list[n]));                                              \
 	} while (0)
 
 	for (; *g; g++) {
@@ -171,8 +186,9 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 		snprintf(list[n].name, sizeof(list[n].name), "%s", *g);
 		pmu_event__parse(*g, &ev);
 		snprintf(list[n].desc, sizeof(list[n].desc), "%s event",
-			 ev.attr.type == PERF_TYPE_SOFTWARE ? "software" :
-			 ev.attr.type == PERF_TYPE_HW_CACHE ? "hardware cache" : "hardware");
+			 ev.attr.type == PERF_TYPE_SOFTWARE   ? "software"
+			 : ev.attr.type == PERF_TYPE_HW_CACHE ? "hardware cache"
+							      : "hardware");
 		list[n].source = "generic";
 		list[n].present = true;
 		n++;
@@ -197,7 +213,8 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 
 				memset(&einfo, 0, sizeof(einfo));
 				einfo.size = sizeof(einfo);
-				if (pfm_get_event_info(i, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS)
+				if (pfm_get_event_info(i, PFM_OS_PERF_EVENT_EXT, &einfo) !=
+				    PFM_SUCCESS)
 					continue;
 				PUSH();
 				snprintf(list[n].name, sizeof(list[n].name), "%s::%s", pinfo.name,
@@ -218,9 +235,10 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 				continue;
 			for (j = 0; j < nr_evs; j++) {
 				PUSH();
-				snprintf(list[n].name, sizeof(list[n].name), "%s/%s/", pmus[i], evs[j]);
-				snprintf(list[n].desc, sizeof(list[n].desc), "sysfs event of PMU %s",
-					 pmus[i]);
+				snprintf(list[n].name, sizeof(list[n].name), "%s/%s/", pmus[i],
+					 evs[j]);
+				snprintf(list[n].desc, sizeof(list[n].desc),
+					 "sysfs event of PMU %s", pmus[i]);
 				snprintf(list[n].pmu, sizeof(list[n].pmu), "%s", pmus[i]);
 				list[n].source = "sysfs";
 				list[n].present = true;

@@ -12,7 +12,7 @@
 #include <linux/perf_event.h>
 
 #define PMU_EVENT_NAME_MAX 128
-#define PMU_MAX_CPUS 1024
+#define PMU_MAX_CPUS	   1024
 
 /* CPUs an event may be opened on (hybrid core PMUs, uncore PMUs); unset = any. */
 struct pmu_cpumask {
@@ -28,15 +28,15 @@ struct pmu_event {
 	char pmu[64];		       /* sysfs PMU name when known ("cpu_core", "uncore_imc_0") */
 	struct perf_event_attr attr;
 	struct pmu_cpumask cpumask;
-	bool hardware;		       /* needs a hardware PMU */
-	bool uncore;		       /* an uncore PMU: counts, cannot sample */
-	bool has_period, has_freq;     /* the spec itself set the sampling */
-	int precise_wanted;	       /* precise_ip asked for, when it had to be lowered */
-	int group;		       /* {a,b}: members share a number (1, 2...); 0 alone */
-	bool leader;		       /* first member of its group */
-	double scale;		       /* sysfs NAME.scale (uncore: CAS count → MiB), else 1 */
-	char unit[16];		       /* sysfs NAME.unit, "" when none */
-	char family[64];	       /* "uncore_imc" for PMU uncore_imc_N: one event per instance */
+	bool hardware;		   /* needs a hardware PMU */
+	bool uncore;		   /* an uncore PMU: counts, cannot sample */
+	bool has_period, has_freq; /* the spec itself set the sampling */
+	int precise_wanted;	   /* precise_ip asked for, when it had to be lowered */
+	int group;		   /* {a,b}: members share a number (1, 2...); 0 alone */
+	bool leader;		   /* first member of its group */
+	double scale;		   /* sysfs NAME.scale (uncore: CAS count → MiB), else 1 */
+	char unit[16];		   /* sysfs NAME.unit, "" when none */
+	char family[64];	   /* "uncore_imc" for PMU uncore_imc_N: one event per instance */
 };
 
 /* The CPU package (socket) of a CPU, from sysfs topology; 0 when unknown. */
@@ -90,8 +90,8 @@ void pmu_names__free(char **names, int nr);
  * PMU (cpu_core/cycles/, cpu_atom/cycles/). On error, *bad points at a malloc'd copy of
  * the offending item (free it) and err (if given) holds the reason.
  */
-int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad,
-			   char *err, size_t errsz);
+int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, char **bad, char *err,
+			   size_t errsz);
 
 /* Sampling: exactly one of freq (Hz) or period is non-zero. A period or frequency the
  * spec itself gave (:period=, :freq=, period= in PMU/.../) is kept. */
@@ -122,11 +122,11 @@ int pmu_event__probe(struct pmu_event *ev);
 
 /* What pmu_events__fallback() did. */
 struct pmu_fallback {
-	int nr_dropped;		       /* hardware events that cannot be opened here */
+	int nr_dropped; /* hardware events that cannot be opened here */
 	char dropped[8][PMU_EVENT_NAME_MAX];
-	int err;		       /* the first such open error (negative errno) */
-	bool added_cpu_clock;	       /* nothing was left: cpu-clock replaced them */
-	int failed;		       /* index of an event that failed otherwise, or -1 */
+	int err;	      /* the first such open error (negative errno) */
+	bool added_cpu_clock; /* nothing was left: cpu-clock replaced them */
+	int failed;	      /* index of an event that failed otherwise, or -1 */
 };
 
 /*

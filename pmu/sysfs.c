@@ -143,8 +143,8 @@ static int apply_terms(const char *pmu, const char *terms, struct pmu_event *ev,
 		       char *err, size_t errsz);
 
 /* One "term" or "term=value" inside PMU/.../. */
-static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, int depth,
-		      char *err, size_t errsz)
+static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, int depth, char *err,
+		      size_t errsz)
 {
 	char name[128], fmt[256], alias[1024], file[256];
 	const char *eq = strchr(term, '=');
@@ -186,8 +186,8 @@ static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, i
 	if (pmu_sysfs_read(pmu, file, fmt, sizeof(fmt)) == 0) {
 		r = apply_format(fmt, value, &ev->attr);
 		if (r == -ERANGE)
-			snprintf(err, errsz, "term '%s': value %#llx does not fit its bits (%s)", name,
-				 value, fmt);
+			snprintf(err, errsz, "term '%s': value %#llx does not fit its bits (%s)",
+				 name, value, fmt);
 		else if (r)
 			snprintf(err, errsz, "term '%s': unreadable format '%s'", name, fmt);
 		return r;
@@ -258,8 +258,8 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 			snprintf(ev->family, sizeof(ev->family), "%s", pmu);
 			snprintf(pmu, sizeof(pmu), "%.120s", first);
 		} else {
-			snprintf(err, errsz, "no PMU named '%s' under %s/bus/event_source/devices", pmu,
-				 pmu_sysfs_root());
+			snprintf(err, errsz, "no PMU named '%s' under %s/bus/event_source/devices",
+				 pmu, pmu_sysfs_root());
 			return -ENOENT;
 		}
 	}
@@ -270,7 +270,8 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 	pmu_sysfs_cpus(pmu, &ev->cpumask);
 	snprintf(ev->pmu, sizeof(ev->pmu), "%.63s", pmu);
 	/* The software and tracepoint PMUs are the kernel's; everything else is hardware. */
-	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE && ev->attr.type != PERF_TYPE_TRACEPOINT &&
+	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE &&
+		       ev->attr.type != PERF_TYPE_TRACEPOINT &&
 		       ev->attr.type != PERF_TYPE_BREAKPOINT;
 	ev->uncore = !strncmp(pmu, "uncore", 6) || (ev->cpumask.set && strcmp(pmu, "cpu_core") &&
 						    strcmp(pmu, "cpu_atom") && strcmp(pmu, "cpu"));
@@ -328,7 +329,8 @@ int pmu_sysfs_events(const char *pmu, char ***names, int *nr)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/events", pmu_sysfs_root(), pmu);
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/events", pmu_sysfs_root(),
+		 pmu);
 	return list_dir(path, is_event_attribute, names, nr);
 }
 

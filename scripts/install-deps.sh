@@ -39,6 +39,10 @@ libsystemd-dev
 prometheus
 python3-protobuf
 chromium
+chromium-driver
+python3-selenium
+clang-format
+libjson-c-dev
 util-linux
 procps
 python3

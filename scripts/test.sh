@@ -2,6 +2,9 @@
 # README command 2: install dependencies, build from scratch, run every test.
 # Ends with one line: "N passed, N failed, N skipped".
 #
+# The cli suite holds the style checks too: 'clang-format' (every C source as
+# .clang-format says) and 'function-length' (scripts/check-style.py), so they count here.
+#
 # Two builds: build/ runs every suite (unit, cli, integration on the real kernel);
 # build-asan/ (-Db_sanitize=address,undefined) runs them all again, but for the exact
 # page-fault counts (sanitizer shadow memory faults too) and the fork unwinding that races

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "agent.h"
 #include "util.h"
 
@@ -341,36 +342,45 @@ int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len)
 	return 0;
 }
 
+static struct json_object *slot_json(const struct agent_slot *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json__add(o, "name", json__string(s->c->name));
+	json__add(o, "running", json_object_new_boolean(s->running));
+	json__add(o, "reason", json__string(s->running ? "" : s->reason));
+	json__add(o, "mode", json__string(s->c->mode));
+	json__add(o, "description", json__string(s->c->description));
+	return o;
+}
+
 int agent__collectors_json(struct agent *a, char **buf, size_t *len)
 {
+	struct json_object *o = json_object_new_object(), *cols = json_object_new_array(),
+			   *evs = json_object_new_array();
 	FILE *f = open_memstream(buf, len);
-	int i;
+	int i, err;
 
-	if (!f)
-		return -errno;
-	fputs("{\"collectors\": [\n", f);
-	for (i = 0; i < a->nr_slots; i++) {
-		const struct agent_slot *s = &a->slots[i];
-
-		fprintf(f, "  {\"name\": ");
-		json_write_string(f, s->c->name);
-		fprintf(f, ", \"running\": %s, \"reason\": ", s->running ? "true" : "false");
-		json_write_string(f, s->running ? "" : s->reason);
-		fprintf(f, ", \"mode\": ");
-		json_write_string(f, s->c->mode);
-		fprintf(f, ", \"description\": ");
-		json_write_string(f, s->c->description);
-		fprintf(f, "}%s\n", i + 1 < a->nr_slots ? "," : "");
+	if (!o || !cols || !evs || !f) {
+		json_object_put(o);
+		json_object_put(cols);
+		json_object_put(evs);
+		if (f)
+			fclose(f);
+		free(f ? *buf : NULL);
+		return -ENOMEM;
 	}
-	fputs("], \"events\": [", f);
-	for (i = 0; a->profile_running && i < a->nr_evs; i++) {
-		fprintf(f, "%s", i ? ", " : "");
-		json_write_string(f, a->evs[i].name);
-	}
-	fputs("], \"fallback\": ", f);
-	json_write_string(f, a->fallback);
-	fputs("}\n", f);
-	if (fclose(f)) {
+	for (i = 0; i < a->nr_slots; i++)
+		json_object_array_add(cols, slot_json(&a->slots[i]));
+	for (i = 0; a->profile_running && i < a->nr_evs; i++)
+		json_object_array_add(evs, json__string(a->evs[i].name));
+	json__add(o, "collectors", cols);
+	json__add(o, "events", evs);
+	json__add(o, "fallback", json__string(a->fallback));
+	err = json__write_pretty(f, o);
+	if (fclose(f) || err) {
 		free(*buf);
 		*buf = NULL;
 		return -ENOMEM;

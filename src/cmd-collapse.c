@@ -9,7 +9,7 @@
 
 static const char collapse_usage[] =
 	"Usage: pmuprof collapse [--pid] [--tid] [--kernel] [--jit] [--all] [--addrs]\n"
-	"                        [--event-filter=EVENT] [FILE]\n"
+	"                        [--event-filter=EVENT] [--perl-compat] [FILE]\n"
 	"\n"
 	"Turn `perf script` output (FILE, or stdin) into folded stacks on stdout, with the\n"
 	"rules of FlameGraph's stackcollapse-perf.pl.\n"
@@ -17,10 +17,12 @@ static const char collapse_usage[] =
 	"  --pid            append -PID to process names\n"
 	"  --tid            append -PID/TID to process names\n"
 	"  --kernel         annotate kernel frames with _[k]\n"
-	"  --jit            annotate JIT frames (/tmp/perf-PID.map) with _[j]\n"
+	"  --jit            annotate JIT frames (/tmp/perf-PID.map, jitted-PID-N.so) with _[j]\n"
 	"  --all            --kernel and --jit\n"
 	"  --addrs          keep the addresses of [unknown] frames\n"
 	"  --event-filter=E keep samples of event E (default: the first event seen)\n"
+	"  --perl-compat    drop a last sample that lacks its closing blank line, as the\n"
+	"                   Perl script does (docs/flamegraph.md)\n"
 	"  -h, --help       this help\n"
 	"\n"
 	"Examples:\n"
@@ -38,6 +40,7 @@ int cmd_collapse(int argc, char **argv)
 		{"all", no_argument, NULL, 'a'},
 		{"addrs", no_argument, NULL, 'A'},
 		{"event-filter", required_argument, NULL, 'e'},
+		{"perl-compat", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -71,6 +74,9 @@ int cmd_collapse(int argc, char **argv)
 			break;
 		case 'e':
 			o.event_filter = optarg;
+			break;
+		case 'P':
+			o.perl_compat = true;
 			break;
 		case 'h':
 			fputs(collapse_usage, stdout);
@@ -111,6 +117,10 @@ int cmd_collapse(int argc, char **argv)
 			"pmuprof: collapse: kept events of type %s only; %llu samples of "
 			"other types skipped (--event-filter chooses)\n",
 			st.event, (unsigned long long)st.filtered);
+	if (st.incomplete)
+		fprintf(stderr,
+			"pmuprof: collapse: dropped the last sample, which lacks its closing blank "
+			"line (--perl-compat)\n");
 	if (st.unrecognized)
 		fprintf(stderr, "pmuprof: collapse: ignored %llu unrecognized lines\n",
 			(unsigned long long)st.unrecognized);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <json-c/json.h>
 #include "cmd.h"
 #include "util.h"
 #include "collector.h"
@@ -344,46 +345,61 @@ static double run_loop(struct slot *slots, int nr, const struct collect_args *a,
 	return now - start;
 }
 
+static struct json_object *collector_json(const struct slot *slot)
+{
+	struct json_object *o = json_object_new_object(), *outs = json_object_new_array();
+	char *out, *save = NULL, buf[256];
+
+	if (!o)
+		return NULL;
+	json__add(o, "name", json__string(slot->c->name));
+	json__add(o, "description", json__string(slot->c->description));
+	json__add(o, "mode", json__string(slot->c->mode));
+	json__add(o, "ran", json_object_new_boolean(slot->ran));
+	json__add(o, "reason", json__string(slot->reason));
+	snprintf(buf, sizeof(buf), "%s", slot->outputs);
+	for (out = strtok_r(buf, ",", &save); outs && out; out = strtok_r(NULL, ",", &save))
+		json_object_array_add(outs, json__string(out));
+	json__add(o, "outputs", outs);
+	return o;
+}
+
 static int write_index(const char *path, struct slot *slots, int nr, const char *started,
 		       double elapsed, double interval_ms, const struct machine_caps *caps,
 		       const char *target)
 {
+	struct json_object *o = json_object_new_object(), *m = json_object_new_object(), *cols;
 	struct atomic_file af;
-	int i, err = atomic_file__open(&af, path);
+	int i, err;
 
-	if (err)
-		return err;
-	fprintf(af.f,
-		"{\n  \"pmuprof\": \"%s\",\n  \"started\": \"%s\",\n  \"duration_s\": %.3f,\n"
-		"  \"interval_ms\": %.0f,\n  \"target\": ",
-		PMUPROF_VERSION, started, elapsed, interval_ms);
-	json_write_string(af.f, target);
-	fprintf(af.f, ",\n  \"machine\": {\"kernel\": ");
-	json_write_string(af.f, caps->kernel);
-	fprintf(af.f, ", \"core_pmu\": ");
-	json_write_string(af.f, caps->core_pmu ? caps->core_pmu_name : "");
-	fprintf(af.f, ", \"uncore_pmus\": ");
-	json_write_string(af.f, caps->uncore_pmus);
-	fprintf(af.f, "},\n  \"collectors\": [\n");
-	for (i = 0; i < nr; i++) {
-		char *o, *save = NULL, outs[256];
-		int k = 0;
-
-		fprintf(af.f, "    {\"name\": \"%s\", \"description\": ", slots[i].c->name);
-		json_write_string(af.f, slots[i].c->description);
-		fprintf(af.f, ", \"mode\": ");
-		json_write_string(af.f, slots[i].c->mode);
-		fprintf(af.f, ", \"ran\": %s, \"reason\": ", slots[i].ran ? "true" : "false");
-		json_write_string(af.f, slots[i].reason);
-		fprintf(af.f, ", \"outputs\": [");
-		snprintf(outs, sizeof(outs), "%s", slots[i].outputs);
-		for (o = strtok_r(outs, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-			fprintf(af.f, "%s", k++ ? ", " : "");
-			json_write_string(af.f, o);
-		}
-		fprintf(af.f, "]}%s\n", i + 1 < nr ? "," : "");
+	if (!o || !m) {
+		json_object_put(o);
+		json_object_put(m);
+		return -ENOMEM;
 	}
-	fprintf(af.f, "  ]\n}\n");
+	json__add(o, "pmuprof", json__string(PMUPROF_VERSION));
+	json__add(o, "started", json__string(started));
+	json__add(o, "duration_s", json__number(elapsed, "%.3f"));
+	json__add(o, "interval_ms", json__number(interval_ms, "%.0f"));
+	json__add(o, "target", json__string(target));
+	json__add(m, "kernel", json__string(caps->kernel));
+	json__add(m, "core_pmu", json__string(caps->core_pmu ? caps->core_pmu_name : ""));
+	json__add(m, "uncore_pmus", json__string(caps->uncore_pmus));
+	json__add(o, "machine", m);
+	cols = json_object_new_array();
+	for (i = 0; cols && i < nr; i++)
+		json_object_array_add(cols, collector_json(&slots[i]));
+	json__add(o, "collectors", cols);
+	err = atomic_file__open(&af, path);
+	if (err) {
+		json_object_put(o);
+		return err;
+	}
+	err = json__write_pretty(af.f, o);
+	if (err) {
+		atomic_file__abort(&af);
+		return err;
+	}
 	return atomic_file__commit(&af);
 }
 

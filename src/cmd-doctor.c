@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include "cmd.h"
 #include "util.h"
 #include "collector.h"
@@ -240,23 +241,22 @@ static void check_binary(const char *path, struct binary_report *b)
 	describe_fp_walk(b);
 }
 
-static void print_cfi_json(const struct binary_report *b)
+static void cfi_json(const struct binary_report *b, struct json_object *o)
 {
-	printf(", \"cfi\": ");
-	json_write_string(stdout, b->cfi.source ? b->cfi.source : "");
-	if (b->cfi_known)
-		printf(", \"cfi_fdes\": %llu, \"cfi_rows\": %llu, \"unwind_rows\": %zu, "
-		       "\"unwind_bytes\": %zu, \"cfi_text_coverage\": %.4f, "
-		       "\"cfi_unsupported_rows\": %llu, \"cfi_functions\": %d, "
-		       "\"functions_seen\": %d",
-		       (unsigned long long)b->cfi.fdes, (unsigned long long)b->cfi.cfi_rows,
-		       b->cfi_rows, b->cfi_bytes, b->cfi_coverage,
-		       (unsigned long long)b->cfi.by_cfa[UNWIND_CFA_UNSUPPORTED], b->cfi_functions,
-		       b->functions_seen);
-	printf(", \"user_stacks\": ");
-	json_write_string(stdout, b->stacks);
-	printf(", \"user_stacks_fp\": ");
-	json_write_string(stdout, b->stacks_fp);
+	json__add(o, "cfi", json__string(b->cfi.source ? b->cfi.source : ""));
+	if (b->cfi_known) {
+		json__add(o, "cfi_fdes", json_object_new_uint64(b->cfi.fdes));
+		json__add(o, "cfi_rows", json_object_new_uint64(b->cfi.cfi_rows));
+		json__add(o, "unwind_rows", json_object_new_uint64(b->cfi_rows));
+		json__add(o, "unwind_bytes", json_object_new_uint64(b->cfi_bytes));
+		json__add(o, "cfi_text_coverage", json__number(b->cfi_coverage, "%.4f"));
+		json__add(o, "cfi_unsupported_rows",
+			  json_object_new_uint64(b->cfi.by_cfa[UNWIND_CFA_UNSUPPORTED]));
+		json__add(o, "cfi_functions", json_object_new_int(b->cfi_functions));
+		json__add(o, "functions_seen", json_object_new_int(b->functions_seen));
+	}
+	json__add(o, "user_stacks", json__string(b->stacks));
+	json__add(o, "user_stacks_fp", json__string(b->stacks_fp));
 }
 
 static void print_cfi(const struct binary_report *b)
@@ -323,19 +323,108 @@ static void print_features(const int have[KFEATURE_COUNT])
 			       kfeature__info(i)->since, kfeature__info(i)->without);
 }
 
-static void print_features_json(const int have[KFEATURE_COUNT])
+static void features_json(const int have[KFEATURE_COUNT], struct json_object *o)
 {
-	int i, n = 0;
+	struct json_object *f = json_object_new_object(), *lacks = json_object_new_array();
+	int i;
 
-	printf(", \"kernel_features\": {");
-	for (i = 0; i < KFEATURE_COUNT; i++)
-		printf("%s\"%s\": %s", i ? ", " : "", kfeature__info(i)->key,
-		       feature_word(have[i], "true", "false", "null"));
-	printf("}, \"kernel_lacks\": [");
-	for (i = 0; i < KFEATURE_COUNT; i++)
+	for (i = 0; f && i < KFEATURE_COUNT; i++)
+		json__add(f, kfeature__info(i)->key,
+			  have[i] < 0 ? NULL : json_object_new_boolean(have[i] > 0));
+	json__add(o, "kernel_features", f);
+	for (i = 0; lacks && i < KFEATURE_COUNT; i++)
 		if (!have[i])
-			printf("%s\"%s\"", n++ ? ", " : "", kfeature__info(i)->key);
-	printf("]");
+			json_object_array_add(lacks, json__string(kfeature__info(i)->key));
+	json__add(o, "kernel_lacks", lacks);
+}
+
+struct doctor {
+	const struct machine_caps *mc;
+	const int *have;
+	const struct binary_report *bin;
+	const char *binary, *agent_no;
+	bool root, vm, port_free;
+};
+
+static struct json_object *binary_json(const struct doctor *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json__add(o, "path", json__string(d->binary));
+	json__add(o, "symbols", json__string(d->bin->symbols));
+	json__add(o, "frame_pointers", json__string(d->bin->fp_words));
+	if (d->bin->fp_known) {
+		json__add(o, "functions", json_object_new_int(d->bin->fp.functions));
+		json__add(o, "callers", json_object_new_int(d->bin->fp.callers));
+		json__add(o, "callers_with_frame_pointer",
+			  json_object_new_int(d->bin->fp.callers_with_fp));
+		json__add(o, "leaf_functions", json_object_new_int(d->bin->fp.leaves));
+		json__add(o, "go", json_object_new_boolean(d->bin->fp.go));
+	}
+	cfi_json(d->bin, o);
+	return o;
+}
+
+static struct json_object *agent_json(const struct doctor *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json__add(o, "runs", json_object_new_boolean(!d->agent_no));
+	json__add(o, "reason", json__string(d->agent_no ? d->agent_no : ""));
+	json__add(o, "listen", json__string("127.0.0.1:7071"));
+	json__add(o, "port_free", json_object_new_boolean(d->port_free));
+	return o;
+}
+
+/* doctor --json: one object (docs/doctor.md). */
+static void print_doctor_json(const struct doctor *d)
+{
+	const struct machine_caps *mc = d->mc;
+	const struct collector *const *all = collectors__all();
+	struct json_object *o = json_object_new_object(), *cols, *c;
+	char why[256];
+	int i;
+
+	if (!o)
+		return;
+	json__add(o, "kernel", json__string(mc->kernel));
+	json__add(o, "btf", json_object_new_boolean(mc->btf));
+	json__add(o, "perf_links", json_object_new_boolean(mc->perf_link));
+	json__add(o, "bpf_cookies", json_object_new_boolean(d->have[KFEATURE_BPF_COOKIE] > 0));
+	features_json(d->have, o);
+	json__add(o, "core_pmu", json__string(mc->core_pmu ? mc->core_pmu_name : ""));
+	json__add(o, "hardware_pmu", json_object_new_boolean(mc->core_pmu));
+	json__add(o, "virtualized", json_object_new_boolean(d->vm));
+	json__add(o, "uncore_pmus", json__string(mc->uncore_pmus));
+	json__add(o, "perf_event_paranoid", json_object_new_int(mc->paranoid));
+	json__add(o, "kptr_restrict", json_object_new_int(mc->kptr_restrict));
+	json__add(o, "nmi_watchdog", json_object_new_boolean(mc->nmi_watchdog));
+	json__add(o, "root", json_object_new_boolean(d->root));
+	json__add(o, "cap_bpf", json_object_new_boolean(mc->cap_eff & (1ULL << 39)));
+	json__add(o, "cap_perfmon", json_object_new_boolean(mc->cap_eff & (1ULL << 38)));
+	json__add(o, "cap_sys_admin", json_object_new_boolean(mc->cap_eff & (1ULL << 21)));
+	if (d->bin->checked)
+		json__add(o, "binary", binary_json(d));
+	cols = json_object_new_array();
+	for (i = 0; cols && all[i]; i++) {
+		const char *unmet = collector__unmet(all[i], mc, why, sizeof(why));
+
+		c = json_object_new_object();
+		if (!c)
+			break;
+		json__add(c, "name", json__string(all[i]->name));
+		json__add(c, "runs", json_object_new_boolean(!unmet));
+		json__add(c, "mode", json__string(all[i]->mode));
+		json__add(c, "reason", json__string(unmet ? unmet : ""));
+		json_object_array_add(cols, c);
+	}
+	json__add(o, "collectors", cols);
+	json__add(o, "agent", agent_json(d));
+	json__write_line(stdout, o);
 }
 
 /*
@@ -408,56 +497,16 @@ int cmd_doctor(int argc, char **argv)
 	agent_no = agent_unmet(&mc, agent_why, sizeof(agent_why), &port_free);
 
 	if (json) {
-		printf("{\"kernel\": ");
-		json_write_string(stdout, mc.kernel);
-		printf(", \"btf\": %s, \"perf_links\": %s, \"bpf_cookies\": %s",
-		       mc.btf ? "true" : "false", mc.perf_link ? "true" : "false",
-		       have[KFEATURE_BPF_COOKIE] > 0 ? "true" : "false");
-		print_features_json(have);
-		printf(", \"core_pmu\": ");
-		json_write_string(stdout, mc.core_pmu ? mc.core_pmu_name : "");
-		printf(", \"hardware_pmu\": %s, \"virtualized\": %s, \"uncore_pmus\": ",
-		       mc.core_pmu ? "true" : "false", vm ? "true" : "false");
-		json_write_string(stdout, mc.uncore_pmus);
-		printf(", \"perf_event_paranoid\": %d, \"kptr_restrict\": %d, \"nmi_watchdog\": "
-		       "%s, "
-		       "\"root\": %s, \"cap_bpf\": %s, \"cap_perfmon\": %s, \"cap_sys_admin\": %s",
-		       mc.paranoid, mc.kptr_restrict, mc.nmi_watchdog ? "true" : "false",
-		       root ? "true" : "false", mc.cap_eff & (1ULL << 39) ? "true" : "false",
-		       mc.cap_eff & (1ULL << 38) ? "true" : "false",
-		       mc.cap_eff & (1ULL << 21) ? "true" : "false");
-		if (bin.checked) {
-			printf(", \"binary\": {\"path\": ");
-			json_write_string(stdout, binary);
-			printf(", \"symbols\": ");
-			json_write_string(stdout, bin.symbols);
-			printf(", \"frame_pointers\": ");
-			json_write_string(stdout, bin.fp_words);
-			if (bin.fp_known)
-				printf(", \"functions\": %d, \"callers\": %d, "
-				       "\"callers_with_frame_pointer\": %d, \"leaf_functions\": "
-				       "%d, "
-				       "\"go\": %s",
-				       bin.fp.functions, bin.fp.callers, bin.fp.callers_with_fp,
-				       bin.fp.leaves, bin.fp.go ? "true" : "false");
-			print_cfi_json(&bin);
-			printf("}");
-		}
-		printf(", \"collectors\": [");
-		for (i = 0; all[i]; i++) {
-			const char *unmet = collector__unmet(all[i], &mc, why, sizeof(why));
+		struct doctor d = {.mc = &mc,
+				   .have = have,
+				   .bin = &bin,
+				   .binary = binary,
+				   .agent_no = agent_no,
+				   .port_free = port_free,
+				   .root = root,
+				   .vm = vm};
 
-			printf("%s{\"name\": \"%s\", \"runs\": %s, \"mode\": ", i ? ", " : "",
-			       all[i]->name, unmet ? "false" : "true");
-			json_write_string(stdout, all[i]->mode);
-			printf(", \"reason\": ");
-			json_write_string(stdout, unmet ? unmet : "");
-			printf("}");
-		}
-		printf("], \"agent\": {\"runs\": %s, \"reason\": ", agent_no ? "false" : "true");
-		json_write_string(stdout, agent_no ? agent_no : "");
-		printf(", \"listen\": \"127.0.0.1:7071\", \"port_free\": %s}}\n",
-		       port_free ? "true" : "false");
+		print_doctor_json(&d);
 		return 0;
 	}
 	printf("pmuprof doctor\n\n");

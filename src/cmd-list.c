@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include "cmd.h"
 #include "util.h"
 #include "pmu/pmu.h"
@@ -105,6 +106,24 @@ static bool glob_matches(const char *glob, const char *name)
 	return !fnmatch(glob, inner, FNM_CASEFOLD);
 }
 
+/* One event of the --json array, on a line of its own. */
+static void print_entry_json(const struct pmu_list_entry *e, bool ok, const char *why, bool first)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return;
+	json__add(o, "name", json__string(e->name));
+	json__add(o, "source", json__string(e->source));
+	json__add(o, "pmu", json__string(e->pmu));
+	json__add(o, "description", json__string(e->desc));
+	json__add(o, "present", json_object_new_boolean(e->present));
+	json__add(o, "openable", json_object_new_boolean(ok));
+	json__add(o, "reason", json__string(ok ? "" : why));
+	fputs(first ? "\n  " : ",\n  ", stdout);
+	json__write_text(stdout, o);
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -166,16 +185,7 @@ int cmd_list(int argc, char **argv)
 		why = openable(e, &ok);
 		shown++;
 		if (json) {
-			printf("%s\n  {\"name\": ", first ? "" : ",");
-			json_write_string(stdout, e->name);
-			printf(", \"source\": \"%s\", \"pmu\": ", e->source);
-			json_write_string(stdout, e->pmu);
-			printf(", \"description\": ");
-			json_write_string(stdout, e->desc);
-			printf(", \"present\": %s, \"openable\": %s, \"reason\": ",
-			       e->present ? "true" : "false", ok ? "true" : "false");
-			json_write_string(stdout, ok ? "" : why);
-			printf("}");
+			print_entry_json(e, ok, why, first);
 			first = false;
 			continue;
 		}

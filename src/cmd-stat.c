@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <json-c/json.h>
 #include "cmd.h"
 #include "stat.h"
 #include "target.h"
@@ -234,6 +235,83 @@ static const char *shown_name(const struct stat_event *e, char *buf, size_t sz)
 	return buf;
 }
 
+/* One event of a JSON line: value, unit, share of time counted, per socket or CPU. */
+static struct json_object *event_json(struct stat_session *s, int i, const double *vals,
+				      const double *pct, const struct printer *p,
+				      double **per_cpu_vals)
+{
+	const struct stat_event *e = &s->ev[i];
+	struct json_object *o = json_object_new_object(), *m;
+	char name[PMU_EVENT_NAME_MAX + 4], key[16];
+	int j;
+
+	if (!o)
+		return NULL;
+	json__add(o, "event", json__string(shown_name(e, name, sizeof(name))));
+	json__add(o, "supported", json_object_new_boolean(e->supported));
+	if (!e->supported) {
+		json__add(o, "reason", json__string(reason(e)));
+		return o;
+	}
+	json__add(o, "value", json__number(vals[i], "%.6g"));
+	json__add(o, "unit",
+		  json__string(is_clock(&e->ev) ? "ns"
+			       : e->ev.unit[0]	? e->ev.unit
+						: "count"));
+	json__add(o, "running_pct", json__number(pct[i], "%.2f"));
+	if (e->ev.uncore) {
+		double sums[MAX_SOCKETS], total = 0;
+		int ns = socket_sums(s, i, sums);
+
+		m = json_object_new_object();
+		for (j = 0; m && j < ns; j++) {
+			snprintf(key, sizeof(key), "%d", j);
+			json__add(m, key, json__number(sums[j], "%.6g"));
+			total += sums[j];
+		}
+		json__add(o, "per_socket", m);
+		json__add(o, "value", json__number(total, "%.6g"));
+	}
+	if (p->per_cpu && per_cpu_vals) {
+		m = json_object_new_object();
+		for (j = 0; m && j < e->nr_fds; j++) {
+			snprintf(key, sizeof(key), "%d", e->cpu[j]);
+			json__add(m, key, json__number(per_cpu_vals[i][j], "%.6g"));
+		}
+		json__add(o, "per_cpu", m);
+	}
+	return o;
+}
+
+/* One JSON line (docs/stat.md): the interval, every event, the derived metrics. */
+static void print_values_json(FILE *f, struct stat_session *s, const double *vals,
+			      const double *pct, const struct printer *p, double **per_cpu_vals)
+{
+	struct json_object *o = json_object_new_object(), *evs, *mets;
+	double n, d;
+	size_t m;
+	int i;
+
+	if (!o)
+		return;
+	json__add(o, "interval", json__number(p->t, "%.3f"));
+	json__add(o, "elapsed", json__number(p->elapsed, "%.6f"));
+	json__add(o, "target", json__string(p->target));
+	evs = json_object_new_array();
+	for (i = 0; evs && i < s->nr; i++)
+		if (!later_instance(s, i))
+			json_object_array_add(evs, event_json(s, i, vals, pct, p, per_cpu_vals));
+	json__add(o, "events", evs);
+	mets = json_object_new_object();
+	for (m = 0; mets && m < NR_METRICS; m++)
+		if (value_of(s, metrics[m].num, vals, &n) &&
+		    value_of(s, metrics[m].den, vals, &d) && d > 0)
+			json__add(mets, metrics[m].name,
+				  json__number(metrics[m].mul * n / d, "%.6g"));
+	json__add(o, "metrics", mets);
+	json__write_line(f, o);
+}
+
 /* Print one set of values (deltas for intervals). vals[i] are scaled values. */
 static void print_values(FILE *f, struct stat_session *s, const double *vals, const double *pct,
 			 const struct printer *p, double **per_cpu_vals)
@@ -246,57 +324,7 @@ static void print_values(FILE *f, struct stat_session *s, const double *vals, co
 
 	have_clock = clock_ms_of(s, vals, &clock_ms);
 	if (p->json) {
-		fprintf(f, "{\"interval\": %.3f, \"elapsed\": %.6f, \"target\": ", p->t,
-			p->elapsed);
-		json_write_string(f, p->target);
-		fprintf(f, ", \"events\": [");
-		for (i = 0, j = 0; i < s->nr; i++) {
-			const struct stat_event *e = &s->ev[i];
-			char name[PMU_EVENT_NAME_MAX + 4];
-
-			if (later_instance(s, i))
-				continue;
-			fprintf(f, "%s{\"event\": ", j++ ? ", " : "");
-			json_write_string(f, shown_name(e, name, sizeof(name)));
-			fprintf(f, ", \"supported\": %s", e->supported ? "true" : "false");
-			if (e->supported) {
-				fprintf(f, ", \"value\": %.6g, \"unit\": ", vals[i]);
-				json_write_string(f, is_clock(&e->ev) ? "ns"
-						     : e->ev.unit[0]  ? e->ev.unit
-								      : "count");
-				fprintf(f, ", \"running_pct\": %.2f", pct[i]);
-				if (e->ev.uncore) {
-					double sums[MAX_SOCKETS], total = 0;
-					int ns = socket_sums(s, i, sums), k;
-
-					fprintf(f, ", \"per_socket\": {");
-					for (k = 0; k < ns; k++) {
-						fprintf(f, "%s\"%d\": %.6g", k ? ", " : "", k,
-							sums[k]);
-						total += sums[k];
-					}
-					fprintf(f, "}, \"value\": %.6g", total);
-				}
-				if (p->per_cpu && per_cpu_vals) {
-					fprintf(f, ", \"per_cpu\": {");
-					for (j = 0; j < e->nr_fds; j++)
-						fprintf(f, "%s\"%d\": %.6g", j ? ", " : "",
-							e->cpu[j], per_cpu_vals[i][j]);
-					fprintf(f, "}");
-				}
-			} else {
-				fprintf(f, ", \"reason\": ");
-				json_write_string(f, reason(e));
-			}
-			fprintf(f, "}");
-		}
-		fprintf(f, "], \"metrics\": {");
-		for (m = 0, j = 0; m < NR_METRICS; m++)
-			if (value_of(s, metrics[m].num, vals, &n) &&
-			    value_of(s, metrics[m].den, vals, &d) && d > 0)
-				fprintf(f, "%s\"%s\": %.6g", j++ ? ", " : "", metrics[m].name,
-					metrics[m].mul * n / d);
-		fprintf(f, "}}\n");
+		print_values_json(f, s, vals, pct, p, per_cpu_vals);
 		return;
 	}
 	for (i = 0; i < s->nr; i++) {

@@ -7,10 +7,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <json-c/json.h>
 #include "collector.h"
 #include "flamegraph/flamegraph.h"
 #include "record.h"
 #include "stat.h"
+#include "util.h"
 
 /* ---- machine capabilities ---- */
 
@@ -192,19 +194,26 @@ static int cpu_collect(void *state, double t)
 					      "irq",  "softirq", "steal",  "guest", "guest_nice"};
 	struct cpu_state *s = state;
 	unsigned long long v[10], total = 0;
+	struct json_object *row;
 	int i;
 
 	if (read_proc_stat(v))
 		return 0;
 	for (i = 0; i < 8; i++)
 		total += v[i] - s->prev[i];
-	fprintf(s->out.f, "{\"t\": %.3f", t);
-	for (i = 0; i < 8; i++)
-		fprintf(s->out.f, ", \"%s_pct\": %.2f", names[i],
-			total ? 100.0 * (v[i] - s->prev[i]) / total : 0.0);
-	fprintf(s->out.f, "}\n");
+	row = json_object_new_object();
+	if (!row)
+		return -ENOMEM;
+	json__add(row, "t", json__number(t, "%.3f"));
+	for (i = 0; i < 8; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "%s_pct", names[i]);
+		json__add(row, key,
+			  json__number(total ? 100.0 * (v[i] - s->prev[i]) / total : 0.0, "%.2f"));
+	}
 	memcpy(s->prev, v, sizeof(v));
-	return 0;
+	return json__write_line(s->out.f, row);
 }
 
 static int cpu_values(void *state, void (*emit)(void *, const char *, double), void *arg)
@@ -260,21 +269,30 @@ static int mem_collect(void *state, double t)
 	char line[256], key[64];
 	unsigned long long v;
 	FILE *f = fopen("/proc/meminfo", "re");
+	struct json_object *row;
 	int i;
 
 	if (!f)
 		return 0;
-	fprintf(s->f, "{\"t\": %.3f", t);
+	row = json_object_new_object();
+	if (!row) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	json__add(row, "t", json__number(t, "%.3f"));
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%63[^:]: %llu", key, &v) != 2)
 			continue;
 		for (i = 0; keys[i]; i++)
-			if (!strcmp(keys[i], key))
-				fprintf(s->f, ", \"%s_kb\": %llu", key, v);
+			if (!strcmp(keys[i], key)) {
+				char name[80];
+
+				snprintf(name, sizeof(name), "%s_kb", key);
+				json__add(row, name, json_object_new_uint64(v));
+			}
 	}
 	fclose(f);
-	fprintf(s->f, "}\n");
-	return 0;
+	return json__write_line(s->f, row);
 }
 
 static int mem_values(void *state, void (*emit)(void *, const char *, double), void *arg)
@@ -390,50 +408,61 @@ static double value_named(struct count_state *s, const char *name, const double 
 	return v;
 }
 
+/* ipc and miss ratios, where their events were counted. */
+static void count_metrics(struct count_state *s, const double *d, struct json_object *row)
+{
+	double cyc = value_named(s, "cycles", d), ins = value_named(s, "instructions", d);
+	double br = value_named(s, "branches", d), brm = value_named(s, "branch-misses", d);
+	double cr = value_named(s, "cache-references", d), cm = value_named(s, "cache-misses", d);
+
+	if (cyc > 0)
+		json__add(row, "ipc", json__number(ins / cyc, "%.4f"));
+	if (br > 0)
+		json__add(row, "branch_miss_pct", json__number(100 * brm / br, "%.4f"));
+	if (cr > 0)
+		json__add(row, "cache_miss_pct", json__number(100 * cm / cr, "%.4f"));
+}
+
 static int count_collect(void *state, double t)
 {
 	struct count_state *s = state;
 	double d[64], dt = t - s->last_t;
+	struct json_object *row;
 	int i;
 
 	if (stat__read(s->st) || s->st->nr > 64)
 		return 0;
-	fprintf(s->out.f, "{\"t\": %.3f", t);
+	row = json_object_new_object();
+	if (!row)
+		return -ENOMEM;
+	json__add(row, "t", json__number(t, "%.3f"));
 	for (i = 0; i < s->st->nr; i++) {
 		d[i] = s->st->ev[i].scaled - s->prev[i];
 		s->prev[i] = s->st->ev[i].scaled;
 	}
 	for (i = 0; i < s->st->nr; i++) {
+		const char *name = s->st->ev[i].ev.name;
+		char key[PMU_EVENT_NAME_MAX + 8];
+		double v;
 		int j;
 		bool dup = false;
 
 		/* instances of one uncore event add up */
 		for (j = 0; j < i; j++)
-			dup |= !strcmp(s->st->ev[j].ev.name, s->st->ev[i].ev.name);
+			dup |= !strcmp(s->st->ev[j].ev.name, name);
 		if (dup)
 			continue;
-		fprintf(s->out.f, ", \"%s\": %.6g", s->st->ev[i].ev.name,
-			value_named(s, s->st->ev[i].ev.name, d));
-		if (dt > 0)
-			fprintf(s->out.f, ", \"%s_per_s\": %.6g", s->st->ev[i].ev.name,
-				value_named(s, s->st->ev[i].ev.name, d) / dt);
+		v = value_named(s, name, d);
+		json__add(row, name, json__number(v, "%.6g"));
+		if (dt > 0) {
+			snprintf(key, sizeof(key), "%s_per_s", name);
+			json__add(row, key, json__number(v / dt, "%.6g"));
+		}
 	}
-	if (s->metrics) {
-		double cyc = value_named(s, "cycles", d), ins = value_named(s, "instructions", d);
-		double br = value_named(s, "branches", d), brm = value_named(s, "branch-misses", d);
-		double cr = value_named(s, "cache-references", d),
-		       cm = value_named(s, "cache-misses", d);
-
-		if (cyc > 0)
-			fprintf(s->out.f, ", \"ipc\": %.4f", ins / cyc);
-		if (br > 0)
-			fprintf(s->out.f, ", \"branch_miss_pct\": %.4f", 100 * brm / br);
-		if (cr > 0)
-			fprintf(s->out.f, ", \"cache_miss_pct\": %.4f", 100 * cm / cr);
-	}
-	fprintf(s->out.f, "}\n");
+	if (s->metrics)
+		count_metrics(s, d, row);
 	s->last_t = t;
-	return 0;
+	return json__write_line(s->out.f, row);
 }
 
 static int count_values(void *state, void (*emit)(void *, const char *, double), void *arg)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <json-c/json.h>
 #include "util.h"
 #include "flamegraph/flamegraph.h"
 
@@ -60,27 +62,91 @@ double monotonic_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Bytes that are not UTF-8 become U+FFFD: JSON text is Unicode. */
-void json_write_string(FILE *f, const char *s)
+/* s with every byte that is not part of a UTF-8 character replaced by U+FFFD; malloc'd. */
+static char *utf8_valid_dup(const char *s)
 {
-	size_t len = s ? strlen(s) : 0, i = 0, n;
+	size_t len = s ? strlen(s) : 0, i = 0, o = 0, n;
+	char *out = malloc(len * 3 + 1);
 
-	fputc('"', f);
+	if (!out)
+		return NULL;
 	while (i < len) {
-		unsigned char c = s[i];
-
 		n = utf8_char_len(s + i, len - i);
-		if (!n)
-			fputs("\\ufffd", f);
-		else if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fwrite(s + i, 1, n, f);
-		i += n ? n : 1;
+		if (n) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
 	}
-	fputc('"', f);
+	out[o] = 0;
+	return out;
+}
+
+struct json_object *json__string(const char *s)
+{
+	char *valid = utf8_valid_dup(s);
+	struct json_object *o = valid ? json_object_new_string(valid) : NULL;
+
+	free(valid);
+	return o;
+}
+
+int json__add(struct json_object *obj, const char *key, struct json_object *value)
+{
+	char *valid = utf8_valid_dup(key);
+	/* json-c spells null as a NULL object */
+	int err = valid ? json_object_object_add(obj, valid, value) : -1;
+
+	free(valid);
+	if (err) {
+		json_object_put(value);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct json_object *json__number(double v, const char *fmt)
+{
+	char buf[64];
+
+	if (!isfinite(v))
+		return NULL; /* null */
+	snprintf(buf, sizeof(buf), fmt, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static const int json_flags = JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE;
+
+int json__write_text(FILE *f, struct json_object *obj)
+{
+	const char *text = obj ? json_object_to_json_string_ext(obj, json_flags) : NULL;
+	int err = text && fputs(text, f) >= 0 ? 0 : -EIO;
+
+	json_object_put(obj);
+	return err;
+}
+
+int json__write_line(FILE *f, struct json_object *obj)
+{
+	int err = json__write_text(f, obj);
+
+	return err || fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+int json__write_pretty(FILE *f, struct json_object *obj)
+{
+	const char *text = obj ? json_object_to_json_string_ext(
+					 obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						      JSON_C_TO_STRING_NOSLASHESCAPE)
+			       : NULL;
+	int err = text && fprintf(f, "%s\n", text) > 0 ? 0 : -EIO;
+
+	json_object_put(obj);
+	return err;
 }
 
 /* Descriptors above 2 that pmuprof's caller gave it (a make jobserver, a '3>file'). */

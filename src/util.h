@@ -54,7 +54,28 @@ void signals__install(void (*on_stop)(int), void (*on_child)(int));
 /* CLOCK_MONOTONIC in seconds. */
 double monotonic_now(void);
 
-/* s as a JSON string literal (quotes, escapes). */
-void json_write_string(FILE *f, const char *s);
+/*
+ * JSON through json-c. Bytes that are not UTF-8 become U+FFFD (JSON text is Unicode;
+ * process and event names need not be).
+ */
+struct json_object;
+
+/* A JSON string of s (NULL: ""), or NULL without memory. */
+struct json_object *json__string(const char *s);
+
+/* key → value in obj (NULL: null), the key made valid UTF-8; value's reference passes to obj. */
+int json__add(struct json_object *obj, const char *key, struct json_object *value);
+
+/* A number printed with fmt ("%.3f", "%.6g"), or NULL (null) when v is not finite. */
+struct json_object *json__number(double v, const char *fmt);
+
+/* obj on one line and a newline; drops the caller's reference. 0 or -EIO. */
+int json__write_line(FILE *f, struct json_object *obj);
+
+/* obj on one line, no newline (an element of a longer text); drops the reference. */
+int json__write_text(FILE *f, struct json_object *obj);
+
+/* obj indented over several lines and a newline; drops the caller's reference. */
+int json__write_pretty(FILE *f, struct json_object *obj);
 
 #endif

@@ -6,7 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct collapse_opts o = { 0 };
+	struct collapse_opts o = {0};
 	struct collapse_stats st;
 	struct stack_table *t;
 	FILE *in, *out;

@@ -6,7 +6,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct folded_data d = { 0 };
+	struct folded_data d = {0};
 	struct flamegraph_opts o;
 	FILE *in, *out;
 

@@ -198,7 +198,46 @@ def case_errors():
             fail(f"{args}: exit {p.returncode}: {p.stderr!r}")
 
 
-CASES = {"touch": case_touch, "json": case_json, "groups": case_groups,
+def case_json_names():
+    """Event names with a quote, a backslash, a tab and a byte that is not UTF-8 come out
+    as valid JSON (the names of a fake sysfs PMU whose type is the software one)."""
+    need_root()
+    import tempfile
+    root = tempfile.mkdtemp(prefix="pmuprof-sysfs-")
+    pmu = os.path.join(root, "bus", "event_source", "devices", "oddpmu")
+    os.makedirs(os.path.join(pmu, "format"))
+    os.makedirs(os.path.join(pmu, "events"))
+    os.makedirs(os.path.join(root, "devices", "system", "cpu"))
+    for f in ("online", "possible", "present"):
+        if os.path.exists(f"/sys/devices/system/cpu/{f}"):
+            shutil.copy(f"/sys/devices/system/cpu/{f}", os.path.join(root, "devices", "system", "cpu"))
+    open(os.path.join(pmu, "type"), "w").write("1\n")  # PERF_TYPE_SOFTWARE
+    open(os.path.join(pmu, "format", "config"), "w").write("config:0-63\n")
+    names = [b'q"uote\\back', b"tab\there", b"bad\xffbyte"]
+    for n in names:
+        open(os.path.join(pmu.encode(), b"events", n), "w").write("config=0\n")  # cpu-clock
+    spec = b",".join(b"oddpmu/" + n + b"/" for n in names)
+    env = dict(os.environ, PMUPROF_SYSFS=root)
+    for extra in ([], ["-A"], ["-a", "-I", "200", "-d", "0.5"]):
+        args = [PMUPROF.encode(), b"stat", b"--json"] + [e.encode() for e in extra] + [b"-e", spec]
+        if "-a" not in extra:
+            args += [b"--", b"true"]
+        p = subprocess.run(args, capture_output=True, timeout=60, env=env)
+        if p.returncode != 0:
+            fail(f"{extra}: exit {p.returncode}: {p.stderr!r}")
+        for line in p.stdout.decode("utf-8").splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                fail(f"{extra}: not JSON ({e}): {line!r}")
+            got = [e["event"] for e in obj["events"]]
+            want = ['oddpmu/q"uote\\back/', "oddpmu/tab\there/", "oddpmu/bad\ufffdbyte/"]
+            if got != want or not all(e["supported"] for e in obj["events"]):
+                fail(f"{extra}: events {obj['events']}, want {want}")
+    shutil.rmtree(root)
+
+
+CASES = {"touch": case_touch, "json": case_json, "json-names": case_json_names, "groups": case_groups,
          "system-wide-command": case_system_wide_command,
          "user-fallback": case_user_fallback, "errors": case_errors}
 

@@ -15,24 +15,24 @@ struct event_case {
 };
 
 static const struct event_case event_cases[] = {
-	{ __LINE__, "cycles", 0, "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, true },
-	{ __LINE__, "cpu-cycles", 0, "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, true },
-	{ __LINE__, "instructions", 0, "instructions", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_INSTRUCTIONS, true },
-	{ __LINE__, "cache-references", 0, "cache-references", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_CACHE_REFERENCES, true },
-	{ __LINE__, "cache-misses", 0, "cache-misses", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_CACHE_MISSES, true },
-	{ __LINE__, "branches", 0, "branches", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_BRANCH_INSTRUCTIONS, true },
-	{ __LINE__, "branch-misses", 0, "branch-misses", PERF_TYPE_HARDWARE,
-	  PERF_COUNT_HW_BRANCH_MISSES, true },
-	{ __LINE__, "cpu-clock", 0, "cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, false },
-	{ __LINE__, "task-clock", 0, "task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK,
-	  false },
-	{ __LINE__, "cyclez", -ENOENT },
-	{ __LINE__, "cycle", -ENOENT },
-	{ __LINE__, "", -EINVAL },
+	{__LINE__, "cycles", 0, "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, true},
+	{__LINE__, "cpu-cycles", 0, "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, true},
+	{__LINE__, "instructions", 0, "instructions", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_INSTRUCTIONS, true},
+	{__LINE__, "cache-references", 0, "cache-references", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_CACHE_REFERENCES, true},
+	{__LINE__, "cache-misses", 0, "cache-misses", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_CACHE_MISSES, true},
+	{__LINE__, "branches", 0, "branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS,
+	 true},
+	{__LINE__, "branch-misses", 0, "branch-misses", PERF_TYPE_HARDWARE,
+	 PERF_COUNT_HW_BRANCH_MISSES, true},
+	{__LINE__, "cpu-clock", 0, "cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, false},
+	{__LINE__, "task-clock", 0, "task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK,
+	 false},
+	{__LINE__, "cyclez", -ENOENT},
+	{__LINE__, "cycle", -ENOENT},
+	{__LINE__, "", -EINVAL},
 };
 
 Test(pmu_events, parse_generic_names)
@@ -62,12 +62,15 @@ Test(pmu_events, list_splits_and_reports_the_bad_item)
 	char *bad;
 	int nr;
 
-	cr_assert_eq(pmu_events__parse_list("cycles,instructions,cpu-clock", &evs, &nr, &bad, NULL, 0), 0);
+	cr_assert_eq(
+		pmu_events__parse_list("cycles,instructions,cpu-clock", &evs, &nr, &bad, NULL, 0),
+		0);
 	cr_assert_eq(nr, 3);
 	cr_expect_str_eq(evs[1].name, "instructions");
 	free(evs);
 
-	cr_assert_eq(pmu_events__parse_list("cycles,bogus,cpu-clock", &evs, &nr, &bad, NULL, 0), -ENOENT);
+	cr_assert_eq(pmu_events__parse_list("cycles,bogus,cpu-clock", &evs, &nr, &bad, NULL, 0),
+		     -ENOENT);
 	cr_expect_str_eq(bad, "bogus");
 	cr_expect_null(evs);
 	free(bad);
@@ -135,18 +138,18 @@ struct cpulist_case {
 };
 
 static const struct cpulist_case cpulist_cases[] = {
-	{ __LINE__, "0", 0, 1, { 0 } },
-	{ __LINE__, "0-3", 0, 4, { 0, 1, 2, 3 } },
-	{ __LINE__, "0-1,4,6-7", 0, 5, { 0, 1, 4, 6, 7 } },
-	{ __LINE__, "3,1,1,2", 0, 3, { 1, 2, 3 } },
-	{ __LINE__, "0-1\n", 0, 2, { 0, 1 } },
-	{ __LINE__, "", -EINVAL },
-	{ __LINE__, "x", -EINVAL },
-	{ __LINE__, "3-1", -EINVAL },
-	{ __LINE__, "1,", -EINVAL },
-	{ __LINE__, "1-", -EINVAL },
-	{ __LINE__, "-1", -EINVAL },
-	{ __LINE__, "1;2", -EINVAL },
+	{__LINE__, "0", 0, 1, {0}},
+	{__LINE__, "0-3", 0, 4, {0, 1, 2, 3}},
+	{__LINE__, "0-1,4,6-7", 0, 5, {0, 1, 4, 6, 7}},
+	{__LINE__, "3,1,1,2", 0, 3, {1, 2, 3}},
+	{__LINE__, "0-1\n", 0, 2, {0, 1}},
+	{__LINE__, "", -EINVAL},
+	{__LINE__, "x", -EINVAL},
+	{__LINE__, "3-1", -EINVAL},
+	{__LINE__, "1,", -EINVAL},
+	{__LINE__, "1-", -EINVAL},
+	{__LINE__, "-1", -EINVAL},
+	{__LINE__, "1;2", -EINVAL},
 };
 
 Test(pmu_cpus, cpulist_parse)

@@ -34,8 +34,8 @@ Test(elf, pie_executable)
 	struct symbolizer *s = self_symbolizer();
 	char buf[256];
 
-	cr_expect_eq(symbolizer__user_frame(s, getpid(), (unsigned long)&test_pie_function + 2, true,
-					    buf, sizeof(buf)),
+	cr_expect_eq(symbolizer__user_frame(s, getpid(), (unsigned long)&test_pie_function + 2,
+					    true, buf, sizeof(buf)),
 		     SYM_RESOLVED);
 	cr_expect_str_eq(buf, "test_pie_function");
 	symbolizer__free(s);
@@ -47,8 +47,8 @@ Test(elf, shared_library)
 	char buf[256];
 
 	cr_expect_eq(fixture_lib_second(1), 4 ^ 0x55);
-	cr_expect_eq(symbolizer__user_frame(s, getpid(), (unsigned long)&fixture_lib_first, true, buf,
-					    sizeof(buf)),
+	cr_expect_eq(symbolizer__user_frame(s, getpid(), (unsigned long)&fixture_lib_first, true,
+					    buf, sizeof(buf)),
 		     SYM_RESOLVED);
 	cr_expect_str_eq(buf, "fixture_lib_first");
 	symbolizer__user_frame(s, getpid(), (unsigned long)&fixture_lib_second + 4, true, buf,
@@ -77,7 +77,8 @@ Test(elf, unknown_and_module_frames)
 	struct symbolizer *s = self_symbolizer();
 	char buf[256];
 
-	cr_expect_eq(symbolizer__user_frame(s, getpid(), 0x10, true, buf, sizeof(buf)), SYM_UNKNOWN);
+	cr_expect_eq(symbolizer__user_frame(s, getpid(), 0x10, true, buf, sizeof(buf)),
+		     SYM_UNKNOWN);
 	cr_expect_str_eq(buf, "[unknown]");
 	cr_expect_eq(symbolizer__user_frame(s, 999999999, 0x400000, true, buf, sizeof(buf)),
 		     SYM_UNKNOWN);
@@ -113,7 +114,8 @@ Test(elf, non_pie_executable_in_another_process)
 	cr_assert_eq(fscanf(f, "%lx", &addr), 1);
 	s = symbolizer__new(NULL);
 	cr_assert_eq(aspaces__load_proc(symbolizer__aspaces(s), "/proc", pid), 0);
-	cr_expect_eq(symbolizer__user_frame(s, pid, addr + 1, true, buf, sizeof(buf)), SYM_RESOLVED);
+	cr_expect_eq(symbolizer__user_frame(s, pid, addr + 1, true, buf, sizeof(buf)),
+		     SYM_RESOLVED);
 	cr_expect_str_eq(buf, "fixture_nopie_func");
 	/* ET_EXEC: the runtime address is the link-time address. */
 	cr_expect_lt(addr, 0x1000000UL);

@@ -20,17 +20,17 @@ struct ksym_case {
 };
 
 static const struct ksym_case ksym_cases[] = {
-	{ __LINE__, 0xffffffff80ffffffUL, NULL, NULL },
-	{ __LINE__, 0xffffffff81000000UL, "_stext", NULL },
-	{ __LINE__, 0xffffffff81000150UL, "secondary_startup_64", NULL },
-	{ __LINE__, 0xffffffff81001234UL, "do_syscall_64", NULL },
+	{__LINE__, 0xffffffff80ffffffUL, NULL, NULL},
+	{__LINE__, 0xffffffff81000000UL, "_stext", NULL},
+	{__LINE__, 0xffffffff81000150UL, "secondary_startup_64", NULL},
+	{__LINE__, 0xffffffff81001234UL, "do_syscall_64", NULL},
 	/* a data symbol in between is ignored */
-	{ __LINE__, 0xffffffff81001900UL, "do_syscall_64", NULL },
+	{__LINE__, 0xffffffff81001900UL, "do_syscall_64", NULL},
 	/* aliases: the shorter name wins */
-	{ __LINE__, 0xffffffff81002010UL, "__x64_sys_read", NULL },
-	{ __LINE__, 0xffffffffc0100010UL, "ext4_readdir", "ext4" },
-	{ __LINE__, 0xffffffffc0100410UL, "ext4_file_read_iter", "ext4" },
-	{ __LINE__, 0xffffffffc0200004UL, "bpf_prog_6deef7357e7b4530_profile", "bpf" },
+	{__LINE__, 0xffffffff81002010UL, "__x64_sys_read", NULL},
+	{__LINE__, 0xffffffffc0100010UL, "ext4_readdir", "ext4"},
+	{__LINE__, 0xffffffffc0100410UL, "ext4_file_read_iter", "ext4"},
+	{__LINE__, 0xffffffffc0200004UL, "bpf_prog_6deef7357e7b4530_profile", "bpf"},
 };
 
 Test(kallsyms, lookup_with_modules)
@@ -71,7 +71,7 @@ Test(kallsyms, hidden_by_kptr_restrict)
 
 Test(kallsyms, kernel_frame_names)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .kallsyms_path = data_path("kallsyms.txt") };
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = data_path("kallsyms.txt")};
 	struct symbolizer *s = symbolizer__new(&o);
 	char buf[128];
 
@@ -91,7 +91,7 @@ Test(kallsyms, kernel_frame_names)
 
 Test(kallsyms, missing_file)
 {
-	struct symbolizer_opts o = { .sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms" };
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms"};
 	struct symbolizer *s = symbolizer__new(&o);
 
 	cr_expect_null(ksyms__load("/nonexistent/kallsyms"));

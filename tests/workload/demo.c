@@ -28,8 +28,7 @@ static void __attribute__((noinline)) sink(unsigned long v)
 
 static void (*volatile sink_fn)(unsigned long) = sink;
 
-static unsigned long __attribute__((noinline)) spin_units(unsigned long units,
-							 unsigned long seed)
+static unsigned long __attribute__((noinline)) spin_units(unsigned long units, unsigned long seed)
 {
 	unsigned long x = seed, i;
 
@@ -39,11 +38,11 @@ static unsigned long __attribute__((noinline)) spin_units(unsigned long units,
 }
 
 /* Each hot function runs the loop inline (spin_units is only a reference copy). */
-#define HOT_BODY(units)                                                          \
-	unsigned long x = seed, i;                                               \
-	for (i = 0; i < (units) * UNIT; i++)                                     \
-		x = x * 6364136223846793005UL + 1442695040888963407UL;           \
-	sink_fn(x);                                                              \
+#define HOT_BODY(units)                                                                            \
+	unsigned long x = seed, i;                                                                 \
+	for (i = 0; i < (units)*UNIT; i++)                                                         \
+		x = x * 6364136223846793005UL + 1442695040888963407UL;                             \
+	sink_fn(x);                                                                                \
 	return x;
 
 unsigned long __attribute__((noinline)) hot_60(unsigned long seed)
