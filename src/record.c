@@ -997,6 +997,7 @@ static void pending_done(struct record *r)
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
 	stack_cache__sweep(r->named, key_stale, r);
+	symbolizer__sweep(r->sym);
 }
 
 /* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */

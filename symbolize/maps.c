@@ -712,3 +712,20 @@ struct jitmap **aspaces__jit_slot(struct aspaces *as, pid_t pid, bool *read)
 	a->jit_read = true;
 	return &a->jit;
 }
+
+void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void *arg), void *arg)
+{
+	const struct aspace *a;
+	size_t i, j;
+
+	for (i = 0; i < as->nbuckets; i++) {
+		for (a = as->buckets[i]; a; a = a->next) {
+			for (j = 0; j < a->nr; j++)
+				if (a->maps[j].obj)
+					fn(a->maps[j].obj, arg);
+			for (j = 0; j < a->old_nr; j++)
+				if (a->old_maps[j].obj)
+					fn(a->old_maps[j].obj, arg);
+		}
+	}
+}

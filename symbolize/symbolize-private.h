@@ -87,5 +87,7 @@ int aspaces__claim_reload(struct aspaces *as, pid_t pid);
  * pid has none; *read: whether it was read already (from now on it counts as read).
  */
 struct jitmap **aspaces__jit_slot(struct aspaces *as, pid_t pid, bool *read);
+/* fn(obj) for the resolved object of every mapping kept (old images included). */
+void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void *arg), void *arg);
 
 #endif

@@ -28,15 +28,19 @@ struct dso {
 	ino_t ino;
 	unsigned char build_id[64];
 	size_t build_id_len;
+	uint64_t seen; /* the last sweep that found it in use */
 };
 
 struct demangled {
 	struct demangled *next;
 	const char *mangled; /* the pointer is the key: names live as long as their dso */
-	char *name;	     /* NULL: not mangled */
+	const struct dso *dso;
+	char *name; /* NULL: not mangled */
 };
 
 #define DEMANGLE_BUCKETS 4096
+/* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
+#define DSO_IDLE_SWEEPS 30
 /* pids without a generation whose /proc/PID/maps was tried: direct-mapped, so bounded (a
  * collision costs one more try). */
 #define UNKNOWN_SLOTS 1024
@@ -54,6 +58,7 @@ struct symbolizer {
 	bool vdso_tried;
 	pid_t unknown_tried[UNKNOWN_SLOTS];
 	struct demangled *demangled[DEMANGLE_BUCKETS];
+	uint64_t sweeps;
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
 	struct symbolizer_file_stats fstats;
@@ -362,8 +367,10 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	if (fstat(fd, &st))
 		return &failed_dso;
 	for (d = s->dsos; d; d = d->next)
-		if (d->dev == st.st_dev && d->ino == st.st_ino)
+		if (d->dev == st.st_dev && d->ino == st.st_ino) {
+			d->seen = s->sweeps;
 			return d;
+		}
 	es = elf_syms__load_fd(fd);
 	if (!es)
 		return &failed_dso;
@@ -372,6 +379,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	d = id_len ? dso_by_id(s, 0, 0, id, id_len) : NULL;
 	if (d) {
 		elf_syms__free(es);
+		d->seen = s->sweeps;
 		return d;
 	}
 	if (!elf_syms__has_symtab(es)) {
@@ -391,6 +399,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	d->ino = st.st_ino;
 	memcpy(d->build_id, id, id_len);
 	d->build_id_len = id_len;
+	d->seen = s->sweeps;
 	d->next = s->dsos;
 	s->dsos = d;
 	return d;
@@ -445,6 +454,7 @@ static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 	for (d = s->dsos; fd >= 0 && d; d = d->next)
 		if (d->dev == st.st_dev && d->ino == st.st_ino) {
 			close(fd);
+			d->seen = s->sweeps;
 			m->obj = d;
 			return d;
 		}
@@ -566,7 +576,7 @@ static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 	return *slot;
 }
 
-static const char *demangle(struct symbolizer *s, const char *name)
+static const char *demangle(struct symbolizer *s, const struct dso *dso, const char *name)
 {
 	uintptr_t b = ((uintptr_t)name >> 3) % DEMANGLE_BUCKETS;
 	struct demangled *d;
@@ -580,6 +590,7 @@ static const char *demangle(struct symbolizer *s, const char *name)
 	if (!d)
 		return name;
 	d->mangled = name;
+	d->dso = dso;
 	d->name = symbol__demangle(name);
 	d->next = s->demangled[b];
 	s->demangled[b] = d;
@@ -671,7 +682,7 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
 		name = elf_syms__lookup(d->syms, vaddr, &delta);
 		if (name) {
-			snprintf(buf, sz, "%s", demangle(s, name));
+			snprintf(buf, sz, "%s", demangle(s, d, name));
 			return SYM_RESOLVED;
 		}
 		off = vaddr;
@@ -716,6 +727,59 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);
 		return SYM_MODULE;
 	}
-	snprintf(buf, sz, "%s", demangle(s, name));
+	snprintf(buf, sz, "%s", demangle(s, d, name));
 	return SYM_RESOLVED;
+}
+
+/* Demangled names of a file that goes: their keys point into it. */
+static void demangled_forget(struct symbolizer *s, const struct dso *dso)
+{
+	struct demangled **pp, *d;
+	size_t i;
+
+	for (i = 0; i < DEMANGLE_BUCKETS; i++) {
+		for (pp = &s->demangled[i]; (d = *pp);) {
+			if (d->dso != dso) {
+				pp = &d->next;
+				continue;
+			}
+			*pp = d->next;
+			free(d->name);
+			free(d);
+		}
+	}
+}
+
+static void mark_in_use(void *obj, void *arg)
+{
+	struct symbolizer *s = arg;
+	struct dso *d = obj;
+
+	if (d != &failed_dso)
+		d->seen = s->sweeps;
+}
+
+size_t symbolizer__sweep(struct symbolizer *s)
+{
+	struct dso **pp, *d;
+	size_t n = 0;
+
+	s->sweeps++;
+	aspaces__for_each_obj(s->aspaces, mark_in_use, s);
+	for (pp = &s->dsos; (d = *pp);) {
+		if (s->sweeps - d->seen < DSO_IDLE_SWEEPS) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		demangled_forget(s, d);
+		if (s->last_dso == d) {
+			free(s->last_path);
+			s->last_path = NULL;
+			s->last_dso = NULL;
+		}
+		dso__free(d);
+		n++;
+	}
+	return n;
 }
