@@ -843,7 +843,7 @@ static size_t key_len(const struct profile_key *k)
 
 /*
  * Name a key's stack and add it to its table, remembering the name for the next drains
- * while the mappings it was named in do not change (a perf map is read once per pid, and
+ * while the mappings it was named in do not change (a perf map is read once per generation, and
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
