@@ -77,10 +77,17 @@ try:
     while rec.poll() is None:
         el = time.time() - t0
         try:
-            rss.append((el, status_kb(rec.pid)))
-            fds.append(len(os.listdir(f"/proc/{rec.pid}/fd")))
+            kb = status_kb(rec.pid)
+            nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
         except OSError:
             break
+        # Not yet running its own code (exec'd a moment ago): no figure.
+        if kb:
+            rss.append((el, kb))
+            fds.append(nfd)
+        else:
+            time.sleep(0.5)
+            continue
         print(f"  {el:6.0f} s  RSS {rss[-1][1] / 1024:6.1f} MB  fds {fds[-1]}", flush=True)
         if perf is None and el >= perf_at:
             perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-q", "-o",
@@ -111,7 +118,11 @@ if rec.returncode != 0:
 m = re.search(r"samples:\s+(\d+) taken, (\d+) in stacks, (\d+) lost", err)
 taken, lost = int(m.group(1)), int(m.group(3))
 drains = re.search(r"drains:\s+(.*)", err).group(1)
-total, unk = unknown_share(folded(out))
+distinct = re.search(r"stacks:\s+(\d+) distinct", err).group(1)
+stacks = folded(out)
+total, unk = unknown_share(stacks)
+LOADS = SHORT + ("pmuprof-stacks",)
+ours = sum(1 for s in stacks if s.split(";")[0] in LOADS)
 script = subprocess.run(["perf", "script", "-i", os.path.join(tmp, "perf.data")],
                         capture_output=True, text=True, errors="replace").stdout
 col = subprocess.run([b("pmuprof"), "collapse"], input=script, capture_output=True, text=True,
@@ -127,6 +138,8 @@ print(f"  RSS: start {rss[0][1] / 1024:.1f} MB, 1 min {at60 / 1024:.1f} MB, peak
       f"(end/1 min = {rss[-1][1] / at60:.2f}); fds {min(fds)}..{max(fds)}")
 print(f"  samples: {taken} taken, {lost} lost = {100.0 * lost / taken:.3f}%")
 print(f"  drains: {drains}")
+print(f"  distinct stacks: {distinct}, {ours} of them the soak's loads' (the rest: whatever "
+      "else ran; the table grows with them)")
 print(f"  [unknown] in the short-lived processes' samples: pmuprof {unk:.1f}% (of {total} "
       f"samples), perf record -a -g ({perf_len} s of the same run) {punk:.1f}%")
 shutil.rmtree(tmp, ignore_errors=True)
