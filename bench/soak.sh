@@ -12,10 +12,14 @@
 # [unknown] no worse than perf's. Needs root. Not a test.
 #
 #   bench/soak.sh [DURATION]
+# PMUPROF=path/to/pmuprof records with another binary (an older build, say); the loads
+# still come from build/.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 duration=${1:-600}
+: "${PMUPROF:=$root/build/pmuprof}"
+export PMUPROF
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench/soak.sh: needs root" >&2
@@ -43,7 +47,8 @@ def status_kb(pid):
 
 def folded(path):
     stacks = {}
-    with open(path) as f:
+    # Frames are bytes as the binaries name them, not always UTF-8.
+    with open(path, errors="replace") as f:
         for line in f:
             s, _, c = line.rstrip("\n").rpartition(" ")
             stacks[s] = stacks.get(s, 0) + int(c)
@@ -62,8 +67,9 @@ loads = [subprocess.Popen([b("pmuprof-forker"), "100000000", "3"], stdout=subpro
 rec = None
 try:
     time.sleep(1)
-    rec = subprocess.Popen([b("pmuprof"), "record", "-a", "-F", "999", "-d", str(duration),
-                            "-o", out], stderr=subprocess.PIPE, text=True)
+    rec = subprocess.Popen([os.environ["PMUPROF"], "record", "-a", "-F", "999", "-d",
+                            str(duration), "-o", out], stderr=subprocess.PIPE, text=True,
+                           errors="replace")
     perf_len = min(60, max(10, duration // 3))
     perf_at = max(0, duration // 2 - perf_len // 2)
     perf = None
@@ -71,10 +77,17 @@ try:
     while rec.poll() is None:
         el = time.time() - t0
         try:
-            rss.append((el, status_kb(rec.pid)))
-            fds.append(len(os.listdir(f"/proc/{rec.pid}/fd")))
+            kb = status_kb(rec.pid)
+            nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
         except OSError:
             break
+        # Not yet running its own code (exec'd a moment ago): no figure.
+        if kb:
+            rss.append((el, kb))
+            fds.append(nfd)
+        else:
+            time.sleep(0.5)
+            continue
         print(f"  {el:6.0f} s  RSS {rss[-1][1] / 1024:6.1f} MB  fds {fds[-1]}", flush=True)
         if perf is None and el >= perf_at:
             perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-q", "-o",
@@ -88,7 +101,13 @@ try:
     err = rec.stderr.read()
     rec.wait()
     if perf:
-        perf.wait()
+        try:
+            perf.wait(timeout=perf_len + 120)
+        except subprocess.TimeoutExpired:
+            # It opens every file its samples hit at the end: a FIFO in place of one
+            # blocks it. What it wrote is complete.
+            perf.kill()
+            perf.wait()
 finally:
     for p in loads:
         p.kill()
@@ -99,10 +118,15 @@ if rec.returncode != 0:
 m = re.search(r"samples:\s+(\d+) taken, (\d+) in stacks, (\d+) lost", err)
 taken, lost = int(m.group(1)), int(m.group(3))
 drains = re.search(r"drains:\s+(.*)", err).group(1)
-total, unk = unknown_share(folded(out))
+distinct = re.search(r"stacks:\s+(\d+) distinct", err).group(1)
+stacks = folded(out)
+total, unk = unknown_share(stacks)
+LOADS = SHORT + ("pmuprof-stacks",)
+ours = sum(1 for s in stacks if s.split(";")[0] in LOADS)
 script = subprocess.run(["perf", "script", "-i", os.path.join(tmp, "perf.data")],
-                        capture_output=True, text=True).stdout
-col = subprocess.run([b("pmuprof"), "collapse"], input=script, capture_output=True, text=True)
+                        capture_output=True, text=True, errors="replace").stdout
+col = subprocess.run([b("pmuprof"), "collapse"], input=script, capture_output=True, text=True,
+                     errors="replace")
 with open(os.path.join(tmp, "perf.folded"), "w") as f:
     f.write(col.stdout)
 ptotal, punk = unknown_share(folded(os.path.join(tmp, "perf.folded")))
@@ -114,6 +138,8 @@ print(f"  RSS: start {rss[0][1] / 1024:.1f} MB, 1 min {at60 / 1024:.1f} MB, peak
       f"(end/1 min = {rss[-1][1] / at60:.2f}); fds {min(fds)}..{max(fds)}")
 print(f"  samples: {taken} taken, {lost} lost = {100.0 * lost / taken:.3f}%")
 print(f"  drains: {drains}")
+print(f"  distinct stacks: {distinct}, {ours} of them the soak's loads' (the rest: whatever "
+      "else ran; the table grows with them)")
 print(f"  [unknown] in the short-lived processes' samples: pmuprof {unk:.1f}% (of {total} "
       f"samples), perf record -a -g ({perf_len} s of the same run) {punk:.1f}%")
 shutil.rmtree(tmp, ignore_errors=True)

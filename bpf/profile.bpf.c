@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stack sampler attached to perf events. Every sample either lands in the per-CPU
- * stacks map (keyed by the full frames) or is counted as lost with its reason.
+ * Stack sampler attached to perf events. Every sample either lands in a stacks map (keyed
+ * by the full frames) or is counted as lost with its reason.
  */
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
@@ -29,11 +29,14 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
 /*
  * Two sets of three maps (see PROFILE_SETS). Key sizes are set at load time (tiny_depth,
- * short_depth, kern + user depth frames): a size, not a BTF type.
+ * short_depth, kern + user depth frames): a size, not a BTF type. Values are shared by the
+ * CPUs and added to atomically, not per-CPU: an on-demand per-CPU element costs a per-CPU
+ * allocation (16 bytes times every possible CPU), which made inserting a new stack in the
+ * program and freeing it at every drain about ten times dearer than a plain element.
  */
 #define STACK_MAP(name)                                                                            \
 	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                            \
+		__uint(type, BPF_MAP_TYPE_HASH);                                                   \
 		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
 		__uint(max_entries, 16384);                                                        \
 		__uint(key_size, sizeof(struct profile_key));                                      \
@@ -97,8 +100,8 @@ static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 
 	val = bpf_map_lookup_elem(map, key);
 	if (val) {
-		val->samples += 1;
-		val->weight += period;
+		__sync_fetch_and_add(&val->samples, 1);
+		__sync_fetch_and_add(&val->weight, period);
 		return 0;
 	}
 	init.samples = 1;
@@ -107,11 +110,11 @@ static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 	if (!err)
 		return 1;
 	if (err == -EEXIST) {
-		/* Can't race on this CPU's value, but stay correct if it ever does. */
+		/* Another CPU inserted the same stack in between. */
 		val = bpf_map_lookup_elem(map, key);
 		if (val) {
-			val->samples += 1;
-			val->weight += period;
+			__sync_fetch_and_add(&val->samples, 1);
+			__sync_fetch_and_add(&val->weight, period);
 			return 0;
 		}
 	}

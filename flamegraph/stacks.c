@@ -5,14 +5,17 @@
 #include <string.h>
 #include "flamegraph.h"
 
+/* A profile names tens of thousands of frames: chains stay short. */
+#define MOD_BUCKETS 4096
+
 struct stack_table {
 	struct stack_entry *entries;
 	size_t nr, cap;
 	size_t *index; /* open addressing: entry index + 1, 0 = empty */
 	size_t index_cap;
 	uint64_t total;
-	int order;		     /* 0 unsorted, 1 by stack, 2 by count */
-	struct frame_mod *mods[256]; /* frame name → the file it comes from */
+	int order;			     /* 0 unsorted, 1 by stack, 2 by count */
+	struct frame_mod *mods[MOD_BUCKETS]; /* frame name → the file it comes from */
 };
 
 struct frame_mod {
@@ -52,7 +55,7 @@ void stack_table__free(struct stack_table *st)
 		free((char *)st->entries[i].stack);
 	free(st->entries);
 	free(st->index);
-	for (i = 0; i < 256; i++) {
+	for (i = 0; i < MOD_BUCKETS; i++) {
 		while (st->mods[i]) {
 			struct frame_mod *n = st->mods[i]->next;
 
@@ -298,7 +301,7 @@ const struct stack_entry *stack_table__by_count(struct stack_table *st)
 int stack_table__set_module(struct stack_table *st, const char *frame, const char *path,
 			    const char *build_id)
 {
-	unsigned b = hash_bytes(frame) & 255;
+	unsigned b = hash_bytes(frame) & (MOD_BUCKETS - 1);
 	struct frame_mod *m;
 	size_t len = strlen(frame);
 
@@ -332,7 +335,7 @@ int stack_table__module(const struct stack_table *st, const char *frame, size_t 
 		return -ENOENT;
 	memcpy(tmp, frame, len);
 	tmp[len] = 0;
-	for (m = st->mods[hash_bytes(tmp) & 255]; m; m = m->next) {
+	for (m = st->mods[hash_bytes(tmp) & (MOD_BUCKETS - 1)]; m; m = m->next) {
 		if (!strcmp(m->name, tmp)) {
 			*path = m->path;
 			*build_id = m->build_id;
@@ -347,7 +350,7 @@ const char *stack_table__build_id_of(const struct stack_table *st, const char *p
 	struct frame_mod *m;
 	int i;
 
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < MOD_BUCKETS; i++)
 		for (m = st->mods[i]; m; m = m->next)
 			if (!strcmp(m->path, path))
 				return m->build_id;

@@ -48,6 +48,15 @@ struct record {
 		void *keys, *vals, *batch;
 		unsigned int cap;
 	} buf;
+	struct profile_key *one; /* a whole key to name from */
+	/* Keys copied out and not named yet (struct pending_key, back to back). */
+	struct pending_queue {
+		char *buf;
+		size_t len, cap, done; /* bytes queued, allocated, named */
+	} pend;
+	int64_t reap_before; /* the latest flip (boot clock): queued keys were all taken before */
+	bool reap_due;
+	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
 	const char **frames;
 	/* The aggregate of the current window. */
@@ -60,6 +69,9 @@ struct record {
 };
 
 #define DRAIN_BATCH 1024
+/* Queued keys beyond this are named before the next flip; an empty queue keeps this much. */
+#define PENDING_MAX_BYTES  (16u << 20)
+#define PENDING_KEEP_BYTES (1u << 20)
 
 static const char *const counter_names[PROFILE_CNT_MAX] = {
 	[PROFILE_CNT_TAKEN] = "taken",
@@ -187,6 +199,8 @@ void record__free(struct record *r)
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
+	free(r->one);
+	free(r->pend.buf);
 	free(r->names);
 	free(r->frames);
 	free(r->sc);
@@ -478,19 +492,19 @@ static int open_events(struct record *r, struct record_error *e)
 /* Buffers for draining and the window's tables. */
 static int alloc_drain(struct record *r)
 {
-	size_t vsize = r->ncpus * sizeof(struct profile_value);
 	int i;
 
 	r->buf.cap = DRAIN_BATCH;
 	r->buf.keys = calloc(DRAIN_BATCH, sizeof(struct profile_key));
-	r->buf.vals = calloc(DRAIN_BATCH, vsize);
+	r->buf.vals = calloc(DRAIN_BATCH, sizeof(struct profile_value));
 	r->buf.batch = calloc(1, sizeof(struct profile_key));
+	r->one = calloc(1, sizeof(*r->one));
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
 	r->names = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->names));
 	r->frames = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->frames));
 	r->named = stack_cache__new();
-	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->sc || !r->names || !r->frames ||
-	    !r->named)
+	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
+	    !r->frames || !r->named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -503,6 +517,9 @@ static int alloc_drain(struct record *r)
 		r->opts.drain_fill = 50;
 	if (!r->opts.max_table)
 		r->opts.max_table = RECORD_MAX_TABLE;
+	/* A test knob: slow symbolization down to show that drains keep their cadence. */
+	if (getenv("PMUPROF_TEST_NAME_DELAY_US"))
+		r->name_delay_us = strtoul(getenv("PMUPROF_TEST_NAME_DELAY_US"), NULL, 10);
 	r->last_drain = monotonic_now();
 	return 0;
 }
@@ -636,6 +653,9 @@ static double set_fill(const struct record *r, int set)
 	return fill;
 }
 
+static int drain_flip(struct record *r);
+static int pending_run(struct record *r, double deadline);
+
 int record__poll(struct record *r, int timeout_ms)
 {
 	struct pollfd pfd[1024];
@@ -669,7 +689,15 @@ int record__poll(struct record *r, int timeout_ms)
 	now = monotonic_now();
 	if (now - r->last_drain >= r->opts.drain_ms / 1000.0 ||
 	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill))
-		ret = record__drain_now(r);
+		ret = drain_flip(r);
+	/* Name what the drains queued until the next one is due, in slices of the wake-up
+	 * period so the caller's loop and the fill check keep their pace. */
+	if (ret >= 0 && (r->reap_due || r->pend.done < r->pend.len)) {
+		double next = r->last_drain + r->opts.drain_ms / 1000.0;
+		double slice = monotonic_now() + wake / 1000.0;
+
+		ret = pending_run(r, next < slice ? next : slice);
+	}
 	return ret < 0 ? ret : 0;
 }
 
@@ -846,7 +874,7 @@ static size_t key_len(const struct profile_key *k)
 
 /*
  * Name a key's stack and add it to its table, remembering the name for the next drains
- * while the mappings it was named in do not change (a perf map is read once per pid, and
+ * while the mappings it was named in do not change (a perf map is read once per generation, and
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
@@ -870,49 +898,67 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
 }
 
-/* One drained key: counted in its event's table (named once), or in table_full. */
-static int add_key(struct record *r, const struct profile_key *k, const struct profile_value *pc)
+static uint64_t key_count(const struct record *r, const struct profile_key *k,
+			  const struct profile_value *sum)
 {
-	struct record_event_stats *es;
-	struct profile_value sum;
-	bool unresolved = false;
-	uint64_t count, version;
-	const char *known;
-	int err = -ENOENT;
+	return r->opts.count_weight[k->event] ? sum->weight : sum->samples;
+}
 
-	profile_value__sum(pc, r->ncpus, &sum);
-	if (k->event >= (unsigned int)r->opts.nr_events || !sum.samples)
-		return 0;
-	es = &r->win.ev[k->event];
-	count = r->opts.count_weight[k->event] ? sum.weight : sum.samples;
-	version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
-	known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
-	if (known)
-		err = stack_table__add_existing(r->agg[k->event], known, count);
-	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, known, count);
-	if (!err) {
-		r->win.cache_hits++;
-	} else {
-		unresolved = false;
-		err = add_named(r, k, version, count, &unresolved);
-	}
+/* A drained key's samples, in stacks. */
+static void count_key(struct record *r, const struct profile_key *k,
+		      const struct profile_value *sum, bool unresolved)
+{
+	struct record_event_stats *es = &r->win.ev[k->event];
+
+	es->samples_in_stacks += sum->samples;
+	es->weight += sum->weight;
+	es->stacks++;
+	r->win.in_stacks += sum->samples;
+	if (unresolved)
+		r->win.unresolved_user += sum->samples;
+}
+
+/* A key named in an earlier drain, its mappings unchanged: counted under that name. */
+static bool add_known(struct record *r, const struct profile_key *k,
+		      const struct profile_value *sum)
+{
+	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
+	bool unresolved = false;
+	const char *known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+
+	if (!known || stack_table__add_existing(r->agg[k->event], known, key_count(r, k, sum)))
+		return false;
+	if (r->opts.on_stack)
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, known,
+				 key_count(r, k, sum));
+	r->win.cache_hits++;
+	count_key(r, k, sum, unresolved);
+	return true;
+}
+
+/* A key to name: symbolized and added to its table, or counted in table_full. */
+static int add_new(struct record *r, const struct profile_key *k, const struct profile_value *sum)
+{
+	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
+	struct record_event_stats *es = &r->win.ev[k->event];
+	bool unresolved = false;
+	int err;
+
+	if (r->name_delay_us)
+		usleep(r->name_delay_us);
+	err = add_named(r, k, version, key_count(r, k, sum), &unresolved);
+
 	if (err == -ENOSPC) {
 		if (r->opts.on_stack)
-			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL, count);
-		es->table_full += sum.samples;
-		es->table_full_weight += sum.weight;
+			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL,
+					 key_count(r, k, sum));
+		es->table_full += sum->samples;
+		es->table_full_weight += sum->weight;
 		return 0;
 	}
-	if (err)
-		return err;
-	es->samples_in_stacks += sum.samples;
-	es->weight += sum.weight;
-	es->stacks++;
-	r->win.in_stacks += sum.samples;
-	if (unresolved)
-		r->win.unresolved_user += sum.samples;
-	return 0;
+	if (!err)
+		count_key(r, k, sum, unresolved);
+	return err;
 }
 
 /* A cached key whose mappings changed (or whose process is gone) names nothing any more. */
@@ -925,8 +971,104 @@ static bool key_stale(const void *key, size_t len, uint64_t version, void *arg)
 	return aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version;
 }
 
+/* A drained key waiting to be named: its summed value and its key_len() bytes. */
+struct pending_key {
+	struct profile_value sum;
+	uint64_t len;
+	uint64_t key[]; /* 8-byte aligned: read back as struct profile_key */
+};
+
+static size_t pending_size(size_t key_bytes)
+{
+	return sizeof(struct pending_key) + ((key_bytes + 7) & ~(size_t)7);
+}
+
+/*
+ * One key copied out of an idle map: counted now when it was named before, else queued
+ * to be named once the maps are emptied, so that the next flip does not wait for
+ * symbolization.
+ */
+static int take_key(struct record *r, const struct profile_key *k, const struct profile_value *sum)
+{
+	struct pending_queue *q = &r->pend;
+	struct pending_key *e;
+	size_t len, need;
+
+	if (k->event >= (unsigned int)r->opts.nr_events || !sum->samples)
+		return 0;
+	if (add_known(r, k, sum))
+		return 0;
+	len = key_len(k);
+	need = pending_size(len);
+	if (q->len + need > q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 65536;
+		char *buf;
+
+		while (cap < q->len + need)
+			cap *= 2;
+		buf = realloc(q->buf, cap);
+		if (!buf)
+			return -ENOMEM;
+		q->buf = buf;
+		q->cap = cap;
+	}
+	e = (struct pending_key *)(q->buf + q->len);
+	e->sum = *sum;
+	e->len = len;
+	memcpy(e->key, k, len);
+	q->len += need;
+	return 0;
+}
+
+/*
+ * Every queued key is named: the address spaces of processes that exited before the
+ * latest flip may go (all their samples are drained), and cached names that no longer
+ * hold. A large queue's memory is given back.
+ */
+static void pending_done(struct record *r)
+{
+	struct pending_queue *q = &r->pend;
+
+	q->len = q->done = 0;
+	if (q->cap > PENDING_KEEP_BYTES) {
+		free(q->buf);
+		q->buf = NULL;
+		q->cap = 0;
+	}
+	if (!r->reap_due)
+		return;
+	r->reap_due = false;
+	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
+	stack_cache__sweep(r->named, key_stale, r);
+	symbolizer__sweep(r->sym);
+}
+
+/* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */
+static int pending_run(struct record *r, double deadline)
+{
+	struct pending_queue *q = &r->pend;
+	int err = 0;
+
+	while (q->done < q->len && !err) {
+		struct pending_key *e = (struct pending_key *)(q->buf + q->done);
+
+		/* The clock costs far less than naming a key. */
+		if (deadline >= 0 && monotonic_now() >= deadline)
+			return 0;
+		/* A whole key: frames past the captured ones read as zero. */
+		memset(r->one, 0, sizeof(*r->one));
+		memcpy(r->one, e->key, e->len);
+		if (!add_known(r, r->one, &e->sum))
+			err = add_new(r, r->one, &e->sum);
+		q->done += pending_size(e->len);
+	}
+	if (!err)
+		pending_done(r);
+	return err;
+}
+
 /* Kernels without batch operations (before 5.6): one key at a time. */
-static int drain_map_slow(struct record *r, int fd, size_t key_size)
+static int copy_map_slow(struct record *r, int fd, size_t key_size)
 {
 	struct profile_key *key = r->buf.keys;
 	int err;
@@ -934,7 +1076,7 @@ static int drain_map_slow(struct record *r, int fd, size_t key_size)
 	memset(key, 0, sizeof(*key));
 	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
 		if (bpf_map_lookup_elem(fd, key, r->buf.vals) == 0) {
-			err = add_key(r, key, r->buf.vals);
+			err = take_key(r, key, r->buf.vals);
 			if (err)
 				return err;
 		}
@@ -945,38 +1087,28 @@ static int drain_map_slow(struct record *r, int fd, size_t key_size)
 	return 0;
 }
 
-/* Empty one idle map into the tables: batch lookup-and-delete. */
-static int drain_map(struct record *r, int fd, size_t key_size)
+/* Empty one idle map (batch lookup-and-delete): keys named before are counted, the
+ * others queued. */
+static int copy_map(struct record *r, int fd, size_t key_size)
 {
-	size_t vsize = r->ncpus * sizeof(struct profile_value);
+	const struct profile_value *vals = r->buf.vals;
 	bool first = true;
-	int err = 0, e;
+	int err = 0, e = 0;
 	__u32 i, count;
 
-	while (!err) {
+	while (!err && e != -ENOENT) {
 		count = r->buf.cap;
-		/* Full-size keys, zeroed: frames past key_size read as 0. */
-		memset(r->buf.keys, 0, (size_t)count * sizeof(struct profile_key));
 		e = bpf_map_lookup_and_delete_batch(fd, first ? NULL : r->buf.batch, r->buf.batch,
 						    r->buf.keys, r->buf.vals, &count, NULL);
 		if (e && e != -ENOENT) {
 			if (first && (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP))
-				return drain_map_slow(r, fd, key_size);
+				return copy_map_slow(r, fd, key_size);
 			return e;
 		}
 		first = false;
-		/* The batch packs keys key_size apart: spread them to full-size slots. */
-		for (i = count; i-- > 0;) {
-			char *dst = (char *)r->buf.keys + i * sizeof(struct profile_key);
-
-			memmove(dst, (char *)r->buf.keys + i * key_size, key_size);
-			memset(dst + key_size, 0, sizeof(struct profile_key) - key_size);
-		}
+		/* The batch packs keys key_size apart; key_len() never passes it. */
 		for (i = 0; i < count && !err; i++)
-			err = add_key(r, (struct profile_key *)r->buf.keys + i,
-				      (void *)((char *)r->buf.vals + i * vsize));
-		if (e == -ENOENT)
-			break;
+			err = take_key(r, (void *)((char *)r->buf.keys + i * key_size), &vals[i]);
 	}
 	return err;
 }
@@ -1003,12 +1135,22 @@ static void wait_for_programs(struct record *r)
 	usleep(20000);
 }
 
-int record__drain_now(struct record *r)
+/*
+ * Flip the set the program adds to, wait for the programs still using the old one, and
+ * copy the old set out: keys named before are counted, the others queued for
+ * pending_run(). Nothing is symbolized here, so the next flip keeps its cadence.
+ */
+static int drain_flip(struct record *r)
 {
 	int old = r->active, tier, err = 0;
 	int64_t flip = boottime_ns();
 	double fill;
 
+	/* Symbolization far behind: catch up before queueing more. */
+	if (r->pend.len - r->pend.done > PENDING_MAX_BYTES)
+		err = pending_run(r, -1);
+	if (err)
+		return err;
 	r->active ^= 1;
 	__atomic_store_n(&r->skel->bss->active_set, r->active, __ATOMIC_SEQ_CST);
 	wait_for_programs(r);
@@ -1019,21 +1161,30 @@ int record__drain_now(struct record *r)
 		if (err > 0)
 			err = 0;
 	}
-	for (tier = 0; tier < PROFILE_TIERS && !err; tier++)
-		err = drain_map(r, r->map_fd[old][tier], r->key_size[tier]);
 	if (!err)
 		err = read_scratch(r);
 	if (err)
 		return err;
 	fill = set_fill(r, old);
 	r->win.max_fill = fill > r->win.max_fill ? fill : r->win.max_fill;
+	for (tier = 0; tier < PROFILE_TIERS && !err; tier++)
+		err = copy_map(r, r->map_fd[old][tier], r->key_size[tier]);
+	if (err)
+		return err;
 	for (tier = 0; tier < PROFILE_TIERS; tier++)
 		r->new_keys_base[old * 4 + tier] = new_keys(r, old * 4 + tier);
 	r->win.drains++;
-	/* Every sample taken before the flip is drained: who exited before may go. */
-	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), flip);
-	stack_cache__sweep(r->named, key_stale, r);
+	/* Once every key queued so far is named, who exited before this flip may go. */
+	r->reap_before = flip;
+	r->reap_due = true;
 	return 0;
+}
+
+int record__drain_now(struct record *r)
+{
+	int err = drain_flip(r);
+
+	return err ? err : pending_run(r, -1);
 }
 
 /* The ledger of the window: what was taken but not stored appears as its own frame. */
@@ -1092,8 +1243,10 @@ static void unwind_take(struct record *r, struct record_stats *st)
 
 int record__take(struct record *r, struct stack_table **tables, struct record_stats *st)
 {
-	int i;
+	int i, err = pending_run(r, -1);
 
+	if (err)
+		return err;
 	*st = r->win;
 	memset(&r->win, 0, sizeof(r->win));
 	/* The cached names point into the tables handed over now. */

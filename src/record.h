@@ -140,7 +140,8 @@ const struct pmu_event *record__events(const struct record *r);
 /* Enable the events (not needed with enable_on_exec). */
 int record__enable(struct record *r, struct record_error *e);
 /* Wait up to timeout_ms for tracking records and apply them; drain the kernel maps when
- * the cadence or a map's fill says so. 0 or negative errno (-EINTR when a signal arrived). */
+ * the cadence or a map's fill says so, and name drained stacks until the next drain is
+ * due (naming never delays a drain). 0 or negative errno (-EINTR when a signal arrived). */
 int record__poll(struct record *r, int timeout_ms);
 /*
  * Drain now: flip the map set the program adds to, wait until no program can still be
@@ -149,9 +150,9 @@ int record__poll(struct record *r, int timeout_ms);
  */
 int record__drain_now(struct record *r);
 /*
- * A window: give the stacks aggregated since the last take (one table per event, the
- * ledger's lines for the window included) and continue in fresh tables. tables[i] are
- * exchanged with the record's (pass empty ones).
+ * A window: name what the drains left queued, give the stacks aggregated since the last
+ * take (one table per event, the ledger's lines for the window included) and continue in
+ * fresh tables. tables[i] are exchanged with the record's (pass empty ones).
  */
 int record__take(struct record *r, struct stack_table **tables, struct record_stats *st);
 /* The in-kernel ledger since the start, per event and counter (enum profile_counter). */

@@ -34,6 +34,10 @@ struct aspace {
 	uint64_t exec_time;
 	struct proc_cred *cred; /* NULL: never seen alive */
 	uint64_t version;	/* unique to this generation's mappings as they are now */
+	/* The symbolizer's reads for this process, not for whoever has its pid later. */
+	struct jitmap *jit;
+	bool jit_read; /* perf-PID.map read (jit may still be NULL: none) */
+	bool reloaded; /* /proc/PID/maps read again for an address it did not map */
 };
 
 struct interned {
@@ -102,6 +106,7 @@ struct aspaces *aspaces__new(void)
 
 static void aspace__free(struct aspace *a)
 {
+	jitmap__free(a->jit);
 	free(a->cred);
 	free(a->old_maps);
 	free(a->maps);
@@ -441,6 +446,10 @@ int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time)
 		if (err)
 			return err;
 	}
+	/* The same files at the same addresses, in the same order: what the parent's were
+	 * resolved to, the child's are (a child that forks and exits costs no file opens). */
+	for (i = 0; p && i < p->nr && p->nr == c->nr; i++)
+		c->maps[i].obj = p->maps[i].obj;
 	return 0;
 }
 
@@ -672,4 +681,51 @@ const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, 
 
 	*nr = a && !a->dead ? a->nr : 0;
 	return *nr ? a->maps : NULL;
+}
+
+/* The generation lookups of pid use now: the selected one (aspaces__select), else the
+ * latest. */
+static struct aspace *current(const struct aspaces *as, pid_t pid)
+{
+	return pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
+}
+
+int aspaces__claim_reload(struct aspaces *as, pid_t pid)
+{
+	struct aspace *a = current(as, pid);
+
+	if (!a)
+		return -ENOENT;
+	if (a->dead || a->reloaded)
+		return 0;
+	a->reloaded = true;
+	return 1;
+}
+
+struct jitmap **aspaces__jit_slot(struct aspaces *as, pid_t pid, bool *read)
+{
+	struct aspace *a = current(as, pid);
+
+	if (!a)
+		return NULL;
+	*read = a->jit_read;
+	a->jit_read = true;
+	return &a->jit;
+}
+
+void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void *arg), void *arg)
+{
+	const struct aspace *a;
+	size_t i, j;
+
+	for (i = 0; i < as->nbuckets; i++) {
+		for (a = as->buckets[i]; a; a = a->next) {
+			for (j = 0; j < a->nr; j++)
+				if (a->maps[j].obj)
+					fn(a->maps[j].obj, arg);
+			for (j = 0; j < a->old_nr; j++)
+				if (a->old_maps[j].obj)
+					fn(a->old_maps[j].obj, arg);
+		}
+	}
 }

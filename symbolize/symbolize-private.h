@@ -76,5 +76,18 @@ struct aspaces;
 const struct proc_cred *aspaces__cred(const struct aspaces *as, pid_t pid);
 /* Where aspaces__exec() reads the credentials of a process that just exec'd. */
 int aspaces__set_proc_root(struct aspaces *as, const char *proc_root);
+/*
+ * May /proc/PID/maps be read again for pid's generation (the selected one, else the
+ * latest)? 1 once per live generation, 0 after that or once it exited (the pid may name
+ * another process by now), -ENOENT when pid has no generation.
+ */
+int aspaces__claim_reload(struct aspaces *as, pid_t pid);
+/*
+ * Where the perf map of pid's generation is kept (freed with the generation), NULL when
+ * pid has none; *read: whether it was read already (from now on it counts as read).
+ */
+struct jitmap **aspaces__jit_slot(struct aspaces *as, pid_t pid, bool *read);
+/* fn(obj) for the resolved object of every mapping kept (old images included). */
+void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void *arg), void *arg);
 
 #endif

@@ -28,27 +28,22 @@ struct dso {
 	ino_t ino;
 	unsigned char build_id[64];
 	size_t build_id_len;
-};
-
-struct jit_cache {
-	struct jit_cache *next;
-	pid_t pid;
-	struct jitmap *map; /* NULL: none */
+	uint64_t seen; /* the last sweep that found it in use */
 };
 
 struct demangled {
 	struct demangled *next;
 	const char *mangled; /* the pointer is the key: names live as long as their dso */
-	char *name;	     /* NULL: not mangled */
+	const struct dso *dso;
+	char *name; /* NULL: not mangled */
 };
 
-#define PID_BUCKETS	 1024
 #define DEMANGLE_BUCKETS 4096
-
-struct reloaded {
-	struct reloaded *next;
-	pid_t pid;
-};
+/* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
+#define DSO_IDLE_SWEEPS 30
+/* pids without a generation whose /proc/PID/maps was tried: direct-mapped, so bounded (a
+ * collision costs one more try). */
+#define UNKNOWN_SLOTS 1024
 
 struct symbolizer {
 	char *proc_root;
@@ -61,9 +56,9 @@ struct symbolizer {
 	struct dso *dsos;
 	struct dso *vdso;
 	bool vdso_tried;
-	struct jit_cache *jits[PID_BUCKETS];
-	struct reloaded *reloaded[PID_BUCKETS];
+	pid_t unknown_tried[UNKNOWN_SLOTS];
 	struct demangled *demangled[DEMANGLE_BUCKETS];
+	uint64_t sweeps;
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
 	struct symbolizer_file_stats fstats;
@@ -117,21 +112,6 @@ void symbolizer__free(struct symbolizer *s)
 		s->dsos = n;
 	}
 	dso__free(s->vdso);
-	for (i = 0; i < PID_BUCKETS; i++) {
-		while (s->jits[i]) {
-			struct jit_cache *n = s->jits[i]->next;
-
-			jitmap__free(s->jits[i]->map);
-			free(s->jits[i]);
-			s->jits[i] = n;
-		}
-		while (s->reloaded[i]) {
-			struct reloaded *n = s->reloaded[i]->next;
-
-			free(s->reloaded[i]);
-			s->reloaded[i] = n;
-		}
-	}
 	for (i = 0; i < DEMANGLE_BUCKETS; i++) {
 		while (s->demangled[i]) {
 			struct demangled *n = s->demangled[i]->next;
@@ -387,8 +367,10 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	if (fstat(fd, &st))
 		return &failed_dso;
 	for (d = s->dsos; d; d = d->next)
-		if (d->dev == st.st_dev && d->ino == st.st_ino)
+		if (d->dev == st.st_dev && d->ino == st.st_ino) {
+			d->seen = s->sweeps;
 			return d;
+		}
 	es = elf_syms__load_fd(fd);
 	if (!es)
 		return &failed_dso;
@@ -397,6 +379,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	d = id_len ? dso_by_id(s, 0, 0, id, id_len) : NULL;
 	if (d) {
 		elf_syms__free(es);
+		d->seen = s->sweeps;
 		return d;
 	}
 	if (!elf_syms__has_symtab(es)) {
@@ -416,6 +399,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	d->ino = st.st_ino;
 	memcpy(d->build_id, id, id_len);
 	d->build_id_len = id_len;
+	d->seen = s->sweeps;
 	d->next = s->dsos;
 	s->dsos = d;
 	return d;
@@ -462,12 +446,20 @@ static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 
 	if (m->obj)
 		return m->obj;
-	ctx.cred = cred_of(s, pid, &cbuf, NULL);
-	ctx.rootfd = open_root(s, pid);
 	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", s->proc_root, pid, m->start,
 		 m->end);
 	/* A file that is there but refused stops the search: no other file by its name. */
 	fd = sym_file__open(-1, path, NULL, SYM_OPEN_MAGICLINK, SYM_MAX_ELF_SIZE, &st);
+	/* A file loaded already (most mappings of a new process): nothing else to read. */
+	for (d = s->dsos; fd >= 0 && d; d = d->next)
+		if (d->dev == st.st_dev && d->ino == st.st_ino) {
+			close(fd);
+			d->seen = s->sweeps;
+			m->obj = d;
+			return d;
+		}
+	ctx.cred = cred_of(s, pid, &cbuf, NULL);
+	ctx.rootfd = open_root(s, pid);
 	if (fd == -EINVAL || fd == -EFBIG)
 		file_refused(s, "mapped file", m->path, fd);
 	else if (fd < 0 && ctx.rootfd >= 0)
@@ -552,24 +544,20 @@ static struct jitmap *read_perf_map(struct symbolizer *s, int fd)
 	return jm;
 }
 
+/* The perf map of the process (its generation, not the pid's next owner), read once. */
 static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 {
 	const struct proc_cred *cred;
 	struct proc_cred cbuf;
-	struct jit_cache *j;
+	struct jitmap **slot;
 	char path[512];
 	pid_t nspid = pid;
 	int rootfd, fd = -ENOENT;
+	bool read;
 
-	for (j = s->jits[pid % PID_BUCKETS]; j; j = j->next)
-		if (j->pid == pid)
-			return j->map;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return NULL;
-	j->pid = pid;
-	j->next = s->jits[pid % PID_BUCKETS];
-	s->jits[pid % PID_BUCKETS] = j;
+	slot = aspaces__jit_slot(s->aspaces, pid, &read);
+	if (!slot || read)
+		return slot ? *slot : NULL;
 	/* In a container the file is named after the pid the process sees (NSpid). */
 	cred = cred_of(s, pid, &cbuf, &nspid);
 	rootfd = open_root(s, pid);
@@ -584,11 +572,11 @@ static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 		fd = open_perf_map(s, -1, path, cred);
 	}
 	if (fd >= 0)
-		j->map = read_perf_map(s, fd);
-	return j->map;
+		*slot = read_perf_map(s, fd);
+	return *slot;
 }
 
-static const char *demangle(struct symbolizer *s, const char *name)
+static const char *demangle(struct symbolizer *s, const struct dso *dso, const char *name)
 {
 	uintptr_t b = ((uintptr_t)name >> 3) % DEMANGLE_BUCKETS;
 	struct demangled *d;
@@ -602,26 +590,26 @@ static const char *demangle(struct symbolizer *s, const char *name)
 	if (!d)
 		return name;
 	d->mangled = name;
+	d->dso = dso;
 	d->name = symbol__demangle(name);
 	d->next = s->demangled[b];
 	s->demangled[b] = d;
 	return d->name ? d->name : name;
 }
 
-/* Re-read /proc/PID/maps at most once per pid when an address is not covered. */
+/*
+ * Re-read /proc/PID/maps when an address is not covered: once per live generation (an
+ * exited one's pid may name another process by now), once per pid never seen.
+ */
 static bool reload_once(struct symbolizer *s, pid_t pid)
 {
-	struct reloaded *r;
+	pid_t *tried = &s->unknown_tried[(uint32_t)pid % UNKNOWN_SLOTS];
+	int claim = aspaces__claim_reload(s->aspaces, pid);
 
-	for (r = s->reloaded[pid % PID_BUCKETS]; r; r = r->next)
-		if (r->pid == pid)
-			return false;
-	r = malloc(sizeof(*r));
-	if (!r)
+	if (claim == -ENOENT && *tried != pid)
+		*tried = pid;
+	else if (claim <= 0)
 		return false;
-	r->pid = pid;
-	r->next = s->reloaded[pid % PID_BUCKETS];
-	s->reloaded[pid % PID_BUCKETS] = r;
 	return aspaces__load_proc(s->aspaces, s->proc_root, pid) == 0;
 }
 
@@ -644,16 +632,20 @@ int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, 
 	return symbolizer__user_frame_mod(s, pid, addr, leaf, buf, sz, NULL);
 }
 
+/* Called for every frame named: hex digits without snprintf. */
 static void set_module(struct frame_module *mod, const char *path, const struct dso *d)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
 	if (!mod)
 		return;
 	mod->path = path;
-	mod->build_id[0] = 0;
-	for (i = 0; d && i < d->build_id_len && i < 64; i++)
-		snprintf(mod->build_id + 2 * i, 3, "%02x", d->build_id[i]);
+	for (i = 0; d && i < d->build_id_len && i < 64; i++) {
+		mod->build_id[2 * i] = hex[d->build_id[i] >> 4];
+		mod->build_id[2 * i + 1] = hex[d->build_id[i] & 15];
+	}
+	mod->build_id[2 * i] = 0;
 }
 
 int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
@@ -690,7 +682,7 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
 		name = elf_syms__lookup(d->syms, vaddr, &delta);
 		if (name) {
-			snprintf(buf, sz, "%s", demangle(s, name));
+			snprintf(buf, sz, "%s", demangle(s, d, name));
 			return SYM_RESOLVED;
 		}
 		off = vaddr;
@@ -735,6 +727,59 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);
 		return SYM_MODULE;
 	}
-	snprintf(buf, sz, "%s", demangle(s, name));
+	snprintf(buf, sz, "%s", demangle(s, d, name));
 	return SYM_RESOLVED;
+}
+
+/* Demangled names of a file that goes: their keys point into it. */
+static void demangled_forget(struct symbolizer *s, const struct dso *dso)
+{
+	struct demangled **pp, *d;
+	size_t i;
+
+	for (i = 0; i < DEMANGLE_BUCKETS; i++) {
+		for (pp = &s->demangled[i]; (d = *pp);) {
+			if (d->dso != dso) {
+				pp = &d->next;
+				continue;
+			}
+			*pp = d->next;
+			free(d->name);
+			free(d);
+		}
+	}
+}
+
+static void mark_in_use(void *obj, void *arg)
+{
+	struct symbolizer *s = arg;
+	struct dso *d = obj;
+
+	if (d != &failed_dso)
+		d->seen = s->sweeps;
+}
+
+size_t symbolizer__sweep(struct symbolizer *s)
+{
+	struct dso **pp, *d;
+	size_t n = 0;
+
+	s->sweeps++;
+	aspaces__for_each_obj(s->aspaces, mark_in_use, s);
+	for (pp = &s->dsos; (d = *pp);) {
+		if (s->sweeps - d->seen < DSO_IDLE_SWEEPS) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		demangled_forget(s, d);
+		if (s->last_dso == d) {
+			free(s->last_path);
+			s->last_path = NULL;
+			s->last_dso = NULL;
+		}
+		dso__free(d);
+		n++;
+	}
+	return n;
 }

@@ -188,6 +188,12 @@ struct aspaces *symbolizer__aspaces(struct symbolizer *s);
 char *symbol__demangle(const char *name);
 /* kallsyms could not be read or kptr_restrict hid the addresses. */
 bool symbolizer__kernel_hidden(struct symbolizer *s);
+/*
+ * Free the files (symbol tables) no mapping of a tracked process has used for the last
+ * 30 sweeps: a long record meets every binary a build machine runs. Call it after
+ * aspaces__reap(), e.g. once per drain. Returns how many went.
+ */
+size_t symbolizer__sweep(struct symbolizer *s);
 
 /*
  * Files of profiled processes that were not read, or read in part, because of the

@@ -767,6 +767,39 @@ def case_named_once(tmp):
     check(again > named, f"recurring keys symbolized again: {named} named, {again} reused")
 
 
+def case_drain_slow_naming(tmp):
+    # Naming made far slower than the stacks come (a test knob adds 2 ms per new stack,
+    # about 2 s of naming per second here): the drains still come every interval, so the
+    # kernel maps hold one interval and lose nothing, and every stack is named at the end.
+    need_root()
+    out = os.path.join(tmp, "slow.folded")
+    env = dict(os.environ, PMUPROF_TEST_NAME_DELAY_US="2000")
+    work = subprocess.Popen([STACKS, "8"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        p = subprocess.run([PMUPROF, "record", "-a", "-e", "cpu-clock", "-F", "999", "-d", "5",
+                            "--drain-interval", "200", "--max-stacks", "4096", "-o", out],
+                           capture_output=True, text=True, env=env, timeout=150)
+    finally:
+        work.kill()
+        work.wait()
+    if p.returncode != 0 and "not permitted" in p.stderr:
+        raise Skip("the kernel refuses BPF here")
+    check(p.returncode == 0, f"record exited {p.returncode}:\n{p.stderr}")
+    taken, stacks = check_ledger(p.stderr, out)
+    drains, fill, _ = drains_from_summary(p.stderr)
+    mine = {s: c for s, c in stacks.items() if s.startswith("pmuprof-stacks;")}
+    samples = sum(mine.values())
+    named = sum(c for s, c in mine.items() if ";main;left;" in s)
+    map_full = stacks.get("[lost:map_full]", 0)
+    print(f"{drains} drains in 5 s at 200 ms, fullest map {fill}%; taken {taken}, map_full "
+          f"{map_full}; workload {samples} samples, {named} named main;left;...")
+    check(drains >= 12, f"only {drains} drains: naming held the flips")
+    check(map_full <= 0.005 * taken, f"[lost:map_full] {map_full} of {taken} taken")
+    check(samples >= 500, f"too few samples of the workload: {samples}")
+    check(named >= 0.95 * samples, f"only {named}/{samples} samples named main;left;...")
+
+
 def spawn_on_pid(pid, argv):
     """Start argv as process pid (through ns_last_pid); None when another process took it."""
     with open("/proc/sys/kernel/ns_last_pid", "w") as f:

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "symbolize/symbolize.h"
+#include "symbolize/symbolize-private.h"
 
 struct maps_case {
 	int line;
@@ -153,6 +156,70 @@ Test(maps, generations_by_start_time)
 	cr_expect_eq(aspaces__reap(as, 8 * s / 5), 1);
 	cr_expect_eq(aspaces__nr_pids(as), 2);
 	cr_expect_eq(aspaces__reaped(as), 1);
+	aspaces__free(as);
+}
+
+/* What the symbolizer read for a process (perf map, a re-read of its maps) is its
+ * generation's: a later process on the pid starts afresh, an exited one is not re-read. */
+Test(maps, reads_are_per_generation)
+{
+	struct aspaces *as = aspaces__new();
+	const uint64_t s = 1000000000ull;
+	struct jitmap **first, **second;
+	bool read;
+	int fd;
+
+	cr_expect_eq(aspaces__claim_reload(as, 50), -ENOENT);
+	cr_expect_null(aspaces__jit_slot(as, 50, &read));
+	aspaces__add_map(as, 1, 0x1000, 0x1000, 0, "/bin/init");
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 1 * s), 0);
+	first = aspaces__jit_slot(as, 50, &read);
+	cr_assert_not_null(first);
+	cr_expect_not(read);
+	fd = open("/dev/null", O_RDONLY);
+	*first = jitmap__read(fd, NULL);
+	close(fd);
+	cr_assert_not_null(*first);
+	cr_expect_eq(aspaces__jit_slot(as, 50, &read), first);
+	cr_expect(read);
+	cr_expect_eq(aspaces__claim_reload(as, 50), 1);
+	cr_expect_eq(aspaces__claim_reload(as, 50), 0);
+	aspaces__exit(as, 50, 3 * s / 2);
+	cr_assert_eq(aspaces__fork_at(as, 1, 50, 2 * s), 0);
+	/* The new process on pid 50. */
+	second = aspaces__jit_slot(as, 50, &read);
+	cr_expect_neq(second, first);
+	cr_expect_not(read);
+	cr_expect_eq(aspaces__claim_reload(as, 50), 1);
+	/* The first one, selected by its start time: read already, and gone. */
+	aspaces__select(as, 50, 1 * s - 20000);
+	cr_expect_eq(aspaces__jit_slot(as, 50, &read), first);
+	cr_expect(read);
+	aspaces__select(as, 0, 0);
+	/* Its perf map goes with it (ASan would see a leak otherwise). */
+	cr_expect_eq(aspaces__reap(as, 8 * s / 5), 1);
+	aspaces__free(as);
+}
+
+/* A forked child maps what its parent maps: the parent's resolved files come along. */
+Test(maps, fork_inherits_resolved_files)
+{
+	struct aspaces *as = aspaces__new();
+	static int obj_a, obj_b;
+	struct map_entry *m;
+
+	aspaces__add_map(as, 100, 0x400000, 0x1000, 0, "/bin/parent");
+	aspaces__add_map(as, 100, 0x7f0000, 0x1000, 0, "/lib/libc.so.6");
+	aspaces__find(as, 100, 0x400010)->obj = &obj_a;
+	aspaces__find(as, 100, 0x7f0010)->obj = &obj_b;
+	cr_assert_eq(aspaces__fork(as, 100, 101), 0);
+	m = aspaces__find(as, 101, 0x400010);
+	cr_assert_not_null(m);
+	cr_expect_eq(m->obj, &obj_a);
+	cr_expect_eq(aspaces__find(as, 101, 0x7f0010)->obj, &obj_b);
+	/* A new mapping is resolved afresh. */
+	aspaces__add_map(as, 101, 0x7f0000, 0x1000, 0, "/lib/other.so");
+	cr_expect_null(aspaces__find(as, 101, 0x7f0010)->obj);
 	aspaces__free(as);
 }
 
