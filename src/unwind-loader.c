@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "unwind-loader.h"
@@ -23,6 +24,8 @@
 #define PROC_BUCKETS	1024
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
+/* Table building per sync before the rest waits for the next one. */
+#define UNWIND_SYNC_BUDGET_S 0.05
 
 /* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
 struct loaded {
@@ -637,18 +640,30 @@ static int pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 int unwind_loader__sync(struct unwind_loader *l)
 {
+	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
 	size_t i;
 	int err = 0;
 
 	if (!l->nr_touched)
 		return 0;
 	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
-	for (i = 0; i < l->nr_touched && !err; i++)
+	/* Many processes to compile (a system-wide start): a slice per sync, the record
+	 * loop keeps draining meanwhile. */
+	for (i = 0; i < l->nr_touched && !err && (!i || mono_now() < until); i++)
 		if (!i || l->touched[i] != l->touched[i - 1])
 			err = sync_prepare(l, l->touched[i]);
-	l->nr_touched = 0;
+	memmove(l->touched, l->touched + i, (l->nr_touched - i) * sizeof(*l->touched));
+	l->nr_touched -= i;
 	/* Rules, then rows and slots, then the processes: the walk never sees a slot that
 	 * is not filled; then the slots these commits emptied. */
 	if (!err)
