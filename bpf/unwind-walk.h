@@ -55,6 +55,14 @@ struct {
 	__type(value, struct unwind_scratch);
 } unwind_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, UNWIND_USED_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_used SEC(".maps");
+
 /* walk_step's "carry on": every other value is an enum unwind_stop. */
 #define UW_GO	    (-1)
 #define UW_ALL_REGS ((1u << UNWIND_NR_REGS) - 1)
@@ -274,6 +282,23 @@ static __always_inline int uw_step(struct unwind_scratch *us, const struct unwin
 	return UW_GO;
 }
 
+/* The mapping's table was used now, or its file that did not fit was needed: the
+ * loader's least-recently-used order. Written once a millisecond at most. */
+static __always_inline void uw_used(struct unwind_scratch *us, const struct unwind_map *m)
+{
+	__u32 i = m->table;
+	__u64 *t;
+
+	if (i == UNWIND_NO_TABLE) {
+		if (!m->rows)
+			return;
+		i = UNWIND_MAX_TABLES + m->rows - 1;
+	}
+	t = bpf_map_lookup_elem(&unwind_used, &i);
+	if (t && *t != us->now)
+		*t = us->now;
+}
+
 /* The rule for the current pc and whether a loaded table covered it. */
 static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *us, bool *table)
 {
@@ -288,6 +313,8 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 	*table = false;
 	p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
 	m = p ? uw_map(us, p, pc) : NULL;
+	if (m)
+		uw_used(us, m);
 	if (m && m->table != UNWIND_NO_TABLE) {
 		*table = true;
 		idx = uw_row(us, m, pc - m->bias);
@@ -420,6 +447,7 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	}
 	us->known = UW_ALL_REGS;
 	us->exact = 1;
+	us->now = bpf_ktime_get_ns() >> UNWIND_USED_SHIFT;
 	us->pid = pid;
 	us->base = base;
 	us->n = 0;

@@ -957,16 +957,20 @@ static void print_unwind(const struct record_stats *st)
 	fprintf(stderr, "\n");
 	fprintf(stderr,
 		"  tables:     %" PRIu64 " files, %.1f MiB in the kernel (peak %.1f MiB), %" PRIu64
-		" processes",
-		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs);
-	if (t->no_fit_files || t->no_fit_procs)
-		fprintf(stderr,
-			"; beyond --unwind-memory: %" PRIu64 " files, %" PRIu64
-			" processes (frame pointers)",
-			t->no_fit_files, t->no_fit_procs);
+		" processes; loaded %" PRIu64 " files, %.1f MiB",
+		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs,
+		t->loaded_files, t->loaded_bytes / 1048576.0);
+	if (t->evicted_files)
+		fprintf(stderr, "; evicted %" PRIu64 " unused, %.1f MiB", t->evicted_files,
+			t->evicted_bytes / 1048576.0);
 	if (t->failed)
 		fprintf(stderr, "; %" PRIu64 " files unreadable", t->failed);
 	fprintf(stderr, "\n");
+	if (t->no_fit_files || t->no_fit_procs)
+		fprintf(stderr,
+			"  not fit:    %" PRIu64 " files (%.1f MiB), %" PRIu64
+			" processes beyond --unwind-memory: frame pointers\n",
+			t->no_fit_files, t->no_fit_bytes / 1048576.0, t->no_fit_procs);
 }
 
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,

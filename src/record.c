@@ -371,6 +371,7 @@ static int unwind_start(struct record *r)
 		.rules_fd = bpf_map__fd(r->skel->maps.unwind_rules),
 		.tables_fd = bpf_map__fd(r->skel->maps.unwind_tables),
 		.procs_fd = bpf_map__fd(r->skel->maps.unwind_procs),
+		.used_fd = bpf_map__fd(r->skel->maps.unwind_used),
 		.memory = r->opts.unwind_memory,
 		.proc_root = r->opts.proc_root,
 		.as = symbolizer__aspaces(r->sym),

@@ -24,8 +24,14 @@
 #define PROC_BUCKETS	1024
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
+/* A table no sample used for this long (unwind_used clock) may be evicted: about 1 s. */
+#define UNWIND_IDLE (1000000000ull >> UNWIND_USED_SHIFT)
 /* Table building per sync before the rest waits for the next one. */
 #define UNWIND_SYNC_BUDGET_S 0.05
+/* A sync that took t (compiling, or waiting out the RCU grace period of a map-in-map
+ * update) is followed by none for UNWIND_SYNC_PACE * t: on a machine that execs without
+ * pause, syncing takes at most a fifth of the record loop, draining keeps its pace. */
+#define UNWIND_SYNC_PACE 4
 
 /* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
 struct loaded {
@@ -34,6 +40,9 @@ struct loaded {
 	uint32_t slot, rows;
 	uint64_t bytes;
 	unsigned int refs; /* mappings of live processes */
+	uint64_t since;	   /* loaded, or last tried, on the unwind_used clock */
+	int miss;	   /* without a slot: its miss clock (unwind_used), or -1 */
+	bool no_fit;	   /* counted in no_fit_files until it finds room */
 };
 
 struct proc {
@@ -65,6 +74,10 @@ struct unwind_loader {
 	pid_t *touched;
 	size_t nr_touched, cap_touched;
 	unsigned char slots[UNWIND_MAX_TABLES / 8];
+	unsigned char misses[UNWIND_MAX_TABLES / 8];
+	uint64_t *used_clock; /* unwind_used, mmapped; NULL: no eviction */
+	uint32_t *retired;    /* slots of evicted tables, free after this sync's flush */
+	size_t nr_retired, cap_retired;
 	size_t rules_loaded;
 	uint64_t used;
 	struct unwind_loader_stats st;
@@ -73,6 +86,7 @@ struct unwind_loader {
 	struct slot_change *changes;
 	size_t nr_changes, cap_changes;
 	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
+	double next_sync;    /* monotonic seconds: no sync before (UNWIND_SYNC_PACE) */
 	struct proc **ready; /* procs prepared in this sync */
 	size_t nr_ready, cap_ready;
 	/* Per-task records: only these processes and their descendants get tables. */
@@ -95,6 +109,12 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	if (!l->cache) {
 		free(l);
 		return NULL;
+	}
+	if (l->o.used_fd >= 0) {
+		void *m = mmap(NULL, UNWIND_USED_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, l->o.used_fd, 0);
+
+		l->used_clock = m == MAP_FAILED ? NULL : m;
 	}
 	return l;
 }
@@ -161,6 +181,48 @@ out:
 	return err;
 }
 
+static int bit_alloc(unsigned char *bits)
+{
+	int i;
+
+	for (i = 0; i < UNWIND_MAX_TABLES; i++)
+		if (!(bits[i / 8] & (1u << (i % 8)))) {
+			bits[i / 8] |= 1u << (i % 8);
+			return i;
+		}
+	return -ENOSPC;
+}
+
+static void bit_clear(unsigned char *bits, uint32_t i)
+{
+	bits[i / 8] &= ~(1u << (i % 8));
+}
+
+static uint64_t clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec) >> UNWIND_USED_SHIFT;
+}
+
+/* A file without a table gets a miss clock: the walk marks it when it needs the file. */
+static void miss_set(struct unwind_loader *l, struct loaded *f)
+{
+	if (f->miss >= 0 || !l->used_clock)
+		return;
+	f->miss = bit_alloc(l->misses);
+	if (f->miss >= 0)
+		l->used_clock[UNWIND_MAX_TABLES + f->miss] = 0;
+}
+
+static void miss_clear(struct unwind_loader *l, struct loaded *f)
+{
+	if (f->miss >= 0)
+		bit_clear(l->misses, f->miss);
+	f->miss = -1;
+}
+
 static void file_put(struct unwind_loader *l, struct loaded *f)
 {
 	struct loaded **pp;
@@ -172,11 +234,12 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	*pp = f->next;
 	if (f->slot != UNWIND_NO_TABLE) {
 		slot_change(l, f->slot, -1);
-		l->slots[f->slot / 8] &= ~(1u << (f->slot % 8));
+		bit_clear(l->slots, f->slot);
 		l->used -= f->bytes;
 		l->st.tables--;
 		l->st.bytes -= f->bytes;
 	}
+	miss_clear(l, f);
 	unwind_cache__put(l->cache, f->t);
 	free(f);
 }
@@ -211,6 +274,9 @@ void unwind_loader__free(struct unwind_loader *l)
 			close(l->changes[l->nr_changes].fd);
 	if (l->empty_fd >= 0)
 		close(l->empty_fd);
+	if (l->used_clock)
+		munmap(l->used_clock, UNWIND_USED_SLOTS * sizeof(uint64_t));
+	free(l->retired);
 	free(l->changes);
 	free(l->ready);
 	free(l->allowed);
@@ -358,18 +424,6 @@ static int rules_sync(struct unwind_loader *l)
 	return 0;
 }
 
-static int slot_alloc(struct unwind_loader *l)
-{
-	int i;
-
-	for (i = 0; i < UNWIND_MAX_TABLES; i++)
-		if (!(l->slots[i / 8] & (1u << (i % 8)))) {
-			l->slots[i / 8] |= 1u << (i % 8);
-			return i;
-		}
-	return -ENOSPC;
-}
-
 /* The rows in an mmapped inner array (one copy, no syscall per row), then its slot. */
 static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, size_t n, size_t bytes,
 		     int slot)
@@ -395,32 +449,156 @@ static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, siz
 	return err;
 }
 
+/* The mappings of slot in a process entry now have no table (the file's miss clock). */
+static void entry_unref(struct unwind_proc *e, uint32_t slot, uint32_t miss)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->nr && i < UNWIND_PROC_MAPS; i++)
+		if (e->maps[i].table == slot) {
+			e->maps[i].table = UNWIND_NO_TABLE;
+			e->maps[i].rows = miss;
+		}
+}
+
+static bool holds(const struct proc *p, const struct loaded *f)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr; i++)
+		if (p->files[i] == f)
+			return true;
+	return false;
+}
+
+/* Every process entry that maps f's slot stops using it: the ones in the kernel now (the
+ * slot is emptied only at the next flush), the ones this sync prepares in place. */
+static void procs_unref(struct unwind_loader *l, const struct loaded *f, uint32_t slot)
+{
+	uint32_t miss = f->miss >= 0 ? f->miss + 1 : 0;
+	struct unwind_proc *e = malloc(sizeof(*e));
+	struct proc *p;
+	int b;
+
+	for (b = 0; b < PROC_BUCKETS; b++)
+		for (p = l->procs[b]; p; p = p->next) {
+			if (p->next_entry)
+				entry_unref(p->next_entry, slot, miss);
+			if (!e || !p->in_kernel || !holds(p, f) ||
+			    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
+				continue;
+			entry_unref(e, slot, miss);
+			bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
+		}
+	free(e);
+}
+
+static uint64_t last_use(const struct unwind_loader *l, const struct loaded *f)
+{
+	uint64_t t = l->used_clock[f->slot];
+
+	return t > f->since ? t : f->since;
+}
+
+static bool idle(const struct unwind_loader *l, const struct loaded *f, uint64_t now)
+{
+	return f->slot != UNWIND_NO_TABLE && last_use(l, f) + UNWIND_IDLE < now;
+}
+
+static void evict(struct unwind_loader *l, struct loaded *f)
+{
+	uint32_t slot = f->slot;
+
+	if (l->nr_retired == l->cap_retired) {
+		size_t cap = l->cap_retired ? l->cap_retired * 2 : 16;
+		uint32_t *r = realloc(l->retired, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		l->retired = r;
+		l->cap_retired = cap;
+	}
+	f->slot = UNWIND_NO_TABLE;
+	miss_set(l, f);
+	procs_unref(l, f, slot);
+	slot_change(l, slot, -1);
+	l->retired[l->nr_retired++] = slot;
+	l->used -= f->bytes;
+	l->st.tables--;
+	l->st.bytes -= f->bytes;
+	l->st.evicted_files++;
+	l->st.evicted_bytes += f->bytes;
+}
+
+/* Room for need bytes: evict the tables no sample used for a while, least recently used
+ * first, only if that makes enough room (tables in use are never evicted: no thrashing). */
+static void evict_for(struct unwind_loader *l, uint64_t need)
+{
+	uint64_t now = clock_now(), idle_bytes = 0;
+	struct loaded *f, *lru;
+
+	if (!l->used_clock)
+		return;
+	for (f = l->loaded; f; f = f->next)
+		if (idle(l, f, now))
+			idle_bytes += f->bytes;
+	if (l->used - idle_bytes + need > l->o.memory)
+		return;
+	while (l->used + need > l->o.memory) {
+		lru = NULL;
+		for (f = l->loaded; f; f = f->next)
+			if (idle(l, f, now) && (!lru || last_use(l, f) < last_use(l, lru)))
+				lru = f;
+		if (!lru)
+			return;
+		evict(l, lru);
+	}
+}
+
 static void table_load(struct unwind_loader *l, struct loaded *f)
 {
 	size_t page = sysconf(_SC_PAGESIZE), n, bytes;
 	const struct unwind_row *rows;
-	int slot;
+	int slot = -1;
 
 	f->slot = UNWIND_NO_TABLE;
 	n = unwind_table__rows(f->t, &rows);
 	if (!n || n > UNWIND_MAX_ROWS)
 		return;
 	bytes = (n * sizeof(*rows) + page - 1) / page * page;
-	if (l->used + bytes > l->o.memory || (slot = slot_alloc(l)) < 0) {
-		l->st.no_fit_files++;
+	if (l->used + bytes > l->o.memory)
+		evict_for(l, bytes);
+	if (l->used + bytes > l->o.memory || (slot = bit_alloc(l->slots)) < 0) {
+		if (!f->no_fit) {
+			f->no_fit = true;
+			l->st.no_fit_files++;
+			l->st.no_fit_bytes += bytes;
+		}
+		miss_set(l, f);
 		return;
 	}
 	if (rules_sync(l) || rows_load(l, rows, n, bytes, slot)) {
-		l->slots[slot / 8] &= ~(1u << (slot % 8));
+		bit_clear(l->slots, slot);
 		l->st.failed++;
 		return;
 	}
+	if (f->no_fit) {
+		f->no_fit = false;
+		l->st.no_fit_files--;
+		l->st.no_fit_bytes -= bytes;
+	}
+	miss_clear(l, f);
+	if (l->used_clock)
+		l->used_clock[slot] = 0;
+	f->since = clock_now();
 	f->slot = slot;
 	f->rows = n;
 	f->bytes = bytes;
 	l->used += bytes;
 	l->st.tables++;
 	l->st.bytes += bytes;
+	l->st.loaded_files++;
+	l->st.loaded_bytes += bytes;
 	if (l->st.bytes > l->st.peak_bytes)
 		l->st.peak_bytes = l->st.bytes;
 }
@@ -469,6 +647,7 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 	}
 	f->t = t;
 	f->refs = 1;
+	f->miss = -1;
 	table_load(l, f);
 	f->next = l->loaded;
 	l->loaded = f;
@@ -526,12 +705,17 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		um->start = maps[i].start;
 		um->end = maps[i].end;
 		um->table = UNWIND_NO_TABLE;
-		if (files[i] && files[i]->slot != UNWIND_NO_TABLE &&
+		if (files[i] &&
 		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
-			um->table = files[i]->slot;
-			um->rows = files[i]->rows;
 			um->bias = bias;
+			if (files[i]->slot != UNWIND_NO_TABLE) {
+				um->table = files[i]->slot;
+				um->rows = files[i]->rows;
+			} else if (files[i]->miss >= 0) {
+				um->rows = files[i]->miss + 1;
+			}
 		}
+		e->nr = i + 1; /* an eviction while building finds the entries so far */
 	}
 	e->nr = nr;
 	return nr;
@@ -640,6 +824,15 @@ static int pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The slots of evicted tables are free once the flush emptied them. */
+static int retire_flush(struct unwind_loader *l, int err)
+{
+	if (!err)
+		while (l->nr_retired)
+			bit_clear(l->slots, l->retired[--l->nr_retired]);
+	return err;
+}
+
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -648,14 +841,62 @@ static double mono_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The processes mapping f take its new table at this sync. */
+static void procs_resync(struct unwind_loader *l, const struct loaded *f)
+{
+	struct proc *p;
+	int b;
+
+	for (b = 0; b < PROC_BUCKETS; b++)
+		for (p = l->procs[b]; p; p = p->next)
+			if (holds(p, f)) {
+				p->sig = 0;
+				unwind_loader__touch(l, p->pid);
+			}
+}
+
+/* Files without a table that a walk needed since they were last tried: load them, making
+ * room from tables no longer used. */
+static void reload_missed(struct unwind_loader *l)
+{
+	struct loaded *f;
+
+	if (!l->used_clock)
+		return;
+	for (f = l->loaded; f; f = f->next) {
+		if (f->slot != UNWIND_NO_TABLE || f->miss < 0 ||
+		    l->used_clock[UNWIND_MAX_TABLES + f->miss] <= f->since)
+			continue;
+		f->since = clock_now();
+		table_load(l, f);
+		if (f->slot != UNWIND_NO_TABLE)
+			procs_resync(l, f);
+	}
+}
+
+static int sync_now(struct unwind_loader *l, double start);
+
 int unwind_loader__sync(struct unwind_loader *l)
 {
-	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
+	double start = mono_now();
+	int err;
+
+	if (start < l->next_sync)
+		return 0;
+	err = sync_now(l, start);
+	l->next_sync = mono_now() + UNWIND_SYNC_PACE * (mono_now() - start);
+	return err;
+}
+
+static int sync_now(struct unwind_loader *l, double start)
+{
+	double until = start + UNWIND_SYNC_BUDGET_S;
 	size_t i;
 	int err = 0;
 
+	reload_missed(l);
 	if (!l->nr_touched)
-		return 0;
+		return retire_flush(l, slot_flush(l));
 	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
 	/* Many processes to compile (a system-wide start): a slice per sync, the record
 	 * loop keeps draining meanwhile. */
@@ -671,7 +912,7 @@ int unwind_loader__sync(struct unwind_loader *l)
 	for (i = 0; i < l->nr_ready; i++)
 		sync_commit(l, l->ready[i]);
 	l->nr_ready = 0;
-	return err ? err : slot_flush(l);
+	return retire_flush(l, err ? err : slot_flush(l));
 }
 
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st)

@@ -8,9 +8,13 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   python, xz    Debian's python3.11 and xz -9 as launched commands: >= 95 % of their
                 samples reach the process entry; leaf shares within 3 points of
                 perf record --call-graph dwarf on the same workload
+  budget        a budget too small: what did not fit is counted, markers say why
+  lru           a budget that fits one program's tables at a time: evictions make room
+  fork          children forked after the start get whole stacks
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
 import collections
+import json
 import os
 import re
 import subprocess
@@ -18,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import Fail, Skip, check, parse_folded, record_ok, SKIP  # noqa: E402
+from test_record import Fail, Skip, check, parse_folded, record_ok, run, SKIP  # noqa: E402
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 PYTHON = "/usr/bin/python3.11"
@@ -208,9 +212,9 @@ def case_budget():
                                    "--unwind-memory", "256K"])
     tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
     check(tables, "no tables line:\n" + err)
-    m = re.search(r"beyond --unwind-memory: (\d+) files", tables.group(1))
     print("tables: " + tables.group(1))
-    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget: " + tables.group(1))
+    m = re.search(r"^\s+not fit:\s+(\d+) files .* beyond --unwind-memory", err, re.M)
+    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget:\n" + err)
     m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
     check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
     marked = sum(n for s, n in stacks.items() if re.search(r";\[unwind:[a-z-]+\]", s))
@@ -221,6 +225,71 @@ def case_budget():
             check(not f.startswith("[unwind:") or f in (
                 "[unwind:no-table]", "[unwind:read-fault]", "[unwind:depth]",
                 "[unwind:bad-frame]"), "unknown marker " + f)
+
+
+def table_bytes(path):
+    """The kernel memory of a file's table: its rows (doctor --binary), in whole pages."""
+    rc, out, err = run(["doctor", "--binary", path, "--json"])
+    check(rc == 0, f"doctor --binary {path}: {err}")
+    b = json.loads(out)["binary"]["unwind_bytes"]
+    return (b + 4095) // 4096 * 4096
+
+
+def libraries(path):
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    return re.findall(r"(/\S+) \(0x", out)
+
+
+LRU_SCRIPT = """{ sleep 1.2; xz -9 -T1 -c "$1" >/dev/null; echo go; } | %s -c '
+import sys, time
+sys.stdin.readline()
+t = time.time()
+while time.time() - t < 2:
+    sum(i * i for i in range(10000))
+'
+""" % PYTHON
+
+
+def entry_share(stacks, comm):
+    mine = {s: n for s, n in stacks.items() if s.split(";")[0] == comm and user_frames(s)}
+    total = sum(mine.values())
+    full = sum(n for s, n in mine.items() if any(f in ENTRY for f in user_frames(s)))
+    return full, total, mine
+
+
+def case_lru():
+    """A budget that holds python3.11's tables but not xz's besides: python waits (its
+    tables unused), xz runs and gets whole stacks by evicting the least recently used
+    tables, then python runs again and gets whole stacks (reloaded where evicted)."""
+    sh = os.path.realpath("/bin/sh")
+    py = sum(table_bytes(f) for f in [PYTHON] + libraries(PYTHON)) + 4096  # + the vDSO
+    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit; xz
+    # and liblzma (tens of KiB) do not without evicting.
+    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 4 * 8192 + 4096
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.txt")
+        with open(data, "wb") as f:
+            for i in range(100000):
+                f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
+        script = os.path.join(tmp, "lru.sh")
+        with open(script, "w") as f:
+            f.write(LRU_SCRIPT)
+        stacks, err = record_dwarf(tmp, [sh, script, data],
+                                   extra=["-U", "--unwind-memory", str(budget // 1024) + "K"])
+    tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
+    check(tables, "no tables line:\n" + err)
+    print(f"budget {budget // 1024} KiB; tables: " + tables.group(1))
+    m = re.search(r"evicted (\d+) unused", tables.group(1))
+    check(m and int(m.group(1)) >= 1, "no table evicted within the budget:\n" + err)
+    m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
+    check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
+    for comm in ("xz", "python3.11"):
+        full, total, mine = entry_share(stacks, comm)
+        print(f"{comm}: {full}/{total} samples reach the process entry")
+        check(total >= 200, f"only {total} samples of {comm}:\n{err}")
+        check(full >= 0.95 * total, f"{comm}: {full} of {total} reach the entry:\n" +
+              "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6])
+              + "\n" + err)
 
 
 FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
@@ -255,6 +324,8 @@ def main():
             case_fork()
         elif case == "budget":
             case_budget()
+        elif case == "lru":
+            case_lru()
         elif case == "python":
             case_program("python3.11", [PYTHON, "-c", PY_WORK])
         elif case == "xz":
