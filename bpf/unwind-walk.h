@@ -400,19 +400,29 @@ static __always_inline int uw_regs(struct bpf_perf_event_data *ctx, struct unwin
 	return 0;
 }
 
+/* The entry of this generation of pid (its leader started at gen), or NULL. */
+static __always_inline bool uw_proc(__u32 pid, __u64 gen)
+{
+	struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &pid);
+
+	return p && p->gen_lo <= gen && gen <= p->gen_hi;
+}
+
 /*
  * A child forked since the last sync that has not exec'd since maps what its parent
  * maps: walk with the parent's tables until its own are loaded. 0: not such a child.
  */
-static __always_inline __u32 uw_forked_from(__u32 pid)
+static __always_inline __u32 uw_forked_from(void)
 {
 	struct task_struct___pmuprof *me, *parent;
+	__u32 ppid;
 
 	me = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), group_leader);
 	parent = BPF_CORE_READ(me, real_parent);
 	if (!parent || BPF_CORE_READ(me, self_exec_id) != BPF_CORE_READ(parent, self_exec_id))
 		return 0;
-	return BPF_CORE_READ(parent, tgid);
+	ppid = BPF_CORE_READ(parent, tgid);
+	return uw_proc(ppid, BPF_CORE_READ(parent, group_leader, start_boottime)) ? ppid : 0;
 }
 
 /*
@@ -434,9 +444,12 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 		us->ends[UNWIND_ENDED_NO_REGS]++; /* a kernel thread: no user stack */
 		return -1;
 	}
-	if (!bpf_map_lookup_elem(&unwind_procs, &pid)) {
-		pid = uw_forked_from(pid);
-		if (!pid || !bpf_map_lookup_elem(&unwind_procs, &pid)) {
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return -1;
+	if (!uw_proc(pid, sc->key.gen)) {
+		pid = uw_forked_from();
+		if (!pid) {
 			us->ends[UNWIND_ENDED_NO_PROC]++;
 			return -1;
 		}

@@ -122,6 +122,10 @@ struct unwind_map {
 struct unwind_proc {
 	__u32 nr;
 	__u32 pad;
+	/* The generation these mappings belong to: its leader's start time (the sample key's
+	 * gen) lies in [gen_lo, gen_hi]. A pid reused before the loader saw the exit does
+	 * not walk with the old process's tables. */
+	__u64 gen_lo, gen_hi;
 	struct unwind_map maps[UNWIND_PROC_MAPS];
 };
 

@@ -742,8 +742,8 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 {
 	struct proc **pp = proc_slot(l, pid), *p = *pp;
 	const struct map_entry *maps;
+	uint64_t sig, lo, hi;
 	size_t nr, cap;
-	uint64_t sig;
 
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (!maps) {
@@ -751,7 +751,10 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 			proc_drop(l, pp);
 		return 0;
 	}
-	sig = fingerprint(maps, nr);
+	if (aspaces__live_window(l->o.as, pid, &lo, &hi))
+		lo = 0, hi = UINT64_MAX;
+	/* A new generation of the pid (a reused pid) with the same mappings: a new entry. */
+	sig = fingerprint(maps, nr) ^ (lo * 1099511628211ull) ^ hi;
 	if (p && p->sig == sig)
 		return 0;
 	if (!p) {
@@ -778,6 +781,8 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 		return -ENOMEM;
 	}
 	p->next_nr = proc_build(l, pid, maps, nr, p->next_files, p->next_entry);
+	p->next_entry->gen_lo = lo;
+	p->next_entry->gen_hi = hi;
 	p->next_sig = sig;
 	return 0;
 }

@@ -147,6 +147,9 @@ size_t aspaces__nr_pids(const struct aspaces *as);
 /* The executable mappings of pid's live generation, sorted by start; NULL when it has
  * none or exited. Valid until the next change to as. */
 const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr);
+/* The start-time window of pid's live generation (0, UINT64_MAX when unknown), as
+ * samples' generation keys are matched; -ENOENT when it has none. */
+int aspaces__live_window(const struct aspaces *as, pid_t pid, uint64_t *lo, uint64_t *hi);
 /* Generations beyond the bound (65536 by default, alive or exited and not yet reaped)
  * are not tracked: how many were not. */
 uint64_t aspaces__dropped(const struct aspaces *as);
