@@ -11,6 +11,7 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   budget        a budget too small: what did not fit is counted, markers say why
   lru           a budget that fits one program's tables at a time: evictions make room
   fork          children forked after the start get whole stacks
+  dlopen        a library opened after the start: whole chains through it
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
 import collections
@@ -20,9 +21,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import Fail, Skip, check, parse_folded, record_ok, run, SKIP  # noqa: E402
+from test_record import (Fail, Skip, check, need_root, parse_folded, record_ok, run,  # noqa: E402
+                         PMUPROF, SKIP)
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 PYTHON = "/usr/bin/python3.11"
@@ -80,6 +83,59 @@ def case_fixture(mode):
         worst = sorted(mine.items(), key=lambda kv: -kv[1])[:8]
         raise Fail(f"{mode}: {share:.1f} % of samples have main → leaf, want >= 95:\n" +
                    "\n".join(f"{n} {s}" for s, n in worst) + "\n" + err)
+
+
+DL_LIB = os.environ.get("PMUPROF_UNWIND_DL_LIB", "build/tests/libunwindfix-dl.so")
+
+
+def perf_fds(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
+        except OSError:
+            pass
+    return n
+
+
+def case_dlopen():
+    """A library the process dlopens after the record started (not in the snapshot, not
+    built ahead): its tables are loaded from the mmap record and the chain through it is
+    whole: main;run_dlopen;unwind_lib_entry;unwind_lib_mid;unwind_lib_leaf."""
+    chain = "main;run_dlopen;unwind_lib_entry;unwind_lib_mid;unwind_lib_leaf"
+    fx = subprocess.Popen([FIXTURE, "dlopen", os.path.abspath(DL_LIB)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.folded")
+            need_root()
+            rec = subprocess.Popen([PMUPROF, "record", "-F", "999", "-d", "5", "-o", out,
+                                    "-p", str(fx.pid)], stderr=subprocess.PIPE, text=True)
+            # Sampling is on once the tracker's and the sampling events are open.
+            deadline = time.time() + 60
+            while perf_fds(rec.pid) < os.cpu_count() + 1 and rec.poll() is None:
+                check(time.time() < deadline, "the record did not start in 60 s")
+                time.sleep(0.05)
+            time.sleep(0.3)
+            check(DL_LIB not in open(f"/proc/{fx.pid}/maps").read(), "library mapped early")
+            fx.stdin.write("go\n")
+            fx.stdin.flush()
+            check(fx.stdout.readline().strip() == "ready", "the fixture did not start")
+            _, err = rec.communicate(timeout=120)
+            check(rec.returncode == 0, f"record exited {rec.returncode}:\n{err}")
+            stacks = parse_folded(out)
+    finally:
+        fx.kill()
+        fx.wait()
+    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
+    full = sum(n for s, n in mine.items()
+               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    print(f"dlopen: {full}/{total} samples ({100.0 * full / total:.1f} %) with the whole chain")
+    check(full >= 0.95 * total, f"only {full}/{total} with {chain}:\n" +
+          "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6]) +
+          "\n" + err)
 
 
 _fdes = {}
@@ -324,6 +380,8 @@ def main():
             case_fork()
         elif case == "budget":
             case_budget()
+        elif case == "dlopen":
+            case_dlopen()
         elif case == "lru":
             case_lru()
         elif case == "python":
