@@ -395,7 +395,10 @@ static int unwind_start(struct record *r)
 		if (!err)
 			err = unwind_loader__touch(r->uw, tgid);
 	}
-	return err ? err : unwind_loader__sync(r->uw);
+	if (err)
+		return err;
+	/* A running process's tables are built before its first sample (a few files). */
+	return r->opts.nr_tasks ? unwind_loader__settle(r->uw, 10.0) : unwind_loader__sync(r->uw);
 }
 
 static int open_events(struct record *r, struct record_error *e)

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "unwind-loader.h"
@@ -28,10 +29,10 @@
 #define UNWIND_IDLE (1000000000ull >> UNWIND_USED_SHIFT)
 /* Table building per sync before the rest waits for the next one. */
 #define UNWIND_SYNC_BUDGET_S 0.05
-/* A sync that took t (compiling, or waiting out the RCU grace period of a map-in-map
- * update) is followed by none for UNWIND_SYNC_PACE * t: on a machine that execs without
- * pause, syncing takes at most a fifth of the record loop, draining keeps its pace. */
-#define UNWIND_SYNC_PACE 4
+/* A table no process maps any more is kept this long (seconds), for the next process
+ * that maps the file (a program run again and again), and at most this many. */
+#define UNWIND_HOLD_S	5
+#define UNWIND_HOLD_MAX 256
 
 /* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
 struct loaded {
@@ -57,6 +58,40 @@ struct proc {
 	size_t next_nr;
 	uint64_t next_sig;
 	bool in_kernel;
+};
+
+/*
+ * A file's table built in the builder thread, so that compiling a large binary's CFI (a
+ * compiler: seconds) never holds up the record loop. The thread only reads the file and
+ * fills t and rules; the record loop adopts the result into the cache and syncs the
+ * processes that waited for it.
+ */
+struct build {
+	struct build *next;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	bool done; /* under the mutex; then t, rules are the thread's result */
+	struct unwind_table *t;
+	struct unwind_rules *rules;
+	pid_t *waiters;
+	size_t nr_waiters, cap_waiters;
+};
+
+/* The builder thread and its queue, shared with the loader: a record that ends while a
+ * large file is being built does not wait for it (the last of the two frees this). */
+struct builder {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool on, quit;
+	int refs;
+	struct build *builds; /* outstanding, oldest first */
+};
+
+/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S). */
+struct hold {
+	struct unwind_table *t;
+	double until;
 };
 
 /* A change to the outer map, applied in one batch per sync (each update of a map-in-map
@@ -86,9 +121,11 @@ struct unwind_loader {
 	struct slot_change *changes;
 	size_t nr_changes, cap_changes;
 	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
-	double next_sync;    /* monotonic seconds: no sync before (UNWIND_SYNC_PACE) */
 	struct proc **ready; /* procs prepared in this sync */
 	size_t nr_ready, cap_ready;
+	struct builder *bt;
+	struct hold holds[UNWIND_HOLD_MAX];
+	size_t nr_holds;
 	/* Per-task records: only these processes and their descendants get tables. */
 	bool restricted;
 	pid_t *allowed;
@@ -103,6 +140,14 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		return NULL;
 	l->o = *opts;
 	l->empty_fd = -1;
+	l->bt = calloc(1, sizeof(*l->bt));
+	if (!l->bt) {
+		free(l);
+		return NULL;
+	}
+	pthread_mutex_init(&l->bt->mu, NULL);
+	pthread_cond_init(&l->bt->cv, NULL);
+	l->bt->refs = 1;
 	if (!l->o.proc_root)
 		l->o.proc_root = "/proc";
 	l->cache = unwind_cache__new();
@@ -181,6 +226,14 @@ out:
 	return err;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int bit_alloc(unsigned char *bits)
 {
 	int i;
@@ -223,6 +276,27 @@ static void miss_clear(struct unwind_loader *l, struct loaded *f)
 	f->miss = -1;
 }
 
+/* Keep a reference to t a while (passed in), for the next process that maps its file. */
+static void hold(struct unwind_loader *l, struct unwind_table *t)
+{
+	if (l->nr_holds == UNWIND_HOLD_MAX) {
+		unwind_cache__put(l->cache, l->holds[0].t);
+		memmove(l->holds, l->holds + 1, --l->nr_holds * sizeof(*l->holds));
+	}
+	l->holds[l->nr_holds++] = (struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S};
+}
+
+static void holds_expire(struct unwind_loader *l, bool all)
+{
+	double now = mono_now();
+	size_t n = 0;
+
+	while (n < l->nr_holds && (all || l->holds[n].until <= now))
+		unwind_cache__put(l->cache, l->holds[n++].t);
+	memmove(l->holds, l->holds + n, (l->nr_holds - n) * sizeof(*l->holds));
+	l->nr_holds -= n;
+}
+
 static void file_put(struct unwind_loader *l, struct loaded *f)
 {
 	struct loaded **pp;
@@ -240,7 +314,7 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 		l->st.bytes -= f->bytes;
 	}
 	miss_clear(l, f);
-	unwind_cache__put(l->cache, f->t);
+	hold(l, f->t);
 	free(f);
 }
 
@@ -254,12 +328,46 @@ static void proc_free(struct unwind_loader *l, struct proc *p)
 	free(p);
 }
 
+static void build_free(struct build *b)
+{
+	unwind_table__free(b->t);
+	unwind_rules__free(b->rules);
+	close(b->fd);
+	free(b->waiters);
+	free(b);
+}
+
+/* The loader's or the thread's reference; the loader's stops the thread (a build under
+ * way finishes first, unwaited for). */
+static void builder_put(struct builder *bt)
+{
+	bool last;
+
+	pthread_mutex_lock(&bt->mu);
+	bt->quit = true;
+	pthread_cond_signal(&bt->cv);
+	last = !--bt->refs;
+	pthread_mutex_unlock(&bt->mu);
+	if (!last)
+		return;
+	while (bt->builds) {
+		struct build *n = bt->builds->next;
+
+		build_free(bt->builds);
+		bt->builds = n;
+	}
+	pthread_mutex_destroy(&bt->mu);
+	pthread_cond_destroy(&bt->cv);
+	free(bt);
+}
+
 void unwind_loader__free(struct unwind_loader *l)
 {
 	int b;
 
 	if (!l)
 		return;
+	builder_put(l->bt);
 	for (b = 0; b < PROC_BUCKETS; b++)
 		while (l->procs[b]) {
 			struct proc *p = l->procs[b];
@@ -269,6 +377,7 @@ void unwind_loader__free(struct unwind_loader *l)
 		}
 	while (l->nr_warm)
 		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
+	holds_expire(l, true);
 	while (l->nr_changes)
 		if (l->changes[--l->nr_changes].fd >= 0)
 			close(l->changes[l->nr_changes].fd);
@@ -603,10 +712,88 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 		l->st.peak_bytes = l->st.bytes;
 }
 
-/* The file behind a mapping, as the symbolizer opens it: the very file mapped. */
+static void *builder_main(void *arg)
+{
+	struct builder *bt = arg;
+	struct build *b;
+
+	pthread_mutex_lock(&bt->mu);
+	while (!bt->quit) {
+		for (b = bt->builds; b && b->done; b = b->next)
+			;
+		if (!b) {
+			pthread_cond_wait(&bt->cv, &bt->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&bt->mu);
+		b->t = unwind_table__build_fd(b->fd, &b->rules);
+		pthread_mutex_lock(&bt->mu);
+		b->done = true;
+	}
+	pthread_mutex_unlock(&bt->mu);
+	builder_put(bt);
+	return NULL;
+}
+
+static int waiter_add(struct build *b, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < b->nr_waiters; i++)
+		if (b->waiters[i] == pid)
+			return 0;
+	if (b->nr_waiters == b->cap_waiters) {
+		size_t cap = b->cap_waiters ? b->cap_waiters * 2 : 4;
+		pid_t *w = realloc(b->waiters, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		b->waiters = w;
+		b->cap_waiters = cap;
+	}
+	b->waiters[b->nr_waiters++] = pid;
+	return 0;
+}
+
+/* Queue the build of the file open at fd (taken over) for pid, once per file. */
+static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, pid_t pid)
+{
+	struct build *b, **pp;
+
+	pthread_mutex_lock(&l->bt->mu);
+	for (pp = &l->bt->builds; (b = *pp); pp = &b->next)
+		if (b->dev == st->st_dev && b->ino == st->st_ino)
+			break;
+	if (!b && (b = calloc(1, sizeof(*b)))) {
+		b->fd = fd;
+		fd = -1;
+		b->dev = st->st_dev;
+		b->ino = st->st_ino;
+		*pp = b;
+		pthread_cond_signal(&l->bt->cv);
+	}
+	if (b)
+		waiter_add(b, pid);
+	if (!l->bt->on) {
+		pthread_t th;
+
+		l->bt->refs++;
+		l->bt->on = !pthread_create(&th, NULL, builder_main, l->bt) && !pthread_detach(th);
+		if (!l->bt->on)
+			l->bt->refs--;
+	}
+	pthread_mutex_unlock(&l->bt->mu);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The file behind a mapping, as the symbolizer opens it: the very file mapped. Its table
+ * from the cache; a file not built yet is queued for the builder thread (NULL now, the
+ * process synced again when it is done). */
 static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
 {
 	struct unwind_table *t;
+	struct stat st;
 	char path[128];
 	int fd;
 
@@ -619,10 +806,15 @@ static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const s
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	t = table_of_fd(l, fd);
-	if (!t)
-		l->st.failed++;
-	close(fd);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	t = unwind_cache__find(l->cache, fd);
+	if (t)
+		close(fd);
+	else
+		build_queue(l, fd, &st, pid);
 	return t;
 }
 
@@ -838,12 +1030,60 @@ static int retire_flush(struct unwind_loader *l, int err)
 	return err;
 }
 
-static double mono_now(void)
+/* Finished builds into the cache (held a while), their processes synced again. */
+static void builds_collect(struct unwind_loader *l)
 {
-	struct timespec ts;
+	struct build **pp = &l->bt->builds, *b;
+	size_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&l->bt->mu);
+	while ((b = *pp)) {
+		if (!b->done) {
+			pp = &b->next;
+			continue;
+		}
+		*pp = b->next;
+		pthread_mutex_unlock(&l->bt->mu);
+		if (b->t) {
+			struct unwind_table *t = unwind_cache__adopt(l->cache, b->t, b->rules);
+
+			if (t)
+				hold(l, t);
+		} else {
+			l->st.failed++;
+		}
+		for (i = 0; i < b->nr_waiters; i++) {
+			struct proc *p = *proc_slot(l, b->waiters[i]);
+
+			if (p)
+				p->sig = 0; /* same mappings, a table more */
+			unwind_loader__touch(l, b->waiters[i]);
+		}
+		b->t = NULL;
+		b->rules = NULL;
+		build_free(b);
+		pthread_mutex_lock(&l->bt->mu);
+	}
+	pthread_mutex_unlock(&l->bt->mu);
+}
+
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s)
+{
+	double until = mono_now() + timeout_s;
+	int err = unwind_loader__sync(l);
+	bool busy = true;
+
+	while (!err && busy && mono_now() < until) {
+		struct build *b;
+
+		pthread_mutex_lock(&l->bt->mu);
+		for (b = l->bt->builds, busy = false; b; b = b->next)
+			busy |= !b->done;
+		pthread_mutex_unlock(&l->bt->mu);
+		if (busy)
+			usleep(2000);
+	}
+	return err ? err : unwind_loader__sync(l);
 }
 
 /* The processes mapping f take its new table at this sync. */
@@ -879,26 +1119,14 @@ static void reload_missed(struct unwind_loader *l)
 	}
 }
 
-static int sync_now(struct unwind_loader *l, double start);
-
 int unwind_loader__sync(struct unwind_loader *l)
 {
-	double start = mono_now();
-	int err;
-
-	if (start < l->next_sync)
-		return 0;
-	err = sync_now(l, start);
-	l->next_sync = mono_now() + UNWIND_SYNC_PACE * (mono_now() - start);
-	return err;
-}
-
-static int sync_now(struct unwind_loader *l, double start)
-{
-	double until = start + UNWIND_SYNC_BUDGET_S;
+	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
 	size_t i;
 	int err = 0;
 
+	builds_collect(l);
+	holds_expire(l, false);
 	reload_missed(l);
 	if (!l->nr_touched)
 		return retire_flush(l, slot_flush(l));

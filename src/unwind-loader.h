@@ -51,8 +51,13 @@ int unwind_loader__touch_all(struct unwind_loader *l);
 /* Build the table of a file a process is about to map (a launched command's executable,
  * its C library) so the process's first sync only finds it. Held until freed. */
 int unwind_loader__prewarm(struct unwind_loader *l, const char *path);
-/* Bring the kernel's tables up to date for the touched processes. */
+/* Bring the kernel's tables up to date for the touched processes. Files seen for the
+ * first time are built in a thread of the loader's: their processes get them at a later
+ * sync. */
 int unwind_loader__sync(struct unwind_loader *l);
+/* Sync, wait up to timeout_s for the builds it started, sync again (a per-task record's
+ * start: its processes walk with tables from the first sample). */
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
 
 #endif

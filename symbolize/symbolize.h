@@ -293,6 +293,18 @@ struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug
 struct unwind_table *unwind_cache__get_vdso(struct unwind_cache *c);
 /* Drop a reference; the last one frees the table. */
 void unwind_cache__put(struct unwind_cache *c, struct unwind_table *t);
+/* The cached table of the file open at fd (same device and inode), with one more
+ * reference, or NULL: nothing is built. */
+struct unwind_table *unwind_cache__find(struct unwind_cache *c, int fd);
+/*
+ * Building in another thread: the table of the file open at fd, outside any cache, its
+ * rows indexing a rule table of its own (*rules). unwind_cache__adopt() then brings it
+ * into the cache (rules interned, or the cache's table of the same file taken instead),
+ * freeing t and rules either way: the cache's table with one more reference, or NULL.
+ */
+struct unwind_table *unwind_table__build_fd(int fd, struct unwind_rules **rules);
+struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_table *t,
+					 struct unwind_rules *rules);
 size_t unwind_cache__nr_tables(const struct unwind_cache *c);
 /* Bytes of rows (all tables) and rules. */
 size_t unwind_cache__memory(const struct unwind_cache *c);
