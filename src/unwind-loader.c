@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <pthread.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "unwind-loader.h"
@@ -775,12 +776,17 @@ static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, 
 	if (b)
 		waiter_add(b, pid);
 	if (!l->bt->on) {
+		sigset_t all, old;
 		pthread_t th;
 
+		/* Signals stay with the record loop (a SIGTERM must interrupt its finish). */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		l->bt->refs++;
 		l->bt->on = !pthread_create(&th, NULL, builder_main, l->bt) && !pthread_detach(th);
 		if (!l->bt->on)
 			l->bt->refs--;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	pthread_mutex_unlock(&l->bt->mu);
 	if (fd >= 0)
