@@ -55,6 +55,14 @@ struct {
 	__type(value, struct unwind_scratch);
 } unwind_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, UNWIND_USED_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_used SEC(".maps");
+
 /* walk_step's "carry on": every other value is an enum unwind_stop. */
 #define UW_GO	    (-1)
 #define UW_ALL_REGS ((1u << UNWIND_NR_REGS) - 1)
@@ -274,6 +282,23 @@ static __always_inline int uw_step(struct unwind_scratch *us, const struct unwin
 	return UW_GO;
 }
 
+/* The mapping's table was used now, or its file that did not fit was needed: the
+ * loader's least-recently-used order. Written once a millisecond at most. */
+static __always_inline void uw_used(struct unwind_scratch *us, const struct unwind_map *m)
+{
+	__u32 i = m->table;
+	__u64 *t;
+
+	if (i == UNWIND_NO_TABLE) {
+		if (!m->rows)
+			return;
+		i = UNWIND_MAX_TABLES + m->rows - 1;
+	}
+	t = bpf_map_lookup_elem(&unwind_used, &i);
+	if (t && *t != us->now)
+		*t = us->now;
+}
+
 /* The rule for the current pc and whether a loaded table covered it. */
 static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *us, bool *table)
 {
@@ -288,6 +313,8 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 	*table = false;
 	p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
 	m = p ? uw_map(us, p, pc) : NULL;
+	if (m)
+		uw_used(us, m);
 	if (m && m->table != UNWIND_NO_TABLE) {
 		*table = true;
 		idx = uw_row(us, m, pc - m->bias);
@@ -373,19 +400,29 @@ static __always_inline int uw_regs(struct bpf_perf_event_data *ctx, struct unwin
 	return 0;
 }
 
+/* The entry of this generation of pid (its leader started at gen), or NULL. */
+static __always_inline bool uw_proc(__u32 pid, __u64 gen)
+{
+	struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &pid);
+
+	return p && p->gen_lo <= gen && gen <= p->gen_hi;
+}
+
 /*
  * A child forked since the last sync that has not exec'd since maps what its parent
  * maps: walk with the parent's tables until its own are loaded. 0: not such a child.
  */
-static __always_inline __u32 uw_forked_from(__u32 pid)
+static __always_inline __u32 uw_forked_from(void)
 {
 	struct task_struct___pmuprof *me, *parent;
+	__u32 ppid;
 
 	me = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), group_leader);
 	parent = BPF_CORE_READ(me, real_parent);
 	if (!parent || BPF_CORE_READ(me, self_exec_id) != BPF_CORE_READ(parent, self_exec_id))
 		return 0;
-	return BPF_CORE_READ(parent, tgid);
+	ppid = BPF_CORE_READ(parent, tgid);
+	return uw_proc(ppid, BPF_CORE_READ(parent, group_leader, start_boottime)) ? ppid : 0;
 }
 
 /*
@@ -407,9 +444,12 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 		us->ends[UNWIND_ENDED_NO_REGS]++; /* a kernel thread: no user stack */
 		return -1;
 	}
-	if (!bpf_map_lookup_elem(&unwind_procs, &pid)) {
-		pid = uw_forked_from(pid);
-		if (!pid || !bpf_map_lookup_elem(&unwind_procs, &pid)) {
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return -1;
+	if (!uw_proc(pid, sc->key.gen)) {
+		pid = uw_forked_from();
+		if (!pid) {
 			us->ends[UNWIND_ENDED_NO_PROC]++;
 			return -1;
 		}
@@ -420,6 +460,7 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	}
 	us->known = UW_ALL_REGS;
 	us->exact = 1;
+	us->now = bpf_ktime_get_ns() >> UNWIND_USED_SHIFT;
 	us->pid = pid;
 	us->base = base;
 	us->n = 0;

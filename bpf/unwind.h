@@ -107,13 +107,25 @@ struct unwind_map {
 	__u64 start, end;
 	__u64 bias;  /* run-time minus link-time address */
 	__u32 table; /* slot in the outer map, or UNWIND_NO_TABLE */
-	__u32 rows;  /* rows of that table */
+	/* Rows of that table. Without a table: 1 + the file's miss clock (a file with CFI
+	 * that did not fit the budget; its use asks for it to be loaded), or 0. */
+	__u32 rows;
 };
+
+/* unwind_used: when each slot's table was last used, then when each file that did not
+ * fit was last needed (UNWIND_MAX_TABLES + miss clock), in bpf_ktime_get_ns() >> 20
+ * (about a millisecond): the loader evicts the least recently used tables. */
+#define UNWIND_USED_SHIFT 20
+#define UNWIND_USED_SLOTS (2 * UNWIND_MAX_TABLES)
 
 /* The value of the pid -> mappings hash. */
 struct unwind_proc {
 	__u32 nr;
 	__u32 pad;
+	/* The generation these mappings belong to: its leader's start time (the sample key's
+	 * gen) lies in [gen_lo, gen_hi]. A pid reused before the loader saw the exit does
+	 * not walk with the old process's tables. */
+	__u64 gen_lo, gen_hi;
 	struct unwind_map maps[UNWIND_PROC_MAPS];
 };
 
@@ -148,6 +160,7 @@ struct unwind_scratch {
 	 * states of its two branches are equal at the next step and prune (in registers,
 	 * every path through 25 steps is a state of its own). */
 	__u32 lo, hi;
+	__u64 now; /* bpf_ktime_get_ns() >> UNWIND_USED_SHIFT at the sample */
 	__u64 ends[8]; /* stacks by how they ended (enum unwind_end), ever */
 };
 

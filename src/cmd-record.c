@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include "cmd.h"
+#include "kfeature.h"
 #include "log.h"
 #include "record.h"
 #include "target.h"
@@ -72,15 +73,18 @@ static const char record_usage[] =
 	"      --stack-walk HOW    perf (default): the perf callchain, walked once per\n"
 	"                          sample for both halves; bpf: bpf_get_stack() walks\n"
 	"                          each half inside the program\n"
-	"      --call-graph MODE   user stacks: fp (default) follows frame pointers;\n"
-	"                          dwarf walks them in the kernel with tables compiled\n"
-	"                          from the binaries' CFI (.eh_frame, .debug_frame), for\n"
-	"                          programs built without frame pointers (perf's\n"
-	"                          dwarf,SIZE is accepted; no stack is copied)\n"
+	"      --call-graph MODE   user stacks: dwarf (default where the kernel can)\n"
+	"                          walks them in the kernel with tables compiled from\n"
+	"                          the binaries' CFI (.eh_frame, .debug_frame), so\n"
+	"                          programs built without frame pointers get whole\n"
+	"                          stacks (perf's dwarf,SIZE is accepted; no stack is\n"
+	"                          copied); fp follows frame pointers only\n"
 	"  -g                      accepted (stacks are always recorded)\n"
-	"      --unwind-memory SIZE kernel memory for --call-graph=dwarf tables, in bytes\n"
-	"                          or with K, M, G (default: 256M); files beyond it\n"
-	"                          fall back to frame pointers, counted in the summary\n"
+	"      --unwind-memory SIZE kernel memory for the CFI tables, in bytes or with\n"
+	"                          K, M, G (default: 256M); beyond it the tables of files\n"
+	"                          no longer sampled are evicted, least recently used\n"
+	"                          first; what still does not fit follows frame pointers,\n"
+	"                          counted in the summary\n"
 	"\n"
 	"Symbols:\n"
 	"      --no-demangle       keep C++ and Rust names mangled\n"
@@ -167,6 +171,7 @@ struct record_args {
 	unsigned long freq, period;
 	double duration;
 	bool no_fallback, user_only, kernel_only, quiet, bpf_walk, report, unwind;
+	int call_graph; /* 0: not given (CFI tables where the kernel can), 1: fp, 2: dwarf */
 	unsigned long long unwind_memory;
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
@@ -352,13 +357,36 @@ static unsigned long long parse_size(const char *s)
 static int parse_call_graph(struct record_args *a, const char *arg)
 {
 	if (!strcmp(arg, "fp"))
-		a->unwind = false;
+		a->call_graph = 1;
 	else if (!strcmp(arg, "dwarf") ||
 		 (!strncmp(arg, "dwarf,", 6) && parse_positive(arg + 6, 1 << 30) > 0))
-		a->unwind = true;
+		a->call_graph = 2;
 	else
 		fail_input("--call-graph=%s: use fp (frame pointers) or dwarf (CFI tables)", arg);
 	return 0;
+}
+
+/*
+ * Whole user stacks by default: the CFI walk needs bpf_loop and bpf_probe_read_user. A
+ * kernel without them records with frame pointers, said once (asked for or by default).
+ */
+static void call_graph_check(struct record_args *a)
+{
+	static const enum kfeature_id needs[] = {KFEATURE_BPF_LOOP, KFEATURE_PROBE_READ_USER};
+	size_t i;
+
+	for (i = 0; a->unwind && i < sizeof(needs) / sizeof(needs[0]); i++) {
+		const struct kfeature_info *k = kfeature__info(needs[i]);
+
+		if (kfeature__probe(needs[i]))
+			continue;
+		a->unwind = false;
+		if (a->call_graph == 2 || !a->quiet)
+			fprintf(stderr,
+				"pmuprof: this kernel lacks %s (%s): user stacks follow frame "
+				"pointers (--call-graph=fp)\n",
+				k->name, k->since);
+	}
 }
 
 static int read_int_file(const char *path, long *v)
@@ -581,6 +609,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		fail_input("--attach=%s: unknown mode; use auto, link or ioctl", a->attach_arg);
 	if (a->user_only && a->kernel_only)
 		fail_input("-U and -K: choose user-only or kernel-only frames, not both");
+	a->unwind = a->call_graph == 2 || (!a->call_graph && !a->kernel_only);
 	ts.all_cpus = a->all_cpus;
 	ts.cpu_list = a->cpu_list;
 	ts.pid_list = a->pid_list;
@@ -994,16 +1023,20 @@ static void print_unwind(const struct record_stats *st)
 	fprintf(stderr, "\n");
 	fprintf(stderr,
 		"  tables:     %" PRIu64 " files, %.1f MiB in the kernel (peak %.1f MiB), %" PRIu64
-		" processes",
-		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs);
-	if (t->no_fit_files || t->no_fit_procs)
-		fprintf(stderr,
-			"; beyond --unwind-memory: %" PRIu64 " files, %" PRIu64
-			" processes (frame pointers)",
-			t->no_fit_files, t->no_fit_procs);
+		" processes; loaded %" PRIu64 " files, %.1f MiB",
+		t->tables, t->bytes / 1048576.0, t->peak_bytes / 1048576.0, t->procs,
+		t->loaded_files, t->loaded_bytes / 1048576.0);
+	if (t->evicted_files)
+		fprintf(stderr, "; evicted %" PRIu64 " unused, %.1f MiB", t->evicted_files,
+			t->evicted_bytes / 1048576.0);
 	if (t->failed)
 		fprintf(stderr, "; %" PRIu64 " files unreadable", t->failed);
 	fprintf(stderr, "\n");
+	if (t->no_fit_files || t->no_fit_procs)
+		fprintf(stderr,
+			"  not fit:    %" PRIu64 " files (%.1f MiB), %" PRIu64
+			" processes beyond --unwind-memory: frame pointers\n",
+			t->no_fit_files, t->no_fit_bytes / 1048576.0, t->no_fit_procs);
 }
 
 static void print_summary(const struct record_args *a, const struct pmu_event *evs, int nr,
@@ -1383,6 +1416,7 @@ int cmd_record(int argc, char **argv)
 		opts.count_weight[i] = a.count_mode == 2 ||
 				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
 	opts.bpf_walk = a.bpf_walk;
+	call_graph_check(&a);
 	opts.unwind = a.unwind;
 	opts.unwind_memory = a.unwind_memory;
 	opts.command_path = cmd_path;
@@ -1394,11 +1428,10 @@ int cmd_record(int argc, char **argv)
 		explain_record_error(&rerr, evs, a.attach);
 		goto out;
 	}
-	if (record__unwind_refused(rec))
+	if (record__unwind_refused(rec) && (a.call_graph == 2 || !a.quiet))
 		fprintf(stderr,
-			"pmuprof: this kernel refused the --call-graph=dwarf stack walk "
-			"(%s; -vv shows the verifier's log): user stacks follow frame "
-			"pointers\n",
+			"pmuprof: this kernel refused the CFI stack walk (%s; -vv shows the "
+			"verifier's log): user stacks follow frame pointers (--call-graph=fp)\n",
 			strerror(-record__unwind_refused(rec)));
 	for (i = 0; a.bpf_walk && i < nr_evs; i++)
 		if (record__events(rec)[i].attr.precise_ip)

@@ -15,12 +15,15 @@ static const struct kfeature_info infos[KFEATURE_COUNT] = {
 		 "the event index is built into one program per event (--attach=ioctl)"},
 	[KFEATURE_NO_PREALLOC] = {"no_prealloc", "on-demand hash maps", "6.1",
 				  "record preallocates its stack maps (--max-stacks entries each)"},
-	[KFEATURE_BPF_LOOP] = {"bpf_loop", "bpf_loop", "5.17",
-			       "not used yet; loops stay bounded for the verifier"},
+	[KFEATURE_BPF_LOOP] =
+		{"bpf_loop", "bpf_loop", "5.17",
+		 "user stacks follow frame pointers (the CFI walk of --call-graph=dwarf, the "
+		 "default, needs it)"},
 	[KFEATURE_BATCH_OPS] = {"batch_ops", "batch map operations", "5.6",
 				"maps are read one key at a time (what record does today)"},
 	[KFEATURE_PROBE_READ_USER] = {"probe_read_user", "bpf_probe_read_user", "5.5",
-				      "not used yet; user stacks come from bpf_get_stack()"},
+				      "user stacks follow frame pointers (the CFI walk of "
+				      "--call-graph=dwarf, the default, needs it)"},
 	[KFEATURE_BIG_KEYS] = {"big_keys", "keys over 512 bytes", "5.11",
 			       "record's map for the deepest stacks cannot be created: use "
 			       "--max-stack 29 or less (keys of at most 512 bytes)"},

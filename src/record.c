@@ -404,6 +404,7 @@ static int unwind_start(struct record *r)
 		.rules_fd = bpf_map__fd(r->skel->maps.unwind_rules),
 		.tables_fd = bpf_map__fd(r->skel->maps.unwind_tables),
 		.procs_fd = bpf_map__fd(r->skel->maps.unwind_procs),
+		.used_fd = bpf_map__fd(r->skel->maps.unwind_used),
 		.memory = r->opts.unwind_memory,
 		.proc_root = r->opts.proc_root,
 		.as = symbolizer__aspaces(r->sym),
@@ -427,7 +428,10 @@ static int unwind_start(struct record *r)
 		if (!err)
 			err = unwind_loader__touch(r->uw, tgid);
 	}
-	return err ? err : unwind_loader__sync(r->uw);
+	if (err)
+		return err;
+	/* A running process's tables are built before its first sample (a few files). */
+	return r->opts.nr_tasks ? unwind_loader__settle(r->uw, 10.0) : unwind_loader__sync(r->uw);
 }
 
 static int open_events(struct record *r, struct record_error *e)

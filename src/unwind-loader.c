@@ -10,12 +10,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "unwind-loader.h"
@@ -23,6 +26,14 @@
 #define PROC_BUCKETS	1024
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
+/* A table no sample used for this long (unwind_used clock) may be evicted: about 1 s. */
+#define UNWIND_IDLE (1000000000ull >> UNWIND_USED_SHIFT)
+/* Table building per sync before the rest waits for the next one. */
+#define UNWIND_SYNC_BUDGET_S 0.05
+/* A table no process maps any more is kept this long (seconds), for the next process
+ * that maps the file (a program run again and again), and at most this many. */
+#define UNWIND_HOLD_S	5
+#define UNWIND_HOLD_MAX 256
 
 /* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
 struct loaded {
@@ -31,6 +42,9 @@ struct loaded {
 	uint32_t slot, rows;
 	uint64_t bytes;
 	unsigned int refs; /* mappings of live processes */
+	uint64_t since;	   /* loaded, or last tried, on the unwind_used clock */
+	int miss;	   /* without a slot: its miss clock (unwind_used), or -1 */
+	bool no_fit;	   /* counted in no_fit_files until it finds room */
 };
 
 struct proc {
@@ -45,6 +59,40 @@ struct proc {
 	size_t next_nr;
 	uint64_t next_sig;
 	bool in_kernel;
+};
+
+/*
+ * A file's table built in the builder thread, so that compiling a large binary's CFI (a
+ * compiler: seconds) never holds up the record loop. The thread only reads the file and
+ * fills t and rules; the record loop adopts the result into the cache and syncs the
+ * processes that waited for it.
+ */
+struct build {
+	struct build *next;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	bool done; /* under the mutex; then t, rules are the thread's result */
+	struct unwind_table *t;
+	struct unwind_rules *rules;
+	pid_t *waiters;
+	size_t nr_waiters, cap_waiters;
+};
+
+/* The builder thread and its queue, shared with the loader: a record that ends while a
+ * large file is being built does not wait for it (the last of the two frees this). */
+struct builder {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool on, quit;
+	int refs;
+	struct build *builds; /* outstanding, oldest first */
+};
+
+/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S). */
+struct hold {
+	struct unwind_table *t;
+	double until;
 };
 
 /* A change to the outer map, applied in one batch per sync (each update of a map-in-map
@@ -62,6 +110,10 @@ struct unwind_loader {
 	pid_t *touched;
 	size_t nr_touched, cap_touched;
 	unsigned char slots[UNWIND_MAX_TABLES / 8];
+	unsigned char misses[UNWIND_MAX_TABLES / 8];
+	uint64_t *used_clock; /* unwind_used, mmapped; NULL: no eviction */
+	uint32_t *retired;    /* slots of evicted tables, free after this sync's flush */
+	size_t nr_retired, cap_retired;
 	size_t rules_loaded;
 	uint64_t used;
 	struct unwind_loader_stats st;
@@ -72,6 +124,9 @@ struct unwind_loader {
 	int empty_fd;	     /* a one-row inner array put where a file was unloaded */
 	struct proc **ready; /* procs prepared in this sync */
 	size_t nr_ready, cap_ready;
+	struct builder *bt;
+	struct hold holds[UNWIND_HOLD_MAX];
+	size_t nr_holds;
 	/* Per-task records: only these processes and their descendants get tables. */
 	bool restricted;
 	pid_t *allowed;
@@ -86,12 +141,26 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		return NULL;
 	l->o = *opts;
 	l->empty_fd = -1;
+	l->bt = calloc(1, sizeof(*l->bt));
+	if (!l->bt) {
+		free(l);
+		return NULL;
+	}
+	pthread_mutex_init(&l->bt->mu, NULL);
+	pthread_cond_init(&l->bt->cv, NULL);
+	l->bt->refs = 1;
 	if (!l->o.proc_root)
 		l->o.proc_root = "/proc";
 	l->cache = unwind_cache__new();
 	if (!l->cache) {
 		free(l);
 		return NULL;
+	}
+	if (l->o.used_fd >= 0) {
+		void *m = mmap(NULL, UNWIND_USED_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, l->o.used_fd, 0);
+
+		l->used_clock = m == MAP_FAILED ? NULL : m;
 	}
 	return l;
 }
@@ -158,6 +227,77 @@ out:
 	return err;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int bit_alloc(unsigned char *bits)
+{
+	int i;
+
+	for (i = 0; i < UNWIND_MAX_TABLES; i++)
+		if (!(bits[i / 8] & (1u << (i % 8)))) {
+			bits[i / 8] |= 1u << (i % 8);
+			return i;
+		}
+	return -ENOSPC;
+}
+
+static void bit_clear(unsigned char *bits, uint32_t i)
+{
+	bits[i / 8] &= ~(1u << (i % 8));
+}
+
+static uint64_t clock_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec) >> UNWIND_USED_SHIFT;
+}
+
+/* A file without a table gets a miss clock: the walk marks it when it needs the file. */
+static void miss_set(struct unwind_loader *l, struct loaded *f)
+{
+	if (f->miss >= 0 || !l->used_clock)
+		return;
+	f->miss = bit_alloc(l->misses);
+	if (f->miss >= 0)
+		l->used_clock[UNWIND_MAX_TABLES + f->miss] = 0;
+}
+
+static void miss_clear(struct unwind_loader *l, struct loaded *f)
+{
+	if (f->miss >= 0)
+		bit_clear(l->misses, f->miss);
+	f->miss = -1;
+}
+
+/* Keep a reference to t a while (passed in), for the next process that maps its file. */
+static void hold(struct unwind_loader *l, struct unwind_table *t)
+{
+	if (l->nr_holds == UNWIND_HOLD_MAX) {
+		unwind_cache__put(l->cache, l->holds[0].t);
+		memmove(l->holds, l->holds + 1, --l->nr_holds * sizeof(*l->holds));
+	}
+	l->holds[l->nr_holds++] = (struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S};
+}
+
+static void holds_expire(struct unwind_loader *l, bool all)
+{
+	double now = mono_now();
+	size_t n = 0;
+
+	while (n < l->nr_holds && (all || l->holds[n].until <= now))
+		unwind_cache__put(l->cache, l->holds[n++].t);
+	memmove(l->holds, l->holds + n, (l->nr_holds - n) * sizeof(*l->holds));
+	l->nr_holds -= n;
+}
+
 static void file_put(struct unwind_loader *l, struct loaded *f)
 {
 	struct loaded **pp;
@@ -169,12 +309,13 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	*pp = f->next;
 	if (f->slot != UNWIND_NO_TABLE) {
 		slot_change(l, f->slot, -1);
-		l->slots[f->slot / 8] &= ~(1u << (f->slot % 8));
+		bit_clear(l->slots, f->slot);
 		l->used -= f->bytes;
 		l->st.tables--;
 		l->st.bytes -= f->bytes;
 	}
-	unwind_cache__put(l->cache, f->t);
+	miss_clear(l, f);
+	hold(l, f->t);
 	free(f);
 }
 
@@ -188,12 +329,46 @@ static void proc_free(struct unwind_loader *l, struct proc *p)
 	free(p);
 }
 
+static void build_free(struct build *b)
+{
+	unwind_table__free(b->t);
+	unwind_rules__free(b->rules);
+	close(b->fd);
+	free(b->waiters);
+	free(b);
+}
+
+/* The loader's or the thread's reference; the loader's stops the thread (a build under
+ * way finishes first, unwaited for). */
+static void builder_put(struct builder *bt)
+{
+	bool last;
+
+	pthread_mutex_lock(&bt->mu);
+	bt->quit = true;
+	pthread_cond_signal(&bt->cv);
+	last = !--bt->refs;
+	pthread_mutex_unlock(&bt->mu);
+	if (!last)
+		return;
+	while (bt->builds) {
+		struct build *n = bt->builds->next;
+
+		build_free(bt->builds);
+		bt->builds = n;
+	}
+	pthread_mutex_destroy(&bt->mu);
+	pthread_cond_destroy(&bt->cv);
+	free(bt);
+}
+
 void unwind_loader__free(struct unwind_loader *l)
 {
 	int b;
 
 	if (!l)
 		return;
+	builder_put(l->bt);
 	for (b = 0; b < PROC_BUCKETS; b++)
 		while (l->procs[b]) {
 			struct proc *p = l->procs[b];
@@ -203,11 +378,15 @@ void unwind_loader__free(struct unwind_loader *l)
 		}
 	while (l->nr_warm)
 		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
+	holds_expire(l, true);
 	while (l->nr_changes)
 		if (l->changes[--l->nr_changes].fd >= 0)
 			close(l->changes[l->nr_changes].fd);
 	if (l->empty_fd >= 0)
 		close(l->empty_fd);
+	if (l->used_clock)
+		munmap(l->used_clock, UNWIND_USED_SLOTS * sizeof(uint64_t));
+	free(l->retired);
 	free(l->changes);
 	free(l->ready);
 	free(l->allowed);
@@ -355,18 +534,6 @@ static int rules_sync(struct unwind_loader *l)
 	return 0;
 }
 
-static int slot_alloc(struct unwind_loader *l)
-{
-	int i;
-
-	for (i = 0; i < UNWIND_MAX_TABLES; i++)
-		if (!(l->slots[i / 8] & (1u << (i % 8)))) {
-			l->slots[i / 8] |= 1u << (i % 8);
-			return i;
-		}
-	return -ENOSPC;
-}
-
 /* The rows in an mmapped inner array (one copy, no syscall per row), then its slot. */
 static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, size_t n, size_t bytes,
 		     int slot)
@@ -392,40 +559,247 @@ static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, siz
 	return err;
 }
 
+/* The mappings of slot in a process entry now have no table (the file's miss clock). */
+static void entry_unref(struct unwind_proc *e, uint32_t slot, uint32_t miss)
+{
+	uint32_t i;
+
+	for (i = 0; i < e->nr && i < UNWIND_PROC_MAPS; i++)
+		if (e->maps[i].table == slot) {
+			e->maps[i].table = UNWIND_NO_TABLE;
+			e->maps[i].rows = miss;
+		}
+}
+
+static bool holds(const struct proc *p, const struct loaded *f)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr; i++)
+		if (p->files[i] == f)
+			return true;
+	return false;
+}
+
+/* Every process entry that maps f's slot stops using it: the ones in the kernel now (the
+ * slot is emptied only at the next flush), the ones this sync prepares in place. */
+static void procs_unref(struct unwind_loader *l, const struct loaded *f, uint32_t slot)
+{
+	uint32_t miss = f->miss >= 0 ? f->miss + 1 : 0;
+	struct unwind_proc *e = malloc(sizeof(*e));
+	struct proc *p;
+	int b;
+
+	for (b = 0; b < PROC_BUCKETS; b++)
+		for (p = l->procs[b]; p; p = p->next) {
+			if (p->next_entry)
+				entry_unref(p->next_entry, slot, miss);
+			if (!e || !p->in_kernel || !holds(p, f) ||
+			    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
+				continue;
+			entry_unref(e, slot, miss);
+			bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
+		}
+	free(e);
+}
+
+static uint64_t last_use(const struct unwind_loader *l, const struct loaded *f)
+{
+	uint64_t t = l->used_clock[f->slot];
+
+	return t > f->since ? t : f->since;
+}
+
+static bool idle(const struct unwind_loader *l, const struct loaded *f, uint64_t now)
+{
+	return f->slot != UNWIND_NO_TABLE && last_use(l, f) + UNWIND_IDLE < now;
+}
+
+static void evict(struct unwind_loader *l, struct loaded *f)
+{
+	uint32_t slot = f->slot;
+
+	if (l->nr_retired == l->cap_retired) {
+		size_t cap = l->cap_retired ? l->cap_retired * 2 : 16;
+		uint32_t *r = realloc(l->retired, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		l->retired = r;
+		l->cap_retired = cap;
+	}
+	f->slot = UNWIND_NO_TABLE;
+	miss_set(l, f);
+	procs_unref(l, f, slot);
+	slot_change(l, slot, -1);
+	l->retired[l->nr_retired++] = slot;
+	l->used -= f->bytes;
+	l->st.tables--;
+	l->st.bytes -= f->bytes;
+	l->st.evicted_files++;
+	l->st.evicted_bytes += f->bytes;
+}
+
+/* Room for need bytes: evict the tables no sample used for a while, least recently used
+ * first, only if that makes enough room (tables in use are never evicted: no thrashing). */
+static void evict_for(struct unwind_loader *l, uint64_t need)
+{
+	uint64_t now = clock_now(), idle_bytes = 0;
+	struct loaded *f, *lru;
+
+	if (!l->used_clock)
+		return;
+	for (f = l->loaded; f; f = f->next)
+		if (idle(l, f, now))
+			idle_bytes += f->bytes;
+	if (l->used - idle_bytes + need > l->o.memory)
+		return;
+	while (l->used + need > l->o.memory) {
+		lru = NULL;
+		for (f = l->loaded; f; f = f->next)
+			if (idle(l, f, now) && (!lru || last_use(l, f) < last_use(l, lru)))
+				lru = f;
+		if (!lru)
+			return;
+		evict(l, lru);
+	}
+}
+
 static void table_load(struct unwind_loader *l, struct loaded *f)
 {
 	size_t page = sysconf(_SC_PAGESIZE), n, bytes;
 	const struct unwind_row *rows;
-	int slot;
+	int slot = -1;
 
 	f->slot = UNWIND_NO_TABLE;
 	n = unwind_table__rows(f->t, &rows);
 	if (!n || n > UNWIND_MAX_ROWS)
 		return;
 	bytes = (n * sizeof(*rows) + page - 1) / page * page;
-	if (l->used + bytes > l->o.memory || (slot = slot_alloc(l)) < 0) {
-		l->st.no_fit_files++;
+	if (l->used + bytes > l->o.memory)
+		evict_for(l, bytes);
+	if (l->used + bytes > l->o.memory || (slot = bit_alloc(l->slots)) < 0) {
+		if (!f->no_fit) {
+			f->no_fit = true;
+			l->st.no_fit_files++;
+			l->st.no_fit_bytes += bytes;
+		}
+		miss_set(l, f);
 		return;
 	}
 	if (rules_sync(l) || rows_load(l, rows, n, bytes, slot)) {
-		l->slots[slot / 8] &= ~(1u << (slot % 8));
+		bit_clear(l->slots, slot);
 		l->st.failed++;
 		return;
 	}
+	if (f->no_fit) {
+		f->no_fit = false;
+		l->st.no_fit_files--;
+		l->st.no_fit_bytes -= bytes;
+	}
+	miss_clear(l, f);
+	if (l->used_clock)
+		l->used_clock[slot] = 0;
+	f->since = clock_now();
 	f->slot = slot;
 	f->rows = n;
 	f->bytes = bytes;
 	l->used += bytes;
 	l->st.tables++;
 	l->st.bytes += bytes;
+	l->st.loaded_files++;
+	l->st.loaded_bytes += bytes;
 	if (l->st.bytes > l->st.peak_bytes)
 		l->st.peak_bytes = l->st.bytes;
 }
 
-/* The file behind a mapping, as the symbolizer opens it: the very file mapped. */
+static void *builder_main(void *arg)
+{
+	struct builder *bt = arg;
+	struct build *b;
+
+	pthread_mutex_lock(&bt->mu);
+	while (!bt->quit) {
+		for (b = bt->builds; b && b->done; b = b->next)
+			;
+		if (!b) {
+			pthread_cond_wait(&bt->cv, &bt->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&bt->mu);
+		b->t = unwind_table__build_fd(b->fd, &b->rules);
+		pthread_mutex_lock(&bt->mu);
+		b->done = true;
+	}
+	pthread_mutex_unlock(&bt->mu);
+	builder_put(bt);
+	return NULL;
+}
+
+static int waiter_add(struct build *b, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < b->nr_waiters; i++)
+		if (b->waiters[i] == pid)
+			return 0;
+	if (b->nr_waiters == b->cap_waiters) {
+		size_t cap = b->cap_waiters ? b->cap_waiters * 2 : 4;
+		pid_t *w = realloc(b->waiters, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		b->waiters = w;
+		b->cap_waiters = cap;
+	}
+	b->waiters[b->nr_waiters++] = pid;
+	return 0;
+}
+
+/* Queue the build of the file open at fd (taken over) for pid, once per file. */
+static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, pid_t pid)
+{
+	struct build *b, **pp;
+
+	pthread_mutex_lock(&l->bt->mu);
+	for (pp = &l->bt->builds; (b = *pp); pp = &b->next)
+		if (b->dev == st->st_dev && b->ino == st->st_ino)
+			break;
+	if (!b && (b = calloc(1, sizeof(*b)))) {
+		b->fd = fd;
+		fd = -1;
+		b->dev = st->st_dev;
+		b->ino = st->st_ino;
+		*pp = b;
+		pthread_cond_signal(&l->bt->cv);
+	}
+	if (b)
+		waiter_add(b, pid);
+	if (!l->bt->on) {
+		sigset_t all, old;
+		pthread_t th;
+
+		/* Signals stay with the record loop (a SIGTERM must interrupt its finish). */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		l->bt->refs++;
+		l->bt->on = !pthread_create(&th, NULL, builder_main, l->bt) && !pthread_detach(th);
+		if (!l->bt->on)
+			l->bt->refs--;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_mutex_unlock(&l->bt->mu);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The file behind a mapping, as the symbolizer opens it: the very file mapped. Its table
+ * from the cache; a file not built yet is queued for the builder thread (NULL now, the
+ * process synced again when it is done). */
 static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
 {
 	struct unwind_table *t;
+	struct stat st;
 	char path[128];
 	int fd;
 
@@ -438,10 +812,15 @@ static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const s
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	t = table_of_fd(l, fd);
-	if (!t)
-		l->st.failed++;
-	close(fd);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	t = unwind_cache__find(l->cache, fd);
+	if (t)
+		close(fd);
+	else
+		build_queue(l, fd, &st, pid);
 	return t;
 }
 
@@ -466,6 +845,7 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 	}
 	f->t = t;
 	f->refs = 1;
+	f->miss = -1;
 	table_load(l, f);
 	f->next = l->loaded;
 	l->loaded = f;
@@ -523,12 +903,17 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		um->start = maps[i].start;
 		um->end = maps[i].end;
 		um->table = UNWIND_NO_TABLE;
-		if (files[i] && files[i]->slot != UNWIND_NO_TABLE &&
+		if (files[i] &&
 		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
-			um->table = files[i]->slot;
-			um->rows = files[i]->rows;
 			um->bias = bias;
+			if (files[i]->slot != UNWIND_NO_TABLE) {
+				um->table = files[i]->slot;
+				um->rows = files[i]->rows;
+			} else if (files[i]->miss >= 0) {
+				um->rows = files[i]->miss + 1;
+			}
 		}
+		e->nr = i + 1; /* an eviction while building finds the entries so far */
 	}
 	e->nr = nr;
 	return nr;
@@ -555,8 +940,8 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 {
 	struct proc **pp = proc_slot(l, pid), *p = *pp;
 	const struct map_entry *maps;
+	uint64_t sig, lo, hi;
 	size_t nr, cap;
-	uint64_t sig;
 
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (!maps) {
@@ -564,7 +949,10 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 			proc_drop(l, pp);
 		return 0;
 	}
-	sig = fingerprint(maps, nr);
+	if (aspaces__live_window(l->o.as, pid, &lo, &hi))
+		lo = 0, hi = UINT64_MAX;
+	/* A new generation of the pid (a reused pid) with the same mappings: a new entry. */
+	sig = fingerprint(maps, nr) ^ (lo * 1099511628211ull) ^ hi;
 	if (p && p->sig == sig)
 		return 0;
 	if (!p) {
@@ -591,6 +979,8 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 		return -ENOMEM;
 	}
 	p->next_nr = proc_build(l, pid, maps, nr, p->next_files, p->next_entry);
+	p->next_entry->gen_lo = lo;
+	p->next_entry->gen_hi = hi;
 	p->next_sig = sig;
 	return 0;
 }
@@ -637,18 +1027,123 @@ static int pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The slots of evicted tables are free once the flush emptied them. */
+static int retire_flush(struct unwind_loader *l, int err)
+{
+	if (!err)
+		while (l->nr_retired)
+			bit_clear(l->slots, l->retired[--l->nr_retired]);
+	return err;
+}
+
+/* Finished builds into the cache (held a while), their processes synced again. */
+static void builds_collect(struct unwind_loader *l)
+{
+	struct build **pp = &l->bt->builds, *b;
+	size_t i;
+
+	pthread_mutex_lock(&l->bt->mu);
+	while ((b = *pp)) {
+		if (!b->done) {
+			pp = &b->next;
+			continue;
+		}
+		*pp = b->next;
+		pthread_mutex_unlock(&l->bt->mu);
+		if (b->t) {
+			struct unwind_table *t = unwind_cache__adopt(l->cache, b->t, b->rules);
+
+			if (t)
+				hold(l, t);
+		} else {
+			l->st.failed++;
+		}
+		for (i = 0; i < b->nr_waiters; i++) {
+			struct proc *p = *proc_slot(l, b->waiters[i]);
+
+			if (p)
+				p->sig = 0; /* same mappings, a table more */
+			unwind_loader__touch(l, b->waiters[i]);
+		}
+		b->t = NULL;
+		b->rules = NULL;
+		build_free(b);
+		pthread_mutex_lock(&l->bt->mu);
+	}
+	pthread_mutex_unlock(&l->bt->mu);
+}
+
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s)
+{
+	double until = mono_now() + timeout_s;
+	int err = unwind_loader__sync(l);
+	bool busy = true;
+
+	while (!err && busy && mono_now() < until) {
+		struct build *b;
+
+		pthread_mutex_lock(&l->bt->mu);
+		for (b = l->bt->builds, busy = false; b; b = b->next)
+			busy |= !b->done;
+		pthread_mutex_unlock(&l->bt->mu);
+		if (busy)
+			usleep(2000);
+	}
+	return err ? err : unwind_loader__sync(l);
+}
+
+/* The processes mapping f take its new table at this sync. */
+static void procs_resync(struct unwind_loader *l, const struct loaded *f)
+{
+	struct proc *p;
+	int b;
+
+	for (b = 0; b < PROC_BUCKETS; b++)
+		for (p = l->procs[b]; p; p = p->next)
+			if (holds(p, f)) {
+				p->sig = 0;
+				unwind_loader__touch(l, p->pid);
+			}
+}
+
+/* Files without a table that a walk needed since they were last tried: load them, making
+ * room from tables no longer used. */
+static void reload_missed(struct unwind_loader *l)
+{
+	struct loaded *f;
+
+	if (!l->used_clock)
+		return;
+	for (f = l->loaded; f; f = f->next) {
+		if (f->slot != UNWIND_NO_TABLE || f->miss < 0 ||
+		    l->used_clock[UNWIND_MAX_TABLES + f->miss] <= f->since)
+			continue;
+		f->since = clock_now();
+		table_load(l, f);
+		if (f->slot != UNWIND_NO_TABLE)
+			procs_resync(l, f);
+	}
+}
+
 int unwind_loader__sync(struct unwind_loader *l)
 {
+	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
 	size_t i;
 	int err = 0;
 
+	builds_collect(l);
+	holds_expire(l, false);
+	reload_missed(l);
 	if (!l->nr_touched)
-		return 0;
+		return retire_flush(l, slot_flush(l));
 	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
-	for (i = 0; i < l->nr_touched && !err; i++)
+	/* Many processes to compile (a system-wide start): a slice per sync, the record
+	 * loop keeps draining meanwhile. */
+	for (i = 0; i < l->nr_touched && !err && (!i || mono_now() < until); i++)
 		if (!i || l->touched[i] != l->touched[i - 1])
 			err = sync_prepare(l, l->touched[i]);
-	l->nr_touched = 0;
+	memmove(l->touched, l->touched + i, (l->nr_touched - i) * sizeof(*l->touched));
+	l->nr_touched -= i;
 	/* Rules, then rows and slots, then the processes: the walk never sees a slot that
 	 * is not filled; then the slots these commits emptied. */
 	if (!err)
@@ -656,7 +1151,7 @@ int unwind_loader__sync(struct unwind_loader *l)
 	for (i = 0; i < l->nr_ready; i++)
 		sync_commit(l, l->ready[i]);
 	l->nr_ready = 0;
-	return err ? err : slot_flush(l);
+	return retire_flush(l, err ? err : slot_flush(l));
 }
 
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st)

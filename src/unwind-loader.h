@@ -3,7 +3,9 @@
  * Loads the CFI unwind tables of the files processes map into the sampler's maps
  * (bpf/unwind-walk.h), off the sampling path: processes whose mappings changed are
  * synced at the record loop's cadence; a file's table is unloaded when no live process
- * maps it any more. Kernel memory is bounded by a budget; what did not fit is counted.
+ * maps it any more. Kernel memory is bounded by a budget: beyond it, the tables no sample
+ * used for a while are evicted, least recently used first, and loaded again when needed;
+ * what did not fit is counted.
  */
 #ifndef PMUPROF_UNWIND_LOADER_H
 #define PMUPROF_UNWIND_LOADER_H
@@ -19,6 +21,7 @@
 
 struct unwind_loader_opts {
 	int rules_fd, tables_fd, procs_fd; /* the sampler's maps */
+	int used_fd;			   /* unwind_used (mmapped), or -1: no eviction */
 	uint64_t memory;		   /* budget in bytes (rows and process entries) */
 	const char *proc_root;
 	struct aspaces *as;
@@ -27,8 +30,11 @@ struct unwind_loader_opts {
 struct unwind_loader_stats {
 	uint64_t tables, bytes, procs; /* loaded now */
 	uint64_t peak_bytes;
-	uint64_t no_fit_files, no_fit_procs; /* not loaded: over the budget (ever) */
-	uint64_t failed;		     /* files whose CFI could not be read (ever) */
+	uint64_t loaded_files, loaded_bytes;   /* loads over the record (reloads too) */
+	uint64_t evicted_files, evicted_bytes; /* unused tables evicted to make room */
+	uint64_t no_fit_files, no_fit_bytes;   /* files that never found room */
+	uint64_t no_fit_procs;		       /* processes over the budget (ever) */
+	uint64_t failed;		       /* files whose CFI could not be read (ever) */
 };
 
 struct unwind_loader;
@@ -45,8 +51,13 @@ int unwind_loader__touch_all(struct unwind_loader *l);
 /* Build the table of a file a process is about to map (a launched command's executable,
  * its C library) so the process's first sync only finds it. Held until freed. */
 int unwind_loader__prewarm(struct unwind_loader *l, const char *path);
-/* Bring the kernel's tables up to date for the touched processes. */
+/* Bring the kernel's tables up to date for the touched processes. Files seen for the
+ * first time are built in a thread of the loader's: their processes get them at a later
+ * sync. */
 int unwind_loader__sync(struct unwind_loader *l);
+/* Sync, wait up to timeout_s for the builds it started, sync again (a per-task record's
+ * start: its processes walk with tables from the first sample). */
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
 
 #endif

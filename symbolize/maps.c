@@ -675,6 +675,17 @@ struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned lo
 	return m ? m : maps_find(a->old_maps, a->old_nr, addr);
 }
 
+int aspaces__live_window(const struct aspaces *as, pid_t pid, uint64_t *lo, uint64_t *hi)
+{
+	const struct aspace *a = latest(as, pid);
+
+	if (!a || a->dead)
+		return -ENOENT;
+	*lo = a->wild ? 0 : a->lo;
+	*hi = a->wild ? UINT64_MAX : a->hi;
+	return 0;
+}
+
 const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr)
 {
 	const struct aspace *a = latest(as, pid);

@@ -157,6 +157,9 @@ size_t aspaces__nr_pids(const struct aspaces *as);
 /* The executable mappings of pid's live generation, sorted by start; NULL when it has
  * none or exited. Valid until the next change to as. */
 const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr);
+/* The start-time window of pid's live generation (0, UINT64_MAX when unknown), as
+ * samples' generation keys are matched; -ENOENT when it has none. */
+int aspaces__live_window(const struct aspaces *as, pid_t pid, uint64_t *lo, uint64_t *hi);
 /* Generations beyond the bound (65536 by default, alive or exited and not yet reaped)
  * are not tracked: how many were not. */
 uint64_t aspaces__dropped(const struct aspaces *as);
@@ -306,6 +309,18 @@ struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug
 struct unwind_table *unwind_cache__get_vdso(struct unwind_cache *c);
 /* Drop a reference; the last one frees the table. */
 void unwind_cache__put(struct unwind_cache *c, struct unwind_table *t);
+/* The cached table of the file open at fd (same device and inode), with one more
+ * reference, or NULL: nothing is built. */
+struct unwind_table *unwind_cache__find(struct unwind_cache *c, int fd);
+/*
+ * Building in another thread: the table of the file open at fd, outside any cache, its
+ * rows indexing a rule table of its own (*rules). unwind_cache__adopt() then brings it
+ * into the cache (rules interned, or the cache's table of the same file taken instead),
+ * freeing t and rules either way: the cache's table with one more reference, or NULL.
+ */
+struct unwind_table *unwind_table__build_fd(int fd, struct unwind_rules **rules);
+struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_table *t,
+					 struct unwind_rules *rules);
 size_t unwind_cache__nr_tables(const struct unwind_cache *c);
 /* Bytes of rows (all tables) and rules. */
 size_t unwind_cache__memory(const struct unwind_cache *c);

@@ -905,6 +905,81 @@ struct unwind_table *unwind_cache__get(struct unwind_cache *c, int fd, int debug
 	return t;
 }
 
+/* ---- tables built in another thread ---- */
+
+struct unwind_table *unwind_table__build_fd(int fd, struct unwind_rules **rules)
+{
+	struct unwind_table *t = NULL;
+	struct stat st;
+	Elf *elf;
+
+	*rules = unwind_rules__new();
+	if (!*rules)
+		return NULL;
+	if (!fstat(fd, &st) && (elf = sym_elf__read(fd))) {
+		t = unwind_table__build(*rules, elf, NULL);
+		elf_end(elf);
+	}
+	if (!t) {
+		unwind_rules__free(*rules);
+		*rules = NULL;
+		return NULL;
+	}
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	return t;
+}
+
+struct unwind_table *unwind_cache__find(struct unwind_cache *c, int fd)
+{
+	struct unwind_table *t;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	t = cache_find(c, st.st_dev, st.st_ino, NULL, 0);
+	if (t)
+		t->refs++;
+	return t;
+}
+
+struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_table *t,
+					 struct unwind_rules *rules)
+{
+	struct unwind_table *have = cache_find(c, t->dev, t->ino, t->build_id, t->build_id_len);
+	uint32_t *map = NULL;
+	size_t i;
+
+	if (have) {
+		have->refs++;
+		goto out;
+	}
+	map = calloc(rules->nr, sizeof(*map));
+	for (i = 0; map && i < rules->nr; i++) {
+		int idx = unwind_rules__intern(c->rules, &rules->rules[i]);
+
+		if (idx < 0)
+			goto out;
+		map[i] = idx;
+	}
+	if (!map)
+		goto out;
+	for (i = 0; i < t->nr_rows; i++)
+		t->rows[i].rule = map[t->rows[i].rule];
+	t->next = c->tables;
+	c->tables = t;
+	c->nr++;
+	have = t;
+	t = NULL;
+out:
+	free(map);
+	unwind_table__free(t);
+	unwind_rules__free(rules);
+	if (!have)
+		errno = ENOMEM;
+	return have;
+}
+
 /* The size of an ELF image in memory: its section headers come last. */
 static size_t vdso_size(const void *image)
 {

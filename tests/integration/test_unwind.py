@@ -8,17 +8,24 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   python, xz    Debian's python3.11 and xz -9 as launched commands: >= 95 % of their
                 samples reach the process entry; leaf shares within 3 points of
                 perf record --call-graph dwarf on the same workload
+  budget        a budget too small: what did not fit is counted, markers say why
+  lru           a budget that fits one program's tables at a time: evictions make room
+  fork          children forked after the start get whole stacks
+  dlopen        a library opened after the start: whole chains through it
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
 import collections
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import Fail, Skip, check, parse_folded, record_ok, SKIP  # noqa: E402
+from test_record import (Fail, Skip, check, need_root, parse_folded, record_ok, run,  # noqa: E402
+                         PMUPROF, SKIP)
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 PYTHON = "/usr/bin/python3.11"
@@ -76,6 +83,59 @@ def case_fixture(mode):
         worst = sorted(mine.items(), key=lambda kv: -kv[1])[:8]
         raise Fail(f"{mode}: {share:.1f} % of samples have main → leaf, want >= 95:\n" +
                    "\n".join(f"{n} {s}" for s, n in worst) + "\n" + err)
+
+
+DL_LIB = os.environ.get("PMUPROF_UNWIND_DL_LIB", "build/tests/libunwindfix-dl.so")
+
+
+def perf_fds(pid):
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[perf_event]"
+        except OSError:
+            pass
+    return n
+
+
+def case_dlopen():
+    """A library the process dlopens after the record started (not in the snapshot, not
+    built ahead): its tables are loaded from the mmap record and the chain through it is
+    whole: main;run_dlopen;unwind_lib_entry;unwind_lib_mid;unwind_lib_leaf."""
+    chain = "main;run_dlopen;unwind_lib_entry;unwind_lib_mid;unwind_lib_leaf"
+    fx = subprocess.Popen([FIXTURE, "dlopen", os.path.abspath(DL_LIB)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.folded")
+            need_root()
+            rec = subprocess.Popen([PMUPROF, "record", "-F", "999", "-d", "5", "-o", out,
+                                    "-p", str(fx.pid)], stderr=subprocess.PIPE, text=True)
+            # Sampling is on once the tracker's and the sampling events are open.
+            deadline = time.time() + 60
+            while perf_fds(rec.pid) < os.cpu_count() + 1 and rec.poll() is None:
+                check(time.time() < deadline, "the record did not start in 60 s")
+                time.sleep(0.05)
+            time.sleep(0.3)
+            check(DL_LIB not in open(f"/proc/{fx.pid}/maps").read(), "library mapped early")
+            fx.stdin.write("go\n")
+            fx.stdin.flush()
+            check(fx.stdout.readline().strip() == "ready", "the fixture did not start")
+            _, err = rec.communicate(timeout=120)
+            check(rec.returncode == 0, f"record exited {rec.returncode}:\n{err}")
+            stacks = parse_folded(out)
+    finally:
+        fx.kill()
+        fx.wait()
+    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
+    full = sum(n for s, n in mine.items()
+               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    print(f"dlopen: {full}/{total} samples ({100.0 * full / total:.1f} %) with the whole chain")
+    check(full >= 0.95 * total, f"only {full}/{total} with {chain}:\n" +
+          "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6]) +
+          "\n" + err)
 
 
 _fdes = {}
@@ -208,9 +268,9 @@ def case_budget():
                                    "--unwind-memory", "256K"])
     tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
     check(tables, "no tables line:\n" + err)
-    m = re.search(r"beyond --unwind-memory: (\d+) files", tables.group(1))
     print("tables: " + tables.group(1))
-    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget: " + tables.group(1))
+    m = re.search(r"^\s+not fit:\s+(\d+) files .* beyond --unwind-memory", err, re.M)
+    check(m and int(m.group(1)) >= 1, "nothing counted beyond a 256K budget:\n" + err)
     m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
     check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
     marked = sum(n for s, n in stacks.items() if re.search(r";\[unwind:[a-z-]+\]", s))
@@ -221,6 +281,72 @@ def case_budget():
             check(not f.startswith("[unwind:") or f in (
                 "[unwind:no-table]", "[unwind:read-fault]", "[unwind:depth]",
                 "[unwind:bad-frame]"), "unknown marker " + f)
+
+
+def table_bytes(path):
+    """The kernel memory of a file's table: its rows (doctor --binary), in whole pages."""
+    rc, out, err = run(["doctor", "--binary", path, "--json"])
+    check(rc == 0, f"doctor --binary {path}: {err}")
+    b = json.loads(out)["binary"]["unwind_bytes"]
+    return (b + 4095) // 4096 * 4096
+
+
+def libraries(path):
+    out = subprocess.run(["ldd", path], capture_output=True, text=True).stdout
+    return re.findall(r"(/\S+) \(0x", out)
+
+
+LRU_SCRIPT = """{ sleep 1.2; xz -9 -T1 -c "$1" >/dev/null; echo go; } | %s -c '
+import sys, time
+sys.stdin.readline()
+t = time.time()
+while time.time() - t < 4:
+    sum(i * i for i in range(10000))
+'
+""" % PYTHON
+
+
+def entry_share(stacks, comm):
+    mine = {s: n for s, n in stacks.items() if s.split(";")[0] == comm and user_frames(s)}
+    total = sum(mine.values())
+    full = sum(n for s, n in mine.items() if any(f in ENTRY for f in user_frames(s)))
+    return full, total, mine
+
+
+def case_lru():
+    """A budget that holds python3.11's tables but not xz's besides: python waits (its
+    tables unused), xz runs and gets whole stacks by evicting the least recently used
+    tables, then python runs again and gets whole stacks (reloaded where evicted). Its 4 s
+    of work outweigh its start, sampled before its tables are built (frame pointers)."""
+    sh = os.path.realpath("/bin/sh")
+    py = sum(table_bytes(f) for f in [PYTHON] + libraries(PYTHON)) + 4096  # + the vDSO
+    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit; xz
+    # and liblzma (tens of KiB) do not without evicting.
+    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 4 * 8192 + 4096
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.txt")
+        with open(data, "wb") as f:
+            for i in range(100000):
+                f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
+        script = os.path.join(tmp, "lru.sh")
+        with open(script, "w") as f:
+            f.write(LRU_SCRIPT)
+        stacks, err = record_dwarf(tmp, [sh, script, data],
+                                   extra=["-U", "--unwind-memory", str(budget // 1024) + "K"])
+    tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
+    check(tables, "no tables line:\n" + err)
+    print(f"budget {budget // 1024} KiB; tables: " + tables.group(1))
+    m = re.search(r"evicted (\d+) unused", tables.group(1))
+    check(m and int(m.group(1)) >= 1, "no table evicted within the budget:\n" + err)
+    m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
+    check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
+    for comm in ("xz", "python3.11"):
+        full, total, mine = entry_share(stacks, comm)
+        print(f"{comm}: {full}/{total} samples reach the process entry")
+        check(total >= 200, f"only {total} samples of {comm}:\n{err}")
+        check(full >= 0.95 * total, f"{comm}: {full} of {total} reach the entry:\n" +
+              "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6])
+              + "\n" + err)
 
 
 FORKER = os.environ.get("PMUPROF_FORKER", "build/pmuprof-forker")
@@ -255,6 +381,10 @@ def main():
             case_fork()
         elif case == "budget":
             case_budget()
+        elif case == "dlopen":
+            case_dlopen()
+        elif case == "lru":
+            case_lru()
         elif case == "python":
             case_program("python3.11", [PYTHON, "-c", PY_WORK])
         elif case == "xz":

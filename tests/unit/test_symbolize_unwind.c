@@ -561,6 +561,52 @@ Test(unwind_tables, shared_by_file_and_freed_with_the_last_reference)
 	unwind_cache__free(c);
 }
 
+/* Built in another thread with rules of its own, adopted: the rows a cache builds itself,
+ * rule for rule, after the cache's rule table already held another file's rules. */
+Test(unwind_tables, built_apart_and_adopted)
+{
+	struct unwind_cache *ref = unwind_cache__new(), *c = unwind_cache__new();
+	struct unwind_table *want = table_of(ref, LIBC),
+			    *other = table_of(c, env("PMUPROF_UNWIND_LIB"));
+	const struct unwind_row *wr, *gr;
+	struct unwind_rules *rules;
+	struct unwind_table *t, *again;
+	size_t n, i;
+	int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	cr_expect_null(unwind_cache__find(c, fd), "not built yet: not found");
+	t = unwind_table__build_fd(fd, &rules);
+	cr_assert_not_null(t);
+	cr_assert_not_null(rules);
+	t = unwind_cache__adopt(c, t, rules);
+	cr_assert_not_null(t);
+	again = unwind_cache__find(c, fd);
+	cr_expect_eq(again, t, "found by its inode once adopted");
+	/* The same file adopted twice: the cache's table, one more reference. */
+	again = unwind_table__build_fd(fd, &rules);
+	cr_assert_not_null(again);
+	cr_expect_eq(unwind_cache__adopt(c, again, rules), t);
+	close(fd);
+	n = unwind_table__rows(want, &wr);
+	cr_assert_eq(unwind_table__rows(t, &gr), n);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(gr[i].pc, wr[i].pc);
+		cr_assert_eq(memcmp(unwind_rules__get(unwind_cache__rules(c), gr[i].rule),
+				    unwind_rules__get(unwind_cache__rules(ref), wr[i].rule),
+				    sizeof(struct unwind_rule)),
+			     0, "row %zu at %#x: a different rule", i, gr[i].pc);
+	}
+	unwind_cache__put(c, t);
+	unwind_cache__put(c, t);
+	unwind_cache__put(c, t);
+	unwind_cache__put(c, other);
+	cr_expect_eq(unwind_cache__nr_tables(c), 0);
+	unwind_cache__put(ref, want);
+	unwind_cache__free(ref);
+	unwind_cache__free(c);
+}
+
 Test(unwind_tables, rules_are_unique)
 {
 	struct unwind_rules *r = unwind_rules__new();
