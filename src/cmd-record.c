@@ -1421,6 +1421,7 @@ int cmd_record(int argc, char **argv)
 	opts.unwind_memory = a.unwind_memory;
 	opts.command_path = cmd_path;
 	opts.cut_short = &cut_short;
+	opts.stop = &stop_signal;
 	opts.track_cpus = online;
 	opts.nr_track_cpus = nr_online;
 	rec = record__new(&opts, sym, &rerr);

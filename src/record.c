@@ -431,7 +431,8 @@ static int unwind_start(struct record *r)
 	if (err)
 		return err;
 	/* A running process's tables are built before its first sample (a few files). */
-	return r->opts.nr_tasks ? unwind_loader__settle(r->uw, 10.0) : unwind_loader__sync(r->uw);
+	return r->opts.nr_tasks ? unwind_loader__settle(r->uw, 10.0, r->opts.stop)
+				: unwind_loader__sync(r->uw);
 }
 
 static int open_events(struct record *r, struct record_error *e)

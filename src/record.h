@@ -53,6 +53,8 @@ struct record_opts {
 	 * on keep their counts but their user frames are not symbolized ("[unknown]").
 	 */
 	const volatile sig_atomic_t *cut_short;
+	/* Set (by a signal handler) to stop: waits before sampling starts end early. */
+	const volatile sig_atomic_t *stop;
 	/* --call-graph=dwarf: walk user stacks with CFI tables in the kernel. */
 	bool unwind;
 	uint64_t unwind_memory;	  /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */

@@ -1073,13 +1073,14 @@ static void builds_collect(struct unwind_loader *l)
 	pthread_mutex_unlock(&l->bt->mu);
 }
 
-int unwind_loader__settle(struct unwind_loader *l, double timeout_s)
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s,
+			  const volatile sig_atomic_t *stop)
 {
 	double until = mono_now() + timeout_s;
 	int err = unwind_loader__sync(l);
 	bool busy = true;
 
-	while (!err && busy && mono_now() < until) {
+	while (!err && busy && mono_now() < until && !(stop && *stop)) {
 		struct build *b;
 
 		pthread_mutex_lock(&l->bt->mu);

@@ -10,6 +10,7 @@
 #ifndef PMUPROF_UNWIND_LOADER_H
 #define PMUPROF_UNWIND_LOADER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -57,7 +58,8 @@ int unwind_loader__prewarm(struct unwind_loader *l, const char *path);
 int unwind_loader__sync(struct unwind_loader *l);
 /* Sync, wait up to timeout_s for the builds it started, sync again (a per-task record's
  * start: its processes walk with tables from the first sample). */
-int unwind_loader__settle(struct unwind_loader *l, double timeout_s);
+int unwind_loader__settle(struct unwind_loader *l, double timeout_s,
+			  const volatile sig_atomic_t *stop);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
 
 #endif

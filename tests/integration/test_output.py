@@ -303,8 +303,10 @@ def record_then_signal(tmp, sigs, private_tmp=False, budget=None):
     env = dict(os.environ, PMUPROF_TEST_SLOW_FINISH_MS="8000")
     extra = ["--finish-budget", str(budget)] if budget else []
     try:
-        p = subprocess.Popen([PMUPROF, "record", "-q", "-F", "999", "-p", str(jit.pid), "-d",
-                              "1", "-o", out] + extra, env=env, stdout=subprocess.DEVNULL,
+        # Frame pointers: the record must be in its finish at 2.5 s, and a per-task record
+        # with CFI tables first waits for them (seconds on a busy machine).
+        p = subprocess.Popen([PMUPROF, "record", "-q", "--call-graph=fp", "-F", "999", "-p",
+                              str(jit.pid), "-d", "1", "-o", out] + extra, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         time.sleep(2.5)
         sent = None
