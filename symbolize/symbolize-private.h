@@ -20,6 +20,16 @@ static inline uint32_t sym_hash_str(const char *s)
 	return h;
 }
 
+/* A function symbol of an ELF file. */
+struct elf_sym {
+	unsigned long addr, size;
+	const char *name;
+	unsigned char bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
+};
+
+/* Which of two symbols at one address names it (negative: a); elf.c documents the rule. */
+int elf_sym__alias_cmp(const struct elf_sym *a, const struct elf_sym *b);
+
 /* NT_GNU_BUILD_ID of an ELF file into out: its length, 0 when absent (or longer than max). */
 size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
 /* libelf on fd, read rather than mapped (a profiled process may truncate its files). NULL
