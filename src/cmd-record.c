@@ -84,6 +84,8 @@ static const char record_usage[] =
 	"      --no-demangle       keep C++ and Rust names mangled\n"
 	"      --debug-dir DIR     look for debug files under DIR too (repeatable;\n"
 	"                          /usr/lib/debug is always searched)\n"
+	"      --module-offsets    name frames without a symbol [file+0xoffset], not\n"
+	"                          one [file] per module\n"
 	"\n"
 	"Output:\n"
 	"  -o, --output FILE       output file (default: profile.folded; .svg for a flame\n"
@@ -115,6 +117,7 @@ enum {
 	OPT_COUNT_MODE,
 	OPT_NO_DEMANGLE,
 	OPT_DEBUG_DIR,
+	OPT_MODULE_OFFSETS,
 	OPT_MAX_TABLE,
 	OPT_MAX_PROCESSES,
 	OPT_DRAIN_INTERVAL,
@@ -150,6 +153,7 @@ static const struct option record_options[] = {
 	{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
 	{"no-demangle", no_argument, NULL, OPT_NO_DEMANGLE},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"module-offsets", no_argument, NULL, OPT_MODULE_OFFSETS},
 	{"finish-budget", required_argument, NULL, OPT_FINISH_BUDGET},
 	{"report", no_argument, NULL, OPT_REPORT},
 	{"quiet", no_argument, NULL, 'q'},
@@ -169,7 +173,7 @@ struct record_args {
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
-	bool no_demangle;
+	bool no_demangle, module_offsets;
 	char debug_dirs[4096]; /* ':'-separated */
 	unsigned int max_stack, max_stacks;
 	size_t max_table, max_processes;
@@ -454,6 +458,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_NO_DEMANGLE:
 			a->no_demangle = true;
+			break;
+		case OPT_MODULE_OFFSETS:
+			a->module_offsets = true;
 			break;
 		case OPT_REPORT:
 			a->report = true;
@@ -1287,6 +1294,7 @@ int cmd_record(int argc, char **argv)
 	strncat(a.debug_dirs, "/usr/lib/debug", sizeof(a.debug_dirs) - strlen(a.debug_dirs) - 1);
 	sym_opts.debug_dirs = a.debug_dirs;
 	sym_opts.no_demangle = a.no_demangle;
+	sym_opts.module_offsets = a.module_offsets;
 	sym = symbolizer__new(&sym_opts);
 	if (!sym) {
 		ret = 1;

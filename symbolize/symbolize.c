@@ -55,6 +55,7 @@ struct symbolizer {
 	char *kallsyms_path;
 	char *debug_dirs;
 	bool no_demangle;
+	bool module_offsets;
 	struct ksyms *ksyms;
 	bool ksyms_tried;
 	struct aspaces *aspaces;
@@ -86,6 +87,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		strdup(opts && opts->kallsyms_path ? opts->kallsyms_path : "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
+	s->module_offsets = opts && opts->module_offsets;
 	s->aspaces = aspaces__new();
 	if (!s->proc_root || !s->kallsyms_path || !s->debug_dirs || !s->aspaces ||
 	    aspaces__set_proc_root(s->aspaces, s->proc_root)) {
@@ -656,28 +658,41 @@ static void set_module(struct frame_module *mod, const char *path, const struct 
 		snprintf(mod->build_id + 2 * i, 3, "%02x", d->build_id[i]);
 }
 
-int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
-			       char *buf, size_t sz, struct frame_module *mod)
+/* The frames of the function at link-time address vaddr of d: 0 when not named. */
+static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
+		      struct sym_frame *out, int max)
 {
-	unsigned long a = leaf ? addr : addr - 1, off, vaddr, delta;
+	unsigned long delta;
+	const char *name = elf_syms__lookup(d->syms, vaddr, &delta);
+
+	if (!name || max < 1)
+		return 0;
+	out[0].kind = SYM_FRAME_FUNCTION;
+	out[0].function = demangle(s, name);
+	return 1;
+}
+
+int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			    struct sym_frame *out, int max, struct frame_module *mod)
+{
+	unsigned long a = leaf ? addr : addr - 1, off, vaddr;
 	struct map_entry *m;
 	struct dso *d = NULL;
-	const char *name;
-	char region[128];
+	int i, n;
 
+	memset(out, 0, sizeof(*out));
+	out->address = a;
+	out->kind = SYM_FRAME_UNKNOWN;
 	set_module(mod, NULL, NULL);
 	m = aspaces__find(s->aspaces, pid, a);
 	if (!m && reload_once(s, pid))
 		m = aspaces__find(s->aspaces, pid, a);
 	/* JIT code lives in anonymous memory and names itself in perf-PID.map. */
 	if (!m || is_anon(m->path)) {
-		name = jitmap__lookup(jitmap_of(s, pid), a);
-		if (name) {
-			snprintf(buf, sz, "%s_[j]", name);
-			return SYM_RESOLVED;
-		}
-		snprintf(buf, sz, "[unknown]");
-		return SYM_UNKNOWN;
+		out->function = jitmap__lookup(jitmap_of(s, pid), a);
+		if (out->function)
+			out->kind = SYM_FRAME_JIT;
+		return 1;
 	}
 	off = a - m->start + m->pgoff;
 	if (!strcmp(m->path, "[vdso]")) {
@@ -687,22 +702,60 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 		d = resolve(s, pid, m);
 	}
 	set_module(mod, m->path, d && d != &failed_dso ? d : NULL);
+	out->kind = SYM_FRAME_MODULE;
+	out->module = m->path[0] == '[' ? m->path : base_name(m->path);
+	out->offset = m->path[0] == '[' ? a - m->start : off;
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
-		name = elf_syms__lookup(d->syms, vaddr, &delta);
-		if (name) {
-			snprintf(buf, sz, "%s", demangle(s, name));
-			return SYM_RESOLVED;
+		if (m->path[0] != '[')
+			out->offset = vaddr;
+		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+		for (i = 0; i < n; i++) {
+			out[i].module = out->module;
+			out[i].address = a;
+			out[i].offset = vaddr;
 		}
-		off = vaddr;
+		if (n)
+			return n;
 	}
-	if (m->path[0] == '[') {
-		snprintf(region, sizeof(region), "%.*s", (int)strcspn(m->path + 1, "]"),
-			 m->path + 1);
-		snprintf(buf, sz, "[%s+0x%lx]", region, a - m->start);
-	} else {
-		snprintf(buf, sz, "[%s+0x%lx]", base_name(m->path), off);
+	return 1;
+}
+
+int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, char *buf, size_t sz)
+{
+	/* A region ("[vdso]") is spelt without its own brackets. */
+	int mlen = f->module && f->module[0] == '[' ? (int)strcspn(f->module + 1, "]") : -1;
+	const char *mname = mlen >= 0 ? f->module + 1 : f->module;
+
+	switch (f->kind) {
+	case SYM_FRAME_FUNCTION:
+		snprintf(buf, sz, "%s", f->function);
+		return SYM_RESOLVED;
+	case SYM_FRAME_JIT:
+		snprintf(buf, sz, "%s_[j]", f->function);
+		return SYM_RESOLVED;
+	case SYM_FRAME_MODULE:
+		/* One frame per module unless addresses are asked for: perf's [gzip]. */
+		if (mlen < 0)
+			mlen = (int)strlen(mname);
+		if (s->module_offsets)
+			snprintf(buf, sz, "[%.*s+0x%lx]", mlen, mname, f->offset);
+		else
+			snprintf(buf, sz, "[%.*s]", mlen, mname);
+		return SYM_MODULE;
+	default:
+		snprintf(buf, sz, "[unknown]");
+		return SYM_UNKNOWN;
 	}
-	return SYM_MODULE;
+}
+
+/* The function of the symbol table (the first frame), for callers that want one name. */
+int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			       char *buf, size_t sz, struct frame_module *mod)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+
+	symbolizer__user_frames(s, pid, addr, leaf, f, SYM_MAX_FRAMES, mod);
+	return symbolizer__format(s, &f[0], buf, sz);
 }
 
 int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
@@ -732,8 +785,10 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 	}
 	name = d->syms ? elf_syms__lookup(d->syms, vaddr, &delta) : NULL;
 	if (!name) {
-		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);
-		return SYM_MODULE;
+		struct sym_frame f = {
+			.kind = SYM_FRAME_MODULE, .module = base_name(path), .offset = vaddr};
+
+		return symbolizer__format(s, &f, buf, sz);
 	}
 	snprintf(buf, sz, "%s", demangle(s, name));
 	return SYM_RESOLVED;

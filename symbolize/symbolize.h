@@ -159,11 +159,12 @@ struct symbolizer_opts {
 	const char *kallsyms_path; /* default "/proc/kallsyms" */
 	const char *debug_dirs;	   /* ':'-separated; default "/usr/lib/debug" */
 	bool no_demangle;	   /* keep mangled C++/Rust names */
+	bool module_offsets;	   /* unnamed frames as [module+0xoff], not [module] */
 };
 
 enum sym_result {
 	SYM_RESOLVED = 0, /* a function name (JIT frames end in "_[j]") */
-	SYM_MODULE,	  /* "[module+0xoff]": mapping known, symbol not */
+	SYM_MODULE,	  /* "[module]" (or "[module+0xoff]"): mapping known, symbol not */
 	SYM_UNKNOWN,	  /* "[unknown]" */
 };
 
@@ -217,6 +218,47 @@ struct frame_module {
 /* symbolizer__user_frame() that also says which file the frame is in. */
 int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			       char *buf, size_t sz, struct frame_module *mod);
+
+/*
+ * A frame as the symbolizer found it: what it knows, not how an output spells it (see
+ * symbolizer__format()). One address gives several frames when code was inlined there:
+ * the function of the symbol table first, then each function inlined into the one before
+ * it (inner last).
+ */
+enum sym_frame_kind {
+	SYM_FRAME_FUNCTION, /* named from the symbol table or the debug info */
+	SYM_FRAME_JIT,	    /* named from perf-PID.map */
+	SYM_FRAME_MODULE,   /* in a known mapping, not named */
+	SYM_FRAME_UNKNOWN,  /* no mapping */
+};
+
+struct sym_frame {
+	enum sym_frame_kind kind;
+	const char *function;  /* demangled unless no_demangle; NULL unless named */
+	const char *file;      /* source file, NULL when the debug info has none */
+	unsigned int line;     /* 0: unknown */
+	bool inlined;	       /* inlined into the frame before it */
+	const char *module;    /* the mapped file's base name, a region ("[vdso]"), or NULL */
+	unsigned long address; /* the address looked up: addr - 1 for return addresses */
+	unsigned long offset;  /* in the module: link-time address, or offset in the region */
+};
+
+/* Frames one address can give: its function and the functions inlined into it. */
+#define SYM_MAX_FRAMES 16
+
+/*
+ * The frames of a user address (1 to max, at most SYM_MAX_FRAMES) into out. The strings
+ * stay valid until the symbolizer's address spaces change (reap, exec) or it is freed.
+ */
+int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			    struct sym_frame *out, int max, struct frame_module *mod);
+
+/*
+ * A frame as folded stacks, SVG and pprof name it: the function ("_[j]" after JIT
+ * names), "[module]" when not named ("[module+0xoffset]" with module_offsets), or
+ * "[unknown]". Returns an enum sym_result.
+ */
+int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, char *buf, size_t sz);
 
 /*
  * Name the function at a link-time address of an ELF file, as frames are named: debug
