@@ -16,6 +16,8 @@ bpftool
 libbpf-dev
 libelf-dev
 libdw-dev
+libdebuginfod-dev
+debuginfod
 zlib1g-dev
 liblzma-dev
 libiberty-dev

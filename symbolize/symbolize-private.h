@@ -81,6 +81,23 @@ void sym_file__set_no_openat2(bool no);
 /* Size limit for ELF and debug files (the CRC reads at most this much). */
 #define SYM_MAX_ELF_SIZE (4ULL << 30)
 
+/* ---- debuginfod (debuginfod.c) ---- */
+struct sym_debuginfod;
+
+/* A client when DEBUGINFOD_URLS names servers (NULL otherwise); queries share budget_ns. */
+struct sym_debuginfod *sym_debuginfod__new(uint64_t budget_ns);
+void sym_debuginfod__free(struct sym_debuginfod *d);
+/* Called while a transfer runs (build id in hex, bytes done and expected, -1 unknown);
+ * non-zero stops it. */
+void sym_debuginfod__set_progress(struct sym_debuginfod *d,
+				  int (*fn)(void *arg, const char *build_id, long done, long total),
+				  void *arg);
+/* The debug file of a build id (from the cache or a server), opened as an untrusted file:
+ * an fd, or a negative errno (-ETIME: the budget is spent). */
+int sym_debuginfod__find(struct sym_debuginfod *d, const unsigned char *id, size_t len);
+const struct sym_debuginfod_stats *sym_debuginfod__stats(const struct sym_debuginfod *d);
+uint64_t sym_debuginfod__spent_ns(const struct sym_debuginfod *d);
+
 struct aspaces;
 /* The credentials seen for pid (at its first snapshot, fork or exec), or NULL. */
 const struct proc_cred *aspaces__cred(const struct aspaces *as, pid_t pid);

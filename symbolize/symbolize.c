@@ -56,6 +56,7 @@ struct symbolizer {
 	char *debug_dirs;
 	bool no_demangle;
 	bool module_offsets;
+	struct sym_debuginfod *debuginfod; /* NULL: no servers, or turned off */
 	struct ksyms *ksyms;
 	bool ksyms_tried;
 	struct aspaces *aspaces;
@@ -88,6 +89,14 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
 	s->module_offsets = opts && opts->module_offsets;
+	if (opts && opts->debuginfod) {
+		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
+
+		s->debuginfod = sym_debuginfod__new((uint64_t)(budget * 1e9));
+		if (s->debuginfod && opts->debuginfod_progress)
+			sym_debuginfod__set_progress(s->debuginfod, opts->debuginfod_progress,
+						     opts->debuginfod_progress_arg);
+	}
 	s->aspaces = aspaces__new();
 	if (!s->proc_root || !s->kallsyms_path || !s->debug_dirs || !s->aspaces ||
 	    aspaces__set_proc_root(s->aspaces, s->proc_root)) {
@@ -144,6 +153,7 @@ void symbolizer__free(struct symbolizer *s)
 		}
 	}
 	aspaces__free(s->aspaces);
+	sym_debuginfod__free(s->debuginfod);
 	ksyms__free(s->ksyms);
 	free(s->last_path);
 	free(s->debug_dirs);
@@ -189,6 +199,15 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out)
 {
 	*out = s->fstats;
+}
+
+bool symbolizer__debuginfod_stats(const struct symbolizer *s, struct sym_debuginfod_stats *out)
+{
+	if (!s->debuginfod)
+		return false;
+	*out = *sym_debuginfod__stats(s->debuginfod);
+	out->spent_ns = sym_debuginfod__spent_ns(s->debuginfod);
+	return true;
 }
 
 /* Count (and say with -v) why a file of a profiled process was not read. */
@@ -252,22 +271,33 @@ static uint32_t file_crc32(int fd, off_t size)
 	return (uint32_t)crc;
 }
 
+static struct elf_syms *debug_from_fd(int fd, const struct stat *st, const struct elf_syms *es,
+				      bool check_crc, uint32_t crc);
+
 /* A debug file for es if its build id (when both have one) matches. */
 static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_ctx *ctx,
 				       const struct elf_syms *es, const char *path, bool check_crc,
 				       uint32_t crc)
 {
-	unsigned char a[64], b[64];
-	struct elf_syms *dbg;
 	struct stat st;
-	size_t la, lb;
 	int fd = ctx_open(s, ctx, "debug file", path, &st);
 
 	if (fd < 0)
 		return NULL;
+	return debug_from_fd(fd, &st, es, check_crc, crc);
+}
+
+/* Debug file candidates: its build id must match es's, and its CRC when asked. */
+static struct elf_syms *debug_from_fd(int fd, const struct stat *st, const struct elf_syms *es,
+				      bool check_crc, uint32_t crc)
+{
+	unsigned char a[64], b[64];
+	struct elf_syms *dbg;
+	size_t la, lb;
+
 	/* Not even an ELF header (a sparse file of zeros, say): no CRC over gigabytes. */
 	if (pread(fd, a, SELFMAG, 0) != SELFMAG || memcmp(a, ELFMAG, SELFMAG) ||
-	    (check_crc && file_crc32(fd, st.st_size) != crc)) {
+	    (check_crc && file_crc32(fd, st->st_size) != crc)) {
 		close(fd);
 		return NULL;
 	}
@@ -358,6 +388,28 @@ static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_s
 	return dbg ? dbg : find_by_debuglink(s, ctx, es, bin_path);
 }
 
+/*
+ * The debug file from a debuginfod server (or its cache), once per build id: the dsos are
+ * cached by build id, so a file seen through several paths asks once. The file is
+ * untrusted like any other (debuginfod.c reopens it by our rules).
+ */
+static struct elf_syms *fetch_debug_file(struct symbolizer *s, const struct elf_syms *es,
+					 const unsigned char *id, size_t id_len)
+{
+	struct elf_syms *dbg;
+	struct stat st;
+	int fd;
+
+	if (!s->debuginfod)
+		return NULL;
+	fd = sym_debuginfod__find(s->debuginfod, id, id_len);
+	if (fd < 0)
+		return NULL;
+	dbg = fstat(fd, &st) ? NULL : debug_from_fd(fd, &st, es, false, 0);
+	close(fd);
+	return dbg;
+}
+
 /* ---- objects ---- */
 
 static struct dso *dso_by_id(struct symbolizer *s, dev_t dev, ino_t ino, const unsigned char *id,
@@ -403,6 +455,8 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	}
 	if (!elf_syms__has_symtab(es)) {
 		dbg = find_debug_file(s, es, path, ctx);
+		if (!dbg && id_len)
+			dbg = fetch_debug_file(s, es, id, id_len);
 		if (dbg) {
 			elf_syms__merge(es, dbg);
 			elf_syms__free(dbg);

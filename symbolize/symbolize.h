@@ -160,6 +160,12 @@ struct symbolizer_opts {
 	const char *debug_dirs;	   /* ':'-separated; default "/usr/lib/debug" */
 	bool no_demangle;	   /* keep mangled C++/Rust names */
 	bool module_offsets;	   /* unnamed frames as [module+0xoff], not [module] */
+	bool debuginfod;	   /* ask DEBUGINFOD_URLS for missing debug files */
+	double debuginfod_budget;  /* seconds for all queries together (0: 10) */
+	/* Called while a debug file is transferred (bytes done, expected or -1); non-zero
+	 * stops the transfer (a signal during the finish). */
+	int (*debuginfod_progress)(void *arg, const char *build_id, long done, long total);
+	void *debuginfod_progress_arg;
 };
 
 enum sym_result {
@@ -198,6 +204,18 @@ struct symbolizer_file_stats {
 };
 
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out);
+
+/* Debug files asked of debuginfod servers, per build id (each asked once). */
+struct sym_debuginfod_stats {
+	uint64_t fetched;     /* transferred from a server */
+	uint64_t cached;      /* already in the cache */
+	uint64_t missing;     /* no server had it, or none answered */
+	uint64_t over_budget; /* not asked, or cut short: the time budget was spent */
+	uint64_t spent_ns;    /* time in queries */
+};
+
+/* false when no client runs (no DEBUGINFOD_URLS, or turned off). */
+bool symbolizer__debuginfod_stats(const struct symbolizer *s, struct sym_debuginfod_stats *out);
 
 /*
  * Name a frame into buf. Kernel frames get the "_[k]" suffix. Return addresses (all

@@ -8,14 +8,20 @@ Usage: test_symbols.py CASE   (meson runs one process per case)
 import collections
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_record as tr  # noqa: E402  (the helpers of the record tests)
 from test_record import check, Skip  # noqa: E402
 
 MALLOC = os.environ.get("PMUPROF_FIXTURE_MALLOC", "build/tests/fixture-malloc")
+INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
 GZIP = "/usr/bin/gzip"
 
 
@@ -88,6 +94,134 @@ def case_gzip_module_frames(tmp):
     print(f"--module-offsets: {len(mine)} stacks, {len(offsets)} distinct [gzip+0x..] frames")
     check(len(offsets) >= 2, "--module-offsets gives no [gzip+0x..] frames")
     check("[gzip]" not in frames, "[gzip] with --module-offsets")
+
+
+def stripped_fixture(tmp):
+    """The inline fixture stripped to its build id (prog), its debug file under srv/."""
+    srv, prog = os.path.join(tmp, "srv"), os.path.join(tmp, "prog")
+    os.makedirs(srv, exist_ok=True)
+    subprocess.run(["objcopy", "--only-keep-debug", INLINE, os.path.join(srv, "prog.debug")],
+                   check=True)
+    subprocess.run(["strip", "--strip-all", "-o", prog, INLINE], check=True)
+    note = subprocess.run(["readelf", "-n", prog], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", note)
+    check(m, "the stripped fixture has no build id")
+    syms = subprocess.run(["nm", prog], capture_output=True, text=True)
+    check("work" not in syms.stdout, "the fixture still has symbols")
+    return srv, prog, m.group(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_debuginfod(tmp, srv, build_id):
+    """Debian's debuginfod on a loopback port, serving srv; ready once it serves the id."""
+    exe = shutil.which("debuginfod")
+    check(exe, "debuginfod is not installed (scripts/install-deps.sh)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "-F", srv, "-p", str(port), "-d",
+                             os.path.join(tmp, "index.sqlite"), "-t", "1"],
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "d.log"), "w"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/buildid/{build_id}/debuginfo", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        check(proc.poll() is None, "debuginfod exited: " + open(os.path.join(tmp, "d.log")).read())
+        check(time.monotonic() < deadline, "debuginfod did not serve the debug file in 60 s")
+        time.sleep(0.3)
+
+
+def prog_record(tmp, prog, env, extra=()):
+    os.environ.update(env)
+    t0 = time.monotonic()
+    stacks, err = record(tmp, [prog, "2"], extra=["-U"] + list(extra), timeout=120)
+    return stacks, err, time.monotonic() - t0
+
+
+def named_share(stacks):
+    mine = {s: n for s, n in stacks.items() if s.startswith("prog;")}
+    total = sum(mine.values())
+    check(total >= 100, f"only {total} samples of the fixture")
+    return sum(n for s, n in mine.items() if "work" in s.split(";")) / total
+
+
+def case_debuginfod_server(tmp):
+    """A stripped binary with only a build id is named from a local debuginfod server;
+    the second record takes the file from the cache; --no-debuginfod asks nothing."""
+    srv, prog, build_id = stripped_fixture(tmp)
+    proc, url = start_debuginfod(tmp, srv, build_id)
+    env = {"DEBUGINFOD_URLS": url, "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "cache")}
+    try:
+        stacks, err, _ = prog_record(tmp, prog, env)
+        line = tr.summary_value(err, "debuginfod")
+        print("first:", line, f"named {named_share(stacks):.2f}")
+        check(line.startswith("1 fetched, 0 from the cache, 0 missing"), line)
+        check(named_share(stacks) >= 0.9, "the fixture's frames are not named:\n"
+              + repr(sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
+        stacks, err, _ = prog_record(tmp, prog, env)
+        line = tr.summary_value(err, "debuginfod")
+        print("second:", line)
+        check(line.startswith("0 fetched, 1 from the cache, 0 missing"), line)
+        check(named_share(stacks) >= 0.9, "not named from the cache")
+        stacks, err, _ = prog_record(tmp, prog, env, ["--no-debuginfod"])
+        check("debuginfod:" not in err, "--no-debuginfod still asked:\n" + err)
+        check(named_share(stacks) == 0, "named without debuginfod")
+        check(any("[prog]" in s.split(";") for s in stacks), "no [prog] frame")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def silent_server():
+    """A server that accepts connections and never answers: a hung debuginfod."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                conns.append(srv.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    return srv, conns
+
+
+def case_debuginfod_dead(tmp):
+    """A server that never answers costs at most the budget; one that refuses, nothing:
+    the record succeeds and the frames stay [prog]."""
+    srv_dir, prog, _ = stripped_fixture(tmp)
+    srv, conns = silent_server()
+    refused = free_port()
+    env = {"DEBUGINFOD_URLS": f"http://127.0.0.1:{srv.getsockname()[1]}",
+           "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "cache")}
+    try:
+        _, _, base = prog_record(tmp, prog, {"DEBUGINFOD_URLS": ""})
+        stacks, err, secs = prog_record(tmp, prog, env, ["--debuginfod-budget", "3"])
+        line = tr.summary_value(err, "debuginfod")
+        print(f"silent server: {secs:.1f} s (without: {base:.1f} s): {line}")
+        check(conns, "the silent server was never asked")
+        check("time budget was spent" in line, line)
+        check(secs <= base + 3 + 3, f"the record took {secs:.1f} s, budget 3 s")
+        check(any("[prog]" in s.split(";") for s in stacks), "no [prog] frame")
+        env["DEBUGINFOD_URLS"] = f"http://127.0.0.1:{refused}"
+        stacks, err, secs = prog_record(tmp, prog, env)
+        line = tr.summary_value(err, "debuginfod")
+        print(f"refused: {secs:.1f} s: {line}")
+        check(line.startswith("0 fetched, 0 from the cache, 1 missing"), line)
+        check(secs <= base + 3, f"the record took {secs:.1f} s against a closed port")
+    finally:
+        srv.close()
 
 
 if __name__ == "__main__":
