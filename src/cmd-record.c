@@ -86,6 +86,7 @@ static const char record_usage[] =
 	"                          /usr/lib/debug is always searched)\n"
 	"      --module-offsets    name frames without a symbol [file+0xoffset], not\n"
 	"                          one [file] per module\n"
+	"      --no-inline         no frames for inlined functions (from DWARF)\n"
 	"      --no-debuginfod     do not ask the DEBUGINFOD_URLS servers for debug files\n"
 	"      --debuginfod-budget S seconds for all debuginfod queries (default: 10);\n"
 	"                          past it frames stay as they are\n"
@@ -121,6 +122,7 @@ enum {
 	OPT_NO_DEMANGLE,
 	OPT_DEBUG_DIR,
 	OPT_MODULE_OFFSETS,
+	OPT_NO_INLINE,
 	OPT_NO_DEBUGINFOD,
 	OPT_DEBUGINFOD_BUDGET,
 	OPT_MAX_TABLE,
@@ -159,6 +161,7 @@ static const struct option record_options[] = {
 	{"no-demangle", no_argument, NULL, OPT_NO_DEMANGLE},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	{"module-offsets", no_argument, NULL, OPT_MODULE_OFFSETS},
+	{"no-inline", no_argument, NULL, OPT_NO_INLINE},
 	{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
 	{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 	{"finish-budget", required_argument, NULL, OPT_FINISH_BUDGET},
@@ -180,7 +183,7 @@ struct record_args {
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
-	bool no_demangle, module_offsets, no_debuginfod;
+	bool no_demangle, module_offsets, no_debuginfod, no_inline;
 	unsigned int debuginfod_budget; /* seconds; 0: the default */
 	char debug_dirs[4096];		/* ':'-separated */
 	unsigned int max_stack, max_stacks;
@@ -470,6 +473,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_MODULE_OFFSETS:
 			a->module_offsets = true;
+			break;
+		case OPT_NO_INLINE:
+			a->no_inline = true;
 			break;
 		case OPT_NO_DEBUGINFOD:
 			a->no_debuginfod = true;
@@ -1359,6 +1365,7 @@ int cmd_record(int argc, char **argv)
 	sym_opts.debug_dirs = a.debug_dirs;
 	sym_opts.no_demangle = a.no_demangle;
 	sym_opts.module_offsets = a.module_offsets;
+	sym_opts.no_inline = a.no_inline;
 	sym_opts.debuginfod = !a.no_debuginfod;
 	sym_opts.debuginfod_budget = a.debuginfod_budget;
 	sym_opts.debuginfod_progress = tty ? debuginfod_progress : debuginfod_stop;

@@ -23,6 +23,7 @@ struct elf_syms {
 	size_t nr_segs;
 	char *strpool;
 	bool has_symtab;
+	bool has_dwarf;
 	unsigned char build_id[64];
 	size_t build_id_len;
 	char debuglink[256];
@@ -344,6 +345,11 @@ static struct elf_syms *load_elf(Elf *elf, int depth)
 	}
 	es->build_id_len = elf_read_build_id(elf, es->build_id, sizeof(es->build_id));
 	read_debuglink(es, elf);
+	{
+		GElf_Shdr dsh;
+
+		es->has_dwarf = find_section(elf, ".debug_info", &dsh) != NULL;
+	}
 	scn = find_symtab(elf, SHT_SYMTAB, &shdr);
 	es->has_symtab = scn != NULL;
 	if (!scn)
@@ -475,6 +481,11 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 	es->strpool = strpool;
 	es->nr = n;
 	return 0;
+}
+
+bool elf_syms__has_dwarf(const struct elf_syms *es)
+{
+	return es && es->has_dwarf;
 }
 
 bool elf_syms__has_symtab(const struct elf_syms *es)

@@ -81,6 +81,21 @@ void sym_file__set_no_openat2(bool no);
 /* Size limit for ELF and debug files (the CRC reads at most this much). */
 #define SYM_MAX_ELF_SIZE (4ULL << 30)
 
+/* ---- source lines and inline frames (dwarf.c) ---- */
+struct sym_dwarf;
+struct sym_frame;
+
+/* The DWARF of an ELF file (takes fd, read with pread). NULL when it has none. */
+struct sym_dwarf *sym_dwarf__open(int fd);
+void sym_dwarf__free(struct sym_dwarf *d);
+/*
+ * At link-time address pc: out[0].file/line, and with inline_frames out[1..] the functions
+ * inlined there, outermost first (mangled[i]: out[i].function is a linkage name). Returns
+ * the frames filled, 0 when the DWARF does not cover pc (or d is NULL).
+ */
+int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
+		      int max, bool *mangled);
+
 /* ---- debuginfod (debuginfod.c) ---- */
 struct sym_debuginfod;
 

@@ -24,6 +24,8 @@
 struct dso {
 	struct dso *next;
 	struct elf_syms *syms; /* NULL: could not be read */
+	int dwarf_fd;	       /* the file with its DWARF, not yet opened; -1: none */
+	struct sym_dwarf *dwarf;
 	dev_t dev;
 	ino_t ino;
 	unsigned char build_id[64];
@@ -43,6 +45,7 @@ struct demangled {
 };
 
 #define PID_BUCKETS	 1024
+#define DWARF_MAX_FILES	 256
 #define DEMANGLE_BUCKETS 4096
 
 struct reloaded {
@@ -56,6 +59,10 @@ struct symbolizer {
 	char *debug_dirs;
 	bool no_demangle;
 	bool module_offsets;
+	bool no_inline;			   /* no inline frames (lines still) */
+	bool no_dwarf;			   /* neither: DWARF is not read */
+	int debug_dwarf_fd;		   /* the debug file just found, when it has DWARF */
+	size_t dwarf_files;		   /* files kept open for their DWARF */
 	struct sym_debuginfod *debuginfod; /* NULL: no servers, or turned off */
 	struct ksyms *ksyms;
 	bool ksyms_tried;
@@ -89,6 +96,9 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
 	s->module_offsets = opts && opts->module_offsets;
+	s->no_inline = opts && opts->no_inline;
+	s->no_dwarf = opts && opts->no_dwarf;
+	s->debug_dwarf_fd = -1;
 	if (opts && opts->debuginfod) {
 		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
 
@@ -111,6 +121,9 @@ static void dso__free(struct dso *d)
 {
 	if (!d)
 		return;
+	if (d->dwarf_fd >= 0)
+		close(d->dwarf_fd);
+	sym_dwarf__free(d->dwarf);
 	elf_syms__free(d->syms);
 	free(d);
 }
@@ -271,8 +284,8 @@ static uint32_t file_crc32(int fd, off_t size)
 	return (uint32_t)crc;
 }
 
-static struct elf_syms *debug_from_fd(int fd, const struct stat *st, const struct elf_syms *es,
-				      bool check_crc, uint32_t crc);
+static struct elf_syms *debug_from_fd(struct symbolizer *s, int fd, const struct stat *st,
+				      const struct elf_syms *es, bool check_crc, uint32_t crc);
 
 /* A debug file for es if its build id (when both have one) matches. */
 static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_ctx *ctx,
@@ -284,12 +297,15 @@ static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_c
 
 	if (fd < 0)
 		return NULL;
-	return debug_from_fd(fd, &st, es, check_crc, crc);
+	return debug_from_fd(s, fd, &st, es, check_crc, crc);
 }
 
-/* Debug file candidates: its build id must match es's, and its CRC when asked. */
-static struct elf_syms *debug_from_fd(int fd, const struct stat *st, const struct elf_syms *es,
-				      bool check_crc, uint32_t crc)
+/*
+ * Debug file candidates: its build id must match es's, and its CRC when asked. Takes fd;
+ * a debug file with DWARF stays open for it (s->debug_dwarf_fd).
+ */
+static struct elf_syms *debug_from_fd(struct symbolizer *s, int fd, const struct stat *st,
+				      const struct elf_syms *es, bool check_crc, uint32_t crc)
 {
 	unsigned char a[64], b[64];
 	struct elf_syms *dbg;
@@ -302,15 +318,16 @@ static struct elf_syms *debug_from_fd(int fd, const struct stat *st, const struc
 		return NULL;
 	}
 	dbg = elf_syms__load_fd(fd);
-	close(fd);
-	if (!dbg)
-		return NULL;
 	la = elf_syms__build_id(es, a, sizeof(a));
-	lb = elf_syms__build_id(dbg, b, sizeof(b));
-	if (!elf_syms__has_symtab(dbg) || (la && lb && (la != lb || memcmp(a, b, la)))) {
+	lb = dbg ? elf_syms__build_id(dbg, b, sizeof(b)) : 0;
+	if (dbg && (!elf_syms__has_symtab(dbg) || (la && lb && (la != lb || memcmp(a, b, la))))) {
 		elf_syms__free(dbg);
-		return NULL;
+		dbg = NULL;
 	}
+	if (dbg && elf_syms__has_dwarf(dbg) && s->debug_dwarf_fd < 0)
+		s->debug_dwarf_fd = fd;
+	else
+		close(fd);
 	return dbg;
 }
 
@@ -396,7 +413,6 @@ static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_s
 static struct elf_syms *fetch_debug_file(struct symbolizer *s, const struct elf_syms *es,
 					 const unsigned char *id, size_t id_len)
 {
-	struct elf_syms *dbg;
 	struct stat st;
 	int fd;
 
@@ -405,9 +421,11 @@ static struct elf_syms *fetch_debug_file(struct symbolizer *s, const struct elf_
 	fd = sym_debuginfod__find(s->debuginfod, id, id_len);
 	if (fd < 0)
 		return NULL;
-	dbg = fstat(fd, &st) ? NULL : debug_from_fd(fd, &st, es, false, 0);
-	close(fd);
-	return dbg;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	return debug_from_fd(s, fd, &st, es, false, 0);
 }
 
 /* ---- objects ---- */
@@ -427,7 +445,27 @@ static struct dso *dso_by_id(struct symbolizer *s, dev_t dev, ino_t ino, const u
 }
 
 /* A failed resolution is cached too, so one bad mapping costs one try. */
-static struct dso failed_dso;
+static struct dso failed_dso = {.dwarf_fd = -1};
+
+/*
+ * The file whose DWARF names lines and inline frames, kept open until first used: the
+ * debug file found for it, else the file itself when it has .debug_info. At most
+ * DWARF_MAX_FILES are kept (descriptors are a bounded resource); others go without.
+ */
+static int keep_dwarf_fd(struct symbolizer *s, int fd, const struct elf_syms *es)
+{
+	int keep = s->debug_dwarf_fd;
+
+	s->debug_dwarf_fd = -1;
+	if (keep < 0 && elf_syms__has_dwarf(es))
+		keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (keep >= 0 && (s->no_dwarf || s->dwarf_files >= DWARF_MAX_FILES)) {
+		close(keep);
+		keep = -1;
+	}
+	s->dwarf_files += keep >= 0;
+	return keep;
+}
 
 static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 			    const struct open_ctx *ctx)
@@ -453,6 +491,7 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 		elf_syms__free(es);
 		return d;
 	}
+	s->debug_dwarf_fd = -1;
 	if (!elf_syms__has_symtab(es)) {
 		dbg = find_debug_file(s, es, path, ctx);
 		if (!dbg && id_len)
@@ -464,10 +503,14 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
+		if (s->debug_dwarf_fd >= 0)
+			close(s->debug_dwarf_fd);
+		s->debug_dwarf_fd = -1;
 		elf_syms__free(es);
 		return &failed_dso;
 	}
 	d->syms = es;
+	d->dwarf_fd = keep_dwarf_fd(s, fd, es);
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
 	memcpy(d->build_id, id, id_len);
@@ -561,6 +604,8 @@ static struct dso *vdso(struct symbolizer *s)
 		if (!strstr(line, "[vdso]") || sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		s->vdso = calloc(1, sizeof(*s->vdso));
+		if (s->vdso)
+			s->vdso->dwarf_fd = -1;
 		if (s->vdso)
 			s->vdso->syms = elf_syms__load_mem((void *)start, end - start);
 		break;
@@ -719,11 +764,22 @@ static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
 	unsigned long delta;
 	const char *name = elf_syms__lookup(d->syms, vaddr, &delta);
 
+	bool mangled[SYM_MAX_FRAMES] = {false};
+	int n, i;
+
 	if (!name || max < 1)
 		return 0;
 	out[0].kind = SYM_FRAME_FUNCTION;
 	out[0].function = demangle(s, name);
-	return 1;
+	if (d->dwarf_fd >= 0) {
+		d->dwarf = sym_dwarf__open(d->dwarf_fd);
+		d->dwarf_fd = -1;
+	}
+	n = sym_dwarf__frames(d->dwarf, vaddr, !s->no_inline, out, max, mangled);
+	for (i = 1; i < n; i++)
+		if (mangled[i])
+			out[i].function = demangle(s, out[i].function);
+	return n > 1 ? n : 1;
 }
 
 int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
@@ -812,24 +868,23 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 	return symbolizer__format(s, &f[0], buf, sz);
 }
 
-int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
-			    size_t sz)
+int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
+			    struct sym_frame *out, int max)
 {
-	unsigned long delta;
-	const char *name;
 	struct dso *d;
-	int fd;
+	int n = 0, i;
 
 	if (s->last_path && !strcmp(s->last_path, path)) {
 		d = s->last_dso;
 	} else {
 		struct open_ctx ctx = {-1, NULL};
 		struct stat st;
+		int fd = ctx_open(s, &ctx, "file", path, &st);
 
-		fd = ctx_open(s, &ctx, "file", path, &st);
 		if (fd < 0) {
-			snprintf(buf, sz, "[unknown]");
-			return SYM_UNKNOWN;
+			memset(out, 0, sizeof(*out));
+			out->kind = SYM_FRAME_UNKNOWN;
+			return 1;
 		}
 		d = load_dso(s, fd, path, &ctx);
 		close(fd);
@@ -837,13 +892,25 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 		s->last_path = strdup(path);
 		s->last_dso = d;
 	}
-	name = d->syms ? elf_syms__lookup(d->syms, vaddr, &delta) : NULL;
-	if (!name) {
-		struct sym_frame f = {
-			.kind = SYM_FRAME_MODULE, .module = base_name(path), .offset = vaddr};
-
-		return symbolizer__format(s, &f, buf, sz);
+	memset(out, 0, sizeof(*out));
+	if (d->syms)
+		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+	if (!n) {
+		out->kind = SYM_FRAME_MODULE;
+		n = 1;
 	}
-	snprintf(buf, sz, "%s", demangle(s, name));
-	return SYM_RESOLVED;
+	for (i = 0; i < n; i++) {
+		out[i].module = base_name(path);
+		out[i].address = out[i].offset = vaddr;
+	}
+	return n;
+}
+
+int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
+			    size_t sz)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+
+	symbolizer__file_frames(s, path, vaddr, f, SYM_MAX_FRAMES);
+	return symbolizer__format(s, &f[0], buf, sz);
 }

@@ -44,6 +44,8 @@ struct elf_syms *elf_syms__load_fd(int fd);
 /* From an image in memory (the vDSO). */
 struct elf_syms *elf_syms__load_mem(const void *image, size_t size);
 void elf_syms__free(struct elf_syms *es);
+/* Has a .debug_info section (DWARF: lines, inline frames)? */
+bool elf_syms__has_dwarf(const struct elf_syms *es);
 /* Had a .symtab (or MiniDebugInfo), not only .dynsym? */
 bool elf_syms__has_symtab(const struct elf_syms *es);
 /* NT_GNU_BUILD_ID; returns its length (0 when absent). */
@@ -160,6 +162,8 @@ struct symbolizer_opts {
 	const char *debug_dirs;	   /* ':'-separated; default "/usr/lib/debug" */
 	bool no_demangle;	   /* keep mangled C++/Rust names */
 	bool module_offsets;	   /* unnamed frames as [module+0xoff], not [module] */
+	bool no_inline;		   /* no frames for inlined functions */
+	bool no_dwarf;		   /* no DWARF at all: neither inline frames nor lines */
 	bool debuginfod;	   /* ask DEBUGINFOD_URLS for missing debug files */
 	double debuginfod_budget;  /* seconds for all queries together (0: 10) */
 	/* Called while a debug file is transferred (bytes done, expected or -1); non-zero
@@ -284,6 +288,9 @@ int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, ch
  */
 int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
 			    size_t sz);
+/* The same as frame records, inlined functions and source lines included (1 to max). */
+int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
+			    struct sym_frame *out, int max);
 
 /* ---- CFI unwind tables (layouts shared with BPF in bpf/unwind.h; docs/unwind.md) ---- */
 
