@@ -421,9 +421,9 @@ static int scopes_at(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Addr pc,
 			    f->nodes[sr->node].depth > f->nodes[best].depth)
 				best = sr->node;
 		}
-		/* Only the function: nothing inlined here. */
+		/* Only the function: nothing inlined here (no scope needed). */
 		if (!best)
-			return 1;
+			return 0;
 		for (i = best; i >= 0 && n < MAX_SCOPE_DEPTH; i = f->nodes[i].parent)
 			if (dwarf_offdie(d->dw, f->nodes[i].die, &scopes[n]))
 				n++;
