@@ -1366,6 +1366,8 @@ int cmd_record(int argc, char **argv)
 	sym_opts.no_demangle = a.no_demangle;
 	sym_opts.module_offsets = a.module_offsets;
 	sym_opts.no_inline = a.no_inline;
+	/* Without inline frames DWARF would only give lines, which no output spells yet. */
+	sym_opts.no_dwarf = a.no_inline;
 	sym_opts.debuginfod = !a.no_debuginfod;
 	sym_opts.debuginfod_budget = a.debuginfod_budget;
 	sym_opts.debuginfod_progress = tty ? debuginfod_progress : debuginfod_stop;
