@@ -153,7 +153,8 @@ static int index_cus(struct sym_dwarf *d)
 		d->ncu_ranges = ci.nr;
 		off = next;
 	}
-	qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
+	if (d->ncu_ranges)
+		qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
 	return 0;
 }
 
@@ -301,7 +302,8 @@ static struct cu_index *cu_index(struct sym_dwarf *d, Dwarf_Die *cu)
 		free(ci.r);
 		return NULL;
 	}
-	qsort(ci.r, ci.nr, sizeof(*ci.r), fn_range_cmp);
+	if (ci.nr)
+		qsort(ci.r, ci.nr, sizeof(*ci.r), fn_range_cmp);
 	memmove(&d->cus[lo + 1], &d->cus[lo], (d->ncus - lo) * sizeof(*d->cus));
 	d->cus[lo] = ci;
 	d->ncus++;
