@@ -1,8 +1,10 @@
 #!/bin/sh
 # Symbolization speed against addr2line and eu-addr2line, measured in one invocation:
 # N random addresses (default 1,000,000) inside a large ELF from Debian with a full
-# symbol table (libc's separate debug file from libc6-dbg), named by pmuprof's
-# symbolizer, `addr2line -f -e` (binutils) and `eu-addr2line -f -e` (elfutils).
+# symbol table and DWARF (libc's separate debug file from libc6-dbg), named by pmuprof's
+# symbolizer with its inline and source-line lookups on (as record names frames), and
+# as function, file:line and inline chain (-i), against `addr2line -f` and `addr2line -f
+# -i` (binutils) and `eu-addr2line -f` (elfutils).
 # Medians of RUNS runs (default 3). Then, as a figure: the time from the end of a
 # RECORD_SECONDS (default 60) system-wide record to its written output (needs root;
 # RECORD_SECONDS=0 skips it). Prints figures and ratios; it is not a test.
@@ -42,7 +44,9 @@ with open(addrs, "w") as f:
 
 tools = {
     "pmuprof": [driver, elf, addrs],
+    "pmuprof -i": [driver, "-i", elf, addrs],
     "addr2line": ["addr2line", "-f", "-e", elf],
+    "addr2line -i": ["addr2line", "-f", "-i", "-e", elf],
     "eu-addr2line": ["eu-addr2line", "-f", "-e", elf],
 }
 times = {k: [] for k in tools}
@@ -52,7 +56,8 @@ for i in range(runs):
             continue
         with open(addrs) as fin, open(os.devnull, "w") as fout:
             t0 = time.perf_counter()
-            subprocess.run(cmd, stdin=fin if name != "pmuprof" else None, stdout=fout, check=True)
+            subprocess.run(cmd, stdin=fin if cmd[0] != driver else None, stdout=fout,
+                           check=True)
             times[name].append(time.perf_counter() - t0)
     print(f"run {i + 1}/{runs}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items() if v),
           flush=True)
@@ -60,10 +65,13 @@ for i in range(runs):
 med = {k: statistics.median(v) for k, v in times.items() if v}
 print(f"\nmedians of {runs} runs, {n} addresses in {elf} ({len(text)} functions)")
 for k, v in med.items():
-    print(f"  {k:13s} {v:8.3f} s  {v / n * 1e9:8.0f} ns/address")
+    print(f"  {k:14s} {v:8.3f} s  {v / n * 1e9:8.0f} ns/address")
 for peer in ("addr2line", "eu-addr2line"):
     if peer in med:
         print(f"  speed-up vs {peer}: {med[peer] / med['pmuprof']:.1f}x (target >= 10x vs addr2line)")
+if "addr2line -i" in med:
+    print(f"  speed-up of pmuprof -i vs addr2line -f -i: "
+          f"{med['addr2line -i'] / med['pmuprof -i']:.1f}x")
 
 if rec_secs > 0 and os.geteuid() == 0:
     out = os.path.join(tmp, "sys.folded")

@@ -17,6 +17,8 @@ libbpf-dev
 libelf-dev
 libdw-dev
 libcapstone-dev
+libdebuginfod-dev
+debuginfod
 zlib1g-dev
 liblzma-dev
 libiberty-dev

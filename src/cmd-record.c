@@ -90,6 +90,12 @@ static const char record_usage[] =
 	"      --no-demangle       keep C++ and Rust names mangled\n"
 	"      --debug-dir DIR     look for debug files under DIR too (repeatable;\n"
 	"                          /usr/lib/debug is always searched)\n"
+	"      --module-offsets    name frames without a symbol [file+0xoffset], not\n"
+	"                          one [file] per module\n"
+	"      --no-inline         no frames for inlined functions (from DWARF)\n"
+	"      --no-debuginfod     do not ask the DEBUGINFOD_URLS servers for debug files\n"
+	"      --debuginfod-budget S seconds for all debuginfod queries (default: 10);\n"
+	"                          past it frames stay as they are\n"
 	"\n"
 	"Output:\n"
 	"  -o, --output FILE       output file (default: profile.folded; .svg for a flame\n"
@@ -121,6 +127,10 @@ enum {
 	OPT_COUNT_MODE,
 	OPT_NO_DEMANGLE,
 	OPT_DEBUG_DIR,
+	OPT_MODULE_OFFSETS,
+	OPT_NO_INLINE,
+	OPT_NO_DEBUGINFOD,
+	OPT_DEBUGINFOD_BUDGET,
 	OPT_MAX_TABLE,
 	OPT_MAX_PROCESSES,
 	OPT_DRAIN_INTERVAL,
@@ -156,6 +166,10 @@ static const struct option record_options[] = {
 	{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
 	{"no-demangle", no_argument, NULL, OPT_NO_DEMANGLE},
 	{"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+	{"module-offsets", no_argument, NULL, OPT_MODULE_OFFSETS},
+	{"no-inline", no_argument, NULL, OPT_NO_INLINE},
+	{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
+	{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 	{"finish-budget", required_argument, NULL, OPT_FINISH_BUDGET},
 	{"report", no_argument, NULL, OPT_REPORT},
 	{"quiet", no_argument, NULL, 'q'},
@@ -176,8 +190,9 @@ struct record_args {
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
-	bool no_demangle;
-	char debug_dirs[4096]; /* ':'-separated */
+	bool no_demangle, module_offsets, no_debuginfod, no_inline;
+	unsigned int debuginfod_budget; /* seconds; 0: the default */
+	char debug_dirs[4096];		/* ':'-separated */
 	unsigned int max_stack, max_stacks;
 	size_t max_table, max_processes;
 	unsigned int drain_ms;
@@ -197,6 +212,7 @@ struct record_args {
 static volatile sig_atomic_t stop_signal;
 /* The finish phase: one signal (or the budget) cuts it short, the next one aborts. */
 static volatile sig_atomic_t finishing, cut_short;
+static bool debuginfod_shown; /* a progress line is on the terminal */
 static volatile sig_atomic_t command_pid;
 
 /*
@@ -484,6 +500,23 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_NO_DEMANGLE:
 			a->no_demangle = true;
+			break;
+		case OPT_MODULE_OFFSETS:
+			a->module_offsets = true;
+			break;
+		case OPT_NO_INLINE:
+			a->no_inline = true;
+			break;
+		case OPT_NO_DEBUGINFOD:
+			a->no_debuginfod = true;
+			break;
+		case OPT_DEBUGINFOD_BUDGET:
+			v = parse_positive(optarg, 3600);
+			if (v < 0)
+				fail_input(
+					"--debuginfod-budget %s: give whole seconds from 1 to 3600",
+					optarg);
+			a->debuginfod_budget = v;
 			break;
 		case OPT_REPORT:
 			a->report = true;
@@ -1174,6 +1207,50 @@ static void print_file_notes(const struct symbolizer *sym)
 	}
 }
 
+/* A signal or the budget during the finish also ends a debuginfod transfer. */
+static int debuginfod_stop(void *arg, const char *build_id, long done, long total)
+{
+	return cut_short != 0;
+}
+
+/* On a terminal, a transfer that takes over a second shows its progress. */
+static int debuginfod_progress(void *arg, const char *build_id, long done, long total)
+{
+	static char shown[129];
+	static double since;
+	double now = monotonic_now();
+
+	if (strcmp(shown, build_id)) {
+		snprintf(shown, sizeof(shown), "%s", build_id);
+		since = now;
+	} else if (now - since > 1) {
+		fprintf(stderr, "\rpmuprof: debuginfod: %.12s…: %ld KiB%s", build_id, done >> 10,
+			"\033[K");
+		debuginfod_shown = true;
+	}
+	return debuginfod_stop(arg, build_id, done, total);
+}
+
+/* The summary line: debug files asked of the servers, once per build id. */
+static void print_debuginfod(const struct symbolizer *sym, bool tty)
+{
+	struct sym_debuginfod_stats ds;
+
+	if (tty && debuginfod_shown)
+		fprintf(stderr, "\r\033[K");
+	if (!symbolizer__debuginfod_stats(sym, &ds) ||
+	    !(ds.fetched + ds.cached + ds.missing + ds.over_budget))
+		return;
+	fprintf(stderr,
+		"  debuginfod: %" PRIu64 " fetched, %" PRIu64 " from the cache, %" PRIu64
+		" missing (%.1f s)",
+		ds.fetched, ds.cached, ds.missing, ds.spent_ns / 1e9);
+	if (ds.over_budget)
+		fprintf(stderr, "; %" PRIu64 " not asked or cut short: the time budget was spent",
+			ds.over_budget);
+	fputc('\n', stderr);
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts opts = {.sz = sizeof(opts)};
@@ -1387,6 +1464,13 @@ int cmd_record(int argc, char **argv)
 	strncat(a.debug_dirs, "/usr/lib/debug", sizeof(a.debug_dirs) - strlen(a.debug_dirs) - 1);
 	sym_opts.debug_dirs = a.debug_dirs;
 	sym_opts.no_demangle = a.no_demangle;
+	sym_opts.module_offsets = a.module_offsets;
+	sym_opts.no_inline = a.no_inline;
+	/* Without inline frames DWARF would only give lines, which no output spells yet. */
+	sym_opts.no_dwarf = a.no_inline;
+	sym_opts.debuginfod = !a.no_debuginfod;
+	sym_opts.debuginfod_budget = a.debuginfod_budget;
+	sym_opts.debuginfod_progress = tty ? debuginfod_progress : debuginfod_stop;
 	sym = symbolizer__new(&sym_opts);
 	if (!sym) {
 		ret = 1;
@@ -1523,6 +1607,8 @@ int cmd_record(int argc, char **argv)
 			      stop_time - start, opts.count_weight, monotonic_now() - stop_time);
 	if (!a.quiet)
 		print_file_notes(sym);
+	if (!a.quiet)
+		print_debuginfod(sym, tty);
 	for (i = 0; a.report && i < nr_evs; i++)
 		report__print_table(stdout, tables[i], record__events(rec)[i].name);
 	/* The command's own status, as perf passes it through: scripts see the workload fail. */

@@ -19,6 +19,9 @@
 #include "profile.skel.h"
 
 #define FRAME_NAME_MAX 256
+/* Names of one stack: comm, [truncated], the frames, and inlined functions (up to as
+ * many as the frames). */
+#define NAMES_MAX (2 + 4 * PROFILE_MAX_DEPTH)
 
 struct record {
 	struct record_opts opts;
@@ -505,8 +508,8 @@ static int alloc_drain(struct record *r)
 	r->buf.batch = calloc(1, sizeof(struct profile_key));
 	r->one = calloc(1, sizeof(*r->one));
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
-	r->names = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->names));
-	r->frames = calloc(2 + 2 * PROFILE_MAX_DEPTH, sizeof(*r->frames));
+	r->names = calloc(NAMES_MAX, sizeof(*r->names));
+	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
 	    !r->frames || !r->named)
@@ -805,6 +808,29 @@ const char *unwind_stop__name(unsigned int stop)
 	return stop < sizeof(names) / sizeof(names[0]) && names[stop] ? names[stop] : "unknown";
 }
 
+/*
+ * The frames of one user address into names[n...]: its function, then the functions
+ * inlined there while room is left (room: names that may still be used, the frames
+ * after this one included). Returns the next free index.
+ */
+static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
+			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	struct frame_module mod = {.path = NULL};
+	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
+
+	if (nf > (int)room)
+		nf = room > 0 ? (int)room : 1;
+	for (j = 0; j < nf; j++, n++) {
+		if (symbolizer__format(r->sym, &f[j], r->names[n], FRAME_NAME_MAX) != SYM_RESOLVED)
+			*unresolved = true;
+		if (mod.path && mod.path[0] == '/')
+			stack_table__set_module(table, r->names[n], mod.path, mod.build_id);
+	}
+	return n;
+}
+
 /* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
 static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
 			 bool *unresolved)
@@ -844,22 +870,20 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	for (i = nu; i-- > 0; n++) {
 		/* The user leaf is exact only when the sample hit user mode. */
 		bool leaf = i == 0 && nk == 0;
-		struct frame_module mod = {.path = NULL};
-		int res;
 
 		if (unwind_marker(uips[i])) {
 			snprintf(names[n], FRAME_NAME_MAX, "[unwind:%s]",
 				 unwind_stop__name(uips[i] & ~UNWIND_MARKER_MASK));
 			continue;
 		}
-		res = finish_cut_short(r)
-			      ? frame_unsymbolized(names[n])
-			      : symbolizer__user_frame_mod(r->sym, key->pid, uips[i], leaf,
-							   names[n], FRAME_NAME_MAX, &mod);
-		if (res != SYM_RESOLVED)
+		if (finish_cut_short(r)) {
+			frame_unsymbolized(names[n]);
 			*unresolved = true;
-		if (mod.path && mod.path[0] == '/')
-			stack_table__set_module(table, names[n], mod.path, mod.build_id);
+			continue;
+		}
+		n = name_user_frame(r, key->pid, uips[i], leaf, table, n, NAMES_MAX - n - nk - i,
+				    unresolved) -
+		    1;
 	}
 	aspaces__select(symbolizer__aspaces(r->sym), 0, 0);
 	for (i = nk; i-- > 0; n++)

@@ -12,11 +12,6 @@
 #include "symbolize.h"
 #include "symbolize-private.h"
 
-struct elf_sym {
-	unsigned long addr, size;
-	const char *name;
-};
-
 struct elf_seg {
 	unsigned long offset, vaddr, filesz;
 };
@@ -28,6 +23,7 @@ struct elf_syms {
 	size_t nr_segs;
 	char *strpool;
 	bool has_symtab;
+	bool has_dwarf;
 	unsigned char build_id[64];
 	size_t build_id_len;
 	char debuglink[256];
@@ -44,27 +40,72 @@ void elf_syms__free(struct elf_syms *es)
 	free(es);
 }
 
+/*
+ * How public a binding is: global and weak alike (glibc exports calloc as a weak alias of
+ * the global __libc_calloc: both are public, the name decides), then local.
+ */
+static int bind_rank(unsigned char bind)
+{
+	return bind == STB_GLOBAL || bind == STB_WEAK ? 0 : 1;
+}
+
+static size_t leading_underscores(const char *name)
+{
+	return strspn(name, "_");
+}
+
+/*
+ * The one rule for the name of an address that several symbols share (malloc,
+ * __libc_malloc, __GI___libc_malloc): the public name. In order: a symbol with a size;
+ * global or weak over local; fewer leading underscores; no symbol
+ * version ("cfree@GLIBC_2.2.5"); the shorter name; then by bytes, so the choice never
+ * depends on the order of the symbol table. Negative: a is the better name.
+ */
+int elf_sym__alias_cmp(const struct elf_sym *a, const struct elf_sym *b)
+{
+	size_t ua, ub, la, lb;
+	bool va, vb;
+
+	if (!!a->size != !!b->size)
+		return a->size ? -1 : 1;
+	if (bind_rank(a->bind) != bind_rank(b->bind))
+		return bind_rank(a->bind) - bind_rank(b->bind);
+	ua = leading_underscores(a->name);
+	ub = leading_underscores(b->name);
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
+	va = strchr(a->name, '@') != NULL;
+	vb = strchr(b->name, '@') != NULL;
+	if (va != vb)
+		return va ? 1 : -1;
+	la = strlen(a->name);
+	lb = strlen(b->name);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* By address; at one address the best name first (kept when aliases are dropped). */
 static int elf_sym_cmp(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Among aliases prefer the one with a size, then global-looking shorter names. */
-	if (!!x->size != !!y->size)
-		return x->size ? -1 : 1;
-	return strcmp(x->name, y->name);
+	return elf_sym__alias_cmp(x, y);
 }
 
-/* Order for merging: address, then the order of appearance (index kept in size's
- * place would be lossy, so compare the string pool positions). */
-static int elf_sym_cmp_stable(const void *a, const void *b)
+/* Keep one symbol per address: the first, which elf_sym_cmp sorted best. */
+static size_t drop_aliases(struct elf_sym *syms, size_t n)
 {
-	const struct elf_sym *x = a, *y = b;
+	size_t i, j = 1;
 
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->name < y->name ? -1 : x->name > y->name;
+	if (!n)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (syms[i].addr != syms[j - 1].addr)
+			syms[j++] = syms[i];
+	return j;
 }
 
 static Elf_Scn *find_symtab(Elf *elf, GElf_Word type, GElf_Shdr *shdr)
@@ -132,19 +173,12 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 		es->syms[es->nr].addr = sym.st_value;
 		es->syms[es->nr].size = sym.st_size;
 		es->syms[es->nr].name = es->strpool + pos;
+		es->syms[es->nr].bind = GELF_ST_BIND(sym.st_info);
 		es->nr++;
 		pos += len;
 	}
 	qsort(es->syms, es->nr, sizeof(*es->syms), elf_sym_cmp);
-	/* Drop aliases at one address (the first sorts best). */
-	if (es->nr) {
-		size_t j = 1;
-
-		for (i = 1; i < es->nr; i++)
-			if (es->syms[i].addr != es->syms[j - 1].addr)
-				es->syms[j++] = es->syms[i];
-		es->nr = j;
-	}
+	es->nr = drop_aliases(es->syms, es->nr);
 	return 0;
 }
 
@@ -311,6 +345,11 @@ static struct elf_syms *load_elf(Elf *elf, int depth)
 	}
 	es->build_id_len = elf_read_build_id(elf, es->build_id, sizeof(es->build_id));
 	read_debuglink(es, elf);
+	{
+		GElf_Shdr dsh;
+
+		es->has_dwarf = find_section(elf, ".debug_info", &dsh) != NULL;
+	}
 	scn = find_symtab(elf, SHT_SYMTAB, &shdr);
 	es->has_symtab = scn != NULL;
 	if (!scn)
@@ -433,22 +472,20 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 		pos += len;
 		n++;
 	}
-	/* Sorted by address; at one address the debug file's name (first) wins. */
-	qsort(syms, n, sizeof(*syms), elf_sym_cmp_stable);
-	if (n) {
-		size_t j = 1;
-
-		for (i = 1; i < n; i++)
-			if (syms[i].addr != syms[j - 1].addr)
-				syms[j++] = syms[i];
-		n = j;
-	}
+	/* At one address, the same rule as within one file picks the name. */
+	qsort(syms, n, sizeof(*syms), elf_sym_cmp);
+	n = drop_aliases(syms, n);
 	free(es->syms);
 	free(es->strpool);
 	es->syms = syms;
 	es->strpool = strpool;
 	es->nr = n;
 	return 0;
+}
+
+bool elf_syms__has_dwarf(const struct elf_syms *es)
+{
+	return es && es->has_dwarf;
 }
 
 bool elf_syms__has_symtab(const struct elf_syms *es)

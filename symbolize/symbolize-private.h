@@ -20,6 +20,16 @@ static inline uint32_t sym_hash_str(const char *s)
 	return h;
 }
 
+/* A function symbol of an ELF file. */
+struct elf_sym {
+	unsigned long addr, size;
+	const char *name;
+	unsigned char bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
+};
+
+/* Which of two symbols at one address names it (negative: a); elf.c documents the rule. */
+int elf_sym__alias_cmp(const struct elf_sym *a, const struct elf_sym *b);
+
 /* NT_GNU_BUILD_ID of an ELF file into out: its length, 0 when absent (or longer than max). */
 size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
 /* libelf on fd, read rather than mapped (a profiled process may truncate its files). NULL
@@ -70,6 +80,38 @@ void sym_file__set_no_openat2(bool no);
 
 /* Size limit for ELF and debug files (the CRC reads at most this much). */
 #define SYM_MAX_ELF_SIZE (4ULL << 30)
+
+/* ---- source lines and inline frames (dwarf.c) ---- */
+struct sym_dwarf;
+struct sym_frame;
+
+/* The DWARF of an ELF file (takes fd, read with pread). NULL when it has none. */
+struct sym_dwarf *sym_dwarf__open(int fd);
+void sym_dwarf__free(struct sym_dwarf *d);
+/*
+ * At link-time address pc: out[0].file/line, and with inline_frames out[1..] the functions
+ * inlined there, outermost first (mangled[i]: out[i].function is a linkage name). Returns
+ * the frames filled, 0 when the DWARF does not cover pc (or d is NULL).
+ */
+int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
+		      int max, bool *mangled);
+
+/* ---- debuginfod (debuginfod.c) ---- */
+struct sym_debuginfod;
+
+/* A client when DEBUGINFOD_URLS names servers (NULL otherwise); queries share budget_ns. */
+struct sym_debuginfod *sym_debuginfod__new(uint64_t budget_ns);
+void sym_debuginfod__free(struct sym_debuginfod *d);
+/* Called while a transfer runs (build id in hex, bytes done and expected, -1 unknown);
+ * non-zero stops it. */
+void sym_debuginfod__set_progress(struct sym_debuginfod *d,
+				  int (*fn)(void *arg, const char *build_id, long done, long total),
+				  void *arg);
+/* The debug file of a build id (from the cache or a server), opened as an untrusted file:
+ * an fd, or a negative errno (-ETIME: the budget is spent). */
+int sym_debuginfod__find(struct sym_debuginfod *d, const unsigned char *id, size_t len);
+const struct sym_debuginfod_stats *sym_debuginfod__stats(const struct sym_debuginfod *d);
+uint64_t sym_debuginfod__spent_ns(const struct sym_debuginfod *d);
 
 struct aspaces;
 /* The credentials seen for pid (at its first snapshot, fork or exec), or NULL. */

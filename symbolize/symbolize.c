@@ -24,6 +24,8 @@
 struct dso {
 	struct dso *next;
 	struct elf_syms *syms; /* NULL: could not be read */
+	int dwarf_fd;	       /* the file with its DWARF, not yet opened; -1: none */
+	struct sym_dwarf *dwarf;
 	dev_t dev;
 	ino_t ino;
 	unsigned char build_id[64];
@@ -38,6 +40,7 @@ struct demangled {
 	char *name; /* NULL: not mangled */
 };
 
+#define DWARF_MAX_FILES	 256
 #define DEMANGLE_BUCKETS 4096
 /* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
 #define DSO_IDLE_SWEEPS 30
@@ -50,6 +53,12 @@ struct symbolizer {
 	char *kallsyms_path;
 	char *debug_dirs;
 	bool no_demangle;
+	bool module_offsets;
+	bool no_inline;			   /* no inline frames (lines still) */
+	bool no_dwarf;			   /* neither: DWARF is not read */
+	int debug_dwarf_fd;		   /* the debug file just found, when it has DWARF */
+	size_t dwarf_files;		   /* files kept open for their DWARF */
+	struct sym_debuginfod *debuginfod; /* NULL: no servers, or turned off */
 	struct ksyms *ksyms;
 	bool ksyms_tried;
 	struct aspaces *aspaces;
@@ -81,6 +90,18 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		strdup(opts && opts->kallsyms_path ? opts->kallsyms_path : "/proc/kallsyms");
 	s->debug_dirs = strdup(opts && opts->debug_dirs ? opts->debug_dirs : "/usr/lib/debug");
 	s->no_demangle = opts && opts->no_demangle;
+	s->module_offsets = opts && opts->module_offsets;
+	s->no_inline = opts && opts->no_inline;
+	s->no_dwarf = opts && opts->no_dwarf;
+	s->debug_dwarf_fd = -1;
+	if (opts && opts->debuginfod) {
+		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
+
+		s->debuginfod = sym_debuginfod__new((uint64_t)(budget * 1e9));
+		if (s->debuginfod && opts->debuginfod_progress)
+			sym_debuginfod__set_progress(s->debuginfod, opts->debuginfod_progress,
+						     opts->debuginfod_progress_arg);
+	}
 	s->aspaces = aspaces__new();
 	if (!s->proc_root || !s->kallsyms_path || !s->debug_dirs || !s->aspaces ||
 	    aspaces__set_proc_root(s->aspaces, s->proc_root)) {
@@ -95,6 +116,9 @@ static void dso__free(struct dso *d)
 {
 	if (!d)
 		return;
+	if (d->dwarf_fd >= 0)
+		close(d->dwarf_fd);
+	sym_dwarf__free(d->dwarf);
 	elf_syms__free(d->syms);
 	free(d);
 }
@@ -122,6 +146,7 @@ void symbolizer__free(struct symbolizer *s)
 		}
 	}
 	aspaces__free(s->aspaces);
+	sym_debuginfod__free(s->debuginfod);
 	ksyms__free(s->ksyms);
 	free(s->last_path);
 	free(s->debug_dirs);
@@ -167,6 +192,15 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out)
 {
 	*out = s->fstats;
+}
+
+bool symbolizer__debuginfod_stats(const struct symbolizer *s, struct sym_debuginfod_stats *out)
+{
+	if (!s->debuginfod)
+		return false;
+	*out = *sym_debuginfod__stats(s->debuginfod);
+	out->spent_ns = sym_debuginfod__spent_ns(s->debuginfod);
+	return true;
 }
 
 /* Count (and say with -v) why a file of a profiled process was not read. */
@@ -230,35 +264,50 @@ static uint32_t file_crc32(int fd, off_t size)
 	return (uint32_t)crc;
 }
 
+static struct elf_syms *debug_from_fd(struct symbolizer *s, int fd, const struct stat *st,
+				      const struct elf_syms *es, bool check_crc, uint32_t crc);
+
 /* A debug file for es if its build id (when both have one) matches. */
 static struct elf_syms *try_debug_file(struct symbolizer *s, const struct open_ctx *ctx,
 				       const struct elf_syms *es, const char *path, bool check_crc,
 				       uint32_t crc)
 {
-	unsigned char a[64], b[64];
-	struct elf_syms *dbg;
 	struct stat st;
-	size_t la, lb;
 	int fd = ctx_open(s, ctx, "debug file", path, &st);
 
 	if (fd < 0)
 		return NULL;
+	return debug_from_fd(s, fd, &st, es, check_crc, crc);
+}
+
+/*
+ * Debug file candidates: its build id must match es's, and its CRC when asked. Takes fd;
+ * a debug file with DWARF stays open for it (s->debug_dwarf_fd).
+ */
+static struct elf_syms *debug_from_fd(struct symbolizer *s, int fd, const struct stat *st,
+				      const struct elf_syms *es, bool check_crc, uint32_t crc)
+{
+	unsigned char a[64], b[64];
+	struct elf_syms *dbg;
+	size_t la, lb;
+
 	/* Not even an ELF header (a sparse file of zeros, say): no CRC over gigabytes. */
 	if (pread(fd, a, SELFMAG, 0) != SELFMAG || memcmp(a, ELFMAG, SELFMAG) ||
-	    (check_crc && file_crc32(fd, st.st_size) != crc)) {
+	    (check_crc && file_crc32(fd, st->st_size) != crc)) {
 		close(fd);
 		return NULL;
 	}
 	dbg = elf_syms__load_fd(fd);
-	close(fd);
-	if (!dbg)
-		return NULL;
 	la = elf_syms__build_id(es, a, sizeof(a));
-	lb = elf_syms__build_id(dbg, b, sizeof(b));
-	if (!elf_syms__has_symtab(dbg) || (la && lb && (la != lb || memcmp(a, b, la)))) {
+	lb = dbg ? elf_syms__build_id(dbg, b, sizeof(b)) : 0;
+	if (dbg && (!elf_syms__has_symtab(dbg) || (la && lb && (la != lb || memcmp(a, b, la))))) {
 		elf_syms__free(dbg);
-		return NULL;
+		dbg = NULL;
 	}
+	if (dbg && elf_syms__has_dwarf(dbg) && s->debug_dwarf_fd < 0)
+		s->debug_dwarf_fd = fd;
+	else
+		close(fd);
 	return dbg;
 }
 
@@ -336,6 +385,29 @@ static struct elf_syms *find_debug_file(struct symbolizer *s, const struct elf_s
 	return dbg ? dbg : find_by_debuglink(s, ctx, es, bin_path);
 }
 
+/*
+ * The debug file from a debuginfod server (or its cache), once per build id: the dsos are
+ * cached by build id, so a file seen through several paths asks once. The file is
+ * untrusted like any other (debuginfod.c reopens it by our rules).
+ */
+static struct elf_syms *fetch_debug_file(struct symbolizer *s, const struct elf_syms *es,
+					 const unsigned char *id, size_t id_len)
+{
+	struct stat st;
+	int fd;
+
+	if (!s->debuginfod)
+		return NULL;
+	fd = sym_debuginfod__find(s->debuginfod, id, id_len);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	return debug_from_fd(s, fd, &st, es, false, 0);
+}
+
 /* ---- objects ---- */
 
 static struct dso *dso_by_id(struct symbolizer *s, dev_t dev, ino_t ino, const unsigned char *id,
@@ -353,7 +425,27 @@ static struct dso *dso_by_id(struct symbolizer *s, dev_t dev, ino_t ino, const u
 }
 
 /* A failed resolution is cached too, so one bad mapping costs one try. */
-static struct dso failed_dso;
+static struct dso failed_dso = {.dwarf_fd = -1};
+
+/*
+ * The file whose DWARF names lines and inline frames, kept open until first used: the
+ * debug file found for it, else the file itself when it has .debug_info. At most
+ * DWARF_MAX_FILES are kept (descriptors are a bounded resource); others go without.
+ */
+static int keep_dwarf_fd(struct symbolizer *s, int fd, const struct elf_syms *es)
+{
+	int keep = s->debug_dwarf_fd;
+
+	s->debug_dwarf_fd = -1;
+	if (keep < 0 && elf_syms__has_dwarf(es))
+		keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (keep >= 0 && (s->no_dwarf || s->dwarf_files >= DWARF_MAX_FILES)) {
+		close(keep);
+		keep = -1;
+	}
+	s->dwarf_files += keep >= 0;
+	return keep;
+}
 
 static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 			    const struct open_ctx *ctx)
@@ -382,8 +474,11 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 		d->seen = s->sweeps;
 		return d;
 	}
+	s->debug_dwarf_fd = -1;
 	if (!elf_syms__has_symtab(es)) {
 		dbg = find_debug_file(s, es, path, ctx);
+		if (!dbg && id_len)
+			dbg = fetch_debug_file(s, es, id, id_len);
 		if (dbg) {
 			elf_syms__merge(es, dbg);
 			elf_syms__free(dbg);
@@ -391,10 +486,14 @@ static struct dso *load_dso(struct symbolizer *s, int fd, const char *path,
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
+		if (s->debug_dwarf_fd >= 0)
+			close(s->debug_dwarf_fd);
+		s->debug_dwarf_fd = -1;
 		elf_syms__free(es);
 		return &failed_dso;
 	}
 	d->syms = es;
+	d->dwarf_fd = keep_dwarf_fd(s, fd, es);
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
 	memcpy(d->build_id, id, id_len);
@@ -497,6 +596,8 @@ static struct dso *vdso(struct symbolizer *s)
 		if (!strstr(line, "[vdso]") || sscanf(line, "%lx-%lx", &start, &end) != 2)
 			continue;
 		s->vdso = calloc(1, sizeof(*s->vdso));
+		if (s->vdso)
+			s->vdso->dwarf_fd = -1;
 		if (s->vdso)
 			s->vdso->syms = elf_syms__load_mem((void *)start, end - start);
 		break;
@@ -648,28 +749,52 @@ static void set_module(struct frame_module *mod, const char *path, const struct 
 	mod->build_id[2 * i] = 0;
 }
 
-int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
-			       char *buf, size_t sz, struct frame_module *mod)
+/* The frames of the function at link-time address vaddr of d: 0 when not named. */
+static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
+		      struct sym_frame *out, int max)
 {
-	unsigned long a = leaf ? addr : addr - 1, off, vaddr, delta;
+	unsigned long delta;
+	const char *name = elf_syms__lookup(d->syms, vaddr, &delta);
+
+	bool mangled[SYM_MAX_FRAMES] = {false};
+	int n, i;
+
+	if (!name || max < 1)
+		return 0;
+	out[0].kind = SYM_FRAME_FUNCTION;
+	out[0].function = demangle(s, d, name);
+	if (d->dwarf_fd >= 0) {
+		d->dwarf = sym_dwarf__open(d->dwarf_fd);
+		d->dwarf_fd = -1;
+	}
+	n = sym_dwarf__frames(d->dwarf, vaddr, !s->no_inline, out, max, mangled);
+	for (i = 1; i < n; i++)
+		if (mangled[i])
+			out[i].function = demangle(s, d, out[i].function);
+	return n > 1 ? n : 1;
+}
+
+int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			    struct sym_frame *out, int max, struct frame_module *mod)
+{
+	unsigned long a = leaf ? addr : addr - 1, off, vaddr;
 	struct map_entry *m;
 	struct dso *d = NULL;
-	const char *name;
-	char region[128];
+	int i, n;
 
+	memset(out, 0, sizeof(*out));
+	out->address = a;
+	out->kind = SYM_FRAME_UNKNOWN;
 	set_module(mod, NULL, NULL);
 	m = aspaces__find(s->aspaces, pid, a);
 	if (!m && reload_once(s, pid))
 		m = aspaces__find(s->aspaces, pid, a);
 	/* JIT code lives in anonymous memory and names itself in perf-PID.map. */
 	if (!m || is_anon(m->path)) {
-		name = jitmap__lookup(jitmap_of(s, pid), a);
-		if (name) {
-			snprintf(buf, sz, "%s_[j]", name);
-			return SYM_RESOLVED;
-		}
-		snprintf(buf, sz, "[unknown]");
-		return SYM_UNKNOWN;
+		out->function = jitmap__lookup(jitmap_of(s, pid), a);
+		if (out->function)
+			out->kind = SYM_FRAME_JIT;
+		return 1;
 	}
 	off = a - m->start + m->pgoff;
 	if (!strcmp(m->path, "[vdso]")) {
@@ -679,42 +804,79 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 		d = resolve(s, pid, m);
 	}
 	set_module(mod, m->path, d && d != &failed_dso ? d : NULL);
+	out->kind = SYM_FRAME_MODULE;
+	out->module = m->path[0] == '[' ? m->path : base_name(m->path);
+	out->offset = m->path[0] == '[' ? a - m->start : off;
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
-		name = elf_syms__lookup(d->syms, vaddr, &delta);
-		if (name) {
-			snprintf(buf, sz, "%s", demangle(s, d, name));
-			return SYM_RESOLVED;
+		if (m->path[0] != '[')
+			out->offset = vaddr;
+		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+		for (i = 0; i < n; i++) {
+			out[i].module = out->module;
+			out[i].address = a;
+			out[i].offset = vaddr;
 		}
-		off = vaddr;
+		if (n)
+			return n;
 	}
-	if (m->path[0] == '[') {
-		snprintf(region, sizeof(region), "%.*s", (int)strcspn(m->path + 1, "]"),
-			 m->path + 1);
-		snprintf(buf, sz, "[%s+0x%lx]", region, a - m->start);
-	} else {
-		snprintf(buf, sz, "[%s+0x%lx]", base_name(m->path), off);
-	}
-	return SYM_MODULE;
+	return 1;
 }
 
-int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
-			    size_t sz)
+int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, char *buf, size_t sz)
 {
-	unsigned long delta;
-	const char *name;
+	/* A region ("[vdso]") is spelt without its own brackets. */
+	int mlen = f->module && f->module[0] == '[' ? (int)strcspn(f->module + 1, "]") : -1;
+	const char *mname = mlen >= 0 ? f->module + 1 : f->module;
+
+	switch (f->kind) {
+	case SYM_FRAME_FUNCTION:
+		snprintf(buf, sz, "%s", f->function);
+		return SYM_RESOLVED;
+	case SYM_FRAME_JIT:
+		snprintf(buf, sz, "%s_[j]", f->function);
+		return SYM_RESOLVED;
+	case SYM_FRAME_MODULE:
+		/* One frame per module unless addresses are asked for: perf's [gzip]. */
+		if (mlen < 0)
+			mlen = (int)strlen(mname);
+		if (s->module_offsets)
+			snprintf(buf, sz, "[%.*s+0x%lx]", mlen, mname, f->offset);
+		else
+			snprintf(buf, sz, "[%.*s]", mlen, mname);
+		return SYM_MODULE;
+	default:
+		snprintf(buf, sz, "[unknown]");
+		return SYM_UNKNOWN;
+	}
+}
+
+/* The function of the symbol table (the first frame), for callers that want one name. */
+int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			       char *buf, size_t sz, struct frame_module *mod)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+
+	symbolizer__user_frames(s, pid, addr, leaf, f, SYM_MAX_FRAMES, mod);
+	return symbolizer__format(s, &f[0], buf, sz);
+}
+
+int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
+			    struct sym_frame *out, int max)
+{
 	struct dso *d;
-	int fd;
+	int n = 0, i;
 
 	if (s->last_path && !strcmp(s->last_path, path)) {
 		d = s->last_dso;
 	} else {
 		struct open_ctx ctx = {-1, NULL};
 		struct stat st;
+		int fd = ctx_open(s, &ctx, "file", path, &st);
 
-		fd = ctx_open(s, &ctx, "file", path, &st);
 		if (fd < 0) {
-			snprintf(buf, sz, "[unknown]");
-			return SYM_UNKNOWN;
+			memset(out, 0, sizeof(*out));
+			out->kind = SYM_FRAME_UNKNOWN;
+			return 1;
 		}
 		d = load_dso(s, fd, path, &ctx);
 		close(fd);
@@ -722,13 +884,27 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 		s->last_path = strdup(path);
 		s->last_dso = d;
 	}
-	name = d->syms ? elf_syms__lookup(d->syms, vaddr, &delta) : NULL;
-	if (!name) {
-		snprintf(buf, sz, "[%s+0x%lx]", base_name(path), vaddr);
-		return SYM_MODULE;
+	memset(out, 0, sizeof(*out));
+	if (d->syms)
+		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+	if (!n) {
+		out->kind = SYM_FRAME_MODULE;
+		n = 1;
 	}
-	snprintf(buf, sz, "%s", demangle(s, d, name));
-	return SYM_RESOLVED;
+	for (i = 0; i < n; i++) {
+		out[i].module = base_name(path);
+		out[i].address = out[i].offset = vaddr;
+	}
+	return n;
+}
+
+int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
+			    size_t sz)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+
+	symbolizer__file_frames(s, path, vaddr, f, SYM_MAX_FRAMES);
+	return symbolizer__format(s, &f[0], buf, sz);
 }
 
 /* Demangled names of a file that goes: their keys point into it. */

@@ -44,6 +44,8 @@ struct elf_syms *elf_syms__load_fd(int fd);
 /* From an image in memory (the vDSO). */
 struct elf_syms *elf_syms__load_mem(const void *image, size_t size);
 void elf_syms__free(struct elf_syms *es);
+/* Has a .debug_info section (DWARF: lines, inline frames)? */
+bool elf_syms__has_dwarf(const struct elf_syms *es);
 /* Had a .symtab (or MiniDebugInfo), not only .dynsym? */
 bool elf_syms__has_symtab(const struct elf_syms *es);
 /* NT_GNU_BUILD_ID; returns its length (0 when absent). */
@@ -172,11 +174,20 @@ struct symbolizer_opts {
 	const char *kallsyms_path; /* default "/proc/kallsyms" */
 	const char *debug_dirs;	   /* ':'-separated; default "/usr/lib/debug" */
 	bool no_demangle;	   /* keep mangled C++/Rust names */
+	bool module_offsets;	   /* unnamed frames as [module+0xoff], not [module] */
+	bool no_inline;		   /* no frames for inlined functions */
+	bool no_dwarf;		   /* no DWARF at all: neither inline frames nor lines */
+	bool debuginfod;	   /* ask DEBUGINFOD_URLS for missing debug files */
+	double debuginfod_budget;  /* seconds for all queries together (0: 10) */
+	/* Called while a debug file is transferred (bytes done, expected or -1); non-zero
+	 * stops the transfer (a signal during the finish). */
+	int (*debuginfod_progress)(void *arg, const char *build_id, long done, long total);
+	void *debuginfod_progress_arg;
 };
 
 enum sym_result {
 	SYM_RESOLVED = 0, /* a function name (JIT frames end in "_[j]") */
-	SYM_MODULE,	  /* "[module+0xoff]": mapping known, symbol not */
+	SYM_MODULE,	  /* "[module]" (or "[module+0xoff]"): mapping known, symbol not */
 	SYM_UNKNOWN,	  /* "[unknown]" */
 };
 
@@ -217,6 +228,18 @@ struct symbolizer_file_stats {
 
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out);
 
+/* Debug files asked of debuginfod servers, per build id (each asked once). */
+struct sym_debuginfod_stats {
+	uint64_t fetched;     /* transferred from a server */
+	uint64_t cached;      /* already in the cache */
+	uint64_t missing;     /* no server had it, or none answered */
+	uint64_t over_budget; /* not asked, or cut short: the time budget was spent */
+	uint64_t spent_ns;    /* time in queries */
+};
+
+/* false when no client runs (no DEBUGINFOD_URLS, or turned off). */
+bool symbolizer__debuginfod_stats(const struct symbolizer *s, struct sym_debuginfod_stats *out);
+
 /*
  * Name a frame into buf. Kernel frames get the "_[k]" suffix. Return addresses (all
  * frames but the leaf) are looked up at addr - 1 so a call at the end of a function is
@@ -238,11 +261,55 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 			       char *buf, size_t sz, struct frame_module *mod);
 
 /*
+ * A frame as the symbolizer found it: what it knows, not how an output spells it (see
+ * symbolizer__format()). One address gives several frames when code was inlined there:
+ * the function of the symbol table first, then each function inlined into the one before
+ * it (inner last).
+ */
+enum sym_frame_kind {
+	SYM_FRAME_FUNCTION, /* named from the symbol table or the debug info */
+	SYM_FRAME_JIT,	    /* named from perf-PID.map */
+	SYM_FRAME_MODULE,   /* in a known mapping, not named */
+	SYM_FRAME_UNKNOWN,  /* no mapping */
+};
+
+struct sym_frame {
+	enum sym_frame_kind kind;
+	const char *function;  /* demangled unless no_demangle; NULL unless named */
+	const char *file;      /* source file, NULL when the debug info has none */
+	unsigned int line;     /* 0: unknown */
+	bool inlined;	       /* inlined into the frame before it */
+	const char *module;    /* the mapped file's base name, a region ("[vdso]"), or NULL */
+	unsigned long address; /* the address looked up: addr - 1 for return addresses */
+	unsigned long offset;  /* in the module: link-time address, or offset in the region */
+};
+
+/* Frames one address can give: its function and the functions inlined into it. */
+#define SYM_MAX_FRAMES 16
+
+/*
+ * The frames of a user address (1 to max, at most SYM_MAX_FRAMES) into out. The strings
+ * stay valid until the symbolizer's address spaces change (reap, exec) or it is freed.
+ */
+int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
+			    struct sym_frame *out, int max, struct frame_module *mod);
+
+/*
+ * A frame as folded stacks, SVG and pprof name it: the function ("_[j]" after JIT
+ * names), "[module]" when not named ("[module+0xoffset]" with module_offsets), or
+ * "[unknown]". Returns an enum sym_result.
+ */
+int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, char *buf, size_t sz);
+
+/*
  * Name the function at a link-time address of an ELF file, as frames are named: debug
  * files looked up (build id, debuglink), demangled. For tools and tests.
  */
 int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
 			    size_t sz);
+/* The same as frame records, inlined functions and source lines included (1 to max). */
+int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
+			    struct sym_frame *out, int max);
 
 /* ---- CFI unwind tables (layouts shared with BPF in bpf/unwind.h; docs/unwind.md) ---- */
 

@@ -294,7 +294,7 @@ def jit_with_fifo_map(private_tmp):
 
 
 def record_then_signal(tmp, sigs, private_tmp=False, budget=None):
-    """record -p JIT -d 1 into out.folded; sigs sent at 2.5 s. The finish is made slow
+    """record -p JIT -d 1 into out.folded; sigs sent at 4 s. The finish is made slow
     (a FIFO perf map, which pmuprof skips, and the PMUPROF_TEST_SLOW_FINISH_MS knob).
     Returns (rc, stderr, seconds from the first signal to the end, or None if it ended
     before)."""
@@ -308,7 +308,9 @@ def record_then_signal(tmp, sigs, private_tmp=False, budget=None):
         p = subprocess.Popen([PMUPROF, "record", "-q", "--call-graph=fp", "-F", "999", "-p",
                               str(jit.pid), "-d", "1", "-o", out] + extra, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
-        time.sleep(2.5)
+        # In the 8 s slow finish: a record of -d 1 ends its recording by about 2.7 s on a
+        # busy machine (the drains open the DWARF of the process's libraries).
+        time.sleep(4)
         sent = None
         if p.poll() is None:
             sent = time.monotonic()

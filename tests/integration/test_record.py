@@ -882,7 +882,7 @@ def forker_named(stacks):
     Forks and exits take kernel time outside child_work: those frames are named too."""
     kids = {s: c for s, c in stacks.items() if s.startswith("pmuprof-forker;")}
     named = sum(c for s, c in kids.items() if "[unknown]" not in s.split(";")
-                and not re.search(r";\[[^;\]]+\+0x[0-9a-f]+\]", s))
+                and not re.search(r";\[(?!unknown\]|truncated\]|unwind:)[^;\]]+\](;|$)", s))
     unnamed = sorted(((c, s) for s, c in kids.items() if "[unknown]" in s.split(";")),
                      reverse=True)[:3]
     if unnamed:

@@ -445,7 +445,7 @@ def case_binary_fifo_after_exit(tmp):
     total = sum(mine.values())
     print(f"spin: {total} samples; top " + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:2]))
     check(total > 50, f"too few samples of the workload: {total}")
-    check(any(";[spin+0x" in s for s in mine), "the FIFO'd binary's frames are not [spin+0x..]")
+    check(any("[spin]" in s.split(";") for s in mine), "the FIFO'd binary's frames are not [spin]")
     skipped(err, r"\d+ files? not read: not a regular file")
 
 

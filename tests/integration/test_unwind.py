@@ -232,7 +232,8 @@ def case_program(name, cmd):
             raise Skip(f"{path} is not installed")
     with tempfile.TemporaryDirectory() as tmp:
         theirs, p_entry, p_total, paths = perf_leaves(tmp, cmd)
-        stacks, err = record_dwarf(tmp, cmd, extra=["-U"])
+        # Addresses of unnamed frames, to find their FDE as perf's are.
+        stacks, err = record_dwarf(tmp, cmd, extra=["-U", "--module-offsets"])
         mine = collections.Counter()
         entry = total = 0
         for s, n in stacks.items():

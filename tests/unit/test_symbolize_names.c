@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Names of frames: which of the symbols at one address names it (elf_sym__alias_cmp),
+ * on a table of cases and on Debian's libc with its debug file (libc6-dbg).
+ */
+#include <criterion/criterion.h>
+#include <elf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "symbolize/symbolize.h"
+#include "symbolize/symbolize-private.h"
+
+#define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
+
+struct alias_case {
+	int line;
+	struct elf_sym a, b; /* a must be the better name */
+};
+
+static const struct alias_case alias_cases[] = {
+	/* glibc's local aliases lose to the public name */
+	{__LINE__, {0, 791, "malloc", STB_GLOBAL}, {0, 791, "__GI___libc_malloc", STB_LOCAL}},
+	{__LINE__, {0, 791, "malloc", STB_GLOBAL}, {0, 791, "__libc_malloc", STB_GLOBAL}},
+	{__LINE__, {0, 791, "__libc_malloc", STB_GLOBAL}, {0, 791, "__malloc", STB_LOCAL}},
+	{__LINE__, {0, 157, "read", STB_GLOBAL}, {0, 157, "__GI_read", STB_LOCAL}},
+	{__LINE__, {0, 157, "read", STB_GLOBAL}, {0, 157, "__read", STB_GLOBAL}},
+	/* a version suffix loses, then the shorter name wins */
+	{__LINE__, {0, 257, "free", STB_GLOBAL}, {0, 257, "cfree@GLIBC_2.2.5", STB_GLOBAL}},
+	{__LINE__, {0, 257, "free", STB_GLOBAL}, {0, 257, "cfree", STB_GLOBAL}},
+	{__LINE__, {0, 9, "zzz", STB_GLOBAL}, {0, 9, "ab@V1", STB_GLOBAL}},
+	/* global or weak (both public: glibc's calloc is weak) over local, before underscores */
+	{__LINE__, {0, 944, "calloc", STB_WEAK}, {0, 944, "__libc_calloc", STB_GLOBAL}},
+	{__LINE__, {0, 944, "calloc", STB_WEAK}, {0, 944, "__calloc", STB_LOCAL}},
+	{__LINE__, {0, 8, "__weak", STB_WEAK}, {0, 8, "local", STB_LOCAL}},
+	{__LINE__, {0, 8, "__global", STB_GLOBAL}, {0, 8, "local", STB_LOCAL}},
+	/* a symbol with a size before all of that */
+	{__LINE__, {0, 8, "__GI_sized", STB_LOCAL}, {0, 0, "unsized", STB_GLOBAL}},
+	/* equal in all: by bytes, whatever the order */
+	{__LINE__, {0, 8, "abc", STB_GLOBAL}, {0, 8, "abd", STB_GLOBAL}},
+};
+
+Test(names, alias_rule)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(alias_cases) / sizeof(alias_cases[0]); i++) {
+		const struct alias_case *c = &alias_cases[i];
+
+		cr_expect_lt(elf_sym__alias_cmp(&c->a, &c->b), 0, "line %d: %s should beat %s",
+			     c->line, c->a.name, c->b.name);
+		cr_expect_gt(elf_sym__alias_cmp(&c->b, &c->a), 0, "line %d: reversed", c->line);
+		cr_expect_eq(elf_sym__alias_cmp(&c->a, &c->a), 0, "line %d: itself", c->line);
+	}
+}
+
+/* The link-time address of an exported libc function, from libc's .dynsym. */
+static unsigned long libc_addr(const char *name)
+{
+	struct elf_syms *es = elf_syms__load(LIBC);
+	unsigned long vaddr = 0;
+
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, name, &vaddr), 0, "%s not in libc", name);
+	elf_syms__free(es);
+	return vaddr;
+}
+
+/* libc's own symbols plus its debug file's (libc6-dbg): the public names. */
+Test(names, libc_public_names)
+{
+	static const char *const names[] = {"malloc",  "free",	"read",	  "calloc",
+					    "realloc", "write", "memchr", "qsort"};
+	struct symbolizer *s = symbolizer__new(NULL);
+	char buf[256];
+	size_t i;
+
+	cr_assert_not_null(s);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cr_expect_eq(
+			symbolizer__file_symbol(s, LIBC, libc_addr(names[i]) + 1, buf, sizeof(buf)),
+			SYM_RESOLVED);
+		cr_expect_str_eq(buf, names[i]);
+	}
+	symbolizer__free(s);
+}
+
+/* No function of libc (with its debug file) is named by a __GI_ alias. */
+Test(names, libc_no_gi_aliases)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	struct elf_syms *es = elf_syms__load(LIBC);
+	unsigned long addr, size;
+	size_t i, named = 0;
+	const char *name;
+	char buf[256];
+
+	cr_assert_not_null(s);
+	cr_assert_not_null(es);
+	for (i = 0; (name = elf_syms__at(es, i, &addr, &size)); i++) {
+		if (symbolizer__file_symbol(s, LIBC, addr, buf, sizeof(buf)) != SYM_RESOLVED)
+			continue;
+		named++;
+		cr_expect(strncmp(buf, "__GI_", 5), "%#lx named %s", addr, buf);
+	}
+	cr_expect_gt(named, 1000);
+	elf_syms__free(es);
+	symbolizer__free(s);
+}
