@@ -303,11 +303,11 @@ def record_then_signal(tmp, sigs, private_tmp=False, budget=None):
     env = dict(os.environ, PMUPROF_TEST_SLOW_FINISH_MS="8000")
     extra = ["--finish-budget", str(budget)] if budget else []
     try:
-        # Frame pointers: the record must be in its finish at 2.5 s, and a per-task record
-        # with CFI tables first waits for them (seconds on a busy machine).
+        # Frame pointers: the record must be in its finish when the signals come, and a
+        # per-task record with CFI tables first waits for them (seconds on a busy machine).
         p = subprocess.Popen([PMUPROF, "record", "-q", "--call-graph=fp", "-F", "999", "-p",
-                              str(jit.pid), "-d", "1", "-o", out] + extra, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
+                              str(jit.pid), "-d", "1", "-o", out] + extra, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         # In the 8 s slow finish: a record of -d 1 ends its recording by about 2.7 s on a
         # busy machine (the drains open the DWARF of the process's libraries).
         time.sleep(4)
