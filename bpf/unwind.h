@@ -160,7 +160,7 @@ struct unwind_scratch {
 	 * states of its two branches are equal at the next step and prune (in registers,
 	 * every path through 25 steps is a state of its own). */
 	__u32 lo, hi;
-	__u64 now; /* bpf_ktime_get_ns() >> UNWIND_USED_SHIFT at the sample */
+	__u64 now;     /* bpf_ktime_get_ns() >> UNWIND_USED_SHIFT at the sample */
 	__u64 ends[8]; /* stacks by how they ended (enum unwind_end), ever */
 };
 
