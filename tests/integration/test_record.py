@@ -258,6 +258,9 @@ def case_sigint(tmp):
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
     finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
         demo.wait()
     if p.returncode != 0 and "not permitted" in err:
         raise Skip("the kernel refuses BPF here")
@@ -312,7 +315,10 @@ def case_not_permitted(tmp):
                        capture_output=True, text=True, timeout=60)
     err = p.stderr
     check(p.returncode == 2, f"exit {p.returncode}, want 2:\n{err}")
-    check(len(err.strip().splitlines()) == 1, f"want one line:\n{err}")
+    # With kernel.perf_event_paranoid <= 0 the unprivileged cycles open reaches ENOENT: the
+    # fallback line comes first, then the error.
+    lines = [l for l in err.strip().splitlines() if "no hardware PMU" not in l]
+    check(len(lines) == 1, f"want one line:\n{err}")
     check("not permitted" in err and "CAP_PERFMON" in err and "perf_event_paranoid" in err,
           f"message: {err}")
     check(not os.path.exists(out), "output left behind")
