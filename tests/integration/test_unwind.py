@@ -392,7 +392,7 @@ def main():
             with tempfile.TemporaryDirectory() as d:
                 data = os.path.join(d, "data.txt")
                 with open(data, "wb") as f:
-                    for i in range(300000):
+                    for i in range(150000):
                         f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
                 case_program("xz", [XZ, "-9", "-k", "-f", "-T1", data])
         else:
