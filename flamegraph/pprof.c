@@ -23,7 +23,7 @@ struct pb {
 
 static void pb_raw(struct pb *p, const void *d, size_t n)
 {
-	if (p->oom)
+	if (p->oom || !n) /* nothing to copy: d may be NULL (an empty buffer) */
 		return;
 	if (p->len + n > p->cap) {
 		size_t cap = p->cap ? p->cap : 4096;
