@@ -48,6 +48,17 @@ def user_frames(stack):
     return [f for f in stack.split(";")[1:] if not f.endswith("_[k]")]
 
 
+def fixture_chains(stacks, chain, err):
+    """The fixture's stacks, its samples with the whole chain from _start to the leaf, and
+    all its samples."""
+    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
+    full = sum(n for s, n in mine.items()
+               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    return mine, full, total
+
+
 def record_dwarf(tmp, cmd, secs=None, extra=()):
     out = os.path.join(tmp, "out.folded")
     args = ["record", "--call-graph=dwarf", "-F", "999", "-o", out] + list(extra)
@@ -72,11 +83,7 @@ def case_fixture(mode):
     finally:
         fx.kill()
         fx.wait()
-    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
-    total = sum(mine.values())
-    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
-    full = sum(n for s, n in mine.items()
-               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    mine, full, total = fixture_chains(stacks, chain, err)
     share = 100.0 * full / total
     print(f"{mode}: {full}/{total} samples ({share:.1f} %) with the whole chain")
     if share < 95:
@@ -127,11 +134,7 @@ def case_dlopen():
     finally:
         fx.kill()
         fx.wait()
-    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
-    total = sum(mine.values())
-    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
-    full = sum(n for s, n in mine.items()
-               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    mine, full, total = fixture_chains(stacks, chain, err)
     print(f"dlopen: {full}/{total} samples ({100.0 * full / total:.1f} %) with the whole chain")
     check(full >= 0.95 * total, f"only {full}/{total} with {chain}:\n" +
           "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6]) +
