@@ -40,6 +40,7 @@ struct loaded {
 	struct loaded *next;
 	struct unwind_table *t;
 	uint32_t slot, rows;
+	uint32_t tag; /* slot | serial << UNWIND_TABLE_SLOT_BITS: what process entries hold */
 	uint64_t bytes;
 	unsigned int refs; /* mappings of live processes */
 	uint64_t since;	   /* loaded, or last tried, on the unwind_used clock */
@@ -115,6 +116,7 @@ struct unwind_loader {
 	uint32_t *retired;    /* slots of evicted tables, free after this sync's flush */
 	size_t nr_retired, cap_retired;
 	size_t rules_loaded;
+	uint32_t serial; /* of the last slot filled (bpf/unwind.h: a table's tag) */
 	uint64_t used;
 	struct unwind_loader_stats st;
 	struct unwind_table *warm[UNWIND_WARM_MAX]; /* built ahead, held until freed */
@@ -565,7 +567,8 @@ static void entry_unref(struct unwind_proc *e, uint32_t slot, uint32_t miss)
 	uint32_t i;
 
 	for (i = 0; i < e->nr && i < UNWIND_PROC_MAPS; i++)
-		if (e->maps[i].table == slot) {
+		if (e->maps[i].table != UNWIND_NO_TABLE &&
+		    (e->maps[i].table & UNWIND_TABLE_SLOT_MASK) == slot) {
 			e->maps[i].table = UNWIND_NO_TABLE;
 			e->maps[i].rows = miss;
 		}
@@ -701,7 +704,11 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	if (l->used_clock)
 		l->used_clock[slot] = 0;
 	f->since = clock_now();
+	/* A new tag for the slot: rules the walk cached for its previous table never
+	 * answer for this one. */
+	l->serial = l->serial % (UNWIND_TABLE_SERIALS - 1) + 1;
 	f->slot = slot;
+	f->tag = slot | l->serial << UNWIND_TABLE_SLOT_BITS;
 	f->rows = n;
 	f->bytes = bytes;
 	l->used += bytes;
@@ -907,7 +914,7 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
 			um->bias = bias;
 			if (files[i]->slot != UNWIND_NO_TABLE) {
-				um->table = files[i]->slot;
+				um->table = files[i]->tag;
 				um->rows = files[i]->rows;
 			} else if (files[i]->miss >= 0) {
 				um->rows = files[i]->miss + 1;
