@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "log.h"
 #include "unwind-loader.h"
 
 #define PROC_BUCKETS	1024
@@ -46,6 +48,8 @@ struct loaded {
 	uint64_t since;	   /* loaded, or last tried, on the unwind_used clock */
 	int miss;	   /* without a slot: its miss clock (unwind_used), or -1 */
 	bool no_fit;	   /* counted in no_fit_files until it finds room */
+	bool evicted;	   /* since its last load */
+	char *path;	   /* as the first process mapped it (for -v) */
 };
 
 struct proc {
@@ -318,6 +322,7 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	}
 	miss_clear(l, f);
 	hold(l, f->t);
+	free(f->path);
 	free(f);
 }
 
@@ -641,6 +646,9 @@ static void evict(struct unwind_loader *l, struct loaded *f)
 	l->st.bytes -= f->bytes;
 	l->st.evicted_files++;
 	l->st.evicted_bytes += f->bytes;
+	f->evicted = true;
+	pr_info("unwind: evicted the unused table of %s (%" PRIu64 " KiB)\n",
+		f->path ? f->path : "?", f->bytes / 1024);
 }
 
 /* Room for need bytes: evict the tables no sample used for a while, least recently used
@@ -716,6 +724,12 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	l->st.bytes += bytes;
 	l->st.loaded_files++;
 	l->st.loaded_bytes += bytes;
+	if (f->evicted) {
+		f->evicted = false;
+		l->st.reloaded_files++;
+		pr_info("unwind: loaded the table of %s again (needed since its eviction)\n",
+			f->path ? f->path : "?");
+	}
 	if (l->st.bytes > l->st.peak_bytes)
 		l->st.peak_bytes = l->st.bytes;
 }
@@ -853,6 +867,7 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 	f->t = t;
 	f->refs = 1;
 	f->miss = -1;
+	f->path = strdup(m->path ? m->path : "?");
 	table_load(l, f);
 	f->next = l->loaded;
 	l->loaded = f;
