@@ -179,3 +179,61 @@ Test(golden, names_to_folded_svg_report)
 	check_all(st);
 	stack_table__free(st);
 }
+
+/*
+ * The same stacks as frame records: every frame at two addresses (so two stacks of
+ * frames spell each folded stack), counts split between them, samples and weights both.
+ */
+static void golden_table_frames(struct stack_table *st)
+{
+	struct stack_module m = {.path = "/usr/bin/demo", .build_id = "ab12", .limit = 0x1000};
+	struct stack_frame f[8];
+	int64_t mod = stack_table__add_module(st, &m);
+	size_t i, n, half;
+
+	cr_assert_eq(mod, 1);
+	for (i = 0; i < sizeof(golden_stacks) / sizeof(golden_stacks[0]); i++) {
+		for (n = 0; golden_stacks[i].frames[n]; n++)
+			f[n] = (struct stack_frame){.name = golden_stacks[i].frames[n],
+						    .function = golden_stacks[i].frames[n],
+						    .kind = n ? STACK_FRAME_USER
+							      : STACK_FRAME_PROCESS,
+						    .module = n ? mod : 0,
+						    .address = n ? 0x100 * n : 0,
+						    .line = n};
+		half = golden_stacks[i].count / 2;
+		cr_assert_eq(stack_table__add_frames(st, f, n,
+						     &(struct stack_count){half, half * 1000},
+						     SIZE_MAX, NULL),
+			     0);
+		f[n - 1].address += 8;
+		f[n - 1].line += 1;
+		half = golden_stacks[i].count - half;
+		cr_assert_eq(stack_table__add_frames(st, f, n,
+						     &(struct stack_count){half, half * 1000},
+						     SIZE_MAX, NULL),
+			     0);
+	}
+	cr_assert_eq(stack_table__add_joined_counts(st, "[lost:map_full]",
+						    &(struct stack_count){12, 12000}),
+		     0);
+	cr_assert_eq(stack_table__add_joined_counts(st, "[lost:table_full]",
+						    &(struct stack_count){3, 3000}),
+		     0);
+}
+
+Test(golden, frame_records_spell_the_same_outputs)
+{
+	struct stack_table *st = stack_table__new();
+
+	golden_table_frames(st);
+	cr_expect_eq(stack_table__len(st), 13, "one folded stack per spelling");
+	check_all(st);
+	/* Weights: the same stacks, each count a thousand times. */
+	stack_table__set_weighted(st, true);
+	cr_expect_eq(stack_table__total(st), 5042000);
+	cr_expect_eq(stack_table__get(st, "pmuprof-demo;__libc_start_call_main;main;descend;"
+					  "demo_loop;hot_60"),
+		     3000000);
+	stack_table__free(st);
+}
