@@ -52,7 +52,9 @@ struct stack_table {
 	size_t nrefs, refs_cap;
 	struct index ref_idx;
 	struct stack_module *mods;
-	size_t nmods, mods_cap;
+	uint64_t *mod_hash;
+	size_t nmods, mods_cap, mod_hash_cap;
+	struct index mod_idx;
 	struct stack_entry *view; /* sorted copies of the names' counts */
 	size_t view_cap;
 	int order; /* of the view: 0 stale, 1 by stack, 2 by count */
@@ -176,6 +178,8 @@ void stack_table__free(struct stack_table *st)
 	free(st->refs);
 	free(st->ref_idx.slots);
 	free(st->mods);
+	free(st->mod_hash);
+	free(st->mod_idx.slots);
 	free(st->view);
 	free(st);
 }
@@ -544,38 +548,59 @@ int stack_table__add_joined_counts(struct stack_table *st, const char *stack,
 
 /* ---- modules ---- */
 
+static uint64_t mod_hash(const struct stack_table *st, size_t i)
+{
+	return st->mod_hash[i];
+}
+
+static bool mod_eq(const struct stack_table *st, size_t i, const void *key)
+{
+	const struct stack_module *k = &st->mods[i], *m = key;
+
+	return !strcmp(k->path, m->path) && !strcmp(k->build_id, m->build_id);
+}
+
+/* A known module's range grows to hold this mapping's file offsets where the first
+ * mapping puts them. */
+static void module_cover(struct stack_module *k, const struct stack_module *m)
+{
+	if (m->offset < k->offset) {
+		k->start -= k->offset - m->offset;
+		k->offset = m->offset;
+	}
+	if (k->start + (m->offset - k->offset) + (m->limit - m->start) > k->limit)
+		k->limit = k->start + (m->offset - k->offset) + (m->limit - m->start);
+}
+
 int64_t stack_table__add_module(struct stack_table *st, const struct stack_module *m)
 {
-	const char *bid = m->build_id ? m->build_id : "";
-	struct stack_module *k;
-	size_t i;
+	struct stack_module key = *m, *k;
+	uint64_t h;
+	size_t *slot;
 
-	/* A profile maps tens of files: a scan from the latest added is enough. */
-	for (i = st->nmods; i-- > 0;) {
-		k = &st->mods[i];
-		if (strcmp(k->path, m->path) || strcmp(k->build_id, bid))
-			continue;
-		/* This mapping's file offsets, placed where the first mapping puts them. */
-		if (m->offset < k->offset) {
-			k->start -= k->offset - m->offset;
-			k->offset = m->offset;
-		}
-		if (k->start + (m->offset - k->offset) + (m->limit - m->start) > k->limit)
-			k->limit = k->start + (m->offset - k->offset) + (m->limit - m->start);
-		return i + 1;
-	}
-	if (grow((void **)&st->mods, &st->mods_cap, st->nmods, sizeof(*st->mods)))
+	key.build_id = m->build_id ? m->build_id : "";
+	h = hash_str(key.build_id, hash_str(key.path, HASH_SEED));
+	if (index_reserve(st, &st->mod_idx, st->nmods, mod_hash) ||
+	    grow((void **)&st->mods, &st->mods_cap, st->nmods, sizeof(*st->mods)) ||
+	    grow((void **)&st->mod_hash, &st->mod_hash_cap, st->nmods, sizeof(*st->mod_hash)))
 		return -ENOMEM;
+	slot = index_slot(st, &st->mod_idx, h, mod_eq, &key);
+	if (*slot) {
+		module_cover(&st->mods[*slot - 1], m);
+		return *slot;
+	}
 	k = &st->mods[st->nmods];
-	*k = *m;
-	k->path = strdup(m->path);
-	k->build_id = strdup(bid);
+	*k = key;
+	k->path = strdup(key.path);
+	k->build_id = strdup(key.build_id);
 	if (!k->path || !k->build_id) {
 		free((char *)k->path);
 		free((char *)k->build_id);
 		return -ENOMEM;
 	}
-	return ++st->nmods;
+	st->mod_hash[st->nmods] = h;
+	*slot = ++st->nmods;
+	return st->nmods;
 }
 
 const struct stack_module *stack_table__module(const struct stack_table *st, uint32_t id)

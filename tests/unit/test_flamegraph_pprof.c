@@ -350,3 +350,36 @@ Test(pprof, single_counts_stand_for_the_other_value)
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	stack_table__free(st);
 }
+
+/* A file mapped by two processes at different places: one module, covering both. */
+Test(pprof, one_module_per_file)
+{
+	struct stack_table *st = stack_table__new();
+	struct stack_module a = {.path = "/lib/x.so",
+				 .build_id = "01",
+				 .start = 0x7000,
+				 .limit = 0x8000,
+				 .offset = 0x1000},
+			    b = {.path = "/lib/x.so",
+				 .build_id = "01",
+				 .start = 0x20000,
+				 .limit = 0x23000,
+				 .offset = 0},
+			    c = {.path = "/lib/x.so",
+				 .build_id = "02",
+				 .start = 0x7000,
+				 .limit = 0x8000,
+				 .offset = 0x1000};
+	const struct stack_module *m;
+
+	cr_assert_eq(stack_table__add_module(st, &a), 1);
+	cr_assert_eq(stack_table__add_module(st, &b), 1);
+	cr_assert_eq(stack_table__add_module(st, &c), 2, "another build: another file");
+	m = stack_table__module(st, 1);
+	/* file offsets 0 ... 0x3000 where the first mapping puts them */
+	cr_expect_eq(m->offset, 0);
+	cr_expect_eq(m->start, 0x6000);
+	cr_expect_eq(m->limit, 0x9000);
+	cr_expect_eq(stack_table__nr_modules(st), 2);
+	stack_table__free(st);
+}
