@@ -337,7 +337,8 @@ def case_bad_requests():
 
 
 def case_sigterm():
-    """SIGTERM with a profile in flight: exit 0 within 5 s, no BPF program left."""
+    """SIGTERM with a profile in flight: the client gets Go's 503 error at once, the agent
+    exits 0 within 5 s, no BPF program of it is left."""
     a = Agent("-F", "99")
     res = {}
     try:
@@ -347,11 +348,16 @@ def case_sigterm():
             fail("the agent holds no BPF program")
 
         def long_request():
-            res["r"] = a.get("/debug/pprof/profile?seconds=30")
+            res["r"] = a.get("/debug/pprof/profile?seconds=30", timeout=30)
+            res["t"] = time.time()
 
         t = threading.Thread(target=long_request)
         t.start()
-        time.sleep(1)
+        # The request is in flight once the agent counts it.
+        deadline = time.time() + 10
+        while time.time() < deadline and \
+                "pmuprof_profile_requests_in_flight 1" not in a.get("/metrics")[2].decode():
+            time.sleep(0.1)
         t0 = time.time()
         a.p.send_signal(signal.SIGTERM)
         try:
@@ -364,15 +370,21 @@ def case_sigterm():
         rc = a.stop(signal.SIGKILL)
     if rc != 0:
         fail(f"exit {rc} at SIGTERM: {a.log()}")
-    st = res.get("r", (None,))[0]
-    if st not in (503, None):
-        fail(f"the in-flight profile request got {st}, expected 503")
+    if "r" not in res:
+        fail("the in-flight profile request got no answer")
+    st, hdr, body = res["r"]
+    if st != 503 or hdr.get("X-Go-Pprof") != "1" or \
+            not hdr.get("Content-Type", "").startswith("text/plain") or b"stopping" not in body:
+        fail(f"the in-flight profile request got {st} {hdr} {body[:200]}, expected Go's 503")
+    if res["t"] - t0 > 5:
+        fail(f"the in-flight request was answered {res['t'] - t0:.1f} s after SIGTERM")
     out = subprocess.run([BPFTOOL, "prog", "show", "--json"], capture_output=True, text=True,
                          timeout=30).stdout
     left = ids & {p["id"] for p in json.loads(out)}
     if left:
         fail(f"BPF programs left after exit: {left}")
-    print(f"exited {took:.2f} s after SIGTERM; {len(ids)} programs gone")
+    print(f"exited {took:.2f} s after SIGTERM, the request answered 503 after "
+          f"{res['t'] - t0:.2f} s; {len(ids)} programs gone")
 
 
 PPROF_PROTO = {
