@@ -129,6 +129,51 @@ static void process_metrics(struct mw *w)
 
 static const char *const lost_reasons[] = {"map_full", "stack", "table_full"};
 
+/* --call-graph=dwarf: the CFI tables in the kernel and how the walks ended (at windows). */
+static void unwind_metrics(struct mw *w, const struct agent_totals *t)
+{
+	const struct unwind_loader_stats *u = &t->unwind_tables;
+	int c;
+
+	scalar(w, "pmuprof_unwind_table_bytes", "gauge",
+	       "Kernel memory of the CFI unwind tables loaded (0 with --call-graph=fp).", u->bytes);
+	scalar(w, "pmuprof_unwind_tables", "gauge", "Files whose CFI tables are loaded.",
+	       u->tables);
+	scalar(w, "pmuprof_unwind_processes", "gauge", "Processes the CFI walk knows.", u->procs);
+	scalar(w, "pmuprof_unwind_tables_evicted_total", "counter",
+	       "Tables evicted to stay within the unwind memory budget.", u->evicted_files);
+	scalar(w, "pmuprof_unwind_tables_no_fit_total", "counter",
+	       "Files whose tables never fit the budget (their stacks follow frame pointers).",
+	       u->no_fit_files);
+	scalar(w, "pmuprof_unwind_tables_failed_total", "counter",
+	       "Files whose CFI could not be read.", u->failed);
+	if (!t->unwind)
+		return;
+	family(w, "pmuprof_unwind_stacks_total", "counter",
+	       "User stacks walked with CFI tables, by how they ended.");
+	for (c = 0; c < UNWIND_ENDS; c++)
+		sample(w, "pmuprof_unwind_stacks_total", "end",
+		       c == UNWIND_STOP_END ? "complete" : unwind_stop__name(c), t->unwind_ends[c]);
+}
+
+/* Debug files asked of DEBUGINFOD_URLS servers (per build id; at windows). */
+static void debuginfod_metrics(struct mw *w, const struct agent_totals *t)
+{
+	const char *const results[] = {"fetched", "cached", "missing", "budget_exhausted"};
+	const uint64_t v[] = {t->dbg.fetched, t->dbg.cached, t->dbg.missing, t->dbg.over_budget};
+	size_t i;
+
+	if (!t->debuginfod)
+		return;
+	family(w, "pmuprof_debuginfod_files_total", "counter",
+	       "Debug files asked of debuginfod, by result (budget_exhausted: not asked or cut "
+	       "short, the time budget spent).");
+	for (i = 0; i < 4; i++)
+		sample(w, "pmuprof_debuginfod_files_total", "result", results[i], v[i]);
+	scalar(w, "pmuprof_debuginfod_seconds_total", "counter",
+	       "Time spent in debuginfod queries.", t->dbg.spent_ns / 1e9);
+}
+
 static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_totals *t)
 {
 	int i, r;
@@ -184,8 +229,8 @@ static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_to
 	       "mmap/fork/exit records the kernel dropped.", t->track_lost);
 	scalar(w, "pmuprof_untracked_processes", "gauge",
 	       "Processes beyond the tracking bound (user frames unnamed).", t->untracked_pids);
-	scalar(w, "pmuprof_unwind_table_bytes", "gauge",
-	       "Kernel memory of the CFI unwind tables loaded.", t->unwind_bytes);
+	unwind_metrics(w, t);
+	debuginfod_metrics(w, t);
 }
 
 static void request_metrics(struct mw *w, const struct agent_totals *t, int in_flight)
@@ -379,6 +424,7 @@ int agent__collectors_json(struct agent *a, char **buf, size_t *len)
 	json__add(o, "collectors", cols);
 	json__add(o, "events", evs);
 	json__add(o, "fallback", json__string(a->fallback));
+	json__add(o, "call_graph", json__string(a->call_graph));
 	err = json__write_pretty(f, o);
 	if (fclose(f) || err) {
 		free(*buf);
