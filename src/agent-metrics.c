@@ -295,10 +295,12 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* cpu: one seconds family by mode; memory: a gauge per field; counting: a counter each. */
+/* cpu: one seconds family by mode; memory: a gauge per field; counting: a counter each,
+ * labelled by socket where the collector gives one ("socketN/NAME", uncore). */
 static void collector_values(struct mw *w, const char *coll, const struct cvals *c)
 {
-	char name[160], mode[64];
+	bool gauge = !strcmp(coll, "memory");
+	char name[160], prev[160] = "", mode[64], sock[16];
 	int i;
 
 	if (c->n && ends_with(c->name[0], "_seconds")) {
@@ -312,13 +314,67 @@ static void collector_values(struct mw *w, const char *coll, const struct cvals 
 		return;
 	}
 	for (i = 0; i < c->n; i++) {
-		bool bytes = ends_with(c->name[i], "_bytes");
+		const char *n = c->name[i], *slash = strchr(n, '/');
 
-		metric_name(name, sizeof(name), coll, c->name[i], bytes ? "" : "_total");
-		family(w, name, bytes ? "gauge" : "counter",
-		       bytes ? "Memory (/proc/meminfo)." : "Events counted since the start.");
-		sample(w, name, NULL, NULL, c->v[i]);
+		sock[0] = 0;
+		if (slash && !strncmp(n, "socket", 6)) {
+			snprintf(sock, sizeof(sock), "%.*s", (int)(slash - n - 6), n + 6);
+			n = slash + 1;
+		}
+		metric_name(name, sizeof(name), coll, n, gauge ? "" : "_total");
+		if (strcmp(name, prev))
+			family(w, name, gauge ? "gauge" : "counter",
+			       gauge	 ? "Memory (/proc/meminfo)."
+			       : sock[0] ? "Counted since the start, by socket (bytes: 64 per CAS)."
+					 : "Events counted since the start.");
+		snprintf(prev, sizeof(prev), "%s", name);
+		sample(w, name, sock[0] ? "socket" : NULL, sock, c->v[i]);
 	}
+}
+
+static double cval(const struct cvals *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->name[i], name))
+			return c->v[i];
+	return -1;
+}
+
+/*
+ * The counters collector's ratios, as gauges over the time since the previous reading
+ * (a second at least; the first reading: since the start): IPC, cache and branch misses
+ * per reference and per branch. Only where the counters ran.
+ */
+static void counter_ratios(struct mw *w, struct agent_slot *s, const struct cvals *c)
+{
+	static const char *const names[][2] = {{"instructions", "cycles"},
+					       {"cache-misses", "cache-references"},
+					       {"branch-misses", "branches"}};
+	static const char *const metrics[][2] = {
+		{"pmuprof_counters_ipc", "Instructions per cycle, over the last interval."},
+		{"pmuprof_counters_cache_miss_ratio",
+		 "Cache misses per cache reference, over the last interval."},
+		{"pmuprof_counters_branch_miss_ratio",
+		 "Branch misses per branch, over the last interval."}};
+	double now = monotonic_now();
+	int i;
+
+	for (i = 0; i < 3 && now - s->ratio_t >= 1; i++) {
+		double num = cval(c, names[i][0]), den = cval(c, names[i][1]);
+
+		s->ratio[i] = -1;
+		if (num >= 0 && den > s->ratio_prev[i][1])
+			s->ratio[i] = (num - s->ratio_prev[i][0]) / (den - s->ratio_prev[i][1]);
+		s->ratio_prev[i][0] = num;
+		s->ratio_prev[i][1] = den;
+	}
+	if (now - s->ratio_t >= 1)
+		s->ratio_t = now;
+	for (i = 0; i < 3; i++)
+		if (s->ratio[i] >= 0)
+			scalar(w, metrics[i][0], "gauge", metrics[i][1], s->ratio[i]);
 }
 
 static void collectors_metrics(struct mw *w, struct agent *a)
@@ -347,9 +403,13 @@ static void collectors_metrics(struct mw *w, struct agent *a)
 	for (i = 0; i < a->nr_slots; i++)
 		sample(w, "pmuprof_scrape_collector_duration_seconds", "collector",
 		       a->slots[i].c->name, a->slots[i].duration);
-	for (i = 0; i < a->nr_slots; i++)
-		if (a->slots[i].success && vals[i].n)
-			collector_values(w, a->slots[i].c->name, &vals[i]);
+	for (i = 0; i < a->nr_slots; i++) {
+		if (!a->slots[i].success || !vals[i].n)
+			continue;
+		collector_values(w, a->slots[i].c->name, &vals[i]);
+		if (!strcmp(a->slots[i].c->name, "counters"))
+			counter_ratios(w, &a->slots[i], &vals[i]);
+	}
 }
 
 int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len)

@@ -80,6 +80,8 @@ struct agent_slot {
 	char reason[256];
 	double duration; /* of the last values() */
 	bool success;
+	/* counters: the ratios (-1: none) and the values they were taken from, when. */
+	double ratio[3], ratio_prev[3][2], ratio_t;
 };
 
 /* What /metrics shows of the engine (totals since the start). */

@@ -73,6 +73,7 @@ enum {
 	OPT_MAX_TABLE,
 	OPT_DRAIN,
 	OPT_CALL_GRAPH,
+	OPT_UNWIND_MEMORY,
 	OPT_NO_DEBUGINFOD,
 	OPT_DEBUGINFOD_BUDGET,
 };
@@ -140,6 +141,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"max-table", required_argument, NULL, OPT_MAX_TABLE},
 		{"drain-interval", required_argument, NULL, OPT_DRAIN},
 		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+		{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
 		{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
 		{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 		{"verbose", no_argument, NULL, 'v'},
@@ -225,6 +227,12 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			if (call_graph < 0)
 				return bad("--call-graph", optarg,
 					   "use fp (frame pointers) or dwarf (CFI tables)");
+			break;
+		case OPT_UNWIND_MEMORY:
+			o->unwind_memory = cmd_size__parse(optarg);
+			if (!o->unwind_memory)
+				return bad("--unwind-memory", optarg,
+					   "give a size such as 64M or 1G (at least 64K)");
 			break;
 		case 'g':
 			break; /* perf's "record call graphs": always done */

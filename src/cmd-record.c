@@ -350,23 +350,7 @@ static long long parse_positive(const char *s, long long max)
 /* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 64 KiB. */
 static unsigned long long parse_size(const char *s)
 {
-	unsigned long long v, mult = 1;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end && !end[1])
-		mult = *end == 'K' || *end == 'k'   ? 1ull << 10
-		       : *end == 'M' || *end == 'm' ? 1ull << 20
-		       : *end == 'G' || *end == 'g' ? 1ull << 30
-						    : 0;
-	else if (*end)
-		mult = 0;
-	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (64ull << 10))
-		return 0;
-	return v * mult;
+	return cmd_size__parse(s);
 }
 
 /* perf's spelling: fp, dwarf, dwarf,SIZE (no stack is copied here: SIZE is ignored). */

@@ -98,3 +98,24 @@ bool cmd_call_graph__kernel_can(const char *prefix, bool say)
 	}
 	return true;
 }
+
+unsigned long long cmd_size__parse(const char *s)
+{
+	unsigned long long v, mult = 1;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && !end[1])
+		mult = *end == 'K' || *end == 'k'   ? 1ull << 10
+		       : *end == 'M' || *end == 'm' ? 1ull << 20
+		       : *end == 'G' || *end == 'g' ? 1ull << 30
+						    : 0;
+	else if (*end)
+		mult = 0;
+	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (64ull << 10))
+		return 0;
+	return v * mult;
+}

@@ -28,6 +28,9 @@ int cmd_call_graph__parse(const char *arg);
  */
 bool cmd_call_graph__kernel_can(const char *prefix, bool say);
 
+/* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 64 KiB. */
+unsigned long long cmd_size__parse(const char *s);
+
 int cmd_record(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);

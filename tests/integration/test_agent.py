@@ -581,6 +581,124 @@ def case_request_bound():
         fail(f"agent exit {rc}")
 
 
+INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
+
+
+def profile_stacks(a, path, Profile):
+    """GET a pprof path: {tuple of function names, leaf first: samples}."""
+    st, hdr, body = a.get(path)
+    if st != 200:
+        fail(f"{path}: {st} {body[:200]}")
+    prof = Profile()
+    prof.ParseFromString(gzip.decompress(body))
+    strs = prof.string_table
+    stacks = {}
+    for smp in prof.sample:
+        # pmuprof's pprof: function id = location id = string index + 1
+        key = tuple(strs[loc - 1] for loc in smp.location_id)
+        stacks[key] = stacks.get(key, 0) + smp.value[0]
+    return stacks
+
+
+def metric_values(text, name):
+    """{labels: value} of a metric family in Prometheus text."""
+    return {m.group(1) or "": float(m.group(2)) for m in
+            re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.M)}
+
+
+def case_call_graph():
+    """record's default: user stacks walked with CFI tables (dwarf), the tables and the
+    walks counted in /metrics; --call-graph=fp is taken, said, and loads no table."""
+    demo = subprocess.Popen([DEMO, "30"], stdout=subprocess.DEVNULL)
+    try:
+        got = {}
+        for mode in ("default", "fp"):
+            a = Agent("-F", "99", "--window", "1",
+                      *(["--call-graph=fp"] if mode == "fp" else []))
+            try:
+                a.wait_ready()
+                deadline, text = time.time() + 20, ""
+                while time.time() < deadline:
+                    text = a.get("/metrics")[2].decode()
+                    if mode == "fp" or sum(metric_values(text, "pmuprof_unwind_stacks_total")
+                                           .values()) > 0:
+                        break
+                    time.sleep(0.5)
+                coll = json.loads(a.get("/api/collectors")[2])
+            finally:
+                rc = a.stop()
+            got[mode] = (text, coll, rc)
+    finally:
+        demo.kill()
+        demo.wait()
+    text, coll, rc = got["default"]
+    ends = metric_values(text, "pmuprof_unwind_stacks_total")
+    tables = metric_values(text, "pmuprof_unwind_tables").get("", 0)
+    kbytes = metric_values(text, "pmuprof_unwind_table_bytes").get("", 0)
+    print(f"default: {coll['call_graph']}, {tables:.0f} tables, {kbytes / 1e6:.1f} MB, ends {ends}")
+    if coll.get("call_graph") != "dwarf" or rc != 0:
+        fail(f"default: call_graph {coll.get('call_graph')}, exit {rc}")
+    if not ends.get('{end="complete"}') or tables < 1 or kbytes <= 0:
+        fail("the CFI walk does not run by default:\n"
+             + "\n".join(l for l in text.splitlines() if "unwind" in l))
+    text, coll, rc = got["fp"]
+    if coll.get("call_graph") != "fp" or rc != 0:
+        fail(f"--call-graph=fp: call_graph {coll.get('call_graph')}, exit {rc}")
+    if metric_values(text, "pmuprof_unwind_table_bytes").get("") != 0 or \
+            "pmuprof_unwind_stacks_total" in text:
+        fail("--call-graph=fp still loads tables:\n"
+             + "\n".join(l for l in text.splitlines() if "unwind" in l))
+
+
+def case_debuginfod():
+    """A stripped program is named from a debuginfod server (Debian's, on loopback); the
+    files fetched and missing are counted in /metrics."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_symbols as ts
+    Profile = pprof_class()
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-dbg-")
+    try:
+        srv, prog, build_id = ts.stripped_fixture(tmp)
+        proc, url = ts.start_debuginfod(tmp, srv, build_id)
+    except ts.tr.Fail as e:
+        fail(str(e))
+    os.environ.update(DEBUGINFOD_URLS=url, DEBUGINFOD_CACHE_PATH=os.path.join(tmp, "cache"))
+    load = subprocess.Popen([prog, "20"], stdout=subprocess.DEVNULL)
+    a = Agent("-F", "199", "--window", "1", "--debuginfod-budget", "60")
+    fetched, text = 0, ""
+    try:
+        a.wait_ready()
+        stacks = profile_stacks(a, "/debug/pprof/profile?seconds=4", Profile)
+        deadline = time.time() + 20
+        while time.time() < deadline and not fetched:
+            text = a.get("/metrics")[2].decode()
+            m = re.search(r'^pmuprof_debuginfod_files_total\{result="fetched"\} (\d+)', text,
+                          re.M)
+            fetched = int(m.group(1)) if m else 0
+            time.sleep(0.5)
+    finally:
+        load.kill()
+        load.wait()
+        rc = a.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
+    mine = {k: n for k, n in stacks.items() if k and k[-1] == "prog"}
+    named = sum(n for k, n in mine.items() if "work" in k)
+    print(f"prog: {sum(mine.values())} samples, {named} in work; {fetched} fetched")
+    if fetched != 1:
+        fail(f"pmuprof_debuginfod_files_total{{result=fetched}} {fetched}, expected 1:\n"
+             + "\n".join(l for l in text.splitlines() if "debuginfod" in l))
+    if not mine or named < 0.5 * sum(mine.values()):
+        fail(f"the stripped program is not named: {sorted(mine.items(), key=lambda kv: -kv[1])[:3]}")
+    for r in ("cached", "missing", "budget_exhausted"):
+        if f'pmuprof_debuginfod_files_total{{result="{r}"}}' not in text:
+            fail(f"/metrics lacks debuginfod result {r}")
+    if "pmuprof_debuginfod_seconds_total" not in text:
+        fail("/metrics lacks pmuprof_debuginfod_seconds_total")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+
+
 def case_cli_errors():
     """Bad options: one line naming the input, exit 2, nothing started."""
     cases = [
@@ -592,6 +710,9 @@ def case_cli_errors():
         (["--collectors", "profile,nope"], "no collector named 'nope'"),
         (["--bogus"], "unknown option '--bogus'"),
         (["extra"], "unexpected argument 'extra'"),
+        (["--call-graph=lbr"], "--call-graph lbr"),
+        (["--unwind-memory", "1x"], "--unwind-memory 1x"),
+        (["--debuginfod-budget", "0"], "--debuginfod-budget 0"),
     ]
     for args, want in cases:
         p = subprocess.run([PMUPROF, "agent", *args], capture_output=True, text=True,
@@ -646,6 +767,8 @@ CASES = {
     "push": case_push,
     "request-bound": case_request_bound,
     "cli-errors": case_cli_errors,
+    "call-graph": case_call_graph,
+    "debuginfod": case_debuginfod,
 }
 
 if __name__ == "__main__":
