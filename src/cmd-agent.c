@@ -48,6 +48,7 @@ static const char agent_usage[] =
 	"                          defaults to pmuprof, hostname is added)\n"
 	"      --call-graph MODE   user stacks: dwarf (default where the kernel can) walks\n"
 	"                          them with CFI tables, fp follows frame pointers; -g: accepted\n"
+	"      --unwind-memory SIZE kernel memory for the CFI tables (default 256M)\n"
 	"      --no-debuginfod     do not ask the DEBUGINFOD_URLS servers for debug files\n"
 	"      --debuginfod-budget S seconds for all debuginfod queries (default 10)\n"
 	"      --max-table N       distinct stacks per event and window (default 200000)\n"

@@ -222,11 +222,18 @@ def case_promtool():
     promtool = shutil.which("promtool")
     if not promtool:
         fail("promtool is not installed (Debian's prometheus package)")
+    pprof_class()  # Debian's python3 and its packages (python3-prometheus-client below)
     a = Agent("-F", "99", "--window", "1")
     try:
         a.wait_ready()
-        time.sleep(2.5)  # a window or two: every family has its values
-        st, hdr, body = a.get("/metrics")
+        # Windows with stacks: every family has its values (a busy machine takes longer).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            st, hdr, body = a.get("/metrics")
+            if sum(metric_values(body.decode(), "pmuprof_samples_in_stacks_total").values()) \
+                    and metric_values(body.decode(), "pmuprof_windows_total").get("", 0) >= 2:
+                break
+            time.sleep(0.5)
         st_om, hdr_om, body_om = a.get(
             "/metrics", {"Accept": "application/openmetrics-text;version=1.0.0"})
         st_c, _, coll = a.get("/api/collectors")
@@ -257,6 +264,20 @@ def case_promtool():
     om = body_om.decode()
     if not om.endswith("# EOF\n") or "# TYPE pmuprof_samples counter" not in om:
         fail(f"OpenMetrics body:\n{om}")
+    # The OpenMetrics reference parser (python3-prometheus-client) is strict.
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    try:
+        fams = {f.name: f for f in text_string_to_metric_families(om)}
+    except ValueError as e:
+        fail(f"OpenMetrics parser: {e}")
+    if fams["pmuprof_samples"].type != "counter" or \
+            fams["process_resident_memory_bytes"].type != "gauge":
+        fail(f"OpenMetrics families: {sorted(fams)}")
+    for name in ("pmuprof_unwind_table_bytes", "pmuprof_unwind_tables",
+                 "pmuprof_unwind_stacks_total", "pmuprof_symbolized_stacks_total",
+                 "pmuprof_stack_cache_hits_total", "pmuprof_sched_context_switches_total"):
+        if f"\n{name}" not in text:
+            fail(f"/metrics lacks {name}:\n{text}")
     cj = json.loads(coll)
     names = {c["name"]: c for c in cj["collectors"]}
     if st_c != 200 or set(names) != {"profile", "counters", "uncore", "cpu", "memory", "sched"}:
@@ -266,6 +287,25 @@ def case_promtool():
     for c in names.values():
         if not c["running"] and not c["reason"]:
             fail(f"{c['name']} does not run and says no reason: {coll}")
+    # Without a hardware PMU (this machine, most VMs): no counters, so no IPC or miss
+    # ratios, and no uncore bytes; /api/collectors says why, /metrics says they failed.
+    if names["counters"]["running"]:
+        if "\npmuprof_counters_ipc " not in text:
+            fail(f"counters run but /metrics has no pmuprof_counters_ipc:\n{text}")
+    else:
+        if "hardware PMU" not in names["counters"]["reason"]:
+            fail(f"counters: reason {names['counters']['reason']!r}")
+        for absent in ("pmuprof_counters_", "pmuprof_uncore_"):
+            if f"\n{absent}" in text:
+                fail(f"{absent}* without the collector running:\n{text}")
+        if 'pmuprof_scrape_collector_success{collector="counters"} 0' not in text:
+            fail(f"counters' scrape success is not 0:\n{text}")
+    if not names["uncore"]["running"]:
+        if "uncore" not in names["uncore"]["reason"] or \
+                'pmuprof_scrape_collector_success{collector="uncore"} 0' not in text:
+            fail(f"uncore: {names['uncore']}")
+    elif 'pmuprof_uncore_' not in text or 'socket="0"' not in text:
+        fail(f"uncore runs but gives no bytes by socket:\n{text}")
     if st_i != 200 or b"/debug/pprof/" not in index:
         fail(f"index page: {st_i} {index}")
 
