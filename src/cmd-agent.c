@@ -125,6 +125,48 @@ static int label_arg(const char *arg)
 	return 0;
 }
 
+/* The sampler's options: 0, EXIT_BAD_INPUT, or -1 when c is not one of them. */
+static int sampler_opt(int c, const char *arg, struct agent_opts *o, int *call_graph)
+{
+	int err = 0;
+	long v;
+
+	switch (c) {
+	case OPT_MAX_TABLE:
+		err = int_arg("--max-table", arg, 1, 100000000, &v);
+		o->max_table = v;
+		break;
+	case OPT_DRAIN:
+		err = int_arg("--drain-interval", arg, 10, 60000, &v);
+		o->drain_ms = v;
+		break;
+	case OPT_CALL_GRAPH:
+		*call_graph = cmd_call_graph__parse(arg);
+		if (*call_graph < 0)
+			return bad("--call-graph", arg,
+				   "use fp (frame pointers) or dwarf (CFI tables)");
+		break;
+	case OPT_UNWIND_MEMORY:
+		o->unwind_memory = cmd_size__parse(arg);
+		if (!o->unwind_memory)
+			return bad("--unwind-memory", arg,
+				   "give a size such as 64M or 1G (at least 64K)");
+		break;
+	case 'g':
+		break; /* perf's "record call graphs": always done */
+	case OPT_NO_DEBUGINFOD:
+		o->no_debuginfod = true;
+		break;
+	case OPT_DEBUGINFOD_BUDGET:
+		err = int_arg("--debuginfod-budget", arg, 1, 3600, &v);
+		o->debuginfod_budget = v;
+		break;
+	default:
+		return -1;
+	}
+	return err;
+}
+
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option options[] = {
@@ -215,35 +257,6 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			err = label_arg(optarg);
 			o->labels[o->nr_labels++] = optarg;
 			break;
-		case OPT_MAX_TABLE:
-			err = int_arg("--max-table", optarg, 1, 100000000, &v);
-			o->max_table = v;
-			break;
-		case OPT_DRAIN:
-			err = int_arg("--drain-interval", optarg, 10, 60000, &v);
-			o->drain_ms = v;
-			break;
-		case OPT_CALL_GRAPH:
-			call_graph = cmd_call_graph__parse(optarg);
-			if (call_graph < 0)
-				return bad("--call-graph", optarg,
-					   "use fp (frame pointers) or dwarf (CFI tables)");
-			break;
-		case OPT_UNWIND_MEMORY:
-			o->unwind_memory = cmd_size__parse(optarg);
-			if (!o->unwind_memory)
-				return bad("--unwind-memory", optarg,
-					   "give a size such as 64M or 1G (at least 64K)");
-			break;
-		case 'g':
-			break; /* perf's "record call graphs": always done */
-		case OPT_NO_DEBUGINFOD:
-			o->no_debuginfod = true;
-			break;
-		case OPT_DEBUGINFOD_BUDGET:
-			err = int_arg("--debuginfod-budget", optarg, 1, 3600, &v);
-			o->debuginfod_budget = v;
-			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);
 			break;
@@ -251,7 +264,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			fputs(agent_usage, stdout);
 			exit(0);
 		default:
-			return cmd_option_error("agent", c, argv, options);
+			err = sampler_opt(c, optarg, o, &call_graph);
+			if (err < 0)
+				return cmd_option_error("agent", c, argv, options);
 		}
 	}
 	if (!err && optind < argc) {
