@@ -57,6 +57,8 @@ zstd
 scdoc
 man-db
 bash-completion
+protobuf-c-compiler
+libprotobuf-c-dev
 "
 
 missing=""

@@ -448,6 +448,13 @@ PPROF_PROTO = {
 }
 
 
+def frame_name(prof, loc_id, outer=False):
+    """The function at a location (its outermost line when outer, else its innermost)."""
+    loc = next(l for l in prof.location if l.id == loc_id)
+    fid = loc.line[-1 if outer else 0].function_id
+    return prof.string_table[next(f for f in prof.function if f.id == fid).name]
+
+
 def pprof_class():
     """perftools.profiles.Profile built from a descriptor (no protoc needed)."""
     try:
@@ -568,8 +575,7 @@ def case_push():
             lab = {st[lb.key]: st[lb.str] for lb in smp.label}
             if lab.get("pid") == str(demo.pid):
                 demo_labels.append(lab)
-            # pmuprof's pprof: function id = location id = string index + 1
-            root = st[smp.location_id[-1] - 1]
+            root = frame_name(prof, smp.location_id[-1], outer=True)
             if not root.startswith("[lost:") and ("pid" not in lab or "comm" not in lab):
                 fail(f"a sample of {root} without pid and comm labels: {lab}")
     # Other developers' demos may run too: the one started here is told by its pid.
@@ -606,13 +612,13 @@ def case_request_bound():
         fail(f"status {st}: {body[:200]}")
     prof = Profile()
     prof.ParseFromString(gzip.decompress(body))
-    strs = prof.string_table
     roots = {}
     for smp in prof.sample:
-        leaf = strs[smp.location_id[0] - 1]
+        leaf = frame_name(prof, smp.location_id[0])
         roots[leaf] = roots.get(leaf, 0) + smp.value[0]
     lost = roots.get("[lost:table_full]", 0)
-    stacks = [s for s in prof.sample if strs[s.location_id[0] - 1] != "[lost:table_full]"]
+    stacks = [s for s in prof.sample
+              if frame_name(prof, s.location_id[0]) != "[lost:table_full]"]
     if len(stacks) > 20 + 3:  # + the other ledger lines
         fail(f"{len(stacks)} stacks with --max-table 20")
     if not lost:
