@@ -638,10 +638,12 @@ def profile_stacks(a, path, Profile):
     prof = Profile()
     prof.ParseFromString(gzip.decompress(body))
     strs = prof.string_table
+    funcs = {f.id: strs[f.name] for f in prof.function}
+    # A location's lines: innermost (inlined) first, as the samples' locations.
+    locs = {l.id: [funcs[ln.function_id] for ln in l.line] for l in prof.location}
     stacks = {}
     for smp in prof.sample:
-        # pmuprof's pprof: function id = location id = string index + 1
-        key = tuple(strs[loc - 1] for loc in smp.location_id)
+        key = tuple(name for loc in smp.location_id for name in locs[loc])
         stacks[key] = stacks.get(key, 0) + smp.value[0]
     return stacks
 
