@@ -44,6 +44,30 @@ static int ksym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * The core kernel's lines come sorted by address and only modules' may not: when the whole
+ * file is in order, only the runs of aliases (same address) need ordering, which spares
+ * sorting 100k+ symbols on every record.
+ */
+static void ksyms__sort(struct ksyms *ks)
+{
+	size_t i, run;
+
+	for (i = 1; i < ks->nr; i++)
+		if (ks->syms[i].addr < ks->syms[i - 1].addr)
+			break;
+	if (i < ks->nr) {
+		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
+		return;
+	}
+	for (i = 0; i < ks->nr; i = run) {
+		for (run = i + 1; run < ks->nr && ks->syms[run].addr == ks->syms[i].addr; run++)
+			;
+		if (run - i > 1)
+			qsort(&ks->syms[i], run - i, sizeof(*ks->syms), ksym_cmp);
+	}
+}
+
 void ksyms__free(struct ksyms *ks)
 {
 	size_t i;
@@ -129,8 +153,7 @@ struct ksyms *ksyms__load_file(FILE *f)
 		ks->nr++;
 	}
 	ks->hidden = ks->nr > 0 && !any_nonzero;
-	if (ks->nr)
-		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
+	ksyms__sort(ks);
 out:
 	free(line);
 	if (err) {
@@ -184,4 +207,26 @@ const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr)
 	while (lo > 0 && ks->syms[lo - 1].addr == ks->syms[lo].addr)
 		lo--;
 	return &ks->syms[lo];
+}
+
+bool ksyms__probe_hidden(const char *path)
+{
+	char line[256];
+	bool hidden = true;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return true;
+	/* kptr_restrict shows every address as zeros: the first code symbol tells. */
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		unsigned long addr = strtoul(line, &end, 16);
+
+		if (end == line || *end != ' ' || !strchr("tTwW", end[1]) || !end[1])
+			continue;
+		hidden = addr == 0;
+		break;
+	}
+	fclose(f);
+	return hidden;
 }

@@ -171,6 +171,9 @@ static struct ksyms *get_ksyms(struct symbolizer *s)
 
 bool symbolizer__kernel_hidden(struct symbolizer *s)
 {
+	/* No kernel frame named yet: a probe answers without parsing all of kallsyms. */
+	if (!s->ksyms_tried)
+		return ksyms__probe_hidden(s->kallsyms_path);
 	return ksyms__hidden(get_ksyms(s));
 }
 

@@ -34,6 +34,8 @@ size_t ksyms__count(const struct ksyms *ks);
 bool ksyms__hidden(const struct ksyms *ks);
 /* The symbol containing addr (greatest address <= addr), or NULL. */
 const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr);
+/* Whether kernel addresses are hidden, from the file's first code symbol (no full parse). */
+bool ksyms__probe_hidden(const char *path);
 
 /* ---- ELF symbol tables ---- */
 struct elf_syms;
