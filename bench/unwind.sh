@@ -23,6 +23,13 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${RUNS:=3}"
+# Workload sizes: by default about 10 s of CPU each (~10k samples at 999 Hz, as the issue
+# measured perf on xz -9), since perf's pipeline costs per sample and pmuprof's mostly once.
+: "${PY_ITERS:=1800}"
+: "${XZ_LINES:=230000}"
+# CPU_ONLY=1 measures only the whole-run CPU (skips the fp and bpftrace runs).
+: "${CPU_ONLY:=0}"
+export PY_ITERS XZ_LINES CPU_ONLY
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench/unwind.sh: needs root (BPF stats, perf and bpftrace)" >&2
@@ -47,11 +54,15 @@ bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
 tmp = tempfile.mkdtemp(prefix="pmuprof-unwind-bench-")
 data = os.path.join(tmp, "data.txt")
 with open(data, "wb") as f:
-    for i in range(150000):
+    for i in range(int(os.environ["XZ_LINES"])):
         f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
 PY_WORK = ("import json\n"
            "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
-           "for _ in range(400): json.loads(json.dumps(d))\n")
+           "for _ in range(%d): json.loads(json.dumps(d))\n" % int(os.environ["PY_ITERS"]))
+cpu_only = os.environ["CPU_ONLY"] == "1"
+print(f"workloads: python3.11 {os.environ['PY_ITERS']} JSON round trips of 2000 records, "
+      f"xz -9 -T1 of {os.path.getsize(data) / 1e6:.1f} MB ({os.environ['XZ_LINES']} lines); "
+      f"about 10 s of CPU each by default (PY_ITERS, XZ_LINES)", flush=True)
 # The workload waits on stdin, so a tool attaches (-p) before it runs.
 WORKLOADS = {
     "python3.11": ["sh", "-c", 'read go; exec python3.11 -c "$0"', PY_WORK],
@@ -178,12 +189,17 @@ try:
             r["pmuprof_cpu"].append(cpu)
             r["pmuprof_bytes"].append(pmuprof_bytes(out, err))
             r["table_mib"].append(peak_mib(err))
-            _, ns, cnt, _ = cpu_of(lambda pid: [pmuprof, "record", "-F", "999",
-                                                "--call-graph=fp", "-p", str(pid), "-o",
-                                                out], work)
+            if cpu_only:
+                ns = cnt = 0
+            else:
+                _, ns, cnt, _ = cpu_of(lambda pid: [pmuprof, "record", "-F", "999",
+                                                    "--call-graph=fp", "-p", str(pid), "-o",
+                                                    out], work)
             r["fp_ns"].append(ns / cnt if cnt else float("nan"))
             prog = ("profile:hz:999 /pid == %d/ { @[ustack, kstack, comm] = count(); }")
-            ns, cnt, bout, _ = attached(lambda pid: ["bpftrace", "-e", prog % pid], work)
+            bout = ""
+            if not cpu_only:
+                ns, cnt, bout, _ = attached(lambda pid: ["bpftrace", "-e", prog % pid], work)
             mine = sum(int(n) for n in re.findall(r"\]: (\d+)$", bout, re.M))
             r["bpftrace_ns"].append(ns / cnt if cnt else float("nan"))
             r["bpftrace_ns_mine"].append(ns / mine if mine else float("nan"))
