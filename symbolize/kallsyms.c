@@ -44,28 +44,49 @@ static int ksym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Merge the sorted [0, mid) and [mid, nr) of ks->syms; -ENOMEM leaves them unmerged. */
+static int ksyms__merge(struct ksyms *ks, size_t mid)
+{
+	struct ksym *out = malloc(ks->nr * sizeof(*out));
+	size_t i = 0, j = mid, k = 0;
+
+	if (!out)
+		return -ENOMEM;
+	while (i < mid || j < ks->nr) {
+		if (j == ks->nr || (i < mid && ksym_cmp(&ks->syms[i], &ks->syms[j]) <= 0))
+			out[k++] = ks->syms[i++];
+		else
+			out[k++] = ks->syms[j++];
+	}
+	free(ks->syms);
+	ks->syms = out;
+	ks->cap = ks->nr;
+	return 0;
+}
+
 /*
- * The core kernel's lines come sorted by address and only modules' may not: when the whole
- * file is in order, only the runs of aliases (same address) need ordering, which spares
- * sorting 100k+ symbols on every record.
+ * The core kernel's and modules' lines come sorted by address; only a short tail (BPF
+ * programs, trampolines) may not. Ordering the runs of aliases, sorting the tail and
+ * merging spares sorting 100k+ symbols on every record.
  */
 static void ksyms__sort(struct ksyms *ks)
 {
-	size_t i, run;
+	size_t i, run, mid;
 
-	for (i = 1; i < ks->nr; i++)
-		if (ks->syms[i].addr < ks->syms[i - 1].addr)
+	for (mid = 1; mid < ks->nr; mid++)
+		if (ks->syms[mid].addr < ks->syms[mid - 1].addr)
 			break;
-	if (i < ks->nr) {
-		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
-		return;
-	}
-	for (i = 0; i < ks->nr; i = run) {
-		for (run = i + 1; run < ks->nr && ks->syms[run].addr == ks->syms[i].addr; run++)
+	for (i = 0; i < mid && i < ks->nr; i = run) {
+		for (run = i + 1; run < mid && ks->syms[run].addr == ks->syms[i].addr; run++)
 			;
 		if (run - i > 1)
 			qsort(&ks->syms[i], run - i, sizeof(*ks->syms), ksym_cmp);
 	}
+	if (mid >= ks->nr)
+		return;
+	qsort(&ks->syms[mid], ks->nr - mid, sizeof(*ks->syms), ksym_cmp);
+	if (ksyms__merge(ks, mid))
+		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
 }
 
 void ksyms__free(struct ksyms *ks)
