@@ -107,6 +107,18 @@ struct slot_change {
 	int fd; /* the new inner array, or -1: empty the slot (the file was unloaded) */
 };
 
+/*
+ * A process found outside the profiled ones, remembered a while: on a busy machine the
+ * tracker reports every process's mappings, and reading each one's /proc/PID/stat again
+ * on every report costs more than the whole walk. Short-lived, as pids are reused.
+ */
+#define DENIED_SLOTS  512
+#define DENIED_HOLD_S 1.0
+struct denied {
+	pid_t pid;
+	double until;
+};
+
 struct unwind_loader {
 	struct unwind_loader_opts o;
 	struct unwind_cache *cache;
@@ -137,6 +149,7 @@ struct unwind_loader {
 	bool restricted;
 	pid_t *allowed;
 	size_t nr_allowed, cap_allowed;
+	struct denied denied[DENIED_SLOTS];
 };
 
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
@@ -461,9 +474,18 @@ int unwind_loader__touch(struct unwind_loader *l, pid_t pid)
 		return 0;
 	/* A child of a profiled process (fork, then exec) is profiled too (inherit). */
 	if (l->restricted && !is_allowed(l, pid)) {
-		pid_t ppid = parent_of(l, pid);
+		struct denied *d = &l->denied[pid % DENIED_SLOTS];
+		double now = mono_now();
+		pid_t ppid;
 
-		if (ppid <= 0 || !is_allowed(l, ppid) || allow(l, pid))
+		if (d->pid == pid && now < d->until)
+			return 0;
+		ppid = parent_of(l, pid);
+		if (ppid <= 0 || !is_allowed(l, ppid)) {
+			*d = (struct denied){.pid = pid, .until = now + DENIED_HOLD_S};
+			return 0;
+		}
+		if (allow(l, pid))
 			return 0;
 	}
 	if (l->nr_touched == l->cap_touched) {
