@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,12 +67,19 @@ struct record {
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
 	struct stack_cache *named;
+	/* Names of user frames, by file and offset. */
+	struct frame_cache *frames_named;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 };
 
 #define DRAIN_BATCH 1024
+/* Distinct user frames whose names are kept (a few hundred bytes each). */
+#define FRAME_CACHE_MAX 32768
+/* Drained keys remembered with their names (a few hundred bytes each). */
+#define STACK_CACHE_MAX 65536
+_Static_assert(FRAME_CACHE_NAMES >= SYM_MAX_FRAMES, "a cached frame holds every inlined one");
 /* Queued keys beyond this are named before the next flip; an empty queue keeps this much. */
 #define PENDING_MAX_BYTES  (16u << 20)
 #define PENDING_KEEP_BYTES (1u << 20)
@@ -199,6 +207,7 @@ void record__free(struct record *r)
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
 	stack_cache__free(r->named);
+	frame_cache__free(r->frames_named);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -511,8 +520,9 @@ static int alloc_drain(struct record *r)
 	r->names = calloc(NAMES_MAX, sizeof(*r->names));
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
+	r->frames_named = frame_cache__new(FRAME_CACHE_MAX);
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->frames || !r->named)
+	    !r->frames || !r->named || !r->frames_named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -525,6 +535,12 @@ static int alloc_drain(struct record *r)
 		r->opts.drain_fill = 50;
 	if (!r->opts.max_table)
 		r->opts.max_table = RECORD_MAX_TABLE;
+	/*
+	 * The loop runs as long as the record: large buffers (the sections of files loaded
+	 * and unloaded, the tables as they grow) are mapped, so that freeing them gives the
+	 * memory back instead of leaving holes in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	/* A test knob: slow symbolization down to show that drains keep their cadence. */
 	if (getenv("PMUPROF_TEST_NAME_DELAY_US"))
 		r->name_delay_us = strtoul(getenv("PMUPROF_TEST_NAME_DELAY_US"), NULL, 10);
@@ -808,25 +824,77 @@ const char *unwind_stop__name(unsigned int stop)
 	return stop < sizeof(names) / sizeof(names[0]) && names[stop] ? names[stop] : "unknown";
 }
 
+/* The file (resolved by the symbolizer before) and offset of a user address: the key of
+ * its names in the frame cache. NULL: not a file's code, or not opened yet. */
+static const struct map_entry *frame_file(struct record *r, pid_t pid, __u64 ip, bool leaf,
+					  uint64_t *off)
+{
+	unsigned long a = leaf ? ip : ip - 1;
+	const struct map_entry *m = aspaces__find(symbolizer__aspaces(r->sym), pid, a);
+
+	/* memfd code is named per process, from its perf map. */
+	if (!m || !m->obj || m->path[0] != '/' || !strncmp(m->path, "/memfd:", 7))
+		return NULL;
+	*off = a - m->start + m->pgoff;
+	return m;
+}
+
+/* Look one user address up in the symbolizer; its names into buf, described by *fn. */
+static void frame_lookup(struct record *r, pid_t pid, __u64 ip, bool leaf,
+			 char (*buf)[FRAME_NAME_MAX], struct frame_names *fn,
+			 struct frame_module *mod)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, mod), j;
+
+	memset(fn, 0, sizeof(*fn));
+	fn->n = nf < FRAME_CACHE_NAMES ? nf : FRAME_CACHE_NAMES;
+	for (j = 0; j < (int)fn->n; j++) {
+		if (symbolizer__format(r->sym, &f[j], buf[j], FRAME_NAME_MAX) != SYM_RESOLVED)
+			fn->unresolved |= 1u << j;
+		fn->names[j] = buf[j];
+	}
+	if (mod->path && mod->path[0] == '/') {
+		fn->module = mod->path;
+		fn->build_id = mod->build_id;
+	}
+}
+
 /*
  * The frames of one user address into names[n...]: its function, then the functions
  * inlined there while room is left (room: names that may still be used, the frames
- * after this one included). Returns the next free index.
+ * after this one included). Returns the next free index. A file's frame named before
+ * (in any process) comes from the frame cache.
  */
 static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
 			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
 {
-	struct sym_frame f[SYM_MAX_FRAMES];
+	char buf[FRAME_CACHE_NAMES][FRAME_NAME_MAX];
 	struct frame_module mod = {.path = NULL};
-	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
+	const struct frame_names *known;
+	struct frame_names fn;
+	const struct map_entry *m;
+	uint64_t off = 0;
+	unsigned int j, nf;
 
-	if (nf > (int)room)
-		nf = room > 0 ? (int)room : 1;
+	m = frame_file(r, pid, ip, leaf, &off);
+	known = m ? frame_cache__find(r->frames_named, m->obj, m->path, off, leaf) : NULL;
+	if (!known) {
+		frame_lookup(r, pid, ip, leaf, buf, &fn, &mod);
+		m = frame_file(r, pid, ip, leaf, &off);
+		if (m)
+			frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, &fn);
+		known = &fn;
+	}
+	nf = known->n;
+	if (nf > room)
+		nf = room > 0 ? room : 1;
 	for (j = 0; j < nf; j++, n++) {
-		if (symbolizer__format(r->sym, &f[j], r->names[n], FRAME_NAME_MAX) != SYM_RESOLVED)
+		snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->names[j]);
+		if (known->unresolved & (1u << j))
 			*unresolved = true;
-		if (mod.path && mod.path[0] == '/')
-			stack_table__set_module(table, r->names[n], mod.path, mod.build_id);
+		if (known->module)
+			stack_table__set_module(table, r->names[n], known->module, known->build_id);
 	}
 	return n;
 }
@@ -921,8 +989,10 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stored, count);
 	if (err || finish_cut_short(r))
 		return err;
-	/* Bounded like the tables: entries name stacks in them. */
-	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events)
+	/* Bounded like the tables (entries name stacks in them), and in memory: keys of deep
+	 * stacks run to a kilobyte. */
+	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events ||
+	    stack_cache__len(r->named) >= STACK_CACHE_MAX)
 		stack_cache__clear(r->named);
 	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
 }
@@ -1069,7 +1139,11 @@ static void pending_done(struct record *r)
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
 	stack_cache__sweep(r->named, key_stale, r);
-	symbolizer__sweep(r->sym);
+	/* A file unloaded: its address may name another file from now on. */
+	if (symbolizer__sweep(r->sym)) {
+		frame_cache__clear(r->frames_named);
+		malloc_trim(0);
+	}
 }
 
 /* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */

@@ -145,3 +145,139 @@ size_t stack_cache__sweep(struct stack_cache *c,
 	c->nr -= n;
 	return n;
 }
+
+struct frame_entry {
+	struct frame_entry *next;
+	const void *obj, *path;
+	uint64_t off;
+	bool leaf;
+	struct frame_names names; /* its strings point into text */
+	char text[];
+};
+
+struct frame_cache {
+	struct frame_entry **buckets;
+	size_t nbuckets, nr, max;
+	uint64_t hits;
+};
+
+static size_t frame_bucket(const struct frame_cache *c, const void *obj, const void *path,
+			   uint64_t off, bool leaf)
+{
+	uint64_t h = ((uintptr_t)obj * 0x9e3779b97f4a7c15ull) ^ ((uintptr_t)path >> 3) ^
+		     (off * 0xc2b2ae3d27d4eb4full) ^ leaf;
+
+	return (h ^ (h >> 29)) & (c->nbuckets - 1);
+}
+
+struct frame_cache *frame_cache__new(size_t max)
+{
+	struct frame_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->max = max ? max : 1;
+	for (c->nbuckets = 64; c->nbuckets < c->max; c->nbuckets *= 2)
+		;
+	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+	if (!c->buckets) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void frame_cache__clear(struct frame_cache *c)
+{
+	struct frame_entry *e, *next;
+	size_t i;
+
+	for (i = 0; c->nr && i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+		c->buckets[i] = NULL;
+	}
+	c->nr = 0;
+}
+
+void frame_cache__free(struct frame_cache *c)
+{
+	if (!c)
+		return;
+	frame_cache__clear(c);
+	free(c->buckets);
+	free(c);
+}
+
+const struct frame_names *frame_cache__find(struct frame_cache *c, const void *obj,
+					    const void *path, uint64_t off, bool leaf)
+{
+	struct frame_entry *e = c->buckets[frame_bucket(c, obj, path, off, leaf)];
+
+	for (; e; e = e->next)
+		if (e->off == off && e->obj == obj && e->path == path && e->leaf == leaf) {
+			c->hits++;
+			return &e->names;
+		}
+	return NULL;
+}
+
+/* The strings of names copied into text (NULL: only their size). */
+static size_t frame_text(const struct frame_names *names, char *text, struct frame_names *out)
+{
+	const char *src[FRAME_CACHE_NAMES + 2];
+	const char **dst[FRAME_CACHE_NAMES + 2];
+	size_t len = 0, i, n = 0, l;
+
+	for (i = 0; i < names->n && i < FRAME_CACHE_NAMES; i++, n++) {
+		src[n] = names->names[i];
+		dst[n] = out ? &out->names[i] : NULL;
+	}
+	src[n] = names->module;
+	dst[n++] = out ? &out->module : NULL;
+	src[n] = names->build_id;
+	dst[n++] = out ? &out->build_id : NULL;
+	for (i = 0; i < n; i++) {
+		if (!src[i])
+			continue;
+		l = strlen(src[i]) + 1;
+		if (text) {
+			memcpy(text + len, src[i], l);
+			*dst[i] = text + len;
+		}
+		len += l;
+	}
+	return len;
+}
+
+int frame_cache__add(struct frame_cache *c, const void *obj, const void *path, uint64_t off,
+		     bool leaf, const struct frame_names *names)
+{
+	size_t b = frame_bucket(c, obj, path, off, leaf);
+	struct frame_entry *e;
+
+	if (c->nr >= c->max)
+		frame_cache__clear(c);
+	e = malloc(sizeof(*e) + frame_text(names, NULL, NULL));
+	if (!e)
+		return -ENOMEM;
+	e->obj = obj;
+	e->path = path;
+	e->off = off;
+	e->leaf = leaf;
+	e->names = *names;
+	if (e->names.n > FRAME_CACHE_NAMES)
+		e->names.n = FRAME_CACHE_NAMES;
+	frame_text(names, e->text, &e->names);
+	e->next = c->buckets[b];
+	c->buckets[b] = e;
+	c->nr++;
+	return 0;
+}
+
+uint64_t frame_cache__hits(const struct frame_cache *c)
+{
+	return c->hits;
+}
