@@ -88,3 +88,57 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	stack_cache__free(c);
 	stack_table__free(t);
 }
+
+Test(record, frame_cache_keys_by_file_offset_and_leaf)
+{
+	struct frame_cache *c = frame_cache__new(4);
+	int file_a, file_b;
+	char name[] = "hot_60";
+	struct frame_names in = {.n = 2,
+				 .unresolved = 2,
+				 .module = "/usr/bin/demo",
+				 .build_id = "abcd",
+				 .names = {name, "[demo]"}};
+	const struct frame_names *out;
+
+	cr_assert(c);
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x10, false));
+	cr_assert_eq(frame_cache__add(c, &file_a, "p", 0x10, false, &in), 0);
+	/* Copied: the caller's buffer may change. */
+	name[0] = 'X';
+	out = frame_cache__find(c, &file_a, "p", 0x10, false);
+	cr_assert(out);
+	cr_expect_eq(out->n, 2);
+	cr_expect_str_eq(out->names[0], "hot_60");
+	cr_expect_str_eq(out->names[1], "[demo]");
+	cr_expect_eq(out->unresolved, 2);
+	cr_expect_str_eq(out->module, "/usr/bin/demo");
+	cr_expect_str_eq(out->build_id, "abcd");
+	/* Another file, offset or leaf-ness is another frame. */
+	cr_expect_null(frame_cache__find(c, &file_b, "p", 0x10, false));
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x11, false));
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x10, true));
+	cr_expect_eq(frame_cache__hits(c), 1);
+	frame_cache__free(c);
+}
+
+Test(record, frame_cache_is_bounded)
+{
+	struct frame_cache *c = frame_cache__new(3);
+	struct frame_names in = {.n = 1, .names = {"f"}};
+	int file;
+	uint64_t off;
+
+	cr_assert(c);
+	for (off = 0; off < 3; off++)
+		cr_assert_eq(frame_cache__add(c, &file, "p", off, false, &in), 0);
+	cr_expect(frame_cache__find(c, &file, "p", 2, false));
+	cr_expect_null(frame_cache__find(c, &file, "p", 0, false)->module);
+	/* Full: emptied before the next one goes in. */
+	cr_assert_eq(frame_cache__add(c, &file, "p", 3, false, &in), 0);
+	cr_expect_null(frame_cache__find(c, &file, "p", 0, false));
+	cr_expect(frame_cache__find(c, &file, "p", 3, false));
+	frame_cache__clear(c);
+	cr_expect_null(frame_cache__find(c, &file, "p", 3, false));
+	frame_cache__free(c);
+}
