@@ -54,12 +54,40 @@ struct scope_span {
 	int node;
 };
 
-/* The scopes of one function, read at its first lookup. */
+/* A row of a CU's line table (libdw's order), its file joined once. */
+struct line_row {
+	Dwarf_Addr addr;
+	const char *file;
+	unsigned int line;
+	bool end;
+};
+
+/* From a point's address to the next one's: the line and the innermost inlined scope
+ * (-1: none). */
+struct fn_point {
+	const char *file;
+	unsigned int line;
+	int node;
+};
+
+/*
+ * The scopes and lines of one function range, read at its first lookup: an address then
+ * costs one binary search over a few points, close together in memory.
+ */
 struct fn_scopes {
 	struct scope_info *info; /* by node */
 	struct scope_span *spans;
 	size_t nspans;
+	struct fn_point *points;
+	size_t npoints;
+	/* The points' offsets from base, and every POINTS_BLOCK-th of them: a lookup reads a
+	 * few cache lines, not one per step of a binary search over the points. */
+	Dwarf_Addr base;
+	uint32_t *keys, *top;
+	size_t ntop;
 };
+
+#define POINTS_BLOCK 16
 
 /* Where a function's code is: one range of a DW_TAG_subprogram. */
 struct fn_range {
@@ -69,14 +97,6 @@ struct fn_range {
 	bool failed;		  /* its scopes could not be read: libdw's search instead */
 };
 
-/* A row of a CU's line table (libdw's order), its file joined once. */
-struct line_row {
-	Dwarf_Addr addr;
-	const char *file;
-	unsigned int line;
-	bool end;
-};
-
 /* One compilation unit: its functions by address and its line table, built at its first
  * lookup (an address then costs binary searches, no walk of DIEs or lines). */
 struct cu_data {
@@ -84,6 +104,7 @@ struct cu_data {
 	bool built;
 	struct fn_range *r;
 	size_t nr;
+	struct addr_index r_index; /* the functions' starts */
 	struct line_row *lines;
 	size_t nlines;
 };
@@ -101,6 +122,7 @@ struct sym_dwarf {
 	Dwarf *dw;
 	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
+	struct addr_index cu_index; /* their starts */
 	bool cu_ranges_built;
 	struct cu_data *cus; /* in the order of the file */
 	size_t ncus;
@@ -112,6 +134,9 @@ static void fn_scopes__free(struct fn_scopes *f)
 		return;
 	free(f->info);
 	free(f->spans);
+	free(f->points);
+	free(f->keys);
+	free(f->top);
 	free(f);
 }
 
@@ -155,10 +180,12 @@ void sym_dwarf__free(struct sym_dwarf *d)
 		for (j = 0; j < d->cus[i].nr; j++)
 			fn_scopes__free(d->cus[i].r[j].scopes);
 		free(d->cus[i].r);
+		addr_index__free(&d->cus[i].r_index);
 		free(d->cus[i].lines);
 	}
 	free(d->cus);
 	free(d->cu_ranges);
+	addr_index__free(&d->cu_index);
 	close(d->fd);
 	free(d);
 }
@@ -191,7 +218,7 @@ static int cu_range_cmp(const void *a, const void *b)
 static int index_cus(struct sym_dwarf *d)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, cap = 0, cucap = 0;
+	size_t hsize, cap = 0, cucap = 0, i;
 	Dwarf_Addr base, lo, hi;
 	Dwarf_Die cu;
 
@@ -214,27 +241,24 @@ static int index_cus(struct sym_dwarf *d)
 	}
 	if (d->ncu_ranges)
 		qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
-	return 0;
+	if (addr_index__alloc(&d->cu_index, d->ncu_ranges))
+		return -ENOMEM;
+	for (i = 0; i < d->ncu_ranges; i++)
+		d->cu_index.keys[i] = d->cu_ranges[i].lo;
+	return addr_index__build(&d->cu_index);
 }
 
 /* The compilation unit holding pc, through the index of CU ranges. */
 static struct cu_data *find_cu(struct sym_dwarf *d, Dwarf_Addr pc)
 {
-	size_t lo = 0, hi, i, back;
+	size_t i, back;
+	long lo;
 
 	if (!d->cu_ranges_built && index_cus(d))
 		return NULL;
-	if (!d->ncu_ranges || pc < d->cu_ranges[0].lo)
+	lo = addr_index__find(&d->cu_index, pc);
+	if (lo < 0)
 		return NULL;
-	hi = d->ncu_ranges;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->cu_ranges[mid].lo <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
 	/* CU ranges rarely overlap; a few entries back covers those that do. */
 	for (i = lo + 1, back = 0; i-- > 0 && back < 8; back++)
 		if (pc >= d->cu_ranges[i].lo && pc < d->cu_ranges[i].hi)
@@ -365,7 +389,7 @@ static int index_lines(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
  * lookup does not walk the whole CU: dwarf_getscopes does, and costs 10 times addr2line). */
 static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 {
-	size_t cap = 0;
+	size_t cap = 0, i;
 
 	if (c->built)
 		return 0;
@@ -374,7 +398,11 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 		return -ENOMEM;
 	if (c->nr)
 		qsort(c->r, c->nr, sizeof(*c->r), fn_range_cmp);
-	return 0;
+	if (addr_index__alloc(&c->r_index, c->nr))
+		return -ENOMEM;
+	for (i = 0; i < c->nr; i++)
+		c->r_index.keys[i] = c->r[i].lo;
+	return addr_index__build(&c->r_index);
 }
 
 /* The line row of pc: the last row at or before it, unless that ends a sequence (as
@@ -400,19 +428,11 @@ static const struct line_row *line_at(const struct cu_data *c, Dwarf_Addr pc)
 /* The function range that holds pc, through the CU's index; NULL if none. */
 static struct fn_range *function_at(struct cu_data *c, Dwarf_Addr pc)
 {
-	size_t lo = 0, hi, i, back;
+	size_t i, back;
+	long lo = addr_index__find(&c->r_index, pc);
 
-	if (!c->nr || pc < c->r[0].lo)
+	if (lo < 0)
 		return NULL;
-	hi = c->nr;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->r[mid].lo <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
 	/* Ranges of functions do not nest; a few entries back covers odd overlaps. */
 	for (i = lo + 1, back = 0; i-- > 0 && back < 8; back++)
 		if (pc >= c->r[i].lo && pc < c->r[i].hi)
@@ -617,30 +637,6 @@ static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_bu
 	return 0;
 }
 
-/* The scopes of a function: read once (one walk of its DIEs), then binary searches. */
-static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struct fn_range *r)
-{
-	struct scope_build b = {0};
-	Dwarf_Die fn, cu;
-	int err = -1;
-
-	if (r->scopes || r->failed)
-		return r->scopes;
-	r->scopes = calloc(1, sizeof(*r->scopes));
-	if (r->scopes && dwarf_offdie(d->dw, r->die, &fn) && dwarf_offdie(d->dw, c->die, &cu) &&
-	    scope_add(&b, &fn, -1, 0) == 0 && !scope_walk(&b, &fn, 0, 1))
-		err = scope_infos(d, &cu, &b, r->scopes) || scope_spans(&b, r->scopes);
-	free(b.nodes);
-	free(b.ranges);
-	free(b.inlined);
-	if (err) {
-		fn_scopes__free(r->scopes);
-		r->scopes = NULL;
-		r->failed = true;
-	}
-	return r->scopes;
-}
-
 /* The innermost inlined scope of f at pc, -1 when none. */
 static int span_at(const struct fn_scopes *f, Dwarf_Addr pc)
 {
@@ -657,6 +653,131 @@ static int span_at(const struct fn_scopes *f, Dwarf_Addr pc)
 			hi = mid;
 	}
 	return f->spans[lo].node;
+}
+
+/* Every POINTS_BLOCK-th key, searched first. */
+static int fn_top(struct fn_scopes *f)
+{
+	size_t i;
+
+	f->ntop = (f->npoints + POINTS_BLOCK - 1) / POINTS_BLOCK;
+	f->top = malloc(f->ntop * sizeof(*f->top));
+	if (!f->top)
+		return -ENOMEM;
+	for (i = 0; i < f->ntop; i++)
+		f->top[i] = f->keys[i * POINTS_BLOCK];
+	return 0;
+}
+
+/* The first line row after addr (rows are sorted by address). */
+static size_t row_after(const struct cu_data *c, Dwarf_Addr addr)
+{
+	size_t lo = 0, hi = c->nlines;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->lines[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The points of a function range: where its line or its innermost inlined scope changes
+ * (at its start, and at each row and span start inside it), as line_at() and span_at()
+ * answer there. Ranges over 4 GiB are left to libdw's search.
+ */
+static int fn_points(const struct cu_data *c, const struct fn_range *r, struct fn_scopes *f)
+{
+	size_t i, first = row_after(c, r->lo), n = 1 + f->nspans, na = 0;
+	Dwarf_Addr *addrs;
+
+	if (r->hi - r->lo > UINT32_MAX)
+		return -ERANGE;
+	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
+		n++;
+	addrs = malloc(n * sizeof(*addrs));
+	f->points = malloc(n * sizeof(*f->points));
+	f->keys = malloc(n * sizeof(*f->keys));
+	if (!addrs || !f->points || !f->keys) {
+		free(addrs);
+		return -ENOMEM;
+	}
+	addrs[na++] = r->lo;
+	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
+		addrs[na++] = c->lines[i].addr;
+	for (i = 0; i < f->nspans; i++)
+		if (f->spans[i].lo > r->lo && f->spans[i].lo < r->hi)
+			addrs[na++] = f->spans[i].lo;
+	qsort(addrs, na, sizeof(*addrs), addr_cmp);
+	f->base = r->lo;
+	for (i = 0; i < na; i++) {
+		const struct line_row *row = line_at(c, addrs[i]);
+		struct fn_point p = {row ? row->file : NULL, row ? row->line : 0,
+				     span_at(f, addrs[i])};
+		const struct fn_point *last = f->npoints ? &f->points[f->npoints - 1] : NULL;
+
+		if (last &&
+		    (addrs[i] == addrs[i - 1] ||
+		     (p.file == last->file && p.line == last->line && p.node == last->node)))
+			continue;
+		f->keys[f->npoints] = (uint32_t)(addrs[i] - f->base);
+		f->points[f->npoints++] = p;
+	}
+	free(addrs);
+	free(f->spans);
+	f->spans = NULL;
+	f->nspans = 0;
+	return fn_top(f);
+}
+
+/* The point of f at pc (pc is in the function's range): the last one at or before it. */
+static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
+{
+	uint32_t off = (uint32_t)(pc - f->base);
+	size_t lo = 0, hi = f->ntop, i, end;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->top[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	i = lo * POINTS_BLOCK;
+	end = i + POINTS_BLOCK < f->npoints ? i + POINTS_BLOCK : f->npoints;
+	while (i + 1 < end && f->keys[i + 1] <= off)
+		i++;
+	return &f->points[i];
+}
+
+/* The scopes of a function: read once (one walk of its DIEs), then binary searches. */
+static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struct fn_range *r)
+{
+	struct scope_build b = {0};
+	Dwarf_Die fn, cu;
+	int err = -1;
+
+	if (r->scopes || r->failed)
+		return r->scopes;
+	r->scopes = calloc(1, sizeof(*r->scopes));
+	if (r->scopes && dwarf_offdie(d->dw, r->die, &fn) && dwarf_offdie(d->dw, c->die, &cu) &&
+	    scope_add(&b, &fn, -1, 0) == 0 && !scope_walk(&b, &fn, 0, 1))
+		err = scope_infos(d, &cu, &b, r->scopes) || scope_spans(&b, r->scopes) ||
+		      fn_points(c, r, r->scopes);
+	free(b.nodes);
+	free(b.ranges);
+	free(b.inlined);
+	if (err) {
+		fn_scopes__free(r->scopes);
+		r->scopes = NULL;
+		r->failed = true;
+	}
+	return r->scopes;
 }
 
 /* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
@@ -693,17 +814,27 @@ static int scopes_searched(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc
  * inlined scope is a frame, also past a subprogram scope (GCC's split functions nest that
  * way), as addr2line -i and eu-addr2line -i count them.
  */
-static int scopes_at(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc,
-		     struct scope_info tmp[MAX_SCOPE_DEPTH],
+static int scopes_at(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc, bool inline_frames,
+		     const char **file, unsigned int *line, struct scope_info tmp[MAX_SCOPE_DEPTH],
 		     const struct scope_info *chain[MAX_SCOPE_DEPTH])
 {
-	struct fn_range *r = function_at(c, pc);
+	struct fn_range *r = inline_frames ? function_at(c, pc) : NULL;
 	struct fn_scopes *f = r ? fn_scopes(d, c, r) : NULL;
+	const struct fn_point *p;
 	int n = 0, node;
 
-	if (!f)
-		return scopes_searched(d, c, pc, tmp, chain);
-	for (node = span_at(f, pc); node >= 0 && n < MAX_SCOPE_DEPTH; node = f->info[node].outer)
+	if (!f) {
+		const struct line_row *row = line_at(c, pc);
+
+		*file = row ? row->file : NULL;
+		*line = row ? row->line : 0;
+		return inline_frames ? scopes_searched(d, c, pc, tmp, chain) : 0;
+	}
+	p = point_at(f, pc);
+	*file = p->file;
+	*line = p->line;
+	for (node = p->node; inline_frames && node >= 0 && n < MAX_SCOPE_DEPTH;
+	     node = f->info[node].outer)
 		chain[n++] = &f->info[node];
 	return n;
 }
@@ -719,7 +850,6 @@ int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, stru
 {
 	struct scope_info tmp[MAX_SCOPE_DEPTH];
 	const struct scope_info *chain[MAX_SCOPE_DEPTH];
-	const struct line_row *row;
 	const char *file = NULL;
 	unsigned int line = 0;
 	struct cu_data *c;
@@ -730,12 +860,7 @@ int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, stru
 		return 0;
 	if (!c->built && (!dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu)))
 		return 0;
-	row = line_at(c, pc);
-	if (row) {
-		file = row->file;
-		line = row->line;
-	}
-	n = inline_frames ? scopes_at(d, c, pc, tmp, chain) : 0;
+	n = scopes_at(d, c, pc, inline_frames, &file, &line, tmp, chain);
 	nin = n < max - 1 ? n : max - 1;
 	/* chain[0] is the innermost: frame k holds the line it is at, then its call site. */
 	for (k = nin; k > 0; k--) {

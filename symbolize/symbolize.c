@@ -682,7 +682,8 @@ static const char *demangle(struct symbolizer *s, const struct dso *dso, const c
 	uintptr_t b = ((uintptr_t)name >> 3) % DEMANGLE_BUCKETS;
 	struct demangled *d;
 
-	if (s->no_demangle || name[0] != '_')
+	/* Only _Z (C++, legacy Rust) and _R (Rust v0) names are mangled: no lookup for others. */
+	if (s->no_demangle || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return name;
 	for (d = s->demangled[b]; d; d = d->next)
 		if (d->mangled == name)
