@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dwarf.h>
+#include <gelf.h>
 #include <elfutils/libdw.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
@@ -140,6 +141,42 @@ static void fn_scopes__free(struct fn_scopes *f)
 	free(f);
 }
 
+/*
+ * libdw reads the strings of .debug_str and .debug_line_str up to their NUL: a section
+ * that does not end in one (a damaged or hostile debug file) would be read past its end.
+ * Such a file's DWARF is not used.
+ */
+static bool strings_terminated(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strncmp(name, ".zdebug", 7)) {
+			if (strcmp(name, ".zdebug_str") && strcmp(name, ".zdebug_line_str"))
+				continue;
+			if (elf_compress_gnu(scn, 0, 0) < 0)
+				return false;
+		} else if (strcmp(name, ".debug_str") && strcmp(name, ".debug_line_str")) {
+			continue;
+		} else if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) {
+			return false;
+		}
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_size && ((const char *)data->d_buf)[data->d_size - 1])
+			return false;
+	}
+	return true;
+}
+
 struct sym_dwarf *sym_dwarf__open(int fd)
 {
 	struct sym_dwarf *d = calloc(1, sizeof(*d));
@@ -150,7 +187,8 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 	}
 	d->fd = fd;
 	d->elf = sym_elf__read(fd);
-	d->dw = d->elf ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	d->dw = d->elf && strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
+						     : NULL;
 	if (!d->dw) {
 		sym_dwarf__free(d);
 		return NULL;
