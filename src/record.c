@@ -28,8 +28,6 @@ struct record {
 	struct pmu_event events[PROFILE_MAX_EVENTS];
 	struct profile_bpf *skel;
 	struct tracker *tracker;
-	uint64_t track_lost_seen; /* tracking records lost when /proc was last read again */
-	double last_resnap;	  /* monotonic seconds */
 	struct unwind_loader *uw; /* --call-graph=dwarf */
 	int unwind_refused;	  /* the kernel refused the walk: -errno */
 	struct symbolizer *sym;
@@ -666,27 +664,6 @@ static double set_fill(const struct record *r, int set)
 static int drain_flip(struct record *r);
 static int pending_run(struct record *r, double deadline);
 
-/*
- * Mapping records the kernel dropped (a busy machine fills the tracking rings) leave
- * processes without their mappings: a process that exits before its samples are named
- * (a short launched command) keeps [unknown] frames. /proc is read again while they
- * live, at most once a drain interval.
- */
-static void resnapshot_on_loss(struct record *r)
-{
-	uint64_t lost = tracker__lost(r->tracker);
-	double now;
-
-	if (lost == r->track_lost_seen)
-		return;
-	now = monotonic_now();
-	if (now - r->last_resnap < r->opts.drain_ms / 1000.0)
-		return;
-	r->track_lost_seen = lost;
-	r->last_resnap = now;
-	aspaces__load_all(symbolizer__aspaces(r->sym), r->opts.proc_root);
-}
-
 int record__poll(struct record *r, int timeout_ms)
 {
 	struct pollfd pfd[1024];
@@ -710,8 +687,6 @@ int record__poll(struct record *r, int timeout_ms)
 	if (r->tracker) {
 		int err = tracker__process(r->tracker);
 
-		if (err >= 0)
-			resnapshot_on_loss(r);
 		if (err >= 0 && r->uw)
 			err = unwind_loader__sync(r->uw);
 		if (err < 0 && ret >= 0)
