@@ -422,7 +422,8 @@ static int unwind_start(struct record *r)
 	if (!r->uw)
 		return -errno;
 	tracker__on_change(r->tracker, unwind_touch, r->uw);
-	if (r->opts.enable_on_exec)
+	/* -a: nearly every process maps the C library; built now, not behind smaller files. */
+	if (r->opts.enable_on_exec || !r->opts.nr_tasks)
 		unwind_prewarm(r);
 	if (!r->opts.nr_tasks)
 		err = unwind_loader__touch_all(r->uw);
