@@ -797,20 +797,27 @@ static void frame_named(struct record *r, size_t n)
 	r->frames[n] = (struct stack_frame){.name = r->names[n]};
 }
 
-/* The table's module of the mapping pid has at addr (0: none). */
+/*
+ * The table's module of the mapping pid has at f's address (0: none), placed at the file's
+ * link-time addresses (those its symbols have): the same in every process, and the
+ * addresses pprof's readers disassemble and name. f->offset is f's link-time address where
+ * the file was read, its file offset otherwise (and then the module lies at its offsets).
+ */
 static uint32_t user_module(struct record *r, struct stack_table *table, pid_t pid,
-			    unsigned long addr, const struct frame_module *mod,
+			    const struct sym_frame *f, const struct frame_module *mod,
 			    const struct map_entry **me)
 {
 	struct stack_module sm = {.path = mod->path, .build_id = mod->build_id};
+	uint64_t off;
 	int64_t id;
 
-	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, addr) : NULL;
+	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, f->address) : NULL;
 	if (!*me)
 		return 0;
-	sm.start = (*me)->start;
-	sm.limit = (*me)->end;
+	off = f->address - (*me)->start + (*me)->pgoff;
 	sm.offset = (*me)->pgoff;
+	sm.start = sm.offset + (mod->path[0] != '[' ? f->offset - off : 0);
+	sm.limit = sm.start + ((*me)->end - (*me)->start);
 	id = stack_table__add_module(table, &sm);
 	return id > 0 ? id : 0;
 }
@@ -877,7 +884,7 @@ static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
 	struct frame_module mod = {.path = NULL};
 	const struct map_entry *me;
 	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
-	uint32_t module = user_module(r, table, pid, f[0].address, &mod, &me);
+	uint32_t module = user_module(r, table, pid, &f[0], &mod, &me);
 
 	if (nf > (int)room)
 		nf = room > 0 ? (int)room : 1;
