@@ -40,6 +40,7 @@ libcurl4-openssl-dev
 libsystemd-dev
 prometheus
 python3-protobuf
+python3-prometheus-client
 chromium
 chromium-driver
 python3-selenium
