@@ -12,6 +12,7 @@
 #include <string.h>
 #include "flamegraph.h"
 #include "svg-script.h"
+#include "hashmap.h"
 
 #define XPAD 10
 
@@ -225,13 +226,11 @@ static void print_count(FILE *f, double v)
 	fputs(out, f);
 }
 
+/* flamegraph.pl-like v1..v3 from the name: FNV-1a, then its bits mixed. */
 static uint32_t name_hash(const char *s, size_t len, uint32_t seed)
 {
-	uint32_t h = 2166136261u ^ seed;
-	size_t i;
+	uint32_t h = hash__fnv1a32(s, len, seed);
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	h ^= h >> 15;
 	h *= 0x2c1b3c6d;
 	h ^= h >> 12;
@@ -239,15 +238,32 @@ static uint32_t name_hash(const char *s, size_t len, uint32_t seed)
 }
 
 struct palette_entry {
-	char *name;
+	struct hashmap_entry node;
 	int r, g, b;
+	size_t len;
+	char name[];
 };
 
+/* --palette FILE: names → colors, in file order (then new ones), and found by name. */
 struct palette {
-	struct palette_entry *e;
+	struct palette_entry **e;
 	size_t nr, cap;
+	struct hashmap by_name;
 	bool dirty;
 };
+
+struct palette_key {
+	const char *name;
+	size_t len;
+};
+
+static bool palette_match(const struct hashmap_entry *he, const void *key, void *ctx)
+{
+	const struct palette_entry *e = hashmap_entry__of(he, struct palette_entry, node);
+	const struct palette_key *k = key;
+
+	return e->len == k->len && !memcmp(e->name, k->name, k->len);
+}
 
 static bool has_suffix(const char *s, size_t len, const char *suf)
 {
@@ -343,14 +359,50 @@ static void color_of(const char *scheme, const char *name, size_t len, int *r, i
 	}
 }
 
-static struct palette_entry *palette_find(struct palette *p, const char *name, size_t len)
+static void palette__init(struct palette *p)
 {
-	size_t i;
+	memset(p, 0, sizeof(*p));
+	hashmap__init(&p->by_name, palette_match, NULL);
+}
 
-	for (i = 0; i < p->nr; i++)
-		if (strlen(p->e[i].name) == len && !memcmp(p->e[i].name, name, len))
-			return &p->e[i];
-	return NULL;
+static struct palette_entry *palette__find(struct palette *p, const char *name, size_t len)
+{
+	struct palette_key key = {name, len};
+	struct hashmap_entry *e = hashmap__find(&p->by_name, hash__str(name, len), &key);
+
+	return e ? hashmap_entry__of(e, struct palette_entry, node) : NULL;
+}
+
+/* Append name → rgb; a name already there keeps its first color (as the file says). */
+static int palette__add(struct palette *p, const char *name, size_t len, int r, int g, int b)
+{
+	struct palette_entry *e;
+	bool dup = palette__find(p, name, len);
+
+	if (p->nr == p->cap) {
+		size_t c = p->cap ? p->cap * 2 : 256;
+		struct palette_entry **tmp = realloc(p->e, c * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		p->e = tmp;
+		p->cap = c;
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->name, name, len);
+	e->name[len] = 0;
+	e->len = len;
+	e->r = r;
+	e->g = g;
+	e->b = b;
+	if (!dup && hashmap__add(&p->by_name, &e->node, hash__str(name, len))) {
+		free(e);
+		return -ENOMEM;
+	}
+	p->e[p->nr++] = e;
+	return 0;
 }
 
 static void palette_load(struct palette *p, const char *path)
@@ -367,21 +419,8 @@ static void palette_load(struct palette *p, const char *path)
 
 		if (!arrow || sscanf(arrow, "->rgb(%d,%d,%d)", &r, &g, &b) != 3)
 			continue;
-		if (p->nr == p->cap) {
-			size_t c = p->cap ? p->cap * 2 : 256;
-			struct palette_entry *tmp = realloc(p->e, c * sizeof(*tmp));
-
-			if (!tmp)
-				break;
-			p->e = tmp;
-			p->cap = c;
-		}
-		p->e[p->nr].name = strndup(line, arrow - line);
-		p->e[p->nr].r = r;
-		p->e[p->nr].g = g;
-		p->e[p->nr].b = b;
-		if (p->e[p->nr].name)
-			p->nr++;
+		if (palette__add(p, line, strnlen(line, arrow - line), r, g, b))
+			break;
 	}
 	free(line);
 	fclose(f);
@@ -390,7 +429,7 @@ static void palette_load(struct palette *p, const char *path)
 static void palette_color(struct palette *p, const char *scheme, const char *name, size_t len,
 			  int *r, int *g, int *b)
 {
-	struct palette_entry *e = p ? palette_find(p, name, len) : NULL;
+	struct palette_entry *e = p ? palette__find(p, name, len) : NULL;
 
 	if (e) {
 		*r = e->r;
@@ -399,31 +438,14 @@ static void palette_color(struct palette *p, const char *scheme, const char *nam
 		return;
 	}
 	color_of(scheme, name, len, r, g, b);
-	if (p && p->nr < (1u << 20)) {
-		if (p->nr == p->cap) {
-			size_t c = p->cap ? p->cap * 2 : 256;
-			struct palette_entry *tmp = realloc(p->e, c * sizeof(*tmp));
-
-			if (!tmp)
-				return;
-			p->e = tmp;
-			p->cap = c;
-		}
-		p->e[p->nr].name = strndup(name, len);
-		p->e[p->nr].r = *r;
-		p->e[p->nr].g = *g;
-		p->e[p->nr].b = *b;
-		if (p->e[p->nr].name) {
-			p->nr++;
-			p->dirty = true;
-		}
-	}
+	if (p && p->nr < (1u << 20) && !palette__add(p, name, strnlen(name, len), *r, *g, *b))
+		p->dirty = true;
 }
 
 static int cmp_palette(const void *a, const void *b)
 {
-	return strcmp(((const struct palette_entry *)a)->name,
-		      ((const struct palette_entry *)b)->name);
+	return strcmp((*(struct palette_entry *const *)a)->name,
+		      (*(struct palette_entry *const *)b)->name);
 }
 
 static void palette_save(struct palette *p, const char *path)
@@ -435,7 +457,8 @@ static void palette_save(struct palette *p, const char *path)
 		return;
 	qsort(p->e, p->nr, sizeof(*p->e), cmp_palette);
 	for (i = 0; i < p->nr; i++)
-		fprintf(af.f, "%s->rgb(%d,%d,%d)\n", p->e[i].name, p->e[i].r, p->e[i].g, p->e[i].b);
+		fprintf(af.f, "%s->rgb(%d,%d,%d)\n", p->e[i]->name, p->e[i]->r, p->e[i]->g,
+			p->e[i]->b);
 	atomic_file__commit(&af);
 }
 
@@ -443,8 +466,9 @@ static void palette_free(struct palette *p)
 {
 	size_t i;
 
+	hashmap__exit(&p->by_name);
 	for (i = 0; i < p->nr; i++)
-		free(p->e[i].name);
+		free(p->e[i]);
 	free(p->e);
 }
 
@@ -546,6 +570,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 	}
 	height = (maxdepth + 1) * o->frame_height + ypad1 + ypad2 + ypad3;
 	if (o->palette_file) {
+		palette__init(&pal);
 		palette_load(&pal, o->palette_file);
 		palp = &pal;
 	}
