@@ -26,8 +26,6 @@ ALLOWED = {
     "flamegraph/pprof.c:pprof__write": 183,
     "flamegraph/svg.c:flamegraph__write": 216,
     "src/cmd-flamegraph.c:cmd_flamegraph": 172,
-    "src/cmd-record.c:parse_args": 250,
-    "src/cmd-record.c:cmd_record": 390,
     "src/cmd-stat.c:cmd_stat": 284,
 }
 
