@@ -24,8 +24,6 @@ LIMIT = 120
 ALLOWED = {
     "bpf/profile.bpf.c:sample": 130,
     "flamegraph/pprof.c:pprof__write": 183,
-    "flamegraph/svg.c:flamegraph__write": 216,
-    "src/cmd-flamegraph.c:cmd_flamegraph": 172,
 }
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
