@@ -13,6 +13,7 @@
 #include "flamegraph.h"
 #include "svg-script.h"
 #include "hashmap.h"
+#include "atomic-file.h"
 
 #define XPAD 10
 

@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "target.h"
 #include "flamegraph/flamegraph.h"
+#include "atomic-file.h"
 
 static const char collect_usage[] =
 	"Usage: pmuprof collect [--collectors LIST] [-d SECONDS] [-I MS]\n"

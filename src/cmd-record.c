@@ -26,6 +26,7 @@
 #include "record.h"
 #include "target.h"
 #include "util.h"
+#include "atomic-file.h"
 
 static const char record_usage[] =
 	"Usage: pmuprof record [OPTIONS] [-- COMMAND [ARGS...]]\n"

@@ -13,6 +13,7 @@
 #include "record.h"
 #include "stat.h"
 #include "util.h"
+#include "atomic-file.h"
 
 /* ---- machine capabilities ---- */
 

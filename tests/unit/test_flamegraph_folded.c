@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "flamegraph/flamegraph.h"
+#include "atomic-file.h"
 
 static char *write_to_string(struct stack_table *st)
 {
