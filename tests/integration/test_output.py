@@ -266,7 +266,8 @@ def case_diff_striphex(tmp):
 def jit_with_fifo_map(private_tmp):
     """pmuprof-jit running, its perf map replaced by a FIFO: naming its frames blocks (or,
     where hostile maps are skipped, does not). With private_tmp the process has its own
-    /tmp (a mount namespace): only the map seen through /proc/PID/root is a FIFO."""
+    /tmp (a mount namespace): only the map seen through /proc/PID/root is a FIFO. The JIT
+    is run through a directory fd opened before the mount: the build may be under /tmp."""
     need_root()
     jit = os.environ.get("PMUPROF_JIT", "build/pmuprof-jit")
     if os.uname().machine != "x86_64" or not os.path.exists(jit):
@@ -275,7 +276,8 @@ def jit_with_fifo_map(private_tmp):
         if not shutil.which("unshare"):
             raise Skip("unshare (util-linux) is not installed")
         p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                              'mount -t tmpfs none /tmp && exec "$0" 30', jit],
+                              'exec 3<"$(dirname "$0")" && mount -t tmpfs none /tmp && '
+                              'exec /proc/self/fd/3/"$(basename "$0")" 30', jit],
                              stdout=subprocess.DEVNULL)
         path = f"/proc/{p.pid}/root/tmp/perf-{p.pid}.map"
     else:

@@ -181,6 +181,8 @@ def case_perf_map_symlink_secret(tmp):
 def case_perf_map_userns_tmpfs(tmp):
     # In its own user and mount namespace with a private /tmp, fs.protected_symlinks
     # does not apply (the link's owner owns the directory): the link is still refused.
+    # The JIT is run through a directory fd opened before the mount, since the build
+    # directory itself may be under /tmp.
     need_attacker()
     if not shutil.which("unshare"):
         raise Skip("unshare (util-linux) is not installed")
@@ -189,8 +191,10 @@ def case_perf_map_userns_tmpfs(tmp):
         raise Skip("unprivileged user namespaces are refused here: " + probe.stderr.read())
     secret = secret_file(tmp)
     err, stacks = perf_map_attack(
-        tmp, "exec unshare -Urm sh -c 'mount -t tmpfs tmpfs /tmp && "
-             f"ln -s {secret} /tmp/perf-$$.map && exec {JIT} {LIFETIME} keep'")
+        tmp, "exec unshare -Urm sh -c 'exec 3<\"$(dirname \"$0\")\" && "
+             "mount -t tmpfs tmpfs /tmp && "
+             f"ln -s {secret} /tmp/perf-$$.map && "
+             f"exec /proc/self/fd/3/\"$(basename \"$0\")\" {LIFETIME} keep' {JIT}")
     jit_stacks(stacks)
     no_secret(tmp, err)
     skipped(err, r"1 perf map ignored: a symbolic link")
