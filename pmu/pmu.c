@@ -30,22 +30,26 @@ void pmu_event__cpu_clock(struct pmu_event *ev, unsigned long freq)
 	pmu_event__set_sampling(ev, freq, 0);
 }
 
+int pmu_attr__open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
+{
+	int fd;
+
+	attr->size = sizeof(*attr);
+	fd = syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd)
 {
 	struct perf_event_attr attr = ev->attr;
-	int fd;
 
-	attr.size = sizeof(attr);
 	/*
 	 * Opened disabled; enabled after the BPF program is attached. A group member stays
 	 * enabled and follows its leader, as perf opens groups: a member of a per-CPU group
 	 * enabled by itself never gets on the PMU (it counts 0).
 	 */
 	attr.disabled = group_fd < 0;
-	fd = syscall(__NR_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return fd;
+	return pmu_attr__open(&attr, pid, cpu, group_fd);
 }
 
 bool pmu_err_is_no_pmu(int err)

@@ -100,6 +100,9 @@ void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned 
 /* The software event used when no hardware PMU is available. */
 void pmu_event__cpu_clock(struct pmu_event *ev, unsigned long freq);
 
+/* perf_event_open() of attr (its size set), close-on-exec: an fd or a negative errno. */
+int pmu_attr__open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
+
 /* perf_event_open(); returns an fd or a negative errno. */
 int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd);
 
