@@ -1026,7 +1026,7 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 		fprintf(stderr,
 			"pmuprof: %s: the kernel's verifier rejected it (%s); run with -vv for the "
 			"verifier log\n",
-			stage_text(e->stage), pmu_errno_name(err));
+			stage_text(e->stage), pmu_errno__name(err));
 		return;
 	}
 	if (err == EPERM || err == EACCES) {
@@ -1036,13 +1036,13 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 		fprintf(stderr,
 			"pmuprof: %s%s: not permitted (%s): run as root or grant CAP_BPF and "
 			"CAP_PERFMON (kernel.perf_event_paranoid is %ld)\n",
-			stage_text(e->stage), where, pmu_errno_name(err), paranoid);
+			stage_text(e->stage), where, pmu_errno__name(err), paranoid);
 		return;
 	}
 	switch (e->stage) {
 	case RECORD_STAGE_OPEN:
 		fprintf(stderr, "pmuprof: %s%s\n",
-			pmu_open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
+			pmu_event__open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
 		break;
 	case RECORD_STAGE_ATTACH:
 		if (err == EPROTO && evs[e->event].attr.precise_ip)
@@ -1055,7 +1055,7 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 			fprintf(stderr,
 				"pmuprof: %s%s: this kernel has no perf bpf_link (%s); "
 				"use --attach=ioctl\n",
-				stage_text(e->stage), where, pmu_errno_name(err));
+				stage_text(e->stage), where, pmu_errno__name(err));
 		else
 			fprintf(stderr, "pmuprof: %s '%s'%s: %s\n", stage_text(e->stage),
 				evs[e->event].name, where, strerror(err));
@@ -1355,7 +1355,7 @@ static int record_run__cpu_list(struct record_run *r)
 {
 	int err, i, j;
 
-	err = cpulist__parse(r->a.cpu_list, &r->cpus, &r->nr_cpus);
+	err = pmu_cpus__parse(r->a.cpu_list, &r->cpus, &r->nr_cpus);
 	if (err) {
 		fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n", r->a.cpu_list);
 		return EXIT_BAD_INPUT;
@@ -1383,7 +1383,7 @@ static int record_run__targets(struct record_run *r)
 	struct record_args *a = &r->a;
 	int err;
 
-	err = cpus__online(&r->online, &r->nr_online);
+	err = pmu_cpus__online(&r->online, &r->nr_online);
 	if (err) {
 		fprintf(stderr, "pmuprof: cannot read the online CPUs: %s\n", strerror(-err));
 		return 1;
@@ -1432,16 +1432,17 @@ static int record_run__fallback(struct record_run *r)
 	if (err) {
 		char buf[512];
 
-		if (fb->nr_dropped && pmu_err_is_no_pmu(err))
+		if (fb->nr_dropped && pmu_errno__is_no_pmu(err))
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual "
 				"machine?) "
 				"and --no-fallback was given; drop --no-fallback to sample "
 				"cpu-clock\n",
-				r->evs[fb->failed].name, pmu_errno_name(err));
+				r->evs[fb->failed].name, pmu_errno__name(err));
 		else
 			fprintf(stderr, "pmuprof: %s\n",
-				pmu_open_strerror(err, &r->evs[fb->failed], buf, sizeof(buf)));
+				pmu_event__open_strerror(err, &r->evs[fb->failed], buf,
+							 sizeof(buf)));
 		return EXIT_BAD_INPUT;
 	}
 	if (!fb->nr_dropped)
@@ -1453,13 +1454,13 @@ static int record_run__fallback(struct record_run *r)
 		fprintf(stderr,
 			"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
 			"cpu-clock at %lu Hz instead%s\n",
-			list, pmu_errno_name(fb->err), a->freq ? a->freq : 99UL,
+			list, pmu_errno__name(fb->err), a->freq ? a->freq : 99UL,
 			a->period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
 					"give -F HZ to choose the rate)"
 				      : "");
 	else
 		fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
-			list, pmu_errno_name(fb->err), r->evs[0].name);
+			list, pmu_errno__name(fb->err), r->evs[0].name);
 	return 0;
 }
 

@@ -550,12 +550,12 @@ static int stat_run__targets(struct stat_run *r)
 		return EXIT_BAD_INPUT;
 	}
 	if (r->cpu_list) {
-		if (cpulist__parse(r->cpu_list, &r->cpus, &r->nr_cpus)) {
+		if (pmu_cpus__parse(r->cpu_list, &r->cpus, &r->nr_cpus)) {
 			fprintf(stderr, "pmuprof: stat: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
 				r->cpu_list);
 			return EXIT_BAD_INPUT;
 		}
-	} else if (cpus__online(&r->cpus, &r->nr_cpus)) {
+	} else if (pmu_cpus__online(&r->cpus, &r->nr_cpus)) {
 		fprintf(stderr, "pmuprof: stat: cannot read the online CPUs\n");
 		return 1;
 	}
