@@ -97,9 +97,9 @@ int folded__write_diff(FILE *f, const struct folded_data *d);
 
 /* ---- UTF-8: names written to XML and JSON are made valid ---- */
 /* The length (1..4) of the valid UTF-8 character at s (len bytes there), 0 if invalid. */
-size_t utf8_char_len(const char *s, size_t len);
+size_t utf8__char_len(const char *s, size_t len);
 /* cut, or less so as not to split a character of s (len bytes). */
-size_t utf8_boundary(const char *s, size_t len, size_t cut);
+size_t utf8__boundary(const char *s, size_t len, size_t cut);
 
 /* ---- report: perf report's Self and Children view of a folded profile ---- */
 
@@ -194,7 +194,7 @@ struct collapse_stats {
 	char event[128];       /* the event kept, when others were dropped */
 };
 
-int collapse_perf(FILE *in, const struct collapse_opts *o, struct stack_table *out,
-		  struct collapse_stats *st);
+int perf_script__collapse(FILE *in, const struct collapse_opts *o, struct stack_table *out,
+			  struct collapse_stats *st);
 
 #endif

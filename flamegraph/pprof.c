@@ -241,7 +241,7 @@ static void pb_string(struct pb *p, int field, const char *s)
 	size_t len = strlen(s), i, c;
 	char *copy;
 
-	for (i = 0; i < len && (c = utf8_char_len(s + i, len - i)); i += c)
+	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
 		;
 	if (i == len) {
 		pb_bytes(p, field, s, len);
@@ -253,7 +253,7 @@ static void pb_string(struct pb *p, int field, const char *s)
 		return;
 	}
 	for (i = 0; i < len; i += c)
-		if (!(c = utf8_char_len(copy + i, len - i))) {
+		if (!(c = utf8__char_len(copy + i, len - i))) {
 			copy[i] = '?';
 			c = 1;
 		}

@@ -170,7 +170,7 @@ static void xml_escape(FILE *f, const char *s, size_t len)
 	while (i < len) {
 		unsigned char c = s[i];
 
-		n = utf8_char_len(s + i, len - i);
+		n = utf8__char_len(s + i, len - i);
 		/* XML 1.0 has no U+FFFE and U+FFFF (EF BF BE, EF BF BF) either */
 		if (n == 3 && c == 0xef && (unsigned char)s[i + 1] == 0xbf &&
 		    (unsigned char)s[i + 2] >= 0xbe)
@@ -704,7 +704,7 @@ static void svg__frame(const struct svg *g, uint32_t id)
 		if ((size_t)chars >= len) {
 			xml_escape(out, name, len);
 		} else {
-			xml_escape(out, name, utf8_boundary(name, len, chars - 2));
+			xml_escape(out, name, utf8__boundary(name, len, chars - 2));
 			fputs("..", out);
 		}
 	}

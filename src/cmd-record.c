@@ -814,7 +814,7 @@ static bool targets_exited(const int *ids, int nr)
 	int i;
 
 	for (i = 0; i < nr; i++)
-		if (!process_exited(ids[i]))
+		if (!process__exited(ids[i]))
 			return false;
 	return nr > 0;
 }
@@ -1398,7 +1398,7 @@ static int record_run__targets(struct record_run *r)
 		return 0;
 	}
 	if (a->cmd) {
-		r->cmd_path = find_in_path(a->cmd[0]);
+		r->cmd_path = command__find(a->cmd[0]);
 		if (!r->cmd_path) {
 			fprintf(stderr, "pmuprof: %s: command not found\n", a->cmd[0]);
 			return EXIT_BAD_INPUT;
@@ -1498,7 +1498,8 @@ static int record_run__outputs(struct record_run *r)
 /* -- COMMAND: started paused (it execs once the events are enabled); 0 or an exit code. */
 static int record_run__launch(struct record_run *r)
 {
-	r->child = launch_paused(r->a.cmd, r->cmd_path, &r->go_fd, output_is_stdout(&r->outs_f[0]));
+	r->child = command__launch_paused(r->a.cmd, r->cmd_path, &r->go_fd,
+					  output_is_stdout(&r->outs_f[0]));
 	if (r->child < 0) {
 		fprintf(stderr, "pmuprof: %s: cannot start: %s\n", r->a.cmd[0],
 			strerror(-r->child));

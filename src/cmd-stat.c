@@ -409,7 +409,7 @@ static int threads_of_all(const int *pids, int nr, int **tasks, int *nr_tasks)
 	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		err = threads_of(pids[i], tasks, nr_tasks);
+		err = process__threads(pids[i], tasks, nr_tasks);
 		if (err == -ESRCH)
 			fprintf(stderr,
 				"pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
@@ -570,13 +570,13 @@ static int stat_run__targets(struct stat_run *r)
 /* -- COMMAND: started paused, counted itself unless CPUs are; 0 or an exit code. */
 static int stat_run__launch(struct stat_run *r, char **cmd)
 {
-	char *path = find_in_path(cmd[0]);
+	char *path = command__find(cmd[0]);
 
 	if (!path) {
 		fprintf(stderr, "pmuprof: stat: %s: command not found\n", cmd[0]);
 		return EXIT_BAD_INPUT;
 	}
-	r->child = launch_paused(cmd, path, &r->go_fd, false);
+	r->child = command__launch_paused(cmd, path, &r->go_fd, false);
 	free(path);
 	if (r->child < 0) {
 		fprintf(stderr, "pmuprof: stat: %s: cannot start: %s\n", cmd[0],
