@@ -4,12 +4,15 @@
  * string: symbol tables intern hundreds of thousands), found through the hash map.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hashmap.h"
 #include "strset.h"
 
-#define STRSET_BLOCK (64 * 1024)
+/* Blocks double from the first size to the largest: small sets stay small. */
+#define STRSET_FIRST_BLOCK 512
+#define STRSET_BLOCK	   (64 * 1024)
 
 struct strset_entry {
 	struct hashmap_entry node;
@@ -76,10 +79,14 @@ static struct strset_entry *strset__alloc(struct strset *set, size_t len)
 	struct strset_block *b = set->blocks;
 
 	need = (need + _Alignof(struct strset_entry) - 1) & ~(_Alignof(struct strset_entry) - 1);
-	if (need < len)
+	if (need < len || need > SIZE_MAX - sizeof(*b))
 		return NULL;
 	if (!b || b->size - b->used < need) {
-		size = need > STRSET_BLOCK / 4 ? need : STRSET_BLOCK;
+		size = b && b->size < STRSET_BLOCK / 2 ? b->size * 2 : STRSET_BLOCK;
+		if (!b)
+			size = STRSET_FIRST_BLOCK;
+		if (size < need)
+			size = need;
 		b = malloc(sizeof(*b) + size);
 		if (!b)
 			return NULL;
