@@ -9,12 +9,14 @@
 # failed. Targets: RSS flat and under 64 MB, agent CPU under 1% of the machine at 99 Hz.
 # Needs root. Not a test.
 #
-#   bench/agent-soak.sh [DURATION [HZ]]
+#   bench/agent-soak.sh [DURATION [HZ [AGENT OPTIONS...]]]
+#   (e.g. bench/agent-soak.sh 300 99 --call-graph=fp)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 duration=${1:-300}
 hz=${2:-99}
+[ $# -ge 2 ] && shift 2 || shift $#
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench/agent-soak.sh: needs root" >&2
@@ -23,10 +25,11 @@ fi
 [ -f "$root/build/build.ninja" ] || meson setup "$root/build" >/dev/null
 ninja -C "$root/build" >/dev/null
 
-exec python3 - "$root" "$duration" "$hz" <<'PY'
+exec python3 - "$root" "$duration" "$hz" "$@" <<'PY'
 import os, re, signal, subprocess, sys, tempfile, time, urllib.request
 
 root, duration, hz = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+extra = sys.argv[4:]
 b = lambda n: os.path.join(root, "build", n)
 log = tempfile.NamedTemporaryFile(prefix="pmuprof-agent-soak-", suffix=".log")
 tick = os.sysconf("SC_CLK_TCK")
@@ -52,7 +55,7 @@ loads = [subprocess.Popen([b("pmuprof-forker"), "100000000", "3"], stdout=subpro
          subprocess.Popen(["sh", "-c", "while :; do /bin/true; done"]),
          subprocess.Popen([b("pmuprof-stacks"), str(duration + 60), "14"],
                           stdout=subprocess.DEVNULL)]
-agent = subprocess.Popen([b("pmuprof"), "agent", "--listen", "127.0.0.1:0", "-F", hz],
+agent = subprocess.Popen([b("pmuprof"), "agent", "--listen", "127.0.0.1:0", "-F", hz, *extra],
                          stderr=log)
 try:
     port = None
@@ -104,7 +107,7 @@ start = next((kb for el, kb in rss if el >= 5), rss[0][1])
 peak = max(kb for _, kb in rss)
 taken = metric_sum(text, "pmuprof_samples_total")
 lost = metric_sum(text, "pmuprof_samples_lost_total")
-print(f"agent -F {hz}, {wall:.0f} s, {ncpu} CPUs, {scrapes} scrapes ({bad_scrapes} failed), "
+print(f"agent -F {hz} {' '.join(extra)}, {wall:.0f} s, {ncpu} CPUs, {scrapes} scrapes ({bad_scrapes} failed), "
       f"{prof_ok} profile requests ({prof_bad} failed)")
 print(f"RSS start {start / 1024:.1f} MB, peak {peak / 1024:.1f} MB, end {rss[-1][1] / 1024:.1f} MB "
       f"(target: flat, < 64 MB)")

@@ -135,7 +135,7 @@ static __always_inline struct unwind_map *uw_map(struct unwind_scratch *us, stru
 static __always_inline __u32 uw_row(struct unwind_scratch *us, const struct unwind_map *m,
 				    __u64 vaddr)
 {
-	__u32 table = m->table, i, key;
+	__u32 table = m->table & UNWIND_TABLE_SLOT_MASK, i, key;
 	struct unwind_row *row;
 	void *rows;
 	long mid;
@@ -166,6 +166,28 @@ static __always_inline __u32 uw_row(struct unwind_scratch *us, const struct unwi
 	key -= 1;
 	row = bpf_map_lookup_elem(rows, &key);
 	return row ? row->rule : UNWIND_RULE_FP;
+}
+
+/* uw_row through the per-CPU cache: the outer frames of a program's stacks are the same
+ * in sample after sample, and recursion repeats its return address. */
+static __always_inline __u32 uw_row_cached(struct unwind_scratch *us, const struct unwind_map *m,
+					   __u64 vaddr)
+{
+	struct unwind_rcache *c;
+	__u32 h, rule;
+
+	if (vaddr > 0xffffffffull)
+		return UNWIND_RULE_FP;
+	h = (((__u32)vaddr ^ (m->table << 7)) * 2654435761u) >> (32 - UNWIND_RCACHE_LOG2);
+	asm volatile("%0 &= %1" : "+r"(h) : "i"(UNWIND_RCACHE - 1));
+	c = &us->rc[h];
+	if (c->table == m->table && c->vaddr == (__u32)vaddr)
+		return c->rule;
+	rule = uw_row(us, m, vaddr);
+	c->table = m->table;
+	c->vaddr = vaddr;
+	c->rule = rule;
+	return rule;
 }
 
 /* The kernel's sigcontext: every general register, and the next pc is exact. */
@@ -261,14 +283,24 @@ static __always_inline int uw_step(struct unwind_scratch *us, const struct unwin
 	err = uw_cfa(us, &r, &cfa);
 	if (err)
 		return err;
-	err = uw_saved(us, r.ra_type, r.ra_reg, r.ra_off, cfa, &ra);
-	if (err)
-		return err == 1 ? UNWIND_STOP_NO_TABLE : err;
-	rbp_err = uw_saved(us, r.rbp_type,
-			   r.rbp_type == UNWIND_SAVED_SAME ? UNWIND_REG_RBP : r.rbp_reg, r.rbp_off,
-			   cfa, &rbp);
-	if (rbp_err == UNWIND_STOP_READ_FAULT)
-		return rbp_err;
+	if (r.ra_type == UNWIND_SAVED_AT_CFA && r.rbp_type == UNWIND_SAVED_AT_CFA &&
+	    r.rbp_off + 8 == r.ra_off) {
+		/* rbp pushed right below the return address (most frames): one read. */
+		__u64 pair[2];
+
+		if (bpf_probe_read_user(pair, sizeof(pair), (const void *)(cfa + r.rbp_off)))
+			return UNWIND_STOP_READ_FAULT;
+		rbp = pair[0], ra = pair[1], rbp_err = 0;
+	} else {
+		err = uw_saved(us, r.ra_type, r.ra_reg, r.ra_off, cfa, &ra);
+		if (err)
+			return err == 1 ? UNWIND_STOP_NO_TABLE : err;
+		rbp_err = uw_saved(us, r.rbp_type,
+				   r.rbp_type == UNWIND_SAVED_SAME ? UNWIND_REG_RBP : r.rbp_reg,
+				   r.rbp_off, cfa, &rbp);
+		if (rbp_err == UNWIND_STOP_READ_FAULT)
+			return rbp_err;
+	}
 	if (!ra)
 		return UNWIND_STOP_END;
 	if (cfa <= sp && !fp)
@@ -286,10 +318,10 @@ static __always_inline int uw_step(struct unwind_scratch *us, const struct unwin
  * loader's least-recently-used order. Written once a millisecond at most. */
 static __always_inline void uw_used(struct unwind_scratch *us, const struct unwind_map *m)
 {
-	__u32 i = m->table;
+	__u32 i = m->table & UNWIND_TABLE_SLOT_MASK;
 	__u64 *t;
 
-	if (i == UNWIND_NO_TABLE) {
+	if (m->table == UNWIND_NO_TABLE) {
 		if (!m->rows)
 			return;
 		i = UNWIND_MAX_TABLES + m->rows - 1;
@@ -303,21 +335,25 @@ static __always_inline void uw_used(struct unwind_scratch *us, const struct unwi
 static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *us, bool *table)
 {
 	__u64 pc = us->regs[UNWIND_REG_RIP];
+	struct unwind_map *m = &us->last;
 	__u32 idx = UNWIND_RULE_FP;
-	struct unwind_proc *p;
-	struct unwind_map *m;
 
 	/* A return address points after the call, maybe past the caller's last byte. */
 	if (!us->exact)
 		pc--;
 	*table = false;
-	p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
-	m = p ? uw_map(us, p, pc) : NULL;
-	if (m)
+	if (pc < m->start || pc >= m->end) {
+		struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
+		struct unwind_map *found = p ? uw_map(us, p, pc) : NULL;
+
+		if (!found)
+			return bpf_map_lookup_elem(&unwind_rules, &idx);
+		*m = *found;
 		uw_used(us, m);
-	if (m && m->table != UNWIND_NO_TABLE) {
+	}
+	if (m->table != UNWIND_NO_TABLE) {
 		*table = true;
-		idx = uw_row(us, m, pc - m->bias);
+		idx = uw_row_cached(us, m, pc - m->bias);
 	}
 	return bpf_map_lookup_elem(&unwind_rules, &idx);
 }
@@ -466,6 +502,8 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	us->n = 0;
 	us->max = max;
 	us->stop = UNWIND_STOP_REASONS;
+	us->last.start = 0;
+	us->last.end = 0;
 	bpf_loop(max, uw_frame, NULL, 0);
 	stop = us->stop < UNWIND_STOP_REASONS ? us->stop : UNWIND_STOP_DEPTH;
 	us->ends[stop & 7]++;

@@ -101,12 +101,18 @@ enum unwind_stop {
 #define UNWIND_PROC_MAPS      (1u << UNWIND_PROC_MAPS_LOG2)
 /* No table for a mapping (no file, no CFI, not loaded): the frame pointer. */
 #define UNWIND_NO_TABLE 0xffffffffu
+/* A mapping's table tag: its slot in the low bits, above them a serial the loader
+ * changes every time it fills a slot (never 0, never all ones), so the walk's per-CPU
+ * cache of rows never answers for a table that left its slot. */
+#define UNWIND_TABLE_SLOT_BITS 13
+#define UNWIND_TABLE_SLOT_MASK (UNWIND_MAX_TABLES - 1)
+#define UNWIND_TABLE_SERIALS   (1u << 18)
 
 /* One executable mapping of a process, sorted by start. */
 struct unwind_map {
 	__u64 start, end;
 	__u64 bias;  /* run-time minus link-time address */
-	__u32 table; /* slot in the outer map, or UNWIND_NO_TABLE */
+	__u32 table; /* slot in the outer map | serial << 13 (a tag), or UNWIND_NO_TABLE */
 	/* Rows of that table. Without a table: 1 + the file's miss clock (a file with CFI
 	 * that did not fit the budget; its use asks for it to be loaded), or 0. */
 	__u32 rows;
@@ -144,6 +150,17 @@ enum unwind_end {
 	UNWIND_ENDS,
 };
 
+/* The walk's per-CPU cache of rules found: a table tag and a link-time address (a
+ * return address recurs in sample after sample) -> rule, direct-mapped. */
+#define UNWIND_RCACHE_LOG2 9
+#define UNWIND_RCACHE	   (1u << UNWIND_RCACHE_LOG2)
+
+struct unwind_rcache {
+	__u32 table; /* tag, 0: empty */
+	__u32 vaddr;
+	__u32 rule;
+};
+
 /* The walk's per-CPU scratch slot (the BPF stack is 512 bytes). */
 struct unwind_scratch {
 	__u64 regs[32]; /* by DWARF number; 32 so a masked index stays inside */
@@ -162,6 +179,10 @@ struct unwind_scratch {
 	__u32 lo, hi;
 	__u64 now;     /* bpf_ktime_get_ns() >> UNWIND_USED_SHIFT at the sample */
 	__u64 ends[8]; /* stacks by how they ended (enum unwind_end), ever */
+	/* The mapping of the previous frame (end 0: none yet): a caller in the same file
+	 * needs no process lookup. */
+	struct unwind_map last;
+	struct unwind_rcache rc[UNWIND_RCACHE];
 };
 
 #endif

@@ -10,46 +10,95 @@
 #include <stdio.h>
 #include <stddef.h>
 
+/*
+ * The stack model every output reads. A frame is a record, interned once per table; a
+ * stack is a sequence of frames (outermost first) with both of its counts. Folded stacks,
+ * SVG and report read the stacks by their folded spelling (the frames' names joined with
+ * ';'), so stacks that differ only in what a name does not show (an address, a line) are
+ * one line there; pprof reads the frames.
+ */
+enum stack_frame_kind {
+	STACK_FRAME_UNKNOWN, /* a name only: "[unknown]", "[truncated]", "[lost:...]", ... */
+	STACK_FRAME_USER,    /* user code in a mapped file */
+	STACK_FRAME_KERNEL,
+	STACK_FRAME_JIT,     /* named by the process's perf map */
+	STACK_FRAME_PROCESS, /* the process (its name), first in a stack */
+};
+
+struct stack_frame {
+	const char *name;     /* as folded stacks spell it: "main", "schedule_[k]", "[libc.so.6]" */
+	const char *function; /* the function alone; NULL when not named */
+	const char *file;     /* source file; NULL when unknown */
+	uint32_t line;	      /* 0: unknown */
+	bool inlined;	      /* inlined into the frame before it, at the same address */
+	enum stack_frame_kind kind;
+	uint32_t module; /* stack_table__add_module()'s id; 0: none */
+	/* In a module: the offset in its file (the same code in every process); kernel:
+	 * the address; a process: its thread id when stacks are per thread; else 0. */
+	uint64_t address;
+};
+
+/* A mapped file, and where one mapping of it lies: memory [start, limit) from offset. */
+struct stack_module {
+	const char *path;
+	const char *build_id; /* hex, "" or NULL when unknown */
+	uint64_t start, limit, offset;
+};
+
+struct stack_count {
+	uint64_t samples;
+	uint64_t weight; /* the events the samples stand for (sum of periods), ns for clocks */
+};
+
 struct stack_entry {
 	const char *stack; /* "comm;outer;...;leaf" */
-	uint64_t count;
+	uint64_t count;	   /* samples or weight: stack_table__set_weighted() */
+	uint64_t samples, weight;
 };
+
+/* A stack of frames in a table, valid until the table is freed. */
+struct stack_ref;
 
 struct stack_table;
 
 struct stack_table *stack_table__new(void);
 void stack_table__free(struct stack_table *st);
 
+/* Folded stacks, SVG and report count weights (true) or samples (false, the default). */
+void stack_table__set_weighted(struct stack_table *st, bool weighted);
+
 /*
- * Add count to a stack given as frames, outermost first. A ';' inside a name would
- * split the frame, so it becomes ':'; control characters become '?'.
+ * Add count (as samples and weight both) to a stack given as names, outermost first. A
+ * ';' inside a name would split the frame, so it becomes ':'; control characters become
+ * '?'.
  */
 int stack_table__add(struct stack_table *st, const char *const *frames, size_t nr, uint64_t count);
 /* stack_table__add(), but a new stack beyond max distinct ones is refused (-ENOSPC). */
 int stack_table__add_bounded(struct stack_table *st, const char *const *frames, size_t nr,
 			     uint64_t count, size_t max);
-/* Add count to an already joined stack (used as is). */
-/*
- * stack_table__add_bounded(), and *stored (when not NULL) is the table's folded copy of the
- * stack: valid until the table is freed, and usable with stack_table__add_existing().
- */
-int stack_table__add_interned(struct stack_table *st, const char *const *frames, size_t nr,
-			      uint64_t count, size_t max, const char **stored);
-/* Add count to a folded stack already in the table; -ENOENT if it is not (or sorted). */
-int stack_table__add_existing(struct stack_table *st, const char *stack, uint64_t count);
+/* Add count to an already joined stack (used as is: its frames are split at ';'). */
 int stack_table__add_joined(struct stack_table *st, const char *stack, uint64_t count);
+int stack_table__add_joined_counts(struct stack_table *st, const char *stack,
+				   const struct stack_count *c);
+
+/* The id (1...) of a module, added when new; a known one grows to cover this mapping.
+ * Negative errno on failure. */
+int64_t stack_table__add_module(struct stack_table *st, const struct stack_module *m);
+/* A module by id, NULL if none. */
+const struct stack_module *stack_table__module(const struct stack_table *st, uint32_t id);
+size_t stack_table__nr_modules(const struct stack_table *st);
 
 /*
- * Remember which file a frame name comes from (its path and hex build id), for formats
- * that carry mappings (pprof). The first one given for a name is kept.
+ * Add counts to a stack of frame records, outermost first; a new stack whose folded
+ * spelling is not in the table yet is refused beyond max distinct ones (-ENOSPC). *ref
+ * (when not NULL): the stack, for stack_table__add_ref().
  */
-int stack_table__set_module(struct stack_table *st, const char *frame, const char *path,
-			    const char *build_id);
-int stack_table__module(const struct stack_table *st, const char *frame, size_t len,
-			const char **path, const char **build_id);
-
-/* The build id recorded for a file, or NULL. */
-const char *stack_table__build_id_of(const struct stack_table *st, const char *path);
+int stack_table__add_frames(struct stack_table *st, const struct stack_frame *frames, size_t nr,
+			    const struct stack_count *c, size_t max, const struct stack_ref **ref);
+int stack_table__add_ref(struct stack_table *st, const struct stack_ref *ref,
+			 const struct stack_count *c);
+/* A stack's folded spelling. */
+const char *stack_ref__folded(const struct stack_ref *ref);
 
 size_t stack_table__len(const struct stack_table *st);
 uint64_t stack_table__total(const struct stack_table *st);
@@ -61,6 +110,21 @@ uint64_t stack_table__get(const struct stack_table *st, const char *stack);
 const struct stack_entry *stack_table__sorted(struct stack_table *st);
 /* Entries sorted by count, highest first (ties by stack). Same ownership rules. */
 const struct stack_entry *stack_table__by_count(struct stack_table *st);
+
+/* Frames by id (0 ... nr - 1), as stacks list them. */
+size_t stack_table__nr_frames(const struct stack_table *st);
+const struct stack_frame *stack_table__frame(const struct stack_table *st, uint32_t id);
+
+/* Every stack of frames, in the order added: its frame ids (outermost first) and counts. */
+struct stack_visit {
+	const uint32_t *frames;
+	size_t nr;
+	struct stack_count count;
+	bool single; /* some count was added as one number (samples and weight alike) */
+};
+
+int stack_table__each(const struct stack_table *st,
+		      int (*fn)(const struct stack_visit *v, void *arg), void *arg);
 
 /* Write "stack count" lines, sorted. 0 or a negative errno. */
 int folded__write(FILE *f, struct stack_table *st);
@@ -170,9 +234,12 @@ struct pprof_opts {
 };
 
 /*
- * Write the table as a gzip-compressed profile.proto: one location and function per
- * distinct frame name (leaf first in each sample), mappings for the kernel, the JIT and
- * each "[module+0x..]" frame's module, "[lost:REASON]" entries as frames of their own.
+ * Write the table as a gzip-compressed profile.proto (flamegraph/profile.proto): a mapping
+ * per module (the main binary first), a location per address with its lines (inlined
+ * functions first), a function per name and source file; the process frame (and a thread
+ * id) as sample labels; values samples/count and events/count (cpu/nanoseconds for
+ * clocks) as counted. Stacks added with a single count get the other value from the
+ * options (weight_counts, period, freq). "[lost:REASON]" entries are frames of their own.
  */
 int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o);
 

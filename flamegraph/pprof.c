@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pprof output: profile.proto, hand-encoded (a few messages), gzip-compressed with zlib.
- * Field numbers from pprof's profile.proto: Profile{1 sample_type, 2 sample, 3 mapping,
- * 4 location, 5 function, 6 string_table, 9 time_nanos, 10 duration_nanos, 11 period_type,
- * 12 period, 13 comment, 14 default_sample_type}, ValueType{1 type, 2 unit},
- * Sample{1 location_id, 2 value}, Mapping{1 id, 5 filename, 6 build_id, 7 has_functions},
- * Location{1 id, 2 mapping_id, 4 line}, Line{1 function_id}, Function{1 id, 2 name,
- * 3 system_name}.
+ * pprof output: the stack model as profile.proto (flamegraph/profile.proto, encoded by
+ * protobuf-c), gzip-compressed with zlib.
+ *
+ * One Mapping per file (its build id, and where one process mapped it: addresses of the
+ * same code in other processes are placed in that mapping), one Location per address (its
+ * Lines: the functions there, the innermost inlined one first), one Function per name and
+ * source file. The process is a Sample label, not a frame. Both sample types hold what the
+ * kernel counted: samples, and the events (or nanoseconds) they stand for.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,77 +15,24 @@
 #include <string.h>
 #include <zlib.h>
 #include "flamegraph.h"
+#include "profile.pb-c.h"
 
-struct pb {
-	uint8_t *b;
-	size_t len, cap;
-	bool oom;
-};
+typedef Perftools__Profiles__Profile pb_profile;
+typedef Perftools__Profiles__ValueType pb_value_type;
+typedef Perftools__Profiles__Sample pb_sample;
+typedef Perftools__Profiles__Label pb_label;
+typedef Perftools__Profiles__Mapping pb_mapping;
+typedef Perftools__Profiles__Location pb_location;
+typedef Perftools__Profiles__Line pb_line;
+typedef Perftools__Profiles__Function pb_function;
 
-static void pb_raw(struct pb *p, const void *d, size_t n)
-{
-	if (p->oom || !n) /* nothing to copy: d may be NULL (an empty buffer) */
-		return;
-	if (p->len + n > p->cap) {
-		size_t cap = p->cap ? p->cap : 4096;
-		uint8_t *b;
-
-		while (p->len + n > cap)
-			cap *= 2;
-		b = realloc(p->b, cap);
-		if (!b) {
-			p->oom = true;
-			return;
-		}
-		p->b = b;
-		p->cap = cap;
-	}
-	memcpy(p->b + p->len, d, n);
-	p->len += n;
-}
-
-static void pb_varint(struct pb *p, uint64_t v)
-{
-	uint8_t buf[10];
-	size_t n = 0;
-
-	do {
-		buf[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			buf[n] |= 0x80;
-		n++;
-	} while (v);
-	pb_raw(p, buf, n);
-}
-
-static void pb_uint(struct pb *p, int field, uint64_t v)
-{
-	pb_varint(p, (uint64_t)field << 3);
-	pb_varint(p, v);
-}
-
-static void pb_bytes(struct pb *p, int field, const void *d, size_t n)
-{
-	pb_varint(p, ((uint64_t)field << 3) | 2);
-	pb_varint(p, n);
-	pb_raw(p, d, n);
-}
-
-static void pb_msg(struct pb *p, int field, struct pb *sub)
-{
-	pb_bytes(p, field, sub->b, sub->len);
-	if (sub->oom)
-		p->oom = true;
-	sub->len = 0;
-}
-
-/* ---- string table and interning ---- */
-struct strtab {
+/* ---- strings: the string table, and other sets of strings (index: position) ---- */
+struct strset {
 	char **s;
 	size_t nr, cap;
 	size_t *idx; /* open addressing: index + 1 */
 	size_t idx_cap;
+	bool oom;
 };
 
 static uint64_t hash_s(const char *s, size_t n)
@@ -96,50 +44,57 @@ static uint64_t hash_s(const char *s, size_t n)
 	return h;
 }
 
-static int64_t strtab_get(struct strtab *t, const char *s, size_t n)
+static int strset_rehash(struct strset *t)
 {
-	size_t h, i;
+	size_t cap = t->idx_cap ? t->idx_cap * 2 : 1024, *idx = calloc(cap, sizeof(*idx)), i, h;
 
-	if ((t->nr + 1) * 2 > t->idx_cap) {
-		size_t cap = t->idx_cap ? t->idx_cap * 2 : 1024, *idx = calloc(cap, sizeof(*idx));
-
-		if (!idx)
-			return -1;
-		for (i = 0; i < t->nr; i++) {
-			h = hash_s(t->s[i], strlen(t->s[i])) & (cap - 1);
-			while (idx[h])
-				h = (h + 1) & (cap - 1);
-			idx[h] = i + 1;
-		}
-		free(t->idx);
-		t->idx = idx;
-		t->idx_cap = cap;
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < t->nr; i++) {
+		h = hash_s(t->s[i], strlen(t->s[i])) & (cap - 1);
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = i + 1;
 	}
-	h = hash_s(s, n) & (t->idx_cap - 1);
-	while (t->idx[h]) {
+	free(t->idx);
+	t->idx = idx;
+	t->idx_cap = cap;
+	return 0;
+}
+
+/* s's index, added when new; on failure 0 (the empty string) and t->oom. */
+static size_t strset_get(struct strset *t, const char *s, size_t n)
+{
+	size_t h;
+
+	if (t->oom || ((t->nr + 1) * 2 > t->idx_cap && strset_rehash(t)))
+		goto oom;
+	for (h = hash_s(s, n) & (t->idx_cap - 1); t->idx[h]; h = (h + 1) & (t->idx_cap - 1)) {
 		const char *c = t->s[t->idx[h] - 1];
 
 		if (strlen(c) == n && !memcmp(c, s, n))
 			return t->idx[h] - 1;
-		h = (h + 1) & (t->idx_cap - 1);
 	}
 	if (t->nr == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
 		char **tmp = realloc(t->s, cap * sizeof(*tmp));
 
 		if (!tmp)
-			return -1;
+			goto oom;
 		t->s = tmp;
 		t->cap = cap;
 	}
 	t->s[t->nr] = strndup(s, n);
 	if (!t->s[t->nr])
-		return -1;
+		goto oom;
 	t->idx[h] = ++t->nr;
 	return t->nr - 1;
+oom:
+	t->oom = true;
+	return 0;
 }
 
-static void strtab_free(struct strtab *t)
+static void strset_free(struct strset *t)
 {
 	size_t i;
 
@@ -149,329 +104,525 @@ static void strtab_free(struct strtab *t)
 	free(t->idx);
 }
 
-/* The mapping a frame belongs to, from how it is named. */
-static void frame_mapping(const char *name, size_t len, const char **mod, size_t *mod_len)
-{
-	const char *plus;
-
-	*mod = NULL;
-	*mod_len = 0;
-	if (len > 4 && !memcmp(name + len - 4, "_[k]", 4)) {
-		*mod = "[kernel.kallsyms]";
-		*mod_len = strlen(*mod);
-	} else if (len > 4 && !memcmp(name + len - 4, "_[j]", 4)) {
-		*mod = "[jit]";
-		*mod_len = 5;
-	} else if (len > 2 && name[0] == '[' && name[len - 1] == ']' &&
-		   (plus = memchr(name, '+', len)) && plus[1] == '0') {
-		*mod = name + 1;
-		*mod_len = plus - name - 1;
-	}
-}
-
-/* Both index arrays cover string index i (new entries zeroed). */
-static int grow_maps(int64_t **func_map, int64_t **mapping_of, size_t *n, int64_t i)
-{
-	size_t cap = (i + 1) * 2, k;
-	int64_t *fm, *mm;
-
-	if ((size_t)i < *n)
-		return 0;
-	fm = realloc(*func_map, cap * sizeof(*fm));
-	if (fm)
-		*func_map = fm;
-	mm = realloc(*mapping_of, cap * sizeof(*mm));
-	if (mm)
-		*mapping_of = mm;
-	if (!fm || !mm)
-		return -ENOMEM;
-	for (k = *n; k < cap; k++)
-		fm[k] = mm[k] = 0;
-	*n = cap;
-	return 0;
-}
-
-/* Mapping{id, filename, build_id, has_functions}; returns the new mapping's id. */
-static int64_t emit_mapping(struct pb *prof, struct pb *sub, struct strtab *strs, int64_t file,
-			    const char *build_id, int64_t *nmappings)
-{
-	pb_uint(sub, 1, ++*nmappings);
-	pb_uint(sub, 5, file);
-	if (build_id && *build_id)
-		pb_uint(sub, 6, strtab_get(strs, build_id, strlen(build_id)));
-	pb_uint(sub, 7, 1);
-	pb_msg(prof, 3, sub);
-	return *nmappings;
-}
-
-static int gzip_out(FILE *f, const uint8_t *d, size_t n)
-{
-	z_stream zs;
-	uint8_t out[65536];
-	int r, err = 0;
-
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY))
-		return -ENOMEM;
-	zs.next_in = (uint8_t *)d;
-	zs.avail_in = n;
-	do {
-		zs.next_out = out;
-		zs.avail_out = sizeof(out);
-		r = deflate(&zs, Z_FINISH);
-		if (r == Z_STREAM_ERROR) {
-			err = -EIO;
-			break;
-		}
-		if (fwrite(out, 1, sizeof(out) - zs.avail_out, f) != sizeof(out) - zs.avail_out) {
-			err = -EIO;
-			break;
-		}
-	} while (r != Z_STREAM_END);
-	deflateEnd(&zs);
-	return err;
-}
-
 /*
- * A string_table entry: proto3 strings must be UTF-8 (parsers that check refuse the
- * whole profile), and a process may name itself with any bytes: invalid ones become '?'.
+ * A string_table entry: proto3 strings must be UTF-8 (parsers that check refuse the whole
+ * profile), and a process may name itself with any bytes: invalid ones become '?'.
  */
-static void pb_string(struct pb *p, int field, const char *s)
+static int64_t str_n(struct strset *t, const char *s, size_t len)
 {
-	size_t len = strlen(s), i, c;
+	size_t i, c;
 	char *copy;
+	int64_t r;
 
 	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
 		;
-	if (i == len) {
-		pb_bytes(p, field, s, len);
-		return;
-	}
-	copy = strdup(s);
+	if (i == len)
+		return strset_get(t, s, len);
+	copy = strndup(s, len);
 	if (!copy) {
-		p->oom = true;
-		return;
+		t->oom = true;
+		return 0;
 	}
 	for (i = 0; i < len; i += c)
 		if (!(c = utf8__char_len(copy + i, len - i))) {
 			copy[i] = '?';
 			c = 1;
 		}
-	pb_bytes(p, field, copy, len);
+	r = strset_get(t, copy, len);
 	free(copy);
+	return r;
 }
 
-/* "{k=v,k=v};..." → Sample.label entries (field 3: Label{1 key, 2 str}) in labs. */
-static int root_labels(struct pb *labs, struct strtab *strs, const char *s)
+static int64_t str(struct strset *t, const char *s)
 {
-	const char *end = strchr(s, ';'), *p = s + 1;
-	struct pb lab = {0};
-	int err = 0;
+	return s ? str_n(t, s, strlen(s)) : 0;
+}
+
+/* ---- growing arrays of messages; pointers into them are set once all are made ---- */
+#define ARRAY(type)                                                                                \
+	struct {                                                                                   \
+		type *v;                                                                           \
+		size_t nr, cap;                                                                    \
+	}
+
+static void *array_add(void *arr, size_t *nr, size_t *cap, size_t size, bool *oom)
+{
+	void **v = arr;
+
+	if (*nr == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		void *tmp = realloc(*v, c * size);
+
+		if (!tmp) {
+			*oom = true;
+			return NULL;
+		}
+		*v = tmp;
+		*cap = c;
+	}
+	return (char *)*v + (*nr)++ * size;
+}
+
+#define ADD(p, a)                                                                                  \
+	((__typeof__((a).v))array_add(&(a).v, &(a).nr, &(a).cap, sizeof(*(a).v), &(p)->oom))
+
+/* A sample as built: offsets into the shared arrays of ids and labels. */
+struct sample_at {
+	size_t loc, nloc, label, nlabel;
+	int64_t value[2];
+};
+
+/* A location as built: its lines are lines.v[line ... line + nline). */
+struct location_at {
+	pb_location loc;
+	size_t line, nline;
+};
+
+struct pprof {
+	const struct stack_table *st;
+	const struct pprof_opts *o;
+	struct strset strs;  /* the string table */
+	struct strset fkeys; /* functions: "name\x1ffile", position = id - 1 */
+	ARRAY(pb_function) funcs;
+	ARRAY(struct location_at) locs;
+	ARRAY(pb_line) lines;
+	ARRAY(pb_mapping) maps;
+	ARRAY(struct sample_at) samples;
+	ARRAY(uint64_t) ids;
+	ARRAY(pb_label) labels;
+	uint64_t *loc_of; /* by the outermost frame id of a location: its id (0: none yet) */
+	uint32_t *nlines_of;
+	uint64_t *map_of; /* by module id: mapping id */
+	bool oom;
+};
+
+/* ---- mappings ---- */
+
+static void add_mapping(struct pprof *p, uint32_t mod)
+{
+	const struct stack_module *m = stack_table__module(p->st, mod);
+	pb_mapping *pm = ADD(p, p->maps);
+
+	if (!pm)
+		return;
+	perftools__profiles__mapping__init(pm);
+	pm->id = p->maps.nr;
+	pm->memory_start = m->start;
+	pm->memory_limit = m->limit;
+	pm->file_offset = m->offset;
+	pm->filename = str(&p->strs, m->path);
+	pm->build_id = m->build_id && *m->build_id ? str(&p->strs, m->build_id) : 0;
+	pm->has_functions = true;
+	p->map_of[mod] = pm->id;
+}
+
+/* The command first (pprof shows the first mapping as the profile's file), then the rest. */
+static void add_mappings(struct pprof *p)
+{
+	size_t i, n = stack_table__nr_modules(p->st);
+	uint32_t main_mod = 0;
+
+	for (i = 1; i <= n && p->o->main_binary; i++)
+		if (!strcmp(stack_table__module(p->st, i)->path, p->o->main_binary))
+			main_mod = i;
+	if (main_mod)
+		add_mapping(p, main_mod);
+	else if (p->o->main_binary) {
+		pb_mapping *pm = ADD(p, p->maps);
+
+		if (pm) {
+			perftools__profiles__mapping__init(pm);
+			pm->id = p->maps.nr;
+			pm->filename = str(&p->strs, p->o->main_binary);
+			pm->has_functions = true;
+		}
+	}
+	for (i = 1; i <= n; i++)
+		if (i != main_mod)
+			add_mapping(p, i);
+}
+
+/* ---- functions and locations ---- */
+
+static uint64_t function_id(struct pprof *p, const struct stack_frame *f)
+{
+	const char *name = f->function ? f->function : f->name, *file = f->file ? f->file : "";
+	size_t nl = strlen(name), fl = strlen(file);
+	char buf[1024], *key = nl + fl + 2 <= sizeof(buf) ? buf : malloc(nl + fl + 2);
+	size_t id;
+	pb_function *fn;
+
+	if (!key) {
+		p->oom = true;
+		return 0;
+	}
+	memcpy(key, name, nl);
+	key[nl] = 0x1f;
+	memcpy(key + nl + 1, file, fl);
+	id = strset_get(&p->fkeys, key, nl + fl + 1) + 1;
+	if (key != buf)
+		free(key);
+	if (id <= p->funcs.nr || p->fkeys.oom)
+		return p->fkeys.oom ? 0 : id;
+	fn = ADD(p, p->funcs);
+	if (!fn)
+		return 0;
+	perftools__profiles__function__init(fn);
+	fn->id = id;
+	fn->name = fn->system_name = str(&p->strs, name);
+	fn->filename = str(&p->strs, f->file);
+	return id;
+}
+
+static void add_line(struct pprof *p, const struct stack_frame *f)
+{
+	pb_line *l = ADD(p, p->lines);
+
+	if (!l)
+		return;
+	perftools__profiles__line__init(l);
+	l->function_id = function_id(p, f);
+	l->line = f->line;
+}
+
+/* The address a frame had where its mapping says the file lies. */
+static uint64_t frame_address(const struct pprof *p, const struct stack_frame *f)
+{
+	const struct stack_module *m = stack_table__module(p->st, f->module);
+
+	if (m)
+		return m->start + (f->address - m->offset);
+	return f->kind == STACK_FRAME_JIT ? f->address : 0;
+}
+
+/* The mapping's flags say what its locations carry. */
+static void mark_mapping(struct pprof *p, const struct stack_frame *f, bool inlined)
+{
+	pb_mapping *pm = f->module ? &p->maps.v[p->map_of[f->module] - 1] : NULL;
+
+	if (!pm)
+		return;
+	pm->has_filenames |= f->file != NULL;
+	pm->has_line_numbers |= f->line != 0;
+	pm->has_inline_frames |= inlined;
+}
+
+/* The location of frames ids[0..n) (an address: its function, then those inlined there). */
+static uint64_t location_id(struct pprof *p, const uint32_t *ids, size_t n)
+{
+	const struct stack_frame *outer = stack_table__frame(p->st, ids[0]);
+	struct location_at *l;
+	size_t i;
+
+	if (p->loc_of[ids[0]] && p->nlines_of[ids[0]] == n)
+		return p->loc_of[ids[0]];
+	l = ADD(p, p->locs);
+	if (!l)
+		return 0;
+	perftools__profiles__location__init(&l->loc);
+	l->loc.id = p->locs.nr;
+	l->loc.mapping_id = outer->module ? p->map_of[outer->module] : 0;
+	l->loc.address = frame_address(p, outer);
+	l->line = p->lines.nr;
+	/* A file's frame without a name: its address alone (pprof can name it later). */
+	if (!(outer->module && !outer->function && outer->kind != STACK_FRAME_KERNEL))
+		for (i = n; i-- > 0;) {
+			add_line(p, stack_table__frame(p->st, ids[i]));
+			mark_mapping(p, stack_table__frame(p->st, ids[i]), n > 1);
+		}
+	l->nline = p->lines.nr - l->line;
+	if (!p->loc_of[ids[0]]) {
+		p->loc_of[ids[0]] = l->loc.id;
+		p->nlines_of[ids[0]] = n;
+	}
+	return l->loc.id;
+}
+
+/* ---- samples ---- */
+
+static void add_label(struct pprof *p, const char *key, size_t klen, const char *s, size_t slen,
+		      int64_t num)
+{
+	pb_label *l = ADD(p, p->labels);
+
+	if (!l)
+		return;
+	perftools__profiles__label__init(l);
+	l->key = str_n(&p->strs, key, klen);
+	if (s)
+		l->str = str_n(&p->strs, s, slen);
+	else
+		l->num = num;
+}
+
+/* "{k=v,k=v}": string labels. */
+static void root_labels(struct pprof *p, const char *s)
+{
+	const char *end = s + strlen(s), *q = s + 1;
 
 	if (end > s && end[-1] == '}')
 		end--;
-	while (p < end && !err) {
-		const char *comma = memchr(p, ',', end - p), *eq;
-		const char *stop = comma ? comma : end;
-		int64_t k, v;
+	while (q < end) {
+		const char *comma = memchr(q, ',', end - q), *stop = comma ? comma : end;
+		const char *eq = memchr(q, '=', stop - q);
 
-		eq = memchr(p, '=', stop - p);
-		if (eq && eq > p) {
-			k = strtab_get(strs, p, eq - p);
-			v = strtab_get(strs, eq + 1, stop - eq - 1);
-			if (k < 0 || v < 0)
-				err = -ENOMEM;
-			pb_uint(&lab, 1, k);
-			pb_uint(&lab, 2, v);
-			pb_msg(labs, 3, &lab);
-		}
-		p = stop + 1;
+		if (eq && eq > q)
+			add_label(p, q, eq - q, eq + 1, stop - eq - 1, 0);
+		q = stop + 1;
 	}
-	free(lab.b);
-	return lab.oom ? -ENOMEM : err;
+}
+
+/* The stack's root: the process (and thread) as labels; how many frames that took. */
+static size_t sample_labels(struct pprof *p, const struct stack_visit *v)
+{
+	const struct stack_frame *f = v->nr ? stack_table__frame(p->st, v->frames[0]) : NULL;
+
+	if (f && f->kind == STACK_FRAME_PROCESS) {
+		add_label(p, "process", 7, f->name, strlen(f->name), 0);
+		if (f->address)
+			add_label(p, "thread", 6, NULL, 0, f->address);
+		return 1;
+	}
+	if (f && p->o->root_labels && f->name[0] == '{' && v->nr > 1) {
+		root_labels(p, f->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* A count added as one number: what it stands for in the other sample type. */
+static void single_values(const struct pprof_opts *o, uint64_t count, int64_t *value)
+{
+	uint64_t ns = o->freq ? 1000000000ULL / o->freq : 0;
+
+	if (o->weight_counts) {
+		value[0] =
+			o->clock && o->freq ? (count * o->freq + 500000000ULL) / 1000000000ULL : 0;
+		value[1] = count;
+	} else {
+		value[0] = count;
+		value[1] = o->period ? count * o->period : o->clock && ns ? count * ns : count;
+	}
+}
+
+static int add_sample(const struct stack_visit *v, void *arg)
+{
+	struct pprof *p = arg;
+	struct sample_at *s = ADD(p, p->samples);
+	size_t root, end, start;
+
+	if (!s)
+		return -ENOMEM;
+	s->label = p->labels.nr;
+	root = sample_labels(p, v);
+	s->nlabel = p->labels.nr - s->label;
+	s->loc = p->ids.nr;
+	/* Leaf first: each address's frames are its outermost and those inlined after it. */
+	for (end = v->nr; end > root; end = start) {
+		uint64_t *id = ADD(p, p->ids);
+
+		for (start = end - 1; start > root; start--)
+			if (!stack_table__frame(p->st, v->frames[start])->inlined)
+				break;
+		if (!id)
+			return -ENOMEM;
+		*id = location_id(p, v->frames + start, end - start);
+	}
+	s->nloc = p->ids.nr - s->loc;
+	if (v->single)
+		single_values(p->o, v->count.samples, s->value);
+	else {
+		s->value[0] = v->count.samples;
+		s->value[1] = v->count.weight;
+	}
+	return p->oom ? -ENOMEM : 0;
+}
+
+/* ---- the profile ---- */
+
+struct gz_buffer {
+	ProtobufCBuffer base;
+	z_stream zs;
+	FILE *f;
+	int err;
+};
+
+static void gz_deflate(struct gz_buffer *g, const uint8_t *d, size_t n, int flush)
+{
+	uint8_t out[65536];
+	int r;
+
+	g->zs.next_in = (uint8_t *)d;
+	g->zs.avail_in = n;
+	do {
+		g->zs.next_out = out;
+		g->zs.avail_out = sizeof(out);
+		r = deflate(&g->zs, flush);
+		if (r == Z_STREAM_ERROR || fwrite(out, 1, sizeof(out) - g->zs.avail_out, g->f) !=
+						   sizeof(out) - g->zs.avail_out) {
+			g->err = -EIO;
+			return;
+		}
+	} while (g->zs.avail_out == 0 || (flush == Z_FINISH && r != Z_STREAM_END));
+}
+
+static void gz_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	struct gz_buffer *g = (struct gz_buffer *)b;
+
+	if (!g->err && len)
+		gz_deflate(g, data, len, Z_NO_FLUSH);
+}
+
+static int write_gzip(FILE *f, const pb_profile *prof)
+{
+	struct gz_buffer g = {.base = {.append = gz_append}, .f = f};
+
+	if (deflateInit2(&g.zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY))
+		return -ENOMEM;
+	perftools__profiles__profile__pack_to_buffer(prof, &g.base);
+	if (!g.err)
+		gz_deflate(&g, NULL, 0, Z_FINISH);
+	deflateEnd(&g.zs);
+	return g.err;
+}
+
+/* Sample types samples/count and events/count (cpu/nanoseconds for clocks), the period. */
+static void sample_types(struct pprof *p, pb_profile *prof, pb_value_type *vt,
+			 pb_value_type *period)
+{
+	const struct pprof_opts *o = p->o;
+	const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
+	int64_t count = str(&p->strs, "count");
+
+	perftools__profiles__value_type__init(&vt[0]);
+	perftools__profiles__value_type__init(&vt[1]);
+	perftools__profiles__value_type__init(period);
+	vt[0].type = str(&p->strs, "samples");
+	vt[0].unit = count;
+	vt[1].type = str(&p->strs, evname);
+	vt[1].unit = o->clock ? str(&p->strs, "nanoseconds") : count;
+	*period = vt[1];
+	prof->period_type = period;
+	if (o->period)
+		prof->period = o->period;
+	else if (o->freq && o->clock)
+		prof->period = 1000000000ULL / o->freq;
+	else if (o->freq)
+		prof->period = 1;
+	prof->default_sample_type = vt[1].type;
+}
+
+/* Pointer arrays over the built messages, then write. */
+static int pack(struct pprof *p, pb_profile *prof, FILE *f)
+{
+	size_t i;
+	int err = -ENOMEM;
+	pb_sample *samples = calloc(p->samples.nr + 1, sizeof(*samples));
+	pb_sample **sp = calloc(p->samples.nr + 1, sizeof(*sp));
+	pb_location **lp = calloc(p->locs.nr + 1, sizeof(*lp));
+	pb_line **linep = calloc(p->lines.nr + 1, sizeof(*linep));
+	pb_label **labp = calloc(p->labels.nr + 1, sizeof(*labp));
+	pb_mapping **mp = calloc(p->maps.nr + 1, sizeof(*mp));
+	pb_function **fp = calloc(p->funcs.nr + 1, sizeof(*fp));
+
+	if (!samples || !sp || !lp || !linep || !labp || !mp || !fp)
+		goto out;
+	for (i = 0; i < p->lines.nr; i++)
+		linep[i] = &p->lines.v[i];
+	for (i = 0; i < p->labels.nr; i++)
+		labp[i] = &p->labels.v[i];
+	for (i = 0; i < p->locs.nr; i++) {
+		lp[i] = &p->locs.v[i].loc;
+		lp[i]->line = linep + p->locs.v[i].line;
+		lp[i]->n_line = p->locs.v[i].nline;
+	}
+	for (i = 0; i < p->samples.nr; i++) {
+		const struct sample_at *s = &p->samples.v[i];
+
+		perftools__profiles__sample__init(&samples[i]);
+		sp[i] = &samples[i];
+		samples[i].location_id = p->ids.v + s->loc;
+		samples[i].n_location_id = s->nloc;
+		samples[i].value = (int64_t *)s->value;
+		samples[i].n_value = 2;
+		samples[i].label = labp + s->label;
+		samples[i].n_label = s->nlabel;
+	}
+	for (i = 0; i < p->maps.nr; i++)
+		mp[i] = &p->maps.v[i];
+	for (i = 0; i < p->funcs.nr; i++)
+		fp[i] = &p->funcs.v[i];
+	prof->sample = sp;
+	prof->n_sample = p->samples.nr;
+	prof->location = lp;
+	prof->n_location = p->locs.nr;
+	prof->mapping = mp;
+	prof->n_mapping = p->maps.nr;
+	prof->function = fp;
+	prof->n_function = p->funcs.nr;
+	prof->string_table = p->strs.s;
+	prof->n_string_table = p->strs.nr;
+	err = write_gzip(f, prof);
+out:
+	free(samples);
+	free(sp);
+	free(lp);
+	free(linep);
+	free(labp);
+	free(mp);
+	free(fp);
+	return err;
+}
+
+static void pprof_free(struct pprof *p)
+{
+	strset_free(&p->strs);
+	strset_free(&p->fkeys);
+	free(p->funcs.v);
+	free(p->locs.v);
+	free(p->lines.v);
+	free(p->maps.v);
+	free(p->samples.v);
+	free(p->ids.v);
+	free(p->labels.v);
+	free(p->loc_of);
+	free(p->nlines_of);
+	free(p->map_of);
 }
 
 int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 {
-	const struct stack_entry *e = stack_table__sorted(st);
-	size_t i, n = stack_table__len(st), nfunc = 0;
-	struct strtab strs = {0};
-	struct pb prof = {0}, sub = {0}, line = {0}, ids = {0}, vals = {0}, labs = {0};
-	int64_t *func_map = NULL, *mapping_of = NULL; /* by string index */
-	int64_t nmappings = 0;
-	uint64_t *locs = NULL;
-	size_t locs_cap = 0;
-	int err = 0;
+	struct pprof p = {.st = st, .o = o};
+	pb_profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
+	pb_value_type vt[2], period, *vtp[2] = {&vt[0], &vt[1]};
+	int64_t comment;
+	int err;
 
-	strtab_get(&strs, "", 0);
-	/* sample types: samples/count, then events/count (cpu/nanoseconds for clocks) */
-	{
-		int64_t samples = strtab_get(&strs, "samples", 7),
-			count = strtab_get(&strs, "count", 5);
-		const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
-		int64_t ev = strtab_get(&strs, evname, strlen(evname));
-		int64_t unit = o->clock ? strtab_get(&strs, "nanoseconds", 11) : count;
-
-		pb_uint(&sub, 1, samples);
-		pb_uint(&sub, 2, count);
-		pb_msg(&prof, 1, &sub);
-		pb_uint(&sub, 1, ev);
-		pb_uint(&sub, 2, unit);
-		pb_msg(&prof, 1, &sub);
-		/* period type and period */
-		pb_uint(&sub, 1, ev);
-		pb_uint(&sub, 2, unit);
-		pb_msg(&prof, 11, &sub);
-		if (o->period)
-			pb_uint(&prof, 12, o->period);
-		else if (o->freq && o->clock)
-			pb_uint(&prof, 12, 1000000000ULL / o->freq);
-		else if (o->freq)
-			pb_uint(&prof, 12, 1);
-		pb_uint(&prof, 14, ev);
+	str(&p.strs, ""); /* index 0 */
+	p.loc_of = calloc(stack_table__nr_frames(st) + 1, sizeof(*p.loc_of));
+	p.nlines_of = calloc(stack_table__nr_frames(st) + 1, sizeof(*p.nlines_of));
+	p.map_of = calloc(stack_table__nr_modules(st) + 1, sizeof(*p.map_of));
+	if (!p.loc_of || !p.nlines_of || !p.map_of) {
+		pprof_free(&p);
+		return -ENOMEM;
 	}
-
-	/* The main binary is the first mapping. */
-	if (o->main_binary) {
-		int64_t mi = strtab_get(&strs, o->main_binary, strlen(o->main_binary));
-		const char *bid = stack_table__build_id_of(st, o->main_binary);
-
-		if (mi < 0 || grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
-			err = -ENOMEM;
-			goto out;
-		}
-		mapping_of[mi] = emit_mapping(&prof, &sub, &strs, mi, bid, &nmappings);
+	sample_types(&p, &prof, vt, &period);
+	prof.sample_type = vtp;
+	prof.n_sample_type = 2;
+	add_mappings(&p);
+	err = stack_table__each(st, add_sample, &p);
+	if (o->comment) {
+		comment = str(&p.strs, o->comment);
+		prof.comment = &comment;
+		prof.n_comment = 1;
 	}
-
-	/* samples: locations leaf first */
-	for (i = 0; i < n && !err; i++) {
-		const char *s = e[i].stack, *p;
-		size_t nl = 0, k;
-		uint64_t samples, events;
-
-		if (o->root_labels && s[0] == '{' && strchr(s, ';')) {
-			err = root_labels(&labs, &strs, s);
-			s = strchr(s, ';') + 1;
-		}
-		for (p = s; !err; p++) {
-			const char *semi = strchr(p, ';');
-			size_t len = semi ? (size_t)(semi - p) : strlen(p);
-			int64_t si = strtab_get(&strs, p, len);
-
-			if (si < 0) {
-				err = -ENOMEM;
-				break;
-			}
-			if (grow_maps(&func_map, &mapping_of, &nfunc, si)) {
-				err = -ENOMEM;
-				break;
-			}
-			if (!func_map[si]) {
-				const char *mod;
-				size_t mod_len;
-
-				const char *path = NULL, *bid = NULL;
-
-				func_map[si] =
-					si + 1; /* function id = location id = string index + 1 */
-				if (!stack_table__module(st, p, len, &path, &bid)) {
-					mod = path;
-					mod_len = strlen(path);
-				} else {
-					frame_mapping(p, len, &mod, &mod_len);
-				}
-				if (mod) {
-					int64_t mi = strtab_get(&strs, mod, mod_len);
-
-					/* interned after the arrays were sized: grow */
-					if (mi < 0 ||
-					    grow_maps(&func_map, &mapping_of, &nfunc, mi)) {
-						err = -ENOMEM;
-						break;
-					}
-					/* mapping_of[string of module] = mapping id */
-					if (!mapping_of[mi])
-						mapping_of[mi] = emit_mapping(&prof, &sub, &strs,
-									      mi, bid, &nmappings);
-					mapping_of[si] =
-						-mapping_of[mi]; /* negative: a frame's mapping */
-				}
-				/* Function{id, name, system_name} and Location{id, mapping, line} */
-				pb_uint(&sub, 1, si + 1);
-				pb_uint(&sub, 2, si);
-				pb_uint(&sub, 3, si);
-				pb_msg(&prof, 5, &sub);
-				pb_uint(&sub, 1, si + 1);
-				if (mapping_of[si] < 0)
-					pb_uint(&sub, 2, -mapping_of[si]);
-				pb_uint(&line, 1, si + 1);
-				pb_msg(&sub, 4, &line);
-				pb_msg(&prof, 4, &sub);
-			}
-			if (nl == locs_cap) {
-				size_t cap = locs_cap ? locs_cap * 2 : 256;
-				uint64_t *tmp = realloc(locs, cap * sizeof(*tmp));
-
-				if (!tmp) {
-					err = -ENOMEM;
-					break;
-				}
-				locs = tmp;
-				locs_cap = cap;
-			}
-			locs[nl++] = si + 1;
-			if (!semi)
-				break;
-			p = semi;
-		}
-		if (err)
-			break;
-		for (k = nl; k-- > 0;)
-			pb_varint(&ids, locs[k]);
-		/* The table holds samples, or weights when counting events. */
-		samples = o->weight_counts ? 0 : e[i].count;
-		events = e[i].count;
-		if (!o->weight_counts && o->period)
-			events = e[i].count * o->period;
-		else if (!o->weight_counts && o->clock && o->freq)
-			events = e[i].count * (1000000000ULL / o->freq);
-		if (o->weight_counts && o->clock && o->freq)
-			samples = (e[i].count * o->freq + 500000000ULL) / 1000000000ULL;
-		pb_varint(&vals, samples);
-		pb_varint(&vals, events);
-		pb_bytes(&sub, 1, ids.b, ids.len);
-		pb_bytes(&sub, 2, vals.b, vals.len);
-		pb_raw(&sub, labs.b, labs.len);
-		ids.len = vals.len = labs.len = 0;
-		pb_msg(&prof, 2, &sub);
-	}
-	if (!err) {
-		if (o->comment) {
-			int64_t c = strtab_get(&strs, o->comment, strlen(o->comment));
-
-			pb_uint(&prof, 13, c);
-		}
-		if (o->time_nanos)
-			pb_uint(&prof, 9, o->time_nanos);
-		if (o->duration_nanos)
-			pb_uint(&prof, 10, o->duration_nanos);
-		for (i = 0; i < strs.nr; i++)
-			pb_string(&prof, 6, strs.s[i]);
-		if (prof.oom || sub.oom || line.oom || ids.oom || vals.oom || labs.oom)
-			err = -ENOMEM;
-	}
+	prof.time_nanos = o->time_nanos;
+	prof.duration_nanos = o->duration_nanos;
+	if (!err && (p.oom || p.strs.oom || p.fkeys.oom))
+		err = -ENOMEM;
 	if (!err)
-		err = gzip_out(f, prof.b, prof.len);
-out:
-	free(prof.b);
-	free(sub.b);
-	free(line.b);
-	free(ids.b);
-	free(vals.b);
-	free(labs.b);
-	free(locs);
-	free(func_map);
-	free(mapping_of);
-	strtab_free(&strs);
+		err = pack(&p, &prof, f);
+	pprof_free(&p);
 	return err;
 }

@@ -40,6 +40,7 @@ libcurl4-openssl-dev
 libsystemd-dev
 prometheus
 python3-protobuf
+python3-prometheus-client
 chromium
 chromium-driver
 python3-selenium
@@ -56,6 +57,8 @@ zstd
 scdoc
 man-db
 bash-completion
+protobuf-c-compiler
+libprotobuf-c-dev
 "
 
 missing=""

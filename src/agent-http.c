@@ -21,7 +21,14 @@ struct agent_http {
 	MHD_socket quiesced[AGENT_MAX_LISTEN];
 	int nr;
 	char token[512]; /* "" when no token is needed */
+	int answering;	 /* profile requests not yet answered (atomic) */
 };
+
+/* A profile request's connection (con_cls) until its answer is sent. */
+static char profile_conn;
+
+/* How long stopping waits for the answers to requests in flight. */
+#define HTTP_GRACE_S 2.0
 
 static const char index_page[] =
 	"<!DOCTYPE html><html><head><title>pmuprof agent</title></head><body>\n"
@@ -267,7 +274,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, false, "%s: only GET and HEAD\n",
 			    method);
+	if (!strncmp(url, "/debug/pprof/", 13) && *con_cls != &profile_conn) {
+		*con_cls = &profile_conn;
+		__atomic_add_fetch(&((struct agent_http *)cls)->answering, 1, __ATOMIC_SEQ_CST);
+	}
 	return route(cls, c, url);
+}
+
+/* The answer is sent (or the connection broke): stopping need not wait for it. */
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode code)
+{
+	(void)c;
+	(void)code;
+	if (*con_cls == &profile_conn)
+		__atomic_sub_fetch(&((struct agent_http *)cls)->answering, 1, __ATOMIC_SEQ_CST);
+	*con_cls = NULL;
 }
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -355,7 +377,8 @@ struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
 		h->d[i] = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
 					   (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 					   (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT,
-					   (unsigned int)30, MHD_OPTION_END);
+					   (unsigned int)30, MHD_OPTION_NOTIFY_COMPLETED, completed,
+					   h, MHD_OPTION_END);
 		if (!h->d[i]) {
 			snprintf(errbuf, sz, "--listen %s: cannot listen there: %s", a->o.listen[i],
 				 strerror(errno ? errno : EADDRINUSE));
@@ -388,11 +411,17 @@ void agent_http__quiesce(struct agent_http *h)
 
 void agent_http__stop(struct agent_http *h)
 {
+	double t0;
 	int i;
 
 	if (!h)
 		return;
 	agent_http__quiesce(h);
+	/* Requests in flight were failed (agent__cancel): their 503s go out before the
+	 * connections are closed, within a short grace. */
+	for (t0 = monotonic_now(); __atomic_load_n(&h->answering, __ATOMIC_SEQ_CST) > 0 &&
+				   monotonic_now() - t0 < HTTP_GRACE_S;)
+		usleep(10000);
 	for (i = 0; i < h->nr; i++) {
 		MHD_stop_daemon(h->d[i]);
 		if (h->quiesced[i] != MHD_INVALID_SOCKET)

@@ -129,6 +129,51 @@ static void process_metrics(struct mw *w)
 
 static const char *const lost_reasons[] = {"map_full", "stack", "table_full"};
 
+/* --call-graph=dwarf: the CFI tables in the kernel and how the walks ended (at windows). */
+static void unwind_metrics(struct mw *w, const struct agent_totals *t)
+{
+	const struct unwind_loader_stats *u = &t->unwind_tables;
+	int c;
+
+	scalar(w, "pmuprof_unwind_table_bytes", "gauge",
+	       "Kernel memory of the CFI unwind tables loaded (0 with --call-graph=fp).", u->bytes);
+	scalar(w, "pmuprof_unwind_tables", "gauge", "Files whose CFI tables are loaded.",
+	       u->tables);
+	scalar(w, "pmuprof_unwind_processes", "gauge", "Processes the CFI walk knows.", u->procs);
+	scalar(w, "pmuprof_unwind_tables_evicted_total", "counter",
+	       "Tables evicted to stay within the unwind memory budget.", u->evicted_files);
+	scalar(w, "pmuprof_unwind_tables_no_fit_total", "counter",
+	       "Files whose tables never fit the budget (their stacks follow frame pointers).",
+	       u->no_fit_files);
+	scalar(w, "pmuprof_unwind_tables_failed_total", "counter",
+	       "Files whose CFI could not be read.", u->failed);
+	if (!t->unwind)
+		return;
+	family(w, "pmuprof_unwind_stacks_total", "counter",
+	       "User stacks walked with CFI tables, by how they ended.");
+	for (c = 0; c < UNWIND_ENDS; c++)
+		sample(w, "pmuprof_unwind_stacks_total", "end",
+		       c == UNWIND_STOP_END ? "complete" : unwind_stop__name(c), t->unwind_ends[c]);
+}
+
+/* Debug files asked of DEBUGINFOD_URLS servers (per build id; at windows). */
+static void debuginfod_metrics(struct mw *w, const struct agent_totals *t)
+{
+	const char *const results[] = {"fetched", "cached", "missing", "budget_exhausted"};
+	const uint64_t v[] = {t->dbg.fetched, t->dbg.cached, t->dbg.missing, t->dbg.over_budget};
+	size_t i;
+
+	if (!t->debuginfod)
+		return;
+	family(w, "pmuprof_debuginfod_files_total", "counter",
+	       "Debug files asked of debuginfod, by result (budget_exhausted: not asked or cut "
+	       "short, the time budget spent).");
+	for (i = 0; i < 4; i++)
+		sample(w, "pmuprof_debuginfod_files_total", "result", results[i], v[i]);
+	scalar(w, "pmuprof_debuginfod_seconds_total", "counter",
+	       "Time spent in debuginfod queries.", t->dbg.spent_ns / 1e9);
+}
+
 static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_totals *t)
 {
 	int i, r;
@@ -184,8 +229,8 @@ static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_to
 	       "mmap/fork/exit records the kernel dropped.", t->track_lost);
 	scalar(w, "pmuprof_untracked_processes", "gauge",
 	       "Processes beyond the tracking bound (user frames unnamed).", t->untracked_pids);
-	scalar(w, "pmuprof_unwind_table_bytes", "gauge",
-	       "Kernel memory of the CFI unwind tables loaded.", t->unwind_bytes);
+	unwind_metrics(w, t);
+	debuginfod_metrics(w, t);
 }
 
 static void request_metrics(struct mw *w, const struct agent_totals *t, int in_flight)
@@ -250,10 +295,12 @@ static bool ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* cpu: one seconds family by mode; memory: a gauge per field; counting: a counter each. */
+/* cpu: one seconds family by mode; memory: a gauge per field; counting: a counter each,
+ * labelled by socket where the collector gives one ("socketN/NAME", uncore). */
 static void collector_values(struct mw *w, const char *coll, const struct cvals *c)
 {
-	char name[160], mode[64];
+	bool gauge = !strcmp(coll, "memory");
+	char name[160], prev[160] = "", mode[64], sock[16];
 	int i;
 
 	if (c->n && ends_with(c->name[0], "_seconds")) {
@@ -267,13 +314,67 @@ static void collector_values(struct mw *w, const char *coll, const struct cvals 
 		return;
 	}
 	for (i = 0; i < c->n; i++) {
-		bool bytes = ends_with(c->name[i], "_bytes");
+		const char *n = c->name[i], *slash = strchr(n, '/');
 
-		metric_name(name, sizeof(name), coll, c->name[i], bytes ? "" : "_total");
-		family(w, name, bytes ? "gauge" : "counter",
-		       bytes ? "Memory (/proc/meminfo)." : "Events counted since the start.");
-		sample(w, name, NULL, NULL, c->v[i]);
+		sock[0] = 0;
+		if (slash && !strncmp(n, "socket", 6)) {
+			snprintf(sock, sizeof(sock), "%.*s", (int)(slash - n - 6), n + 6);
+			n = slash + 1;
+		}
+		metric_name(name, sizeof(name), coll, n, gauge ? "" : "_total");
+		if (strcmp(name, prev))
+			family(w, name, gauge ? "gauge" : "counter",
+			       gauge	 ? "Memory (/proc/meminfo)."
+			       : sock[0] ? "Counted since the start, by socket (bytes: 64 per CAS)."
+					 : "Events counted since the start.");
+		snprintf(prev, sizeof(prev), "%s", name);
+		sample(w, name, sock[0] ? "socket" : NULL, sock, c->v[i]);
 	}
+}
+
+static double cval(const struct cvals *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->name[i], name))
+			return c->v[i];
+	return -1;
+}
+
+/*
+ * The counters collector's ratios, as gauges over the time since the previous reading
+ * (a second at least; the first reading: since the start): IPC, cache and branch misses
+ * per reference and per branch. Only where the counters ran.
+ */
+static void counter_ratios(struct mw *w, struct agent_slot *s, const struct cvals *c)
+{
+	static const char *const names[][2] = {{"instructions", "cycles"},
+					       {"cache-misses", "cache-references"},
+					       {"branch-misses", "branches"}};
+	static const char *const metrics[][2] = {
+		{"pmuprof_counters_ipc", "Instructions per cycle, over the last interval."},
+		{"pmuprof_counters_cache_miss_ratio",
+		 "Cache misses per cache reference, over the last interval."},
+		{"pmuprof_counters_branch_miss_ratio",
+		 "Branch misses per branch, over the last interval."}};
+	double now = monotonic_now();
+	int i;
+
+	for (i = 0; i < 3 && now - s->ratio_t >= 1; i++) {
+		double num = cval(c, names[i][0]), den = cval(c, names[i][1]);
+
+		s->ratio[i] = -1;
+		if (num >= 0 && den > s->ratio_prev[i][1])
+			s->ratio[i] = (num - s->ratio_prev[i][0]) / (den - s->ratio_prev[i][1]);
+		s->ratio_prev[i][0] = num;
+		s->ratio_prev[i][1] = den;
+	}
+	if (now - s->ratio_t >= 1)
+		s->ratio_t = now;
+	for (i = 0; i < 3; i++)
+		if (s->ratio[i] >= 0)
+			scalar(w, metrics[i][0], "gauge", metrics[i][1], s->ratio[i]);
 }
 
 static void collectors_metrics(struct mw *w, struct agent *a)
@@ -302,9 +403,13 @@ static void collectors_metrics(struct mw *w, struct agent *a)
 	for (i = 0; i < a->nr_slots; i++)
 		sample(w, "pmuprof_scrape_collector_duration_seconds", "collector",
 		       a->slots[i].c->name, a->slots[i].duration);
-	for (i = 0; i < a->nr_slots; i++)
-		if (a->slots[i].success && vals[i].n)
-			collector_values(w, a->slots[i].c->name, &vals[i]);
+	for (i = 0; i < a->nr_slots; i++) {
+		if (!a->slots[i].success || !vals[i].n)
+			continue;
+		collector_values(w, a->slots[i].c->name, &vals[i]);
+		if (!strcmp(a->slots[i].c->name, "counters"))
+			counter_ratios(w, &a->slots[i], &vals[i]);
+	}
 }
 
 int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len)
@@ -379,6 +484,7 @@ int agent__collectors_json(struct agent *a, char **buf, size_t *len)
 	json__add(o, "collectors", cols);
 	json__add(o, "events", evs);
 	json__add(o, "fallback", json__string(a->fallback));
+	json__add(o, "call_graph", json__string(a->call_graph));
 	err = json__write_pretty(f, o);
 	if (fclose(f) || err) {
 		free(*buf);

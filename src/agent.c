@@ -161,8 +161,39 @@ static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_
 		push_add(a, event, pid, stack, count);
 }
 
+/* A debuginfod transfer ends at SIGTERM: the engine thread does it. */
+static int debuginfod_stop(void *arg, const char *build_id, long done, long total)
+{
+	const struct agent *a = arg;
+
+	(void)build_id;
+	(void)done;
+	(void)total;
+	return *a->stop != 0;
+}
+
+/* The call graph as record's: CFI tables unless fp was asked for or the kernel refused. */
+static void agent__call_graph(struct agent *a)
+{
+	int refused = record__unwind_refused(a->rec);
+
+	if (!a->o.unwind)
+		snprintf(a->call_graph, sizeof(a->call_graph), "fp");
+	else if (refused)
+		snprintf(a->call_graph, sizeof(a->call_graph),
+			 "fp: the kernel refused the CFI stack walk (%s)", strerror(-refused));
+	else
+		snprintf(a->call_graph, sizeof(a->call_graph), "dwarf");
+	if (refused)
+		fprintf(stderr,
+			"pmuprof: agent: this kernel refused the CFI stack walk (%s; -vv shows the "
+			"verifier's log): user stacks follow frame pointers (--call-graph=fp)\n",
+			strerror(-refused));
+}
+
 static int agent__sampler(struct agent *a)
 {
+	struct symbolizer_opts so = {.sz = sizeof(so)};
 	struct record_opts o = {.sz = sizeof(o)};
 	struct record_error e;
 	int *cpus = NULL, nr = 0, err, i;
@@ -170,7 +201,11 @@ static int agent__sampler(struct agent *a)
 	err = pmu_cpus__online(&cpus, &nr);
 	if (err)
 		return err;
-	a->sym = symbolizer__new(NULL);
+	so.debuginfod = !a->o.no_debuginfod;
+	so.debuginfod_budget = a->o.debuginfod_budget;
+	so.debuginfod_progress = debuginfod_stop;
+	so.debuginfod_progress_arg = a;
+	a->sym = symbolizer__new(&so);
 	if (!a->sym) {
 		free(cpus);
 		return -ENOMEM;
@@ -187,9 +222,14 @@ static int agent__sampler(struct agent *a)
 		o.count_weight[i] = a->count_weight[i];
 	o.on_stack = on_stack;
 	o.on_stack_ctx = a;
+	o.unwind = a->o.unwind;
+	o.unwind_memory = a->o.unwind_memory;
+	o.stop = a->stop;
 	a->rec = record__new(&o, a->sym, &e);
 	err = a->rec ? record__enable(a->rec, &e) : -errno;
 	free(cpus);
+	if (a->rec)
+		agent__call_graph(a);
 	if (err) {
 		char buf[512];
 
@@ -535,7 +575,10 @@ static int agent__window(struct agent *a, double now)
 	a->t.unresolved_user += st.unresolved_user;
 	a->t.track_lost = st.track_lost;
 	a->t.untracked_pids = st.untracked_pids;
-	a->t.unwind_bytes = st.unwind_tables.bytes;
+	a->t.unwind = st.unwind;
+	a->t.unwind_tables = st.unwind_tables;
+	memcpy(a->t.unwind_ends, st.unwind_ends, sizeof(st.unwind_ends));
+	a->t.debuginfod = symbolizer__debuginfod_stats(a->sym, &a->t.dbg);
 	a->t.windows++;
 	pthread_mutex_unlock(&a->lock);
 	for (i = 0; i < a->nr_evs; i++) {

@@ -37,6 +37,12 @@ struct agent_opts {
 	int nr_labels;
 	size_t max_table;
 	unsigned int drain_ms;
+	/* User stacks walked with CFI tables (record's default where the kernel can), or
+	 * frame pointers (--call-graph=fp). */
+	bool unwind;
+	uint64_t unwind_memory;	  /* --unwind-memory: bytes of CFI tables; 0: the default */
+	bool no_debuginfod;	  /* --no-debuginfod */
+	double debuginfod_budget; /* --debuginfod-budget S over the agent's life; 0: 10 */
 };
 
 #define AGENT_FREQ	   19
@@ -74,6 +80,8 @@ struct agent_slot {
 	char reason[256];
 	double duration; /* of the last values() */
 	bool success;
+	/* counters: the ratios (-1: none) and the values they were taken from, when. */
+	double ratio[3], ratio_prev[3][2], ratio_t;
 };
 
 /* What /metrics shows of the engine (totals since the start). */
@@ -84,7 +92,11 @@ struct agent_totals {
 	uint64_t stacks[PROFILE_MAX_EVENTS]; /* distinct stacks of the last window */
 	uint64_t drains, symbolized, cache_hits, reaped, windows;
 	uint64_t unresolved_user, track_lost, untracked_pids;
-	uint64_t unwind_bytes;
+	/* The CFI walk (st.unwind_tables, unwind_ends), the symbolizer's debuginfod client. */
+	bool unwind, debuginfod;
+	struct unwind_loader_stats unwind_tables;
+	uint64_t unwind_ends[8];
+	struct sym_debuginfod_stats dbg;
 	uint64_t requests, requests_rejected, requests_failed;
 	uint64_t push_sent, push_failed, push_dropped, push_table_full;
 	int push_queued;
@@ -101,7 +113,8 @@ struct agent {
 	struct pmu_event *evs;
 	int nr_evs;
 	bool count_weight[PROFILE_MAX_EVENTS];
-	char fallback[256]; /* "" or the fallback line */
+	char fallback[256];   /* "" or the fallback line */
+	char call_graph[160]; /* "dwarf", or "fp" and why */
 	struct agent_request *active;
 	/* --push: this window's stacks under a first frame of labels (pid, comm,
 	 * container_id), and the container of each pid seen in it. */

@@ -46,6 +46,11 @@ static const char agent_usage[] =
 	"                          URL/ingest\n"
 	"      --label K=V         a label of pushed profiles (repeatable; service_name\n"
 	"                          defaults to pmuprof, hostname is added)\n"
+	"      --call-graph MODE   user stacks: dwarf (default where the kernel can) walks\n"
+	"                          them with CFI tables, fp follows frame pointers; -g: accepted\n"
+	"      --unwind-memory SIZE kernel memory for the CFI tables (default 256M)\n"
+	"      --no-debuginfod     do not ask the DEBUGINFOD_URLS servers for debug files\n"
+	"      --debuginfod-budget S seconds for all debuginfod queries (default 10)\n"
 	"      --max-table N       distinct stacks per event and window (default 200000)\n"
 	"      --drain-interval MS take the stacks out of the kernel every MS ms (1000)\n"
 	"  -v, --verbose           debug output\n"
@@ -68,6 +73,10 @@ enum {
 	OPT_LABEL,
 	OPT_MAX_TABLE,
 	OPT_DRAIN,
+	OPT_CALL_GRAPH,
+	OPT_UNWIND_MEMORY,
+	OPT_NO_DEBUGINFOD,
+	OPT_DEBUGINFOD_BUDGET,
 };
 
 static volatile sig_atomic_t stop;
@@ -116,6 +125,48 @@ static int label_arg(const char *arg)
 	return 0;
 }
 
+/* The sampler's options: 0, EXIT_BAD_INPUT, or -1 when c is not one of them. */
+static int sampler_opt(int c, const char *arg, struct agent_opts *o, int *call_graph)
+{
+	int err = 0;
+	long v;
+
+	switch (c) {
+	case OPT_MAX_TABLE:
+		err = int_arg("--max-table", arg, 1, 100000000, &v);
+		o->max_table = v;
+		break;
+	case OPT_DRAIN:
+		err = int_arg("--drain-interval", arg, 10, 60000, &v);
+		o->drain_ms = v;
+		break;
+	case OPT_CALL_GRAPH:
+		*call_graph = cmd_call_graph__parse(arg);
+		if (*call_graph < 0)
+			return bad("--call-graph", arg,
+				   "use fp (frame pointers) or dwarf (CFI tables)");
+		break;
+	case OPT_UNWIND_MEMORY:
+		o->unwind_memory = cmd_size__parse(arg);
+		if (!o->unwind_memory)
+			return bad("--unwind-memory", arg,
+				   "give a size such as 64M or 1G (at least 64K)");
+		break;
+	case 'g':
+		break; /* perf's "record call graphs": always done */
+	case OPT_NO_DEBUGINFOD:
+		o->no_debuginfod = true;
+		break;
+	case OPT_DEBUGINFOD_BUDGET:
+		err = int_arg("--debuginfod-budget", arg, 1, 3600, &v);
+		o->debuginfod_budget = v;
+		break;
+	default:
+		return -1;
+	}
+	return err;
+}
+
 static int parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option options[] = {
@@ -132,12 +183,16 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"label", required_argument, NULL, OPT_LABEL},
 		{"max-table", required_argument, NULL, OPT_MAX_TABLE},
 		{"drain-interval", required_argument, NULL, OPT_DRAIN},
+		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+		{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
+		{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
+		{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	int c, err = 0, call_graph = CALL_GRAPH_DEFAULT;
 	long v;
-	int c, err = 0;
 
 	o->events = "cycles";
 	o->freq = AGENT_FREQ;
@@ -149,7 +204,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	o->drain_ms = 1000;
 	optind = 1;
 	opterr = 0;
-	while (!err && (c = getopt_long(argc, argv, "+:e:F:vh", options, NULL)) != -1) {
+	while (!err && (c = getopt_long(argc, argv, "+:e:F:gvh", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_LISTEN: {
 			const char *port = strrchr(optarg, ':');
@@ -202,14 +257,6 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			err = label_arg(optarg);
 			o->labels[o->nr_labels++] = optarg;
 			break;
-		case OPT_MAX_TABLE:
-			err = int_arg("--max-table", optarg, 1, 100000000, &v);
-			o->max_table = v;
-			break;
-		case OPT_DRAIN:
-			err = int_arg("--drain-interval", optarg, 10, 60000, &v);
-			o->drain_ms = v;
-			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);
 			break;
@@ -217,7 +264,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 			fputs(agent_usage, stdout);
 			exit(0);
 		default:
-			return cmd_option_error("agent", c, argv, options);
+			err = sampler_opt(c, optarg, o, &call_graph);
+			if (err < 0)
+				return cmd_option_error("agent", c, argv, options);
 		}
 	}
 	if (!err && optind < argc) {
@@ -229,6 +278,9 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	}
 	if (!o->nr_listen)
 		o->listen[o->nr_listen++] = "127.0.0.1:7071";
+	/* record's rule: CFI tables unless fp is asked for or the kernel cannot. */
+	o->unwind = !err && call_graph != CALL_GRAPH_FP &&
+		    cmd_call_graph__kernel_can("pmuprof: agent", true);
 	return err;
 }
 

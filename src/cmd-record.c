@@ -351,34 +351,14 @@ static long long parse_positive(const char *s, long long max)
 /* Bytes, or with a K, M or G suffix (powers of 1024); 0 when invalid or below 64 KiB. */
 static unsigned long long parse_size(const char *s)
 {
-	unsigned long long v, mult = 1;
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return 0;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end && !end[1])
-		mult = *end == 'K' || *end == 'k'   ? 1ull << 10
-		       : *end == 'M' || *end == 'm' ? 1ull << 20
-		       : *end == 'G' || *end == 'g' ? 1ull << 30
-						    : 0;
-	else if (*end)
-		mult = 0;
-	if (errno || !mult || v > (1ull << 44) / mult || v * mult < (64ull << 10))
-		return 0;
-	return v * mult;
+	return cmd_size__parse(s);
 }
 
 /* perf's spelling: fp, dwarf, dwarf,SIZE (no stack is copied here: SIZE is ignored). */
 static int parse_call_graph(struct record_args *a, const char *arg)
 {
-	if (!strcmp(arg, "fp"))
-		a->call_graph = 1;
-	else if (!strcmp(arg, "dwarf") ||
-		 (!strncmp(arg, "dwarf,", 6) && parse_positive(arg + 6, 1 << 30) > 0))
-		a->call_graph = 2;
-	else
+	a->call_graph = cmd_call_graph__parse(arg);
+	if (a->call_graph < 0)
 		fail_input("--call-graph=%s: use fp (frame pointers) or dwarf (CFI tables)", arg);
 	return 0;
 }
@@ -389,21 +369,8 @@ static int parse_call_graph(struct record_args *a, const char *arg)
  */
 static void call_graph_check(struct record_args *a)
 {
-	static const enum kfeature_id needs[] = {KFEATURE_BPF_LOOP, KFEATURE_PROBE_READ_USER};
-	size_t i;
-
-	for (i = 0; a->unwind && i < sizeof(needs) / sizeof(needs[0]); i++) {
-		const struct kfeature_info *k = kfeature__info(needs[i]);
-
-		if (kfeature__probe(needs[i]))
-			continue;
-		a->unwind = false;
-		if (a->call_graph == 2 || !a->quiet)
-			fprintf(stderr,
-				"pmuprof: this kernel lacks %s (%s): user stacks follow frame "
-				"pointers (--call-graph=fp)\n",
-				k->name, k->since);
-	}
+	if (a->unwind)
+		a->unwind = cmd_call_graph__kernel_can("pmuprof", a->call_graph == 2 || !a->quiet);
 }
 
 static int read_int_file(const char *path, long *v)

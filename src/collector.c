@@ -488,6 +488,55 @@ static int count_values(void *state, void (*emit)(void *, const char *, double),
 	return 0;
 }
 
+#define MAX_SOCKETS 16
+
+/* "uncore_imc/cas_count_read/" → "cas_count_read": the event of a PMU/event/ spelling. */
+static void event_term(const char *name, char *out, size_t sz)
+{
+	const char *p = strchr(name, '/');
+	size_t n;
+
+	p = p ? p + 1 : name;
+	n = strcspn(p, "/,");
+	snprintf(out, sz, "%.*s", (int)n, p);
+}
+
+/* Uncore: each event's instances summed per socket, in bytes where sysfs says MiB. */
+static int uncore_values(void *state, void (*emit)(void *, const char *, double), void *arg)
+{
+	struct count_state *s = state;
+	int i, j, k, n, err = stat__read(s->st);
+
+	if (err)
+		return err;
+	for (i = 0; i < s->st->nr; i++) {
+		const struct stat_event *e = &s->st->ev[i];
+		double sum[MAX_SOCKETS] = {0}, one[MAX_SOCKETS];
+		bool mib = !strcmp(e->ev.unit, "MiB"), dup = false;
+		char term[PMU_EVENT_NAME_MAX], name[PMU_EVENT_NAME_MAX + 32];
+		int sockets = 0;
+
+		for (j = 0; j < i; j++)
+			dup |= !strcmp(s->st->ev[j].ev.name, e->ev.name);
+		if (dup)
+			continue;
+		for (j = i; j < s->st->nr; j++) {
+			if (strcmp(s->st->ev[j].ev.name, e->ev.name))
+				continue;
+			n = stat_event__per_socket(&s->st->ev[j], one, MAX_SOCKETS);
+			for (k = 0; k < n && k < MAX_SOCKETS; k++)
+				sum[k] += one[k];
+			sockets = n > sockets ? n : sockets;
+		}
+		event_term(e->ev.name, term, sizeof(term));
+		for (k = 0; k < sockets && k < MAX_SOCKETS; k++) {
+			snprintf(name, sizeof(name), "socket%d/%s%s", k, term, mib ? "_bytes" : "");
+			emit(arg, name, mib ? sum[k] * 1048576.0 : sum[k]);
+		}
+	}
+	return 0;
+}
+
 static int count_stop(void *state, const struct collector_ctx *ctx, char *outputs, size_t sz)
 {
 	struct count_state *s = state;
@@ -650,7 +699,7 @@ static const struct collector collectors[] = {
 	 counters_start, count_collect, count_stop, count_values},
 	{"uncore", "memory bandwidth per socket from the IMC uncore PMUs",
 	 NEED_PERF | NEED_UNCORE_PMU, "counting on one CPU per socket", uncore_start, count_collect,
-	 count_stop, count_values},
+	 count_stop, uncore_values},
 	{"cpu", "CPU utilization from /proc/stat", 0, "/proc/stat deltas", cpu_start, cpu_collect,
 	 cpu_stop, cpu_values},
 	{"memory", "memory use from /proc/meminfo", 0, "/proc/meminfo", mem_start, mem_collect,

@@ -57,7 +57,8 @@ struct collector {
 	/*
 	 * The values now, cumulative where they count (events, CPU time) or current (memory),
 	 * in base units; name says the unit ("user_seconds", "MemFree_bytes", "cycles").
-	 * NULL for the profile. Negative errno when reading failed.
+	 * A name "socketN/NAME" is NAME on socket N (uncore). NULL for the profile. Negative
+	 * errno when reading failed.
 	 */
 	int (*values)(void *state, void (*emit)(void *arg, const char *name, double value),
 		      void *arg);

@@ -61,7 +61,8 @@ struct record {
 	bool reap_due;
 	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
-	const char **frames;
+	char (*funcs)[FRAME_NAME_MAX]; /* kernel frames' functions, without "_[k]" */
+	struct stack_frame *frames;    /* the stack being named: names[] and what else is known */
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
@@ -205,6 +206,7 @@ void record__free(struct record *r)
 	free(r->one);
 	free(r->pend.buf);
 	free(r->names);
+	free(r->funcs);
 	free(r->frames);
 	free(r->sc);
 	free(r->pfds);
@@ -509,15 +511,17 @@ static int alloc_drain(struct record *r)
 	r->one = calloc(1, sizeof(*r->one));
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
 	r->names = calloc(NAMES_MAX, sizeof(*r->names));
+	r->funcs = calloc(NAMES_MAX, sizeof(*r->funcs));
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->frames || !r->named)
+	    !r->funcs || !r->frames || !r->named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
 		if (!r->agg[i])
 			return -ENOMEM;
+		stack_table__set_weighted(r->agg[i], r->opts.count_weight[i]);
 	}
 	if (!r->opts.drain_ms)
 		r->opts.drain_ms = 1000;
@@ -787,6 +791,59 @@ static int frame_unsymbolized(char *name)
 	return SYM_UNKNOWN;
 }
 
+/* A frame known by its name only ("[truncated]", "[unwind:...]", "[unknown]"). */
+static void frame_named(struct record *r, size_t n)
+{
+	r->frames[n] = (struct stack_frame){.name = r->names[n]};
+}
+
+/* The table's module of the mapping pid has at addr (0: none). */
+static uint32_t user_module(struct record *r, struct stack_table *table, pid_t pid,
+			    unsigned long addr, const struct frame_module *mod,
+			    const struct map_entry **me)
+{
+	struct stack_module sm = {.path = mod->path, .build_id = mod->build_id};
+	int64_t id;
+
+	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, addr) : NULL;
+	if (!*me)
+		return 0;
+	sm.start = (*me)->start;
+	sm.limit = (*me)->end;
+	sm.offset = (*me)->pgoff;
+	id = stack_table__add_module(table, &sm);
+	return id > 0 ? id : 0;
+}
+
+static enum stack_frame_kind user_kind(enum sym_frame_kind k)
+{
+	return k == SYM_FRAME_JIT	? STACK_FRAME_JIT
+	       : k == SYM_FRAME_UNKNOWN ? STACK_FRAME_UNKNOWN
+					: STACK_FRAME_USER;
+}
+
+/* A kernel frame: the symbolizer spells the function with its "_[k]" suffix. */
+static void kernel_frame(struct record *r, struct stack_table *table, size_t n, __u64 ip, bool leaf)
+{
+	static const struct stack_module kernel = {.path = "[kernel.kallsyms]"};
+	struct stack_module m = kernel;
+	char *name = r->names[n];
+	int64_t id;
+	int res = symbolizer__kernel_frame(r->sym, ip, leaf, name, FRAME_NAME_MAX);
+	size_t len = strlen(name);
+
+	m.start = m.offset = ip;
+	m.limit = ip + 1;
+	id = stack_table__add_module(table, &m);
+	r->frames[n] = (struct stack_frame){
+		.name = name, .kind = STACK_FRAME_KERNEL, .module = id > 0 ? id : 0, .address = ip};
+	/* The function alone, for formats that carry the kind and module themselves. */
+	if (res == SYM_RESOLVED && len > 4) {
+		snprintf(r->funcs[n], FRAME_NAME_MAX, "%.*s", (int)(len - 4), name);
+		r->frames[n].function = r->funcs[n];
+	}
+}
+
 /* A frame the CFI walk put where it stopped early (bpf/unwind.h). */
 static bool unwind_marker(__u64 ip)
 {
@@ -818,15 +875,28 @@ static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
 {
 	struct sym_frame f[SYM_MAX_FRAMES];
 	struct frame_module mod = {.path = NULL};
+	const struct map_entry *me;
 	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
+	uint32_t module = user_module(r, table, pid, f[0].address, &mod, &me);
 
 	if (nf > (int)room)
 		nf = room > 0 ? (int)room : 1;
 	for (j = 0; j < nf; j++, n++) {
 		if (symbolizer__format(r->sym, &f[j], r->names[n], FRAME_NAME_MAX) != SYM_RESOLVED)
 			*unresolved = true;
-		if (mod.path && mod.path[0] == '/')
-			stack_table__set_module(table, r->names[n], mod.path, mod.build_id);
+		r->frames[n] = (struct stack_frame){
+			.name = r->names[n],
+			.function = f[j].kind == SYM_FRAME_FUNCTION || f[j].kind == SYM_FRAME_JIT
+					    ? f[j].function
+					    : NULL,
+			.file = f[j].file,
+			.line = f[j].line,
+			.inlined = j > 0 && f[j].inlined,
+			.kind = user_kind(f[j].kind),
+			.module = module,
+			/* the offset in the file: the same code in every process */
+			.address = me ? f[j].address - me->start + me->pgoff : f[j].address,
+		};
 	}
 	return n;
 }
@@ -855,16 +925,21 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 		if (!is_marker(uf[i]))
 			uips[nu++] = uf[i];
 
-	snprintf(names[n++], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
+	snprintf(names[n], FRAME_NAME_MAX, "%.*s", PROFILE_COMM_LEN,
 		 key->comm[0] ? key->comm : "[unknown]");
+	r->frames[n] = (struct stack_frame){
+		.name = names[n], .kind = STACK_FRAME_PROCESS, .address = key->tid};
+	n++;
 	/* The outermost frames were cut at the depth limit: say so at the root (the CFI
 	 * walk says so in its marker frame). */
 	if (nu && unwind_marker(uips[nu - 1]))
 		;
 	else if ((r->opts.user_depth && ulen >= r->opts.user_depth) ||
 		 (r->opts.kern_depth && klen >= r->opts.kern_depth) ||
-		 klen + ulen >= r->callchain_max)
-		snprintf(names[n++], FRAME_NAME_MAX, "[truncated]");
+		 klen + ulen >= r->callchain_max) {
+		snprintf(names[n], FRAME_NAME_MAX, "[truncated]");
+		frame_named(r, n++);
+	}
 	/* This process, not another one that had its pid before or after. */
 	aspaces__select(symbolizer__aspaces(r->sym), key->pid, key->gen);
 	for (i = nu; i-- > 0; n++) {
@@ -874,10 +949,12 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 		if (unwind_marker(uips[i])) {
 			snprintf(names[n], FRAME_NAME_MAX, "[unwind:%s]",
 				 unwind_stop__name(uips[i] & ~UNWIND_MARKER_MASK));
+			frame_named(r, n);
 			continue;
 		}
 		if (finish_cut_short(r)) {
 			frame_unsymbolized(names[n]);
+			frame_named(r, n);
 			*unresolved = true;
 			continue;
 		}
@@ -887,9 +964,7 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 	}
 	aspaces__select(symbolizer__aspaces(r->sym), 0, 0);
 	for (i = nk; i-- > 0; n++)
-		symbolizer__kernel_frame(r->sym, kips[i], i == 0, names[n], FRAME_NAME_MAX);
-	for (i = 0; i < n; i++)
-		r->frames[i] = names[i];
+		kernel_frame(r, table, n, kips[i], i == 0);
 	return n;
 }
 
@@ -907,30 +982,33 @@ static size_t key_len(const struct profile_key *k)
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
+static uint64_t key_count(const struct record *r, const struct profile_key *k,
+			  const struct stack_count *sum)
+{
+	return r->opts.count_weight[k->event] ? sum->weight : sum->samples;
+}
+
 static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
-		     uint64_t count, bool *unresolved)
+		     const struct stack_count *c, bool *unresolved)
 {
 	struct stack_table *t = r->agg[k->event];
-	const char *stored = NULL;
+	const struct stack_ref *stored = NULL;
 	size_t n = name_stack(r, k, t, unresolved);
 	int err;
 
 	r->win.symbolized++;
-	err = stack_table__add_interned(t, r->frames, n, count, r->opts.max_table, &stored);
+	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
 	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stored, count);
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(stored),
+				 key_count(r, k, c));
 	if (err || finish_cut_short(r))
 		return err;
 	/* Bounded like the tables: entries name stacks in them. */
 	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events)
 		stack_cache__clear(r->named);
-	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
-}
-
-static uint64_t key_count(const struct record *r, const struct profile_key *k,
-			  const struct profile_value *sum)
-{
-	return r->opts.count_weight[k->event] ? sum->weight : sum->samples;
+	/* The cache keeps the table's stack as an opaque pointer. */
+	return stack_cache__add(r->named, k, key_len(k), version, (const char *)stored,
+				*unresolved);
 }
 
 /* A drained key's samples, in stacks. */
@@ -953,13 +1031,15 @@ static bool add_known(struct record *r, const struct profile_key *k,
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	bool unresolved = false;
-	const char *known = stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+	const struct stack_ref *known = (const struct stack_ref *)stack_cache__find(
+		r->named, k, key_len(k), version, &unresolved);
+	struct stack_count c = {sum->samples, sum->weight};
 
-	if (!known || stack_table__add_existing(r->agg[k->event], known, key_count(r, k, sum)))
+	if (!known || stack_table__add_ref(r->agg[k->event], known, &c))
 		return false;
 	if (r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, known,
-				 key_count(r, k, sum));
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(known),
+				 key_count(r, k, &c));
 	r->win.cache_hits++;
 	count_key(r, k, sum, unresolved);
 	return true;
@@ -970,17 +1050,18 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	struct record_event_stats *es = &r->win.ev[k->event];
+	struct stack_count c = {sum->samples, sum->weight};
 	bool unresolved = false;
 	int err;
 
 	if (r->name_delay_us)
 		usleep(r->name_delay_us);
-	err = add_named(r, k, version, key_count(r, k, sum), &unresolved);
+	err = add_named(r, k, version, &c, &unresolved);
 
 	if (err == -ENOSPC) {
 		if (r->opts.on_stack)
 			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL,
-					 key_count(r, k, sum));
+					 key_count(r, k, &c));
 		es->table_full += sum->samples;
 		es->table_full_weight += sum->weight;
 		return 0;
@@ -1243,8 +1324,8 @@ static int add_ledger(struct record *r, struct stack_table **tables, struct reco
 			st->lost += v;
 			snprintf(frame, sizeof(frame), "[lost:%s]",
 				 table_full ? "table_full" : counter_names[c]);
-			err = stack_table__add_joined(tables[i], frame,
-						      r->opts.count_weight[i] ? wt : v);
+			err = stack_table__add_joined_counts(tables[i], frame,
+							     &(struct stack_count){v, wt});
 		}
 	}
 	return err;
@@ -1291,6 +1372,8 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 
 		tables[i] = r->agg[i];
 		r->agg[i] = t;
+		stack_table__set_weighted(tables[i], r->opts.count_weight[i]);
+		stack_table__set_weighted(r->agg[i], r->opts.count_weight[i]);
 	}
 	return add_ledger(r, tables, st);
 }

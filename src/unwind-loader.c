@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "log.h"
 #include "unwind-loader.h"
 
 #define PROC_BUCKETS	1024
@@ -40,11 +42,14 @@ struct loaded {
 	struct loaded *next;
 	struct unwind_table *t;
 	uint32_t slot, rows;
+	uint32_t tag; /* slot | serial << UNWIND_TABLE_SLOT_BITS: what process entries hold */
 	uint64_t bytes;
 	unsigned int refs; /* mappings of live processes */
 	uint64_t since;	   /* loaded, or last tried, on the unwind_used clock */
 	int miss;	   /* without a slot: its miss clock (unwind_used), or -1 */
 	bool no_fit;	   /* counted in no_fit_files until it finds room */
+	bool evicted;	   /* since its last load */
+	char *path;	   /* as the first process mapped it (for -v) */
 };
 
 struct proc {
@@ -115,6 +120,7 @@ struct unwind_loader {
 	uint32_t *retired;    /* slots of evicted tables, free after this sync's flush */
 	size_t nr_retired, cap_retired;
 	size_t rules_loaded;
+	uint32_t serial; /* of the last slot filled (bpf/unwind.h: a table's tag) */
 	uint64_t used;
 	struct unwind_loader_stats st;
 	struct unwind_table *warm[UNWIND_WARM_MAX]; /* built ahead, held until freed */
@@ -316,6 +322,7 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	}
 	miss_clear(l, f);
 	hold(l, f->t);
+	free(f->path);
 	free(f);
 }
 
@@ -565,7 +572,8 @@ static void entry_unref(struct unwind_proc *e, uint32_t slot, uint32_t miss)
 	uint32_t i;
 
 	for (i = 0; i < e->nr && i < UNWIND_PROC_MAPS; i++)
-		if (e->maps[i].table == slot) {
+		if (e->maps[i].table != UNWIND_NO_TABLE &&
+		    (e->maps[i].table & UNWIND_TABLE_SLOT_MASK) == slot) {
 			e->maps[i].table = UNWIND_NO_TABLE;
 			e->maps[i].rows = miss;
 		}
@@ -638,6 +646,9 @@ static void evict(struct unwind_loader *l, struct loaded *f)
 	l->st.bytes -= f->bytes;
 	l->st.evicted_files++;
 	l->st.evicted_bytes += f->bytes;
+	f->evicted = true;
+	pr_info("unwind: evicted the unused table of %s (%" PRIu64 " KiB)\n",
+		f->path ? f->path : "?", f->bytes / 1024);
 }
 
 /* Room for need bytes: evict the tables no sample used for a while, least recently used
@@ -701,7 +712,11 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	if (l->used_clock)
 		l->used_clock[slot] = 0;
 	f->since = clock_now();
+	/* A new tag for the slot: rules the walk cached for its previous table never
+	 * answer for this one. */
+	l->serial = l->serial % (UNWIND_TABLE_SERIALS - 1) + 1;
 	f->slot = slot;
+	f->tag = slot | l->serial << UNWIND_TABLE_SLOT_BITS;
 	f->rows = n;
 	f->bytes = bytes;
 	l->used += bytes;
@@ -709,6 +724,12 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	l->st.bytes += bytes;
 	l->st.loaded_files++;
 	l->st.loaded_bytes += bytes;
+	if (f->evicted) {
+		f->evicted = false;
+		l->st.reloaded_files++;
+		pr_info("unwind: loaded the table of %s again (needed since its eviction)\n",
+			f->path ? f->path : "?");
+	}
 	if (l->st.bytes > l->st.peak_bytes)
 		l->st.peak_bytes = l->st.bytes;
 }
@@ -846,6 +867,7 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 	f->t = t;
 	f->refs = 1;
 	f->miss = -1;
+	f->path = strdup(m->path ? m->path : "?");
 	table_load(l, f);
 	f->next = l->loaded;
 	l->loaded = f;
@@ -907,7 +929,7 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
 			um->bias = bias;
 			if (files[i]->slot != UNWIND_NO_TABLE) {
-				um->table = files[i]->slot;
+				um->table = files[i]->tag;
 				um->rows = files[i]->rows;
 			} else if (files[i]->miss >= 0) {
 				um->rows = files[i]->miss + 1;

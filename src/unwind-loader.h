@@ -33,6 +33,7 @@ struct unwind_loader_stats {
 	uint64_t peak_bytes;
 	uint64_t loaded_files, loaded_bytes;   /* loads over the record (reloads too) */
 	uint64_t evicted_files, evicted_bytes; /* unused tables evicted to make room */
+	uint64_t reloaded_files;	       /* evicted, then loaded again */
 	uint64_t no_fit_files, no_fit_bytes;   /* files that never found room */
 	uint64_t no_fit_procs;		       /* processes over the budget (ever) */
 	uint64_t failed;		       /* files whose CFI could not be read (ever) */

@@ -222,11 +222,18 @@ def case_promtool():
     promtool = shutil.which("promtool")
     if not promtool:
         fail("promtool is not installed (Debian's prometheus package)")
+    pprof_class()  # Debian's python3 and its packages (python3-prometheus-client below)
     a = Agent("-F", "99", "--window", "1")
     try:
         a.wait_ready()
-        time.sleep(2.5)  # a window or two: every family has its values
-        st, hdr, body = a.get("/metrics")
+        # Windows with stacks: every family has its values (a busy machine takes longer).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            st, hdr, body = a.get("/metrics")
+            if sum(metric_values(body.decode(), "pmuprof_samples_in_stacks_total").values()) \
+                    and metric_values(body.decode(), "pmuprof_windows_total").get("", 0) >= 2:
+                break
+            time.sleep(0.5)
         st_om, hdr_om, body_om = a.get(
             "/metrics", {"Accept": "application/openmetrics-text;version=1.0.0"})
         st_c, _, coll = a.get("/api/collectors")
@@ -257,6 +264,20 @@ def case_promtool():
     om = body_om.decode()
     if not om.endswith("# EOF\n") or "# TYPE pmuprof_samples counter" not in om:
         fail(f"OpenMetrics body:\n{om}")
+    # The OpenMetrics reference parser (python3-prometheus-client) is strict.
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    try:
+        fams = {f.name: f for f in text_string_to_metric_families(om)}
+    except ValueError as e:
+        fail(f"OpenMetrics parser: {e}")
+    if fams["pmuprof_samples"].type != "counter" or \
+            fams["process_resident_memory_bytes"].type != "gauge":
+        fail(f"OpenMetrics families: {sorted(fams)}")
+    for name in ("pmuprof_unwind_table_bytes", "pmuprof_unwind_tables",
+                 "pmuprof_unwind_stacks_total", "pmuprof_symbolized_stacks_total",
+                 "pmuprof_stack_cache_hits_total", "pmuprof_sched_context_switches_total"):
+        if f"\n{name}" not in text:
+            fail(f"/metrics lacks {name}:\n{text}")
     cj = json.loads(coll)
     names = {c["name"]: c for c in cj["collectors"]}
     if st_c != 200 or set(names) != {"profile", "counters", "uncore", "cpu", "memory", "sched"}:
@@ -266,6 +287,25 @@ def case_promtool():
     for c in names.values():
         if not c["running"] and not c["reason"]:
             fail(f"{c['name']} does not run and says no reason: {coll}")
+    # Without a hardware PMU (this machine, most VMs): no counters, so no IPC or miss
+    # ratios, and no uncore bytes; /api/collectors says why, /metrics says they failed.
+    if names["counters"]["running"]:
+        if "\npmuprof_counters_ipc " not in text:
+            fail(f"counters run but /metrics has no pmuprof_counters_ipc:\n{text}")
+    else:
+        if "hardware PMU" not in names["counters"]["reason"]:
+            fail(f"counters: reason {names['counters']['reason']!r}")
+        for absent in ("pmuprof_counters_", "pmuprof_uncore_"):
+            if f"\n{absent}" in text:
+                fail(f"{absent}* without the collector running:\n{text}")
+        if 'pmuprof_scrape_collector_success{collector="counters"} 0' not in text:
+            fail(f"counters' scrape success is not 0:\n{text}")
+    if not names["uncore"]["running"]:
+        if "uncore" not in names["uncore"]["reason"] or \
+                'pmuprof_scrape_collector_success{collector="uncore"} 0' not in text:
+            fail(f"uncore: {names['uncore']}")
+    elif 'pmuprof_uncore_' not in text or 'socket="0"' not in text:
+        fail(f"uncore runs but gives no bytes by socket:\n{text}")
     if st_i != 200 or b"/debug/pprof/" not in index:
         fail(f"index page: {st_i} {index}")
 
@@ -337,7 +377,8 @@ def case_bad_requests():
 
 
 def case_sigterm():
-    """SIGTERM with a profile in flight: exit 0 within 5 s, no BPF program left."""
+    """SIGTERM with a profile in flight: the client gets Go's 503 error at once, the agent
+    exits 0 within 5 s, no BPF program of it is left."""
     a = Agent("-F", "99")
     res = {}
     try:
@@ -347,11 +388,16 @@ def case_sigterm():
             fail("the agent holds no BPF program")
 
         def long_request():
-            res["r"] = a.get("/debug/pprof/profile?seconds=30")
+            res["r"] = a.get("/debug/pprof/profile?seconds=30", timeout=30)
+            res["t"] = time.time()
 
         t = threading.Thread(target=long_request)
         t.start()
-        time.sleep(1)
+        # The request is in flight once the agent counts it.
+        deadline = time.time() + 10
+        while time.time() < deadline and \
+                "pmuprof_profile_requests_in_flight 1" not in a.get("/metrics")[2].decode():
+            time.sleep(0.1)
         t0 = time.time()
         a.p.send_signal(signal.SIGTERM)
         try:
@@ -364,15 +410,21 @@ def case_sigterm():
         rc = a.stop(signal.SIGKILL)
     if rc != 0:
         fail(f"exit {rc} at SIGTERM: {a.log()}")
-    st = res.get("r", (None,))[0]
-    if st not in (503, None):
-        fail(f"the in-flight profile request got {st}, expected 503")
+    if "r" not in res:
+        fail("the in-flight profile request got no answer")
+    st, hdr, body = res["r"]
+    if st != 503 or hdr.get("X-Go-Pprof") != "1" or \
+            not hdr.get("Content-Type", "").startswith("text/plain") or b"stopping" not in body:
+        fail(f"the in-flight profile request got {st} {hdr} {body[:200]}, expected Go's 503")
+    if res["t"] - t0 > 5:
+        fail(f"the in-flight request was answered {res['t'] - t0:.1f} s after SIGTERM")
     out = subprocess.run([BPFTOOL, "prog", "show", "--json"], capture_output=True, text=True,
                          timeout=30).stdout
     left = ids & {p["id"] for p in json.loads(out)}
     if left:
         fail(f"BPF programs left after exit: {left}")
-    print(f"exited {took:.2f} s after SIGTERM; {len(ids)} programs gone")
+    print(f"exited {took:.2f} s after SIGTERM, the request answered 503 after "
+          f"{res['t'] - t0:.2f} s; {len(ids)} programs gone")
 
 
 PPROF_PROTO = {
@@ -394,6 +446,13 @@ PPROF_PROTO = {
     "Line": [("function_id", 1, "uint64", False, None)],
     "Function": [("id", 1, "uint64", False, None), ("name", 2, "int64", False, None)],
 }
+
+
+def frame_name(prof, loc_id, outer=False):
+    """The function at a location (its outermost line when outer, else its innermost)."""
+    loc = next(l for l in prof.location if l.id == loc_id)
+    fid = loc.line[-1 if outer else 0].function_id
+    return prof.string_table[next(f for f in prof.function if f.id == fid).name]
 
 
 def pprof_class():
@@ -516,8 +575,7 @@ def case_push():
             lab = {st[lb.key]: st[lb.str] for lb in smp.label}
             if lab.get("pid") == str(demo.pid):
                 demo_labels.append(lab)
-            # pmuprof's pprof: function id = location id = string index + 1
-            root = st[smp.location_id[-1] - 1]
+            root = frame_name(prof, smp.location_id[-1], outer=True)
             if not root.startswith("[lost:") and ("pid" not in lab or "comm" not in lab):
                 fail(f"a sample of {root} without pid and comm labels: {lab}")
     # Other developers' demos may run too: the one started here is told by its pid.
@@ -554,17 +612,137 @@ def case_request_bound():
         fail(f"status {st}: {body[:200]}")
     prof = Profile()
     prof.ParseFromString(gzip.decompress(body))
-    strs = prof.string_table
     roots = {}
     for smp in prof.sample:
-        leaf = strs[smp.location_id[0] - 1]
+        leaf = frame_name(prof, smp.location_id[0])
         roots[leaf] = roots.get(leaf, 0) + smp.value[0]
     lost = roots.get("[lost:table_full]", 0)
-    stacks = [s for s in prof.sample if strs[s.location_id[0] - 1] != "[lost:table_full]"]
+    stacks = [s for s in prof.sample
+              if frame_name(prof, s.location_id[0]) != "[lost:table_full]"]
     if len(stacks) > 20 + 3:  # + the other ledger lines
         fail(f"{len(stacks)} stacks with --max-table 20")
     if not lost:
         fail(f"no [lost:table_full] with 4096 stacks and --max-table 20: {sorted(roots)[:30]}")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+
+
+INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
+
+
+def profile_stacks(a, path, Profile):
+    """GET a pprof path: {tuple of function names, leaf first: samples}."""
+    st, hdr, body = a.get(path)
+    if st != 200:
+        fail(f"{path}: {st} {body[:200]}")
+    prof = Profile()
+    prof.ParseFromString(gzip.decompress(body))
+    strs = prof.string_table
+    funcs = {f.id: strs[f.name] for f in prof.function}
+    # A location's lines: innermost (inlined) first, as the samples' locations.
+    locs = {l.id: [funcs[ln.function_id] for ln in l.line] for l in prof.location}
+    stacks = {}
+    for smp in prof.sample:
+        key = tuple(name for loc in smp.location_id for name in locs[loc])
+        stacks[key] = stacks.get(key, 0) + smp.value[0]
+    return stacks
+
+
+def metric_values(text, name):
+    """{labels: value} of a metric family in Prometheus text."""
+    return {m.group(1) or "": float(m.group(2)) for m in
+            re.finditer(rf"^{name}(\{{[^}}]*\}})? (\S+)$", text, re.M)}
+
+
+def case_call_graph():
+    """record's default: user stacks walked with CFI tables (dwarf), the tables and the
+    walks counted in /metrics; --call-graph=fp is taken, said, and loads no table."""
+    demo = subprocess.Popen([DEMO, "30"], stdout=subprocess.DEVNULL)
+    try:
+        got = {}
+        for mode in ("default", "fp"):
+            a = Agent("-F", "99", "--window", "1",
+                      *(["--call-graph=fp"] if mode == "fp" else []))
+            try:
+                a.wait_ready()
+                deadline, text = time.time() + 20, ""
+                while time.time() < deadline:
+                    text = a.get("/metrics")[2].decode()
+                    if mode == "fp" or sum(metric_values(text, "pmuprof_unwind_stacks_total")
+                                           .values()) > 0:
+                        break
+                    time.sleep(0.5)
+                coll = json.loads(a.get("/api/collectors")[2])
+            finally:
+                rc = a.stop()
+            got[mode] = (text, coll, rc)
+    finally:
+        demo.kill()
+        demo.wait()
+    text, coll, rc = got["default"]
+    ends = metric_values(text, "pmuprof_unwind_stacks_total")
+    tables = metric_values(text, "pmuprof_unwind_tables").get("", 0)
+    kbytes = metric_values(text, "pmuprof_unwind_table_bytes").get("", 0)
+    print(f"default: {coll['call_graph']}, {tables:.0f} tables, {kbytes / 1e6:.1f} MB, ends {ends}")
+    if coll.get("call_graph") != "dwarf" or rc != 0:
+        fail(f"default: call_graph {coll.get('call_graph')}, exit {rc}")
+    if not ends.get('{end="complete"}') or tables < 1 or kbytes <= 0:
+        fail("the CFI walk does not run by default:\n"
+             + "\n".join(l for l in text.splitlines() if "unwind" in l))
+    text, coll, rc = got["fp"]
+    if coll.get("call_graph") != "fp" or rc != 0:
+        fail(f"--call-graph=fp: call_graph {coll.get('call_graph')}, exit {rc}")
+    if metric_values(text, "pmuprof_unwind_table_bytes").get("") != 0 or \
+            "pmuprof_unwind_stacks_total" in text:
+        fail("--call-graph=fp still loads tables:\n"
+             + "\n".join(l for l in text.splitlines() if "unwind" in l))
+
+
+def case_debuginfod():
+    """A stripped program is named from a debuginfod server (Debian's, on loopback); the
+    files fetched and missing are counted in /metrics."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_symbols as ts
+    Profile = pprof_class()
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-dbg-")
+    try:
+        srv, prog, build_id = ts.stripped_fixture(tmp)
+        proc, url = ts.start_debuginfod(tmp, srv, build_id)
+    except ts.tr.Fail as e:
+        fail(str(e))
+    os.environ.update(DEBUGINFOD_URLS=url, DEBUGINFOD_CACHE_PATH=os.path.join(tmp, "cache"))
+    load = subprocess.Popen([prog, "20"], stdout=subprocess.DEVNULL)
+    a = Agent("-F", "199", "--window", "1", "--debuginfod-budget", "60")
+    fetched, text = 0, ""
+    try:
+        a.wait_ready()
+        stacks = profile_stacks(a, "/debug/pprof/profile?seconds=4", Profile)
+        deadline = time.time() + 20
+        while time.time() < deadline and not fetched:
+            text = a.get("/metrics")[2].decode()
+            m = re.search(r'^pmuprof_debuginfod_files_total\{result="fetched"\} (\d+)', text,
+                          re.M)
+            fetched = int(m.group(1)) if m else 0
+            time.sleep(0.5)
+    finally:
+        load.kill()
+        load.wait()
+        rc = a.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
+    mine = {k: n for k, n in stacks.items() if k and k[-1] == "prog"}
+    named = sum(n for k, n in mine.items() if "work" in k)
+    print(f"prog: {sum(mine.values())} samples, {named} in work; {fetched} fetched")
+    if fetched != 1:
+        fail(f"pmuprof_debuginfod_files_total{{result=fetched}} {fetched}, expected 1:\n"
+             + "\n".join(l for l in text.splitlines() if "debuginfod" in l))
+    if not mine or named < 0.5 * sum(mine.values()):
+        fail(f"the stripped program is not named: {sorted(mine.items(), key=lambda kv: -kv[1])[:3]}")
+    for r in ("cached", "missing", "budget_exhausted"):
+        if f'pmuprof_debuginfod_files_total{{result="{r}"}}' not in text:
+            fail(f"/metrics lacks debuginfod result {r}")
+    if "pmuprof_debuginfod_seconds_total" not in text:
+        fail("/metrics lacks pmuprof_debuginfod_seconds_total")
     if rc != 0:
         fail(f"agent exit {rc}")
 
@@ -580,6 +758,9 @@ def case_cli_errors():
         (["--collectors", "profile,nope"], "no collector named 'nope'"),
         (["--bogus"], "unknown option '--bogus'"),
         (["extra"], "unexpected argument 'extra'"),
+        (["--call-graph=lbr"], "--call-graph lbr"),
+        (["--unwind-memory", "1x"], "--unwind-memory 1x"),
+        (["--debuginfod-budget", "0"], "--debuginfod-budget 0"),
     ]
     for args, want in cases:
         p = subprocess.run([PMUPROF, "agent", *args], capture_output=True, text=True,
@@ -634,6 +815,8 @@ CASES = {
     "push": case_push,
     "request-bound": case_request_bound,
     "cli-errors": case_cli_errors,
+    "call-graph": case_call_graph,
+    "debuginfod": case_debuginfod,
 }
 
 if __name__ == "__main__":

@@ -200,6 +200,130 @@ def case_pprof(tmp):
     check(abs(share - pshare) < 0.05, f"hot_60: folded {share:.2f}, pprof {pshare:.2f}")
 
 
+INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
+TWIN = os.environ.get("PMUPROF_TWIN", "build/pmuprof-twin")
+
+
+def pprof_env(tmp):
+    if os.geteuid() != 0:
+        raise Skip("needs root (records a profile)")
+    if not shutil.which("go"):
+        raise Skip("go (golang-go) is not installed")
+    return dict(os.environ, HOME=tmp, GOCACHE=os.path.join(tmp, "gocache"))
+
+
+def record_pb(tmp, cmd, extra=()):
+    """Record cmd into a pprof file; returns its path and the summary."""
+    pb = os.path.join(tmp, "r.pb.gz")
+    rc, _, err = run(["record", "-e", "cpu-clock", "-F", "999", *extra, "-o", pb, "--"] + cmd,
+                     timeout=300)
+    if rc != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF here")
+    check(rc == 0, f"record -o {pb}: {err}")
+    return pb, err
+
+
+def pprof(env, *args):
+    p = subprocess.run(["go", "tool", "pprof", *args], capture_output=True, text=True,
+                       env=env, timeout=300)
+    check(p.returncode == 0, f"go tool pprof {' '.join(args)}: {p.stderr[-1500:]}")
+    return p.stdout
+
+
+def list_rows(out):
+    """go tool pprof -list rows: line number → (flat, cum), counts as printed."""
+    rows = {}
+    for m in re.finditer(r"^\s+(\.|\d+)\s+(\.|\d+)\s+(\d+):", out, re.M):
+        rows[int(m.group(3))] = tuple(0 if g == "." else int(g) for g in m.group(1, 2))
+    return rows
+
+
+def case_pprof_list(tmp):
+    """-list on a -g fixture: the source lines with their sample counts; the inlined
+    function's lines under its caller's call line; -lines names file:line."""
+    env = pprof_env(tmp)
+    pb, err = record_pb(tmp, [INLINE, "3"], ["-U"])
+    src = open(os.path.join(os.path.dirname(__file__), "..", "fixtures", "inlineprog.c")).read()
+    call_line = src.splitlines().index("\tx = hot_inline(x);") + 1
+    hot_line = [i + 1 for i, l in enumerate(src.splitlines()) if "/* the hot line */" in l][0]
+    work = list_rows(pprof(env, "-sample_index=samples", "-list", "^work$", pb))
+    inl = list_rows(pprof(env, "-sample_index=samples", "-list", "^hot_inline$", pb))
+    total = sum(f for f, _ in work.values()) + sum(f for f, _ in inl.values())
+    print(f"work: {work}\nhot_inline: {inl}")
+    check(total >= 150, f"only {total} samples in work:\n{err}")
+    # the call of the inlined function is work's hot line, with about 3/4 of its samples
+    hottest = max(work, key=lambda n: work[n][1])
+    check(hottest == call_line, f"work's hottest line is {hottest}, not {call_line}")
+    check(0.6 * total <= work[call_line][1] <= 0.9 * total,
+          f"line {call_line}: {work[call_line][1]} of {total}")
+    # the inlined function's own lines hold those samples: the hot line among them
+    check(inl.get(hot_line, (0, 0))[0] > 0, f"line {hot_line} has no samples: {inl}")
+    check(sum(f for f, _ in inl.values()) == work[call_line][1], "inline counts differ")
+    lines = pprof(env, "-sample_index=samples", "-top", "-lines", pb)
+    check(re.search(r"hot_inline \S*inlineprog\.c:\d+ \(inline\)", lines),
+          "-lines lacks hot_inline's file:line:\n" + lines[:1500])
+
+
+def case_pprof_mappings(tmp):
+    """Two binaries with a function of the same name: two mappings, main under each."""
+    env = pprof_env(tmp)
+    demo, twin = os.path.realpath(DEMO), os.path.realpath(TWIN)
+    pb, _ = record_pb(tmp, ["sh", "-c", f"{demo} 2 & {twin} 2; wait"])
+    raw = pprof(env, "-raw", pb)
+    maps = {}
+    for m in re.finditer(r"^(\d+): 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ (\S+) ([0-9a-f]*)",
+                         raw.split("Mappings", 1)[-1], re.M):
+        maps[m.group(2)] = (int(m.group(1)), m.group(3))
+    print("mappings:", maps)
+    check(demo in maps and twin in maps, f"no mapping of each binary: {list(maps)}")
+    check(len(maps[demo][1]) == 40 and len(maps[twin][1]) == 40, "build ids")
+    check(len(set(maps)) == len([l for l in raw.split("Mappings", 1)[-1].splitlines() if
+                                 re.match(r"^\d+: ", l)]), "a file with two mappings")
+    mains = set(int(m.group(1)) for m in re.finditer(r"^\s+\d+: 0x[0-9a-f]+ M=(\d+) main ",
+                                                   raw, re.M))
+    check({maps[demo][0], maps[twin][0]} <= mains, f"main under mappings {mains}")
+    check(not re.search(r"^\s+\d+: 0x0 M=[1-9]", raw, re.M), "a mapped location at address 0")
+    traces = pprof(env, "-traces", "-tagfocus=process=twin", pb)
+    check("twin_60" in traces and "hot_60" not in traces,
+          "-tagfocus=process=twin keeps the demo's samples")
+
+
+def raw_samples(raw):
+    """-raw's samples: (values, location ids, labels)."""
+    body = raw.split("Samples:", 1)[1].split("Locations", 1)[0].splitlines()[2:]
+    out = []
+    for line in body:
+        m = re.match(r"^\s+(\d+)\s+(\d+): ([\d ]+)$", line)
+        if m:
+            out.append([int(m.group(1)), int(m.group(2)), m.group(3).split(), {}])
+        elif out and ":" in line:
+            k, v = line.strip().split(":", 1)
+            out[-1][3][k] = v
+    return out
+
+
+def case_pprof_counts(tmp):
+    """Both values as the record counted them: samples/count adds up to the samples the
+    summary took, cpu/nanoseconds to its weight; the process is a label, not a frame."""
+    env = pprof_env(tmp)
+    pb, err = record_pb(tmp, [DEMO, "2"])
+    taken = int(re.search(r"samples:\s+(\d+) taken", err).group(1))
+    lost = int(re.search(r"taken, \d+ in stacks, (\d+) lost", err).group(1))
+    weight = int(re.search(r"weight:\s+(\d+) ns", err).group(1))
+    samples = raw_samples(pprof(env, "-raw", pb))
+    got = sum(s[0] for s in samples)
+    print(f"summary: {taken} taken, {lost} lost, {weight} ns; pprof: {got} samples, "
+          f"{sum(s[1] for s in samples)} ns")
+    check(got == taken, f"pprof samples {got}, record took {taken}")
+    if lost == 0:
+        check(sum(s[1] for s in samples) == weight, "pprof nanoseconds differ from the weight")
+    check(all(s[3].get("process") == "[pmuprof-demo]" for s in samples if s[2]),
+          "samples without their process label")
+    top = pprof(env, "-top", pb)
+    check("pmuprof-demo" not in top.split("flat%", 1)[1], "the process is a frame in -top")
+    pprof(env, "-traces", pb)
+
+
 CASES = {n[5:].replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
 
 

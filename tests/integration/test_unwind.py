@@ -12,6 +12,8 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   lru           a budget that fits one program's tables at a time: evictions make room
   fork          children forked after the start get whole stacks
   dlopen        a library opened after the start: whole chains through it
+  pid-reuse     xz started under the pid the fixture had (forced through ns_last_pid):
+                whole stacks from its own tables, none from the fixture's
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
 """
 import collections
@@ -300,7 +302,7 @@ def libraries(path):
     return re.findall(r"(/\S+) \(0x", out)
 
 
-LRU_SCRIPT = """{ sleep 1.2; xz -9 -T1 -c "$1" >/dev/null; echo go; } | %s -c '
+LRU_SCRIPT = """{ sleep 2; perl -e '$s = 0; $s += $_ * $_ for 1 .. 60000000'; echo go; } | %s -c '
 import sys, time
 sys.stdin.readline()
 t = time.time()
@@ -318,33 +320,40 @@ def entry_share(stacks, comm):
 
 
 def case_lru():
-    """A budget that holds python3.11's tables but not xz's besides: python waits (its
-    tables unused), xz runs and gets whole stacks by evicting the least recently used
-    tables, then python runs again and gets whole stacks (reloaded where evicted). Its 4 s
-    of work outweigh its start, sampled before its tables are built (frame pointers)."""
+    """A budget that holds python3.11's tables but not perl's besides: python waits (its
+    tables unused), perl runs and gets whole stacks by evicting the least recently used
+    tables (perl's own, 260 KiB, outweigh every idle table but python's and the C
+    library's), then python runs again and gets whole stacks: its tables evicted for perl
+    are loaded again. Its 4 s of work outweigh its start, sampled before its tables are
+    built (frame pointers)."""
     sh = os.path.realpath("/bin/sh")
     py = sum(table_bytes(f) for f in [PYTHON] + libraries(PYTHON)) + 4096  # + the vDSO
-    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit; xz
-    # and liblzma (tens of KiB) do not without evicting.
+    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit;
+    # perl's do not without evicting python's or the C library's.
     budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 4 * 8192 + 4096
     with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "data.txt")
-        with open(data, "wb") as f:
-            for i in range(100000):
-                f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
         script = os.path.join(tmp, "lru.sh")
         with open(script, "w") as f:
             f.write(LRU_SCRIPT)
-        stacks, err = record_dwarf(tmp, [sh, script, data],
-                                   extra=["-U", "--unwind-memory", str(budget // 1024) + "K"])
+        stacks, err = record_dwarf(tmp, [sh, script], extra=[
+            "-U", "-v", "--unwind-memory", str(budget // 1024) + "K"])
     tables = re.search(r"^\s+tables:\s+(.*)$", err, re.M)
     check(tables, "no tables line:\n" + err)
     print(f"budget {budget // 1024} KiB; tables: " + tables.group(1))
     m = re.search(r"evicted (\d+) unused", tables.group(1))
     check(m and int(m.group(1)) >= 1, "no table evicted within the budget:\n" + err)
+    # Files every python stack goes through: one at least evicted while python waited,
+    # loaded again once a walk needed it (python's samples below reach the entry).
+    mine = {os.path.realpath(f) for f in [PYTHON] + libraries(PYTHON) if "libc.so" in f}
+    mine.add(os.path.realpath(PYTHON))
+    evicted = {os.path.realpath(p) for p in re.findall(r"evicted the unused table of (\S+)", err)}
+    again = {os.path.realpath(p) for p in re.findall(r"loaded the table of (\S+) again", err)}
+    print(f"evicted {sorted(evicted)}; loaded again {sorted(again)}")
+    check(evicted & mine, "none of python's tables was evicted:\n" + err)
+    check(evicted & mine <= again, "python's evicted tables were not loaded again:\n" + err)
     m = re.search(r"(\d+) taken, (\d+) in stacks, (\d+) lost", err)
     check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)), "ledger unbalanced")
-    for comm in ("xz", "python3.11"):
+    for comm in ("perl", "python3.11"):
         full, total, mine = entry_share(stacks, comm)
         print(f"{comm}: {full}/{total} samples reach the process entry")
         check(total >= 200, f"only {total} samples of {comm}:\n{err}")
@@ -371,6 +380,57 @@ def case_fork():
           + "\n".join(f"{n} {s}" for s, n in sorted(work.items(), key=lambda kv: -kv[1])[:6]))
 
 
+REUSE_SCRIPT = """"$1" direct >/dev/null & a=$!
+sleep 1.5
+kill $a; wait $a
+i=0
+while [ $i -lt 50 ]; do
+	echo $((a - 1)) > /proc/sys/kernel/ns_last_pid
+	xz -9 -T1 -c "$2" >/dev/null & b=$!
+	[ "$b" = "$a" ] && break
+	kill $b; wait $b
+	i=$((i + 1))
+done
+echo "$a $b" > "$3"
+wait $b
+"""
+
+
+def case_pid_reuse():
+    """The fixture runs, exits; xz gets its pid at once (ns_last_pid, retried while other
+    processes take it first). The walk's pid -> mappings lookup must not hand xz the
+    fixture's tables (the generation window), and xz's own must replace them."""
+    if not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        raise Skip("/proc/sys/kernel/ns_last_pid is not writable")
+    sh = os.path.realpath("/bin/sh")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data.txt")
+        with open(data, "wb") as f:
+            for i in range(100000):
+                f.write(b"%d %x line of text that compresses %d\n" % (i, i * 7919, i % 97))
+        script, pids = os.path.join(tmp, "reuse.sh"), os.path.join(tmp, "pids")
+        with open(script, "w") as f:
+            f.write(REUSE_SCRIPT)
+        stacks, err = record_dwarf(tmp, [sh, script, FIXTURE, data, pids], extra=["-U"])
+        a, b = open(pids).read().split()
+    if a != b:
+        raise Skip(f"pid {a} was taken by other processes 50 times over")
+    print(f"xz reused pid {a}")
+    # The fixture ran under that pid first (its chains are the fixture cases' business:
+    # it exits before the end, and the sanitizer build drains it too late to name them).
+    fx = sum(n for s, n in stacks.items() if s.startswith("fixture-unwind;"))
+    print(f"fixture: {fx} samples under pid {a} first")
+    check(fx >= 50, f"only {fx} samples of the fixture:\n{err}")
+    full, total, mine = entry_share(stacks, "xz")
+    print(f"xz: {full}/{total} samples reach the process entry")
+    check(total >= 200, f"only {total} samples of xz:\n{err}")
+    check(full >= 0.95 * total, f"xz: {full} of {total} reach the entry:\n" +
+          "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6]))
+    theirs = {"run_direct", "direct_mid", "exe_leaf", "unwind_lib_leaf"}
+    wrong = sum(n for s, n in mine.items() if theirs & set(user_frames(s)))
+    check(not wrong, f"{wrong} xz samples carry the fixture's functions")
+
+
 PY_WORK = ("import json\n"
            "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
            "for _ in range(400): json.loads(json.dumps(d))\n")
@@ -389,6 +449,8 @@ def main():
             case_dlopen()
         elif case == "lru":
             case_lru()
+        elif case == "pid-reuse":
+            case_pid_reuse()
         elif case == "python":
             case_program("python3.11", [PYTHON, "-c", PY_WORK])
         elif case == "xz":

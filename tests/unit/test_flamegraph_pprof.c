@@ -78,3 +78,308 @@ Test(pprof, invalid_utf8_names_are_replaced)
 	free(b);
 	stack_table__free(st);
 }
+
+/* ---- a round trip through protobuf-c's decoder ---- */
+#include "profile.pb-c.h"
+
+static Perftools__Profiles__Profile *decode(struct stack_table *st, const struct pprof_opts *o)
+{
+	char *gz = NULL;
+	size_t gz_len = 0, n;
+	unsigned char *raw = malloc(1 << 22);
+	z_stream zs = {0};
+	FILE *f = open_memstream(&gz, &gz_len);
+	Perftools__Profiles__Profile *p;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(pprof__write(f, st, o), 0);
+	fclose(f);
+	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+	zs.next_in = (unsigned char *)gz;
+	zs.avail_in = gz_len;
+	zs.next_out = raw;
+	zs.avail_out = 1 << 22;
+	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	n = zs.total_out;
+	inflateEnd(&zs);
+	free(gz);
+	p = perftools__profiles__profile__unpack(NULL, n, raw);
+	free(raw);
+	cr_assert_not_null(p, "protobuf-c cannot decode the profile");
+	return p;
+}
+
+static const char *s_at(const Perftools__Profiles__Profile *p, int64_t i)
+{
+	cr_assert(i >= 0 && (size_t)i < p->n_string_table, "string index %lld", (long long)i);
+	return p->string_table[i];
+}
+
+static const Perftools__Profiles__Location *loc_by_id(const Perftools__Profiles__Profile *p,
+						      uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_location; i++)
+		if (p->location[i]->id == id)
+			return p->location[i];
+	cr_assert_fail("no location %llu", (unsigned long long)id);
+	return NULL;
+}
+
+static const Perftools__Profiles__Function *func_by_id(const Perftools__Profiles__Profile *p,
+						       uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_function; i++)
+		if (p->function[i]->id == id)
+			return p->function[i];
+	cr_assert_fail("no function %llu", (unsigned long long)id);
+	return NULL;
+}
+
+/* A sample as folded stacks spell it: its process label, then its lines root first. */
+static void fold_sample(const Perftools__Profiles__Profile *p, const Perftools__Profiles__Sample *s,
+			char *out, size_t sz)
+{
+	size_t i, j, pos = 0;
+
+	out[0] = 0;
+	for (i = 0; i < s->n_label; i++)
+		if (!strcmp(s_at(p, s->label[i]->key), "process"))
+			pos += snprintf(out + pos, sz - pos, "%s", s_at(p, s->label[i]->str));
+	for (i = s->n_location_id; i-- > 0;) {
+		const Perftools__Profiles__Location *l = loc_by_id(p, s->location_id[i]);
+
+		for (j = l->n_line; j-- > 0;)
+			pos += snprintf(out + pos, sz - pos, "%s%s", pos ? ";" : "",
+					s_at(p, func_by_id(p, l->line[j]->function_id)->name));
+	}
+}
+
+/* Two binaries, each with its own main; an inline chain; kernel frames; a lost entry. */
+static struct stack_table *model_table(void)
+{
+	struct stack_table *st = stack_table__new();
+	struct stack_module a = {.path = "/usr/bin/alpha",
+				 .build_id = "aaaa",
+				 .start = 0x555500001000,
+				 .limit = 0x555500002000,
+				 .offset = 0x1000},
+			    b = {.path = "/usr/bin/beta",
+				 .build_id = "bbbb",
+				 .start = 0x7f0000001000,
+				 .limit = 0x7f0000003000,
+				 .offset = 0x1000};
+	int64_t ma = stack_table__add_module(st, &a), mb = stack_table__add_module(st, &b);
+	struct stack_frame fa[] = {
+		{.name = "alpha", .kind = STACK_FRAME_PROCESS},
+		{.name = "main",
+		 .function = "main",
+		 .file = "/src/a.c",
+		 .line = 10,
+		 .kind = STACK_FRAME_USER,
+		 .module = ma,
+		 .address = 0x1100},
+		{.name = "work",
+		 .function = "work",
+		 .file = "/src/a.c",
+		 .line = 20,
+		 .kind = STACK_FRAME_USER,
+		 .module = ma,
+		 .address = 0x1200},
+		{.name = "step",
+		 .function = "step",
+		 .file = "/src/a.h",
+		 .line = 3,
+		 .inlined = true,
+		 .kind = STACK_FRAME_USER,
+		 .module = ma,
+		 .address = 0x1200},
+	};
+	struct stack_frame fb[] = {
+		{.name = "beta", .kind = STACK_FRAME_PROCESS, .address = 77},
+		{.name = "main",
+		 .function = "main",
+		 .file = "/src/b.c",
+		 .line = 5,
+		 .kind = STACK_FRAME_USER,
+		 .module = mb,
+		 .address = 0x2500},
+		{.name = "schedule_[k]",
+		 .function = "schedule",
+		 .kind = STACK_FRAME_KERNEL,
+		 .module = 0,
+		 .address = 0xffffffff81000000},
+	};
+
+	cr_assert(ma == 1 && mb == 2);
+	cr_assert_eq(stack_table__add_frames(st, fa, 4, &(struct stack_count){7, 7000}, 100, NULL),
+		     0);
+	fa[3].line = 4; /* another line of the inlined function: another stack, same folded */
+	fa[3].address = fa[2].address = 0x1208;
+	cr_assert_eq(stack_table__add_frames(st, fa, 4, &(struct stack_count){3, 3000}, 100, NULL),
+		     0);
+	cr_assert_eq(stack_table__add_frames(st, fb, 3, &(struct stack_count){5, 4000}, 100, NULL),
+		     0);
+	cr_assert_eq(stack_table__add_joined_counts(st, "[lost:map_full]",
+						    &(struct stack_count){2, 2000}),
+		     0);
+	return st;
+}
+
+Test(pprof, round_trip_through_protobuf_c)
+{
+	struct stack_table *st = model_table();
+	struct pprof_opts o = {.event = "cycles", .freq = 99, .main_binary = "/usr/bin/beta"};
+	Perftools__Profiles__Profile *p = decode(st, &o);
+	char folded[4096], *want = NULL;
+	size_t i, j, want_len = 0, nmain = 0;
+	FILE *f;
+
+	/* sample types, period type */
+	cr_assert_eq(p->n_sample_type, 2);
+	cr_expect_str_eq(s_at(p, p->sample_type[0]->type), "samples");
+	cr_expect_str_eq(s_at(p, p->sample_type[0]->unit), "count");
+	cr_expect_str_eq(s_at(p, p->sample_type[1]->type), "cycles");
+	cr_expect_str_eq(s_at(p, p->sample_type[1]->unit), "count");
+	cr_expect_str_eq(s_at(p, p->period_type->type), "cycles");
+	cr_expect_str_eq(s_at(p, p->default_sample_type), "cycles");
+	cr_expect_str_eq(p->string_table[0], "");
+	/* one mapping per binary, the main binary first, with build id and range */
+	cr_assert_eq(p->n_mapping, 2);
+	cr_expect_str_eq(s_at(p, p->mapping[0]->filename), "/usr/bin/beta");
+	cr_expect_str_eq(s_at(p, p->mapping[0]->build_id), "bbbb");
+	cr_expect_eq(p->mapping[0]->memory_start, 0x7f0000001000);
+	cr_expect_eq(p->mapping[0]->memory_limit, 0x7f0000003000);
+	cr_expect_eq(p->mapping[0]->file_offset, 0x1000);
+	cr_expect_str_eq(s_at(p, p->mapping[1]->filename), "/usr/bin/alpha");
+	cr_expect(p->mapping[1]->has_inline_frames && p->mapping[1]->has_line_numbers);
+	/* locations: real addresses in their mapping; two mains under two mappings */
+	for (i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+
+		for (j = 0; j < l->n_line; j++) {
+			const Perftools__Profiles__Function *fn =
+				func_by_id(p, l->line[j]->function_id);
+
+			cr_expect_geq(fn->name, 0);
+			cr_expect_geq(fn->filename, 0);
+			if (!strcmp(s_at(p, fn->name), "main")) {
+				nmain++;
+				if (l->mapping_id == 1)
+					cr_expect_eq(l->address, 0x7f0000002500);
+				else
+					cr_expect_eq(l->address, 0x555500001100);
+				cr_expect_str_eq(s_at(p, fn->filename),
+						 l->mapping_id == 1 ? "/src/b.c" : "/src/a.c");
+			}
+			if (!strcmp(s_at(p, fn->name), "step")) {
+				/* inline chain: the innermost first, both lines at one address */
+				cr_assert_eq(l->n_line, 2);
+				cr_expect_eq(j, 0);
+				cr_expect_str_eq(
+					s_at(p, func_by_id(p, l->line[1]->function_id)->name),
+					"work");
+				cr_expect(l->line[0]->line == 3 || l->line[0]->line == 4);
+				cr_expect_eq(l->address, l->line[0]->line == 3 ? 0x555500001200
+									       : 0x555500001208);
+			}
+		}
+	}
+	cr_expect_eq(nmain, 2, "main of each binary: its own location and function");
+	/* labels instead of a process frame; values as counted */
+	for (i = 0; i < p->n_sample; i++) {
+		const Perftools__Profiles__Sample *s = p->sample[i];
+
+		fold_sample(p, s, folded, sizeof(folded));
+		cr_assert_eq(s->n_value, 2);
+		if (!strcmp(folded, "beta;main;schedule")) {
+			cr_expect_eq(s->value[0], 5);
+			cr_expect_eq(s->value[1], 4000);
+			cr_assert_eq(s->n_label, 2);
+			cr_expect_str_eq(s_at(p, s->label[1]->key), "thread");
+			cr_expect_eq(s->label[1]->num, 77);
+		}
+		cr_expect(!strstr(folded, "beta;beta") && !strstr(folded, "alpha;alpha"));
+	}
+	/* Summed by spelling, pprof's samples are folded --count=samples line for line. */
+	f = open_memstream(&want, &want_len);
+	cr_assert_eq(folded__write(f, st), 0);
+	fclose(f);
+	{
+		struct stack_table *back = stack_table__new();
+		char *got = NULL;
+		size_t got_len = 0;
+
+		for (i = 0; i < p->n_sample; i++) {
+			fold_sample(p, p->sample[i], folded, sizeof(folded));
+			/* the kernel's function is spelt as folded stacks spell it */
+			if (strstr(folded, ";schedule"))
+				strcat(folded, "_[k]");
+			stack_table__add_joined(back, folded, p->sample[i]->value[0]);
+		}
+		f = open_memstream(&got, &got_len);
+		cr_assert_eq(folded__write(f, back), 0);
+		fclose(f);
+		cr_expect_str_eq(got, want);
+		free(got);
+		stack_table__free(back);
+	}
+	free(want);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	stack_table__free(st);
+}
+
+Test(pprof, single_counts_stand_for_the_other_value)
+{
+	struct stack_table *st = stack_table__new();
+	struct pprof_opts o = {.event = "cpu-clock", .clock = true, .freq = 100};
+	Perftools__Profiles__Profile *p;
+
+	cr_assert_eq(stack_table__add_joined(st, "comm;f", 4), 0);
+	p = decode(st, &o);
+	cr_assert_eq(p->n_sample, 1);
+	cr_expect_eq(p->sample[0]->value[0], 4);
+	cr_expect_eq(p->sample[0]->value[1], 40000000, "4 samples at 100 Hz: 40 ms");
+	cr_expect_str_eq(s_at(p, p->sample_type[1]->type), "cpu");
+	cr_expect_str_eq(s_at(p, p->sample_type[1]->unit), "nanoseconds");
+	cr_expect_eq(p->period, 10000000);
+	cr_expect_eq(p->n_mapping, 0);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	stack_table__free(st);
+}
+
+/* A file mapped by two processes at different places: one module, covering both. */
+Test(pprof, one_module_per_file)
+{
+	struct stack_table *st = stack_table__new();
+	struct stack_module a = {.path = "/lib/x.so",
+				 .build_id = "01",
+				 .start = 0x7000,
+				 .limit = 0x8000,
+				 .offset = 0x1000},
+			    b = {.path = "/lib/x.so",
+				 .build_id = "01",
+				 .start = 0x20000,
+				 .limit = 0x23000,
+				 .offset = 0},
+			    c = {.path = "/lib/x.so",
+				 .build_id = "02",
+				 .start = 0x7000,
+				 .limit = 0x8000,
+				 .offset = 0x1000};
+	const struct stack_module *m;
+
+	cr_assert_eq(stack_table__add_module(st, &a), 1);
+	cr_assert_eq(stack_table__add_module(st, &b), 1);
+	cr_assert_eq(stack_table__add_module(st, &c), 2, "another build: another file");
+	m = stack_table__module(st, 1);
+	/* file offsets 0 ... 0x3000 where the first mapping puts them */
+	cr_expect_eq(m->offset, 0);
+	cr_expect_eq(m->start, 0x6000);
+	cr_expect_eq(m->limit, 0x9000);
+	cr_expect_eq(stack_table__nr_modules(st), 2);
+	stack_table__free(st);
+}

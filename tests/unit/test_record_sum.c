@@ -50,7 +50,12 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 {
 	struct stack_cache *c = stack_cache__new();
 	struct stack_table *t = stack_table__new();
-	const char *frames[] = {"demo", "main", "work"}, *stored = NULL, *hit;
+	const struct stack_frame frames[] = {
+		{.name = "demo", .kind = STACK_FRAME_PROCESS},
+		{.name = "main", .kind = STACK_FRAME_USER, .address = 0x1000},
+		{.name = "work", .kind = STACK_FRAME_USER, .address = 0x2000}};
+	const struct stack_ref *ref = NULL;
+	const char *stored, *hit;
 	struct profile_key k = {.gen = 7, .pid = 42, .kern_len = 0, .user_len = 2}, k2;
 	size_t len = PROFILE_KEY_HDR_SIZE + 2 * sizeof(__u64);
 	bool unresolved = true;
@@ -58,8 +63,10 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	cr_assert(c && t);
 	k.frames[0] = 0x401000;
 	k.frames[1] = 0x402000;
-	cr_assert_eq(stack_table__add_interned(t, frames, 3, 5, 10, &stored), 0);
-	cr_assert_str_eq(stored, "demo;main;work");
+	cr_assert_eq(stack_table__add_frames(t, frames, 3, &(struct stack_count){5, 50}, 10, &ref),
+		     0);
+	cr_assert_str_eq(stack_ref__folded(ref), "demo;main;work");
+	stored = (const char *)ref;
 	cr_assert_eq(stack_cache__add(c, &k, len, 2, stored, false), 0);
 	hit = stack_cache__find(c, &k, len, 2, &unresolved);
 	cr_expect_eq(hit, stored);
@@ -68,9 +75,12 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	k2 = k;
 	k2.frames[1] = 0x402008;
 	cr_expect_null(stack_cache__find(c, &k2, len, 2, &unresolved), "another frame");
-	cr_expect_eq(stack_table__add_existing(t, hit, 4), 0);
+	cr_expect_eq(stack_table__add_ref(t, (const struct stack_ref *)hit,
+					  &(struct stack_count){4, 40}),
+		     0);
 	cr_expect_eq(stack_table__get(t, "demo;main;work"), 9);
-	cr_expect_eq(stack_table__add_existing(t, "demo;other", 1), -ENOENT);
+	stack_table__set_weighted(t, true);
+	cr_expect_eq(stack_table__get(t, "demo;main;work"), 90);
 	/* Many keys: lookups survive growth; a sweep drops exactly the stale ones. */
 	for (unsigned int i = 0; i < 5000; i++) {
 		k2.frames[0] = i;
