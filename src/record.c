@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ struct record {
 };
 
 #define DRAIN_BATCH 1024
+/* Drained keys remembered with their names (a few hundred bytes each). */
+#define STACK_CACHE_MAX 65536
 /* Queued keys beyond this are named before the next flip; an empty queue keeps this much. */
 #define PENDING_MAX_BYTES  (16u << 20)
 #define PENDING_KEEP_BYTES (1u << 20)
@@ -529,6 +532,12 @@ static int alloc_drain(struct record *r)
 		r->opts.drain_fill = 50;
 	if (!r->opts.max_table)
 		r->opts.max_table = RECORD_MAX_TABLE;
+	/*
+	 * The loop runs as long as the record: large buffers (the sections of files loaded
+	 * and unloaded, the tables as they grow) are mapped, so that freeing them gives the
+	 * memory back instead of leaving holes in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	/* A test knob: slow symbolization down to show that drains keep their cadence. */
 	if (getenv("PMUPROF_TEST_NAME_DELAY_US"))
 		r->name_delay_us = strtoul(getenv("PMUPROF_TEST_NAME_DELAY_US"), NULL, 10);
@@ -1003,8 +1012,10 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 				 key_count(r, k, c));
 	if (err || finish_cut_short(r))
 		return err;
-	/* Bounded like the tables: entries name stacks in them. */
-	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events)
+	/* Bounded like the tables (entries name stacks in them), and in memory: keys of deep
+	 * stacks run to a kilobyte. */
+	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events ||
+	    stack_cache__len(r->named) >= STACK_CACHE_MAX)
 		stack_cache__clear(r->named);
 	/* The cache keeps the table's stack as an opaque pointer. */
 	return stack_cache__add(r->named, k, key_len(k), version, (const char *)stored,
@@ -1150,7 +1161,9 @@ static void pending_done(struct record *r)
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
 	stack_cache__sweep(r->named, key_stale, r);
-	symbolizer__sweep(r->sym);
+	/* Files unloaded: the pages they held go back to the system. */
+	if (symbolizer__sweep(r->sym))
+		malloc_trim(0);
 }
 
 /* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */

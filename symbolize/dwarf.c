@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dwarf.h>
+#include <gelf.h>
 #include <elfutils/libdw.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
@@ -25,7 +26,19 @@ struct joined_path {
 /* Nesting of inlined scopes and blocks followed under one function. */
 #define MAX_SCOPE_DEPTH 64
 
-/* An inlined scope or block of a function: its DIE and the scope it is in (-1: none). */
+/*
+ * What a frame needs of an inlined scope, read once: its name, where it was called from,
+ * and the nearest inlined scope it is in (-1: none; lexical blocks are skipped).
+ */
+struct scope_info {
+	const char *name;
+	const char *call_file;
+	unsigned int call_line;
+	bool mangled;
+	int outer;
+};
+
+/* An inlined scope or block of a function while it is read: its DIE, its scope, depth. */
 struct scope_node {
 	Dwarf_Off die;
 	int parent, depth;
@@ -36,25 +49,71 @@ struct scope_range {
 	int node;
 };
 
-/* The scopes of one function, read at its first lookup. */
-struct fn_scopes {
-	struct scope_node *nodes;
-	struct scope_range *ranges;
-	size_t nnodes, nranges, cap_nodes, cap_ranges;
+/* From lo to the next span's lo, the innermost inlined scope is node (-1: none). */
+struct scope_span {
+	Dwarf_Addr lo;
+	int node;
 };
+
+/* A row of a CU's line table (libdw's order), its file joined once. */
+struct line_row {
+	Dwarf_Addr addr;
+	const char *file;
+	unsigned int line;
+	bool end;
+};
+
+/* From a point's address to the next one's: the line and the innermost inlined scope
+ * (-1: none). */
+struct fn_point {
+	const char *file;
+	unsigned int line;
+	int node;
+};
+
+/*
+ * The scopes and lines of one function range, read at its first lookup: an address then
+ * costs one binary search over a few points, close together in memory.
+ */
+struct fn_scopes {
+	struct scope_info *info; /* by node */
+	struct scope_span *spans;
+	size_t nspans;
+	struct fn_point *points;
+	size_t npoints;
+	/* The points' offsets from base, and every POINTS_BLOCK-th of them: a lookup reads a
+	 * few cache lines, not one per step of a binary search over the points. */
+	Dwarf_Addr base;
+	uint32_t *keys, *top;
+	size_t ntop;
+};
+
+#define POINTS_BLOCK 16
 
 /* Where a function's code is: one range of a DW_TAG_subprogram. */
 struct fn_range {
 	Dwarf_Addr lo, hi;
 	Dwarf_Off die;
 	struct fn_scopes *scopes; /* NULL until first looked in */
+	bool failed;		  /* its scopes could not be read: libdw's search instead */
 };
 
-/* The functions of one compilation unit by address, built at its first lookup. */
-struct cu_index {
-	Dwarf_Off cu;
+/* One compilation unit: its functions by address and its line table, built at its first
+ * lookup (an address then costs binary searches, no walk of DIEs or lines). */
+struct cu_data {
+	Dwarf_Off die;
+	bool built;
 	struct fn_range *r;
 	size_t nr;
+	struct addr_index r_index; /* the functions' starts */
+	struct line_row *lines;
+	size_t nlines;
+};
+
+/* A range of a CU's code. */
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	size_t cu;
 };
 
 struct sym_dwarf {
@@ -62,20 +121,60 @@ struct sym_dwarf {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
-	struct fn_range *cu_ranges; /* every CU's ranges (die: the CU), sorted */
+	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
+	struct addr_index cu_index; /* their starts */
 	bool cu_ranges_built;
-	struct cu_index *cus; /* sorted by CU offset */
-	size_t ncus, cap;
+	struct cu_data *cus; /* in the order of the file */
+	size_t ncus;
 };
 
 static void fn_scopes__free(struct fn_scopes *f)
 {
 	if (!f)
 		return;
-	free(f->nodes);
-	free(f->ranges);
+	free(f->info);
+	free(f->spans);
+	free(f->points);
+	free(f->keys);
+	free(f->top);
 	free(f);
+}
+
+/*
+ * libdw reads the strings of .debug_str and .debug_line_str up to their NUL: a section
+ * that does not end in one (a damaged or hostile debug file) would be read past its end.
+ * Such a file's DWARF is not used.
+ */
+static bool strings_terminated(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strncmp(name, ".zdebug", 7)) {
+			if (strcmp(name, ".zdebug_str") && strcmp(name, ".zdebug_line_str"))
+				continue;
+			if (elf_compress_gnu(scn, 0, 0) < 0)
+				return false;
+		} else if (strcmp(name, ".debug_str") && strcmp(name, ".debug_line_str")) {
+			continue;
+		} else if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) {
+			return false;
+		}
+		data = elf_getdata(scn, NULL);
+		if (data && data->d_size && ((const char *)data->d_buf)[data->d_size - 1])
+			return false;
+	}
+	return true;
 }
 
 struct sym_dwarf *sym_dwarf__open(int fd)
@@ -88,7 +187,8 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 	}
 	d->fd = fd;
 	d->elf = sym_elf__read(fd);
-	d->dw = d->elf ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	d->dw = d->elf && strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
+						     : NULL;
 	if (!d->dw) {
 		sym_dwarf__free(d);
 		return NULL;
@@ -98,7 +198,7 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 
 void sym_dwarf__free(struct sym_dwarf *d)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!d)
 		return;
@@ -115,23 +215,39 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	if (d->elf)
 		elf_end(d->elf);
 	for (i = 0; i < d->ncus; i++) {
-		size_t j;
-
 		for (j = 0; j < d->cus[i].nr; j++)
 			fn_scopes__free(d->cus[i].r[j].scopes);
 		free(d->cus[i].r);
+		addr_index__free(&d->cus[i].r_index);
+		free(d->cus[i].lines);
 	}
 	free(d->cus);
 	free(d->cu_ranges);
+	addr_index__free(&d->cu_index);
 	close(d->fd);
 	free(d);
 }
 
-static int index_function(struct cu_index *ci, size_t *cap, Dwarf_Die *die);
+/* Grow *p (elements of size sz) to hold one more than *n. */
+static int grow(void *p, size_t *cap, size_t n, size_t sz)
+{
+	void *q;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	q = realloc(*(void **)p, c * sz);
+	if (!q)
+		return -ENOMEM;
+	*(void **)p = q;
+	*cap = c;
+	return 0;
+}
 
 static int cu_range_cmp(const void *a, const void *b)
 {
-	const struct fn_range *x = a, *y = b;
+	const struct cu_range *x = a, *y = b;
 
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
@@ -140,65 +256,74 @@ static int cu_range_cmp(const void *a, const void *b)
 static int index_cus(struct sym_dwarf *d)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, cap = 0;
+	size_t hsize, cap = 0, cucap = 0, i;
+	Dwarf_Addr base, lo, hi;
 	Dwarf_Die cu;
 
 	d->cu_ranges_built = true;
 	while (!dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL)) {
-		struct cu_index ci = {0, d->cu_ranges, d->ncu_ranges};
+		ptrdiff_t roff = 0;
 
-		if (dwarf_offdie(d->dw, off + hsize, &cu) && index_function(&ci, &cap, &cu))
-			return -ENOMEM;
-		d->cu_ranges = ci.r;
-		d->ncu_ranges = ci.nr;
+		if (dwarf_offdie(d->dw, off + hsize, &cu)) {
+			if (grow(&d->cus, &cucap, d->ncus, sizeof(*d->cus)))
+				return -ENOMEM;
+			d->cus[d->ncus] = (struct cu_data){.die = off + hsize};
+			while ((roff = dwarf_ranges(&cu, roff, &base, &lo, &hi)) > 0) {
+				if (grow(&d->cu_ranges, &cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
+					return -ENOMEM;
+				d->cu_ranges[d->ncu_ranges++] = (struct cu_range){lo, hi, d->ncus};
+			}
+			d->ncus++;
+		}
 		off = next;
 	}
 	if (d->ncu_ranges)
 		qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
-	return 0;
+	if (addr_index__alloc(&d->cu_index, d->ncu_ranges))
+		return -ENOMEM;
+	for (i = 0; i < d->ncu_ranges; i++)
+		d->cu_index.keys[i] = d->cu_ranges[i].lo;
+	return addr_index__build(&d->cu_index);
 }
 
 /* The compilation unit holding pc, through the index of CU ranges. */
-static bool find_cu(struct sym_dwarf *d, Dwarf_Addr pc, Dwarf_Die *cu)
+static struct cu_data *find_cu(struct sym_dwarf *d, Dwarf_Addr pc)
 {
-	size_t lo = 0, hi, i, back;
+	size_t i, back;
+	long lo;
 
-	if (!d->cu_ranges_built)
-		index_cus(d);
-	if (!d->ncu_ranges || pc < d->cu_ranges[0].lo)
-		return false;
-	hi = d->ncu_ranges;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->cu_ranges[mid].lo <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	if (!d->cu_ranges_built && index_cus(d))
+		return NULL;
+	lo = addr_index__find(&d->cu_index, pc);
+	if (lo < 0)
+		return NULL;
 	/* CU ranges rarely overlap; a few entries back covers those that do. */
 	for (i = lo + 1, back = 0; i-- > 0 && back < 8; back++)
 		if (pc >= d->cu_ranges[i].lo && pc < d->cu_ranges[i].hi)
-			return dwarf_offdie(d->dw, d->cu_ranges[i].die, cu) != NULL;
-	return false;
+			return &d->cus[d->cu_ranges[i].cu];
+	return NULL;
+}
+
+/* The CU's compilation directory, NULL when it has none. */
+static const char *comp_dir(Dwarf_Die *cu)
+{
+	Dwarf_Attribute attr;
+	const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+
+	return dir && *dir ? dir : NULL;
 }
 
 /*
  * A relative source path under the CU's compilation directory, as addr2line prints it
  * (not normalized: "/build/dir/../src/x.c"). NULL stays NULL; absolute paths stay.
  */
-static const char *full_path(struct sym_dwarf *d, Dwarf_Die *cu, const char *name)
+static const char *full_path(struct sym_dwarf *d, const char *dir, const char *name)
 {
-	Dwarf_Attribute attr;
-	const char *dir;
 	struct joined_path *j;
 	size_t len;
 	uint32_t b;
 
-	if (!name || name[0] == '/')
-		return name;
-	dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
-	if (!dir || !*dir)
+	if (!name || name[0] == '/' || !dir)
 		return name;
 	b = (uint32_t)((((uintptr_t)dir >> 3) * 31 + ((uintptr_t)name >> 3)) % JOINED_BUCKETS);
 	for (j = d->joined[b]; j; j = j->next)
@@ -224,224 +349,133 @@ static int fn_range_cmp(const void *a, const void *b)
 }
 
 /* The ranges of a concrete function (declarations have none). */
-static int index_function(struct cu_index *ci, size_t *cap, Dwarf_Die *die)
+static int index_function(struct cu_data *c, size_t *cap, Dwarf_Die *die)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 
 	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (ci->nr == *cap) {
-			size_t n = *cap ? *cap * 2 : 64;
-			struct fn_range *r = realloc(ci->r, n * sizeof(*r));
-
-			if (!r)
-				return -ENOMEM;
-			ci->r = r;
-			*cap = n;
-		}
-		ci->r[ci->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL};
+		if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
+			return -ENOMEM;
+		c->r[c->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL, false};
 	}
 	return 0;
 }
 
 /* Functions at the top of a CU and inside namespaces and classes (C++). */
-static int index_children(struct cu_index *ci, size_t *cap, Dwarf_Die *parent, int depth)
+static int index_children(struct cu_data *c, size_t *cap, Dwarf_Die *parent, int depth)
 {
-	Dwarf_Die c;
+	Dwarf_Die ch;
 	int err = 0;
 
-	if (depth > 16 || dwarf_child(parent, &c))
+	if (depth > 16 || dwarf_child(parent, &ch))
 		return 0;
 	do {
-		switch (dwarf_tag(&c)) {
+		switch (dwarf_tag(&ch)) {
 		case DW_TAG_subprogram:
-			err = index_function(ci, cap, &c);
+			err = index_function(c, cap, &ch);
 			break;
 		case DW_TAG_namespace:
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
 		case DW_TAG_union_type:
 		case DW_TAG_module:
-			err = index_children(ci, cap, &c, depth + 1);
+			err = index_children(c, cap, &ch, depth + 1);
 			break;
 		}
-	} while (!err && dwarf_siblingof(&c, &c) == 0);
+	} while (!err && dwarf_siblingof(&ch, &ch) == 0);
 	return err;
 }
 
 /*
- * The index of a CU, built at its first lookup: one pass over its top-level DIEs, so a
- * lookup does not walk the whole CU (dwarf_getscopes does, and costs 10 times addr2line).
+ * The CU's line table as libdw sorts it, each row's file joined once: a lookup is then
+ * dwarf_getsrc_die's binary search over rows a quarter of the size.
  */
-static struct cu_index *cu_index(struct sym_dwarf *d, Dwarf_Die *cu)
+static int index_lines(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 {
-	Dwarf_Off off = dwarf_dieoffset(cu);
-	size_t lo = 0, hi = d->ncus, cap = 0;
-	struct cu_index ci = {off, NULL, 0};
+	const char *dir = comp_dir(cu), *last = NULL, *joined = NULL;
+	Dwarf_Lines *lines;
+	size_t n, i;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->cus[mid].cu == off)
-			return &d->cus[mid];
-		if (d->cus[mid].cu < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (d->ncus == d->cap) {
-		size_t n = d->cap ? d->cap * 2 : 16;
-		struct cu_index *c = realloc(d->cus, n * sizeof(*c));
-
-		if (!c)
-			return NULL;
-		d->cus = c;
-		d->cap = n;
-	}
-	if (index_children(&ci, &cap, cu, 0)) {
-		free(ci.r);
-		return NULL;
-	}
-	if (ci.nr)
-		qsort(ci.r, ci.nr, sizeof(*ci.r), fn_range_cmp);
-	memmove(&d->cus[lo + 1], &d->cus[lo], (d->ncus - lo) * sizeof(*d->cus));
-	d->cus[lo] = ci;
-	d->ncus++;
-	return &d->cus[lo];
-}
-
-/* The function range that holds pc, through the CU's index; NULL if none. */
-static struct fn_range *function_at(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Addr pc)
-{
-	struct cu_index *ci = cu_index(d, cu);
-	size_t lo = 0, hi, i, back;
-
-	if (!ci || !ci->nr || pc < ci->r[0].lo)
-		return NULL;
-	hi = ci->nr;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (ci->r[mid].lo <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	/* Ranges of functions do not nest; a few entries back covers odd overlaps. */
-	for (i = lo + 1, back = 0; i-- > 0 && back < 8; back++)
-		if (pc >= ci->r[i].lo && pc < ci->r[i].hi)
-			return &ci->r[i];
-	return NULL;
-}
-
-static int scope_add(struct fn_scopes *f, Dwarf_Die *die, int parent, int depth)
-{
-	Dwarf_Addr base, lo, hi;
-	ptrdiff_t off = 0;
-	int node = (int)f->nnodes;
-
-	if (f->nnodes == f->cap_nodes) {
-		size_t n = f->cap_nodes ? f->cap_nodes * 2 : 16;
-		struct scope_node *p = realloc(f->nodes, n * sizeof(*p));
-
-		if (!p)
-			return -1;
-		f->nodes = p;
-		f->cap_nodes = n;
-	}
-	f->nodes[f->nnodes++] = (struct scope_node){dwarf_dieoffset(die), parent, depth};
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (f->nranges == f->cap_ranges) {
-			size_t n = f->cap_ranges ? f->cap_ranges * 2 : 16;
-			struct scope_range *p = realloc(f->ranges, n * sizeof(*p));
-
-			if (!p)
-				return -1;
-			f->ranges = p;
-			f->cap_ranges = n;
-		}
-		f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
-	}
-	return node;
-}
-
-/* Every inlined scope and block under die, with the scope each is in. */
-static int scope_walk(struct fn_scopes *f, Dwarf_Die *die, int parent, int depth)
-{
-	Dwarf_Die c;
-	int tag, node;
-
-	if (depth >= MAX_SCOPE_DEPTH || dwarf_child(die, &c))
+	if (dwarf_getsrclines(cu, &lines, &n) || !n)
 		return 0;
-	do {
-		tag = dwarf_tag(&c);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
+	c->lines = malloc(n * sizeof(*c->lines));
+	if (!c->lines)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		struct line_row *row = &c->lines[c->nlines];
+		const char *name;
+		int lineno = 0;
+
+		if (!l || dwarf_lineaddr(l, &row->addr) || dwarf_lineendsequence(l, &row->end))
 			continue;
-		node = scope_add(f, &c, parent, depth);
-		if (node < 0 || scope_walk(f, &c, node, depth + 1))
-			return -1;
-	} while (dwarf_siblingof(&c, &c) == 0);
+		dwarf_lineno(l, &lineno);
+		row->line = lineno > 0 ? (unsigned int)lineno : 0;
+		name = dwarf_linesrc(l, NULL, NULL);
+		if (name != last) {
+			last = name;
+			joined = full_path(d, dir, name);
+		}
+		row->file = joined;
+		c->nlines++;
+	}
 	return 0;
 }
 
-/* The scopes of a function: read once (one walk of its DIEs), then only ranges. */
-static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct fn_range *r)
+/* A CU's functions and lines, at its first lookup: one pass over its top-level DIEs (a
+ * lookup does not walk the whole CU: dwarf_getscopes does, and costs 10 times addr2line). */
+static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 {
-	Dwarf_Die fn;
+	size_t cap = 0, i;
 
-	if (r->scopes)
-		return r->scopes;
-	r->scopes = calloc(1, sizeof(*r->scopes));
-	if (!r->scopes || !dwarf_offdie(d->dw, r->die, &fn) ||
-	    scope_add(r->scopes, &fn, -1, 0) != 0 || scope_walk(r->scopes, &fn, 0, 1)) {
-		fn_scopes__free(r->scopes);
-		r->scopes = NULL;
-	}
-	return r->scopes;
+	if (c->built)
+		return 0;
+	c->built = true;
+	if (index_children(c, &cap, cu, 0) || index_lines(d, c, cu))
+		return -ENOMEM;
+	if (c->nr)
+		qsort(c->r, c->nr, sizeof(*c->r), fn_range_cmp);
+	if (addr_index__alloc(&c->r_index, c->nr))
+		return -ENOMEM;
+	for (i = 0; i < c->nr; i++)
+		c->r_index.keys[i] = c->r[i].lo;
+	return addr_index__build(&c->r_index);
 }
 
-/*
- * The scopes at pc, innermost first, ending with the function: the deepest inlined scope
- * or block holding pc and every scope it is in, as eu-addr2line -i follows the DIE tree
- * (an outer inlined scope need not hold pc itself). Through the CU's index of functions,
- * else as libdw's dwarf_getscopes finds them.
- */
-static int scopes_at(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Addr pc,
-		     Dwarf_Die scopes[MAX_SCOPE_DEPTH])
+/* The line row of pc: the last row at or before it, unless that ends a sequence (as
+ * libdw's dwarf_getsrc_die picks it). */
+static const struct line_row *line_at(const struct cu_data *c, Dwarf_Addr pc)
 {
-	Dwarf_Die *found = NULL;
-	struct fn_range *r = function_at(d, cu, pc);
-	struct fn_scopes *f = r ? fn_scopes(d, r) : NULL;
-	int best = 0, n = 0, i;
-	Dwarf_Die inner;
+	size_t l = 0, u;
 
-	if (f) {
-		for (i = 0; i < (int)f->nranges; i++) {
-			const struct scope_range *sr = &f->ranges[i];
+	if (!c->nlines)
+		return NULL;
+	u = c->nlines - 1;
+	while (l < u) {
+		size_t idx = u - (u - l) / 2;
 
-			if (pc >= sr->lo && pc < sr->hi &&
-			    f->nodes[sr->node].depth > f->nodes[best].depth)
-				best = sr->node;
-		}
-		/* Only the function: nothing inlined here (no scope needed). */
-		if (!best)
-			return 0;
-		for (i = best; i >= 0 && n < MAX_SCOPE_DEPTH; i = f->nodes[i].parent)
-			if (dwarf_offdie(d->dw, f->nodes[i].die, &scopes[n]))
-				n++;
-		return n;
+		if (pc < c->lines[idx].addr)
+			u = idx - 1;
+		else
+			l = idx;
 	}
-	n = dwarf_getscopes(cu, pc, &found);
-	if (n > 0) {
-		inner = found[0];
-		free(found);
-		found = NULL;
-		n = dwarf_getscopes_die(&inner, &found);
-	}
-	for (i = 0; i < n && i < MAX_SCOPE_DEPTH; i++)
-		scopes[i] = found[i];
-	free(found);
-	return n < MAX_SCOPE_DEPTH ? n : MAX_SCOPE_DEPTH;
+	return !c->lines[l].end && c->lines[l].addr <= pc ? &c->lines[l] : NULL;
+}
+
+/* The function range that holds pc, through the CU's index; NULL if none. */
+static struct fn_range *function_at(struct cu_data *c, Dwarf_Addr pc)
+{
+	size_t i, back;
+	long lo = addr_index__find(&c->r_index, pc);
+
+	if (lo < 0)
+		return NULL;
+	/* Ranges of functions do not nest; a few entries back covers odd overlaps. */
+	for (i = lo + 1, back = 0; i-- > 0 && back < 8; back++)
+		if (pc >= c->r[i].lo && pc < c->r[i].hi)
+			return &c->r[i];
+	return NULL;
 }
 
 /* An inlined function's name: its linkage name (to demangle) if any, else its name. */
@@ -459,22 +493,388 @@ static const char *inline_name(Dwarf_Die *die, bool *mangled)
 	return name;
 }
 
-/* Where an inlined function was called from: its DW_AT_call_file and DW_AT_call_line. */
-static void call_site(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, const char **file,
-		      unsigned int *line)
+/* An inlined scope as a frame needs it: its name, its DW_AT_call_file and DW_AT_call_line. */
+static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, struct scope_info *out)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Files *files;
 	Dwarf_Word idx = 0, ln = 0;
 	size_t nfiles;
 
-	*file = NULL;
-	*line = 0;
+	out->name = inline_name(scope, &out->mangled);
+	out->call_file = NULL;
+	out->call_line = 0;
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &ln) == 0)
-		*line = (unsigned int)ln;
+		out->call_line = (unsigned int)ln;
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx) == 0 &&
 	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
-		*file = full_path(d, cu, dwarf_filesrc(files, idx, NULL, NULL));
+		out->call_file = full_path(d, comp_dir(cu), dwarf_filesrc(files, idx, NULL, NULL));
+}
+
+/* A function's scopes while they are read. */
+struct scope_build {
+	struct scope_node *nodes;
+	struct scope_range *ranges;
+	bool *inlined;
+	size_t nnodes, nranges, cap_nodes, cap_ranges, cap_inlined;
+};
+
+static int scope_add(struct scope_build *f, Dwarf_Die *die, int parent, int depth)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	int node = (int)f->nnodes;
+
+	if (grow(&f->nodes, &f->cap_nodes, f->nnodes, sizeof(*f->nodes)) ||
+	    grow(&f->inlined, &f->cap_inlined, f->nnodes, sizeof(*f->inlined)))
+		return -1;
+	f->inlined[f->nnodes] = dwarf_tag(die) == DW_TAG_inlined_subroutine;
+	f->nodes[f->nnodes++] = (struct scope_node){dwarf_dieoffset(die), parent, depth};
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (hi <= lo)
+			continue;
+		if (grow(&f->ranges, &f->cap_ranges, f->nranges, sizeof(*f->ranges)))
+			return -1;
+		f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
+	}
+	return node;
+}
+
+/* Every inlined scope and block under die, with the scope each is in. */
+static int scope_walk(struct scope_build *f, Dwarf_Die *die, int parent, int depth)
+{
+	Dwarf_Die c;
+	int tag, node;
+
+	if (depth >= MAX_SCOPE_DEPTH || dwarf_child(die, &c))
+		return 0;
+	do {
+		tag = dwarf_tag(&c);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
+			continue;
+		node = scope_add(f, &c, parent, depth);
+		if (node < 0 || scope_walk(f, &c, node, depth + 1))
+			return -1;
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+/* Of two ranges holding an address, the deeper scope is inner; the first read wins a tie. */
+static bool range_before(const struct scope_build *f, int a, int b)
+{
+	int da = f->nodes[f->ranges[a].node].depth, db = f->nodes[f->ranges[b].node].depth;
+
+	return da != db ? da > db : a < b;
+}
+
+/* A heap of ranges (indexes), the innermost on top. */
+static void heap_push(const struct scope_build *f, int *heap, size_t *n, int r)
+{
+	size_t i = (*n)++;
+
+	while (i && range_before(f, r, heap[(i - 1) / 2])) {
+		heap[i] = heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap[i] = r;
+}
+
+static void heap_pop(const struct scope_build *f, int *heap, size_t *n)
+{
+	int last = heap[--(*n)];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < *n) {
+		if (c + 1 < *n && range_before(f, heap[c + 1], heap[c]))
+			c++;
+		if (!range_before(f, heap[c], last))
+			break;
+		heap[i] = heap[c];
+		i = c;
+	}
+	heap[i] = last;
+}
+
+static int range_lo_cmp(const void *a, const void *b, void *arg)
+{
+	const struct scope_range *r = arg;
+	Dwarf_Addr x = r[*(const int *)a].lo, y = r[*(const int *)b].lo;
+
+	return x < y ? -1 : x > y;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	Dwarf_Addr x = *(const Dwarf_Addr *)a, y = *(const Dwarf_Addr *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The innermost inlined scope between each two range boundaries, in one sweep over the
+ * sorted ranges (n log n however many scopes a function has): a lookup is then one binary
+ * search. The innermost scope at an address is the deepest one holding it, as eu-addr2line
+ * -i follows the DIE tree.
+ */
+static int scope_spans(const struct scope_build *b, struct fn_scopes *f)
+{
+	size_t nr = b->nranges, nb = 0, i, next = 0, nheap = 0;
+	int *order = malloc((nr + 1) * sizeof(int)), *heap = malloc((nr + 1) * sizeof(int));
+	Dwarf_Addr *bounds = malloc((2 * nr + 1) * sizeof(*bounds));
+	int err = -ENOMEM;
+
+	f->spans = malloc((2 * nr + 1) * sizeof(*f->spans));
+	if (!order || !heap || !bounds || !f->spans)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		order[i] = (int)i;
+		bounds[nb++] = b->ranges[i].lo;
+		bounds[nb++] = b->ranges[i].hi;
+	}
+	qsort_r(order, nr, sizeof(*order), range_lo_cmp, b->ranges);
+	qsort(bounds, nb, sizeof(*bounds), addr_cmp);
+	for (i = 0; i < nb; i++) {
+		int node;
+
+		if (i && bounds[i] == bounds[i - 1])
+			continue;
+		while (next < nr && b->ranges[order[next]].lo <= bounds[i])
+			heap_push(b, heap, &nheap, order[next++]);
+		while (nheap && b->ranges[heap[0]].hi <= bounds[i])
+			heap_pop(b, heap, &nheap);
+		node = nheap ? b->ranges[heap[0]].node : 0;
+		node = b->inlined[node] ? node : f->info[node].outer;
+		if (!f->nspans || f->spans[f->nspans - 1].node != node)
+			f->spans[f->nspans++] = (struct scope_span){bounds[i], node};
+	}
+	err = 0;
+out:
+	free(order);
+	free(heap);
+	free(bounds);
+	return err;
+}
+
+/* Each node's name, call site and nearest inlined scope (parents come before children). */
+static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_build *b,
+		       struct fn_scopes *f)
+{
+	size_t i;
+
+	f->info = calloc(b->nnodes, sizeof(*f->info));
+	if (!f->info)
+		return -ENOMEM;
+	for (i = 0; i < b->nnodes; i++) {
+		int p = b->nodes[i].parent;
+		Dwarf_Die die;
+
+		f->info[i].outer = p < 0 ? -1 : b->inlined[p] ? p : f->info[p].outer;
+		if (b->inlined[i] && dwarf_offdie(d->dw, b->nodes[i].die, &die))
+			scope_read(d, cu, &die, &f->info[i]);
+	}
+	return 0;
+}
+
+/* The innermost inlined scope of f at pc, -1 when none. */
+static int span_at(const struct fn_scopes *f, Dwarf_Addr pc)
+{
+	size_t lo = 0, hi = f->nspans;
+
+	if (!hi || pc < f->spans[0].lo)
+		return -1;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->spans[mid].lo <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return f->spans[lo].node;
+}
+
+/* Every POINTS_BLOCK-th key, searched first. */
+static int fn_top(struct fn_scopes *f)
+{
+	size_t i;
+
+	f->ntop = (f->npoints + POINTS_BLOCK - 1) / POINTS_BLOCK;
+	f->top = malloc(f->ntop * sizeof(*f->top));
+	if (!f->top)
+		return -ENOMEM;
+	for (i = 0; i < f->ntop; i++)
+		f->top[i] = f->keys[i * POINTS_BLOCK];
+	return 0;
+}
+
+/* The first line row after addr (rows are sorted by address). */
+static size_t row_after(const struct cu_data *c, Dwarf_Addr addr)
+{
+	size_t lo = 0, hi = c->nlines;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->lines[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The points of a function range: where its line or its innermost inlined scope changes
+ * (at its start, and at each row and span start inside it), as line_at() and span_at()
+ * answer there. Ranges over 4 GiB are left to libdw's search.
+ */
+static int fn_points(const struct cu_data *c, const struct fn_range *r, struct fn_scopes *f)
+{
+	size_t i, first = row_after(c, r->lo), n = 1 + f->nspans, na = 0;
+	Dwarf_Addr *addrs;
+
+	if (r->hi - r->lo > UINT32_MAX)
+		return -ERANGE;
+	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
+		n++;
+	addrs = malloc(n * sizeof(*addrs));
+	f->points = malloc(n * sizeof(*f->points));
+	f->keys = malloc(n * sizeof(*f->keys));
+	if (!addrs || !f->points || !f->keys) {
+		free(addrs);
+		return -ENOMEM;
+	}
+	addrs[na++] = r->lo;
+	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
+		addrs[na++] = c->lines[i].addr;
+	for (i = 0; i < f->nspans; i++)
+		if (f->spans[i].lo > r->lo && f->spans[i].lo < r->hi)
+			addrs[na++] = f->spans[i].lo;
+	qsort(addrs, na, sizeof(*addrs), addr_cmp);
+	f->base = r->lo;
+	for (i = 0; i < na; i++) {
+		const struct line_row *row = line_at(c, addrs[i]);
+		struct fn_point p = {row ? row->file : NULL, row ? row->line : 0,
+				     span_at(f, addrs[i])};
+		const struct fn_point *last = f->npoints ? &f->points[f->npoints - 1] : NULL;
+
+		if (last &&
+		    (addrs[i] == addrs[i - 1] ||
+		     (p.file == last->file && p.line == last->line && p.node == last->node)))
+			continue;
+		f->keys[f->npoints] = (uint32_t)(addrs[i] - f->base);
+		f->points[f->npoints++] = p;
+	}
+	free(addrs);
+	free(f->spans);
+	f->spans = NULL;
+	f->nspans = 0;
+	return fn_top(f);
+}
+
+/* The point of f at pc (pc is in the function's range): the last one at or before it. */
+static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
+{
+	uint32_t off = (uint32_t)(pc - f->base);
+	size_t lo = 0, hi = f->ntop, i, end;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->top[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	i = lo * POINTS_BLOCK;
+	end = i + POINTS_BLOCK < f->npoints ? i + POINTS_BLOCK : f->npoints;
+	while (i + 1 < end && f->keys[i + 1] <= off)
+		i++;
+	return &f->points[i];
+}
+
+/* The scopes of a function: read once (one walk of its DIEs), then binary searches. */
+static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struct fn_range *r)
+{
+	struct scope_build b = {0};
+	Dwarf_Die fn, cu;
+	int err = -1;
+
+	if (r->scopes || r->failed)
+		return r->scopes;
+	r->scopes = calloc(1, sizeof(*r->scopes));
+	if (r->scopes && dwarf_offdie(d->dw, r->die, &fn) && dwarf_offdie(d->dw, c->die, &cu) &&
+	    scope_add(&b, &fn, -1, 0) == 0 && !scope_walk(&b, &fn, 0, 1))
+		err = scope_infos(d, &cu, &b, r->scopes) || scope_spans(&b, r->scopes) ||
+		      fn_points(c, r, r->scopes);
+	free(b.nodes);
+	free(b.ranges);
+	free(b.inlined);
+	if (err) {
+		fn_scopes__free(r->scopes);
+		r->scopes = NULL;
+		r->failed = true;
+	}
+	return r->scopes;
+}
+
+/* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
+static int scopes_searched(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc,
+			   struct scope_info tmp[MAX_SCOPE_DEPTH],
+			   const struct scope_info *chain[MAX_SCOPE_DEPTH])
+{
+	Dwarf_Die *found = NULL, inner, cu;
+	int n, i, nin = 0;
+
+	if (!dwarf_offdie(d->dw, c->die, &cu))
+		return 0;
+	n = dwarf_getscopes(&cu, pc, &found);
+	if (n > 0) {
+		inner = found[0];
+		free(found);
+		found = NULL;
+		n = dwarf_getscopes_die(&inner, &found);
+	}
+	for (i = 0; i < n && i < MAX_SCOPE_DEPTH; i++) {
+		if (dwarf_tag(&found[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		scope_read(d, &cu, &found[i], &tmp[nin]);
+		chain[nin] = &tmp[nin];
+		nin++;
+	}
+	free(found);
+	return nin;
+}
+
+/*
+ * The inlined scopes at pc, innermost first: the deepest inlined scope or block holding
+ * pc and every inlined scope it is in (an outer one need not hold pc itself). Every
+ * inlined scope is a frame, also past a subprogram scope (GCC's split functions nest that
+ * way), as addr2line -i and eu-addr2line -i count them.
+ */
+static int scopes_at(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc, bool inline_frames,
+		     const char **file, unsigned int *line, struct scope_info tmp[MAX_SCOPE_DEPTH],
+		     const struct scope_info *chain[MAX_SCOPE_DEPTH])
+{
+	struct fn_range *r = inline_frames ? function_at(c, pc) : NULL;
+	struct fn_scopes *f = r ? fn_scopes(d, c, r) : NULL;
+	const struct fn_point *p;
+	int n = 0, node;
+
+	if (!f) {
+		const struct line_row *row = line_at(c, pc);
+
+		*file = row ? row->file : NULL;
+		*line = row ? row->line : 0;
+		return inline_frames ? scopes_searched(d, c, pc, tmp, chain) : 0;
+	}
+	p = point_at(f, pc);
+	*file = p->file;
+	*line = p->line;
+	for (node = p->node; inline_frames && node >= 0 && n < MAX_SCOPE_DEPTH;
+	     node = f->info[node].outer)
+		chain[n++] = &f->info[node];
+	return n;
 }
 
 /*
@@ -486,42 +886,32 @@ static void call_site(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, cons
 int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
 		      int max, bool *mangled)
 {
-	Dwarf_Die cu, scopes[MAX_SCOPE_DEPTH];
-	Dwarf_Line *dl;
+	struct scope_info tmp[MAX_SCOPE_DEPTH];
+	const struct scope_info *chain[MAX_SCOPE_DEPTH];
 	const char *file = NULL;
 	unsigned int line = 0;
-	int lineno = 0, n, i, nin = 0, k;
+	struct cu_data *c;
+	Dwarf_Die cu;
+	int n, nin, k;
 
-	if (!d || max < 1 || !find_cu(d, pc, &cu))
+	if (!d || max < 1 || !(c = find_cu(d, pc)))
 		return 0;
-	dl = dwarf_getsrc_die(&cu, pc);
-	if (dl && dwarf_lineno(dl, &lineno) == 0) {
-		file = full_path(d, &cu, dwarf_linesrc(dl, NULL, NULL));
-		line = lineno > 0 ? (unsigned int)lineno : 0;
-	}
-	n = inline_frames ? scopes_at(d, &cu, pc, scopes) : 0;
-	/*
-	 * scopes[0] is the innermost. Every inlined scope is a frame, also past a subprogram
-	 * scope (GCC's split functions nest that way), as addr2line -i and eu-addr2line -i
-	 * count them.
-	 */
-	for (i = 0; i < n && nin < max - 1; i++)
-		if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
-			nin++;
-	/* Fill from the innermost outwards: frame k holds the line it is at. */
-	k = nin;
-	for (i = 0; i < n && k > 0; i++) {
-		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
-			continue;
+	if (!c->built && (!dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu)))
+		return 0;
+	n = scopes_at(d, c, pc, inline_frames, &file, &line, tmp, chain);
+	nin = n < max - 1 ? n : max - 1;
+	/* chain[0] is the innermost: frame k holds the line it is at, then its call site. */
+	for (k = nin; k > 0; k--) {
+		const struct scope_info *si = chain[nin - k];
+
 		out[k].kind = SYM_FRAME_FUNCTION;
-		out[k].function = inline_name(&scopes[i], &mangled[k]);
+		out[k].function = si->name ? si->name : "[inlined]";
+		mangled[k] = si->name && si->mangled;
 		out[k].inlined = true;
 		out[k].file = file;
 		out[k].line = line;
-		if (!out[k].function)
-			out[k].function = "[inlined]";
-		call_site(d, &cu, &scopes[i], &file, &line);
-		k--;
+		file = si->call_file;
+		line = si->call_line;
 	}
 	out[0].file = file;
 	out[0].line = line;

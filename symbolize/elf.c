@@ -19,6 +19,7 @@ struct elf_seg {
 struct elf_syms {
 	struct elf_sym *syms;
 	size_t nr;
+	struct addr_index index; /* the symbols' addresses */
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char *strpool;
@@ -30,11 +31,55 @@ struct elf_syms {
 	uint32_t debuglink_crc;
 };
 
+int addr_index__alloc(struct addr_index *ix, size_t n)
+{
+	addr_index__free(ix);
+	ix->keys = malloc((n ? n : 1) * sizeof(*ix->keys));
+	ix->n = n;
+	return ix->keys ? 0 : -ENOMEM;
+}
+
+int addr_index__build(struct addr_index *ix)
+{
+	size_t i;
+
+	ix->ntop = (ix->n + ADDR_INDEX_STRIDE - 1) / ADDR_INDEX_STRIDE;
+	ix->top = malloc((ix->ntop ? ix->ntop : 1) * sizeof(*ix->top));
+	if (!ix->top) {
+		addr_index__free(ix);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ix->ntop; i++)
+		ix->top[i] = ix->keys[i * ADDR_INDEX_STRIDE];
+	return 0;
+}
+
+void addr_index__free(struct addr_index *ix)
+{
+	free(ix->keys);
+	free(ix->top);
+	*ix = (struct addr_index){0};
+}
+
+/* The index of the symbols' addresses; without it (no memory) lookups search the symbols. */
+static int index_syms(struct elf_syms *es)
+{
+	size_t i;
+
+	if (addr_index__alloc(&es->index, es->nr))
+		return 0;
+	for (i = 0; i < es->nr; i++)
+		es->index.keys[i] = es->syms[i].addr;
+	addr_index__build(&es->index);
+	return 0;
+}
+
 void elf_syms__free(struct elf_syms *es)
 {
 	if (!es)
 		return;
 	free(es->syms);
+	addr_index__free(&es->index);
 	free(es->segs);
 	free(es->strpool);
 	free(es);
@@ -179,7 +224,7 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	}
 	qsort(es->syms, es->nr, sizeof(*es->syms), elf_sym_cmp);
 	es->nr = drop_aliases(es->syms, es->nr);
-	return 0;
+	return index_syms(es);
 }
 
 /* Section data, decompressed first when SHF_COMPRESSED (zlib, through libelf). */
@@ -480,7 +525,7 @@ int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 	es->syms = syms;
 	es->strpool = strpool;
 	es->nr = n;
-	return 0;
+	return index_syms(es);
 }
 
 bool elf_syms__has_dwarf(const struct elf_syms *es)
@@ -548,18 +593,25 @@ const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, uns
 	size_t lo = 0, hi;
 	const struct elf_sym *s;
 
+	long i;
+
 	if (!es || !es->nr || vaddr < es->syms[0].addr)
 		return NULL;
-	hi = es->nr;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
+	i = addr_index__find(&es->index, vaddr);
+	if (i < 0) {
+		/* No index (out of memory): a binary search over the symbols. */
+		hi = es->nr;
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
 
-		if (es->syms[mid].addr <= vaddr)
-			lo = mid;
-		else
-			hi = mid;
+			if (es->syms[mid].addr <= vaddr)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		i = (long)lo;
 	}
-	s = &es->syms[lo];
+	s = &es->syms[i];
 	/* A sized symbol must contain the address; a size-0 one reaches the next symbol. */
 	if (s->size && vaddr >= s->addr + s->size)
 		return NULL;

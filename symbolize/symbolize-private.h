@@ -20,6 +20,45 @@ static inline uint32_t sym_hash_str(const char *s)
 	return h;
 }
 
+/*
+ * Sorted addresses searched through every ADDR_INDEX_STRIDE-th of them first: a lookup
+ * reads a few cache lines (the sparse keys stay cached), not one per step of a binary
+ * search over large records. keys[] is the caller's, filled in order before the build.
+ */
+#define ADDR_INDEX_STRIDE 16
+
+struct addr_index {
+	uint64_t *keys, *top;
+	size_t n, ntop;
+};
+
+/* Room for n keys; then fill keys[0..n) (sorted) and call addr_index__build(). */
+int addr_index__alloc(struct addr_index *ix, size_t n);
+int addr_index__build(struct addr_index *ix);
+void addr_index__free(struct addr_index *ix);
+
+/* The last i with keys[i] <= addr, or -1 when addr is below every key. */
+static inline long addr_index__find(const struct addr_index *ix, uint64_t addr)
+{
+	size_t lo = 0, hi = ix->ntop, i, end;
+
+	if (!ix->n || addr < ix->keys[0])
+		return -1;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->top[mid] <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	i = lo * ADDR_INDEX_STRIDE;
+	end = i + ADDR_INDEX_STRIDE < ix->n ? i + ADDR_INDEX_STRIDE : ix->n;
+	while (i + 1 < end && ix->keys[i + 1] <= addr)
+		i++;
+	return (long)i;
+}
+
 /* A function symbol of an ELF file. */
 struct elf_sym {
 	unsigned long addr, size;

@@ -682,7 +682,8 @@ static const char *demangle(struct symbolizer *s, const struct dso *dso, const c
 	uintptr_t b = ((uintptr_t)name >> 3) % DEMANGLE_BUCKETS;
 	struct demangled *d;
 
-	if (s->no_demangle || name[0] != '_')
+	/* Only _Z (C++, legacy Rust) and _R (Rust v0) names are mangled: no lookup for others. */
+	if (s->no_demangle || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return name;
 	for (d = s->demangled[b]; d; d = d->next)
 		if (d->mangled == name)
@@ -734,14 +735,17 @@ int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, 
 }
 
 /* Called for every frame named: hex digits without snprintf. */
-static void set_module(struct frame_module *mod, const char *path, const struct dso *d)
+static void set_module(struct frame_module *mod, const struct map_entry *m, const struct dso *d)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i;
 
 	if (!mod)
 		return;
-	mod->path = path;
+	mod->path = m ? m->path : NULL;
+	mod->start = m ? m->start : 0;
+	mod->limit = m ? m->end : 0;
+	mod->pgoff = m ? m->pgoff : 0;
 	for (i = 0; d && i < d->build_id_len && i < 64; i++) {
 		mod->build_id[2 * i] = hex[d->build_id[i] >> 4];
 		mod->build_id[2 * i + 1] = hex[d->build_id[i] & 15];
@@ -803,7 +807,7 @@ int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr,
 	} else if (m->path[0] != '[') {
 		d = resolve(s, pid, m);
 	}
-	set_module(mod, m->path, d && d != &failed_dso ? d : NULL);
+	set_module(mod, m, d && d != &failed_dso ? d : NULL);
 	out->kind = SYM_FRAME_MODULE;
 	out->module = m->path[0] == '[' ? m->path : base_name(m->path);
 	out->offset = m->path[0] == '[' ? a - m->start : off;

@@ -252,10 +252,15 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			   char *buf, size_t sz);
 
-/* Where a user frame's code comes from: the mapped file and its build id (hex). */
+/*
+ * Where a user frame's code comes from: the mapped file, its build id, and the mapping the
+ * address is in (what pprof's Mapping holds: memory [start, limit) maps the file from
+ * pgoff). Filled whenever the address is in a known mapping, named or not.
+ */
 struct frame_module {
-	const char *path; /* interned by the symbolizer; NULL when unknown */
-	char build_id[129];
+	const char *path;   /* as mapped ("/usr/lib/...", "[vdso]"), interned; NULL: none, or JIT */
+	char build_id[129]; /* hex, "" when the file has none or could not be read */
+	unsigned long start, limit, pgoff; /* the mapping; 0 when path is NULL */
 };
 
 /* symbolizer__user_frame() that also says which file the frame is in. */
@@ -266,7 +271,19 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
  * A frame as the symbolizer found it: what it knows, not how an output spells it (see
  * symbolizer__format()). One address gives several frames when code was inlined there:
  * the function of the symbol table first, then each function inlined into the one before
- * it (inner last).
+ * it (inner last). These records are the symbolizer's API for every format (folded and
+ * SVG through symbolizer__format(), pprof from the fields):
+ *
+ *   function  the name (demangled unless no_demangle); NULL for SYM_FRAME_MODULE/UNKNOWN
+ *   file/line where the frame is: the innermost frame at the address's line, each outer
+ *             frame at the call site of the function inlined into it (DW_AT_call_file,
+ *             DW_AT_call_line), as addr2line -i prints them; NULL/0 without DWARF lines
+ *             (also for every frame with no_dwarf)
+ *   inlined   true for frames 1.. of an address (inlined into the frame before)
+ *   module    the file's base name ("libc.so.6") or the region ("[vdso]"); the full path,
+ *             build id and mapping bounds are in struct frame_module
+ *   address   the address looked up (return addresses minus 1), the same in all frames
+ *   offset    link-time address in the file (named frames), else the offset in it
  */
 enum sym_frame_kind {
 	SYM_FRAME_FUNCTION, /* named from the symbol table or the debug info */
@@ -290,8 +307,9 @@ struct sym_frame {
 #define SYM_MAX_FRAMES 16
 
 /*
- * The frames of a user address (1 to max, at most SYM_MAX_FRAMES) into out. The strings
- * stay valid until the symbolizer's address spaces change (reap, exec) or it is freed.
+ * The frames of a user address (1 to max, at most SYM_MAX_FRAMES) into out, and its module
+ * and mapping into *mod (may be NULL). The strings stay valid until the symbolizer's
+ * address spaces change (reap, exec) or it is freed.
  */
 int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			    struct sym_frame *out, int max, struct frame_module *mod);

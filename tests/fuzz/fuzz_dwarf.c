@@ -5,7 +5,9 @@
  * through libelf, then DWARF lines and inline scopes through libdw, at addresses taken
  * from the input and at every symbol.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create; meson defines it already */
+#endif
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>

@@ -6,7 +6,9 @@ names, one frame per unnamed module, debuginfod, inline frames and source lines.
 Usage: test_symbols.py CASE   (meson runs one process per case)
 """
 import collections
+import http.server
 import os
+import pty
 import re
 import shutil
 import socket
@@ -234,6 +236,97 @@ def case_debuginfod_dead(tmp):
         check(secs <= base + 3, f"the record took {secs:.1f} s against a closed port")
     finally:
         srv.close()
+
+
+def slow_server(debug_file, seconds):
+    """A debuginfod stand-in that sends debug_file (for any build id) over about
+    seconds: a slow server, as a user waits for a large debug file."""
+    data = open(debug_file, "rb").read()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if not self.path.endswith("/debuginfo"):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            chunks = 40
+            step = (len(data) + chunks - 1) // chunks
+            try:
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(seconds / chunks)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def record_on_tty(args, env, timeout=120):
+    """pmuprof with a terminal as stdin, stdout and stderr: (status, what it wrote)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(env)
+        try:
+            os.execv(tr.PMUPROF, [tr.PMUPROF] + args)
+        finally:
+            os._exit(127)
+    out, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
+def case_debuginfod_progress(tmp):
+    """A transfer that takes seconds shows its progress on a terminal (build id, KiB),
+    cleared before the summary; with stderr not a terminal nothing but the summary."""
+    tr.need_root()
+    srv_dir, prog, build_id = stripped_fixture(tmp)
+    srv = slow_server(os.path.join(srv_dir, "prog.debug"), 4)
+    url = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        env = {"DEBUGINFOD_URLS": url, "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "cache1")}
+        out = os.path.join(tmp, "tty.folded")
+        rc, text = record_on_tty(["record", "-U", "-F", "499", "-o", out, "--", prog, "1"],
+                                 env)
+        print("on a terminal:", repr(text[-600:]))
+        if rc != 0 and "not permitted" in text:
+            raise Skip("the kernel refuses BPF or perf events here")
+        check(rc == 0, f"record on a terminal exited {rc}:\n{text}")
+        shown = re.findall(r"\rpmuprof: debuginfod: ([0-9a-f]{12})…: (\d+) KiB", text)
+        check(shown, "no progress shown on a terminal:\n" + text)
+        check(all(b == build_id[:12] for b, _ in shown), f"progress of {shown}")
+        check("\r\x1b[K" in text, "the progress line is not cleared")
+        plain = re.sub(r"\x1b\[K", "", text.replace("\r", "\n"))
+        line = tr.summary_value(plain, "debuginfod")
+        check(line.startswith("1 fetched"), line)
+        env["DEBUGINFOD_CACHE_PATH"] = os.path.join(tmp, "cache2")
+        os.environ.update(env)
+        _, err = tr.record_ok(["record", "-U", "-F", "499", "-o", out, "--", prog, "1"],
+                              timeout=120)
+        check("KiB" not in err and "\r" not in err and "\x1b" not in err,
+              "progress written to a stderr that is not a terminal:\n" + err)
+        line = tr.summary_value(err, "debuginfod")
+        print("not a terminal:", line)
+        check(line.startswith("1 fetched"), line)
+    finally:
+        srv.shutdown()
 
 
 def work_shares(stacks):

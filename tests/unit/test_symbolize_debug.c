@@ -7,12 +7,16 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <gelf.h>
 #include "symbolize/symbolize.h"
+#include "symbolize/symbolize-private.h"
 
 static char *fixture(const char *rel)
 {
@@ -216,4 +220,84 @@ Test(vdso, named_through_our_own_image)
 	cr_expect(strstr(buf, "clock_gettime"), "got %s", buf);
 	elf_syms__free(es);
 	symbolizer__free(s);
+}
+
+/* The file offset and size of a section of an ELF file. */
+static bool section_at(const char *path, const char *want, size_t *off, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf = sym_elf__read(fd);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	bool found = false;
+
+	cr_assert_not_null(elf);
+	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		const char *name =
+			gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+
+		if (name && !strcmp(name, want) && !(sh.sh_flags & SHF_COMPRESSED)) {
+			*off = sh.sh_offset;
+			*size = sh.sh_size;
+			found = true;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
+/* The fixture with the last byte of section name set to c, in a memfd. */
+static int patched_fixture(const char *name, char c)
+{
+	const char *path = getenv("PMUPROF_FIXTURE_DEBUGPROG");
+	int fd = memfd_create("patched", MFD_CLOEXEC);
+	size_t off, size, len;
+	char *data;
+	FILE *f;
+
+	cr_assert(section_at(path, name, &off, &size), "%s has no %s", path, name);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f);
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	data = malloc(len);
+	cr_assert_eq(fread(data, 1, len, f), len);
+	fclose(f);
+	if (c)
+		data[off + size - 1] = c;
+	cr_assert_eq(pwrite(fd, data, len, 0), (ssize_t)len);
+	free(data);
+	return fd;
+}
+
+/*
+ * A string section that does not end in a NUL (fuzz_dwarf found one): libdw would read
+ * past it; the file's DWARF is refused instead, and an intact copy still gives lines.
+ */
+Test(dwarf, unterminated_string_sections_refused)
+{
+	static const char *const sections[] = {".debug_line_str", ".debug_str"};
+	unsigned long main_vaddr = 0;
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	struct elf_syms *es = elf_syms__load(getenv("PMUPROF_FIXTURE_DEBUGPROG"));
+	struct sym_dwarf *d;
+	size_t i;
+
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, "main", &main_vaddr), 0);
+	elf_syms__free(es);
+	d = sym_dwarf__open(patched_fixture(".debug_str", 0));
+	cr_assert_not_null(d, "the intact fixture's DWARF is refused");
+	memset(f, 0, sizeof(f));
+	cr_expect_geq(sym_dwarf__frames(d, main_vaddr, true, f, SYM_MAX_FRAMES, mangled), 1);
+	cr_expect(f[0].file && strstr(f[0].file, "debugprog.c"), "file %s", f[0].file);
+	sym_dwarf__free(d);
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		cr_expect_null(sym_dwarf__open(patched_fixture(sections[i], 'x')),
+			       "%s without its final NUL is used", sections[i]);
 }

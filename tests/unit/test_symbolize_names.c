@@ -4,6 +4,8 @@
  * on a table of cases and on Debian's libc with its debug file (libc6-dbg).
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <unistd.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,5 +107,109 @@ Test(names, libc_no_gi_aliases)
 	}
 	cr_expect_gt(named, 1000);
 	elf_syms__free(es);
+	symbolizer__free(s);
+}
+
+/* A function of this test whose lines are known: its frame's file:line must be in it. */
+static const int target_first = __LINE__ + 1;
+__attribute__((noinline, used)) unsigned long records_target(unsigned long x)
+{
+	unsigned long r = x * 2654435761u;
+
+	__asm__ volatile("" : "+r"(r));
+	return r ^ (r >> 7);
+}
+static const int target_last = __LINE__ - 1;
+
+/* The mapping of /proc/self/maps holding addr: start, end, offset, path. */
+static void self_mapping(unsigned long addr, unsigned long *start, unsigned long *end,
+			 unsigned long *pgoff, char *path, size_t sz)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+
+		if (sscanf(line, "%lx-%lx %*s %lx", start, end, pgoff) != 3 || addr < *start ||
+		    addr >= *end)
+			continue;
+		snprintf(path, sz, "%s", p ? p : "");
+		path[strcspn(path, "\n")] = 0;
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	cr_assert_fail("%#lx in no mapping of /proc/self/maps", addr);
+}
+
+/* The hex build id of an ELF file. */
+static void build_id_hex(const char *path, char *hex)
+{
+	struct elf_syms *es = elf_syms__load(path);
+	unsigned char id[64];
+	size_t n, i;
+
+	cr_assert_not_null(es, "%s", path);
+	n = elf_syms__build_id(es, id, sizeof(id));
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	hex[2 * n] = 0;
+	elf_syms__free(es);
+}
+
+/* A frame record of a live process (this one), as the pprof writer reads it. */
+static void check_record(struct symbolizer *s, unsigned long addr, const char *function,
+			 const char *module)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	struct frame_module mod;
+	unsigned long start, end, pgoff;
+	char path[4096], hex[129];
+	int n;
+
+	memset(&mod, 0xff, sizeof(mod));
+	n = symbolizer__user_frames(s, getpid(), addr, true, f, SYM_MAX_FRAMES, &mod);
+	self_mapping(addr, &start, &end, &pgoff, path, sizeof(path));
+	build_id_hex(path, hex);
+	cr_assert_geq(n, 1);
+	cr_expect_eq(f[0].kind, SYM_FRAME_FUNCTION, "%#lx: kind %d", addr, f[0].kind);
+	cr_expect_str_eq(f[0].function, function);
+	cr_expect_not(f[0].inlined);
+	cr_expect_str_eq(f[0].module, module);
+	cr_expect_eq(f[0].address, addr);
+	cr_assert_not_null(f[0].file, "%s: no source file", function);
+	cr_expect_gt(f[0].line, 0u);
+	cr_assert_not_null(mod.path);
+	cr_expect_str_eq(mod.path, path);
+	cr_expect_gt(strlen(mod.build_id), 0);
+	cr_expect_str_eq(mod.build_id, hex);
+	cr_expect_eq(mod.start, start);
+	cr_expect_eq(mod.limit, end);
+	cr_expect_eq(mod.pgoff, pgoff);
+}
+
+/* Every frame record carries file, line and module with its build id and mapping: this
+ * test's own function (its DWARF) and a libc function (libc6-dbg's). */
+Test(names, user_frame_records)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	unsigned long self = (unsigned long)records_target;
+	void *libc_fn = dlsym(RTLD_DEFAULT, "gnu_get_libc_version");
+	struct sym_frame f[SYM_MAX_FRAMES];
+	int n, i;
+
+	cr_assert_not_null(s);
+	cr_assert_not_null(libc_fn);
+	cr_assert_eq(records_target(3) != 0, true);
+	check_record(s, self, "records_target", "test_symbolize_names");
+	n = symbolizer__user_frames(s, getpid(), self, true, f, SYM_MAX_FRAMES, NULL);
+	cr_expect(strstr(f[0].file, "test_symbolize_names.c"), "file %s", f[0].file);
+	cr_expect(f[0].line >= (unsigned)target_first && f[0].line <= (unsigned)target_last,
+		  "line %u, not in %d-%d", f[0].line, target_first, target_last);
+	for (i = 1; i < n; i++)
+		cr_expect(f[i].inlined && f[i].file, "frame %d", i);
+	check_record(s, (unsigned long)libc_fn + 1, "gnu_get_libc_version", "libc.so.6");
 	symbolizer__free(s);
 }
