@@ -38,7 +38,12 @@ struct stack_frame {
 	uint64_t address;
 };
 
-/* A mapped file, and where one mapping of it lies: memory [start, limit) from offset. */
+/*
+ * A mapped file, and where its code lies: [start, limit) holds its bytes from file offset
+ * offset on (a frame at file offset a is at start + a - offset). record places it at the
+ * file's link-time addresses (those its symbols have, the same in every process); a
+ * known module grows to hold another mapping's offsets at the same place.
+ */
 struct stack_module {
 	const char *path;
 	const char *build_id; /* hex, "" or NULL when unknown */

@@ -315,6 +315,16 @@ int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr,
 			    struct sym_frame *out, int max, struct frame_module *mod);
 
 /*
+ * A kernel frame as a record (symbolizer__kernel_frame() spells it for folded stacks):
+ * SYM_FRAME_FUNCTION with its function and module (the kernel module's name, NULL for the
+ * kernel itself), or SYM_FRAME_UNKNOWN. address and offset: the address looked up (addr - 1
+ * for return addresses). The strings live as long as the symbolizer. Returns an enum
+ * sym_result.
+ */
+int symbolizer__kernel_sym_frame(struct symbolizer *s, unsigned long addr, bool leaf,
+				 struct sym_frame *out);
+
+/*
  * A frame as folded stacks, SVG and pprof name it: the function ("_[j]" after JIT
  * names), "[module]" when not named ("[module+0xoffset]" with module_offsets), or
  * "[unknown]". Returns an enum sym_result.
