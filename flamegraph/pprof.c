@@ -114,7 +114,7 @@ static int64_t str_n(struct strset *t, const char *s, size_t len)
 	char *copy;
 	int64_t r;
 
-	for (i = 0; i < len && (c = utf8_char_len(s + i, len - i)); i += c)
+	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
 		;
 	if (i == len)
 		return strset_get(t, s, len);
@@ -124,7 +124,7 @@ static int64_t str_n(struct strset *t, const char *s, size_t len)
 		return 0;
 	}
 	for (i = 0; i < len; i += c)
-		if (!(c = utf8_char_len(copy + i, len - i))) {
+		if (!(c = utf8__char_len(copy + i, len - i))) {
 			copy[i] = '?';
 			c = 1;
 		}

@@ -347,7 +347,7 @@ static int open_bpf(struct record *r, struct record_error *e)
 
 	r->mode = r->opts.attach;
 	if (r->mode == PMU_ATTACH_AUTO)
-		r->mode = pmu_perf_link_supported() ? PMU_ATTACH_LINK : PMU_ATTACH_IOCTL;
+		r->mode = pmu_perf_link__supported() ? PMU_ATTACH_LINK : PMU_ATTACH_IOCTL;
 	/*
 	 * Maps allocate entries on demand (no 16384-entry preallocation at start); kernels
 	 * before 6.1 allow only preallocated hash maps in perf_event programs: retry so.
@@ -489,7 +489,7 @@ static int open_events(struct record *r, struct record_error *e)
 				return fd;
 			}
 			r->pfds[idx] = fd;
-			err = pmu_attach_bpf(fd, bpf_program__fd(prog), r->mode, i);
+			err = pmu_bpf__attach(fd, bpf_program__fd(prog), r->mode, i);
 			if (err < 0) {
 				set_error(e, RECORD_STAGE_ATTACH, err, i, cpu, pid);
 				return err;

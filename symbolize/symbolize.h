@@ -153,6 +153,8 @@ int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time);
 bool aspaces__has(const struct aspaces *as, pid_t pid);
 /* Read <proc_root>/PID/maps (executable mappings) into the generation PID is now. */
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
+/* Snapshot the executable mappings of every process under proc_root. */
+int aspaces__load_all(struct aspaces *as, const char *proc_root);
 /* The mapping of pid containing addr, or NULL. */
 struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
