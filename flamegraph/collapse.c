@@ -874,8 +874,8 @@ static int read_lines(struct collapser *c, FILE *in)
 	return err;
 }
 
-int collapse_perf(FILE *in, const struct collapse_opts *o, struct stack_table *out,
-		  struct collapse_stats *st)
+int perf_script__collapse(FILE *in, const struct collapse_opts *o, struct stack_table *out,
+			  struct collapse_stats *st)
 {
 	struct collapser c = {.o = o, .out = out, .st = st};
 	int err = 0;

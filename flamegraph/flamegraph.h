@@ -38,7 +38,12 @@ struct stack_frame {
 	uint64_t address;
 };
 
-/* A mapped file, and where one mapping of it lies: memory [start, limit) from offset. */
+/*
+ * A mapped file, and where its code lies: [start, limit) holds its bytes from file offset
+ * offset on (a frame at file offset a is at start + a - offset). record places it at the
+ * file's link-time addresses (those its symbols have, the same in every process); a
+ * known module grows to hold another mapping's offsets at the same place.
+ */
 struct stack_module {
 	const char *path;
 	const char *build_id; /* hex, "" or NULL when unknown */
@@ -129,41 +134,6 @@ int stack_table__each(const struct stack_table *st,
 /* Write "stack count" lines, sorted. 0 or a negative errno. */
 int folded__write(FILE *f, struct stack_table *st);
 
-/*
- * Output files that appear whole or not at all, and never replace anything but a
- * regular file:
- * - a new or regular file is written to an unnamed temporary file (O_TMPFILE) in the
- *   same directory and linked into place on commit: nothing is left behind on any exit;
- *   where the file system has no O_TMPFILE, a hidden ".NAME.tmpXXXXXX" file is used and
- *   removed on abort (and by atomic_file__unlink_pending() from a signal handler);
- * - "-", /dev/stdout, /dev/fd/N and /proc/self/fd/N are that descriptor; an existing FIFO
- *   or character device (/dev/null) is opened and written to directly: the output is
- *   kept in memory and written on commit;
- * - a directory, a block device or a socket is refused (-EISDIR, -EINVAL) at open.
- * Every descriptor is close-on-exec: a launched command never inherits one.
- */
-struct atomic_file {
-	FILE *f;
-	char *path;
-	char *tmp_path; /* the named fallback's temporary */
-	int fd;		/* the unnamed temporary, or the direct target */
-	int kind;	/* private */
-	char *buf;	/* direct: the output until commit */
-	size_t len;
-};
-
-/*
- * What atomic_file__open would do, without creating anything or opening it for writing:
- * 0 (a file replaced or created), 1 (written to directly), or the negative errno it
- * would fail with.
- */
-int atomic_file__check(const char *path);
-int atomic_file__open(struct atomic_file *af, const char *path);
-int atomic_file__commit(struct atomic_file *af);
-void atomic_file__abort(struct atomic_file *af);
-/* Remove the named temporaries of files still open. Async-signal-safe. */
-void atomic_file__unlink_pending(void);
-
 /* folded__write into path atomically. */
 int folded__write_file(const char *path, struct stack_table *st);
 
@@ -196,9 +166,9 @@ int folded__write_diff(FILE *f, const struct folded_data *d);
 
 /* ---- UTF-8: names written to XML and JSON are made valid ---- */
 /* The length (1..4) of the valid UTF-8 character at s (len bytes there), 0 if invalid. */
-size_t utf8_char_len(const char *s, size_t len);
+size_t utf8__char_len(const char *s, size_t len);
 /* cut, or less so as not to split a character of s (len bytes). */
-size_t utf8_boundary(const char *s, size_t len, size_t cut);
+size_t utf8__boundary(const char *s, size_t len, size_t cut);
 
 /* ---- report: perf report's Self and Children view of a folded profile ---- */
 
@@ -296,7 +266,7 @@ struct collapse_stats {
 	char event[128];       /* the event kept, when others were dropped */
 };
 
-int collapse_perf(FILE *in, const struct collapse_opts *o, struct stack_table *out,
-		  struct collapse_stats *st);
+int perf_script__collapse(FILE *in, const struct collapse_opts *o, struct stack_table *out,
+			  struct collapse_stats *st);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "flamegraph.h"
+#include "atomic-file.h"
 
 int folded__write(FILE *f, struct stack_table *st)
 {

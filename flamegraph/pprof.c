@@ -3,10 +3,10 @@
  * pprof output: the stack model as profile.proto (flamegraph/profile.proto, encoded by
  * protobuf-c), gzip-compressed with zlib.
  *
- * One Mapping per file (its build id, and where one process mapped it: addresses of the
- * same code in other processes are placed in that mapping), one Location per address (its
- * Lines: the functions there, the innermost inlined one first), one Function per name and
- * source file. The process is a Sample label, not a frame. Both sample types hold what the
+ * One Mapping per file (its build id, and where the module lies: record places it at the
+ * file's link-time addresses, which pprof disassembles and names), one Location per
+ * address (its Lines: the functions there, the innermost inlined one first), one Function
+ * per name and source file. The process is a Sample label, not a frame. Both sample types hold what the
  * kernel counted: samples, and the events (or nanoseconds) they stand for.
  */
 #include <errno.h>
@@ -114,7 +114,7 @@ static int64_t str_n(struct strset *t, const char *s, size_t len)
 	char *copy;
 	int64_t r;
 
-	for (i = 0; i < len && (c = utf8_char_len(s + i, len - i)); i += c)
+	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
 		;
 	if (i == len)
 		return strset_get(t, s, len);
@@ -124,7 +124,7 @@ static int64_t str_n(struct strset *t, const char *s, size_t len)
 		return 0;
 	}
 	for (i = 0; i < len; i += c)
-		if (!(c = utf8_char_len(copy + i, len - i))) {
+		if (!(c = utf8__char_len(copy + i, len - i))) {
 			copy[i] = '?';
 			c = 1;
 		}
@@ -212,7 +212,6 @@ static void add_mapping(struct pprof *p, uint32_t mod)
 	pm->file_offset = m->offset;
 	pm->filename = str(&p->strs, m->path);
 	pm->build_id = m->build_id && *m->build_id ? str(&p->strs, m->build_id) : 0;
-	pm->has_functions = true;
 	p->map_of[mod] = pm->id;
 }
 
@@ -295,13 +294,18 @@ static uint64_t frame_address(const struct pprof *p, const struct stack_frame *f
 	return f->kind == STACK_FRAME_JIT ? f->address : 0;
 }
 
-/* The mapping's flags say what its locations carry. */
+/*
+ * The mapping's flags say what its locations carry. Readers name the addresses of a
+ * mapping without functions from its file (pprof, at the link-time addresses the module
+ * has), and leave any other one as it is.
+ */
 static void mark_mapping(struct pprof *p, const struct stack_frame *f, bool inlined)
 {
 	pb_mapping *pm = f->module ? &p->maps.v[p->map_of[f->module] - 1] : NULL;
 
 	if (!pm)
 		return;
+	pm->has_functions = true;
 	pm->has_filenames |= f->file != NULL;
 	pm->has_line_numbers |= f->line != 0;
 	pm->has_inline_frames |= inlined;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include "flamegraph.h"
 #include "svg-script.h"
+#include "hashmap.h"
+#include "atomic-file.h"
 
 #define XPAD 10
 
@@ -168,7 +170,7 @@ static void xml_escape(FILE *f, const char *s, size_t len)
 	while (i < len) {
 		unsigned char c = s[i];
 
-		n = utf8_char_len(s + i, len - i);
+		n = utf8__char_len(s + i, len - i);
 		/* XML 1.0 has no U+FFFE and U+FFFF (EF BF BE, EF BF BF) either */
 		if (n == 3 && c == 0xef && (unsigned char)s[i + 1] == 0xbf &&
 		    (unsigned char)s[i + 2] >= 0xbe)
@@ -225,13 +227,11 @@ static void print_count(FILE *f, double v)
 	fputs(out, f);
 }
 
+/* flamegraph.pl-like v1..v3 from the name: FNV-1a, then its bits mixed. */
 static uint32_t name_hash(const char *s, size_t len, uint32_t seed)
 {
-	uint32_t h = 2166136261u ^ seed;
-	size_t i;
+	uint32_t h = hash__fnv1a32(s, len, seed);
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	h ^= h >> 15;
 	h *= 0x2c1b3c6d;
 	h ^= h >> 12;
@@ -239,15 +239,32 @@ static uint32_t name_hash(const char *s, size_t len, uint32_t seed)
 }
 
 struct palette_entry {
-	char *name;
+	struct hashmap_entry node;
 	int r, g, b;
+	size_t len;
+	char name[];
 };
 
+/* --palette FILE: names → colors, in file order (then new ones), and found by name. */
 struct palette {
-	struct palette_entry *e;
+	struct palette_entry **e;
 	size_t nr, cap;
+	struct hashmap by_name;
 	bool dirty;
 };
+
+struct palette_key {
+	const char *name;
+	size_t len;
+};
+
+static bool palette_match(const struct hashmap_entry *he, const void *key, void *ctx)
+{
+	const struct palette_entry *e = hashmap_entry__of(he, struct palette_entry, node);
+	const struct palette_key *k = key;
+
+	return e->len == k->len && !memcmp(e->name, k->name, k->len);
+}
 
 static bool has_suffix(const char *s, size_t len, const char *suf)
 {
@@ -343,14 +360,50 @@ static void color_of(const char *scheme, const char *name, size_t len, int *r, i
 	}
 }
 
-static struct palette_entry *palette_find(struct palette *p, const char *name, size_t len)
+static void palette__init(struct palette *p)
 {
-	size_t i;
+	memset(p, 0, sizeof(*p));
+	hashmap__init(&p->by_name, palette_match, NULL);
+}
 
-	for (i = 0; i < p->nr; i++)
-		if (strlen(p->e[i].name) == len && !memcmp(p->e[i].name, name, len))
-			return &p->e[i];
-	return NULL;
+static struct palette_entry *palette__find(struct palette *p, const char *name, size_t len)
+{
+	struct palette_key key = {name, len};
+	struct hashmap_entry *e = hashmap__find(&p->by_name, hash__str(name, len), &key);
+
+	return e ? hashmap_entry__of(e, struct palette_entry, node) : NULL;
+}
+
+/* Append name → rgb; a name already there keeps its first color (as the file says). */
+static int palette__add(struct palette *p, const char *name, size_t len, int r, int g, int b)
+{
+	struct palette_entry *e;
+	bool dup = palette__find(p, name, len);
+
+	if (p->nr == p->cap) {
+		size_t c = p->cap ? p->cap * 2 : 256;
+		struct palette_entry **tmp = realloc(p->e, c * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		p->e = tmp;
+		p->cap = c;
+	}
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->name, name, len);
+	e->name[len] = 0;
+	e->len = len;
+	e->r = r;
+	e->g = g;
+	e->b = b;
+	if (!dup && hashmap__add(&p->by_name, &e->node, hash__str(name, len))) {
+		free(e);
+		return -ENOMEM;
+	}
+	p->e[p->nr++] = e;
+	return 0;
 }
 
 static void palette_load(struct palette *p, const char *path)
@@ -367,21 +420,8 @@ static void palette_load(struct palette *p, const char *path)
 
 		if (!arrow || sscanf(arrow, "->rgb(%d,%d,%d)", &r, &g, &b) != 3)
 			continue;
-		if (p->nr == p->cap) {
-			size_t c = p->cap ? p->cap * 2 : 256;
-			struct palette_entry *tmp = realloc(p->e, c * sizeof(*tmp));
-
-			if (!tmp)
-				break;
-			p->e = tmp;
-			p->cap = c;
-		}
-		p->e[p->nr].name = strndup(line, arrow - line);
-		p->e[p->nr].r = r;
-		p->e[p->nr].g = g;
-		p->e[p->nr].b = b;
-		if (p->e[p->nr].name)
-			p->nr++;
+		if (palette__add(p, line, strnlen(line, arrow - line), r, g, b))
+			break;
 	}
 	free(line);
 	fclose(f);
@@ -390,7 +430,7 @@ static void palette_load(struct palette *p, const char *path)
 static void palette_color(struct palette *p, const char *scheme, const char *name, size_t len,
 			  int *r, int *g, int *b)
 {
-	struct palette_entry *e = p ? palette_find(p, name, len) : NULL;
+	struct palette_entry *e = p ? palette__find(p, name, len) : NULL;
 
 	if (e) {
 		*r = e->r;
@@ -399,31 +439,14 @@ static void palette_color(struct palette *p, const char *scheme, const char *nam
 		return;
 	}
 	color_of(scheme, name, len, r, g, b);
-	if (p && p->nr < (1u << 20)) {
-		if (p->nr == p->cap) {
-			size_t c = p->cap ? p->cap * 2 : 256;
-			struct palette_entry *tmp = realloc(p->e, c * sizeof(*tmp));
-
-			if (!tmp)
-				return;
-			p->e = tmp;
-			p->cap = c;
-		}
-		p->e[p->nr].name = strndup(name, len);
-		p->e[p->nr].r = *r;
-		p->e[p->nr].g = *g;
-		p->e[p->nr].b = *b;
-		if (p->e[p->nr].name) {
-			p->nr++;
-			p->dirty = true;
-		}
-	}
+	if (p && p->nr < (1u << 20) && !palette__add(p, name, strnlen(name, len), *r, *g, *b))
+		p->dirty = true;
 }
 
 static int cmp_palette(const void *a, const void *b)
 {
-	return strcmp(((const struct palette_entry *)a)->name,
-		      ((const struct palette_entry *)b)->name);
+	return strcmp((*(struct palette_entry *const *)a)->name,
+		      (*(struct palette_entry *const *)b)->name);
 }
 
 static void palette_save(struct palette *p, const char *path)
@@ -435,7 +458,8 @@ static void palette_save(struct palette *p, const char *path)
 		return;
 	qsort(p->e, p->nr, sizeof(*p->e), cmp_palette);
 	for (i = 0; i < p->nr; i++)
-		fprintf(af.f, "%s->rgb(%d,%d,%d)\n", p->e[i].name, p->e[i].r, p->e[i].g, p->e[i].b);
+		fprintf(af.f, "%s->rgb(%d,%d,%d)\n", p->e[i]->name, p->e[i]->r, p->e[i]->g,
+			p->e[i]->b);
 	atomic_file__commit(&af);
 }
 
@@ -443,8 +467,9 @@ static void palette_free(struct palette *p)
 {
 	size_t i;
 
+	hashmap__exit(&p->by_name);
 	for (i = 0; i < p->nr; i++)
-		free(p->e[i].name);
+		free(p->e[i]);
 	free(p->e);
 }
 
@@ -470,87 +495,99 @@ static void background(const char *bg, const char **c1, const char **c2)
 	}
 }
 
-int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_opts *o)
+/* What the drawing steps share. */
+struct svg {
+	FILE *out;
+	const struct flamegraph_opts *o;
+	struct tree t;
+	struct palette *pal;
+	uint32_t *stack; /* the depth-first walks' stack, one slot per node */
+	double total, widthper, minwidth_units, maxdelta, fullwidth;
+	uint32_t maxdepth;
+	int height, ypad1, ypad2, ypad3;
+	bool diff;
+};
+
+/* The lines into the tree (sorted first unless a flame chart); 0 or a negative errno. */
+static int svg__build(struct svg *g, struct folded_data *d)
 {
-	double total, widthper, minwidth_units, maxdelta = 0, fullwidth;
-	struct tree t = {0};
-	struct palette pal = {0}, *palp = NULL;
-	uint32_t maxdepth = 0, *stack = NULL;
-	size_t i, sp = 0;
-	int height, ypad1 = o->fontsize * 3, ypad2 = o->fontsize * 2 + 10, ypad3 = 0;
-	const char *title = o->title, *bg1, *bg2;
-	bool diff = d->differential;
+	const struct flamegraph_opts *o = g->o;
+	size_t i;
 	int err = 0;
 
-	if (!d->nr)
-		return -ENODATA;
-	if (o->subtitle && *o->subtitle)
-		ypad3 = o->fontsize * 2;
-	if (!title)
-		title = o->inverted	? "Icicle Graph"
-			: o->flamechart ? "Flame Chart"
-					: "Flame Graph";
 	if (o->reverse)
 		for (i = 0; i < d->nr; i++)
 			reverse_frames(d->lines[i].stack);
 	if (!o->flamechart)
 		qsort(d->lines, d->nr, sizeof(*d->lines), cmp_lines);
-
-	if (tree_add(&t, 0, "all", 3) < 0)
+	if (tree_add(&g->t, 0, "all", 3) < 0)
 		return -ENOMEM;
 	for (i = 0; i < d->nr && !err; i++) {
 		const struct folded_line *l = &d->lines[i];
 		double after = (o->negate ? l->before : l->after) * o->factor;
 		double before = (o->negate ? l->after : l->before) * o->factor;
 
-		if (!diff)
+		if (!g->diff)
 			before = 0;
-		err = tree_insert(&t, l->stack, after, before);
+		err = tree_insert(&g->t, l->stack, after, before);
 	}
-	if (err)
-		goto out;
-	total = t.n[0].value;
-	if (!(total > 0) || !isfinite(total)) {
-		err = -ENODATA;
-		goto out;
-	}
-	fullwidth = o->width - 2 * XPAD;
-	widthper = fullwidth / total;
-	minwidth_units = o->minwidth_pct ? total * o->minwidth / 100 : o->minwidth / widthper;
+	return err;
+}
 
-	/* x positions (preorder), depth of what is drawn, the largest difference */
-	stack = malloc(t.nr * sizeof(*stack));
-	if (!stack) {
-		err = -ENOMEM;
-		goto out;
-	}
-	stack[sp++] = 0;
-	t.n[0].x = 0;
+/* x positions (preorder), depth of what is drawn, the largest difference. */
+static void svg__layout(struct svg *g)
+{
+	struct tree *t = &g->t;
+	size_t sp = 0;
+
+	g->stack[sp++] = 0;
+	t->n[0].x = 0;
 	while (sp) {
-		struct node *n = &t.n[stack[--sp]];
+		struct node *n = &t->n[g->stack[--sp]];
 		double x = n->x;
 		uint32_t c;
 
-		if (n->value < minwidth_units && n != t.n)
+		if (n->value < g->minwidth_units && n != t->n)
 			continue;
-		if (n->depth > maxdepth)
-			maxdepth = n->depth;
-		if (diff && fabs(n->value - n->before) > maxdelta)
-			maxdelta = fabs(n->value - n->before);
+		if (n->depth > g->maxdepth)
+			g->maxdepth = n->depth;
+		if (g->diff && fabs(n->value - n->before) > g->maxdelta)
+			g->maxdelta = fabs(n->value - n->before);
 		/* Children left to right: push in reverse so the first is drawn first. */
-		for (c = n->first_child; c; c = t.n[c].next_sibling) {
-			t.n[c].x = x;
-			x += t.n[c].value;
+		for (c = n->first_child; c; c = t->n[c].next_sibling) {
+			t->n[c].x = x;
+			x += t->n[c].value;
 		}
-		sp = push_children(&t, n, stack, sp);
+		sp = push_children(t, n, g->stack, sp);
 	}
-	height = (maxdepth + 1) * o->frame_height + ypad1 + ypad2 + ypad3;
-	if (o->palette_file) {
-		palette_load(&pal, o->palette_file);
-		palp = &pal;
-	}
-	background(o->bgcolors, &bg1, &bg2);
+}
 
+/* The details line, zoom reset, search and its case switch, the match count. */
+static void svg__controls(const struct svg *g)
+{
+	const struct flamegraph_opts *o = g->o;
+	FILE *out = g->out;
+
+	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD,
+		g->height - g->ypad2 / 2);
+	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n",
+		XPAD, o->fontsize * 2);
+	fprintf(out, "<text id=\"search\" x=\"%d\" y=\"%d\">Search</text>\n", o->width - XPAD - 100,
+		o->fontsize * 2);
+	fprintf(out, "<text id=\"ignorecase\" x=\"%d\" y=\"%d\">ic</text>\n", o->width - XPAD - 16,
+		o->fontsize * 2);
+	fprintf(out, "<text id=\"matched\" class=\"hide\" x=\"%d\" y=\"%d\"> </text>\n",
+		o->width - XPAD - 100, g->height - g->ypad2 / 2);
+}
+
+/* The document up to the frames: styles, the script, title and controls. */
+static void svg__header(const struct svg *g, const char *title)
+{
+	const struct flamegraph_opts *o = g->o;
+	const char *bg1, *bg2;
+	FILE *out = g->out;
+
+	background(o->bgcolors, &bg1, &bg2);
 	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 		     "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
 		     "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n");
@@ -558,7 +595,7 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 		"<svg version=\"1.1\" width=\"%d\" height=\"%d\" onload=\"init(evt)\" "
 		"viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\" "
 		"xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n",
-		o->width, height, o->width, height);
+		o->width, g->height, o->width, g->height);
 	fprintf(out, "<!-- Flame graph by pmuprof %s. -->\n", PMUPROF_VERSION);
 	if (o->notes) {
 		fputs("<desc>", out);
@@ -586,104 +623,162 @@ int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_
 	fprintf(out,
 		"<script type=\"text/ecmascript\"><![CDATA[\nvar fg_config = { fontsize: %d, "
 		"fontwidth: %g, xpad: %d, fullwidth: %g, nametype: \"",
-		o->fontsize, o->fontwidth, XPAD, fullwidth);
+		o->fontsize, o->fontwidth, XPAD, g->fullwidth);
 	for (const char *c = o->nametype; *c; c++)
 		if (*c != '"' && *c != '\\' && *c != ']')
 			fputc(*c, out);
 	fprintf(out, "\" };\n%s]]></script>\n", svg_script);
 	fprintf(out,
 		"<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"url(#background)\"/>\n",
-		o->width, height);
+		o->width, g->height);
 	fprintf(out, "<text id=\"title\" x=\"%d\" y=\"%d\">", o->width / 2, o->fontsize * 2);
 	xml_escape(out, title, strlen(title));
 	fputs("</text>\n", out);
-	if (ypad3) {
+	if (g->ypad3) {
 		fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"%d\">", o->width / 2,
 			o->fontsize * 4);
 		xml_escape(out, o->subtitle, strlen(o->subtitle));
 		fputs("</text>\n", out);
 	}
-	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", XPAD, height - ypad2 / 2);
-	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%d\" y=\"%d\">Reset Zoom</text>\n",
-		XPAD, o->fontsize * 2);
-	fprintf(out, "<text id=\"search\" x=\"%d\" y=\"%d\">Search</text>\n", o->width - XPAD - 100,
-		o->fontsize * 2);
-	fprintf(out, "<text id=\"ignorecase\" x=\"%d\" y=\"%d\">ic</text>\n", o->width - XPAD - 16,
-		o->fontsize * 2);
-	fprintf(out, "<text id=\"matched\" class=\"hide\" x=\"%d\" y=\"%d\"> </text>\n",
-		o->width - XPAD - 100, height - ypad2 / 2);
+	svg__controls(g);
+}
 
-	fputs("<g id=\"frames\">\n", out);
-	sp = 0;
-	stack[sp++] = 0;
-	while (sp) {
-		uint32_t id = stack[--sp];
-		struct node *n = &t.n[id];
-		double x1 = XPAD + n->x * widthper, w = n->value * widthper, y1;
-		int r, g, b, chars;
-		const char *name = n->name;
-		size_t len = n->name_len;
+/* A frame's fill: light grey for the root, red/blue by change in a differential. */
+static void svg__color(const struct svg *g, uint32_t id, int *r, int *gr, int *b)
+{
+	const struct node *n = &g->t.n[id];
 
-		if (n->value < minwidth_units && id)
-			continue;
-		if (o->inverted)
-			y1 = ypad1 + ypad3 + n->depth * o->frame_height;
-		else
-			y1 = height - ypad2 - (n->depth + 1) * o->frame_height;
-		if (!id) {
-			r = 250;
-			g = 250;
-			b = 250;
-		} else if (diff) {
-			double delta = n->value - n->before,
-			       k = maxdelta > 0 ? fabs(delta) / maxdelta : 0;
+	if (!id) {
+		*r = 250;
+		*gr = 250;
+		*b = 250;
+	} else if (g->diff) {
+		double delta = n->value - n->before,
+		       k = g->maxdelta > 0 ? fabs(delta) / g->maxdelta : 0;
 
-			if (o->negate)
-				delta = -delta;
-			/* red: grew, blue: shrank, white: same */
-			r = delta > 0 ? 255 : (int)(255 - 210 * k);
-			b = delta < 0 ? 255 : (int)(255 - 210 * k);
-			g = (int)(255 - 210 * k);
-		} else {
-			palette_color(palp, o->colors, name, len, &r, &g, &b);
-		}
-		fprintf(out, "<g data-d=\"%u\" data-n=\"", n->depth);
-		xml_escape(out, name, len);
-		fputs("\"><title>", out);
-		xml_escape(out, name, len);
-		fputs(" (", out);
-		print_count(out, n->value);
-		fprintf(out, " %s, %.2f%%", o->countname, 100.0 * n->value / total);
-		if (diff) {
-			double delta = n->value - n->before;
-
-			fprintf(out, "; %+.2f%%", total ? 100.0 * delta / total : 0.0);
-		}
-		fprintf(out,
-			")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
-			"fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
-			x1, y1, w, o->frame_height - 1, r, g, b, x1 + 3,
-			y1 + o->frame_height / 2.0 + 4);
-		chars = w > 0 && w < 1e9 ? (int)(w / (o->fontsize * o->fontwidth)) : 0;
-		if (chars >= 3) {
-			if ((size_t)chars >= len) {
-				xml_escape(out, name, len);
-			} else {
-				xml_escape(out, name, utf8_boundary(name, len, chars - 2));
-				fputs("..", out);
-			}
-		}
-		fputs("</text></g>\n", out);
-		sp = push_children(&t, n, stack, sp);
+		if (g->o->negate)
+			delta = -delta;
+		/* red: grew, blue: shrank, white: same */
+		*r = delta > 0 ? 255 : (int)(255 - 210 * k);
+		*b = delta < 0 ? 255 : (int)(255 - 210 * k);
+		*gr = (int)(255 - 210 * k);
+	} else {
+		palette_color(g->pal, g->o->colors, n->name, n->name_len, r, gr, b);
 	}
-	fputs("</g>\n</svg>\n", out);
-	if (palp)
-		palette_save(palp, o->palette_file);
+}
+
+/* One frame: its group, tooltip, rectangle and the name as far as it fits. */
+static void svg__frame(const struct svg *g, uint32_t id)
+{
+	const struct flamegraph_opts *o = g->o;
+	const struct node *n = &g->t.n[id];
+	double x1 = XPAD + n->x * g->widthper, w = n->value * g->widthper, y1;
+	const char *name = n->name;
+	size_t len = n->name_len;
+	FILE *out = g->out;
+	int r, gr, b, chars;
+
+	if (o->inverted)
+		y1 = g->ypad1 + g->ypad3 + n->depth * o->frame_height;
+	else
+		y1 = g->height - g->ypad2 - (n->depth + 1) * o->frame_height;
+	svg__color(g, id, &r, &gr, &b);
+	fprintf(out, "<g data-d=\"%u\" data-n=\"", n->depth);
+	xml_escape(out, name, len);
+	fputs("\"><title>", out);
+	xml_escape(out, name, len);
+	fputs(" (", out);
+	print_count(out, n->value);
+	fprintf(out, " %s, %.2f%%", o->countname, 100.0 * n->value / g->total);
+	if (g->diff) {
+		double delta = n->value - n->before;
+
+		fprintf(out, "; %+.2f%%", g->total ? 100.0 * delta / g->total : 0.0);
+	}
+	fprintf(out,
+		")</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
+		"fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
+		x1, y1, w, o->frame_height - 1, r, gr, b, x1 + 3, y1 + o->frame_height / 2.0 + 4);
+	chars = w > 0 && w < 1e9 ? (int)(w / (o->fontsize * o->fontwidth)) : 0;
+	if (chars >= 3) {
+		if ((size_t)chars >= len) {
+			xml_escape(out, name, len);
+		} else {
+			xml_escape(out, name, utf8__boundary(name, len, chars - 2));
+			fputs("..", out);
+		}
+	}
+	fputs("</text></g>\n", out);
+}
+
+/* Every frame wide enough, depth first, left to right. */
+static void svg__frames(struct svg *g)
+{
+	size_t sp = 0;
+
+	fputs("<g id=\"frames\">\n", g->out);
+	g->stack[sp++] = 0;
+	while (sp) {
+		uint32_t id = g->stack[--sp];
+		const struct node *n = &g->t.n[id];
+
+		if (n->value < g->minwidth_units && id)
+			continue;
+		svg__frame(g, id);
+		sp = push_children(&g->t, n, g->stack, sp);
+	}
+	fputs("</g>\n</svg>\n", g->out);
+}
+
+int flamegraph__write(FILE *out, struct folded_data *d, const struct flamegraph_opts *o)
+{
+	struct svg g = {.out = out, .o = o, .diff = d->differential};
+	struct palette pal = {0};
+	const char *title = o->title;
+	int err;
+
+	if (!d->nr)
+		return -ENODATA;
+	g.ypad1 = o->fontsize * 3;
+	g.ypad2 = o->fontsize * 2 + 10;
+	if (o->subtitle && *o->subtitle)
+		g.ypad3 = o->fontsize * 2;
+	if (!title)
+		title = o->inverted	? "Icicle Graph"
+			: o->flamechart ? "Flame Chart"
+					: "Flame Graph";
+	err = svg__build(&g, d);
+	if (err)
+		goto out;
+	g.total = g.t.n[0].value;
+	if (!(g.total > 0) || !isfinite(g.total)) {
+		err = -ENODATA;
+		goto out;
+	}
+	g.fullwidth = o->width - 2 * XPAD;
+	g.widthper = g.fullwidth / g.total;
+	g.minwidth_units = o->minwidth_pct ? g.total * o->minwidth / 100 : o->minwidth / g.widthper;
+	g.stack = malloc(g.t.nr * sizeof(*g.stack));
+	if (!g.stack) {
+		err = -ENOMEM;
+		goto out;
+	}
+	svg__layout(&g);
+	g.height = (g.maxdepth + 1) * o->frame_height + g.ypad1 + g.ypad2 + g.ypad3;
+	if (o->palette_file) {
+		palette__init(&pal);
+		palette_load(&pal, o->palette_file);
+		g.pal = &pal;
+	}
+	svg__header(&g, title);
+	svg__frames(&g);
+	if (g.pal)
+		palette_save(g.pal, o->palette_file);
 	if (ferror(out))
 		err = -EIO;
 out:
 	palette_free(&pal);
-	free(stack);
-	free(t.n);
+	free(g.stack);
+	free(g.t.n);
 	return err;
 }

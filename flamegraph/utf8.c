@@ -5,7 +5,7 @@
  */
 #include "flamegraph.h"
 
-size_t utf8_char_len(const char *str, size_t len)
+size_t utf8__char_len(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	unsigned int cp, min;
@@ -37,7 +37,7 @@ size_t utf8_char_len(const char *str, size_t len)
 	return n;
 }
 
-size_t utf8_boundary(const char *s, size_t len, size_t cut)
+size_t utf8__boundary(const char *s, size_t len, size_t cut)
 {
 	size_t i = cut;
 
@@ -46,7 +46,7 @@ size_t utf8_boundary(const char *s, size_t len, size_t cut)
 	/* back over continuation bytes to the start of the character cut splits */
 	while (i > 0 && cut - i < 3 && ((unsigned char)s[i] & 0xc0) == 0x80)
 		i--;
-	if (i < cut && utf8_char_len(s + i, len - i) > cut - i)
+	if (i < cut && utf8__char_len(s + i, len - i) > cut - i)
 		return i;
 	return cut;
 }

@@ -24,7 +24,7 @@ const char *hw_need_event(const char *event)
 		err = pmu_event__probe(&ev);
 	if (!err)
 		return NULL;
-	snprintf(why, sizeof(why), "this CPU model lacks %s (%s)", event, pmu_errno_name(err));
+	snprintf(why, sizeof(why), "this CPU model lacks %s (%s)", event, pmu_errno__name(err));
 	return why;
 }
 

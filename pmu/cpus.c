@@ -12,7 +12,7 @@ static int cmp_int(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int cpulist__parse(const char *s, int **cpus, int *nr)
+int pmu_cpus__parse(const char *s, int **cpus, int *nr)
 {
 	int *out = NULL, *tmp, n = 0, cap = 0, i, j;
 	const char *p = s;
@@ -74,7 +74,7 @@ bad:
 	return -EINVAL;
 }
 
-int cpus__online(int **cpus, int *nr)
+int pmu_cpus__online(int **cpus, int *nr)
 {
 	const char *root = getenv("PMUPROF_SYSFS");
 	char path[512], buf[4096];
@@ -91,5 +91,5 @@ int cpus__online(int **cpus, int *nr)
 		return err;
 	}
 	fclose(f);
-	return cpulist__parse(buf, cpus, nr);
+	return pmu_cpus__parse(buf, cpus, nr);
 }

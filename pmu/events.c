@@ -59,7 +59,7 @@ static const char *const cache_ops[PERF_COUNT_HW_CACHE_OP_MAX][2] = {
 static char cache_event_names[NR_CACHE_NAMES][48];
 static const char *all_generic[NR_GENERIC + NR_CACHE_NAMES + 1];
 
-const char *const *pmu_generic_names(void)
+const char *const *pmu_events__generic_names(void)
 {
 	size_t i, n = 0;
 	int c, o, r;
@@ -203,9 +203,9 @@ static int apply_perf_mods(const char *m, struct pmu_event *ev, char *err, size_
 	return 0;
 }
 
-bool pmu_is_hybrid(void)
+bool pmu__is_hybrid(void)
 {
-	return pmu_sysfs_exists("cpu_core") && pmu_sysfs_exists("cpu_atom");
+	return pmu_sysfs__exists("cpu_core") && pmu_sysfs__exists("cpu_atom");
 }
 
 static void describe_encoding(struct pmu_event *ev)
@@ -238,7 +238,7 @@ int pmu_event__parse_spec(const char *spec, struct pmu_event *ev, char *err, siz
 	/* PMU/terms/[:mods] */
 	if (strchr(spec, '/')) {
 		init_event(ev, spec);
-		r = pmu_sysfs_parse(spec, ev, err, errsz);
+		r = pmu_sysfs__parse(spec, ev, err, errsz);
 		if (r < 0)
 			return r;
 		snprintf(ev->encoding, sizeof(ev->encoding), "%.*s", r, spec);
@@ -273,19 +273,19 @@ int pmu_event__parse_spec(const char *spec, struct pmu_event *ev, char *err, siz
 
 	/* libpfm4, as given, then with perf's EVENT.UMASK spelling */
 	init_event(ev, spec);
-	r = pmu_pfm_encode(spec, ev, err, errsz);
+	r = pmu_pfm__encode(spec, ev, err, errsz);
 	ev->scale = 1;
 	dot = strchr(spec, '.');
 	if (r == -ENOENT && dot && !strstr(spec, "::")) {
 		snprintf(alt, sizeof(alt), "%s", spec);
 		alt[dot - spec] = ':';
-		r = pmu_pfm_encode(alt, ev, err, errsz);
+		r = pmu_pfm__encode(alt, ev, err, errsz);
 	}
 	/* libpfm4 name with perf-style :p/:pp suffix */
 	colon = strrchr(spec, ':');
 	if (r == -EINVAL && colon && is_perf_mods(colon + 1) && strchr(colon + 1, 'p')) {
 		snprintf(alt, sizeof(alt), "%.*s", (int)(colon - spec), spec);
-		r = pmu_pfm_encode(alt, ev, err, errsz);
+		r = pmu_pfm__encode(alt, ev, err, errsz);
 		if (!r)
 			r = apply_perf_mods(colon + 1, ev, err, errsz);
 	}
@@ -313,7 +313,7 @@ static int expand_hybrid(const struct pmu_event *ev, struct pmu_event *out)
 	for (i = 0; i < 2; i++) {
 		__u32 type;
 
-		if (pmu_sysfs_type(pmus[i], &type))
+		if (pmu_sysfs__type(pmus[i], &type))
 			continue;
 		out[n] = *ev;
 		snprintf(out[n].name, sizeof(out[n].name), "%s/%.100s/", pmus[i], ev->name);
@@ -322,7 +322,7 @@ static int expand_hybrid(const struct pmu_event *ev, struct pmu_event *out)
 		out[n].attr.config |= (__u64)type << 32;
 		snprintf(out[n].encoding, sizeof(out[n].encoding), "type=%u,config=%#llx",
 			 out[n].attr.type, (unsigned long long)out[n].attr.config);
-		pmu_sysfs_cpus(pmus[i], &out[n].cpumask);
+		pmu_sysfs__cpus(pmus[i], &out[n].cpumask);
 		n++;
 	}
 	return n;
@@ -361,7 +361,7 @@ int pmu_events__parse_list(const char *list, struct pmu_event **evs, int *nr, ch
 	struct pmu_event *out = NULL, *tmp, ev;
 	const char *p = list, *start;
 	int n = 0, r = 0, groups = 0, group = 0;
-	bool hybrid = pmu_is_hybrid(), open_group, close_group;
+	bool hybrid = pmu__is_hybrid(), open_group, close_group;
 	char *item = NULL;
 
 	*evs = NULL;
@@ -484,7 +484,7 @@ int pmu_event__suggest(const char *spec, char (*out)[PMU_EVENT_NAME_MAX], int ma
 
 	if (max > 8)
 		max = 8;
-	if (pmu_list_events(false, &list, &nr))
+	if (pmu_events__list(false, &list, &nr))
 		return 0;
 	limit = strlen(spec) / 3 + 1;
 	if (limit < 2)

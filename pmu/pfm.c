@@ -11,7 +11,7 @@
 
 static int pfm_state; /* 0 not tried, 1 ok, negative errno */
 
-int pmu_pfm_init(void)
+int pmu_pfm__init(void)
 {
 	if (!pfm_state) {
 		int r = pfm_initialize();
@@ -106,13 +106,13 @@ static void mark_uncore(struct pmu_event *ev, int idx)
 	    pfm_get_pmu_info(einfo.pmu, &pinfo) != PFM_SUCCESS || pinfo.type != PFM_PMU_TYPE_UNCORE)
 		return;
 	ev->uncore = true;
-	if (pmu_sysfs_list(&pmus, &nr))
+	if (pmu_sysfs__list(&pmus, &nr))
 		return;
 	for (i = 0; i < nr; i++) {
 		__u32 type;
 
-		if (!pmu_sysfs_type(pmus[i], &type) && type == ev->attr.type) {
-			pmu_sysfs_cpus(pmus[i], &ev->cpumask);
+		if (!pmu_sysfs__type(pmus[i], &type) && type == ev->attr.type) {
+			pmu_sysfs__cpus(pmus[i], &ev->cpumask);
 			snprintf(ev->pmu, sizeof(ev->pmu), "%.63s", pmus[i]);
 			break;
 		}
@@ -120,13 +120,13 @@ static void mark_uncore(struct pmu_event *ev, int idx)
 	pmu_names__free(pmus, nr);
 }
 
-int pmu_pfm_encode(const char *spec, struct pmu_event *ev, char *err, size_t errsz)
+int pmu_pfm__encode(const char *spec, struct pmu_event *ev, char *err, size_t errsz)
 {
 	pfm_perf_encode_arg_t arg;
 	char *fstr = NULL;
 	int r;
 
-	r = pmu_pfm_init();
+	r = pmu_pfm__init();
 	if (r) {
 		snprintf(err, errsz, "libpfm4 could not be initialized");
 		return r;
@@ -160,9 +160,9 @@ int pmu_pfm_encode(const char *spec, struct pmu_event *ev, char *err, size_t err
 	return 0;
 }
 
-int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
+int pmu_events__list(bool all_pmus, struct pmu_list_entry **out, int *nr)
 {
-	const char *const *g = pmu_generic_names();
+	const char *const *g = pmu_events__generic_names();
 	struct pmu_list_entry *list = NULL, *tmp;
 	char **pmus = NULL, **evs;
 	int n = 0, cap = 0, i, j, nr_pmus = 0, nr_evs, p;
@@ -194,7 +194,7 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 		n++;
 	}
 
-	if (!pmu_pfm_init()) {
+	if (!pmu_pfm__init()) {
 		pfm_for_all_pmus(p)
 		{
 			pfm_pmu_info_t pinfo;
@@ -229,9 +229,9 @@ int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr)
 		}
 	}
 
-	if (!pmu_sysfs_list(&pmus, &nr_pmus)) {
+	if (!pmu_sysfs__list(&pmus, &nr_pmus)) {
 		for (i = 0; i < nr_pmus; i++) {
-			if (pmu_sysfs_events(pmus[i], &evs, &nr_evs))
+			if (pmu_sysfs__events(pmus[i], &evs, &nr_evs))
 				continue;
 			for (j = 0; j < nr_evs; j++) {
 				PUSH();

@@ -30,25 +30,29 @@ void pmu_event__cpu_clock(struct pmu_event *ev, unsigned long freq)
 	pmu_event__set_sampling(ev, freq, 0);
 }
 
+int pmu_attr__open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
+{
+	int fd;
+
+	attr->size = sizeof(*attr);
+	fd = syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd)
 {
 	struct perf_event_attr attr = ev->attr;
-	int fd;
 
-	attr.size = sizeof(attr);
 	/*
 	 * Opened disabled; enabled after the BPF program is attached. A group member stays
 	 * enabled and follows its leader, as perf opens groups: a member of a per-CPU group
 	 * enabled by itself never gets on the PMU (it counts 0).
 	 */
 	attr.disabled = group_fd < 0;
-	fd = syscall(__NR_perf_event_open, &attr, pid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return fd;
+	return pmu_attr__open(&attr, pid, cpu, group_fd);
 }
 
-bool pmu_err_is_no_pmu(int err)
+bool pmu_errno__is_no_pmu(int err)
 {
 	if (err < 0)
 		err = -err;
@@ -121,12 +125,12 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 		err = pmu_event__probe(&evs[i]);
 		pr_info("pmuprof: event %s: %s: %s\n", evs[i].name,
 			pmu_event__describe(&evs[i], desc, sizeof(desc)),
-			err ? pmu_errno_name(err) : "opens");
+			err ? pmu_errno__name(err) : "opens");
 		if (!err) {
 			evs[j++] = evs[i];
 			continue;
 		}
-		if (!evs[i].hardware || !pmu_err_is_no_pmu(err)) {
+		if (!evs[i].hardware || !pmu_errno__is_no_pmu(err)) {
 			fb->failed = i;
 			return err;
 		}
@@ -150,7 +154,7 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 	return 0;
 }
 
-const char *pmu_errno_name(int err)
+const char *pmu_errno__name(int err)
 {
 	if (err < 0)
 		err = -err;
@@ -195,7 +199,7 @@ static int read_paranoid(void)
 	return v;
 }
 
-const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, size_t sz)
+const char *pmu_event__open_strerror(int err, const struct pmu_event *ev, char *buf, size_t sz)
 {
 	const char *name = ev ? ev->name : "event";
 
@@ -208,17 +212,17 @@ const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, si
 		if (ev && ev->hardware)
 			snprintf(buf, sz,
 				 "%s: no hardware PMU for this event (%s; a virtual machine?)",
-				 name, pmu_errno_name(err));
+				 name, pmu_errno__name(err));
 		else
 			snprintf(buf, sz, "%s: not supported by this kernel (%s)", name,
-				 pmu_errno_name(err));
+				 pmu_errno__name(err));
 		break;
 	case EACCES:
 	case EPERM:
 		snprintf(buf, sz,
 			 "%s: not permitted (%s): run as root or grant CAP_PERFMON and CAP_BPF "
 			 "(perf_event_paranoid is %d)",
-			 name, pmu_errno_name(err), read_paranoid());
+			 name, pmu_errno__name(err), read_paranoid());
 		break;
 	case EMFILE:
 		snprintf(buf, sz,
@@ -272,7 +276,7 @@ int pmu_attach_mode__parse(const char *s, enum pmu_attach_mode *mode)
 	return 0;
 }
 
-bool pmu_perf_link_supported(void)
+bool pmu_perf_link__supported(void)
 {
 	/* r0 = 0; exit: the smallest perf_event program, only to try a link (5.15+). */
 	const struct bpf_insn insns[] = {
@@ -299,7 +303,7 @@ bool pmu_perf_link_supported(void)
 	return ok;
 }
 
-int pmu_attach_bpf(int pfd, int prog_fd, enum pmu_attach_mode mode, unsigned long long cookie)
+int pmu_bpf__attach(int pfd, int prog_fd, enum pmu_attach_mode mode, unsigned long long cookie)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = cookie);
 	int fd;

@@ -40,7 +40,7 @@ struct pmu_event {
 };
 
 /* The CPU package (socket) of a CPU, from sysfs topology; 0 when unknown. */
-int pmu_cpu_socket(int cpu);
+int pmu_cpu__socket(int cpu);
 
 /*
  * Parse one event spec: a generic perf name (cycles, LLC-load-misses, cpu-clock...),
@@ -58,13 +58,13 @@ int pmu_event__parse(const char *spec, struct pmu_event *ev);
 int pmu_event__suggest(const char *spec, char (*out)[PMU_EVENT_NAME_MAX], int max);
 
 /* The generic perf event names (hardware, cache, software), NULL-terminated. */
-const char *const *pmu_generic_names(void);
+const char *const *pmu_events__generic_names(void);
 
 /* Is this a hybrid system (cpu_core/cpu_atom PMUs)? */
-bool pmu_is_hybrid(void);
+bool pmu__is_hybrid(void);
 
 /* libpfm4: initialize once (honours LIBPFM_ENCODE_INACTIVE=1). 0 or negative errno. */
-int pmu_pfm_init(void);
+int pmu_pfm__init(void);
 
 struct pmu_list_entry {
 	char name[PMU_EVENT_NAME_MAX];
@@ -76,12 +76,12 @@ struct pmu_list_entry {
 
 /* Every event pmuprof knows: generic, libpfm4 (PMUs present, or all with all_pmus),
  * sysfs named events. Free with free(). */
-int pmu_list_events(bool all_pmus, struct pmu_list_entry **out, int *nr);
+int pmu_events__list(bool all_pmus, struct pmu_list_entry **out, int *nr);
 
 /* sysfs PMU discovery (root: $PMUPROF_SYSFS, default /sys). */
-const char *pmu_sysfs_root(void);
-int pmu_sysfs_list(char ***names, int *nr);
-int pmu_sysfs_events(const char *pmu, char ***names, int *nr);
+const char *pmu_sysfs__root(void);
+int pmu_sysfs__list(char ***names, int *nr);
+int pmu_sysfs__events(const char *pmu, char ***names, int *nr);
 void pmu_names__free(char **names, int nr);
 
 /*
@@ -100,6 +100,9 @@ void pmu_event__set_sampling(struct pmu_event *ev, unsigned long freq, unsigned 
 /* The software event used when no hardware PMU is available. */
 void pmu_event__cpu_clock(struct pmu_event *ev, unsigned long freq);
 
+/* perf_event_open() of attr (its size set), close-on-exec: an fd or a negative errno. */
+int pmu_attr__open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
+
 /* perf_event_open(); returns an fd or a negative errno. */
 int pmu_event__open(const struct pmu_event *ev, pid_t pid, int cpu, int group_fd);
 
@@ -114,7 +117,7 @@ int pmu_event__open_adjust(struct pmu_event *ev, pid_t pid, int cpu, int group_f
 const char *pmu_event__describe(const struct pmu_event *ev, char *buf, size_t sz);
 
 /* Does this open error mean "there is no PMU for this event here"? */
-bool pmu_err_is_no_pmu(int err);
+bool pmu_errno__is_no_pmu(int err);
 
 /* Try to open the event on the calling task, then close it; lowers precise_ip like
  * pmu_event__open_adjust() does. 0 or a negative errno. */
@@ -140,10 +143,10 @@ int pmu_events__fallback(struct pmu_event *evs, int *nr, unsigned long freq, boo
 			 struct pmu_fallback *fb);
 
 /* Advice for a failed open, perf-style; writes into buf and returns it. */
-const char *pmu_open_strerror(int err, const struct pmu_event *ev, char *buf, size_t sz);
+const char *pmu_event__open_strerror(int err, const struct pmu_event *ev, char *buf, size_t sz);
 
 /* The errno symbol (ENOENT, EACCES, ...) or "E?". */
-const char *pmu_errno_name(int err);
+const char *pmu_errno__name(int err);
 
 /* ---- attach ---- */
 enum pmu_attach_mode {
@@ -157,19 +160,19 @@ const char *pmu_attach_mode__name(enum pmu_attach_mode mode);
 int pmu_attach_mode__parse(const char *s, enum pmu_attach_mode *mode);
 
 /* Can this kernel attach BPF to perf events through a bpf_link (5.15+)? */
-bool pmu_perf_link_supported(void);
+bool pmu_perf_link__supported(void);
 
 /*
  * Attach prog_fd to perf event pfd. With LINK, returns a link fd (cookie set) that
  * keeps the attachment; with IOCTL, returns 0 (the perf fd keeps it). Negative errno
  * on failure. The event is not enabled.
  */
-int pmu_attach_bpf(int pfd, int prog_fd, enum pmu_attach_mode mode, unsigned long long cookie);
+int pmu_bpf__attach(int pfd, int prog_fd, enum pmu_attach_mode mode, unsigned long long cookie);
 
 /* ---- CPUs ---- */
 /* Parse "0-3,8,10-11" into a sorted, de-duplicated array. -EINVAL on bad syntax. */
-int cpulist__parse(const char *s, int **cpus, int *nr);
+int pmu_cpus__parse(const char *s, int **cpus, int *nr);
 /* The online CPUs, from <sysfs>/devices/system/cpu/online. */
-int cpus__online(int **cpus, int *nr);
+int pmu_cpus__online(int **cpus, int *nr);
 
 #endif

@@ -12,20 +12,20 @@
 #include "pmu.h"
 #include "pmu-private.h"
 
-const char *pmu_sysfs_root(void)
+const char *pmu_sysfs__root(void)
 {
 	const char *root = getenv("PMUPROF_SYSFS");
 
 	return root && *root ? root : "/sys";
 }
 
-int pmu_sysfs_read(const char *pmu, const char *file, char *buf, size_t sz)
+int pmu_sysfs__read(const char *pmu, const char *file, char *buf, size_t sz)
 {
 	char path[1024];
 	size_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/%s", pmu_sysfs_root(), pmu,
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/%s", pmu_sysfs__root(), pmu,
 		 file);
 	f = fopen(path, "re");
 	if (!f)
@@ -38,18 +38,18 @@ int pmu_sysfs_read(const char *pmu, const char *file, char *buf, size_t sz)
 	return 0;
 }
 
-bool pmu_sysfs_exists(const char *pmu)
+bool pmu_sysfs__exists(const char *pmu)
 {
 	char buf[32];
 
-	return pmu_sysfs_read(pmu, "type", buf, sizeof(buf)) == 0;
+	return pmu_sysfs__read(pmu, "type", buf, sizeof(buf)) == 0;
 }
 
-int pmu_sysfs_type(const char *pmu, __u32 *type)
+int pmu_sysfs__type(const char *pmu, __u32 *type)
 {
 	char buf[32], *end;
 	unsigned long v;
-	int err = pmu_sysfs_read(pmu, "type", buf, sizeof(buf));
+	int err = pmu_sysfs__read(pmu, "type", buf, sizeof(buf));
 
 	if (err)
 		return err;
@@ -61,17 +61,17 @@ int pmu_sysfs_type(const char *pmu, __u32 *type)
 }
 
 /* "cpumask" (uncore: one CPU per socket) or "cpus" (hybrid core PMUs). */
-int pmu_sysfs_cpus(const char *pmu, struct pmu_cpumask *mask)
+int pmu_sysfs__cpus(const char *pmu, struct pmu_cpumask *mask)
 {
 	char buf[4096];
 	int *cpus, nr, i, err;
 
-	err = pmu_sysfs_read(pmu, "cpumask", buf, sizeof(buf));
+	err = pmu_sysfs__read(pmu, "cpumask", buf, sizeof(buf));
 	if (err)
-		err = pmu_sysfs_read(pmu, "cpus", buf, sizeof(buf));
+		err = pmu_sysfs__read(pmu, "cpus", buf, sizeof(buf));
 	if (err)
 		return err;
-	err = cpulist__parse(buf, &cpus, &nr);
+	err = pmu_cpus__parse(buf, &cpus, &nr);
 	if (err)
 		return err;
 	memset(mask, 0, sizeof(*mask));
@@ -183,7 +183,7 @@ static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, i
 	if (!strcmp(name, "name"))
 		return 0;
 	snprintf(file, sizeof(file), "format/%s", name);
-	if (pmu_sysfs_read(pmu, file, fmt, sizeof(fmt)) == 0) {
+	if (pmu_sysfs__read(pmu, file, fmt, sizeof(fmt)) == 0) {
 		r = apply_format(fmt, value, &ev->attr);
 		if (r == -ERANGE)
 			snprintf(err, errsz, "term '%s': value %#llx does not fit its bits (%s)",
@@ -194,14 +194,14 @@ static int apply_term(const char *pmu, const char *term, struct pmu_event *ev, i
 	}
 	/* A named event of this PMU, itself a list of terms. */
 	snprintf(file, sizeof(file), "events/%s", name);
-	if (!eq && depth == 0 && pmu_sysfs_read(pmu, file, alias, sizeof(alias)) == 0) {
+	if (!eq && depth == 0 && pmu_sysfs__read(pmu, file, alias, sizeof(alias)) == 0) {
 		char v[64];
 
 		snprintf(file, sizeof(file), "events/%s.scale", name);
-		if (pmu_sysfs_read(pmu, file, v, sizeof(v)) == 0 && strtod(v, NULL) > 0)
+		if (pmu_sysfs__read(pmu, file, v, sizeof(v)) == 0 && strtod(v, NULL) > 0)
 			ev->scale = strtod(v, NULL);
 		snprintf(file, sizeof(file), "events/%s.unit", name);
-		if (pmu_sysfs_read(pmu, file, v, sizeof(v)) == 0)
+		if (pmu_sysfs__read(pmu, file, v, sizeof(v)) == 0)
 			snprintf(ev->unit, sizeof(ev->unit), "%.15s", v);
 		return apply_terms(pmu, alias, ev, depth + 1, err, errsz);
 	}
@@ -227,7 +227,7 @@ static int apply_terms(const char *pmu, const char *terms, struct pmu_event *ev,
 	return r;
 }
 
-int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t errsz)
+int pmu_sysfs__parse(const char *spec, struct pmu_event *ev, char *err, size_t errsz)
 {
 	const char *slash = strchr(spec, '/'), *close;
 	char pmu[128], terms[1024];
@@ -249,17 +249,17 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 	}
 	memcpy(terms, slash + 1, len);
 	terms[len] = 0;
-	if (pmu_sysfs_type(pmu, &ev->attr.type)) {
+	if (pmu_sysfs__type(pmu, &ev->attr.type)) {
 		/* "uncore_imc" names every instance uncore_imc_0..N: parse against the first. */
 		char first[160];
 
 		snprintf(first, sizeof(first), "%s_0", pmu);
-		if (strlen(pmu) < sizeof(ev->family) && !pmu_sysfs_type(first, &ev->attr.type)) {
+		if (strlen(pmu) < sizeof(ev->family) && !pmu_sysfs__type(first, &ev->attr.type)) {
 			snprintf(ev->family, sizeof(ev->family), "%s", pmu);
 			snprintf(pmu, sizeof(pmu), "%.120s", first);
 		} else {
 			snprintf(err, errsz, "no PMU named '%s' under %s/bus/event_source/devices",
-				 pmu, pmu_sysfs_root());
+				 pmu, pmu_sysfs__root());
 			return -ENOENT;
 		}
 	}
@@ -267,7 +267,7 @@ int pmu_sysfs_parse(const char *spec, struct pmu_event *ev, char *err, size_t er
 	r = apply_terms(pmu, terms, ev, 0, err, errsz);
 	if (r)
 		return r;
-	pmu_sysfs_cpus(pmu, &ev->cpumask);
+	pmu_sysfs__cpus(pmu, &ev->cpumask);
 	snprintf(ev->pmu, sizeof(ev->pmu), "%.63s", pmu);
 	/* The software and tracepoint PMUs are the kernel's; everything else is hardware. */
 	ev->hardware = ev->attr.type != PERF_TYPE_SOFTWARE &&
@@ -317,19 +317,19 @@ static int list_dir(const char *path, bool (*skip)(const char *), char ***names,
 	return 0;
 }
 
-int pmu_sysfs_list(char ***names, int *nr)
+int pmu_sysfs__list(char ***names, int *nr)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/bus/event_source/devices", pmu_sysfs_root());
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices", pmu_sysfs__root());
 	return list_dir(path, NULL, names, nr);
 }
 
-int pmu_sysfs_events(const char *pmu, char ***names, int *nr)
+int pmu_sysfs__events(const char *pmu, char ***names, int *nr)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/events", pmu_sysfs_root(),
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices/%s/events", pmu_sysfs__root(),
 		 pmu);
 	return list_dir(path, is_event_attribute, names, nr);
 }
@@ -343,14 +343,14 @@ void pmu_names__free(char **names, int nr)
 	free(names);
 }
 
-int pmu_cpu_socket(int cpu)
+int pmu_cpu__socket(int cpu)
 {
 	char path[512], buf[32];
 	FILE *f;
 	int v = 0;
 
 	snprintf(path, sizeof(path), "%s/devices/system/cpu/cpu%d/topology/physical_package_id",
-		 pmu_sysfs_root(), cpu);
+		 pmu_sysfs__root(), cpu);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;

@@ -56,18 +56,18 @@ static int agent__events(struct agent *a)
 	err = pmu_events__fallback(a->evs, &a->nr_evs, a->o.freq, true, &fb);
 	if (err) {
 		fprintf(stderr, "pmuprof: agent: %s\n",
-			pmu_open_strerror(err, &a->evs[fb.failed < 0 ? 0 : fb.failed], buf,
-					  sizeof(buf)));
+			pmu_event__open_strerror(err, &a->evs[fb.failed < 0 ? 0 : fb.failed], buf,
+						 sizeof(buf)));
 		return 2;
 	}
 	if (fb.added_cpu_clock)
 		snprintf(a->fallback, sizeof(a->fallback),
 			 "%s: no hardware PMU (%s, a virtual machine?); sampling cpu-clock at "
 			 "%lu Hz instead",
-			 fb.dropped[0], pmu_errno_name(fb.err), a->o.freq);
+			 fb.dropped[0], pmu_errno__name(fb.err), a->o.freq);
 	else if (fb.nr_dropped)
 		snprintf(a->fallback, sizeof(a->fallback), "%s: no hardware PMU (%s); dropped",
-			 fb.dropped[0], pmu_errno_name(fb.err));
+			 fb.dropped[0], pmu_errno__name(fb.err));
 	if (a->fallback[0])
 		fprintf(stderr, "pmuprof: agent: %s\n", a->fallback);
 	for (i = 0; i < a->nr_evs; i++)
@@ -198,7 +198,7 @@ static int agent__sampler(struct agent *a)
 	struct record_error e;
 	int *cpus = NULL, nr = 0, err, i;
 
-	err = cpus__online(&cpus, &nr);
+	err = pmu_cpus__online(&cpus, &nr);
 	if (err)
 		return err;
 	so.debuginfod = !a->o.no_debuginfod;
@@ -235,8 +235,8 @@ static int agent__sampler(struct agent *a)
 
 		fprintf(stderr, "pmuprof: agent: cannot start the sampler: %s\n",
 			e.event >= 0 && e.event < a->nr_evs
-				? pmu_open_strerror(e.err ? e.err : err, &a->evs[e.event], buf,
-						    sizeof(buf))
+				? pmu_event__open_strerror(e.err ? e.err : err, &a->evs[e.event],
+							   buf, sizeof(buf))
 				: strerror(-err));
 	}
 	return err;

@@ -104,7 +104,7 @@ int cmd_collapse(int argc, char **argv)
 			fclose(in);
 		return 1;
 	}
-	err = collapse_perf(in, &o, table, &st);
+	err = perf_script__collapse(in, &o, table, &st);
 	if (in != stdin)
 		fclose(in);
 	if (err) {

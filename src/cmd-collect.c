@@ -16,6 +16,7 @@
 #include "collector.h"
 #include "target.h"
 #include "flamegraph/flamegraph.h"
+#include "atomic-file.h"
 
 static const char collect_usage[] =
 	"Usage: pmuprof collect [--collectors LIST] [-d SECONDS] [-I MS]\n"
@@ -213,7 +214,7 @@ static int target__init(struct target *t, const struct collect_args *a)
 			fprintf(stderr, "pmuprof: collect: -p %s: '%s' is not a process ID\n",
 				a->pid_list, bad);
 		for (i = 0; !err && i < t->nr_pids; i++) {
-			err = threads_of(t->pids[i], &t->tasks, &t->nr_tasks);
+			err = process__threads(t->pids[i], &t->tasks, &t->nr_tasks);
 			if (err == -ESRCH)
 				fprintf(stderr,
 					"pmuprof: collect: -p %d: no such process; check it "
@@ -225,13 +226,13 @@ static int target__init(struct target *t, const struct collect_args *a)
 	if (!a->cmd)
 		return 0;
 	{
-		char *path = find_in_path(a->cmd[0]);
+		char *path = command__find(a->cmd[0]);
 
 		if (!path) {
 			fprintf(stderr, "pmuprof: collect: %s: command not found\n", a->cmd[0]);
 			return EXIT_BAD_INPUT;
 		}
-		t->child = launch_paused(a->cmd, path, &t->go_fd, false);
+		t->child = command__launch_paused(a->cmd, path, &t->go_fd, false);
 		free(path);
 	}
 	if (t->child < 0) {
@@ -259,7 +260,7 @@ static bool target__alive(struct target *t, int *status)
 		return true;
 	}
 	for (i = 0; i < t->nr_pids; i++)
-		if (!process_exited(t->pids[i]))
+		if (!process__exited(t->pids[i]))
 			return true;
 	return t->nr_pids == 0;
 }

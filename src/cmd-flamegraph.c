@@ -97,143 +97,145 @@ static bool known_palette(const char *c)
 	return false;
 }
 
-int cmd_flamegraph(int argc, char **argv)
+static const struct option flamegraph_options[] = {
+	{"title", required_argument, NULL, O_TITLE},
+	{"subtitle", required_argument, NULL, O_SUBTITLE},
+	{"width", required_argument, NULL, O_WIDTH},
+	{"height", required_argument, NULL, O_HEIGHT},
+	{"minwidth", required_argument, NULL, O_MINWIDTH},
+	{"fonttype", required_argument, NULL, O_FONTTYPE},
+	{"fontsize", required_argument, NULL, O_FONTSIZE},
+	{"fontwidth", required_argument, NULL, O_FONTWIDTH},
+	{"countname", required_argument, NULL, O_COUNTNAME},
+	{"nametype", required_argument, NULL, O_NAMETYPE},
+	{"notes", required_argument, NULL, O_NOTES},
+	{"colors", required_argument, NULL, O_COLORS},
+	{"color", required_argument, NULL, O_COLORS},
+	{"bgcolors", required_argument, NULL, O_BGCOLORS},
+	{"hash", no_argument, NULL, O_HASH},
+	{"random", no_argument, NULL, O_RANDOM},
+	{"cp", required_argument, NULL, O_CP},
+	{"reverse", no_argument, NULL, O_REVERSE},
+	{"inverted", no_argument, NULL, O_INVERTED},
+	{"flamechart", no_argument, NULL, O_FLAMECHART},
+	{"negate", no_argument, NULL, O_NEGATE},
+	{"factor", required_argument, NULL, O_FACTOR},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* One option into o; -1 to go on, or the exit code. */
+static int flamegraph_opts__option(struct flamegraph_opts *o, int c, char **argv)
 {
-	static const struct option options[] = {
-		{"title", required_argument, NULL, O_TITLE},
-		{"subtitle", required_argument, NULL, O_SUBTITLE},
-		{"width", required_argument, NULL, O_WIDTH},
-		{"height", required_argument, NULL, O_HEIGHT},
-		{"minwidth", required_argument, NULL, O_MINWIDTH},
-		{"fonttype", required_argument, NULL, O_FONTTYPE},
-		{"fontsize", required_argument, NULL, O_FONTSIZE},
-		{"fontwidth", required_argument, NULL, O_FONTWIDTH},
-		{"countname", required_argument, NULL, O_COUNTNAME},
-		{"nametype", required_argument, NULL, O_NAMETYPE},
-		{"notes", required_argument, NULL, O_NOTES},
-		{"colors", required_argument, NULL, O_COLORS},
-		{"color", required_argument, NULL, O_COLORS},
-		{"bgcolors", required_argument, NULL, O_BGCOLORS},
-		{"hash", no_argument, NULL, O_HASH},
-		{"random", no_argument, NULL, O_RANDOM},
-		{"cp", required_argument, NULL, O_CP},
-		{"reverse", no_argument, NULL, O_REVERSE},
-		{"inverted", no_argument, NULL, O_INVERTED},
-		{"flamechart", no_argument, NULL, O_FLAMECHART},
-		{"negate", no_argument, NULL, O_NEGATE},
-		{"factor", required_argument, NULL, O_FACTOR},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct flamegraph_opts o;
-	struct folded_data d = {0};
-	int c, i, err, ret = EXIT_BAD_INPUT;
 	char *end;
 
-	flamegraph_opts__init(&o);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-		switch (c) {
-		case O_TITLE:
-			o.title = optarg;
-			break;
-		case O_SUBTITLE:
-			o.subtitle = optarg;
-			break;
-		case O_WIDTH:
-			if (positive_int("--width", optarg, &o.width))
-				return ret;
-			break;
-		case O_HEIGHT:
-			if (positive_int("--height", optarg, &o.frame_height))
-				return ret;
-			break;
-		case O_FONTSIZE:
-			if (positive_int("--fontsize", optarg, &o.fontsize))
-				return ret;
-			break;
-		case O_FONTWIDTH:
-			if (positive_double("--fontwidth", optarg, &o.fontwidth))
-				return ret;
-			break;
-		case O_FACTOR:
-			if (positive_double("--factor", optarg, &o.factor))
-				return ret;
-			break;
-		case O_MINWIDTH:
-			o.minwidth = strtod(optarg, &end);
-			o.minwidth_pct = *end == '%';
-			if (end == optarg || (*end && strcmp(end, "%")) || o.minwidth < 0) {
-				fprintf(stderr,
-					"pmuprof: flamegraph: --minwidth %s: give pixels or a "
-					"percentage like 0.5%%\n",
-					optarg);
-				return ret;
-			}
-			break;
-		case O_FONTTYPE:
-			o.fonttype = optarg;
-			break;
-		case O_COUNTNAME:
-			o.countname = optarg;
-			break;
-		case O_NAMETYPE:
-			o.nametype = optarg;
-			break;
-		case O_NOTES:
-			o.notes = optarg;
-			break;
-		case O_COLORS:
-			if (!known_palette(optarg)) {
-				fprintf(stderr,
-					"pmuprof: flamegraph: --colors %s: unknown palette; see "
-					"'pmuprof flamegraph --help'\n",
-					optarg);
-				return ret;
-			}
-			o.colors = optarg;
-			break;
-		case O_BGCOLORS:
-			o.bgcolors = optarg;
-			break;
-		case O_HASH:
-		case O_RANDOM:
-			break;
-		case O_CP:
-			o.palette_file = optarg;
-			break;
-		case O_REVERSE:
-			o.reverse = true;
-			break;
-		case O_INVERTED:
-			o.inverted = true;
-			break;
-		case O_FLAMECHART:
-			o.flamechart = true;
-			break;
-		case O_NEGATE:
-			o.negate = true;
-			break;
-		case 'h':
-			fputs(flamegraph_usage, stdout);
-			return 0;
-		default:
-			return cmd_option_error("flamegraph", c, argv, options);
+	switch (c) {
+	case O_TITLE:
+		o->title = optarg;
+		break;
+	case O_SUBTITLE:
+		o->subtitle = optarg;
+		break;
+	case O_WIDTH:
+		if (positive_int("--width", optarg, &o->width))
+			return EXIT_BAD_INPUT;
+		break;
+	case O_HEIGHT:
+		if (positive_int("--height", optarg, &o->frame_height))
+			return EXIT_BAD_INPUT;
+		break;
+	case O_FONTSIZE:
+		if (positive_int("--fontsize", optarg, &o->fontsize))
+			return EXIT_BAD_INPUT;
+		break;
+	case O_FONTWIDTH:
+		if (positive_double("--fontwidth", optarg, &o->fontwidth))
+			return EXIT_BAD_INPUT;
+		break;
+	case O_FACTOR:
+		if (positive_double("--factor", optarg, &o->factor))
+			return EXIT_BAD_INPUT;
+		break;
+	case O_MINWIDTH:
+		o->minwidth = strtod(optarg, &end);
+		o->minwidth_pct = *end == '%';
+		if (end == optarg || (*end && strcmp(end, "%")) || o->minwidth < 0) {
+			fprintf(stderr,
+				"pmuprof: flamegraph: --minwidth %s: give pixels or a "
+				"percentage like 0.5%%\n",
+				optarg);
+			return EXIT_BAD_INPUT;
 		}
+		break;
+	case O_FONTTYPE:
+		o->fonttype = optarg;
+		break;
+	case O_COUNTNAME:
+		o->countname = optarg;
+		break;
+	case O_NAMETYPE:
+		o->nametype = optarg;
+		break;
+	case O_NOTES:
+		o->notes = optarg;
+		break;
+	case O_COLORS:
+		if (!known_palette(optarg)) {
+			fprintf(stderr,
+				"pmuprof: flamegraph: --colors %s: unknown palette; see "
+				"'pmuprof flamegraph --help'\n",
+				optarg);
+			return EXIT_BAD_INPUT;
+		}
+		o->colors = optarg;
+		break;
+	case O_BGCOLORS:
+		o->bgcolors = optarg;
+		break;
+	case O_HASH:
+	case O_RANDOM:
+		break;
+	case O_CP:
+		o->palette_file = optarg;
+		break;
+	case O_REVERSE:
+		o->reverse = true;
+		break;
+	case O_INVERTED:
+		o->inverted = true;
+		break;
+	case O_FLAMECHART:
+		o->flamechart = true;
+		break;
+	case O_NEGATE:
+		o->negate = true;
+		break;
+	case 'h':
+		fputs(flamegraph_usage, stdout);
+		return 0;
+	default:
+		return cmd_option_error("flamegraph", c, argv, flamegraph_options);
 	}
+	return -1;
+}
+
+/* The folded files (stdin when none) into d; 0 or an exit code. */
+static int read_inputs(int argc, char **argv, struct folded_data *d)
+{
+	int i, err = 0;
+
 	if (optind >= argc) {
-		err = folded__read(stdin, &d);
+		err = folded__read(stdin, d);
 	} else {
-		for (i = optind, err = 0; i < argc && !err; i++) {
+		for (i = optind; i < argc && !err; i++) {
 			FILE *f = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
 
 			if (!f) {
 				fprintf(stderr, "pmuprof: flamegraph: %s: %s\n", argv[i],
 					strerror(errno));
-				goto out;
+				return EXIT_BAD_INPUT;
 			}
-			err = folded__read(f, &d);
+			err = folded__read(f, d);
 			if (f != stdin)
 				fclose(f);
 		}
@@ -241,31 +243,48 @@ int cmd_flamegraph(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "pmuprof: flamegraph: reading the input failed: %s\n",
 			strerror(-err));
-		goto out;
+		return EXIT_BAD_INPUT;
 	}
-	if (d.invalid)
+	if (d->invalid)
 		fprintf(stderr, "pmuprof: flamegraph: ignored %zu lines with invalid format\n",
-			d.invalid);
-	if (!d.nr) {
+			d->invalid);
+	if (!d->nr) {
 		fprintf(stderr, "pmuprof: flamegraph: no stack counts found in the input; expected "
 				"folded lines like 'main;work 42' (pmuprof record or collapse "
 				"writes them)\n");
-		goto out;
+		return EXIT_BAD_INPUT;
 	}
+	return 0;
+}
+
+int cmd_flamegraph(int argc, char **argv)
+{
+	struct flamegraph_opts o;
+	struct folded_data d = {0};
+	int c, err, ret;
+
+	flamegraph_opts__init(&o);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", flamegraph_options, NULL)) != -1) {
+		ret = flamegraph_opts__option(&o, c, argv);
+		if (ret >= 0)
+			return ret;
+	}
+	ret = read_inputs(argc, argv, &d);
+	if (ret)
+		goto out;
 	err = flamegraph__write(stdout, &d, &o);
 	if (!err && fflush(stdout))
 		err = -errno;
 	if (err == -ENODATA) {
 		fprintf(stderr, "pmuprof: flamegraph: every count is zero: nothing to draw\n");
-		goto out;
-	}
-	if (err) {
+		ret = EXIT_BAD_INPUT;
+	} else if (err) {
 		fprintf(stderr, "pmuprof: flamegraph: writing the SVG failed: %s\n",
 			strerror(-err));
 		ret = 1;
-		goto out;
 	}
-	ret = 0;
 out:
 	folded_data__free(&d);
 	return ret;

@@ -49,7 +49,7 @@ static const char *openable(struct pmu_list_entry *e, bool *ok)
 		return "uncore: count only (pmuprof stat)";
 	err = pmu_event__probe(&ev);
 	if (err) {
-		if (pmu_err_is_no_pmu(err))
+		if (pmu_errno__is_no_pmu(err))
 			return ev.hardware ? "no hardware PMU" : "not supported by this kernel";
 		snprintf(why, sizeof(why), "%s", strerror(-err));
 		return why;
@@ -168,7 +168,7 @@ int cmd_list(int argc, char **argv)
 	}
 	if (all)
 		setenv("LIBPFM_ENCODE_INACTIVE", "1", 1);
-	err = pmu_list_events(all, &list, &nr);
+	err = pmu_events__list(all, &list, &nr);
 	if (err) {
 		fprintf(stderr, "pmuprof: list: %s\n", strerror(-err));
 		return 1;

@@ -26,6 +26,7 @@
 #include "record.h"
 #include "target.h"
 #include "util.h"
+#include "atomic-file.h"
 
 static const char record_usage[] =
 	"Usage: pmuprof record [OPTIONS] [-- COMMAND [ARGS...]]\n"
@@ -396,181 +397,190 @@ static const char *output_ext(const char *path)
 	return dot && dot != base ? dot : "";
 }
 
-static int parse_args(int argc, char **argv, struct record_args *a)
+static void record_args__init(struct record_args *a)
 {
-	struct target_spec ts = {0};
-	char why[256];
-	long long v;
-	int c;
-	char *end;
-
 	memset(a, 0, sizeof(*a));
 	a->events = "cycles";
 	a->output = "profile.folded";
 	a->max_stack = PROFILE_MAX_DEPTH;
 	a->max_stacks = 16384;
 	a->finish_budget = FINISH_BUDGET_S;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'a':
-			a->all_cpus = true;
-			break;
-		case 'C':
-			a->cpu_list = optarg;
-			break;
-		case 'p':
-			a->pid_list = optarg;
-			break;
-		case 't':
-			a->tid_list = optarg;
-			break;
-		case 'e':
-			a->events = optarg;
-			break;
-		case 'F':
-			a->freq_arg = optarg;
-			break;
-		case 'c':
-			a->period_arg = optarg;
-			break;
-		case 'd':
-			a->duration_arg = optarg;
-			break;
-		case 'U':
-			a->user_only = true;
-			break;
-		case 'K':
-			a->kernel_only = true;
-			break;
-		case 'g':
-			break; /* perf's "record call graphs": always done */
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'v':
-			log_set_level(log_get_level() + 1);
-			break;
-		case OPT_NO_FALLBACK:
-			a->no_fallback = true;
-			break;
-		case OPT_ATTACH:
-			a->attach_arg = optarg;
-			break;
-		case OPT_FORMAT:
-			a->format = optarg;
-			break;
-		case OPT_NO_DEMANGLE:
-			a->no_demangle = true;
-			break;
-		case OPT_MODULE_OFFSETS:
-			a->module_offsets = true;
-			break;
-		case OPT_NO_INLINE:
-			a->no_inline = true;
-			break;
-		case OPT_NO_DEBUGINFOD:
-			a->no_debuginfod = true;
-			break;
-		case OPT_DEBUGINFOD_BUDGET:
-			v = parse_positive(optarg, 3600);
-			if (v < 0)
-				fail_input(
-					"--debuginfod-budget %s: give whole seconds from 1 to 3600",
-					optarg);
-			a->debuginfod_budget = v;
-			break;
-		case OPT_REPORT:
-			a->report = true;
-			break;
-		case OPT_DEBUG_DIR:
-			if (strchr(optarg, ':') ||
-			    strlen(a->debug_dirs) + strlen(optarg) + 2 > sizeof(a->debug_dirs))
-				fail_input("--debug-dir %s: one directory per option, without ':'",
-					   optarg);
-			snprintf(a->debug_dirs + strlen(a->debug_dirs),
-				 sizeof(a->debug_dirs) - strlen(a->debug_dirs), "%s:", optarg);
-			break;
-		case OPT_COUNT_MODE:
-			if (!strcmp(optarg, "samples"))
-				a->count_mode = 1;
-			else if (!strcmp(optarg, "events"))
-				a->count_mode = 2;
-			else if (parse_positive(optarg, LLONG_MAX) > 0)
-				a->period_arg = optarg; /* perf's --count PERIOD */
-			else
-				fail_input("--count=%s: use samples or events", optarg);
-			break;
-		case OPT_STACK_WALK:
-			if (!strcmp(optarg, "bpf"))
-				a->bpf_walk = true;
-			else if (strcmp(optarg, "perf"))
-				fail_input("--stack-walk=%s: unknown walker; use perf or bpf",
-					   optarg);
-			break;
-		case OPT_CALL_GRAPH:
-			if (parse_call_graph(a, optarg))
-				return -EINVAL;
-			break;
-		case OPT_UNWIND_MEMORY:
-			a->unwind_memory = parse_size(optarg);
-			if (!a->unwind_memory)
-				fail_input("--unwind-memory %s: give a size such as 64M or 1G (at "
-					   "least 64K)",
-					   optarg);
-			break;
-		case OPT_MAX_STACK:
-			v = parse_positive(optarg, PROFILE_MAX_DEPTH);
-			if (v < 0)
-				fail_input("--max-stack %s: give a number of frames from 1 to %d",
-					   optarg, PROFILE_MAX_DEPTH);
-			a->max_stack = v;
-			break;
-		case OPT_FINISH_BUDGET:
-			v = !strcmp(optarg, "0") ? 0 : parse_positive(optarg, 86400);
-			if (v < 0)
-				fail_input("--finish-budget %s: give whole seconds from 0 (none) "
-					   "to 86400",
-					   optarg);
-			a->finish_budget = v;
-			break;
-		case OPT_MAX_STACKS:
-			v = parse_positive(optarg, 1 << 24);
-			if (v < 0)
-				fail_input("--max-stacks %s: give a number of stacks from 1 to %d",
-					   optarg, 1 << 24);
-			a->max_stacks = v;
-			break;
-		case OPT_MAX_TABLE:
-		case OPT_MAX_PROCESSES:
-			v = parse_positive(optarg, 1 << 30);
-			if (v < 0)
-				fail_input("--%s %s: give a number from 1 to %d",
-					   c == OPT_MAX_TABLE ? "max-table" : "max-processes",
-					   optarg, 1 << 30);
-			*(c == OPT_MAX_TABLE ? &a->max_table : &a->max_processes) = v;
-			break;
-		case OPT_DRAIN_INTERVAL:
-			v = parse_positive(optarg, 3600 * 1000);
-			if (v < 0)
-				fail_input("--drain-interval %s: give milliseconds from 1 to %d",
-					   optarg, 3600 * 1000);
-			a->drain_ms = v;
-			break;
-		case 'h':
-			fputs(record_usage, stdout);
-			exit(0);
-		default:
-			exit(cmd_option_error("record", c, argv, record_options));
-		}
+}
+
+/* The options that take a bounded number (or size); 0 or -EINVAL (said why). */
+static int record_args__number_option(struct record_args *a, int c, char **argv)
+{
+	long long v;
+
+	switch (c) {
+	case OPT_DEBUGINFOD_BUDGET:
+		v = parse_positive(optarg, 3600);
+		if (v < 0)
+			fail_input("--debuginfod-budget %s: give whole seconds from 1 to 3600",
+				   optarg);
+		a->debuginfod_budget = v;
+		break;
+	case OPT_UNWIND_MEMORY:
+		a->unwind_memory = parse_size(optarg);
+		if (!a->unwind_memory)
+			fail_input("--unwind-memory %s: give a size such as 64M or 1G (at "
+				   "least 64K)",
+				   optarg);
+		break;
+	case OPT_MAX_STACK:
+		v = parse_positive(optarg, PROFILE_MAX_DEPTH);
+		if (v < 0)
+			fail_input("--max-stack %s: give a number of frames from 1 to %d", optarg,
+				   PROFILE_MAX_DEPTH);
+		a->max_stack = v;
+		break;
+	case OPT_FINISH_BUDGET:
+		v = !strcmp(optarg, "0") ? 0 : parse_positive(optarg, 86400);
+		if (v < 0)
+			fail_input("--finish-budget %s: give whole seconds from 0 (none) "
+				   "to 86400",
+				   optarg);
+		a->finish_budget = v;
+		break;
+	case OPT_MAX_STACKS:
+		v = parse_positive(optarg, 1 << 24);
+		if (v < 0)
+			fail_input("--max-stacks %s: give a number of stacks from 1 to %d", optarg,
+				   1 << 24);
+		a->max_stacks = v;
+		break;
+	case OPT_MAX_TABLE:
+	case OPT_MAX_PROCESSES:
+		v = parse_positive(optarg, 1 << 30);
+		if (v < 0)
+			fail_input("--%s %s: give a number from 1 to %d",
+				   c == OPT_MAX_TABLE ? "max-table" : "max-processes", optarg,
+				   1 << 30);
+		*(c == OPT_MAX_TABLE ? &a->max_table : &a->max_processes) = v;
+		break;
+	case OPT_DRAIN_INTERVAL:
+		v = parse_positive(optarg, 3600 * 1000);
+		if (v < 0)
+			fail_input("--drain-interval %s: give milliseconds from 1 to %d", optarg,
+				   3600 * 1000);
+		a->drain_ms = v;
+		break;
+	default:
+		exit(cmd_option_error("record", c, argv, record_options));
 	}
-	if (optind < argc)
-		a->cmd = &argv[optind];
+	return 0;
+}
+
+/* One option from getopt_long; 0 or -EINVAL (said why). */
+static int record_args__option(struct record_args *a, int c, char **argv)
+{
+	switch (c) {
+	case 'a':
+		a->all_cpus = true;
+		break;
+	case 'C':
+		a->cpu_list = optarg;
+		break;
+	case 'p':
+		a->pid_list = optarg;
+		break;
+	case 't':
+		a->tid_list = optarg;
+		break;
+	case 'e':
+		a->events = optarg;
+		break;
+	case 'F':
+		a->freq_arg = optarg;
+		break;
+	case 'c':
+		a->period_arg = optarg;
+		break;
+	case 'd':
+		a->duration_arg = optarg;
+		break;
+	case 'U':
+		a->user_only = true;
+		break;
+	case 'K':
+		a->kernel_only = true;
+		break;
+	case 'g':
+		break; /* perf's "record call graphs": always done */
+	case 'o':
+		a->output = optarg;
+		break;
+	case 'q':
+		a->quiet = true;
+		break;
+	case 'v':
+		log_set_level(log_get_level() + 1);
+		break;
+	case OPT_NO_FALLBACK:
+		a->no_fallback = true;
+		break;
+	case OPT_ATTACH:
+		a->attach_arg = optarg;
+		break;
+	case OPT_FORMAT:
+		a->format = optarg;
+		break;
+	case OPT_NO_DEMANGLE:
+		a->no_demangle = true;
+		break;
+	case OPT_MODULE_OFFSETS:
+		a->module_offsets = true;
+		break;
+	case OPT_NO_INLINE:
+		a->no_inline = true;
+		break;
+	case OPT_NO_DEBUGINFOD:
+		a->no_debuginfod = true;
+		break;
+	case OPT_REPORT:
+		a->report = true;
+		break;
+	case OPT_DEBUG_DIR:
+		if (strchr(optarg, ':') ||
+		    strlen(a->debug_dirs) + strlen(optarg) + 2 > sizeof(a->debug_dirs))
+			fail_input("--debug-dir %s: one directory per option, without ':'", optarg);
+		snprintf(a->debug_dirs + strlen(a->debug_dirs),
+			 sizeof(a->debug_dirs) - strlen(a->debug_dirs), "%s:", optarg);
+		break;
+	case OPT_COUNT_MODE:
+		if (!strcmp(optarg, "samples"))
+			a->count_mode = 1;
+		else if (!strcmp(optarg, "events"))
+			a->count_mode = 2;
+		else if (parse_positive(optarg, LLONG_MAX) > 0)
+			a->period_arg = optarg; /* perf's --count PERIOD */
+		else
+			fail_input("--count=%s: use samples or events", optarg);
+		break;
+	case OPT_STACK_WALK:
+		if (!strcmp(optarg, "bpf"))
+			a->bpf_walk = true;
+		else if (strcmp(optarg, "perf"))
+			fail_input("--stack-walk=%s: unknown walker; use perf or bpf", optarg);
+		break;
+	case OPT_CALL_GRAPH:
+		if (parse_call_graph(a, optarg))
+			return -EINVAL;
+		break;
+	case 'h':
+		fputs(record_usage, stdout);
+		exit(0);
+	default:
+		return record_args__number_option(a, c, argv);
+	}
+	return 0;
+}
+
+/* -F, -c and -d, checked against each other and the kernel's limit. */
+static int record_args__sampling(struct record_args *a)
+{
+	long long v;
+	char *end;
 
 	if (a->freq_arg && a->period_arg)
 		fail_input("-F %s and -c %s: give a frequency or a period, not both", a->freq_arg,
@@ -605,6 +615,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			fail_input("-d %s: the duration must be a positive number of seconds",
 				   a->duration_arg);
 	}
+	return 0;
+}
+
+/* --attach, -U/-K and the target options. */
+static int record_args__target(struct record_args *a)
+{
+	struct target_spec ts = {0};
+	char why[256];
+
 	if (a->attach_arg && pmu_attach_mode__parse(a->attach_arg, &a->attach))
 		fail_input("--attach=%s: unknown mode; use auto, link or ioctl", a->attach_arg);
 	if (a->user_only && a->kernel_only)
@@ -619,6 +638,12 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		    &ts, TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_TIDS | TARGET_CMD,
 		    why, sizeof(why)))
 		fail_input("%s", why);
+	return 0;
+}
+
+/* --format, or the output name's extension. */
+static int record_args__format(struct record_args *a)
+{
 	if (a->format) {
 		if (!strcmp(a->format, "folded"))
 			a->out_format = OUT_FOLDED;
@@ -646,6 +671,24 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				   a->output, ext + 1);
 	}
 	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct record_args *a)
+{
+	int c;
+
+	record_args__init(a);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:aC:p:t:e:F:c:d:UKgo:qvh", record_options, NULL)) !=
+	       -1)
+		if (record_args__option(a, c, argv))
+			return -EINVAL;
+	if (optind < argc)
+		a->cmd = &argv[optind];
+	if (record_args__sampling(a) || record_args__target(a))
+		return -EINVAL;
+	return record_args__format(a);
 }
 
 static int add_int(int **arr, int *n, int v)
@@ -738,7 +781,7 @@ static bool targets_exited(const int *ids, int nr)
 	int i;
 
 	for (i = 0; i < nr; i++)
-		if (!process_exited(ids[i]))
+		if (!process__exited(ids[i]))
 			return false;
 	return nr > 0;
 }
@@ -950,7 +993,7 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 		fprintf(stderr,
 			"pmuprof: %s: the kernel's verifier rejected it (%s); run with -vv for the "
 			"verifier log\n",
-			stage_text(e->stage), pmu_errno_name(err));
+			stage_text(e->stage), pmu_errno__name(err));
 		return;
 	}
 	if (err == EPERM || err == EACCES) {
@@ -960,13 +1003,13 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 		fprintf(stderr,
 			"pmuprof: %s%s: not permitted (%s): run as root or grant CAP_BPF and "
 			"CAP_PERFMON (kernel.perf_event_paranoid is %ld)\n",
-			stage_text(e->stage), where, pmu_errno_name(err), paranoid);
+			stage_text(e->stage), where, pmu_errno__name(err), paranoid);
 		return;
 	}
 	switch (e->stage) {
 	case RECORD_STAGE_OPEN:
 		fprintf(stderr, "pmuprof: %s%s\n",
-			pmu_open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
+			pmu_event__open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);
 		break;
 	case RECORD_STAGE_ATTACH:
 		if (err == EPROTO && evs[e->event].attr.precise_ip)
@@ -979,7 +1022,7 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 			fprintf(stderr,
 				"pmuprof: %s%s: this kernel has no perf bpf_link (%s); "
 				"use --attach=ioctl\n",
-				stage_text(e->stage), where, pmu_errno_name(err));
+				stage_text(e->stage), where, pmu_errno__name(err));
 		else
 			fprintf(stderr, "pmuprof: %s '%s'%s: %s\n", stage_text(e->stage),
 				evs[e->event].name, where, strerror(err));
@@ -1218,394 +1261,495 @@ static void print_debuginfod(const struct symbolizer *sym, bool tty)
 	fputc('\n', stderr);
 }
 
-int cmd_record(int argc, char **argv)
-{
-	struct record_opts opts = {.sz = sizeof(opts)};
-	struct symbolizer_opts sym_opts = {.sz = sizeof(sym_opts)};
-	struct pmu_event *evs = NULL, *tmp_evs;
-	struct stack_table *tables[PROFILE_MAX_EVENTS] = {NULL};
+/* Everything one record holds, from the options to the files written. */
+struct record_run {
+	struct record_args a;
+	struct record_opts opts;
+	struct pmu_event *evs;
+	int nr_evs;
+	struct stack_table *tables[PROFILE_MAX_EVENTS];
 	struct atomic_file outs_f[PROFILE_MAX_EVENTS];
-	char *outs[PROFILE_MAX_EVENTS] = {NULL};
-	struct record_error rerr;
+	char *outs[PROFILE_MAX_EVENTS];
+	int nr_outs; /* outs_f still open: aborted at the end */
 	struct record_stats st;
 	struct pmu_fallback fb;
-	struct record_args a;
-	struct symbolizer *sym = NULL;
-	struct record *rec = NULL;
-	int *cpus = NULL, *online = NULL, *tasks = NULL, *ids = NULL;
-	int nr_cpus = 0, nr_online = 0, nr_tasks = 0, nr_evs = 0, nr_outs = 0, nr_ids = 0;
-	int child_status = 0;
-	int ret = EXIT_BAD_INPUT, err, i, go_fd = -1, direct_output;
-	char *bad = NULL, *cmd_path = NULL, why[256];
-	pid_t child = -1;
-	double start, last_status = 0, end_at = 0, stop_time = 0, term_at = 0;
-	time_t wall_start = 0;
-	bool tty = isatty(STDERR_FILENO), child_done = false;
+	struct symbolizer *sym;
+	struct record *rec;
+	int *cpus, *online, *tasks, *ids;
+	int nr_cpus, nr_online, nr_tasks, nr_ids;
+	int child_status, go_fd, direct_output;
+	char *bad, *cmd_path;
+	pid_t child;
+	double start, stop_time, term_at;
+	time_t wall_start;
+	bool tty, child_done;
+};
 
-	memset(outs_f, 0, sizeof(outs_f));
-	if (parse_args(argc, argv, &a))
-		return EXIT_BAD_INPUT;
-	libbpf_set_print(log_libbpf_print);
+/* -e: parsed, sampling events only, at most PROFILE_MAX_EVENTS; 0 or an exit code. */
+static int record_run__events(struct record_run *r)
+{
+	const struct record_args *a = &r->a;
+	char why[256];
+	int err, i;
 
-	/* A path that cannot be written fails now, before anything runs. */
-	direct_output = atomic_file__check(a.output);
-	if (direct_output < 0) {
-		fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
-			a.output, strerror(-direct_output));
-		goto out;
-	}
-
-	/* Events. */
-	err = pmu_events__parse_list(a.events, &evs, &nr_evs, &bad, why, sizeof(why));
+	err = pmu_events__parse_list(a->events, &r->evs, &r->nr_evs, &r->bad, why, sizeof(why));
 	if (err) {
-		explain_event_error(a.events, bad, err, why);
-		goto out;
+		explain_event_error(a->events, r->bad, err, why);
+		return EXIT_BAD_INPUT;
 	}
-	for (i = 0; i < nr_evs; i++) {
-		if (evs[i].uncore) {
+	for (i = 0; i < r->nr_evs; i++) {
+		if (r->evs[i].uncore) {
 			fprintf(stderr,
 				"pmuprof: -e %s: %s is an uncore event: uncore PMUs count but "
 				"cannot "
 				"sample; count it with 'pmuprof stat'\n",
-				a.events, evs[i].name);
-			goto out;
+				a->events, r->evs[i].name);
+			return EXIT_BAD_INPUT;
 		}
 	}
-	if (nr_evs > PROFILE_MAX_EVENTS) {
-		fprintf(stderr, "pmuprof: -e %s: at most %d events per record\n", a.events,
+	if (r->nr_evs > PROFILE_MAX_EVENTS) {
+		fprintf(stderr, "pmuprof: -e %s: at most %d events per record\n", a->events,
 			PROFILE_MAX_EVENTS);
-		goto out;
+		return EXIT_BAD_INPUT;
 	}
-	for (i = 0; i < nr_evs; i++)
-		pmu_event__set_sampling(&evs[i], a.freq, a.period);
+	for (i = 0; i < r->nr_evs; i++)
+		pmu_event__set_sampling(&r->evs[i], a->freq, a->period);
+	return 0;
+}
 
-	/* Targets. */
-	err = cpus__online(&online, &nr_online);
+/* -C: every CPU given must be online; 0 or an exit code. */
+static int record_run__cpu_list(struct record_run *r)
+{
+	int err, i, j;
+
+	err = pmu_cpus__parse(r->a.cpu_list, &r->cpus, &r->nr_cpus);
+	if (err) {
+		fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n", r->a.cpu_list);
+		return EXIT_BAD_INPUT;
+	}
+	for (i = 0; i < r->nr_cpus; i++) {
+		for (j = 0; j < r->nr_online && r->online[j] != r->cpus[i]; j++)
+			;
+		if (j == r->nr_online) {
+			char list[256] = "";
+
+			for (j = 0; j < r->nr_online; j++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
+					 j ? "," : "", r->online[j]);
+			fprintf(stderr, "pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
+				r->a.cpu_list, r->cpus[i], list);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	return 0;
+}
+
+/* CPUs, processes, threads or the command to launch; 0 or an exit code. */
+static int record_run__targets(struct record_run *r)
+{
+	struct record_args *a = &r->a;
+	int err;
+
+	err = pmu_cpus__online(&r->online, &r->nr_online);
 	if (err) {
 		fprintf(stderr, "pmuprof: cannot read the online CPUs: %s\n", strerror(-err));
-		ret = 1;
-		goto out;
+		return 1;
 	}
-	if (a.cpu_list) {
-		err = cpulist__parse(a.cpu_list, &cpus, &nr_cpus);
-		if (err) {
-			fprintf(stderr, "pmuprof: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
-				a.cpu_list);
-			goto out;
-		}
-		for (i = 0; i < nr_cpus; i++) {
-			int j;
-
-			for (j = 0; j < nr_online && online[j] != cpus[i]; j++)
-				;
-			if (j == nr_online) {
-				char list[256] = "";
-
-				for (j = 0; j < nr_online; j++)
-					snprintf(list + strlen(list), sizeof(list) - strlen(list),
-						 "%s%d", j ? "," : "", online[j]);
-				fprintf(stderr,
-					"pmuprof: -C %s: CPU %d is not online (online CPUs: %s)\n",
-					a.cpu_list, cpus[i], list);
-				goto out;
-			}
-		}
-	} else if (a.pid_list) {
-		if (parse_id_list("-p", a.pid_list, false, &tasks, &nr_tasks, &ids, &nr_ids))
-			goto out;
-	} else if (a.tid_list) {
-		if (parse_id_list("-t", a.tid_list, true, &tasks, &nr_tasks, &ids, &nr_ids))
-			goto out;
-	} else if (a.cmd) {
-		cmd_path = find_in_path(a.cmd[0]);
-		if (!cmd_path) {
-			fprintf(stderr, "pmuprof: %s: command not found\n", a.cmd[0]);
-			goto out;
-		}
-		a.cmd_path = cmd_path;
-	} else {
-		cpus = malloc(nr_online * sizeof(int));
-		if (!cpus) {
-			ret = 1;
-			goto out;
-		}
-		memcpy(cpus, online, nr_online * sizeof(int));
-		nr_cpus = nr_online;
+	if (a->cpu_list)
+		return record_run__cpu_list(r);
+	if (a->pid_list || a->tid_list) {
+		if (parse_id_list(a->pid_list ? "-p" : "-t",
+				  a->pid_list ? a->pid_list : a->tid_list, !a->pid_list, &r->tasks,
+				  &r->nr_tasks, &r->ids, &r->nr_ids))
+			return EXIT_BAD_INPUT;
+		return 0;
 	}
+	if (a->cmd) {
+		r->cmd_path = command__find(a->cmd[0]);
+		if (!r->cmd_path) {
+			fprintf(stderr, "pmuprof: %s: command not found\n", a->cmd[0]);
+			return EXIT_BAD_INPUT;
+		}
+		a->cmd_path = r->cmd_path;
+		return 0;
+	}
+	r->cpus = malloc(r->nr_online * sizeof(int));
+	if (!r->cpus)
+		return 1;
+	memcpy(r->cpus, r->online, r->nr_online * sizeof(int));
+	r->nr_cpus = r->nr_online;
+	return 0;
+}
+
+/* Hardware events without a PMU: dropped, or cpu-clock instead; 0 or an exit code. */
+static int record_run__fallback(struct record_run *r)
+{
+	const struct record_args *a = &r->a;
+	struct pmu_fallback *fb = &r->fb;
+	struct pmu_event *tmp_evs;
+	char list[512] = "";
+	int err, i;
 
 	/* Room for the cpu-clock event that may replace them all. */
-	tmp_evs = realloc(evs, (nr_evs + 1) * sizeof(*evs));
-	if (!tmp_evs) {
-		ret = 1;
-		goto out;
-	}
-	evs = tmp_evs;
-	err = pmu_events__fallback(evs, &nr_evs, a.freq ? a.freq : 99, !a.no_fallback, &fb);
+	tmp_evs = realloc(r->evs, (r->nr_evs + 1) * sizeof(*r->evs));
+	if (!tmp_evs)
+		return 1;
+	r->evs = tmp_evs;
+	err = pmu_events__fallback(r->evs, &r->nr_evs, a->freq ? a->freq : 99, !a->no_fallback, fb);
 	if (err) {
 		char buf[512];
-		int e = -err;
 
-		if (fb.nr_dropped && pmu_err_is_no_pmu(err))
+		if (fb->nr_dropped && pmu_errno__is_no_pmu(err))
 			fprintf(stderr,
 				"pmuprof: %s: no hardware PMU on this machine (%s; a virtual "
 				"machine?) "
 				"and --no-fallback was given; drop --no-fallback to sample "
 				"cpu-clock\n",
-				evs[fb.failed].name, pmu_errno_name(err));
-		else if (e == EPERM || e == EACCES)
-			fprintf(stderr, "pmuprof: %s\n",
-				pmu_open_strerror(err, &evs[fb.failed], buf, sizeof(buf)));
+				r->evs[fb->failed].name, pmu_errno__name(err));
 		else
 			fprintf(stderr, "pmuprof: %s\n",
-				pmu_open_strerror(err, &evs[fb.failed], buf, sizeof(buf)));
-		goto out;
+				pmu_event__open_strerror(err, &r->evs[fb->failed], buf,
+							 sizeof(buf)));
+		return EXIT_BAD_INPUT;
 	}
-	if (fb.nr_dropped) {
-		char list[512] = "";
+	if (!fb->nr_dropped)
+		return 0;
+	for (i = 0; i < fb->nr_dropped && i < 8; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "",
+			 fb->dropped[i]);
+	if (fb->added_cpu_clock)
+		fprintf(stderr,
+			"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
+			"cpu-clock at %lu Hz instead%s\n",
+			list, pmu_errno__name(fb->err), a->freq ? a->freq : 99UL,
+			a->period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
+					"give -F HZ to choose the rate)"
+				      : "");
+	else
+		fprintf(stderr, "pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
+			list, pmu_errno__name(fb->err), r->evs[0].name);
+	return 0;
+}
 
-		for (i = 0; i < fb.nr_dropped && i < 8; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-				 i ? "," : "", fb.dropped[i]);
-		if (fb.added_cpu_clock)
-			fprintf(stderr,
-				"pmuprof: %s: no hardware PMU (%s, a virtual machine?); sampling "
-				"cpu-clock at %lu Hz instead%s\n",
-				list, pmu_errno_name(fb.err), a.freq ? a.freq : 99UL,
-				a.period_arg ? " (-c counts hardware events, not cpu-clock's ns: "
-					       "give -F HZ to choose the rate)"
-					     : "");
-		else
-			fprintf(stderr,
-				"pmuprof: %s: no hardware PMU (%s); dropped, sampling %s only\n",
-				list, pmu_errno_name(fb.err), evs[0].name);
-	}
+/* Outputs: opened before recording, renamed into place at the end; 0 or an exit code. */
+static int record_run__outputs(struct record_run *r)
+{
+	int err, i;
 
-	if (direct_output && nr_evs > 1) {
+	if (r->direct_output && r->nr_evs > 1) {
 		fprintf(stderr,
 			"pmuprof: -o %s: %d events need a file each (FILE.EVENT.folded); "
 			"give a file name\n",
-			a.output, nr_evs);
-		goto out;
+			r->a.output, r->nr_evs);
+		return EXIT_BAD_INPUT;
 	}
-	/* Outputs: opened before recording, renamed into place at the end. */
-	for (i = 0; i < nr_evs; i++) {
-		outs[i] = output_name(a.output, evs[i].name, nr_evs);
-		if (!outs[i]) {
-			ret = 1;
-			goto out;
-		}
-		err = atomic_file__open(&outs_f[i], outs[i]);
+	for (i = 0; i < r->nr_evs; i++) {
+		r->outs[i] = output_name(r->a.output, r->evs[i].name, r->nr_evs);
+		if (!r->outs[i])
+			return 1;
+		err = atomic_file__open(&r->outs_f[i], r->outs[i]);
 		if (err) {
 			fprintf(stderr,
 				"pmuprof: -o %s: cannot write there: %s; choose another path\n",
-				outs[i], strerror(-err));
-			goto out;
+				r->outs[i], strerror(-err));
+			return EXIT_BAD_INPUT;
 		}
-		nr_outs++;
-		tables[i] = stack_table__new();
-		if (!tables[i]) {
-			ret = 1;
-			goto out;
-		}
+		r->nr_outs++;
+		r->tables[i] = stack_table__new();
+		if (!r->tables[i])
+			return 1;
 	}
+	return 0;
+}
 
-	/* Signals: stop, detach, drain, write. */
-	signals__install(on_signal, on_child);
-
-	if (cmd_path) {
-		child = launch_paused(a.cmd, cmd_path, &go_fd, output_is_stdout(&outs_f[0]));
-		if (child < 0) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
-				strerror(-child));
-			ret = 1;
-			goto out;
-		}
-		command_pid = child;
-		err = add_int(&tasks, &nr_tasks, child);
-		if (err) {
-			ret = 1;
-			goto out;
-		}
+/* -- COMMAND: started paused (it execs once the events are enabled); 0 or an exit code. */
+static int record_run__launch(struct record_run *r)
+{
+	r->child = command__launch_paused(r->a.cmd, r->cmd_path, &r->go_fd,
+					  output_is_stdout(&r->outs_f[0]));
+	if (r->child < 0) {
+		fprintf(stderr, "pmuprof: %s: cannot start: %s\n", r->a.cmd[0],
+			strerror(-r->child));
+		return 1;
 	}
+	command_pid = r->child;
+	return add_int(&r->tasks, &r->nr_tasks, r->child) ? 1 : 0;
+}
 
-	strncat(a.debug_dirs, "/usr/lib/debug", sizeof(a.debug_dirs) - strlen(a.debug_dirs) - 1);
-	sym_opts.debug_dirs = a.debug_dirs;
-	sym_opts.no_demangle = a.no_demangle;
-	sym_opts.module_offsets = a.module_offsets;
-	sym_opts.no_inline = a.no_inline;
+/* The symbolizer the options ask for; 0 or an exit code. */
+static int record_run__symbolizer(struct record_run *r)
+{
+	struct symbolizer_opts sym_opts = {.sz = sizeof(sym_opts)};
+	struct record_args *a = &r->a;
+
+	strncat(a->debug_dirs, "/usr/lib/debug", sizeof(a->debug_dirs) - strlen(a->debug_dirs) - 1);
+	sym_opts.debug_dirs = a->debug_dirs;
+	sym_opts.no_demangle = a->no_demangle;
+	sym_opts.module_offsets = a->module_offsets;
+	sym_opts.no_inline = a->no_inline;
 	/* Without inline frames DWARF would only give lines, which no output spells yet. */
-	sym_opts.no_dwarf = a.no_inline;
-	sym_opts.debuginfod = !a.no_debuginfod;
-	sym_opts.debuginfod_budget = a.debuginfod_budget;
-	sym_opts.debuginfod_progress = tty ? debuginfod_progress : debuginfod_stop;
-	sym = symbolizer__new(&sym_opts);
-	if (!sym) {
-		ret = 1;
-		goto out;
-	}
-	opts.events = evs;
-	opts.nr_events = nr_evs;
-	opts.cpus = cpus;
-	opts.nr_cpus = nr_cpus;
-	opts.tasks = tasks;
-	opts.nr_tasks = nr_tasks;
-	opts.inherit = !a.tid_list;
-	opts.enable_on_exec = child > 0;
-	opts.attach = a.attach;
-	opts.kern_depth = a.user_only ? 0 : a.max_stack;
-	opts.user_depth = a.kernel_only ? 0 : a.max_stack;
-	opts.max_stacks = a.max_stacks;
-	opts.max_table = a.max_table;
-	opts.max_processes = a.max_processes;
-	opts.drain_ms = a.drain_ms;
+	sym_opts.no_dwarf = a->no_inline;
+	sym_opts.debuginfod = !a->no_debuginfod;
+	sym_opts.debuginfod_budget = a->debuginfod_budget;
+	sym_opts.debuginfod_progress = r->tty ? debuginfod_progress : debuginfod_stop;
+	r->sym = symbolizer__new(&sym_opts);
+	return r->sym ? 0 : 1;
+}
+
+static void record_run__fill_opts(struct record_run *r)
+{
+	struct record_opts *opts = &r->opts;
+	struct record_args *a = &r->a;
+	int i;
+
+	opts->events = r->evs;
+	opts->nr_events = r->nr_evs;
+	opts->cpus = r->cpus;
+	opts->nr_cpus = r->nr_cpus;
+	opts->tasks = r->tasks;
+	opts->nr_tasks = r->nr_tasks;
+	opts->inherit = !a->tid_list;
+	opts->enable_on_exec = r->child > 0;
+	opts->attach = a->attach;
+	opts->kern_depth = a->user_only ? 0 : a->max_stack;
+	opts->user_depth = a->kernel_only ? 0 : a->max_stack;
+	opts->max_stacks = a->max_stacks;
+	opts->max_table = a->max_table;
+	opts->max_processes = a->max_processes;
+	opts->drain_ms = a->drain_ms;
 	/*
 	 * In frequency mode the kernel changes the period as the rate changes, so each
 	 * sample of a hardware event stands for a different number of events: count the
 	 * events. Fixed periods and software clocks weigh samples alike.
 	 */
-	for (i = 0; i < nr_evs; i++)
-		opts.count_weight[i] = a.count_mode == 2 ||
-				       (a.count_mode == 0 && evs[i].hardware && evs[i].attr.freq);
-	opts.bpf_walk = a.bpf_walk;
-	call_graph_check(&a);
-	opts.unwind = a.unwind;
-	opts.unwind_memory = a.unwind_memory;
-	opts.command_path = cmd_path;
-	opts.cut_short = &cut_short;
-	opts.stop = &stop_signal;
-	opts.track_cpus = online;
-	opts.nr_track_cpus = nr_online;
-	rec = record__new(&opts, sym, &rerr);
-	if (!rec) {
-		explain_record_error(&rerr, evs, a.attach);
-		goto out;
+	for (i = 0; i < r->nr_evs; i++)
+		opts->count_weight[i] =
+			a->count_mode == 2 ||
+			(a->count_mode == 0 && r->evs[i].hardware && r->evs[i].attr.freq);
+	opts->bpf_walk = a->bpf_walk;
+	call_graph_check(a);
+	opts->unwind = a->unwind;
+	opts->unwind_memory = a->unwind_memory;
+	opts->command_path = r->cmd_path;
+	opts->cut_short = &cut_short;
+	opts->stop = &stop_signal;
+	opts->track_cpus = r->online;
+	opts->nr_track_cpus = r->nr_online;
+}
+
+/* The record: programs loaded, events opened and enabled; 0 or an exit code. */
+static int record_run__open(struct record_run *r)
+{
+	struct record_error rerr;
+	int i;
+
+	record_run__fill_opts(r);
+	r->rec = record__new(&r->opts, r->sym, &rerr);
+	if (!r->rec) {
+		explain_record_error(&rerr, r->evs, r->a.attach);
+		return EXIT_BAD_INPUT;
 	}
-	if (record__unwind_refused(rec) && (a.call_graph == 2 || !a.quiet))
+	if (record__unwind_refused(r->rec) && (r->a.call_graph == 2 || !r->a.quiet))
 		fprintf(stderr,
 			"pmuprof: this kernel refused the CFI stack walk (%s; -vv shows the "
 			"verifier's log): user stacks follow frame pointers (--call-graph=fp)\n",
-			strerror(-record__unwind_refused(rec)));
-	for (i = 0; a.bpf_walk && i < nr_evs; i++)
-		if (record__events(rec)[i].attr.precise_ip)
+			strerror(-record__unwind_refused(r->rec)));
+	for (i = 0; r->a.bpf_walk && i < r->nr_evs; i++)
+		if (record__events(r->rec)[i].attr.precise_ip)
 			fprintf(stderr,
 				"pmuprof: --stack-walk=bpf: %s is precise: its stacks come from "
 				"the "
 				"perf callchain (the kernel refuses other stack walks on precise "
 				"samples)\n",
-				record__events(rec)[i].name);
-	if (record__enable(rec, &rerr)) {
-		explain_record_error(&rerr, evs, a.attach);
-		goto out;
+				record__events(r->rec)[i].name);
+	if (record__enable(r->rec, &rerr)) {
+		explain_record_error(&rerr, r->evs, r->a.attach);
+		return EXIT_BAD_INPUT;
 	}
-	start = monotonic_now();
-	wall_start = time(NULL);
-	if (a.duration_arg)
-		end_at = start + a.duration;
-	if (child > 0) {
-		if (write(go_fd, "x", 1) != 1) {
-			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", a.cmd[0],
-				strerror(errno));
-			ret = 1;
-			goto out;
-		}
-		close(go_fd);
-		go_fd = -1;
-	}
+	return 0;
+}
+
+/* Until a signal, -d, the command's exit or the targets' end. */
+static void record_run__loop(struct record_run *r, double end_at)
+{
+	double last_status = 0, t;
+	int err;
 
 	while (!stop_signal) {
-		double t;
-
-		err = record__poll(rec, 100);
+		err = record__poll(r->rec, 100);
 		if (err && err != -EINTR) {
 			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n",
 				strerror(-err));
 			break;
 		}
-		if (child > 0 && !child_done && waitpid(child, &child_status, WNOHANG) == child)
-			child_done = true;
-		if (child_done || targets_exited(ids, nr_ids))
+		if (r->child > 0 && !r->child_done &&
+		    waitpid(r->child, &r->child_status, WNOHANG) == r->child)
+			r->child_done = true;
+		if (r->child_done || targets_exited(r->ids, r->nr_ids))
 			break;
 		t = monotonic_now();
 		if (end_at && t >= end_at)
 			break;
-		if (tty && !a.quiet && t - last_status >= 0.5) {
+		if (r->tty && !r->a.quiet && t - last_status >= 0.5) {
 			uint64_t taken, lost;
 
-			if (!record__peek(rec, &taken, &lost))
-				status_line(t - start, taken, lost);
+			if (!record__peek(r->rec, &taken, &lost))
+				status_line(t - r->start, taken, lost);
 			last_status = t;
 		}
 	}
-	if (tty && !a.quiet)
+	if (r->tty && !r->a.quiet)
 		fprintf(stderr, "\r\033[K");
-	record__stop(rec);
-	stop_time = monotonic_now();
-	finish_begin(a.finish_budget);
+}
+
+/* Release the command, record until the end, stop; 0 or an exit code. */
+static int record_run__record(struct record_run *r)
+{
+	double end_at = 0;
+
+	r->start = monotonic_now();
+	r->wall_start = time(NULL);
+	if (r->a.duration_arg)
+		end_at = r->start + r->a.duration;
+	if (r->child > 0) {
+		if (write(r->go_fd, "x", 1) != 1) {
+			fprintf(stderr, "pmuprof: %s: cannot start: %s\n", r->a.cmd[0],
+				strerror(errno));
+			return 1;
+		}
+		close(r->go_fd);
+		r->go_fd = -1;
+	}
+	record_run__loop(r, end_at);
+	record__stop(r->rec);
+	r->stop_time = monotonic_now();
+	finish_begin(r->a.finish_budget);
 	finish_test_delay();
 	/* Its grace runs while the profile is finished (an exited command is still named). */
-	if (child > 0 && !child_done && !kill(child, SIGTERM))
-		term_at = monotonic_now();
+	if (r->child > 0 && !r->child_done && !kill(r->child, SIGTERM))
+		r->term_at = monotonic_now();
+	return 0;
+}
 
-	err = record__drain(rec, tables, &st);
+/* Drain, write every output, then the summary and notes; 0 or an exit code. */
+static int record_run__finish(struct record_run *r)
+{
+	const struct record_args *a = &r->a;
+	double elapsed = r->stop_time - r->start;
+	int err, i;
+
+	err = record__drain(r->rec, r->tables, &r->st);
 	if (err) {
 		fprintf(stderr, "pmuprof: reading the stacks failed: %s\n", strerror(-err));
-		ret = 1;
-		goto out;
+		return 1;
 	}
-	for (i = 0; i < nr_evs; i++) {
-		err = write_output(&a, outs_f[i].f, tables[i], &record__events(rec)[i], &fb,
-				   &st.ev[i], opts.count_weight[i], stop_time - start, wall_start);
+	for (i = 0; i < r->nr_evs; i++) {
+		err = write_output(a, r->outs_f[i].f, r->tables[i], &record__events(r->rec)[i],
+				   &r->fb, &r->st.ev[i], r->opts.count_weight[i], elapsed,
+				   r->wall_start);
 		if (!err)
-			err = atomic_file__commit(&outs_f[i]);
+			err = atomic_file__commit(&r->outs_f[i]);
 		if (err) {
-			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", outs[i],
+			fprintf(stderr, "pmuprof: -o %s: write failed: %s\n", r->outs[i],
 				strerror(-err));
-			ret = 1;
-			goto out;
+			return 1;
 		}
 	}
-	nr_outs = 0;
-	finish_end(a.finish_budget);
-	for (i = 0; i < nr_evs; i++)
-		if (!st.ev[i].counters[PROFILE_CNT_TAKEN])
-			explain_no_samples(&a, &record__events(rec)[i], outs[i], stop_time - start);
-	if (!a.quiet)
-		print_summary(&a, record__events(rec), nr_evs, &fb, &st, tables, outs,
-			      stop_time - start, opts.count_weight, monotonic_now() - stop_time);
-	if (!a.quiet)
-		print_file_notes(sym);
-	if (!a.quiet)
-		print_debuginfod(sym, tty);
-	for (i = 0; a.report && i < nr_evs; i++)
-		report__print_table(stdout, tables[i], record__events(rec)[i].name);
-	/* The command's own status, as perf passes it through: scripts see the workload fail. */
-	ret = !child_done		? 0
-	      : WIFEXITED(child_status) ? WEXITSTATUS(child_status)
-					: 128 + WTERMSIG(child_status);
-out:
-	for (i = 0; i < nr_outs; i++)
-		atomic_file__abort(&outs_f[i]);
-	if (go_fd >= 0)
-		close(go_fd); /* an unreleased child reads EOF and exits */
-	if (child > 0 && !child_done) {
-		double grace = COMMAND_GRACE_S - (term_at ? monotonic_now() - term_at : 0);
+	r->nr_outs = 0;
+	finish_end(a->finish_budget);
+	for (i = 0; i < r->nr_evs; i++)
+		if (!r->st.ev[i].counters[PROFILE_CNT_TAKEN])
+			explain_no_samples(a, &record__events(r->rec)[i], r->outs[i], elapsed);
+	if (!a->quiet) {
+		print_summary(a, record__events(r->rec), r->nr_evs, &r->fb, &r->st, r->tables,
+			      r->outs, elapsed, r->opts.count_weight,
+			      monotonic_now() - r->stop_time);
+		print_file_notes(r->sym);
+		print_debuginfod(r->sym, r->tty);
+	}
+	for (i = 0; a->report && i < r->nr_evs; i++)
+		report__print_table(stdout, r->tables[i], record__events(r->rec)[i].name);
+	return 0;
+}
+
+/* Outputs not committed are removed; a command still running is stopped (ret: how). */
+static void record_run__exit(struct record_run *r, int ret)
+{
+	int i;
+
+	for (i = 0; i < r->nr_outs; i++)
+		atomic_file__abort(&r->outs_f[i]);
+	if (r->go_fd >= 0)
+		close(r->go_fd); /* an unreleased child reads EOF and exits */
+	if (r->child > 0 && !r->child_done) {
+		double grace = COMMAND_GRACE_S - (r->term_at ? monotonic_now() - r->term_at : 0);
 		int status;
 
-		command__stop(child, ret != 0 ? SIGKILL : SIGTERM, grace > 0 ? grace : 0, &status);
+		command__stop(r->child, ret != 0 ? SIGKILL : SIGTERM, grace > 0 ? grace : 0,
+			      &status);
 	}
 	alarm(0);
-	record__free(rec);
-	symbolizer__free(sym);
+	record__free(r->rec);
+	symbolizer__free(r->sym);
 	for (i = 0; i < PROFILE_MAX_EVENTS; i++) {
-		stack_table__free(tables[i]);
-		free(outs[i]);
+		stack_table__free(r->tables[i]);
+		free(r->outs[i]);
 	}
-	free(cmd_path);
-	free(bad);
-	free(ids);
-	free(tasks);
-	free(online);
-	free(cpus);
-	free(evs);
+	free(r->cmd_path);
+	free(r->bad);
+	free(r->ids);
+	free(r->tasks);
+	free(r->online);
+	free(r->cpus);
+	free(r->evs);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_run r = {.opts = {.sz = sizeof(r.opts)}, .go_fd = -1, .child = -1};
+	int ret;
+
+	if (parse_args(argc, argv, &r.a))
+		return EXIT_BAD_INPUT;
+	r.tty = isatty(STDERR_FILENO);
+	libbpf_set_print(log_libbpf_print);
+
+	/* A path that cannot be written fails now, before anything runs. */
+	r.direct_output = atomic_file__check(r.a.output);
+	if (r.direct_output < 0) {
+		fprintf(stderr, "pmuprof: -o %s: cannot write there: %s; choose another path\n",
+			r.a.output, strerror(-r.direct_output));
+		ret = EXIT_BAD_INPUT;
+		goto out;
+	}
+	ret = record_run__events(&r);
+	if (!ret)
+		ret = record_run__targets(&r);
+	if (!ret)
+		ret = record_run__fallback(&r);
+	if (!ret)
+		ret = record_run__outputs(&r);
+	if (ret)
+		goto out;
+	/* Signals: stop, detach, drain, write. */
+	signals__install(on_signal, on_child);
+	if (r.cmd_path)
+		ret = record_run__launch(&r);
+	if (!ret)
+		ret = record_run__symbolizer(&r);
+	if (!ret)
+		ret = record_run__open(&r);
+	if (!ret)
+		ret = record_run__record(&r);
+	if (!ret)
+		ret = record_run__finish(&r);
+	if (ret)
+		goto out;
+	/* The command's own status, as perf passes it through: scripts see the workload fail. */
+	ret = !r.child_done		  ? 0
+	      : WIFEXITED(r.child_status) ? WEXITSTATUS(r.child_status)
+					  : 128 + WTERMSIG(r.child_status);
+out:
+	record_run__exit(&r, ret);
 	return ret;
 }

@@ -409,7 +409,7 @@ static int threads_of_all(const int *pids, int nr, int **tasks, int *nr_tasks)
 	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		err = threads_of(pids[i], tasks, nr_tasks);
+		err = process__threads(pids[i], tasks, nr_tasks);
 		if (err == -ESRCH)
 			fprintf(stderr,
 				"pmuprof: stat: -p %d: no such process; check it with 'ps'\n",
@@ -443,288 +443,366 @@ static void note_user_only(const struct stat_session *s)
 	fprintf(stderr, "; run as root or with CAP_PERFMON to count it too\n");
 }
 
-int cmd_stat(int argc, char **argv)
-{
-	static const struct option options[] = {
-		{"event", required_argument, NULL, 'e'},    {"all-cpus", no_argument, NULL, 'a'},
-		{"cpu", required_argument, NULL, 'C'},	    {"pid", required_argument, NULL, 'p'},
-		{"interval", required_argument, NULL, 'I'}, {"no-aggr", no_argument, NULL, 'A'},
-		{"duration", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
-	};
-	const char *events = "task-clock,context-switches,cpu-migrations,page-faults,cycles,"
-			     "instructions,branches,branch-misses";
-	const char *cpu_list = NULL, *pid_list = NULL;
-	struct stat_opts so = {.sz = sizeof(so)};
-	struct stat_session *s = NULL;
-	struct pmu_event *evs = NULL;
-	struct printer pr = {0};
-	int *cpus = NULL, *tasks = NULL, *pids = NULL;
-	int nr_cpus = 0, nr_tasks = 0, nr_pids = 0, nr_evs = 0, c, i, j, ret = EXIT_BAD_INPUT;
-	int go[2] = {-1, -1}, status = 0;
-	double interval_ms = 0, duration = 0, start, last, *prev = NULL, *vals = NULL, *pct = NULL;
-	double **pcpu = NULL, **pprev = NULL;
-	bool all = false, per_cpu = false, json = false, child_done = false;
-	char *bad = NULL, why[256], target[512], *end;
-	struct target_spec ts = {0};
-	pid_t child = -1;
+/* Everything one pmuprof stat holds. */
+struct stat_run {
+	const char *events, *cpu_list, *pid_list;
+	double interval_ms, duration, start, last;
+	bool all, per_cpu, json, child_done;
+	struct target_spec ts;
+	char target[512];
+	struct stat_session *s;
+	struct pmu_event *evs;
+	int *cpus, *tasks, *pids;
+	int nr_cpus, nr_tasks, nr_pids, nr_evs;
+	int go_fd, status;
+	char *bad;
+	pid_t child;
 	struct rusage ru;
+	/* per event: the values printed, the last reading, time running; per CPU too */
+	double *vals, *prev, *pct, **pcpu, **pprev;
+	struct printer pr;
+};
+
+static const struct option stat_options[] = {
+	{"event", required_argument, NULL, 'e'},    {"all-cpus", no_argument, NULL, 'a'},
+	{"cpu", required_argument, NULL, 'C'},	    {"pid", required_argument, NULL, 'p'},
+	{"interval", required_argument, NULL, 'I'}, {"no-aggr", no_argument, NULL, 'A'},
+	{"duration", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+	{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+};
+
+/* The options and the target; -1 to go on, or the exit code. */
+static int stat_run__parse(struct stat_run *r, int argc, char **argv)
+{
+	char why[256], *end;
+	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:e:aC:p:I:Ad:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:aC:p:I:Ad:h", stat_options, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			events = optarg;
+			r->events = optarg;
 			break;
 		case 'a':
-			all = true;
+			r->all = true;
 			break;
 		case 'C':
-			cpu_list = optarg;
+			r->cpu_list = optarg;
 			break;
 		case 'p':
-			pid_list = optarg;
+			r->pid_list = optarg;
 			break;
 		case 'A':
-			per_cpu = true;
+			r->per_cpu = true;
 			break;
 		case 'j':
-			json = true;
+			r->json = true;
 			break;
 		case 'I':
-			interval_ms = strtod(optarg, &end);
-			if (*end || !(interval_ms >= 10) || interval_ms > 3600000) {
+			r->interval_ms = strtod(optarg, &end);
+			if (*end || !(r->interval_ms >= 10) || r->interval_ms > 3600000) {
 				fprintf(stderr,
 					"pmuprof: stat: -I %s: give milliseconds, at least 10\n",
 					optarg);
-				return ret;
+				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'd':
-			duration = strtod(optarg, &end);
-			if (*end || !(duration > 0)) {
+			r->duration = strtod(optarg, &end);
+			if (*end || !(r->duration > 0)) {
 				fprintf(stderr,
 					"pmuprof: stat: -d %s: give a positive number of seconds\n",
 					optarg);
-				return ret;
+				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'h':
 			fputs(stat_usage, stdout);
 			return 0;
 		default:
-			return cmd_option_error("stat", c, argv, options);
+			return cmd_option_error("stat", c, argv, stat_options);
 		}
 	}
-	ts.all_cpus = all;
-	ts.cpu_list = cpu_list;
-	ts.pid_list = pid_list;
-	ts.cmd = optind < argc ? &argv[optind] : NULL;
-	if (target_spec__validate(&ts,
+	r->ts.all_cpus = r->all;
+	r->ts.cpu_list = r->cpu_list;
+	r->ts.pid_list = r->pid_list;
+	r->ts.cmd = optind < argc ? &argv[optind] : NULL;
+	if (target_spec__validate(&r->ts,
 				  TARGET_CPUS | TARGET_CPU_LIST | TARGET_PIDS | TARGET_CMD |
 					  TARGET_CPUS_WHILE_CMD,
 				  why, sizeof(why))) {
 		fprintf(stderr, "pmuprof: stat: %s\n", why);
-		return ret;
+		return EXIT_BAD_INPUT;
 	}
-	target_spec__describe(&ts, target, sizeof(target));
-	if (pmu_events__parse_list(events, &evs, &nr_evs, &bad, why, sizeof(why))) {
-		fprintf(stderr, "pmuprof: stat: -e %s: '%s': %s; see 'pmuprof list'\n", events,
-			bad ? bad : "", why);
-		goto out;
+	target_spec__describe(&r->ts, r->target, sizeof(r->target));
+	return -1;
+}
+
+/* Events, CPUs and processes; 0 or an exit code. */
+static int stat_run__targets(struct stat_run *r)
+{
+	char why[256];
+
+	if (pmu_events__parse_list(r->events, &r->evs, &r->nr_evs, &r->bad, why, sizeof(why))) {
+		fprintf(stderr, "pmuprof: stat: -e %s: '%s': %s; see 'pmuprof list'\n", r->events,
+			r->bad ? r->bad : "", why);
+		return EXIT_BAD_INPUT;
 	}
-	if (cpu_list) {
-		if (cpulist__parse(cpu_list, &cpus, &nr_cpus)) {
+	if (r->cpu_list) {
+		if (pmu_cpus__parse(r->cpu_list, &r->cpus, &r->nr_cpus)) {
 			fprintf(stderr, "pmuprof: stat: -C %s: not a CPU list (e.g. -C 0-3,8)\n",
-				cpu_list);
-			goto out;
+				r->cpu_list);
+			return EXIT_BAD_INPUT;
 		}
-	} else if (cpus__online(&cpus, &nr_cpus)) {
+	} else if (pmu_cpus__online(&r->cpus, &r->nr_cpus)) {
 		fprintf(stderr, "pmuprof: stat: cannot read the online CPUs\n");
-		ret = 1;
-		goto out;
+		return 1;
 	}
-	if (pid_list) {
-		if (parse_pid_list("-p", pid_list, &pids, &nr_pids) ||
-		    threads_of_all(pids, nr_pids, &tasks, &nr_tasks))
-			goto out;
+	if (r->pid_list) {
+		if (parse_pid_list("-p", r->pid_list, &r->pids, &r->nr_pids) ||
+		    threads_of_all(r->pids, r->nr_pids, &r->tasks, &r->nr_tasks))
+			return EXIT_BAD_INPUT;
 	}
+	return 0;
+}
 
-	signals__install(on_signal, on_child);
+/* -- COMMAND: started paused, counted itself unless CPUs are; 0 or an exit code. */
+static int stat_run__launch(struct stat_run *r, char **cmd)
+{
+	char *path = command__find(cmd[0]);
 
-	if (optind < argc) {
-		char *path = find_in_path(argv[optind]);
-
-		if (!path) {
-			fprintf(stderr, "pmuprof: stat: %s: command not found\n", argv[optind]);
-			goto out;
-		}
-		child = launch_paused(&argv[optind], path, &go[1], false);
-		free(path);
-		if (child < 0) {
-			fprintf(stderr, "pmuprof: stat: %s: cannot start: %s\n", argv[optind],
-				strerror(-child));
-			ret = 1;
-			goto out;
-		}
+	if (!path) {
+		fprintf(stderr, "pmuprof: stat: %s: command not found\n", cmd[0]);
+		return EXIT_BAD_INPUT;
+	}
+	r->child = command__launch_paused(cmd, path, &r->go_fd, false);
+	free(path);
+	if (r->child < 0) {
+		fprintf(stderr, "pmuprof: stat: %s: cannot start: %s\n", cmd[0],
+			strerror(-r->child));
+		return 1;
 	}
 	/* With -a or -C the command only sets how long: the CPUs are counted while it runs. */
-	if (child > 0 && !target_spec__system_wide(&ts)) {
-		tasks = malloc(sizeof(int));
-		if (!tasks) {
-			ret = 1;
-			goto out;
-		}
-		tasks[0] = child;
-		nr_tasks = 1;
+	if (!target_spec__system_wide(&r->ts)) {
+		r->tasks = malloc(sizeof(int));
+		if (!r->tasks)
+			return 1;
+		r->tasks[0] = r->child;
+		r->nr_tasks = 1;
 	}
+	return 0;
+}
 
-	so.events = evs;
-	so.nr_events = nr_evs;
-	so.cpus = cpus;
-	so.nr_cpus = nr_cpus;
-	so.tasks = tasks;
-	so.nr_tasks = nr_tasks;
+static double *zeros(size_t n)
+{
+	return calloc(n ? n : 1, sizeof(double));
+}
+
+/* The counters opened (at least one countable) and the value arrays; 0 or an exit code. */
+static int stat_run__open(struct stat_run *r)
+{
+	struct stat_opts so = {.sz = sizeof(so)};
+	struct stat_session *s;
+	int i, nr_supported = 0;
+
+	so.events = r->evs;
+	so.nr_events = r->nr_evs;
+	so.cpus = r->cpus;
+	so.nr_cpus = r->nr_cpus;
+	so.tasks = r->tasks;
+	so.nr_tasks = r->nr_tasks;
 	so.inherit = true;
-	so.enable_on_exec = child > 0;
-	s = stat__new(&so);
+	so.enable_on_exec = r->child > 0;
+	s = r->s = stat__new(&so);
 	if (!s) {
 		fprintf(stderr, "pmuprof: stat: cannot open the events: %s\n", strerror(errno));
-		ret = 1;
-		goto out;
+		return 1;
 	}
 	note_user_only(s);
-	for (i = 0, j = 0; i < s->nr; i++)
-		j += s->ev[i].supported;
-	if (!j && s->nr) {
+	for (i = 0; i < s->nr; i++)
+		nr_supported += s->ev[i].supported;
+	if (!nr_supported && s->nr) {
 		fprintf(stderr, "pmuprof: stat: none of the events can be counted here (%s: %s)\n",
 			s->ev[0].ev.name, reason(&s->ev[0]));
-		goto out;
+		return EXIT_BAD_INPUT;
 	}
-	vals = calloc(s->nr, sizeof(double));
-	prev = calloc(s->nr, sizeof(double));
-	pct = calloc(s->nr, sizeof(double));
-	pcpu = calloc(s->nr, sizeof(double *));
-	pprev = calloc(s->nr, sizeof(double *));
-	if (!vals || !prev || !pct || !pcpu || !pprev) {
-		ret = 1;
-		goto out;
-	}
+	r->vals = calloc(s->nr, sizeof(double));
+	r->prev = calloc(s->nr, sizeof(double));
+	r->pct = calloc(s->nr, sizeof(double));
+	r->pcpu = calloc(s->nr, sizeof(double *));
+	r->pprev = calloc(s->nr, sizeof(double *));
+	if (!r->vals || !r->prev || !r->pct || !r->pcpu || !r->pprev)
+		return 1;
 	for (i = 0; i < s->nr; i++) {
-		pcpu[i] = calloc(s->ev[i].nr_fds ? s->ev[i].nr_fds : 1, sizeof(double));
-		pprev[i] = calloc(s->ev[i].nr_fds ? s->ev[i].nr_fds : 1, sizeof(double));
-		if (!pcpu[i] || !pprev[i]) {
-			ret = 1;
-			goto out;
-		}
+		r->pcpu[i] = zeros(s->ev[i].nr_fds);
+		r->pprev[i] = zeros(s->ev[i].nr_fds);
+		if (!r->pcpu[i] || !r->pprev[i])
+			return 1;
 	}
-	if (stat__enable(s)) {
-		fprintf(stderr, "pmuprof: stat: cannot enable the events: %s\n", strerror(errno));
-		ret = 1;
-		goto out;
-	}
-	start = last = monotonic_now();
-	if (child > 0) {
-		if (write(go[1], "x", 1) != 1) {
-			ret = 1;
-			goto out;
-		}
-		close(go[1]);
-		go[1] = -1;
-	}
-	pr.json = json;
-	pr.per_cpu = per_cpu;
-	pr.target = target;
-	while (!stop) {
-		double t, wait = interval_ms ? interval_ms / 1000 : 0.05;
+	return 0;
+}
 
-		if (child > 0 && !child_done) {
-			if (wait4(child, &status, WNOHANG, &ru) == child)
-				child_done = true;
+/* -I: the deltas since the last interval, printed. */
+static void stat_run__interval(struct stat_run *r, double t)
+{
+	struct stat_session *s = r->s;
+	int i, j;
+
+	if (stat__read(s))
+		return;
+	for (i = 0; i < s->nr; i++) {
+		double cur = s->ev[i].scaled;
+
+		r->vals[i] = cur - r->prev[i];
+		r->prev[i] = cur;
+		r->pct[i] = stat_count__running_pct(&s->ev[i].total);
+		for (j = 0; j < s->ev[i].nr_fds; j++) {
+			double cur_fd = stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale;
+
+			r->pcpu[i][j] = cur_fd - r->pprev[i][j];
+			r->pprev[i][j] = cur_fd;
+		}
+	}
+	r->pr.interval = true;
+	r->pr.t = t - r->start;
+	r->pr.elapsed = t - r->last;
+	print_values(stdout, s, r->vals, r->pct, &r->pr, r->pcpu);
+	fflush(stdout);
+}
+
+/* Until a signal, -d or the command's exit; intervals printed on the way. */
+static void stat_run__loop(struct stat_run *r)
+{
+	double interval_s = r->interval_ms / 1000;
+
+	while (!stop) {
+		double t, wait = r->interval_ms ? interval_s : 0.05;
+
+		if (r->child > 0 && !r->child_done) {
+			if (wait4(r->child, &r->status, WNOHANG, &r->ru) == r->child)
+				r->child_done = true;
 		}
 		t = monotonic_now();
-		if (child_done || (duration && t - start >= duration))
+		if (r->child_done || (r->duration && t - r->start >= r->duration))
 			break;
-		if (interval_ms && t - last >= interval_ms / 1000 - 1e-3) {
-			/* deltas since the last interval */
-			if (stat__read(s) == 0) {
-				for (i = 0; i < s->nr; i++) {
-					double cur = s->ev[i].scaled;
-
-					vals[i] = cur - prev[i];
-					prev[i] = cur;
-					pct[i] = stat_count__running_pct(&s->ev[i].total);
-					for (j = 0; j < s->ev[i].nr_fds; j++) {
-						double cur_fd =
-							stat_count__scaled(&s->ev[i].per_fd[j]) *
-							s->ev[i].ev.scale;
-
-						pcpu[i][j] = cur_fd - pprev[i][j];
-						pprev[i][j] = cur_fd;
-					}
-				}
-				pr.interval = true;
-				pr.t = t - start;
-				pr.elapsed = t - last;
-				print_values(stdout, s, vals, pct, &pr, pcpu);
-				fflush(stdout);
-			}
-			last = t;
+		if (r->interval_ms && t - r->last >= interval_s - 1e-3) {
+			stat_run__interval(r, t);
+			r->last = t;
 		}
 		usleep((useconds_t)(fmin(wait, 0.05) * 1e6));
 	}
+}
+
+/* The totals (or the last, partial interval) and the times; 0 or an exit code. */
+static int stat_run__print_final(struct stat_run *r)
+{
+	struct stat_session *s = r->s;
+	int i, j;
+
 	stat__disable(s);
 	if (stat__read(s)) {
 		fprintf(stderr, "pmuprof: stat: reading the counters failed: %s\n",
 			strerror(errno));
-		ret = 1;
-		goto out;
+		return 1;
 	}
 	for (i = 0; i < s->nr; i++) {
-		vals[i] = interval_ms ? s->ev[i].scaled - prev[i] : s->ev[i].scaled;
-		pct[i] = stat_count__running_pct(&s->ev[i].total);
+		r->vals[i] = r->interval_ms ? s->ev[i].scaled - r->prev[i] : s->ev[i].scaled;
+		r->pct[i] = stat_count__running_pct(&s->ev[i].total);
 		for (j = 0; j < s->ev[i].nr_fds; j++)
-			pcpu[i][j] = stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale -
-				     (interval_ms ? pprev[i][j] : 0);
+			r->pcpu[i][j] =
+				stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale -
+				(r->interval_ms ? r->pprev[i][j] : 0);
 	}
-	pr.elapsed = monotonic_now() - (interval_ms ? last : start);
-	pr.t = monotonic_now() - start;
-	if (!json && !interval_ms)
-		printf("\n Performance counter stats for '%s':\n\n", target);
-	pr.interval = interval_ms > 0;
-	print_values(stdout, s, vals, pct, &pr, pcpu);
-	if (!json) {
-		printf("\n%18.9f seconds time elapsed\n", monotonic_now() - start);
-		if (child_done)
+	r->pr.elapsed = monotonic_now() - (r->interval_ms ? r->last : r->start);
+	r->pr.t = monotonic_now() - r->start;
+	if (!r->json && !r->interval_ms)
+		printf("\n Performance counter stats for '%s':\n\n", r->target);
+	r->pr.interval = r->interval_ms > 0;
+	print_values(stdout, s, r->vals, r->pct, &r->pr, r->pcpu);
+	if (!r->json) {
+		printf("\n%18.9f seconds time elapsed\n", monotonic_now() - r->start);
+		if (r->child_done)
 			printf("\n%18.9f seconds user\n%18.9f seconds sys\n",
-			       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-			       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+			       r->ru.ru_utime.tv_sec + r->ru.ru_utime.tv_usec / 1e6,
+			       r->ru.ru_stime.tv_sec + r->ru.ru_stime.tv_usec / 1e6);
 		printf("\n");
 	}
 	fflush(stdout);
-	ret = 0;
-	if (child_done)
-		ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}
+
+/* Enable, release the command, count until the end, print; 0 or an exit code. */
+static int stat_run__count(struct stat_run *r)
+{
+	if (stat__enable(r->s)) {
+		fprintf(stderr, "pmuprof: stat: cannot enable the events: %s\n", strerror(errno));
+		return 1;
+	}
+	r->start = r->last = monotonic_now();
+	if (r->child > 0) {
+		if (write(r->go_fd, "x", 1) != 1)
+			return 1;
+		close(r->go_fd);
+		r->go_fd = -1;
+	}
+	r->pr.json = r->json;
+	r->pr.per_cpu = r->per_cpu;
+	r->pr.target = r->target;
+	stat_run__loop(r);
+	return stat_run__print_final(r);
+}
+
+static void stat_run__exit(struct stat_run *r)
+{
+	int i;
+
+	if (r->go_fd >= 0)
+		close(r->go_fd);
+	if (r->child > 0 && !r->child_done)
+		command__stop(r->child, SIGTERM, 2.0, &r->status);
+	for (i = 0; r->pcpu && r->s && i < r->s->nr; i++)
+		free(r->pcpu[i]);
+	for (i = 0; r->pprev && r->s && i < r->s->nr; i++)
+		free(r->pprev[i]);
+	free(r->pcpu);
+	free(r->pprev);
+	free(r->pct);
+	free(r->prev);
+	free(r->vals);
+	stat__free(r->s);
+	free(r->bad);
+	free(r->evs);
+	free(r->cpus);
+	free(r->pids);
+	free(r->tasks);
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct stat_run r = {
+		.events = "task-clock,context-switches,cpu-migrations,page-faults,cycles,"
+			  "instructions,branches,branch-misses",
+		.go_fd = -1,
+		.child = -1,
+	};
+	int ret = stat_run__parse(&r, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	ret = stat_run__targets(&r);
+	if (ret)
+		goto out;
+	signals__install(on_signal, on_child);
+	if (r.ts.cmd)
+		ret = stat_run__launch(&r, r.ts.cmd);
+	if (!ret)
+		ret = stat_run__open(&r);
+	if (!ret)
+		ret = stat_run__count(&r);
+	if (!ret && r.child_done)
+		ret = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
 out:
-	if (go[1] >= 0)
-		close(go[1]);
-	if (child > 0 && !child_done)
-		command__stop(child, SIGTERM, 2.0, &status);
-	for (i = 0; pcpu && s && i < s->nr; i++)
-		free(pcpu[i]);
-	for (i = 0; pprev && s && i < s->nr; i++)
-		free(pprev[i]);
-	free(pcpu);
-	free(pprev);
-	free(pct);
-	free(prev);
-	free(vals);
-	stat__free(s);
-	free(bad);
-	free(evs);
-	free(cpus);
-	free(pids);
-	free(tasks);
+	stat_run__exit(&r);
 	return ret;
 }

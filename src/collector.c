@@ -13,6 +13,7 @@
 #include "record.h"
 #include "stat.h"
 #include "util.h"
+#include "atomic-file.h"
 
 /* ---- machine capabilities ---- */
 
@@ -54,8 +55,8 @@ int machine_caps__probe(struct machine_caps *mc)
 	mc->kptr_restrict = read_int("/proc/sys/kernel/kptr_restrict", 1);
 	mc->nmi_watchdog = read_int("/proc/sys/kernel/nmi_watchdog", 0);
 	mc->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
-	mc->perf_link = mc->bpf && pmu_perf_link_supported();
-	if (!pmu_sysfs_list(&pmus, &nr)) {
+	mc->perf_link = mc->bpf && pmu_perf_link__supported();
+	if (!pmu_sysfs__list(&pmus, &nr)) {
 		for (i = 0; i < nr; i++) {
 			const char *p = pmus[i];
 			char *dst = NULL;
@@ -355,7 +356,7 @@ static int count_start(void **state, const struct collector_ctx *ctx, const char
 	err = pmu_events__parse_list(events, &s->evs, &nr_evs, &bad, errbuf, sz);
 	free(bad);
 	if (!err)
-		err = cpus__online(&s->cpus, &nr_cpus);
+		err = pmu_cpus__online(&s->cpus, &nr_cpus);
 	if (err)
 		goto fail;
 	o.events = s->evs;
@@ -598,7 +599,7 @@ static int profile_start(void **state, const struct collector_ctx *ctx, char *er
 		snprintf(s->fallback, sizeof(s->fallback),
 			 " (fallback: no hardware PMU for cycles)");
 	if (!err)
-		err = cpus__online(&s->cpus, &s->nr_cpus);
+		err = pmu_cpus__online(&s->cpus, &s->nr_cpus);
 	if (err)
 		goto fail;
 	s->sym = symbolizer__new(NULL);

@@ -126,7 +126,7 @@ int kfeature__probe(enum kfeature_id id)
 	close(fd);
 	switch (id) {
 	case KFEATURE_PERF_LINK:
-		return pmu_perf_link_supported();
+		return pmu_perf_link__supported();
 	case KFEATURE_BPF_COOKIE:
 		return probe_helper(BPF_FUNC_get_attach_cookie);
 	case KFEATURE_NO_PREALLOC:

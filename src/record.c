@@ -62,8 +62,7 @@ struct record {
 	bool reap_due;
 	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
-	char (*funcs)[FRAME_NAME_MAX]; /* kernel frames' functions, without "_[k]" */
-	struct stack_frame *frames;    /* the stack being named: names[] and what else is known */
+	struct stack_frame *frames; /* the stack being named: names[] and what else is known */
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
@@ -209,7 +208,6 @@ void record__free(struct record *r)
 	free(r->one);
 	free(r->pend.buf);
 	free(r->names);
-	free(r->funcs);
 	free(r->frames);
 	free(r->sc);
 	free(r->pfds);
@@ -349,7 +347,7 @@ static int open_bpf(struct record *r, struct record_error *e)
 
 	r->mode = r->opts.attach;
 	if (r->mode == PMU_ATTACH_AUTO)
-		r->mode = pmu_perf_link_supported() ? PMU_ATTACH_LINK : PMU_ATTACH_IOCTL;
+		r->mode = pmu_perf_link__supported() ? PMU_ATTACH_LINK : PMU_ATTACH_IOCTL;
 	/*
 	 * Maps allocate entries on demand (no 16384-entry preallocation at start); kernels
 	 * before 6.1 allow only preallocated hash maps in perf_event programs: retry so.
@@ -425,7 +423,8 @@ static int unwind_start(struct record *r)
 	if (!r->uw)
 		return -errno;
 	tracker__on_change(r->tracker, unwind_touch, r->uw);
-	if (r->opts.enable_on_exec)
+	/* -a: nearly every process maps the C library; built now, not behind smaller files. */
+	if (r->opts.enable_on_exec || !r->opts.nr_tasks)
 		unwind_prewarm(r);
 	if (!r->opts.nr_tasks)
 		err = unwind_loader__touch_all(r->uw);
@@ -490,7 +489,7 @@ static int open_events(struct record *r, struct record_error *e)
 				return fd;
 			}
 			r->pfds[idx] = fd;
-			err = pmu_attach_bpf(fd, bpf_program__fd(prog), r->mode, i);
+			err = pmu_bpf__attach(fd, bpf_program__fd(prog), r->mode, i);
 			if (err < 0) {
 				set_error(e, RECORD_STAGE_ATTACH, err, i, cpu, pid);
 				return err;
@@ -514,11 +513,10 @@ static int alloc_drain(struct record *r)
 	r->one = calloc(1, sizeof(*r->one));
 	r->sc = calloc(r->ncpus, sizeof(*r->sc));
 	r->names = calloc(NAMES_MAX, sizeof(*r->names));
-	r->funcs = calloc(NAMES_MAX, sizeof(*r->funcs));
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->funcs || !r->frames || !r->named)
+	    !r->frames || !r->named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -806,20 +804,27 @@ static void frame_named(struct record *r, size_t n)
 	r->frames[n] = (struct stack_frame){.name = r->names[n]};
 }
 
-/* The table's module of the mapping pid has at addr (0: none). */
+/*
+ * The table's module of the mapping pid has at f's address (0: none), placed at the file's
+ * link-time addresses (those its symbols have): the same in every process, and the
+ * addresses pprof's readers disassemble and name. f->offset is f's link-time address where
+ * the file was read, its file offset otherwise (and then the module lies at its offsets).
+ */
 static uint32_t user_module(struct record *r, struct stack_table *table, pid_t pid,
-			    unsigned long addr, const struct frame_module *mod,
+			    const struct sym_frame *f, const struct frame_module *mod,
 			    const struct map_entry **me)
 {
 	struct stack_module sm = {.path = mod->path, .build_id = mod->build_id};
+	uint64_t off;
 	int64_t id;
 
-	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, addr) : NULL;
+	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, f->address) : NULL;
 	if (!*me)
 		return 0;
-	sm.start = (*me)->start;
-	sm.limit = (*me)->end;
+	off = f->address - (*me)->start + (*me)->pgoff;
 	sm.offset = (*me)->pgoff;
+	sm.start = sm.offset + (mod->path[0] != '[' ? f->offset - off : 0);
+	sm.limit = sm.start + ((*me)->end - (*me)->start);
 	id = stack_table__add_module(table, &sm);
 	return id > 0 ? id : 0;
 }
@@ -831,26 +836,24 @@ static enum stack_frame_kind user_kind(enum sym_frame_kind k)
 					: STACK_FRAME_USER;
 }
 
-/* A kernel frame: the symbolizer spells the function with its "_[k]" suffix. */
+/* A kernel frame: the symbolizer's record; folded stacks mark it "_[k]", as perf does. */
 static void kernel_frame(struct record *r, struct stack_table *table, size_t n, __u64 ip, bool leaf)
 {
 	static const struct stack_module kernel = {.path = "[kernel.kallsyms]"};
 	struct stack_module m = kernel;
-	char *name = r->names[n];
+	struct sym_frame f;
 	int64_t id;
-	int res = symbolizer__kernel_frame(r->sym, ip, leaf, name, FRAME_NAME_MAX);
-	size_t len = strlen(name);
 
+	symbolizer__kernel_sym_frame(r->sym, ip, leaf, &f);
+	snprintf(r->names[n], FRAME_NAME_MAX, "%s_[k]", f.function ? f.function : "[unknown]");
 	m.start = m.offset = ip;
 	m.limit = ip + 1;
 	id = stack_table__add_module(table, &m);
-	r->frames[n] = (struct stack_frame){
-		.name = name, .kind = STACK_FRAME_KERNEL, .module = id > 0 ? id : 0, .address = ip};
-	/* The function alone, for formats that carry the kind and module themselves. */
-	if (res == SYM_RESOLVED && len > 4) {
-		snprintf(r->funcs[n], FRAME_NAME_MAX, "%.*s", (int)(len - 4), name);
-		r->frames[n].function = r->funcs[n];
-	}
+	r->frames[n] = (struct stack_frame){.name = r->names[n],
+					    .function = f.function,
+					    .kind = STACK_FRAME_KERNEL,
+					    .module = id > 0 ? id : 0,
+					    .address = ip};
 }
 
 /* A frame the CFI walk put where it stopped early (bpf/unwind.h). */
@@ -886,7 +889,7 @@ static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
 	struct frame_module mod = {.path = NULL};
 	const struct map_entry *me;
 	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
-	uint32_t module = user_module(r, table, pid, f[0].address, &mod, &me);
+	uint32_t module = user_module(r, table, pid, &f[0], &mod, &me);
 
 	if (nf > (int)room)
 		nf = room > 0 ? (int)room : 1;

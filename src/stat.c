@@ -253,7 +253,7 @@ int stat_event__per_socket(const struct stat_event *e, double *out, int max)
 	for (i = 0; i < max; i++)
 		out[i] = 0;
 	for (i = 0; i < e->nr_fds; i++) {
-		int sock = e->cpu[i] >= 0 ? pmu_cpu_socket(e->cpu[i]) : 0;
+		int sock = e->cpu[i] >= 0 ? pmu_cpu__socket(e->cpu[i]) : 0;
 
 		if (sock >= max)
 			continue;

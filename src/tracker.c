@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <linux/perf_event.h>
 #include "tracker.h"
+#include "pmu/pmu.h"
 
 #define TRACK_PAGES 64 /* data pages per CPU (power of two) */
 
@@ -109,11 +108,10 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			.watermark = 1,
 			.wakeup_watermark = (TRACK_PAGES * page) / 4,
 		};
-		int fd =
-			syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		int fd = pmu_attr__open(&attr, -1, cpus[i], -1);
 
 		if (fd < 0) {
-			err = -errno;
+			err = fd;
 			goto fail;
 		}
 		t->bufs[i].fd = fd;
@@ -345,24 +343,4 @@ void tracker__on_change(struct tracker *t, void (*fn)(void *ctx, pid_t pid), voi
 {
 	t->on_change = fn;
 	t->on_change_ctx = ctx;
-}
-
-int aspaces__load_all(struct aspaces *as, const char *proc_root)
-{
-	DIR *d = opendir(proc_root);
-	struct dirent *de;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0)
-			continue;
-		/* Kernel threads and vanished processes have nothing to read: fine. */
-		aspaces__load_proc(as, proc_root, pid);
-	}
-	closedir(d);
-	return 0;
 }

@@ -25,7 +25,4 @@ uint64_t tracker__lost(const struct tracker *t);
 /* For poll(): the fds of the ring buffers. */
 int tracker__fds(const struct tracker *t, int *fds, int max);
 
-/* Snapshot the executable mappings of every process under proc_root. */
-int aspaces__load_all(struct aspaces *as, const char *proc_root);
-
 #endif

@@ -77,6 +77,7 @@ struct build {
 	int fd;
 	dev_t dev;
 	ino_t ino;
+	off_t size;
 	bool done; /* under the mutex; then t, rules are the thread's result */
 	struct unwind_table *t;
 	struct unwind_rules *rules;
@@ -114,6 +115,7 @@ struct unwind_loader {
 	struct proc *procs[PROC_BUCKETS];
 	pid_t *touched;
 	size_t nr_touched, cap_touched;
+	pid_t last_prepared; /* where the next sync's slice starts (round robin) */
 	unsigned char slots[UNWIND_MAX_TABLES / 8];
 	unsigned char misses[UNWIND_MAX_TABLES / 8];
 	uint64_t *used_clock; /* unwind_used, mmapped; NULL: no eviction */
@@ -734,6 +736,19 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 		l->st.peak_bytes = l->st.bytes;
 }
 
+/* The smallest file waiting: on a busy machine (-a) the queue holds every file every
+ * process maps, compilers of tens of MiB among them; small programs and libraries, built
+ * in milliseconds, must not wait seconds behind them. */
+static struct build *build_next(struct builder *bt)
+{
+	struct build *b, *best = NULL;
+
+	for (b = bt->builds; b; b = b->next)
+		if (!b->done && (!best || b->size < best->size))
+			best = b;
+	return best;
+}
+
 static void *builder_main(void *arg)
 {
 	struct builder *bt = arg;
@@ -741,8 +756,7 @@ static void *builder_main(void *arg)
 
 	pthread_mutex_lock(&bt->mu);
 	while (!bt->quit) {
-		for (b = bt->builds; b && b->done; b = b->next)
-			;
+		b = build_next(bt);
 		if (!b) {
 			pthread_cond_wait(&bt->cv, &bt->mu);
 			continue;
@@ -791,6 +805,7 @@ static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, 
 		fd = -1;
 		b->dev = st->st_dev;
 		b->ino = st->st_ino;
+		b->size = st->st_size;
 		*pp = b;
 		pthread_cond_signal(&l->bt->cv);
 	}
@@ -1049,6 +1064,39 @@ static int pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void pids_reverse(pid_t *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		pid_t t = a[i];
+
+		a[i] = a[n - 1 - i];
+		a[n - 1 - i] = t;
+	}
+}
+
+/* Each touched pid once, in pid order from the one after the last pid prepared: when
+ * more processes change than a sync's slice prepares (a busy server forking hundreds a
+ * second), every process gets its turn; starting from the lowest pid each time, a steady
+ * stream of new processes on low pids (pid numbers wrap) would starve the others. */
+static void touched_order(struct unwind_loader *l)
+{
+	size_t i, n = 0, k = 0;
+
+	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
+	for (i = 0; i < l->nr_touched; i++)
+		if (!n || l->touched[i] != l->touched[n - 1])
+			l->touched[n++] = l->touched[i];
+	l->nr_touched = n;
+	while (k < n && l->touched[k] <= l->last_prepared)
+		k++;
+	/* Rotate left by k. */
+	pids_reverse(l->touched, k);
+	pids_reverse(l->touched + k, n - k);
+	pids_reverse(l->touched, n);
+}
+
 /* The slots of evicted tables are free once the flush emptied them. */
 static int retire_flush(struct unwind_loader *l, int err)
 {
@@ -1159,12 +1207,13 @@ int unwind_loader__sync(struct unwind_loader *l)
 	reload_missed(l);
 	if (!l->nr_touched)
 		return retire_flush(l, slot_flush(l));
-	qsort(l->touched, l->nr_touched, sizeof(*l->touched), pid_cmp);
+	touched_order(l);
 	/* Many processes to compile (a system-wide start): a slice per sync, the record
 	 * loop keeps draining meanwhile. */
-	for (i = 0; i < l->nr_touched && !err && (!i || mono_now() < until); i++)
-		if (!i || l->touched[i] != l->touched[i - 1])
-			err = sync_prepare(l, l->touched[i]);
+	for (i = 0; i < l->nr_touched && !err && (!i || mono_now() < until); i++) {
+		err = sync_prepare(l, l->touched[i]);
+		l->last_prepared = l->touched[i];
+	}
 	memmove(l->touched, l->touched + i, (l->nr_touched - i) * sizeof(*l->touched));
 	l->nr_touched -= i;
 	/* Rules, then rows and slots, then the processes: the walk never sees a slot that

@@ -16,7 +16,7 @@
 #include "util.h"
 #include "flamegraph/flamegraph.h"
 
-char *find_in_path(const char *cmd)
+char *command__find(const char *cmd)
 {
 	const char *path = getenv("PATH");
 	char *copy, *dir, *save = NULL, *full = NULL;
@@ -71,7 +71,7 @@ static char *utf8_valid_dup(const char *s)
 	if (!out)
 		return NULL;
 	while (i < len) {
-		n = utf8_char_len(s + i, len - i);
+		n = utf8__char_len(s + i, len - i);
 		if (n) {
 			memcpy(out + o, s + i, n);
 			o += n;
@@ -234,7 +234,7 @@ int command__stop(pid_t pid, int sig, double grace, int *status)
  * Fork the command stopped before exec: it waits on a pipe until the events are open,
  * so its exec is the first thing sampled (enable_on_exec).
  */
-pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr)
+pid_t command__launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr)
 {
 	int go[2];
 	pid_t pid;
@@ -270,7 +270,7 @@ pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_std
 	return pid;
 }
 
-int threads_of(pid_t pid, pid_t **tasks, int *nr)
+int process__threads(pid_t pid, pid_t **tasks, int *nr)
 {
 	char path[64];
 	struct dirent *de;
@@ -330,7 +330,7 @@ int pid_list__parse(const char *list, pid_t **out, int *nr, char *bad, size_t sz
 	return err;
 }
 
-bool process_exited(pid_t pid)
+bool process__exited(pid_t pid)
 {
 	char path[64], buf[512], *paren;
 	ssize_t n;

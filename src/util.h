@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* The executable a command name runs (PATH lookup unless it has a '/'), malloc'd, or NULL. */
-char *find_in_path(const char *cmd);
+char *command__find(const char *cmd);
 
 /*
  * Fork cmd (the executable at path) stopped before exec: it execs when a byte is written
@@ -16,11 +16,11 @@ char *find_in_path(const char *cmd);
  * pmuprof opened; stdout_to_stderr gives it stderr as its stdout. Returns the pid or
  * -errno.
  */
-pid_t launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr);
+pid_t command__launch_paused(char **cmd, const char *path, int *go_fd, bool stdout_to_stderr);
 
 /*
  * Remember the descriptors pmuprof was started with: a launched command inherits those
- * and no other (see launch_paused). Call first thing in main().
+ * and no other (see command__launch_paused). Call first thing in main().
  */
 void fds__note_inherited(void);
 
@@ -40,10 +40,10 @@ int pid_list__parse(const char *list, pid_t **out, int *nr, char *bad, size_t sz
  * Append every thread of process pid to *tasks (realloc'd; *nr counts them).
  * 0, -ESRCH when there is no such process, or -ENOMEM.
  */
-int threads_of(pid_t pid, pid_t **tasks, int *nr);
+int process__threads(pid_t pid, pid_t **tasks, int *nr);
 
 /* True when process pid has exited: gone, or a zombie its parent has not reaped yet. */
-bool process_exited(pid_t pid);
+bool process__exited(pid_t pid);
 
 /*
  * SIGINT and SIGTERM to on_stop, SIGCHLD to on_child, without SA_RESTART: a blocking call

@@ -7,15 +7,17 @@
 #include <unistd.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "strset.h"
 
 struct jit_entry {
 	unsigned long start, end;
-	char *name;
+	const char *name; /* in names */
 };
 
 struct jitmap {
 	struct jit_entry *e;
 	size_t nr;
+	struct strset *names; /* a JIT may map one name many times (recompiled functions) */
 };
 
 static int jit_cmp(const void *a, const void *b)
@@ -27,12 +29,9 @@ static int jit_cmp(const void *a, const void *b)
 
 void jitmap__free(struct jitmap *jm)
 {
-	size_t i;
-
 	if (!jm)
 		return;
-	for (i = 0; i < jm->nr; i++)
-		free(jm->e[i].name);
+	strset__free(jm->names);
 	free(jm->e);
 	free(jm);
 }
@@ -68,7 +67,7 @@ static int jitmap__add_line(struct jitmap *jm, char *p, size_t *cap, struct jitm
 	}
 	jm->e[jm->nr].start = start;
 	jm->e[jm->nr].end = start + size;
-	jm->e[jm->nr].name = strdup(p);
+	jm->e[jm->nr].name = strset__intern(jm->names, p, strlen(p));
 	if (!jm->e[jm->nr].name)
 		return -ENOMEM;
 	jm->nr++;
@@ -166,6 +165,11 @@ struct jitmap *jitmap__read(int fd, struct jitmap_stats *st)
 	jm = calloc(1, sizeof(*jm));
 	if (!jm)
 		return NULL;
+	jm->names = strset__new();
+	if (!jm->names) {
+		free(jm);
+		return NULL;
+	}
 	err = read_all(fd, jm, st);
 	if (err == -ENOMEM) {
 		jitmap__free(jm);

@@ -3,34 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "symbolize.h"
+#include "strset.h"
 
 struct ksyms {
 	struct ksym *syms;
 	size_t nr, cap;
-	char **strs; /* every string allocated, freed at the end */
-	size_t nr_strs, cap_strs;
+	struct strset *strs; /* names and modules, each stored once */
 	bool hidden;
 };
-
-static const char *ksyms__intern(struct ksyms *ks, const char *s, size_t len)
-{
-	char *p, **tmp;
-
-	if (ks->nr_strs == ks->cap_strs) {
-		size_t cap = ks->cap_strs ? ks->cap_strs * 2 : 1024;
-
-		tmp = realloc(ks->strs, cap * sizeof(*tmp));
-		if (!tmp)
-			return NULL;
-		ks->strs = tmp;
-		ks->cap_strs = cap;
-	}
-	p = strndup(s, len);
-	if (!p)
-		return NULL;
-	ks->strs[ks->nr_strs++] = p;
-	return p;
-}
 
 static int ksym_cmp(const void *a, const void *b)
 {
@@ -46,13 +26,9 @@ static int ksym_cmp(const void *a, const void *b)
 
 void ksyms__free(struct ksyms *ks)
 {
-	size_t i;
-
 	if (!ks)
 		return;
-	for (i = 0; i < ks->nr_strs; i++)
-		free(ks->strs[i]);
-	free(ks->strs);
+	strset__free(ks->strs);
 	free(ks->syms);
 	free(ks);
 }
@@ -69,6 +45,11 @@ struct ksyms *ksyms__load_file(FILE *f)
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		return NULL;
+	ks->strs = strset__new();
+	if (!ks->strs) {
+		free(ks);
+		return NULL;
+	}
 	while (getline(&line, &lcap, f) > 0) {
 		unsigned long addr;
 		char type, *name, *mod, *end, *nl;
@@ -115,11 +96,11 @@ struct ksyms *ksyms__load_file(FILE *f)
 		}
 		sym = &ks->syms[ks->nr];
 		sym->addr = addr;
-		sym->name = ksyms__intern(ks, name, strlen(name));
+		sym->name = strset__intern(ks->strs, name, strlen(name));
 		sym->module = NULL;
 		if (mod) {
 			if (!last_mod || strcmp(last_mod, mod))
-				last_mod = ksyms__intern(ks, mod, strlen(mod));
+				last_mod = strset__intern(ks->strs, mod, strlen(mod));
 			sym->module = last_mod;
 		}
 		if (!sym->name || (mod && !sym->module)) {

@@ -4,6 +4,7 @@
  * snapshot and kept current from mmap/fork/exec records, so a process that exited
  * before the end of the record is still symbolized.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -739,4 +740,24 @@ void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void 
 					fn(a->old_maps[j].obj, arg);
 		}
 	}
+}
+
+int aspaces__load_all(struct aspaces *as, const char *proc_root)
+{
+	DIR *d = opendir(proc_root);
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		/* Kernel threads and vanished processes have nothing to read: fine. */
+		aspaces__load_proc(as, proc_root, pid);
+	}
+	closedir(d);
+	return 0;
 }

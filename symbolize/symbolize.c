@@ -194,6 +194,21 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 	return SYM_RESOLVED;
 }
 
+int symbolizer__kernel_sym_frame(struct symbolizer *s, unsigned long addr, bool leaf,
+				 struct sym_frame *out)
+{
+	const struct ksym *k = ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1);
+
+	memset(out, 0, sizeof(*out));
+	out->address = out->offset = leaf ? addr : addr - 1;
+	out->kind = k ? SYM_FRAME_FUNCTION : SYM_FRAME_UNKNOWN;
+	if (!k)
+		return SYM_UNKNOWN;
+	out->function = k->name;
+	out->module = k->module;
+	return SYM_RESOLVED;
+}
+
 /* ---- files of profiled processes ---- */
 
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out)

@@ -153,6 +153,8 @@ int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time);
 bool aspaces__has(const struct aspaces *as, pid_t pid);
 /* Read <proc_root>/PID/maps (executable mappings) into the generation PID is now. */
 int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid);
+/* Snapshot the executable mappings of every process under proc_root. */
+int aspaces__load_all(struct aspaces *as, const char *proc_root);
 /* The mapping of pid containing addr, or NULL. */
 struct map_entry *aspaces__find(const struct aspaces *as, pid_t pid, unsigned long addr);
 size_t aspaces__nr_pids(const struct aspaces *as);
@@ -327,6 +329,16 @@ struct sym_frame {
  */
 int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
 			    struct sym_frame *out, int max, struct frame_module *mod);
+
+/*
+ * A kernel frame as a record (symbolizer__kernel_frame() spells it for folded stacks):
+ * SYM_FRAME_FUNCTION with its function and module (the kernel module's name, NULL for the
+ * kernel itself), or SYM_FRAME_UNKNOWN. address and offset: the address looked up (addr - 1
+ * for return addresses). The strings live as long as the symbolizer. Returns an enum
+ * sym_result.
+ */
+int symbolizer__kernel_sym_frame(struct symbolizer *s, unsigned long addr, bool leaf,
+				 struct sym_frame *out);
 
 /*
  * A frame as folded stacks, SVG and pprof name it: the function ("_[j]" after JIT

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = fmemopen((void *)(data + 1), size - 1 ? size - 1 : 1, "r");
 	out = fopen("/dev/null", "w");
 	t = stack_table__new();
-	if (in && out && t && !collapse_perf(in, &o, t, &st))
+	if (in && out && t && !perf_script__collapse(in, &o, t, &st))
 		folded__write(out, t);
 	stack_table__free(t);
 	if (in)

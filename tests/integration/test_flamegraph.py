@@ -288,6 +288,46 @@ def case_pprof_mappings(tmp):
           "-tagfocus=process=twin keeps the demo's samples")
 
 
+def symbol_range(path, name):
+    """[start, end) of a function in an ELF file's symbol table (nm -S)."""
+    out = subprocess.run(["nm", "-S", path], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"^([0-9a-f]+) ([0-9a-f]+) [Tt] " + re.escape(name) + "$", out, re.M)
+    check(m, f"nm -S {path}: no {name}")
+    return int(m.group(1), 16), int(m.group(1), 16) + int(m.group(2), 16)
+
+
+def case_pprof_disasm(tmp):
+    """-disasm on a -g fixture: the hot function's instructions from the binary, with the
+    samples of each; locations at the addresses the binary's symbols have."""
+    env = pprof_env(tmp)
+    if not shutil.which("nm"):
+        raise Skip("nm (binutils) is not installed")
+    inline = os.path.realpath(INLINE)
+    start, end = symbol_range(inline, "work")
+    pb, err = record_pb(tmp, [inline, "3"], ["-U"])
+    # pprof matches the regexp against "address name file:line" too: unanchored
+    out = pprof(env, "-sample_index=samples", "-disasm", "work", pb)
+    rows = [(0 if f == "." else int(f), int(a, 16), t) for f, a, t in re.findall(
+        r"^\s+(\.|\d+)\s+(?:\.|\d+)\s+([0-9a-f]+): (.*)$", out, re.M)]
+    print(out[:3000])
+    check(re.search(r"^ROUTINE =+ work$", out, re.M), "no ROUTINE for work:\n" + out[:1500])
+    check(len(rows) >= 10 and all(start <= a < end for _, a, _ in rows),
+          f"instructions outside work [{start:#x}, {end:#x}): {rows[:5]}")
+    total = sum(f for f, _, _ in rows)
+    top = pprof(env, "-sample_index=samples", "-top", "-nodefraction=0", pb)
+    want = sum(int(m.group(1)) for m in re.finditer(
+        r"^\s+(\d+)\s+\S+\s+\S+\s+\d+\s+\S+\s+(?:work|hot_inline \(inline\))$", top, re.M))
+    check(total >= 150, f"only {total} samples in work's instructions:\n{err}")
+    check(total == want, f"instructions hold {total} samples, -top {want} in work:\n{top}")
+    check(len([f for f, _, _ in rows if f]) >= 3, "samples on fewer than 3 instructions")
+    check(re.search(r";work \S*inlineprog\.c:30$", out, re.M), "no source line annotation")
+    raw = pprof(env, "-raw", pb)
+    addrs = [int(m.group(1), 16) for m in re.finditer(r"^\s+\d+: 0x([0-9a-f]+) M=\d+ work ",
+                                                     raw, re.M)]
+    check(addrs and all(start <= a < end for a in addrs),
+          f"work's locations not at its link-time addresses: {[hex(a) for a in addrs]}")
+
+
 def raw_samples(raw):
     """-raw's samples: (values, location ids, labels)."""
     body = raw.split("Samples:", 1)[1].split("Locations", 1)[0].splitlines()[2:]

@@ -12,6 +12,8 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   lru           a budget that fits one program's tables at a time: evictions make room
   fork          children forked after the start get whole stacks
   dlopen        a library opened after the start: whole chains through it
+  system        record -a: a fixture running before the record and one started during it
+                get their tables: >= 90 % of their samples carry the whole chain
   pid-reuse     xz started under the pid the fixture had (forced through ns_last_pid):
                 whole stacks from its own tables, none from the fixture's
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
@@ -20,6 +22,7 @@ import collections
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -380,6 +383,51 @@ def case_fork():
           + "\n".join(f"{n} {s}" for s, n in sorted(work.items(), key=lambda kv: -kv[1])[:6]))
 
 
+def case_system():
+    """record -a: a fixture that exists when the record starts (from the /proc snapshot)
+    and one started during it (from its MMAP2 records) get their tables like a profiled
+    process, on a machine where other processes come and go. The first fixture is stopped
+    until the record's first second has passed, so both are measured after a warm-up."""
+    old = subprocess.Popen([FIXTURE, "direct"], stdout=subprocess.PIPE, text=True)
+    new = None
+    try:
+        check(old.stdout.readline().strip() == "ready", "the fixture did not start")
+        os.kill(old.pid, signal.SIGSTOP)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.folded")
+            need_root()
+            rec = subprocess.Popen([PMUPROF, "record", "-a", "-F", "999", "-d", "6", "-o", out],
+                                   stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            os.kill(old.pid, signal.SIGCONT)
+            new = subprocess.Popen([FIXTURE, "plt"], stdout=subprocess.PIPE, text=True)
+            _, err = rec.communicate(timeout=300)
+            check(rec.returncode == 0, f"record -a failed ({rec.returncode}):\n{err}")
+            check("refused" not in err, "the kernel refused the CFI walk:\n" + err)
+            stacks = parse_folded(out)
+    finally:
+        for p in (old, new):
+            if p:
+                p.kill()
+                p.wait()
+    mine = {s: n for s, n in stacks.items() if s.startswith("fixture-unwind;")}
+    total = sum(mine.values())
+    check(total >= 400, f"only {total} samples of the fixtures:\n{err}")
+    full = {}
+    for mode in ("direct", "plt"):
+        chain = ";".join(CHAINS[mode])
+        full[mode] = sum(n for s, n in mine.items()
+                         if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    share = 100.0 * sum(full.values()) / total
+    print(f"system: {full} of {total} fixture samples with the whole chain ({share:.1f} %)")
+    worst = "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:8])
+    check(share >= 90, f"{share:.1f} % of the fixtures' samples have main → leaf, want >= 90:\n"
+          + worst + "\n" + err)
+    # Both processes, not one of them: each had about half of the samples.
+    check(min(full.values()) >= 0.25 * total,
+          f"one fixture lacks whole chains: {full} of {total}:\n" + worst + "\n" + err)
+
+
 REUSE_SCRIPT = """"$1" direct >/dev/null & a=$!
 sleep 1.5
 kill $a; wait $a
@@ -443,6 +491,8 @@ def main():
             case_fixture(case[8:])
         elif case == "fork":
             case_fork()
+        elif case == "system":
+            case_system()
         elif case == "budget":
             case_budget()
         elif case == "dlopen":

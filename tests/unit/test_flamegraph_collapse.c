@@ -136,7 +136,7 @@ static char *collapse(const char *opts, const char *input)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
-	cr_assert_eq(collapse_perf(in, &o, st, &stats), 0);
+	cr_assert_eq(perf_script__collapse(in, &o, st, &stats), 0);
 	folded__write(f, st);
 	fclose(f);
 	fclose(in);
@@ -165,7 +165,7 @@ Test(collapse, garbage_and_binary_input)
 	struct collapse_stats stats;
 	FILE *in = fmemopen((void *)junk, sizeof(junk) - 1, "r");
 
-	cr_expect_eq(collapse_perf(in, &o, st, &stats), 0);
+	cr_expect_eq(perf_script__collapse(in, &o, st, &stats), 0);
 	cr_expect_eq(stack_table__len(st), 0);
 	cr_expect_gt(stats.unrecognized, 0);
 	fclose(in);

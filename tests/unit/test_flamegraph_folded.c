@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "flamegraph/flamegraph.h"
+#include "atomic-file.h"
 
 static char *write_to_string(struct stack_table *st)
 {
@@ -253,14 +254,15 @@ Test(utf8, valid_and_invalid_sequences)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_expect_eq(utf8_char_len(cases[i].s, cases[i].len), cases[i].want, "case %zu", i);
+		cr_expect_eq(utf8__char_len(cases[i].s, cases[i].len), cases[i].want, "case %zu",
+			     i);
 	/* "aé€": cutting inside é or € backs off to its start */
-	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 2), 1);
-	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 3), 3);
-	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 5), 3);
-	cr_expect_eq(utf8_boundary("a\xc3\xa9\xe2\x82\xac", 6, 6), 6);
+	cr_expect_eq(utf8__boundary("a\xc3\xa9\xe2\x82\xac", 6, 2), 1);
+	cr_expect_eq(utf8__boundary("a\xc3\xa9\xe2\x82\xac", 6, 3), 3);
+	cr_expect_eq(utf8__boundary("a\xc3\xa9\xe2\x82\xac", 6, 5), 3);
+	cr_expect_eq(utf8__boundary("a\xc3\xa9\xe2\x82\xac", 6, 6), 6);
 	/* invalid bytes are cut anywhere */
-	cr_expect_eq(utf8_boundary("a\x80\x80\x80\x80", 5, 3), 3);
+	cr_expect_eq(utf8__boundary("a\x80\x80\x80\x80", 5, 3), 3);
 }
 
 /* A name cut inside a character, and bytes that are no UTF-8, still make valid XML. */
@@ -280,7 +282,7 @@ Test(utf8, svg_names_are_valid_utf8)
 	cr_assert_eq(flamegraph__write(out, &d, &o), 0);
 	fclose(out);
 	for (i = 0; i < len;) {
-		size_t n = utf8_char_len(buf + i, len - i);
+		size_t n = utf8__char_len(buf + i, len - i);
 
 		cr_assert_neq(n, 0, "invalid UTF-8 at byte %zu", i);
 		i += n;

@@ -383,3 +383,46 @@ Test(pprof, one_module_per_file)
 	cr_expect_eq(stack_table__nr_modules(st), 2);
 	stack_table__free(st);
 }
+
+/*
+ * A mapping says it has functions only when some location of it is named: pprof names
+ * the addresses of the others from the file, and leaves a named one as it is.
+ */
+Test(pprof, mapping_flags_say_what_is_named)
+{
+	struct stack_table *st = stack_table__new();
+	struct stack_module
+		a = {.path = "/bin/a", .start = 0x1000, .limit = 0x2000, .offset = 0x1000},
+		b = {.path = "/lib/b.so", .start = 0x5000, .limit = 0x6000, .offset = 0x4000};
+	int64_t ma = stack_table__add_module(st, &a), mb = stack_table__add_module(st, &b);
+	struct stack_frame f[] = {
+		{.name = "a", .kind = STACK_FRAME_PROCESS},
+		{.name = "main",
+		 .function = "main",
+		 .kind = STACK_FRAME_USER,
+		 .module = ma,
+		 .address = 0x1010},
+		{.name = "[b.so]", .kind = STACK_FRAME_USER, .module = mb, .address = 0x4020},
+	};
+	struct pprof_opts o = {.event = "cycles", .freq = 99};
+	Perftools__Profiles__Profile *p;
+	size_t i;
+
+	cr_assert_eq(stack_table__add_frames(st, f, 3, &(struct stack_count){1, 1}, 10, NULL), 0);
+	p = decode(st, &o);
+	cr_assert_eq(p->n_mapping, 2);
+	cr_expect(p->mapping[0]->has_functions && !p->mapping[0]->has_filenames);
+	cr_expect(!p->mapping[1]->has_functions && !p->mapping[1]->has_line_numbers &&
+		  !p->mapping[1]->has_inline_frames);
+	for (i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+
+		/* at the module's addresses: file offset - offset + start */
+		if (l->mapping_id == 2)
+			cr_expect(l->address == 0x5020 && l->n_line == 0);
+		else
+			cr_expect(l->address == 0x1010 && l->n_line == 1);
+	}
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	stack_table__free(st);
+}

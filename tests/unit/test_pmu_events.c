@@ -95,11 +95,11 @@ Test(pmu_events, sampling_frequency_or_period)
 
 Test(pmu_events, no_pmu_errors)
 {
-	cr_expect(pmu_err_is_no_pmu(-ENOENT));
-	cr_expect(pmu_err_is_no_pmu(-EOPNOTSUPP));
-	cr_expect(pmu_err_is_no_pmu(-ENODEV));
-	cr_expect_not(pmu_err_is_no_pmu(-EACCES));
-	cr_expect_not(pmu_err_is_no_pmu(-EINVAL));
+	cr_expect(pmu_errno__is_no_pmu(-ENOENT));
+	cr_expect(pmu_errno__is_no_pmu(-EOPNOTSUPP));
+	cr_expect(pmu_errno__is_no_pmu(-ENODEV));
+	cr_expect_not(pmu_errno__is_no_pmu(-EACCES));
+	cr_expect_not(pmu_errno__is_no_pmu(-EINVAL));
 }
 
 Test(pmu_events, strerror_gives_advice)
@@ -108,11 +108,13 @@ Test(pmu_events, strerror_gives_advice)
 	char buf[256];
 
 	pmu_event__parse("cycles", &ev);
-	cr_expect(strstr(pmu_open_strerror(-ENOENT, &ev, buf, sizeof(buf)), "no hardware PMU"));
-	cr_expect(strstr(pmu_open_strerror(-EACCES, &ev, buf, sizeof(buf)), "CAP_PERFMON"));
-	cr_expect(strstr(pmu_open_strerror(-EACCES, &ev, buf, sizeof(buf)), "perf_event_paranoid"));
-	cr_expect(strstr(pmu_open_strerror(-EBUSY, &ev, buf, sizeof(buf)), "nmi_watchdog"));
-	cr_expect(strstr(pmu_open_strerror(-EMFILE, &ev, buf, sizeof(buf)), "ulimit"));
+	cr_expect(strstr(pmu_event__open_strerror(-ENOENT, &ev, buf, sizeof(buf)),
+			 "no hardware PMU"));
+	cr_expect(strstr(pmu_event__open_strerror(-EACCES, &ev, buf, sizeof(buf)), "CAP_PERFMON"));
+	cr_expect(strstr(pmu_event__open_strerror(-EACCES, &ev, buf, sizeof(buf)),
+			 "perf_event_paranoid"));
+	cr_expect(strstr(pmu_event__open_strerror(-EBUSY, &ev, buf, sizeof(buf)), "nmi_watchdog"));
+	cr_expect(strstr(pmu_event__open_strerror(-EMFILE, &ev, buf, sizeof(buf)), "ulimit"));
 }
 
 Test(pmu_events, attach_modes)
@@ -158,7 +160,7 @@ Test(pmu_cpus, cpulist_parse)
 
 	for (i = 0; i < sizeof(cpulist_cases) / sizeof(cpulist_cases[0]); i++) {
 		const struct cpulist_case *c = &cpulist_cases[i];
-		int *cpus, nr, err = cpulist__parse(c->s, &cpus, &nr), j;
+		int *cpus, nr, err = pmu_cpus__parse(c->s, &cpus, &nr), j;
 
 		cr_expect_eq(err, c->err, "line %d: '%s': err %d", c->line, c->s, err);
 		if (err)

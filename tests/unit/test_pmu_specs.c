@@ -161,7 +161,7 @@ Test(pmu_specs, hybrid_expands_generic_hardware_events)
 	int nr;
 
 	use_tree("sysfs-hybrid");
-	cr_assert(pmu_is_hybrid());
+	cr_assert(pmu__is_hybrid());
 	cr_assert_eq(pmu_events__parse_list("cycles,cpu-clock", &evs, &nr, &bad, NULL, 0), 0);
 	cr_assert_eq(nr, 3);
 	cr_expect_str_eq(evs[0].name, "cpu_core/cycles/");
@@ -181,7 +181,7 @@ Test(pmu_specs, hybrid_expands_generic_hardware_events)
 
 Test(pmu_specs, not_hybrid_without_both_core_pmus, .init = inactive_pmus)
 {
-	cr_expect_not(pmu_is_hybrid());
+	cr_expect_not(pmu__is_hybrid());
 }
 
 Test(pmu_specs, list_splits_on_commas_outside_slashes, .init = inactive_pmus)

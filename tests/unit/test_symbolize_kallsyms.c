@@ -89,6 +89,32 @@ Test(kallsyms, kernel_frame_names)
 	symbolizer__free(s);
 }
 
+/* The same frames as records: the function alone, its module, the address looked up. */
+Test(kallsyms, kernel_frame_records)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = data_path("kallsyms.txt")};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct sym_frame f;
+
+	cr_assert_not_null(s);
+	cr_expect_eq(symbolizer__kernel_sym_frame(s, 0xffffffff81001234UL, true, &f), SYM_RESOLVED);
+	cr_expect_eq(f.kind, SYM_FRAME_FUNCTION);
+	cr_expect_str_eq(f.function, "do_syscall_64");
+	cr_expect_null(f.module, "the kernel itself");
+	cr_expect_eq(f.address, 0xffffffff81001234UL);
+	cr_expect_null(f.file);
+	symbolizer__kernel_sym_frame(s, 0xffffffff81002000UL, false, &f);
+	cr_expect_str_eq(f.function, "do_syscall_64");
+	cr_expect_eq(f.address, 0xffffffff81001fffUL, "a return address: the call before it");
+	symbolizer__kernel_sym_frame(s, 0xffffffffc0100410UL, true, &f);
+	cr_expect_str_eq(f.function, "ext4_file_read_iter");
+	cr_expect_str_eq(f.module, "ext4");
+	cr_expect_eq(symbolizer__kernel_sym_frame(s, 0x1000, true, &f), SYM_UNKNOWN);
+	cr_expect_eq(f.kind, SYM_FRAME_UNKNOWN);
+	cr_expect_null(f.function);
+	symbolizer__free(s);
+}
+
 Test(kallsyms, missing_file)
 {
 	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms"};

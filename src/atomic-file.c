@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Output files: whole or absent, close-on-exec, never replacing what is not a regular
- * file. See struct atomic_file in flamegraph.h for the rules.
+ * file. See struct atomic_file in atomic-file.h for the rules.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
-#include "flamegraph.h"
+#include "atomic-file.h"
 
 enum { AF_TMPFILE = 1, AF_NAMED, AF_DIRECT };
 
