@@ -127,7 +127,11 @@ struct sym_dwarf {
 	bool cu_ranges_built;
 	struct cu_data *cus; /* in the order of the file */
 	size_t ncus;
+	size_t bytes; /* what it holds, roughly: sections read, libdw's tables, indexes */
 };
+
+/* libdw's own record of one line row (Dwarf_Line and its share of the table), roughly. */
+#define LIBDW_LINE_BYTES 48
 
 static void fn_scopes__free(struct fn_scopes *f)
 {
@@ -177,6 +181,27 @@ static bool strings_terminated(Elf *elf)
 	return true;
 }
 
+/* The debug sections' sizes: libdw reads each of them into memory and keeps it. */
+static size_t debug_sections_size(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, n = 0;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8)))
+			n += sh.sh_size;
+	}
+	return n;
+}
+
 struct sym_dwarf *sym_dwarf__open(int fd)
 {
 	struct sym_dwarf *d = calloc(1, sizeof(*d));
@@ -193,15 +218,19 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 		sym_dwarf__free(d);
 		return NULL;
 	}
+	d->bytes = sizeof(*d) + debug_sections_size(d->elf);
 	return d;
 }
 
-void sym_dwarf__free(struct sym_dwarf *d)
+size_t sym_dwarf__bytes(const struct sym_dwarf *d)
+{
+	return d ? d->bytes : 0;
+}
+
+/* Everything but the fd. */
+static void sym_dwarf__release(struct sym_dwarf *d)
 {
 	size_t i, j;
-
-	if (!d)
-		return;
 	for (i = 0; i < JOINED_BUCKETS; i++) {
 		while (d->joined[i]) {
 			struct joined_path *n = d->joined[i]->next;
@@ -224,8 +253,26 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	free(d->cus);
 	free(d->cu_ranges);
 	addr_index__free(&d->cu_index);
-	close(d->fd);
 	free(d);
+}
+
+void sym_dwarf__free(struct sym_dwarf *d)
+{
+	if (!d)
+		return;
+	close(d->fd);
+	sym_dwarf__release(d);
+}
+
+int sym_dwarf__drop(struct sym_dwarf *d)
+{
+	int fd;
+
+	if (!d)
+		return -1;
+	fd = d->fd;
+	sym_dwarf__release(d);
+	return fd;
 }
 
 /* Grow *p (elements of size sz) to hold one more than *n. */
@@ -281,6 +328,8 @@ static int index_cus(struct sym_dwarf *d)
 		qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
 	if (addr_index__alloc(&d->cu_index, d->ncu_ranges))
 		return -ENOMEM;
+	d->bytes += cucap * sizeof(*d->cus) + cap * sizeof(*d->cu_ranges) +
+		    d->ncu_ranges * sizeof(uint64_t) * 2;
 	for (i = 0; i < d->ncu_ranges; i++)
 		d->cu_index.keys[i] = d->cu_ranges[i].lo;
 	return addr_index__build(&d->cu_index);
@@ -420,6 +469,7 @@ static int index_lines(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 		row->file = joined;
 		c->nlines++;
 	}
+	d->bytes += n * (sizeof(*c->lines) + LIBDW_LINE_BYTES);
 	return 0;
 }
 
@@ -438,6 +488,7 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 		qsort(c->r, c->nr, sizeof(*c->r), fn_range_cmp);
 	if (addr_index__alloc(&c->r_index, c->nr))
 		return -ENOMEM;
+	d->bytes += cap * sizeof(*c->r) + c->nr * sizeof(uint64_t) * 2;
 	for (i = 0; i < c->nr; i++)
 		c->r_index.keys[i] = c->r[i].lo;
 	return addr_index__build(&c->r_index);
@@ -794,6 +845,13 @@ static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
 }
 
 /* The scopes of a function: read once (one walk of its DIEs), then binary searches. */
+/* What a function's scopes and points hold (nodes: its scope records). */
+static size_t fn_scopes__bytes(const struct fn_scopes *f, size_t nodes)
+{
+	return sizeof(*f) + nodes * sizeof(*f->info) + f->nspans * sizeof(*f->spans) +
+	       f->npoints * (sizeof(*f->points) + sizeof(*f->keys)) + f->ntop * sizeof(*f->top);
+}
+
 static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struct fn_range *r)
 {
 	struct scope_build b = {0};
@@ -814,6 +872,8 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struc
 		fn_scopes__free(r->scopes);
 		r->scopes = NULL;
 		r->failed = true;
+	} else {
+		d->bytes += fn_scopes__bytes(r->scopes, b.nnodes);
 	}
 	return r->scopes;
 }

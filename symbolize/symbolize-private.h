@@ -127,6 +127,10 @@ struct sym_frame;
 /* The DWARF of an ELF file (takes fd, read with pread). NULL when it has none. */
 struct sym_dwarf *sym_dwarf__open(int fd);
 void sym_dwarf__free(struct sym_dwarf *d);
+/* Free d but keep its file open: the fd to open it again with (-1 when d is NULL). */
+int sym_dwarf__drop(struct sym_dwarf *d);
+/* What d holds in memory, roughly (sections read, line tables, indexes). */
+size_t sym_dwarf__bytes(const struct sym_dwarf *d);
 /*
  * At link-time address pc: out[0].file/line, and with inline_frames out[1..] the functions
  * inlined there, outermost first (mangled[i]: out[i].function is a linkage name). Returns

@@ -30,7 +30,9 @@ struct dso {
 	ino_t ino;
 	unsigned char build_id[64];
 	size_t build_id_len;
-	uint64_t seen; /* the last sweep that found it in use */
+	uint64_t seen;	     /* the last sweep that found it in use */
+	uint64_t dwarf_used; /* the symbolizer's dwarf_tick at its last DWARF lookup */
+	size_t dwarf_bytes;  /* what its DWARF held at that lookup */
 };
 
 struct demangled {
@@ -71,6 +73,10 @@ struct symbolizer {
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
 	struct symbolizer_file_stats fstats;
+	size_t dwarf_budget;  /* bytes of DWARF kept for all files together */
+	size_t dwarf_bytes;   /* what they hold now */
+	uint64_t dwarf_tick;  /* DWARF lookups so far: the LRU's clock */
+	uint64_t dwarf_drops; /* files whose DWARF went for the budget */
 };
 
 /* Whose file is opened: in which root (-1: ours), with which credentials (NULL: ours). */
@@ -94,6 +100,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->no_inline = opts && opts->no_inline;
 	s->no_dwarf = opts && opts->no_dwarf;
 	s->debug_dwarf_fd = -1;
+	s->dwarf_budget = opts && opts->dwarf_budget ? opts->dwarf_budget : SYM_DWARF_BUDGET;
 	if (opts && opts->debuginfod) {
 		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
 
@@ -790,6 +797,9 @@ static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
 		d->dwarf_fd = -1;
 	}
 	n = sym_dwarf__frames(d->dwarf, vaddr, !s->no_inline, out, max, mangled);
+	d->dwarf_used = ++s->dwarf_tick;
+	s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
+	d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
 	for (i = 1; i < n; i++)
 		if (mangled[i])
 			out[i].function = demangle(s, d, out[i].function);
@@ -957,6 +967,44 @@ static void mark_in_use(void *obj, void *arg)
 		d->seen = s->sweeps;
 }
 
+/* The file whose DWARF was looked in least recently, NULL when none is loaded. */
+static struct dso *dwarf_lru(struct symbolizer *s)
+{
+	struct dso *d, *lru = NULL;
+
+	for (d = s->dsos; d; d = d->next)
+		if (d->dwarf && (!lru || d->dwarf_used < lru->dwarf_used))
+			lru = d;
+	return lru;
+}
+
+/*
+ * Drop the least recently used files' DWARF (indexes, line tables, sections) until what
+ * is kept fits the budget; the file stays open and is read again at its next lookup.
+ * Only here, between drains: frames handed out earlier point into that memory, and the
+ * caller has copied them once its address spaces change.
+ */
+static void dwarf_budget__keep(struct symbolizer *s)
+{
+	struct dso *d;
+
+	while (s->dwarf_bytes > s->dwarf_budget && (d = dwarf_lru(s))) {
+		/* Names demangled from its inline frames are keyed by pointers into it. */
+		demangled_forget(s, d);
+		s->dwarf_bytes -= d->dwarf_bytes;
+		d->dwarf_bytes = 0;
+		d->dwarf_fd = sym_dwarf__drop(d->dwarf);
+		d->dwarf = NULL;
+		s->dwarf_drops++;
+	}
+}
+
+void symbolizer__dwarf_stats(const struct symbolizer *s, struct symbolizer_dwarf_stats *out)
+{
+	*out = (struct symbolizer_dwarf_stats){
+		.bytes = s->dwarf_bytes, .budget = s->dwarf_budget, .drops = s->dwarf_drops};
+}
+
 size_t symbolizer__sweep(struct symbolizer *s)
 {
 	struct dso **pp, *d;
@@ -976,8 +1024,10 @@ size_t symbolizer__sweep(struct symbolizer *s)
 			s->last_path = NULL;
 			s->last_dso = NULL;
 		}
+		s->dwarf_bytes -= d->dwarf_bytes;
 		dso__free(d);
 		n++;
 	}
+	dwarf_budget__keep(s);
 	return n;
 }

@@ -187,7 +187,12 @@ struct symbolizer_opts {
 	 * stops the transfer (a signal during the finish). */
 	int (*debuginfod_progress)(void *arg, const char *build_id, long done, long total);
 	void *debuginfod_progress_arg;
+	/* Bytes of DWARF (sections, line tables, indexes) kept for all files together; past
+	 * it, symbolizer__sweep() drops the least recently used files' (0: SYM_DWARF_BUDGET). */
+	size_t dwarf_budget;
 };
+
+#define SYM_DWARF_BUDGET (32u << 20)
 
 enum sym_result {
 	SYM_RESOLVED = 0, /* a function name (JIT frames end in "_[j]") */
@@ -212,6 +217,8 @@ bool symbolizer__kernel_hidden(struct symbolizer *s);
  * aspaces__reap(), e.g. once per drain. Returns how many went.
  */
 size_t symbolizer__sweep(struct symbolizer *s);
+/* Whether the sweeps dropped DWARF for the budget is in symbolizer__dwarf_stats(); strings
+ * of frames handed out before a sweep are not valid after it. */
 
 /*
  * Files of profiled processes that were not read, or read in part, because of the
@@ -231,6 +238,15 @@ struct symbolizer_file_stats {
 };
 
 void symbolizer__file_stats(const struct symbolizer *s, struct symbolizer_file_stats *out);
+
+/* The DWARF kept for source lines and inline frames, against its budget. */
+struct symbolizer_dwarf_stats {
+	uint64_t bytes;	 /* held now (roughly: sections, line tables, indexes) */
+	uint64_t budget; /* opts.dwarf_budget */
+	uint64_t drops;	 /* files whose DWARF was dropped for it (read again when needed) */
+};
+
+void symbolizer__dwarf_stats(const struct symbolizer *s, struct symbolizer_dwarf_stats *out);
 
 /* Debug files asked of debuginfod servers, per build id (each asked once). */
 struct sym_debuginfod_stats {
