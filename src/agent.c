@@ -118,7 +118,8 @@ static const char *agent__container(struct agent *a, pid_t pid)
 }
 
 /* A pushed stack: "{pid=P,comm=C[,container_id=ID]};stack". */
-static void push_add(struct agent *a, int event, pid_t pid, const char *stack, uint64_t count)
+static void push_add(struct agent *a, int event, pid_t pid, const char *stack,
+		     const struct stack_count *c)
 {
 	struct stack_table *t = a->push_tables[event];
 	const char *container = pid ? agent__container(a, pid) : "";
@@ -134,15 +135,16 @@ static void push_add(struct agent *a, int event, pid_t pid, const char *stack, u
 		     container[0] ? ",container_id=" : "", container, stack) < 0)
 		return;
 	if (stack_table__len(t) >= a->o.max_table && !stack_table__get(t, s))
-		a->t.push_table_full += count;
+		a->t.push_table_full += c->samples;
 	else
-		stack_table__add_joined(t, s, count);
+		stack_table__add_joined_counts(t, s, c);
 	free(s);
 }
 
 /* Every drained stack goes to the requests of its event that are running, and to the
- * window pushed. */
-static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_t count)
+ * window pushed, with both of its counts. */
+static void on_stack(void *ctx, int event, pid_t pid, const char *stack,
+		     const struct stack_count *c)
 {
 	struct agent *a = ctx;
 	struct agent_request *r;
@@ -152,13 +154,15 @@ static void on_stack(void *ctx, int event, pid_t pid, const char *stack, uint64_
 			continue;
 		/* Bounded like a window: a long request on a machine of many stacks. */
 		if (!stack || (stack_table__len(r->table) >= a->o.max_table &&
-			       !stack_table__get(r->table, stack)))
-			r->table_full += count;
-		else if (stack_table__add_joined(r->table, stack, count))
+			       !stack_table__get(r->table, stack))) {
+			r->table_full.samples += c->samples;
+			r->table_full.weight += c->weight;
+		} else if (stack_table__add_joined_counts(r->table, stack, c)) {
 			r->err = -ENOMEM;
+		}
 	}
 	if (a->push_tables[event] && stack)
-		push_add(a, event, pid, stack, count);
+		push_add(a, event, pid, stack, c);
 }
 
 /* A debuginfod transfer ends at SIGTERM: the engine thread does it. */
@@ -408,12 +412,15 @@ static int agent__start_requests(struct agent *a, double now)
 	err = record__drain_now(a->rec);
 	while ((r = list)) {
 		uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+		uint64_t w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 
 		list = r->next;
 		if (!err)
-			err = record__counters(a->rec, cnt);
-		if (!err)
+			err = record__ledger(a->rec, cnt, w);
+		if (!err) {
 			memcpy(r->base, cnt[r->event], sizeof(r->base));
+			memcpy(r->base_weight, w[r->event], sizeof(r->base_weight));
+		}
 		r->end = now + r->seconds;
 		r->wall_start = time(NULL);
 		r->err = err;
@@ -423,33 +430,32 @@ static int agent__start_requests(struct agent *a, double now)
 	return err;
 }
 
-/* The request's ledger: what was taken in its time but is in no stack. */
-static void request_ledger(struct agent *a, struct agent_request *r,
-			   const uint64_t (*cnt)[PROFILE_CNT_MAX])
+/* The request's ledger: what was taken in its time but is in no stack, samples and the
+ * weight they stood for. */
+static void request_ledger(struct agent_request *r, const uint64_t (*cnt)[PROFILE_CNT_MAX],
+			   const uint64_t (*w)[PROFILE_CNT_MAX])
 {
 	char frame[64];
 	int c;
 
 	for (c = 0; c < PROFILE_CNT_MAX; c++) {
-		uint64_t v = cnt[r->event][c] - r->base[c];
+		struct stack_count n = {cnt[r->event][c] - r->base[c],
+					w[r->event][c] - r->base_weight[c]};
 
 		if (c == PROFILE_CNT_TAKEN || c == PROFILE_CNT_KSTACK_ERR ||
-		    c == PROFILE_CNT_USTACK_ERR || c == PROFILE_CNT_TRUNCATED || !v)
+		    c == PROFILE_CNT_USTACK_ERR || c == PROFILE_CNT_TRUNCATED || !n.samples)
 			continue;
-		/* A weighted table (hardware events by frequency) counts events, the ledger
-		 * samples: not mixed. */
 		snprintf(frame, sizeof(frame), "[lost:%s]", record_counter__name(c));
-		if (!a->count_weight[r->event])
-			stack_table__add_joined(r->table, frame, v);
+		stack_table__add_joined_counts(r->table, frame, &n);
 	}
-	if (r->table_full)
-		stack_table__add_joined(r->table, "[lost:table_full]", r->table_full);
+	if (r->table_full.samples)
+		stack_table__add_joined_counts(r->table, "[lost:table_full]", &r->table_full);
 }
 
 /* Requests whose time is up: drained and handed back (or all, when stopping). */
 static int agent__finish_requests(struct agent *a, double now, bool all)
 {
-	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
+	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX], w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 	struct agent_request **p, *r, *done = NULL;
 	bool due = false;
 	int err = 0;
@@ -461,7 +467,7 @@ static int agent__finish_requests(struct agent *a, double now, bool all)
 	if (!all)
 		err = record__drain_now(a->rec);
 	if (!err && !all)
-		err = record__counters(a->rec, cnt);
+		err = record__ledger(a->rec, cnt, w);
 	for (p = &a->active; (r = *p);) {
 		if (!all && now < r->end) {
 			p = &r->next;
@@ -473,7 +479,8 @@ static int agent__finish_requests(struct agent *a, double now, bool all)
 		else if (!r->err && err)
 			r->err = err;
 		else if (!r->err)
-			request_ledger(a, r, (const uint64_t(*)[PROFILE_CNT_MAX])cnt);
+			request_ledger(r, (const uint64_t(*)[PROFILE_CNT_MAX])cnt,
+				       (const uint64_t(*)[PROFILE_CNT_MAX])w);
 		r->next = done;
 		done = r;
 	}
@@ -536,7 +543,8 @@ static void agent__push_window(struct agent *a, int event, struct stack_table *t
 		return;
 	for (i = 0; e && i < n; i++)
 		if (!strncmp(e[i].stack, "[lost:", 6))
-			stack_table__add_joined(t, e[i].stack, e[i].count);
+			stack_table__add_joined_counts(
+				t, e[i].stack, &(struct stack_count){e[i].samples, e[i].weight});
 	if (stack_table__len(t) &&
 	    !agent__pprof(a, event, t, a->window_wall, secs, true, &it.body, &it.len))
 		agent__queue_push(a, &it);

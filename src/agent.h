@@ -56,9 +56,10 @@ struct agent_request {
 	int event;
 	int seconds;
 	struct stack_table *table;
-	uint64_t base[PROFILE_CNT_MAX]; /* the ledger when it started */
-	uint64_t table_full;		/* samples of new stacks beyond --max-table */
-	double end;			/* monotonic */
+	uint64_t base[PROFILE_CNT_MAX];	       /* the ledger when it started: samples */
+	uint64_t base_weight[PROFILE_CNT_MAX]; /* and their weight */
+	struct stack_count table_full;	       /* new stacks beyond --max-table */
+	double end;			       /* monotonic */
 	time_t wall_start;
 	int err; /* when done: 0 or negative errno (-ESHUTDOWN: the agent stops) */
 	bool done;

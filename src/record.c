@@ -751,6 +751,12 @@ int record__counters(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX])
 	return read_ledger(r, counters, w);
 }
 
+int record__ledger(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX],
+		   uint64_t (*weights)[PROFILE_CNT_MAX])
+{
+	return read_ledger(r, counters, weights);
+}
+
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost)
 {
 	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX], w[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -994,12 +1000,6 @@ static size_t key_len(const struct profile_key *k)
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
-static uint64_t key_count(const struct record *r, const struct profile_key *k,
-			  const struct stack_count *sum)
-{
-	return r->opts.count_weight[k->event] ? sum->weight : sum->samples;
-}
-
 static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
 		     const struct stack_count *c, bool *unresolved)
 {
@@ -1012,7 +1012,7 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
 	if (!err && r->opts.on_stack)
 		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(stored),
-				 key_count(r, k, c));
+				 c);
 	if (err || finish_cut_short(r))
 		return err;
 	/* Bounded like the tables (entries name stacks in them), and in memory: keys of deep
@@ -1053,7 +1053,7 @@ static bool add_known(struct record *r, const struct profile_key *k,
 		return false;
 	if (r->opts.on_stack)
 		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(known),
-				 key_count(r, k, &c));
+				 &c);
 	r->win.cache_hits++;
 	count_key(r, k, sum, unresolved);
 	return true;
@@ -1074,8 +1074,7 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 
 	if (err == -ENOSPC) {
 		if (r->opts.on_stack)
-			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL,
-					 key_count(r, k, &c));
+			r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, NULL, &c);
 		es->table_full += sum->samples;
 		es->table_full_weight += sum->weight;
 		return 0;

@@ -61,11 +61,13 @@ struct record_opts {
 	const char *command_path; /* a launched command's executable: tables built ahead */
 	/*
 	 * Called for every drained key counted in its event's table, with its process, the
-	 * folded stack as the table holds it (valid during the call) and the count added: a
-	 * consumer can follow the stacks drain by drain without taking the tables; stack NULL:
-	 * a new stack beyond max_table, counted as [lost:table_full]. NULL: none.
+	 * folded stack as the table holds it (valid during the call) and the counts added
+	 * (samples and weight both): a consumer can follow the stacks drain by drain without
+	 * taking the tables; stack NULL: a new stack beyond max_table, counted as
+	 * [lost:table_full]. NULL: none.
 	 */
-	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack, uint64_t count);
+	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack,
+			 const struct stack_count *c);
 	void *on_stack_ctx;
 };
 
@@ -159,6 +161,9 @@ int record__drain_now(struct record *r);
 int record__take(struct record *r, struct stack_table **tables, struct record_stats *st);
 /* The in-kernel ledger since the start, per event and counter (enum profile_counter). */
 int record__counters(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX]);
+/* record__counters, and the weight (sum of periods) of the samples each counter lost. */
+int record__ledger(struct record *r, uint64_t (*counters)[PROFILE_CNT_MAX],
+		   uint64_t (*weights)[PROFILE_CNT_MAX]);
 /* Live totals: samples taken and lost so far. */
 int record__peek(struct record *r, uint64_t *taken, uint64_t *lost);
 /* Disable and detach every event (perf fds closed). Idempotent. */
