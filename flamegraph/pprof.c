@@ -16,6 +16,7 @@
 #include <zlib.h>
 #include "flamegraph.h"
 #include "profile.pb-c.h"
+#include "strset.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
 typedef Perftools__Profiles__ValueType pb_value_type;
@@ -25,118 +26,6 @@ typedef Perftools__Profiles__Mapping pb_mapping;
 typedef Perftools__Profiles__Location pb_location;
 typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
-
-/* ---- strings: the string table, and other sets of strings (index: position) ---- */
-struct strset {
-	char **s;
-	size_t nr, cap;
-	size_t *idx; /* open addressing: index + 1 */
-	size_t idx_cap;
-	bool oom;
-};
-
-static uint64_t hash_s(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
-static int strset_rehash(struct strset *t)
-{
-	size_t cap = t->idx_cap ? t->idx_cap * 2 : 1024, *idx = calloc(cap, sizeof(*idx)), i, h;
-
-	if (!idx)
-		return -ENOMEM;
-	for (i = 0; i < t->nr; i++) {
-		h = hash_s(t->s[i], strlen(t->s[i])) & (cap - 1);
-		while (idx[h])
-			h = (h + 1) & (cap - 1);
-		idx[h] = i + 1;
-	}
-	free(t->idx);
-	t->idx = idx;
-	t->idx_cap = cap;
-	return 0;
-}
-
-/* s's index, added when new; on failure 0 (the empty string) and t->oom. */
-static size_t strset_get(struct strset *t, const char *s, size_t n)
-{
-	size_t h;
-
-	if (t->oom || ((t->nr + 1) * 2 > t->idx_cap && strset_rehash(t)))
-		goto oom;
-	for (h = hash_s(s, n) & (t->idx_cap - 1); t->idx[h]; h = (h + 1) & (t->idx_cap - 1)) {
-		const char *c = t->s[t->idx[h] - 1];
-
-		if (strlen(c) == n && !memcmp(c, s, n))
-			return t->idx[h] - 1;
-	}
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		char **tmp = realloc(t->s, cap * sizeof(*tmp));
-
-		if (!tmp)
-			goto oom;
-		t->s = tmp;
-		t->cap = cap;
-	}
-	t->s[t->nr] = strndup(s, n);
-	if (!t->s[t->nr])
-		goto oom;
-	t->idx[h] = ++t->nr;
-	return t->nr - 1;
-oom:
-	t->oom = true;
-	return 0;
-}
-
-static void strset_free(struct strset *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nr; i++)
-		free(t->s[i]);
-	free(t->s);
-	free(t->idx);
-}
-
-/*
- * A string_table entry: proto3 strings must be UTF-8 (parsers that check refuse the whole
- * profile), and a process may name itself with any bytes: invalid ones become '?'.
- */
-static int64_t str_n(struct strset *t, const char *s, size_t len)
-{
-	size_t i, c;
-	char *copy;
-	int64_t r;
-
-	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
-		;
-	if (i == len)
-		return strset_get(t, s, len);
-	copy = strndup(s, len);
-	if (!copy) {
-		t->oom = true;
-		return 0;
-	}
-	for (i = 0; i < len; i += c)
-		if (!(c = utf8__char_len(copy + i, len - i))) {
-			copy[i] = '?';
-			c = 1;
-		}
-	r = strset_get(t, copy, len);
-	free(copy);
-	return r;
-}
-
-static int64_t str(struct strset *t, const char *s)
-{
-	return s ? str_n(t, s, strlen(s)) : 0;
-}
 
 /* ---- growing arrays of messages; pointers into them are set once all are made ---- */
 #define ARRAY(type)                                                                                \
@@ -181,8 +70,8 @@ struct location_at {
 struct pprof {
 	const struct stack_table *st;
 	const struct pprof_opts *o;
-	struct strset strs;  /* the string table */
-	struct strset fkeys; /* functions: "name\x1ffile", position = id - 1 */
+	struct strset *strs;  /* the string table */
+	struct strset *fkeys; /* functions: "name\x1ffile", position = id - 1 */
 	ARRAY(pb_function) funcs;
 	ARRAY(struct location_at) locs;
 	ARRAY(pb_line) lines;
@@ -195,6 +84,53 @@ struct pprof {
 	uint64_t *map_of; /* by module id: mapping id */
 	bool oom;
 };
+
+/* ---- strings: the string table (index: position), the functions' keys ---- */
+
+/* s[0..n)'s index in set, added when new; on failure (set NULL: an allocation before
+ * failed) 0, the empty string, and p->oom. */
+static long str_add(struct pprof *p, struct strset *set, const char *s, size_t n)
+{
+	long i = set ? strset__add(set, s, n) : -ENOMEM;
+
+	if (i < 0) {
+		p->oom = true;
+		return 0;
+	}
+	return i;
+}
+
+/*
+ * A string_table entry: proto3 strings must be UTF-8 (parsers that check refuse the whole
+ * profile), and a process may name itself with any bytes: invalid ones become '?'.
+ */
+static int64_t str_n(struct pprof *p, const char *s, size_t len)
+{
+	size_t i, c;
+	char *copy;
+	int64_t r;
+
+	for (i = 0; i < len && (c = utf8__char_len(s + i, len - i)); i += c)
+		;
+	if (i == len)
+		return str_add(p, p->strs, s, len);
+	copy = strndup(s, len);
+	if (!copy)
+		return str_add(p, NULL, NULL, 0);
+	for (i = 0; i < len; i += c)
+		if (!(c = utf8__char_len(copy + i, len - i))) {
+			copy[i] = '?';
+			c = 1;
+		}
+	r = str_add(p, p->strs, copy, len);
+	free(copy);
+	return r;
+}
+
+static int64_t str(struct pprof *p, const char *s)
+{
+	return s ? str_n(p, s, strlen(s)) : 0;
+}
 
 /* ---- mappings ---- */
 
@@ -210,8 +146,8 @@ static void add_mapping(struct pprof *p, uint32_t mod)
 	pm->memory_start = m->start;
 	pm->memory_limit = m->limit;
 	pm->file_offset = m->offset;
-	pm->filename = str(&p->strs, m->path);
-	pm->build_id = m->build_id && *m->build_id ? str(&p->strs, m->build_id) : 0;
+	pm->filename = str(p, m->path);
+	pm->build_id = m->build_id && *m->build_id ? str(p, m->build_id) : 0;
 	p->map_of[mod] = pm->id;
 }
 
@@ -232,7 +168,7 @@ static void add_mappings(struct pprof *p)
 		if (pm) {
 			perftools__profiles__mapping__init(pm);
 			pm->id = p->maps.nr;
-			pm->filename = str(&p->strs, p->o->main_binary);
+			pm->filename = str(p, p->o->main_binary);
 			pm->has_functions = true;
 		}
 	}
@@ -258,18 +194,18 @@ static uint64_t function_id(struct pprof *p, const struct stack_frame *f)
 	memcpy(key, name, nl);
 	key[nl] = 0x1f;
 	memcpy(key + nl + 1, file, fl);
-	id = strset_get(&p->fkeys, key, nl + fl + 1) + 1;
+	id = str_add(p, p->fkeys, key, nl + fl + 1) + 1;
 	if (key != buf)
 		free(key);
-	if (id <= p->funcs.nr || p->fkeys.oom)
-		return p->fkeys.oom ? 0 : id;
+	if (id <= p->funcs.nr || p->oom)
+		return p->oom ? 0 : id;
 	fn = ADD(p, p->funcs);
 	if (!fn)
 		return 0;
 	perftools__profiles__function__init(fn);
 	fn->id = id;
-	fn->name = fn->system_name = str(&p->strs, name);
-	fn->filename = str(&p->strs, f->file);
+	fn->name = fn->system_name = str(p, name);
+	fn->filename = str(p, f->file);
 	return id;
 }
 
@@ -352,9 +288,9 @@ static void add_label(struct pprof *p, const char *key, size_t klen, const char 
 	if (!l)
 		return;
 	perftools__profiles__label__init(l);
-	l->key = str_n(&p->strs, key, klen);
+	l->key = str_n(p, key, klen);
 	if (s)
-		l->str = str_n(&p->strs, s, slen);
+		l->str = str_n(p, s, slen);
 	else
 		l->num = num;
 }
@@ -497,15 +433,15 @@ static void sample_types(struct pprof *p, pb_profile *prof, pb_value_type *vt,
 {
 	const struct pprof_opts *o = p->o;
 	const char *evname = o->clock ? "cpu" : (o->event ? o->event : "events");
-	int64_t count = str(&p->strs, "count");
+	int64_t count = str(p, "count");
 
 	perftools__profiles__value_type__init(&vt[0]);
 	perftools__profiles__value_type__init(&vt[1]);
 	perftools__profiles__value_type__init(period);
-	vt[0].type = str(&p->strs, "samples");
+	vt[0].type = str(p, "samples");
 	vt[0].unit = count;
-	vt[1].type = str(&p->strs, evname);
-	vt[1].unit = o->clock ? str(&p->strs, "nanoseconds") : count;
+	vt[1].type = str(p, evname);
+	vt[1].unit = o->clock ? str(p, "nanoseconds") : count;
 	*period = vt[1];
 	prof->period_type = period;
 	if (o->period)
@@ -529,9 +465,14 @@ static int pack(struct pprof *p, pb_profile *prof, FILE *f)
 	pb_label **labp = calloc(p->labels.nr + 1, sizeof(*labp));
 	pb_mapping **mp = calloc(p->maps.nr + 1, sizeof(*mp));
 	pb_function **fp = calloc(p->funcs.nr + 1, sizeof(*fp));
+	size_t nstr = strset__count(p->strs);
+	char **strs = calloc(nstr + 1, sizeof(*strs));
 
-	if (!samples || !sp || !lp || !linep || !labp || !mp || !fp)
+	if (!samples || !sp || !lp || !linep || !labp || !mp || !fp || !strs)
 		goto out;
+	/* The set's strings stay where they are: the table only points at them. */
+	for (i = 0; i < nstr; i++)
+		strs[i] = (char *)strset__str(p->strs, i);
 	for (i = 0; i < p->lines.nr; i++)
 		linep[i] = &p->lines.v[i];
 	for (i = 0; i < p->labels.nr; i++)
@@ -565,8 +506,8 @@ static int pack(struct pprof *p, pb_profile *prof, FILE *f)
 	prof->n_mapping = p->maps.nr;
 	prof->function = fp;
 	prof->n_function = p->funcs.nr;
-	prof->string_table = p->strs.s;
-	prof->n_string_table = p->strs.nr;
+	prof->string_table = strs;
+	prof->n_string_table = nstr;
 	err = write_gzip(f, prof);
 out:
 	free(samples);
@@ -576,13 +517,14 @@ out:
 	free(labp);
 	free(mp);
 	free(fp);
+	free(strs);
 	return err;
 }
 
 static void pprof_free(struct pprof *p)
 {
-	strset_free(&p->strs);
-	strset_free(&p->fkeys);
+	strset__free(p->strs);
+	strset__free(p->fkeys);
 	free(p->funcs.v);
 	free(p->locs.v);
 	free(p->lines.v);
@@ -603,11 +545,13 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	int64_t comment;
 	int err;
 
-	str(&p.strs, ""); /* index 0 */
+	p.strs = strset__new();
+	p.fkeys = strset__new();
+	str(&p, ""); /* index 0 */
 	p.loc_of = calloc(stack_table__nr_frames(st) + 1, sizeof(*p.loc_of));
 	p.nlines_of = calloc(stack_table__nr_frames(st) + 1, sizeof(*p.nlines_of));
 	p.map_of = calloc(stack_table__nr_modules(st) + 1, sizeof(*p.map_of));
-	if (!p.loc_of || !p.nlines_of || !p.map_of) {
+	if (!p.strs || !p.fkeys || p.oom || !p.loc_of || !p.nlines_of || !p.map_of) {
 		pprof_free(&p);
 		return -ENOMEM;
 	}
@@ -617,13 +561,13 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	add_mappings(&p);
 	err = stack_table__each(st, add_sample, &p);
 	if (o->comment) {
-		comment = str(&p.strs, o->comment);
+		comment = str(&p, o->comment);
 		prof.comment = &comment;
 		prof.n_comment = 1;
 	}
 	prof.time_nanos = o->time_nanos;
 	prof.duration_nanos = o->duration_nanos;
-	if (!err && (p.oom || p.strs.oom || p.fkeys.oom))
+	if (!err && p.oom)
 		err = -ENOMEM;
 	if (!err)
 		err = pack(&p, &prof, f);

@@ -22,7 +22,6 @@ LIMIT = 120
 # "file:function" -> its length today: it may shrink, never grow.
 ALLOWED = {
     "bpf/profile.bpf.c:sample": 130,
-    "flamegraph/pprof.c:pprof__write": 183,
 }
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
