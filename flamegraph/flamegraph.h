@@ -248,6 +248,21 @@ struct pprof_opts {
  */
 int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o);
 
+/* A gzip-compressed profile in memory. */
+struct pprof_part {
+	const void *buf;
+	size_t len;
+};
+
+/*
+ * Write the parts (profiles of one sample type, such as pprof__write's of successive
+ * windows) as one gzip-compressed profile: every part's samples, mappings, locations and
+ * functions under ids of their own, the first part's sample types, period and comments,
+ * the time from the first part's start to the last one's end. -EINVAL: no part, or one
+ * is not a gzip-compressed profile.
+ */
+int pprof__merge(FILE *f, const struct pprof_part *parts, size_t n);
+
 /* ---- perf script → folded (stackcollapse-perf.pl's rules) ---- */
 struct collapse_opts {
 	bool pid, tid;		  /* append -PID or -PID/TID to the process name */

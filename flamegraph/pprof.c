@@ -574,3 +574,229 @@ int pprof__write(FILE *f, struct stack_table *st, const struct pprof_opts *o)
 	pprof_free(&p);
 	return err;
 }
+
+/* ---- merging profiles ---- */
+
+/* A gzip-compressed profile, unpacked; NULL + errno (EINVAL: not a profile). */
+static pb_profile *unpack_gzip(const void *buf, size_t len)
+{
+	z_stream zs = {.next_in = (uint8_t *)buf, .avail_in = len};
+	size_t cap = len * 4 + 4096, n = 0;
+	uint8_t *out = malloc(cap), *tmp;
+	pb_profile *prof = NULL;
+	int r = Z_OK;
+
+	if (!out || inflateInit2(&zs, 15 + 32) != Z_OK) {
+		free(out);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (r == Z_OK) {
+		if (n == cap) {
+			tmp = realloc(out, cap * 2);
+			if (!tmp)
+				break;
+			out = tmp;
+			cap *= 2;
+		}
+		zs.next_out = out + n;
+		zs.avail_out = cap - n;
+		r = inflate(&zs, Z_NO_FLUSH);
+		n = cap - zs.avail_out;
+	}
+	inflateEnd(&zs);
+	if (r == Z_STREAM_END)
+		prof = perftools__profiles__profile__unpack(NULL, n, out);
+	free(out);
+	if (!prof)
+		errno = r == Z_STREAM_END || r == Z_DATA_ERROR ? EINVAL : ENOMEM;
+	return prof;
+}
+
+/* Ids of one part, moved past the parts before it; its strings, into the merged set. */
+struct merge_base {
+	uint64_t mapping, location, function;
+	int64_t *str; /* the part's string index → the merged one */
+	size_t nstr;
+};
+
+static int64_t merge_str(const struct merge_base *b, int64_t i)
+{
+	return i > 0 && (size_t)i < b->nstr ? b->str[i] : 0;
+}
+
+static void merge_rebase(pb_profile *pr, const struct merge_base *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < pr->n_mapping; i++) {
+		pr->mapping[i]->id += b->mapping;
+		pr->mapping[i]->filename = merge_str(b, pr->mapping[i]->filename);
+		pr->mapping[i]->build_id = merge_str(b, pr->mapping[i]->build_id);
+	}
+	for (i = 0; i < pr->n_location; i++) {
+		pb_location *l = pr->location[i];
+
+		l->id += b->location;
+		l->mapping_id += l->mapping_id ? b->mapping : 0;
+		for (j = 0; j < l->n_line; j++)
+			l->line[j]->function_id += l->line[j]->function_id ? b->function : 0;
+	}
+	for (i = 0; i < pr->n_function; i++) {
+		pb_function *fn = pr->function[i];
+
+		fn->id += b->function;
+		fn->name = merge_str(b, fn->name);
+		fn->system_name = merge_str(b, fn->system_name);
+		fn->filename = merge_str(b, fn->filename);
+	}
+	for (i = 0; i < pr->n_sample; i++) {
+		pb_sample *s = pr->sample[i];
+
+		for (j = 0; j < s->n_location_id; j++)
+			s->location_id[j] += b->location;
+		for (j = 0; j < s->n_label; j++) {
+			s->label[j]->key = merge_str(b, s->label[j]->key);
+			s->label[j]->str = merge_str(b, s->label[j]->str);
+			s->label[j]->num_unit = merge_str(b, s->label[j]->num_unit);
+		}
+	}
+}
+
+/* Each part's messages, after those of the parts before it. */
+#define MERGE_CONCAT(out, parts, n, field, nfield)                                                 \
+	do {                                                                                       \
+		size_t total_ = 0, k_, at_ = 0;                                                    \
+		for (k_ = 0; k_ < (n); k_++)                                                       \
+			total_ += (parts)[k_]->nfield;                                             \
+		(out)->field = calloc(total_ + 1, sizeof(*(out)->field));                          \
+		for (k_ = 0; (out)->field && k_ < (n); k_++) {                                     \
+			memcpy((out)->field + at_, (parts)[k_]->field,                             \
+			       (parts)[k_]->nfield * sizeof(*(out)->field));                       \
+			at_ += (parts)[k_]->nfield;                                                \
+		}                                                                                  \
+		(out)->nfield = (out)->field ? total_ : 0;                                         \
+	} while (0)
+
+/* The merged profile: the first part's types and comments, every part's samples. */
+static int merge_pack(FILE *f, pb_profile **parts, size_t n, struct strset *strs)
+{
+	pb_profile out = *parts[0];
+	size_t i, nstr = strset__count(strs);
+	char **table = calloc(nstr + 1, sizeof(*table));
+	int64_t end = 0;
+	int err = -ENOMEM;
+
+	MERGE_CONCAT(&out, parts, n, sample, n_sample);
+	MERGE_CONCAT(&out, parts, n, mapping, n_mapping);
+	MERGE_CONCAT(&out, parts, n, location, n_location);
+	MERGE_CONCAT(&out, parts, n, function, n_function);
+	if (!table || !out.sample || !out.mapping || !out.location || !out.function)
+		goto out;
+	for (i = 0; i < nstr; i++)
+		table[i] = (char *)strset__str(strs, i);
+	out.string_table = table;
+	out.n_string_table = nstr;
+	for (i = 0; i < n; i++) {
+		out.time_nanos = parts[i]->time_nanos < out.time_nanos ? parts[i]->time_nanos
+								       : out.time_nanos;
+		end = parts[i]->time_nanos + parts[i]->duration_nanos > end
+			      ? parts[i]->time_nanos + parts[i]->duration_nanos
+			      : end;
+	}
+	out.duration_nanos = end - out.time_nanos;
+	err = write_gzip(f, &out);
+out:
+	free(table);
+	free(out.sample);
+	free(out.mapping);
+	free(out.location);
+	free(out.function);
+	return err;
+}
+
+/* The first part's own string fields (types, comments), into the merged set. */
+static void merge_rebase_header(pb_profile *pr, const struct merge_base *b)
+{
+	size_t i;
+
+	for (i = 0; i < pr->n_sample_type; i++) {
+		pr->sample_type[i]->type = merge_str(b, pr->sample_type[i]->type);
+		pr->sample_type[i]->unit = merge_str(b, pr->sample_type[i]->unit);
+	}
+	if (pr->period_type) {
+		pr->period_type->type = merge_str(b, pr->period_type->type);
+		pr->period_type->unit = merge_str(b, pr->period_type->unit);
+	}
+	for (i = 0; i < pr->n_comment; i++)
+		pr->comment[i] = merge_str(b, pr->comment[i]);
+	pr->default_sample_type = merge_str(b, pr->default_sample_type);
+	pr->drop_frames = merge_str(b, pr->drop_frames);
+	pr->keep_frames = merge_str(b, pr->keep_frames);
+}
+
+/* Part i's strings into the merged set, its ids past those before it. */
+static int merge_part(pb_profile **parts, size_t i, struct strset *strs, struct merge_base *b)
+{
+	pb_profile *pr = parts[i];
+	size_t j;
+	long idx;
+
+	b->str = calloc(pr->n_string_table + 1, sizeof(*b->str));
+	if (!b->str)
+		return -ENOMEM;
+	b->nstr = pr->n_string_table;
+	for (j = 0; j < pr->n_string_table; j++) {
+		idx = strset__add(strs, pr->string_table[j], strlen(pr->string_table[j]));
+		if (idx < 0)
+			return -ENOMEM;
+		b->str[j] = idx;
+	}
+	if (i == 0)
+		merge_rebase_header(pr, b);
+	merge_rebase(pr, b);
+	return 0;
+}
+
+int pprof__merge(FILE *f, const struct pprof_part *in, size_t n)
+{
+	pb_profile **parts = calloc(n + 1, sizeof(*parts));
+	struct strset *strs = strset__new();
+	struct merge_base b = {0};
+	size_t i, j;
+	int err = 0;
+
+	if (!parts || !strs || strset__add(strs, "", 0) < 0)
+		err = -ENOMEM;
+	for (i = 0; !err && i < n; i++) {
+		parts[i] = unpack_gzip(in[i].buf, in[i].len);
+		if (!parts[i])
+			err = -errno;
+		if (!err)
+			err = merge_part(parts, i, strs, &b);
+		free(b.str);
+		b.str = NULL;
+		/* Ids are 1...: the next part's follow the largest of this one. */
+		for (j = 0; !err && j < parts[i]->n_mapping; j++)
+			b.mapping = parts[i]->mapping[j]->id > b.mapping ? parts[i]->mapping[j]->id
+									 : b.mapping;
+		for (j = 0; !err && j < parts[i]->n_location; j++)
+			b.location = parts[i]->location[j]->id > b.location
+					     ? parts[i]->location[j]->id
+					     : b.location;
+		for (j = 0; !err && j < parts[i]->n_function; j++)
+			b.function = parts[i]->function[j]->id > b.function
+					     ? parts[i]->function[j]->id
+					     : b.function;
+	}
+	if (!err && !n)
+		err = -EINVAL;
+	if (!err)
+		err = merge_pack(f, parts, n, strs);
+	for (i = 0; parts && i < n; i++)
+		if (parts[i])
+			perftools__profiles__profile__free_unpacked(parts[i], NULL);
+	free(parts);
+	strset__free(strs);
+	return err;
+}

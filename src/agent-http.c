@@ -145,6 +145,38 @@ static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection
 	return reply(c, MHD_HTTP_OK, "application/octet-stream", body, len, false);
 }
 
+/* ?windows=K: the last K windows of the ring (absent: all it keeps). */
+static enum MHD_Result serve_recent(struct agent_http *h, struct MHD_Connection *c, int event)
+{
+	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "windows");
+	char *body, *end;
+	size_t len;
+	long k = 0;
+	int err, nr;
+
+	if (!h->a->o.keep_windows)
+		return text(c, MHD_HTTP_NOT_FOUND, true,
+			    "no windows are kept here (--keep-windows 0)\n");
+	if (arg && *arg) {
+		errno = 0;
+		k = strtol(arg, &end, 10);
+		if (*end || errno || k < 1)
+			return text(c, MHD_HTTP_BAD_REQUEST, true,
+				    "windows=%s: give a whole number of windows, at least 1 "
+				    "(default: all kept, at most %d)\n",
+				    arg, h->a->o.keep_windows);
+	}
+	err = agent__recent(h->a, event, k > INT32_MAX ? INT32_MAX : (int)k, &body, &len, &nr);
+	if (err == -ENOENT)
+		return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, true,
+			    "no window has ended yet (one ends every %g s, --window)\n",
+			    h->a->o.window_s);
+	if (err)
+		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
+			    strerror(-err));
+	return reply(c, MHD_HTTP_OK, "application/octet-stream", body, len, false);
+}
+
 static enum MHD_Result serve_pprof_index(struct agent_http *h, struct MHD_Connection *c)
 {
 	struct agent *a = h->a;
@@ -159,9 +191,27 @@ static enum MHD_Result serve_pprof_index(struct agent_http *h, struct MHD_Connec
 		a->nr_evs ? a->evs[0].name : "no sampler running");
 	for (i = 0; a->profile_running && i < a->nr_evs; i++)
 		fprintf(f, "/debug/pprof/%s?seconds=N\n", a->evs[i].name);
+	fprintf(f,
+		"/debug/pprof/recent?windows=K: the last K windows already taken (%d kept, %g s "
+		"each), the default event\n",
+		a->o.keep_windows, a->o.window_s);
+	for (i = 0; a->profile_running && a->o.keep_windows && i < a->nr_evs; i++)
+		fprintf(f, "/debug/pprof/recent/%s?windows=K\n", a->evs[i].name);
 	if (fclose(f))
 		return MHD_NO;
 	return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", s, len, false);
+}
+
+/*
+ * Go's /debug/pprof/symbol, which go tool pprof asks (POST, the addresses in the body) for
+ * the addresses of a profile's mappings that have no function names: the agent names
+ * what it can before answering, so it has no symbols to add and says so.
+ */
+static bool is_symbol_path(const char *url)
+{
+	size_t n = strlen(url);
+
+	return !strncmp(url, "/debug/pprof/", 13) && n >= 19 && !strcmp(url + n - 7, "/symbol");
 }
 
 static bool wants_openmetrics(struct MHD_Connection *c)
@@ -241,6 +291,8 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c, con
 	}
 	if (!strcmp(url, "/debug/pprof/") || !strcmp(url, "/debug/pprof"))
 		return serve_pprof_index(h, c);
+	if (is_symbol_path(url))
+		return text(c, MHD_HTTP_OK, false, "num_symbols: 0\n");
 	if (!strncmp(url, "/debug/pprof/", 13)) {
 		const char *name = url + 13;
 
@@ -248,6 +300,11 @@ static enum MHD_Result route(struct agent_http *h, struct MHD_Connection *c, con
 			return text(c, MHD_HTTP_SERVICE_UNAVAILABLE, true,
 				    "the profile collector is not running here (see "
 				    "/api/collectors)\n");
+		if (!strcmp(name, "recent") || !strncmp(name, "recent/", 7)) {
+			ev = name[6] ? agent__event_index(h->a, name + 7) : 0;
+			if (ev >= 0)
+				return serve_recent(h, c, ev);
+		}
 		ev = !strcmp(name, "profile") ? 0 : agent__event_index(h->a, name);
 		if (ev >= 0)
 			return serve_profile(h, c, ev);
@@ -271,10 +328,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0; /* a body is not read */
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+	if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
+	    !(!strcmp(method, "POST") && is_symbol_path(url)))
 		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, false, "%s: only GET and HEAD\n",
 			    method);
-	if (!strncmp(url, "/debug/pprof/", 13) && *con_cls != &profile_conn) {
+	if (!strncmp(url, "/debug/pprof/", 13) && !is_symbol_path(url) &&
+	    *con_cls != &profile_conn) {
 		*con_cls = &profile_conn;
 		__atomic_add_fetch(&((struct agent_http *)cls)->answering, 1, __ATOMIC_SEQ_CST);
 	}

@@ -253,6 +253,13 @@ static void request_metrics(struct mw *w, const struct agent_totals *t, int in_f
 	scalar(w, "pmuprof_push_table_full_total", "counter",
 	       "Samples left out of pushed windows: more distinct stacks than --max-table.",
 	       t->push_table_full);
+	scalar(w, "pmuprof_recent_windows", "gauge",
+	       "Windows kept for /debug/pprof/recent (--keep-windows).", t->recent_windows);
+	scalar(w, "pmuprof_recent_bytes", "gauge",
+	       "Bytes of the windows kept (gzip-compressed pprof; --keep-bytes).", t->recent_bytes);
+	scalar(w, "pmuprof_recent_dropped_total", "counter",
+	       "Windows dropped from the ring: oldest beyond --keep-windows or --keep-bytes.",
+	       t->recent_dropped);
 }
 
 /* One collector's values, gathered before printing so each family is printed once. */

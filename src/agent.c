@@ -312,6 +312,8 @@ int agent__init(struct agent *a, const struct agent_opts *o, const volatile sig_
 	pthread_cond_init(&a->cond, NULL);
 	pthread_mutex_init(&a->coll_lock, NULL);
 	a->started = time(NULL);
+	if (agent_ring__init(&a->ring, o->keep_windows))
+		return 1;
 	if (gethostname(a->hostname, sizeof(a->hostname) - 1))
 		snprintf(a->hostname, sizeof(a->hostname), "localhost");
 	err = agent__collectors(a);
@@ -589,6 +591,7 @@ static int agent__window(struct agent *a, double now)
 	a->t.debuginfod = symbolizer__debuginfod_stats(a->sym, &a->t.dbg);
 	a->t.windows++;
 	pthread_mutex_unlock(&a->lock);
+	agent__keep_window(a, fresh, until, now - a->window_start);
 	for (i = 0; i < a->nr_evs; i++) {
 		if (a->push_tables[i])
 			agent__push_window(a, i, fresh[i], until, now - a->window_start);
@@ -613,6 +616,8 @@ int agent__run(struct agent *a)
 	a->ready = true;
 	a->heartbeat = now;
 	pthread_mutex_unlock(&a->lock);
+	if (a->o.on_loop)
+		a->o.on_loop(a->o.on_loop_arg, a, now);
 	while (!*a->stop) {
 		if (a->rec) {
 			err = record__poll(a->rec, 100);
@@ -641,6 +646,8 @@ int agent__run(struct agent *a)
 		pthread_mutex_lock(&a->lock);
 		a->heartbeat = now;
 		pthread_mutex_unlock(&a->lock);
+		if (a->o.on_loop)
+			a->o.on_loop(a->o.on_loop_arg, a, now);
 	}
 	return err;
 }
@@ -684,5 +691,6 @@ void agent__exit(struct agent *a)
 	for (i = 0; i < a->queue_len; i++)
 		free(a->queue[i].body);
 	free(a->queue);
+	agent_ring__exit(&a->ring);
 	free(a->evs);
 }

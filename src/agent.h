@@ -19,6 +19,8 @@
 #include "collector.h"
 
 #define AGENT_MAX_LISTEN 8
+
+struct agent;
 #define AGENT_MAX_LABELS 16
 
 struct agent_opts {
@@ -29,6 +31,8 @@ struct agent_opts {
 	const char *collectors;		      /* NULL: all */
 	double window_s;		      /* --window */
 	int windows;			      /* --windows: the push queue's bound */
+	int keep_windows;		      /* --keep-windows: the ring of recent windows */
+	uint64_t keep_bytes;		      /* --keep-bytes: the ring's bound in bytes */
 	int max_seconds;		      /* --max-seconds: largest ?seconds= */
 	int max_requests;		      /* --max-requests: concurrent profile requests */
 	const char *token_file;		      /* --token-file */
@@ -43,11 +47,17 @@ struct agent_opts {
 	uint64_t unwind_memory;	  /* --unwind-memory: bytes of CFI tables; 0: the default */
 	bool no_debuginfod;	  /* --no-debuginfod */
 	double debuginfod_budget; /* --debuginfod-budget S over the agent's life; 0: 10 */
+	/* Called by the engine once sampling and ready, then at every turn of its loop (at
+	 * least every 100 ms): the service manager's readiness and watchdog. NULL: none. */
+	void (*on_loop)(void *arg, struct agent *a, double now);
+	void *on_loop_arg;
 };
 
 #define AGENT_FREQ	   19
 #define AGENT_WINDOW_S	   10
 #define AGENT_WINDOWS	   6
+#define AGENT_KEEP_WINDOWS 30
+#define AGENT_KEEP_BYTES   (32ULL << 20)
 #define AGENT_MAX_SECONDS  300
 #define AGENT_MAX_REQUESTS 4
 
@@ -64,6 +74,21 @@ struct agent_request {
 	int err; /* when done: 0 or negative errno (-ESHUTDOWN: the agent stops) */
 	bool done;
 	struct agent_request *next;
+};
+
+/* A window kept in the ring: each event's stacks as gzip-compressed pprof. */
+struct agent_window {
+	time_t from, until;
+	char *body[PROFILE_MAX_EVENTS];
+	size_t len[PROFILE_MAX_EVENTS];
+};
+
+/* The last --keep-windows windows (at most --keep-bytes of pprof), oldest first. */
+struct agent_ring {
+	pthread_mutex_t lock; /* taken by the engine to add, by requests to read */
+	struct agent_window *w;
+	int first, nr, cap;
+	uint64_t bytes, dropped;
 };
 
 /* A window as pushed: gzip-compressed pprof of one event. */
@@ -101,6 +126,7 @@ struct agent_totals {
 	uint64_t requests, requests_rejected, requests_failed;
 	uint64_t push_sent, push_failed, push_dropped, push_table_full;
 	int push_queued;
+	uint64_t recent_windows, recent_bytes, recent_dropped; /* the ring */
 };
 
 struct agent {
@@ -138,6 +164,7 @@ struct agent {
 	bool profile_running;
 	struct agent_push_item *queue;
 	int queue_len;
+	struct agent_ring ring;
 	char hostname[256];
 	const volatile sig_atomic_t *stop;
 };
@@ -163,6 +190,18 @@ void agent_request__free(struct agent_request *r);
  * the stacks start with a frame of labels (pprof_opts.root_labels). */
 int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start, double secs,
 		 bool labels, char **buf, size_t *len);
+
+/* The ring (agent-ring.c): cap windows at most (0: none kept). */
+int agent_ring__init(struct agent_ring *r, int cap);
+void agent_ring__exit(struct agent_ring *r);
+/* A window ends (engine thread): its tables, one per event, kept as pprof. */
+void agent__keep_window(struct agent *a, struct stack_table **tables, time_t until, double secs);
+/*
+ * The last `windows` windows of the ring (all it keeps when 0 or more) of one event, as
+ * one gzip-compressed pprof in a malloc'd buffer; *nr: the windows in it. -ENOENT: no
+ * window has ended yet (or the ring is off).
+ */
+int agent__recent(struct agent *a, int event, int windows, char **buf, size_t *len, int *nr);
 
 /* /metrics in Prometheus text 0.0.4 or OpenMetrics 1.0 (a malloc'd buffer). */
 int agent__metrics(struct agent *a, bool openmetrics, char **buf, size_t *len);

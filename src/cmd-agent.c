@@ -2,6 +2,7 @@
 /* pmuprof agent: continuous profiling served over HTTP, pushed to profile stores. */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,6 +26,8 @@ static const char agent_usage[] =
 	"  /debug/pprof/profile?seconds=N  the next N seconds of the first event, as pprof\n"
 	"                                  (go tool pprof, Parca, Alloy scrape it)\n"
 	"  /debug/pprof/EVENT?seconds=N    the same for each event of -e\n"
+	"  /debug/pprof/recent?windows=K   the last K windows already taken, at once\n"
+	"                                  (/debug/pprof/recent/EVENT for each event)\n"
 	"  /metrics                        Prometheus metrics (OpenMetrics on request)\n"
 	"  /-/healthy, /-/ready            health checks\n"
 	"  /api/collectors                 JSON: what runs here, and why not\n"
@@ -38,6 +41,9 @@ static const char agent_usage[] =
 	"      --window S          seconds per window: drained stacks are taken (and pushed)\n"
 	"                          every S seconds (default 10)\n"
 	"      --windows N         windows waiting to be pushed at most (default 6)\n"
+	"      --keep-windows N    recent windows kept for /debug/pprof/recent (default 30;\n"
+	"                          0: none)\n"
+	"      --keep-bytes SIZE   their bound in pprof bytes (default 32M)\n"
 	"      --max-seconds N     largest ?seconds= a profile request may ask (default 300)\n"
 	"      --max-requests N    concurrent profile requests (default 4; more get 429)\n"
 	"      --token-file PATH   require 'Authorization: Bearer TOKEN' (the file's content)\n"
@@ -59,7 +65,8 @@ static const char agent_usage[] =
 	"Examples:\n"
 	"  pmuprof agent\n"
 	"  go tool pprof -top -seconds 10 http://127.0.0.1:7071/debug/pprof/profile\n"
-	"  pmuprof agent -F 99 --push http://pyroscope:4040 --label env=prod\n";
+	"  pmuprof agent -F 99 --push http://pyroscope:4040 --label env=prod\n"
+	"  go tool pprof -top 'http://127.0.0.1:7071/debug/pprof/recent?windows=6'\n";
 
 enum {
 	OPT_LISTEN = 256,
@@ -77,6 +84,8 @@ enum {
 	OPT_UNWIND_MEMORY,
 	OPT_NO_DEBUGINFOD,
 	OPT_DEBUGINFOD_BUDGET,
+	OPT_KEEP_WINDOWS,
+	OPT_KEEP_BYTES,
 };
 
 static volatile sig_atomic_t stop;
@@ -111,6 +120,77 @@ static int int_arg(const char *opt, const char *arg, long lo, long hi, long *out
 	return 0;
 }
 
+/* The options that take a whole number: their bounds and the field they set. */
+enum int_field { F_INT, F_UINT, F_ULONG, F_SIZE, F_DOUBLE };
+
+static const struct int_opt {
+	int c;
+	const char *name;
+	long lo, hi;
+	size_t off;
+	enum int_field type;
+} int_opts[] = {
+	{'F', "-F", 1, 100000, offsetof(struct agent_opts, freq), F_ULONG},
+	{OPT_WINDOW, "--window", 1, 3600, offsetof(struct agent_opts, window_s), F_DOUBLE},
+	{OPT_WINDOWS, "--windows", 1, 1000, offsetof(struct agent_opts, windows), F_INT},
+	{OPT_KEEP_WINDOWS, "--keep-windows", 0, 10000, offsetof(struct agent_opts, keep_windows),
+	 F_INT},
+	{OPT_MAX_SECONDS, "--max-seconds", 1, 86400, offsetof(struct agent_opts, max_seconds),
+	 F_INT},
+	{OPT_MAX_REQUESTS, "--max-requests", 1, 64, offsetof(struct agent_opts, max_requests),
+	 F_INT},
+	{OPT_MAX_TABLE, "--max-table", 1, 100000000, offsetof(struct agent_opts, max_table),
+	 F_SIZE},
+	{OPT_DRAIN, "--drain-interval", 10, 60000, offsetof(struct agent_opts, drain_ms), F_UINT},
+	{OPT_DEBUGINFOD_BUDGET, "--debuginfod-budget", 1, 3600,
+	 offsetof(struct agent_opts, debuginfod_budget), F_DOUBLE},
+};
+
+/* A whole-number option: 0, EXIT_BAD_INPUT, or -1 when c is not one of them. */
+static int int_opt(int c, const char *arg, struct agent_opts *o)
+{
+	const struct int_opt *io = NULL;
+	char *field;
+	size_t i;
+	long v;
+	int err;
+
+	for (i = 0; i < sizeof(int_opts) / sizeof(int_opts[0]) && !io; i++)
+		if (int_opts[i].c == c)
+			io = &int_opts[i];
+	if (!io)
+		return -1;
+	err = int_arg(io->name, arg, io->lo, io->hi, &v);
+	if (err)
+		return err;
+	field = (char *)o + io->off;
+	switch (io->type) {
+	case F_INT:
+		*(int *)field = v;
+		break;
+	case F_UINT:
+		*(unsigned int *)field = v;
+		break;
+	case F_ULONG:
+		*(unsigned long *)field = v;
+		break;
+	case F_SIZE:
+		*(size_t *)field = v;
+		break;
+	case F_DOUBLE:
+		*(double *)field = v;
+		break;
+	}
+	return 0;
+}
+
+/* A size option (64M, 1G): 0 or EXIT_BAD_INPUT. */
+static int size_arg(const char *opt, const char *arg, uint64_t *out)
+{
+	*out = cmd_size__parse(arg);
+	return *out ? 0 : bad(opt, arg, "give a size such as 64M or 1G (at least 64K)");
+}
+
 /* K=V: a Prometheus-style label name, a value without the characters of the name syntax. */
 static int label_arg(const char *arg)
 {
@@ -125,46 +205,82 @@ static int label_arg(const char *arg)
 	return 0;
 }
 
-/* The sampler's options: 0, EXIT_BAD_INPUT, or -1 when c is not one of them. */
-static int sampler_opt(int c, const char *arg, struct agent_opts *o, int *call_graph)
+/* The options that are no number: 0, EXIT_BAD_INPUT, or -1 when c is not one of them. */
+static int other_opt(int c, const char *arg, struct agent_opts *o, int *call_graph)
 {
-	int err = 0;
-	long v;
-
 	switch (c) {
-	case OPT_MAX_TABLE:
-		err = int_arg("--max-table", arg, 1, 100000000, &v);
-		o->max_table = v;
-		break;
-	case OPT_DRAIN:
-		err = int_arg("--drain-interval", arg, 10, 60000, &v);
-		o->drain_ms = v;
-		break;
 	case OPT_CALL_GRAPH:
 		*call_graph = cmd_call_graph__parse(arg);
 		if (*call_graph < 0)
 			return bad("--call-graph", arg,
 				   "use fp (frame pointers) or dwarf (CFI tables)");
-		break;
+		return 0;
 	case OPT_UNWIND_MEMORY:
-		o->unwind_memory = cmd_size__parse(arg);
-		if (!o->unwind_memory)
-			return bad("--unwind-memory", arg,
-				   "give a size such as 64M or 1G (at least 64K)");
-		break;
+		return size_arg("--unwind-memory", arg, &o->unwind_memory);
+	case OPT_KEEP_BYTES:
+		return size_arg("--keep-bytes", arg, &o->keep_bytes);
 	case 'g':
-		break; /* perf's "record call graphs": always done */
+		return 0; /* perf's "record call graphs": always done */
 	case OPT_NO_DEBUGINFOD:
 		o->no_debuginfod = true;
-		break;
-	case OPT_DEBUGINFOD_BUDGET:
-		err = int_arg("--debuginfod-budget", arg, 1, 3600, &v);
-		o->debuginfod_budget = v;
-		break;
-	default:
-		return -1;
+		return 0;
+	case 'e':
+		o->events = arg;
+		return 0;
+	case OPT_COLLECTORS:
+		o->collectors = arg;
+		return 0;
+	case OPT_TOKEN_FILE:
+		o->token_file = arg;
+		return 0;
+	case OPT_PUSH:
+		if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+			return bad("--push", arg, "give an http:// or https:// URL");
+		o->push_url = arg;
+		return 0;
+	case 'v':
+		log_set_level(log_get_level() + 1);
+		return 0;
 	}
+	return -1;
+}
+
+/* The repeatable options: --listen and --label. */
+static int list_opt(int c, const char *arg, struct agent_opts *o)
+{
+	const char *port = strrchr(arg, ':');
+	int err;
+
+	if (c == OPT_LISTEN) {
+		if (o->nr_listen == AGENT_MAX_LISTEN)
+			return bad("--listen", arg, "at most 8 addresses");
+		if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1))
+			return bad("--listen", arg,
+				   "give ADDRESS:PORT (127.0.0.1:7071, [::1]:7071, :7071)");
+		o->listen[o->nr_listen++] = arg;
+		return 0;
+	}
+	if (c != OPT_LABEL)
+		return -1;
+	if (o->nr_labels == AGENT_MAX_LABELS)
+		return bad("--label", arg, "at most 16 labels");
+	err = label_arg(arg);
+	o->labels[o->nr_labels++] = arg;
 	return err;
+}
+
+static void agent_opts__defaults(struct agent_opts *o)
+{
+	o->events = "cycles";
+	o->freq = AGENT_FREQ;
+	o->window_s = AGENT_WINDOW_S;
+	o->windows = AGENT_WINDOWS;
+	o->keep_windows = AGENT_KEEP_WINDOWS;
+	o->keep_bytes = AGENT_KEEP_BYTES;
+	o->max_seconds = AGENT_MAX_SECONDS;
+	o->max_requests = AGENT_MAX_REQUESTS;
+	o->max_table = RECORD_MAX_TABLE;
+	o->drain_ms = 1000;
 }
 
 static int parse_args(int argc, char **argv, struct agent_opts *o)
@@ -176,6 +292,8 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"collectors", required_argument, NULL, OPT_COLLECTORS},
 		{"window", required_argument, NULL, OPT_WINDOW},
 		{"windows", required_argument, NULL, OPT_WINDOWS},
+		{"keep-windows", required_argument, NULL, OPT_KEEP_WINDOWS},
+		{"keep-bytes", required_argument, NULL, OPT_KEEP_BYTES},
 		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
 		{"max-requests", required_argument, NULL, OPT_MAX_REQUESTS},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -192,82 +310,22 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c, err = 0, call_graph = CALL_GRAPH_DEFAULT;
-	long v;
 
-	o->events = "cycles";
-	o->freq = AGENT_FREQ;
-	o->window_s = AGENT_WINDOW_S;
-	o->windows = AGENT_WINDOWS;
-	o->max_seconds = AGENT_MAX_SECONDS;
-	o->max_requests = AGENT_MAX_REQUESTS;
-	o->max_table = RECORD_MAX_TABLE;
-	o->drain_ms = 1000;
+	agent_opts__defaults(o);
 	optind = 1;
 	opterr = 0;
 	while (!err && (c = getopt_long(argc, argv, "+:e:F:gvh", options, NULL)) != -1) {
-		switch (c) {
-		case OPT_LISTEN: {
-			const char *port = strrchr(optarg, ':');
-
-			if (o->nr_listen == AGENT_MAX_LISTEN)
-				return bad("--listen", optarg, "at most 8 addresses");
-			if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1))
-				return bad("--listen", optarg,
-					   "give ADDRESS:PORT (127.0.0.1:7071, [::1]:7071, :7071)");
-			o->listen[o->nr_listen++] = optarg;
-			break;
-		}
-		case 'e':
-			o->events = optarg;
-			break;
-		case 'F':
-			err = int_arg("-F", optarg, 1, 100000, &v);
-			o->freq = v;
-			break;
-		case OPT_COLLECTORS:
-			o->collectors = optarg;
-			break;
-		case OPT_WINDOW:
-			err = int_arg("--window", optarg, 1, 3600, &v);
-			o->window_s = v;
-			break;
-		case OPT_WINDOWS:
-			err = int_arg("--windows", optarg, 1, 1000, &v);
-			o->windows = v;
-			break;
-		case OPT_MAX_SECONDS:
-			err = int_arg("--max-seconds", optarg, 1, 86400, &v);
-			o->max_seconds = v;
-			break;
-		case OPT_MAX_REQUESTS:
-			err = int_arg("--max-requests", optarg, 1, 64, &v);
-			o->max_requests = v;
-			break;
-		case OPT_TOKEN_FILE:
-			o->token_file = optarg;
-			break;
-		case OPT_PUSH:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return bad("--push", optarg, "give an http:// or https:// URL");
-			o->push_url = optarg;
-			break;
-		case OPT_LABEL:
-			if (o->nr_labels == AGENT_MAX_LABELS)
-				return bad("--label", optarg, "at most 16 labels");
-			err = label_arg(optarg);
-			o->labels[o->nr_labels++] = optarg;
-			break;
-		case 'v':
-			log_set_level(log_get_level() + 1);
-			break;
-		case 'h':
+		if (c == 'h') {
 			fputs(agent_usage, stdout);
 			exit(0);
-		default:
-			err = sampler_opt(c, optarg, o, &call_graph);
-			if (err < 0)
-				return cmd_option_error("agent", c, argv, options);
 		}
+		err = int_opt(c, optarg, o);
+		if (err < 0)
+			err = list_opt(c, optarg, o);
+		if (err < 0)
+			err = other_opt(c, optarg, o, &call_graph);
+		if (err < 0)
+			return cmd_option_error("agent", c, argv, options);
 	}
 	if (!err && optind < argc) {
 		fprintf(stderr,
@@ -284,14 +342,45 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 	return err;
 }
 
-static void notify(const char *state)
-{
 #ifdef HAVE_SYSTEMD
-	sd_notify(0, state);
-#else
-	(void)state;
-#endif
+/* The service manager's protocol (Type=notify, WatchdogSec=): READY=1 once the engine
+ * samples and serves, WATCHDOG=1 from the engine's loop, so a stuck engine is restarted. */
+struct notify_state {
+	bool ready;
+	uint64_t watchdog_usec; /* 0: no watchdog asked for */
+	double last_ping;
+};
+
+static struct notify_state notify_state;
+
+static void on_loop(void *arg, struct agent *a, double now)
+{
+	struct notify_state *n = arg;
+
+	if (!n->ready) {
+		n->ready = true;
+		sd_notifyf(0, "READY=1\nSTATUS=sampling %s at %lu Hz, serving %s",
+			   a->nr_evs ? a->evs[0].name : "nothing", a->o.freq, a->o.listen[0]);
+		if (sd_watchdog_enabled(0, &n->watchdog_usec) <= 0)
+			n->watchdog_usec = 0;
+	}
+	if (n->watchdog_usec && (now - n->last_ping) * 1e6 >= n->watchdog_usec / 2.0) {
+		sd_notify(0, "WATCHDOG=1");
+		n->last_ping = now;
+	}
 }
+
+static void notify_stopping(int sig)
+{
+	sd_notifyf(0, "STOPPING=1\nSTATUS=stopping%s%s", sig ? ": " : "",
+		   sig ? strsignal(sig) : "");
+}
+#else
+static void notify_stopping(int sig)
+{
+	(void)sig;
+}
+#endif
 
 /* Threads started from here on leave the stop signals to the main thread. */
 static void block_stop_signals(bool block)
@@ -316,6 +405,10 @@ int cmd_agent(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (ret)
 		return ret;
+#ifdef HAVE_SYSTEMD
+	o.on_loop = on_loop;
+	o.on_loop_arg = &notify_state;
+#endif
 	libbpf_set_print(log_libbpf_print);
 	signals__install(on_signal, on_child);
 	/* Logs go to stderr (the journal under systemd): there is nothing to reopen. */
@@ -334,10 +427,9 @@ int cmd_agent(int argc, char **argv)
 		ret = EXIT_BAD_INPUT;
 		goto out;
 	}
-	notify("READY=1");
 	err = agent__run(&a);
 	ret = err ? 1 : 0;
-	notify("STOPPING=1");
+	notify_stopping(stop);
 	if (stop)
 		fprintf(stderr, "pmuprof: agent: %s: stopping\n", strsignal(stop));
 out:

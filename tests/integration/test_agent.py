@@ -822,6 +822,228 @@ def case_doctor():
         fail(f"no agent line in doctor:\n{text}")
 
 
+def go_pprof(url, *args):
+    """go tool pprof -top on a URL: its output (fails the test on an error)."""
+    go = shutil.which("go")
+    if not go:
+        fail("go is not installed (scripts/install-deps.sh installs golang-go)")
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-pprof-")
+    env = dict(os.environ, PPROF_TMPDIR=tmp, HOME=tmp, GOCACHE=tmp)
+    p = subprocess.run([go, "tool", "pprof", "-top", "-nodefraction=0", *args, url],
+                       capture_output=True, text=True, errors="replace", timeout=60, env=env)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if p.returncode != 0:
+        fail(f"go tool pprof {url}: exit {p.returncode}: {p.stderr}")
+    return p.stdout + p.stderr
+
+
+def metric(a, name):
+    _, _, body = a.get("/metrics")
+    v = metric_values(body.decode(), name)
+    return v.get("", -1.0)
+
+
+def case_recent():
+    """The ring of recent windows: /debug/pprof/recent answers at once with the last
+    windows (go tool pprof reads them: the demo's shares, the windows' duration), keeps
+    --keep-windows of them and at most --keep-bytes, and says so in /metrics."""
+    Profile = pprof_class()
+    demo = subprocess.Popen([DEMO, "60"], stdout=subprocess.DEVNULL)
+    try:
+        a = Agent("-F", "999", "--window", "2", "--keep-windows", "3")
+        try:
+            a.wait_ready()
+            st, _, body = a.get("/debug/pprof/recent")
+            if st != 503 or b"no window has ended yet" not in body:
+                fail(f"before the first window: {st} {body[:200]}")
+            # Five windows: three kept, two dropped.
+            deadline = time.time() + 40
+            while time.time() < deadline and metric(a, "pmuprof_recent_dropped_total") < 2:
+                time.sleep(0.5)
+            kept = metric(a, "pmuprof_recent_windows")
+            nbytes = metric(a, "pmuprof_recent_bytes")
+            dropped = metric(a, "pmuprof_recent_dropped_total")
+            t0 = time.time()
+            out = go_pprof(a.base + "/debug/pprof/recent")
+            took = time.time() - t0
+            one = go_pprof(a.base + "/debug/pprof/recent?windows=1")
+            stacks = profile_stacks(a, "/debug/pprof/recent/cpu-clock?windows=2", Profile) \
+                if "cpu-clock" in a.log() else {}
+            bad = [a.get(p)[0] for p in ("/debug/pprof/recent?windows=abc",
+                                         "/debug/pprof/recent?windows=0",
+                                         "/debug/pprof/recent/nosuchevent")]
+        finally:
+            rc = a.stop()
+        if dropped < 2 or kept != 3:
+            fail(f"after 5 windows of --keep-windows 3: {kept} kept, {dropped} dropped")
+        if not 0 < nbytes < 32 << 20:
+            fail(f"pmuprof_recent_bytes {nbytes}")
+        # Three windows of 2 s, answered from memory, not sampled for their duration.
+        m = re.search(r"Duration: ([\d.]+)s", out)
+        if not m or not 5 <= float(m.group(1)) <= 7.5 or took > 5:
+            fail(f"three 2 s windows expected, at once (took {took:.1f} s):\n{out}")
+        m = re.search(r"Duration: ([\d.]+)s", one)
+        if not m or not 1.5 <= float(m.group(1)) <= 2.8:
+            fail(f"windows=1: one 2 s window expected:\n{one}")
+        h60, h30, h10 = (top_flat(out, n) for n in ("hot_60", "hot_30", "hot_10"))
+        if not (h60 > h30 > h10 > 0) or not 1.3 < h60 / h30 < 3.0:
+            fail(f"hot_60 {h60}% > hot_30 {h30}% > hot_10 {h10}% (about 2:1) does not hold:\n"
+                 f"{out}")
+        if "cpu-clock" in a.log() and not any("hot_60" in k for k in stacks):
+            fail(f"/debug/pprof/recent/cpu-clock: no hot_60 in {list(stacks)[:10]}")
+        if bad != [400, 400, 404]:
+            fail(f"windows=abc, windows=0, an unknown event: {bad}, want 400, 400, 404")
+        if rc != 0:
+            fail(f"agent exit {rc}")
+        # --keep-bytes bounds the ring whatever --keep-windows allows.
+        a = Agent("-F", "999", "--window", "1", "--keep-windows", "1000",
+                  "--keep-bytes", "64K")
+        try:
+            a.wait_ready()
+            seen = []
+            deadline = time.time() + 40
+            while time.time() < deadline and (not seen or seen[-1][2] < 3):
+                time.sleep(1)
+                seen.append((metric(a, "pmuprof_recent_windows"),
+                             metric(a, "pmuprof_recent_bytes"),
+                             metric(a, "pmuprof_recent_dropped_total")))
+        finally:
+            rc = a.stop()
+        if not seen or seen[-1][2] < 3 or any(b > 65536 for _, b, _ in seen):
+            fail(f"--keep-bytes 64K: (windows, bytes, dropped) {seen}")
+    finally:
+        demo.kill()
+        demo.wait()
+    print(f"kept {kept:.0f} windows, {nbytes:.0f} bytes; --keep-bytes 64K: {seen[-1]}")
+
+
+TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
+
+
+def case_counts():
+    """Both sample types hold what was sampled: with page-faults sampled by frequency,
+    the events value of a program's stacks adds up to the faults it made (the periods),
+    the samples value to the samples the kernel took."""
+    Profile = pprof_class()
+    pages, runs = 20000, 4
+    a = Agent("-e", "page-faults", "-F", "99", "--collectors", "profile")
+    try:
+        a.wait_ready()
+        taken0 = metric_values(a.get("/metrics")[2].decode(), "pmuprof_samples_total")
+        res = {}
+        t = threading.Thread(target=lambda: res.update(
+            r=a.get("/debug/pprof/page-faults?seconds=4")))
+        t.start()
+        time.sleep(1)
+        for _ in range(runs):
+            subprocess.run([TOUCH, str(pages)], check=True)
+        t.join()
+        time.sleep(1.5)  # the sample counter in /metrics is read every 0.5 s
+        taken1 = metric_values(a.get("/metrics")[2].decode(), "pmuprof_samples_total")
+    finally:
+        rc = a.stop()
+    st, _, body = res["r"]
+    if st != 200:
+        fail(f"status {st}: {body[:200]}")
+    prof = Profile()
+    prof.ParseFromString(gzip.decompress(body))
+    strs = prof.string_table
+    types = [(strs[v.type], strs[v.unit]) for v in prof.sample_type]
+    if types != [("samples", "count"), ("page-faults", "count")]:
+        fail(f"sample types {types}")
+    samples = events = all_samples = 0
+    for smp in prof.sample:
+        all_samples += smp.value[0]
+        if frame_name(prof, smp.location_id[-1], outer=True) == "pmuprof-touch":
+            samples += smp.value[0]
+            events += smp.value[1]
+    faults = pages * runs
+    # The periods follow the fault rate; other processes' faults on the same CPU fall in
+    # some of them.
+    if not 0.7 * faults <= events <= 1.6 * faults:
+        fail(f"pmuprof-touch: {events} page-faults in the pprof, {faults} made "
+             f"({samples} samples)")
+    if not 0 < samples < events / 10:
+        fail(f"pmuprof-touch: {samples} samples for {events} events")
+    key = '{event="page-faults"}'
+    taken = taken1.get(key, 0) - taken0.get(key, 0)
+    if not 0.4 * taken <= all_samples <= taken:
+        fail(f"{all_samples} samples in the 4 s profile, {taken} taken in the "
+             f"{taken} around it")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+    print(f"pmuprof-touch: {events} events (made {faults}) in {samples} samples; "
+          f"{all_samples} samples in the profile of {taken} taken around it")
+
+
+def case_sd_notify():
+    """Type=notify: libsystemd's sd_notify tells the socket of NOTIFY_SOCKET READY=1 once
+    the agent samples and serves, its STATUS, WATCHDOG=1 while the engine turns (with
+    WATCHDOG_USEC), STOPPING=1 at SIGTERM."""
+    r = subprocess.run(["ldd", PMUPROF], capture_output=True, text=True)
+    if "libsystemd" not in r.stdout:
+        skip("pmuprof was built without libsystemd: no sd_notify (libsystemd-dev)")
+    d = tempfile.mkdtemp(prefix="pmuprof-notify-")
+    path = os.path.join(d, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    msgs = []
+
+    def listen():
+        while True:
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                return
+            msgs.append((time.time(), data.decode(errors="replace")))
+
+    threading.Thread(target=listen, daemon=True).start()
+    env_keep = {k: os.environ.get(k) for k in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    os.environ.update(NOTIFY_SOCKET=path, WATCHDOG_USEC="2000000")
+    try:
+        a = Agent("-F", "99")
+    finally:
+        for k, v in env_keep.items():
+            os.environ.pop(k, None) if v is None else os.environ.update({k: v})
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not any("READY=1" in m for _, m in msgs):
+            time.sleep(0.02)
+        ready_status = a.get("/-/ready")[0]
+        time.sleep(5)
+        t_term = time.time()
+    finally:
+        rc = a.stop()
+    time.sleep(0.3)
+    sock.close()
+    shutil.rmtree(d, ignore_errors=True)
+    lines = [(t, line) for t, m in msgs for line in m.split("\n")]
+    ready = [t for t, line in lines if line == "READY=1"]
+    status = [line for _, line in lines if line.startswith("STATUS=")]
+    pings = [t for t, line in lines if line == "WATCHDOG=1"]
+    stopping = [t for t, line in lines if line == "STOPPING=1"]
+    if len(ready) != 1:
+        fail(f"READY=1 {len(ready)} times: {msgs}")
+    if ready_status != 200:
+        fail(f"READY=1 sent but /-/ready answers {ready_status}")
+    if not status or not re.search(r"sampling \S+ at 99 Hz", status[0]):
+        fail(f"STATUS: {status}")
+    # WATCHDOG_USEC=2 s: systemd would kill a service silent that long; the agent pings
+    # every half of it while the engine turns.
+    before = [ready[0]] + [t for t in pings if ready[0] <= t <= t_term] + [t_term]
+    gaps = [b - a for a, b in zip(before, before[1:])]
+    if len(before) < 5 or max(gaps) >= 2:
+        fail(f"WATCHDOG=1 in the {t_term - ready[0]:.1f} s before SIGTERM: gaps {gaps}")
+    if len(stopping) != 1 or stopping[0] < t_term:
+        fail(f"STOPPING=1 at SIGTERM: {msgs[-5:]}")
+    if not any("stopping" in s for s in status[1:]):
+        fail(f"no stopping STATUS: {status}")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+    print(f"READY=1 once, {len(pings)} pings (largest gap {max(gaps):.2f} s), STOPPING=1 "
+          f"{stopping[0] - t_term:.2f} s after SIGTERM; {status}")
+
+
 CASES = {
     "doctor": case_doctor,
     "pprof-go": case_pprof_go,
@@ -834,6 +1056,9 @@ CASES = {
     "cli-errors": case_cli_errors,
     "call-graph": case_call_graph,
     "debuginfod": case_debuginfod,
+    "recent": case_recent,
+    "counts": case_counts,
+    "sd-notify": case_sd_notify,
 }
 
 if __name__ == "__main__":
