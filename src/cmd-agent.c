@@ -248,10 +248,11 @@ static int other_opt(int c, const char *arg, struct agent_opts *o, int *call_gra
 /* The repeatable options: --listen and --label. */
 static int list_opt(int c, const char *arg, struct agent_opts *o)
 {
-	const char *port = strrchr(arg, ':');
+	const char *port;
 	int err;
 
 	if (c == OPT_LISTEN) {
+		port = strrchr(arg, ':');
 		if (o->nr_listen == AGENT_MAX_LISTEN)
 			return bad("--listen", arg, "at most 8 addresses");
 		if (!port || !port[1] || strspn(port + 1, "0123456789") != strlen(port + 1))
