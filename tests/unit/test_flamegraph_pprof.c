@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pprof__write: sample labels from a root frame, valid UTF-8 strings (run under ASan). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,4 +426,127 @@ Test(pprof, mapping_flags_say_what_is_named)
 	}
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	stack_table__free(st);
+}
+
+/* pprof__write's gzip-compressed bytes. */
+static char *pprof_gz(struct stack_table *st, const struct pprof_opts *o, size_t *len)
+{
+	char *gz = NULL;
+	FILE *f = open_memstream(&gz, len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(pprof__write(f, st, o), 0);
+	fclose(f);
+	return gz;
+}
+
+/* A gzip-compressed profile, decoded. */
+static Perftools__Profiles__Profile *decode_gz(const char *gz, size_t gz_len)
+{
+	unsigned char *raw = malloc(1 << 22);
+	Perftools__Profiles__Profile *p;
+	z_stream zs = {0};
+
+	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+	zs.next_in = (unsigned char *)gz;
+	zs.avail_in = gz_len;
+	zs.next_out = raw;
+	zs.avail_out = 1 << 22;
+	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	p = perftools__profiles__profile__unpack(NULL, zs.total_out, raw);
+	inflateEnd(&zs);
+	free(raw);
+	cr_assert_not_null(p, "protobuf-c cannot decode the profile");
+	return p;
+}
+
+/* The sum of each value of the samples folded as want. */
+static void folded_values(const Perftools__Profiles__Profile *p, const char *want, int64_t *v)
+{
+	char folded[4096];
+	size_t i;
+
+	v[0] = v[1] = 0;
+	for (i = 0; i < p->n_sample; i++) {
+		fold_sample(p, p->sample[i], folded, sizeof(folded));
+		if (!strcmp(folded, want)) {
+			v[0] += p->sample[i]->value[0];
+			v[1] += p->sample[i]->value[1];
+		}
+	}
+}
+
+Test(pprof, merge_keeps_every_window)
+{
+	struct stack_table *a = model_table(), *b = stack_table__new();
+	struct pprof_opts oa = {.event = "cycles",
+				.freq = 99,
+				.time_nanos = 1000000000000LL,
+				.duration_nanos = 2000000000LL,
+				.comment = "window 1"},
+			  ob = oa;
+	struct pprof_part parts[2];
+	Perftools__Profiles__Profile *p;
+	char *gz = NULL;
+	size_t len = 0, i, j, k;
+	int64_t v[2];
+	FILE *f;
+
+	cr_assert_eq(
+		stack_table__add_joined_counts(b, "gamma;main;spin", &(struct stack_count){4, 400}),
+		0);
+	cr_assert_eq(
+		stack_table__add_joined_counts(b, "[lost:map_full]", &(struct stack_count){1, 100}),
+		0);
+	ob.time_nanos += 2000000000LL;
+	ob.comment = "window 2";
+	parts[0].buf = pprof_gz(a, &oa, &parts[0].len);
+	parts[1].buf = pprof_gz(b, &ob, &parts[1].len);
+	f = open_memstream(&gz, &len);
+	cr_assert_eq(pprof__merge(f, parts, 2), 0);
+	fclose(f);
+	p = decode_gz(gz, len);
+	/* Both windows' stacks with both counts; the ledger of each added up. */
+	folded_values(p, "alpha;main;work;step", v);
+	cr_expect(v[0] == 10 && v[1] == 10000, "alpha: %lld %lld", (long long)v[0],
+		  (long long)v[1]);
+	folded_values(p, "beta;main;schedule", v);
+	cr_expect(v[0] == 5 && v[1] == 4000, "beta: %lld %lld", (long long)v[0], (long long)v[1]);
+	folded_values(p, "gamma;main;spin", v);
+	cr_expect(v[0] == 4 && v[1] == 400, "gamma: %lld %lld", (long long)v[0], (long long)v[1]);
+	folded_values(p, "[lost:map_full]", v);
+	cr_expect(v[0] == 3 && v[1] == 2100, "lost: %lld %lld", (long long)v[0], (long long)v[1]);
+	/* The first window's types and comment; the time of both. */
+	cr_expect_str_eq(s_at(p, p->sample_type[1]->type), "cycles");
+	cr_expect_str_eq(s_at(p, p->default_sample_type), "cycles");
+	cr_expect_str_eq(s_at(p, p->comment[0]), "window 1");
+	cr_expect_eq(p->time_nanos, 1000000000000LL);
+	cr_expect_eq(p->duration_nanos, 4000000000LL);
+	/* Ids unique, and every reference resolves (loc_by_id and func_by_id assert). */
+	for (i = 0; i < p->n_location; i++)
+		for (j = i + 1; j < p->n_location; j++)
+			cr_assert_neq(p->location[i]->id, p->location[j]->id);
+	for (i = 0; i < p->n_location; i++) {
+		bool found = !p->location[i]->mapping_id;
+
+		for (k = 0; k < p->n_mapping; k++)
+			found |= p->mapping[k]->id == p->location[i]->mapping_id;
+		cr_expect(found, "location %zu: no mapping %llu", i,
+			  (unsigned long long)p->location[i]->mapping_id);
+	}
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(gz);
+	/* Not a profile: refused. */
+	gz = NULL;
+	f = open_memstream(&gz, &len);
+	free((void *)parts[1].buf);
+	parts[1].buf = "not gzip";
+	parts[1].len = 8;
+	cr_expect_eq(pprof__merge(f, parts, 2), -EINVAL);
+	cr_expect_eq(pprof__merge(f, parts, 0), -EINVAL);
+	fclose(f);
+	free(gz);
+	free((void *)parts[0].buf);
+	stack_table__free(a);
+	stack_table__free(b);
 }
