@@ -6,7 +6,7 @@
 #
 # Prints: the agent's RSS at start (5 s), peak and end; its CPU time as a share of the
 # machine (all CPUs) and of one CPU; samples lost (%); scrapes and profile requests that
-# failed. Targets: RSS flat and under 64 MB, agent CPU under 1% of the machine at 99 Hz.
+# failed; what the ring of recent windows holds at the end. Targets: RSS flat and under 64 MB, agent CPU under 1% of the machine at 99 Hz.
 # Needs root. Not a test.
 #
 #   bench/agent-soak.sh [DURATION [HZ [AGENT OPTIONS...]]]
@@ -114,5 +114,8 @@ print(f"RSS start {start / 1024:.1f} MB, peak {peak / 1024:.1f} MB, end {rss[-1]
 print(f"CPU {100 * cpu / wall / ncpu:.2f}% of the machine ({100 * cpu / wall:.2f}% of one CPU; "
       f"target < 1% of the machine)")
 print(f"samples {taken:.0f}, lost {lost:.0f} ({100 * lost / taken if taken else 0:.3f}%)")
+print(f"ring of recent windows: {metric_sum(text, 'pmuprof_recent_windows'):.0f} windows, "
+      f"{metric_sum(text, 'pmuprof_recent_bytes') / 1024:.0f} KB "
+      f"({metric_sum(text, 'pmuprof_recent_dropped_total'):.0f} dropped)")
 print(f"SIGTERM to exit: {t_stop:.2f} s, exit {agent.returncode}")
 PY
