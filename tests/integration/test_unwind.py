@@ -351,9 +351,11 @@ def case_lru():
     built (frame pointers)."""
     sh = os.path.realpath("/bin/sh")
     py = sum(table_bytes(f) for f in [PYTHON] + libraries(PYTHON)) + 4096  # + the vDSO
-    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit;
-    # perl's do not without evicting python's or the C library's.
-    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 4 * 8192 + 4096
+    # python's files, the shell's, sleep's, and eight processes (8 KiB entries) fit: four
+    # live at once (the shell, its subshell, sleep or perl, python), and on a busy machine
+    # an exited one may not be freed yet (a CI run had perl left without a process table);
+    # perl's files do not fit without evicting python's or the C library's.
+    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 8 * 8192 + 4096
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "lru.sh")
         with open(script, "w") as f:
