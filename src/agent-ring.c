@@ -3,8 +3,8 @@
  * The agent's ring of recent windows: each window's stacks kept as gzip-compressed pprof
  * (what a window costs to keep is then its size on the wire, a few kilobytes to a few
  * megabytes), the oldest dropped beyond --keep-windows or --keep-bytes. Requests for
- * recent windows merge them into one profile (pprof__merge) without stopping the engine:
- * the engine only takes the ring's lock to add a window.
+ * recent windows merge them into one profile (pprof__merge) under the ring's lock, which
+ * the engine takes only to add a window: a merge delays at most that, never a drain.
  */
 #include <errno.h>
 #include <stdlib.h>
