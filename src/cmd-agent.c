@@ -239,7 +239,7 @@ static int other_opt(int c, const char *arg, struct agent_opts *o, int *call_gra
 		o->push_url = arg;
 		return 0;
 	case 'v':
-		log_set_level(log_get_level() + 1);
+		log__set_level(log__get_level() + 1);
 		return 0;
 	}
 	return -1;
@@ -410,7 +410,7 @@ int cmd_agent(int argc, char **argv)
 	o.on_loop = on_loop;
 	o.on_loop_arg = &notify_state;
 #endif
-	libbpf_set_print(log_libbpf_print);
+	libbpf_set_print(log__libbpf_print);
 	signals__install(on_signal, on_child);
 	/* Logs go to stderr (the journal under systemd): there is nothing to reopen. */
 	signal(SIGHUP, SIG_IGN);

@@ -514,7 +514,7 @@ static int record_args__option(struct record_args *a, int c, char **argv)
 		a->quiet = true;
 		break;
 	case 'v':
-		log_set_level(log_get_level() + 1);
+		log__set_level(log__get_level() + 1);
 		break;
 	case OPT_NO_FALLBACK:
 		a->no_fallback = true;
@@ -1213,7 +1213,7 @@ static void print_file_notes(const struct symbolizer *sym)
 		if (n)
 			fprintf(stderr, "  skipped:    %" PRIu64 " %s%s%s\n", n,
 				n == 1 ? notes[i].one : notes[i].many, notes[i].what,
-				log_get_level() >= 0 ? "" : " (-v names them)");
+				log__get_level() >= 0 ? "" : " (-v names them)");
 	}
 }
 
@@ -1712,7 +1712,7 @@ int cmd_record(int argc, char **argv)
 	if (parse_args(argc, argv, &r.a))
 		return EXIT_BAD_INPUT;
 	r.tty = isatty(STDERR_FILENO);
-	libbpf_set_print(log_libbpf_print);
+	libbpf_set_print(log__libbpf_print);
 
 	/* A path that cannot be written fails now, before anything runs. */
 	r.direct_output = atomic_file__check(r.a.output);

@@ -6,17 +6,17 @@
 /* 0: silent (default); each -v raises it. */
 static int log_level;
 
-void log_set_level(int level)
+void log__set_level(int level)
 {
 	log_level = level;
 }
 
-int log_get_level(void)
+int log__get_level(void)
 {
 	return log_level;
 }
 
-void log_printf(int level, const char *fmt, ...)
+void log__printf(int level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -27,7 +27,7 @@ void log_printf(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+int log__libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf warns of what it works around ("Retrying without BTF"): not news at -v. */
 	int ours = level == LIBBPF_WARN ? LOG_DEBUG : LOG_TRACE;

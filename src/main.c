@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 
 	fds__note_inherited();
 	/* libbpf speaks through the debug sink: quiet unless -v. */
-	libbpf_set_print(log_libbpf_print);
+	libbpf_set_print(log__libbpf_print);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_BAD_INPUT;

@@ -254,7 +254,7 @@ static void file_refused(struct symbolizer *s, const char *what, const char *pat
 	default:
 		return;
 	}
-	log_printf(LOG_INFO, "pmuprof: %s %s: not read: %s\n", what, path, why);
+	log__printf(LOG_INFO, "pmuprof: %s %s: not read: %s\n", what, path, why);
 }
 
 static int ctx_open(struct symbolizer *s, const struct open_ctx *ctx, const char *what,
@@ -379,8 +379,8 @@ static struct elf_syms *find_by_debuglink(struct symbolizer *s, const struct ope
 		return NULL;
 	if (strchr(link, '/') || !strcmp(link, "..") || !strcmp(link, ".")) {
 		s->fstats.bad_debuglinks++;
-		log_printf(LOG_INFO, "pmuprof: %s: debuglink '%s' is not a file name\n", bin_path,
-			   link);
+		log__printf(LOG_INFO, "pmuprof: %s: debuglink '%s' is not a file name\n", bin_path,
+			    link);
 		return NULL;
 	}
 	slash = strrchr(bin_path, '/');
@@ -643,15 +643,15 @@ static int open_perf_map(struct symbolizer *s, int rootfd, const char *path,
 
 	if (fd == -ELOOP) {
 		s->fstats.perf_maps_symlinked++;
-		log_printf(LOG_INFO, "pmuprof: perf map %s: ignored: a symbolic link\n", path);
+		log__printf(LOG_INFO, "pmuprof: perf map %s: ignored: a symbolic link\n", path);
 	} else if (fd < 0) {
 		file_refused(s, "perf map", path, fd);
 	} else if (!proc_cred__owns(cred, st.st_uid)) {
 		s->fstats.perf_maps_not_owned++;
-		log_printf(LOG_INFO,
-			   "pmuprof: perf map %s: ignored: owned by uid %u, not by the process's "
-			   "user (%u) or root\n",
-			   path, (unsigned)st.st_uid, (unsigned)cred->euid);
+		log__printf(LOG_INFO,
+			    "pmuprof: perf map %s: ignored: owned by uid %u, not by the process's "
+			    "user (%u) or root\n",
+			    path, (unsigned)st.st_uid, (unsigned)cred->euid);
 		close(fd);
 		fd = -EPERM;
 	}
