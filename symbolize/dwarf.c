@@ -14,15 +14,8 @@
 #include <elfutils/libdw.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "strset.h"
 
-/* Source paths made absolute (comp_dir + "/" + name), kept as long as the DWARF. */
-struct joined_path {
-	struct joined_path *next;
-	const char *dir, *name; /* the key: strings of the DWARF, stable while it is open */
-	char path[];
-};
-
-#define JOINED_BUCKETS 4096
 /* Nesting of inlined scopes and blocks followed under one function. */
 #define MAX_SCOPE_DEPTH 64
 
@@ -154,7 +147,7 @@ struct dir_slot {
 #define DIR_OFF_SHIFT 8
 
 struct sym_dwarf {
-	struct joined_path *joined[JOINED_BUCKETS];
+	struct strset *paths; /* source paths joined to their directory, each once */
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
@@ -266,7 +259,8 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 	d->elf = sym_elf__read(fd);
 	d->dw = d->elf && strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
 						     : NULL;
-	if (!d->dw) {
+	d->paths = d->dw ? strset__new() : NULL;
+	if (!d->paths) {
 		sym_dwarf__free(d);
 		return NULL;
 	}
@@ -282,15 +276,7 @@ size_t sym_dwarf__bytes(const struct sym_dwarf *d)
 /* Everything but the fd. */
 static void sym_dwarf__release(struct sym_dwarf *d)
 {
-	size_t i;
-	for (i = 0; i < JOINED_BUCKETS; i++) {
-		while (d->joined[i]) {
-			struct joined_path *n = d->joined[i]->next;
-
-			free(d->joined[i]);
-			d->joined[i] = n;
-		}
-	}
+	strset__free(d->paths);
 	if (d->dw)
 		dwarf_end(d->dw);
 	if (d->elf)
@@ -455,30 +441,29 @@ static const char *comp_dir(Dwarf_Die *cu)
 
 /*
  * A relative source path under the CU's compilation directory, as addr2line prints it
- * (not normalized: "/build/dir/../src/x.c"). NULL stays NULL; absolute paths stay.
+ * (not normalized: "/build/dir/../src/x.c"), kept once per file whichever CUs name it.
+ * NULL stays NULL; absolute paths stay.
  */
 static const char *full_path(struct sym_dwarf *d, const char *dir, const char *name)
 {
-	struct joined_path *j;
-	size_t len;
-	uint32_t b;
+	char stack[1024], *buf;
+	const char *path;
+	size_t ld, ln;
 
 	if (!name || name[0] == '/' || !dir)
 		return name;
-	b = (uint32_t)((((uintptr_t)dir >> 3) * 31 + ((uintptr_t)name >> 3)) % JOINED_BUCKETS);
-	for (j = d->joined[b]; j; j = j->next)
-		if (j->dir == dir && j->name == name)
-			return j->path;
-	len = strlen(dir) + 1 + strlen(name) + 1;
-	j = malloc(sizeof(*j) + len);
-	if (!j)
+	ld = strlen(dir);
+	ln = strlen(name);
+	buf = ld + ln + 1 <= sizeof(stack) ? stack : malloc(ld + ln + 1);
+	if (!buf)
 		return name;
-	j->dir = dir;
-	j->name = name;
-	snprintf(j->path, len, "%s/%s", dir, name);
-	j->next = d->joined[b];
-	d->joined[b] = j;
-	return j->path;
+	memcpy(buf, dir, ld);
+	buf[ld] = '/';
+	memcpy(buf + ld + 1, name, ln);
+	path = strset__intern(d->paths, buf, ld + 1 + ln);
+	if (buf != stack)
+		free(buf);
+	return path ? path : name;
 }
 
 static int fn_range_cmp(const void *a, const void *b)
