@@ -59,12 +59,13 @@ struct line_row {
 /*
  * From a point's address to the next one's: the line and the innermost inlined scope, an
  * index into the file's scopes once in its table (during a function's build, into the
- * function's), or one of these.
+ * function's), or one of these; in the file's table, the symbol table's name too.
  */
 struct fn_point {
 	const char *file;
 	unsigned int line;
 	int node;
+	const char *sym;
 };
 
 enum {
@@ -148,6 +149,7 @@ struct dir_slot {
 
 struct sym_dwarf {
 	struct strset *paths; /* source paths joined to their directory, each once */
+	const struct elf_syms *syms; /* the file's symbols, NULL: none in the table */
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
@@ -1010,6 +1012,29 @@ static int cu_scopes(struct sym_dwarf *d, Dwarf_Die *cu, struct cu_read *c)
 	return 0;
 }
 
+/*
+ * Where the symbol table's answer may change in [lo, hi): the starts there, and the ends
+ * of sized symbols from the one holding lo on. Into out when not NULL; their number.
+ */
+static size_t sym_bounds(const struct sym_dwarf *d, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Addr *out)
+{
+	unsigned long addr, size;
+	long i = elf_syms__index(d->syms, lo);
+	size_t n = 0;
+
+	if (!d->syms)
+		return 0;
+	for (i = i < 0 ? 0 : i; elf_syms__at(d->syms, (size_t)i, &addr, &size) && addr < hi; i++) {
+		if (addr >= lo && out)
+			out[n] = addr;
+		n += addr >= lo;
+		if (size && addr + size > lo && addr + size < hi && out)
+			out[n] = addr + size;
+		n += size && addr + size > lo && addr + size < hi;
+	}
+	return n;
+}
+
 /* Where a CU's lookup may answer differently: its ranges' ends, its line rows, its
  * functions' ends and points; sorted, each once. */
 static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const struct cu_read *c,
@@ -1020,7 +1045,7 @@ static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const 
 	long ri;
 
 	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next)
-		n += 2;
+		n += 2 + sym_bounds(d, d->cu_ranges[ri].lo, d->cu_ranges[ri].hi, NULL);
 	for (i = 0; i < c->nr; i++)
 		n += 2 + (c->r[i].scopes ? c->r[i].scopes->npoints : 0);
 	b = malloc((n ? n : 1) * sizeof(*b));
@@ -1029,6 +1054,7 @@ static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const 
 	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next) {
 		b[k++] = d->cu_ranges[ri].lo;
 		b[k++] = d->cu_ranges[ri].hi;
+		k += sym_bounds(d, d->cu_ranges[ri].lo, d->cu_ranges[ri].hi, b + k);
 	}
 	for (i = 0; i < c->nlines; i++)
 		b[k++] = c->lines[i].addr;
@@ -1075,25 +1101,27 @@ static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
  * What a lookup by function answers at a: the line and innermost inlined scope of the
  * function holding a, else the line and libdw's search.
  */
-static struct fn_point point_eval(const struct cu_read *c, Dwarf_Addr a)
+static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c,
+				  Dwarf_Addr a)
 {
 	const struct fn_range *r = function_at(c, a);
+	const char *sym = elf_syms__lookup(d->syms, a, NULL);
 	const struct line_row *row;
 
 	if (r && r->scopes) {
 		const struct fn_point *p = point_at(r->scopes, a);
 
-		return (struct fn_point){p->file, p->line,
-					 p->node >= 0 ? (int)(r->info_off + p->node)
-						      : POINT_NO_SCOPE};
+		return (struct fn_point){
+			p->file, p->line,
+			p->node >= 0 ? (int)(r->info_off + p->node) : POINT_NO_SCOPE, sym};
 	}
 	row = line_at(c, a);
-	return (struct fn_point){row ? row->file : NULL, row ? row->line : 0, POINT_SEARCH};
+	return (struct fn_point){row ? row->file : NULL, row ? row->line : 0, POINT_SEARCH, sym};
 }
 
 static bool point_same(const struct fn_point *a, const struct fn_point *b)
 {
-	return a->file == b->file && a->line == b->line && a->node == b->node;
+	return a->file == b->file && a->line == b->line && a->node == b->node && a->sym == b->sym;
 }
 
 /*
@@ -1120,7 +1148,7 @@ static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_re
 		while (k < nb && bounds[k] < lo)
 			k++;
 		for (start = d->npoints; k < nb && bounds[k] < hi && !err; k++) {
-			struct fn_point p = point_eval(c, bounds[k]);
+			struct fn_point p = point_eval(d, c, bounds[k]);
 
 			if (d->npoints == start || !point_same(&p, &d->points[d->npoints - 1]))
 				err = table_add(d, bounds[k], p);
@@ -1300,6 +1328,12 @@ static const struct fn_point *point_find(struct sym_dwarf *d, Dwarf_Addr pc)
 	return up > c->first ? &d->points[up - 1] : NULL;
 }
 
+void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms)
+{
+	if (d && !d->npoints)
+		d->syms = syms;
+}
+
 /* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
 static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 			   struct scope_info tmp[MAX_SCOPE_DEPTH],
@@ -1351,13 +1385,22 @@ static int scopes_at(struct sym_dwarf *d, const struct fn_point *p, Dwarf_Addr p
 }
 
 /*
- * out[0] (the function of the symbol table, named by the caller) gets its file and line;
+ * out[0] (the function of the symbol table, named by the caller: the table has it when
+ * sym_dwarf__set_symbols gave the symbols) gets its file and line;
  * with inline_frames, out[1..] get the functions inlined at pc, outermost first, each
  * with the line it is at. Returns the number of frames filled (1 + inlined), 0 when the
  * DWARF does not cover pc.
  */
 int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
 		      int max, bool *mangled)
+{
+	const char *sym;
+
+	return sym_dwarf__frames_sym(d, pc, inline_frames, out, max, mangled, &sym);
+}
+
+int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
+			  struct sym_frame *out, int max, bool *mangled, const char **sym)
 {
 	struct scope_info tmp[MAX_SCOPE_DEPTH];
 	const struct scope_info *chain[MAX_SCOPE_DEPTH];
@@ -1368,6 +1411,7 @@ int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, stru
 
 	if (!d || max < 1 || !(p = point_find(d, pc)) || p->node == POINT_END)
 		return 0;
+	*sym = p->sym;
 	file = p->file;
 	line = p->line;
 	n = inline_frames ? scopes_at(d, p, pc, tmp, chain) : 0;

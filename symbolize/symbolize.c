@@ -800,28 +800,50 @@ static void set_module(struct frame_module *mod, const struct map_entry *m, cons
 	mod->build_id[2 * i] = 0;
 }
 
-/* The frames of the function at link-time address vaddr of d: 0 when not named. */
-static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
-		      struct sym_frame *out, int max)
+/*
+ * The file's DWARF, opened at the first named address (the file stays open until then):
+ * its table of lines and inline frames holds the symbols' names too.
+ */
+static struct sym_dwarf *dso_dwarf(struct dso *d)
 {
-	unsigned long delta;
-	const char *name = elf_syms__lookup(d->syms, vaddr, &delta);
-
-	bool mangled[SYM_MAX_FRAMES] = {false};
-	int n, i;
-
-	if (!name || max < 1)
-		return 0;
-	out[0].kind = SYM_FRAME_FUNCTION;
-	out[0].function = demangle(s, d, name);
 	if (d->dwarf_fd >= 0) {
 		d->dwarf = sym_dwarf__open(d->dwarf_fd);
 		d->dwarf_fd = -1;
+		sym_dwarf__set_symbols(d->dwarf, d->syms);
 	}
-	n = sym_dwarf__frames(d->dwarf, vaddr, !s->no_inline, out, max, mangled);
-	d->dwarf_used = ++s->dwarf_tick;
-	s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
-	d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+	return d->dwarf;
+}
+
+/*
+ * The frames of the function at link-time address vaddr of d: 0 when not named. Where the
+ * DWARF covers vaddr, one lookup in its table gives the symbol, the line and the inline
+ * frames; elsewhere the symbol table names it.
+ */
+static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
+		      struct sym_frame *out, int max)
+{
+	bool mangled[SYM_MAX_FRAMES] = {false};
+	const char *name = NULL;
+	int n = 0, i;
+
+	if (max < 1)
+		return 0;
+	if (d->dwarf || (d->dwarf_fd >= 0 && elf_syms__lookup(d->syms, vaddr, NULL))) {
+		n = sym_dwarf__frames_sym(dso_dwarf(d), vaddr, !s->no_inline, out, max, mangled,
+					  &name);
+		d->dwarf_used = ++s->dwarf_tick;
+		s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
+		d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+	}
+	if (!n)
+		name = elf_syms__lookup(d->syms, vaddr, NULL);
+	if (!name) {
+		out[0].file = NULL;
+		out[0].line = 0;
+		return 0;
+	}
+	out[0].kind = SYM_FRAME_FUNCTION;
+	out[0].function = demangle(s, d, name);
 	for (i = 1; i < n; i++)
 		if (mangled[i])
 			out[i].function = demangle(s, d, out[i].function);
