@@ -148,7 +148,7 @@ struct dir_slot {
 #define DIR_OFF_SHIFT 8
 
 struct sym_dwarf {
-	struct strset *paths; /* source paths joined to their directory, each once */
+	struct strset *paths;	     /* source paths joined to their directory, each once */
 	const struct elf_syms *syms; /* the file's symbols, NULL: none in the table */
 	int fd;
 	Elf *elf;
@@ -1101,8 +1101,7 @@ static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
  * What a lookup by function answers at a: the line and innermost inlined scope of the
  * function holding a, else the line and libdw's search.
  */
-static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c,
-				  Dwarf_Addr a)
+static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a)
 {
 	const struct fn_range *r = function_at(c, a);
 	const char *sym = elf_syms__lookup(d->syms, a, NULL);
