@@ -1411,6 +1411,9 @@ int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
 	if (!d || max < 1 || !(p = point_find(d, pc)) || p->node == POINT_END)
 		return 0;
 	*sym = p->sym;
+	/* No symbol there: the caller names no frame, so no scope is looked for. */
+	if (d->syms && !p->sym)
+		return 1;
 	file = p->file;
 	line = p->line;
 	n = inline_frames ? scopes_at(d, p, pc, tmp, chain) : 0;
