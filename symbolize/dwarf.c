@@ -75,8 +75,8 @@ enum {
 };
 
 /*
- * The scopes and lines of one function range, read at its first lookup: an address then
- * costs one binary search over a few points, close together in memory.
+ * The scopes and lines of one function range while its CU's run of the table is built:
+ * its points are searched (point_at) at each address where the run may change.
  */
 struct fn_scopes {
 	struct scope_info *info; /* by node */
@@ -84,8 +84,7 @@ struct fn_scopes {
 	size_t nspans;
 	struct fn_point *points;
 	size_t npoints;
-	/* The points' offsets from base, and every POINTS_BLOCK-th of them: a lookup reads a
-	 * few cache lines, not one per step of a binary search over the points. */
+	/* The points' offsets from base, and every POINTS_BLOCK-th of them. */
 	Dwarf_Addr base;
 	uint32_t *keys, *top;
 	size_t ntop;
