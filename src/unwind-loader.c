@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "log.h"
+#include "symbolize/unwind-table.h"
 #include "unwind-loader.h"
 
 #define PROC_BUCKETS	1024
@@ -36,11 +37,23 @@
  * that maps the file (a program run again and again), and at most this many. */
 #define UNWIND_HOLD_S	5
 #define UNWIND_HOLD_MAX 256
+/* Files up to this size, sampled before they were built, are built in the record loop. */
+#define UNWIND_INLINE_BYTES (2u << 20)
 
-/* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
+/*
+ * One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room, or not
+ * built yet). Its rows stay in user space only until they are in the kernel: the inner
+ * array (fd) is what is kept, and a file evicted is built again when a walk needs it.
+ */
 struct loaded {
 	struct loaded *next;
-	struct unwind_table *t;
+	struct unwind_table *t; /* NULL: not built yet (system-wide: built once sampled) */
+	dev_t dev;
+	ino_t ino;
+	/* A mapping of the file (the last one seen): where it is opened to be built again. */
+	pid_t loc_pid;
+	unsigned long loc_start, loc_end;
+	int fd; /* its inner array while it has a slot, or -1 */
 	uint32_t slot, rows;
 	uint32_t tag; /* slot | serial << UNWIND_TABLE_SLOT_BITS: what process entries hold */
 	uint64_t bytes;
@@ -95,10 +108,12 @@ struct builder {
 	struct build *builds; /* outstanding, oldest first */
 };
 
-/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S). */
+/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S), with its
+ * inner array (fd, or -1): the next process that maps the file needs no build. */
 struct hold {
 	struct unwind_table *t;
 	double until;
+	int fd;
 };
 
 /* A change to the outer map, applied in one batch per sync (each update of a map-in-map
@@ -298,14 +313,38 @@ static void miss_clear(struct unwind_loader *l, struct loaded *f)
 	f->miss = -1;
 }
 
-/* Keep a reference to t a while (passed in), for the next process that maps its file. */
-static void hold(struct unwind_loader *l, struct unwind_table *t)
+static void hold_drop(struct unwind_loader *l, struct hold *h)
+{
+	unwind_cache__put(l->cache, h->t);
+	if (h->fd >= 0)
+		close(h->fd);
+}
+
+/* Keep a reference to t a while (passed in, with its inner array fd or -1), for the next
+ * process that maps its file. */
+static void hold(struct unwind_loader *l, struct unwind_table *t, int fd)
 {
 	if (l->nr_holds == UNWIND_HOLD_MAX) {
-		unwind_cache__put(l->cache, l->holds[0].t);
+		hold_drop(l, &l->holds[0]);
 		memmove(l->holds, l->holds + 1, --l->nr_holds * sizeof(*l->holds));
 	}
-	l->holds[l->nr_holds++] = (struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S};
+	l->holds[l->nr_holds++] =
+		(struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S, .fd = fd};
+}
+
+/* The inner array held for t, taken over, or -1. */
+static int hold_take_fd(struct unwind_loader *l, const struct unwind_table *t)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->nr_holds; i++)
+		if (l->holds[i].t == t && l->holds[i].fd >= 0) {
+			fd = l->holds[i].fd;
+			l->holds[i].fd = -1;
+			return fd;
+		}
+	return -1;
 }
 
 static void holds_expire(struct unwind_loader *l, bool all)
@@ -314,7 +353,7 @@ static void holds_expire(struct unwind_loader *l, bool all)
 	size_t n = 0;
 
 	while (n < l->nr_holds && (all || l->holds[n].until <= now))
-		unwind_cache__put(l->cache, l->holds[n++].t);
+		hold_drop(l, &l->holds[n++]);
 	memmove(l->holds, l->holds + n, (l->nr_holds - n) * sizeof(*l->holds));
 	l->nr_holds -= n;
 }
@@ -336,7 +375,10 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 		l->st.bytes -= f->bytes;
 	}
 	miss_clear(l, f);
-	hold(l, f->t);
+	if (f->t)
+		hold(l, f->t, f->fd);
+	else if (f->fd >= 0)
+		close(f->fd);
 	free(f->path);
 	free(f);
 }
@@ -565,12 +607,11 @@ static int rules_sync(struct unwind_loader *l)
 	return 0;
 }
 
-/* The rows in an mmapped inner array (one copy, no syscall per row), then its slot. */
-static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, size_t n, size_t bytes,
-		     int slot)
+/* The rows in an mmapped inner array (one copy, no syscall per row): its fd. */
+static int rows_new(const struct unwind_row *rows, size_t n, size_t bytes)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	int fd, err = 0;
+	int fd, err;
 	void *mem;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pmuprof_uwrows", sizeof(uint32_t),
@@ -580,14 +621,28 @@ static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, siz
 	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		err = -errno;
-	} else {
-		memcpy(mem, rows, n * sizeof(*rows));
-		munmap(mem, bytes);
-		err = slot_change(l, slot, fd);
-	}
-	if (err)
 		close(fd);
-	return err;
+		return err;
+	}
+	memcpy(mem, rows, n * sizeof(*rows));
+	munmap(mem, bytes);
+	return fd;
+}
+
+/* The inner array of f goes into slot at the next flush; f keeps one of its own. */
+static int rows_load(struct unwind_loader *l, struct loaded *f, const struct unwind_row *rows,
+		     size_t n, size_t bytes, int slot)
+{
+	int fd;
+
+	if (f->fd < 0)
+		f->fd = rows_new(rows, n, bytes);
+	if (f->fd < 0)
+		return f->fd;
+	fd = dup(f->fd);
+	if (fd < 0)
+		return -errno;
+	return slot_change(l, slot, fd);
 }
 
 /* The mappings of slot in a process entry now have no table (the file's miss clock). */
@@ -661,6 +716,10 @@ static void evict(struct unwind_loader *l, struct loaded *f)
 		l->cap_retired = cap;
 	}
 	f->slot = UNWIND_NO_TABLE;
+	/* Its rows are gone from user space: built again when a walk needs the file. */
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
 	miss_set(l, f);
 	procs_unref(l, f, slot);
 	slot_change(l, slot, -1);
@@ -700,6 +759,9 @@ static void evict_for(struct unwind_loader *l, uint64_t need)
 	}
 }
 
+static void file_rebuild(struct unwind_loader *l, struct loaded *f);
+static void file_attach(struct unwind_loader *l, struct loaded *f, struct unwind_table *t);
+
 static void table_load(struct unwind_loader *l, struct loaded *f)
 {
 	size_t page = sysconf(_SC_PAGESIZE), n, bytes;
@@ -710,6 +772,14 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	n = unwind_table__rows(f->t, &rows);
 	if (!n || n > UNWIND_MAX_ROWS)
 		return;
+	/* Rows dropped once loaded: the array a hold kept, else the file built again. */
+	if (!rows && f->fd < 0)
+		f->fd = hold_take_fd(l, f->t);
+	if (!rows && f->fd < 0) {
+		miss_set(l, f);
+		file_rebuild(l, f);
+		return;
+	}
 	bytes = (n * sizeof(*rows) + page - 1) / page * page;
 	if (l->used + bytes > l->o.memory)
 		evict_for(l, bytes);
@@ -719,14 +789,19 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 			l->st.no_fit_files++;
 			l->st.no_fit_bytes += bytes;
 		}
+		if (f->fd >= 0 && !rows)
+			close(f->fd); /* outside the budget: built again when it fits */
+		if (!rows)
+			f->fd = -1;
 		miss_set(l, f);
 		return;
 	}
-	if (rules_sync(l) || rows_load(l, rows, n, bytes, slot)) {
+	if (rules_sync(l) || rows_load(l, f, rows, n, bytes, slot)) {
 		bit_clear(l->slots, slot);
 		l->st.failed++;
 		return;
 	}
+	unwind_table__drop_rows(f->t);
 	if (f->no_fit) {
 		f->no_fit = false;
 		l->st.no_fit_files--;
@@ -852,62 +927,152 @@ static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, 
 }
 
 /* The file behind a mapping, as the symbolizer opens it: the very file mapped. Its table
- * from the cache; a file not built yet is queued for the builder thread (NULL now, the
- * process synced again when it is done). */
-static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+ * from the cache, else NULL with the file open at *fd (-1: no file) and its *st. */
+static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m,
+				     struct stat *st, int *fd)
 {
 	struct unwind_table *t;
-	struct stat st;
 	char path[128];
-	int fd;
 
+	*fd = -1;
+	memset(st, 0, sizeof(*st));
 	if (!strcmp(m->path, "[vdso]"))
 		return unwind_cache__get_vdso(l->cache);
 	if (m->path[0] != '/')
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", l->o.proc_root, pid, m->start,
 		 m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(*fd, st) || !S_ISREG(st->st_mode)) {
+		close(*fd);
+		*fd = -1;
 		return NULL;
 	}
-	t = unwind_cache__find(l->cache, fd);
-	if (t)
-		close(fd);
-	else
-		build_queue(l, fd, &st, pid);
+	t = unwind_cache__find(l->cache, *fd);
+	if (t) {
+		close(*fd);
+		*fd = -1;
+	}
 	return t;
 }
 
-/* A reference to the loaded table of a mapping's file (loading it once), or NULL. */
-static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
-{
-	struct unwind_table *t = table_of(l, pid, m);
-	struct loaded *f;
+static void procs_resync(struct unwind_loader *l, const struct loaded *f);
 
-	if (!t)
-		return NULL;
-	for (f = l->loaded; f; f = f->next)
-		if (f->t == t) {
-			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
-			f->refs++;
-			return f;
-		}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		unwind_cache__put(l->cache, t);
-		return NULL;
+/* f's table, built (one reference, taken): loaded, and its processes synced again. */
+static void file_attach(struct unwind_loader *l, struct loaded *f, struct unwind_table *t)
+{
+	if (!f->t)
+		f->t = t;
+	else
+		hold(l, t, -1); /* f->t is t, its rows filled again */
+	if (f->slot == UNWIND_NO_TABLE) {
+		table_load(l, f);
+		if (f->slot != UNWIND_NO_TABLE)
+			procs_resync(l, f);
 	}
+}
+
+/* Build f's file again (its rows were dropped and its array is gone), opened through the
+ * last mapping seen; its processes are synced again once it is built. */
+static void file_rebuild(struct unwind_loader *l, struct loaded *f)
+{
+	char path[128];
+	struct stat st;
+	int fd;
+
+	if (f->loc_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", l->o.proc_root, f->loc_pid,
+		 f->loc_start, f->loc_end);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	/* The pid may name another process by now: the same file or nothing. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_dev != f->dev || st.st_ino != f->ino) {
+		close(fd);
+		return;
+	}
+	/* A small file never built, sampled now: built here in a few milliseconds rather than
+	 * behind a large one in the builder thread. */
+	if (!f->t && st.st_size <= UNWIND_INLINE_BYTES) {
+		struct unwind_table *t = unwind_cache__get(l->cache, fd, -1);
+
+		close(fd);
+		if (t)
+			file_attach(l, f, t);
+		else
+			l->st.failed++;
+		return;
+	}
+	build_queue(l, fd, &st, f->loc_pid);
+}
+
+static struct loaded *file_new(struct unwind_loader *l, struct unwind_table *t,
+			       const struct stat *st, const struct map_entry *m)
+{
+	struct loaded *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
 	f->t = t;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
 	f->refs = 1;
 	f->miss = -1;
+	f->fd = -1;
+	f->slot = UNWIND_NO_TABLE;
 	f->path = strdup(m->path ? m->path : "?");
-	table_load(l, f);
 	f->next = l->loaded;
 	l->loaded = f;
+	return f;
+}
+
+/*
+ * A reference to the loaded table of a mapping's file (loading it once), or NULL. A file
+ * not built yet is built in the builder thread: at once for a per-task record (its
+ * processes' first samples are whole), and in a system-wide one only once a walk needed
+ * it (its miss clock moved): most files every process maps are never sampled.
+ */
+static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+{
+	struct stat st;
+	int fd;
+	struct unwind_table *t = table_of(l, pid, m, &st, &fd);
+	struct loaded *f;
+
+	if (!t && fd < 0)
+		return NULL;
+	for (f = l->loaded; f; f = f->next)
+		if (t ? f->t == t : (!f->t && f->dev == st.st_dev && f->ino == st.st_ino))
+			break;
+	if (f) {
+		if (t)
+			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
+		if (fd >= 0)
+			close(fd);
+		f->refs++;
+	} else {
+		f = file_new(l, t, &st, m);
+		if (!f) {
+			unwind_cache__put(l->cache, t);
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		if (t)
+			table_load(l, f);
+		else if (!l->restricted)
+			miss_set(l, f);
+		if (fd >= 0 && (l->restricted || f->miss < 0))
+			build_queue(l, fd, &st, pid);
+		else if (fd >= 0)
+			close(fd);
+	}
+	f->loc_pid = pid;
+	f->loc_start = m->start;
+	f->loc_end = m->end;
 	return f;
 }
 
@@ -962,8 +1127,10 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		um->start = maps[i].start;
 		um->end = maps[i].end;
 		um->table = UNWIND_NO_TABLE;
-		if (files[i] &&
-		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
+		if (files[i] && !files[i]->t) {
+			um->rows = files[i]->miss >= 0 ? files[i]->miss + 1 : 0;
+		} else if (files[i] && !unwind_table__load_bias(files[i]->t, maps[i].start,
+								maps[i].pgoff, &bias)) {
 			um->bias = bias;
 			if (files[i]->slot != UNWIND_NO_TABLE) {
 				um->table = files[i]->tag;
@@ -1128,6 +1295,20 @@ static int retire_flush(struct unwind_loader *l, int err)
 	return err;
 }
 
+/* A table built (one reference): the file waiting for it takes it and loads it. */
+static void build_attach(struct unwind_loader *l, const struct build *b, struct unwind_table *t)
+{
+	struct loaded *f;
+
+	for (f = l->loaded; f; f = f->next)
+		if (f->dev == b->dev && f->ino == b->ino && (!f->t || f->t == t))
+			break;
+	if (f)
+		file_attach(l, f, t);
+	else
+		hold(l, t, -1);
+}
+
 /* Finished builds into the cache (held a while), their processes synced again. */
 static void builds_collect(struct unwind_loader *l)
 {
@@ -1146,7 +1327,7 @@ static void builds_collect(struct unwind_loader *l)
 			struct unwind_table *t = unwind_cache__adopt(l->cache, b->t, b->rules);
 
 			if (t)
-				hold(l, t);
+				build_attach(l, b, t);
 		} else {
 			l->st.failed++;
 		}
@@ -1212,6 +1393,10 @@ static void reload_missed(struct unwind_loader *l)
 		    l->used_clock[UNWIND_MAX_TABLES + f->miss] <= f->since)
 			continue;
 		f->since = clock_now();
+		if (!f->t) {
+			file_rebuild(l, f); /* sampled in a file not built yet: build it now */
+			continue;
+		}
 		table_load(l, f);
 		if (f->slot != UNWIND_NO_TABLE)
 			procs_resync(l, f);

@@ -1228,14 +1228,23 @@ const struct unwind_stats *unwind_table__stats(const struct unwind_table *t)
 
 size_t unwind_table__memory(const struct unwind_table *t)
 {
-	return t->nr_rows * sizeof(*t->rows);
+	return t->rows ? t->nr_rows * sizeof(*t->rows) : 0;
+}
+
+void unwind_table__drop_rows(struct unwind_table *t)
+{
+	/* The vDSO's table has no file to be built from again (and is tiny). */
+	if (t->dev || t->ino) {
+		free(t->rows);
+		t->rows = NULL;
+	}
 }
 
 uint32_t unwind_table__lookup(const struct unwind_table *t, uint64_t vaddr)
 {
 	size_t lo = 0, hi = t->nr_rows;
 
-	if (!hi || vaddr < t->rows[0].pc || vaddr > UINT32_MAX)
+	if (!hi || !t->rows || vaddr < t->rows[0].pc || vaddr > UINT32_MAX)
 		return UNWIND_RULE_FP;
 	/* The BPF program runs this same search, one step per loop iteration. */
 	while (hi - lo > 1) {
@@ -1415,7 +1424,9 @@ struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_t
 
 	if (have) {
 		have->refs++;
-		goto out;
+		if (have->rows || !have->nr_rows || t->nr_rows != have->nr_rows)
+			goto out;
+		/* Its rows were dropped (in the kernel, then evicted): these fill it again. */
 	}
 	map = calloc(rules->nr, sizeof(*map));
 	for (i = 0; map && i < rules->nr; i++) {
@@ -1429,6 +1440,11 @@ struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_t
 		goto out;
 	for (i = 0; i < t->nr_rows; i++)
 		t->rows[i].rule = map[t->rows[i].rule];
+	if (have) {
+		have->rows = t->rows;
+		t->rows = NULL;
+		goto out;
+	}
 	t->next = c->tables;
 	c->tables = t;
 	c->nr++;
