@@ -718,3 +718,37 @@ Test(unwind_tables, one_pass_gives_libdws_rows)
 	expect_same_as_rowwise("/usr/bin/python3.11", NULL);
 	expect_same_as_rowwise("/lib/x86_64-linux-gnu/liblzma.so.5", NULL);
 }
+
+/* Rows dropped once in the kernel: the table keeps its count, lookups fall back to the frame
+ * pointer, and a build of the same file adopted later fills the same table again. */
+Test(unwind_tables, dropped_rows_filled_again_by_a_new_build)
+{
+	struct unwind_cache *c = unwind_cache__new();
+	struct unwind_table *t = table_of(c, LIBC), *again;
+	const struct unwind_row *rows;
+	struct unwind_row *copy;
+	struct unwind_rules *rules;
+	size_t n = unwind_table__rows(t, &rows);
+	int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_gt(n, 1000);
+	copy = malloc(n * sizeof(*copy));
+	cr_assert_not_null(copy);
+	memcpy(copy, rows, n * sizeof(*copy));
+	unwind_table__drop_rows(t);
+	cr_expect_eq(unwind_table__rows(t, &rows), n, "the count is kept");
+	cr_expect_null(rows);
+	cr_expect_eq(unwind_table__memory(t), 0);
+	cr_expect_eq(unwind_table__lookup(t, copy[n / 2].pc), UNWIND_RULE_FP);
+	again = unwind_table__build_fd(fd, &rules);
+	cr_assert_not_null(again);
+	cr_expect_eq(unwind_cache__adopt(c, again, rules), t, "the cache's table, filled again");
+	cr_assert_eq(unwind_table__rows(t, &rows), n);
+	cr_assert_not_null(rows);
+	cr_expect_eq(memcmp(rows, copy, n * sizeof(*copy)), 0, "the same rows and rule indices");
+	close(fd);
+	free(copy);
+	unwind_cache__put(c, t);
+	unwind_cache__put(c, t);
+	unwind_cache__free(c);
+}
