@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "hashmap.h"
 #include "log.h"
 #include "symbolize/unwind-table.h"
 #include "unwind-loader.h"
 
-#define PROC_BUCKETS	1024
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
 /* A table no sample used for this long (unwind_used clock) may be evicted: about 1 s. */
@@ -46,8 +46,9 @@
  * array (fd) is what is kept, and a file evicted is built again when a walk needs it.
  */
 struct loaded {
-	struct loaded *next;
-	struct unwind_table *t; /* NULL: not built yet (system-wide: built once sampled) */
+	struct loaded *next;	   /* every file, for the sweeps */
+	struct hashmap_entry node; /* by device and inode */
+	struct unwind_table *t;	   /* NULL: not built yet (system-wide: built once sampled) */
 	dev_t dev;
 	ino_t ino;
 	/* A mapping of the file (the last one seen): where it is opened to be built again. */
@@ -66,7 +67,7 @@ struct loaded {
 };
 
 struct proc {
-	struct proc *next;
+	struct hashmap_entry node; /* by pid */
 	pid_t pid;
 	uint64_t sig; /* fingerprint of the mapping list last synced */
 	struct loaded **files;
@@ -139,7 +140,8 @@ struct unwind_loader {
 	struct unwind_loader_opts o;
 	struct unwind_cache *cache;
 	struct loaded *loaded;
-	struct proc *procs[PROC_BUCKETS];
+	struct hashmap files; /* struct loaded by device and inode */
+	struct hashmap procs; /* struct proc by pid */
 	pid_t *touched;
 	size_t nr_touched, cap_touched;
 	pid_t last_prepared; /* where the next sync's slice starts (round robin) */
@@ -169,6 +171,52 @@ struct unwind_loader {
 	struct denied denied[DENIED_SLOTS];
 };
 
+struct file_key {
+	dev_t dev;
+	ino_t ino;
+};
+
+static uint64_t file_hash(dev_t dev, ino_t ino)
+{
+	return hash__u64(((uint64_t)dev << 32) ^ ino);
+}
+
+static bool file_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	const struct loaded *f = hashmap_entry__of(e, struct loaded, node);
+	const struct file_key *k = key;
+
+	return f->dev == k->dev && f->ino == k->ino;
+}
+
+static struct loaded *file_find(const struct unwind_loader *l, dev_t dev, ino_t ino)
+{
+	struct file_key k = {dev, ino};
+	struct hashmap_entry *e = hashmap__find(&l->files, file_hash(dev, ino), &k);
+
+	return e ? hashmap_entry__of(e, struct loaded, node) : NULL;
+}
+
+static bool proc_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	return hashmap_entry__of(e, struct proc, node)->pid == *(const pid_t *)key;
+}
+
+static struct proc *proc_find(const struct unwind_loader *l, pid_t pid)
+{
+	struct hashmap_entry *e = hashmap__find(&l->procs, hash__u64(pid), &pid);
+
+	return e ? hashmap_entry__of(e, struct proc, node) : NULL;
+}
+
+/* The next process of an iteration over all of them, or NULL. */
+static struct proc *proc_next(struct hashmap_iter *it)
+{
+	struct hashmap_entry *e = hashmap_iter__next(it);
+
+	return e ? hashmap_entry__of(e, struct proc, node) : NULL;
+}
+
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 {
 	struct unwind_loader *l = calloc(1, sizeof(*l));
@@ -177,6 +225,8 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		return NULL;
 	l->o = *opts;
 	l->empty_fd = -1;
+	hashmap__init(&l->files, file_match, NULL);
+	hashmap__init(&l->procs, proc_match, NULL);
 	l->bt = calloc(1, sizeof(*l->bt));
 	if (!l->bt) {
 		free(l);
@@ -367,6 +417,8 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	for (pp = &l->loaded; *pp != f; pp = &(*pp)->next)
 		;
 	*pp = f->next;
+	if (file_find(l, f->dev, f->ino) == f)
+		hashmap__del(&l->files, &f->node);
 	if (f->slot != UNWIND_NO_TABLE) {
 		slot_change(l, f->slot, -1);
 		bit_clear(l->slots, f->slot);
@@ -428,18 +480,17 @@ static void builder_put(struct builder *bt)
 
 void unwind_loader__free(struct unwind_loader *l)
 {
-	int b;
+	struct hashmap_iter it;
+	struct proc *p;
 
 	if (!l)
 		return;
 	builder_put(l->bt);
-	for (b = 0; b < PROC_BUCKETS; b++)
-		while (l->procs[b]) {
-			struct proc *p = l->procs[b];
-
-			l->procs[b] = p->next;
-			proc_free(l, p);
-		}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it))) {
+		hashmap__del(&l->procs, &p->node);
+		proc_free(l, p);
+	}
 	while (l->nr_warm)
 		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
 	holds_expire(l, true);
@@ -454,6 +505,8 @@ void unwind_loader__free(struct unwind_loader *l)
 	free(l->changes);
 	free(l->ready);
 	free(l->allowed);
+	hashmap__exit(&l->procs);
+	hashmap__exit(&l->files);
 	unwind_cache__free(l->cache);
 	free(l->touched);
 	free(l);
@@ -674,19 +727,19 @@ static void procs_unref(struct unwind_loader *l, const struct loaded *f, uint32_
 {
 	uint32_t miss = f->miss >= 0 ? f->miss + 1 : 0;
 	struct unwind_proc *e = malloc(sizeof(*e));
+	struct hashmap_iter it;
 	struct proc *p;
-	int b;
 
-	for (b = 0; b < PROC_BUCKETS; b++)
-		for (p = l->procs[b]; p; p = p->next) {
-			if (p->next_entry)
-				entry_unref(p->next_entry, slot, miss);
-			if (!e || !p->in_kernel || !holds(p, f) ||
-			    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
-				continue;
-			entry_unref(e, slot, miss);
-			bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
-		}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it))) {
+		if (p->next_entry)
+			entry_unref(p->next_entry, slot, miss);
+		if (!e || !p->in_kernel || !holds(p, f) ||
+		    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
+			continue;
+		entry_unref(e, slot, miss);
+		bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
+	}
 	free(e);
 }
 
@@ -1009,6 +1062,15 @@ static void file_rebuild(struct unwind_loader *l, struct loaded *f)
 	build_queue(l, fd, &st, f->loc_pid);
 }
 
+static struct loaded *file_by_table(const struct unwind_loader *l, const struct unwind_table *t)
+{
+	struct loaded *f;
+
+	for (f = l->loaded; f && f->t != t; f = f->next)
+		;
+	return f;
+}
+
 static struct loaded *file_new(struct unwind_loader *l, struct unwind_table *t,
 			       const struct stat *st, const struct map_entry *m)
 {
@@ -1024,6 +1086,12 @@ static struct loaded *file_new(struct unwind_loader *l, struct unwind_table *t,
 	f->fd = -1;
 	f->slot = UNWIND_NO_TABLE;
 	f->path = strdup(m->path ? m->path : "?");
+	if (!file_find(l, f->dev, f->ino) &&
+	    hashmap__add(&l->files, &f->node, file_hash(f->dev, f->ino))) {
+		free(f->path);
+		free(f);
+		return NULL;
+	}
 	f->next = l->loaded;
 	l->loaded = f;
 	return f;
@@ -1044,11 +1112,15 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 
 	if (!t && fd < 0)
 		return NULL;
-	for (f = l->loaded; f; f = f->next)
-		if (t ? f->t == t : (!f->t && f->dev == st.st_dev && f->ino == st.st_ino))
-			break;
+	f = file_find(l, st.st_dev, st.st_ino);
+	if (f && t && f->t && f->t != t)
+		f = NULL; /* another table for this inode: looked for by table below */
+	if (!f && t)
+		f = file_by_table(l, t); /* the same file under another inode (build id) */
 	if (f) {
-		if (t)
+		if (t && !f->t)
+			file_attach(l, f, t); /* built meanwhile (a prewarmed file) */
+		else if (t)
 			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
 		if (fd >= 0)
 			close(fd);
@@ -1076,15 +1148,6 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 	return f;
 }
 
-static struct proc **proc_slot(struct unwind_loader *l, pid_t pid)
-{
-	struct proc **pp = &l->procs[(uint32_t)pid % PROC_BUCKETS];
-
-	while (*pp && (*pp)->pid != pid)
-		pp = &(*pp)->next;
-	return pp;
-}
-
 static uint64_t fingerprint(const struct map_entry *maps, size_t nr)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -1099,11 +1162,9 @@ static uint64_t fingerprint(const struct map_entry *maps, size_t nr)
 	return h ^ nr;
 }
 
-static void proc_drop(struct unwind_loader *l, struct proc **pp)
+static void proc_drop(struct unwind_loader *l, struct proc *p)
 {
-	struct proc *p = *pp;
-
-	*pp = p->next;
+	hashmap__del(&l->procs, &p->node);
 	bpf_map_delete_elem(l->o.procs_fd, &p->pid);
 	l->used -= PROC_BYTES;
 	l->st.procs--;
@@ -1164,7 +1225,7 @@ static int ready_add(struct unwind_loader *l, struct proc *p)
  * slots queued. An exited process is dropped here. */
 static int sync_prepare(struct unwind_loader *l, pid_t pid)
 {
-	struct proc **pp = proc_slot(l, pid), *p = *pp;
+	struct proc *p = proc_find(l, pid);
 	const struct map_entry *maps;
 	uint64_t sig, lo, hi;
 	size_t nr, cap;
@@ -1172,7 +1233,7 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (!maps) {
 		if (p)
-			proc_drop(l, pp);
+			proc_drop(l, p);
 		return 0;
 	}
 	if (aspaces__live_window(l->o.as, pid, &lo, &hi))
@@ -1190,7 +1251,10 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 		if (!p)
 			return -ENOMEM;
 		p->pid = pid;
-		*pp = p;
+		if (hashmap__add(&l->procs, &p->node, hash__u64(pid))) {
+			free(p);
+			return -ENOMEM;
+		}
 		l->used += PROC_BYTES;
 		l->st.procs++;
 	}
@@ -1232,12 +1296,10 @@ static void sync_commit(struct unwind_loader *l, struct proc *p)
 	} else if (!p->in_kernel) {
 		/* The hash is full: not profiled with tables (counted), tried again if it maps
 		 * something new. */
-		struct proc **pp = proc_slot(l, p->pid);
-
 		l->st.no_fit_procs++;
 		p->files = NULL;
 		p->nr = 0;
-		*pp = p->next;
+		hashmap__del(&l->procs, &p->node);
 		l->used -= PROC_BYTES;
 		l->st.procs--;
 		free(p);
@@ -1300,10 +1362,8 @@ static void build_attach(struct unwind_loader *l, const struct build *b, struct 
 {
 	struct loaded *f;
 
-	for (f = l->loaded; f; f = f->next)
-		if (f->dev == b->dev && f->ino == b->ino && (!f->t || f->t == t))
-			break;
-	if (f)
+	f = file_find(l, b->dev, b->ino);
+	if (f && (!f->t || f->t == t))
 		file_attach(l, f, t);
 	else
 		hold(l, t, -1);
@@ -1332,7 +1392,7 @@ static void builds_collect(struct unwind_loader *l)
 			l->st.failed++;
 		}
 		for (i = 0; i < b->nr_waiters; i++) {
-			struct proc *p = *proc_slot(l, b->waiters[i]);
+			struct proc *p = proc_find(l, b->waiters[i]);
 
 			if (p)
 				p->sig = 0; /* same mappings, a table more */
@@ -1369,15 +1429,15 @@ int unwind_loader__settle(struct unwind_loader *l, double timeout_s,
 /* The processes mapping f take its new table at this sync. */
 static void procs_resync(struct unwind_loader *l, const struct loaded *f)
 {
+	struct hashmap_iter it;
 	struct proc *p;
-	int b;
 
-	for (b = 0; b < PROC_BUCKETS; b++)
-		for (p = l->procs[b]; p; p = p->next)
-			if (holds(p, f)) {
-				p->sig = 0;
-				unwind_loader__touch(l, p->pid);
-			}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it)))
+		if (holds(p, f)) {
+			p->sig = 0;
+			unwind_loader__touch(l, p->pid);
+		}
 }
 
 /* Files without a table that a walk needed since they were last tried: load them, making
