@@ -63,6 +63,8 @@ struct record {
 	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
 	struct stack_frame *frames; /* the stack being named: names[] and what else is known */
+	char *spelt;		    /* a stack spelt for on_stack */
+	size_t spelt_cap;
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
@@ -209,6 +211,7 @@ void record__free(struct record *r)
 	free(r->pend.buf);
 	free(r->names);
 	free(r->frames);
+	free(r->spelt);
 	free(r->sc);
 	free(r->pfds);
 	free(r->lfds);
@@ -1000,6 +1003,24 @@ static uint64_t key_count(const struct record *r, const struct profile_key *k,
 	return r->opts.count_weight[k->event] ? sum->weight : sum->samples;
 }
 
+/* A stack as on_stack sees it: spelt (tables keep frame ids only); NULL without memory. */
+static const char *stack_spelt(struct record *r, const struct stack_table *t,
+			       const struct stack_ref *ref)
+{
+	size_t len = r->spelt ? stack_table__spell(t, ref, r->spelt, r->spelt_cap) : SIZE_MAX;
+
+	if (len < r->spelt_cap)
+		return r->spelt;
+	len = len == SIZE_MAX ? 4096 : len + 1;
+	free(r->spelt);
+	r->spelt = malloc(len);
+	r->spelt_cap = r->spelt ? len : 0;
+	if (!r->spelt)
+		return NULL;
+	stack_table__spell(t, ref, r->spelt, r->spelt_cap);
+	return r->spelt;
+}
+
 static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
 		     const struct stack_count *c, bool *unresolved)
 {
@@ -1011,7 +1032,7 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	r->win.symbolized++;
 	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
 	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(stored),
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_spelt(r, t, stored),
 				 key_count(r, k, c));
 	if (err || finish_cut_short(r))
 		return err;
@@ -1052,8 +1073,8 @@ static bool add_known(struct record *r, const struct profile_key *k,
 	if (!known || stack_table__add_ref(r->agg[k->event], known, &c))
 		return false;
 	if (r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(known),
-				 key_count(r, k, &c));
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid,
+				 stack_spelt(r, r->agg[k->event], known), key_count(r, k, &c));
 	r->win.cache_hits++;
 	count_key(r, k, sum, unresolved);
 	return true;

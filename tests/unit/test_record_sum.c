@@ -65,7 +65,15 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	k.frames[1] = 0x402000;
 	cr_assert_eq(stack_table__add_frames(t, frames, 3, &(struct stack_count){5, 50}, 10, &ref),
 		     0);
-	cr_assert_str_eq(stack_ref__folded(ref), "demo;main;work");
+	{
+		char buf[64], small[8];
+
+		cr_assert_eq(stack_table__spell(t, ref, buf, sizeof(buf)), 14);
+		cr_assert_str_eq(buf, "demo;main;work");
+		cr_expect_eq(stack_table__spell(t, ref, small, sizeof(small)), 14,
+			     "the whole length");
+		cr_expect_str_eq(small, "demo;ma", "cut to fit");
+	}
 	stored = (const char *)ref;
 	cr_assert_eq(stack_cache__add(c, &k, len, 2, stored, false), 0);
 	hit = stack_cache__find(c, &k, len, 2, &unresolved);
