@@ -542,7 +542,7 @@ static int alloc_drain(struct record *r)
 	/* A test knob: slow symbolization down to show that drains keep their cadence. */
 	if (getenv("PMUPROF_TEST_NAME_DELAY_US"))
 		r->name_delay_us = strtoul(getenv("PMUPROF_TEST_NAME_DELAY_US"), NULL, 10);
-	r->last_drain = monotonic_now();
+	r->last_drain = clock__monotonic();
 	return 0;
 }
 
@@ -708,7 +708,7 @@ int record__poll(struct record *r, int timeout_ms)
 	}
 	if (r->stopped || ret < 0)
 		return ret < 0 ? ret : 0;
-	now = monotonic_now();
+	now = clock__monotonic();
 	if (now - r->last_drain >= r->opts.drain_ms / 1000.0 ||
 	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill))
 		ret = drain_flip(r);
@@ -716,7 +716,7 @@ int record__poll(struct record *r, int timeout_ms)
 	 * period so the caller's loop and the fill check keep their pace. */
 	if (ret >= 0 && (r->reap_due || r->pend.done < r->pend.len)) {
 		double next = r->last_drain + r->opts.drain_ms / 1000.0;
-		double slice = monotonic_now() + wake / 1000.0;
+		double slice = clock__monotonic() + wake / 1000.0;
 
 		ret = pending_run(r, next < slice ? next : slice);
 	}
@@ -1200,7 +1200,7 @@ static int pending_run(struct record *r, double deadline)
 		struct pending_key *e = (struct pending_key *)(q->buf + q->done);
 
 		/* The clock costs far less than naming a key. */
-		if (deadline >= 0 && monotonic_now() >= deadline)
+		if (deadline >= 0 && clock__monotonic() >= deadline)
 			return 0;
 		/* A whole key: frames past the captured ones read as zero. */
 		memset(r->one, 0, sizeof(*r->one));
@@ -1301,7 +1301,7 @@ static int drain_flip(struct record *r)
 	r->active ^= 1;
 	__atomic_store_n(&r->skel->bss->active_set, r->active, __ATOMIC_SEQ_CST);
 	wait_for_programs(r);
-	r->last_drain = monotonic_now();
+	r->last_drain = clock__monotonic();
 	/* The mappings of every sample in the old set are in the rings by now. */
 	if (r->tracker) {
 		err = tracker__process(r->tracker);
