@@ -45,6 +45,12 @@ def status_kb(pid):
                 return int(line.split()[1])
     return 0
 
+def exe_is_ours(pid):
+    try:
+        return os.path.samefile(f"/proc/{pid}/exe", os.environ["PMUPROF"])
+    except OSError:
+        return False
+
 def folded(path):
     stacks = {}
     # Frames are bytes as the binaries name them, not always UTF-8.
@@ -82,7 +88,7 @@ try:
         except OSError:
             break
         # Not yet running its own code (exec'd a moment ago): no figure.
-        if kb:
+        if kb and exe_is_ours(rec.pid):
             rss.append((el, kb))
             fds.append(nfd)
         else:
