@@ -60,8 +60,6 @@ struct record {
 	} pend;
 	int64_t reap_before; /* the latest flip (boot clock): queued keys were all taken before */
 	bool reap_due;
-	bool trim_due;		    /* files were unloaded: give their pages back */
-	double last_trim;	    /* monotonic seconds */
 	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
 	struct stack_frame *frames; /* the stack being named: names[] and what else is known */
@@ -88,8 +86,6 @@ struct record {
  * exited processes freed with them); an empty queue keeps this much. */
 #define PENDING_MAX_BYTES  (4u << 20)
 #define PENDING_KEEP_BYTES (1u << 20)
-/* Free pages given back to the system at least this often (seconds). */
-#define TRIM_INTERVAL_S 5.0
 
 static const char *const counter_names[PROFILE_CNT_MAX] = {
 	[PROFILE_CNT_TAKEN] = "taken",
@@ -1267,20 +1263,11 @@ static void pending_done(struct record *r)
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
 	stack_cache__sweep(r->named, key_stale, r);
-	/* Files unloaded: their addresses may name other files from now on. */
+	/* Files unloaded: the pages they held go back to the system, and their addresses
+	 * may name other files from now on. */
 	if (symbolizer__sweep(r->sym)) {
 		frame_cache__clear(r->frames_named);
-		r->trim_due = true;
-	}
-	/*
-	 * The pages of what was freed (files, exited processes, queued keys, tables built in
-	 * the loader's thread) go back to the system, or the heap's holes keep them: every
-	 * few seconds, not at every drain (the walk costs milliseconds on a large heap).
-	 */
-	if (r->trim_due || clock__monotonic() - r->last_trim >= TRIM_INTERVAL_S) {
 		malloc_trim(0);
-		r->trim_due = false;
-		r->last_trim = clock__monotonic();
 	}
 }
 
