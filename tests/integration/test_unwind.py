@@ -326,10 +326,9 @@ def libraries(path):
 
 
 LRU_SCRIPT = """{ sleep 2; perl -e '$s = 0; $s += $_ * $_ for 1 .. 60000000'; echo go; } | %s -c '
-import sys, time
+import sys
 sys.stdin.readline()
-t = time.time()
-while time.time() - t < 4:
+for _ in range(5000):
     sum(i * i for i in range(10000))
 '
 """ % PYTHON
@@ -347,13 +346,16 @@ def case_lru():
     tables unused), perl runs and gets whole stacks by evicting the least recently used
     tables (perl's own, 260 KiB, outweigh every idle table but python's and the C
     library's), then python runs again and gets whole stacks: its tables evicted for perl
-    are loaded again. Its 4 s of work outweigh its start, sampled before its tables are
-    built (frame pointers)."""
+    are loaded again. Its work, a fixed amount of CPU (about 3 s, not a wall time: a busy
+    machine gave a timed loop 441 samples), outweighs its start, sampled before its tables
+    are loaded again (frame pointers)."""
     sh = os.path.realpath("/bin/sh")
     py = sum(table_bytes(f) for f in [PYTHON] + libraries(PYTHON)) + 4096  # + the vDSO
-    # python's files, the shell's, sleep's, and four processes (8 KiB entries) fit;
-    # perl's do not without evicting python's or the C library's.
-    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 4 * 8192 + 4096
+    # python's files, the shell's, sleep's, and eight processes (8 KiB entries) fit: four
+    # live at once (the shell, its subshell, sleep or perl, python), and on a busy machine
+    # an exited one may not be freed yet (a CI run had perl left without a process table);
+    # perl's files do not fit without evicting python's or the C library's.
+    budget = py + table_bytes(sh) + table_bytes("/usr/bin/sleep") + 8 * 8192 + 4096
     with tempfile.TemporaryDirectory() as tmp:
         script = os.path.join(tmp, "lru.sh")
         with open(script, "w") as f:
