@@ -63,6 +63,13 @@ struct arena {
 	size_t used, size;
 };
 
+/* A stack being added: its frames' ids (UINT32_MAX: new), hashes and spelt ids. */
+struct lookup {
+	uint32_t *fids, *sids;
+	uint64_t *fhash;
+	size_t cap;
+};
+
 struct stack_table {
 	struct strset *strs;	/* names, functions, files, paths and the names as spelt */
 	struct pool names;	/* struct name */
@@ -78,8 +85,7 @@ struct stack_table {
 	struct hashmap by_mod;
 	char *scratch; /* a name being spelt */
 	size_t scratch_cap;
-	uint32_t *ids; /* a stack's spelt ids while it is looked up */
-	size_t ids_cap;
+	struct lookup lk;	  /* the stack being added */
 	struct stack_entry *view; /* sorted copies of the names' counts */
 	char *view_text;	  /* ... and their spellings */
 	int order;		  /* of the view: 0 stale, 1 by stack, 2 by count */
@@ -295,7 +301,9 @@ void stack_table__free(struct stack_table *st)
 	free(st->refs);
 	free(st->mods);
 	free(st->scratch);
-	free(st->ids);
+	free(st->lk.fids);
+	free(st->lk.sids);
+	free(st->lk.fhash);
 	free(st->view);
 	free(st->view_text);
 	free(st);
@@ -418,13 +426,6 @@ static bool ref_match(const struct hashmap_entry *e, const void *key, void *ctx)
 	return r->nr == k->nr && !memcmp(r->frames, k->frames, k->nr * sizeof(*k->frames));
 }
 
-/* A stack being added: its frames' ids (UINT32_MAX: new), hashes and spelt ids. */
-struct lookup {
-	uint32_t *fids, *sids;
-	uint64_t *fhash;
-	size_t cap;
-};
-
 static int lookup__reserve(struct lookup *l, size_t nr)
 {
 	uint32_t *f, *s;
@@ -518,7 +519,7 @@ static struct stack_ref *stack_get(struct stack_table *st, const struct stack_fr
 				   size_t nr, size_t max, bool raw, int *err)
 {
 	static const struct stack_frame empty = {.name = ""};
-	struct lookup l = {0};
+	struct lookup *l = &st->lk;
 	struct name *name = NULL;
 	struct stack_ref *r = NULL;
 	struct hashmap_entry *e;
@@ -531,47 +532,43 @@ static struct stack_ref *stack_get(struct stack_table *st, const struct stack_fr
 		nr = 1;
 	}
 	*err = -ENOMEM;
-	if (lookup__reserve(&l, nr))
-		goto out;
-	if (lookup__frames(st, &l, frames, nr, raw)) {
-		struct name_key k = {l.sids, nr};
+	if (lookup__reserve(l, nr))
+		return NULL;
+	if (lookup__frames(st, l, frames, nr, raw)) {
+		struct name_key k = {l->sids, nr};
 
-		e = hashmap__find(&st->by_name, name_hash(l.sids, nr), &k);
+		e = hashmap__find(&st->by_name, name_hash(l->sids, nr), &k);
 		name = e ? hashmap_entry__of(e, struct name, node) : NULL;
 	}
 	if (!name && st->names.nr >= max) {
 		*err = -ENOSPC;
-		goto out;
+		return NULL;
 	}
 	for (i = 0; i < nr; i++) {
 		struct stack_frame key = frames[i];
 		struct frame *f;
 
-		if (l.fids[i] != UINT32_MAX)
+		if (l->fids[i] != UINT32_MAX)
 			continue;
 		key.name = key.name ? key.name : "";
 		/* The same frame may come twice in a new stack (recursion). */
-		e = hashmap__find(&st->by_frame, l.fhash[i], &key);
+		e = hashmap__find(&st->by_frame, l->fhash[i], &key);
 		f = e ? hashmap_entry__of(e, struct frame, node)
-		      : frame_add(st, &key, l.fhash[i], raw);
+		      : frame_add(st, &key, l->fhash[i], raw);
 		if (!f)
-			goto out;
-		l.fids[i] = f->id;
-		l.sids[i] = f->spelt;
+			return NULL;
+		l->fids[i] = f->id;
+		l->sids[i] = f->spelt;
 	}
-	h = hash__bytes(l.fids, nr * sizeof(*l.fids), 0x5eed);
-	e = hashmap__find(&st->by_ref, h, &(struct ref_key){l.fids, nr});
+	h = hash__bytes(l->fids, nr * sizeof(*l->fids), 0x5eed);
+	e = hashmap__find(&st->by_ref, h, &(struct ref_key){l->fids, nr});
 	if (e)
 		r = hashmap_entry__of(e, struct stack_ref, node);
 	/* Bounded: a known spelling's new stack joins that spelling's first one. */
 	else if (name && st->nrefs >= REFS_PER_NAME * st->names.nr)
 		r = name->first;
 	else
-		r = ref_new(st, &l, nr, name, h);
-out:
-	free(l.fids);
-	free(l.sids);
-	free(l.fhash);
+		r = ref_new(st, l, nr, name, h);
 	return r;
 }
 
