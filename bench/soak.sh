@@ -87,8 +87,9 @@ try:
             nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
         except OSError:
             break
-        # Not yet running its own code (exec'd a moment ago): no figure.
-        if kb and exe_is_ours(rec.pid):
+        # Not yet running its own code (exec'd a moment ago, libraries not yet
+        # mapped): no figure.
+        if kb and el >= 1 and exe_is_ours(rec.pid):
             rss.append((el, kb))
             fds.append(nfd)
         else:
