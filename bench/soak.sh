@@ -86,7 +86,10 @@ try:
             kb = status_kb(rec.pid)
             nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
         except OSError:
-            break
+            if rec.poll() is not None:
+                break
+            time.sleep(0.5)
+            continue
         # Not yet running its own code (exec'd a moment ago, libraries not yet
         # mapped): no figure.
         if kb and el >= 1 and exe_is_ours(rec.pid):

@@ -82,9 +82,9 @@ struct record {
 #define STACK_CACHE_BYTES (8u << 20)
 /* Distinct user frames whose names are kept (about 200 bytes each). */
 #define FRAME_CACHE_MAX 16384
-/* Keys queued beyond this are named before more are queued (and the address spaces of
- * exited processes freed with them); an empty queue keeps this much. */
-#define PENDING_MAX_BYTES  (4u << 20)
+/* Keys queued beyond this are named before the next flip (and the address spaces of exited
+ * processes freed with them); an empty queue keeps this much. */
+#define PENDING_MAX_BYTES  (8u << 20)
 #define PENDING_KEEP_BYTES (1u << 20)
 
 static const char *const counter_names[PROFILE_CNT_MAX] = {
@@ -1209,14 +1209,6 @@ static int take_key(struct record *r, const struct profile_key *k, const struct 
 		return 0;
 	len = key_len(k);
 	need = pending_size(len);
-	/* Naming far behind: catch up first. Until every queued key is named, no exited
-	 * process can be freed. */
-	if (q->len - q->done + need > PENDING_MAX_BYTES) {
-		int err = pending_run(r, -1);
-
-		if (err)
-			return err;
-	}
 	/* What was named makes room. */
 	if (q->done && q->len + need > q->cap) {
 		memmove(q->buf, q->buf + q->done, q->len - q->done);
