@@ -420,7 +420,7 @@ void agent_http__stop(struct agent_http *h)
 	/* Requests in flight were failed (agent__cancel): their 503s go out before the
 	 * connections are closed, within a short grace. */
 	for (t0 = clock__monotonic(); __atomic_load_n(&h->answering, __ATOMIC_SEQ_CST) > 0 &&
-				   clock__monotonic() - t0 < HTTP_GRACE_S;)
+				      clock__monotonic() - t0 < HTTP_GRACE_S;)
 		usleep(10000);
 	for (i = 0; i < h->nr; i++) {
 		MHD_stop_daemon(h->d[i]);

@@ -313,7 +313,8 @@ static bool is_profile(const struct slot *s)
 static double run_loop(struct slot *slots, int nr, const struct collect_args *a, struct target *t,
 		       int *status, bool *target_done)
 {
-	double start = clock__monotonic(), interval = a->interval_ms / 1000, next = start + interval;
+	double start = clock__monotonic(), interval = a->interval_ms / 1000,
+	       next = start + interval;
 	double last = start, now;
 	bool limit = a->has_duration || !a->cmd;
 	int i;
