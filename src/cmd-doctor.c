@@ -149,7 +149,7 @@ static void check_frame_pointers(const char *path, struct binary_report *b)
 	const struct frame_census *c = &b->fp;
 	int n;
 
-	b->fp_err = elf_frame_census(path, &b->fp);
+	b->fp_err = frame_census__read(path, &b->fp);
 	b->fp_known = !b->fp_err;
 	b->fp_kept = b->fp_known && c->callers_with_fp * 10 >= c->callers * 9;
 	b->fp_some = b->fp_known && c->callers_with_fp * 2 >= c->callers;

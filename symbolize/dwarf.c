@@ -14,15 +14,8 @@
 #include <elfutils/libdw.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "strset.h"
 
-/* Source paths made absolute (comp_dir + "/" + name), kept as long as the DWARF. */
-struct joined_path {
-	struct joined_path *next;
-	const char *dir, *name; /* the key: strings of the DWARF, stable while it is open */
-	char path[];
-};
-
-#define JOINED_BUCKETS 4096
 /* Nesting of inlined scopes and blocks followed under one function. */
 #define MAX_SCOPE_DEPTH 64
 
@@ -63,17 +56,27 @@ struct line_row {
 	bool end;
 };
 
-/* From a point's address to the next one's: the line and the innermost inlined scope
- * (-1: none). */
+/*
+ * From a point's address to the next one's: the line and the innermost inlined scope, an
+ * index into the file's scopes once in its table (during a function's build, into the
+ * function's), or one of these; in the file's table, the symbol table's name too.
+ */
 struct fn_point {
 	const char *file;
 	unsigned int line;
 	int node;
+	const char *sym;
+};
+
+enum {
+	POINT_NO_SCOPE = -1, /* no inlined scope */
+	POINT_SEARCH = -2,   /* outside the indexed functions: libdw's search of the CU */
+	POINT_END = -3,	     /* past the CU's code */
 };
 
 /*
- * The scopes and lines of one function range, read at its first lookup: an address then
- * costs one binary search over a few points, close together in memory.
+ * The scopes and lines of one function range while its CU's run of the table is built:
+ * its points are searched (point_at) at each address where the run may change.
  */
 struct fn_scopes {
 	struct scope_info *info; /* by node */
@@ -81,11 +84,11 @@ struct fn_scopes {
 	size_t nspans;
 	struct fn_point *points;
 	size_t npoints;
-	/* The points' offsets from base, and every POINTS_BLOCK-th of them: a lookup reads a
-	 * few cache lines, not one per step of a binary search over the points. */
+	/* The points' offsets from base, and every POINTS_BLOCK-th of them. */
 	Dwarf_Addr base;
 	uint32_t *keys, *top;
 	size_t ntop;
+	size_t ninfo; /* scopes in info */
 };
 
 #define POINTS_BLOCK 16
@@ -94,15 +97,12 @@ struct fn_scopes {
 struct fn_range {
 	Dwarf_Addr lo, hi;
 	Dwarf_Off die;
-	struct fn_scopes *scopes; /* NULL until first looked in */
-	bool failed;		  /* its scopes could not be read: libdw's search instead */
+	struct fn_scopes *scopes; /* NULL: could not be read, libdw's search instead */
+	size_t info_off;	  /* where its scopes start in the file's */
 };
 
-/* One compilation unit: its functions by address and its line table, built at its first
- * lookup (an address then costs binary searches, no walk of DIEs or lines). */
-struct cu_data {
-	Dwarf_Off die;
-	bool built;
+/* A CU while its points are made: its functions by address and its line table. */
+struct cu_read {
 	struct fn_range *r;
 	size_t nr;
 	struct addr_index r_index; /* the functions' starts */
@@ -110,14 +110,45 @@ struct cu_data {
 	size_t nlines;
 };
 
-/* A range of a CU's code. */
+/* One compilation unit: its points in the file's table once looked in. */
+struct cu_data {
+	Dwarf_Off die;
+	bool built;
+	size_t first, end; /* its points: [first, end) */
+	long first_range;  /* its first range in cu_ranges, -1: none */
+};
+
+/* A range of a CU's code; next: the CU's next range (sorted by lo), -1: none. */
 struct cu_range {
 	Dwarf_Addr lo, hi;
 	size_t cu;
+	long next;
 };
 
+/* Points whose offsets a slot of the directory holds itself. */
+#define DIR_OFFS 10
+
+/*
+ * A slot of the directory: the points [first, first + n) of the one CU whose code the
+ * slot's addresses are in; n == 0 when the slot is not filled (that CU not yet built, or
+ * several CUs there). Up to DIR_OFFS points, their offsets from the slot's start (the
+ * first one's 0 when it starts before), so a lookup reads the slot and its point only.
+ */
+struct dir_slot {
+	uint32_t first;
+	uint16_t n;
+	uint8_t off[DIR_OFFS];
+};
+
+/* Slots of the directory at most: a file's code span is cut into that many or fewer. */
+#define DIR_MAX_SLOTS (1u << 17)
+/* The smallest slot: 64 bytes of code; offsets in a slot fit a byte up to 256. */
+#define DIR_MIN_SHIFT 6
+#define DIR_OFF_SHIFT 8
+
 struct sym_dwarf {
-	struct joined_path *joined[JOINED_BUCKETS];
+	struct strset *paths;	     /* source paths joined to their directory, each once */
+	const struct elf_syms *syms; /* the file's symbols, NULL: none in the table */
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
@@ -127,6 +158,21 @@ struct sym_dwarf {
 	bool cu_ranges_built;
 	struct cu_data *cus; /* in the order of the file */
 	size_t ncus;
+	/*
+	 * The table: where the line or the inlined scope changes, sorted within each CU's
+	 * run; each CU's run is made at its first lookup and ends at POINT_END points.
+	 */
+	uint64_t *keys;
+	struct fn_point *points;
+	size_t npoints, cap_points;
+	struct scope_info *info; /* every built CU's inlined scopes */
+	size_t ninfo, cap_info;
+	/* The directory over the code span [dir_lo, dir_lo + (ndir << dir_shift)): an
+	 * address's slot gives its few points, so most lookups are one short search. */
+	struct dir_slot *dir;
+	size_t ndir;
+	Dwarf_Addr dir_lo;
+	unsigned int dir_shift;
 	size_t bytes; /* what it holds, roughly: sections read, libdw's tables, indexes */
 };
 
@@ -214,7 +260,8 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 	d->elf = sym_elf__read(fd);
 	d->dw = d->elf && strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
 						     : NULL;
-	if (!d->dw) {
+	d->paths = d->dw ? strset__new() : NULL;
+	if (!d->paths) {
 		sym_dwarf__free(d);
 		return NULL;
 	}
@@ -230,26 +277,15 @@ size_t sym_dwarf__bytes(const struct sym_dwarf *d)
 /* Everything but the fd. */
 static void sym_dwarf__release(struct sym_dwarf *d)
 {
-	size_t i, j;
-	for (i = 0; i < JOINED_BUCKETS; i++) {
-		while (d->joined[i]) {
-			struct joined_path *n = d->joined[i]->next;
-
-			free(d->joined[i]);
-			d->joined[i] = n;
-		}
-	}
+	strset__free(d->paths);
 	if (d->dw)
 		dwarf_end(d->dw);
 	if (d->elf)
 		elf_end(d->elf);
-	for (i = 0; i < d->ncus; i++) {
-		for (j = 0; j < d->cus[i].nr; j++)
-			fn_scopes__free(d->cus[i].r[j].scopes);
-		free(d->cus[i].r);
-		addr_index__free(&d->cus[i].r_index);
-		free(d->cus[i].lines);
-	}
+	free(d->keys);
+	free(d->points);
+	free(d->info);
+	free(d->dir);
 	free(d->cus);
 	free(d->cu_ranges);
 	addr_index__free(&d->cu_index);
@@ -299,6 +335,46 @@ static int cu_range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* Each CU's ranges in address order: its first, and each one's next. */
+static void cu_ranges_link(struct sym_dwarf *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->ncus; i++)
+		d->cus[i].first_range = -1;
+	for (i = d->ncu_ranges; i-- > 0;) {
+		struct cu_data *c = &d->cus[d->cu_ranges[i].cu];
+
+		d->cu_ranges[i].next = c->first_range;
+		c->first_range = (long)i;
+	}
+}
+
+/* The directory over the code of every CU: slots of 64 bytes, larger for a large span. */
+static int dir_alloc(struct sym_dwarf *d)
+{
+	Dwarf_Addr lo = UINT64_MAX, hi = 0, span;
+	size_t i;
+
+	for (i = 0; i < d->ncu_ranges; i++) {
+		lo = d->cu_ranges[i].lo < lo ? d->cu_ranges[i].lo : lo;
+		hi = d->cu_ranges[i].hi > hi ? d->cu_ranges[i].hi : hi;
+	}
+	if (hi <= lo)
+		return 0;
+	span = hi - lo;
+	d->dir_lo = lo;
+	d->dir_shift = DIR_MIN_SHIFT;
+	while (d->dir_shift < 63 && (span >> d->dir_shift) >= DIR_MAX_SLOTS)
+		d->dir_shift++;
+	d->ndir = (size_t)(span >> d->dir_shift) + 1;
+	d->dir = calloc(d->ndir, sizeof(*d->dir));
+	if (!d->dir)
+		return -ENOMEM;
+	d->bytes += d->ndir * sizeof(*d->dir);
+	return 0;
+}
+
 /* The ranges of every CU, sorted: one pass over the CU headers at the first lookup. */
 static int index_cus(struct sym_dwarf *d)
 {
@@ -318,7 +394,8 @@ static int index_cus(struct sym_dwarf *d)
 			while ((roff = dwarf_ranges(&cu, roff, &base, &lo, &hi)) > 0) {
 				if (grow(&d->cu_ranges, &cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
 					return -ENOMEM;
-				d->cu_ranges[d->ncu_ranges++] = (struct cu_range){lo, hi, d->ncus};
+				d->cu_ranges[d->ncu_ranges++] =
+					(struct cu_range){lo, hi, d->ncus, -1};
 			}
 			d->ncus++;
 		}
@@ -330,9 +407,10 @@ static int index_cus(struct sym_dwarf *d)
 		return -ENOMEM;
 	d->bytes += cucap * sizeof(*d->cus) + cap * sizeof(*d->cu_ranges) +
 		    d->ncu_ranges * sizeof(uint64_t) * 2;
+	cu_ranges_link(d);
 	for (i = 0; i < d->ncu_ranges; i++)
 		d->cu_index.keys[i] = d->cu_ranges[i].lo;
-	return addr_index__build(&d->cu_index);
+	return addr_index__build(&d->cu_index) || dir_alloc(d) ? -ENOMEM : 0;
 }
 
 /* The compilation unit holding pc, through the index of CU ranges. */
@@ -364,30 +442,29 @@ static const char *comp_dir(Dwarf_Die *cu)
 
 /*
  * A relative source path under the CU's compilation directory, as addr2line prints it
- * (not normalized: "/build/dir/../src/x.c"). NULL stays NULL; absolute paths stay.
+ * (not normalized: "/build/dir/../src/x.c"), kept once per file whichever CUs name it.
+ * NULL stays NULL; absolute paths stay.
  */
 static const char *full_path(struct sym_dwarf *d, const char *dir, const char *name)
 {
-	struct joined_path *j;
-	size_t len;
-	uint32_t b;
+	char stack[1024], *buf;
+	const char *path;
+	size_t ld, ln;
 
 	if (!name || name[0] == '/' || !dir)
 		return name;
-	b = (uint32_t)((((uintptr_t)dir >> 3) * 31 + ((uintptr_t)name >> 3)) % JOINED_BUCKETS);
-	for (j = d->joined[b]; j; j = j->next)
-		if (j->dir == dir && j->name == name)
-			return j->path;
-	len = strlen(dir) + 1 + strlen(name) + 1;
-	j = malloc(sizeof(*j) + len);
-	if (!j)
+	ld = strlen(dir);
+	ln = strlen(name);
+	buf = ld + ln + 1 <= sizeof(stack) ? stack : malloc(ld + ln + 1);
+	if (!buf)
 		return name;
-	j->dir = dir;
-	j->name = name;
-	snprintf(j->path, len, "%s/%s", dir, name);
-	j->next = d->joined[b];
-	d->joined[b] = j;
-	return j->path;
+	memcpy(buf, dir, ld);
+	buf[ld] = '/';
+	memcpy(buf + ld + 1, name, ln);
+	path = strset__intern(d->paths, buf, ld + 1 + ln);
+	if (buf != stack)
+		free(buf);
+	return path ? path : name;
 }
 
 static int fn_range_cmp(const void *a, const void *b)
@@ -398,7 +475,7 @@ static int fn_range_cmp(const void *a, const void *b)
 }
 
 /* The ranges of a concrete function (declarations have none). */
-static int index_function(struct cu_data *c, size_t *cap, Dwarf_Die *die)
+static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
@@ -412,7 +489,7 @@ static int index_function(struct cu_data *c, size_t *cap, Dwarf_Die *die)
 }
 
 /* Functions at the top of a CU and inside namespaces and classes (C++). */
-static int index_children(struct cu_data *c, size_t *cap, Dwarf_Die *parent, int depth)
+static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int depth)
 {
 	Dwarf_Die ch;
 	int err = 0;
@@ -440,7 +517,7 @@ static int index_children(struct cu_data *c, size_t *cap, Dwarf_Die *parent, int
  * The CU's line table as libdw sorts it, each row's file joined once: a lookup is then
  * dwarf_getsrc_die's binary search over rows a quarter of the size.
  */
-static int index_lines(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
+static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 {
 	const char *dir = comp_dir(cu), *last = NULL, *joined = NULL;
 	Dwarf_Lines *lines;
@@ -469,34 +546,13 @@ static int index_lines(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 		row->file = joined;
 		c->nlines++;
 	}
-	d->bytes += n * (sizeof(*c->lines) + LIBDW_LINE_BYTES);
+	d->bytes += n * LIBDW_LINE_BYTES;
 	return 0;
-}
-
-/* A CU's functions and lines, at its first lookup: one pass over its top-level DIEs (a
- * lookup does not walk the whole CU: dwarf_getscopes does, and costs 10 times addr2line). */
-static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
-{
-	size_t cap = 0, i;
-
-	if (c->built)
-		return 0;
-	c->built = true;
-	if (index_children(c, &cap, cu, 0) || index_lines(d, c, cu))
-		return -ENOMEM;
-	if (c->nr)
-		qsort(c->r, c->nr, sizeof(*c->r), fn_range_cmp);
-	if (addr_index__alloc(&c->r_index, c->nr))
-		return -ENOMEM;
-	d->bytes += cap * sizeof(*c->r) + c->nr * sizeof(uint64_t) * 2;
-	for (i = 0; i < c->nr; i++)
-		c->r_index.keys[i] = c->r[i].lo;
-	return addr_index__build(&c->r_index);
 }
 
 /* The line row of pc: the last row at or before it, unless that ends a sequence (as
  * libdw's dwarf_getsrc_die picks it). */
-static const struct line_row *line_at(const struct cu_data *c, Dwarf_Addr pc)
+static const struct line_row *line_at(const struct cu_read *c, Dwarf_Addr pc)
 {
 	size_t l = 0, u;
 
@@ -515,7 +571,7 @@ static const struct line_row *line_at(const struct cu_data *c, Dwarf_Addr pc)
 }
 
 /* The function range that holds pc, through the CU's index; NULL if none. */
-static struct fn_range *function_at(struct cu_data *c, Dwarf_Addr pc)
+static const struct fn_range *function_at(const struct cu_read *c, Dwarf_Addr pc)
 {
 	size_t i, back;
 	long lo = addr_index__find(&c->r_index, pc);
@@ -654,11 +710,47 @@ static int range_lo_cmp(const void *a, const void *b, void *arg)
 	return x < y ? -1 : x > y;
 }
 
-static int addr_cmp(const void *a, const void *b)
+/*
+ * Addresses sorted in place: quicksort (median of three) down to short runs, then
+ * insertion. The lists built here are sorted runs put end to end, where qsort's calls
+ * through a pointer per comparison cost more than the sorting itself.
+ */
+static void addrs_sort(Dwarf_Addr *a, size_t n)
 {
-	Dwarf_Addr x = *(const Dwarf_Addr *)a, y = *(const Dwarf_Addr *)b;
+	while (n > 16) {
+		Dwarf_Addr x = a[0], y = a[n / 2], z = a[n - 1], pivot, t;
+		size_t i = 0, j = n - 1;
 
-	return x < y ? -1 : x > y;
+		pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+		for (;;) {
+			while (a[i] < pivot)
+				i++;
+			while (a[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			t = a[i];
+			a[i++] = a[j];
+			a[j--] = t;
+		}
+		/* [0, j] <= pivot <= [j + 1, n): recurse into the shorter side. */
+		if (j + 1 < n - j - 1) {
+			addrs_sort(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			addrs_sort(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		Dwarf_Addr v = a[i];
+		size_t k = i;
+
+		for (; k > 0 && a[k - 1] > v; k--)
+			a[k] = a[k - 1];
+		a[k] = v;
+	}
 }
 
 /*
@@ -683,7 +775,7 @@ static int scope_spans(const struct scope_build *b, struct fn_scopes *f)
 		bounds[nb++] = b->ranges[i].hi;
 	}
 	qsort_r(order, nr, sizeof(*order), range_lo_cmp, b->ranges);
-	qsort(bounds, nb, sizeof(*bounds), addr_cmp);
+	addrs_sort(bounds, nb);
 	for (i = 0; i < nb; i++) {
 		int node;
 
@@ -759,7 +851,7 @@ static int fn_top(struct fn_scopes *f)
 }
 
 /* The first line row after addr (rows are sorted by address). */
-static size_t row_after(const struct cu_data *c, Dwarf_Addr addr)
+static size_t row_after(const struct cu_read *c, Dwarf_Addr addr)
 {
 	size_t lo = 0, hi = c->nlines;
 
@@ -779,7 +871,7 @@ static size_t row_after(const struct cu_data *c, Dwarf_Addr addr)
  * (at its start, and at each row and span start inside it), as line_at() and span_at()
  * answer there. Ranges over 4 GiB are left to libdw's search.
  */
-static int fn_points(const struct cu_data *c, const struct fn_range *r, struct fn_scopes *f)
+static int fn_points(const struct cu_read *c, const struct fn_range *r, struct fn_scopes *f)
 {
 	size_t i, first = row_after(c, r->lo), n = 1 + f->nspans, na = 0;
 	Dwarf_Addr *addrs;
@@ -801,7 +893,7 @@ static int fn_points(const struct cu_data *c, const struct fn_range *r, struct f
 	for (i = 0; i < f->nspans; i++)
 		if (f->spans[i].lo > r->lo && f->spans[i].lo < r->hi)
 			addrs[na++] = f->spans[i].lo;
-	qsort(addrs, na, sizeof(*addrs), addr_cmp);
+	addrs_sort(addrs, na);
 	f->base = r->lo;
 	for (i = 0; i < na; i++) {
 		const struct line_row *row = line_at(c, addrs[i]);
@@ -844,49 +936,411 @@ static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
 	return &f->points[i];
 }
 
-/* The scopes of a function: read once (one walk of its DIEs), then binary searches. */
-/* What a function's scopes and points hold (nodes: its scope records). */
-static size_t fn_scopes__bytes(const struct fn_scopes *f, size_t nodes)
+/* The scopes of a function: read once (one walk of its DIEs) while its CU is built. */
+static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+				   const struct fn_range *r)
 {
-	return sizeof(*f) + nodes * sizeof(*f->info) + f->nspans * sizeof(*f->spans) +
-	       f->npoints * (sizeof(*f->points) + sizeof(*f->keys)) + f->ntop * sizeof(*f->top);
-}
-
-static struct fn_scopes *fn_scopes(struct sym_dwarf *d, struct cu_data *c, struct fn_range *r)
-{
+	struct fn_scopes *f = calloc(1, sizeof(*f));
 	struct scope_build b = {0};
-	Dwarf_Die fn, cu;
+	Dwarf_Die fn;
 	int err = -1;
 
-	if (r->scopes || r->failed)
-		return r->scopes;
-	r->scopes = calloc(1, sizeof(*r->scopes));
-	if (r->scopes && dwarf_offdie(d->dw, r->die, &fn) && dwarf_offdie(d->dw, c->die, &cu) &&
-	    scope_add(&b, &fn, -1, 0) == 0 && !scope_walk(&b, &fn, 0, 1))
-		err = scope_infos(d, &cu, &b, r->scopes) || scope_spans(&b, r->scopes) ||
-		      fn_points(c, r, r->scopes);
+	if (f && dwarf_offdie(d->dw, r->die, &fn) && scope_add(&b, &fn, -1, 0) == 0 &&
+	    !scope_walk(&b, &fn, 0, 1))
+		err = scope_infos(d, cu, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
 	free(b.nodes);
 	free(b.ranges);
 	free(b.inlined);
 	if (err) {
-		fn_scopes__free(r->scopes);
-		r->scopes = NULL;
-		r->failed = true;
-	} else {
-		d->bytes += fn_scopes__bytes(r->scopes, b.nnodes);
+		fn_scopes__free(f);
+		return NULL;
 	}
-	return r->scopes;
+	f->ninfo = b.nnodes;
+	return f;
+}
+
+/* Grow *p (elements of size sz) to hold at least n. */
+static int grow_to(void *p, size_t *cap, size_t n, size_t sz)
+{
+	size_t c = *cap ? *cap : 16;
+	void *q;
+
+	if (n <= *cap)
+		return 0;
+	while (c < n)
+		c *= 2;
+	q = realloc(*(void **)p, c * sz);
+	if (!q)
+		return -ENOMEM;
+	*(void **)p = q;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * Every function's scopes, read and moved to the file's (their outer links with them). A
+ * function whose scopes cannot be read is left to libdw's search, as before.
+ */
+static int cu_scopes(struct sym_dwarf *d, Dwarf_Die *cu, struct cu_read *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nr; i++) {
+		struct fn_range *r = &c->r[i];
+		struct fn_scopes *f = fn_scopes(d, cu, c, r);
+
+		if (f && d->ninfo + f->ninfo > INT32_MAX) {
+			fn_scopes__free(f);
+			f = NULL;
+		}
+		r->scopes = f;
+		if (!f)
+			continue;
+		if (grow_to(&d->info, &d->cap_info, d->ninfo + f->ninfo, sizeof(*d->info)))
+			return -ENOMEM;
+		r->info_off = d->ninfo;
+		for (j = 0; j < f->ninfo; j++) {
+			struct scope_info si = f->info[j];
+
+			if (si.outer >= 0)
+				si.outer += (int)d->ninfo;
+			d->info[d->ninfo + j] = si;
+		}
+		d->ninfo += f->ninfo;
+	}
+	return 0;
+}
+
+/*
+ * Where the symbol table's answer may change in [lo, hi): the starts there, and the ends
+ * of sized symbols from the one holding lo on. Into out when not NULL; their number.
+ */
+static size_t sym_bounds(const struct sym_dwarf *d, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Addr *out)
+{
+	unsigned long addr, size;
+	long i = elf_syms__index(d->syms, lo);
+	size_t n = 0;
+
+	if (!d->syms)
+		return 0;
+	for (i = i < 0 ? 0 : i; elf_syms__at(d->syms, (size_t)i, &addr, &size) && addr < hi; i++) {
+		if (addr >= lo && out)
+			out[n] = addr;
+		n += addr >= lo;
+		if (size && addr + size > lo && addr + size < hi && out)
+			out[n] = addr + size;
+		n += size && addr + size > lo && addr + size < hi;
+	}
+	return n;
+}
+
+/* Where a CU's lookup may answer differently: its ranges' ends, its line rows, its
+ * functions' ends and points; sorted, each once. */
+static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const struct cu_read *c,
+		     Dwarf_Addr **out, size_t *nout)
+{
+	size_t n = c->nlines, i, j, k = 0;
+	Dwarf_Addr *b;
+	long ri;
+
+	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next)
+		n += 2 + sym_bounds(d, d->cu_ranges[ri].lo, d->cu_ranges[ri].hi, NULL);
+	for (i = 0; i < c->nr; i++)
+		n += 2 + (c->r[i].scopes ? c->r[i].scopes->npoints : 0);
+	b = malloc((n ? n : 1) * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next) {
+		b[k++] = d->cu_ranges[ri].lo;
+		b[k++] = d->cu_ranges[ri].hi;
+		k += sym_bounds(d, d->cu_ranges[ri].lo, d->cu_ranges[ri].hi, b + k);
+	}
+	for (i = 0; i < c->nlines; i++)
+		b[k++] = c->lines[i].addr;
+	for (i = 0; i < c->nr; i++) {
+		const struct fn_scopes *f = c->r[i].scopes;
+
+		b[k++] = c->r[i].lo;
+		b[k++] = c->r[i].hi;
+		for (j = 0; f && j < f->npoints; j++)
+			b[k++] = f->base + f->keys[j];
+	}
+	addrs_sort(b, k);
+	for (i = 0, n = 0; i < k; i++)
+		if (!n || b[i] != b[n - 1])
+			b[n++] = b[i];
+	*out = b;
+	*nout = n;
+	return 0;
+}
+
+/* Append a point to the table. */
+static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
+{
+	if (d->npoints == d->cap_points) {
+		size_t cap = d->cap_points ? d->cap_points * 2 : 1024;
+		uint64_t *k = realloc(d->keys, cap * sizeof(*k));
+		struct fn_point *q;
+
+		if (!k)
+			return -ENOMEM;
+		d->keys = k;
+		q = realloc(d->points, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		d->points = q;
+		d->cap_points = cap;
+	}
+	d->keys[d->npoints] = key;
+	d->points[d->npoints++] = p;
+	return 0;
+}
+
+/*
+ * What a lookup by function answers at a: the line and innermost inlined scope of the
+ * function holding a, else the line and libdw's search.
+ */
+static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a)
+{
+	const struct fn_range *r = function_at(c, a);
+	const char *sym = elf_syms__lookup(d->syms, a, NULL);
+	const struct line_row *row;
+
+	if (r && r->scopes) {
+		const struct fn_point *p = point_at(r->scopes, a);
+
+		return (struct fn_point){
+			p->file, p->line,
+			p->node >= 0 ? (int)(r->info_off + p->node) : POINT_NO_SCOPE, sym};
+	}
+	row = line_at(c, a);
+	return (struct fn_point){row ? row->file : NULL, row ? row->line : 0, POINT_SEARCH, sym};
+}
+
+static bool point_same(const struct fn_point *a, const struct fn_point *b)
+{
+	return a->file == b->file && a->line == b->line && a->node == b->node && a->sym == b->sym;
+}
+
+/*
+ * The CU's run of the table: over each stretch of its code (ranges that overlap or touch
+ * joined), a point wherever the answer changes, and POINT_END at the stretch's end.
+ */
+static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_read *c)
+{
+	size_t nb, k = 0, start;
+	Dwarf_Addr *bounds, lo, hi;
+	long ri = cd->first_range;
+	int err = 0;
+
+	if (cu_bounds(d, cd, c, &bounds, &nb))
+		return -ENOMEM;
+	while (ri >= 0 && !err) {
+		lo = d->cu_ranges[ri].lo;
+		hi = d->cu_ranges[ri].hi;
+		for (ri = d->cu_ranges[ri].next; ri >= 0 && d->cu_ranges[ri].lo <= hi;
+		     ri = d->cu_ranges[ri].next)
+			hi = d->cu_ranges[ri].hi > hi ? d->cu_ranges[ri].hi : hi;
+		if (hi <= lo)
+			continue;
+		while (k < nb && bounds[k] < lo)
+			k++;
+		for (start = d->npoints; k < nb && bounds[k] < hi && !err; k++) {
+			struct fn_point p = point_eval(d, c, bounds[k]);
+
+			if (d->npoints == start || !point_same(&p, &d->points[d->npoints - 1]))
+				err = table_add(d, bounds[k], p);
+		}
+		if (!err)
+			err = table_add(d, hi, (struct fn_point){NULL, 0, POINT_END});
+	}
+	free(bounds);
+	cd->end = d->npoints;
+	return err;
+}
+
+/* The first point of [from, to) after pc (to when none). */
+static size_t run_upper(const struct sym_dwarf *d, size_t from, size_t to, Dwarf_Addr pc)
+{
+	while (from < to) {
+		size_t mid = from + (to - from) / 2;
+
+		if (d->keys[mid] <= pc)
+			from = mid + 1;
+		else
+			to = mid;
+	}
+	return from;
+}
+
+/* Does only CU ci have code in [bs, last]? (Ranges are searched as find_cu does.) */
+static bool slot_owned(const struct sym_dwarf *d, size_t ci, Dwarf_Addr bs, Dwarf_Addr last)
+{
+	long i = addr_index__find(&d->cu_index, last);
+	int back = 0;
+
+	for (; i >= 0; i--) {
+		const struct cu_range *r = &d->cu_ranges[i];
+
+		if (r->lo < bs && ++back > 8)
+			break;
+		if (r->hi > bs && r->hi > r->lo && r->cu != ci)
+			return false;
+	}
+	return true;
+}
+
+static void dir_slot_fill(struct sym_dwarf *d, size_t ci, size_t b)
+{
+	const struct cu_data *cd = &d->cus[ci];
+	Dwarf_Addr bs = d->dir_lo + ((Dwarf_Addr)b << d->dir_shift);
+	Dwarf_Addr last = bs + (((Dwarf_Addr)1 << d->dir_shift) - 1);
+	size_t first, end, i;
+
+	if (last < bs)
+		last = UINT64_MAX;
+	if (!slot_owned(d, ci, bs, last))
+		return;
+	first = run_upper(d, cd->first, cd->end, bs);
+	first = first > cd->first ? first - 1 : cd->first;
+	end = run_upper(d, cd->first, cd->end, last);
+	if (end <= first || end - first > UINT16_MAX)
+		return;
+	d->dir[b] = (struct dir_slot){(uint32_t)first, (uint16_t)(end - first), {0}};
+	for (i = 0; d->dir_shift <= DIR_OFF_SHIFT && i < end - first && i < DIR_OFFS; i++)
+		d->dir[b].off[i] = d->keys[first + i] > bs ? (uint8_t)(d->keys[first + i] - bs) : 0;
+}
+
+/* The slots of the directory that only CU ci's code is in now point into its run. */
+static void dir_fill(struct sym_dwarf *d, size_t ci)
+{
+	const struct cu_data *cd = &d->cus[ci];
+	long ri;
+
+	if (!d->dir || cd->end > UINT32_MAX)
+		return;
+	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next) {
+		const struct cu_range *r = &d->cu_ranges[ri];
+		size_t b, last;
+
+		if (r->hi <= r->lo)
+			continue;
+		b = (size_t)((r->lo - d->dir_lo) >> d->dir_shift);
+		last = (size_t)((r->hi - 1 - d->dir_lo) >> d->dir_shift);
+		for (; b <= last && b < d->ndir; b++)
+			if (!d->dir[b].n)
+				dir_slot_fill(d, ci, b);
+	}
+}
+
+static void cu_read__exit(struct cu_read *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++)
+		fn_scopes__free(c->r[i].scopes);
+	free(c->r);
+	addr_index__free(&c->r_index);
+	free(c->lines);
+}
+
+/* What the table and the scopes hold. */
+static size_t table_bytes(const struct sym_dwarf *d)
+{
+	return d->cap_points * (sizeof(*d->keys) + sizeof(*d->points)) +
+	       d->cap_info * sizeof(*d->info);
+}
+
+/*
+ * A CU's run of the table, at its first lookup: one pass over its top-level DIEs (no
+ * walk of the whole CU per lookup: dwarf_getscopes does, and costs 10 times addr2line),
+ * its line table and every function's inlined scopes, then what the lookup by function
+ * answers at each address where that may change. Its rows and functions are not kept.
+ */
+static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
+{
+	size_t cap = 0, i, before = table_bytes(d);
+	struct cu_read t = {0};
+	int err = 0;
+
+	c->built = true;
+	c->first = c->end = d->npoints;
+	if (index_children(&t, &cap, cu, 0) || index_lines(d, &t, cu) ||
+	    addr_index__alloc(&t.r_index, t.nr))
+		err = -ENOMEM;
+	if (!err && t.nr)
+		qsort(t.r, t.nr, sizeof(*t.r), fn_range_cmp);
+	for (i = 0; !err && i < t.nr; i++)
+		t.r_index.keys[i] = t.r[i].lo;
+	if (!err)
+		err = addr_index__build(&t.r_index);
+	if (!err)
+		err = cu_scopes(d, cu, &t);
+	if (!err)
+		err = cu_points(d, c, &t);
+	if (err)
+		d->npoints = c->end = c->first;
+	else
+		dir_fill(d, (size_t)(c - d->cus));
+	cu_read__exit(&t);
+	d->bytes += table_bytes(d) - before;
+	return err;
+}
+
+/* The point at pc in a filled slot of the directory; NULL before its first point. */
+static const struct fn_point *slot_find(const struct sym_dwarf *d, const struct dir_slot *s,
+					Dwarf_Addr pc)
+{
+	size_t up;
+
+	if (s->n <= DIR_OFFS && d->dir_shift <= DIR_OFF_SHIFT) {
+		unsigned int off;
+		int i = s->n;
+
+		off = (unsigned int)((pc - d->dir_lo) & (((Dwarf_Addr)1 << d->dir_shift) - 1));
+		while (i > 0 && s->off[i - 1] > off)
+			i--;
+		return i ? &d->points[s->first + i - 1] : NULL;
+	}
+	up = run_upper(d, s->first, (size_t)s->first + s->n, pc);
+	return up > s->first ? &d->points[up - 1] : NULL;
+}
+
+/* The point at pc: through its slot of the directory, else its CU (built if new). */
+static const struct fn_point *point_find(struct sym_dwarf *d, Dwarf_Addr pc)
+{
+	struct cu_data *c;
+	Dwarf_Die cu;
+	size_t up;
+
+	if (d->dir && pc >= d->dir_lo && ((pc - d->dir_lo) >> d->dir_shift) < d->ndir) {
+		const struct dir_slot *s = &d->dir[(pc - d->dir_lo) >> d->dir_shift];
+
+		if (s->n)
+			return slot_find(d, s, pc);
+	}
+	c = find_cu(d, pc);
+	if (!c || (!c->built && (!dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu))))
+		return NULL;
+	up = run_upper(d, c->first, c->end, pc);
+	return up > c->first ? &d->points[up - 1] : NULL;
+}
+
+void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms)
+{
+	if (d && !d->npoints)
+		d->syms = syms;
 }
 
 /* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
-static int scopes_searched(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc,
+static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 			   struct scope_info tmp[MAX_SCOPE_DEPTH],
 			   const struct scope_info *chain[MAX_SCOPE_DEPTH])
 {
 	Dwarf_Die *found = NULL, inner, cu;
 	int n, i, nin = 0;
 
-	if (!dwarf_offdie(d->dw, c->die, &cu))
+	if (!dwarf_offdie(d->dw, cu_die, &cu))
 		return 0;
 	n = dwarf_getscopes(&cu, pc, &found);
 	if (n > 0) {
@@ -912,33 +1366,25 @@ static int scopes_searched(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc
  * inlined scope is a frame, also past a subprogram scope (GCC's split functions nest that
  * way), as addr2line -i and eu-addr2line -i count them.
  */
-static int scopes_at(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc, bool inline_frames,
-		     const char **file, unsigned int *line, struct scope_info tmp[MAX_SCOPE_DEPTH],
+static int scopes_at(struct sym_dwarf *d, const struct fn_point *p, Dwarf_Addr pc,
+		     struct scope_info tmp[MAX_SCOPE_DEPTH],
 		     const struct scope_info *chain[MAX_SCOPE_DEPTH])
 {
-	struct fn_range *r = inline_frames ? function_at(c, pc) : NULL;
-	struct fn_scopes *f = r ? fn_scopes(d, c, r) : NULL;
-	const struct fn_point *p;
+	struct cu_data *c;
 	int n = 0, node;
 
-	if (!f) {
-		const struct line_row *row = line_at(c, pc);
-
-		*file = row ? row->file : NULL;
-		*line = row ? row->line : 0;
-		return inline_frames ? scopes_searched(d, c, pc, tmp, chain) : 0;
+	if (p->node == POINT_SEARCH) {
+		c = find_cu(d, pc);
+		return c ? scopes_searched(d, c->die, pc, tmp, chain) : 0;
 	}
-	p = point_at(f, pc);
-	*file = p->file;
-	*line = p->line;
-	for (node = p->node; inline_frames && node >= 0 && n < MAX_SCOPE_DEPTH;
-	     node = f->info[node].outer)
-		chain[n++] = &f->info[node];
+	for (node = p->node; node >= 0 && n < MAX_SCOPE_DEPTH; node = d->info[node].outer)
+		chain[n++] = &d->info[node];
 	return n;
 }
 
 /*
- * out[0] (the function of the symbol table, named by the caller) gets its file and line;
+ * out[0] (the function of the symbol table, named by the caller: the table has it when
+ * sym_dwarf__set_symbols gave the symbols) gets its file and line;
  * with inline_frames, out[1..] get the functions inlined at pc, outermost first, each
  * with the line it is at. Returns the number of frames filled (1 + inlined), 0 when the
  * DWARF does not cover pc.
@@ -946,19 +1392,30 @@ static int scopes_at(struct sym_dwarf *d, struct cu_data *c, Dwarf_Addr pc, bool
 int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
 		      int max, bool *mangled)
 {
+	const char *sym;
+
+	return sym_dwarf__frames_sym(d, pc, inline_frames, out, max, mangled, &sym);
+}
+
+int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
+			  struct sym_frame *out, int max, bool *mangled, const char **sym)
+{
 	struct scope_info tmp[MAX_SCOPE_DEPTH];
 	const struct scope_info *chain[MAX_SCOPE_DEPTH];
-	const char *file = NULL;
-	unsigned int line = 0;
-	struct cu_data *c;
-	Dwarf_Die cu;
+	const struct fn_point *p;
+	const char *file;
+	unsigned int line;
 	int n, nin, k;
 
-	if (!d || max < 1 || !(c = find_cu(d, pc)))
+	if (!d || max < 1 || !(p = point_find(d, pc)) || p->node == POINT_END)
 		return 0;
-	if (!c->built && (!dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu)))
-		return 0;
-	n = scopes_at(d, c, pc, inline_frames, &file, &line, tmp, chain);
+	*sym = p->sym;
+	/* No symbol there: the caller names no frame, so no scope is looked for. */
+	if (d->syms && !p->sym)
+		return 1;
+	file = p->file;
+	line = p->line;
+	n = inline_frames ? scopes_at(d, p, pc, tmp, chain) : 0;
 	nin = n < max - 1 ? n : max - 1;
 	/* chain[0] is the innermost: frame k holds the line it is at, then its call site. */
 	for (k = nin; k > 0; k--) {

@@ -588,15 +588,13 @@ int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *v
 	return -ENOENT;
 }
 
-const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta)
+long elf_syms__index(const struct elf_syms *es, unsigned long vaddr)
 {
 	size_t lo = 0, hi;
-	const struct elf_sym *s;
-
 	long i;
 
 	if (!es || !es->nr || vaddr < es->syms[0].addr)
-		return NULL;
+		return -1;
 	i = addr_index__find(&es->index, vaddr);
 	if (i < 0) {
 		/* No index (out of memory): a binary search over the symbols. */
@@ -611,6 +609,16 @@ const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, uns
 		}
 		i = (long)lo;
 	}
+	return i;
+}
+
+const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta)
+{
+	long i = elf_syms__index(es, vaddr);
+	const struct elf_sym *s;
+
+	if (i < 0)
+		return NULL;
 	s = &es->syms[i];
 	/* A sized symbol must contain the address; a size-0 one reaches the next symbol. */
 	if (s->size && vaddr >= s->addr + s->size)

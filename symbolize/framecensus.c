@@ -237,7 +237,7 @@ static void census_symbols(csh cs, cs_insn *insn, const struct census_elf *ce,
 	}
 }
 
-int elf_frame_census(const char *path, struct frame_census *c)
+int frame_census__read(const char *path, struct frame_census *c)
 {
 	struct census_elf ce = {.nr_text = 0};
 	struct elf_syms *es = NULL;

@@ -66,6 +66,10 @@ struct elf_sym {
 	unsigned char bind; /* STB_GLOBAL, STB_WEAK, STB_LOCAL */
 };
 
+/* The last function symbol at or before vaddr (as elf_syms__at numbers them), -1: none. */
+struct elf_syms;
+long elf_syms__index(const struct elf_syms *es, unsigned long vaddr);
+
 /* Which of two symbols at one address names it (negative: a); elf.c documents the rule. */
 int elf_sym__alias_cmp(const struct elf_sym *a, const struct elf_sym *b);
 
@@ -127,6 +131,11 @@ struct sym_frame;
 /* The DWARF of an ELF file (takes fd, read with pread). NULL when it has none. */
 struct sym_dwarf *sym_dwarf__open(int fd);
 void sym_dwarf__free(struct sym_dwarf *d);
+/*
+ * The file's symbols (which live longer than d): its table then also holds the symbol
+ * table's name of each address, given by sym_dwarf__frames_sym. Before the first lookup.
+ */
+void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms);
 /* Free d but keep its file open: the fd to open it again with (-1 when d is NULL). */
 int sym_dwarf__drop(struct sym_dwarf *d);
 /* What d holds in memory, roughly (sections read, line tables, indexes). */
@@ -138,6 +147,9 @@ size_t sym_dwarf__bytes(const struct sym_dwarf *d);
  */
 int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
 		      int max, bool *mangled);
+/* Same, and *sym: the symbol table's name at pc (NULL: none) when frames were filled. */
+int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
+			  struct sym_frame *out, int max, bool *mangled, const char **sym);
 
 /* ---- debuginfod (debuginfod.c) ---- */
 struct sym_debuginfod;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <elf.h>
 #include <zlib.h>
+#include "hashmap.h"
 #include "log.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
@@ -35,15 +36,15 @@ struct dso {
 	size_t dwarf_bytes;  /* what its DWARF held at that lookup */
 };
 
+/* A name demangled, found by the address of the mangled one. */
 struct demangled {
-	struct demangled *next;
+	struct hashmap_entry node;
 	const char *mangled; /* the pointer is the key: names live as long as their dso */
 	const struct dso *dso;
 	char *name; /* NULL: not mangled */
 };
 
-#define DWARF_MAX_FILES	 256
-#define DEMANGLE_BUCKETS 4096
+#define DWARF_MAX_FILES 256
 /* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
 #define DSO_IDLE_SWEEPS 30
 /* pids without a generation whose /proc/PID/maps was tried: direct-mapped, so bounded (a
@@ -68,7 +69,7 @@ struct symbolizer {
 	struct dso *vdso;
 	bool vdso_tried;
 	pid_t unknown_tried[UNKNOWN_SLOTS];
-	struct demangled *demangled[DEMANGLE_BUCKETS];
+	struct hashmap demangled; /* struct demangled by mangled name's address */
 	uint64_t sweeps;
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
@@ -85,6 +86,11 @@ struct open_ctx {
 	const struct proc_cred *cred;
 };
 
+static bool demangled_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	return hashmap_entry__of(e, struct demangled, node)->mangled == key;
+}
+
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -100,6 +106,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->no_inline = opts && opts->no_inline;
 	s->no_dwarf = opts && opts->no_dwarf;
 	s->debug_dwarf_fd = -1;
+	hashmap__init(&s->demangled, demangled_match, NULL);
 	s->dwarf_budget = opts && opts->dwarf_budget ? opts->dwarf_budget : SYM_DWARF_BUDGET;
 	if (opts && opts->debuginfod) {
 		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
@@ -130,10 +137,26 @@ static void dso__free(struct dso *d)
 	free(d);
 }
 
+/* Demangled names of dso (of every file when dso is NULL): their keys point into it. */
+static void demangled_forget(struct symbolizer *s, const struct dso *dso)
+{
+	struct hashmap_entry *e;
+	struct hashmap_iter it;
+
+	hashmap_iter__init(&it, &s->demangled);
+	while ((e = hashmap_iter__next(&it))) {
+		struct demangled *d = hashmap_entry__of(e, struct demangled, node);
+
+		if (dso && d->dso != dso)
+			continue;
+		hashmap__del(&s->demangled, e);
+		free(d->name);
+		free(d);
+	}
+}
+
 void symbolizer__free(struct symbolizer *s)
 {
-	size_t i;
-
 	if (!s)
 		return;
 	while (s->dsos) {
@@ -143,15 +166,8 @@ void symbolizer__free(struct symbolizer *s)
 		s->dsos = n;
 	}
 	dso__free(s->vdso);
-	for (i = 0; i < DEMANGLE_BUCKETS; i++) {
-		while (s->demangled[i]) {
-			struct demangled *n = s->demangled[i]->next;
-
-			free(s->demangled[i]->name);
-			free(s->demangled[i]);
-			s->demangled[i] = n;
-		}
-	}
+	demangled_forget(s, NULL);
+	hashmap__exit(&s->demangled);
 	aspaces__free(s->aspaces);
 	sym_debuginfod__free(s->debuginfod);
 	ksyms__free(s->ksyms);
@@ -704,23 +720,29 @@ static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 
 static const char *demangle(struct symbolizer *s, const struct dso *dso, const char *name)
 {
-	uintptr_t b = ((uintptr_t)name >> 3) % DEMANGLE_BUCKETS;
+	uint64_t hash = hash__u64((uintptr_t)name);
+	struct hashmap_entry *e;
 	struct demangled *d;
 
 	/* Only _Z (C++, legacy Rust) and _R (Rust v0) names are mangled: no lookup for others. */
 	if (s->no_demangle || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
 		return name;
-	for (d = s->demangled[b]; d; d = d->next)
-		if (d->mangled == name)
-			return d->name ? d->name : name;
+	e = hashmap__find(&s->demangled, hash, name);
+	if (e) {
+		d = hashmap_entry__of(e, struct demangled, node);
+		return d->name ? d->name : name;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return name;
 	d->mangled = name;
 	d->dso = dso;
 	d->name = symbol__demangle(name);
-	d->next = s->demangled[b];
-	s->demangled[b] = d;
+	if (hashmap__add(&s->demangled, &d->node, hash)) {
+		free(d->name);
+		free(d);
+		return name;
+	}
 	return d->name ? d->name : name;
 }
 
@@ -778,28 +800,50 @@ static void set_module(struct frame_module *mod, const struct map_entry *m, cons
 	mod->build_id[2 * i] = 0;
 }
 
-/* The frames of the function at link-time address vaddr of d: 0 when not named. */
-static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
-		      struct sym_frame *out, int max)
+/*
+ * The file's DWARF, opened at the first named address (the file stays open until then):
+ * its table of lines and inline frames holds the symbols' names too.
+ */
+static struct sym_dwarf *dso_dwarf(struct dso *d)
 {
-	unsigned long delta;
-	const char *name = elf_syms__lookup(d->syms, vaddr, &delta);
-
-	bool mangled[SYM_MAX_FRAMES] = {false};
-	int n, i;
-
-	if (!name || max < 1)
-		return 0;
-	out[0].kind = SYM_FRAME_FUNCTION;
-	out[0].function = demangle(s, d, name);
 	if (d->dwarf_fd >= 0) {
 		d->dwarf = sym_dwarf__open(d->dwarf_fd);
 		d->dwarf_fd = -1;
+		sym_dwarf__set_symbols(d->dwarf, d->syms);
 	}
-	n = sym_dwarf__frames(d->dwarf, vaddr, !s->no_inline, out, max, mangled);
-	d->dwarf_used = ++s->dwarf_tick;
-	s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
-	d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+	return d->dwarf;
+}
+
+/*
+ * The frames of the function at link-time address vaddr of d: 0 when not named. Where the
+ * DWARF covers vaddr, one lookup in its table gives the symbol, the line and the inline
+ * frames; elsewhere the symbol table names it.
+ */
+static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
+		      struct sym_frame *out, int max)
+{
+	bool mangled[SYM_MAX_FRAMES] = {false};
+	const char *name = NULL;
+	int n = 0, i;
+
+	if (max < 1)
+		return 0;
+	if (d->dwarf || (d->dwarf_fd >= 0 && elf_syms__lookup(d->syms, vaddr, NULL))) {
+		n = sym_dwarf__frames_sym(dso_dwarf(d), vaddr, !s->no_inline, out, max, mangled,
+					  &name);
+		d->dwarf_used = ++s->dwarf_tick;
+		s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
+		d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+	}
+	if (!n)
+		name = elf_syms__lookup(d->syms, vaddr, NULL);
+	if (!name) {
+		out[0].file = NULL;
+		out[0].line = 0;
+		return 0;
+	}
+	out[0].kind = SYM_FRAME_FUNCTION;
+	out[0].function = demangle(s, d, name);
 	for (i = 1; i < n; i++)
 		if (mangled[i])
 			out[i].function = demangle(s, d, out[i].function);
@@ -937,25 +981,6 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 
 	symbolizer__file_frames(s, path, vaddr, f, SYM_MAX_FRAMES);
 	return symbolizer__format(s, &f[0], buf, sz);
-}
-
-/* Demangled names of a file that goes: their keys point into it. */
-static void demangled_forget(struct symbolizer *s, const struct dso *dso)
-{
-	struct demangled **pp, *d;
-	size_t i;
-
-	for (i = 0; i < DEMANGLE_BUCKETS; i++) {
-		for (pp = &s->demangled[i]; (d = *pp);) {
-			if (d->dso != dso) {
-				pp = &d->next;
-				continue;
-			}
-			*pp = d->next;
-			free(d->name);
-			free(d);
-		}
-	}
 }
 
 static void mark_in_use(void *obj, void *arg)

@@ -65,7 +65,7 @@ struct frame_census {
 };
 
 /* -EOPNOTSUPP on other machines, -ENODATA when nothing says where functions start. */
-int elf_frame_census(const char *path, struct frame_census *c);
+int frame_census__read(const char *path, struct frame_census *c);
 /* Adopt the symbols of a separate debug file; segments stay es's own. */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);

@@ -301,3 +301,81 @@ Test(dwarf, unterminated_string_sections_refused)
 		cr_expect_null(sym_dwarf__open(patched_fixture(sections[i], 'x')),
 			       "%s without its final NUL is used", sections[i]);
 }
+
+/* Every frame of addr in libc, spelt out (function, file:line, inlined), as one string. */
+static char *libc_frames(struct symbolizer *s, unsigned long addr, int *inlined)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	int n = symbolizer__file_frames(s, "/lib/x86_64-linux-gnu/libc.so.6", addr, f,
+					SYM_MAX_FRAMES);
+	char buf[8192];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n && len < sizeof(buf) - 1; i++) {
+		len += snprintf(buf + len, sizeof(buf) - len, "%d %s %s:%u %d|", f[i].kind,
+				f[i].function ? f[i].function : "-", f[i].file ? f[i].file : "-",
+				f[i].line, f[i].inlined);
+		*inlined += f[i].inlined;
+	}
+	buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = 0;
+	return strdup(buf);
+}
+
+/*
+ * A CU's first lookup builds its part of the file's table and later ones go through the
+ * table's directory: both give the same frames, whichever addresses come first (forward,
+ * again, backward), on libc's code with its debug file's lines and inline frames.
+ */
+Test(dwarf, table_same_frames_in_any_order)
+{
+	struct elf_syms *es = elf_syms__load("/lib/x86_64-linux-gnu/libc.so.6");
+	struct symbolizer *a = symbolizer__new(NULL), *b = symbolizer__new(NULL);
+	unsigned long addr, size, *addrs = NULL;
+	size_t i, n = 0, cap = 0;
+	char **want;
+	int inlined = 0, lines = 0;
+
+	cr_assert(es && a && b);
+	for (i = 0; elf_syms__at(es, i, &addr, &size) && n < 40000; i += 7) {
+		unsigned long off;
+
+		for (off = 0; off < size && off < 600; off += 5) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 4096;
+				addrs = realloc(addrs, cap * sizeof(*addrs));
+				cr_assert_not_null(addrs);
+			}
+			addrs[n++] = addr + off;
+		}
+	}
+	elf_syms__free(es);
+	cr_assert_gt(n, 1000);
+	want = calloc(n, sizeof(*want));
+	cr_assert_not_null(want);
+	for (i = 0; i < n; i++) {
+		want[i] = libc_frames(a, addrs[i], &inlined);
+		lines += strstr(want[i], ".c:") != NULL;
+	}
+	if (!inlined)
+		cr_skip_test("no inline frames in libc: its debug file (libc6-dbg) is missing");
+	cr_expect_gt(lines, (int)n / 2, "%d of %zu addresses have a source line", lines, n);
+	for (i = 0; i < n; i++) {
+		char *again = libc_frames(a, addrs[i], &inlined);
+
+		cr_assert_str_eq(again, want[i], "again at %#lx", addrs[i]);
+		free(again);
+	}
+	for (i = n; i-- > 0;) {
+		char *back = libc_frames(b, addrs[i], &inlined);
+
+		cr_assert_str_eq(back, want[i], "backward at %#lx", addrs[i]);
+		free(back);
+	}
+	for (i = 0; i < n; i++)
+		free(want[i]);
+	free(want);
+	free(addrs);
+	symbolizer__free(a);
+	symbolizer__free(b);
+}
