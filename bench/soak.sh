@@ -45,6 +45,12 @@ def status_kb(pid):
                 return int(line.split()[1])
     return 0
 
+def exe_is_ours(pid):
+    try:
+        return os.path.samefile(f"/proc/{pid}/exe", os.environ["PMUPROF"])
+    except OSError:
+        return False
+
 def folded(path):
     stacks = {}
     # Frames are bytes as the binaries name them, not always UTF-8.
@@ -80,9 +86,13 @@ try:
             kb = status_kb(rec.pid)
             nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
         except OSError:
-            break
-        # Not yet running its own code (exec'd a moment ago): no figure.
-        if kb:
+            if rec.poll() is not None:
+                break
+            time.sleep(0.5)
+            continue
+        # Not yet running its own code (exec'd a moment ago, libraries not yet
+        # mapped): no figure.
+        if kb and el >= 1 and exe_is_ours(rec.pid):
             rss.append((el, kb))
             fds.append(nfd)
         else:

@@ -121,12 +121,48 @@ static __always_inline int add(void *map, struct profile_key *key, __u64 period)
 	return err;
 }
 
+/* The map of the active set for a stack of this tier. */
+static __always_inline int add_to_set(__u32 set, __u32 tier, struct profile_key *key, __u64 period)
+{
+	if (set)
+		return add(tier == 0   ? (void *)&stacks_tiny1
+			   : tier == 1 ? (void *)&stacks_short1
+				       : (void *)&stacks_long1,
+			   key, period);
+	return add(tier == 0   ? (void *)&stacks_tiny
+		   : tier == 1 ? (void *)&stacks_short
+			       : (void *)&stacks_long,
+		   key, period);
+}
+
+/*
+ * Frames past what this sample wrote (from fresh on) may hold an earlier sample's frames:
+ * clear up to the old high-water mark, so every key ends in zeros; n frames are now used.
+ */
+static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
+{
+	__u32 i;
+
+	if (fresh < kern_depth)
+		fresh = kern_depth;
+	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {
+		__u32 j = fresh + i;
+
+		if (j >= sc->dirty || j >= 2 * PROFILE_MAX_DEPTH)
+			break;
+		/* Keep the index in a register the verifier bounds on every iteration. */
+		asm volatile("" : "+r"(j));
+		sc->key.frames[j & (2 * PROFILE_MAX_DEPTH + 1)] = 0;
+	}
+	sc->dirty = n;
+}
+
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct profile_scratch *sc;
 	struct profile_key *key;
-	__u32 zero = 0, kn = 0, un = 0, n, fresh, i, set, tier, chained = 0;
+	__u32 zero = 0, kn = 0, un = 0, n, set, tier, chained = 0;
 	bool failed = false;
 	long len, err;
 	int walked;
@@ -196,23 +232,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 		}
 	}
 	n = kn + un;
-	/*
-	 * Frames past what the two calls just wrote may hold an earlier sample's frames:
-	 * clear up to the old high-water mark, so every key ends in zeros.
-	 */
-	fresh = walked >= 0 ? n : kn + user_depth;
-	if (fresh < kern_depth)
-		fresh = kern_depth;
-	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {
-		__u32 j = fresh + i;
-
-		if (j >= sc->dirty || j >= 2 * PROFILE_MAX_DEPTH)
-			break;
-		/* Keep the index in a register the verifier bounds on every iteration. */
-		asm volatile("" : "+r"(j));
-		key->frames[j & (2 * PROFILE_MAX_DEPTH + 1)] = 0;
-	}
-	sc->dirty = n;
+	clear_stale(sc, walked >= 0 ? n : kn + user_depth, n);
 
 	if ((kern_depth && kn >= kern_depth) || (user_depth && un >= user_depth) ||
 	    n + chained >= chain_max)
@@ -230,16 +250,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	}
 	set = *(volatile __u32 *)&active_set & 1;
 	tier = n <= tiny_depth ? 0 : n <= short_depth ? 1 : 2;
-	if (set)
-		err = add(tier == 0   ? (void *)&stacks_tiny1
-			  : tier == 1 ? (void *)&stacks_short1
-				      : (void *)&stacks_long1,
-			  key, ctx->sample_period);
-	else
-		err = add(tier == 0   ? (void *)&stacks_tiny
-			  : tier == 1 ? (void *)&stacks_short
-				      : (void *)&stacks_long,
-			  key, ctx->sample_period);
+	err = add_to_set(set, tier, key, ctx->sample_period);
 	if (err < 0) {
 		count(PROFILE_CNT_LOST_MAP_FULL);
 		count_lost(PROFILE_CNT_LOST_MAP_FULL, ctx->sample_period);

@@ -15,7 +15,8 @@
  * stack is a sequence of frames (outermost first) with both of its counts. Folded stacks,
  * SVG and report read the stacks by their folded spelling (the frames' names joined with
  * ';'), so stacks that differ only in what a name does not show (an address, a line) are
- * one line there; pprof reads the frames.
+ * one line there; pprof reads the frames. The spelling is not stored: it is made from the
+ * frames when an output asks for it.
  */
 enum stack_frame_kind {
 	STACK_FRAME_UNKNOWN, /* a name only: "[unknown]", "[truncated]", "[lost:...]", ... */
@@ -102,16 +103,26 @@ int stack_table__add_frames(struct stack_table *st, const struct stack_frame *fr
 			    const struct stack_count *c, size_t max, const struct stack_ref **ref);
 int stack_table__add_ref(struct stack_table *st, const struct stack_ref *ref,
 			 const struct stack_count *c);
-/* A stack's folded spelling. */
-const char *stack_ref__folded(const struct stack_ref *ref);
+/*
+ * A stack's folded spelling into buf (sz > 0 bytes, NUL-terminated, cut to fit); returns
+ * its whole length. Stacks keep frame ids only: they are spelt when asked.
+ */
+size_t stack_table__spell(const struct stack_table *st, const struct stack_ref *ref, char *buf,
+			  size_t sz);
 
 size_t stack_table__len(const struct stack_table *st);
 uint64_t stack_table__total(const struct stack_table *st);
 /* The count of one joined stack, 0 if absent. */
 uint64_t stack_table__get(const struct stack_table *st, const char *stack);
 
-/* Entries sorted byte-wise by stack (stackcollapse-perf's order). The array belongs to
- * the table and is valid until the next add. NULL + errno on failure. */
+/*
+ * fn for every folded stack, sorted byte-wise (stackcollapse-perf's order), with its count;
+ * each spelt in turn (stack is valid during the call). Stops at fn's first non-zero return.
+ */
+int stack_table__each_folded(struct stack_table *st,
+			     int (*fn)(const char *stack, uint64_t count, void *arg), void *arg);
+/* Entries sorted byte-wise by stack (stackcollapse-perf's order), all spelt at once. The
+ * array belongs to the table and is valid until the next add. NULL + errno on failure. */
 const struct stack_entry *stack_table__sorted(struct stack_table *st);
 /* Entries sorted by count, highest first (ties by stack). Same ownership rules. */
 const struct stack_entry *stack_table__by_count(struct stack_table *st);

@@ -122,24 +122,29 @@ int folded__read(FILE *f, struct folded_data *d)
 	return err;
 }
 
+static int line_add(const char *stack, uint64_t count, void *arg)
+{
+	struct folded_data *d = arg;
+
+	d->lines[d->nr].stack = strdup(stack);
+	if (!d->lines[d->nr].stack)
+		return -ENOMEM;
+	d->lines[d->nr++].after = count;
+	return 0;
+}
+
 int folded_data__from_table(struct folded_data *d, struct stack_table *st)
 {
-	const struct stack_entry *e = stack_table__sorted(st);
-	size_t i, n = stack_table__len(st);
+	size_t n = stack_table__len(st);
+	int err;
 
 	memset(d, 0, sizeof(*d));
 	d->lines = calloc(n ? n : 1, sizeof(*d->lines));
 	if (!d->lines)
 		return -ENOMEM;
 	d->cap = n;
-	for (i = 0; i < n; i++) {
-		d->lines[i].stack = strdup(e[i].stack);
-		if (!d->lines[i].stack) {
-			folded_data__free(d);
-			return -ENOMEM;
-		}
-		d->lines[i].after = e[i].count;
-		d->nr++;
-	}
-	return 0;
+	err = stack_table__each_folded(st, line_add, d);
+	if (err)
+		folded_data__free(d);
+	return err;
 }

@@ -9,15 +9,15 @@
 #include "flamegraph.h"
 #include "atomic-file.h"
 
+static int line_write(const char *stack, uint64_t count, void *f)
+{
+	return fprintf(f, "%s %" PRIu64 "\n", stack, count) < 0 ? -EIO : 0;
+}
+
+/* One line spelt at a time: a large table is never spelt whole. */
 int folded__write(FILE *f, struct stack_table *st)
 {
-	const struct stack_entry *e = stack_table__sorted(st);
-	size_t i, n = stack_table__len(st);
-
-	for (i = 0; i < n; i++)
-		if (fprintf(f, "%s %" PRIu64 "\n", e[i].stack, e[i].count) < 0)
-			return -EIO;
-	return 0;
+	return stack_table__each_folded(st, line_write, f);
 }
 
 int folded__write_file(const char *path, struct stack_table *st)

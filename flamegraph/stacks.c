@@ -1,133 +1,161 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The stack model: frames interned once, stacks of frame ids with {samples, weight}, and
- * the folded stacks they spell (what folded output, SVG and report read).
+ * the folded stacks they spell (what folded output, SVG and report read). A folded stack
+ * is kept as the sequence of its frames' spelt names (ids in a string set), not as a
+ * string: the string is spelt when an output asks for it. Distinct stacks are most of a
+ * long record's memory, and their joined names were more than half of it.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "flamegraph.h"
+#include "hashmap.h"
+#include "strset.h"
 
 /* Stacks of frames per folded stack kept at most, on average: beyond it, a new stack of
  * a known spelling is counted in that spelling's first stack (counts stay exact). */
 #define REFS_PER_NAME 8
-
-/* Open addressing over entries that keep their hash: slot = entry index + 1, 0 empty. */
-struct index {
-	size_t *slots;
-	size_t cap;
-};
-
-struct name {
-	char *stack;
-	uint64_t hash;
-	struct stack_count c;
-	struct stack_ref *first;
-};
+/* Frames and folded stacks are kept in blocks of this many: their addresses stay put. */
+#define BLOCK_BITS 10
+#define BLOCK	   (1u << BLOCK_BITS)
+/* Stacks of frames are laid back to back in chunks of this size. */
+#define ARENA_CHUNK (256u << 10)
 
 struct frame {
-	struct stack_frame f; /* strings owned */
-	uint64_t hash;
+	struct hashmap_entry node;
+	struct stack_frame f; /* strings in the table's string set */
+	uint32_t spelt;	      /* its name as folded stacks spell it: a string set id */
+	uint32_t id;
+};
+
+/* A folded stack: the stacks of frames that spell it alike, and their counts. */
+struct name {
+	struct hashmap_entry node;
+	struct stack_count c;
+	struct stack_ref *first; /* its frames spell the name */
 };
 
 struct stack_ref {
-	const char *folded; /* its name's */
-	size_t name;
-	uint64_t hash;
+	struct hashmap_entry node;
+	struct name *name;
 	struct stack_count c;
 	bool single;
 	uint32_t nr;
 	uint32_t frames[];
 };
 
+struct module {
+	struct hashmap_entry node;
+	struct stack_module m; /* strings in the table's string set */
+	uint32_t id;
+};
+
+/* Fixed-size records in blocks (ids index them; addresses never move). */
+struct pool {
+	void **blocks;
+	size_t nr, nblocks;
+};
+
+struct arena {
+	char *chunk; /* the current one; each begins with a pointer to the one before */
+	size_t used, size;
+};
+
+/* A stack being added: its frames' ids (UINT32_MAX: new), hashes and spelt ids. */
+struct lookup {
+	uint32_t *fids, *sids;
+	uint64_t *fhash;
+	size_t cap;
+};
+
 struct stack_table {
-	struct name *names;
-	size_t nr, cap;
-	struct index name_idx;
-	struct frame *frames;
-	size_t nframes, frames_cap;
-	struct index frame_idx;
-	struct stack_ref **refs;
+	struct strset *strs;	/* names, functions, files, paths and the names as spelt */
+	struct pool names;	/* struct name */
+	struct hashmap by_name; /* keyed by the spelt ids of a stack's frames */
+	struct pool frames;	/* struct frame */
+	struct hashmap by_frame;
+	struct stack_ref **refs; /* in the order added */
 	size_t nrefs, refs_cap;
-	struct index ref_idx;
-	struct stack_module *mods;
-	uint64_t *mod_hash;
-	size_t nmods, mods_cap, mod_hash_cap;
-	struct index mod_idx;
+	struct hashmap by_ref; /* keyed by frame ids */
+	struct arena arena;    /* the stacks of frames */
+	struct module **mods;
+	size_t nmods, mods_cap;
+	struct hashmap by_mod;
+	char *scratch; /* a name being spelt */
+	size_t scratch_cap;
+	struct lookup lk;	  /* the stack being added */
 	struct stack_entry *view; /* sorted copies of the names' counts */
-	size_t view_cap;
-	int order; /* of the view: 0 stale, 1 by stack, 2 by count */
+	char *view_text;	  /* ... and their spellings */
+	int order;		  /* of the view: 0 stale, 1 by stack, 2 by count */
 	struct stack_count total;
 	bool weighted;
 };
 
-/* FNV-style, eight bytes a step: stacks run to kilobytes and are hashed per sample. */
-static uint64_t hash_mem(const void *p, size_t n, uint64_t h)
-{
-	const char *s = p;
-	uint64_t w;
+/* ---- storage ---- */
 
-	h ^= n;
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 1099511628211ull;
-		h ^= h >> 29;
+static void *pool__at(const struct pool *p, size_t size, size_t i)
+{
+	return (char *)p->blocks[i >> BLOCK_BITS] + (i & (BLOCK - 1)) * size;
+}
+
+/* A zeroed record at the end of the pool, or NULL. */
+static void *pool__push(struct pool *p, size_t size)
+{
+	if ((p->nr >> BLOCK_BITS) >= p->nblocks) {
+		void **b = realloc(p->blocks, (p->nblocks + 1) * sizeof(*b));
+
+		if (!b)
+			return NULL;
+		p->blocks = b;
+		b[p->nblocks] = calloc(BLOCK, size);
+		if (!b[p->nblocks])
+			return NULL;
+		p->nblocks++;
 	}
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h ^ (h >> 32);
+	return pool__at(p, size, p->nr++);
 }
 
-static uint64_t hash_str(const char *s, uint64_t h)
+static void pool__exit(struct pool *p)
 {
-	return s ? hash_mem(s, strlen(s), h) : h * 31 + 7;
+	size_t i;
+
+	for (i = 0; i < p->nblocks; i++)
+		free(p->blocks[i]);
+	free(p->blocks);
 }
 
-#define HASH_SEED 1469598103934665603ull
-
-/* ---- the index ---- */
-
-typedef uint64_t (*entry_hash)(const struct stack_table *st, size_t i);
-typedef bool (*entry_eq)(const struct stack_table *st, size_t i, const void *key);
-
-/* The slot of key (hash h): its entry's, or the empty one where it would go. */
-static size_t *index_slot(const struct stack_table *st, const struct index *x, uint64_t h,
-			  entry_eq eq, const void *key)
+static void *arena__alloc(struct arena *a, size_t len)
 {
-	size_t i = h & (x->cap - 1);
+	len = (len + 7) & ~(size_t)7;
+	if (!a->chunk || a->size - a->used < len) {
+		size_t size =
+			len + sizeof(char *) > ARENA_CHUNK ? len + sizeof(char *) : ARENA_CHUNK;
+		char *c = malloc(size);
 
-	while (x->slots[i] && !eq(st, x->slots[i] - 1, key))
-		i = (i + 1) & (x->cap - 1);
-	return &x->slots[i];
-}
-
-/* Room for n + 1 entries at most half full. */
-static int index_reserve(const struct stack_table *st, struct index *x, size_t n, entry_hash hash)
-{
-	size_t cap = x->cap ? x->cap : 64, i, *slots;
-
-	while ((n + 1) * 2 > cap)
-		cap *= 2;
-	if (cap == x->cap)
-		return 0;
-	slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		size_t h = hash(st, i) & (cap - 1);
-
-		while (slots[h])
-			h = (h + 1) & (cap - 1);
-		slots[h] = i + 1;
+		if (!c)
+			return NULL;
+		memcpy(c, &a->chunk, sizeof(char *));
+		a->chunk = c;
+		a->used = sizeof(char *);
+		a->size = size;
 	}
-	free(x->slots);
-	x->slots = slots;
-	x->cap = cap;
-	return 0;
+	a->used += len;
+	return a->chunk + a->used - len;
 }
 
-/* Grow an array of size elements to hold one more. */
+static void arena__exit(struct arena *a)
+{
+	char *c = a->chunk, *prev;
+
+	while (c) {
+		memcpy(&prev, c, sizeof(char *));
+		free(c);
+		c = prev;
+	}
+}
+
 static int grow(void **arr, size_t *cap, size_t nr, size_t size)
 {
 	size_t c = *cap ? *cap * 2 : 64;
@@ -135,6 +163,8 @@ static int grow(void **arr, size_t *cap, size_t nr, size_t size)
 
 	if (nr < *cap)
 		return 0;
+	while (c < nr + 1)
+		c *= 2;
 	tmp = realloc(*arr, c * size);
 	if (!tmp)
 		return -ENOMEM;
@@ -143,16 +173,113 @@ static int grow(void **arr, size_t *cap, size_t nr, size_t size)
 	return 0;
 }
 
-struct stack_table *stack_table__new(void)
+static struct frame *frame_at(const struct stack_table *st, uint32_t id)
 {
-	return calloc(1, sizeof(struct stack_table));
+	return pool__at(&st->frames, sizeof(struct frame), id);
 }
 
-static void frame_strings_free(struct stack_frame *f)
+static struct name *name_at(const struct stack_table *st, size_t i)
 {
-	free((char *)f->name);
-	free((char *)f->function);
-	free((char *)f->file);
+	return pool__at(&st->names, sizeof(struct name), i);
+}
+
+/* ---- spellings ---- */
+
+/* The spelt id of a stack's frame i; a stack of no frames spells as one empty name. */
+static uint32_t spelt_at(const struct stack_table *st, const struct stack_ref *r, size_t i)
+{
+	return frame_at(st, r->frames[i])->spelt;
+}
+
+struct name_key {
+	const uint32_t *ids; /* spelt ids */
+	size_t nr;
+};
+
+static bool name_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	const struct stack_ref *r = hashmap_entry__of(e, struct name, node)->first;
+	const struct name_key *k = key;
+	size_t i;
+
+	if (r->nr != k->nr)
+		return false;
+	for (i = 0; i < k->nr; i++)
+		if (spelt_at(ctx, r, i) != k->ids[i])
+			return false;
+	return true;
+}
+
+static uint64_t name_hash(const uint32_t *ids, size_t nr)
+{
+	return hash__bytes(ids, nr * sizeof(*ids), 0x5eed);
+}
+
+/* A name as folded stacks spell it (';' would split it, control characters are not
+ * printed): name itself, or a copy in the table's scratch buffer; NULL when out of memory. */
+static const char *spelling_of(struct stack_table *st, const char *name, size_t *len)
+{
+	size_t i;
+
+	*len = strlen(name);
+	for (i = 0; i < *len; i++) {
+		unsigned char c = name[i];
+
+		if (c == ';' || c < 0x20 || c == 0x7f)
+			break;
+	}
+	if (i == *len)
+		return name;
+	if (grow((void **)&st->scratch, &st->scratch_cap, *len, 1))
+		return NULL;
+	for (i = 0; i < *len; i++) {
+		unsigned char c = name[i];
+
+		st->scratch[i] = c == ';' ? ':' : (c < 0x20 || c == 0x7f) ? '?' : c;
+	}
+	return st->scratch;
+}
+
+/* The string set id of a name as spelt (raw: as it is), added when new; -ENOMEM. */
+static long spelt_add(struct stack_table *st, const char *name, bool raw)
+{
+	size_t len = strlen(name);
+	const char *s = raw ? name : spelling_of(st, name, &len);
+
+	return s ? strset__add(st->strs, s, len) : -ENOMEM;
+}
+
+/* The same, only when known: -ENOENT. */
+static long spelt_find(struct stack_table *st, const char *name, bool raw)
+{
+	size_t len = strlen(name);
+	const char *s = raw ? name : spelling_of(st, name, &len);
+
+	return s ? strset__find(st->strs, s, len) : -ENOMEM;
+}
+
+/* ---- the table ---- */
+
+static bool frame_match(const struct hashmap_entry *e, const void *key, void *ctx);
+static bool ref_match(const struct hashmap_entry *e, const void *key, void *ctx);
+static bool mod_match(const struct hashmap_entry *e, const void *key, void *ctx);
+
+struct stack_table *stack_table__new(void)
+{
+	struct stack_table *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->strs = strset__new();
+	if (!st->strs) {
+		free(st);
+		return NULL;
+	}
+	hashmap__init(&st->by_name, name_match, st);
+	hashmap__init(&st->by_frame, frame_match, NULL);
+	hashmap__init(&st->by_ref, ref_match, NULL);
+	hashmap__init(&st->by_mod, mod_match, NULL);
+	return st;
 }
 
 void stack_table__free(struct stack_table *st)
@@ -161,26 +288,24 @@ void stack_table__free(struct stack_table *st)
 
 	if (!st)
 		return;
-	for (i = 0; i < st->nr; i++)
-		free(st->names[i].stack);
-	for (i = 0; i < st->nframes; i++)
-		frame_strings_free(&st->frames[i].f);
-	for (i = 0; i < st->nrefs; i++)
-		free(st->refs[i]);
-	for (i = 0; i < st->nmods; i++) {
-		free((char *)st->mods[i].path);
-		free((char *)st->mods[i].build_id);
-	}
-	free(st->names);
-	free(st->name_idx.slots);
-	free(st->frames);
-	free(st->frame_idx.slots);
+	for (i = 0; i < st->nmods; i++)
+		free(st->mods[i]);
+	hashmap__exit(&st->by_name);
+	hashmap__exit(&st->by_frame);
+	hashmap__exit(&st->by_ref);
+	hashmap__exit(&st->by_mod);
+	pool__exit(&st->names);
+	pool__exit(&st->frames);
+	arena__exit(&st->arena);
+	strset__free(st->strs);
 	free(st->refs);
-	free(st->ref_idx.slots);
 	free(st->mods);
-	free(st->mod_hash);
-	free(st->mod_idx.slots);
+	free(st->scratch);
+	free(st->lk.fids);
+	free(st->lk.sids);
+	free(st->lk.fhash);
 	free(st->view);
+	free(st->view_text);
 	free(st);
 }
 
@@ -206,62 +331,21 @@ static void count_add(struct stack_count *to, const struct stack_count *c)
 	to->weight = sat_add(to->weight, c->weight);
 }
 
-/* ---- folded stacks (names) ---- */
-
-static uint64_t name_hash(const struct stack_table *st, size_t i)
-{
-	return st->names[i].hash;
-}
-
-static bool name_eq(const struct stack_table *st, size_t i, const void *key)
-{
-	return !strcmp(st->names[i].stack, key);
-}
-
-static size_t *name_slot(const struct stack_table *st, const char *stack, uint64_t h)
-{
-	return st->name_idx.cap ? index_slot(st, &st->name_idx, h, name_eq, stack) : NULL;
-}
-
-/* The name of stack (taken over when added), or -ENOSPC beyond max new ones. */
-static int64_t name_get(struct stack_table *st, char *stack, size_t max)
-{
-	uint64_t h = hash_str(stack, HASH_SEED);
-	size_t *slot;
-	int err = index_reserve(st, &st->name_idx, st->nr, name_hash);
-
-	if (err)
-		return err;
-	slot = name_slot(st, stack, h);
-	if (*slot) {
-		free(stack);
-		return *slot - 1;
-	}
-	if (st->nr >= max)
-		return -ENOSPC;
-	if (grow((void **)&st->names, &st->cap, st->nr, sizeof(*st->names)))
-		return -ENOMEM;
-	st->names[st->nr] = (struct name){.stack = stack, .hash = h};
-	*slot = ++st->nr;
-	st->order = 0;
-	return st->nr - 1;
-}
-
 /* ---- frames ---- */
 
-static uint64_t frame_hash_of(const struct stack_frame *f)
+static uint64_t str_hash(const char *s, uint64_t h)
 {
-	uint64_t h = hash_str(f->name, HASH_SEED);
-
-	h = hash_str(f->function, h);
-	h = hash_str(f->file, h);
-	h = hash_mem(&f->address, sizeof(f->address), h);
-	return hash_mem((uint32_t[]){f->line, f->module, f->kind, f->inlined}, 16, h);
+	return s ? hash__bytes(s, strlen(s), h) : hash__u64(h + 7);
 }
 
-static uint64_t frame_hash(const struct stack_table *st, size_t i)
+static uint64_t frame_hash(const struct stack_frame *f)
 {
-	return st->frames[i].hash;
+	uint64_t h = str_hash(f->name, 0);
+
+	h = str_hash(f->function, h);
+	h = str_hash(f->file, h);
+	return hash__bytes((uint64_t[]){f->address, f->line, f->module, f->kind, f->inlined}, 40,
+			   h);
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -269,60 +353,61 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool frame_eq(const struct stack_table *st, size_t i, const void *key)
+static bool frame_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
-	const struct stack_frame *a = &st->frames[i].f, *b = key;
+	const struct stack_frame *a = &hashmap_entry__of(e, struct frame, node)->f, *b = key;
 
+	(void)ctx;
 	return a->address == b->address && a->line == b->line && a->module == b->module &&
 	       a->kind == b->kind && a->inlined == b->inlined && str_eq(a->name, b->name) &&
 	       str_eq(a->function, b->function) && str_eq(a->file, b->file);
 }
 
-static char *dup_or_null(const char *s, bool *oom)
+static const char *intern(struct stack_table *st, const char *s, bool *oom)
 {
-	char *d = s ? strdup(s) : NULL;
+	const char *d = s ? strset__intern(st->strs, s, strlen(s)) : NULL;
 
 	if (s && !d)
 		*oom = true;
 	return d;
 }
 
-/* The id of a frame, interned when new. */
-static int64_t frame_get(struct stack_table *st, const struct stack_frame *f)
+/* A new frame (hash h), its strings interned; raw: its name is spelt as is. */
+static struct frame *frame_add(struct stack_table *st, const struct stack_frame *f, uint64_t h,
+			       bool raw)
 {
-	uint64_t h = frame_hash_of(f);
-	struct stack_frame *n;
-	size_t *slot;
+	struct stack_frame n = *f;
+	struct frame *fr;
 	bool oom = false;
+	long spelt;
 
-	if (index_reserve(st, &st->frame_idx, st->nframes, frame_hash) ||
-	    grow((void **)&st->frames, &st->frames_cap, st->nframes, sizeof(*st->frames)))
-		return -ENOMEM;
-	slot = index_slot(st, &st->frame_idx, h, frame_eq, f);
-	if (*slot)
-		return *slot - 1;
-	n = &st->frames[st->nframes].f;
-	*n = *f;
-	n->name = dup_or_null(f->name ? f->name : "", &oom);
-	n->function = dup_or_null(f->function, &oom);
-	n->file = dup_or_null(f->file, &oom);
-	if (oom) {
-		frame_strings_free(n);
-		return -ENOMEM;
+	n.name = intern(st, f->name, &oom);
+	n.function = intern(st, f->function, &oom);
+	n.file = intern(st, f->file, &oom);
+	spelt = spelt_add(st, n.name ? n.name : "", raw);
+	if (oom || spelt < 0 || st->frames.nr >= UINT32_MAX)
+		return NULL;
+	fr = pool__push(&st->frames, sizeof(*fr));
+	if (!fr)
+		return NULL;
+	fr->f = n;
+	fr->spelt = spelt;
+	fr->id = st->frames.nr - 1;
+	if (hashmap__add(&st->by_frame, &fr->node, h)) {
+		st->frames.nr--;
+		return NULL;
 	}
-	st->frames[st->nframes].hash = h;
-	*slot = ++st->nframes;
-	return st->nframes - 1;
+	return fr;
 }
 
 size_t stack_table__nr_frames(const struct stack_table *st)
 {
-	return st->nframes;
+	return st->frames.nr;
 }
 
 const struct stack_frame *stack_table__frame(const struct stack_table *st, uint32_t id)
 {
-	return id < st->nframes ? &st->frames[id].f : NULL;
+	return id < st->frames.nr ? &frame_at(st, id)->f : NULL;
 }
 
 /* ---- stacks of frames ---- */
@@ -332,46 +417,158 @@ struct ref_key {
 	size_t nr;
 };
 
-static uint64_t ref_hash(const struct stack_table *st, size_t i)
+static bool ref_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
-	return st->refs[i]->hash;
-}
-
-static bool ref_eq(const struct stack_table *st, size_t i, const void *key)
-{
+	const struct stack_ref *r = hashmap_entry__of(e, struct stack_ref, node);
 	const struct ref_key *k = key;
-	const struct stack_ref *r = st->refs[i];
 
+	(void)ctx;
 	return r->nr == k->nr && !memcmp(r->frames, k->frames, k->nr * sizeof(*k->frames));
 }
 
-/* The stack of these frame ids (in name), added when new. */
-static struct stack_ref *ref_get(struct stack_table *st, const uint32_t *ids, size_t nr,
-				 size_t name)
+static int lookup__reserve(struct lookup *l, size_t nr)
 {
-	struct ref_key k = {ids, nr};
-	uint64_t h = hash_mem(ids, nr * sizeof(*ids), HASH_SEED);
-	struct stack_ref *r;
-	size_t *slot;
+	uint32_t *f, *s;
+	uint64_t *h;
 
-	if (index_reserve(st, &st->ref_idx, st->nrefs, ref_hash) ||
-	    grow((void **)&st->refs, &st->refs_cap, st->nrefs, sizeof(*st->refs)))
+	if (nr <= l->cap)
+		return 0;
+	f = realloc(l->fids, nr * sizeof(*f));
+	if (f)
+		l->fids = f;
+	s = realloc(l->sids, nr * sizeof(*s));
+	if (s)
+		l->sids = s;
+	h = realloc(l->fhash, nr * sizeof(*h));
+	if (h)
+		l->fhash = h;
+	if (!f || !s || !h)
+		return -ENOMEM;
+	l->cap = nr;
+	return 0;
+}
+
+/* Look the frames up, adding nothing; true when every spelt name is known already. */
+static bool lookup__frames(struct stack_table *st, struct lookup *l, const struct stack_frame *f,
+			   size_t nr, bool raw)
+{
+	bool known = true;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		struct stack_frame key = f[i];
+		struct hashmap_entry *e;
+		long id = -ENOENT;
+
+		key.name = f[i].name ? f[i].name : "";
+		l->fhash[i] = frame_hash(&key);
+		e = hashmap__find(&st->by_frame, l->fhash[i], &key);
+		l->fids[i] = UINT32_MAX;
+		if (e) {
+			l->fids[i] = hashmap_entry__of(e, struct frame, node)->id;
+			l->sids[i] = hashmap_entry__of(e, struct frame, node)->spelt;
+			continue;
+		}
+		if (known)
+			id = spelt_find(st, key.name, raw);
+		known = id >= 0;
+		l->sids[i] = id;
+	}
+	return known;
+}
+
+/* A new stack of frames (in name, new too when NULL): its spelt ids in l->sids. */
+static struct stack_ref *ref_new(struct stack_table *st, struct lookup *l, size_t nr,
+				 struct name *name, uint64_t h)
+{
+	struct stack_ref *r = arena__alloc(&st->arena, sizeof(*r) + nr * sizeof(uint32_t));
+	struct hashmap_entry *e;
+
+	if (!r || grow((void **)&st->refs, &st->refs_cap, st->nrefs, sizeof(*st->refs)))
 		return NULL;
-	slot = index_slot(st, &st->ref_idx, h, ref_eq, &k);
-	if (*slot)
-		return st->refs[*slot - 1];
+	*r = (struct stack_ref){.nr = nr};
+	memcpy(r->frames, l->fids, nr * sizeof(uint32_t));
+	if (!name) {
+		struct name_key k = {l->sids, nr};
+		uint64_t nh = name_hash(l->sids, nr);
+
+		/* Frames known, name new: the name may still exist (another stack spelt so). */
+		e = hashmap__find(&st->by_name, nh, &k);
+		name = e ? hashmap_entry__of(e, struct name, node) : NULL;
+		if (!name) {
+			name = pool__push(&st->names, sizeof(*name));
+			if (!name)
+				return NULL;
+			name->first = r;
+			if (hashmap__add(&st->by_name, &name->node, nh)) {
+				st->names.nr--;
+				return NULL;
+			}
+			st->order = 0;
+		}
+	}
+	r->name = name;
+	if (hashmap__add(&st->by_ref, &r->node, h))
+		return NULL;
+	st->refs[st->nrefs++] = r;
+	return r;
+}
+
+/* The stack of these frames, added when new; -ENOSPC for a new folded stack beyond max. */
+static struct stack_ref *stack_get(struct stack_table *st, const struct stack_frame *frames,
+				   size_t nr, size_t max, bool raw, int *err)
+{
+	static const struct stack_frame empty = {.name = ""};
+	struct lookup *l = &st->lk;
+	struct name *name = NULL;
+	struct stack_ref *r = NULL;
+	struct hashmap_entry *e;
+	uint64_t h;
+	size_t i;
+
+	/* No frame spells as one empty name: one folded stack, "". */
+	if (!nr) {
+		frames = &empty;
+		nr = 1;
+	}
+	*err = -ENOMEM;
+	if (lookup__reserve(l, nr))
+		return NULL;
+	if (lookup__frames(st, l, frames, nr, raw)) {
+		struct name_key k = {l->sids, nr};
+
+		e = hashmap__find(&st->by_name, name_hash(l->sids, nr), &k);
+		name = e ? hashmap_entry__of(e, struct name, node) : NULL;
+	}
+	if (!name && st->names.nr >= max) {
+		*err = -ENOSPC;
+		return NULL;
+	}
+	for (i = 0; i < nr; i++) {
+		struct stack_frame key = frames[i];
+		struct frame *f;
+
+		if (l->fids[i] != UINT32_MAX)
+			continue;
+		key.name = key.name ? key.name : "";
+		/* The same frame may come twice in a new stack (recursion). */
+		e = hashmap__find(&st->by_frame, l->fhash[i], &key);
+		f = e ? hashmap_entry__of(e, struct frame, node)
+		      : frame_add(st, &key, l->fhash[i], raw);
+		if (!f)
+			return NULL;
+		l->fids[i] = f->id;
+		l->sids[i] = f->spelt;
+	}
+	h = hash__bytes(l->fids, nr * sizeof(*l->fids), 0x5eed);
+	e = hashmap__find(&st->by_ref, h, &(struct ref_key){l->fids, nr});
+	if (e)
+		r = hashmap_entry__of(e, struct stack_ref, node);
 	/* Bounded: a known spelling's new stack joins that spelling's first one. */
-	if (st->names[name].first && st->nrefs >= REFS_PER_NAME * st->nr)
-		return st->names[name].first;
-	r = malloc(sizeof(*r) + nr * sizeof(*ids));
-	if (!r)
-		return NULL;
-	*r = (struct stack_ref){.folded = st->names[name].stack, .name = name, .hash = h, .nr = nr};
-	memcpy(r->frames, ids, nr * sizeof(*ids));
-	st->refs[st->nrefs] = r;
-	*slot = ++st->nrefs;
-	if (!st->names[name].first)
-		st->names[name].first = r;
+	else if (name && st->nrefs >= REFS_PER_NAME * st->names.nr)
+		r = name->first;
+	else
+		r = ref_new(st, l, nr, name, h);
 	return r;
 }
 
@@ -381,72 +578,21 @@ int stack_table__add_ref(struct stack_table *st, const struct stack_ref *ref,
 	struct stack_ref *r = (struct stack_ref *)ref;
 
 	count_add(&r->c, c);
-	count_add(&st->names[r->name].c, c);
+	count_add(&r->name->c, c);
 	count_add(&st->total, c);
 	st->order = 0;
 	return 0;
 }
 
-const char *stack_ref__folded(const struct stack_ref *ref)
-{
-	return ref->folded;
-}
-
-/* frames' names joined with ';', sanitized; malloc'd. */
-static char *join_frames(const struct stack_frame *frames, size_t nr)
-{
-	size_t i, len = 0, pos = 0;
-	char *s;
-
-	for (i = 0; i < nr; i++)
-		len += strlen(frames[i].name) + 1;
-	s = malloc(len ? len : 1);
-	if (!s)
-		return NULL;
-	for (i = 0; i < nr; i++) {
-		const char *f = frames[i].name;
-
-		if (i)
-			s[pos++] = ';';
-		for (; *f; f++) {
-			unsigned char c = *f;
-
-			s[pos++] = c == ';' ? ':' : (c < 0x20 || c == 0x7f) ? '?' : c;
-		}
-	}
-	s[pos] = 0;
-	return s;
-}
-
-/* Add c to the stack of frames spelt stack (taken over). */
-static int add_spelt(struct stack_table *st, char *stack, const struct stack_frame *frames,
-		     size_t nr, const struct stack_count *c, size_t max, bool single,
+static int stack_add(struct stack_table *st, const struct stack_frame *frames, size_t nr,
+		     const struct stack_count *c, size_t max, bool raw, bool single,
 		     const struct stack_ref **out)
 {
-	uint32_t stack_ids[256], *ids = nr <= 256 ? stack_ids : malloc(nr * sizeof(*ids));
-	int64_t name = ids ? name_get(st, stack, max) : -ENOMEM;
-	struct stack_ref *r = NULL;
-	size_t i;
+	int err;
+	struct stack_ref *r = stack_get(st, frames, nr, max, raw, &err);
 
-	if (name < 0)
-		free(stack);
-	for (i = 0; name >= 0 && i < nr; i++) {
-		int64_t id = frame_get(st, &frames[i]);
-
-		if (id < 0)
-			name = id;
-		else
-			ids[i] = id;
-	}
-	if (name >= 0) {
-		r = ref_get(st, ids, nr, name);
-		if (!r)
-			name = -ENOMEM;
-	}
-	if (ids != stack_ids)
-		free(ids);
-	if (name < 0)
-		return name;
+	if (!r)
+		return err;
 	r->single |= single;
 	if (out)
 		*out = r;
@@ -456,31 +602,22 @@ static int add_spelt(struct stack_table *st, char *stack, const struct stack_fra
 int stack_table__add_frames(struct stack_table *st, const struct stack_frame *frames, size_t nr,
 			    const struct stack_count *c, size_t max, const struct stack_ref **ref)
 {
-	char *s = join_frames(frames, nr);
-
-	if (!s)
-		return -ENOMEM;
-	return add_spelt(st, s, frames, nr, c, max, false, ref);
+	return stack_add(st, frames, nr, c, max, false, false, ref);
 }
 
-/* Names as frames of no kind; spelt: their folded spelling (taken over), or NULL. */
-static int names_add(struct stack_table *st, char *spelt, const char *const *names, size_t nr,
-		     const struct stack_count *c, size_t max, bool single)
+/* Names as frames of no kind; raw: spelt as they are (split from a joined stack). */
+static int names_add(struct stack_table *st, const char *const *names, size_t nr,
+		     const struct stack_count *c, size_t max, bool raw, bool single)
 {
 	struct stack_frame one[64] = {{0}}, *frames = one;
 	size_t i;
-	int err = -ENOMEM;
+	int err;
 
-	if (nr > 64 && !(frames = calloc(nr, sizeof(*frames)))) {
-		free(spelt);
+	if (nr > 64 && !(frames = calloc(nr, sizeof(*frames))))
 		return -ENOMEM;
-	}
 	for (i = 0; i < nr; i++)
 		frames[i] = (struct stack_frame){.name = names[i]};
-	if (!spelt)
-		spelt = join_frames(frames, nr);
-	if (spelt)
-		err = add_spelt(st, spelt, frames, nr, c, max, single, NULL);
+	err = stack_add(st, frames, nr, c, max, raw, single, NULL);
 	if (frames != one)
 		free(frames);
 	return err;
@@ -496,28 +633,24 @@ int stack_table__add_bounded(struct stack_table *st, const char *const *names, s
 {
 	struct stack_count c = {count, count};
 
-	return names_add(st, NULL, names, nr, &c, max, true);
+	return names_add(st, names, nr, &c, max, false, true);
 }
 
 /* A joined stack: split at ';' (names as they are: already spelt). */
 static int joined_add(struct stack_table *st, const char *stack, const struct stack_count *c,
 		      bool single)
 {
-	char *copy = strdup(stack), *spelt = strdup(stack), *p;
+	char *copy = strdup(stack), *p;
 	const char *one[64], **names = one;
 	size_t nr = 1, i = 0;
 	int err;
 
-	if (!copy || !spelt) {
-		free(copy);
-		free(spelt);
+	if (!copy)
 		return -ENOMEM;
-	}
 	for (p = copy; *p; p++)
 		nr += *p == ';';
 	if (nr > 64 && !(names = malloc(nr * sizeof(*names)))) {
 		free(copy);
-		free(spelt);
 		return -ENOMEM;
 	}
 	names[i++] = copy;
@@ -526,7 +659,7 @@ static int joined_add(struct stack_table *st, const char *stack, const struct st
 			*p = 0;
 			names[i++] = p + 1;
 		}
-	err = names_add(st, spelt, names, nr, c, SIZE_MAX, single);
+	err = names_add(st, names, nr, c, SIZE_MAX, true, single);
 	if (names != one)
 		free(names);
 	free(copy);
@@ -548,15 +681,11 @@ int stack_table__add_joined_counts(struct stack_table *st, const char *stack,
 
 /* ---- modules ---- */
 
-static uint64_t mod_hash(const struct stack_table *st, size_t i)
+static bool mod_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
-	return st->mod_hash[i];
-}
+	const struct stack_module *k = &hashmap_entry__of(e, struct module, node)->m, *m = key;
 
-static bool mod_eq(const struct stack_table *st, size_t i, const void *key)
-{
-	const struct stack_module *k = &st->mods[i], *m = key;
-
+	(void)ctx;
 	return !strcmp(k->path, m->path) && !strcmp(k->build_id, m->build_id);
 }
 
@@ -574,38 +703,38 @@ static void module_cover(struct stack_module *k, const struct stack_module *m)
 
 int64_t stack_table__add_module(struct stack_table *st, const struct stack_module *m)
 {
-	struct stack_module key = *m, *k;
+	struct stack_module key = *m;
+	struct hashmap_entry *e;
+	struct module *k;
+	bool oom = false;
 	uint64_t h;
-	size_t *slot;
 
 	key.build_id = m->build_id ? m->build_id : "";
-	h = hash_str(key.build_id, hash_str(key.path, HASH_SEED));
-	if (index_reserve(st, &st->mod_idx, st->nmods, mod_hash) ||
-	    grow((void **)&st->mods, &st->mods_cap, st->nmods, sizeof(*st->mods)) ||
-	    grow((void **)&st->mod_hash, &st->mod_hash_cap, st->nmods, sizeof(*st->mod_hash)))
-		return -ENOMEM;
-	slot = index_slot(st, &st->mod_idx, h, mod_eq, &key);
-	if (*slot) {
-		module_cover(&st->mods[*slot - 1], m);
-		return *slot;
+	h = str_hash(key.build_id, str_hash(key.path, 0));
+	e = hashmap__find(&st->by_mod, h, &key);
+	if (e) {
+		k = hashmap_entry__of(e, struct module, node);
+		module_cover(&k->m, m);
+		return k->id;
 	}
-	k = &st->mods[st->nmods];
-	*k = key;
-	k->path = strdup(key.path);
-	k->build_id = strdup(key.build_id);
-	if (!k->path || !k->build_id) {
-		free((char *)k->path);
-		free((char *)k->build_id);
+	if (grow((void **)&st->mods, &st->mods_cap, st->nmods, sizeof(*st->mods)) ||
+	    !(k = calloc(1, sizeof(*k))))
+		return -ENOMEM;
+	k->m = key;
+	k->m.path = intern(st, key.path, &oom);
+	k->m.build_id = intern(st, key.build_id, &oom);
+	if (oom || hashmap__add(&st->by_mod, &k->node, h)) {
+		free(k);
 		return -ENOMEM;
 	}
-	st->mod_hash[st->nmods] = h;
-	*slot = ++st->nmods;
-	return st->nmods;
+	st->mods[st->nmods++] = k;
+	k->id = st->nmods;
+	return k->id;
 }
 
 const struct stack_module *stack_table__module(const struct stack_table *st, uint32_t id)
 {
-	return id && id <= st->nmods ? &st->mods[id - 1] : NULL;
+	return id && id <= st->nmods ? &st->mods[id - 1]->m : NULL;
 }
 
 size_t stack_table__nr_modules(const struct stack_table *st)
@@ -613,11 +742,140 @@ size_t stack_table__nr_modules(const struct stack_table *st)
 	return st->nmods;
 }
 
+/* ---- spelling ---- */
+
+/* Spell the stack's frames into buf (sz > 0 bytes, cut to fit); the whole length. */
+static size_t spell(const struct stack_table *st, const struct stack_ref *r, char *buf, size_t sz)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < r->nr; i++) {
+		uint32_t id = spelt_at(st, r, i);
+		size_t l = strset__len(st->strs, id);
+
+		if (i) {
+			if (len + 1 < sz)
+				buf[len] = ';';
+			len++;
+		}
+		if (len < sz)
+			memcpy(buf + len, strset__str(st->strs, id),
+			       len + l < sz ? l : sz - 1 - len);
+		len += l;
+	}
+	buf[len < sz ? len : sz - 1] = 0;
+	return len;
+}
+
+size_t stack_table__spell(const struct stack_table *st, const struct stack_ref *ref, char *buf,
+			  size_t sz)
+{
+	return spell(st, ref, buf, sz);
+}
+
+/* Byte-wise order of two distinct names, a (more_a: a ';' follows it) and b. */
+static int spelt_cmp(const struct stack_table *st, uint32_t a, bool more_a, uint32_t b, bool more_b)
+{
+	size_t la = strset__len(st->strs, a), lb = strset__len(st->strs, b);
+	const unsigned char *sa = (const void *)strset__str(st->strs, a);
+	const unsigned char *sb = (const void *)strset__str(st->strs, b);
+	int c = memcmp(sa, sb, la < lb ? la : lb);
+
+	if (c || la == lb)
+		return c;
+	/* One is the other's beginning: what follows it (';' or the end) against a byte. */
+	if (la < lb)
+		return (more_a ? ';' : 0) < sb[la] ? -1 : 1;
+	return sa[lb] < (more_b ? ';' : 0) ? -1 : 1;
+}
+
+/* strcmp() of two folded stacks' spellings, without spelling them: equal names are
+ * skipped by id. */
+static int name_cmp(const struct stack_table *st, const struct name *a, const struct name *b)
+{
+	const struct stack_ref *x = a->first, *y = b->first;
+	size_t i, n = x->nr < y->nr ? x->nr : y->nr;
+
+	for (i = 0; i < n; i++) {
+		uint32_t sx = spelt_at(st, x, i), sy = spelt_at(st, y, i);
+
+		if (sx != sy)
+			return spelt_cmp(st, sx, i + 1 < x->nr, sy, i + 1 < y->nr);
+	}
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int by_stack(const void *a, const void *b, void *st)
+{
+	return name_cmp(st, *(struct name *const *)a, *(struct name *const *)b);
+}
+
+static int by_count(const void *a, const void *b, void *arg)
+{
+	const struct stack_table *st = arg;
+	const struct name *x = *(struct name *const *)a, *y = *(struct name *const *)b;
+	uint64_t cx = count_of(st, &x->c), cy = count_of(st, &y->c);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return name_cmp(st, x, y);
+}
+
+/* The names in this order: a malloc'd array, or NULL + errno. */
+static struct name **names_sorted(const struct stack_table *st,
+				  int (*cmp)(const void *, const void *, void *))
+{
+	struct name **v = malloc((st->names.nr ? st->names.nr : 1) * sizeof(*v));
+	size_t i;
+
+	if (!v) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < st->names.nr; i++)
+		v[i] = name_at(st, i);
+	qsort_r(v, st->names.nr, sizeof(*v), cmp, (void *)st);
+	return v;
+}
+
+int stack_table__each_folded(struct stack_table *st,
+			     int (*fn)(const char *stack, uint64_t count, void *arg), void *arg)
+{
+	struct name **v = names_sorted(st, by_stack);
+	size_t i, cap = 4096, len;
+	char *buf = malloc(cap);
+	int err = 0;
+
+	if (!v || !buf) {
+		free(v);
+		free(buf);
+		return -ENOMEM;
+	}
+	for (i = 0; i < st->names.nr && !err; i++) {
+		len = spell(st, v[i]->first, buf, cap);
+		if (len >= cap) {
+			char *b = realloc(buf, len + 1);
+
+			if (!b) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = b;
+			cap = len + 1;
+			spell(st, v[i]->first, buf, cap);
+		}
+		err = fn(buf, count_of(st, &v[i]->c), arg);
+	}
+	free(buf);
+	free(v);
+	return err;
+}
+
 /* ---- reading ---- */
 
 size_t stack_table__len(const struct stack_table *st)
 {
-	return st->nr;
+	return st->names.nr;
 }
 
 uint64_t stack_table__total(const struct stack_table *st)
@@ -627,51 +885,72 @@ uint64_t stack_table__total(const struct stack_table *st)
 
 uint64_t stack_table__get(const struct stack_table *st, const char *stack)
 {
-	size_t *slot = name_slot(st, stack, hash_str(stack, HASH_SEED));
+	size_t nr = 1, i = 0, cap = 64;
+	uint32_t one[64], *ids = one;
+	const char *p, *q;
+	struct hashmap_entry *e = NULL;
 
-	return slot && *slot ? count_of(st, &st->names[*slot - 1].c) : 0;
+	for (p = stack; *p; p++)
+		nr += *p == ';';
+	if (nr > cap && !(ids = malloc(nr * sizeof(*ids))))
+		return 0;
+	for (p = stack;; p = q + 1) {
+		long id;
+
+		q = strchrnul(p, ';');
+		id = strset__find(st->strs, p, q - p);
+		if (id < 0)
+			break;
+		ids[i++] = id;
+		if (!*q)
+			break;
+	}
+	if (i == nr)
+		e = hashmap__find(&st->by_name, name_hash(ids, nr), &(struct name_key){ids, nr});
+	if (ids != one)
+		free(ids);
+	return e ? count_of(st, &hashmap_entry__of(e, struct name, node)->c) : 0;
 }
 
-static int by_stack(const void *a, const void *b)
-{
-	const struct stack_entry *x = a, *y = b;
-
-	return strcmp(x->stack, y->stack);
-}
-
-static int by_count(const void *a, const void *b)
-{
-	const struct stack_entry *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->stack, y->stack);
-}
-
+/* The view: entries in this order, spelt into one buffer. */
 static const struct stack_entry *view(struct stack_table *st, int order,
-				      int (*cmp)(const void *, const void *))
+				      int (*cmp)(const void *, const void *, void *))
 {
-	size_t i;
+	struct name **v;
+	size_t i, len = 0, pos = 0;
+	struct stack_entry *e;
+	char *text;
 
 	if (st->order == order)
 		return st->view;
-	if (st->nr > st->view_cap) {
-		struct stack_entry *v = realloc(st->view, st->nr * sizeof(*v));
-
-		if (!v) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		st->view = v;
-		st->view_cap = st->nr;
+	v = names_sorted(st, cmp);
+	if (!v)
+		return NULL;
+	for (i = 0; i < st->names.nr; i++)
+		len += spell(st, v[i]->first, (char[1]){0}, 1) + 1;
+	e = malloc((st->names.nr ? st->names.nr : 1) * sizeof(*e));
+	text = malloc(len ? len : 1);
+	if (!e || !text) {
+		free(v);
+		free(e);
+		free(text);
+		errno = ENOMEM;
+		return NULL;
 	}
-	for (i = 0; i < st->nr; i++)
-		st->view[i] = (struct stack_entry){.stack = st->names[i].stack,
-						   .count = count_of(st, &st->names[i].c),
-						   .samples = st->names[i].c.samples,
-						   .weight = st->names[i].c.weight};
-	if (st->nr)
-		qsort(st->view, st->nr, sizeof(*st->view), cmp);
+	for (i = 0; i < st->names.nr; i++) {
+		const struct name *n = v[i];
+
+		e[i] = (struct stack_entry){.stack = text + pos,
+					    .count = count_of(st, &n->c),
+					    .samples = n->c.samples,
+					    .weight = n->c.weight};
+		pos += spell(st, n->first, text + pos, len - pos) + 1;
+	}
+	free(v);
+	free(st->view);
+	free(st->view_text);
+	st->view = e;
+	st->view_text = text;
 	st->order = order;
 	return st->view;
 }

@@ -242,7 +242,7 @@ static enum MHD_Result serve_health(struct agent_http *h, struct MHD_Connection 
 	bool ok;
 
 	pthread_mutex_lock(&a->lock);
-	age = monotonic_now() - a->heartbeat;
+	age = clock__monotonic() - a->heartbeat;
 	ok = ready ? a->ready && !a->stopping : !a->stopping && (age < 10 || !a->ready);
 	pthread_mutex_unlock(&a->lock);
 	if (ready)
@@ -478,8 +478,8 @@ void agent_http__stop(struct agent_http *h)
 	agent_http__quiesce(h);
 	/* Requests in flight were failed (agent__cancel): their 503s go out before the
 	 * connections are closed, within a short grace. */
-	for (t0 = monotonic_now(); __atomic_load_n(&h->answering, __ATOMIC_SEQ_CST) > 0 &&
-				   monotonic_now() - t0 < HTTP_GRACE_S;)
+	for (t0 = clock__monotonic(); __atomic_load_n(&h->answering, __ATOMIC_SEQ_CST) > 0 &&
+				      clock__monotonic() - t0 < HTTP_GRACE_S;)
 		usleep(10000);
 	for (i = 0; i < h->nr; i++) {
 		MHD_stop_daemon(h->d[i]);

@@ -365,7 +365,7 @@ static void counter_ratios(struct mw *w, struct agent_slot *s, const struct cval
 		 "Cache misses per cache reference, over the last interval."},
 		{"pmuprof_counters_branch_miss_ratio",
 		 "Branch misses per branch, over the last interval."}};
-	double now = monotonic_now();
+	double now = clock__monotonic();
 	int i;
 
 	for (i = 0; i < 3 && now - s->ratio_t >= 1; i++) {
@@ -391,14 +391,14 @@ static void collectors_metrics(struct mw *w, struct agent *a)
 
 	for (i = 0; i < a->nr_slots; i++) {
 		struct agent_slot *s = &a->slots[i];
-		double t0 = monotonic_now();
+		double t0 = clock__monotonic();
 
 		vals[i].n = 0;
 		if (s->running && s->c->values)
 			s->success = s->c->values(s->state, cvals_emit, &vals[i]) == 0;
 		else
 			s->success = s->running;
-		s->duration = monotonic_now() - t0;
+		s->duration = clock__monotonic() - t0;
 	}
 	family(w, "pmuprof_scrape_collector_success", "gauge",
 	       "Whether a collector runs and its values could be read.");

@@ -607,7 +607,7 @@ static int agent__window(struct agent *a, double now)
 int agent__run(struct agent *a)
 {
 	uint64_t cnt[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
-	double now = monotonic_now(), last_ledger = 0;
+	double now = clock__monotonic(), last_ledger = 0;
 	int err = 0;
 
 	a->window_start = now;
@@ -626,7 +626,7 @@ int agent__run(struct agent *a)
 		} else {
 			usleep(100000);
 		}
-		now = monotonic_now();
+		now = clock__monotonic();
 		if (!err && a->rec)
 			err = agent__start_requests(a, now);
 		if (!err && a->rec)

@@ -313,13 +313,14 @@ static bool is_profile(const struct slot *s)
 static double run_loop(struct slot *slots, int nr, const struct collect_args *a, struct target *t,
 		       int *status, bool *target_done)
 {
-	double start = monotonic_now(), interval = a->interval_ms / 1000, next = start + interval;
+	double start = clock__monotonic(), interval = a->interval_ms / 1000,
+	       next = start + interval;
 	double last = start, now;
 	bool limit = a->has_duration || !a->cmd;
 	int i;
 
-	while (!stop && !(limit && monotonic_now() - start >= a->duration)) {
-		now = monotonic_now();
+	while (!stop && !(limit && clock__monotonic() - start >= a->duration)) {
+		now = clock__monotonic();
 		if (now >= next) {
 			for (i = 0; i < nr; i++)
 				if (slots[i].ran && !is_profile(&slots[i]))
@@ -337,7 +338,7 @@ static double run_loop(struct slot *slots, int nr, const struct collect_args *a,
 		}
 		usleep(20000);
 	}
-	now = monotonic_now();
+	now = clock__monotonic();
 	/* The time since the last full interval is a row of its own (rates over what it spans). */
 	if (now - last >= 0.001)
 		for (i = 0; i < nr; i++)

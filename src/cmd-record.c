@@ -291,8 +291,8 @@ static void finish_test_delay(void)
 
 	if (!ms)
 		return;
-	until = monotonic_now() + atoi(ms) / 1000.0;
-	while (!cut_short && monotonic_now() < until)
+	until = clock__monotonic() + atoi(ms) / 1000.0;
+	while (!cut_short && clock__monotonic() < until)
 		usleep(10000);
 }
 
@@ -1228,7 +1228,7 @@ static int debuginfod_progress(void *arg, const char *build_id, long done, long 
 {
 	static char shown[129];
 	static double since;
-	double now = monotonic_now();
+	double now = clock__monotonic();
 
 	if (strcmp(shown, build_id)) {
 		snprintf(shown, sizeof(shown), "%s", build_id);
@@ -1587,7 +1587,7 @@ static void record_run__loop(struct record_run *r, double end_at)
 			r->child_done = true;
 		if (r->child_done || targets_exited(r->ids, r->nr_ids))
 			break;
-		t = monotonic_now();
+		t = clock__monotonic();
 		if (end_at && t >= end_at)
 			break;
 		if (r->tty && !r->a.quiet && t - last_status >= 0.5) {
@@ -1607,7 +1607,7 @@ static int record_run__record(struct record_run *r)
 {
 	double end_at = 0;
 
-	r->start = monotonic_now();
+	r->start = clock__monotonic();
 	r->wall_start = time(NULL);
 	if (r->a.duration_arg)
 		end_at = r->start + r->a.duration;
@@ -1622,12 +1622,12 @@ static int record_run__record(struct record_run *r)
 	}
 	record_run__loop(r, end_at);
 	record__stop(r->rec);
-	r->stop_time = monotonic_now();
+	r->stop_time = clock__monotonic();
 	finish_begin(r->a.finish_budget);
 	finish_test_delay();
 	/* Its grace runs while the profile is finished (an exited command is still named). */
 	if (r->child > 0 && !r->child_done && !kill(r->child, SIGTERM))
-		r->term_at = monotonic_now();
+		r->term_at = clock__monotonic();
 	return 0;
 }
 
@@ -1663,7 +1663,7 @@ static int record_run__finish(struct record_run *r)
 	if (!a->quiet) {
 		print_summary(a, record__events(r->rec), r->nr_evs, &r->fb, &r->st, r->tables,
 			      r->outs, elapsed, r->opts.count_weight,
-			      monotonic_now() - r->stop_time);
+			      clock__monotonic() - r->stop_time);
 		print_file_notes(r->sym);
 		print_debuginfod(r->sym, r->tty);
 	}
@@ -1682,7 +1682,7 @@ static void record_run__exit(struct record_run *r, int ret)
 	if (r->go_fd >= 0)
 		close(r->go_fd); /* an unreleased child reads EOF and exits */
 	if (r->child > 0 && !r->child_done) {
-		double grace = COMMAND_GRACE_S - (r->term_at ? monotonic_now() - r->term_at : 0);
+		double grace = COMMAND_GRACE_S - (r->term_at ? clock__monotonic() - r->term_at : 0);
 		int status;
 
 		command__stop(r->child, ret != 0 ? SIGKILL : SIGTERM, grace > 0 ? grace : 0,

@@ -683,7 +683,7 @@ static void stat_run__loop(struct stat_run *r)
 			if (wait4(r->child, &r->status, WNOHANG, &r->ru) == r->child)
 				r->child_done = true;
 		}
-		t = monotonic_now();
+		t = clock__monotonic();
 		if (r->child_done || (r->duration && t - r->start >= r->duration))
 			break;
 		if (r->interval_ms && t - r->last >= interval_s - 1e-3) {
@@ -714,14 +714,14 @@ static int stat_run__print_final(struct stat_run *r)
 				stat_count__scaled(&s->ev[i].per_fd[j]) * s->ev[i].ev.scale -
 				(r->interval_ms ? r->pprev[i][j] : 0);
 	}
-	r->pr.elapsed = monotonic_now() - (r->interval_ms ? r->last : r->start);
-	r->pr.t = monotonic_now() - r->start;
+	r->pr.elapsed = clock__monotonic() - (r->interval_ms ? r->last : r->start);
+	r->pr.t = clock__monotonic() - r->start;
 	if (!r->json && !r->interval_ms)
 		printf("\n Performance counter stats for '%s':\n\n", r->target);
 	r->pr.interval = r->interval_ms > 0;
 	print_values(stdout, s, r->vals, r->pct, &r->pr, r->pcpu);
 	if (!r->json) {
-		printf("\n%18.9f seconds time elapsed\n", monotonic_now() - r->start);
+		printf("\n%18.9f seconds time elapsed\n", clock__monotonic() - r->start);
 		if (r->child_done)
 			printf("\n%18.9f seconds user\n%18.9f seconds sys\n",
 			       r->ru.ru_utime.tv_sec + r->ru.ru_utime.tv_usec / 1e6,
@@ -739,7 +739,7 @@ static int stat_run__count(struct stat_run *r)
 		fprintf(stderr, "pmuprof: stat: cannot enable the events: %s\n", strerror(errno));
 		return 1;
 	}
-	r->start = r->last = monotonic_now();
+	r->start = r->last = clock__monotonic();
 	if (r->child > 0) {
 		if (write(r->go_fd, "x", 1) != 1)
 			return 1;

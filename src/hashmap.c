@@ -68,6 +68,17 @@ struct hashmap_entry *hashmap__find(const struct hashmap *m, uint64_t hash, cons
 	return NULL;
 }
 
+struct hashmap_entry *hashmap__find_next(const struct hashmap *m, const struct hashmap_entry *e,
+					 const void *key)
+{
+	uint64_t hash = e->hash;
+
+	for (e = e->next; e; e = e->next)
+		if (e->hash == hash && m->match(e, key, m->ctx))
+			return (struct hashmap_entry *)e;
+	return NULL;
+}
+
 int hashmap__add(struct hashmap *m, struct hashmap_entry *e, uint64_t hash)
 {
 	size_t k;

@@ -42,6 +42,11 @@ void hashmap__exit(struct hashmap *m);
 /* The entry with this hash that match() accepts for key, or NULL. */
 struct hashmap_entry *hashmap__find(const struct hashmap *m, uint64_t hash, const void *key);
 
+/* The next entry after e (from hashmap__find() or this) that match() accepts for key, or
+ * NULL: every entry of a key, in maps where keys repeat. */
+struct hashmap_entry *hashmap__find_next(const struct hashmap *m, const struct hashmap_entry *e,
+					 const void *key);
+
 /*
  * Add e under hash (no check for an equal key: find first where keys must be unique).
  * 0, or -ENOMEM when the first bucket array cannot be allocated (a failed growth only

@@ -63,20 +63,28 @@ struct record {
 	unsigned int name_delay_us; /* tests: naming made this much slower per key */
 	char (*names)[FRAME_NAME_MAX];
 	struct stack_frame *frames; /* the stack being named: names[] and what else is known */
+	char *spelt;		    /* a stack spelt for on_stack */
+	size_t spelt_cap;
 	/* The aggregate of the current window. */
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
 	struct stack_cache *named;
+	/* Frames of user addresses, by file and offset. */
+	struct frame_cache *frames_named;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
 };
 
 #define DRAIN_BATCH 1024
-/* Drained keys remembered with their names (a few hundred bytes each). */
-#define STACK_CACHE_MAX 65536
-/* Queued keys beyond this are named before the next flip; an empty queue keeps this much. */
-#define PENDING_MAX_BYTES  (16u << 20)
+/* Bytes of drained keys remembered with their stacks (keys of deep stacks run to a
+ * kilobyte): beyond it the cache starts over. */
+#define STACK_CACHE_BYTES (8u << 20)
+/* Distinct user frames whose names are kept (about 200 bytes each). */
+#define FRAME_CACHE_MAX 16384
+/* Keys queued beyond this are named before the next flip (and the address spaces of exited
+ * processes freed with them); an empty queue keeps this much. */
+#define PENDING_MAX_BYTES  (8u << 20)
 #define PENDING_KEEP_BYTES (1u << 20)
 
 static const char *const counter_names[PROFILE_CNT_MAX] = {
@@ -202,6 +210,7 @@ void record__free(struct record *r)
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
 	stack_cache__free(r->named);
+	frame_cache__free(r->frames_named);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -209,6 +218,7 @@ void record__free(struct record *r)
 	free(r->pend.buf);
 	free(r->names);
 	free(r->frames);
+	free(r->spelt);
 	free(r->sc);
 	free(r->pfds);
 	free(r->lfds);
@@ -515,8 +525,9 @@ static int alloc_drain(struct record *r)
 	r->names = calloc(NAMES_MAX, sizeof(*r->names));
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
+	r->frames_named = frame_cache__new(FRAME_CACHE_MAX);
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->frames || !r->named)
+	    !r->frames || !r->named || !r->frames_named)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -539,7 +550,7 @@ static int alloc_drain(struct record *r)
 	/* A test knob: slow symbolization down to show that drains keep their cadence. */
 	if (getenv("PMUPROF_TEST_NAME_DELAY_US"))
 		r->name_delay_us = strtoul(getenv("PMUPROF_TEST_NAME_DELAY_US"), NULL, 10);
-	r->last_drain = monotonic_now();
+	r->last_drain = clock__monotonic();
 	return 0;
 }
 
@@ -705,7 +716,7 @@ int record__poll(struct record *r, int timeout_ms)
 	}
 	if (r->stopped || ret < 0)
 		return ret < 0 ? ret : 0;
-	now = monotonic_now();
+	now = clock__monotonic();
 	if (now - r->last_drain >= r->opts.drain_ms / 1000.0 ||
 	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill))
 		ret = drain_flip(r);
@@ -713,7 +724,7 @@ int record__poll(struct record *r, int timeout_ms)
 	 * period so the caller's loop and the fill check keep their pace. */
 	if (ret >= 0 && (r->reap_due || r->pend.done < r->pend.len)) {
 		double next = r->last_drain + r->opts.drain_ms / 1000.0;
-		double slice = monotonic_now() + wake / 1000.0;
+		double slice = clock__monotonic() + wake / 1000.0;
 
 		ret = pending_run(r, next < slice ? next : slice);
 	}
@@ -811,26 +822,23 @@ static void frame_named(struct record *r, size_t n)
 }
 
 /*
- * The table's module of the mapping pid has at f's address (0: none), placed at the file's
+ * The table's module of the file a user address is in (0: none), placed at the file's
  * link-time addresses (those its symbols have): the same in every process, and the
- * addresses pprof's readers disassemble and name. f->offset is f's link-time address where
- * the file was read, its file offset otherwise (and then the module lies at its offsets).
+ * addresses pprof's readers disassemble and name. me: the mapping of the address.
  */
-static uint32_t user_module(struct record *r, struct stack_table *table, pid_t pid,
-			    const struct sym_frame *f, const struct frame_module *mod,
-			    const struct map_entry **me)
+static uint32_t user_module(struct stack_table *table, const struct frame_names *fn,
+			    const struct map_entry *me)
 {
-	struct stack_module sm = {.path = mod->path, .build_id = mod->build_id};
-	uint64_t off;
+	struct stack_module sm = {.path = fn->module, .build_id = fn->build_id};
+	/* frames[0].address: the address's offset in the file */
+	uint64_t off = fn->frames[0].address;
 	int64_t id;
 
-	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, f->address) : NULL;
-	if (!*me)
+	if (!fn->n || !fn->module || !me)
 		return 0;
-	off = f->address - (*me)->start + (*me)->pgoff;
-	sm.offset = (*me)->pgoff;
-	sm.start = sm.offset + (mod->path[0] != '[' ? f->offset - off : 0);
-	sm.limit = sm.start + ((*me)->end - (*me)->start);
+	sm.offset = me->pgoff;
+	sm.start = sm.offset + (fn->module[0] != '[' ? fn->link_addr - off : 0);
+	sm.limit = sm.start + (me->end - me->start);
 	id = stack_table__add_module(table, &sm);
 	return id > 0 ? id : 0;
 }
@@ -883,27 +891,41 @@ const char *unwind_stop__name(unsigned int stop)
 	return stop < sizeof(names) / sizeof(names[0]) && names[stop] ? names[stop] : "unknown";
 }
 
-/*
- * The frames of one user address into names[n...]: its function, then the functions
- * inlined there while room is left (room: names that may still be used, the frames
- * after this one included). Returns the next free index.
- */
-static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
-			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
+/* The file (resolved by the symbolizer before) and offset of a user address: the key of
+ * its frames in the frame cache. NULL: not a file's code, or not opened yet. */
+static const struct map_entry *frame_file(struct record *r, pid_t pid, __u64 ip, bool leaf,
+					  uint64_t *off)
+{
+	unsigned long a = leaf ? ip : ip - 1;
+	const struct map_entry *m = aspaces__find(symbolizer__aspaces(r->sym), pid, a);
+
+	/* memfd code is named per process, from its perf map. */
+	if (!m || !m->obj || m->path[0] != '/' || !strncmp(m->path, "/memfd:", 7))
+		return NULL;
+	*off = a - m->start + m->pgoff;
+	return m;
+}
+
+/* Look one user address up in the symbolizer: its frames (names spelt into buf) into *fn,
+ * its file into *mod (fn points into it), its mapping into *me. */
+static void frame_lookup(struct record *r, pid_t pid, __u64 ip, bool leaf,
+			 char (*buf)[FRAME_NAME_MAX], struct frame_names *fn,
+			 struct frame_module *mod, const struct map_entry **me)
 {
 	struct sym_frame f[SYM_MAX_FRAMES];
-	struct frame_module mod = {.path = NULL};
-	const struct map_entry *me;
-	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, &mod), j;
-	uint32_t module = user_module(r, table, pid, &f[0], &mod, &me);
+	int nf = symbolizer__user_frames(r->sym, pid, ip, leaf, f, SYM_MAX_FRAMES, mod), j;
 
-	if (nf > (int)room)
-		nf = room > 0 ? (int)room : 1;
-	for (j = 0; j < nf; j++, n++) {
-		if (symbolizer__format(r->sym, &f[j], r->names[n], FRAME_NAME_MAX) != SYM_RESOLVED)
-			*unresolved = true;
-		r->frames[n] = (struct stack_frame){
-			.name = r->names[n],
+	*me = mod->path ? aspaces__find(symbolizer__aspaces(r->sym), pid, f[0].address) : NULL;
+	fn->n = nf < FRAME_CACHE_FRAMES ? nf : FRAME_CACHE_FRAMES;
+	fn->unresolved = 0;
+	fn->module = *me ? mod->path : NULL;
+	fn->build_id = mod->build_id;
+	fn->link_addr = f[0].offset;
+	for (j = 0; j < (int)fn->n; j++) {
+		if (symbolizer__format(r->sym, &f[j], buf[j], FRAME_NAME_MAX) != SYM_RESOLVED)
+			fn->unresolved |= 1u << j;
+		fn->frames[j] = (struct stack_frame){
+			.name = buf[j],
 			.function = f[j].kind == SYM_FRAME_FUNCTION || f[j].kind == SYM_FRAME_JIT
 					    ? f[j].function
 					    : NULL,
@@ -911,10 +933,52 @@ static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
 			.line = f[j].line,
 			.inlined = j > 0 && f[j].inlined,
 			.kind = user_kind(f[j].kind),
-			.module = module,
 			/* the offset in the file: the same code in every process */
-			.address = me ? f[j].address - me->start + me->pgoff : f[j].address,
+			.address = *me ? f[j].address - (*me)->start + (*me)->pgoff : f[j].address,
 		};
+	}
+}
+
+/*
+ * The frames of one user address into names[n...]: its function, then the functions
+ * inlined there while room is left (room: names that may still be used, the frames
+ * after this one included). Returns the next free index. A file's frame named before
+ * (in any process) comes from the frame cache.
+ */
+static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
+			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
+{
+	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
+	struct stack_frame frames[FRAME_CACHE_FRAMES];
+	struct frame_names fn = {.frames = frames};
+	struct frame_module mod = {.path = NULL};
+	const struct frame_names *known;
+	const struct map_entry *m, *me;
+	uint64_t off = 0;
+	unsigned int j, nf;
+	uint32_t module;
+
+	m = frame_file(r, pid, ip, leaf, &off);
+	known = m ? frame_cache__find(r->frames_named, m->obj, m->path, off, leaf) : NULL;
+	me = m;
+	if (!known) {
+		frame_lookup(r, pid, ip, leaf, buf, &fn, &mod, &me);
+		m = frame_file(r, pid, ip, leaf, &off);
+		if (m)
+			frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, &fn);
+		known = &fn;
+	}
+	module = user_module(table, known, me);
+	nf = known->n;
+	if (nf > room)
+		nf = room > 0 ? room : 1;
+	for (j = 0; j < nf; j++, n++) {
+		snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->frames[j].name);
+		if (known->unresolved & (1u << j))
+			*unresolved = true;
+		r->frames[n] = known->frames[j];
+		r->frames[n].name = r->names[n];
+		r->frames[n].module = module;
 	}
 	return n;
 }
@@ -1000,29 +1064,50 @@ static size_t key_len(const struct profile_key *k)
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
+/* A stack as on_stack sees it: spelt (tables keep frame ids only); NULL without memory. */
+static const char *stack_spelt(struct record *r, const struct stack_table *t,
+			       const struct stack_ref *ref)
+{
+	size_t len = r->spelt ? stack_table__spell(t, ref, r->spelt, r->spelt_cap) : SIZE_MAX;
+
+	if (len < r->spelt_cap)
+		return r->spelt;
+	len = len == SIZE_MAX ? 4096 : len + 1;
+	free(r->spelt);
+	r->spelt = malloc(len);
+	r->spelt_cap = r->spelt ? len : 0;
+	if (!r->spelt)
+		return NULL;
+	stack_table__spell(t, ref, r->spelt, r->spelt_cap);
+	return r->spelt;
+}
+
 static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
 		     const struct stack_count *c, bool *unresolved)
 {
 	struct stack_table *t = r->agg[k->event];
 	const struct stack_ref *stored = NULL;
-	size_t n = name_stack(r, k, t, unresolved);
+	size_t n;
 	int err;
+
+	/* Full: starts over, now that no frame being named points into it. */
+	if (frame_cache__len(r->frames_named) >= FRAME_CACHE_MAX)
+		frame_cache__clear(r->frames_named);
+	n = name_stack(r, k, t, unresolved);
 
 	r->win.symbolized++;
 	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
 	if (!err && r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(stored),
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_spelt(r, t, stored),
 				 c);
 	if (err || finish_cut_short(r))
 		return err;
 	/* Bounded like the tables (entries name stacks in them), and in memory: keys of deep
 	 * stacks run to a kilobyte. */
 	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events ||
-	    stack_cache__len(r->named) >= STACK_CACHE_MAX)
+	    stack_cache__bytes(r->named) >= STACK_CACHE_BYTES)
 		stack_cache__clear(r->named);
-	/* The cache keeps the table's stack as an opaque pointer. */
-	return stack_cache__add(r->named, k, key_len(k), version, (const char *)stored,
-				*unresolved);
+	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
 }
 
 /* A drained key's samples, in stacks. */
@@ -1045,15 +1130,15 @@ static bool add_known(struct record *r, const struct profile_key *k,
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	bool unresolved = false;
-	const struct stack_ref *known = (const struct stack_ref *)stack_cache__find(
-		r->named, k, key_len(k), version, &unresolved);
+	const struct stack_ref *known =
+		stack_cache__find(r->named, k, key_len(k), version, &unresolved);
 	struct stack_count c = {sum->samples, sum->weight};
 
 	if (!known || stack_table__add_ref(r->agg[k->event], known, &c))
 		return false;
 	if (r->opts.on_stack)
-		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid, stack_ref__folded(known),
-				 &c);
+		r->opts.on_stack(r->opts.on_stack_ctx, k->event, k->pid,
+				 stack_spelt(r, r->agg[k->event], known), &c);
 	r->win.cache_hits++;
 	count_key(r, k, sum, unresolved);
 	return true;
@@ -1123,6 +1208,12 @@ static int take_key(struct record *r, const struct profile_key *k, const struct 
 		return 0;
 	len = key_len(k);
 	need = pending_size(len);
+	/* What was named makes room. */
+	if (q->done && q->len + need > q->cap) {
+		memmove(q->buf, q->buf + q->done, q->len - q->done);
+		q->len -= q->done;
+		q->done = 0;
+	}
 	if (q->len + need > q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 65536;
 		char *buf;
@@ -1163,9 +1254,12 @@ static void pending_done(struct record *r)
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
 	stack_cache__sweep(r->named, key_stale, r);
-	/* Files unloaded: the pages they held go back to the system. */
-	if (symbolizer__sweep(r->sym))
+	/* Files unloaded: the pages they held go back to the system, and their addresses
+	 * may name other files from now on. */
+	if (symbolizer__sweep(r->sym)) {
+		frame_cache__clear(r->frames_named);
 		malloc_trim(0);
+	}
 }
 
 /* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */
@@ -1178,7 +1272,7 @@ static int pending_run(struct record *r, double deadline)
 		struct pending_key *e = (struct pending_key *)(q->buf + q->done);
 
 		/* The clock costs far less than naming a key. */
-		if (deadline >= 0 && monotonic_now() >= deadline)
+		if (deadline >= 0 && clock__monotonic() >= deadline)
 			return 0;
 		/* A whole key: frames past the captured ones read as zero. */
 		memset(r->one, 0, sizeof(*r->one));
@@ -1279,7 +1373,7 @@ static int drain_flip(struct record *r)
 	r->active ^= 1;
 	__atomic_store_n(&r->skel->bss->active_set, r->active, __ATOMIC_SEQ_CST);
 	wait_for_programs(r);
-	r->last_drain = monotonic_now();
+	r->last_drain = clock__monotonic();
 	/* The mappings of every sample in the old set are in the rings by now. */
 	if (r->tracker) {
 		err = tracker__process(r->tracker);

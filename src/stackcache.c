@@ -1,53 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0
+/* The record's naming caches (stackcache.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hashmap.h"
 #include "stackcache.h"
 
+/* ---- drained keys ---- */
+
 struct cache_entry {
-	struct cache_entry *next;
-	uint64_t hash, version;
-	const char *stack;
+	struct hashmap_entry node;
+	uint64_t version;
+	const struct stack_ref *stack;
 	size_t len;
 	bool unresolved;
 	uint64_t key[]; /* 8-byte aligned: read back as struct profile_key */
 };
 
-/* Chained, so that a sweep can unlink entries in place. */
 struct stack_cache {
-	struct cache_entry **buckets;
-	size_t nbuckets, nr;
+	struct hashmap map;
+	size_t bytes;
 };
 
-static uint64_t hash_key(const void *key, size_t len, uint64_t version)
-{
-	const unsigned char *p = key;
-	uint64_t h = 1469598103934665603ull ^ version;
-	size_t i;
+struct cache_key {
+	const void *key;
+	size_t len;
+	uint64_t version;
+};
 
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
+static bool cache_match(const struct hashmap_entry *he, const void *key, void *ctx)
+{
+	const struct cache_entry *e = hashmap_entry__of(he, struct cache_entry, node);
+	const struct cache_key *k = key;
+
+	(void)ctx;
+	return e->version == k->version && e->len == k->len && !memcmp(e->key, k->key, k->len);
+}
+
+static size_t entry_size(size_t len)
+{
+	return sizeof(struct cache_entry) + ((len + 7) & ~(size_t)7);
 }
 
 struct stack_cache *stack_cache__new(void)
 {
-	return calloc(1, sizeof(struct stack_cache));
+	struct stack_cache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		hashmap__init(&c->map, cache_match, NULL);
+	return c;
 }
 
 void stack_cache__clear(struct stack_cache *c)
 {
-	struct cache_entry *e, *next;
-	size_t i;
+	struct hashmap_iter it;
+	struct hashmap_entry *e;
 
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-		c->buckets[i] = NULL;
-	}
-	c->nr = 0;
+	hashmap_iter__init(&it, &c->map);
+	while ((e = hashmap_iter__next(&it)))
+		free(hashmap_entry__of(e, struct cache_entry, node));
+	/* The buckets go too: a full cache's array is as large as the cache. */
+	hashmap__exit(&c->map);
+	hashmap__init(&c->map, cache_match, NULL);
+	c->bytes = 0;
 }
 
 void stack_cache__free(struct stack_cache *c)
@@ -55,72 +70,50 @@ void stack_cache__free(struct stack_cache *c)
 	if (!c)
 		return;
 	stack_cache__clear(c);
-	free(c->buckets);
 	free(c);
 }
 
 size_t stack_cache__len(const struct stack_cache *c)
 {
-	return c->nr;
+	return hashmap__count(&c->map);
 }
 
-const char *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
-			      uint64_t version, bool *unresolved)
+size_t stack_cache__bytes(const struct stack_cache *c)
 {
-	uint64_t h = hash_key(key, len, version);
+	return c->bytes + c->map.nr_buckets * sizeof(void *);
+}
+
+const struct stack_ref *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
+					  uint64_t version, bool *unresolved)
+{
+	struct cache_key k = {key, len, version};
+	struct hashmap_entry *he = hashmap__find(&c->map, hash__bytes(key, len, version), &k);
 	const struct cache_entry *e;
 
-	if (!c->nbuckets)
+	if (!he)
 		return NULL;
-	for (e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next)
-		if (e->hash == h && e->version == version && e->len == len &&
-		    !memcmp(e->key, key, len)) {
-			*unresolved = e->unresolved;
-			return e->stack;
-		}
-	return NULL;
-}
-
-static int grow(struct stack_cache *c)
-{
-	size_t n = c->nbuckets ? c->nbuckets * 2 : 1024, i;
-	struct cache_entry **b = calloc(n, sizeof(*b)), *e, *next;
-
-	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (n - 1)];
-			b[e->hash & (n - 1)] = e;
-		}
-	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
-	return 0;
+	e = hashmap_entry__of(he, struct cache_entry, node);
+	*unresolved = e->unresolved;
+	return e->stack;
 }
 
 int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t version,
-		     const char *stack, bool unresolved)
+		     const struct stack_ref *stack, bool unresolved)
 {
-	struct cache_entry *e, **b;
+	struct cache_entry *e = malloc(entry_size(len));
 
-	if (c->nr + 1 > c->nbuckets && grow(c))
-		return -ENOMEM;
-	e = malloc(sizeof(*e) + len);
 	if (!e)
 		return -ENOMEM;
-	e->hash = hash_key(key, len, version);
 	e->version = version;
 	e->stack = stack;
 	e->len = len;
 	e->unresolved = unresolved;
 	memcpy(e->key, key, len);
-	b = &c->buckets[e->hash & (c->nbuckets - 1)];
-	e->next = *b;
-	*b = e;
-	c->nr++;
+	if (hashmap__add(&c->map, &e->node, hash__bytes(key, len, version))) {
+		free(e);
+		return -ENOMEM;
+	}
+	c->bytes += entry_size(len);
 	return 0;
 }
 
@@ -128,20 +121,175 @@ size_t stack_cache__sweep(struct stack_cache *c,
 			  bool (*stale)(const void *key, size_t len, uint64_t version, void *arg),
 			  void *arg)
 {
-	struct cache_entry **pp, *e;
-	size_t i, n = 0;
+	struct hashmap_iter it;
+	struct hashmap_entry *he;
+	size_t n = 0;
 
-	for (i = 0; i < c->nbuckets; i++) {
-		for (pp = &c->buckets[i]; (e = *pp);) {
-			if (!stale(e->key, e->len, e->version, arg)) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			free(e);
-			n++;
-		}
+	hashmap_iter__init(&it, &c->map);
+	while ((he = hashmap_iter__next(&it))) {
+		struct cache_entry *e = hashmap_entry__of(he, struct cache_entry, node);
+
+		if (!stale(e->key, e->len, e->version, arg))
+			continue;
+		hashmap__del(&c->map, he);
+		c->bytes -= entry_size(e->len);
+		free(e);
+		n++;
 	}
-	c->nr -= n;
 	return n;
+}
+
+/* ---- named frames ---- */
+
+struct frame_entry {
+	struct hashmap_entry node;
+	const void *obj, *path;
+	uint64_t off;
+	bool leaf;
+	struct frame_names names;		  /* its frames and strings point into data */
+	_Alignas(struct stack_frame) char data[]; /* n frames, then the strings */
+};
+
+struct frame_cache {
+	struct hashmap map;
+	size_t max;
+	uint64_t hits;
+};
+
+struct frame_key {
+	const void *obj, *path;
+	uint64_t off;
+	bool leaf;
+};
+
+static bool frame_match(const struct hashmap_entry *he, const void *key, void *ctx)
+{
+	const struct frame_entry *e = hashmap_entry__of(he, struct frame_entry, node);
+	const struct frame_key *k = key;
+
+	(void)ctx;
+	return e->off == k->off && e->obj == k->obj && e->path == k->path && e->leaf == k->leaf;
+}
+
+static uint64_t frame_hash(const struct frame_key *k)
+{
+	return hash__u64((uintptr_t)k->obj ^ hash__u64((uintptr_t)k->path) ^
+			 hash__u64(k->off * 2 + k->leaf));
+}
+
+struct frame_cache *frame_cache__new(size_t max)
+{
+	struct frame_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	hashmap__init(&c->map, frame_match, NULL);
+	c->max = max ? max : 1;
+	return c;
+}
+
+void frame_cache__clear(struct frame_cache *c)
+{
+	struct hashmap_iter it;
+	struct hashmap_entry *e;
+
+	hashmap_iter__init(&it, &c->map);
+	while ((e = hashmap_iter__next(&it)))
+		free(hashmap_entry__of(e, struct frame_entry, node));
+	hashmap__exit(&c->map);
+	hashmap__init(&c->map, frame_match, NULL);
+}
+
+void frame_cache__free(struct frame_cache *c)
+{
+	if (!c)
+		return;
+	frame_cache__clear(c);
+	free(c);
+}
+
+size_t frame_cache__len(const struct frame_cache *c)
+{
+	return hashmap__count(&c->map);
+}
+
+const struct frame_names *frame_cache__find(struct frame_cache *c, const void *obj,
+					    const void *path, uint64_t off, bool leaf)
+{
+	struct frame_key k = {obj, path, off, leaf};
+	struct hashmap_entry *he = hashmap__find(&c->map, frame_hash(&k), &k);
+
+	if (!he)
+		return NULL;
+	c->hits++;
+	return &hashmap_entry__of(he, struct frame_entry, node)->names;
+}
+
+/* The strings of names copied into text and pointed to from out (text NULL: only their
+ * size). */
+static size_t frame_text(const struct frame_names *names, char *text, struct frame_names *out)
+{
+	const char *src[3 * FRAME_CACHE_FRAMES + 2];
+	const char **dst[3 * FRAME_CACHE_FRAMES + 2];
+	size_t len = 0, i, n = 0, l;
+
+	for (i = 0; i < names->n; i++) {
+		src[n] = names->frames[i].name;
+		dst[n++] = out ? &out->frames[i].name : NULL;
+		src[n] = names->frames[i].function;
+		dst[n++] = out ? &out->frames[i].function : NULL;
+		src[n] = names->frames[i].file;
+		dst[n++] = out ? &out->frames[i].file : NULL;
+	}
+	src[n] = names->module;
+	dst[n++] = out ? &out->module : NULL;
+	src[n] = names->build_id;
+	dst[n++] = out ? &out->build_id : NULL;
+	for (i = 0; i < n; i++) {
+		if (!src[i])
+			continue;
+		l = strlen(src[i]) + 1;
+		if (text) {
+			memcpy(text + len, src[i], l);
+			*dst[i] = text + len;
+		}
+		len += l;
+	}
+	return len;
+}
+
+int frame_cache__add(struct frame_cache *c, const void *obj, const void *path, uint64_t off,
+		     bool leaf, const struct frame_names *names)
+{
+	struct frame_key k = {obj, path, off, leaf};
+	struct frame_names in = *names;
+	struct frame_entry *e;
+	size_t frames;
+
+	if (in.n > FRAME_CACHE_FRAMES)
+		in.n = FRAME_CACHE_FRAMES;
+	if (hashmap__count(&c->map) >= c->max)
+		return -ENOSPC;
+	frames = in.n * sizeof(*in.frames);
+	e = malloc(sizeof(*e) + frames + frame_text(&in, NULL, NULL));
+	if (!e)
+		return -ENOMEM;
+	e->obj = obj;
+	e->path = path;
+	e->off = off;
+	e->leaf = leaf;
+	e->names = in;
+	e->names.frames = (struct stack_frame *)e->data;
+	memcpy(e->names.frames, in.frames, frames);
+	frame_text(&in, e->data + frames, &e->names);
+	if (hashmap__add(&c->map, &e->node, frame_hash(&k))) {
+		free(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+uint64_t frame_cache__hits(const struct frame_cache *c)
+{
+	return c->hits;
 }

@@ -22,10 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "hashmap.h"
 #include "log.h"
+#include "symbolize/unwind-table.h"
 #include "unwind-loader.h"
 
-#define PROC_BUCKETS	1024
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
 /* A table no sample used for this long (unwind_used clock) may be evicted: about 1 s. */
@@ -36,11 +37,24 @@
  * that maps the file (a program run again and again), and at most this many. */
 #define UNWIND_HOLD_S	5
 #define UNWIND_HOLD_MAX 256
+/* Files up to this size, sampled before they were built, are built in the record loop. */
+#define UNWIND_INLINE_BYTES (2u << 20)
 
-/* One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room). */
+/*
+ * One file's table, in the kernel unless slot is UNWIND_NO_TABLE (no rows, no room, or not
+ * built yet). Its rows stay in user space only until they are in the kernel: the inner
+ * array (fd) is what is kept, and a file evicted is built again when a walk needs it.
+ */
 struct loaded {
-	struct loaded *next;
-	struct unwind_table *t;
+	struct loaded *next;	   /* every file, for the sweeps */
+	struct hashmap_entry node; /* by device and inode */
+	struct unwind_table *t;	   /* NULL: not built yet (system-wide: built once sampled) */
+	dev_t dev;
+	ino_t ino;
+	/* A mapping of the file (the last one seen): where it is opened to be built again. */
+	pid_t loc_pid;
+	unsigned long loc_start, loc_end;
+	int fd; /* its inner array while it has a slot, or -1 */
 	uint32_t slot, rows;
 	uint32_t tag; /* slot | serial << UNWIND_TABLE_SLOT_BITS: what process entries hold */
 	uint64_t bytes;
@@ -53,7 +67,7 @@ struct loaded {
 };
 
 struct proc {
-	struct proc *next;
+	struct hashmap_entry node; /* by pid */
 	pid_t pid;
 	uint64_t sig; /* fingerprint of the mapping list last synced */
 	struct loaded **files;
@@ -95,10 +109,12 @@ struct builder {
 	struct build *builds; /* outstanding, oldest first */
 };
 
-/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S). */
+/* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S), with its
+ * inner array (fd, or -1): the next process that maps the file needs no build. */
 struct hold {
 	struct unwind_table *t;
 	double until;
+	int fd;
 };
 
 /* A change to the outer map, applied in one batch per sync (each update of a map-in-map
@@ -124,7 +140,8 @@ struct unwind_loader {
 	struct unwind_loader_opts o;
 	struct unwind_cache *cache;
 	struct loaded *loaded;
-	struct proc *procs[PROC_BUCKETS];
+	struct hashmap files; /* struct loaded by device and inode */
+	struct hashmap procs; /* struct proc by pid */
 	pid_t *touched;
 	size_t nr_touched, cap_touched;
 	pid_t last_prepared; /* where the next sync's slice starts (round robin) */
@@ -154,6 +171,52 @@ struct unwind_loader {
 	struct denied denied[DENIED_SLOTS];
 };
 
+struct file_key {
+	dev_t dev;
+	ino_t ino;
+};
+
+static uint64_t file_hash(dev_t dev, ino_t ino)
+{
+	return hash__u64(((uint64_t)dev << 32) ^ ino);
+}
+
+static bool file_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	const struct loaded *f = hashmap_entry__of(e, struct loaded, node);
+	const struct file_key *k = key;
+
+	return f->dev == k->dev && f->ino == k->ino;
+}
+
+static struct loaded *file_find(const struct unwind_loader *l, dev_t dev, ino_t ino)
+{
+	struct file_key k = {dev, ino};
+	struct hashmap_entry *e = hashmap__find(&l->files, file_hash(dev, ino), &k);
+
+	return e ? hashmap_entry__of(e, struct loaded, node) : NULL;
+}
+
+static bool proc_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	return hashmap_entry__of(e, struct proc, node)->pid == *(const pid_t *)key;
+}
+
+static struct proc *proc_find(const struct unwind_loader *l, pid_t pid)
+{
+	struct hashmap_entry *e = hashmap__find(&l->procs, hash__u64(pid), &pid);
+
+	return e ? hashmap_entry__of(e, struct proc, node) : NULL;
+}
+
+/* The next process of an iteration over all of them, or NULL. */
+static struct proc *proc_next(struct hashmap_iter *it)
+{
+	struct hashmap_entry *e = hashmap_iter__next(it);
+
+	return e ? hashmap_entry__of(e, struct proc, node) : NULL;
+}
+
 struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 {
 	struct unwind_loader *l = calloc(1, sizeof(*l));
@@ -162,6 +225,8 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 		return NULL;
 	l->o = *opts;
 	l->empty_fd = -1;
+	hashmap__init(&l->files, file_match, NULL);
+	hashmap__init(&l->procs, proc_match, NULL);
 	l->bt = calloc(1, sizeof(*l->bt));
 	if (!l->bt) {
 		free(l);
@@ -298,14 +363,38 @@ static void miss_clear(struct unwind_loader *l, struct loaded *f)
 	f->miss = -1;
 }
 
-/* Keep a reference to t a while (passed in), for the next process that maps its file. */
-static void hold(struct unwind_loader *l, struct unwind_table *t)
+static void hold_drop(struct unwind_loader *l, struct hold *h)
+{
+	unwind_cache__put(l->cache, h->t);
+	if (h->fd >= 0)
+		close(h->fd);
+}
+
+/* Keep a reference to t a while (passed in, with its inner array fd or -1), for the next
+ * process that maps its file. */
+static void hold(struct unwind_loader *l, struct unwind_table *t, int fd)
 {
 	if (l->nr_holds == UNWIND_HOLD_MAX) {
-		unwind_cache__put(l->cache, l->holds[0].t);
+		hold_drop(l, &l->holds[0]);
 		memmove(l->holds, l->holds + 1, --l->nr_holds * sizeof(*l->holds));
 	}
-	l->holds[l->nr_holds++] = (struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S};
+	l->holds[l->nr_holds++] =
+		(struct hold){.t = t, .until = mono_now() + UNWIND_HOLD_S, .fd = fd};
+}
+
+/* The inner array held for t, taken over, or -1. */
+static int hold_take_fd(struct unwind_loader *l, const struct unwind_table *t)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < l->nr_holds; i++)
+		if (l->holds[i].t == t && l->holds[i].fd >= 0) {
+			fd = l->holds[i].fd;
+			l->holds[i].fd = -1;
+			return fd;
+		}
+	return -1;
 }
 
 static void holds_expire(struct unwind_loader *l, bool all)
@@ -314,7 +403,7 @@ static void holds_expire(struct unwind_loader *l, bool all)
 	size_t n = 0;
 
 	while (n < l->nr_holds && (all || l->holds[n].until <= now))
-		unwind_cache__put(l->cache, l->holds[n++].t);
+		hold_drop(l, &l->holds[n++]);
 	memmove(l->holds, l->holds + n, (l->nr_holds - n) * sizeof(*l->holds));
 	l->nr_holds -= n;
 }
@@ -328,6 +417,8 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 	for (pp = &l->loaded; *pp != f; pp = &(*pp)->next)
 		;
 	*pp = f->next;
+	if (file_find(l, f->dev, f->ino) == f)
+		hashmap__del(&l->files, &f->node);
 	if (f->slot != UNWIND_NO_TABLE) {
 		slot_change(l, f->slot, -1);
 		bit_clear(l->slots, f->slot);
@@ -336,7 +427,10 @@ static void file_put(struct unwind_loader *l, struct loaded *f)
 		l->st.bytes -= f->bytes;
 	}
 	miss_clear(l, f);
-	hold(l, f->t);
+	if (f->t)
+		hold(l, f->t, f->fd);
+	else if (f->fd >= 0)
+		close(f->fd);
 	free(f->path);
 	free(f);
 }
@@ -386,18 +480,17 @@ static void builder_put(struct builder *bt)
 
 void unwind_loader__free(struct unwind_loader *l)
 {
-	int b;
+	struct hashmap_iter it;
+	struct proc *p;
 
 	if (!l)
 		return;
 	builder_put(l->bt);
-	for (b = 0; b < PROC_BUCKETS; b++)
-		while (l->procs[b]) {
-			struct proc *p = l->procs[b];
-
-			l->procs[b] = p->next;
-			proc_free(l, p);
-		}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it))) {
+		hashmap__del(&l->procs, &p->node);
+		proc_free(l, p);
+	}
 	while (l->nr_warm)
 		unwind_cache__put(l->cache, l->warm[--l->nr_warm]);
 	holds_expire(l, true);
@@ -412,6 +505,8 @@ void unwind_loader__free(struct unwind_loader *l)
 	free(l->changes);
 	free(l->ready);
 	free(l->allowed);
+	hashmap__exit(&l->procs);
+	hashmap__exit(&l->files);
 	unwind_cache__free(l->cache);
 	free(l->touched);
 	free(l);
@@ -565,12 +660,11 @@ static int rules_sync(struct unwind_loader *l)
 	return 0;
 }
 
-/* The rows in an mmapped inner array (one copy, no syscall per row), then its slot. */
-static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, size_t n, size_t bytes,
-		     int slot)
+/* The rows in an mmapped inner array (one copy, no syscall per row): its fd. */
+static int rows_new(const struct unwind_row *rows, size_t n, size_t bytes)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	int fd, err = 0;
+	int fd, err;
 	void *mem;
 
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "pmuprof_uwrows", sizeof(uint32_t),
@@ -580,14 +674,28 @@ static int rows_load(struct unwind_loader *l, const struct unwind_row *rows, siz
 	mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
 		err = -errno;
-	} else {
-		memcpy(mem, rows, n * sizeof(*rows));
-		munmap(mem, bytes);
-		err = slot_change(l, slot, fd);
-	}
-	if (err)
 		close(fd);
-	return err;
+		return err;
+	}
+	memcpy(mem, rows, n * sizeof(*rows));
+	munmap(mem, bytes);
+	return fd;
+}
+
+/* The inner array of f goes into slot at the next flush; f keeps one of its own. */
+static int rows_load(struct unwind_loader *l, struct loaded *f, const struct unwind_row *rows,
+		     size_t n, size_t bytes, int slot)
+{
+	int fd;
+
+	if (f->fd < 0)
+		f->fd = rows_new(rows, n, bytes);
+	if (f->fd < 0)
+		return f->fd;
+	fd = dup(f->fd);
+	if (fd < 0)
+		return -errno;
+	return slot_change(l, slot, fd);
 }
 
 /* The mappings of slot in a process entry now have no table (the file's miss clock). */
@@ -619,19 +727,19 @@ static void procs_unref(struct unwind_loader *l, const struct loaded *f, uint32_
 {
 	uint32_t miss = f->miss >= 0 ? f->miss + 1 : 0;
 	struct unwind_proc *e = malloc(sizeof(*e));
+	struct hashmap_iter it;
 	struct proc *p;
-	int b;
 
-	for (b = 0; b < PROC_BUCKETS; b++)
-		for (p = l->procs[b]; p; p = p->next) {
-			if (p->next_entry)
-				entry_unref(p->next_entry, slot, miss);
-			if (!e || !p->in_kernel || !holds(p, f) ||
-			    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
-				continue;
-			entry_unref(e, slot, miss);
-			bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
-		}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it))) {
+		if (p->next_entry)
+			entry_unref(p->next_entry, slot, miss);
+		if (!e || !p->in_kernel || !holds(p, f) ||
+		    bpf_map_lookup_elem(l->o.procs_fd, &p->pid, e))
+			continue;
+		entry_unref(e, slot, miss);
+		bpf_map_update_elem(l->o.procs_fd, &p->pid, e, BPF_EXIST);
+	}
 	free(e);
 }
 
@@ -661,6 +769,10 @@ static void evict(struct unwind_loader *l, struct loaded *f)
 		l->cap_retired = cap;
 	}
 	f->slot = UNWIND_NO_TABLE;
+	/* Its rows are gone from user space: built again when a walk needs the file. */
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
 	miss_set(l, f);
 	procs_unref(l, f, slot);
 	slot_change(l, slot, -1);
@@ -700,6 +812,9 @@ static void evict_for(struct unwind_loader *l, uint64_t need)
 	}
 }
 
+static void file_rebuild(struct unwind_loader *l, struct loaded *f);
+static void file_attach(struct unwind_loader *l, struct loaded *f, struct unwind_table *t);
+
 static void table_load(struct unwind_loader *l, struct loaded *f)
 {
 	size_t page = sysconf(_SC_PAGESIZE), n, bytes;
@@ -710,6 +825,14 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 	n = unwind_table__rows(f->t, &rows);
 	if (!n || n > UNWIND_MAX_ROWS)
 		return;
+	/* Rows dropped once loaded: the array a hold kept, else the file built again. */
+	if (!rows && f->fd < 0)
+		f->fd = hold_take_fd(l, f->t);
+	if (!rows && f->fd < 0) {
+		miss_set(l, f);
+		file_rebuild(l, f);
+		return;
+	}
 	bytes = (n * sizeof(*rows) + page - 1) / page * page;
 	if (l->used + bytes > l->o.memory)
 		evict_for(l, bytes);
@@ -719,14 +842,19 @@ static void table_load(struct unwind_loader *l, struct loaded *f)
 			l->st.no_fit_files++;
 			l->st.no_fit_bytes += bytes;
 		}
+		if (f->fd >= 0 && !rows)
+			close(f->fd); /* outside the budget: built again when it fits */
+		if (!rows)
+			f->fd = -1;
 		miss_set(l, f);
 		return;
 	}
-	if (rules_sync(l) || rows_load(l, rows, n, bytes, slot)) {
+	if (rules_sync(l) || rows_load(l, f, rows, n, bytes, slot)) {
 		bit_clear(l->slots, slot);
 		l->st.failed++;
 		return;
 	}
+	unwind_table__drop_rows(f->t);
 	if (f->no_fit) {
 		f->no_fit = false;
 		l->st.no_fit_files--;
@@ -852,72 +980,172 @@ static void build_queue(struct unwind_loader *l, int fd, const struct stat *st, 
 }
 
 /* The file behind a mapping, as the symbolizer opens it: the very file mapped. Its table
- * from the cache; a file not built yet is queued for the builder thread (NULL now, the
- * process synced again when it is done). */
-static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+ * from the cache, else NULL with the file open at *fd (-1: no file) and its *st. */
+static struct unwind_table *table_of(struct unwind_loader *l, pid_t pid, const struct map_entry *m,
+				     struct stat *st, int *fd)
 {
 	struct unwind_table *t;
-	struct stat st;
 	char path[128];
-	int fd;
 
+	*fd = -1;
+	memset(st, 0, sizeof(*st));
 	if (!strcmp(m->path, "[vdso]"))
 		return unwind_cache__get_vdso(l->cache);
 	if (m->path[0] != '/')
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", l->o.proc_root, pid, m->start,
 		 m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(*fd, st) || !S_ISREG(st->st_mode)) {
+		close(*fd);
+		*fd = -1;
 		return NULL;
 	}
-	t = unwind_cache__find(l->cache, fd);
-	if (t)
-		close(fd);
-	else
-		build_queue(l, fd, &st, pid);
+	t = unwind_cache__find(l->cache, *fd);
+	if (t) {
+		close(*fd);
+		*fd = -1;
+	}
 	return t;
 }
 
-/* A reference to the loaded table of a mapping's file (loading it once), or NULL. */
-static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
+static void procs_resync(struct unwind_loader *l, const struct loaded *f);
+
+/* f's table, built (one reference, taken): loaded, and its processes synced again. */
+static void file_attach(struct unwind_loader *l, struct loaded *f, struct unwind_table *t)
 {
-	struct unwind_table *t = table_of(l, pid, m);
+	if (!f->t)
+		f->t = t;
+	else
+		hold(l, t, -1); /* f->t is t, its rows filled again */
+	if (f->slot == UNWIND_NO_TABLE) {
+		table_load(l, f);
+		if (f->slot != UNWIND_NO_TABLE)
+			procs_resync(l, f);
+	}
+}
+
+/* Build f's file again (its rows were dropped and its array is gone), opened through the
+ * last mapping seen; its processes are synced again once it is built. */
+static void file_rebuild(struct unwind_loader *l, struct loaded *f)
+{
+	char path[128];
+	struct stat st;
+	int fd;
+
+	if (f->loc_pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", l->o.proc_root, f->loc_pid,
+		 f->loc_start, f->loc_end);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	/* The pid may name another process by now: the same file or nothing. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_dev != f->dev || st.st_ino != f->ino) {
+		close(fd);
+		return;
+	}
+	/* A small file never built, sampled now: built here in a few milliseconds rather than
+	 * behind a large one in the builder thread. */
+	if (!f->t && st.st_size <= UNWIND_INLINE_BYTES) {
+		struct unwind_table *t = unwind_cache__get(l->cache, fd, -1);
+
+		close(fd);
+		if (t)
+			file_attach(l, f, t);
+		else
+			l->st.failed++;
+		return;
+	}
+	build_queue(l, fd, &st, f->loc_pid);
+}
+
+static struct loaded *file_by_table(const struct unwind_loader *l, const struct unwind_table *t)
+{
 	struct loaded *f;
 
-	if (!t)
+	for (f = l->loaded; f && f->t != t; f = f->next)
+		;
+	return f;
+}
+
+static struct loaded *file_new(struct unwind_loader *l, struct unwind_table *t,
+			       const struct stat *st, const struct map_entry *m)
+{
+	struct loaded *f = calloc(1, sizeof(*f));
+
+	if (!f)
 		return NULL;
-	for (f = l->loaded; f; f = f->next)
-		if (f->t == t) {
-			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
-			f->refs++;
-			return f;
-		}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		unwind_cache__put(l->cache, t);
-		return NULL;
-	}
 	f->t = t;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
 	f->refs = 1;
 	f->miss = -1;
+	f->fd = -1;
+	f->slot = UNWIND_NO_TABLE;
 	f->path = strdup(m->path ? m->path : "?");
-	table_load(l, f);
+	if (!file_find(l, f->dev, f->ino) &&
+	    hashmap__add(&l->files, &f->node, file_hash(f->dev, f->ino))) {
+		free(f->path);
+		free(f);
+		return NULL;
+	}
 	f->next = l->loaded;
 	l->loaded = f;
 	return f;
 }
 
-static struct proc **proc_slot(struct unwind_loader *l, pid_t pid)
+/*
+ * A reference to the loaded table of a mapping's file (loading it once), or NULL. A file
+ * not built yet is built in the builder thread: at once for a per-task record (its
+ * processes' first samples are whole), and in a system-wide one only once a walk needed
+ * it (its miss clock moved): most files every process maps are never sampled.
+ */
+static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct map_entry *m)
 {
-	struct proc **pp = &l->procs[(uint32_t)pid % PROC_BUCKETS];
+	struct stat st;
+	int fd;
+	struct unwind_table *t = table_of(l, pid, m, &st, &fd);
+	struct loaded *f;
 
-	while (*pp && (*pp)->pid != pid)
-		pp = &(*pp)->next;
-	return pp;
+	if (!t && fd < 0)
+		return NULL;
+	f = file_find(l, st.st_dev, st.st_ino);
+	if (f && t && f->t && f->t != t)
+		f = NULL; /* another table for this inode: looked for by table below */
+	if (!f && t)
+		f = file_by_table(l, t); /* the same file under another inode (build id) */
+	if (f) {
+		if (t && !f->t)
+			file_attach(l, f, t); /* built meanwhile (a prewarmed file) */
+		else if (t)
+			unwind_cache__put(l->cache, t); /* one cache reference per loaded file */
+		if (fd >= 0)
+			close(fd);
+		f->refs++;
+	} else {
+		f = file_new(l, t, &st, m);
+		if (!f) {
+			unwind_cache__put(l->cache, t);
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		if (t)
+			table_load(l, f);
+		else if (!l->restricted)
+			miss_set(l, f);
+		if (fd >= 0 && (l->restricted || f->miss < 0))
+			build_queue(l, fd, &st, pid);
+		else if (fd >= 0)
+			close(fd);
+	}
+	f->loc_pid = pid;
+	f->loc_start = m->start;
+	f->loc_end = m->end;
+	return f;
 }
 
 static uint64_t fingerprint(const struct map_entry *maps, size_t nr)
@@ -934,11 +1162,9 @@ static uint64_t fingerprint(const struct map_entry *maps, size_t nr)
 	return h ^ nr;
 }
 
-static void proc_drop(struct unwind_loader *l, struct proc **pp)
+static void proc_drop(struct unwind_loader *l, struct proc *p)
 {
-	struct proc *p = *pp;
-
-	*pp = p->next;
+	hashmap__del(&l->procs, &p->node);
 	bpf_map_delete_elem(l->o.procs_fd, &p->pid);
 	l->used -= PROC_BYTES;
 	l->st.procs--;
@@ -962,8 +1188,10 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 		um->start = maps[i].start;
 		um->end = maps[i].end;
 		um->table = UNWIND_NO_TABLE;
-		if (files[i] &&
-		    !unwind_table__load_bias(files[i]->t, maps[i].start, maps[i].pgoff, &bias)) {
+		if (files[i] && !files[i]->t) {
+			um->rows = files[i]->miss >= 0 ? files[i]->miss + 1 : 0;
+		} else if (files[i] && !unwind_table__load_bias(files[i]->t, maps[i].start,
+								maps[i].pgoff, &bias)) {
 			um->bias = bias;
 			if (files[i]->slot != UNWIND_NO_TABLE) {
 				um->table = files[i]->tag;
@@ -997,7 +1225,7 @@ static int ready_add(struct unwind_loader *l, struct proc *p)
  * slots queued. An exited process is dropped here. */
 static int sync_prepare(struct unwind_loader *l, pid_t pid)
 {
-	struct proc **pp = proc_slot(l, pid), *p = *pp;
+	struct proc *p = proc_find(l, pid);
 	const struct map_entry *maps;
 	uint64_t sig, lo, hi;
 	size_t nr, cap;
@@ -1005,7 +1233,7 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (!maps) {
 		if (p)
-			proc_drop(l, pp);
+			proc_drop(l, p);
 		return 0;
 	}
 	if (aspaces__live_window(l->o.as, pid, &lo, &hi))
@@ -1023,7 +1251,10 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 		if (!p)
 			return -ENOMEM;
 		p->pid = pid;
-		*pp = p;
+		if (hashmap__add(&l->procs, &p->node, hash__u64(pid))) {
+			free(p);
+			return -ENOMEM;
+		}
 		l->used += PROC_BYTES;
 		l->st.procs++;
 	}
@@ -1065,12 +1296,10 @@ static void sync_commit(struct unwind_loader *l, struct proc *p)
 	} else if (!p->in_kernel) {
 		/* The hash is full: not profiled with tables (counted), tried again if it maps
 		 * something new. */
-		struct proc **pp = proc_slot(l, p->pid);
-
 		l->st.no_fit_procs++;
 		p->files = NULL;
 		p->nr = 0;
-		*pp = p->next;
+		hashmap__del(&l->procs, &p->node);
 		l->used -= PROC_BYTES;
 		l->st.procs--;
 		free(p);
@@ -1128,6 +1357,18 @@ static int retire_flush(struct unwind_loader *l, int err)
 	return err;
 }
 
+/* A table built (one reference): the file waiting for it takes it and loads it. */
+static void build_attach(struct unwind_loader *l, const struct build *b, struct unwind_table *t)
+{
+	struct loaded *f;
+
+	f = file_find(l, b->dev, b->ino);
+	if (f && (!f->t || f->t == t))
+		file_attach(l, f, t);
+	else
+		hold(l, t, -1);
+}
+
 /* Finished builds into the cache (held a while), their processes synced again. */
 static void builds_collect(struct unwind_loader *l)
 {
@@ -1146,12 +1387,12 @@ static void builds_collect(struct unwind_loader *l)
 			struct unwind_table *t = unwind_cache__adopt(l->cache, b->t, b->rules);
 
 			if (t)
-				hold(l, t);
+				build_attach(l, b, t);
 		} else {
 			l->st.failed++;
 		}
 		for (i = 0; i < b->nr_waiters; i++) {
-			struct proc *p = *proc_slot(l, b->waiters[i]);
+			struct proc *p = proc_find(l, b->waiters[i]);
 
 			if (p)
 				p->sig = 0; /* same mappings, a table more */
@@ -1188,15 +1429,15 @@ int unwind_loader__settle(struct unwind_loader *l, double timeout_s,
 /* The processes mapping f take its new table at this sync. */
 static void procs_resync(struct unwind_loader *l, const struct loaded *f)
 {
+	struct hashmap_iter it;
 	struct proc *p;
-	int b;
 
-	for (b = 0; b < PROC_BUCKETS; b++)
-		for (p = l->procs[b]; p; p = p->next)
-			if (holds(p, f)) {
-				p->sig = 0;
-				unwind_loader__touch(l, p->pid);
-			}
+	hashmap_iter__init(&it, &l->procs);
+	while ((p = proc_next(&it)))
+		if (holds(p, f)) {
+			p->sig = 0;
+			unwind_loader__touch(l, p->pid);
+		}
 }
 
 /* Files without a table that a walk needed since they were last tried: load them, making
@@ -1212,6 +1453,10 @@ static void reload_missed(struct unwind_loader *l)
 		    l->used_clock[UNWIND_MAX_TABLES + f->miss] <= f->since)
 			continue;
 		f->since = clock_now();
+		if (!f->t) {
+			file_rebuild(l, f); /* sampled in a file not built yet: build it now */
+			continue;
+		}
 		table_load(l, f);
 		if (f->slot != UNWIND_NO_TABLE)
 			procs_resync(l, f);

@@ -54,7 +54,7 @@ void signals__install(void (*on_stop)(int), void (*on_child)(int))
 	sigaction(SIGCHLD, &sa, NULL);
 }
 
-double monotonic_now(void)
+double clock__monotonic(void)
 {
 	struct timespec ts;
 
@@ -211,7 +211,7 @@ static void fds__cloexec_own(void)
 
 int command__stop(pid_t pid, int sig, double grace, int *status)
 {
-	double until = monotonic_now() + grace;
+	double until = clock__monotonic() + grace;
 	pid_t r;
 
 	kill(pid, sig);
@@ -221,7 +221,7 @@ int command__stop(pid_t pid, int sig, double grace, int *status)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (r == 0 && sig != SIGKILL && monotonic_now() >= until) {
+		if (r == 0 && sig != SIGKILL && clock__monotonic() >= until) {
 			/* It ignored the signal: the record must still end on time. */
 			sig = SIGKILL;
 			kill(pid, SIGKILL);

@@ -52,7 +52,7 @@ bool process__exited(pid_t pid);
 void signals__install(void (*on_stop)(int), void (*on_child)(int));
 
 /* CLOCK_MONOTONIC in seconds. */
-double monotonic_now(void);
+double clock__monotonic(void);
 
 /*
  * JSON through json-c. Bytes that are not UTF-8 become U+FFFD (JSON text is Unicode;

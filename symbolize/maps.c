@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "hashmap.h"
+#include "strset.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
 
@@ -21,7 +23,7 @@
  * a clock tick. Samples carry the exact start time and pick the generation it falls in.
  */
 struct aspace {
-	struct aspace *next; /* bucket chain */
+	struct hashmap_entry node; /* keyed by pid: the generations of a pid share a key */
 	pid_t pid;
 	bool dead, wild; /* exited; start time unknown */
 	uint64_t lo, hi; /* start time window */
@@ -41,13 +43,6 @@ struct aspace {
 	bool reloaded; /* /proc/PID/maps read again for an address it did not map */
 };
 
-struct interned {
-	struct interned *next;
-	char s[];
-};
-
-#define INTERN_BUCKETS 1024
-
 /* Generations kept at most: beyond, new ones are counted, not kept (memory bound). */
 #define ASPACES_MAX_PIDS 65536
 /* A FORK record follows the start time it reports by far less than this. */
@@ -56,8 +51,7 @@ struct interned {
 #define WILD_DISTANCE_NS 1000000000ull
 
 struct aspaces {
-	struct aspace **buckets; /* chained on pid */
-	size_t nbuckets, used;
+	struct hashmap by_pid; /* every generation */
 	size_t max_pids;
 	uint64_t seq;
 	uint64_t dropped; /* generations not tracked because of the bound */
@@ -65,27 +59,19 @@ struct aspaces {
 	uint64_t versions; /* the last version handed out */
 	pid_t sel_pid;	   /* aspaces__select(): lookups of sel_pid use generation sel_gen */
 	uint64_t sel_gen;
-	char *proc_root; /* NULL: /proc */
-	struct interned *strs[INTERN_BUCKETS];
+	char *proc_root;      /* NULL: /proc */
+	struct strset *paths; /* of mappings, shared by every generation */
 };
 
 static const char *intern(struct aspaces *as, const char *s)
 {
-	uint32_t b = sym_hash_str(s) % INTERN_BUCKETS;
-	struct interned *i;
-	size_t len;
+	return strset__intern(as->paths, s, strlen(s));
+}
 
-	for (i = as->strs[b]; i; i = i->next)
-		if (!strcmp(i->s, s))
-			return i->s;
-	len = strlen(s);
-	i = malloc(sizeof(*i) + len + 1);
-	if (!i)
-		return NULL;
-	memcpy(i->s, s, len + 1);
-	i->next = as->strs[b];
-	as->strs[b] = i;
-	return i->s;
+static bool pid_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	(void)ctx;
+	return hashmap_entry__of(e, struct aspace, node)->pid == *(const pid_t *)key;
 }
 
 struct aspaces *aspaces__new(void)
@@ -94,11 +80,11 @@ struct aspaces *aspaces__new(void)
 
 	if (!as)
 		return NULL;
-	as->nbuckets = 256;
 	as->max_pids = ASPACES_MAX_PIDS;
 	as->sel_pid = -1;
-	as->buckets = calloc(as->nbuckets, sizeof(*as->buckets));
-	if (!as->buckets) {
+	hashmap__init(&as->by_pid, pid_match, NULL);
+	as->paths = strset__new();
+	if (!as->paths) {
 		free(as);
 		return NULL;
 	}
@@ -116,33 +102,33 @@ static void aspace__free(struct aspace *a)
 
 void aspaces__free(struct aspaces *as)
 {
-	struct aspace *a, *n;
-	size_t i;
+	struct hashmap_iter it;
+	struct hashmap_entry *e;
 
 	if (!as)
 		return;
-	for (i = 0; i < as->nbuckets; i++) {
-		for (a = as->buckets[i]; a; a = n) {
-			n = a->next;
-			aspace__free(a);
-		}
-	}
-	free(as->buckets);
+	hashmap_iter__init(&it, &as->by_pid);
+	while ((e = hashmap_iter__next(&it)))
+		aspace__free(hashmap_entry__of(e, struct aspace, node));
+	hashmap__exit(&as->by_pid);
 	free(as->proc_root);
-	for (i = 0; i < INTERN_BUCKETS; i++) {
-		struct interned *n, *p = as->strs[i];
-
-		for (; p; p = n) {
-			n = p->next;
-			free(p);
-		}
-	}
+	strset__free(as->paths);
 	free(as);
 }
 
-static struct aspace **bucket(const struct aspaces *as, pid_t pid)
+/* The generations of pid: the first, then each next one (NULL at the end). */
+static struct aspace *gen_first(const struct aspaces *as, pid_t pid)
 {
-	return &as->buckets[((uint32_t)pid * 2654435761u) & (as->nbuckets - 1)];
+	struct hashmap_entry *e = hashmap__find(&as->by_pid, hash__u64(pid), &pid);
+
+	return e ? hashmap_entry__of(e, struct aspace, node) : NULL;
+}
+
+static struct aspace *gen_next(const struct aspaces *as, const struct aspace *a)
+{
+	struct hashmap_entry *e = hashmap__find_next(&as->by_pid, &a->node, &a->pid);
+
+	return e ? hashmap_entry__of(e, struct aspace, node) : NULL;
 }
 
 /* The newest generation of pid, alive or not. */
@@ -150,8 +136,8 @@ static struct aspace *latest(const struct aspaces *as, pid_t pid)
 {
 	struct aspace *a, *best = NULL;
 
-	for (a = *bucket(as, pid); a; a = a->next)
-		if (a->pid == pid && (!best || a->seq > best->seq))
+	for (a = gen_first(as, pid); a; a = gen_next(as, a))
+		if (!best || a->seq > best->seq)
 			best = a;
 	return best;
 }
@@ -171,9 +157,7 @@ static struct aspace *by_gen(const struct aspaces *as, pid_t pid, uint64_t gen)
 	struct aspace *a, *best = NULL;
 	uint64_t d, bd = 0;
 
-	for (a = *bucket(as, pid); a; a = a->next) {
-		if (a->pid != pid)
-			continue;
+	for (a = gen_first(as, pid); a; a = gen_next(as, a)) {
 		d = distance(a, gen);
 		if (!best || d < bd || (d == bd && a->seq > best->seq)) {
 			best = a;
@@ -183,40 +167,16 @@ static struct aspace *by_gen(const struct aspaces *as, pid_t pid, uint64_t gen)
 	return best;
 }
 
-static int grow(struct aspaces *as)
-{
-	size_t n = as->nbuckets * 2, i;
-	struct aspace **b = calloc(n, sizeof(*b)), *a, *next;
-
-	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < as->nbuckets; i++) {
-		for (a = as->buckets[i]; a; a = next) {
-			size_t h = ((uint32_t)a->pid * 2654435761u) & (n - 1);
-
-			next = a->next;
-			a->next = b[h];
-			b[h] = a;
-		}
-	}
-	free(as->buckets);
-	as->buckets = b;
-	as->nbuckets = n;
-	return 0;
-}
-
 /* A new generation of pid. -ENOSPC beyond the bound (counted), -ENOMEM. */
 static int gen_new(struct aspaces *as, pid_t pid, uint64_t lo, uint64_t hi, bool wild,
 		   struct aspace **out)
 {
-	struct aspace *a, **b;
+	struct aspace *a;
 
-	if (as->used >= as->max_pids) {
+	if (hashmap__count(&as->by_pid) >= as->max_pids) {
 		as->dropped++;
 		return -ENOSPC;
 	}
-	if (as->used + 1 > as->nbuckets * 2 && grow(as))
-		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -226,10 +186,10 @@ static int gen_new(struct aspaces *as, pid_t pid, uint64_t lo, uint64_t hi, bool
 	a->wild = wild;
 	a->seq = ++as->seq;
 	a->version = ++as->versions;
-	b = bucket(as, pid);
-	a->next = *b;
-	*b = a;
-	as->used++;
+	if (hashmap__add(&as->by_pid, &a->node, hash__u64(pid))) {
+		free(a);
+		return -ENOMEM;
+	}
 	*out = a;
 	return 0;
 }
@@ -253,7 +213,7 @@ bool aspaces__has(const struct aspaces *as, pid_t pid)
 
 size_t aspaces__nr_pids(const struct aspaces *as)
 {
-	return as->used;
+	return hashmap__count(&as->by_pid);
 }
 
 uint64_t aspaces__dropped(const struct aspaces *as)
@@ -496,27 +456,26 @@ void aspaces__exit(struct aspaces *as, pid_t pid, uint64_t time)
 
 size_t aspaces__reap(struct aspaces *as, uint64_t before)
 {
-	struct aspace **pp, *a;
-	size_t i, n = 0;
+	struct hashmap_iter it;
+	struct hashmap_entry *e;
+	size_t n = 0;
 
-	for (i = 0; i < as->nbuckets; i++) {
-		for (pp = &as->buckets[i]; (a = *pp);) {
-			if (a->old_maps && a->exec_time < before) {
-				free(a->old_maps);
-				a->old_maps = NULL;
-				a->old_nr = 0;
-				a->version = ++as->versions;
-			}
-			if (!a->dead || a->died >= before) {
-				pp = &a->next;
-				continue;
-			}
-			*pp = a->next;
-			aspace__free(a);
-			n++;
+	hashmap_iter__init(&it, &as->by_pid);
+	while ((e = hashmap_iter__next(&it))) {
+		struct aspace *a = hashmap_entry__of(e, struct aspace, node);
+
+		if (a->old_maps && a->exec_time < before) {
+			free(a->old_maps);
+			a->old_maps = NULL;
+			a->old_nr = 0;
+			a->version = ++as->versions;
 		}
+		if (!a->dead || a->died >= before)
+			continue;
+		hashmap__del(&as->by_pid, e);
+		aspace__free(a);
+		n++;
 	}
-	as->used -= n;
 	as->reaped += n;
 	return n;
 }
@@ -727,18 +686,20 @@ struct jitmap **aspaces__jit_slot(struct aspaces *as, pid_t pid, bool *read)
 
 void aspaces__for_each_obj(const struct aspaces *as, void (*fn)(void *obj, void *arg), void *arg)
 {
-	const struct aspace *a;
-	size_t i, j;
+	struct hashmap_iter it;
+	struct hashmap_entry *e;
+	size_t j;
 
-	for (i = 0; i < as->nbuckets; i++) {
-		for (a = as->buckets[i]; a; a = a->next) {
-			for (j = 0; j < a->nr; j++)
-				if (a->maps[j].obj)
-					fn(a->maps[j].obj, arg);
-			for (j = 0; j < a->old_nr; j++)
-				if (a->old_maps[j].obj)
-					fn(a->old_maps[j].obj, arg);
-		}
+	hashmap_iter__init(&it, &as->by_pid);
+	while ((e = hashmap_iter__next(&it))) {
+		const struct aspace *a = hashmap_entry__of(e, struct aspace, node);
+
+		for (j = 0; j < a->nr; j++)
+			if (a->maps[j].obj)
+				fn(a->maps[j].obj, arg);
+		for (j = 0; j < a->old_nr; j++)
+			if (a->old_maps[j].obj)
+				fn(a->old_maps[j].obj, arg);
 	}
 }
 

@@ -464,7 +464,8 @@ struct unwind_frame {
 
 /* Walk from regs: frames[0] is the leaf. Returns the number of frames; *stop says why the
  * walk ended (enum unwind_stop). */
-int unwind_walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops, void *ctx,
-		const struct unwind_regs *regs, struct unwind_frame *frames, int max, int *stop);
+int unwind_rules__walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops,
+		       void *ctx, const struct unwind_regs *regs, struct unwind_frame *frames,
+		       int max, int *stop);
 
 #endif

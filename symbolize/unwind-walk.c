@@ -152,8 +152,9 @@ static const struct unwind_rule *walk_rule(const struct unwind_rules *rules, str
 	return r ? r : unwind_rules__get(rules, UNWIND_RULE_FP);
 }
 
-int unwind_walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops, void *ctx,
-		const struct unwind_regs *regs, struct unwind_frame *frames, int max, int *stop)
+int unwind_rules__walk(const struct unwind_rules *rules, const struct unwind_walk_ops *ops,
+		       void *ctx, const struct unwind_regs *regs, struct unwind_frame *frames,
+		       int max, int *stop)
 {
 	struct walk_state w = {.ops = ops, .ctx = ctx, .regs = *regs, .exact = true};
 	int n = 0, err = 0;

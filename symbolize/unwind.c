@@ -15,72 +15,87 @@
 #include <time.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include "hashmap.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "unwind-table.h"
 
 /* ---- the rule table ---- */
+
+/* A rule's place in the index: entries live in chunks, so their addresses stay put. */
+struct rule_entry {
+	struct hashmap_entry node;
+	uint32_t idx;
+};
+
+#define RULE_CHUNK 1024
 
 struct unwind_rules {
 	struct unwind_rule *rules;
 	size_t nr, cap;
-	uint32_t *slots; /* open addressing: index + 1, 0 empty */
-	size_t nr_slots;
+	struct rule_entry **chunks; /* entry i is chunks[i / RULE_CHUNK][i % RULE_CHUNK] */
+	size_t nr_chunks;
+	struct hashmap index; /* rule -> its entry */
 };
 
-static uint32_t rule_hash(const struct unwind_rule *r)
+static bool rule_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
-	const unsigned char *p = (const unsigned char *)r;
-	uint32_t h = 2166136261u;
-	size_t i;
+	const struct unwind_rules *r = ctx;
 
-	for (i = 0; i < sizeof(*r); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return !memcmp(&r->rules[hashmap_entry__of(e, struct rule_entry, node)->idx], key,
+		       sizeof(struct unwind_rule));
 }
 
+/* Room for one more rule and its entry. */
 static int rules_grow(struct unwind_rules *r)
 {
-	size_t i, n = r->nr_slots ? r->nr_slots * 2 : 1024;
-	uint32_t *slots = calloc(n, sizeof(*slots));
-	struct unwind_rule *rules = realloc(r->rules, n / 2 * sizeof(*rules));
+	size_t chunk = r->nr / RULE_CHUNK;
 
-	if (!slots || !rules) {
-		free(slots);
-		if (rules)
-			r->rules = rules;
-		return -ENOMEM;
-	}
-	r->rules = rules;
-	r->cap = n / 2;
-	for (i = 0; i < r->nr; i++) {
-		size_t s = rule_hash(&r->rules[i]) & (n - 1);
+	if (r->nr == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct unwind_rule *rules = realloc(r->rules, cap * sizeof(*rules));
 
-		while (slots[s])
-			s = (s + 1) & (n - 1);
-		slots[s] = i + 1;
+		if (!rules)
+			return -ENOMEM;
+		r->rules = rules;
+		r->cap = cap;
 	}
-	free(r->slots);
-	r->slots = slots;
-	r->nr_slots = n;
+	if (chunk == r->nr_chunks) {
+		struct rule_entry **chunks = realloc(r->chunks, (chunk + 1) * sizeof(*chunks));
+
+		if (!chunks)
+			return -ENOMEM;
+		r->chunks = chunks;
+		chunks[chunk] = malloc(RULE_CHUNK * sizeof(**chunks));
+		if (!chunks[chunk])
+			return -ENOMEM;
+		r->nr_chunks++;
+	}
 	return 0;
 }
 
 int unwind_rules__intern(struct unwind_rules *r, const struct unwind_rule *rule)
 {
 	struct unwind_rule key = *rule;
-	size_t s;
+	struct hashmap_entry *e;
+	struct rule_entry *re;
+	uint64_t hash;
 
 	key.pad = 0;
-	if (r->nr >= r->cap && rules_grow(r))
-		return -ENOMEM;
-	for (s = rule_hash(&key) & (r->nr_slots - 1); r->slots[s]; s = (s + 1) & (r->nr_slots - 1))
-		if (!memcmp(&r->rules[r->slots[s] - 1], &key, sizeof(key)))
-			return r->slots[s] - 1;
+	hash = hash__bytes(&key, sizeof(key), 0);
+	e = hashmap__find(&r->index, hash, &key);
+	if (e)
+		return hashmap_entry__of(e, struct rule_entry, node)->idx;
 	if (r->nr >= UNWIND_MAX_RULES)
 		return -ENOSPC;
+	if (rules_grow(r))
+		return -ENOMEM;
+	re = &r->chunks[r->nr / RULE_CHUNK][r->nr % RULE_CHUNK];
+	re->idx = r->nr;
 	r->rules[r->nr] = key;
-	r->slots[s] = ++r->nr;
-	return r->nr - 1;
+	if (hashmap__add(&r->index, &re->node, hash))
+		return -ENOMEM;
+	return r->nr++;
 }
 
 struct unwind_rules *unwind_rules__new(void)
@@ -88,6 +103,8 @@ struct unwind_rules *unwind_rules__new(void)
 	struct unwind_rules *r = calloc(1, sizeof(*r));
 	struct unwind_rule fp = {.cfa_type = UNWIND_CFA_FP};
 
+	if (r)
+		hashmap__init(&r->index, rule_match, r);
 	/* Rule 0 is the frame pointer: rows outside every FDE point at it. */
 	if (!r || unwind_rules__intern(r, &fp) != UNWIND_RULE_FP) {
 		unwind_rules__free(r);
@@ -99,10 +116,15 @@ struct unwind_rules *unwind_rules__new(void)
 
 void unwind_rules__free(struct unwind_rules *r)
 {
+	size_t i;
+
 	if (!r)
 		return;
+	hashmap__exit(&r->index);
+	for (i = 0; i < r->nr_chunks; i++)
+		free(r->chunks[i]);
+	free(r->chunks);
 	free(r->rules);
-	free(r->slots);
 	free(r);
 }
 
@@ -280,9 +302,35 @@ static void classify(Dwarf_Frame *f, bool signal, struct unwind_rule *r)
 
 /* ---- FDE ranges: dwarf_next_cfi, with the pointer encodings of .eh_frame ---- */
 
+/*
+ * Where the caller's rbp or return address is, while an FDE's instructions run: the
+ * cases libdw's dwarf_frame_register reports without an expression.
+ */
+enum cfi_reg_kind { CFI_SAME, CFI_UNDEF, CFI_AT_CFA, CFI_IN_REG };
+
+struct cfi_reg {
+	uint8_t kind;
+	uint64_t val; /* CFI_AT_CFA: the offset (two's complement); CFI_IN_REG: the register */
+};
+
+enum cfi_cfa_kind { CFI_CFA_UNDEF, CFI_CFA_REG, CFI_CFA_INVALID };
+
+/* One row's state: what the model needs of DWARF's register table. */
+struct cfi_state {
+	uint8_t cfa_kind;
+	uint64_t cfa_reg, cfa_off;
+	struct cfi_reg rbp, rip;
+};
+
 struct cie_enc {
 	uint64_t off;
 	uint8_t enc; /* DW_EH_PE_* of the FDE's initial location */
+	/* The CIE's initial row, when its instructions hold nothing but what cfi_exec
+	 * interprets; else (fast false) its FDEs go row by row through libdw. */
+	bool fast, signal, sized;
+	uint64_t caf; /* code alignment factor */
+	int64_t daf;  /* data alignment factor */
+	struct cfi_state init;
 };
 
 struct cfi_section {
@@ -332,6 +380,276 @@ static int read_encoded(const uint8_t **p, const uint8_t *end, uint8_t enc, uint
 	return 0;
 }
 
+static int read_sleb(const uint8_t **p, const uint8_t *end, int64_t *v)
+{
+	unsigned shift = 0;
+	uint64_t u = 0;
+
+	while (*p < end && shift < 64) {
+		uint8_t b = *(*p)++;
+
+		u |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80)) {
+			if (shift < 64 && (b & 0x40))
+				u |= ~0ull << shift;
+			*v = (int64_t)u;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- an FDE's rows in one pass over its instructions ---- */
+
+/* One row of an FDE as its instructions give it, before its rule is interned. */
+struct fde_row {
+	uint64_t lo, hi;
+	struct unwind_rule r;
+};
+
+/* The rows of the FDE being run: the current one starts at loc, the FDE ends at hi. */
+struct fde_run {
+	uint64_t loc, hi;
+	struct fde_row *v;
+	size_t n, cap;
+};
+
+/* Nested DW_CFA_remember_state beyond this: the FDE goes through libdw. */
+#define CFI_STATES 16
+
+/* As classify_saved() reads dwarf_frame_register's answer for the same rule. */
+static uint8_t saved_of(const struct cfi_reg *c, uint8_t *reg, int32_t *off)
+{
+	*reg = 0;
+	*off = 0;
+	switch (c->kind) {
+	case CFI_SAME:
+		return UNWIND_SAVED_SAME;
+	case CFI_UNDEF:
+		return UNWIND_SAVED_UNDEFINED;
+	case CFI_IN_REG:
+		if (c->val >= UNWIND_NR_REGS)
+			return UNWIND_SAVED_UNSUPPORTED;
+		*reg = c->val;
+		return UNWIND_SAVED_IN_REG;
+	default:
+		if (!fits_s32((int64_t)c->val))
+			return UNWIND_SAVED_UNSUPPORTED;
+		*off = (int64_t)c->val;
+		return UNWIND_SAVED_AT_CFA;
+	}
+}
+
+/* The rule of one row, as classify() finds it through libdw for the same row. */
+static void classify_state(const struct cfi_state *s, struct unwind_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ra_type = saved_of(&s->rip, &r->ra_reg, &r->ra_off);
+	if (r->ra_type == UNWIND_SAVED_UNDEFINED) {
+		memset(r, 0, sizeof(*r));
+		r->cfa_type = UNWIND_CFA_END;
+		return;
+	}
+	if (s->cfa_kind != CFI_CFA_REG || s->cfa_reg >= UNWIND_NR_REGS ||
+	    !fits_s32((int64_t)s->cfa_off)) {
+		memset(r, 0, sizeof(*r));
+		r->cfa_type = UNWIND_CFA_UNSUPPORTED;
+		return;
+	}
+	r->cfa_type = UNWIND_CFA_REG;
+	r->cfa_reg = s->cfa_reg;
+	r->cfa_off = (int64_t)s->cfa_off;
+	r->rbp_type = saved_of(&s->rbp, &r->rbp_reg, &r->rbp_off);
+}
+
+/* The location moves by delta: the row before it is complete (libdw: a row per location
+ * an advance reaches; an advance by 0 makes none). */
+static int run_advance(struct fde_run *run, const struct cfi_state *s, uint64_t delta)
+{
+	uint64_t next = run->loc + delta;
+
+	if (next <= run->loc)
+		return 0;
+	if (run->loc < run->hi) {
+		if (run->n == run->cap) {
+			size_t n = run->cap ? run->cap * 2 : 64;
+			struct fde_row *v = realloc(run->v, n * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			run->v = v;
+			run->cap = n;
+		}
+		run->v[run->n].lo = run->loc;
+		run->v[run->n].hi = next < run->hi ? next : run->hi;
+		classify_state(s, &run->v[run->n].r);
+		run->n++;
+	}
+	run->loc = next;
+	return 0;
+}
+
+static struct cfi_reg *cfi_reg_of(struct cfi_state *s, uint64_t reg)
+{
+	return reg == UNWIND_REG_RBP ? &s->rbp : reg == UNWIND_REG_RIP ? &s->rip : NULL;
+}
+
+/* Set register reg's rule; registers the model does not read are skipped. */
+static int cfi_set(struct cfi_state *s, uint64_t reg, uint8_t kind, uint64_t val)
+{
+	struct cfi_reg *c = cfi_reg_of(s, reg);
+
+	if (reg > 0xffff)
+		return 1; /* libdw's limits: let it judge */
+	if (c)
+		*c = (struct cfi_reg){kind, val};
+	return 0;
+}
+
+/* DW_CFA_restore: the rule the CIE's instructions left. */
+static int cfi_restore(const struct cie_enc *cie, struct cfi_state *s, uint64_t reg)
+{
+	struct cfi_reg *c = cfi_reg_of(s, reg);
+
+	if (c)
+		*c = reg == UNWIND_REG_RBP ? cie->init.rbp : cie->init.rip;
+	return reg > 0xffff;
+}
+
+/* DW_CFA_def_cfa_register / _offset: only after a register-based CFA (libdw: else invalid). */
+static void cfi_cfa_keep(struct cfi_state *s)
+{
+	if (s->cfa_kind != CFI_CFA_REG)
+		s->cfa_kind = CFI_CFA_INVALID;
+}
+
+/* Instructions that set one register's rule. 0: done, 1: not one of them or malformed. */
+static int cfi_exec_reg(const struct cie_enc *cie, uint8_t op, const uint8_t **p,
+			const uint8_t *end, struct cfi_state *s)
+{
+	uint64_t reg, a;
+	int64_t sv;
+
+	if (read_uleb(p, end, &reg))
+		return 1;
+	switch (op) {
+	case DW_CFA_undefined:
+		return cfi_set(s, reg, CFI_UNDEF, 0);
+	case DW_CFA_same_value:
+		return cfi_set(s, reg, CFI_SAME, 0);
+	case DW_CFA_register:
+		return read_uleb(p, end, &a) ? 1 : cfi_set(s, reg, CFI_IN_REG, a);
+	case DW_CFA_offset_extended:
+		return read_uleb(p, end, &a) ? 1 : cfi_set(s, reg, CFI_AT_CFA, a * cie->daf);
+	case DW_CFA_offset_extended_sf:
+		return read_sleb(p, end, &sv)
+			       ? 1
+			       : cfi_set(s, reg, CFI_AT_CFA, (uint64_t)sv * cie->daf);
+	case DW_CFA_GNU_negative_offset_extended:
+		return read_uleb(p, end, &a) ? 1 : cfi_set(s, reg, CFI_AT_CFA, -a * cie->daf);
+	default:
+		return 1;
+	}
+}
+
+/* Instructions that define the CFA. 0: done, 1: not one of them or malformed. */
+static int cfi_exec_cfa(const struct cie_enc *cie, uint8_t op, const uint8_t **p,
+			const uint8_t *end, struct cfi_state *s)
+{
+	uint64_t reg, off;
+	int64_t sv;
+
+	switch (op) {
+	case DW_CFA_def_cfa:
+		if (read_uleb(p, end, &reg) || read_uleb(p, end, &off))
+			return 1;
+		break;
+	case DW_CFA_def_cfa_sf:
+		if (read_uleb(p, end, &reg) || read_sleb(p, end, &sv))
+			return 1;
+		off = (uint64_t)sv * cie->daf;
+		break;
+	case DW_CFA_def_cfa_register:
+		if (read_uleb(p, end, &reg))
+			return 1;
+		cfi_cfa_keep(s);
+		s->cfa_reg = reg;
+		return 0;
+	case DW_CFA_def_cfa_offset:
+	case DW_CFA_def_cfa_offset_sf:
+		if (op == DW_CFA_def_cfa_offset ? read_uleb(p, end, &off) : read_sleb(p, end, &sv))
+			return 1;
+		cfi_cfa_keep(s);
+		s->cfa_off = op == DW_CFA_def_cfa_offset ? off : (uint64_t)sv * cie->daf;
+		return 0;
+	default:
+		return 1;
+	}
+	s->cfa_kind = CFI_CFA_REG;
+	s->cfa_reg = reg;
+	s->cfa_off = off;
+	return 0;
+}
+
+/*
+ * Run CFA instructions [p, end) on state s, as libdw's interpreter does; with run (an
+ * FDE), each advance completes a row. 0; 1: an instruction left to libdw (expressions,
+ * DW_CFA_set_loc, val_offset, ...) or malformed ones; negative errno.
+ */
+static int cfi_exec(const struct cie_enc *cie, const uint8_t *p, const uint8_t *end,
+		    struct cfi_state *s, struct fde_run *run)
+{
+	struct cfi_state saved[CFI_STATES];
+	int depth = 0, err = 0;
+	uint64_t a;
+
+	while (p < end && !err) {
+		uint8_t op = *p++, low = op & 0x3f;
+
+		if ((op & 0xc0) == DW_CFA_advance_loc || op == DW_CFA_advance_loc1 ||
+		    op == DW_CFA_advance_loc2 || op == DW_CFA_advance_loc4) {
+			size_t n = op == DW_CFA_advance_loc1   ? 1
+				   : op == DW_CFA_advance_loc2 ? 2
+				   : op == DW_CFA_advance_loc4 ? 4
+							       : 0;
+
+			if (!run || (size_t)(end - p) < n)
+				return 1; /* libdw: no advance in a CIE */
+			a = low;
+			if (n) {
+				a = 0;
+				memcpy(&a, p, n); /* little-endian, as read_encoded */
+				p += n;
+			}
+			err = run_advance(run, s, a * cie->caf);
+		} else if ((op & 0xc0) == DW_CFA_offset) {
+			err = read_uleb(&p, end, &a) ? 1
+						     : cfi_set(s, low, CFI_AT_CFA, a * cie->daf);
+		} else if ((op & 0xc0) == DW_CFA_restore || op == DW_CFA_restore_extended) {
+			/* libdw refuses a restore in the CIE's own instructions. */
+			if (!run || (op == DW_CFA_restore_extended && read_uleb(&p, end, &a)))
+				return 1;
+			err = cfi_restore(cie, s, op == DW_CFA_restore_extended ? a : low);
+		} else if (op == DW_CFA_nop) {
+			continue;
+		} else if (op == DW_CFA_remember_state) {
+			if (depth == CFI_STATES)
+				return 1;
+			saved[depth++] = *s;
+		} else if (op == DW_CFA_restore_state) {
+			if (!depth)
+				return 1;
+			*s = saved[--depth];
+		} else if (op == DW_CFA_GNU_args_size) {
+			err = read_uleb(&p, end, &a) ? 1 : 0;
+		} else if (cfi_exec_cfa(cie, op, &p, end, s) && cfi_exec_reg(cie, op, &p, end, s)) {
+			return 1;
+		}
+	}
+	return err;
+}
+
 /* The FDE pointer encoding of a CIE: the 'R' entry of its 'z' augmentation data. */
 static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
 {
@@ -363,6 +681,27 @@ static uint8_t cie_fde_encoding(const Dwarf_CIE *cie)
 	return DW_EH_PE_absptr;
 }
 
+/*
+ * The CIE's initial row, as libdw starts it: x86-64's ABI defaults (elfutils' backend:
+ * rbp and the return address unchanged, no CFA), then the CIE's instructions. Signal
+ * frames ('S') and augmentations other than z, R, P, L stay with libdw.
+ */
+static void cie_prepare(struct cie_enc *c, const Dwarf_CIE *cie)
+{
+	const char *a = cie->augmentation ? cie->augmentation : "";
+
+	c->fast = false;
+	c->sized = a[0] == 'z';
+	c->caf = cie->code_alignment_factor;
+	c->daf = cie->data_alignment_factor;
+	c->init = (struct cfi_state){
+		.cfa_kind = CFI_CFA_UNDEF, .rbp = {CFI_SAME, 0}, .rip = {CFI_SAME, 0}};
+	if (a[0] && (!c->sized || a[strspn(a + 1, "RPL") + 1]))
+		return;
+	c->fast = !cfi_exec(c, cie->initial_instructions, cie->initial_instructions_end, &c->init,
+			    NULL);
+}
+
 static int section_add_cie(struct cfi_section *sec, uint64_t off, const Dwarf_CIE *cie)
 {
 	if (sec->nr_cies == sec->cap_cies) {
@@ -376,6 +715,7 @@ static int section_add_cie(struct cfi_section *sec, uint64_t off, const Dwarf_CI
 	}
 	sec->cies[sec->nr_cies].off = off;
 	sec->cies[sec->nr_cies].enc = sec->eh ? cie_fde_encoding(cie) : DW_EH_PE_absptr;
+	cie_prepare(&sec->cies[sec->nr_cies], cie);
 	sec->nr_cies++;
 	return 0;
 }
@@ -391,11 +731,18 @@ static const struct cie_enc *section_cie(const struct cfi_section *sec, uint64_t
 	return NULL;
 }
 
+/* One FDE: its range, its CIE, its instructions. */
+struct fde_info {
+	uint64_t lo, hi;
+	const struct cie_enc *cie;
+	const uint8_t *insn, *end; /* insn NULL: not found (libdw reads them) */
+};
+
 /* [lo, hi) of an FDE; -1 when its encoding is not one a linked file uses. */
-static int fde_range(const struct cfi_section *sec, const Dwarf_FDE *fde, uint64_t *lo,
-		     uint64_t *hi)
+static int fde_range(const struct cfi_section *sec, const Dwarf_FDE *fde, struct fde_info *fi)
 {
 	const struct cie_enc *cie = section_cie(sec, fde->CIE_pointer);
+	uint64_t *lo = &fi->lo, *hi = &fi->hi, aug;
 	const uint8_t *p = fde->start;
 	uint64_t field, len;
 	uint8_t app;
@@ -412,6 +759,11 @@ static int fde_range(const struct cfi_section *sec, const Dwarf_FDE *fde, uint64
 	else if (app != DW_EH_PE_absptr)
 		return -1;
 	*hi = *lo + len;
+	fi->cie = cie;
+	fi->end = fde->end;
+	fi->insn = NULL;
+	if (!cie->sized || !read_uleb(&p, fde->end, &aug))
+		fi->insn = !cie->sized ? p : aug <= (uint64_t)(fde->end - p) ? p + aug : NULL;
 	return *hi > *lo ? 0 : -1;
 }
 
@@ -446,6 +798,8 @@ struct builder {
 	struct unwind_table *t;
 	struct range_rule *v;
 	size_t n, cap;
+	struct fde_run run; /* one FDE's rows, reused */
+	bool rowwise;	    /* every FDE through libdw (tests compare the two) */
 };
 
 static int builder_push(struct builder *b, uint64_t lo, uint64_t hi, uint32_t rule)
@@ -479,14 +833,50 @@ static void count_rule(struct unwind_stats *st, const struct unwind_rule *r)
 	}
 }
 
-/* Every row of one FDE: libdw gives each row's own [start, end); the next starts there. */
-static int build_fde(struct builder *b, Dwarf_CFI *cfi, uint64_t lo, uint64_t hi)
+/* The rows of one FDE run in one pass (cfi_exec), interned. 1: left to libdw. */
+static int build_fde_fast(struct builder *b, const struct fde_info *fi)
 {
-	uint64_t pc = lo;
-	int err = 0;
+	struct cfi_state s = fi->cie->init;
+	int err;
+	size_t i;
+
+	if (!fi->cie->fast || !fi->insn)
+		return 1;
+	b->run.loc = fi->lo;
+	b->run.hi = fi->hi;
+	b->run.n = 0;
+	err = cfi_exec(fi->cie, fi->insn, fi->end, &s, &b->run);
+	/* The end of the instructions closes the last row at the FDE's end. */
+	if (!err && b->run.loc < fi->hi)
+		err = run_advance(&b->run, &s, fi->hi - b->run.loc);
+	for (i = 0; !err && i < b->run.n; i++) {
+		const struct fde_row *row = &b->run.v[i];
+		int idx = unwind_rules__intern(b->rules, &row->r);
+
+		if (idx < 0)
+			return idx;
+		count_rule(&b->t->stats, &row->r);
+		err = builder_push(b, row->lo, row->hi, idx);
+	}
+	return err;
+}
+
+/*
+ * Every row of one FDE. Its instructions run once (build_fde_fast); what only libdw
+ * interprets (expressions: PLT stubs, realigned frames; signal frames) goes row by row
+ * through dwarf_cfi_addrframe, which gives each row's own [start, end): the next starts
+ * there. Both give the same rows.
+ */
+static int build_fde(struct builder *b, Dwarf_CFI *cfi, const struct fde_info *fi)
+{
+	uint64_t pc = fi->lo, hi = fi->hi;
+	int err;
 
 	b->t->stats.fdes++;
-	while (pc < hi && !err) {
+	err = b->rowwise ? 1 : build_fde_fast(b, fi);
+	if (err <= 0)
+		return err;
+	for (err = 0; pc < hi && !err;) {
 		Dwarf_Frame *f = NULL;
 		struct unwind_rule r;
 		Dwarf_Addr start, end;
@@ -540,6 +930,68 @@ static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint
 	return 0;
 }
 
+/* A stretch of rows each starting where the one before ended: an FDE's rows, or the rows
+ * of FDEs that follow each other. */
+struct row_run {
+	uint64_t lo, hi;
+	size_t first, n;
+};
+
+static int run_cmp(const void *a, const void *b)
+{
+	const struct row_run *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * The rows by address (then end), as one qsort of every row would order them. FDEs come
+ * in link order, which is mostly address order: sorting the stretches of contiguous rows
+ * does the same for a fraction of the work, unless two of them overlap (then every row).
+ */
+static int builder_sort(struct builder *b)
+{
+	struct row_run *runs = NULL;
+	struct range_rule *v = NULL;
+	size_t i, nr = 0, k = 0;
+	bool overlap = false;
+
+	for (i = 1; i < b->n && range_cmp(&b->v[i - 1], &b->v[i]) <= 0; i++)
+		;
+	if (i >= b->n)
+		return 0; /* sorted already */
+	for (i = 0; i < b->n; i++)
+		nr += !i || b->v[i].lo != b->v[i - 1].hi;
+	runs = malloc(nr * sizeof(*runs));
+	v = runs ? malloc(b->n * sizeof(*v)) : NULL;
+	if (!v) {
+		free(runs);
+		return -ENOMEM;
+	}
+	for (i = 0, nr = 0; i < b->n; i++) {
+		if (!i || b->v[i].lo != b->v[i - 1].hi)
+			runs[nr++] = (struct row_run){b->v[i].lo, b->v[i].hi, i, 0};
+		runs[nr - 1].hi = b->v[i].hi;
+		runs[nr - 1].n++;
+	}
+	qsort(runs, nr, sizeof(*runs), run_cmp);
+	for (i = 0; i < nr && !overlap; i++) {
+		overlap = i && runs[i].lo < runs[i - 1].hi;
+		memcpy(&v[k], &b->v[runs[i].first], runs[i].n * sizeof(*v));
+		k += runs[i].n;
+	}
+	if (overlap) {
+		free(v);
+		qsort(b->v, b->n, sizeof(*b->v), range_cmp);
+	} else {
+		free(b->v);
+		b->v = v;
+		b->cap = b->n;
+	}
+	free(runs);
+	return 0;
+}
+
 /*
  * Sorted, non-overlapping rows: gaps between FDEs get frame-pointer rows, neighbours with
  * the same rule merge, and a frame-pointer row closes the last FDE.
@@ -551,8 +1003,7 @@ static int builder_emit(struct builder *b)
 	size_t i, cap = 0;
 	int err = 0;
 
-	if (b->n)
-		qsort(b->v, b->n, sizeof(*b->v), range_cmp);
+	err = builder_sort(b);
 	for (i = 0; i < b->n && !err; i++) {
 		uint64_t lo = b->v[i].lo > end ? b->v[i].lo : end;
 
@@ -578,15 +1029,15 @@ static int build_section(struct builder *b, Elf *elf, struct cfi_section *sec, D
 
 	while (!err && ident && off < sec->data->d_size) {
 		Dwarf_CFI_Entry e;
-		uint64_t lo, hi;
+		struct fde_info fi;
 		int r = dwarf_next_cfi(ident, sec->data, sec->eh, off, &next, &e);
 
 		if (r)
 			break; /* 1: the end; -1: garbage from here on */
 		if (dwarf_cfi_cie_p(&e))
 			err = section_add_cie(sec, off, &e.cie);
-		else if (!fde_range(sec, &e.fde, &lo, &hi))
-			err = build_fde(b, cfi, lo, hi);
+		else if (!fde_range(sec, &e.fde, &fi))
+			err = build_fde(b, cfi, &fi);
 		off = next;
 	}
 	return err;
@@ -708,10 +1159,11 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, Elf *debug)
+static struct unwind_table *table_build(struct unwind_rules *rules, Elf *elf, Elf *debug,
+					bool rowwise)
 {
 	struct unwind_table *t = calloc(1, sizeof(*t));
-	struct builder b = {.rules = rules, .t = t};
+	struct builder b = {.rules = rules, .t = t, .rowwise = rowwise};
 	uint64_t t0 = now_ns();
 	bool found = false;
 	int err;
@@ -733,6 +1185,7 @@ struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, E
 	if (!err)
 		err = builder_emit(&b);
 	free(b.v);
+	free(b.run.v);
 	if (err) {
 		unwind_table__free(t);
 		errno = -err;
@@ -741,6 +1194,16 @@ struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, E
 	t->build_id_len = elf_read_build_id(elf, t->build_id, sizeof(t->build_id));
 	t->stats.build_ns = now_ns() - t0;
 	return t;
+}
+
+struct unwind_table *unwind_table__build(struct unwind_rules *rules, Elf *elf, Elf *debug)
+{
+	return table_build(rules, elf, debug, false);
+}
+
+struct unwind_table *unwind_table__build_rowwise(struct unwind_rules *rules, Elf *elf, Elf *debug)
+{
+	return table_build(rules, elf, debug, true);
 }
 
 void unwind_table__free(struct unwind_table *t)
@@ -765,14 +1228,23 @@ const struct unwind_stats *unwind_table__stats(const struct unwind_table *t)
 
 size_t unwind_table__memory(const struct unwind_table *t)
 {
-	return t->nr_rows * sizeof(*t->rows);
+	return t->rows ? t->nr_rows * sizeof(*t->rows) : 0;
+}
+
+void unwind_table__drop_rows(struct unwind_table *t)
+{
+	/* The vDSO's table has no file to be built from again (and is tiny). */
+	if (t->dev || t->ino) {
+		free(t->rows);
+		t->rows = NULL;
+	}
 }
 
 uint32_t unwind_table__lookup(const struct unwind_table *t, uint64_t vaddr)
 {
 	size_t lo = 0, hi = t->nr_rows;
 
-	if (!hi || vaddr < t->rows[0].pc || vaddr > UINT32_MAX)
+	if (!hi || !t->rows || vaddr < t->rows[0].pc || vaddr > UINT32_MAX)
 		return UNWIND_RULE_FP;
 	/* The BPF program runs this same search, one step per loop iteration. */
 	while (hi - lo > 1) {
@@ -952,7 +1424,9 @@ struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_t
 
 	if (have) {
 		have->refs++;
-		goto out;
+		if (have->rows || !have->nr_rows || t->nr_rows != have->nr_rows)
+			goto out;
+		/* Its rows were dropped (in the kernel, then evicted): these fill it again. */
 	}
 	map = calloc(rules->nr, sizeof(*map));
 	for (i = 0; map && i < rules->nr; i++) {
@@ -966,6 +1440,11 @@ struct unwind_table *unwind_cache__adopt(struct unwind_cache *c, struct unwind_t
 		goto out;
 	for (i = 0; i < t->nr_rows; i++)
 		t->rows[i].rule = map[t->rows[i].rule];
+	if (have) {
+		have->rows = t->rows;
+		t->rows = NULL;
+		goto out;
+	}
 	t->next = c->tables;
 	c->tables = t;
 	c->nr++;

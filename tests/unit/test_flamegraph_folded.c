@@ -294,3 +294,86 @@ Test(utf8, svg_names_are_valid_utf8)
 	free(buf);
 	folded_data__free(&d);
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Stacks keep frame ids, not strings: their byte-wise order, their merging by spelling
+ * (';' and control characters in names) and their counts are those of the joined strings.
+ * Names that begin one another ("a", "ab", "a b") and bytes on both sides of ';' (' ',
+ * '~', 0xc3) are where an order made from names rather than bytes would go wrong.
+ */
+Test(folded, frame_stacks_spelt_as_joined_strings)
+{
+	static const char *const pool[] = {"a",	    "ab",  "a b", "b",	 "~",
+					   "a\xc3", "x;y", "x:y", "t\tu"};
+	enum { N = 3000 };
+	struct stack_table *st = stack_table__new();
+	char *want[N], *got, *expect = NULL, line[256];
+	size_t i, j, n = 0, elen = 0;
+	FILE *f;
+
+	cr_assert(st);
+	srand(7);
+	for (i = 0; i < N; i++) {
+		const char *names[5];
+		size_t nr = 1 + rand() % 5, pos = 0;
+
+		for (j = 0; j < nr; j++) {
+			const char *s = pool[rand() % (sizeof(pool) / sizeof(pool[0]))];
+
+			names[j] = s;
+			pos += snprintf(line + pos, sizeof(line) - pos, "%s", j ? ";" : "");
+			for (; *s; s++)
+				line[pos++] = *s == ';' ? ':' : *s == '\t' ? '?' : *s;
+			line[pos] = 0;
+		}
+		cr_assert_eq(stack_table__add(st, names, nr, 1), 0);
+		want[i] = strdup(line);
+	}
+	/* The expected file: the joined strings sorted with strcmp, counted. */
+	qsort(want, N, sizeof(*want), cmp_str);
+	f = open_memstream(&expect, &elen);
+	for (i = 0; i < N; i = j, n++) {
+		for (j = i; j < N && !strcmp(want[i], want[j]); j++)
+			;
+		fprintf(f, "%s %zu\n", want[i], j - i);
+	}
+	fclose(f);
+	got = write_to_string(st);
+	cr_expect_str_eq(got, expect);
+	cr_expect_eq(stack_table__len(st), n);
+	for (i = 0; i < N; i++) {
+		cr_expect_geq(stack_table__get(st, want[i]), 1, "%s", want[i]);
+		free(want[i]);
+	}
+	cr_expect_eq(stack_table__get(st, "x;y"), 0, "a name's ';' is spelt ':'");
+	free(got);
+	free(expect);
+	stack_table__free(st);
+}
+
+/* A frame is one record however often it comes, within a new stack too (recursion). */
+Test(folded, recursive_frames_interned_once)
+{
+	struct stack_table *st = stack_table__new();
+	const struct stack_frame f[] = {
+		{.name = "p", .kind = STACK_FRAME_PROCESS},
+		{.name = "walk", .kind = STACK_FRAME_USER, .address = 0x10},
+		{.name = "walk", .kind = STACK_FRAME_USER, .address = 0x10},
+		{.name = "walk", .kind = STACK_FRAME_USER, .address = 0x18}};
+	const struct stack_ref *ref = NULL;
+	char buf[64];
+
+	cr_assert(st);
+	cr_assert_eq(stack_table__add_frames(st, f, 4, &(struct stack_count){2, 20}, 10, &ref), 0);
+	cr_expect_eq(stack_table__nr_frames(st), 3);
+	cr_expect_eq(stack_table__len(st), 1);
+	stack_table__spell(st, ref, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "p;walk;walk;walk");
+	cr_expect_eq(stack_table__get(st, "p;walk;walk;walk"), 2);
+	stack_table__free(st);
+}

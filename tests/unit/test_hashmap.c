@@ -162,6 +162,30 @@ Test(hashmap, equal_hashes_are_told_apart_by_match)
 	hashmap__exit(&m);
 }
 
+/* Keys that repeat (the generations of a pid): find, then find_next, gives each once. */
+Test(hashmap, repeated_keys_found_one_after_another)
+{
+	struct hashmap m;
+	struct hashmap_entry *e;
+	long key = 42, seen = 0, n = 0, i;
+
+	hashmap__init(&m, item_match, NULL);
+	for (i = 0; i < 300; i++)
+		add(&m, i % 3 ? i : 42)->value = i;
+	for (e = hashmap__find(&m, hash__u64(key), &key); e; e = hashmap__find_next(&m, e, &key)) {
+		struct item *it = hashmap_entry__of(e, struct item, node);
+
+		cr_expect_eq(it->key, 42);
+		cr_expect_eq(it->value % 3, 0, "value %ld", it->value);
+		seen += it->value;
+		n++;
+	}
+	cr_expect_eq(n, 100);
+	cr_expect_eq(seen, 3 * (99 * 100 / 2));
+	cr_expect_eq(clear(&m), 300);
+	hashmap__exit(&m);
+}
+
 Test(hashmap, hashes)
 {
 	/* flame graph colors depend on these exact values */

@@ -55,7 +55,7 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 		{.name = "main", .kind = STACK_FRAME_USER, .address = 0x1000},
 		{.name = "work", .kind = STACK_FRAME_USER, .address = 0x2000}};
 	const struct stack_ref *ref = NULL;
-	const char *stored, *hit;
+	const struct stack_ref *stored, *hit;
 	struct profile_key k = {.gen = 7, .pid = 42, .kern_len = 0, .user_len = 2}, k2;
 	size_t len = PROFILE_KEY_HDR_SIZE + 2 * sizeof(__u64);
 	bool unresolved = true;
@@ -65,8 +65,16 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	k.frames[1] = 0x402000;
 	cr_assert_eq(stack_table__add_frames(t, frames, 3, &(struct stack_count){5, 50}, 10, &ref),
 		     0);
-	cr_assert_str_eq(stack_ref__folded(ref), "demo;main;work");
-	stored = (const char *)ref;
+	{
+		char buf[64], small[8];
+
+		cr_assert_eq(stack_table__spell(t, ref, buf, sizeof(buf)), 14);
+		cr_assert_str_eq(buf, "demo;main;work");
+		cr_expect_eq(stack_table__spell(t, ref, small, sizeof(small)), 14,
+			     "the whole length");
+		cr_expect_str_eq(small, "demo;ma", "cut to fit");
+	}
+	stored = ref;
 	cr_assert_eq(stack_cache__add(c, &k, len, 2, stored, false), 0);
 	hit = stack_cache__find(c, &k, len, 2, &unresolved);
 	cr_expect_eq(hit, stored);
@@ -75,9 +83,7 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	k2 = k;
 	k2.frames[1] = 0x402008;
 	cr_expect_null(stack_cache__find(c, &k2, len, 2, &unresolved), "another frame");
-	cr_expect_eq(stack_table__add_ref(t, (const struct stack_ref *)hit,
-					  &(struct stack_count){4, 40}),
-		     0);
+	cr_expect_eq(stack_table__add_ref(t, hit, &(struct stack_count){4, 40}), 0);
 	cr_expect_eq(stack_table__get(t, "demo;main;work"), 9);
 	stack_table__set_weighted(t, true);
 	cr_expect_eq(stack_table__get(t, "demo;main;work"), 90);
@@ -97,4 +103,85 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	cr_expect_null(stack_cache__find(c, &k, len, 2, &unresolved));
 	stack_cache__free(c);
 	stack_table__free(t);
+}
+
+/* Frames of a user address: found by file, offset and leaf-ness, records copied whole. */
+Test(record, frame_cache_keys_by_file_offset_and_leaf)
+{
+	struct frame_cache *c = frame_cache__new(4);
+	int file_a, file_b;
+	char name[] = "hot_60", func[] = "hot_60";
+	struct stack_frame f[2] = {
+		{.name = name,
+		 .function = func,
+		 .file = "demo.c",
+		 .line = 12,
+		 .kind = STACK_FRAME_USER,
+		 .address = 0x10},
+		{.name = "[demo]", .inlined = true, .kind = STACK_FRAME_USER, .address = 0x10}};
+	struct frame_names in = {.n = 2,
+				 .unresolved = 2,
+				 .frames = f,
+				 .module = "/usr/bin/demo",
+				 .build_id = "abcd",
+				 .link_addr = 0x401010};
+	const struct frame_names *out;
+	size_t before;
+
+	cr_assert(c);
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x10, false));
+	cr_assert_eq(frame_cache__add(c, &file_a, "p", 0x10, false, &in), 0);
+	/* Copied: the caller's buffers may change. */
+	name[0] = func[0] = 'X';
+	f[1].line = 99;
+	out = frame_cache__find(c, &file_a, "p", 0x10, false);
+	cr_assert(out);
+	cr_expect_eq(out->n, 2);
+	cr_expect_str_eq(out->frames[0].name, "hot_60");
+	cr_expect_str_eq(out->frames[0].function, "hot_60");
+	cr_expect_str_eq(out->frames[0].file, "demo.c");
+	cr_expect_eq(out->frames[0].line, 12);
+	cr_expect_str_eq(out->frames[1].name, "[demo]");
+	cr_expect_null(out->frames[1].function);
+	cr_expect(out->frames[1].inlined);
+	cr_expect_eq(out->frames[1].line, 0);
+	cr_expect_eq(out->unresolved, 2);
+	cr_expect_str_eq(out->module, "/usr/bin/demo");
+	cr_expect_str_eq(out->build_id, "abcd");
+	cr_expect_eq(out->link_addr, 0x401010);
+	/* Another file, offset or leaf-ness is another frame. */
+	cr_expect_null(frame_cache__find(c, &file_b, "p", 0x10, false));
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x11, false));
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x10, true));
+	cr_expect_eq(frame_cache__hits(c), 1);
+	/* Bounded: full, it refuses more until cleared. */
+	for (uint64_t off = 0x100; off < 0x103; off++)
+		cr_assert_eq(frame_cache__add(c, &file_b, "p", off, false, &in), 0);
+	before = frame_cache__len(c);
+	cr_expect_eq(before, 4);
+	cr_expect_eq(frame_cache__add(c, &file_b, "p", 0x200, false, &in), -ENOSPC);
+	cr_expect_eq(frame_cache__len(c), 4);
+	frame_cache__clear(c);
+	cr_expect_eq(frame_cache__len(c), 0);
+	cr_expect_null(frame_cache__find(c, &file_a, "p", 0x10, false));
+	frame_cache__free(c);
+}
+
+/* The drained-key cache counts its bytes, so record can bound it by memory. */
+Test(record, stack_cache_counts_bytes)
+{
+	struct stack_cache *c = stack_cache__new();
+	uint64_t key[64] = {0};
+	size_t empty, i;
+
+	cr_assert(c);
+	empty = stack_cache__bytes(c);
+	for (i = 0; i < 100; i++) {
+		key[0] = i;
+		cr_assert_eq(stack_cache__add(c, key, sizeof(key), 1, NULL, false), 0);
+	}
+	cr_expect_geq(stack_cache__bytes(c) - empty, 100 * sizeof(key));
+	stack_cache__clear(c);
+	cr_expect_eq(stack_cache__bytes(c), empty);
+	stack_cache__free(c);
 }

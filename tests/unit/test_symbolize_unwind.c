@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 #include "symbolize/symbolize.h"
+#include "symbolize/unwind-table.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
 
@@ -644,5 +645,110 @@ Test(unwind_tables, no_cfi)
 	cr_expect_null(unwind_table__stats(t)->source);
 	cr_expect_eq(unwind_table__rows(t, &(const struct unwind_row *){NULL}), 0);
 	cr_expect_eq(unwind_table__lookup(t, 0x1100), UNWIND_RULE_FP);
+	unwind_cache__free(c);
+}
+
+/* ---- one pass over each FDE against libdw row by row ---- */
+
+static Elf *elf_of(const char *path, int *fd)
+{
+	Elf *elf;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(*fd, 0, "%s: %m", path);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	cr_assert_not_null(elf, "%s: not ELF", path);
+	return elf;
+}
+
+/* The same rows (rule by rule, not by index: each build has its own rule table) and the
+ * same counts, whichever way the CFI was read. */
+static void expect_same_as_rowwise(const char *path, const char *debug_path)
+{
+	struct unwind_rules *r1 = unwind_rules__new(), *r2 = unwind_rules__new();
+	int fd, dfd = -1;
+	Elf *elf = elf_of(path, &fd), *debug = debug_path ? elf_of(debug_path, &dfd) : NULL;
+	struct unwind_table *fast = unwind_table__build(r1, elf, debug);
+	struct unwind_table *slow = unwind_table__build_rowwise(r2, elf, debug);
+	const struct unwind_stats *a, *b;
+	const struct unwind_row *x, *y;
+	size_t n, i;
+
+	cr_assert(fast && slow, "%s: %m", path);
+	n = unwind_table__rows(fast, &x);
+	cr_assert_eq(n, unwind_table__rows(slow, &y), "%s: %zu rows in one pass, %zu row by row",
+		     path, n, unwind_table__rows(slow, &y));
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(x[i].pc, y[i].pc, "%s: row %zu at %#x, libdw %#x", path, i, x[i].pc,
+			     y[i].pc);
+		cr_assert_eq(memcmp(unwind_rules__get(r1, x[i].rule),
+				    unwind_rules__get(r2, y[i].rule), sizeof(struct unwind_rule)),
+			     0, "%s: the rule of the row at %#x differs from libdw's", path,
+			     x[i].pc);
+	}
+	a = unwind_table__stats(fast);
+	b = unwind_table__stats(slow);
+	cr_expect_gt(a->cfi_rows, 0, "%s: no CFI rows", path);
+	cr_expect_eq(a->cfi_rows, b->cfi_rows, "%s: CFI rows", path);
+	cr_expect_eq(a->fdes, b->fdes, "%s: FDEs", path);
+	cr_expect_eq(memcmp(a->by_cfa, b->by_cfa, sizeof(a->by_cfa)), 0, "%s: rows by CFA rule",
+		     path);
+	cr_expect_eq(memcmp(a->by_rbp, b->by_rbp, sizeof(a->by_rbp)), 0, "%s: rows by rbp rule",
+		     path);
+	cr_expect_eq(a->covered_bytes, b->covered_bytes, "%s: bytes covered", path);
+	unwind_table__free(fast);
+	unwind_table__free(slow);
+	unwind_rules__free(r1);
+	unwind_rules__free(r2);
+	elf_end(debug);
+	elf_end(elf);
+	close(fd);
+	if (dfd >= 0)
+		close(dfd);
+}
+
+Test(unwind_tables, one_pass_gives_libdws_rows)
+{
+	expect_same_as_rowwise(env("PMUPROF_UNWIND_FIXTURE"), NULL);
+	expect_same_as_rowwise(env("PMUPROF_UNWIND_LIB"), NULL);
+	expect_same_as_rowwise(env("PMUPROF_UNWIND_DEBUGFRAME_LIB"), NULL);
+	expect_same_as_rowwise(LIBC, NULL);
+	expect_same_as_rowwise("/lib64/ld-linux-x86-64.so.2", NULL);
+	expect_same_as_rowwise("/usr/bin/python3.11", NULL);
+	expect_same_as_rowwise("/lib/x86_64-linux-gnu/liblzma.so.5", NULL);
+}
+
+/* Rows dropped once in the kernel: the table keeps its count, lookups fall back to the frame
+ * pointer, and a build of the same file adopted later fills the same table again. */
+Test(unwind_tables, dropped_rows_filled_again_by_a_new_build)
+{
+	struct unwind_cache *c = unwind_cache__new();
+	struct unwind_table *t = table_of(c, LIBC), *again;
+	const struct unwind_row *rows;
+	struct unwind_row *copy;
+	struct unwind_rules *rules;
+	size_t n = unwind_table__rows(t, &rows);
+	int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_gt(n, 1000);
+	copy = malloc(n * sizeof(*copy));
+	cr_assert_not_null(copy);
+	memcpy(copy, rows, n * sizeof(*copy));
+	unwind_table__drop_rows(t);
+	cr_expect_eq(unwind_table__rows(t, &rows), n, "the count is kept");
+	cr_expect_null(rows);
+	cr_expect_eq(unwind_table__memory(t), 0);
+	cr_expect_eq(unwind_table__lookup(t, copy[n / 2].pc), UNWIND_RULE_FP);
+	again = unwind_table__build_fd(fd, &rules);
+	cr_assert_not_null(again);
+	cr_expect_eq(unwind_cache__adopt(c, again, rules), t, "the cache's table, filled again");
+	cr_assert_eq(unwind_table__rows(t, &rows), n);
+	cr_assert_not_null(rows);
+	cr_expect_eq(memcmp(rows, copy, n * sizeof(*copy)), 0, "the same rows and rule indices");
+	close(fd);
+	free(copy);
+	unwind_cache__put(c, t);
+	unwind_cache__put(c, t);
 	unwind_cache__free(c);
 }

@@ -253,8 +253,8 @@ static void check_chain(const struct chain_case *cc)
 
 	proc_start(&p, cc->mode);
 	proc_stop_in_leaf(&p, &regs);
-	n = unwind_walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames, MAX_FRAMES,
-			&stop);
+	n = unwind_rules__walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames,
+			       MAX_FRAMES, &stop);
 	for (k = 0; cc->chain[k]; k++) {
 		cr_assert_lt(k, n, "%s: the walk stopped (reason %d) after %d frames", cc->mode,
 			     stop, n);
@@ -366,10 +366,12 @@ Test(unwind_walk, read_fault_and_depth)
 
 	proc_start(&p, "recurse");
 	proc_stop_in_leaf(&p, &regs);
-	n = unwind_walk(unwind_cache__rules(p.cache), &ops, &p, &regs, frames, MAX_FRAMES, &stop);
+	n = unwind_rules__walk(unwind_cache__rules(p.cache), &ops, &p, &regs, frames, MAX_FRAMES,
+			       &stop);
 	cr_expect_eq(n, 1, "the leaf only");
 	cr_expect_eq(stop, UNWIND_STOP_READ_FAULT);
-	n = unwind_walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames, 10, &stop);
+	n = unwind_rules__walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames, 10,
+			       &stop);
 	cr_expect_eq(n, 10);
 	cr_expect_eq(stop, UNWIND_STOP_DEPTH);
 	proc_end(&p);
@@ -432,7 +434,8 @@ Test(unwind_walk, plt_stub_before_and_after_its_push)
 	/* At the stub's jmp *GOT: the return address is on top. */
 	regs.r[UNWIND_REG_RIP] = stub;
 	regs.r[UNWIND_REG_RSP] = 0x8000;
-	cr_assert_eq(unwind_walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop), 2);
+	cr_assert_eq(unwind_rules__walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop),
+		     2);
 	cr_expect_eq(frames[0].cfa_type, UNWIND_CFA_PLT);
 	cr_expect_eq(frames[1].pc, ret);
 
@@ -440,7 +443,8 @@ Test(unwind_walk, plt_stub_before_and_after_its_push)
 	f.words[1] = 3;
 	regs.r[UNWIND_REG_RIP] = stub + 11;
 	regs.r[UNWIND_REG_RSP] = 0x7ff8;
-	cr_assert_eq(unwind_walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop), 2);
+	cr_assert_eq(unwind_rules__walk(unwind_cache__rules(c), &ops, &f, &regs, frames, 2, &stop),
+		     2);
 	cr_expect_eq(frames[1].pc, ret, "return address %#llx, not %#lx",
 		     (unsigned long long)frames[1].pc, ret);
 	elf_syms__free(es);
@@ -481,8 +485,8 @@ static int walk_anywhere(const char *script, const char *module, int *in_module)
 		cr_assert_eq(waitpid(p.pid, &status, __WALL), p.pid);
 		cr_assert_eq(ptrace(PTRACE_GETREGS, p.pid, 0, &u), 0);
 		regs_from_ptrace(&u, &regs);
-		n = unwind_walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames,
-				MAX_FRAMES, &stop);
+		n = unwind_rules__walk(unwind_cache__rules(p.cache), &proc_ops, &p, &regs, frames,
+				       MAX_FRAMES, &stop);
 		cr_expect_eq(stop, UNWIND_STOP_END,
 			     "round %d: stopped by reason %d after %d frames", round, stop, n);
 		frame_name(&p, frames[n - 1].pc, false, last, sizeof(last));
