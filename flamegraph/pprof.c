@@ -671,6 +671,8 @@ static void merge_rebase(pb_profile *pr, const struct merge_base *b)
 			total_ += (parts)[k_]->nfield;                                             \
 		(out)->field = calloc(total_ + 1, sizeof(*(out)->field));                          \
 		for (k_ = 0; (out)->field && k_ < (n); k_++) {                                     \
+			if (!(parts)[k_]->nfield) /* its array may be NULL */                      \
+				continue;                                                          \
 			memcpy((out)->field + at_, (parts)[k_]->field,                             \
 			       (parts)[k_]->nfield * sizeof(*(out)->field));                       \
 			at_ += (parts)[k_]->nfield;                                                \
