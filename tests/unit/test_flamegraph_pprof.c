@@ -8,6 +8,23 @@
 #include <zlib.h>
 #include "flamegraph/flamegraph.h"
 
+/* gz inflated into raw (cap bytes): the inflated length. */
+static size_t gunzip(const char *gz, size_t gz_len, unsigned char *raw, size_t cap)
+{
+	z_stream zs = {0};
+	size_t n;
+
+	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+	zs.next_in = (unsigned char *)gz;
+	zs.avail_in = gz_len;
+	zs.next_out = raw;
+	zs.avail_out = cap;
+	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	n = zs.total_out;
+	inflateEnd(&zs);
+	return n;
+}
+
 /* The table as pprof, gunzipped: the raw profile.proto bytes. */
 static unsigned char *pprof_bytes(struct stack_table *st, bool labels, size_t *out_len)
 {
@@ -16,20 +33,12 @@ static unsigned char *pprof_bytes(struct stack_table *st, bool labels, size_t *o
 	unsigned char *raw = malloc(1 << 20);
 	char *gz = NULL;
 	size_t gz_len = 0;
-	z_stream zs = {0};
 	FILE *f = open_memstream(&gz, &gz_len);
 
 	cr_assert_not_null(f);
 	cr_assert_eq(pprof__write(f, st, &o), 0);
 	fclose(f);
-	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-	zs.next_in = (unsigned char *)gz;
-	zs.avail_in = gz_len;
-	zs.next_out = raw;
-	zs.avail_out = 1 << 20;
-	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-	*out_len = zs.total_out;
-	inflateEnd(&zs);
+	*out_len = gunzip(gz, gz_len, raw, 1 << 20);
 	free(gz);
 	return raw;
 }
@@ -445,16 +454,8 @@ static Perftools__Profiles__Profile *decode_gz(const char *gz, size_t gz_len)
 {
 	unsigned char *raw = malloc(1 << 22);
 	Perftools__Profiles__Profile *p;
-	z_stream zs = {0};
 
-	cr_assert_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
-	zs.next_in = (unsigned char *)gz;
-	zs.avail_in = gz_len;
-	zs.next_out = raw;
-	zs.avail_out = 1 << 22;
-	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-	p = perftools__profiles__profile__unpack(NULL, zs.total_out, raw);
-	inflateEnd(&zs);
+	p = perftools__profiles__profile__unpack(NULL, gunzip(gz, gz_len, raw, 1 << 22), raw);
 	free(raw);
 	cr_assert_not_null(p, "protobuf-c cannot decode the profile");
 	return p;
