@@ -2,9 +2,10 @@
 # Soak: pmuprof record -a -F 999 for DURATION seconds (default 600) under a fork-heavy load
 # (pmuprof-forker: a child every few ms, and a shell starting /bin/true in a loop) plus a
 # many-stacks load (pmuprof-stacks: 16,384 distinct stacks, all seen within the first
-# minute, so the stack table is full by then and RSS should stay flat after it). Every 10 s it samples the
-# recorder's RSS and open fds. In the middle of the run, `perf record -a -g` records the
-# same load for up to 60 s, for comparison.
+# minute, so the stack table is full by then and RSS should stay flat after it). Every 10 s
+# it samples the recorder's RSS (and how much of it is the malloc heap and anonymous
+# mappings, where malloc puts large blocks) and open fds. In the middle of the run,
+# `perf record -a -g` records the same load for up to 60 s, for comparison.
 #
 # Prints: RSS at start, at 1 minute, peak and end; fds; samples lost (%); the [unknown]
 # share of the short-lived processes' samples, pmuprof's and perf's.
@@ -44,6 +45,22 @@ def status_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+def heap_anon_kb(pid):
+    """Resident kB of the brk heap and of anonymous mappings (malloc's large blocks)."""
+    heap = anon = 0
+    name = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and not head[0].endswith(":"):
+                name = head[5] if len(head) > 5 else ""
+            elif head[0] == "Rss:":
+                if name == "[heap]":
+                    heap += int(head[1])
+                elif name == "":
+                    anon += int(head[1])
+    return heap, anon
 
 def exe_is_ours(pid):
     try:
@@ -85,6 +102,7 @@ try:
         try:
             kb = status_kb(rec.pid)
             nfd = len(os.listdir(f"/proc/{rec.pid}/fd"))
+            heap, anon = heap_anon_kb(rec.pid)
         except OSError:
             if rec.poll() is not None:
                 break
@@ -98,7 +116,8 @@ try:
         else:
             time.sleep(0.5)
             continue
-        print(f"  {el:6.0f} s  RSS {rss[-1][1] / 1024:6.1f} MB  fds {fds[-1]}", flush=True)
+        print(f"  {el:6.0f} s  RSS {rss[-1][1] / 1024:6.1f} MB (heap {heap / 1024:5.1f}, "
+              f"anonymous {anon / 1024:5.1f})  fds {fds[-1]}", flush=True)
         if perf is None and el >= perf_at:
             perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-q", "-o",
                                      os.path.join(tmp, "perf.data"), "--", "sleep",

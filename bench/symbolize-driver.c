@@ -7,7 +7,9 @@
  * frame from the innermost inlined function outwards, each as a function line and a
  * FILE:LINE line (?? and ??:0 when unknown). Both look up inline frames and source lines
  * (as record names frames); the output is written without stdio's formatting, so the
- * figure is the symbolizer's.
+ * figure is the symbolizer's. Addresses are named 256 at a time through
+ * symbolizer__file_frames_many (their tables asked for ahead), and printed in their order:
+ * every address still gets all its frames, names, files and lines.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@ static void out_flush(struct out *o)
 	o->len = 0;
 }
 
-static void out_str(struct out *o, const char *s)
+static inline __attribute__((always_inline)) void out_str(struct out *o, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -64,10 +66,12 @@ static inline __attribute__((always_inline)) void out_num(struct out *o, unsigne
 		o->buf[o->len++] = tmp[--n];
 }
 
-static void print_inline(struct out *o, struct symbolizer *s, const char *elf, unsigned long a)
+/* Addresses named together: symbolizer__file_frames_many asks for their tables ahead. */
+#define CHUNK 256
+
+static void print_inline(struct out *o, unsigned long a, const struct sym_frame *f, int n)
 {
-	struct sym_frame f[SYM_MAX_FRAMES];
-	int n = symbolizer__file_frames(s, elf, a, f, SYM_MAX_FRAMES), i;
+	int i;
 
 	out_str(o, "0x");
 	out_num(o, a, 16, 16);
@@ -86,31 +90,84 @@ static void print_inline(struct out *o, struct symbolizer *s, const char *elf, u
 	}
 }
 
-static unsigned long parse_hex(const char *p)
+/* A chunk of addresses of elf, named and printed in their order. */
+static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bool inl,
+			const unsigned long *a, size_t n)
 {
-	unsigned long v = 0;
+	static struct sym_frame f[CHUNK * SYM_MAX_FRAMES];
+	static int nf[CHUNK];
+	char buf[1024];
+	size_t i;
 
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		p += 2;
-	for (;; p++) {
-		unsigned c = (unsigned char)*p;
-
-		if (c - '0' < 10)
-			v = v * 16 + (c - '0');
-		else if ((c | 0x20) - 'a' < 6)
-			v = v * 16 + ((c | 0x20) - 'a' + 10);
-		else
-			return v;
+	symbolizer__file_frames_many(s, elf, a, n, f, nf);
+	for (i = 0; i < n; i++) {
+		if (inl) {
+			print_inline(o, a[i], f + i * SYM_MAX_FRAMES, nf[i]);
+			continue;
+		}
+		symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
+		out_str(o, buf);
+		out_char(o, '\n');
 	}
+}
+
+/* The input, read in blocks (the figure is the symbolizer's, not stdio's). */
+struct in {
+	FILE *f;
+	char buf[1 << 16];
+	size_t pos, len;
+};
+
+static int in_char(struct in *in)
+{
+	if (in->pos == in->len) {
+		in->len = fread(in->buf, 1, sizeof(in->buf), in->f);
+		in->pos = 0;
+		if (!in->len)
+			return EOF;
+	}
+	return (unsigned char)in->buf[in->pos++];
+}
+
+/* The next line's hexadecimal address (an optional 0x, digits up to the first other
+ * character; the rest of the line skipped); false at the end of the input. */
+static bool in_addr(struct in *in, unsigned long *v)
+{
+	int c = in_char(in), digits = 0;
+
+	*v = 0;
+	if (c == EOF)
+		return false;
+	if (c == '0') {
+		c = in_char(in);
+		if (c == 'x' || c == 'X')
+			c = in_char(in);
+		else
+			digits = 1;
+	}
+	for (;; c = in_char(in), digits++) {
+		unsigned d = (unsigned)c;
+
+		if (d - '0' < 10)
+			*v = *v * 16 + (d - '0');
+		else if ((d | 0x20) - 'a' < 6)
+			*v = *v * 16 + ((d | 0x20) - 'a' + 10);
+		else
+			break;
+	}
+	while (c != '\n' && c != EOF)
+		c = in_char(in);
+	return c != EOF || digits;
 }
 
 int main(int argc, char **argv)
 {
 	static struct out o;
+	static struct in in;
 	struct symbolizer *s;
-	char line[128], buf[1024];
+	unsigned long a[CHUNK];
+	size_t n = 0;
 	bool inl = argc > 1 && !strcmp(argv[1], "-i");
-	FILE *in = stdin;
 
 	argv += inl;
 	argc -= inl;
@@ -118,24 +175,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [-i] ELF [ADDRESSES]\n", argv[0]);
 		return 2;
 	}
-	if (argc == 3 && !(in = fopen(argv[2], "r"))) {
+	in.f = stdin;
+	if (argc == 3 && !(in.f = fopen(argv[2], "r"))) {
 		perror(argv[2]);
 		return 2;
 	}
 	s = symbolizer__new(NULL);
 	if (!s)
 		return 1;
-	while (fgets(line, sizeof(line), in)) {
-		unsigned long a = parse_hex(line);
-
-		if (inl) {
-			print_inline(&o, s, argv[1], a);
-			continue;
+	while (in_addr(&in, &a[n])) {
+		if (++n == CHUNK) {
+			print_chunk(&o, s, argv[1], inl, a, n);
+			n = 0;
 		}
-		symbolizer__file_symbol(s, argv[1], a, buf, sizeof(buf));
-		out_str(&o, buf);
-		out_char(&o, '\n');
 	}
+	print_chunk(&o, s, argv[1], inl, a, n);
 	out_flush(&o);
 	symbolizer__free(s);
 	return 0;

@@ -5,6 +5,9 @@
 # symbolizer with its inline and source-line lookups on (as record names frames), and
 # as function, file:line and inline chain (-i), against `addr2line -f` and `addr2line -f
 # -i` (binutils) and `eu-addr2line -f` (elfutils).
+# Each figure is the CPU time (user + system, from the process's rusage) of one process,
+# from its start to its exit: startup, reading and decompressing the DWARF, every lookup,
+# the output; the machine's load does not inflate it as it does wall time.
 # Medians of RUNS runs (default 3). Then, as a figure: the time from the end of a
 # RECORD_SECONDS (default 60) system-wide record to its written output (needs root;
 # RECORD_SECONDS=0 skips it). EU=0 leaves eu-addr2line out (about 400 µs an address:
@@ -22,7 +25,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ninja -C "$root/build" >/dev/null
 
 exec python3 - "$root" "$N" "$RUNS" "$RECORD_SECONDS" "$EU" <<'PY'
-import os, random, re, shutil, statistics, subprocess, sys, tempfile, time
+import os, random, re, shutil, statistics, subprocess, sys, tempfile
 
 root, n, runs, rec_secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 with_eu = sys.argv[5] != "0"
@@ -59,15 +62,18 @@ for i in range(runs):
         if not shutil.which(cmd[0]) and not os.path.exists(cmd[0]):
             continue
         with open(addrs) as fin, open(os.devnull, "w") as fout:
-            t0 = time.perf_counter()
-            subprocess.run(cmd, stdin=fin if cmd[0] != driver else None, stdout=fout,
-                           check=True)
-            times[name].append(time.perf_counter() - t0)
-    print(f"run {i + 1}/{runs}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items() if v),
-          flush=True)
+            p = subprocess.Popen(cmd, stdin=fin if cmd[0] != driver else None, stdout=fout)
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if p.returncode:
+                sys.exit(f"bench/symbolize.sh: {name} exited {p.returncode}")
+            times[name].append(ru.ru_utime + ru.ru_stime)
+    print(f"run {i + 1}/{runs}: " + ", ".join(f"{k} {v[-1]:.3f} s" for k, v in times.items() if v)
+          + " (load %.1f %.1f %.1f)" % os.getloadavg(), flush=True)
 
 med = {k: statistics.median(v) for k, v in times.items() if v}
-print(f"\nmedians of {runs} runs, {n} addresses in {elf} ({len(text)} functions)")
+print(f"\nmedians of {runs} runs, {n} addresses in {elf} ({len(text)} functions), "
+      "CPU seconds (user + system) of each process, load %.1f %.1f %.1f" % os.getloadavg())
 for k, v in med.items():
     print(f"  {k:14s} {v:8.3f} s  {v / n * 1e9:8.0f} ns/address")
 for peer in ("addr2line", "eu-addr2line"):

@@ -25,11 +25,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 : "${RUNS:=3}"
 # Workload sizes: by default about 10 s of CPU each (~10k samples at 999 Hz, as the issue
 # measured perf on xz -9), since perf's pipeline costs per sample and pmuprof's mostly once.
-: "${PY_ITERS:=1800}"
-: "${XZ_LINES:=230000}"
+: "${PY_ITERS:=6500}"
+: "${XZ_LINES:=290000}"
 # CPU_ONLY=1 measures only the whole-run CPU (skips the fp and bpftrace runs).
 : "${CPU_ONLY:=0}"
-export PY_ITERS XZ_LINES CPU_ONLY
+# Debian's own python3.11 (not one a PATH entry such as pyenv's puts first).
+: "${PYTHON:=/usr/bin/python3.11}"
+export PY_ITERS XZ_LINES CPU_ONLY PYTHON
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench/unwind.sh: needs root (BPF stats, perf and bpftrace)" >&2
@@ -60,13 +62,13 @@ PY_WORK = ("import json\n"
            "d=[[i,str(i),{'k':[i]*3}] for i in range(2000)]\n"
            "for _ in range(%d): json.loads(json.dumps(d))\n" % int(os.environ["PY_ITERS"]))
 cpu_only = os.environ["CPU_ONLY"] == "1"
-print(f"workloads: python3.11 {os.environ['PY_ITERS']} JSON round trips of 2000 records, "
+print(f"workloads: {os.environ['PYTHON']} {os.environ['PY_ITERS']} JSON round trips of 2000 records, "
       f"xz -9 -T1 of {os.path.getsize(data) / 1e6:.1f} MB ({os.environ['XZ_LINES']} lines); "
       f"about 10 s of CPU each by default (PY_ITERS, XZ_LINES)", flush=True)
 # The workload waits on stdin, so a tool attaches (-p) before it runs.
 WORKLOADS = {
-    "python3.11": ["sh", "-c", 'read go; exec python3.11 -c "$0"', PY_WORK],
-    "xz": ["sh", "-c", 'read go; exec xz -9 -T1 -c "$0" >/dev/null', data],
+    "python3.11": ["sh", "-c", 'read go; exec "$1" -c "$0"', PY_WORK, os.environ["PYTHON"]],
+    "xz": ["sh", "-c", 'read go; exec /usr/bin/xz -9 -T1 -c "$0" >/dev/null', data],
 }
 # Key sizes of pmuprof's three maps (bpf/profile.h): header, then 16, 32 or 256 frames.
 KEY_HDR, VALUE = 40, 8
@@ -110,9 +112,11 @@ def prog_ids():
     return {p["id"] for p in json.loads(out or "[]")}
 
 
-def attached(tool_cmd, workload, settle=1.5):
+def attached(tool_cmd, workload, settle=1.5, stops=True):
     """Start the workload (waiting), attach tool_cmd(pid), let it run, stop the tool when
-    the workload exits. The tool's own CPU seconds, its BPF stats, its stderr."""
+    the workload exits. The tool's own CPU seconds, its BPF stats, its stderr. A tool that
+    stops by itself once its -p process exits (stops: pmuprof, perf record) finishes its
+    work (pmuprof names its stacks then): a SIGINT there would cut that short."""
     before = prog_ids()
     w = subprocess.Popen(workload, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     t = subprocess.Popen(tool_cmd(w.pid), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -131,8 +135,13 @@ def attached(tool_cmd, workload, settle=1.5):
     s = prog_stats(before, mine)
     if s[1] >= cnt:
         ns, cnt = s
-    t.send_signal(signal.SIGINT)
-    out, err = t.communicate()
+    try:
+        if not stops:
+            raise subprocess.TimeoutExpired(tool_cmd, 0)
+        out, err = t.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        t.send_signal(signal.SIGINT)
+        out, err = t.communicate()
     return ns, cnt, out, err
 
 
@@ -199,7 +208,8 @@ try:
             prog = ("profile:hz:999 /pid == %d/ { @[ustack, kstack, comm] = count(); }")
             bout = ""
             if not cpu_only:
-                ns, cnt, bout, _ = attached(lambda pid: ["bpftrace", "-e", prog % pid], work)
+                ns, cnt, bout, _ = attached(lambda pid: ["bpftrace", "-e", prog % pid], work,
+                                            stops=False)
             mine = sum(int(n) for n in re.findall(r"\]: (\d+)$", bout, re.M))
             r["bpftrace_ns"].append(ns / cnt if cnt else float("nan"))
             r["bpftrace_ns_mine"].append(ns / mine if mine else float("nan"))

@@ -103,6 +103,8 @@ int stack_table__add_frames(struct stack_table *st, const struct stack_frame *fr
 			    const struct stack_count *c, size_t max, const struct stack_ref **ref);
 int stack_table__add_ref(struct stack_table *st, const struct stack_ref *ref,
 			 const struct stack_count *c);
+/* A stack's frame ids, outermost first (*nr of them), as stack_table__frame() takes them. */
+const uint32_t *stack_ref__frames(const struct stack_ref *ref, size_t *nr);
 /*
  * A stack's folded spelling into buf (sz > 0 bytes, NUL-terminated, cut to fit); returns
  * its whole length. Stacks keep frame ids only: they are spelt when asked.
@@ -245,7 +247,7 @@ struct pprof_opts {
 	const char *comment;
 	const char *main_binary; /* first mapping: what pprof shows as "File:" */
 	/* A first frame "{k=v,k=v}" holds the sample's labels (string values), not a
-	 * location. */
+	 * location; a process frame may follow it. */
 	bool root_labels;
 };
 

@@ -312,22 +312,26 @@ static void root_labels(struct pprof *p, const char *s)
 	}
 }
 
-/* The stack's root: the process (and thread) as labels; how many frames that took. */
+/* The stack's root: the process (and thread) as labels, and a frame of labels before it
+ * (root_labels); how many frames that took. */
 static size_t sample_labels(struct pprof *p, const struct stack_visit *v)
 {
-	const struct stack_frame *f = v->nr ? stack_table__frame(p->st, v->frames[0]) : NULL;
+	size_t i;
 
-	if (f && f->kind == STACK_FRAME_PROCESS) {
-		add_label(p, "process", 7, f->name, strlen(f->name), 0);
-		if (f->address)
-			add_label(p, "thread", 6, NULL, 0, f->address);
-		return 1;
+	for (i = 0; i < v->nr; i++) {
+		const struct stack_frame *f = stack_table__frame(p->st, v->frames[i]);
+
+		if (f->kind == STACK_FRAME_PROCESS) {
+			add_label(p, "process", 7, f->name, strlen(f->name), 0);
+			if (f->address)
+				add_label(p, "thread", 6, NULL, 0, f->address);
+		} else if (p->o->root_labels && !i && f->name[0] == '{' && v->nr > 1) {
+			root_labels(p, f->name);
+		} else {
+			break;
+		}
 	}
-	if (f && p->o->root_labels && f->name[0] == '{' && v->nr > 1) {
-		root_labels(p, f->name);
-		return 1;
-	}
-	return 0;
+	return i;
 }
 
 /* A count added as one number: what it stands for in the other sample type. */

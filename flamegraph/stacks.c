@@ -767,6 +767,12 @@ static size_t spell(const struct stack_table *st, const struct stack_ref *r, cha
 	return len;
 }
 
+const uint32_t *stack_ref__frames(const struct stack_ref *ref, size_t *nr)
+{
+	*nr = ref->nr;
+	return ref->frames;
+}
+
 size_t stack_table__spell(const struct stack_table *st, const struct stack_ref *ref, char *buf,
 			  size_t sz)
 {

@@ -5,6 +5,7 @@
  * Go's net/http/pprof, Prometheus and its health endpoints.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +138,12 @@ static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection
 	if (err)
 		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
 			    strerror(-err));
-	err = agent__pprof(h->a, event, r->table, r->wall_start, r->seconds, false, &body, &len);
+	err = agent__pprof(h->a, event, r->table, r->wall_start, r->seconds, true, &body, &len);
 	agent_request__free(r);
+	/* The request's table and the encoder's pieces are freed: their pages go back to the
+	 * system rather than stay the agent's until the next request (soak: RSS highs near
+	 * the profile requests). */
+	malloc_trim(0);
 	if (err)
 		return text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, true, "profile failed: %s\n",
 			    strerror(-err));

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,14 +76,22 @@ static int agent__events(struct agent *a)
 	return 0;
 }
 
-#define PID_CACHE 4096
+/* Processes whose container is kept: more than the tracker's live ones, the least
+ * recently seen goes. */
+#define PROCS_MAX     32768
+#define PROC_REPORTED (1ull << 63)
+/* A process reported without a container is read again at its next records while it is
+ * this young (ns): a runtime moves a container's first process into its cgroup after
+ * fork. */
+#define PROC_YOUNG_NS 1000000000ull
 
 /*
  * The container a process runs in: the last 64-hex-digit name in its cgroup path
  * (docker-ID.scope, cri-containerd-ID.scope, crio-ID.scope, /docker/ID), or "".
- * /proc/PID/cgroup is the kernel's text, read within bounds.
+ * /proc/PID/cgroup is the kernel's text, read within bounds. -errno: not readable (the
+ * process is gone).
  */
-static void container_of(pid_t pid, char *out, size_t sz)
+static int container_of(pid_t pid, char *out, size_t sz)
 {
 	char path[64], buf[4096];
 	ssize_t n, i, run = 0;
@@ -92,77 +101,246 @@ static void container_of(pid_t pid, char *out, size_t sz)
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return;
+		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		n = -errno;
 	close(fd);
+	if (n < 0)
+		return n;
 	for (i = 0; i < n; i++) {
 		run = isxdigit((unsigned char)buf[i]) && !isupper((unsigned char)buf[i]) ? run + 1
 											 : 0;
 		if (run == 64 && (i + 1 == n || !isxdigit((unsigned char)buf[i + 1])) && sz > 64)
 			snprintf(out, sz, "%.64s", buf + i - 63);
 	}
+	return 0;
 }
 
-static const char *agent__container(struct agent *a, pid_t pid)
+/* The entry of a process, its container "" when new; NULL without memory. */
+static struct keycache_entry *proc_entry(struct agent *a, pid_t pid, uint64_t gen, bool *added)
 {
-	struct agent_pid_cache *c;
+	struct keycache_entry *e;
 
-	if (!a->pids && !(a->pids = calloc(PID_CACHE, sizeof(*a->pids))))
-		return "";
-	c = &a->pids[(unsigned int)pid % PID_CACHE];
-	if (c->pid != pid) {
-		c->pid = pid;
-		container_of(pid, c->container, sizeof(c->container));
-	}
-	return c->container;
+	if (!a->container && !(a->container = calloc(PROCS_MAX, sizeof(*a->container))))
+		return NULL;
+	e = keycache__add(&a->procs, pid, gen, added);
+	if (e && *added)
+		a->container[e - a->procs.e][0] = 0;
+	return e;
 }
 
-/* A pushed stack: "{pid=P,comm=C[,container_id=ID]};stack". */
-static void push_add(struct agent *a, int event, pid_t pid, const char *stack,
-		     const struct stack_count *c)
+/* Read an entry's container from /proc now. One found is kept: the pid may be gone, or
+ * be a zombie's (whose cgroup is no longer said) or another process's by now. */
+static void proc_read(struct agent *a, struct keycache_entry *e, pid_t pid)
 {
-	struct stack_table *t = a->push_tables[event];
-	const char *container = pid ? agent__container(a, pid) : "";
-	size_t clen = strcspn(stack, ";"), i;
-	char comm[64], *s = NULL;
+	char id[65];
 
-	/* The process name (the first frame) as a label value: no separators in it. */
-	snprintf(comm, sizeof(comm), "%.*s", (int)clen, stack);
-	for (i = 0; comm[i]; i++)
-		if (strchr(",={}", comm[i]))
-			comm[i] = '_';
-	if (asprintf(&s, "{pid=%d,comm=%s%s%s};%s", (int)pid, comm,
-		     container[0] ? ",container_id=" : "", container, stack) < 0)
+	e->val[0] = a->t.windows + 1;
+	if (!container_of(pid, id, sizeof(id)) && id[0])
+		memcpy(a->container[e - a->procs.e], id, sizeof(id));
+}
+
+/* The tracker applied a record of pid (engine thread, inside record__poll): its container
+ * is read once the poll has applied them all (agent__read_reported). */
+static void on_process(void *ctx, pid_t pid)
+{
+	struct agent *a = ctx;
+	const struct aspaces *as = symbolizer__aspaces(a->sym);
+	struct keycache_entry *e;
+	uint64_t lo = 0, hi;
+	bool added, live;
+
+	if (pid <= 0)
 		return;
-	if (stack_table__len(t) >= a->o.max_table && !stack_table__get(t, s))
-		a->t.push_table_full += c->samples;
-	else
-		stack_table__add_joined_counts(t, s, c);
-	free(s);
+	live = !aspaces__live_window(as, pid, &lo, &hi);
+	/* An exit: nothing more to read (a zombie's cgroup is no longer said). */
+	if (!live && aspaces__has(as, pid))
+		return;
+	if (!(e = proc_entry(a, pid, 0, &added)))
+		return;
+	/* Another process took the pid over: what was read of the last one is not its. */
+	if (live && lo && lo != e->val[1]) {
+		a->container[e - a->procs.e][0] = 0;
+		e->val[0] &= PROC_REPORTED;
+		e->val[1] = lo;
+	}
+	if (e->val[0] & PROC_REPORTED)
+		return;
+	if (a->nr_reported == a->cap_reported) {
+		size_t cap = a->cap_reported ? 2 * a->cap_reported : 256;
+		pid_t *tmp = realloc(a->reported, cap * sizeof(*tmp));
+
+		if (!tmp)
+			return;
+		a->reported = tmp;
+		a->cap_reported = cap;
+	}
+	e->val[0] |= PROC_REPORTED;
+	a->reported[a->nr_reported++] = pid;
+}
+
+/* The containers of the processes the tracker reported: once a window, and at every
+ * report while a young process has none yet. */
+static void agent__read_reported(struct agent *a)
+{
+	struct timespec ts;
+	uint64_t now;
+	size_t i;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+
+	for (i = 0; i < a->nr_reported; i++) {
+		struct keycache_entry *e = keycache__find(&a->procs, a->reported[i], 0);
+
+		if (!e || !(e->val[0] & PROC_REPORTED))
+			continue;
+		e->val[0] &= ~PROC_REPORTED;
+		if (e->val[0] != a->t.windows + 1 || (!a->container[e - a->procs.e][0] &&
+						      e->val[1] && now - e->val[1] < PROC_YOUNG_NS))
+			proc_read(a, e, a->reported[i]);
+	}
+	a->nr_reported = 0;
+}
+
+/* Is pid still the process of generation gen (or one the tracker does not know)? Its
+ * /proc/PID then describes it, not a process that took the pid over. */
+static bool proc_current(struct agent *a, pid_t pid, uint64_t gen)
+{
+	uint64_t lo, hi;
+
+	if (aspaces__live_window(symbolizer__aspaces(a->sym), pid, &lo, &hi))
+		return true;
+	return !gen || (lo <= gen && gen <= hi);
+}
+
+/*
+ * The container of a process in a drained stack, by pid and generation: read from its
+ * cgroup when first seen and once a window while it runs (it may move); one that had
+ * exited when first seen has what the tracker's records of its pid found.
+ */
+static const char *agent__container(struct agent *a, pid_t pid, uint64_t gen)
+{
+	struct keycache_entry *e, *t;
+	bool added;
+
+	if (!(e = proc_entry(a, pid, gen, &added)))
+		return "";
+	if (e->val[0] != a->t.windows + 1 && proc_current(a, pid, gen))
+		proc_read(a, e, pid);
+	e->val[0] = a->t.windows + 1;
+	/* The tracker's process of this pid, if it started no later than this one. */
+	if (added && !a->container[e - a->procs.e][0] && (t = keycache__find(&a->procs, pid, 0)) &&
+	    (!gen || t->val[1] <= gen))
+		memcpy(a->container[e - a->procs.e], a->container[t - a->procs.e],
+		       sizeof(*a->container));
+	return a->container[e - a->procs.e];
+}
+
+/* Processes whose address space is freed: their samples are all drained. */
+static void agent__forget_procs(struct agent *a)
+{
+	const struct aspaces *as = symbolizer__aspaces(a->sym);
+	size_t i;
+
+	for (i = 0; a->procs.e && i < a->procs.cap; i++) {
+		struct keycache_entry *e = &a->procs.e[i];
+
+		if (e->used && !aspaces__version(as, e->key[0], e->key[1]))
+			keycache__del(&a->procs, e);
+	}
+}
+
+/* The process frame's name (the first frame of a stack record names), or "". */
+static const char *stack_comm(const struct record_stack *s)
+{
+	size_t nr;
+	const uint32_t *ids = stack_ref__frames(s->ref, &nr);
+	const struct stack_frame *f = nr ? stack_table__frame(s->table, ids[0]) : NULL;
+
+	return f && f->kind == STACK_FRAME_PROCESS ? f->name : "";
+}
+
+/* The first frame of an agent's stacks: "{pid=P,comm=C[,container_id=ID]}" (comm with no
+ * separator of labels in it). */
+static void stack_labels(struct agent *a, const struct record_stack *s, char *buf, size_t sz)
+{
+	const char *container = s->pid && a->o.push_url ? agent__container(a, s->pid, s->gen) : "";
+	char c[64];
+	size_t i;
+
+	snprintf(c, sizeof(c), "%s", stack_comm(s));
+	for (i = 0; c[i]; i++)
+		if (strchr(",={}", c[i]))
+			c[i] = '_';
+	snprintf(buf, sz, "{pid=%d,comm=%s%s%s}", (int)s->pid, c,
+		 container[0] ? ",container_id=" : "", container);
+}
+
+/*
+ * A drained stack into t, frames as records (their modules added to t), under a first
+ * frame of labels; -ENOSPC: a new stack beyond --max-table.
+ */
+static int stack_copy(struct agent *a, struct stack_table *t, const struct record_stack *s,
+		      const char *labels)
+{
+	size_t nr, i;
+	const uint32_t *ids = stack_ref__frames(s->ref, &nr);
+
+	if (nr + 1 > a->copy_cap) {
+		struct stack_frame *tmp = realloc(a->copy, (nr + 1) * sizeof(*tmp));
+
+		if (!tmp)
+			return -ENOMEM;
+		a->copy = tmp;
+		a->copy_cap = nr + 1;
+	}
+	a->copy[0] = (struct stack_frame){.name = labels};
+	for (i = 0; i < nr; i++) {
+		struct stack_frame *f = &a->copy[i + 1];
+		int64_t id;
+
+		*f = *stack_table__frame(s->table, ids[i]);
+		if (!f->module)
+			continue;
+		id = stack_table__add_module(t, stack_table__module(s->table, f->module));
+		f->module = id > 0 ? id : 0;
+	}
+	return stack_table__add_frames(t, a->copy, nr + 1, &s->c, a->o.max_table, NULL);
 }
 
 /* Every drained stack goes to the requests of its event that are running, and to the
- * window pushed, with both of its counts. */
-static void on_stack(void *ctx, int event, pid_t pid, const char *stack,
-		     const struct stack_count *c)
+ * window pushed, with both of its counts; a new stack beyond --max-table to their
+ * [lost:table_full]. */
+static void on_stack(void *ctx, const struct record_stack *s)
 {
 	struct agent *a = ctx;
 	struct agent_request *r;
+	struct stack_table *push = a->push_tables[s->event];
+	char labels[160] = "";
+	int err;
 
 	for (r = a->active; r; r = r->next) {
-		if (r->event != event)
+		if (r->event != s->event)
 			continue;
-		/* Bounded like a window: a long request on a machine of many stacks. */
-		if (!stack || (stack_table__len(r->table) >= a->o.max_table &&
-			       !stack_table__get(r->table, stack))) {
-			r->table_full.samples += c->samples;
-			r->table_full.weight += c->weight;
-		} else if (stack_table__add_joined_counts(r->table, stack, c)) {
-			r->err = -ENOMEM;
+		if (s->ref && !labels[0])
+			stack_labels(a, s, labels, sizeof(labels));
+		err = s->ref ? stack_copy(a, r->table, s, labels) : -ENOSPC;
+		if (err == -ENOSPC) {
+			/* Bounded like a window: a long request on a machine of many stacks. */
+			r->table_full.samples += s->c.samples;
+			r->table_full.weight += s->c.weight;
+		} else if (err) {
+			r->err = err;
 		}
 	}
-	if (a->push_tables[event] && stack)
-		push_add(a, event, pid, stack, c);
+	if (!push || !s->ref)
+		return;
+	if (!labels[0])
+		stack_labels(a, s, labels, sizeof(labels));
+	if (stack_copy(a, push, s, labels) == -ENOSPC)
+		a->t.push_table_full += s->c.samples;
 }
 
 /* A debuginfod transfer ends at SIGTERM: the engine thread does it. */
@@ -222,9 +400,15 @@ static int agent__sampler(struct agent *a)
 	o.max_stacks = 16384;
 	o.max_table = a->o.max_table;
 	o.drain_ms = a->o.drain_ms;
+	/* At the agent's frequencies a new process takes a sample per CPU every 10 ms or
+	 * more: waking every 50 ms rather than 10 to load its tables leaves a few of its
+	 * first samples on frame pointers (still in stacks) and takes a fifth of the wake-ups. */
+	o.wake_ms = a->o.freq <= 99 ? 50 : 0;
 	for (i = 0; i < a->nr_evs; i++)
 		o.count_weight[i] = a->count_weight[i];
 	o.on_stack = on_stack;
+	if (a->o.push_url)
+		o.on_process = on_process;
 	o.on_stack_ctx = a;
 	o.unwind = a->o.unwind;
 	o.unwind_memory = a->o.unwind_memory;
@@ -312,6 +496,7 @@ int agent__init(struct agent *a, const struct agent_opts *o, const volatile sig_
 	pthread_cond_init(&a->cond, NULL);
 	pthread_mutex_init(&a->coll_lock, NULL);
 	a->started = time(NULL);
+	keycache__init(&a->procs, PROCS_MAX);
 	if (agent_ring__init(&a->ring, o->keep_windows))
 		return 1;
 	if (gethostname(a->hostname, sizeof(a->hostname) - 1))
@@ -597,8 +782,9 @@ static int agent__window(struct agent *a, double now)
 			agent__push_window(a, i, fresh[i], until, now - a->window_start);
 		stack_table__free(fresh[i]);
 	}
-	if (a->pids)
-		memset(a->pids, 0, PID_CACHE * sizeof(*a->pids));
+	agent__forget_procs(a);
+	/* The window's tables and encodings are freed: give their pages back. */
+	malloc_trim(0);
 	a->window_start = now;
 	a->window_wall = until;
 	return 0;
@@ -627,6 +813,8 @@ int agent__run(struct agent *a)
 			usleep(100000);
 		}
 		now = clock__monotonic();
+		if (a->nr_reported)
+			agent__read_reported(a);
 		if (!err && a->rec)
 			err = agent__start_requests(a, now);
 		if (!err && a->rec)
@@ -687,7 +875,10 @@ void agent__exit(struct agent *a)
 	}
 	for (i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(a->push_tables[i]);
-	free(a->pids);
+	keycache__exit(&a->procs);
+	free(a->container);
+	free(a->reported);
+	free(a->copy);
 	for (i = 0; i < a->queue_len; i++)
 		free(a->queue[i].body);
 	free(a->queue);

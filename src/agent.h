@@ -17,6 +17,7 @@
 #include <time.h>
 #include "record.h"
 #include "collector.h"
+#include "keycache.h"
 
 #define AGENT_MAX_LISTEN 8
 
@@ -143,13 +144,20 @@ struct agent {
 	char fallback[256];   /* "" or the fallback line */
 	char call_graph[160]; /* "dwarf", or "fp" and why */
 	struct agent_request *active;
-	/* --push: this window's stacks under a first frame of labels (pid, comm,
-	 * container_id), and the container of each pid seen in it. */
+	/* --push: this window's stacks (under a first frame of labels, as requests'). */
 	struct stack_table *push_tables[PROFILE_MAX_EVENTS];
-	struct agent_pid_cache {
-		pid_t pid;
-		char container[65];
-	} * pids;
+	/* --push: the container of each process, read from its cgroup while it runs and kept
+	 * after it exits until its address space is freed. Keys (pid, generation) for
+	 * processes seen in stacks, (pid, 0) for the latest process of a pid the tracker
+	 * reported; val[0]: the window it was last read in (+ 1; PROC_REPORTED: to read after
+	 * this poll); val[1] of (pid, 0): when its process started (boot clock, ns, as the
+	 * tracker knows it; 0: unknown); container[]: its id by slot. */
+	struct keycache procs;
+	char (*container)[65];
+	pid_t *reported; /* pids the tracker reported in this poll */
+	size_t nr_reported, cap_reported;
+	struct stack_frame *copy; /* a stack being copied into a request's or push table */
+	size_t copy_cap;
 	double window_start;
 	time_t window_wall;
 	/* Shared, under lock. */
@@ -187,7 +195,7 @@ int agent__event_index(const struct agent *a, const char *name);
 int agent__profile(struct agent *a, int event, int seconds, struct agent_request **out);
 void agent_request__free(struct agent_request *r);
 /* A request's or a window's table as gzip-compressed pprof in a malloc'd buffer; labels:
- * the stacks start with a frame of labels (pprof_opts.root_labels). */
+ * the stacks may start with a frame of labels (pprof_opts.root_labels: "{pid=P,...}"). */
 int agent__pprof(struct agent *a, int event, struct stack_table *t, time_t start, double secs,
 		 bool labels, char **buf, size_t *len);
 

@@ -108,6 +108,8 @@ static const char record_usage[] =
 	"                          60, 0: none); past it the remaining user frames are\n"
 	"                          left unnamed\n"
 	"      --report            then print the top functions on stdout (pmuprof report)\n"
+	"      --per-pid           one root frame per process, COMM-PID (as\n"
+	"                          stackcollapse-perf.pl --pid names them)\n"
 	"  -q, --quiet             no summary\n"
 	"  -v, --verbose           what is opened and why; -vv adds libbpf's messages\n"
 	"  -h, --help              this help\n"
@@ -139,6 +141,7 @@ enum {
 	OPT_REPORT,
 	OPT_CALL_GRAPH,
 	OPT_UNWIND_MEMORY,
+	OPT_PER_PID,
 };
 
 static const struct option record_options[] = {
@@ -173,6 +176,7 @@ static const struct option record_options[] = {
 	{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 	{"finish-budget", required_argument, NULL, OPT_FINISH_BUDGET},
 	{"report", no_argument, NULL, OPT_REPORT},
+	{"per-pid", no_argument, NULL, OPT_PER_PID},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -191,7 +195,7 @@ struct record_args {
 	int count_mode; /* 0 by the rule, 1 samples, 2 events */
 	enum { OUT_FOLDED, OUT_SVG, OUT_PPROF } out_format;
 	const char *cmd_path; /* the command found in PATH */
-	bool no_demangle, module_offsets, no_debuginfod, no_inline;
+	bool no_demangle, module_offsets, no_debuginfod, no_inline, per_pid;
 	unsigned int debuginfod_budget; /* seconds; 0: the default */
 	char debug_dirs[4096];		/* ':'-separated */
 	unsigned int max_stack, max_stacks;
@@ -540,6 +544,9 @@ static int record_args__option(struct record_args *a, int c, char **argv)
 	case OPT_REPORT:
 		a->report = true;
 		break;
+	case OPT_PER_PID:
+		a->per_pid = true;
+		break;
 	case OPT_DEBUG_DIR:
 		if (strchr(optarg, ':') ||
 		    strlen(a->debug_dirs) + strlen(optarg) + 2 > sizeof(a->debug_dirs))
@@ -774,6 +781,9 @@ static int parse_id_list(const char *opt, const char *list, bool threads, int **
 	}
 	return 0;
 }
+
+/* How often the record loop looks whether the -p/-t targets have exited (seconds). */
+#define TARGETS_CHECK_S 0.05
 
 /* -p/-t: true once every process (thread) given has exited; a zombie counts, as for perf. */
 static bool targets_exited(const int *ids, int nr)
@@ -1529,6 +1539,7 @@ static void record_run__fill_opts(struct record_run *r)
 	opts->bpf_walk = a->bpf_walk;
 	call_graph_check(a);
 	opts->unwind = a->unwind;
+	opts->per_pid = a->per_pid;
 	opts->unwind_memory = a->unwind_memory;
 	opts->command_path = r->cmd_path;
 	opts->cut_short = &cut_short;
@@ -1572,7 +1583,7 @@ static int record_run__open(struct record_run *r)
 /* Until a signal, -d, the command's exit or the targets' end. */
 static void record_run__loop(struct record_run *r, double end_at)
 {
-	double last_status = 0, t;
+	double last_status = 0, last_check = 0, t;
 	int err;
 
 	while (!stop_signal) {
@@ -1585,9 +1596,16 @@ static void record_run__loop(struct record_run *r, double end_at)
 		if (r->child > 0 && !r->child_done &&
 		    waitpid(r->child, &r->child_status, WNOHANG) == r->child)
 			r->child_done = true;
-		if (r->child_done || targets_exited(r->ids, r->nr_ids))
+		if (r->child_done)
 			break;
 		t = clock__monotonic();
+		/* The loop wakes for every batch of mmap records on a busy machine: /proc is
+		 * read for the targets a few times a second, not at each wake-up. */
+		if (t - last_check >= TARGETS_CHECK_S) {
+			last_check = t;
+			if (targets_exited(r->ids, r->nr_ids))
+				break;
+		}
 		if (end_at && t >= end_at)
 			break;
 		if (r->tty && !r->a.quiet && t - last_status >= 0.5) {

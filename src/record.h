@@ -19,6 +19,17 @@
 #include "symbolize/symbolize.h"
 #include "unwind-loader.h"
 
+/* A drained stack, as record_opts.on_stack is told it. */
+struct record_stack {
+	int event;
+	pid_t pid;
+	uint64_t gen;			 /* the process's generation (when it started) */
+	const struct stack_table *table; /* the table the stack is counted in */
+	const struct stack_ref *ref;	 /* its frames there; NULL: a new stack beyond
+					  * max_table, counted as [lost:table_full] */
+	struct stack_count c;
+};
+
 struct record_opts {
 	size_t sz;
 	const struct pmu_event *events; /* copied: precise_ip may be lowered at open */
@@ -36,6 +47,7 @@ struct record_opts {
 	unsigned int user_depth;
 	unsigned int max_stacks; /* entries of the in-kernel map */
 	bool per_thread;	 /* key stacks by thread too */
+	bool per_pid;		 /* the root frame is COMM-PID, one per process */
 	bool bpf_walk;		 /* walk stacks in the program, not through the perf callchain */
 	/* CPUs for address-space tracking (all online CPUs). */
 	const int *track_cpus;
@@ -46,6 +58,7 @@ struct record_opts {
 	/* Draining; 0 picks the default. */
 	unsigned int drain_ms;	 /* cadence (1000) */
 	unsigned int drain_fill; /* drain early when a map is this % full (50) */
+	unsigned int wake_ms;	 /* the loop's wake-up with CFI tables (10); without: 50 */
 	size_t max_table;	 /* distinct stacks per event table (RECORD_MAX_TABLE) */
 	size_t max_processes;	 /* address spaces tracked at once (65536) */
 	/*
@@ -60,14 +73,15 @@ struct record_opts {
 	uint64_t unwind_memory;	  /* bytes of tables in the kernel; 0: UNWIND_MEMORY_DEFAULT */
 	const char *command_path; /* a launched command's executable: tables built ahead */
 	/*
-	 * Called for every drained key counted in its event's table, with its process, the
-	 * folded stack as the table holds it (valid during the call) and the counts added
-	 * (samples and weight both): a consumer can follow the stacks drain by drain without
-	 * taking the tables; stack NULL: a new stack beyond max_table, counted as
-	 * [lost:table_full]. NULL: none.
+	 * Called for every drained key counted in its event's table, with its process and the
+	 * stack as the table holds it (record_stack: valid during the call) and the counts
+	 * added (samples and weight both): a consumer can follow the stacks drain by drain
+	 * without taking the tables. NULL: none.
 	 */
-	void (*on_stack)(void *ctx, int event, pid_t pid, const char *stack,
-			 const struct stack_count *c);
+	void (*on_stack)(void *ctx, const struct record_stack *s);
+	/* Called (with on_stack_ctx) after a tracking record of pid (fork, exec, comm, mmap,
+	 * exit) was applied, while the process may still run. NULL: none. */
+	void (*on_process)(void *ctx, pid_t pid);
 	void *on_stack_ctx;
 };
 

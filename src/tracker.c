@@ -5,8 +5,10 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <linux/perf_event.h>
+#include "hashmap.h"
 #include "tracker.h"
 #include "pmu/pmu.h"
 
@@ -29,7 +31,27 @@ struct tracker {
 	size_t nr_pend, cap_pend;
 	void (*on_change)(void *ctx, pid_t pid); /* after a record changed pid's mappings */
 	void *on_change_ctx;
+	bool following;	       /* only the processes in follow (tracker__follow) */
+	struct hashmap follow; /* struct followed by pid */
 };
+
+/* A process whose records are applied, and its children's (tracker__follow). */
+struct followed {
+	struct hashmap_entry node;
+	pid_t pid;
+};
+
+static bool followed_match(const struct hashmap_entry *e, const void *key, void *ctx)
+{
+	return hashmap_entry__of(e, struct followed, node)->pid == *(const pid_t *)key;
+}
+
+static struct followed *followed_find(const struct tracker *t, pid_t pid)
+{
+	struct hashmap_entry *e = hashmap__find(&t->follow, hash__u64(pid), &pid);
+
+	return e ? hashmap_entry__of(e, struct followed, node) : NULL;
+}
 
 /* One record copied out of a ring, ordered by time before it is applied. */
 struct pending {
@@ -38,6 +60,7 @@ struct pending {
 	uint32_t type;
 	pid_t pid, ppid, tid;
 	unsigned long addr, len, pgoff;
+	uint64_t dev, ino; /* MMAP2: the file mapped */
 	uint16_t misc;
 	char *path;
 };
@@ -49,6 +72,58 @@ static int pending_cmp(const void *a, const void *b)
 	if (x->time != y->time)
 		return x->time < y->time ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void tracker__unfollow_all(struct tracker *t)
+{
+	struct hashmap_entry *e;
+	struct hashmap_iter it;
+
+	hashmap_iter__init(&it, &t->follow);
+	while ((e = hashmap_iter__next(&it))) {
+		hashmap__del(&t->follow, e);
+		free(hashmap_entry__of(e, struct followed, node));
+	}
+}
+
+int tracker__follow(struct tracker *t, pid_t pid)
+{
+	struct followed *f;
+
+	t->following = true;
+	if (followed_find(t, pid))
+		return 0;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->pid = pid;
+	if (hashmap__add(&t->follow, &f->node, hash__u64(pid))) {
+		free(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Whether a record is applied when only some processes are followed: theirs, and a fork
+ * of theirs (the child is followed from then on); a followed process's exit is its last.
+ */
+static bool tracker__wants(struct tracker *t, const struct pending *p)
+{
+	struct followed *f;
+
+	if (!t->following)
+		return true;
+	if (p->type == PERF_RECORD_FORK)
+		return followed_find(t, p->ppid) && !tracker__follow(t, p->pid);
+	f = followed_find(t, p->pid);
+	if (!f)
+		return false;
+	if (p->type == PERF_RECORD_EXIT) {
+		hashmap__del(&t->follow, &f->node);
+		free(f);
+	}
+	return true;
 }
 
 void tracker__free(struct tracker *t)
@@ -65,6 +140,8 @@ void tracker__free(struct tracker *t)
 	}
 	for (size_t j = 0; j < t->nr_pend; j++)
 		free(t->pend[j].path);
+	tracker__unfollow_all(t);
+	hashmap__exit(&t->follow);
 	free(t->pend);
 	free(t->bufs);
 	free(t->scratch);
@@ -80,6 +157,7 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	hashmap__init(&t->follow, followed_match, NULL);
 	t->as = as;
 	t->bufs = calloc(nr_cpus, sizeof(*t->bufs));
 	if (!t->bufs) {
@@ -207,6 +285,11 @@ static int parse(struct tracker *t, const struct perf_event_header *h)
 		p.addr = m->addr;
 		p.len = m->len;
 		p.pgoff = m->pgoff;
+		/* With a build id in their place, the file is found by opening it. */
+		if (!(h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) {
+			p.dev = makedev(m->maj, m->min);
+			p.ino = m->ino;
+		}
 		p.path = strndup(m->filename, max);
 		if (!p.path)
 			return -ENOMEM;
@@ -313,9 +396,14 @@ int tracker__process(struct tracker *t)
 		struct pending *p = &t->pend[i];
 		int e = 0;
 
+		if (!tracker__wants(t, p)) {
+			free(p->path);
+			continue;
+		}
 		switch (p->type) {
 		case PERF_RECORD_MMAP2:
-			e = aspaces__add_map(t->as, p->pid, p->addr, p->len, p->pgoff, p->path);
+			e = aspaces__add_file_map(t->as, p->pid, p->addr, p->len, p->pgoff, p->path,
+						  p->dev, p->ino);
 			break;
 		case PERF_RECORD_COMM:
 			if (p->pid == p->tid)

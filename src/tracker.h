@@ -18,6 +18,13 @@ void tracker__free(struct tracker *t);
 int tracker__enable(struct tracker *t);
 /* Read and apply every pending record. Returns the number applied or a negative errno. */
 int tracker__process(struct tracker *t);
+/*
+ * Apply only the records of pid and of the processes it forks from now on (and theirs),
+ * as the per-task events of -p and of a launched command sample them: on a busy machine
+ * the others' records cost more than the rest of the record. Called before the first
+ * tracker__process(); 0 or -ENOMEM.
+ */
+int tracker__follow(struct tracker *t, pid_t pid);
 /* Call fn with the pid of every record applied (mmap, exec, fork, exit). */
 void tracker__on_change(struct tracker *t, void (*fn)(void *ctx, pid_t pid), void *ctx);
 /* Records the kernel dropped because a buffer was full. */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "hashmap.h"
+#include "keycache.h"
 #include "log.h"
 #include "symbolize/unwind-table.h"
 #include "unwind-loader.h"
@@ -129,12 +130,8 @@ struct slot_change {
  * tracker reports every process's mappings, and reading each one's /proc/PID/stat again
  * on every report costs more than the whole walk. Short-lived, as pids are reused.
  */
-#define DENIED_SLOTS  512
-#define DENIED_HOLD_S 1.0
-struct denied {
-	pid_t pid;
-	double until;
-};
+#define DENIED_MAX     512
+#define DENIED_HOLD_US 1000000
 
 struct unwind_loader {
 	struct unwind_loader_opts o;
@@ -168,7 +165,7 @@ struct unwind_loader {
 	bool restricted;
 	pid_t *allowed;
 	size_t nr_allowed, cap_allowed;
-	struct denied denied[DENIED_SLOTS];
+	struct keycache denied; /* pid → until when (val[0], monotonic µs) */
 };
 
 struct file_key {
@@ -227,6 +224,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	l->empty_fd = -1;
 	hashmap__init(&l->files, file_match, NULL);
 	hashmap__init(&l->procs, proc_match, NULL);
+	keycache__init(&l->denied, DENIED_MAX);
 	l->bt = calloc(1, sizeof(*l->bt));
 	if (!l->bt) {
 		free(l);
@@ -506,6 +504,7 @@ void unwind_loader__free(struct unwind_loader *l)
 	free(l->ready);
 	free(l->allowed);
 	hashmap__exit(&l->procs);
+	keycache__exit(&l->denied);
 	hashmap__exit(&l->files);
 	unwind_cache__free(l->cache);
 	free(l->touched);
@@ -571,15 +570,17 @@ int unwind_loader__touch(struct unwind_loader *l, pid_t pid)
 		return 0;
 	/* A child of a profiled process (fork, then exec) is profiled too (inherit). */
 	if (l->restricted && !is_allowed(l, pid)) {
-		struct denied *d = &l->denied[pid % DENIED_SLOTS];
-		double now = mono_now();
+		struct keycache_entry *d = keycache__find(&l->denied, pid, 0);
+		uint64_t now_us = mono_now() * 1e6;
 		pid_t ppid;
 
-		if (d->pid == pid && now < d->until)
+		if (d && now_us < d->val[0])
 			return 0;
 		ppid = parent_of(l, pid);
 		if (ppid <= 0 || !is_allowed(l, ppid)) {
-			*d = (struct denied){.pid = pid, .until = now + DENIED_HOLD_S};
+			d = keycache__add(&l->denied, pid, 0, NULL);
+			if (d)
+				d->val[0] = now_us + DENIED_HOLD_US;
 			return 0;
 		}
 		if (allow(l, pid))
@@ -1107,9 +1108,19 @@ static struct loaded *file_get(struct unwind_loader *l, pid_t pid, const struct 
 {
 	struct stat st;
 	int fd;
-	struct unwind_table *t = table_of(l, pid, m, &st, &fd);
-	struct loaded *f;
+	struct unwind_table *t;
+	/* A file the kernel named at mmap time whose table is built, or waits for a sample to
+	 * be built (system-wide): nothing to open (most mappings of a new process). */
+	struct loaded *f = m->ino ? file_find(l, m->dev, m->ino) : NULL;
 
+	if (f && (f->t || f->miss >= 0)) {
+		f->refs++;
+		f->loc_pid = pid;
+		f->loc_start = m->start;
+		f->loc_end = m->end;
+		return f;
+	}
+	t = table_of(l, pid, m, &st, &fd);
 	if (!t && fd < 0)
 		return NULL;
 	f = file_find(l, st.st_dev, st.st_ino);

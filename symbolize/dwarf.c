@@ -125,8 +125,12 @@ struct cu_range {
 	long next;
 };
 
-/* Points whose offsets a slot of the directory holds itself. */
-#define DIR_OFFS 10
+/*
+ * Points whose offsets a slot of the directory holds itself: with them a slot is 32 bytes
+ * (half a cache line), and 64 bytes of libc's code have at most 26 points (99.9% of its
+ * slots; with 10, one in six needed a search of the table's keys, another miss).
+ */
+#define DIR_OFFS 26
 
 /*
  * A slot of the directory: the points [first, first + n) of the one CU whose code the
@@ -173,7 +177,11 @@ struct sym_dwarf {
 	size_t ndir;
 	Dwarf_Addr dir_lo;
 	unsigned int dir_shift;
-	size_t bytes; /* what it holds, roughly: sections read, libdw's tables, indexes */
+	size_t bytes;	  /* what it holds, roughly: sections read, libdw's tables, indexes */
+	size_t lib_bytes; /* of which libdw's: the sections and line tables, until shed */
+	/* Called before the sections are read, at the open and after a shed. */
+	void (*room)(void *arg, size_t bytes);
+	void *room_arg;
 };
 
 /* libdw's own record of one line row (Dwarf_Line and its share of the table), roughly. */
@@ -221,10 +229,47 @@ static bool strings_terminated(Elf *elf)
 			return false;
 		}
 		data = elf_getdata(scn, NULL);
-		if (data && data->d_size && ((const char *)data->d_buf)[data->d_size - 1])
+		if (data && data->d_size &&
+		    (!data->d_buf || ((const char *)data->d_buf)[data->d_size - 1]))
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Location lists (where variables live) name no function or line: marked empty here, so
+ * libdw neither reads nor inflates them (libc's debug file: 1.4 of its 10 MB, python's
+ * libpython: 3.6 of 17 MB). libdw skips SHT_NOBITS sections.
+ */
+static void skip_unused(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		name += !strncmp(name, ".z", 2) ? 2 : 1;
+		if (strcmp(name, "debug_loclists") && strcmp(name, "debug_loc"))
+			continue;
+		sh.sh_type = SHT_NOBITS;
+		gelf_update_shdr(scn, &sh);
+	}
+}
+
+/* What a section takes once read: compressed ones are kept uncompressed. */
+static size_t section_size(Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	GElf_Chdr ch;
+
+	if ((sh->sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch) && ch.ch_size < SIZE_MAX)
+		return ch.ch_size;
+	return sh->sh_size;
 }
 
 /* The debug sections' sizes: libdw reads each of them into memory and keeps it. */
@@ -243,12 +288,45 @@ static size_t debug_sections_size(Elf *elf)
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (name && (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8)))
-			n += sh.sh_size;
+			n += section_size(scn, &sh);
 	}
 	return n;
 }
 
 struct sym_dwarf *sym_dwarf__open(int fd)
+{
+	return sym_dwarf__open_room(fd, NULL, NULL);
+}
+
+/*
+ * libdw on the file: its sections read (room made for them first: only the headers are
+ * read before). -1 when the file has no usable DWARF (any more).
+ */
+static int lib_open(struct sym_dwarf *d)
+{
+	size_t size;
+
+	if (d->dw)
+		return 0;
+	d->elf = sym_elf__read(d->fd);
+	if (!d->elf)
+		return -1;
+	skip_unused(d->elf);
+	size = debug_sections_size(d->elf);
+	if (d->room)
+		d->room(d->room_arg, size);
+	d->dw = strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	if (!d->dw) {
+		elf_end(d->elf);
+		d->elf = NULL;
+		return -1;
+	}
+	d->lib_bytes = size;
+	d->bytes += size;
+	return 0;
+}
+
+struct sym_dwarf *sym_dwarf__open_room(int fd, void (*room)(void *arg, size_t bytes), void *arg)
 {
 	struct sym_dwarf *d = calloc(1, sizeof(*d));
 
@@ -257,16 +335,35 @@ struct sym_dwarf *sym_dwarf__open(int fd)
 		return NULL;
 	}
 	d->fd = fd;
-	d->elf = sym_elf__read(fd);
-	d->dw = d->elf && strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
-						     : NULL;
-	d->paths = d->dw ? strset__new() : NULL;
-	if (!d->paths) {
+	d->room = room;
+	d->room_arg = arg;
+	d->bytes = sizeof(*d);
+	if (lib_open(d) || !(d->paths = strset__new())) {
 		sym_dwarf__free(d);
 		return NULL;
 	}
-	d->bytes = sizeof(*d) + debug_sections_size(d->elf);
 	return d;
+}
+
+size_t sym_dwarf__lib_bytes(const struct sym_dwarf *d)
+{
+	return d ? d->lib_bytes : 0;
+}
+
+size_t sym_dwarf__shed(struct sym_dwarf *d)
+{
+	size_t freed;
+
+	if (!d || !d->dw)
+		return 0;
+	dwarf_end(d->dw);
+	elf_end(d->elf);
+	d->dw = NULL;
+	d->elf = NULL;
+	freed = d->lib_bytes;
+	d->bytes -= freed;
+	d->lib_bytes = 0;
+	return freed;
 }
 
 size_t sym_dwarf__bytes(const struct sym_dwarf *d)
@@ -419,7 +516,7 @@ static struct cu_data *find_cu(struct sym_dwarf *d, Dwarf_Addr pc)
 	size_t i, back;
 	long lo;
 
-	if (!d->cu_ranges_built && index_cus(d))
+	if (!d->cu_ranges_built && (lib_open(d) || index_cus(d)))
 		return NULL;
 	lo = addr_index__find(&d->cu_index, pc);
 	if (lo < 0)
@@ -441,9 +538,24 @@ static const char *comp_dir(Dwarf_Die *cu)
 }
 
 /*
+ * The table's own copy of a string of libdw's (a name, a path): the table outlives libdw
+ * (sym_dwarf__shed). NULL stays NULL, and without memory the string is not named.
+ */
+static const char *keep_str(struct sym_dwarf *d, const char *s, size_t len)
+{
+	size_t before = strset__count(d->paths);
+	const char *kept = s ? strset__intern(d->paths, s, len) : NULL;
+
+	/* the copy and the set's entry for it, roughly */
+	if (strset__count(d->paths) > before)
+		d->bytes += len + 1 + 32;
+	return kept;
+}
+
+/*
  * A relative source path under the CU's compilation directory, as addr2line prints it
  * (not normalized: "/build/dir/../src/x.c"), kept once per file whichever CUs name it.
- * NULL stays NULL; absolute paths stay.
+ * NULL stays NULL; absolute paths are kept as they are.
  */
 static const char *full_path(struct sym_dwarf *d, const char *dir, const char *name)
 {
@@ -452,19 +564,19 @@ static const char *full_path(struct sym_dwarf *d, const char *dir, const char *n
 	size_t ld, ln;
 
 	if (!name || name[0] == '/' || !dir)
-		return name;
+		return keep_str(d, name, name ? strlen(name) : 0);
 	ld = strlen(dir);
 	ln = strlen(name);
 	buf = ld + ln + 1 <= sizeof(stack) ? stack : malloc(ld + ln + 1);
 	if (!buf)
-		return name;
+		return NULL;
 	memcpy(buf, dir, ld);
 	buf[ld] = '/';
 	memcpy(buf + ld + 1, name, ln);
-	path = strset__intern(d->paths, buf, ld + 1 + ln);
+	path = keep_str(d, buf, ld + 1 + ln);
 	if (buf != stack)
 		free(buf);
-	return path ? path : name;
+	return path;
 }
 
 static int fn_range_cmp(const void *a, const void *b)
@@ -547,6 +659,7 @@ static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 		c->nlines++;
 	}
 	d->bytes += n * LIBDW_LINE_BYTES;
+	d->lib_bytes += n * LIBDW_LINE_BYTES;
 	return 0;
 }
 
@@ -609,6 +722,7 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, str
 	size_t nfiles;
 
 	out->name = inline_name(scope, &out->mangled);
+	out->name = keep_str(d, out->name, out->name ? strlen(out->name) : 0);
 	out->call_file = NULL;
 	out->call_line = 0;
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &ln) == 0)
@@ -818,24 +932,6 @@ static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_bu
 	return 0;
 }
 
-/* The innermost inlined scope of f at pc, -1 when none. */
-static int span_at(const struct fn_scopes *f, Dwarf_Addr pc)
-{
-	size_t lo = 0, hi = f->nspans;
-
-	if (!hi || pc < f->spans[0].lo)
-		return -1;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (f->spans[mid].lo <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return f->spans[lo].node;
-}
-
 /* Every POINTS_BLOCK-th key, searched first. */
 static int fn_top(struct fn_scopes *f)
 {
@@ -868,47 +964,51 @@ static size_t row_after(const struct cu_read *c, Dwarf_Addr addr)
 
 /*
  * The points of a function range: where its line or its innermost inlined scope changes
- * (at its start, and at each row and span start inside it), as line_at() and span_at()
- * answer there. Ranges over 4 GiB are left to libdw's search.
+ * (at its start, and at each row and span start inside it): the line of the last row at
+ * or before (none after a sequence's end) and the span's scope there, in one merge of its rows and its spans (both sorted). Ranges over 4 GiB
+ * are left to libdw's search.
  */
 static int fn_points(const struct cu_read *c, const struct fn_range *r, struct fn_scopes *f)
 {
-	size_t i, first = row_after(c, r->lo), n = 1 + f->nspans, na = 0;
-	Dwarf_Addr *addrs;
+	size_t k = row_after(c, r->lo), sp = 0, n = 1 + f->nspans, last;
+	Dwarf_Addr a = r->lo, next;
 
 	if (r->hi - r->lo > UINT32_MAX)
 		return -ERANGE;
-	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
-		n++;
-	addrs = malloc(n * sizeof(*addrs));
+	/* The rows inside (an empty range, as a damaged file may give, has none). */
+	last = r->hi > r->lo ? row_after(c, r->hi - 1) : k;
+	n += last > k ? last - k : 0;
 	f->points = malloc(n * sizeof(*f->points));
 	f->keys = malloc(n * sizeof(*f->keys));
-	if (!addrs || !f->points || !f->keys) {
-		free(addrs);
+	if (!f->points || !f->keys)
 		return -ENOMEM;
-	}
-	addrs[na++] = r->lo;
-	for (i = first; i < c->nlines && c->lines[i].addr < r->hi; i++)
-		addrs[na++] = c->lines[i].addr;
-	for (i = 0; i < f->nspans; i++)
-		if (f->spans[i].lo > r->lo && f->spans[i].lo < r->hi)
-			addrs[na++] = f->spans[i].lo;
-	addrs_sort(addrs, na);
 	f->base = r->lo;
-	for (i = 0; i < na; i++) {
-		const struct line_row *row = line_at(c, addrs[i]);
-		struct fn_point p = {row ? row->file : NULL, row ? row->line : 0,
-				     span_at(f, addrs[i])};
-		const struct fn_point *last = f->npoints ? &f->points[f->npoints - 1] : NULL;
+	for (;;) {
+		const struct line_row *row;
+		struct fn_point p;
 
-		if (last &&
-		    (addrs[i] == addrs[i - 1] ||
-		     (p.file == last->file && p.line == last->line && p.node == last->node)))
-			continue;
-		f->keys[f->npoints] = (uint32_t)(addrs[i] - f->base);
-		f->points[f->npoints++] = p;
+		while (k < c->nlines && c->lines[k].addr <= a)
+			k++;
+		while (sp < f->nspans && f->spans[sp].lo <= a)
+			sp++;
+		row = k && !c->lines[k - 1].end ? &c->lines[k - 1] : NULL;
+		p = (struct fn_point){row ? row->file : NULL, row ? row->line : 0,
+				      sp ? f->spans[sp - 1].node : -1};
+		if (!f->npoints || p.file != f->points[f->npoints - 1].file ||
+		    p.line != f->points[f->npoints - 1].line ||
+		    p.node != f->points[f->npoints - 1].node) {
+			f->keys[f->npoints] = (uint32_t)(a - f->base);
+			f->points[f->npoints++] = p;
+		}
+		next = r->hi;
+		if (k < c->nlines && c->lines[k].addr < next)
+			next = c->lines[k].addr;
+		if (sp < f->nspans && f->spans[sp].lo < next)
+			next = f->spans[sp].lo;
+		if (next >= r->hi)
+			break;
+		a = next;
 	}
-	free(addrs);
 	free(f->spans);
 	f->spans = NULL;
 	f->nspans = 0;
@@ -1034,13 +1134,42 @@ static size_t sym_bounds(const struct sym_dwarf *d, Dwarf_Addr lo, Dwarf_Addr hi
 	return n;
 }
 
-/* Where a CU's lookup may answer differently: its ranges' ends, its line rows, its
- * functions' ends and points; sorted, each once. */
+/* Sort a[0..n) unless it is already (one pass). */
+static void addrs_sort_run(Dwarf_Addr *a, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (a[i] < a[i - 1]) {
+			addrs_sort(a, n);
+			return;
+		}
+}
+
+/* The sorted runs a[0..na) and b[0..nb) merged into out (which may be where b ends). */
+static void addrs_merge(const Dwarf_Addr *a, size_t na, const Dwarf_Addr *b, size_t nb,
+			Dwarf_Addr *out)
+{
+	size_t i = 0, j = 0, k = 0;
+
+	while (i < na && j < nb)
+		out[k++] = b[j] < a[i] ? b[j++] : a[i++];
+	while (i < na)
+		out[k++] = a[i++];
+	while (j < nb)
+		out[k++] = b[j++];
+}
+
+/*
+ * Where a CU's lookup may answer differently: its ranges' ends and the symbols' bounds
+ * there, its line rows, its functions' ends and points; sorted, each once. Each of the
+ * three is sorted as read (or sorted alone), then they are merged.
+ */
 static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const struct cu_read *c,
 		     Dwarf_Addr **out, size_t *nout)
 {
-	size_t n = c->nlines, i, j, k = 0;
-	Dwarf_Addr *b;
+	size_t n = c->nlines, i, j, k = 0, k1, k2;
+	Dwarf_Addr *b, *m;
 	long ri;
 
 	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next)
@@ -1048,24 +1177,36 @@ static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const 
 	for (i = 0; i < c->nr; i++)
 		n += 2 + (c->r[i].scopes ? c->r[i].scopes->npoints : 0);
 	b = malloc((n ? n : 1) * sizeof(*b));
-	if (!b)
+	m = malloc((n ? n : 1) * sizeof(*m));
+	if (!b || !m) {
+		free(b);
+		free(m);
 		return -ENOMEM;
+	}
 	for (ri = cd->first_range; ri >= 0; ri = d->cu_ranges[ri].next) {
 		b[k++] = d->cu_ranges[ri].lo;
 		b[k++] = d->cu_ranges[ri].hi;
 		k += sym_bounds(d, d->cu_ranges[ri].lo, d->cu_ranges[ri].hi, b + k);
 	}
+	k1 = k;
 	for (i = 0; i < c->nlines; i++)
 		b[k++] = c->lines[i].addr;
+	k2 = k;
 	for (i = 0; i < c->nr; i++) {
 		const struct fn_scopes *f = c->r[i].scopes;
 
 		b[k++] = c->r[i].lo;
-		b[k++] = c->r[i].hi;
 		for (j = 0; f && j < f->npoints; j++)
 			b[k++] = f->base + f->keys[j];
+		b[k++] = c->r[i].hi;
 	}
-	addrs_sort(b, k);
+	addrs_sort_run(b, k1);
+	addrs_sort_run(b + k1, k2 - k1);
+	addrs_sort_run(b + k2, k - k2);
+	addrs_merge(b, k1, b + k1, k2 - k1, m);
+	/* Into b: each write is at or before the next unread entry of b's own run. */
+	addrs_merge(m, k2, b + k2, k - k2, b);
+	free(m);
 	for (i = 0, n = 0; i < k; i++)
 		if (!n || b[i] != b[n - 1])
 			b[n++] = b[i];
@@ -1190,25 +1331,104 @@ static bool slot_owned(const struct sym_dwarf *d, size_t ci, Dwarf_Addr bs, Dwar
 	return true;
 }
 
+/* Slot b starting at bs holds the points [first, end) (the first at or before bs). */
+static void dir_slot_set(struct sym_dwarf *d, size_t b, Dwarf_Addr bs, size_t first, size_t end)
+{
+	size_t i;
+
+	d->dir[b] = (struct dir_slot){(uint32_t)first, (uint16_t)(end - first), {0}};
+	for (i = 0; d->dir_shift <= DIR_OFF_SHIFT && i < end - first && i < DIR_OFFS; i++)
+		d->dir[b].off[i] = d->keys[first + i] > bs ? (uint8_t)(d->keys[first + i] - bs) : 0;
+}
+
+/* Where the CU ranges find_cu may pick for an address in [bs, last] start or end inside
+ * (bs, last], into cut (up to max); their number, -1 when one of their CUs is not built
+ * yet or there are more. */
+static int slot_cuts(const struct sym_dwarf *d, Dwarf_Addr bs, Dwarf_Addr last, Dwarf_Addr *cut,
+		     int max)
+{
+	long i = addr_index__find(&d->cu_index, last);
+	int back = 0, n = 0;
+
+	for (; i >= 0; i--) {
+		const struct cu_range *r = &d->cu_ranges[i];
+
+		if (r->lo < bs && ++back > 8)
+			break;
+		if (r->hi <= bs || r->hi <= r->lo)
+			continue;
+		if (!d->cus[r->cu].built || n + 2 > max)
+			return -1;
+		if (r->lo > bs)
+			cut[n++] = r->lo;
+		if (r->hi <= last)
+			cut[n++] = r->hi;
+	}
+	return n;
+}
+
+/*
+ * A slot that several CUs' code is in, once they are all built: what a lookup through
+ * find_cu and the run of its CU answers at each address of the slot where that may change
+ * (the slot's start, its CUs' range bounds, the chosen run's next point), copied to the
+ * end of the table as the slot's own run; a gap between CUs is a POINT_END point.
+ */
+static void dir_slot_fill_shared(struct sym_dwarf *d, size_t b, Dwarf_Addr bs, Dwarf_Addr last)
+{
+	Dwarf_Addr cut[32], a = bs, next;
+	int ncut = slot_cuts(d, bs, last, cut, 32), i;
+	size_t first = d->npoints;
+
+	if (ncut < 0 || first > UINT32_MAX)
+		return;
+	for (;;) {
+		struct cu_data *c = find_cu(d, a);
+		struct fn_point p = {NULL, 0, POINT_END, NULL};
+		bool more = false;
+		size_t up;
+
+		next = last;
+		if (c) {
+			up = run_upper(d, c->first, c->end, a);
+			if (up > c->first)
+				p = d->points[up - 1];
+			if (up < c->end && d->keys[up] <= last)
+				next = d->keys[up], more = true;
+		}
+		for (i = 0; i < ncut; i++)
+			if (cut[i] > a && cut[i] <= next)
+				next = cut[i], more = true;
+		if ((d->npoints == first || !point_same(&p, &d->points[d->npoints - 1])) &&
+		    (d->npoints - first == UINT16_MAX || table_add(d, a, p))) {
+			d->npoints = first;
+			return;
+		}
+		if (!more)
+			break;
+		a = next;
+	}
+	dir_slot_set(d, b, bs, first, d->npoints);
+}
+
 static void dir_slot_fill(struct sym_dwarf *d, size_t ci, size_t b)
 {
 	const struct cu_data *cd = &d->cus[ci];
 	Dwarf_Addr bs = d->dir_lo + ((Dwarf_Addr)b << d->dir_shift);
 	Dwarf_Addr last = bs + (((Dwarf_Addr)1 << d->dir_shift) - 1);
-	size_t first, end, i;
+	size_t first, end;
 
 	if (last < bs)
 		last = UINT64_MAX;
-	if (!slot_owned(d, ci, bs, last))
+	if (!slot_owned(d, ci, bs, last)) {
+		dir_slot_fill_shared(d, b, bs, last);
 		return;
+	}
 	first = run_upper(d, cd->first, cd->end, bs);
 	first = first > cd->first ? first - 1 : cd->first;
 	end = run_upper(d, cd->first, cd->end, last);
 	if (end <= first || end - first > UINT16_MAX)
 		return;
-	d->dir[b] = (struct dir_slot){(uint32_t)first, (uint16_t)(end - first), {0}};
-	for (i = 0; d->dir_shift <= DIR_OFF_SHIFT && i < end - first && i < DIR_OFFS; i++)
-		d->dir[b].off[i] = d->keys[first + i] > bs ? (uint8_t)(d->keys[first + i] - bs) : 0;
+	dir_slot_set(d, b, bs, first, end);
 }
 
 /* The slots of the directory that only CU ci's code is in now point into its run. */
@@ -1287,6 +1507,14 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 	return err;
 }
 
+/* The directory's slot of pc, NULL outside it. */
+static const struct dir_slot *dir_slot_of(const struct sym_dwarf *d, Dwarf_Addr pc)
+{
+	if (!d->dir || pc < d->dir_lo || ((pc - d->dir_lo) >> d->dir_shift) >= d->ndir)
+		return NULL;
+	return &d->dir[(pc - d->dir_lo) >> d->dir_shift];
+}
+
 /* The point at pc in a filled slot of the directory; NULL before its first point. */
 static const struct fn_point *slot_find(const struct sym_dwarf *d, const struct dir_slot *s,
 					Dwarf_Addr pc)
@@ -1309,21 +1537,71 @@ static const struct fn_point *slot_find(const struct sym_dwarf *d, const struct 
 /* The point at pc: through its slot of the directory, else its CU (built if new). */
 static const struct fn_point *point_find(struct sym_dwarf *d, Dwarf_Addr pc)
 {
+	const struct dir_slot *s = dir_slot_of(d, pc);
 	struct cu_data *c;
 	Dwarf_Die cu;
 	size_t up;
 
-	if (d->dir && pc >= d->dir_lo && ((pc - d->dir_lo) >> d->dir_shift) < d->ndir) {
-		const struct dir_slot *s = &d->dir[(pc - d->dir_lo) >> d->dir_shift];
-
-		if (s->n)
-			return slot_find(d, s, pc);
-	}
+	if (s && s->n)
+		return slot_find(d, s, pc);
 	c = find_cu(d, pc);
-	if (!c || (!c->built && (!dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu))))
+	if (!c || (!c->built &&
+		   (lib_open(d) || !dwarf_offdie(d->dw, c->die, &cu) || cu_build(d, c, &cu))))
 		return NULL;
 	up = run_upper(d, c->first, c->end, pc);
 	return up > c->first ? &d->points[up - 1] : NULL;
+}
+
+/* Links of an inline chain followed ahead (most chains are shorter). */
+#define PREFETCH_HOPS 3
+
+/*
+ * The memory the next lookups of pcs will read, asked for ahead: their slots, then their
+ * points, then what those name (symbol, innermost inlined scope). A lookup is a chain of
+ * dependent reads that each miss the cache when addresses are scattered; asked for
+ * together, the misses of many addresses overlap instead of following each other.
+ */
+void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n)
+{
+	const struct fn_point *p[SYM_DWARF_PREFETCH];
+	int node[SYM_DWARF_PREFETCH], hop;
+	size_t i;
+
+	if (!d || !d->dir)
+		return;
+	n = n < SYM_DWARF_PREFETCH ? n : SYM_DWARF_PREFETCH;
+	for (i = 0; i < n; i++) {
+		const struct dir_slot *s = dir_slot_of(d, pcs[i]);
+
+		if (s)
+			__builtin_prefetch(s);
+	}
+	for (i = 0; i < n; i++) {
+		const struct dir_slot *s = dir_slot_of(d, pcs[i]);
+
+		p[i] = s && s->n ? slot_find(d, s, pcs[i]) : NULL;
+		if (p[i])
+			__builtin_prefetch(p[i]);
+	}
+	for (i = 0; i < n; i++) {
+		node[i] = p[i] ? p[i]->node : -1;
+		if (p[i] && p[i]->sym)
+			__builtin_prefetch(p[i]->sym);
+		if (node[i] >= 0)
+			__builtin_prefetch(&d->info[node[i]]);
+	}
+	/* The inline chains, a link at a time for all of them: their names, their outer scopes. */
+	for (hop = 0; hop < PREFETCH_HOPS; hop++) {
+		for (i = 0; i < n; i++) {
+			if (node[i] < 0)
+				continue;
+			if (d->info[node[i]].name)
+				__builtin_prefetch(d->info[node[i]].name);
+			node[i] = d->info[node[i]].outer;
+			if (node[i] >= 0)
+				__builtin_prefetch(&d->info[node[i]]);
+		}
+	}
 }
 
 void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms)
@@ -1375,7 +1653,7 @@ static int scopes_at(struct sym_dwarf *d, const struct fn_point *p, Dwarf_Addr p
 
 	if (p->node == POINT_SEARCH) {
 		c = find_cu(d, pc);
-		return c ? scopes_searched(d, c->die, pc, tmp, chain) : 0;
+		return c && !lib_open(d) ? scopes_searched(d, c->die, pc, tmp, chain) : 0;
 	}
 	for (node = p->node; node >= 0 && n < MAX_SCOPE_DEPTH; node = d->info[node].outer)
 		chain[n++] = &d->info[node];

@@ -56,41 +56,68 @@ static void parse_groups(struct proc_cred *c, const char *p)
 	}
 }
 
+/* One line of /proc/PID/status into c: 1 for Uid, 2 for Gid, 4 for Groups, 8 for NSpid,
+ * else 0. */
+static int status_line(struct proc_cred *c, const char *line, pid_t *nspid)
+{
+	unsigned int u[4];
+
+	if (!strncmp(line, "Uid:", 4) &&
+	    sscanf(line + 4, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+		c->ruid = u[0];
+		c->euid = u[1];
+		c->fsuid = u[3];
+		return 1;
+	}
+	if (!strncmp(line, "Gid:", 4) &&
+	    sscanf(line + 4, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
+		c->fsgid = u[3];
+		return 2;
+	}
+	if (!strncmp(line, "Groups:", 7)) {
+		parse_groups(c, line + 7);
+		return 4;
+	}
+	if (nspid && !strncmp(line, "NSpid:", 6)) {
+		/* The last one is the pid the process sees in its own namespace. */
+		const char *last = strrchr(line, '\t');
+
+		if (last)
+			*nspid = atoi(last + 1);
+		return 8;
+	}
+	return 0;
+}
+
+/*
+ * Read in one go (a status file is about 1.5 KB; the lines wanted come first), parsed up
+ * to the last line wanted: a process is read at every exec.
+ */
 int proc_cred__read(struct proc_cred *c, const char *proc_root, pid_t pid, pid_t *nspid)
 {
-	char path[256], line[512];
-	unsigned int u[4], g[4];
-	int found = 0;
-	FILE *f;
+	int found = 0, want = nspid ? 15 : 7, fd;
+	char path[256], buf[8192], *line, *nl;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%d/status", proc_root ? proc_root : "/proc", pid);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
 	memset(c, 0, sizeof(*c));
 	if (nspid)
 		*nspid = pid;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4) {
-			c->ruid = u[0];
-			c->euid = u[1];
-			c->fsuid = u[3];
-			found |= 1;
-		} else if (sscanf(line, "Gid: %u %u %u %u", &g[0], &g[1], &g[2], &g[3]) == 4) {
-			c->fsgid = g[3];
-			found |= 2;
-		} else if (!strncmp(line, "Groups:", 7)) {
-			parse_groups(c, line + 7);
-		} else if (nspid && !strncmp(line, "NSpid:", 6)) {
-			/* The last one is the pid the process sees in its own namespace. */
-			char *last = strrchr(line, '\t');
-
-			if (last)
-				*nspid = atoi(last + 1);
-		}
+	for (line = buf; line && *line && (found & want) != want; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		found |= status_line(c, line, nspid);
 	}
-	fclose(f);
-	return found == 3 ? 0 : -EINVAL;
+	return (found & 3) == 3 ? 0 : -EINVAL;
 }
 
 /* What a thread's file-system credentials were before cred_enter(). */

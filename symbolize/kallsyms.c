@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "symbolize.h"
@@ -8,7 +9,9 @@
 struct ksyms {
 	struct ksym *syms;
 	size_t nr, cap;
-	struct strset *strs; /* names and modules, each stored once */
+	char *arena; /* the names, one after another */
+	size_t arena_len, arena_cap;
+	struct strset *strs; /* module names, each stored once */
 	bool hidden;
 };
 
@@ -74,95 +77,159 @@ void ksyms__free(struct ksyms *ks)
 	if (!ks)
 		return;
 	strset__free(ks->strs);
+	free(ks->arena);
 	free(ks->syms);
 	free(ks);
 }
 
-struct ksyms *ksyms__load_file(FILE *f)
+/* Room for one more symbol. */
+static int ksyms__grow(struct ksyms *ks)
+{
+	size_t cap = ks->cap ? ks->cap * 2 : 4096;
+	struct ksym *tmp;
+
+	if (ks->nr < ks->cap)
+		return 0;
+	tmp = realloc(ks->syms, cap * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	ks->syms = tmp;
+	ks->cap = cap;
+	return 0;
+}
+
+/* Append name to the arena: its offset, or -ENOMEM. */
+static long ksyms__store(struct ksyms *ks, const char *name, size_t len)
+{
+	size_t off = ks->arena_len;
+
+	if (off + len + 1 > ks->arena_cap) {
+		size_t cap = ks->arena_cap ? ks->arena_cap * 2 : 1u << 20;
+		char *a;
+
+		while (cap < off + len + 1)
+			cap *= 2;
+		a = realloc(ks->arena, cap);
+		if (!a)
+			return -ENOMEM;
+		ks->arena = a;
+		ks->arena_cap = cap;
+	}
+	memcpy(ks->arena + off, name, len);
+	ks->arena[off + len] = 0;
+	ks->arena_len += len + 1;
+	return (long)off;
+}
+
+/*
+ * One line "ADDR TYPE NAME[\t[MODULE]]" (without its newline, NUL-terminated): a code
+ * symbol is added, its name's offset in the arena kept in name until the arena is done.
+ */
+static int ksyms__line(struct ksyms *ks, char *line, const char **last_mod, bool *nonzero)
+{
+	char type, *name, *mod, *end;
+	unsigned long addr;
+	struct ksym *sym;
+	long off;
+
+	addr = strtoul(line, &end, 16);
+	if (end == line || *end != ' ')
+		return 0;
+	type = end[1];
+	/* Only code can be on a stack. */
+	if (!type || end[2] != ' ' || !strchr("tTwW", type))
+		return 0;
+	name = end + 3;
+	mod = strchr(name, '\t');
+	if (mod) {
+		*mod++ = 0;
+		if (*mod == '[') {
+			char *close = strchr(mod, ']');
+
+			mod++;
+			if (close)
+				*close = 0;
+		}
+	}
+	if (!*name)
+		return 0;
+	*nonzero |= addr != 0;
+	if (mod && (!*last_mod || strcmp(*last_mod, mod))) {
+		*last_mod = strset__intern(ks->strs, mod, strlen(mod));
+		if (!*last_mod)
+			return -ENOMEM;
+	}
+	off = ksyms__store(ks, name, strlen(name));
+	if (off < 0 || ksyms__grow(ks))
+		return -ENOMEM;
+	sym = &ks->syms[ks->nr++];
+	sym->addr = addr;
+	sym->name = (const char *)(uintptr_t)off;
+	sym->module = mod ? *last_mod : NULL;
+	return 0;
+}
+
+/*
+ * The text of /proc/kallsyms read in large blocks (the kernel formats it line by line,
+ * whatever the reader: that part is fixed), each name copied once into one arena.
+ */
+static int ksyms__read(struct ksyms *ks, FILE *f, bool *nonzero)
 {
 	const char *last_mod = NULL;
-	struct ksyms *ks;
-	char *line = NULL;
-	size_t lcap = 0;
-	bool any_nonzero = false;
+	size_t cap = 1u << 20, have = 0;
+	char *buf = malloc(cap + 1);
 	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		size_t n = fread(buf + have, 1, cap - have, f), used = 0;
+		char *nl;
+
+		have += n;
+		buf[have] = 0;
+		while (!err && (nl = memchr(buf + used, '\n', have - used))) {
+			*nl = 0;
+			err = ksyms__line(ks, buf + used, &last_mod, nonzero);
+			used = nl + 1 - buf;
+		}
+		if (err)
+			break;
+		if (!n) { /* the end: a last line without its newline */
+			if (used < have)
+				err = ksyms__line(ks, buf + used, &last_mod, nonzero);
+			break;
+		}
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		if (have == cap) /* a line longer than the buffer: not kallsyms */
+			break;
+	}
+	free(buf);
+	return err;
+}
+
+struct ksyms *ksyms__load_file(FILE *f)
+{
+	bool any_nonzero = false;
+	struct ksyms *ks;
+	size_t i;
+	int err;
 
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		return NULL;
 	ks->strs = strset__new();
-	if (!ks->strs) {
-		free(ks);
-		return NULL;
-	}
-	while (getline(&line, &lcap, f) > 0) {
-		unsigned long addr;
-		char type, *name, *mod, *end, *nl;
-		struct ksym *sym;
-
-		addr = strtoul(line, &end, 16);
-		if (end == line || *end != ' ')
-			continue;
-		type = end[1];
-		if (!type || end[2] != ' ')
-			continue;
-		/* Only code can be on a stack. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		name = end + 3;
-		nl = strchr(name, '\n');
-		if (nl)
-			*nl = 0;
-		mod = strchr(name, '\t');
-		if (mod) {
-			*mod++ = 0;
-			if (*mod == '[') {
-				char *close = strchr(mod, ']');
-
-				mod++;
-				if (close)
-					*close = 0;
-			}
-		}
-		if (!*name)
-			continue;
-		if (addr)
-			any_nonzero = true;
-		if (ks->nr == ks->cap) {
-			size_t cap = ks->cap ? ks->cap * 2 : 4096;
-			struct ksym *tmp = realloc(ks->syms, cap * sizeof(*tmp));
-
-			if (!tmp) {
-				err = -ENOMEM;
-				goto out;
-			}
-			ks->syms = tmp;
-			ks->cap = cap;
-		}
-		sym = &ks->syms[ks->nr];
-		sym->addr = addr;
-		sym->name = strset__intern(ks->strs, name, strlen(name));
-		sym->module = NULL;
-		if (mod) {
-			if (!last_mod || strcmp(last_mod, mod))
-				last_mod = strset__intern(ks->strs, mod, strlen(mod));
-			sym->module = last_mod;
-		}
-		if (!sym->name || (mod && !sym->module)) {
-			err = -ENOMEM;
-			goto out;
-		}
-		ks->nr++;
-	}
-	ks->hidden = ks->nr > 0 && !any_nonzero;
-	ksyms__sort(ks);
-out:
-	free(line);
+	err = ks->strs ? ksyms__read(ks, f, &any_nonzero) : -ENOMEM;
 	if (err) {
 		ksyms__free(ks);
 		errno = -err;
 		return NULL;
 	}
+	for (i = 0; i < ks->nr; i++)
+		ks->syms[i].name = ks->arena + (uintptr_t)ks->syms[i].name;
+	ks->hidden = ks->nr > 0 && !any_nonzero;
+	ksyms__sort(ks);
 	return ks;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/sysmacros.h>
 #include "hashmap.h"
 #include "strset.h"
 #include "symbolize.h"
@@ -279,31 +280,35 @@ static void note_cred(struct aspaces *as, struct aspace *a, const char *proc_roo
 		*a->cred = c;
 }
 
-static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, unsigned long len,
-		   unsigned long pgoff, const char *path);
+static int add_map(struct aspaces *as, struct aspace *a, const struct map_entry *in);
 
-int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
-		     unsigned long pgoff, const char *path)
+int aspaces__add_file_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
+			  unsigned long pgoff, const char *path, uint64_t dev, uint64_t ino)
 {
+	struct map_entry e = {start, start + len, pgoff, path, NULL, dev, ino};
 	struct aspace *a;
 	int err;
 
 	if (!len || start + len < start)
 		return -EINVAL;
 	err = live(as, pid, &a);
-	return err ? err : add_map(as, a, start, len, pgoff, path);
+	return err ? err : add_map(as, a, &e);
 }
 
-static int add_map(struct aspaces *as, struct aspace *a, unsigned long start, unsigned long len,
-		   unsigned long pgoff, const char *path)
+int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
+		     unsigned long pgoff, const char *path)
 {
-	unsigned long end = start + len;
-	struct map_entry *m, e;
+	return aspaces__add_file_map(as, pid, start, len, pgoff, path, 0, 0);
+}
+
+/* in: the mapping, its path not yet interned. */
+static int add_map(struct aspaces *as, struct aspace *a, const struct map_entry *in)
+{
+	unsigned long start = in->start, end = in->end;
+	struct map_entry *m, e = *in;
 	size_t i, j;
-	e.start = start;
-	e.end = end;
-	e.pgoff = pgoff;
-	e.path = intern(as, path);
+
+	e.path = intern(as, in->path);
 	e.obj = NULL;
 	if (!e.path)
 		return -ENOMEM;
@@ -403,7 +408,7 @@ int aspaces__fork_at(struct aspaces *as, pid_t ppid, pid_t pid, uint64_t time)
 	for (i = 0; p && i < p->nr; i++) {
 		const struct map_entry *m = &p->maps[i];
 
-		err = add_map(as, c, m->start, m->end - m->start, m->pgoff, m->path);
+		err = add_map(as, c, m);
 		if (err)
 			return err;
 	}
@@ -515,6 +520,18 @@ int proc_maps__parse_line(const char *line, unsigned long *start, unsigned long 
 	return 1;
 }
 
+/* The device and inode of a /proc/PID/maps line, as the kernel stamps MMAP2 records. */
+static void map_file_id(const char *line, struct map_entry *m)
+{
+	unsigned int maj, min;
+	unsigned long ino;
+
+	if (sscanf(line, "%*x-%*x %*s %*x %x:%x %lu", &maj, &min, &ino) == 3) {
+		m->dev = makedev(maj, min);
+		m->ino = ino;
+	}
+}
+
 /* The start time in /proc/PID/stat (field 22, clock ticks on the boot clock), in ns. */
 static int proc_start_time(const char *proc_root, pid_t pid, uint64_t *ns)
 {
@@ -587,13 +604,15 @@ int aspaces__load_proc(struct aspaces *as, const char *proc_root, pid_t pid)
 	}
 	note_cred(as, a, proc_root);
 	while (getline(&line, &cap, f) > 0) {
-		unsigned long start, end, pgoff;
+		struct map_entry m = {0};
 		char *path;
-		int r = proc_maps__parse_line(line, &start, &end, &pgoff, &path);
+		int r = proc_maps__parse_line(line, &m.start, &m.end, &m.pgoff, &path);
 
 		if (r <= 0)
 			continue;
-		err = add_map(as, a, start, end - start, pgoff, path);
+		m.path = path;
+		map_file_id(line, &m);
+		err = add_map(as, a, &m);
 		free(path);
 		if (err)
 			break;
@@ -659,6 +678,14 @@ const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, 
 static struct aspace *current(const struct aspaces *as, pid_t pid)
 {
 	return pid == as->sel_pid ? by_gen(as, pid, as->sel_gen) : latest(as, pid);
+}
+
+const struct map_entry *aspaces__maps(const struct aspaces *as, pid_t pid, size_t *nr)
+{
+	const struct aspace *a = current(as, pid);
+
+	*nr = a ? a->nr : 0;
+	return *nr ? a->maps : NULL;
 }
 
 int aspaces__claim_reload(struct aspaces *as, pid_t pid)

@@ -130,6 +130,9 @@ struct sym_frame;
 
 /* The DWARF of an ELF file (takes fd, read with pread). NULL when it has none. */
 struct sym_dwarf *sym_dwarf__open(int fd);
+/* Same, and before its sections are read, room(arg, bytes) with what they will take: the
+ * caller's budget makes room for them. */
+struct sym_dwarf *sym_dwarf__open_room(int fd, void (*room)(void *arg, size_t bytes), void *arg);
 void sym_dwarf__free(struct sym_dwarf *d);
 /*
  * The file's symbols (which live longer than d): its table then also holds the symbol
@@ -140,6 +143,14 @@ void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms);
 int sym_dwarf__drop(struct sym_dwarf *d);
 /* What d holds in memory, roughly (sections read, line tables, indexes). */
 size_t sym_dwarf__bytes(const struct sym_dwarf *d);
+/* Of which libdw's (the sections and libdw's line tables): 0 once shed. */
+size_t sym_dwarf__lib_bytes(const struct sym_dwarf *d);
+/*
+ * Free libdw's part, keep the table (what lookups in the compilation units read so far
+ * need, names and paths included): frames handed out stay valid. A lookup that needs
+ * libdw again (a unit not yet read) reads the sections again. Returns the bytes freed.
+ */
+size_t sym_dwarf__shed(struct sym_dwarf *d);
 /*
  * At link-time address pc: out[0].file/line, and with inline_frames out[1..] the functions
  * inlined there, outermost first (mangled[i]: out[i].function is a linkage name). Returns
@@ -150,6 +161,10 @@ int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, stru
 /* Same, and *sym: the symbol table's name at pc (NULL: none) when frames were filled. */
 int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
 			  struct sym_frame *out, int max, bool *mangled, const char **sym);
+/* Addresses sym_dwarf__prefetch takes at most: the first of a longer list. */
+#define SYM_DWARF_PREFETCH 64
+/* Ask ahead for what the lookups of pcs will read (no effect on their answers). */
+void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n);
 
 /* ---- debuginfod (debuginfod.c) ---- */
 struct sym_debuginfod;

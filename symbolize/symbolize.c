@@ -17,6 +17,7 @@
 #include <elf.h>
 #include <zlib.h>
 #include "hashmap.h"
+#include "keycache.h"
 #include "log.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
@@ -47,9 +48,9 @@ struct demangled {
 #define DWARF_MAX_FILES 256
 /* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
 #define DSO_IDLE_SWEEPS 30
-/* pids without a generation whose /proc/PID/maps was tried: direct-mapped, so bounded (a
- * collision costs one more try). */
-#define UNKNOWN_SLOTS 1024
+/* pids without a generation whose /proc/PID/maps was tried: bounded (a pid forgotten
+ * costs one more try). */
+#define UNKNOWN_TRIED_MAX 1024
 
 struct symbolizer {
 	char *proc_root;
@@ -68,16 +69,19 @@ struct symbolizer {
 	struct dso *dsos;
 	struct dso *vdso;
 	bool vdso_tried;
-	pid_t unknown_tried[UNKNOWN_SLOTS];
+	struct keycache unknown_tried;
 	struct hashmap demangled; /* struct demangled by mangled name's address */
 	uint64_t sweeps;
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
 	struct symbolizer_file_stats fstats;
-	size_t dwarf_budget;  /* bytes of DWARF kept for all files together */
-	size_t dwarf_bytes;   /* what they hold now */
-	uint64_t dwarf_tick;  /* DWARF lookups so far: the LRU's clock */
-	uint64_t dwarf_drops; /* files whose DWARF went for the budget */
+	size_t dwarf_budget;   /* bytes of DWARF kept for all files together */
+	size_t dwarf_bytes;    /* what they hold now */
+	uint64_t dwarf_tick;   /* DWARF lookups so far: the LRU's clock */
+	uint64_t swept_tick;   /* dwarf_tick at the last sweep */
+	uint64_t dwarf_drops;  /* files whose DWARF went for the budget */
+	uint64_t dwarf_copied; /* dwarf_tick when the caller last had its frames copied */
+	uint64_t dwarf_sheds;  /* files whose libdw went for the budget, their table kept */
 };
 
 /* Whose file is opened: in which root (-1: ours), with which credentials (NULL: ours). */
@@ -107,6 +111,7 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	s->no_dwarf = opts && opts->no_dwarf;
 	s->debug_dwarf_fd = -1;
 	hashmap__init(&s->demangled, demangled_match, NULL);
+	keycache__init(&s->unknown_tried, UNKNOWN_TRIED_MAX);
 	s->dwarf_budget = opts && opts->dwarf_budget ? opts->dwarf_budget : SYM_DWARF_BUDGET;
 	if (opts && opts->debuginfod) {
 		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
@@ -168,6 +173,7 @@ void symbolizer__free(struct symbolizer *s)
 	dso__free(s->vdso);
 	demangled_forget(s, NULL);
 	hashmap__exit(&s->demangled);
+	keycache__exit(&s->unknown_tried);
 	aspaces__free(s->aspaces);
 	sym_debuginfod__free(s->debuginfod);
 	ksyms__free(s->ksyms);
@@ -586,6 +592,14 @@ static struct dso *resolve(struct symbolizer *s, pid_t pid, struct map_entry *m)
 
 	if (m->obj)
 		return m->obj;
+	/* The kernel named the file at mmap time: one loaded already needs no open (most
+	 * mappings of a new process). */
+	d = m->ino ? dso_by_id(s, m->dev, m->ino, NULL, 0) : NULL;
+	if (d) {
+		d->seen = s->sweeps;
+		m->obj = d;
+		return d;
+	}
 	snprintf(path, sizeof(path), "%s/%d/map_files/%lx-%lx", s->proc_root, pid, m->start,
 		 m->end);
 	/* A file that is there but refused stops the search: no other file by its name. */
@@ -752,13 +766,16 @@ static const char *demangle(struct symbolizer *s, const struct dso *dso, const c
  */
 static bool reload_once(struct symbolizer *s, pid_t pid)
 {
-	pid_t *tried = &s->unknown_tried[(uint32_t)pid % UNKNOWN_SLOTS];
 	int claim = aspaces__claim_reload(s->aspaces, pid);
+	bool first = false;
 
-	if (claim == -ENOENT && *tried != pid)
-		*tried = pid;
-	else if (claim <= 0)
+	if (claim == -ENOENT) {
+		keycache__add(&s->unknown_tried, pid, 0, &first);
+		if (!first)
+			return false;
+	} else if (claim <= 0) {
 		return false;
+	}
 	return aspaces__load_proc(s->aspaces, s->proc_root, pid) == 0;
 }
 
@@ -773,6 +790,32 @@ static bool is_anon(const char *path)
 {
 	return !strncmp(path, "//", 2) || !strncmp(path, "[anon", 5) ||
 	       !strncmp(path, "/memfd:", 7);
+}
+
+const struct map_entry *symbolizer__user_map(struct symbolizer *s, pid_t pid, unsigned long addr)
+{
+	struct map_entry *m = aspaces__find(s->aspaces, pid, addr);
+
+	if (m && m->path[0] != '[' && !is_anon(m->path))
+		resolve(s, pid, m);
+	return m;
+}
+
+/*
+ * Does the process map anonymous code (where JIT code lives)? Without any, an address
+ * outside its mappings (a frame walked from garbage) asks for no perf map: reading one
+ * costs its credentials, its root and two opens, for every short-lived process.
+ */
+static bool maps_anon(struct symbolizer *s, pid_t pid)
+{
+	const struct map_entry *maps;
+	size_t nr, i;
+
+	maps = aspaces__maps(s->aspaces, pid, &nr);
+	for (i = 0; i < nr; i++)
+		if (is_anon(maps[i].path))
+			return true;
+	return false;
 }
 
 int symbolizer__user_frame(struct symbolizer *s, pid_t pid, unsigned long addr, bool leaf,
@@ -800,14 +843,22 @@ static void set_module(struct frame_module *mod, const struct map_entry *m, cons
 	mod->build_id[2 * i] = 0;
 }
 
+static void dwarf_budget__room(struct symbolizer *s, size_t need);
+
+static void dwarf_room(void *arg, size_t bytes)
+{
+	dwarf_budget__room(arg, bytes);
+}
+
 /*
  * The file's DWARF, opened at the first named address (the file stays open until then):
- * its table of lines and inline frames holds the symbols' names too.
+ * its table of lines and inline frames holds the symbols' names too. Room is made in the
+ * budget before its sections are read.
  */
-static struct sym_dwarf *dso_dwarf(struct dso *d)
+static struct sym_dwarf *dso_dwarf(struct symbolizer *s, struct dso *d)
 {
 	if (d->dwarf_fd >= 0) {
-		d->dwarf = sym_dwarf__open(d->dwarf_fd);
+		d->dwarf = sym_dwarf__open_room(d->dwarf_fd, dwarf_room, s);
 		d->dwarf_fd = -1;
 		sym_dwarf__set_symbols(d->dwarf, d->syms);
 	}
@@ -829,11 +880,16 @@ static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
 	if (max < 1)
 		return 0;
 	if (d->dwarf || (d->dwarf_fd >= 0 && elf_syms__lookup(d->syms, vaddr, NULL))) {
-		n = sym_dwarf__frames_sym(dso_dwarf(d), vaddr, !s->no_inline, out, max, mangled,
-					  &name);
+		/* In use from now on: room is not made by dropping it. */
 		d->dwarf_used = ++s->dwarf_tick;
-		s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
-		d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+		n = sym_dwarf__frames_sym(dso_dwarf(s, d), vaddr, !s->no_inline, out, max, mangled,
+					  &name);
+		/* A compilation unit read: other files make room for what it took. */
+		if (sym_dwarf__bytes(d->dwarf) != d->dwarf_bytes) {
+			s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
+			d->dwarf_bytes = sym_dwarf__bytes(d->dwarf);
+			dwarf_budget__room(s, 0);
+		}
 	}
 	if (!n)
 		name = elf_syms__lookup(d->syms, vaddr, NULL);
@@ -867,7 +923,8 @@ int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr,
 		m = aspaces__find(s->aspaces, pid, a);
 	/* JIT code lives in anonymous memory and names itself in perf-PID.map. */
 	if (!m || is_anon(m->path)) {
-		out->function = jitmap__lookup(jitmap_of(s, pid), a);
+		out->function =
+			m || maps_anon(s, pid) ? jitmap__lookup(jitmap_of(s, pid), a) : NULL;
 		if (out->function)
 			out->kind = SYM_FRAME_JIT;
 		return 1;
@@ -974,6 +1031,28 @@ int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned lon
 	return n;
 }
 
+void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
+				  const unsigned long *vaddrs, size_t n, struct sym_frame *out,
+				  int *nframes)
+{
+	uint64_t ahead[SYM_DWARF_PREFETCH];
+	size_t i, j, next = 1;
+
+	for (i = 0; i < n; i++) {
+		/* The file is loaded by the first address; from then on the addresses up to a
+		 * group past the one named are asked for ahead. */
+		if (i && next < n && next <= i + SYM_DWARF_PREFETCH && s->last_dso &&
+		    s->last_dso->dwarf) {
+			for (j = 0; j < SYM_DWARF_PREFETCH && next + j < n; j++)
+				ahead[j] = vaddrs[next + j];
+			sym_dwarf__prefetch(s->last_dso->dwarf, ahead, j);
+			next += j;
+		}
+		nframes[i] = symbolizer__file_frames(s, path, vaddrs[i], out + i * SYM_MAX_FRAMES,
+						     SYM_MAX_FRAMES);
+	}
+}
+
 int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned long vaddr, char *buf,
 			    size_t sz)
 {
@@ -992,42 +1071,118 @@ static void mark_in_use(void *obj, void *arg)
 		d->seen = s->sweeps;
 }
 
-/* The file whose DWARF was looked in least recently, NULL when none is loaded. */
-static struct dso *dwarf_lru(struct symbolizer *s)
+/*
+ * The file whose DWARF was looked in least recently, NULL when none is loaded. With
+ * unused_only, only among files that gave no frame since the caller last copied them.
+ */
+static struct dso *dwarf_lru(struct symbolizer *s, bool unused_only)
 {
 	struct dso *d, *lru = NULL;
 
 	for (d = s->dsos; d; d = d->next)
-		if (d->dwarf && (!lru || d->dwarf_used < lru->dwarf_used))
+		if (d->dwarf && (!lru || d->dwarf_used < lru->dwarf_used) &&
+		    (!unused_only || d->dwarf_used <= s->dwarf_copied))
 			lru = d;
 	return lru;
 }
 
+/* The file with libdw open that was looked in least recently, but not the one looked in
+ * now; NULL when none. */
+static struct dso *dwarf_lru_lib(struct symbolizer *s)
+{
+	struct dso *d, *lru = NULL;
+
+	for (d = s->dsos; d; d = d->next)
+		if (sym_dwarf__lib_bytes(d->dwarf) && d->dwarf_used != s->dwarf_tick &&
+		    (!lru || d->dwarf_used < lru->dwarf_used))
+			lru = d;
+	return lru;
+}
+
+/* Free a file's libdw (sections, libdw's line tables), keep its table: what was named
+ * stays named, and its frames valid; libdw is read again for a unit not yet in the table. */
+static void dwarf_shed(struct symbolizer *s, struct dso *d)
+{
+	size_t freed = sym_dwarf__shed(d->dwarf);
+
+	s->dwarf_bytes -= freed;
+	d->dwarf_bytes -= freed;
+	s->dwarf_sheds++;
+}
+
+/* Drop a file's DWARF (indexes, line tables, sections); the file stays open, and is read
+ * again at its next lookup. */
+static void dwarf_drop(struct symbolizer *s, struct dso *d)
+{
+	/* Names demangled from its inline frames are keyed by pointers into it. */
+	demangled_forget(s, d);
+	s->dwarf_bytes -= d->dwarf_bytes;
+	d->dwarf_bytes = 0;
+	d->dwarf_fd = sym_dwarf__drop(d->dwarf);
+	d->dwarf = NULL;
+	s->dwarf_drops++;
+}
+
 /*
- * Drop the least recently used files' DWARF (indexes, line tables, sections) until what
- * is kept fits the budget; the file stays open and is read again at its next lookup.
- * Only here, between drains: frames handed out earlier point into that memory, and the
- * caller has copied them once its address spaces change.
+ * Whether d's DWARF may go to make room for need more bytes: past the budget, files not
+ * looked in since the sweep at tick idle; past twice the budget, any. A file in use that
+ * goes is read and inflated again at once (at every drain, for a busy system-wide record:
+ * three times the CPU of keeping it).
  */
-static void dwarf_budget__keep(struct symbolizer *s)
+static bool dwarf_may_go(const struct symbolizer *s, const struct dso *d, size_t need,
+			 uint64_t idle)
+{
+	if (s->dwarf_bytes + need <= s->dwarf_budget)
+		return false;
+	return d->dwarf_used <= idle || s->dwarf_bytes + need > 2 * s->dwarf_budget;
+}
+
+/*
+ * Make room for need more bytes, at a load, least recently used files first: libdw's
+ * part of files (sections, line tables: most of it), then whole files, but none whose
+ * frames the caller may still hold (see symbolizer__frames_copied()). A caller that never
+ * says so keeps every file's table until the next sweep.
+ */
+static void dwarf_budget__room(struct symbolizer *s, size_t need)
 {
 	struct dso *d;
 
-	while (s->dwarf_bytes > s->dwarf_budget && (d = dwarf_lru(s))) {
-		/* Names demangled from its inline frames are keyed by pointers into it. */
-		demangled_forget(s, d);
-		s->dwarf_bytes -= d->dwarf_bytes;
-		d->dwarf_bytes = 0;
-		d->dwarf_fd = sym_dwarf__drop(d->dwarf);
-		d->dwarf = NULL;
-		s->dwarf_drops++;
-	}
+	while ((d = dwarf_lru_lib(s)) && dwarf_may_go(s, d, need, s->swept_tick))
+		dwarf_shed(s, d);
+	while ((d = dwarf_lru(s, true)) && dwarf_may_go(s, d, need, s->swept_tick))
+		dwarf_drop(s, d);
+}
+
+void symbolizer__frames_copied(struct symbolizer *s)
+{
+	s->dwarf_copied = s->dwarf_tick;
+}
+
+/*
+ * At a sweep, what is kept fits the budget: libdw's parts go first, then whole files,
+ * least recently used first (dwarf_may_go()). Files looked in since the last sweep would be read again at
+ * once (a file larger than the budget made every sweep drop all of them, and a quarter of
+ * a busy system-wide record went into reading them back): their tables stay while twice
+ * the budget holds them. Frames handed out before a sweep are not valid after it.
+ */
+static void dwarf_budget__keep(struct symbolizer *s)
+{
+	uint64_t swept = s->swept_tick;
+	struct dso *d;
+
+	s->swept_tick = s->dwarf_tick;
+	while ((d = dwarf_lru_lib(s)) && dwarf_may_go(s, d, 0, swept))
+		dwarf_shed(s, d);
+	while ((d = dwarf_lru(s, false)) && dwarf_may_go(s, d, 0, swept))
+		dwarf_drop(s, d);
 }
 
 void symbolizer__dwarf_stats(const struct symbolizer *s, struct symbolizer_dwarf_stats *out)
 {
-	*out = (struct symbolizer_dwarf_stats){
-		.bytes = s->dwarf_bytes, .budget = s->dwarf_budget, .drops = s->dwarf_drops};
+	*out = (struct symbolizer_dwarf_stats){.bytes = s->dwarf_bytes,
+					       .budget = s->dwarf_budget,
+					       .drops = s->dwarf_drops,
+					       .sheds = s->dwarf_sheds};
 }
 
 size_t symbolizer__sweep(struct symbolizer *s)

@@ -108,6 +108,9 @@ struct map_entry {
 	unsigned long start, end, pgoff;
 	const char *path; /* interned; "[vdso]", "//anon", "/usr/lib/..." */
 	void *obj;	  /* the symbolizer's resolved object, cached */
+	/* The file as the kernel named it when it was mapped (st_dev, st_ino; ino 0: not
+	 * known): a file loaded before is found without opening anything. */
+	uint64_t dev, ino;
 };
 
 /* Parse one /proc/PID/maps line. Only executable mappings are kept: returns 1 for
@@ -122,6 +125,9 @@ void aspaces__free(struct aspaces *as);
 /* A new executable mapping; replaces whatever it overlaps. */
 int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
 		     unsigned long pgoff, const char *path);
+/* The same, for a file the kernel named by device (makedev()) and inode (0: not known). */
+int aspaces__add_file_map(struct aspaces *as, pid_t pid, unsigned long start, unsigned long len,
+			  unsigned long pgoff, const char *path, uint64_t dev, uint64_t ino);
 /*
  * Processes are kept by generation: a pid from fork (or the /proc snapshot) to exit,
  * told apart by the start time of the thread-group leader (boot clock, ns), the one
@@ -163,6 +169,9 @@ size_t aspaces__nr_pids(const struct aspaces *as);
 /* The executable mappings of pid's live generation, sorted by start; NULL when it has
  * none or exited. Valid until the next change to as. */
 const struct map_entry *aspaces__live_maps(const struct aspaces *as, pid_t pid, size_t *nr);
+/* The mappings of the generation lookups of pid use now (aspaces__select), dead or alive
+ * (NULL, *nr 0: none). */
+const struct map_entry *aspaces__maps(const struct aspaces *as, pid_t pid, size_t *nr);
 /* The start-time window of pid's live generation (0, UINT64_MAX when unknown), as
  * samples' generation keys are matched; -ENOENT when it has none. */
 int aspaces__live_window(const struct aspaces *as, pid_t pid, uint64_t *lo, uint64_t *hi);
@@ -188,7 +197,9 @@ struct symbolizer_opts {
 	int (*debuginfod_progress)(void *arg, const char *build_id, long done, long total);
 	void *debuginfod_progress_arg;
 	/* Bytes of DWARF (sections, line tables, indexes) kept for all files together; past
-	 * it, symbolizer__sweep() drops the least recently used files' (0: SYM_DWARF_BUDGET). */
+	 * it, the least recently used files' are dropped, at loads (see
+	 * symbolizer__frames_copied()) and at sweeps (0: SYM_DWARF_BUDGET); at sweeps, those
+	 * looked in since the previous sweep only past twice it. */
 	size_t dwarf_budget;
 };
 
@@ -219,6 +230,14 @@ bool symbolizer__kernel_hidden(struct symbolizer *s);
 size_t symbolizer__sweep(struct symbolizer *s);
 /* Whether the sweeps dropped DWARF for the budget is in symbolizer__dwarf_stats(); strings
  * of frames handed out before a sweep are not valid after it. */
+/*
+ * The caller has copied the strings of every frame handed out so far: from now on, when
+ * a file's DWARF is read (a file opened, a compilation unit indexed) and the budget is
+ * passed, the files least recently used are dropped then and there, not only at the next
+ * sweep; files that gave frames since this call are kept until the next one. Without
+ * this call, the budget is kept at sweeps only.
+ */
+void symbolizer__frames_copied(struct symbolizer *s);
 
 /*
  * Files of profiled processes that were not read, or read in part, because of the
@@ -244,6 +263,8 @@ struct symbolizer_dwarf_stats {
 	uint64_t bytes;	 /* held now (roughly: sections, line tables, indexes) */
 	uint64_t budget; /* opts.dwarf_budget */
 	uint64_t drops;	 /* files whose DWARF was dropped for it (read again when needed) */
+	uint64_t sheds;	 /* files whose libdw (sections, line tables) was freed for it, their
+			  * table of what was named kept (libdw read again for new units) */
 };
 
 void symbolizer__dwarf_stats(const struct symbolizer *s, struct symbolizer_dwarf_stats *out);
@@ -333,6 +354,13 @@ int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr,
 			    struct sym_frame *out, int max, struct frame_module *mod);
 
 /*
+ * The mapping holding a user address (addr itself: leaf or not is the caller's), its file
+ * resolved into obj as symbolizer__user_frames() would (a file loaded before is found
+ * without reading it again). NULL when the process maps nothing there.
+ */
+const struct map_entry *symbolizer__user_map(struct symbolizer *s, pid_t pid, unsigned long addr);
+
+/*
  * A kernel frame as a record (symbolizer__kernel_frame() spells it for folded stacks):
  * SYM_FRAME_FUNCTION with its function and module (the kernel module's name, NULL for the
  * kernel itself), or SYM_FRAME_UNKNOWN. address and offset: the address looked up (addr - 1
@@ -358,6 +386,14 @@ int symbolizer__file_symbol(struct symbolizer *s, const char *path, unsigned lon
 /* The same as frame records, inlined functions and source lines included (1 to max). */
 int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
 			    struct sym_frame *out, int max);
+/*
+ * The same for n addresses of one file: the frames of vaddrs[i] into out[i *
+ * SYM_MAX_FRAMES...], their number into nframes[i]. Faster than one by one: the tables'
+ * memory is asked for ahead, a group of addresses at a time.
+ */
+void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
+				  const unsigned long *vaddrs, size_t n, struct sym_frame *out,
+				  int *nframes);
 
 /* ---- CFI unwind tables (layouts shared with BPF in bpf/unwind.h; docs/unwind.md) ---- */
 

@@ -788,10 +788,17 @@ struct unwind_table {
 };
 
 /* One CFI row's range and rule, before sorting and merging. */
+/* A row of an FDE, [lo, lo + len): 16 bytes, as a large file has a million of them. */
 struct range_rule {
-	uint64_t lo, hi;
+	uint64_t lo;
+	uint32_t len;
 	uint32_t rule;
 };
+
+static uint64_t range_hi(const struct range_rule *r)
+{
+	return r->lo + r->len;
+}
 
 struct builder {
 	struct unwind_rules *rules;
@@ -804,16 +811,22 @@ struct builder {
 
 static int builder_push(struct builder *b, uint64_t lo, uint64_t hi, uint32_t rule)
 {
-	if (b->n == b->cap) {
-		size_t n = b->cap ? b->cap * 2 : 1024;
-		struct range_rule *v = realloc(b->v, n * sizeof(*v));
+	/* A row longer than 4 GiB (none is) goes as several. */
+	do {
+		uint64_t len = hi - lo > UINT32_MAX ? UINT32_MAX : hi - lo;
 
-		if (!v)
-			return -ENOMEM;
-		b->v = v;
-		b->cap = n;
-	}
-	b->v[b->n++] = (struct range_rule){lo, hi, rule};
+		if (b->n == b->cap) {
+			size_t n = b->cap ? b->cap * 2 : 1024;
+			struct range_rule *v = realloc(b->v, n * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			b->v = v;
+			b->cap = n;
+		}
+		b->v[b->n++] = (struct range_rule){lo, (uint32_t)len, rule};
+		lo += len;
+	} while (lo < hi);
 	return 0;
 }
 
@@ -908,7 +921,7 @@ static int range_cmp(const void *a, const void *b)
 
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
-	return x->hi < y->hi ? -1 : x->hi > y->hi;
+	return x->len < y->len ? -1 : x->len > y->len;
 }
 
 static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint32_t rule)
@@ -961,7 +974,13 @@ static int builder_sort(struct builder *b)
 	if (i >= b->n)
 		return 0; /* sorted already */
 	for (i = 0; i < b->n; i++)
-		nr += !i || b->v[i].lo != b->v[i - 1].hi;
+		nr += !i || b->v[i].lo != range_hi(&b->v[i - 1]);
+	/* The rows and their sorted copy are the build's peak: no room to spare in either. */
+	v = b->cap > b->n ? realloc(b->v, b->n * sizeof(*v)) : NULL;
+	if (v) {
+		b->v = v;
+		b->cap = b->n;
+	}
 	runs = malloc(nr * sizeof(*runs));
 	v = runs ? malloc(b->n * sizeof(*v)) : NULL;
 	if (!v) {
@@ -969,9 +988,9 @@ static int builder_sort(struct builder *b)
 		return -ENOMEM;
 	}
 	for (i = 0, nr = 0; i < b->n; i++) {
-		if (!i || b->v[i].lo != b->v[i - 1].hi)
-			runs[nr++] = (struct row_run){b->v[i].lo, b->v[i].hi, i, 0};
-		runs[nr - 1].hi = b->v[i].hi;
+		if (!i || b->v[i].lo != range_hi(&b->v[i - 1]))
+			runs[nr++] = (struct row_run){b->v[i].lo, range_hi(&b->v[i]), i, 0};
+		runs[nr - 1].hi = range_hi(&b->v[i]);
 		runs[nr - 1].n++;
 	}
 	qsort(runs, nr, sizeof(*runs), run_cmp);
@@ -1007,14 +1026,14 @@ static int builder_emit(struct builder *b)
 	for (i = 0; i < b->n && !err; i++) {
 		uint64_t lo = b->v[i].lo > end ? b->v[i].lo : end;
 
-		if (i && lo >= b->v[i].hi)
+		if (i && lo >= range_hi(&b->v[i]))
 			continue; /* overlapped by an earlier FDE */
 		if (i && lo > end)
 			err = table_push_row(t, &cap, end, UNWIND_RULE_FP);
 		if (!err)
 			err = table_push_row(t, &cap, lo, b->v[i].rule);
-		t->stats.covered_bytes += b->v[i].hi - lo;
-		end = b->v[i].hi;
+		t->stats.covered_bytes += range_hi(&b->v[i]) - lo;
+		end = range_hi(&b->v[i]);
 	}
 	if (!err && b->n)
 		err = table_push_row(t, &cap, end, UNWIND_RULE_FP);

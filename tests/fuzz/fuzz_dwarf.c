@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sym_frame f[SYM_MAX_FRAMES];
 	bool mangled[SYM_MAX_FRAMES];
 	unsigned long addr = 0, a, sz;
+	uint64_t ahead[2];
 	struct elf_syms *es;
 	struct sym_dwarf *d;
 	size_t i;
@@ -35,8 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d = sym_dwarf__open(fd); /* takes fd */
 	memcpy(&addr, data, size < sizeof(addr) ? size : sizeof(addr));
 	n = sym_dwarf__frames(d, addr, true, f, SYM_MAX_FRAMES, mangled);
-	for (i = 0; i < 64 && elf_syms__at(es, i, &a, &sz); i++)
+	for (i = 0; i < 64 && elf_syms__at(es, i, &a, &sz); i++) {
+		/* Asked for ahead (as many addresses of one file are), then looked up. */
+		ahead[0] = a + sz / 2;
+		ahead[1] = addr + i;
+		sym_dwarf__prefetch(d, ahead, 2);
 		n += sym_dwarf__frames(d, a + sz / 2, true, f, SYM_MAX_FRAMES, mangled);
+	}
 	if (n < 0)
 		__builtin_trap();
 	sym_dwarf__free(d);

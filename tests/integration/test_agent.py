@@ -122,8 +122,75 @@ def top_flat(out, name):
     return 0.0
 
 
+def go_tool_pprof(go, env, *args):
+    """go tool pprof ARGS: its output (fails the test on an error)."""
+    p = subprocess.run([go, "tool", "pprof", *args], capture_output=True, text=True,
+                       errors="replace", timeout=120, env=env)
+    if p.returncode != 0:
+        fail(f"go tool pprof {' '.join(args)}: exit {p.returncode}: {p.stderr}")
+    return p.stdout + p.stderr
+
+
+def trace_blocks(out):
+    """go tool pprof -traces: [(labels {key: value}, frames [leaf first])]."""
+    blocks = []
+    for chunk in out.split("-----------+")[1:]:
+        labels, frames = {}, []
+        for line in chunk.splitlines()[1:]:
+            m = re.match(r"^\s*(\w+):\s+(\S.*)$", line)
+            if m and not frames:
+                labels[m.group(1)] = m.group(2).strip()
+            elif line.strip() and not line.startswith("Total"):
+                # "    12ms   hot_60" or "           demo_loop"
+                frames.append(line.split()[-1] if re.match(r"^\s+[\d.]+\w?s\s", line)
+                              else line.strip())
+        if labels or frames:
+            blocks.append((labels, frames))
+    return blocks
+
+
+def check_profile_model(go, env, path, demo):
+    """The model of a profile as pprof's readers use it: the demo's binary one mapping with
+    its path, locations at real addresses, pid/comm labels and no process frame, the hot
+    source line (-list, -lines) and its instructions (-disasm)."""
+    raw = go_tool_pprof(go, env, "-raw", path)
+    maps = re.findall(r"^\s*\d+: 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ (\S+)", raw, re.M)
+    if os.path.realpath(DEMO) not in maps or len(maps) != len(set(maps)):
+        fail(f"-raw: one mapping per binary, {os.path.realpath(DEMO)} among them: {maps}")
+    hot = re.findall(r"^\s*\d+: 0x([0-9a-f]+) M=\d+ hot_60 ", raw, re.M)
+    if not hot or any(int(x, 16) == 0 for x in hot):
+        fail(f"-raw: hot_60's locations should have their addresses: {hot}")
+    if f"pid:[{demo.pid}]" not in raw or "comm:[pmuprof-demo]" not in raw:
+        fail(f"-raw: no sample labelled pid:[{demo.pid}] comm:[pmuprof-demo]:\n{raw[:3000]}")
+    focus = f"-tagfocus=pid=^{demo.pid}$"
+    blocks = trace_blocks(go_tool_pprof(go, env, "-traces", focus, path))
+    if not blocks or any(lab.get("pid") != str(demo.pid) for lab, _ in blocks):
+        fail(f"-traces {focus}: {blocks[:3]}")
+    if any("pmuprof-demo" in frames for _, frames in blocks):
+        fail(f"the process is a frame: {[f for _, f in blocks if 'pmuprof-demo' in f][:2]}")
+    if not any(frames[:1] == ["hot_60"] and "demo_loop" in frames for _, frames in blocks):
+        fail(f"-traces: no hot_60 under demo_loop: {blocks[:5]}")
+    top = go_tool_pprof(go, env, "-top", focus, path)
+    h60, h30, h10 = (top_flat(top, n) for n in ("hot_60", "hot_30", "hot_10"))
+    if not h60 > h30 > h10 > 0:
+        fail(f"-top {focus}: hot_60 {h60}% > hot_30 {h30}% > hot_10 {h10}%:\n{top}")
+    listing = go_tool_pprof(go, env, "-list", "^hot_60$", focus, path)
+    if not re.search(r"^\s+[\d.]+\w?s\s+[\d.]+\w?s\s+\d+:\s+HOT_BODY\(6\)", listing, re.M):
+        fail(f"-list hot_60: no count on its hot source line:\n{listing}")
+    lines = go_tool_pprof(go, env, "-top", "-lines", focus, path)
+    if not re.search(r"hot_60 \S*demo\.c:\d+", lines):
+        fail(f"-lines: hot_60 without its file and line:\n{lines}")
+    if shutil.which("objdump"):
+        dis = go_tool_pprof(go, env, "-disasm", "hot_60", focus, path)
+        if not re.search(r"^\s+[\d.]+\w?s\s+[\d.]+\w?s\s+[0-9a-f]+:\s+\S", dis, re.M):
+            fail(f"-disasm hot_60: no instruction with a count:\n{dis}")
+    return len(blocks), len(maps)
+
+
 def case_pprof_go():
-    """go tool pprof -top -seconds 3 names the workload's hot functions in their order."""
+    """go tool pprof -top -seconds 3 names the workload's hot functions in their order; the
+    same endpoint's profile read back with -raw, -traces, -tagfocus, -list, -lines and
+    -disasm (check_profile_model)."""
     go = shutil.which("go")
     if not go:
         fail("go is not installed (scripts/install-deps.sh installs golang-go)")
@@ -131,14 +198,15 @@ def case_pprof_go():
     # the demo's rounds (hot_60, hot_30, hot_10 in turn), and the shares alias.
     a = Agent("-F", "999")
     demo = subprocess.Popen([DEMO, "20"], stdout=subprocess.DEVNULL)
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-pprof-")
+    env = dict(os.environ, PPROF_TMPDIR=tmp, HOME=tmp, GOCACHE=tmp)
     try:
         a.wait_ready()
-        tmp = tempfile.mkdtemp(prefix="pmuprof-agent-pprof-")
-        env = dict(os.environ, PPROF_TMPDIR=tmp, HOME=tmp, GOCACHE=tmp)
         p = subprocess.run([go, "tool", "pprof", "-top", "-nodefraction=0", "-seconds", "3",
                             a.base + "/debug/pprof/profile"],
                            capture_output=True, text=True, errors="replace", timeout=60,
                            env=env)
+        st, _, body = a.get("/debug/pprof/profile?seconds=3")
     finally:
         demo.kill()
         demo.wait()
@@ -154,8 +222,17 @@ def case_pprof_go():
     m = re.search(r"Duration: ([\d.]+)s", out)
     if not m or not 2.5 <= float(m.group(1)) <= 4:
         fail(f"the profile should cover the 3 s asked for:\n{out}")
+    if st != 200:
+        fail(f"/debug/pprof/profile?seconds=3: {st} {body[:200]}")
+    path = os.path.join(tmp, "profile.pb.gz")
+    with open(path, "wb") as f:
+        f.write(body)
+    traces, maps = check_profile_model(go, env, path, demo)
+    shutil.rmtree(tmp, ignore_errors=True)
     if rc != 0:
         fail(f"agent exit {rc} at SIGTERM: {a.log()}")
+    print(f"hot_60 {h60}%, hot_30 {h30}%, hot_10 {h10}%; {traces} traces of the demo, "
+          f"{maps} mappings")
 
 
 def proc_rss(pid):
@@ -459,15 +536,18 @@ PPROF_PROTO = {
               ("num", 3, "int64", False, None)],
     "Mapping": [("id", 1, "uint64", False, None), ("filename", 5, "int64", False, None)],
     "Location": [("id", 1, "uint64", False, None), ("mapping_id", 2, "uint64", False, None),
-                 ("line", 4, "msg", True, "Line")],
+                 ("address", 3, "uint64", False, None), ("line", 4, "msg", True, "Line")],
     "Line": [("function_id", 1, "uint64", False, None)],
     "Function": [("id", 1, "uint64", False, None), ("name", 2, "int64", False, None)],
 }
 
 
 def frame_name(prof, loc_id, outer=False):
-    """The function at a location (its outermost line when outer, else its innermost)."""
+    """The function at a location (its outermost line when outer, else its innermost); an
+    address not named, as pprof shows it."""
     loc = next(l for l in prof.location if l.id == loc_id)
+    if not loc.line:
+        return f"0x{loc.address:x}"
     fid = loc.line[-1 if outer else 0].function_id
     return prof.string_table[next(f for f in prof.function if f.id == fid).name]
 
@@ -506,8 +586,9 @@ def pprof_class():
 CONTAINER_ID = "c0ffee" * 10 + "abcd"  # 64 hex digits, as docker and containerd name them
 
 
-def container_cgroup(pid):
-    """Put pid in a cgroup named like a container's; the directory, or None."""
+def container_cgroup(pid=None):
+    """A cgroup named like a container's, with pid put in it (when given): its directory,
+    or None."""
     for parent in ("/sys/fs/cgroup", "/sys/fs/cgroup/pids"):
         if not os.path.exists(os.path.join(parent, "cgroup.procs")):
             continue  # not a cgroup hierarchy (a hybrid layout's tmpfs)
@@ -518,6 +599,8 @@ def container_cgroup(pid):
             pass
         except OSError:
             continue
+        if pid is None:
+            return d
         try:
             with open(os.path.join(d, "cgroup.procs"), "w") as f:
                 f.write(str(pid))
@@ -527,10 +610,8 @@ def container_cgroup(pid):
     return None
 
 
-def case_push():
-    """--push: a Pyroscope-style receiver gets windows with labels and the hot functions;
-    samples carry pid, comm and the container id from the process's cgroup."""
-    Profile = pprof_class()
+def ingest_server():
+    """A Pyroscope-style receiver on loopback: (server, [(path, content type, body)])."""
     got = []
 
     class Ingest(http.server.BaseHTTPRequestHandler):
@@ -546,6 +627,73 @@ def case_push():
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, got
+
+
+def pushed_samples(Profile, got):
+    """Every pushed sample: [(from, until, labels, samples)]."""
+    out = []
+    for path, _, body in got:
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
+        prof = Profile()
+        prof.ParseFromString(gzip.decompress(body))
+        st = prof.string_table
+        for smp in prof.sample:
+            lab = {st[lb.key]: st[lb.str] for lb in smp.label}
+            out.append((int(q["from"][0]), int(q["until"][0]), lab, smp.value[0]))
+    return out
+
+
+def case_push_exited():
+    """The container of a process is known after it exits: a 1 s process in a cgroup named
+    like a container's, its stacks drained (every 5 s) after its exit, is pushed with its
+    container_id in every sample."""
+    Profile = pprof_class()
+    srv, got = ingest_server()
+    cg = container_cgroup()
+    if not cg:
+        skip("no cgroup can be made here")
+    a = Agent("-F", "199", "--window", "1", "--drain-interval", "5000", "--push",
+              f"http://127.0.0.1:{srv.server_address[1]}/")
+    try:
+        a.wait_ready()
+        # The shell puts itself in the cgroup, then becomes the demo (same pid).
+        child = subprocess.Popen(["sh", "-c", 'echo $$ > "$1/cgroup.procs" && exec "$2" 1',
+                                  "sh", cg, DEMO], stdout=subprocess.DEVNULL)
+        if child.wait(timeout=30) != 0:
+            fail(f"the demo in {cg} exited {child.returncode}")
+        t_exit = time.time()
+        # Two drains after the exit: its last stacks were named after it, and pushed.
+        deadline = time.time() + 40
+        while time.time() < deadline and \
+                not any(int(urllib.parse.parse_qs(urllib.parse.urlparse(p).query)["from"][0])
+                        > t_exit + 10 for p, _, _ in got):
+            time.sleep(0.2)
+    finally:
+        rc = a.stop()
+        srv.shutdown()
+        os.rmdir(cg)
+    mine = [(frm, lab, n) for frm, _, lab, n in pushed_samples(Profile, got)
+            if lab.get("pid") == str(child.pid)]
+    after = sum(n for frm, _, n in mine if frm >= t_exit)
+    if not mine or not after:
+        fail(f"the demo's samples: {len(mine)} pushed, {after} in windows after its exit "
+             f"(want some): {a.log()}")
+    bad = [lab for _, lab, _ in mine if lab.get("container_id") != CONTAINER_ID]
+    if bad:
+        fail(f"{len(bad)} of the {len(mine)} samples of the demo in {cg} without its "
+             f"container_id {CONTAINER_ID}: {bad[:3]}")
+    if rc != 0:
+        fail(f"agent exit {rc}")
+    print(f"{sum(n for _, _, n in mine)} samples of the demo pushed, {after} named after it "
+          f"exited, all with container_id")
+
+
+def case_push():
+    """--push: a Pyroscope-style receiver gets windows with labels and the hot functions;
+    samples carry pid, comm and the container id from the process's cgroup."""
+    Profile = pprof_class()
+    srv, got = ingest_server()
     demo = subprocess.Popen([DEMO, "20"], stdout=subprocess.DEVNULL)
     cg = container_cgroup(demo.pid)
     a = Agent("-F", "99", "--window", "2", "--push",
@@ -634,8 +782,15 @@ def case_request_bound():
         leaf = frame_name(prof, smp.location_id[0])
         roots[leaf] = roots.get(leaf, 0) + smp.value[0]
     lost = roots.get("[lost:table_full]", 0)
-    stacks = [s for s in prof.sample
-              if frame_name(prof, s.location_id[0]) != "[lost:table_full]"]
+    # A stack of the table is its labels and frames' names (its folded spelling): pprof
+    # has a sample for each of its addresses (an unnamed one is its mapping's).
+    locs = {l.id: l for l in prof.location}
+    strs = prof.string_table
+    stacks = {(tuple(sorted((strs[lb.key], strs[lb.str]) for lb in s.label)),
+               tuple(frame_name(prof, i) if locs[i].line else f"[map {locs[i].mapping_id}]"
+                     for i in s.location_id))
+              for s in prof.sample
+              if frame_name(prof, s.location_id[0]) != "[lost:table_full]"}
     if len(stacks) > 20 + 3:  # + the other ledger lines
         fail(f"{len(stacks)} stacks with --max-table 20")
     if not lost:
@@ -648,7 +803,8 @@ INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
 
 
 def profile_stacks(a, path, Profile):
-    """GET a pprof path: {tuple of function names, leaf first: samples}."""
+    """GET a pprof path: {tuple of function names, leaf first, then the process (its
+    label): samples}."""
     st, hdr, body = a.get(path)
     if st != 200:
         fail(f"{path}: {st} {body[:200]}")
@@ -657,10 +813,13 @@ def profile_stacks(a, path, Profile):
     strs = prof.string_table
     funcs = {f.id: strs[f.name] for f in prof.function}
     # A location's lines: innermost (inlined) first, as the samples' locations.
-    locs = {l.id: [funcs[ln.function_id] for ln in l.line] for l in prof.location}
+    locs = {l.id: [funcs[ln.function_id] for ln in l.line] or [f"0x{l.address:x}"]
+            for l in prof.location}
     stacks = {}
     for smp in prof.sample:
-        key = tuple(name for loc in smp.location_id for name in locs[loc])
+        labels = {strs[lb.key]: strs[lb.str] for lb in smp.label}
+        key = tuple(name for loc in smp.location_id for name in locs[loc]) + \
+            (labels.get("process", ""),)
         stacks[key] = stacks.get(key, 0) + smp.value[0]
     return stacks
 
@@ -953,8 +1112,10 @@ def case_counts():
             st, _, body = a.get("/debug/pprof/recent/page-faults")
             m2 = a.get("/metrics")[2].decode()
             w1, w2 = (metric_values(m, "pmuprof_windows_total")[""] for m in (m1, m2))
-            kept = metric_values(m2, "pmuprof_recent_windows")[""]
-            if w1 == w2 == kept:
+            # A window is counted, then encoded and kept: the ring lags the counters until
+            # both metrics show it kept.
+            k1, kept = (metric_values(m, "pmuprof_recent_windows")[""] for m in (m1, m2))
+            if w1 == w2 == k1 == kept:
                 break  # no window ended between: the ring and the counters agree
             time.sleep(0.3)
     finally:
@@ -1078,6 +1239,7 @@ CASES = {
     "bad-requests": case_bad_requests,
     "sigterm": case_sigterm,
     "push": case_push,
+    "push-exited": case_push_exited,
     "request-bound": case_request_bound,
     "cli-errors": case_cli_errors,
     "call-graph": case_call_graph,

@@ -189,7 +189,9 @@ def case_pprof(tmp):
     check(re.search(r"^1: \S+ " + re.escape(demo) + r" [0-9a-f]{40} \[FN\]", mappings, re.M),
           "the command is not the first mapping with its build id: " + mappings[:400])
     check(re.search(r"libc\.so\.6 [0-9a-f]{40}", mappings), "libc mapping lacks its build id")
-    # the same stacks as the folded output: hot_60's share agrees within 5 points
+    # the same stacks as the folded output: hot_60's share agrees within 10 points (two
+    # runs of the demo: under ASan at load 11 they gave 0.53 and 0.59; flamegraph-pprof-counts
+    # checks exact counts on one record)
     stacks = {}
     for line in open(folded):
         st, n = line.rsplit(" ", 1)
@@ -197,7 +199,7 @@ def case_pprof(tmp):
     share = sum(n for st, n in stacks.items() if st.endswith(";hot_60")) / sum(stacks.values())
     flat = [l for l in top.stdout.splitlines() if l.rstrip().endswith(" hot_60")][0]
     pshare = float(flat.split()[1].rstrip("%")) / 100
-    check(abs(share - pshare) < 0.05, f"hot_60: folded {share:.2f}, pprof {pshare:.2f}")
+    check(abs(share - pshare) < 0.10, f"hot_60: folded {share:.2f}, pprof {pshare:.2f}")
 
 
 INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")

@@ -342,6 +342,47 @@ Test(pprof, round_trip_through_protobuf_c)
 	stack_table__free(st);
 }
 
+/* The agent's stacks: a frame of labels, then the process frame, then frames in a module:
+ * both become labels, neither a location; the module stays a mapping with addresses. */
+Test(pprof, labels_frame_then_process_frame)
+{
+	struct stack_table *st = stack_table__new();
+	struct stack_module m = {
+		.path = "/usr/bin/alpha", .start = 0x1000, .limit = 0x2000, .offset = 0x1000};
+	int64_t id = stack_table__add_module(st, &m);
+	struct stack_frame f[] = {
+		{.name = "{pid=4242,comm=alpha,container_id=abc}"},
+		{.name = "alpha", .kind = STACK_FRAME_PROCESS},
+		{.name = "main",
+		 .function = "main",
+		 .kind = STACK_FRAME_USER,
+		 .module = id,
+		 .address = 0x1100},
+	};
+	struct pprof_opts o = {.event = "cycles", .freq = 99, .root_labels = true};
+	Perftools__Profiles__Profile *p;
+	const Perftools__Profiles__Location *l;
+	char labels[256] = "";
+	size_t i;
+
+	cr_assert_eq(stack_table__add_frames(st, f, 3, &(struct stack_count){4, 400}, 10, NULL), 0);
+	p = decode(st, &o);
+	cr_assert_eq(p->n_sample, 1);
+	cr_assert_eq(p->sample[0]->n_location_id, 1, "labels and process are no locations");
+	l = loc_by_id(p, p->sample[0]->location_id[0]);
+	cr_expect_eq(l->address, 0x1100);
+	cr_expect_str_eq(s_at(p, func_by_id(p, l->line[0]->function_id)->name), "main");
+	for (i = 0; i < p->sample[0]->n_label; i++)
+		snprintf(labels + strlen(labels), sizeof(labels) - strlen(labels), "%s=%s,",
+			 s_at(p, p->sample[0]->label[i]->key),
+			 s_at(p, p->sample[0]->label[i]->str));
+	cr_expect_str_eq(labels, "pid=4242,comm=alpha,container_id=abc,process=alpha,");
+	cr_expect_eq(p->sample[0]->value[0], 4);
+	cr_expect_eq(p->sample[0]->value[1], 400);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	stack_table__free(st);
+}
+
 Test(pprof, single_counts_stand_for_the_other_value)
 {
 	struct stack_table *st = stack_table__new();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hashmap.h"
+#include "keycache.h"
 #include "strset.h"
 
 struct item {
@@ -259,4 +260,61 @@ Test(strset, many_strings_stay_where_they_are)
 	free(big);
 	free(first);
 	strset__free(set);
+}
+
+/* keycache: bounded, the least recently used entry makes room, deletions free slots. */
+Test(keycache, bounded_least_recently_used_goes)
+{
+	struct keycache c;
+	struct keycache_entry *e;
+	bool added;
+	uint64_t i;
+
+	keycache__init(&c, 4);
+	cr_assert_null(keycache__find(&c, 1, 0));
+	for (i = 1; i <= 4; i++) {
+		e = keycache__add(&c, i, 100 + i, &added);
+		cr_assert(e && added);
+		e->val[0] = i * 10;
+	}
+	/* 1 used again: 2 is now the least recently used. */
+	e = keycache__add(&c, 1, 101, &added);
+	cr_assert(e && !added && e->val[0] == 10);
+	cr_assert_not_null(keycache__add(&c, 5, 105, &added));
+	cr_assert_eq(keycache__count(&c), 4);
+	cr_assert_null(keycache__find(&c, 2, 102));
+	cr_assert_eq(keycache__find(&c, 1, 101)->val[0], 10);
+	cr_assert_eq(keycache__find(&c, 3, 103)->val[0], 30);
+	/* The second word is part of the key. */
+	cr_assert_null(keycache__find(&c, 3, 0));
+	cr_assert_eq(c.evicted, 1);
+	/* A deleted entry's slot is taken before any live entry goes. */
+	keycache__del(&c, keycache__find(&c, 3, 103));
+	cr_assert_not_null(keycache__add(&c, 6, 106, NULL));
+	cr_assert_eq(c.evicted, 1);
+	cr_assert_not_null(keycache__find(&c, 1, 101));
+	cr_assert_not_null(keycache__find(&c, 4, 104));
+	keycache__exit(&c);
+}
+
+Test(keycache, many_keys_stay_within_the_bound)
+{
+	struct keycache c;
+	uint64_t i;
+
+	keycache__init(&c, 1000);
+	for (i = 0; i < 100000; i++) {
+		struct keycache_entry *e = keycache__add(&c, i, i >> 3, NULL);
+
+		cr_assert_not_null(e);
+		e->val[1] = i;
+		/* One key kept alive by use all along. */
+		cr_assert_not_null(keycache__add(&c, 1ull << 40, 0, NULL));
+	}
+	cr_assert_eq(keycache__count(&c), 1000);
+	cr_assert_not_null(keycache__find(&c, 1ull << 40, 0));
+	for (i = 100000 - 999; i < 100000; i++)
+		cr_assert_eq(keycache__find(&c, i, i >> 3)->val[1], i);
+	cr_assert_null(keycache__find(&c, 100000 - 1000, (100000 - 1000) >> 3));
+	keycache__exit(&c);
 }

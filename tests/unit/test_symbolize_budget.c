@@ -83,3 +83,203 @@ Test(budget, tiny_budget_drops_and_names_stay)
 	symbolizer__free(ref);
 	symbolizer__free(s);
 }
+
+/*
+ * Files looked in since the last sweep stay while twice the budget holds them (dropped,
+ * they would be read again at once); once idle for a sweep, the budget holds again.
+ */
+Test(budget, files_in_use_kept_up_to_twice_the_budget)
+{
+	struct symbolizer *ref = symbolizer__new(NULL), *s;
+	unsigned long addrs[2] = {(unsigned long)budget_target,
+				  (unsigned long)dlsym(RTLD_DEFAULT, "gnu_get_libc_version") + 1};
+	struct symbolizer_opts o = {.sz = sizeof(o)};
+	struct symbolizer_dwarf_stats st;
+	struct seen got;
+	int i;
+
+	cr_assert(ref && addrs[1] > 1);
+	for (i = 0; i < 2; i++)
+		lookup(ref, addrs[i], &got);
+	symbolizer__dwarf_stats(ref, &st);
+	/* Both files together are 1.5 budgets. */
+	o.dwarf_budget = st.bytes * 2 / 3;
+	s = symbolizer__new(&o);
+	cr_assert_not_null(s);
+	for (i = 0; i < 2; i++)
+		lookup(s, addrs[i], &got);
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.drops, 0u, "a file in use dropped");
+	cr_expect_gt(st.bytes, st.budget);
+	cr_expect_leq(st.bytes, 2 * st.budget);
+	/* Nothing looked up since: the least recently used goes. */
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_geq(st.drops, 1u);
+	cr_expect_leq(st.bytes, st.budget, "%llu bytes kept over the budget",
+		      (unsigned long long)st.bytes);
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}
+
+/*
+ * Over the budget but under twice it, the files looked in since the last sweep are not
+ * dropped (a file dropped there would be read again at every drain); once idle for a
+ * sweep, the budget holds, and an idle file gives the same names when read again.
+ */
+Test(budget, files_in_use_stay_until_idle)
+{
+	unsigned long addrs[2] = {(unsigned long)budget_target,
+				  (unsigned long)dlsym(RTLD_DEFAULT, "gnu_get_libc_version") + 1};
+	struct symbolizer_opts o = {.sz = sizeof(o)};
+	struct symbolizer *ref = symbolizer__new(NULL), *s;
+	struct symbolizer_dwarf_stats st;
+	struct seen want[2], got;
+	uint64_t self;
+	int i;
+
+	cr_assert(ref && addrs[1] > 1);
+	lookup(ref, addrs[0], &want[0]);
+	symbolizer__dwarf_stats(ref, &st);
+	self = st.bytes;
+	lookup(ref, addrs[1], &want[1]);
+	symbolizer__dwarf_stats(ref, &st);
+	if (st.bytes == self)
+		cr_skip_test("the C library has no DWARF here (no debug file)");
+	cr_assert_gt(self, 3, "the test's own DWARF");
+	/* Both files are over it, either alone is under it and both under twice it. */
+	o.dwarf_budget = st.bytes - 1;
+	s = symbolizer__new(&o);
+	cr_assert(s);
+	for (i = 0; i < 2; i++) {
+		lookup(s, addrs[i], &got);
+		same(&want[i], &got, i ? "libc" : "self");
+	}
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.drops, 0u, "in use: %llu dropped", (unsigned long long)st.drops);
+	cr_expect_leq(st.bytes, 2 * st.budget);
+	lookup(s, addrs[0], &got);
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	/* libc idle: shed, dropped if need be, until the budget holds. */
+	cr_expect_leq(st.bytes, st.budget, "%llu bytes kept over the budget",
+		      (unsigned long long)st.bytes);
+	lookup(s, addrs[0], &got);
+	same(&want[0], &got, "the file in use");
+	lookup(s, addrs[1], &got);
+	same(&want[1], &got, "libc read again");
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}
+
+/* Copied after each lookup, as a caller that keeps frames only until the next one. */
+static void lookup_copied(struct symbolizer *s, unsigned long addr, struct seen *out)
+{
+	lookup(s, addr, out);
+	symbolizer__frames_copied(s);
+}
+
+Test(budget, kept_at_each_load_once_frames_are_copied)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .dwarf_budget = 1};
+	struct symbolizer *ref = symbolizer__new(NULL), *s = symbolizer__new(&o);
+	unsigned long addrs[2] = {(unsigned long)budget_target,
+				  (unsigned long)dlsym(RTLD_DEFAULT, "gnu_get_libc_version") + 1};
+	struct symbolizer_dwarf_stats st;
+	struct seen want[2], got;
+	int round, i;
+
+	cr_assert(ref && s && addrs[1] > 1);
+	for (i = 0; i < 2; i++)
+		lookup(ref, addrs[i], &want[i]);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 2; i++) {
+			lookup_copied(s, addrs[i], &got);
+			same(&want[i], &got, i ? "libc" : "self");
+			symbolizer__dwarf_stats(s, &st);
+			/* No sweep: the other file went when this one was read. */
+			cr_expect_eq(st.drops, (unsigned long long)(2 * round + i),
+				     "round %d file %d: drops %llu", round, i,
+				     (unsigned long long)st.drops);
+		}
+	}
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}
+
+Test(budget, frames_not_yet_copied_are_kept_at_loads)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .dwarf_budget = 1};
+	struct symbolizer *s = symbolizer__new(&o);
+	unsigned long addrs[2] = {(unsigned long)budget_target,
+				  (unsigned long)dlsym(RTLD_DEFAULT, "gnu_get_libc_version") + 1};
+	struct sym_frame held[SYM_MAX_FRAMES], f[SYM_MAX_FRAMES];
+	struct symbolizer_dwarf_stats st;
+	uint64_t drops;
+	struct seen want;
+	int n, i;
+
+	cr_assert(s && addrs[1] > 1);
+	/* Each load drops the other file: the next round reads both again. */
+	lookup_copied(s, addrs[0], &want);
+	lookup_copied(s, addrs[1], &want);
+	lookup_copied(s, addrs[0], &want);
+	symbolizer__dwarf_stats(s, &st);
+	drops = st.drops;
+	cr_expect_eq(drops, 2u);
+	/* The self frames are held (not copied) while libc's DWARF is read. */
+	n = symbolizer__user_frames(s, getpid(), addrs[0], true, held, SYM_MAX_FRAMES, NULL);
+	cr_assert_eq(n, want.n);
+	symbolizer__user_frames(s, getpid(), addrs[1], true, f, SYM_MAX_FRAMES, NULL);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.drops, drops, "a file whose frames are held was dropped");
+	cr_expect_gt(st.bytes, st.budget, "both files kept over the budget");
+	for (i = 0; i < n; i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "%s %s:%u %d",
+			 held[i].function ? held[i].function : "-",
+			 held[i].file ? held[i].file : "-", held[i].line, held[i].inlined);
+		cr_expect_str_eq(text, want.text[i], "held frame %d", i);
+	}
+	symbolizer__free(s);
+}
+
+/*
+ * A file whose libdw was freed for the budget keeps its table: what it named is named
+ * again without reading it, and a unit not yet read reads libdw again, with the same names.
+ */
+Test(budget, shed_file_keeps_its_table_and_reads_new_units_again)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .dwarf_budget = 1};
+	struct symbolizer *ref = symbolizer__new(NULL), *s = symbolizer__new(&o);
+	unsigned long self = (unsigned long)budget_target,
+		      other_unit = (unsigned long)symbolizer__new + 1,
+		      libc = (unsigned long)dlsym(RTLD_DEFAULT, "gnu_get_libc_version") + 1;
+	struct symbolizer_dwarf_stats st, before;
+	struct seen want[2], got;
+
+	cr_assert(ref && s && libc > 1);
+	lookup(ref, self, &want[0]);
+	lookup(ref, other_unit, &want[1]);
+	cr_assert(strstr(want[1].text[0], "symbolize.c:"), "%s", want[1].text[0]);
+	/* Held (not copied): libc's read sheds the self file's libdw but keeps its table. */
+	lookup(s, self, &got);
+	lookup(s, libc, &got);
+	symbolizer__dwarf_stats(s, &before);
+	cr_expect_eq(before.sheds, 1u);
+	cr_expect_eq(before.drops, 0u);
+	lookup(s, self, &got);
+	same(&want[0], &got, "self after the shed");
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.sheds, before.sheds, "named from the table: nothing read, nothing shed");
+	cr_expect_eq(st.bytes, before.bytes);
+	lookup(s, other_unit, &got);
+	same(&want[1], &got, "a new unit after the shed");
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_gt(st.sheds, before.sheds, "libdw read again, libc's shed for it");
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}

@@ -302,6 +302,44 @@ Test(dwarf, unterminated_string_sections_refused)
 			       "%s without its final NUL is used", sections[i]);
 }
 
+/* The fixture in a memfd with section name's type set to SHT_NOBITS (no data, a size). */
+static int nobits_fixture(const char *name)
+{
+	int fd = patched_fixture(name, 0), efd = dup(fd);
+	Elf *elf = sym_elf__read(efd);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, idx = 0;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+	uint32_t type = SHT_NOBITS;
+
+	cr_assert_not_null(elf);
+	cr_assert_not_null(gelf_getehdr(elf, &eh));
+	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while (!idx && (scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), name))
+			idx = elf_ndxscn(scn);
+	elf_end(elf);
+	close(efd);
+	cr_assert_neq(idx, 0, "no %s", name);
+	cr_assert_eq(
+		pwrite(fd, &type, sizeof(type),
+		       (off_t)(eh.e_shoff + idx * eh.e_shentsize + offsetof(Elf64_Shdr, sh_type))),
+		(ssize_t)sizeof(type));
+	return fd;
+}
+
+/* A string section with a size and no data (fuzz_dwarf found one): refused, no crash. */
+Test(dwarf, string_sections_without_data_refused)
+{
+	static const char *const sections[] = {".debug_line_str", ".debug_str"};
+	size_t i;
+
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		cr_expect_null(sym_dwarf__open(nobits_fixture(sections[i])),
+			       "%s without data is used", sections[i]);
+}
+
 /* Every frame of addr in libc, spelt out (function, file:line, inlined), as one string. */
 static char *libc_frames(struct symbolizer *s, unsigned long addr, int *inlined)
 {
@@ -322,21 +360,14 @@ static char *libc_frames(struct symbolizer *s, unsigned long addr, int *inlined)
 	return strdup(buf);
 }
 
-/*
- * A CU's first lookup builds its part of the file's table and later ones go through the
- * table's directory: both give the same frames, whichever addresses come first (forward,
- * again, backward), on libc's code with its debug file's lines and inline frames.
- */
-Test(dwarf, table_same_frames_in_any_order)
+/* Addresses across libc's code: every 7th function, every 5 bytes of its first 600. */
+static unsigned long *libc_addrs(size_t *np)
 {
 	struct elf_syms *es = elf_syms__load("/lib/x86_64-linux-gnu/libc.so.6");
-	struct symbolizer *a = symbolizer__new(NULL), *b = symbolizer__new(NULL);
 	unsigned long addr, size, *addrs = NULL;
 	size_t i, n = 0, cap = 0;
-	char **want;
-	int inlined = 0, lines = 0;
 
-	cr_assert(es && a && b);
+	cr_assert_not_null(es);
 	for (i = 0; elf_syms__at(es, i, &addr, &size) && n < 40000; i += 7) {
 		unsigned long off;
 
@@ -351,6 +382,24 @@ Test(dwarf, table_same_frames_in_any_order)
 	}
 	elf_syms__free(es);
 	cr_assert_gt(n, 1000);
+	*np = n;
+	return addrs;
+}
+
+/*
+ * A CU's first lookup builds its part of the file's table and later ones go through the
+ * table's directory: both give the same frames, whichever addresses come first (forward,
+ * again, backward), on libc's code with its debug file's lines and inline frames.
+ */
+Test(dwarf, table_same_frames_in_any_order)
+{
+	struct symbolizer *a = symbolizer__new(NULL), *b = symbolizer__new(NULL);
+	size_t i, n;
+	unsigned long *addrs = libc_addrs(&n);
+	char **want;
+	int inlined = 0, lines = 0;
+
+	cr_assert(a && b);
 	want = calloc(n, sizeof(*want));
 	cr_assert_not_null(want);
 	for (i = 0; i < n; i++) {
@@ -375,6 +424,78 @@ Test(dwarf, table_same_frames_in_any_order)
 	for (i = 0; i < n; i++)
 		free(want[i]);
 	free(want);
+	free(addrs);
+	symbolizer__free(a);
+	symbolizer__free(b);
+}
+
+/* Frames as libc_frames spells them, from frames already looked up. */
+static char *frames_str(const struct sym_frame *f, int n)
+{
+	char buf[8192];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n && len < sizeof(buf) - 1; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%d %s %s:%u %d|", f[i].kind,
+				f[i].function ? f[i].function : "-", f[i].file ? f[i].file : "-",
+				f[i].line, f[i].inlined);
+	buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = 0;
+	return strdup(buf);
+}
+
+/*
+ * Many addresses of one file named together (their tables asked for ahead, a group at a
+ * time) give each the frames it gets alone: shuffled, with repeats, with addresses outside
+ * the code and outside the DWARF, in lists of every length around a group's.
+ */
+Test(dwarf, many_same_frames_as_one_by_one)
+{
+	static const size_t lens[] = {1,
+				      2,
+				      SYM_DWARF_PREFETCH - 1,
+				      SYM_DWARF_PREFETCH,
+				      SYM_DWARF_PREFETCH + 1,
+				      3 * SYM_DWARF_PREFETCH + 5};
+	struct symbolizer *a = symbolizer__new(NULL), *b = symbolizer__new(NULL);
+	size_t i, k, n, done;
+	unsigned long *addrs = libc_addrs(&n);
+	struct sym_frame *f = malloc(n * SYM_MAX_FRAMES * sizeof(*f));
+	int *nf = malloc(n * sizeof(*nf)), inlined = 0, differ = 0;
+
+	cr_assert(a && b && f && nf);
+	srandom(14);
+	for (i = n - 1; i > 0; i--) {
+		size_t j = (size_t)random() % (i + 1);
+		unsigned long t = addrs[i];
+
+		addrs[i] = addrs[j];
+		addrs[j] = t;
+	}
+	addrs[0] = 0;
+	addrs[n / 3] = ~0ul;
+	addrs[n / 2] = addrs[n / 2 + 1];
+	for (done = 0, k = 0; done < n; done += lens[k % 6], k++) {
+		size_t len = done + lens[k % 6] <= n ? lens[k % 6] : n - done;
+
+		symbolizer__file_frames_many(b, "/lib/x86_64-linux-gnu/libc.so.6", addrs + done,
+					     len, f + done * SYM_MAX_FRAMES, nf + done);
+	}
+	for (i = 0; i < n; i++) {
+		char *one = libc_frames(a, addrs[i], &inlined);
+		char *many = frames_str(f + i * SYM_MAX_FRAMES, nf[i]);
+
+		cr_assert_gt(nf[i], 0);
+		differ += strcmp(one, many) != 0;
+		cr_expect_str_eq(many, one, "at %#lx", addrs[i]);
+		free(one);
+		free(many);
+	}
+	if (!inlined)
+		cr_skip_test("no inline frames in libc: its debug file (libc6-dbg) is missing");
+	cr_expect_eq(differ, 0);
+	free(f);
+	free(nf);
 	free(addrs);
 	symbolizer__free(a);
 	symbolizer__free(b);

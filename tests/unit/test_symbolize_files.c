@@ -225,6 +225,21 @@ Test(open_helper, credentials_of_a_process)
 	cr_expect(proc_cred__owns(&c, getuid()));
 	cr_expect(proc_cred__owns(&c, 0));
 	cr_expect_not(proc_cred__owns(&c, 4242));
+	/* Read up to the groups only, without NSpid: the same credentials, every group. */
+	{
+		gid_t groups[PROC_CRED_MAX_GROUPS];
+		int n = getgroups(PROC_CRED_MAX_GROUPS, groups), i;
+		struct proc_cred d;
+
+		cr_assert_eq(proc_cred__read(&d, "/proc", getpid(), NULL), 0);
+		cr_expect_eq(d.fsuid, c.fsuid);
+		cr_expect_eq(d.fsgid, c.fsgid);
+		cr_assert_geq(n, 0);
+		cr_expect_eq(d.ngroups, n);
+		cr_expect_eq(c.ngroups, n);
+		for (i = 0; i < n && i < d.ngroups; i++)
+			cr_expect_eq(d.groups[i], groups[i], "group %d", i);
+	}
 	cr_expect_eq(proc_cred__read(&c, "/proc", INT_MAX, NULL), -ENOENT);
 }
 

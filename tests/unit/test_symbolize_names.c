@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,5 +212,78 @@ Test(names, user_frame_records)
 	for (i = 1; i < n; i++)
 		cr_expect(f[i].inlined && f[i].file, "frame %d", i);
 	check_record(s, (unsigned long)libc_fn + 1, "gnu_get_libc_version", "libc.so.6");
+	symbolizer__free(s);
+}
+
+/*
+ * A process that is gone, its binary no longer at the path it was mapped from: the file
+ * the kernel named by device and inode when it was mapped, loaded already for another
+ * process, still names its frames; without them it cannot be found.
+ */
+Test(names, gone_process_file_by_device_and_inode)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	unsigned long self = (unsigned long)records_target, start, end, pgoff;
+	const pid_t gone = 2147483000;
+	struct sym_frame f[SYM_MAX_FRAMES];
+	char path[4096];
+	struct stat st;
+
+	cr_assert_not_null(s);
+	self_mapping(self, &start, &end, &pgoff, path, sizeof(path));
+	cr_assert_eq(stat(path, &st), 0, "%s", path);
+	/* This process's file, loaded through its own mapping. */
+	symbolizer__user_frames(s, getpid(), self, true, f, SYM_MAX_FRAMES, NULL);
+	cr_assert_str_eq(f[0].function, "records_target");
+
+	cr_assert_eq(aspaces__add_map(symbolizer__aspaces(s), gone, start, end - start, pgoff,
+				      "/nonexistent/test_symbolize_names"),
+		     0);
+	symbolizer__user_frames(s, gone, self, true, f, SYM_MAX_FRAMES, NULL);
+	cr_expect_null(f[0].function, "named %s without the file", f[0].function);
+
+	cr_assert_eq(aspaces__add_file_map(symbolizer__aspaces(s), gone + 1, start, end - start,
+					   pgoff, "/nonexistent/test_symbolize_names", st.st_dev,
+					   st.st_ino),
+		     0);
+	symbolizer__user_frames(s, gone + 1, self, true, f, SYM_MAX_FRAMES, NULL);
+	cr_assert_not_null(f[0].function);
+	cr_expect_str_eq(f[0].function, "records_target");
+	cr_expect_str_eq(f[0].module, "test_symbolize_names");
+	symbolizer__free(s);
+}
+
+/*
+ * An address outside every mapping is looked for in the process's perf map only when the
+ * process maps anonymous code (where JIT code lives): a frame walked from garbage in a
+ * process without any asks for nothing.
+ */
+Test(names, perf_map_only_for_processes_with_anonymous_code)
+{
+	struct symbolizer *s = symbolizer__new(NULL);
+	const pid_t plain = 2147483100, jit = plain + 1;
+	struct sym_frame f[SYM_MAX_FRAMES];
+	char path[2][64];
+	int i;
+
+	cr_assert_not_null(s);
+	for (i = 0; i < 2; i++) {
+		FILE *m;
+
+		snprintf(path[i], sizeof(path[i]), "/tmp/perf-%d.map", plain + i);
+		m = fopen(path[i], "w");
+		cr_assert_not_null(m);
+		fprintf(m, "5000 100 jitted_function\n");
+		fclose(m);
+	}
+	aspaces__add_map(symbolizer__aspaces(s), plain, 0x400000, 0x1000, 0, "/bin/plain");
+	aspaces__add_map(symbolizer__aspaces(s), jit, 0x400000, 0x1000, 0, "/bin/jit");
+	aspaces__add_map(symbolizer__aspaces(s), jit, 0x7000, 0x1000, 0, "//anon");
+	symbolizer__user_frames(s, plain, 0x5010, true, f, SYM_MAX_FRAMES, NULL);
+	cr_expect_null(f[0].function, "named %s", f[0].function);
+	symbolizer__user_frames(s, jit, 0x5010, true, f, SYM_MAX_FRAMES, NULL);
+	cr_expect_str_eq(f[0].function ? f[0].function : "(null)", "jitted_function");
+	for (i = 0; i < 2; i++)
+		unlink(path[i]);
 	symbolizer__free(s);
 }
