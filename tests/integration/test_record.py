@@ -887,11 +887,12 @@ def case_pid_reuse(tmp):
     twin = sum(c for s, c in mine.items() if re.search(r";main;descend;twin_loop;twin_\d0$", s))
     print(f"pid {pid}: worker samples {total}: first binary's functions {hot}, "
           f"second's {twin}")
-    # Each worker runs 2 s: a machine busy with other work gives them far fewer samples
-    # than 4,000, and the shares below still tell the two apart.
+    # Each worker runs 2 s of wall time: a machine busy with other work gives them far
+    # fewer samples than 4,000, and not always alike (a loaded run gave 1306 and 671). A
+    # process named from the other's file would leave its own count near 0.
     check(total >= 200, f"too few samples: {total}")
-    check(hot >= 0.35 * total, f"the first process is not named from its file: {hot}/{total}")
-    check(twin >= 0.35 * total, f"the second process is not named from its file: {twin}/{total}")
+    check(hot >= 0.2 * total, f"the first process is not named from its file: {hot}/{total}")
+    check(twin >= 0.2 * total, f"the second process is not named from its file: {twin}/{total}")
     check(hot + twin >= 0.9 * total, "unnamed samples: "
           + repr(sorted(mine.items(), key=lambda kv: -kv[1])[:3]))
 
