@@ -48,6 +48,14 @@ struct {
 	__type(value, struct unwind_proc);
 } unwind_procs SEC(".maps");
 
+/* Preallocated: updated from the sampling path (NMI context on some events). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, UNWIND_WANTED_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} unwind_wanted SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -484,8 +492,12 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	if (!sc)
 		return -1;
 	if (!uw_proc(pid, sc->key.gen)) {
+		__u32 me = pid, one = 1;
+
 		pid = uw_forked_from();
 		if (!pid) {
+			/* Full or already there: dropped, a later sample asks again. */
+			bpf_map_update_elem(&unwind_wanted, &me, &one, BPF_NOEXIST);
 			us->ends[UNWIND_ENDED_NO_PROC]++;
 			return -1;
 		}

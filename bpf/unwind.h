@@ -124,6 +124,10 @@ struct unwind_map {
 #define UNWIND_USED_SHIFT 20
 #define UNWIND_USED_SLOTS (2 * UNWIND_MAX_TABLES)
 
+/* unwind_wanted: processes sampled without an entry in unwind_procs (their tracking
+ * records lost on a busy machine, or not synced yet), read first at the next sync. */
+#define UNWIND_WANTED_MAX 1024
+
 /* The value of the pid -> mappings hash. */
 struct unwind_proc {
 	__u32 nr;

@@ -1084,6 +1084,11 @@ static void print_unwind(const struct record_stats *st)
 			t->evicted_bytes / 1048576.0);
 	if (t->failed)
 		fprintf(stderr, "; %" PRIu64 " files unreadable", t->failed);
+	if (t->wanted)
+		fprintf(stderr,
+			"; %" PRIu64 " processes asked for by the walk, %" PRIu64
+			" of them read from /proc",
+			t->wanted, t->recovered);
 	fprintf(stderr, "\n");
 	if (t->no_fit_files || t->no_fit_procs)
 		fprintf(stderr,

@@ -424,6 +424,7 @@ static int unwind_start(struct record *r)
 		.tables_fd = bpf_map__fd(r->skel->maps.unwind_tables),
 		.procs_fd = bpf_map__fd(r->skel->maps.unwind_procs),
 		.used_fd = bpf_map__fd(r->skel->maps.unwind_used),
+		.wanted_fd = bpf_map__fd(r->skel->maps.unwind_wanted),
 		.memory = r->opts.unwind_memory,
 		.proc_root = r->opts.proc_root,
 		.as = symbolizer__aspaces(r->sym),

@@ -14,6 +14,16 @@
 
 #define TRACK_PAGES 64 /* data pages per CPU (power of two) */
 
+/* TRACK_PAGES, or PMUPROF_TEST_TRACK_PAGES (a power of two): tests make the kernel drop
+ * records with a small ring. */
+static unsigned int track_pages(void)
+{
+	const char *v = getenv("PMUPROF_TEST_TRACK_PAGES");
+	unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+
+	return n && n <= TRACK_PAGES && !(n & (n - 1)) ? n : TRACK_PAGES;
+}
+
 struct track_buf {
 	int fd;
 	void *base;
@@ -168,6 +178,7 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 		t->bufs[i].fd = -1;
 	t->nr = nr_cpus;
 	for (i = 0; i < nr_cpus; i++) {
+		unsigned int pages = track_pages();
 		struct perf_event_attr attr = {
 			.size = sizeof(attr),
 			.type = PERF_TYPE_SOFTWARE,
@@ -184,7 +195,7 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			.use_clockid = 1,
 			.clockid = CLOCK_BOOTTIME,
 			.watermark = 1,
-			.wakeup_watermark = (TRACK_PAGES * page) / 4,
+			.wakeup_watermark = (pages * page) / 4,
 		};
 		int fd = pmu_attr__open(&attr, -1, cpus[i], -1);
 
@@ -193,7 +204,7 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			goto fail;
 		}
 		t->bufs[i].fd = fd;
-		t->bufs[i].len = (TRACK_PAGES + 1) * page;
+		t->bufs[i].len = (pages + 1) * page;
 		t->bufs[i].base =
 			mmap(NULL, t->bufs[i].len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (t->bufs[i].base == MAP_FAILED) {

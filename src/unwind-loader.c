@@ -1241,6 +1241,8 @@ static int sync_prepare(struct unwind_loader *l, pid_t pid)
 	uint64_t sig, lo, hi;
 	size_t nr, cap;
 
+	if (p && p->next_entry)
+		return 0; /* prepared already in this sync (asked for by the walk) */
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (!maps) {
 		if (p)
@@ -1474,6 +1476,34 @@ static void reload_missed(struct unwind_loader *l)
 	}
 }
 
+/*
+ * Processes the walk found without an entry, first: one whose tracking records the
+ * kernel dropped (a busy machine) is read from /proc, one not synced yet goes before the
+ * touched processes (a system-wide start syncs hundreds, a slice at a time).
+ */
+static int wanted_prepare(struct unwind_loader *l)
+{
+	uint32_t pid;
+	int n, err = 0;
+
+	for (n = 0; n < UNWIND_WANTED_MAX && !err; n++) {
+		if (bpf_map_get_next_key(l->o.wanted_fd, NULL, &pid) ||
+		    bpf_map_delete_elem(l->o.wanted_fd, &pid))
+			break;
+		l->st.wanted++;
+		if (l->restricted && !is_allowed(l, pid)) {
+			err = unwind_loader__touch(l, pid); /* a child: its parent is checked */
+			continue;
+		}
+		if (!aspaces__has(l->o.as, pid) &&
+		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
+			l->st.recovered++;
+		if (!proc_find(l, pid))
+			err = sync_prepare(l, pid);
+	}
+	return err;
+}
+
 int unwind_loader__sync(struct unwind_loader *l)
 {
 	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
@@ -1483,8 +1513,10 @@ int unwind_loader__sync(struct unwind_loader *l)
 	builds_collect(l);
 	holds_expire(l, false);
 	reload_missed(l);
-	if (!l->nr_touched)
-		return retire_flush(l, slot_flush(l));
+	if (l->o.wanted_fd > 0)
+		err = wanted_prepare(l);
+	if (!l->nr_touched && !l->nr_ready)
+		return retire_flush(l, err ? err : slot_flush(l));
 	touched_order(l);
 	/* Many processes to compile (a system-wide start): a slice per sync, the record
 	 * loop keeps draining meanwhile. */

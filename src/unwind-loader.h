@@ -23,6 +23,7 @@
 struct unwind_loader_opts {
 	int rules_fd, tables_fd, procs_fd; /* the sampler's maps */
 	int used_fd;			   /* unwind_used (mmapped), or -1: no eviction */
+	int wanted_fd;			   /* unwind_wanted, or 0 or -1: none */
 	uint64_t memory;		   /* budget in bytes (rows and process entries) */
 	const char *proc_root;
 	struct aspaces *as;
@@ -37,6 +38,8 @@ struct unwind_loader_stats {
 	uint64_t no_fit_files, no_fit_bytes;   /* files that never found room */
 	uint64_t no_fit_procs;		       /* processes over the budget (ever) */
 	uint64_t failed;		       /* files whose CFI could not be read (ever) */
+	uint64_t wanted;		       /* processes sampled without an entry */
+	uint64_t recovered; /* of them, unknown to the tracker: read from /proc */
 };
 
 struct unwind_loader;

@@ -15,6 +15,8 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
   system        record -a: a fixture running before the record and one started during it
                 get their tables: >= 90 % of their samples carry the whole chain (those
                 two by pid, --per-pid: not another test run's fixture)
+  track-lost    record -a whose tracking ring drops a fixture's records (a one-page
+                ring, its reader stopped): >= 85 % of its samples carry the whole chain
   pid-reuse     xz started under the pid the fixture had (forced through ns_last_pid):
                 whole stacks from its own tables, none from the fixture's
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
@@ -457,6 +459,58 @@ def case_system():
           f"one fixture lacks whole chains: {full} of {total}:\n" + worst + "\n" + err)
 
 
+def case_track_lost():
+    """record -a with a one-page tracking ring (PMUPROF_TEST_TRACK_PAGES=1), its reader
+    stopped while a burst of short processes fills the ring and the fixture starts: the
+    kernel drops the fixture's fork, exec and mmap records. Its samples still carry the
+    whole chain: the walk asks for the process it has no entry for (unwind_wanted) and
+    the loader reads its mappings from /proc. Without that, every sample of it followed
+    frame pointers and stopped after the library's leaf."""
+    need_root()
+    fix = None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.folded")
+        env = dict(os.environ, PMUPROF_TEST_TRACK_PAGES="1")
+        rec = subprocess.Popen([PMUPROF, "record", "-a", "--per-pid", "-F", "999", "-d", "6",
+                                "-o", out], stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            time.sleep(1.5)
+            os.kill(rec.pid, signal.SIGSTOP)
+            try:
+                subprocess.run(["sh", "-c", "i=0; while [ $i -lt 300 ]; do /bin/true; "
+                                "i=$((i + 1)); done"], check=True)
+                fix = subprocess.Popen([FIXTURE, "direct"], stdout=subprocess.PIPE, text=True)
+                check(fix.stdout.readline().strip() == "ready", "the fixture did not start")
+            finally:
+                os.kill(rec.pid, signal.SIGCONT)
+            _, err = rec.communicate(timeout=300)
+        finally:
+            for p in (fix, rec):
+                if p and p.poll() is None:
+                    p.kill()
+                    p.wait()
+        check(rec.returncode == 0, f"record -a failed ({rec.returncode}):\n{err}")
+        check("refused" not in err, "the kernel refused the CFI walk:\n" + err)
+        stacks = parse_folded(out)
+    lost = re.search(r"tracking:\s+(\d+) mmap records lost", err)
+    check(lost and int(lost.group(1)) > 0, "no tracking record lost:\n" + err)
+    asked = re.search(r"(\d+) processes asked for by the walk, (\d+) of them read from /proc",
+                      err)
+    check(asked and int(asked.group(2)) >= 1, "no process read from /proc:\n" + err)
+    root = f"fixture-unwind-{fix.pid}"
+    mine = {s: n for s, n in stacks.items() if s.split(";", 1)[0] == root}
+    total = sum(mine.values())
+    chain = ";".join(CHAINS["direct"])
+    full = sum(n for s, n in mine.items()
+               if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
+    print(f"track-lost: {lost.group(1)} records lost; {asked.group(0)}; "
+          f"{full} of {total} fixture samples with the whole chain")
+    check(total >= 200, f"only {total} samples of the fixture:\n{err}")
+    worst = "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6])
+    check(full >= 0.85 * total, f"{full} of {total} fixture samples have main → leaf, "
+          "want >= 85 %:\n" + worst + "\n" + err)
+
+
 REUSE_SCRIPT = """"$1" direct >/dev/null & a=$!
 sleep 1.5
 kill $a; wait $a
@@ -522,6 +576,8 @@ def main():
             case_fork()
         elif case == "system":
             case_system()
+        elif case == "track-lost":
+            case_track_lost()
         elif case == "budget":
             case_budget()
         elif case == "dlopen":
