@@ -254,7 +254,9 @@ static void skip_unused(Elf *elf)
 
 		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
-		name += !strncmp(name, ".z", 2) ? 2 : 1;
+		/* ".debug_x" or ".zdebug_x"; an empty name (the table's last byte) is left */
+		if (name[0] == '.')
+			name += name[1] == 'z' ? 2 : 1;
 		if (strcmp(name, "debug_loclists") && strcmp(name, "debug_loc"))
 			continue;
 		sh.sh_type = SHT_NOBITS;
@@ -1610,31 +1612,62 @@ void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms)
 		d->syms = syms;
 }
 
-/* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
+/*
+ * The DIEs from below die to the innermost scope holding pc (a function, an inlined
+ * scope, a block; through namespaces and types as index_children goes), outermost first
+ * into path from path[depth]; returns where the path ends. The same path as libdw's
+ * dwarf_getscopes then dwarf_getscopes_die, without their allocations: libdw 0.188's
+ * dwarf_getscopes keeps its answer's memory when it finds no abstract origin (a damaged
+ * file, fuzz_dwarf found it), which a hostile debug file would repeat at every sample.
+ */
+static int scope_path(Dwarf_Die *die, Dwarf_Addr pc, Dwarf_Die path[MAX_SCOPE_DEPTH], int depth,
+		      int nest)
+{
+	Dwarf_Die c;
+	int end;
+
+	if (depth >= MAX_SCOPE_DEPTH || nest >= 2 * MAX_SCOPE_DEPTH || dwarf_child(die, &c))
+		return depth;
+	do {
+		switch (dwarf_tag(&c)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+			if (dwarf_haspc(&c, pc) <= 0)
+				break;
+			path[depth] = c;
+			return scope_path(&c, pc, path, depth + 1, nest + 1);
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_module:
+			end = scope_path(&c, pc, path, depth, nest + 1);
+			if (end > depth)
+				return end;
+			break;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return depth;
+}
+
+/* The inlined scopes at pc by a search of the CU's DIEs (functions outside the index). */
 static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 			   struct scope_info tmp[MAX_SCOPE_DEPTH],
 			   const struct scope_info *chain[MAX_SCOPE_DEPTH])
 {
-	Dwarf_Die *found = NULL, inner, cu;
-	int n, i, nin = 0;
+	Dwarf_Die path[MAX_SCOPE_DEPTH], cu;
+	int n, nin = 0;
 
 	if (!dwarf_offdie(d->dw, cu_die, &cu))
 		return 0;
-	n = dwarf_getscopes(&cu, pc, &found);
-	if (n > 0) {
-		inner = found[0];
-		free(found);
-		found = NULL;
-		n = dwarf_getscopes_die(&inner, &found);
-	}
-	for (i = 0; i < n && i < MAX_SCOPE_DEPTH; i++) {
-		if (dwarf_tag(&found[i]) != DW_TAG_inlined_subroutine)
+	for (n = scope_path(&cu, pc, path, 0, 0); n-- > 0;) {
+		if (dwarf_tag(&path[n]) != DW_TAG_inlined_subroutine)
 			continue;
-		scope_read(d, &cu, &found[i], &tmp[nin]);
+		scope_read(d, &cu, &path[n], &tmp[nin]);
 		chain[nin] = &tmp[nin];
 		nin++;
 	}
-	free(found);
 	return nin;
 }
 
