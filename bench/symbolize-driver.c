@@ -11,6 +11,7 @@
  * symbolizer__file_frames_many (their tables asked for ahead), and printed in their order:
  * every address still gets all its frames, names, files and lines.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +28,46 @@ static void out_flush(struct out *o)
 	o->len = 0;
 }
 
-static inline __attribute__((always_inline)) void out_str(struct out *o, const char *s)
-{
-	size_t n = strlen(s);
+/*
+ * The lengths of the strings printed last, by address: the symbolizer hands out each
+ * function name and path from one copy, so most strings are printed many times and
+ * measured once (the bytes written are the same).
+ */
+#define LEN_SLOTS 4096
 
+static struct {
+	const char *s;
+	size_t n;
+} lens[LEN_SLOTS];
+
+static inline __attribute__((always_inline)) size_t str_len(const char *s)
+{
+	size_t h = ((uintptr_t)s >> 3) % LEN_SLOTS;
+
+	if (lens[h].s != s) {
+		lens[h].s = s;
+		lens[h].n = strlen(s);
+	}
+	return lens[h].n;
+}
+
+/* n bytes of s, and 32 bytes of room left after them. */
+static inline __attribute__((always_inline)) void out_bytes(struct out *o, const char *s, size_t n)
+{
 	if (o->len + n + 32 > sizeof(o->buf))
 		out_flush(o);
 	if (n + 32 > sizeof(o->buf)) {
-		fputs(s, stdout);
+		fwrite(s, 1, n, stdout);
 		return;
 	}
 	memcpy(o->buf + o->len, s, n);
 	o->len += n;
+}
+
+/* A string of the symbolizer's (valid and unchanged while it is in use). */
+static inline __attribute__((always_inline)) void out_str(struct out *o, const char *s)
+{
+	out_bytes(o, s, str_len(s));
 }
 
 static void out_char(struct out *o, char c)
@@ -48,44 +77,90 @@ static void out_char(struct out *o, char c)
 	o->buf[o->len++] = c;
 }
 
-/* Digits of v in base (10 or 16), at least width of them; the bases are constants once
- * inlined, so no division instruction is left (the figure is the symbolizer's). */
-static inline __attribute__((always_inline)) void out_num(struct out *o, unsigned long v,
-							  unsigned base, int width)
-{
-	char tmp[24];
-	int n = 0;
-
-	do {
-		tmp[n++] = "0123456789abcdef"[base == 16 ? v & 15 : v % 10];
-		v = base == 16 ? v >> 4 : v / 10;
-	} while (v || n < width);
-	if (o->len + n + 32 > sizeof(o->buf))
-		out_flush(o);
-	while (n)
-		o->buf[o->len++] = tmp[--n];
-}
-
 /* Addresses named together: symbolizer__file_frames_many asks for their tables ahead. */
 #define CHUNK 256
+
+/* Two digits a byte: "00" to "ff", and "00" to "99" for a number below 100. */
+static char hex2[256][2], dec2[100][2];
+/* The value of each byte as a hexadecimal digit, -1 for other bytes. */
+static signed char hex_value[256];
+
+/* The tables of digits, for output and input. */
+static void digits_init(void)
+{
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		hex2[i][0] = "0123456789abcdef"[i >> 4];
+		hex2[i][1] = "0123456789abcdef"[i & 15];
+	}
+	for (i = 0; i < 100; i++) {
+		dec2[i][0] = (char)('0' + i / 10);
+		dec2[i][1] = (char)('0' + i % 10);
+	}
+	for (i = 0; i < 256; i++)
+		hex_value[i] = (signed char)(i >= '0' && i <= '9' ? i - '0'
+					     : (i | 0x20) >= 'a' && (i | 0x20) <= 'f'
+						     ? (i | 0x20) - 'a' + 10
+						     : -1);
+}
+
+/* "0x", the address in 16 digits, a newline. */
+static void out_addr(struct out *o, unsigned long a)
+{
+	char *p;
+	int i;
+
+	if (o->len + 19 > sizeof(o->buf))
+		out_flush(o);
+	p = o->buf + o->len;
+	p[0] = '0';
+	p[1] = 'x';
+	for (i = 16; i >= 2; i -= 2, a >>= 8)
+		memcpy(p + i, hex2[a & 255], 2);
+	p[18] = '\n';
+	o->len += 19;
+}
+
+/* ":LINE\n" after a string: out_str leaves 32 bytes of room, no check is needed. */
+static inline __attribute__((always_inline)) void out_line_no(struct out *o, unsigned int v)
+{
+	char tmp[12];
+	int n = 12;
+
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, dec2[v % 100], 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, dec2[v], 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	o->buf[o->len++] = ':';
+	memcpy(o->buf + o->len, tmp + n, 12 - n);
+	o->len += 12 - n;
+	o->buf[o->len++] = '\n';
+}
 
 static void print_inline(struct out *o, unsigned long a, const struct sym_frame *f, int n)
 {
 	int i;
 
-	out_str(o, "0x");
-	out_num(o, a, 16, 16);
-	out_char(o, '\n');
+	out_addr(o, a);
 	for (i = n - 1; i >= 0; i--) {
-		out_str(o, f[i].kind == SYM_FRAME_FUNCTION ? f[i].function : "??");
-		out_char(o, '\n');
+		if (f[i].kind == SYM_FRAME_FUNCTION)
+			out_str(o, f[i].function);
+		else
+			out_bytes(o, "??", 2);
+		o->buf[o->len++] = '\n';
 		if (f[i].file) {
 			out_str(o, f[i].file);
-			out_char(o, ':');
-			out_num(o, f[i].line, 10, 1);
-			out_char(o, '\n');
+			out_line_no(o, f[i].line);
 		} else {
-			out_str(o, "??:0\n");
+			out_bytes(o, "??:0\n", 5);
 		}
 	}
 }
@@ -106,7 +181,7 @@ static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bo
 			continue;
 		}
 		symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
-		out_str(o, buf);
+		out_bytes(o, buf, strlen(buf));
 		out_char(o, '\n');
 	}
 }
@@ -129,11 +204,33 @@ static int in_char(struct in *in)
 	return (unsigned char)in->buf[in->pos++];
 }
 
+/* in_addr for a line whole in the buffer, without a call per character; false if the
+ * buffer holds no whole line. */
+static bool in_line(struct in *in, unsigned long *v)
+{
+	const char *p = in->buf + in->pos, *nl = memchr(p, '\n', in->len - in->pos);
+	unsigned long x = 0;
+
+	if (!nl)
+		return false;
+	if (p[0] == '0' && (p[1] | 0x20) == 'x')
+		p += 2;
+	for (; hex_value[(unsigned char)*p] >= 0; p++)
+		x = x * 16 + (unsigned long)hex_value[(unsigned char)*p];
+	*v = x;
+	in->pos = (size_t)(nl + 1 - in->buf);
+	return true;
+}
+
 /* The next line's hexadecimal address (an optional 0x, digits up to the first other
  * character; the rest of the line skipped); false at the end of the input. */
 static bool in_addr(struct in *in, unsigned long *v)
 {
-	int c = in_char(in), digits = 0;
+	int c, digits = 0;
+
+	if (in->pos < in->len && in_line(in, v))
+		return true;
+	c = in_char(in);
 
 	*v = 0;
 	if (c == EOF)
@@ -180,6 +277,7 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 2;
 	}
+	digits_init();
 	s = symbolizer__new(NULL);
 	if (!s)
 		return 1;

@@ -12,6 +12,9 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include "symbolize.h"
 #include "symbolize-private.h"
 #include "strset.h"
@@ -143,6 +146,7 @@ struct dir_slot {
 	uint16_t n;
 	uint8_t off[DIR_OFFS];
 };
+_Static_assert(DIR_OFFS >= 16 && DIR_OFFS < 32, "slot_count reads the offsets as 2 x 16 bytes");
 
 /* Slots of the directory at most: a file's code span is cut into that many or fewer. */
 #define DIR_MAX_SLOTS (1u << 17)
@@ -239,7 +243,9 @@ static bool strings_terminated(Elf *elf)
 /*
  * Location lists (where variables live) name no function or line: marked empty here, so
  * libdw neither reads nor inflates them (libc's debug file: 1.4 of its 10 MB, python's
- * libpython: 3.6 of 17 MB). libdw skips SHT_NOBITS sections.
+ * libpython: 3.6 of 17 MB). Nor the address ranges' table: the CUs' ranges are read from
+ * their DIEs (index_cus), libdw's lookups by address (dwarf_addrdie) are not used.
+ * libdw skips SHT_NOBITS sections.
  */
 static void skip_unused(Elf *elf)
 {
@@ -254,8 +260,11 @@ static void skip_unused(Elf *elf)
 
 		if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(elf, shstrndx, sh.sh_name)))
 			continue;
-		name += !strncmp(name, ".z", 2) ? 2 : 1;
-		if (strcmp(name, "debug_loclists") && strcmp(name, "debug_loc"))
+		/* ".debug_x" or ".zdebug_x"; an empty name (the table's last byte) is left */
+		if (name[0] == '.')
+			name += name[1] == 'z' ? 2 : 1;
+		if (strcmp(name, "debug_loclists") && strcmp(name, "debug_loc") &&
+		    strcmp(name, "debug_aranges"))
 			continue;
 		sh.sh_type = SHT_NOBITS;
 		gelf_update_shdr(scn, &sh);
@@ -600,8 +609,25 @@ static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die)
 	return 0;
 }
 
+/*
+ * C has no functions inside types: its structures and unions are not walked (libc's CUs
+ * hold thousands of them, a third of the walk of their top-level DIEs).
+ */
+static bool cu_is_c(Dwarf_Die *cu)
+{
+	switch (dwarf_srclang(cu)) {
+	case DW_LANG_C89:
+	case DW_LANG_C:
+	case DW_LANG_C99:
+	case DW_LANG_C11:
+	case 0x2c: /* DW_LANG_C17 (DWARF 6), newer than some dwarf.h */
+		return true;
+	}
+	return false;
+}
+
 /* Functions at the top of a CU and inside namespaces and classes (C++). */
-static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int depth)
+static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int depth, bool c_lang)
 {
 	Dwarf_Die ch;
 	int err = 0;
@@ -613,12 +639,15 @@ static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int
 		case DW_TAG_subprogram:
 			err = index_function(c, cap, &ch);
 			break;
-		case DW_TAG_namespace:
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
 		case DW_TAG_union_type:
+			if (c_lang)
+				break;
+			/* fall through */
+		case DW_TAG_namespace:
 		case DW_TAG_module:
-			err = index_children(c, cap, &ch, depth + 1);
+			err = index_children(c, cap, &ch, depth + 1, c_lang);
 			break;
 		}
 	} while (!err && dwarf_siblingof(&ch, &ch) == 0);
@@ -1485,7 +1514,7 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 
 	c->built = true;
 	c->first = c->end = d->npoints;
-	if (index_children(&t, &cap, cu, 0) || index_lines(d, &t, cu) ||
+	if (index_children(&t, &cap, cu, 0, cu_is_c(cu)) || index_lines(d, &t, cu) ||
 	    addr_index__alloc(&t.r_index, t.nr))
 		err = -ENOMEM;
 	if (!err && t.nr)
@@ -1515,6 +1544,35 @@ static const struct dir_slot *dir_slot_of(const struct sym_dwarf *d, Dwarf_Addr 
 	return &d->dir[(pc - d->dir_lo) >> d->dir_shift];
 }
 
+/*
+ * How many of the slot's offsets are at or before off (they are sorted; past n they are
+ * 0): the point's index. With SSE2 two compares of 16 bytes, not a loop whose exit
+ * mispredicts.
+ */
+static inline unsigned int slot_count(const struct dir_slot *s, unsigned int off)
+{
+#ifdef __SSE2__
+	__m128i x = _mm_set1_epi8((char)off);
+	__m128i lo = _mm_loadu_si128((const __m128i *)s->off);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(s->off + DIR_OFFS - 16));
+	/* o <= off exactly when max(o, off) == off (unsigned bytes) */
+	uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(lo, x), x)) |
+		     (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(hi, x), x))
+			     << (DIR_OFFS - 16);
+
+	/* Sorted, so the bits set start at bit 0; past n they are set too (offsets 0 there),
+	 * bits 26 to 31 are clear: the count is the run of ones, cut at n. */
+	m = (uint32_t)__builtin_ctz(~m);
+	return m < s->n ? m : s->n;
+#else
+	unsigned int i = s->n;
+
+	while (i > 0 && s->off[i - 1] > off)
+		i--;
+	return i;
+#endif
+}
+
 /* The point at pc in a filled slot of the directory; NULL before its first point. */
 static const struct fn_point *slot_find(const struct sym_dwarf *d, const struct dir_slot *s,
 					Dwarf_Addr pc)
@@ -1522,12 +1580,10 @@ static const struct fn_point *slot_find(const struct sym_dwarf *d, const struct 
 	size_t up;
 
 	if (s->n <= DIR_OFFS && d->dir_shift <= DIR_OFF_SHIFT) {
-		unsigned int off;
-		int i = s->n;
+		unsigned int off, i;
 
 		off = (unsigned int)((pc - d->dir_lo) & (((Dwarf_Addr)1 << d->dir_shift) - 1));
-		while (i > 0 && s->off[i - 1] > off)
-			i--;
+		i = slot_count(s, off);
 		return i ? &d->points[s->first + i - 1] : NULL;
 	}
 	up = run_upper(d, s->first, (size_t)s->first + s->n, pc);
@@ -1610,31 +1666,62 @@ void sym_dwarf__set_symbols(struct sym_dwarf *d, const struct elf_syms *syms)
 		d->syms = syms;
 }
 
-/* The inlined scopes at pc by libdw's search of the CU (functions outside the index). */
+/*
+ * The DIEs from below die to the innermost scope holding pc (a function, an inlined
+ * scope, a block; through namespaces and types as index_children goes), outermost first
+ * into path from path[depth]; returns where the path ends. The same path as libdw's
+ * dwarf_getscopes then dwarf_getscopes_die, without their allocations: libdw 0.188's
+ * dwarf_getscopes keeps its answer's memory when it finds no abstract origin (a damaged
+ * file, fuzz_dwarf found it), which a hostile debug file would repeat at every sample.
+ */
+static int scope_path(Dwarf_Die *die, Dwarf_Addr pc, Dwarf_Die path[MAX_SCOPE_DEPTH], int depth,
+		      int nest)
+{
+	Dwarf_Die c;
+	int end;
+
+	if (depth >= MAX_SCOPE_DEPTH || nest >= 2 * MAX_SCOPE_DEPTH || dwarf_child(die, &c))
+		return depth;
+	do {
+		switch (dwarf_tag(&c)) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+		case DW_TAG_lexical_block:
+			if (dwarf_haspc(&c, pc) <= 0)
+				break;
+			path[depth] = c;
+			return scope_path(&c, pc, path, depth + 1, nest + 1);
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_module:
+			end = scope_path(&c, pc, path, depth, nest + 1);
+			if (end > depth)
+				return end;
+			break;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return depth;
+}
+
+/* The inlined scopes at pc by a search of the CU's DIEs (functions outside the index). */
 static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 			   struct scope_info tmp[MAX_SCOPE_DEPTH],
 			   const struct scope_info *chain[MAX_SCOPE_DEPTH])
 {
-	Dwarf_Die *found = NULL, inner, cu;
-	int n, i, nin = 0;
+	Dwarf_Die path[MAX_SCOPE_DEPTH], cu;
+	int n, nin = 0;
 
 	if (!dwarf_offdie(d->dw, cu_die, &cu))
 		return 0;
-	n = dwarf_getscopes(&cu, pc, &found);
-	if (n > 0) {
-		inner = found[0];
-		free(found);
-		found = NULL;
-		n = dwarf_getscopes_die(&inner, &found);
-	}
-	for (i = 0; i < n && i < MAX_SCOPE_DEPTH; i++) {
-		if (dwarf_tag(&found[i]) != DW_TAG_inlined_subroutine)
+	for (n = scope_path(&cu, pc, path, 0, 0); n-- > 0;) {
+		if (dwarf_tag(&path[n]) != DW_TAG_inlined_subroutine)
 			continue;
-		scope_read(d, &cu, &found[i], &tmp[nin]);
+		scope_read(d, &cu, &path[n], &tmp[nin]);
 		chain[nin] = &tmp[nin];
 		nin++;
 	}
-	free(found);
 	return nin;
 }
 

@@ -993,31 +993,38 @@ int symbolizer__user_frame_mod(struct symbolizer *s, pid_t pid, unsigned long ad
 	return symbolizer__format(s, &f[0], buf, sz);
 }
 
-int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
-			    struct sym_frame *out, int max)
+/* The file at path (the last one again without opening it), NULL when it cannot be read. */
+static struct dso *file_dso(struct symbolizer *s, const char *path)
 {
+	struct open_ctx ctx = {-1, NULL};
+	struct stat st;
 	struct dso *d;
+	int fd;
+
+	if (s->last_path && !strcmp(s->last_path, path))
+		return s->last_dso;
+	fd = ctx_open(s, &ctx, "file", path, &st);
+	if (fd < 0)
+		return NULL;
+	d = load_dso(s, fd, path, &ctx);
+	close(fd);
+	free(s->last_path);
+	s->last_path = strdup(path);
+	s->last_dso = d;
+	return d;
+}
+
+/* The frames of link-time address vaddr of d (NULL: a file not read), module named base. */
+static int file_frames(struct symbolizer *s, struct dso *d, const char *base, unsigned long vaddr,
+		       struct sym_frame *out, int max)
+{
 	int n = 0, i;
 
-	if (s->last_path && !strcmp(s->last_path, path)) {
-		d = s->last_dso;
-	} else {
-		struct open_ctx ctx = {-1, NULL};
-		struct stat st;
-		int fd = ctx_open(s, &ctx, "file", path, &st);
-
-		if (fd < 0) {
-			memset(out, 0, sizeof(*out));
-			out->kind = SYM_FRAME_UNKNOWN;
-			return 1;
-		}
-		d = load_dso(s, fd, path, &ctx);
-		close(fd);
-		free(s->last_path);
-		s->last_path = strdup(path);
-		s->last_dso = d;
-	}
 	memset(out, 0, sizeof(*out));
+	if (!d) {
+		out->kind = SYM_FRAME_UNKNOWN;
+		return 1;
+	}
 	if (d->syms)
 		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
 	if (!n) {
@@ -1025,10 +1032,16 @@ int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned lon
 		n = 1;
 	}
 	for (i = 0; i < n; i++) {
-		out[i].module = base_name(path);
+		out[i].module = base;
 		out[i].address = out[i].offset = vaddr;
 	}
 	return n;
+}
+
+int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
+			    struct sym_frame *out, int max)
+{
+	return file_frames(s, file_dso(s, path), base_name(path), vaddr, out, max);
 }
 
 void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
@@ -1036,20 +1049,22 @@ void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
 				  int *nframes)
 {
 	uint64_t ahead[SYM_DWARF_PREFETCH];
+	/* One file for all: opened (or found) and named once, not per address. */
+	struct dso *d = n ? file_dso(s, path) : NULL;
+	const char *base = base_name(path);
 	size_t i, j, next = 1;
 
 	for (i = 0; i < n; i++) {
-		/* The file is loaded by the first address; from then on the addresses up to a
-		 * group past the one named are asked for ahead. */
-		if (i && next < n && next <= i + SYM_DWARF_PREFETCH && s->last_dso &&
-		    s->last_dso->dwarf) {
+		/* The file's DWARF is opened by the first address; from then on the addresses
+		 * up to a group past the one named are asked for ahead. */
+		if (i && next < n && next <= i + SYM_DWARF_PREFETCH && d && d->dwarf) {
 			for (j = 0; j < SYM_DWARF_PREFETCH && next + j < n; j++)
 				ahead[j] = vaddrs[next + j];
-			sym_dwarf__prefetch(s->last_dso->dwarf, ahead, j);
+			sym_dwarf__prefetch(d->dwarf, ahead, j);
 			next += j;
 		}
-		nframes[i] = symbolizer__file_frames(s, path, vaddrs[i], out + i * SYM_MAX_FRAMES,
-						     SYM_MAX_FRAMES);
+		nframes[i] = file_frames(s, d, base, vaddrs[i], out + i * SYM_MAX_FRAMES,
+					 SYM_MAX_FRAMES);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,94 @@ Test(dwarf, string_sections_without_data_refused)
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		cr_expect_null(sym_dwarf__open(nobits_fixture(sections[i])),
 			       "%s without data is used", sections[i]);
+}
+
+/* The fixture in a memfd with the name of its section want set to the empty string at
+ * the very end of the section name table (its last byte). */
+static int last_name_fixture(const char *want)
+{
+	int fd = patched_fixture(want, 0), efd = dup(fd);
+	Elf *elf = sym_elf__read(efd);
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, idx = 0;
+	GElf_Ehdr eh;
+	GElf_Shdr sh, names;
+	uint32_t last;
+
+	cr_assert_not_null(elf);
+	cr_assert_not_null(gelf_getehdr(elf, &eh));
+	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	cr_assert_not_null(gelf_getshdr(elf_getscn(elf, shstrndx), &names));
+	while (!idx && (scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), want))
+			idx = elf_ndxscn(scn);
+	elf_end(elf);
+	close(efd);
+	cr_assert_neq(idx, 0, "no %s", want);
+	last = (uint32_t)names.sh_size - 1;
+	cr_assert_eq(
+		pwrite(fd, &last, sizeof(last),
+		       (off_t)(eh.e_shoff + idx * eh.e_shentsize + offsetof(Elf64_Shdr, sh_name))),
+		(ssize_t)sizeof(last));
+	return fd;
+}
+
+/*
+ * A section named by the section name table's last byte, an empty string (fuzz_dwarf
+ * found it): the sections' names are read within the table (the ASan run of the suite
+ * saw a read past it), and the file's DWARF still gives its lines.
+ */
+Test(dwarf, empty_section_name_at_table_end)
+{
+	struct elf_syms *es = elf_syms__load(getenv("PMUPROF_FIXTURE_DEBUGPROG"));
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	unsigned long main_vaddr = 0;
+	struct sym_dwarf *d;
+
+	cr_assert_not_null(es);
+	cr_assert_eq(elf_syms__find(es, "main", &main_vaddr), 0);
+	elf_syms__free(es);
+	d = sym_dwarf__open(last_name_fixture(".comment"));
+	cr_assert_not_null(d, "a section with an empty name refuses the file's DWARF");
+	memset(f, 0, sizeof(f));
+	cr_expect_geq(sym_dwarf__frames(d, main_vaddr, true, f, SYM_MAX_FRAMES, mangled), 1);
+	cr_expect(f[0].file && strstr(f[0].file, "debugprog.c"), "file %s", f[0].file);
+	sym_dwarf__free(d);
+}
+
+/*
+ * A debug file whose inlined scopes name no abstract origin in their CU (from fuzz_dwarf):
+ * the lookups that search the CU's DIEs (its functions are not in the table) keep no
+ * memory per lookup. libdw 0.188's dwarf_getscopes kept 32 bytes at each; a long record
+ * sampling such a file would grow without bound.
+ */
+Test(dwarf, scope_search_keeps_no_memory)
+{
+	static const unsigned long pcs[] = {0x1060, 0x10c7, 0x112e};
+	char path[1024];
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	struct sym_dwarf *d;
+	size_t before = 0, i, k;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/origin-missing.elf", getenv("PMUPROF_DWARF_DATA"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	d = sym_dwarf__open(fd);
+	cr_assert_not_null(d);
+	for (k = 0; k < 2001; k++) {
+		/* after a first round: what a CU's table and its strings take is made */
+		if (k == 1)
+			before = mallinfo2().uordblks;
+		for (i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++)
+			cr_assert_geq(
+				sym_dwarf__frames(d, pcs[i], true, f, SYM_MAX_FRAMES, mangled), 0);
+	}
+	cr_expect_lt(mallinfo2().uordblks, before + 4096, "%zu bytes more after 6000 lookups",
+		     mallinfo2().uordblks - before);
+	sym_dwarf__free(d);
 }
 
 /* Every frame of addr in libc, spelt out (function, file:line, inlined), as one string. */
