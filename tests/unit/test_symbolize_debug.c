@@ -303,31 +303,41 @@ Test(dwarf, unterminated_string_sections_refused)
 			       "%s without its final NUL is used", sections[i]);
 }
 
-/* The fixture in a memfd with section name's type set to SHT_NOBITS (no data, a size). */
-static int nobits_fixture(const char *name)
+/*
+ * The fixture in a memfd with a 32-bit field of section name's header (at offset field)
+ * set to value; value UINT32_MAX: the offset of the section name table's last byte.
+ */
+static int patched_header(const char *name, size_t field, uint32_t value)
 {
 	int fd = patched_fixture(name, 0), efd = dup(fd);
 	Elf *elf = sym_elf__read(efd);
 	Elf_Scn *scn = NULL;
 	size_t shstrndx, idx = 0;
 	GElf_Ehdr eh;
-	GElf_Shdr sh;
-	uint32_t type = SHT_NOBITS;
+	GElf_Shdr sh, names;
 
 	cr_assert_not_null(elf);
 	cr_assert_not_null(gelf_getehdr(elf, &eh));
 	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	cr_assert_not_null(gelf_getshdr(elf_getscn(elf, shstrndx), &names));
 	while (!idx && (scn = elf_nextscn(elf, scn)))
 		if (gelf_getshdr(scn, &sh) && !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), name))
 			idx = elf_ndxscn(scn);
 	elf_end(elf);
 	close(efd);
 	cr_assert_neq(idx, 0, "no %s", name);
-	cr_assert_eq(
-		pwrite(fd, &type, sizeof(type),
-		       (off_t)(eh.e_shoff + idx * eh.e_shentsize + offsetof(Elf64_Shdr, sh_type))),
-		(ssize_t)sizeof(type));
+	if (value == UINT32_MAX)
+		value = (uint32_t)names.sh_size - 1;
+	cr_assert_eq(pwrite(fd, &value, sizeof(value),
+			    (off_t)(eh.e_shoff + idx * eh.e_shentsize + field)),
+		     (ssize_t)sizeof(value));
 	return fd;
+}
+
+/* The fixture with section name's type set to SHT_NOBITS (no data, a size). */
+static int nobits_fixture(const char *name)
+{
+	return patched_header(name, offsetof(Elf64_Shdr, sh_type), SHT_NOBITS);
 }
 
 /* A string section with a size and no data (fuzz_dwarf found one): refused, no crash. */
@@ -341,34 +351,11 @@ Test(dwarf, string_sections_without_data_refused)
 			       "%s without data is used", sections[i]);
 }
 
-/* The fixture in a memfd with the name of its section want set to the empty string at
- * the very end of the section name table (its last byte). */
+/* The fixture with the name of its section want set to the empty string at the very end
+ * of the section name table (its last byte). */
 static int last_name_fixture(const char *want)
 {
-	int fd = patched_fixture(want, 0), efd = dup(fd);
-	Elf *elf = sym_elf__read(efd);
-	Elf_Scn *scn = NULL;
-	size_t shstrndx, idx = 0;
-	GElf_Ehdr eh;
-	GElf_Shdr sh, names;
-	uint32_t last;
-
-	cr_assert_not_null(elf);
-	cr_assert_not_null(gelf_getehdr(elf, &eh));
-	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
-	cr_assert_not_null(gelf_getshdr(elf_getscn(elf, shstrndx), &names));
-	while (!idx && (scn = elf_nextscn(elf, scn)))
-		if (gelf_getshdr(scn, &sh) && !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), want))
-			idx = elf_ndxscn(scn);
-	elf_end(elf);
-	close(efd);
-	cr_assert_neq(idx, 0, "no %s", want);
-	last = (uint32_t)names.sh_size - 1;
-	cr_assert_eq(
-		pwrite(fd, &last, sizeof(last),
-		       (off_t)(eh.e_shoff + idx * eh.e_shentsize + offsetof(Elf64_Shdr, sh_name))),
-		(ssize_t)sizeof(last));
-	return fd;
+	return patched_header(want, offsetof(Elf64_Shdr, sh_name), UINT32_MAX);
 }
 
 /*
