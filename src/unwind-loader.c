@@ -1491,10 +1491,10 @@ static int wanted_prepare(struct unwind_loader *l)
 		    bpf_map_delete_elem(l->o.wanted_fd, &pid))
 			break;
 		l->st.wanted++;
-		if (l->restricted && !is_allowed(l, pid)) {
-			err = unwind_loader__touch(l, pid); /* a child: its parent is checked */
+		/* A child whose fork record was lost: allowed if its parent is. */
+		if (l->restricted && !is_allowed(l, pid) &&
+		    ((err = unwind_loader__touch(l, pid)) || !is_allowed(l, pid)))
 			continue;
-		}
 		if (!aspaces__has(l->o.as, pid) &&
 		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
 			l->st.recovered++;
