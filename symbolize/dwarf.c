@@ -177,9 +177,10 @@ struct sym_dwarf {
 	size_t ndir;
 	Dwarf_Addr dir_lo;
 	unsigned int dir_shift;
-	size_t bytes;	   /* what it holds, roughly: sections read, libdw's tables, indexes */
-	size_t lib_bytes;  /* of which libdw's: the sections and line tables, until shed */
-	uint64_t lib_uses; /* lookups that needed libdw (a unit built, a search) */
+	size_t bytes;	    /* what it holds, roughly: sections read, libdw's tables, indexes */
+	size_t lib_bytes;   /* of which libdw's: the sections and line tables, until shed */
+	uint64_t lib_uses;  /* lookups that needed libdw (a unit built, a search) */
+	size_t lines_bytes; /* of lib_bytes, libdw's line tables of the units built */
 	/* Called before the sections are read, at the open and after a shed. */
 	void (*room)(void *arg, size_t bytes);
 	void *room_arg;
@@ -357,6 +358,11 @@ uint64_t sym_dwarf__lib_uses(const struct sym_dwarf *d)
 	return d ? d->lib_uses : 0;
 }
 
+size_t sym_dwarf__lines_bytes(const struct sym_dwarf *d)
+{
+	return d ? d->lines_bytes : 0;
+}
+
 static size_t table_bytes(const struct sym_dwarf *d);
 
 size_t sym_dwarf__trim(struct sym_dwarf *d)
@@ -397,6 +403,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
+	d->lines_bytes = 0;
 	return freed;
 }
 
@@ -694,6 +701,7 @@ static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 	}
 	d->bytes += n * LIBDW_LINE_BYTES;
 	d->lib_bytes += n * LIBDW_LINE_BYTES;
+	d->lines_bytes += n * LIBDW_LINE_BYTES;
 	return 0;
 }
 

@@ -53,6 +53,8 @@ struct demangled {
 /* Sweeps a file's libdw (its sections read, libdw's line tables: most of its DWARF's
  * memory) stays after the last lookup that needed it; its table stays. */
 #define LIB_IDLE_SWEEPS 5
+/* libdw's line tables of a file in use kept at most, unless its sections are larger. */
+#define LIB_LINES_MIN (2u << 20)
 /* pids without a generation whose /proc/PID/maps was tried: bounded (a pid forgotten
  * costs one more try). */
 #define UNKNOWN_TRIED_MAX 1024
@@ -1168,9 +1170,20 @@ void symbolizer__frames_copied(struct symbolizer *s)
  * Whatever the budget, libdw goes from files that did not need it for LIB_IDLE_SWEEPS
  * sweeps: once the units a workload runs are in a file's table, its lookups read the
  * table only, and libdw's copy of the sections would be held for nothing (soak: most of
- * the symbolizer's memory). A unit read later reads the sections again. The tables give
- * back the room kept for their growth.
+ * the symbolizer's memory). A unit read later reads the sections again. It goes from a
+ * file in use too once the line tables libdw keeps of the units read (dead weight: the
+ * table has what they gave) outgrow the sections and LIB_LINES_MIN: reading the sections
+ * again costs about what it frees, once per as many units (libc's debug file, which new
+ * processes keep reading new units of, held 27 MB of line tables after a minute). The
+ * tables give back the room kept for their growth.
  */
+static bool dwarf_lines_over(const struct sym_dwarf *dw)
+{
+	size_t lines = sym_dwarf__lines_bytes(dw), sections = sym_dwarf__lib_bytes(dw) - lines;
+
+	return lines > LIB_LINES_MIN && lines > sections;
+}
+
 static void dwarf_idle__shed(struct symbolizer *s)
 {
 	struct dso *d;
@@ -1185,7 +1198,8 @@ static void dwarf_idle__shed(struct symbolizer *s)
 			d->lib_uses = uses;
 			d->lib_seen = s->sweeps;
 		}
-		if (sym_dwarf__lib_bytes(d->dwarf) && s->sweeps - d->lib_seen >= LIB_IDLE_SWEEPS)
+		if (sym_dwarf__lib_bytes(d->dwarf) &&
+		    (s->sweeps - d->lib_seen >= LIB_IDLE_SWEEPS || dwarf_lines_over(d->dwarf)))
 			dwarf_shed(s, d);
 		freed = sym_dwarf__trim(d->dwarf);
 		s->dwarf_bytes -= freed;
