@@ -1261,7 +1261,8 @@ static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const 
 static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
 {
 	if (d->npoints == d->cap_points) {
-		size_t cap = d->cap_points ? d->cap_points * 2 : 1024;
+		/* By a quarter: past malloc's mmap threshold, realloc remaps, copies nothing. */
+		size_t cap = d->cap_points ? d->cap_points + d->cap_points / 4 : 1024;
 		uint64_t *k = realloc(d->keys, cap * sizeof(*k));
 		struct fn_point *q;
 
