@@ -103,8 +103,12 @@ int stack_table__add_frames(struct stack_table *st, const struct stack_frame *fr
 			    const struct stack_count *c, size_t max, const struct stack_ref **ref);
 int stack_table__add_ref(struct stack_table *st, const struct stack_ref *ref,
 			 const struct stack_count *c);
-/* A stack's frame ids, outermost first (*nr of them), as stack_table__frame() takes them. */
-const uint32_t *stack_ref__frames(const struct stack_ref *ref, size_t *nr);
+/*
+ * A stack's frame ids, outermost first (*nr of them), as stack_table__frame() takes them:
+ * in a buffer of the table's, valid until the next call (NULL: out of memory).
+ */
+const uint32_t *stack_table__ref_frames(const struct stack_table *st, const struct stack_ref *ref,
+					size_t *nr);
 /*
  * A stack's folded spelling into buf (sz > 0 bytes, NUL-terminated, cut to fit); returns
  * its whole length. Stacks keep frame ids only: they are spelt when asked.

@@ -4,7 +4,10 @@
  * the folded stacks they spell (what folded output, SVG and report read). A folded stack
  * is kept as the sequence of its frames' spelt names (ids in a string set), not as a
  * string: the string is spelt when an output asks for it. Distinct stacks are most of a
- * long record's memory, and their joined names were more than half of it.
+ * long record's memory, and their joined names were more than half of it; then their
+ * arrays of frame ids were. Stacks share their outer frames (main, the loop it runs, ...):
+ * a stack is one node of a trie of frame ids, each node a frame and its caller's node, so
+ * a shared beginning is kept once (soak: 16,384 stacks of 14 levels of recursion).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,8 +45,21 @@ struct stack_ref {
 	struct name *name;
 	struct stack_count c;
 	bool single;
-	uint32_t nr;
-	uint32_t frames[];
+	uint32_t nr;   /* frames */
+	uint32_t leaf; /* its innermost frame's node in the trie */
+};
+
+/* A node of the trie: a frame, and the node of the frames outside it (0: the root). */
+struct tnode {
+	uint32_t parent, frame;
+};
+
+/* Nodes by (parent, frame): open addressing, node ids (0: empty slot). */
+struct trie {
+	struct tnode *v; /* v[0] is the root */
+	size_t nr, cap;
+	uint32_t *slots;
+	size_t mask;
 };
 
 struct module {
@@ -78,8 +94,11 @@ struct stack_table {
 	struct hashmap by_frame;
 	struct stack_ref **refs; /* in the order added */
 	size_t nrefs, refs_cap;
-	struct hashmap by_ref; /* keyed by frame ids */
+	struct hashmap by_ref; /* keyed by their leaf node */
 	struct arena arena;    /* the stacks of frames */
+	struct trie trie;
+	uint32_t *ids; /* a stack's frame ids, stack_table__ref_frames() */
+	size_t ids_cap;
 	struct module **mods;
 	size_t nmods, mods_cap;
 	struct hashmap by_mod;
@@ -173,6 +192,118 @@ static int grow(void **arr, size_t *cap, size_t nr, size_t size)
 	return 0;
 }
 
+/* ---- the trie ---- */
+
+static uint64_t tnode_hash(uint32_t parent, uint32_t frame)
+{
+	return hash__u64((uint64_t)parent << 32 | frame);
+}
+
+/* The node of frame under parent, 0 when there is none. */
+static uint32_t trie__child(const struct trie *t, uint32_t parent, uint32_t frame)
+{
+	size_t i;
+
+	if (!t->slots)
+		return 0;
+	for (i = tnode_hash(parent, frame) & t->mask; t->slots[i]; i = (i + 1) & t->mask) {
+		const struct tnode *n = &t->v[t->slots[i]];
+
+		if (n->parent == parent && n->frame == frame)
+			return t->slots[i];
+	}
+	return 0;
+}
+
+static void trie__slot(struct trie *t, uint32_t id)
+{
+	size_t i = tnode_hash(t->v[id].parent, t->v[id].frame) & t->mask;
+
+	while (t->slots[i])
+		i = (i + 1) & t->mask;
+	t->slots[i] = id;
+}
+
+/* Room for one more node, its slots under 3/4 full. */
+static int trie__reserve(struct trie *t)
+{
+	if (t->nr >= UINT32_MAX)
+		return -ENOMEM;
+	if (!t->v && !(t->v = calloc(t->cap = 1024, sizeof(*t->v))))
+		return -ENOMEM;
+	t->nr += !t->nr; /* the root */
+	if (t->nr == t->cap) {
+		/* Grown by half: large blocks are mapped, realloc moves no bytes. */
+		struct tnode *v = realloc(t->v, (t->cap + t->cap / 2) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap += t->cap / 2;
+	}
+	if (!t->slots || (t->nr + 1) * 4 > (t->mask + 1) * 3) {
+		size_t n = t->slots ? (t->mask + 1) * 2 : 2048, i;
+		uint32_t *old = t->slots;
+
+		t->slots = calloc(n, sizeof(*t->slots));
+		if (!t->slots) {
+			t->slots = old;
+			return -ENOMEM;
+		}
+		t->mask = n - 1;
+		free(old);
+		for (i = 1; i < t->nr; i++)
+			trie__slot(t, i);
+	}
+	return 0;
+}
+
+/* The node of these frames (outermost first), 0 when any is missing. */
+static uint32_t trie__find(const struct trie *t, const uint32_t *frames, size_t nr)
+{
+	uint32_t n = 0;
+	size_t i;
+
+	for (i = 0; i < nr && (!i || n); i++)
+		n = trie__child(t, n, frames[i]);
+	return n;
+}
+
+/* The node of these frames, added when missing; 0 when out of memory. */
+static uint32_t trie__add(struct trie *t, const uint32_t *frames, size_t nr)
+{
+	uint32_t n = 0, c;
+	size_t i;
+
+	for (i = 0; i < nr; i++, n = c) {
+		c = trie__child(t, n, frames[i]);
+		if (c)
+			continue;
+		if (trie__reserve(t))
+			return 0;
+		c = t->nr++;
+		t->v[c] = (struct tnode){n, frames[i]};
+		trie__slot(t, c);
+	}
+	return n;
+}
+
+static void trie__exit(struct trie *t)
+{
+	free(t->v);
+	free(t->slots);
+}
+
+/* A stack's frames into ids (outermost first, r->nr of them). */
+static void ref_ids(const struct stack_table *st, const struct stack_ref *r, uint32_t *ids)
+{
+	uint32_t n = r->leaf;
+	size_t i;
+
+	for (i = r->nr; i-- > 0; n = st->trie.v[n].parent)
+		ids[i] = st->trie.v[n].frame;
+}
+
 static struct frame *frame_at(const struct stack_table *st, uint32_t id)
 {
 	return pool__at(&st->frames, sizeof(struct frame), id);
@@ -185,10 +316,10 @@ static struct name *name_at(const struct stack_table *st, size_t i)
 
 /* ---- spellings ---- */
 
-/* The spelt id of a stack's frame i; a stack of no frames spells as one empty name. */
-static uint32_t spelt_at(const struct stack_table *st, const struct stack_ref *r, size_t i)
+/* The spelt id of a node's frame; a stack of no frames spells as one empty name. */
+static uint32_t spelt_of(const struct stack_table *st, uint32_t node)
 {
-	return frame_at(st, r->frames[i])->spelt;
+	return frame_at(st, st->trie.v[node].frame)->spelt;
 }
 
 struct name_key {
@@ -199,13 +330,16 @@ struct name_key {
 static bool name_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
 	const struct stack_ref *r = hashmap_entry__of(e, struct name, node)->first;
+	const struct stack_table *st = ctx;
 	const struct name_key *k = key;
+	uint32_t n = r->leaf;
 	size_t i;
 
 	if (r->nr != k->nr)
 		return false;
-	for (i = 0; i < k->nr; i++)
-		if (spelt_at(ctx, r, i) != k->ids[i])
+	/* From the innermost frame out: stacks of a name mostly differ there. */
+	for (i = k->nr; i-- > 0; n = st->trie.v[n].parent)
+		if (spelt_of(st, n) != k->ids[i])
 			return false;
 	return true;
 }
@@ -297,6 +431,8 @@ void stack_table__free(struct stack_table *st)
 	pool__exit(&st->names);
 	pool__exit(&st->frames);
 	arena__exit(&st->arena);
+	trie__exit(&st->trie);
+	free(st->ids);
 	strset__free(st->strs);
 	free(st->refs);
 	free(st->mods);
@@ -412,18 +548,11 @@ const struct stack_frame *stack_table__frame(const struct stack_table *st, uint3
 
 /* ---- stacks of frames ---- */
 
-struct ref_key {
-	const uint32_t *frames;
-	size_t nr;
-};
-
+/* A stack is its leaf node: one node, one sequence of frames. */
 static bool ref_match(const struct hashmap_entry *e, const void *key, void *ctx)
 {
-	const struct stack_ref *r = hashmap_entry__of(e, struct stack_ref, node);
-	const struct ref_key *k = key;
-
 	(void)ctx;
-	return r->nr == k->nr && !memcmp(r->frames, k->frames, k->nr * sizeof(*k->frames));
+	return hashmap_entry__of(e, struct stack_ref, node)->leaf == *(const uint32_t *)key;
 }
 
 static int lookup__reserve(struct lookup *l, size_t nr)
@@ -479,15 +608,16 @@ static bool lookup__frames(struct stack_table *st, struct lookup *l, const struc
 
 /* A new stack of frames (in name, new too when NULL): its spelt ids in l->sids. */
 static struct stack_ref *ref_new(struct stack_table *st, struct lookup *l, size_t nr,
-				 struct name *name, uint64_t h)
+				 struct name *name, uint32_t leaf)
 {
-	struct stack_ref *r = arena__alloc(&st->arena, sizeof(*r) + nr * sizeof(uint32_t));
+	struct stack_ref *r = arena__alloc(&st->arena, sizeof(*r));
 	struct hashmap_entry *e;
 
 	if (!r || grow((void **)&st->refs, &st->refs_cap, st->nrefs, sizeof(*st->refs)))
 		return NULL;
-	*r = (struct stack_ref){.nr = nr};
-	memcpy(r->frames, l->fids, nr * sizeof(uint32_t));
+	if (!leaf && !(leaf = trie__add(&st->trie, l->fids, nr)))
+		return NULL;
+	*r = (struct stack_ref){.nr = nr, .leaf = leaf};
 	if (!name) {
 		struct name_key k = {l->sids, nr};
 		uint64_t nh = name_hash(l->sids, nr);
@@ -508,7 +638,7 @@ static struct stack_ref *ref_new(struct stack_table *st, struct lookup *l, size_
 		}
 	}
 	r->name = name;
-	if (hashmap__add(&st->by_ref, &r->node, h))
+	if (hashmap__add(&st->by_ref, &r->node, hash__u64(leaf)))
 		return NULL;
 	st->refs[st->nrefs++] = r;
 	return r;
@@ -523,7 +653,7 @@ static struct stack_ref *stack_get(struct stack_table *st, const struct stack_fr
 	struct name *name = NULL;
 	struct stack_ref *r = NULL;
 	struct hashmap_entry *e;
-	uint64_t h;
+	uint32_t leaf;
 	size_t i;
 
 	/* No frame spells as one empty name: one folded stack, "". */
@@ -560,15 +690,15 @@ static struct stack_ref *stack_get(struct stack_table *st, const struct stack_fr
 		l->fids[i] = f->id;
 		l->sids[i] = f->spelt;
 	}
-	h = hash__bytes(l->fids, nr * sizeof(*l->fids), 0x5eed);
-	e = hashmap__find(&st->by_ref, h, &(struct ref_key){l->fids, nr});
+	leaf = trie__find(&st->trie, l->fids, nr);
+	e = leaf ? hashmap__find(&st->by_ref, hash__u64(leaf), &leaf) : NULL;
 	if (e)
 		r = hashmap_entry__of(e, struct stack_ref, node);
 	/* Bounded: a known spelling's new stack joins that spelling's first one. */
 	else if (name && st->nrefs >= REFS_PER_NAME * st->names.nr)
 		r = name->first;
 	else
-		r = ref_new(st, l, nr, name, h);
+		r = ref_new(st, l, nr, name, leaf);
 	return r;
 }
 
@@ -744,33 +874,46 @@ size_t stack_table__nr_modules(const struct stack_table *st)
 
 /* ---- spelling ---- */
 
-/* Spell the stack's frames into buf (sz > 0 bytes, cut to fit); the whole length. */
+/*
+ * Spell the stack's frames into buf (sz > 0 bytes, cut to fit); the whole length. The
+ * trie gives them innermost first: the length is summed, then they are written from the
+ * end back.
+ */
 static size_t spell(const struct stack_table *st, const struct stack_ref *r, char *buf, size_t sz)
 {
-	size_t i, len = 0;
+	size_t i, len = r->nr ? r->nr - 1 : 0, end;
+	uint32_t n;
 
-	for (i = 0; i < r->nr; i++) {
-		uint32_t id = spelt_at(st, r, i);
-		size_t l = strset__len(st->strs, id);
+	for (i = 0, n = r->leaf; i < r->nr; i++, n = st->trie.v[n].parent)
+		len += strset__len(st->strs, spelt_of(st, n));
+	end = len;
+	for (i = 0, n = r->leaf; i < r->nr; i++, n = st->trie.v[n].parent) {
+		uint32_t id = spelt_of(st, n);
+		size_t l = strset__len(st->strs, id), at = end - l;
 
-		if (i) {
-			if (len + 1 < sz)
-				buf[len] = ';';
-			len++;
-		}
-		if (len < sz)
-			memcpy(buf + len, strset__str(st->strs, id),
-			       len + l < sz ? l : sz - 1 - len);
-		len += l;
+		/* Bytes from at on, those before sz - 1. */
+		if (at < sz - 1)
+			memcpy(buf + at, strset__str(st->strs, id),
+			       at + l < sz - 1 ? l : sz - 1 - at);
+		if (at && at - 1 < sz - 1)
+			buf[at - 1] = ';';
+		end = at ? at - 1 : 0;
 	}
 	buf[len < sz ? len : sz - 1] = 0;
 	return len;
 }
 
-const uint32_t *stack_ref__frames(const struct stack_ref *ref, size_t *nr)
+const uint32_t *stack_table__ref_frames(const struct stack_table *st, const struct stack_ref *ref,
+					size_t *nr)
 {
+	/* The table's buffer for it: not part of what the table holds. */
+	struct stack_table *t = (struct stack_table *)st;
+
 	*nr = ref->nr;
-	return ref->frames;
+	if (grow((void **)&t->ids, &t->ids_cap, ref->nr, sizeof(*t->ids)))
+		return NULL;
+	ref_ids(st, ref, t->ids);
+	return t->ids;
 }
 
 size_t stack_table__spell(const struct stack_table *st, const struct stack_ref *ref, char *buf,
@@ -795,36 +938,65 @@ static int spelt_cmp(const struct stack_table *st, uint32_t a, bool more_a, uint
 	return sa[lb] < (more_b ? ';' : 0) ? -1 : 1;
 }
 
-/* strcmp() of two folded stacks' spellings, without spelling them: equal names are
- * skipped by id. */
-static int name_cmp(const struct stack_table *st, const struct name *a, const struct name *b)
-{
-	const struct stack_ref *x = a->first, *y = b->first;
-	size_t i, n = x->nr < y->nr ? x->nr : y->nr;
+/* A sort's table, and room for two stacks' frames below where they meet. */
+struct sort_ctx {
+	const struct stack_table *st;
+	uint32_t *xs, *ys;
+};
 
-	for (i = 0; i < n; i++) {
-		uint32_t sx = spelt_at(st, x, i), sy = spelt_at(st, y, i);
+/*
+ * strcmp() of two folded stacks' spellings, without spelling them. Up to the node where
+ * their paths in the trie meet, their frames are the same; below it, their nodes are
+ * gathered (innermost first) and compared outermost first, equal names skipped by id.
+ */
+static int name_cmp(const struct sort_ctx *c, const struct name *a, const struct name *b)
+{
+	const struct stack_table *st = c->st;
+	const struct stack_ref *x = a->first, *y = b->first;
+	uint32_t nx = x->leaf, ny = y->leaf;
+	size_t dx = x->nr, dy = y->nr, i = 0, j = 0, at;
+
+	while (dx > dy) {
+		c->xs[i++] = nx;
+		nx = st->trie.v[nx].parent;
+		dx--;
+	}
+	while (dy > dx) {
+		c->ys[j++] = ny;
+		ny = st->trie.v[ny].parent;
+		dy--;
+	}
+	while (nx != ny) {
+		c->xs[i++] = nx;
+		c->ys[j++] = ny;
+		nx = st->trie.v[nx].parent;
+		ny = st->trie.v[ny].parent;
+		dx--;
+	}
+	/* dx frames in common; the next ones are xs[i - 1] and ys[j - 1]. */
+	for (at = dx; i && j; at++) {
+		uint32_t sx = spelt_of(st, c->xs[--i]), sy = spelt_of(st, c->ys[--j]);
 
 		if (sx != sy)
-			return spelt_cmp(st, sx, i + 1 < x->nr, sy, i + 1 < y->nr);
+			return spelt_cmp(st, sx, at + 1 < x->nr, sy, at + 1 < y->nr);
 	}
 	return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
-static int by_stack(const void *a, const void *b, void *st)
+static int by_stack(const void *a, const void *b, void *c)
 {
-	return name_cmp(st, *(struct name *const *)a, *(struct name *const *)b);
+	return name_cmp(c, *(struct name *const *)a, *(struct name *const *)b);
 }
 
 static int by_count(const void *a, const void *b, void *arg)
 {
-	const struct stack_table *st = arg;
+	const struct sort_ctx *c = arg;
 	const struct name *x = *(struct name *const *)a, *y = *(struct name *const *)b;
-	uint64_t cx = count_of(st, &x->c), cy = count_of(st, &y->c);
+	uint64_t cx = count_of(c->st, &x->c), cy = count_of(c->st, &y->c);
 
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	return name_cmp(st, x, y);
+	return name_cmp(c, x, y);
 }
 
 /* The names in this order: a malloc'd array, or NULL + errno. */
@@ -832,15 +1004,24 @@ static struct name **names_sorted(const struct stack_table *st,
 				  int (*cmp)(const void *, const void *, void *))
 {
 	struct name **v = malloc((st->names.nr ? st->names.nr : 1) * sizeof(*v));
-	size_t i;
+	struct sort_ctx c = {st, NULL, NULL};
+	size_t i, depth = 1;
 
-	if (!v) {
+	for (i = 0; v && i < st->names.nr; i++) {
+		v[i] = name_at(st, i);
+		depth = v[i]->first->nr > depth ? v[i]->first->nr : depth;
+	}
+	c.xs = v ? malloc(depth * sizeof(*c.xs)) : NULL;
+	c.ys = c.xs ? malloc(depth * sizeof(*c.ys)) : NULL;
+	if (!c.ys) {
+		free(v);
+		free(c.xs);
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (i = 0; i < st->names.nr; i++)
-		v[i] = name_at(st, i);
-	qsort_r(v, st->names.nr, sizeof(*v), cmp, (void *)st);
+	qsort_r(v, st->names.nr, sizeof(*v), cmp, &c);
+	free(c.xs);
+	free(c.ys);
 	return v;
 }
 
@@ -974,14 +1155,22 @@ const struct stack_entry *stack_table__by_count(struct stack_table *st)
 int stack_table__each(const struct stack_table *st,
 		      int (*fn)(const struct stack_visit *v, void *arg), void *arg)
 {
-	size_t i;
+	uint32_t *ids = NULL;
+	size_t i, cap = 0;
 	int err = 0;
 
 	for (i = 0; i < st->nrefs && !err; i++) {
 		const struct stack_ref *r = st->refs[i];
-		struct stack_visit v = {r->frames, r->nr, r->c, r->single};
+		struct stack_visit v = {NULL, r->nr, r->c, r->single};
 
+		if (grow((void **)&ids, &cap, r->nr, sizeof(*ids))) {
+			err = -ENOMEM;
+			break;
+		}
+		ref_ids(st, r, ids);
+		v.frames = ids;
 		err = fn(&v, arg);
 	}
+	free(ids);
 	return err;
 }

@@ -256,8 +256,8 @@ static void agent__forget_procs(struct agent *a)
 static const char *stack_comm(const struct record_stack *s)
 {
 	size_t nr;
-	const uint32_t *ids = stack_ref__frames(s->ref, &nr);
-	const struct stack_frame *f = nr ? stack_table__frame(s->table, ids[0]) : NULL;
+	const uint32_t *ids = stack_table__ref_frames(s->table, s->ref, &nr);
+	const struct stack_frame *f = ids && nr ? stack_table__frame(s->table, ids[0]) : NULL;
 
 	return f && f->kind == STACK_FRAME_PROCESS ? f->name : "";
 }
@@ -286,8 +286,10 @@ static int stack_copy(struct agent *a, struct stack_table *t, const struct recor
 		      const char *labels)
 {
 	size_t nr, i;
-	const uint32_t *ids = stack_ref__frames(s->ref, &nr);
+	const uint32_t *ids = stack_table__ref_frames(s->table, s->ref, &nr);
 
+	if (!ids)
+		return -ENOMEM;
 	if (nr + 1 > a->copy_cap) {
 		struct stack_frame *tmp = realloc(a->copy, (nr + 1) * sizeof(*tmp));
 

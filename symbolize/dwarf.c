@@ -181,8 +181,10 @@ struct sym_dwarf {
 	size_t ndir;
 	Dwarf_Addr dir_lo;
 	unsigned int dir_shift;
-	size_t bytes;	  /* what it holds, roughly: sections read, libdw's tables, indexes */
-	size_t lib_bytes; /* of which libdw's: the sections and line tables, until shed */
+	size_t bytes;	    /* what it holds, roughly: sections read, libdw's tables, indexes */
+	size_t lib_bytes;   /* of which libdw's: the sections and line tables, until shed */
+	uint64_t lib_uses;  /* lookups that needed libdw (a unit built, a search) */
+	size_t lines_bytes; /* of lib_bytes, libdw's line tables of the units built */
 	/* Called before the sections are read, at the open and after a shed. */
 	void (*room)(void *arg, size_t bytes);
 	void *room_arg;
@@ -315,6 +317,7 @@ static int lib_open(struct sym_dwarf *d)
 {
 	size_t size;
 
+	d->lib_uses++;
 	if (d->dw)
 		return 0;
 	d->elf = sym_elf__read(d->fd);
@@ -359,6 +362,43 @@ size_t sym_dwarf__lib_bytes(const struct sym_dwarf *d)
 	return d ? d->lib_bytes : 0;
 }
 
+uint64_t sym_dwarf__lib_uses(const struct sym_dwarf *d)
+{
+	return d ? d->lib_uses : 0;
+}
+
+size_t sym_dwarf__lines_bytes(const struct sym_dwarf *d)
+{
+	return d ? d->lines_bytes : 0;
+}
+
+static size_t table_bytes(const struct sym_dwarf *d);
+
+size_t sym_dwarf__trim(struct sym_dwarf *d)
+{
+	size_t before, n;
+	void *p;
+
+	if (!d || (d->cap_points == d->npoints && d->cap_info == d->ninfo))
+		return 0;
+	before = table_bytes(d);
+	n = d->npoints ? d->npoints : 1;
+	/* Shrinking keeps the first n of each; one that fails stays larger. */
+	if (d->npoints < d->cap_points && (p = realloc(d->keys, n * sizeof(*d->keys)))) {
+		d->keys = p;
+		if ((p = realloc(d->points, n * sizeof(*d->points))))
+			d->points = p;
+		d->cap_points = d->npoints;
+	}
+	n = d->ninfo ? d->ninfo : 1;
+	if (d->ninfo < d->cap_info && (p = realloc(d->info, n * sizeof(*d->info)))) {
+		d->info = p;
+		d->cap_info = d->ninfo;
+	}
+	d->bytes -= before - table_bytes(d);
+	return before - table_bytes(d);
+}
+
 size_t sym_dwarf__shed(struct sym_dwarf *d)
 {
 	size_t freed;
@@ -372,6 +412,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
+	d->lines_bytes = 0;
 	return freed;
 }
 
@@ -689,6 +730,7 @@ static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 	}
 	d->bytes += n * LIBDW_LINE_BYTES;
 	d->lib_bytes += n * LIBDW_LINE_BYTES;
+	d->lines_bytes += n * LIBDW_LINE_BYTES;
 	return 0;
 }
 
@@ -1248,7 +1290,8 @@ static int cu_bounds(const struct sym_dwarf *d, const struct cu_data *cd, const 
 static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
 {
 	if (d->npoints == d->cap_points) {
-		size_t cap = d->cap_points ? d->cap_points * 2 : 1024;
+		/* By a quarter: past malloc's mmap threshold, realloc remaps, copies nothing. */
+		size_t cap = d->cap_points ? d->cap_points + d->cap_points / 4 : 1024;
 		uint64_t *k = realloc(d->keys, cap * sizeof(*k));
 		struct fn_point *q;
 

@@ -224,6 +224,13 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 	}
 	qsort(es->syms, es->nr, sizeof(*es->syms), elf_sym_cmp);
 	es->nr = drop_aliases(es->syms, es->nr);
+	/* Sized for every function symbol: the aliases' room goes back. */
+	if (es->nr && es->nr < out) {
+		struct elf_sym *tmp = realloc(es->syms, es->nr * sizeof(*tmp));
+
+		if (tmp)
+			es->syms = tmp;
+	}
 	return index_syms(es);
 }
 

@@ -226,10 +226,27 @@ struct ksyms *ksyms__load_file(FILE *f)
 		errno = -err;
 		return NULL;
 	}
+	/* The arena grew by doubling: what it did not use goes back (about a third). */
+	if (ks->arena_len < ks->arena_cap) {
+		char *a = realloc(ks->arena, ks->arena_len ? ks->arena_len : 1);
+
+		if (a) {
+			ks->arena = a;
+			ks->arena_cap = ks->arena_len;
+		}
+	}
 	for (i = 0; i < ks->nr; i++)
 		ks->syms[i].name = ks->arena + (uintptr_t)ks->syms[i].name;
 	ks->hidden = ks->nr > 0 && !any_nonzero;
 	ksyms__sort(ks);
+	if (ks->nr && ks->nr < ks->cap) {
+		struct ksym *tmp = realloc(ks->syms, ks->nr * sizeof(*tmp));
+
+		if (tmp) {
+			ks->syms = tmp;
+			ks->cap = ks->nr;
+		}
+	}
 	return ks;
 }
 

@@ -151,6 +151,14 @@ size_t sym_dwarf__lib_bytes(const struct sym_dwarf *d);
  * libdw again (a unit not yet read) reads the sections again. Returns the bytes freed.
  */
 size_t sym_dwarf__shed(struct sym_dwarf *d);
+/* How many lookups so far needed libdw (a unit read, a unit's scopes searched): when it
+ * stops growing, libdw's part only holds memory. */
+uint64_t sym_dwarf__lib_uses(const struct sym_dwarf *d);
+/* Of sym_dwarf__lib_bytes(), libdw's line tables of the units read (libdw keeps each one
+ * until it is shed, though the table holds what they gave). */
+size_t sym_dwarf__lines_bytes(const struct sym_dwarf *d);
+/* Give back the room the table keeps for its growth; the bytes given back. */
+size_t sym_dwarf__trim(struct sym_dwarf *d);
 /*
  * At link-time address pc: out[0].file/line, and with inline_frames out[1..] the functions
  * inlined there, outermost first (mangled[i]: out[i].function is a linkage name). Returns

@@ -35,6 +35,8 @@ struct dso {
 	uint64_t seen;	     /* the last sweep that found it in use */
 	uint64_t dwarf_used; /* the symbolizer's dwarf_tick at its last DWARF lookup */
 	size_t dwarf_bytes;  /* what its DWARF held at that lookup */
+	uint64_t lib_uses;   /* sym_dwarf__lib_uses() at the last sweep */
+	uint64_t lib_seen;   /* the last sweep that found libdw used since the one before */
 };
 
 /* A name demangled, found by the address of the mangled one. */
@@ -48,6 +50,11 @@ struct demangled {
 #define DWARF_MAX_FILES 256
 /* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
 #define DSO_IDLE_SWEEPS 30
+/* Sweeps a file's libdw (its sections read, libdw's line tables: most of its DWARF's
+ * memory) stays after the last lookup that needed it; its table stays. */
+#define LIB_IDLE_SWEEPS 5
+/* libdw's line tables of a file in use kept at most, unless its sections are larger. */
+#define LIB_LINES_MIN (2u << 20)
 /* pids without a generation whose /proc/PID/maps was tried: bounded (a pid forgotten
  * costs one more try). */
 #define UNKNOWN_TRIED_MAX 1024
@@ -1135,6 +1142,7 @@ static void dwarf_drop(struct symbolizer *s, struct dso *d)
 	d->dwarf_bytes = 0;
 	d->dwarf_fd = sym_dwarf__drop(d->dwarf);
 	d->dwarf = NULL;
+	d->lib_uses = 0;
 	s->dwarf_drops++;
 }
 
@@ -1174,6 +1182,47 @@ void symbolizer__frames_copied(struct symbolizer *s)
 }
 
 /*
+ * Whatever the budget, libdw goes from files that did not need it for LIB_IDLE_SWEEPS
+ * sweeps: once the units a workload runs are in a file's table, its lookups read the
+ * table only, and libdw's copy of the sections would be held for nothing (soak: most of
+ * the symbolizer's memory). A unit read later reads the sections again. It goes from a
+ * file in use too once the line tables libdw keeps of the units read (dead weight: the
+ * table has what they gave) outgrow the sections and LIB_LINES_MIN: reading the sections
+ * again costs about what it frees, once per as many units (libc's debug file, which new
+ * processes keep reading new units of, held 27 MB of line tables after a minute). The
+ * tables give back the room kept for their growth.
+ */
+static bool dwarf_lines_over(const struct sym_dwarf *dw)
+{
+	size_t lines = sym_dwarf__lines_bytes(dw), sections = sym_dwarf__lib_bytes(dw) - lines;
+
+	return lines > LIB_LINES_MIN && lines > sections;
+}
+
+static void dwarf_idle__shed(struct symbolizer *s)
+{
+	struct dso *d;
+
+	for (d = s->dsos; d; d = d->next) {
+		size_t freed;
+		uint64_t uses = sym_dwarf__lib_uses(d->dwarf);
+
+		if (!d->dwarf)
+			continue;
+		if (uses != d->lib_uses) {
+			d->lib_uses = uses;
+			d->lib_seen = s->sweeps;
+		}
+		if (sym_dwarf__lib_bytes(d->dwarf) &&
+		    (s->sweeps - d->lib_seen >= LIB_IDLE_SWEEPS || dwarf_lines_over(d->dwarf)))
+			dwarf_shed(s, d);
+		freed = sym_dwarf__trim(d->dwarf);
+		s->dwarf_bytes -= freed;
+		d->dwarf_bytes -= freed;
+	}
+}
+
+/*
  * At a sweep, what is kept fits the budget: libdw's parts go first, then whole files,
  * least recently used first (dwarf_may_go()). Files looked in since the last sweep would be read again at
  * once (a file larger than the budget made every sweep drop all of them, and a quarter of
@@ -1186,6 +1235,7 @@ static void dwarf_budget__keep(struct symbolizer *s)
 	struct dso *d;
 
 	s->swept_tick = s->dwarf_tick;
+	dwarf_idle__shed(s);
 	while ((d = dwarf_lru_lib(s)) && dwarf_may_go(s, d, 0, swept))
 		dwarf_shed(s, d);
 	while ((d = dwarf_lru(s, false)) && dwarf_may_go(s, d, 0, swept))

@@ -283,3 +283,45 @@ Test(budget, shed_file_keeps_its_table_and_reads_new_units_again)
 	symbolizer__free(ref);
 	symbolizer__free(s);
 }
+
+/*
+ * Within the budget too, libdw goes from a file that needed it for no lookup over five
+ * sweeps (its units all in the table): what it named stays named from the table, and a
+ * unit not yet read reads libdw again.
+ */
+Test(budget, idle_libdw_goes_within_the_budget)
+{
+	struct symbolizer *ref = symbolizer__new(NULL), *s = symbolizer__new(NULL);
+	unsigned long self = (unsigned long)budget_target,
+		      other_unit = (unsigned long)symbolizer__new + 1;
+	struct symbolizer_dwarf_stats st, before;
+	struct seen want[2], got;
+	int i;
+
+	cr_assert(ref && s);
+	lookup(ref, self, &want[0]);
+	lookup(ref, other_unit, &want[1]);
+	lookup(s, self, &got);
+	symbolizer__dwarf_stats(s, &before);
+	cr_assert_lt(before.bytes, before.budget);
+	/* The first sweep sees libdw used, four more with the table answering: it stays. */
+	for (i = 0; i < 5; i++) {
+		symbolizer__sweep(s);
+		lookup(s, self, &got);
+		same(&want[0], &got, "self from the table");
+	}
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.sheds, 0u, "libdw shed after %d idle sweeps", i - 1);
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.sheds, 1u, "libdw kept after 5 idle sweeps");
+	cr_expect_eq(st.drops, 0u);
+	cr_expect_lt(st.bytes, before.bytes, "%llu of %llu bytes kept",
+		     (unsigned long long)st.bytes, (unsigned long long)before.bytes);
+	lookup(s, self, &got);
+	same(&want[0], &got, "self after the shed");
+	lookup(s, other_unit, &got);
+	same(&want[1], &got, "a new unit after the shed");
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}
