@@ -71,6 +71,38 @@ struct {
 	__type(value, __u64);
 } unwind_used SEC(".maps");
 
+/*
+ * Wakes the record loop when a walk missed a table the loader could add (a process or
+ * mapping not synced yet, a file evicted or not built): the loop sleeps otherwise. At
+ * most one record a UNWIND_WAKE_GAP, whatever the CPUs (the slot is shared; a race
+ * costs one more wake-up).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} unwind_wake SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwind_woken SEC(".maps");
+
+/* About 10 ms on the unwind_used clock (2^20 ns). */
+#define UNWIND_WAKE_GAP 10
+
+static __always_inline void uw_wake(__u64 now)
+{
+	__u32 zero = 0;
+	__u64 *last = bpf_map_lookup_elem(&unwind_woken, &zero);
+
+	if (!last || (now >= *last && now - *last < UNWIND_WAKE_GAP))
+		return;
+	*last = now;
+	bpf_ringbuf_output(&unwind_wake, &now, sizeof(now), BPF_RB_FORCE_WAKEUP);
+}
+
 /* walk_step's "carry on": every other value is an enum unwind_stop. */
 #define UW_GO	    (-1)
 #define UW_ALL_REGS ((1u << UNWIND_NR_REGS) - 1)
@@ -333,6 +365,7 @@ static __always_inline void uw_used(struct unwind_scratch *us, const struct unwi
 		if (!m->rows)
 			return;
 		i = UNWIND_MAX_TABLES + m->rows - 1;
+		us->need = 1;
 	}
 	t = bpf_map_lookup_elem(&unwind_used, &i);
 	if (t && *t != us->now)
@@ -354,8 +387,10 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 		struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
 		struct unwind_map *found = p ? uw_map(us, p, pc) : NULL;
 
-		if (!found)
+		if (!found) {
+			us->need = 1; /* maybe mapped since the last sync */
 			return bpf_map_lookup_elem(&unwind_rules, &idx);
+		}
 		*m = *found;
 		uw_used(us, m);
 	}
@@ -499,6 +534,7 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 			/* Full or already there: dropped, a later sample asks again. */
 			bpf_map_update_elem(&unwind_wanted, &me, &one, BPF_NOEXIST);
 			us->ends[UNWIND_ENDED_NO_PROC]++;
+			uw_wake(bpf_ktime_get_ns() >> UNWIND_USED_SHIFT);
 			return -1;
 		}
 	}
@@ -516,7 +552,10 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	us->stop = UNWIND_STOP_REASONS;
 	us->last.start = 0;
 	us->last.end = 0;
+	us->need = 0;
 	bpf_loop(max, uw_frame, NULL, 0);
+	if (us->need)
+		uw_wake(us->now);
 	stop = us->stop < UNWIND_STOP_REASONS ? us->stop : UNWIND_STOP_DEPTH;
 	us->ends[stop & 7]++;
 	n = us->n;

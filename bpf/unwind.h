@@ -176,7 +176,7 @@ struct unwind_scratch {
 	__u32 n;    /* user frames written */
 	__u32 max;  /* user frames allowed, the marker included */
 	__u32 stop; /* enum unwind_stop, or UNWIND_STOP_REASONS while walking */
-	__u32 pad;
+	__u32 need; /* a table the loader could add was missing: wake it (uw_wake) */
 	/* A binary search's bounds, kept in memory: the verifier does not track them, so the
 	 * states of its two branches are equal at the next step and prune (in registers,
 	 * every path through 25 steps is a state of its own). */

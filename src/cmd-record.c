@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include "cmd.h"
@@ -1292,6 +1293,8 @@ struct record_run {
 	struct record *rec;
 	int *cpus, *online, *tasks, *ids;
 	int nr_cpus, nr_online, nr_tasks, nr_ids;
+	int pidfds[RECORD_WATCH_MAX]; /* of ids, watched by the loop: their exit wakes it */
+	int nr_pidfds;
 	int child_status, go_fd, direct_output;
 	char *bad, *cmd_path;
 	pid_t child;
@@ -1585,15 +1588,58 @@ static int record_run__open(struct record_run *r)
 	return 0;
 }
 
+/* PIDFD_THREAD (6.9+): a pidfd of a thread, readable once that thread exits. */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/*
+ * -p/-t: a pidfd for each process (thread) given, so that the loop sleeps until one exits
+ * instead of reading /proc a few times a second. false: some could not be had (an old
+ * kernel, too many ids): /proc is read at TARGETS_CHECK_S.
+ */
+static bool record_run__watch_targets(struct record_run *r)
+{
+	int i, fd;
+
+	if (!r->nr_ids || r->nr_ids > RECORD_WATCH_MAX)
+		return false;
+	for (i = 0; i < r->nr_ids; i++) {
+		fd = syscall(SYS_pidfd_open, r->ids[i], 0);
+		if (fd < 0)
+			fd = syscall(SYS_pidfd_open, r->ids[i], PIDFD_THREAD);
+		if (fd < 0)
+			return false;
+		r->pidfds[r->nr_pidfds++] = fd;
+		if (record__watch(r->rec, fd))
+			return false;
+	}
+	return true;
+}
+
+/* How long the loop may wait in record__poll: a second at most, less when /proc is
+ * polled for the targets, the status line is due or -d ends sooner. */
+static int record_run__wait_ms(const struct record_run *r, bool watched, double end_at, double t)
+{
+	int ms = watched || !r->nr_ids ? 1000 : (int)(TARGETS_CHECK_S * 1000);
+
+	if (r->tty && !r->a.quiet && ms > 500)
+		ms = 500;
+	if (end_at && (end_at - t) * 1000 < ms)
+		ms = end_at > t ? (int)((end_at - t) * 1000) + 1 : 0;
+	return ms;
+}
+
 /* Until a signal, -d, the command's exit or the targets' end. */
 static void record_run__loop(struct record_run *r, double end_at)
 {
-	double last_status = 0, last_check = 0, t;
+	double last_status = 0, last_check = 0, t = clock__monotonic();
+	bool watched = record_run__watch_targets(r);
 	int err;
 
 	while (!stop_signal) {
-		err = record__poll(r->rec, 100);
-		if (err && err != -EINTR) {
+		err = record__poll(r->rec, record_run__wait_ms(r, watched, end_at, t));
+		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "pmuprof: reading mmap records failed: %s\n",
 				strerror(-err));
 			break;
@@ -1606,7 +1652,7 @@ static void record_run__loop(struct record_run *r, double end_at)
 		t = clock__monotonic();
 		/* The loop wakes for every batch of mmap records on a busy machine: /proc is
 		 * read for the targets a few times a second, not at each wake-up. */
-		if (t - last_check >= TARGETS_CHECK_S) {
+		if (err > 0 || t - last_check >= TARGETS_CHECK_S) {
 			last_check = t;
 			if (targets_exited(r->ids, r->nr_ids))
 				break;
@@ -1713,6 +1759,8 @@ static void record_run__exit(struct record_run *r, int ret)
 	}
 	alarm(0);
 	record__free(r->rec);
+	for (i = 0; i < r->nr_pidfds; i++)
+		close(r->pidfds[i]);
 	symbolizer__free(r->sym);
 	for (i = 0; i < PROFILE_MAX_EVENTS; i++) {
 		stack_table__free(r->tables[i]);

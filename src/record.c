@@ -43,6 +43,13 @@ struct record {
 	unsigned int callchain_max; /* frames per callchain, both halves and markers */
 	int ncpus;		    /* possible CPUs, for per-CPU values */
 	bool stopped;
+	/* Waking: the walk's "a table is missing" ring, descriptors the caller watches
+	 * (each polled until it fires), the longest sleep that still sees a map fill. */
+	struct ring_buffer *wake_rb;
+	int watch_fd[RECORD_WATCH_MAX];
+	bool watch_fired[RECORD_WATCH_MAX];
+	int nr_watch;
+	unsigned int fill_ms;
 	/* Draining. */
 	unsigned int active;			  /* the set the program adds to */
 	uint64_t new_keys_base[PROFILE_SETS * 4]; /* new_keys when the set was last emptied */
@@ -203,6 +210,7 @@ void record__free(struct record *r)
 	if (r->pfds)
 		close_events(r);
 	tracker__free(r->tracker);
+	ring_buffer__free(r->wake_rb);
 	unwind_loader__free(r->uw);
 	profile_bpf__destroy(r->skel);
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
@@ -416,6 +424,15 @@ static void process_changed(void *ctx, pid_t pid)
 		r->opts.on_process(r->opts.on_stack_ctx, pid);
 }
 
+/* A walk missed a table: being awake is all it asks (the loop syncs the loader). */
+static int wake_seen(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
 /* The loader of CFI tables, fed by the tracker; the profiled processes synced now. */
 static int unwind_start(struct record *r)
 {
@@ -436,6 +453,11 @@ static int unwind_start(struct record *r)
 	r->uw = unwind_loader__new(&o);
 	if (!r->uw)
 		return -errno;
+	/* Without it the loop wakes every few milliseconds to load tables in time. */
+	r->wake_rb =
+		ring_buffer__new(bpf_map__fd(r->skel->maps.unwind_wake), wake_seen, NULL, NULL);
+	if (!r->wake_rb)
+		pr_debug("pmuprof: the walk's wake-up ring: %s\n", strerror(errno));
 	/* -a: nearly every process maps the C library; built now, not behind smaller files. */
 	if (r->opts.enable_on_exec || !r->opts.nr_tasks)
 		unwind_prewarm(r);
@@ -560,6 +582,8 @@ static int alloc_drain(struct record *r)
 	return 0;
 }
 
+static unsigned int fill_check_ms(const struct record *r);
+
 struct record *record__new(const struct record_opts *opts, struct symbolizer *sym,
 			   struct record_error *e)
 {
@@ -632,6 +656,8 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	err = open_events(r, e);
 	if (err)
 		goto fail;
+	r->fill_ms = fill_check_ms(r);
+	pr_debug("pmuprof: the loop sleeps up to %u ms between looks at the maps\n", r->fill_ms);
 	return r;
 fail:
 	record__free(r);
@@ -698,26 +724,107 @@ static double set_fill(const struct record *r, int set)
 static int drain_flip(struct record *r);
 static int pending_run(struct record *r, double deadline);
 
-int record__poll(struct record *r, int timeout_ms)
+int record__watch(struct record *r, int fd)
 {
-	struct pollfd pfd[1024];
-	int fds[1024], n = 0, i, ret, wake;
-	double now;
+	if (r->nr_watch >= RECORD_WATCH_MAX)
+		return -ENOSPC;
+	r->watch_fired[r->nr_watch] = false;
+	r->watch_fd[r->nr_watch++] = fd;
+	return 0;
+}
+
+/* The wake-up of the loop without the walk's ring, and the slice of naming between two
+ * looks at the maps: 10 ms with CFI tables, 50 without (or the caller's). */
+static unsigned int wake_floor_ms(const struct record *r)
+{
+	return r->opts.wake_ms ? r->opts.wake_ms : r->uw ? 10 : 50;
+}
+
+/*
+ * The longest sleep that still drains a map before it is drain_fill % full: a sample
+ * adds one key at most, so at the highest rate the events may sample (frequency mode,
+ * on every CPU) the time to fill that much, with a margin of four. A fixed period says
+ * nothing about the rate: the floor then.
+ */
+static unsigned int fill_check_ms(const struct record *r)
+{
+	unsigned int floor = wake_floor_ms(r), cpus = r->opts.nr_tasks ? r->ncpus : r->opts.nr_cpus;
+	double rate = 0, ms;
+	int i;
+
+	for (i = 0; i < r->opts.nr_events; i++) {
+		const struct perf_event_attr *a = &r->events[i].attr;
+
+		if (!a->freq || !a->sample_freq)
+			return floor;
+		rate += (double)a->sample_freq * cpus;
+	}
+	ms = 1000.0 * r->opts.max_stacks * r->opts.drain_fill / 100.0 / rate / 4;
+	if (ms > r->opts.drain_ms)
+		ms = r->opts.drain_ms;
+	return ms > floor ? (unsigned int)ms : floor;
+}
+
+/* How long the loop may sleep: nothing left to name, the next drain and fill check
+ * ahead; the walk's ring, a finished build and the tracker's rings wake it earlier. */
+static int poll_wait_ms(struct record *r, int timeout_ms)
+{
+	double left = (r->last_drain + r->opts.drain_ms / 1000.0 - clock__monotonic()) * 1000;
+	int ms = r->fill_ms ? (int)r->fill_ms : (int)wake_floor_ms(r);
+
+	if (r->pend.done < r->pend.len || r->reap_due)
+		return 0;
+	if (r->uw && (!r->wake_rb || unwind_loader__busy(r->uw)) && ms > (int)wake_floor_ms(r))
+		ms = wake_floor_ms(r);
+	if (left < ms)
+		ms = left > 0 ? (int)left + 1 : 0;
+	return timeout_ms < ms ? timeout_ms : ms;
+}
+
+/* Wait for the rings, the walk's wake-up, a build or a watched fd: 1 when a watched fd
+ * fired, 0, or -errno. */
+static int poll_wait(struct record *r, int timeout_ms)
+{
+	struct pollfd pfd[1024 + 2 + RECORD_WATCH_MAX];
+	int fds[1024], idx[RECORD_WATCH_MAX], n = 0, nt = 0, nw, i, ret, fired = 0;
 
 	if (r->tracker)
-		n = tracker__fds(r->tracker, fds, 1024);
-	for (i = 0; i < n; i++) {
-		pfd[i].fd = fds[i];
-		pfd[i].events = POLLIN;
+		nt = n = tracker__fds(r->tracker, fds, 1024);
+	for (i = 0; i < nt; i++)
+		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+	if (r->wake_rb)
+		pfd[n++] =
+			(struct pollfd){.fd = ring_buffer__epoll_fd(r->wake_rb), .events = POLLIN};
+	if (r->uw && unwind_loader__wake_fd(r->uw) >= 0)
+		pfd[n++] = (struct pollfd){.fd = unwind_loader__wake_fd(r->uw), .events = POLLIN};
+	for (i = 0, nw = n; i < r->nr_watch; i++) {
+		if (r->watch_fired[i])
+			continue;
+		idx[n - nw] = i;
+		pfd[n++] = (struct pollfd){.fd = r->watch_fd[i], .events = POLLIN};
 	}
-	/* Wake often enough to see a map filling up between drains; with CFI tables, to load
-	 * a new process's tables before many of its samples fall back to frame pointers. */
-	wake = r->uw ? (r->opts.wake_ms ? r->opts.wake_ms : 10) : 50;
-	ret = poll(pfd, n, timeout_ms < wake ? timeout_ms : wake);
-	if (ret < 0 && errno == EINTR)
-		ret = -EINTR;
-	else if (ret < 0)
-		ret = -errno;
+	ret = poll(pfd, n, poll_wait_ms(r, timeout_ms));
+	if (ret < 0)
+		return errno == EINTR ? -EINTR : -errno;
+	if (r->wake_rb)
+		ring_buffer__consume(r->wake_rb);
+	for (i = nw; i < n; i++) {
+		int w = idx[i - nw];
+
+		if (!pfd[i].revents)
+			continue;
+		r->watch_fired[w] = true;
+		fired = 1;
+	}
+	return fired;
+}
+
+int record__poll(struct record *r, int timeout_ms)
+{
+	int ret = poll_wait(r, timeout_ms);
+	unsigned int slice_ms = wake_floor_ms(r);
+	double now;
+
 	if (r->tracker) {
 		int err = tracker__process(r->tracker);
 
@@ -730,17 +837,23 @@ int record__poll(struct record *r, int timeout_ms)
 		return ret < 0 ? ret : 0;
 	now = clock__monotonic();
 	if (now - r->last_drain >= r->opts.drain_ms / 1000.0 ||
-	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill))
-		ret = drain_flip(r);
-	/* Name what the drains queued until the next one is due, in slices of the wake-up
-	 * period so the caller's loop and the fill check keep their pace. */
-	if (ret >= 0 && (r->reap_due || r->pend.done < r->pend.len)) {
-		double next = r->last_drain + r->opts.drain_ms / 1000.0;
-		double slice = clock__monotonic() + wake / 1000.0;
+	    (!read_scratch(r) && set_fill(r, r->active) >= r->opts.drain_fill)) {
+		int err = drain_flip(r);
 
-		ret = pending_run(r, next < slice ? next : slice);
+		if (err < 0)
+			return err;
 	}
-	return ret < 0 ? ret : 0;
+	/* Name what the drains queued until the next one is due, in slices so the caller's
+	 * loop and the fill check keep their pace. */
+	if (r->reap_due || r->pend.done < r->pend.len) {
+		double next = r->last_drain + r->opts.drain_ms / 1000.0;
+		double slice = clock__monotonic() + slice_ms / 1000.0;
+		int err = pending_run(r, next < slice ? next : slice);
+
+		if (err < 0)
+			return err;
+	}
+	return ret;
 }
 
 /* The ledger: per-CPU counters in the scratch slots, plus the fallback counters map. */

@@ -30,6 +30,9 @@ struct record_stack {
 	struct stack_count c;
 };
 
+/* Descriptors record__watch() takes. */
+#define RECORD_WATCH_MAX 64
+
 struct record_opts {
 	size_t sz;
 	const struct pmu_event *events; /* copied: precise_ip may be lowered at open */
@@ -161,6 +164,9 @@ int record__enable(struct record *r, struct record_error *e);
  * the cadence or a map's fill says so, and name drained stacks until the next drain is
  * due (naming never delays a drain). 0 or negative errno (-EINTR when a signal arrived). */
 int record__poll(struct record *r, int timeout_ms);
+/* Wake record__poll() when fd turns readable (a pidfd: the process exited); it returns 1
+ * then, once per fd. The caller keeps fd open while the record lives. 0, or -ENOSPC. */
+int record__watch(struct record *r, int fd);
 /*
  * Drain now: flip the map set the program adds to, wait until no program can still be
  * adding to the old set (an RCU grace period), symbolize its stacks and add them to the

@@ -43,6 +43,10 @@ struct tracker {
 	void *on_change_ctx;
 	bool following;	       /* only the processes in follow (tracker__follow) */
 	struct hashmap follow; /* struct followed by pid */
+	/* Following: the processes the batch being read forks from followed ones (and
+	 * theirs), whatever the order the rings give them in. */
+	pid_t *forked;
+	size_t nr_forked, cap_forked;
 };
 
 /* A process whose records are applied, and its children's (tracker__follow). */
@@ -152,6 +156,7 @@ void tracker__free(struct tracker *t)
 		free(t->pend[j].path);
 	tracker__unfollow_all(t);
 	hashmap__exit(&t->follow);
+	free(t->forked);
 	free(t->pend);
 	free(t->bufs);
 	free(t->scratch);
@@ -269,12 +274,47 @@ static uint64_t trailer_time(const struct perf_event_header *h)
 	return end[-1];
 }
 
+/* Followed now, or forked in this batch from a process that may be. */
+static bool tracker__may_follow(const struct tracker *t, pid_t pid)
+{
+	size_t i;
+
+	if (followed_find(t, pid))
+		return true;
+	for (i = 0; i < t->nr_forked; i++)
+		if (t->forked[i] == pid)
+			return true;
+	return false;
+}
+
+/* The pid a record is about (the parent for a fork): records no followed process could
+ * be behind are dropped before they are copied. -1: not a record kept anyway. */
+static pid_t record_pid(const struct perf_event_header *h)
+{
+	const uint32_t *ids = (const uint32_t *)(h + 1);
+
+	switch (h->type) {
+	case PERF_RECORD_MMAP2:
+	case PERF_RECORD_COMM:
+	case PERF_RECORD_EXIT:
+		return ids[0];
+	case PERF_RECORD_FORK:
+		return ids[1];
+	default:
+		return -1;
+	}
+}
+
 static int parse(struct tracker *t, const struct perf_event_header *h)
 {
 	const char *body = (const char *)(h + 1);
 	struct pending p = {0};
+	pid_t about;
 
 	if (h->size < sizeof(*h) + 16)
+		return 0;
+	about = record_pid(h);
+	if (t->following && about >= 0 && !tracker__may_follow(t, about))
 		return 0;
 	p.type = h->type;
 	p.misc = h->misc;
@@ -339,14 +379,36 @@ static int parse(struct tracker *t, const struct perf_event_header *h)
 	return push(t, &p);
 }
 
-static int read_buf(struct tracker *t, struct track_buf *b)
+/* A fork from a process that may be followed: its child may be too. */
+static int scan_fork(struct tracker *t, const struct perf_event_header *h)
+{
+	const uint32_t *ids = (const uint32_t *)(h + 1);
+
+	if (h->type != PERF_RECORD_FORK || h->size < sizeof(*h) + 12 || ids[0] == ids[1] ||
+	    !tracker__may_follow(t, ids[1]) || tracker__may_follow(t, ids[0]))
+		return 0;
+	if (t->nr_forked == t->cap_forked) {
+		size_t cap = t->cap_forked ? t->cap_forked * 2 : 16;
+		pid_t *f = realloc(t->forked, cap * sizeof(*f));
+
+		if (!f)
+			return -ENOMEM;
+		t->forked = f;
+		t->cap_forked = cap;
+	}
+	t->forked[t->nr_forked++] = ids[0];
+	return 0;
+}
+
+/* Each record of a ring up to head, to fn; consumed (the ring's tail moved) if asked. */
+static int walk_buf(struct tracker *t, struct track_buf *b, uint64_t head, bool consume,
+		    int (*fn)(struct tracker *t, const struct perf_event_header *h))
 {
 	struct perf_event_mmap_page *meta = b->base;
 	char *data = (char *)b->base + meta->data_offset;
-	uint64_t size = meta->data_size, head, tail;
+	uint64_t size = meta->data_size, tail;
 	int err = 0;
 
-	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
 	tail = meta->data_tail;
 	while (tail < head) {
 		struct perf_event_header *h = (void *)(data + (tail % size));
@@ -384,22 +446,51 @@ static int read_buf(struct tracker *t, struct track_buf *b)
 		}
 		if (!h->size)
 			break;
-		err = parse(t, h);
+		err = fn(t, h);
 		tail += h->size;
 		if (err)
 			break;
 	}
-	__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+	if (consume)
+		__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+	return err;
+}
+
+/*
+ * Copy the rings' records out. Following some processes, a first look finds the forks
+ * that add to them (until none is new: the rings may give a grandchild's fork before its
+ * parent's), so that the records of every other process on the machine are dropped
+ * unread; both looks stop at the same heads.
+ */
+static int read_bufs(struct tracker *t)
+{
+	uint64_t heads[t->nr];
+	size_t before;
+	int err = 0, j, round;
+
+	for (j = 0; j < t->nr; j++)
+		heads[j] = __atomic_load_n(
+			&((struct perf_event_mmap_page *)t->bufs[j].base)->data_head,
+			__ATOMIC_ACQUIRE);
+	t->nr_forked = 0;
+	for (round = 0; t->following && round < 16 && !err; round++) {
+		before = t->nr_forked;
+		for (j = 0; j < t->nr && !err; j++)
+			err = walk_buf(t, &t->bufs[j], heads[j], false, scan_fork);
+		if (t->nr_forked == before)
+			break;
+	}
+	for (j = 0; j < t->nr && !err; j++)
+		err = walk_buf(t, &t->bufs[j], heads[j], true, parse);
 	return err;
 }
 
 int tracker__process(struct tracker *t)
 {
 	size_t i, n;
-	int err = 0, j;
+	int err = 0;
 
-	for (j = 0; j < t->nr && !err; j++)
-		err = read_buf(t, &t->bufs[j]);
+	err = read_bufs(t);
 	/* Apply in time order: a fork on one CPU precedes the child's mmaps on another. */
 	if (t->nr_pend)
 		qsort(t->pend, t->nr_pend, sizeof(*t->pend), pending_cmp);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -108,6 +109,7 @@ struct builder {
 	bool on, quit;
 	int refs;
 	struct build *builds; /* outstanding, oldest first */
+	int done_fd;	      /* an eventfd: readable once a build is done (-1: none) */
 };
 
 /* A reference to a table no process maps now, kept a while (UNWIND_HOLD_S), with its
@@ -233,6 +235,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	pthread_mutex_init(&l->bt->mu, NULL);
 	pthread_cond_init(&l->bt->cv, NULL);
 	l->bt->refs = 1;
+	l->bt->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!l->o.proc_root)
 		l->o.proc_root = "/proc";
 	l->cache = unwind_cache__new();
@@ -473,6 +476,8 @@ static void builder_put(struct builder *bt)
 	}
 	pthread_mutex_destroy(&bt->mu);
 	pthread_cond_destroy(&bt->cv);
+	if (bt->done_fd >= 0)
+		close(bt->done_fd);
 	free(bt);
 }
 
@@ -916,6 +921,9 @@ static void *builder_main(void *arg)
 		b->t = unwind_table__build_fd(b->fd, &b->rules);
 		pthread_mutex_lock(&bt->mu);
 		b->done = true;
+		/* The record loop sleeps until something happens: this did. */
+		if (bt->done_fd >= 0 && eventfd_write(bt->done_fd, 1))
+			pr_debug("pmuprof: waking the record loop failed\n");
 	}
 	pthread_mutex_unlock(&bt->mu);
 	builder_put(bt);
@@ -1504,12 +1512,26 @@ static int wanted_prepare(struct unwind_loader *l)
 	return err;
 }
 
+int unwind_loader__wake_fd(const struct unwind_loader *l)
+{
+	return l->bt->done_fd;
+}
+
+bool unwind_loader__busy(const struct unwind_loader *l)
+{
+	return l->nr_touched > 0;
+}
+
 int unwind_loader__sync(struct unwind_loader *l)
 {
 	double until = mono_now() + UNWIND_SYNC_BUDGET_S;
+	eventfd_t done;
 	size_t i;
 	int err = 0;
 
+	/* Woken for the builds done so far: all collected now. */
+	if (l->bt->done_fd >= 0)
+		eventfd_read(l->bt->done_fd, &done);
 	builds_collect(l);
 	holds_expire(l, false);
 	reload_missed(l);

@@ -11,6 +11,7 @@
 #define PMUPROF_UNWIND_LOADER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,6 +65,10 @@ int unwind_loader__sync(struct unwind_loader *l);
  * start: its processes walk with tables from the first sample). */
 int unwind_loader__settle(struct unwind_loader *l, double timeout_s,
 			  const volatile sig_atomic_t *stop);
+/* Readable (poll) once a build finished in the loader's thread: sync then. -1: none. */
+int unwind_loader__wake_fd(const struct unwind_loader *l);
+/* Processes left to sync (a sync's time budget ran out): sync again soon. */
+bool unwind_loader__busy(const struct unwind_loader *l);
 void unwind_loader__stats(const struct unwind_loader *l, struct unwind_loader_stats *st);
 
 #endif
