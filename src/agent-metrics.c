@@ -229,6 +229,18 @@ static void sampler_metrics(struct mw *w, struct agent *a, const struct agent_to
 	       "mmap/fork/exit records the kernel dropped.", t->track_lost);
 	scalar(w, "pmuprof_untracked_processes", "gauge",
 	       "Processes beyond the tracking bound (user frames unnamed).", t->untracked_pids);
+	scalar(w, "pmuprof_symbolizer_dwarf_bytes", "gauge",
+	       "Memory of the DWARF read for names, lines and inline frames (at windows).",
+	       t->dwarf.bytes);
+	scalar(w, "pmuprof_symbolizer_dwarf_budget_bytes", "gauge",
+	       "What the DWARF read is kept within.", t->dwarf.budget);
+	scalar(w, "pmuprof_symbolizer_dwarf_dropped_total", "counter",
+	       "Files whose DWARF was dropped to stay within the budget (read again when needed).",
+	       t->dwarf.drops);
+	scalar(w, "pmuprof_symbolizer_dwarf_shed_total", "counter",
+	       "Files whose debug sections were freed to stay within the budget, what they named "
+	       "kept.",
+	       t->dwarf.sheds);
 	unwind_metrics(w, t);
 	debuginfod_metrics(w, t);
 }

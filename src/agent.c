@@ -389,6 +389,7 @@ static int agent__sampler(struct agent *a)
 	so.debuginfod_budget = a->o.debuginfod_budget;
 	so.debuginfod_progress = debuginfod_stop;
 	so.debuginfod_progress_arg = a;
+	so.dwarf_budget = a->o.dwarf_memory;
 	a->sym = symbolizer__new(&so);
 	if (!a->sym) {
 		free(cpus);
@@ -776,6 +777,7 @@ static int agent__window(struct agent *a, double now)
 	a->t.unwind_tables = st.unwind_tables;
 	memcpy(a->t.unwind_ends, st.unwind_ends, sizeof(st.unwind_ends));
 	a->t.debuginfod = symbolizer__debuginfod_stats(a->sym, &a->t.dbg);
+	symbolizer__dwarf_stats(a->sym, &a->t.dwarf);
 	a->t.windows++;
 	pthread_mutex_unlock(&a->lock);
 	agent__keep_window(a, fresh, until, now - a->window_start);

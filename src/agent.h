@@ -45,8 +45,9 @@ struct agent_opts {
 	/* User stacks walked with CFI tables (record's default where the kernel can), or
 	 * frame pointers (--call-graph=fp). */
 	bool unwind;
-	uint64_t unwind_memory;	  /* --unwind-memory: bytes of CFI tables; 0: the default */
-	bool no_debuginfod;	  /* --no-debuginfod */
+	uint64_t unwind_memory; /* --unwind-memory: bytes of CFI tables; 0: the default */
+	uint64_t dwarf_memory;	/* --dwarf-memory: the symbolizer's DWARF budget; 0: its default */
+	bool no_debuginfod;	/* --no-debuginfod */
 	double debuginfod_budget; /* --debuginfod-budget S over the agent's life; 0: 10 */
 	/* Called by the engine once sampling and ready, then at every turn of its loop (at
 	 * least every 100 ms): the service manager's readiness and watchdog. NULL: none. */
@@ -124,6 +125,7 @@ struct agent_totals {
 	struct unwind_loader_stats unwind_tables;
 	uint64_t unwind_ends[8];
 	struct sym_debuginfod_stats dbg;
+	struct symbolizer_dwarf_stats dwarf; /* the symbolizer's DWARF within its budget */
 	uint64_t requests, requests_rejected, requests_failed;
 	uint64_t push_sent, push_failed, push_dropped, push_table_full;
 	int push_queued;

@@ -55,6 +55,7 @@ static const char agent_usage[] =
 	"      --call-graph MODE   user stacks: dwarf (default where the kernel can) walks\n"
 	"                          them with CFI tables, fp follows frame pointers; -g: accepted\n"
 	"      --unwind-memory SIZE kernel memory for the CFI tables (default 256M)\n"
+	"      --dwarf-memory SIZE  DWARF kept for names, lines and inline frames (32M)\n"
 	"      --no-debuginfod     do not ask the DEBUGINFOD_URLS servers for debug files\n"
 	"      --debuginfod-budget S seconds for all debuginfod queries (default 10)\n"
 	"      --max-table N       distinct stacks per event and window (default 200000)\n"
@@ -82,6 +83,7 @@ enum {
 	OPT_DRAIN,
 	OPT_CALL_GRAPH,
 	OPT_UNWIND_MEMORY,
+	OPT_DWARF_MEMORY,
 	OPT_NO_DEBUGINFOD,
 	OPT_DEBUGINFOD_BUDGET,
 	OPT_KEEP_WINDOWS,
@@ -217,6 +219,8 @@ static int other_opt(int c, const char *arg, struct agent_opts *o, int *call_gra
 		return 0;
 	case OPT_UNWIND_MEMORY:
 		return size_arg("--unwind-memory", arg, &o->unwind_memory);
+	case OPT_DWARF_MEMORY:
+		return size_arg("--dwarf-memory", arg, &o->dwarf_memory);
 	case OPT_KEEP_BYTES:
 		return size_arg("--keep-bytes", arg, &o->keep_bytes);
 	case 'g':
@@ -304,6 +308,7 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 		{"drain-interval", required_argument, NULL, OPT_DRAIN},
 		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
 		{"unwind-memory", required_argument, NULL, OPT_UNWIND_MEMORY},
+		{"dwarf-memory", required_argument, NULL, OPT_DWARF_MEMORY},
 		{"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
 		{"debuginfod-budget", required_argument, NULL, OPT_DEBUGINFOD_BUDGET},
 		{"verbose", no_argument, NULL, 'v'},

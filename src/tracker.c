@@ -39,6 +39,8 @@ struct tracker {
 	size_t scratch_len;
 	struct pending *pend;
 	size_t nr_pend, cap_pend;
+	struct exited *exits; /* this batch's exits, by pid (tracker__process) */
+	size_t cap_exits;
 	void (*on_change)(void *ctx, pid_t pid); /* after a record changed pid's mappings */
 	void *on_change_ctx;
 	bool following;	       /* only the processes in follow (tracker__follow) */
@@ -76,7 +78,14 @@ struct pending {
 	unsigned long addr, len, pgoff;
 	uint64_t dev, ino; /* MMAP2: the file mapped */
 	uint16_t misc;
+	bool exited; /* an exec whose process exits later in the same batch */
 	char *path;
+};
+
+/* A process exit in the batch being applied. */
+struct exited {
+	pid_t pid;
+	uint64_t time;
 };
 
 static int pending_cmp(const void *a, const void *b)
@@ -158,6 +167,7 @@ void tracker__free(struct tracker *t)
 	hashmap__exit(&t->follow);
 	free(t->forked);
 	free(t->pend);
+	free(t->exits);
 	free(t->bufs);
 	free(t->scratch);
 	free(t);
@@ -485,6 +495,63 @@ static int read_bufs(struct tracker *t)
 	return err;
 }
 
+static int exited_cmp(const void *a, const void *b)
+{
+	const struct exited *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->time < y->time ? -1 : x->time > y->time;
+}
+
+/*
+ * Execs whose process exits later in the batch: under a fork-heavy load (a shell running
+ * short commands) most processes are gone by the time their records are read, and
+ * looking for their credentials in /proc costs more than the rest of their records.
+ */
+static void mark_exited(struct tracker *t)
+{
+	struct exited key, *e;
+	size_t i, n = 0, lo, hi;
+
+	for (i = 0; i < t->nr_pend; i++)
+		n += t->pend[i].type == PERF_RECORD_EXIT;
+	if (!n)
+		return;
+	if (n > t->cap_exits) {
+		e = realloc(t->exits, n * sizeof(*e));
+		if (!e)
+			return; /* their credentials are read, as any other's */
+		t->exits = e;
+		t->cap_exits = n;
+	}
+	for (i = 0, n = 0; i < t->nr_pend; i++)
+		if (t->pend[i].type == PERF_RECORD_EXIT)
+			t->exits[n++] = (struct exited){t->pend[i].pid, t->pend[i].time};
+	qsort(t->exits, n, sizeof(*t->exits), exited_cmp);
+	for (i = 0; i < t->nr_pend; i++) {
+		struct pending *p = &t->pend[i];
+
+		if (p->type != PERF_RECORD_COMM || p->pid != p->tid)
+			continue;
+		/* The last exit of the pid: a pid is reused only after its process is gone,
+		 * so an exit after the exec is the exec'ing process's. */
+		key = (struct exited){p->pid, UINT64_MAX};
+		lo = 0;
+		hi = n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (exited_cmp(&t->exits[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		e = lo ? &t->exits[lo - 1] : NULL;
+		p->exited = e && e->pid == p->pid && e->time >= p->time;
+	}
+}
+
 int tracker__process(struct tracker *t)
 {
 	size_t i, n;
@@ -494,6 +561,7 @@ int tracker__process(struct tracker *t)
 	/* Apply in time order: a fork on one CPU precedes the child's mmaps on another. */
 	if (t->nr_pend)
 		qsort(t->pend, t->nr_pend, sizeof(*t->pend), pending_cmp);
+	mark_exited(t);
 	for (i = 0; i < t->nr_pend; i++) {
 		struct pending *p = &t->pend[i];
 		int e = 0;
@@ -508,7 +576,9 @@ int tracker__process(struct tracker *t)
 						  p->dev, p->ino);
 			break;
 		case PERF_RECORD_COMM:
-			if (p->pid == p->tid)
+			if (p->pid == p->tid && p->exited)
+				e = aspaces__exec_exited_at(t->as, p->pid, p->time);
+			else if (p->pid == p->tid)
 				e = aspaces__exec_at(t->as, p->pid, p->time);
 			break;
 		case PERF_RECORD_FORK:

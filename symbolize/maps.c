@@ -424,7 +424,7 @@ int aspaces__exec(struct aspaces *as, pid_t pid)
 	return aspaces__exec_at(as, pid, 0);
 }
 
-int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
+static int exec_at(struct aspaces *as, pid_t pid, uint64_t time, bool read_cred)
 {
 	struct aspace *a;
 	int err = live(as, pid, &a);
@@ -445,8 +445,19 @@ int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
 	a->nr = 0;
 	a->version = ++as->versions;
 	/* A set-user-ID program changes them; if it is gone already, keep its parent's. */
-	note_cred(as, a, NULL);
+	if (read_cred)
+		note_cred(as, a, NULL);
 	return 0;
+}
+
+int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time)
+{
+	return exec_at(as, pid, time, true);
+}
+
+int aspaces__exec_exited_at(struct aspaces *as, pid_t pid, uint64_t time)
+{
+	return exec_at(as, pid, time, false);
 }
 
 void aspaces__exit(struct aspaces *as, pid_t pid, uint64_t time)

@@ -1162,7 +1162,9 @@ static bool dwarf_may_go(const struct symbolizer *s, const struct dso *d, size_t
 
 /*
  * Make room for need more bytes, at a load, least recently used files first: libdw's
- * part of files (sections, line tables: most of it), then whole files, but none whose
+ * part of files (sections, line tables: most of it), of files in use too (their tables
+ * stay: only a unit not yet indexed reads the sections again, where a dropped file is
+ * read and indexed again for every unit it had), then whole files, but none whose
  * frames the caller may still hold (see symbolizer__frames_copied()). A caller that never
  * says so keeps every file's table until the next sweep.
  */
@@ -1170,7 +1172,7 @@ static void dwarf_budget__room(struct symbolizer *s, size_t need)
 {
 	struct dso *d;
 
-	while ((d = dwarf_lru_lib(s)) && dwarf_may_go(s, d, need, s->swept_tick))
+	while ((d = dwarf_lru_lib(s)) && s->dwarf_bytes + need > s->dwarf_budget)
 		dwarf_shed(s, d);
 	while ((d = dwarf_lru(s, true)) && dwarf_may_go(s, d, need, s->swept_tick))
 		dwarf_drop(s, d);
@@ -1223,8 +1225,9 @@ static void dwarf_idle__shed(struct symbolizer *s)
 }
 
 /*
- * At a sweep, what is kept fits the budget: libdw's parts go first, then whole files,
- * least recently used first (dwarf_may_go()). Files looked in since the last sweep would be read again at
+ * At a sweep, what is kept fits the budget: libdw's parts go first (of any file but the
+ * one looked in last), then whole files, least recently used first (dwarf_may_go()).
+ * Files looked in since the last sweep would be read again at
  * once (a file larger than the budget made every sweep drop all of them, and a quarter of
  * a busy system-wide record went into reading them back): their tables stay while twice
  * the budget holds them. Frames handed out before a sweep are not valid after it.
@@ -1236,7 +1239,7 @@ static void dwarf_budget__keep(struct symbolizer *s)
 
 	s->swept_tick = s->dwarf_tick;
 	dwarf_idle__shed(s);
-	while ((d = dwarf_lru_lib(s)) && dwarf_may_go(s, d, 0, swept))
+	while ((d = dwarf_lru_lib(s)) && s->dwarf_bytes > s->dwarf_budget)
 		dwarf_shed(s, d);
 	while ((d = dwarf_lru(s, false)) && dwarf_may_go(s, d, 0, swept))
 		dwarf_drop(s, d);

@@ -157,6 +157,10 @@ uint64_t aspaces__version(const struct aspaces *as, pid_t pid, uint64_t gen);
  * the new image does not map) until aspaces__reap() passes that time. */
 int aspaces__exec(struct aspaces *as, pid_t pid);
 int aspaces__exec_at(struct aspaces *as, pid_t pid, uint64_t time);
+/* aspaces__exec_at() of a process known to have exited since (its exit record is at
+ * hand): its credentials are not read again from /proc (the pid is gone, or a zombie's);
+ * what its parent ran as stays its own. */
+int aspaces__exec_exited_at(struct aspaces *as, pid_t pid, uint64_t time);
 /* Is anything known about pid? */
 bool aspaces__has(const struct aspaces *as, pid_t pid);
 /* Read <proc_root>/PID/maps (executable mappings) into the generation PID is now. */

@@ -317,7 +317,7 @@ def case_promtool():
     if not promtool:
         fail("promtool is not installed (Debian's prometheus package)")
     pprof_class()  # Debian's python3 and its packages (python3-prometheus-client below)
-    a = Agent("-F", "99", "--window", "1")
+    a = Agent("-F", "99", "--window", "1", "--dwarf-memory", "48M")
     try:
         a.wait_ready()
         # Windows with stacks: every family has its values (a busy machine takes longer).
@@ -367,6 +367,9 @@ def case_promtool():
     if fams["pmuprof_samples"].type != "counter" or \
             fams["process_resident_memory_bytes"].type != "gauge":
         fail(f"OpenMetrics families: {sorted(fams)}")
+    # --dwarf-memory reaches the symbolizer (at the first window's end).
+    if metric_values(text, "pmuprof_symbolizer_dwarf_budget_bytes").get("") != 48 << 20:
+        fail(f"/metrics: no DWARF budget of 48M:\n{text}")
     for name in ("pmuprof_unwind_table_bytes", "pmuprof_unwind_tables",
                  "pmuprof_unwind_stacks_total", "pmuprof_symbolized_stacks_total",
                  "pmuprof_stack_cache_hits_total", "pmuprof_sched_context_switches_total"):
@@ -936,6 +939,7 @@ def case_cli_errors():
         (["extra"], "unexpected argument 'extra'"),
         (["--call-graph=lbr"], "--call-graph lbr"),
         (["--unwind-memory", "1x"], "--unwind-memory 1x"),
+        (["--dwarf-memory", "12"], "--dwarf-memory 12"),
         (["--debuginfod-budget", "0"], "--debuginfod-budget 0"),
     ]
     for args, want in cases:

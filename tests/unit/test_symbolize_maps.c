@@ -326,3 +326,30 @@ Test(maps, live_maps_of_a_process)
 	cr_expect_eq(nr, 0);
 	aspaces__free(as);
 }
+
+/*
+ * An exec whose exit is already known reads no credentials from /proc (the tracker's
+ * batch of a fork-heavy load: most processes are gone); the parent's stay its own. An
+ * exec of a live process reads them (here: ours).
+ */
+Test(maps, exec_of_an_exited_process_keeps_the_parents_credentials)
+{
+	struct aspaces *as = aspaces__new();
+	pid_t self = getpid();
+	const struct proc_cred *c;
+
+	cr_assert(as);
+	cr_assert_eq(aspaces__exec_exited_at(as, self, 1000), 0);
+	cr_expect_null(aspaces__cred(as, self), "credentials read for an exited process");
+	cr_assert_eq(aspaces__exec_at(as, self, 2000), 0);
+	c = aspaces__cred(as, self);
+	cr_assert_not_null(c, "a live process's credentials not read");
+	cr_expect_eq(c->euid, geteuid());
+	/* A child that exited: its parent's credentials, copied at fork, are kept. */
+	cr_assert_eq(aspaces__fork_at(as, self, 999999, 3000), 0);
+	cr_assert_eq(aspaces__exec_exited_at(as, 999999, 4000), 0);
+	c = aspaces__cred(as, 999999);
+	cr_assert_not_null(c);
+	cr_expect_eq(c->euid, geteuid());
+	aspaces__free(as);
+}
