@@ -246,6 +246,15 @@ def fd_targets(pid, word):
     return found
 
 
+def wait_fd(pid, word, what, timeout=60):
+    """Wait until pid holds an fd whose target contains word (a sanitizer build on a busy
+    machine takes seconds to open its events and links); fails with what otherwise."""
+    deadline = time.time() + timeout
+    while not fd_targets(pid, word) and time.time() < deadline:
+        time.sleep(0.05)
+    check(fd_targets(pid, word), what)
+
+
 def case_sigint(tmp):
     need_root()
     out = os.path.join(tmp, "sig.folded")
@@ -255,10 +264,7 @@ def case_sigint(tmp):
     try:
         # Interrupted 1.5 s after sampling starts (a sanitizer build on a busy machine
         # takes seconds to get there; a fixed sleep from launch caught it before).
-        deadline = time.time() + 30
-        while not fd_targets(p.pid, "perf_event") and time.time() < deadline:
-            time.sleep(0.05)
-        check(fd_targets(p.pid, "perf_event"), "no perf event fds while recording")
+        wait_fd(p.pid, "perf_event", "no perf event fds while recording", timeout=30)
         time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)

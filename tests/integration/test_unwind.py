@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import (Fail, Skip, check, fd_targets, need_root, parse_folded, record_ok, run,  # noqa: E402
+from test_record import (Fail, Skip, check, need_root, wait_fd, parse_folded, record_ok, run,  # noqa: E402
                          PMUPROF, SKIP)
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
@@ -477,10 +477,7 @@ def case_track_lost():
             # Sampling (its BPF links come after the tracking events and the first sync),
             # then a second more: a sanitizer build takes seconds to get there, and
             # stopped before the tracker was on, it lost no record.
-            deadline = time.time() + 60
-            while not fd_targets(rec.pid, "bpf_link") and time.time() < deadline:
-                time.sleep(0.05)
-            check(fd_targets(rec.pid, "bpf_link"), "no BPF link while recording")
+            wait_fd(rec.pid, "bpf_link", "no BPF link while recording")
             time.sleep(1.0)
             os.kill(rec.pid, signal.SIGSTOP)
             try:
