@@ -19,19 +19,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
-DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+from testlib import PMUPROF, DEMO, fail, skip, run_case
+
 BPFTOOL = shutil.which("bpftool") or "/usr/sbin/bpftool"
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def skip(msg):
-    print(f"SKIP: {msg}", file=sys.stderr)
-    sys.exit(77)
 
 
 class Agent:
@@ -1235,26 +1225,5 @@ def case_sd_notify():
           f"{stopping[0] - t_term:.2f} s after SIGTERM; {status}")
 
 
-CASES = {
-    "doctor": case_doctor,
-    "pprof-go": case_pprof_go,
-    "prometheus": case_prometheus,
-    "promtool": case_promtool,
-    "bad-requests": case_bad_requests,
-    "sigterm": case_sigterm,
-    "push": case_push,
-    "push-exited": case_push_exited,
-    "request-bound": case_request_bound,
-    "cli-errors": case_cli_errors,
-    "call-graph": case_call_graph,
-    "debuginfod": case_debuginfod,
-    "recent": case_recent,
-    "counts": case_counts,
-    "sd-notify": case_sd_notify,
-}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
-        sys.exit(2)
-    CASES[sys.argv[1]]()
+    sys.exit(run_case(globals()))

@@ -8,14 +8,10 @@ import subprocess
 import sys
 import tempfile
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+from testlib import PMUPROF, fail, run_case
+
 COMMANDS = ["record", "stat", "report", "collect", "doctor", "list", "flamegraph", "collapse",
             "diff"]
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
 
 
 def run(args, **kw):
@@ -185,12 +181,5 @@ def case_list_glob():
     one_line_error(["list", "no-such-event-xyz*"], r"pmuprof: list: no event matches .*")
 
 
-CASES = {"help": case_help, "option-errors": case_option_errors, "report": case_report,
-         "list-glob": case_list_glob}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("PASS")
+    sys.exit(run_case(globals()))

@@ -9,19 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
-DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+from testlib import PMUPROF, DEMO, fail, skip, run_case
+
 DATA = os.environ.get("PMUPROF_TEST_DATA", os.path.join(os.path.dirname(__file__), "..", "data"))
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def skip(msg):
-    print(f"SKIP: {msg}", file=sys.stderr)
-    sys.exit(77)
 
 
 def doctor(env=None):
@@ -214,11 +204,5 @@ def case_doctor():
         fail(f"fake tree: uncore collector: {unc}")
 
 
-CASES = {"collect": case_collect, "collect-targets": case_collect_targets, "doctor": case_doctor}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("PASS")
+    sys.exit(run_case(globals()))

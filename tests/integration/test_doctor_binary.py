@@ -3,7 +3,7 @@
 """pmuprof doctor --binary: CFI (rows, coverage), frame pointers where they matter, and
 the user stacks a binary will get with each --call-graph mode.
 
-Usage: test_doctor_binary.py [cfi | frame-pointers | advice-holds]   (default: cfi)
+Usage: test_doctor_binary.py cfi | frame-pointers | advice-holds
 """
 import json
 import os
@@ -13,7 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+from testlib import PMUPROF, fail, need_root, run_case, skip
+
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 # tests/fixtures/fpprog.cpp built -O2 with and without -fno-omit-frame-pointer.
 FP_FIXTURE = os.environ.get("PMUPROF_FP_FIXTURE", "build/tests/fixture-fp")
@@ -38,11 +39,6 @@ func main() {
 	fmt.Println(work(len(os.Args) * 1000))
 }
 """
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
 
 
 def doctor_json(path):
@@ -154,9 +150,7 @@ def case_frame_pointers():
 def case_advice_holds():
     """The advice matches what a frame-pointer walk gets: the fixture told 'complete'
     has its stacks reach main; the one told to rebuild has them stop short."""
-    if os.geteuid() != 0:
-        print("SKIP: needs root (records the fixtures)", file=sys.stderr)
-        sys.exit(77)
+    need_root("needs root (records the fixtures)")
     tmp = tempfile.mkdtemp(prefix="pmuprof-doctor-rec-")
     try:
         shares = {}
@@ -166,8 +160,7 @@ def case_advice_holds():
                                 "cpu-clock", "-F", "999", "-o", out, "--", exe, "1.5"],
                                capture_output=True, text=True, timeout=120)
             if p.returncode != 0 and "not permitted" in p.stderr:
-                print("SKIP: the kernel refuses BPF here", file=sys.stderr)
-                sys.exit(77)
+                skip("the kernel refuses BPF here")
             if p.returncode != 0:
                 fail(f"record {exe}: exit {p.returncode}: {p.stderr}")
             total = reach = 0
@@ -189,10 +182,4 @@ def case_advice_holds():
 
 
 if __name__ == "__main__":
-    cases = {"cfi": case_cfi, "frame-pointers": case_frame_pointers,
-             "advice-holds": case_advice_holds}
-    which = sys.argv[1] if len(sys.argv) > 1 else "cfi"
-    if which not in cases:
-        print(f"usage: {sys.argv[0]} [{' | '.join(cases)}]", file=sys.stderr)
-        sys.exit(2)
-    cases[which]()
+    sys.exit(run_case(globals()))

@@ -10,25 +10,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
-DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+from testlib import PMUPROF, DEMO, Skip, Fail, check, run_case
+
 DATA = os.environ.get("PMUPROF_SVG_DATA", os.path.join(os.path.dirname(__file__), "..", "data",
                                                         "svg"))
-
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def run(args, stdin=None, timeout=120):
@@ -366,27 +352,5 @@ def case_pprof_counts(tmp):
     pprof(env, "-traces", pb)
 
 
-CASES = {n[5:].replace("_", "-"): f for n, f in globals().items() if n.startswith("case_")}
-
-
-def main():
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} CASE ({' '.join(sorted(CASES))})", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix="pmuprof-fg-")
-    try:
-        CASES[sys.argv[1]](tmp)
-    except Skip as e:
-        print(f"SKIP: {e}", file=sys.stderr)
-        return 77
-    except Fail as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(globals(), prefix="pmuprof-fg-"))

@@ -13,26 +13,17 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import Fail, Skip, SKIP, check, run_case  # noqa: E402
+from testlib import PMUPROF, DEMO, Fail, Skip, check, need_root, run_case
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
-DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
 FOLDED_LINE = re.compile(r"^(.+) (\d+)$")
 
 
 def run(args, timeout=60, **kw):
     p = subprocess.run([PMUPROF] + args, capture_output=True, timeout=timeout, **kw)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
-
-
-def need_root():
-    if os.geteuid() != 0:
-        raise Skip("needs root (CAP_BPF and CAP_PERFMON)")
 
 
 def record_ok(args, timeout=60, **kw):

@@ -19,22 +19,7 @@ import threading
 import time
 import xml.dom.minidom
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
-DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
-SKIP = 77
-
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
+from testlib import PMUPROF, DEMO, SKIP, Skip, Fail, check, need_root, run_case  # noqa: F401
 
 
 def run(args, timeout=60, **kw):
@@ -66,11 +51,6 @@ def samples_from_summary(stderr):
     m = re.match(r"(\d+) taken, (\d+) in stacks, (\d+) lost", line)
     check(m, f"bad samples line: {line}")
     return tuple(int(x) for x in m.groups())
-
-
-def need_root():
-    if os.geteuid() != 0:
-        raise Skip("needs root (CAP_BPF and CAP_PERFMON)")
 
 
 def record_ok(args, timeout=60):
@@ -631,7 +611,6 @@ def case_jit_map(tmp):
     if platform.machine() != "x86_64":
         raise Skip("the JIT workload is x86-64 code")
     out = os.path.join(tmp, "jit.folded")
-    p_map = None
     try:
         _, err = record_ok(["record", "-e", "cpu-clock", "-F", "999", "-o", out, "--", JIT, "2"])
         stacks = parse_folded(out)
@@ -1152,29 +1131,6 @@ def case_precise_half_stack(tmp):
     stacks = parse_folded(b)
     check(not any("_[k]" in s for s in stacks), "bpf walk, -U, :p recorded kernel frames")
     check_shares(stacks)
-
-
-def run_case(namespace, prefix="pmuprof-test-"):
-    """The test files' main: run the case_* function of namespace named by argv[1] in a
-    fresh temporary directory; exit 0 (pass), 77 (skip), 1 (fail) or 2 (usage)."""
-    cases = {name[5:].replace("_", "-"): fn for name, fn in namespace.items()
-             if name.startswith("case_")}
-    if len(sys.argv) != 2 or sys.argv[1] not in cases:
-        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(cases))}", file=sys.stderr)
-        return 2
-    tmp = tempfile.mkdtemp(prefix=prefix)
-    try:
-        cases[sys.argv[1]](tmp)
-    except Skip as e:
-        print(f"SKIP: {e}", file=sys.stderr)
-        return SKIP
-    except Fail as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS")
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,18 +8,9 @@ import shutil
 import subprocess
 import sys
 
-PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+from testlib import PMUPROF, fail, skip, run_case
+
 TOUCH = os.environ.get("PMUPROF_TOUCH", "build/pmuprof-touch")
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def skip(msg):
-    print(f"SKIP: {msg}", file=sys.stderr)
-    sys.exit(77)
 
 
 def run(args):
@@ -237,13 +228,5 @@ def case_json_names():
     shutil.rmtree(root)
 
 
-CASES = {"touch": case_touch, "json": case_json, "json-names": case_json_names, "groups": case_groups,
-         "system-wide-command": case_system_wide_command,
-         "user-fallback": case_user_fallback, "errors": case_errors}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
-        print(f"usage: {sys.argv[0]} {'|'.join(CASES)}", file=sys.stderr)
-        sys.exit(2)
-    CASES[sys.argv[1]]()
-    print("PASS")
+    sys.exit(run_case(globals()))

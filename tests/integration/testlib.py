@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What every integration test file shares: the binaries under test, how a case fails or
+skips, and the main that runs one case.
+
+A case is a function case_NAME of the test file (NAME with '-' for '_' on the command
+line), taking no argument or a fresh temporary directory. It passes by returning, fails by
+raising Fail (check(), fail()) and skips by raising Skip (skip(), need_root()). The exit
+status is meson's: 0 pass, 1 fail, 77 skip, 2 usage.
+"""
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+
+PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
+DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
+SKIP = 77
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def fail(msg):
+    raise Fail(msg)
+
+
+def skip(msg):
+    raise Skip(msg)
+
+
+def need_root(why="needs root (CAP_BPF and CAP_PERFMON)"):
+    if os.geteuid() != 0:
+        raise Skip(why)
+
+
+def cases_of(namespace):
+    return {name[5:].replace("_", "-"): fn for name, fn in namespace.items()
+            if name.startswith("case_") and callable(fn)}
+
+
+def run_case(namespace, prefix="pmuprof-test-"):
+    """The test files' main: run the case of namespace that argv[1] names and return the
+    exit status."""
+    cases = cases_of(namespace)
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        print(f"usage: {sys.argv[0]} CASE\ncases: {' '.join(sorted(cases))}", file=sys.stderr)
+        return 2
+    fn = cases[sys.argv[1]]
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        fn(tmp) if inspect.signature(fn).parameters else fn()
+    except Skip as e:
+        print(f"SKIP: {e}", file=sys.stderr)
+        return SKIP
+    except Fail as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+    return 0
