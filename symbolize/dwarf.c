@@ -160,6 +160,7 @@ struct sym_dwarf {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
+	struct inflated inflated;   /* elf's sections inflated before libdw read them */
 	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
 	struct addr_index cu_index; /* their starts */
@@ -327,10 +328,13 @@ static int lib_open(struct sym_dwarf *d)
 	size = debug_sections_size(d->elf);
 	if (d->room)
 		d->room(d->room_arg, size);
-	d->dw = strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	d->dw = !sections_inflate(d->elf, &d->inflated) && strings_terminated(d->elf)
+			? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
+			: NULL;
 	if (!d->dw) {
 		elf_end(d->elf);
 		d->elf = NULL;
+		inflated__free(&d->inflated);
 		return -1;
 	}
 	d->lib_bytes = size;
@@ -407,6 +411,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 		return 0;
 	dwarf_end(d->dw);
 	elf_end(d->elf);
+	inflated__free(&d->inflated);
 	d->dw = NULL;
 	d->elf = NULL;
 	freed = d->lib_bytes;
@@ -429,6 +434,7 @@ static void sym_dwarf__release(struct sym_dwarf *d)
 		dwarf_end(d->dw);
 	if (d->elf)
 		elf_end(d->elf);
+	inflated__free(&d->inflated);
 	free(d->keys);
 	free(d->points);
 	free(d->info);

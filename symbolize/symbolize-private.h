@@ -79,6 +79,16 @@ size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
  * + errno. */
 Elf *sym_elf__read(int fd);
 
+/* Buffers that hold inflated sections of an Elf: freed after its elf_end. */
+struct inflated {
+	void **buf;
+	size_t n, cap;
+};
+/* The zlib-compressed .debug_* sections inflated (dwarf-inflate.c), for libdw to read as
+ * they are; those that do not inflate are left compressed. -ENOMEM, else 0. */
+int sections_inflate(Elf *elf, struct inflated *z);
+void inflated__free(struct inflated *z);
+
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
 
 /* Supplementary groups kept per process; more are cut (fewer groups, less access). */
