@@ -20,7 +20,7 @@
 #include "strset.h"
 
 /* Nesting of inlined scopes and blocks followed under one function. */
-#define MAX_SCOPE_DEPTH 64
+#define MAX_SCOPE_DEPTH DIE_SCAN_MAX_DEPTH
 
 /*
  * What a frame needs of an inlined scope, read once: its name, where it was called from,
@@ -102,6 +102,7 @@ struct fn_range {
 	Dwarf_Off die;
 	struct fn_scopes *scopes; /* NULL: could not be read, libdw's search instead */
 	size_t info_off;	  /* where its scopes start in the file's */
+	long node;		  /* its function in the CU's scan, -1: walked with libdw */
 };
 
 /* A CU while its points are made: its functions by address and its line table. */
@@ -111,11 +112,12 @@ struct cu_read {
 	struct addr_index r_index; /* the functions' starts */
 	struct line_row *lines;
 	size_t nlines;
+	struct die_scan scan; /* its functions and their scopes, when scanned */
 };
 
 /* One compilation unit: its points in the file's table once looked in. */
 struct cu_data {
-	Dwarf_Off die;
+	Dwarf_Off unit, die, unit_end; /* its header, its DIE, its end in .debug_info */
 	bool built;
 	size_t first, end; /* its points: [first, end) */
 	long first_range;  /* its first range in cu_ranges, -1: none */
@@ -160,6 +162,8 @@ struct sym_dwarf {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
+	Elf_Data *info_sec,
+		*abbrev_sec;	    /* libdw's .debug_info and .debug_abbrev, for dwarf-scan.c */
 	struct inflated inflated;   /* elf's sections inflated before libdw read them */
 	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
@@ -305,6 +309,28 @@ static size_t debug_sections_size(Elf *elf)
 	return n;
 }
 
+/* The data of section .debug_NAME (or .zdebug_NAME), as libdw reads it; NULL if none. */
+static Elf_Data *debug_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(n = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strncmp(n, ".debug_", 7) ? !strcmp(n + 7, name)
+					      : !strncmp(n, ".zdebug_", 8) && !strcmp(n + 8, name))
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
 struct sym_dwarf *sym_dwarf__open(int fd)
 {
 	return sym_dwarf__open_room(fd, NULL, NULL);
@@ -337,6 +363,8 @@ static int lib_open(struct sym_dwarf *d)
 		inflated__free(&d->inflated);
 		return -1;
 	}
+	d->info_sec = debug_section(d->elf, "info");
+	d->abbrev_sec = debug_section(d->elf, "abbrev");
 	d->lib_bytes = size;
 	d->bytes += size;
 	return 0;
@@ -414,6 +442,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 	inflated__free(&d->inflated);
 	d->dw = NULL;
 	d->elf = NULL;
+	d->info_sec = d->abbrev_sec = NULL;
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
@@ -543,7 +572,8 @@ static int index_cus(struct sym_dwarf *d)
 		if (dwarf_offdie(d->dw, off + hsize, &cu)) {
 			if (grow(&d->cus, &cucap, d->ncus, sizeof(*d->cus)))
 				return -ENOMEM;
-			d->cus[d->ncus] = (struct cu_data){.die = off + hsize};
+			d->cus[d->ncus] =
+				(struct cu_data){.unit = off, .die = off + hsize, .unit_end = next};
 			while ((roff = dwarf_ranges(&cu, roff, &base, &lo, &hi)) > 0) {
 				if (grow(&d->cu_ranges, &cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
 					return -ENOMEM;
@@ -643,7 +673,7 @@ static int fn_range_cmp(const void *a, const void *b)
 }
 
 /* The ranges of a concrete function (declarations have none). */
-static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die)
+static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die, long node)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
@@ -651,7 +681,7 @@ static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die)
 	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
 		if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
 			return -ENOMEM;
-		c->r[c->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL, false};
+		c->r[c->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL, 0, node};
 	}
 	return 0;
 }
@@ -684,7 +714,7 @@ static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int
 	do {
 		switch (dwarf_tag(&ch)) {
 		case DW_TAG_subprogram:
-			err = index_function(c, cap, &ch);
+			err = index_function(c, cap, &ch, -1);
 			break;
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
@@ -699,6 +729,66 @@ static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int
 		}
 	} while (!err && dwarf_siblingof(&ch, &ch) == 0);
 	return err;
+}
+
+/*
+ * The CU's functions from dwarf-scan.c's pass over its bytes (their scopes then come from
+ * it too); 1 when it cannot read the CU so.
+ */
+static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct cu_read *t,
+			 size_t *cap, Dwarf_Die *cu)
+{
+	struct die_scan_unit u;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	uint8_t addr_size, off_size;
+	Dwarf_Die die;
+	size_t i;
+	int err;
+
+	if (!d->info_sec || !d->abbrev_sec || !d->info_sec->d_buf || !d->abbrev_sec->d_buf ||
+	    !cu->cu || cd->die >= d->info_sec->d_size ||
+	    cu->addr != (char *)d->info_sec->d_buf + cd->die ||
+	    !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL, NULL))
+		return 1;
+	u = (struct die_scan_unit){d->info_sec->d_buf,
+				   d->abbrev_sec->d_buf,
+				   d->info_sec->d_size,
+				   d->abbrev_sec->d_size,
+				   cd->unit,
+				   cd->die,
+				   cd->unit_end < d->info_sec->d_size ? cd->unit_end
+								      : d->info_sec->d_size,
+				   abbrev_off,
+				   addr_size,
+				   off_size,
+				   version,
+				   cu_is_c(cu)};
+	err = die_scan__unit(&t->scan, &u);
+	for (i = 0; !err && i < t->scan.n; i++) {
+		if (t->scan.nodes[i].parent >= 0)
+			continue;
+		err = dwarf_offdie(d->dw, t->scan.nodes[i].off, &die)
+			      ? index_function(t, cap, &die, (long)i)
+			      : -EINVAL;
+	}
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		t->nr = 0;
+		die_scan__free(&t->scan);
+		return 1;
+	}
+	return 0;
+}
+
+/* The CU's functions: scanned, else walked with libdw. */
+static int index_functions(struct sym_dwarf *d, const struct cu_data *cd, struct cu_read *t,
+			   size_t *cap, Dwarf_Die *cu)
+{
+	int err = index_scanned(d, cd, t, cap, cu);
+
+	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(cu));
 }
 
 /*
@@ -854,6 +944,22 @@ static int scope_walk(struct scope_build *f, Dwarf_Die *die, int parent, int dep
 		if (node < 0 || scope_walk(f, &c, node, depth + 1))
 			return -1;
 	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+/* The scopes of the function at node of the CU's scan (in its order, as scope_walk). */
+static int scope_scanned(struct sym_dwarf *d, struct scope_build *f, const struct die_scan *s,
+			 size_t node)
+{
+	size_t i;
+
+	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
+		Dwarf_Die die;
+
+		if (!dwarf_offdie(d->dw, s->nodes[i].off, &die) ||
+		    scope_add(f, &die, s->nodes[i].parent - (int)node, s->nodes[i].depth) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -1123,7 +1229,8 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	int err = -1;
 
 	if (f && dwarf_offdie(d->dw, r->die, &fn) && scope_add(&b, &fn, -1, 0) == 0 &&
-	    !scope_walk(&b, &fn, 0, 1))
+	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
+			   : scope_walk(&b, &fn, 0, 1)))
 		err = scope_infos(d, cu, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
 	free(b.nodes);
 	free(b.ranges);
@@ -1540,6 +1647,7 @@ static void cu_read__exit(struct cu_read *c)
 	free(c->r);
 	addr_index__free(&c->r_index);
 	free(c->lines);
+	die_scan__free(&c->scan);
 }
 
 /* What the table and the scopes hold. */
@@ -1563,7 +1671,7 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 
 	c->built = true;
 	c->first = c->end = d->npoints;
-	if (index_children(&t, &cap, cu, 0, cu_is_c(cu)) || index_lines(d, &t, cu) ||
+	if (index_functions(d, c, &t, &cap, cu) || index_lines(d, &t, cu) ||
 	    addr_index__alloc(&t.r_index, t.nr))
 		err = -ENOMEM;
 	if (!err && t.nr)

@@ -89,6 +89,42 @@ struct inflated {
 int sections_inflate(Elf *elf, struct inflated *z);
 void inflated__free(struct inflated *z);
 
+/* ---- where a DWARF unit's functions and inlined scopes are (dwarf-scan.c) ---- */
+
+/* Nesting of inlined scopes and blocks followed under a function (as dwarf.c does). */
+#define DIE_SCAN_MAX_DEPTH 64
+
+/*
+ * A DIE kept: a function (parent -1, depth 0) or an inlined subroutine or lexical block
+ * under one (parent: the node it is in; depth from the function). Nodes are in the
+ * order of the unit: a function's scopes follow it.
+ */
+struct die_node {
+	uint64_t off; /* in .debug_info */
+	int parent, depth;
+	unsigned int tag;
+};
+
+struct die_scan {
+	struct die_node *nodes;
+	size_t n, cap;
+};
+
+/* A unit to read: .debug_info and .debug_abbrev, the unit's place and header fields. */
+struct die_scan_unit {
+	const uint8_t *info, *abbrev;
+	size_t info_size, abbrev_size;
+	uint64_t unit_off, die_off, end_off; /* its header, its DIE, its end */
+	uint64_t abbrev_off;
+	unsigned int addr_size, off_size, version;
+	bool c_lang; /* C: structures and unions hold no functions, are not entered */
+};
+
+/* The unit's functions and their scopes into out (emptied first); -EINVAL when the unit
+ * cannot be read so (for libdw to walk instead), -ENOMEM. */
+int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in);
+void die_scan__free(struct die_scan *s);
+
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
 
 /* Supplementary groups kept per process; more are cut (fewer groups, less access). */
