@@ -113,6 +113,8 @@ struct cu_read {
 	struct line_row *lines;
 	size_t nlines;
 	struct die_scan scan; /* its functions and their scopes, when scanned */
+	const char **files;   /* its line table's files joined, when dwarf-line.c read it */
+	size_t nfiles;
 };
 
 /* One compilation unit: its points in the file's table once looked in. */
@@ -162,8 +164,10 @@ struct sym_dwarf {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
-	Elf_Data *info_sec,
-		*abbrev_sec;	    /* libdw's .debug_info and .debug_abbrev, for dwarf-scan.c */
+	/* libdw's sections: .debug_info and .debug_abbrev for dwarf-scan.c, the others for
+	 * dwarf-line.c */
+	Elf_Data *info_sec, *abbrev_sec;
+	Elf_Data *line_sec, *str_sec, *line_str_sec;
 	struct inflated inflated;   /* elf's sections inflated before libdw read them */
 	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
@@ -365,6 +369,9 @@ static int lib_open(struct sym_dwarf *d)
 	}
 	d->info_sec = debug_section(d->elf, "info");
 	d->abbrev_sec = debug_section(d->elf, "abbrev");
+	d->line_sec = debug_section(d->elf, "line");
+	d->str_sec = debug_section(d->elf, "str");
+	d->line_str_sec = debug_section(d->elf, "line_str");
 	d->lib_bytes = size;
 	d->bytes += size;
 	return 0;
@@ -442,7 +449,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 	inflated__free(&d->inflated);
 	d->dw = NULL;
 	d->elf = NULL;
-	d->info_sec = d->abbrev_sec = NULL;
+	d->info_sec = d->abbrev_sec = d->line_sec = d->str_sec = d->line_str_sec = NULL;
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
@@ -791,6 +798,80 @@ static int index_functions(struct sym_dwarf *d, const struct cu_data *cd, struct
 	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(cu));
 }
 
+/* A section's bytes and size (none: NULL, 0). */
+static const uint8_t *sec_bytes(const Elf_Data *sec, size_t *size)
+{
+	*size = sec && sec->d_buf ? sec->d_size : 0;
+	return *size ? sec->d_buf : NULL;
+}
+
+/* Where the CU's line program is, for dwarf-line.c; false when it has none it reads. */
+static bool line_program_of(struct sym_dwarf *d, Dwarf_Die *cu, struct line_program *p)
+{
+	Dwarf_Attribute attr, *a = dwarf_attr(cu, DW_AT_stmt_list, &attr);
+	uint8_t unit_type = 0, addr_size = 0, off_size;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	Dwarf_Word off;
+	Dwarf_Die die;
+
+	if (!a ||
+	    (dwarf_whatform(a) != DW_FORM_sec_offset && dwarf_whatform(a) != DW_FORM_data4 &&
+	     dwarf_whatform(a) != DW_FORM_data8) ||
+	    dwarf_formudata(a, &off) || !cu->cu ||
+	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL, NULL))
+		return false;
+	p->line = sec_bytes(d->line_sec, &p->size);
+	p->str = sec_bytes(d->str_sec, &p->str_size);
+	p->line_str = sec_bytes(d->line_str_sec, &p->line_str_size);
+	p->off = off;
+	p->addr_size = addr_size;
+	p->comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	return p->line != NULL;
+}
+
+/*
+ * The CU's line table decoded by dwarf-line.c, each file joined once; 1 when it cannot
+ * read it (libdw does then).
+ */
+static int lines_decoded(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
+{
+	const char *dir = comp_dir(cu), **joined;
+	struct line_program p;
+	struct line_rows t;
+	size_t i;
+	int err;
+
+	if (!line_program_of(d, cu, &p))
+		return 1;
+	err = line_rows__read(&t, &p);
+	if (err)
+		return err == -ENOMEM ? err : 1;
+	joined = calloc(t.nfiles ? t.nfiles : 1, sizeof(*joined));
+	c->lines = malloc((t.n ? t.n : 1) * sizeof(*c->lines));
+	if (!joined || !c->lines) {
+		free(joined);
+		line_rows__free(&t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t.nfiles; i++)
+		joined[i] = full_path(d, dir, t.files[i]);
+	for (i = 0; i < t.n; i++) {
+		const struct line_rec *r = &t.rows[i];
+
+		c->lines[i] =
+			(struct line_row){r->addr, r->file < t.nfiles ? joined[r->file] : NULL,
+					  r->line > 0 ? (unsigned int)r->line : 0, r->end};
+	}
+	c->nlines = t.n;
+	c->files = joined;
+	c->nfiles = t.nfiles;
+	line_rows__free(&t);
+	return 0;
+}
+
 /*
  * The CU's line table as libdw sorts it, each row's file joined once: a lookup is then
  * dwarf_getsrc_die's binary search over rows a quarter of the size.
@@ -800,7 +881,10 @@ static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 	const char *dir = comp_dir(cu), *last = NULL, *joined = NULL;
 	Dwarf_Lines *lines;
 	size_t n, i;
+	int err = lines_decoded(d, c, cu);
 
+	if (err <= 0)
+		return err;
 	if (dwarf_getsrclines(cu, &lines, &n) || !n)
 		return 0;
 	c->lines = malloc(n * sizeof(*c->lines));
@@ -881,7 +965,8 @@ static const char *inline_name(Dwarf_Die *die, bool *mangled)
 }
 
 /* An inlined scope as a frame needs it: its name, its DW_AT_call_file and DW_AT_call_line. */
-static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, struct scope_info *out)
+static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+		       Dwarf_Die *scope, struct scope_info *out)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Files *files;
@@ -894,8 +979,12 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, str
 	out->call_line = 0;
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &ln) == 0)
 		out->call_line = (unsigned int)ln;
-	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx) == 0 &&
-	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
+	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx))
+		return;
+	/* The files of the line table read (with dwarf-line.c), else libdw's. */
+	if (c && c->files)
+		out->call_file = idx < c->nfiles ? c->files[idx] : NULL;
+	else if (dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
 		out->call_file = full_path(d, comp_dir(cu), dwarf_filesrc(files, idx, NULL, NULL));
 }
 
@@ -1096,8 +1185,8 @@ out:
 }
 
 /* Each node's name, call site and nearest inlined scope (parents come before children). */
-static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_build *b,
-		       struct fn_scopes *f)
+static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+		       const struct scope_build *b, struct fn_scopes *f)
 {
 	size_t i;
 
@@ -1110,7 +1199,7 @@ static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_bu
 
 		f->info[i].outer = p < 0 ? -1 : b->inlined[p] ? p : f->info[p].outer;
 		if (b->inlined[i] && dwarf_offdie(d->dw, b->nodes[i].die, &die))
-			scope_read(d, cu, &die, &f->info[i]);
+			scope_read(d, cu, c, &die, &f->info[i]);
 	}
 	return 0;
 }
@@ -1231,7 +1320,7 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	if (f && dwarf_offdie(d->dw, r->die, &fn) && scope_add(&b, &fn, -1, 0) == 0 &&
 	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
-		err = scope_infos(d, cu, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
+		err = scope_infos(d, cu, c, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
 	free(b.nodes);
 	free(b.ranges);
 	free(b.inlined);
@@ -1647,6 +1736,7 @@ static void cu_read__exit(struct cu_read *c)
 	free(c->r);
 	addr_index__free(&c->r_index);
 	free(c->lines);
+	free(c->files);
 	die_scan__free(&c->scan);
 }
 
@@ -1875,7 +1965,7 @@ static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 	for (n = scope_path(&cu, pc, path, 0, 0); n-- > 0;) {
 		if (dwarf_tag(&path[n]) != DW_TAG_inlined_subroutine)
 			continue;
-		scope_read(d, &cu, &path[n], &tmp[nin]);
+		scope_read(d, &cu, NULL, &path[n], &tmp[nin]);
 		chain[nin] = &tmp[nin];
 		nin++;
 	}

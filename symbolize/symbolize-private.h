@@ -125,6 +125,38 @@ struct die_scan_unit {
 int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in);
 void die_scan__free(struct die_scan *s);
 
+/* ---- a unit's line table (dwarf-line.c) ---- */
+
+/* Where a unit's line program is: .debug_line, the strings its header may name. */
+struct line_program {
+	const uint8_t *line, *str, *line_str;
+	size_t size, str_size, line_str_size;
+	uint64_t off;		/* the unit's DW_AT_stmt_list */
+	unsigned int addr_size; /* the unit's */
+	const char *comp_dir;	/* the unit's DW_AT_comp_dir, NULL: none */
+};
+
+/* A row: its address, its file (an index into files), line, end of a sequence. */
+struct line_rec {
+	uint64_t addr;
+	uint32_t file;
+	int32_t line;
+	bool end;
+};
+
+/* The rows of a unit sorted as libdw sorts them, and its files named as libdw names them. */
+struct line_rows {
+	struct line_rec *rows;
+	size_t n, cap;
+	char **files;
+	size_t nfiles, cap_files;
+};
+
+/* -EINVAL when the table is invalid, -ENOTSUP when it uses what is not read here: libdw
+ * reads it then. -ENOMEM. */
+int line_rows__read(struct line_rows *t, const struct line_program *in);
+void line_rows__free(struct line_rows *t);
+
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
 
 /* Supplementary groups kept per process; more are cut (fewer groups, less access). */
