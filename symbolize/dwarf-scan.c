@@ -31,10 +31,11 @@ struct abbrev {
 	uint32_t first, n; /* n == 0 and tag == 0: the code is not defined */
 	uint16_t tag;
 	bool children, defined;
-	bool has_pc; /* DW_AT_low_pc or DW_AT_ranges: it may have code (dwarf_ranges) */
-	int sibling; /* which attribute is DW_AT_sibling, -1: none */
-	int size;    /* its attributes' bytes when every form has a fixed size, else -1 */
-	int sib_off; /* with size >= 0: where its DW_AT_sibling's value is */
+	bool has_pc;	     /* DW_AT_low_pc or DW_AT_ranges: it may have code (dwarf_ranges) */
+	int sibling;	     /* which attribute is DW_AT_sibling, -1: none */
+	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
+	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
+	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
 };
 
 struct abbrevs {
@@ -54,6 +55,9 @@ static uint64_t uleb(struct cursor *c)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
+
+	if (c->p < c->end && !(*c->p & 0x80))
+		return *c->p++;
 
 	while (c->p < c->end) {
 		uint8_t b = *c->p++;
@@ -206,6 +210,10 @@ static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 			a->sibling = (int)a->n;
 		if (name == DW_AT_low_pc || name == DW_AT_ranges)
 			a->has_pc = true;
+		if (name == DW_AT_low_pc && a->low_pc < 0)
+			a->low_pc = (int)a->n;
+		if (name == DW_AT_high_pc && a->high_pc < 0)
+			a->high_pc = (int)a->n;
 		if (form_add(t, form))
 			return -ENOMEM;
 		a->n++;
@@ -240,15 +248,13 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 		a = &t->a[code];
 		if (a->defined)
 			return -EINVAL; /* libdw keeps the first; a unit that differs is left to it */
-		*a = (struct abbrev){(uint32_t)t->nforms,
-				     0,
-				     (uint16_t)tag,
-				     *c.p++ != 0,
-				     true,
-				     false,
-				     -1,
-				     -1,
-				     -1};
+		*a = (struct abbrev){.first = (uint32_t)t->nforms,
+				     .tag = (uint16_t)tag,
+				     .children = *c.p++ != 0,
+				     .defined = true,
+				     .sibling = -1,
+				     .low_pc = -1,
+				     .high_pc = -1};
 		if (abbrev_attrs(t, &c, a))
 			return -EINVAL;
 		abbrev_size(t, a, u);
@@ -382,7 +388,7 @@ static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, uns
 		s->nodes = p;
 		s->cap = cap;
 	}
-	s->nodes[s->n] = (struct die_node){off, parent, depth, tag};
+	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0};
 	return (int)s->n++;
 }
 
@@ -426,6 +432,47 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
 	return -1;
 }
 
+/*
+ * Past a kept DIE's attributes, its code's range taken when it is one DW_AT_low_pc
+ * (DW_FORM_addr) and one DW_AT_high_pc (an address, or a constant from low_pc), as
+ * libdw's dwarf_ranges gives it then; other DIEs (DW_AT_ranges, indexed addresses) are
+ * left to libdw. Its sibling is not needed: its children are read.
+ */
+static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
+{
+	unsigned int lf = 0, hf = 0;
+	uint64_t lo = 0, hi = 0;
+	uint32_t i;
+
+	for (i = 0; i < a->n && !s->c.bad; i++) {
+		unsigned int form = s->t->forms[a->first + i];
+		uint64_t v = form_skip(&s->c, &s->u, form, 0);
+
+		if ((int)i == a->low_pc)
+			lo = v, lf = form;
+		else if ((int)i == a->high_pc)
+			hi = v, hf = form;
+	}
+	if (s->c.bad || lf != DW_FORM_addr)
+		return;
+	switch (hf) {
+	case DW_FORM_addr:
+		break;
+	case DW_FORM_data1:
+	case DW_FORM_data2:
+	case DW_FORM_data4:
+	case DW_FORM_data8:
+	case DW_FORM_udata:
+		hi += lo;
+		break;
+	default:
+		return;
+	}
+	n->pc = true;
+	n->lo = lo;
+	n->hi = hi;
+}
+
 /* One DIE at the cursor: kept or not, then its children entered or passed over. */
 static int scan_die(struct scan *s)
 {
@@ -444,7 +491,9 @@ static int scan_die(struct scan *s)
 	node = die_keep(s, in, off, a);
 	if (node < -1)
 		return node;
-	if (a->size >= 0) {
+	if (node >= 0) {
+		die_pc(s, a, &s->out->nodes[node]);
+	} else if (a->size >= 0) {
 		const uint8_t *p = s->c.p;
 
 		skip(&s->c, (uint64_t)a->size);
@@ -454,7 +503,7 @@ static int scan_die(struct scan *s)
 			sibling = form_skip(&sc, &s->u, s->t->forms[a->first + a->sibling], 0);
 		}
 	}
-	for (i = 0; a->size < 0 && i < a->n && !s->c.bad; i++) {
+	for (i = 0; node < 0 && a->size < 0 && i < a->n && !s->c.bad; i++) {
 		uint64_t v = form_skip(&s->c, &s->u, s->t->forms[a->first + i], 0);
 
 		if ((int)i == a->sibling)

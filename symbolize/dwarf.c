@@ -680,16 +680,23 @@ static int fn_range_cmp(const void *a, const void *b)
 }
 
 /* The ranges of a concrete function (declarations have none). */
+static int fn_range_add(struct cu_read *c, size_t *cap, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Off die,
+			long node)
+{
+	if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
+		return -ENOMEM;
+	c->r[c->nr++] = (struct fn_range){lo, hi, die, NULL, 0, node};
+	return 0;
+}
+
 static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die, long node)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		if (fn_range_add(c, cap, lo, hi, dwarf_dieoffset(die), node))
 			return -ENOMEM;
-		c->r[c->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL, 0, node};
-	}
 	return 0;
 }
 
@@ -773,11 +780,16 @@ static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct c
 				   cu_is_c(cu)};
 	err = die_scan__unit(&t->scan, &u);
 	for (i = 0; !err && i < t->scan.n; i++) {
-		if (t->scan.nodes[i].parent >= 0)
+		const struct die_node *n = &t->scan.nodes[i];
+
+		if (n->parent >= 0)
 			continue;
-		err = dwarf_offdie(d->dw, t->scan.nodes[i].off, &die)
-			      ? index_function(t, cap, &die, (long)i)
-			      : -EINVAL;
+		if (n->pc)
+			err = fn_range_add(t, cap, n->lo, n->hi, n->off, (long)i);
+		else
+			err = dwarf_offdie(d->dw, n->off, &die)
+				      ? index_function(t, cap, &die, (long)i)
+				      : -EINVAL;
 	}
 	if (err == -ENOMEM)
 		return err;
@@ -996,24 +1008,40 @@ struct scope_build {
 	size_t nnodes, nranges, cap_nodes, cap_ranges, cap_inlined;
 };
 
+/* A scope's node (its ranges to add next); its number, -1 without memory. */
+static int scope_node_add(struct scope_build *f, Dwarf_Off die, bool inlined, int parent, int depth)
+{
+	if (grow(&f->nodes, &f->cap_nodes, f->nnodes, sizeof(*f->nodes)) ||
+	    grow(&f->inlined, &f->cap_inlined, f->nnodes, sizeof(*f->inlined)))
+		return -1;
+	f->inlined[f->nnodes] = inlined;
+	f->nodes[f->nnodes] = (struct scope_node){die, parent, depth};
+	return (int)f->nnodes++;
+}
+
+/* A range of node's code (an empty one is left out). */
+static int scope_range_add(struct scope_build *f, int node, Dwarf_Addr lo, Dwarf_Addr hi)
+{
+	if (hi <= lo)
+		return 0;
+	if (grow(&f->ranges, &f->cap_ranges, f->nranges, sizeof(*f->ranges)))
+		return -1;
+	f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
+	return 0;
+}
+
 static int scope_add(struct scope_build *f, Dwarf_Die *die, int parent, int depth)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
-	int node = (int)f->nnodes;
+	int node = scope_node_add(f, dwarf_dieoffset(die),
+				  dwarf_tag(die) == DW_TAG_inlined_subroutine, parent, depth);
 
-	if (grow(&f->nodes, &f->cap_nodes, f->nnodes, sizeof(*f->nodes)) ||
-	    grow(&f->inlined, &f->cap_inlined, f->nnodes, sizeof(*f->inlined)))
+	if (node < 0)
 		return -1;
-	f->inlined[f->nnodes] = dwarf_tag(die) == DW_TAG_inlined_subroutine;
-	f->nodes[f->nnodes++] = (struct scope_node){dwarf_dieoffset(die), parent, depth};
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (hi <= lo)
-			continue;
-		if (grow(&f->ranges, &f->cap_ranges, f->nranges, sizeof(*f->ranges)))
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		if (scope_range_add(f, node, lo, hi))
 			return -1;
-		f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
-	}
 	return node;
 }
 
@@ -1043,10 +1071,19 @@ static int scope_scanned(struct sym_dwarf *d, struct scope_build *f, const struc
 	size_t i;
 
 	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
+		const struct die_node *n = &s->nodes[i];
+		int parent = n->parent - (int)node, k;
 		Dwarf_Die die;
 
-		if (!dwarf_offdie(d->dw, s->nodes[i].off, &die) ||
-		    scope_add(f, &die, s->nodes[i].parent - (int)node, s->nodes[i].depth) < 0)
+		if (!n->pc) {
+			if (!dwarf_offdie(d->dw, n->off, &die) ||
+			    scope_add(f, &die, parent, n->depth) < 0)
+				return -1;
+			continue;
+		}
+		k = scope_node_add(f, n->off, n->tag == DW_TAG_inlined_subroutine, parent,
+				   n->depth);
+		if (k < 0 || scope_range_add(f, k, n->lo, n->hi))
 			return -1;
 	}
 	return 0;
@@ -1309,6 +1346,20 @@ static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
 }
 
 /* The scopes of a function: read once (one walk of its DIEs) while its CU is built. */
+/* The function's own node (node 0) and ranges: from the scan, else from its DIE (fn). */
+static int scope_root(struct sym_dwarf *d, const struct cu_read *c, const struct fn_range *r,
+		      struct scope_build *b, Dwarf_Die *fn)
+{
+	const struct die_node *n = r->node >= 0 ? &c->scan.nodes[r->node] : NULL;
+
+	if (n && n->pc)
+		return scope_node_add(b, r->die, false, -1, 0) < 0 ||
+				       scope_range_add(b, 0, n->lo, n->hi)
+			       ? -1
+			       : 0;
+	return dwarf_offdie(d->dw, r->die, fn) && scope_add(b, fn, -1, 0) == 0 ? 0 : -1;
+}
+
 static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
 				   const struct fn_range *r)
 {
@@ -1317,7 +1368,7 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	Dwarf_Die fn;
 	int err = -1;
 
-	if (f && dwarf_offdie(d->dw, r->die, &fn) && scope_add(&b, &fn, -1, 0) == 0 &&
+	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
 	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
 		err = scope_infos(d, cu, c, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);

@@ -103,6 +103,8 @@ struct die_node {
 	uint64_t off; /* in .debug_info */
 	int parent, depth;
 	unsigned int tag;
+	bool pc; /* its code is [lo, hi), as dwarf_ranges gives it; false: ask libdw */
+	uint64_t lo, hi;
 };
 
 struct die_scan {
