@@ -6,6 +6,7 @@
  * mapped): debug files are untrusted input (docs/security.md), fuzzed by fuzz_dwarf.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1562,14 +1563,47 @@ static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
 	return 0;
 }
 
+/* No symbol followed yet: sym_ascending searches. */
+#define SYM_CURSOR_NONE LONG_MIN
+
+/*
+ * elf_syms__lookup's answer at a, for addresses that ascend: *i, the last symbol at or
+ * before the previous address, is moved on to the last at or before a, as
+ * elf_syms__index finds it (which is called the first time, and for a jump).
+ */
+static const char *sym_ascending(const struct elf_syms *es, Dwarf_Addr a, long *i)
+{
+	unsigned long addr, size;
+	const char *name;
+
+	int steps = 0;
+
+	if (!es)
+		return NULL;
+	if (*i == SYM_CURSOR_NONE)
+		*i = elf_syms__index(es, a);
+	while (elf_syms__at(es, (size_t)(*i + 1), &addr, &size) && addr <= a) {
+		/* Far ahead (a unit's code elsewhere, as its cold part): searched again. */
+		if (++steps > 8) {
+			*i = elf_syms__index(es, a);
+			break;
+		}
+		(*i)++;
+	}
+	if (*i < 0 || !(name = elf_syms__at(es, (size_t)*i, &addr, &size)))
+		return NULL;
+	return size && a >= addr + size ? NULL : name;
+}
+
 /*
  * What a lookup by function answers at a: the line and innermost inlined scope of the
  * function holding a, else the line and libdw's search.
  */
-static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a)
+static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a,
+				  long *sym_i)
 {
 	const struct fn_range *r = function_at(c, a);
-	const char *sym = elf_syms__lookup(d->syms, a, NULL);
+	const char *sym = sym_ascending(d->syms, a, sym_i);
 	const struct line_row *row;
 
 	if (r && r->scopes) {
@@ -1596,7 +1630,7 @@ static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_re
 {
 	size_t nb, k = 0, start;
 	Dwarf_Addr *bounds, lo, hi;
-	long ri = cd->first_range;
+	long ri = cd->first_range, sym_i = SYM_CURSOR_NONE;
 	int err = 0;
 
 	if (cu_bounds(d, cd, c, &bounds, &nb))
@@ -1612,7 +1646,7 @@ static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_re
 		while (k < nb && bounds[k] < lo)
 			k++;
 		for (start = d->npoints; k < nb && bounds[k] < hi && !err; k++) {
-			struct fn_point p = point_eval(d, c, bounds[k]);
+			struct fn_point p = point_eval(d, c, bounds[k], &sym_i);
 
 			if (d->npoints == start || !point_same(&p, &d->points[d->npoints - 1]))
 				err = table_add(d, bounds[k], p);
