@@ -29,7 +29,7 @@ struct lcur {
 	bool bad;
 };
 
-static uint64_t l_uleb(struct lcur *c)
+static uint64_t l_uleb_long(struct lcur *c)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
@@ -45,6 +45,14 @@ static uint64_t l_uleb(struct lcur *c)
 	}
 	c->bad = true;
 	return 0;
+}
+
+/* A ULEB128: most are one byte, read inline. */
+static inline __attribute__((always_inline)) uint64_t l_uleb(struct lcur *c)
+{
+	if (c->p < c->end && !(*c->p & 0x80))
+		return *c->p++;
+	return l_uleb_long(c);
 }
 
 static int64_t l_sleb(struct lcur *c)

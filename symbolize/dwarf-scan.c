@@ -51,13 +51,10 @@ struct cursor {
 	bool bad;
 };
 
-static uint64_t uleb(struct cursor *c)
+static uint64_t uleb_long(struct cursor *c)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
-
-	if (c->p < c->end && !(*c->p & 0x80))
-		return *c->p++;
 
 	while (c->p < c->end) {
 		uint8_t b = *c->p++;
@@ -70,6 +67,14 @@ static uint64_t uleb(struct cursor *c)
 	}
 	c->bad = true;
 	return 0;
+}
+
+/* A ULEB128: most are one byte, read inline. */
+static inline __attribute__((always_inline)) uint64_t uleb(struct cursor *c)
+{
+	if (c->p < c->end && !(*c->p & 0x80))
+		return *c->p++;
+	return uleb_long(c);
 }
 
 static void skip(struct cursor *c, uint64_t n)
