@@ -18,6 +18,8 @@
 
 /* Sections over this are left to libelf (as are all sections of 32-bit builds' sizes). */
 #define INFLATE_MAX ((size_t)1 << 32)
+/* The most a deflate stream expands: 258 bytes per 2 bits, about 1032 to 1. */
+#define INFLATE_MAX_RATIO 1032
 
 static int inflated__add(struct inflated *z, void *buf)
 {
@@ -59,6 +61,12 @@ static int section_inflate(struct libdeflate_decompressor *dec, Elf *elf, Elf_Sc
 	void *out;
 
 	if (!hdr || !data || !data->d_buf || data->d_size <= hdr)
+		return -EINVAL;
+	/*
+	 * Deflate expands at most 1032 times: a larger size stated is a lie (fuzz_dwarf: 4 GB
+	 * allocated for a 7 kB file). libelf refuses it the same way.
+	 */
+	if (ch->ch_size / INFLATE_MAX_RATIO > data->d_size - hdr)
 		return -EINVAL;
 	out = malloc(ch->ch_size);
 	if (!out)

@@ -15,6 +15,7 @@
 #include <dwarf.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
+#include "symbolize/symbolize.h"
 #include "symbolize/symbolize-private.h"
 
 /* A file open with libdw, its sections inflated as the symbolizer does. */
@@ -318,4 +319,45 @@ Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
 	if (access(path, R_OK))
 		cr_skip_test("%s missing (libc6-dbg)", path);
 	cr_assert_gt(file_units(path), 1000);
+}
+
+/* The most this process's address space has been, in kB (VmPeak). */
+static long vm_peak_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPeak: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A compressed section whose header states 4 GB for 7 kB of stream (found by fuzz_dwarf):
+ * no deflate stream expands that much, so nothing is allocated for it (before, 4 GB
+ * were), and the file is read as libelf leaves it.
+ */
+Test(dwarf_readers, inflate_size_lie)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	struct sym_dwarf *d;
+	char path[1024];
+	long before;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/inflate-size-lie.elf", getenv("PMUPROF_DWARF_DATA"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s", path);
+	before = vm_peak_kb();
+	d = sym_dwarf__open(fd);
+	if (d)
+		cr_assert_geq(sym_dwarf__frames(d, 0x1139, true, f, SYM_MAX_FRAMES, mangled), 0);
+	sym_dwarf__free(d);
+	cr_assert_lt(vm_peak_kb() - before, 256 * 1024, "address space grew by %ld kB",
+		     vm_peak_kb() - before);
 }
