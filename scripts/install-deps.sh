@@ -20,6 +20,7 @@ libcapstone-dev
 libdebuginfod-dev
 debuginfod
 zlib1g-dev
+libdeflate-dev
 liblzma-dev
 libiberty-dev
 libc6-dbg

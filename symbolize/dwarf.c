@@ -6,6 +6,7 @@
  * mapped): debug files are untrusted input (docs/security.md), fuzzed by fuzz_dwarf.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@
 #include "strset.h"
 
 /* Nesting of inlined scopes and blocks followed under one function. */
-#define MAX_SCOPE_DEPTH 64
+#define MAX_SCOPE_DEPTH DIE_SCAN_MAX_DEPTH
 
 /*
  * What a frame needs of an inlined scope, read once: its name, where it was called from,
@@ -102,6 +103,7 @@ struct fn_range {
 	Dwarf_Off die;
 	struct fn_scopes *scopes; /* NULL: could not be read, libdw's search instead */
 	size_t info_off;	  /* where its scopes start in the file's */
+	long node;		  /* its function in the CU's scan, -1: walked with libdw */
 };
 
 /* A CU while its points are made: its functions by address and its line table. */
@@ -111,11 +113,14 @@ struct cu_read {
 	struct addr_index r_index; /* the functions' starts */
 	struct line_row *lines;
 	size_t nlines;
+	struct die_scan scan; /* its functions and their scopes, when scanned */
+	const char **files;   /* its line table's files joined, when dwarf-line.c read it */
+	size_t nfiles;
 };
 
 /* One compilation unit: its points in the file's table once looked in. */
 struct cu_data {
-	Dwarf_Off die;
+	Dwarf_Off unit, die, unit_end; /* its header, its DIE, its end in .debug_info */
 	bool built;
 	size_t first, end; /* its points: [first, end) */
 	long first_range;  /* its first range in cu_ranges, -1: none */
@@ -160,6 +165,11 @@ struct sym_dwarf {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
+	/* libdw's sections: .debug_info and .debug_abbrev for dwarf-scan.c, the others for
+	 * dwarf-line.c */
+	Elf_Data *info_sec, *abbrev_sec;
+	Elf_Data *line_sec, *str_sec, *line_str_sec;
+	struct inflated inflated;   /* elf's sections inflated before libdw read them */
 	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
 	size_t ncu_ranges;
 	struct addr_index cu_index; /* their starts */
@@ -304,6 +314,28 @@ static size_t debug_sections_size(Elf *elf)
 	return n;
 }
 
+/* The data of section .debug_NAME (or .zdebug_NAME), as libdw reads it; NULL if none. */
+static Elf_Data *debug_section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(n = elf_strptr(elf, shstrndx, sh.sh_name)))
+			continue;
+		if (!strncmp(n, ".debug_", 7) ? !strcmp(n + 7, name)
+					      : !strncmp(n, ".zdebug_", 8) && !strcmp(n + 8, name))
+			return elf_getdata(scn, NULL);
+	}
+	return NULL;
+}
+
 struct sym_dwarf *sym_dwarf__open(int fd)
 {
 	return sym_dwarf__open_room(fd, NULL, NULL);
@@ -327,12 +359,20 @@ static int lib_open(struct sym_dwarf *d)
 	size = debug_sections_size(d->elf);
 	if (d->room)
 		d->room(d->room_arg, size);
-	d->dw = strings_terminated(d->elf) ? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL) : NULL;
+	d->dw = !sections_inflate(d->elf, &d->inflated) && strings_terminated(d->elf)
+			? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
+			: NULL;
 	if (!d->dw) {
 		elf_end(d->elf);
 		d->elf = NULL;
+		inflated__free(&d->inflated);
 		return -1;
 	}
+	d->info_sec = debug_section(d->elf, "info");
+	d->abbrev_sec = debug_section(d->elf, "abbrev");
+	d->line_sec = debug_section(d->elf, "line");
+	d->str_sec = debug_section(d->elf, "str");
+	d->line_str_sec = debug_section(d->elf, "line_str");
 	d->lib_bytes = size;
 	d->bytes += size;
 	return 0;
@@ -407,8 +447,10 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 		return 0;
 	dwarf_end(d->dw);
 	elf_end(d->elf);
+	inflated__free(&d->inflated);
 	d->dw = NULL;
 	d->elf = NULL;
+	d->info_sec = d->abbrev_sec = d->line_sec = d->str_sec = d->line_str_sec = NULL;
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
@@ -429,6 +471,7 @@ static void sym_dwarf__release(struct sym_dwarf *d)
 		dwarf_end(d->dw);
 	if (d->elf)
 		elf_end(d->elf);
+	inflated__free(&d->inflated);
 	free(d->keys);
 	free(d->points);
 	free(d->info);
@@ -537,7 +580,8 @@ static int index_cus(struct sym_dwarf *d)
 		if (dwarf_offdie(d->dw, off + hsize, &cu)) {
 			if (grow(&d->cus, &cucap, d->ncus, sizeof(*d->cus)))
 				return -ENOMEM;
-			d->cus[d->ncus] = (struct cu_data){.die = off + hsize};
+			d->cus[d->ncus] =
+				(struct cu_data){.unit = off, .die = off + hsize, .unit_end = next};
 			while ((roff = dwarf_ranges(&cu, roff, &base, &lo, &hi)) > 0) {
 				if (grow(&d->cu_ranges, &cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
 					return -ENOMEM;
@@ -637,16 +681,23 @@ static int fn_range_cmp(const void *a, const void *b)
 }
 
 /* The ranges of a concrete function (declarations have none). */
-static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die)
+static int fn_range_add(struct cu_read *c, size_t *cap, Dwarf_Addr lo, Dwarf_Addr hi, Dwarf_Off die,
+			long node)
+{
+	if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
+		return -ENOMEM;
+	c->r[c->nr++] = (struct fn_range){lo, hi, die, NULL, 0, node};
+	return 0;
+}
+
+static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die, long node)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (grow(&c->r, cap, c->nr, sizeof(*c->r)))
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		if (fn_range_add(c, cap, lo, hi, dwarf_dieoffset(die), node))
 			return -ENOMEM;
-		c->r[c->nr++] = (struct fn_range){lo, hi, dwarf_dieoffset(die), NULL, false};
-	}
 	return 0;
 }
 
@@ -678,7 +729,7 @@ static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int
 	do {
 		switch (dwarf_tag(&ch)) {
 		case DW_TAG_subprogram:
-			err = index_function(c, cap, &ch);
+			err = index_function(c, cap, &ch, -1);
 			break;
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
@@ -696,6 +747,145 @@ static int index_children(struct cu_read *c, size_t *cap, Dwarf_Die *parent, int
 }
 
 /*
+ * The CU's functions from dwarf-scan.c's pass over its bytes (their scopes then come from
+ * it too); 1 when it cannot read the CU so.
+ */
+static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct cu_read *t,
+			 size_t *cap, Dwarf_Die *cu)
+{
+	struct die_scan_unit u;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	uint8_t addr_size, off_size;
+	Dwarf_Die die;
+	size_t i;
+	int err;
+
+	if (!d->info_sec || !d->abbrev_sec || !d->info_sec->d_buf || !d->abbrev_sec->d_buf ||
+	    !cu->cu || cd->die >= d->info_sec->d_size ||
+	    cu->addr != (char *)d->info_sec->d_buf + cd->die ||
+	    !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL, NULL))
+		return 1;
+	u = (struct die_scan_unit){d->info_sec->d_buf,
+				   d->abbrev_sec->d_buf,
+				   d->info_sec->d_size,
+				   d->abbrev_sec->d_size,
+				   cd->unit,
+				   cd->die,
+				   cd->unit_end < d->info_sec->d_size ? cd->unit_end
+								      : d->info_sec->d_size,
+				   abbrev_off,
+				   addr_size,
+				   off_size,
+				   version,
+				   cu_is_c(cu)};
+	err = die_scan__unit(&t->scan, &u);
+	for (i = 0; !err && i < t->scan.n; i++) {
+		const struct die_node *n = &t->scan.nodes[i];
+
+		if (n->parent >= 0)
+			continue;
+		if (n->pc)
+			err = fn_range_add(t, cap, n->lo, n->hi, n->off, (long)i);
+		else
+			err = dwarf_offdie(d->dw, n->off, &die)
+				      ? index_function(t, cap, &die, (long)i)
+				      : -EINVAL;
+	}
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		t->nr = 0;
+		die_scan__free(&t->scan);
+		return 1;
+	}
+	return 0;
+}
+
+/* The CU's functions: scanned, else walked with libdw. */
+static int index_functions(struct sym_dwarf *d, const struct cu_data *cd, struct cu_read *t,
+			   size_t *cap, Dwarf_Die *cu)
+{
+	int err = index_scanned(d, cd, t, cap, cu);
+
+	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(cu));
+}
+
+/* A section's bytes and size (none: NULL, 0). */
+static const uint8_t *sec_bytes(const Elf_Data *sec, size_t *size)
+{
+	*size = sec && sec->d_buf ? sec->d_size : 0;
+	return *size ? sec->d_buf : NULL;
+}
+
+/* Where the CU's line program is, for dwarf-line.c; false when it has none it reads. */
+static bool line_program_of(struct sym_dwarf *d, Dwarf_Die *cu, struct line_program *p)
+{
+	Dwarf_Attribute attr, *a = dwarf_attr(cu, DW_AT_stmt_list, &attr);
+	uint8_t unit_type = 0, addr_size = 0, off_size;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	Dwarf_Word off;
+	Dwarf_Die die;
+
+	if (!a ||
+	    (dwarf_whatform(a) != DW_FORM_sec_offset && dwarf_whatform(a) != DW_FORM_data4 &&
+	     dwarf_whatform(a) != DW_FORM_data8) ||
+	    dwarf_formudata(a, &off) || !cu->cu ||
+	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL, NULL))
+		return false;
+	p->line = sec_bytes(d->line_sec, &p->size);
+	p->str = sec_bytes(d->str_sec, &p->str_size);
+	p->line_str = sec_bytes(d->line_str_sec, &p->line_str_size);
+	p->off = off;
+	p->addr_size = addr_size;
+	p->comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	return p->line != NULL;
+}
+
+/*
+ * The CU's line table decoded by dwarf-line.c, each file joined once; 1 when it cannot
+ * read it (libdw does then).
+ */
+static int lines_decoded(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
+{
+	const char *dir = comp_dir(cu), **joined;
+	struct line_program p;
+	struct line_rows t;
+	size_t i;
+	int err;
+
+	if (!line_program_of(d, cu, &p))
+		return 1;
+	err = line_rows__read(&t, &p);
+	if (err)
+		return err == -ENOMEM ? err : 1;
+	joined = calloc(t.nfiles ? t.nfiles : 1, sizeof(*joined));
+	c->lines = malloc((t.n ? t.n : 1) * sizeof(*c->lines));
+	if (!joined || !c->lines) {
+		free(joined);
+		line_rows__free(&t);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t.nfiles; i++)
+		joined[i] = full_path(d, dir, t.files[i]);
+	for (i = 0; i < t.n; i++) {
+		const struct line_rec *r = &t.rows[i];
+
+		c->lines[i] =
+			(struct line_row){r->addr, r->file < t.nfiles ? joined[r->file] : NULL,
+					  r->line > 0 ? (unsigned int)r->line : 0, r->end};
+	}
+	c->nlines = t.n;
+	c->files = joined;
+	c->nfiles = t.nfiles;
+	line_rows__free(&t);
+	return 0;
+}
+
+/*
  * The CU's line table as libdw sorts it, each row's file joined once: a lookup is then
  * dwarf_getsrc_die's binary search over rows a quarter of the size.
  */
@@ -704,7 +894,10 @@ static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 	const char *dir = comp_dir(cu), *last = NULL, *joined = NULL;
 	Dwarf_Lines *lines;
 	size_t n, i;
+	int err = lines_decoded(d, c, cu);
 
+	if (err <= 0)
+		return err;
 	if (dwarf_getsrclines(cu, &lines, &n) || !n)
 		return 0;
 	c->lines = malloc(n * sizeof(*c->lines));
@@ -785,7 +978,8 @@ static const char *inline_name(Dwarf_Die *die, bool *mangled)
 }
 
 /* An inlined scope as a frame needs it: its name, its DW_AT_call_file and DW_AT_call_line. */
-static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, struct scope_info *out)
+static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+		       Dwarf_Die *scope, struct scope_info *out)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Files *files;
@@ -798,8 +992,12 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Die *scope, str
 	out->call_line = 0;
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &ln) == 0)
 		out->call_line = (unsigned int)ln;
-	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx) == 0 &&
-	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
+	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx))
+		return;
+	/* The files of the line table read (with dwarf-line.c), else libdw's. */
+	if (c && c->files)
+		out->call_file = idx < c->nfiles ? c->files[idx] : NULL;
+	else if (dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
 		out->call_file = full_path(d, comp_dir(cu), dwarf_filesrc(files, idx, NULL, NULL));
 }
 
@@ -811,24 +1009,40 @@ struct scope_build {
 	size_t nnodes, nranges, cap_nodes, cap_ranges, cap_inlined;
 };
 
+/* A scope's node (its ranges to add next); its number, -1 without memory. */
+static int scope_node_add(struct scope_build *f, Dwarf_Off die, bool inlined, int parent, int depth)
+{
+	if (grow(&f->nodes, &f->cap_nodes, f->nnodes, sizeof(*f->nodes)) ||
+	    grow(&f->inlined, &f->cap_inlined, f->nnodes, sizeof(*f->inlined)))
+		return -1;
+	f->inlined[f->nnodes] = inlined;
+	f->nodes[f->nnodes] = (struct scope_node){die, parent, depth};
+	return (int)f->nnodes++;
+}
+
+/* A range of node's code (an empty one is left out). */
+static int scope_range_add(struct scope_build *f, int node, Dwarf_Addr lo, Dwarf_Addr hi)
+{
+	if (hi <= lo)
+		return 0;
+	if (grow(&f->ranges, &f->cap_ranges, f->nranges, sizeof(*f->ranges)))
+		return -1;
+	f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
+	return 0;
+}
+
 static int scope_add(struct scope_build *f, Dwarf_Die *die, int parent, int depth)
 {
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
-	int node = (int)f->nnodes;
+	int node = scope_node_add(f, dwarf_dieoffset(die),
+				  dwarf_tag(die) == DW_TAG_inlined_subroutine, parent, depth);
 
-	if (grow(&f->nodes, &f->cap_nodes, f->nnodes, sizeof(*f->nodes)) ||
-	    grow(&f->inlined, &f->cap_inlined, f->nnodes, sizeof(*f->inlined)))
+	if (node < 0)
 		return -1;
-	f->inlined[f->nnodes] = dwarf_tag(die) == DW_TAG_inlined_subroutine;
-	f->nodes[f->nnodes++] = (struct scope_node){dwarf_dieoffset(die), parent, depth};
-	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
-		if (hi <= lo)
-			continue;
-		if (grow(&f->ranges, &f->cap_ranges, f->nranges, sizeof(*f->ranges)))
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		if (scope_range_add(f, node, lo, hi))
 			return -1;
-		f->ranges[f->nranges++] = (struct scope_range){lo, hi, node};
-	}
 	return node;
 }
 
@@ -848,6 +1062,31 @@ static int scope_walk(struct scope_build *f, Dwarf_Die *die, int parent, int dep
 		if (node < 0 || scope_walk(f, &c, node, depth + 1))
 			return -1;
 	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+/* The scopes of the function at node of the CU's scan (in its order, as scope_walk). */
+static int scope_scanned(struct sym_dwarf *d, struct scope_build *f, const struct die_scan *s,
+			 size_t node)
+{
+	size_t i;
+
+	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
+		const struct die_node *n = &s->nodes[i];
+		int parent = n->parent - (int)node, k;
+		Dwarf_Die die;
+
+		if (!n->pc) {
+			if (!dwarf_offdie(d->dw, n->off, &die) ||
+			    scope_add(f, &die, parent, n->depth) < 0)
+				return -1;
+			continue;
+		}
+		k = scope_node_add(f, n->off, n->tag == DW_TAG_inlined_subroutine, parent,
+				   n->depth);
+		if (k < 0 || scope_range_add(f, k, n->lo, n->hi))
+			return -1;
+	}
 	return 0;
 }
 
@@ -984,8 +1223,8 @@ out:
 }
 
 /* Each node's name, call site and nearest inlined scope (parents come before children). */
-static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_build *b,
-		       struct fn_scopes *f)
+static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+		       const struct scope_build *b, struct fn_scopes *f)
 {
 	size_t i;
 
@@ -998,7 +1237,7 @@ static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct scope_bu
 
 		f->info[i].outer = p < 0 ? -1 : b->inlined[p] ? p : f->info[p].outer;
 		if (b->inlined[i] && dwarf_offdie(d->dw, b->nodes[i].die, &die))
-			scope_read(d, cu, &die, &f->info[i]);
+			scope_read(d, cu, c, &die, &f->info[i]);
 	}
 	return 0;
 }
@@ -1108,6 +1347,20 @@ static const struct fn_point *point_at(const struct fn_scopes *f, Dwarf_Addr pc)
 }
 
 /* The scopes of a function: read once (one walk of its DIEs) while its CU is built. */
+/* The function's own node (node 0) and ranges: from the scan, else from its DIE (fn). */
+static int scope_root(struct sym_dwarf *d, const struct cu_read *c, const struct fn_range *r,
+		      struct scope_build *b, Dwarf_Die *fn)
+{
+	const struct die_node *n = r->node >= 0 ? &c->scan.nodes[r->node] : NULL;
+
+	if (n && n->pc)
+		return scope_node_add(b, r->die, false, -1, 0) < 0 ||
+				       scope_range_add(b, 0, n->lo, n->hi)
+			       ? -1
+			       : 0;
+	return dwarf_offdie(d->dw, r->die, fn) && scope_add(b, fn, -1, 0) == 0 ? 0 : -1;
+}
+
 static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
 				   const struct fn_range *r)
 {
@@ -1116,9 +1369,10 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	Dwarf_Die fn;
 	int err = -1;
 
-	if (f && dwarf_offdie(d->dw, r->die, &fn) && scope_add(&b, &fn, -1, 0) == 0 &&
-	    !scope_walk(&b, &fn, 0, 1))
-		err = scope_infos(d, cu, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
+	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
+	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
+			   : scope_walk(&b, &fn, 0, 1)))
+		err = scope_infos(d, cu, c, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
 	free(b.nodes);
 	free(b.ranges);
 	free(b.inlined);
@@ -1309,14 +1563,47 @@ static int table_add(struct sym_dwarf *d, Dwarf_Addr key, struct fn_point p)
 	return 0;
 }
 
+/* No symbol followed yet: sym_ascending searches. */
+#define SYM_CURSOR_NONE LONG_MIN
+
+/*
+ * elf_syms__lookup's answer at a, for addresses that ascend: *i, the last symbol at or
+ * before the previous address, is moved on to the last at or before a, as
+ * elf_syms__index finds it (which is called the first time, and for a jump).
+ */
+static const char *sym_ascending(const struct elf_syms *es, Dwarf_Addr a, long *i)
+{
+	unsigned long addr, size;
+	const char *name;
+
+	int steps = 0;
+
+	if (!es)
+		return NULL;
+	if (*i == SYM_CURSOR_NONE)
+		*i = elf_syms__index(es, a);
+	while (elf_syms__at(es, (size_t)(*i + 1), &addr, &size) && addr <= a) {
+		/* Far ahead (a unit's code elsewhere, as its cold part): searched again. */
+		if (++steps > 8) {
+			*i = elf_syms__index(es, a);
+			break;
+		}
+		(*i)++;
+	}
+	if (*i < 0 || !(name = elf_syms__at(es, (size_t)*i, &addr, &size)))
+		return NULL;
+	return size && a >= addr + size ? NULL : name;
+}
+
 /*
  * What a lookup by function answers at a: the line and innermost inlined scope of the
  * function holding a, else the line and libdw's search.
  */
-static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a)
+static struct fn_point point_eval(const struct sym_dwarf *d, const struct cu_read *c, Dwarf_Addr a,
+				  long *sym_i)
 {
 	const struct fn_range *r = function_at(c, a);
-	const char *sym = elf_syms__lookup(d->syms, a, NULL);
+	const char *sym = sym_ascending(d->syms, a, sym_i);
 	const struct line_row *row;
 
 	if (r && r->scopes) {
@@ -1343,7 +1630,7 @@ static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_re
 {
 	size_t nb, k = 0, start;
 	Dwarf_Addr *bounds, lo, hi;
-	long ri = cd->first_range;
+	long ri = cd->first_range, sym_i = SYM_CURSOR_NONE;
 	int err = 0;
 
 	if (cu_bounds(d, cd, c, &bounds, &nb))
@@ -1359,7 +1646,7 @@ static int cu_points(struct sym_dwarf *d, struct cu_data *cd, const struct cu_re
 		while (k < nb && bounds[k] < lo)
 			k++;
 		for (start = d->npoints; k < nb && bounds[k] < hi && !err; k++) {
-			struct fn_point p = point_eval(d, c, bounds[k]);
+			struct fn_point p = point_eval(d, c, bounds[k], &sym_i);
 
 			if (d->npoints == start || !point_same(&p, &d->points[d->npoints - 1]))
 				err = table_add(d, bounds[k], p);
@@ -1534,6 +1821,8 @@ static void cu_read__exit(struct cu_read *c)
 	free(c->r);
 	addr_index__free(&c->r_index);
 	free(c->lines);
+	free(c->files);
+	die_scan__free(&c->scan);
 }
 
 /* What the table and the scopes hold. */
@@ -1557,7 +1846,7 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 
 	c->built = true;
 	c->first = c->end = d->npoints;
-	if (index_children(&t, &cap, cu, 0, cu_is_c(cu)) || index_lines(d, &t, cu) ||
+	if (index_functions(d, c, &t, &cap, cu) || index_lines(d, &t, cu) ||
 	    addr_index__alloc(&t.r_index, t.nr))
 		err = -ENOMEM;
 	if (!err && t.nr)
@@ -1761,7 +2050,7 @@ static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 	for (n = scope_path(&cu, pc, path, 0, 0); n-- > 0;) {
 		if (dwarf_tag(&path[n]) != DW_TAG_inlined_subroutine)
 			continue;
-		scope_read(d, &cu, &path[n], &tmp[nin]);
+		scope_read(d, &cu, NULL, &path[n], &tmp[nin]);
 		chain[nin] = &tmp[nin];
 		nin++;
 	}

@@ -79,6 +79,86 @@ size_t elf_read_build_id(Elf *elf, unsigned char *out, size_t max);
  * + errno. */
 Elf *sym_elf__read(int fd);
 
+/* Buffers that hold inflated sections of an Elf: freed after its elf_end. */
+struct inflated {
+	void **buf;
+	size_t n, cap;
+};
+/* The zlib-compressed .debug_* sections inflated (dwarf-inflate.c), for libdw to read as
+ * they are; those that do not inflate are left compressed. -ENOMEM, else 0. */
+int sections_inflate(Elf *elf, struct inflated *z);
+void inflated__free(struct inflated *z);
+
+/* ---- where a DWARF unit's functions and inlined scopes are (dwarf-scan.c) ---- */
+
+/* Nesting of inlined scopes and blocks followed under a function (as dwarf.c does). */
+#define DIE_SCAN_MAX_DEPTH 64
+
+/*
+ * A DIE kept: a function (parent -1, depth 0) or an inlined subroutine or lexical block
+ * under one (parent: the node it is in; depth from the function). Nodes are in the
+ * order of the unit: a function's scopes follow it.
+ */
+struct die_node {
+	uint64_t off; /* in .debug_info */
+	int parent, depth;
+	unsigned int tag;
+	bool pc; /* its code is [lo, hi), as dwarf_ranges gives it; false: ask libdw */
+	uint64_t lo, hi;
+};
+
+struct die_scan {
+	struct die_node *nodes;
+	size_t n, cap;
+};
+
+/* A unit to read: .debug_info and .debug_abbrev, the unit's place and header fields. */
+struct die_scan_unit {
+	const uint8_t *info, *abbrev;
+	size_t info_size, abbrev_size;
+	uint64_t unit_off, die_off, end_off; /* its header, its DIE, its end */
+	uint64_t abbrev_off;
+	unsigned int addr_size, off_size, version;
+	bool c_lang; /* C: structures and unions hold no functions, are not entered */
+};
+
+/* The unit's functions and their scopes into out (emptied first); -EINVAL when the unit
+ * cannot be read so (for libdw to walk instead), -ENOMEM. */
+int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in);
+void die_scan__free(struct die_scan *s);
+
+/* ---- a unit's line table (dwarf-line.c) ---- */
+
+/* Where a unit's line program is: .debug_line, the strings its header may name. */
+struct line_program {
+	const uint8_t *line, *str, *line_str;
+	size_t size, str_size, line_str_size;
+	uint64_t off;		/* the unit's DW_AT_stmt_list */
+	unsigned int addr_size; /* the unit's */
+	const char *comp_dir;	/* the unit's DW_AT_comp_dir, NULL: none */
+};
+
+/* A row: its address, its file (an index into files), line, end of a sequence. */
+struct line_rec {
+	uint64_t addr;
+	uint32_t file;
+	int32_t line;
+	bool end;
+};
+
+/* The rows of a unit sorted as libdw sorts them, and its files named as libdw names them. */
+struct line_rows {
+	struct line_rec *rows;
+	size_t n, cap;
+	char **files;
+	size_t nfiles, cap_files;
+};
+
+/* -EINVAL when the table is invalid, -ENOTSUP when it uses what is not read here: libdw
+ * reads it then. -ENOMEM. */
+int line_rows__read(struct line_rows *t, const struct line_program *in);
+void line_rows__free(struct line_rows *t);
+
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
 
 /* Supplementary groups kept per process; more are cut (fewer groups, less access). */

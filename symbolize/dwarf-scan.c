@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One pass over a compilation unit's DIEs, straight from its bytes and its abbreviation
+ * table (read once per unit), keeping only where functions and their inlined scopes are:
+ * the DW_TAG_subprogram DIEs at its top and inside namespaces and modules (and, but in C,
+ * classes, structures and unions), and under each of them its inlined subroutines and
+ * lexical blocks, with the scope each is in. dwarf.c then reads only these DIEs with
+ * libdw. libdw's dwarf_siblingof and dwarf_tag look each DIE's abbreviation up in a hash
+ * table and measure each attribute through calls; over libc's debug file that walk was a
+ * sixth of naming a million addresses.
+ *
+ * The DIEs are bytes of an untrusted file (docs/security.md): every read is bounded by the
+ * unit's end, DW_AT_sibling is followed only forwards inside the unit, nesting is
+ * bounded. A unit the pass cannot read (a form it does not know, an abbreviation code
+ * missing, more nesting than it follows) gives -EINVAL, and dwarf.c walks it with libdw
+ * as before. Fuzzed by fuzz_dwarf.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+#include "symbolize-private.h"
+
+/* Abbreviation codes followed at most (GCC numbers them from 1, a few hundred a unit). */
+#define SCAN_MAX_CODES 65536
+/* DIEs nested inside each other at most, while skipping or following. */
+#define SCAN_MAX_NEST 256
+
+/* An abbreviation: its tag, children flag, and its attributes' forms in forms[first..). */
+struct abbrev {
+	uint32_t first, n; /* n == 0 and tag == 0: the code is not defined */
+	uint16_t tag;
+	bool children, defined;
+	bool has_pc;	     /* DW_AT_low_pc or DW_AT_ranges: it may have code (dwarf_ranges) */
+	int sibling;	     /* which attribute is DW_AT_sibling, -1: none */
+	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
+	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
+	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
+};
+
+struct abbrevs {
+	struct abbrev *a; /* by code */
+	size_t na;
+	uint16_t *forms;
+	size_t nforms, cap_forms;
+};
+
+/* The bytes being read: [p, end). */
+struct cursor {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t uleb_long(struct cursor *c)
+{
+	uint64_t v = 0;
+	unsigned int shift = 0;
+
+	while (c->p < c->end) {
+		uint8_t b = *c->p++;
+
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+/* A ULEB128: most are one byte, read inline. */
+static inline __attribute__((always_inline)) uint64_t uleb(struct cursor *c)
+{
+	if (c->p < c->end && !(*c->p & 0x80))
+		return *c->p++;
+	return uleb_long(c);
+}
+
+static void skip(struct cursor *c, uint64_t n)
+{
+	if (n > (uint64_t)(c->end - c->p)) {
+		c->bad = true;
+		c->p = c->end;
+		return;
+	}
+	c->p += n;
+}
+
+/* A little-endian value of n bytes (n <= 8). */
+static uint64_t fixed(struct cursor *c, unsigned int n)
+{
+	uint64_t v = 0;
+	unsigned int i;
+
+	if (n > (size_t)(c->end - c->p)) {
+		c->bad = true;
+		c->p = c->end;
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		v |= (uint64_t)c->p[i] << (8 * i);
+	c->p += n;
+	return v;
+}
+
+/* The unit's sizes: of an address, a section offset; and its DWARF version. */
+struct unit_shape {
+	unsigned int addr_size, off_size, version;
+};
+
+/* The bytes of a form when they are fixed (by the unit's shape), else -1. */
+static int form_size(unsigned int form, const struct unit_shape *u)
+{
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		return 4;
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_addr:
+		return (int)u->addr_size;
+	case DW_FORM_ref_addr:
+		return (int)(u->version == 2 ? u->addr_size : u->off_size);
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return (int)u->off_size;
+	}
+	return -1;
+}
+
+/* An abbreviation's size and sibling's place, when its forms' sizes are fixed. */
+static void abbrev_size(const struct abbrevs *t, struct abbrev *a, const struct unit_shape *u)
+{
+	uint32_t i;
+
+	a->size = 0;
+	a->sib_off = -1;
+	for (i = 0; i < a->n; i++) {
+		int n = form_size(t->forms[a->first + i], u);
+
+		if (n < 0) {
+			a->size = -1;
+			return;
+		}
+		if ((int)i == a->sibling)
+			a->sib_off = a->size;
+		a->size += n;
+	}
+}
+
+static void abbrevs__free(struct abbrevs *t)
+{
+	free(t->a);
+	free(t->forms);
+}
+
+static int form_add(struct abbrevs *t, uint64_t form)
+{
+	if (t->nforms == t->cap_forms) {
+		size_t cap = t->cap_forms ? 2 * t->cap_forms : 256;
+		uint16_t *p = realloc(t->forms, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->forms = p;
+		t->cap_forms = cap;
+	}
+	t->forms[t->nforms++] = (uint16_t)form;
+	return 0;
+}
+
+/* One abbreviation's attributes (after its code, tag and children flag). */
+static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
+{
+	for (;;) {
+		uint64_t name = uleb(c), form = uleb(c);
+
+		if (c->bad || form > UINT16_MAX)
+			return -EINVAL;
+		if (!name && !form)
+			return 0;
+		if (form == DW_FORM_implicit_const)
+			uleb(c); /* its value (signed: the same bytes) is in the table */
+		if (name == DW_AT_sibling && a->sibling < 0)
+			a->sibling = (int)a->n;
+		if (name == DW_AT_low_pc || name == DW_AT_ranges)
+			a->has_pc = true;
+		if (name == DW_AT_low_pc && a->low_pc < 0)
+			a->low_pc = (int)a->n;
+		if (name == DW_AT_high_pc && a->high_pc < 0)
+			a->high_pc = (int)a->n;
+		if (form_add(t, form))
+			return -ENOMEM;
+		a->n++;
+	}
+}
+
+/* The unit's abbreviation table, from its offset in the section. */
+static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uint64_t off,
+			 const struct unit_shape *u)
+{
+	struct cursor c = {sec + (off < size ? off : size), sec + size, off >= size};
+
+	while (!c.bad) {
+		uint64_t code = uleb(&c), tag;
+		struct abbrev *a;
+
+		if (!code)
+			return c.bad ? -EINVAL : 0;
+		tag = uleb(&c);
+		if (code >= SCAN_MAX_CODES || c.p >= c.end || tag > UINT16_MAX)
+			return -EINVAL;
+		if (code >= t->na) {
+			size_t n = code + 1 > 2 * t->na ? code + 1 : 2 * t->na;
+			struct abbrev *p = realloc(t->a, n * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			memset(p + t->na, 0, (n - t->na) * sizeof(*p));
+			t->a = p;
+			t->na = n;
+		}
+		a = &t->a[code];
+		if (a->defined)
+			return -EINVAL; /* libdw keeps the first; a unit that differs is left to it */
+		*a = (struct abbrev){.first = (uint32_t)t->nforms,
+				     .tag = (uint16_t)tag,
+				     .children = *c.p++ != 0,
+				     .defined = true,
+				     .sibling = -1,
+				     .low_pc = -1,
+				     .high_pc = -1};
+		if (abbrev_attrs(t, &c, a))
+			return -EINVAL;
+		abbrev_size(t, a, u);
+	}
+	return -EINVAL;
+}
+
+/* Past one attribute of the given form; its value when it is a constant or reference. */
+static uint64_t form_skip(struct cursor *c, const struct unit_shape *u, unsigned int form,
+			  int indirect)
+{
+	switch (form) {
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1:
+	case DW_FORM_ref1:
+	case DW_FORM_flag:
+	case DW_FORM_strx1:
+	case DW_FORM_addrx1:
+		return fixed(c, 1);
+	case DW_FORM_data2:
+	case DW_FORM_ref2:
+	case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return fixed(c, 2);
+	case DW_FORM_strx3:
+	case DW_FORM_addrx3:
+		return fixed(c, 3);
+	case DW_FORM_data4:
+	case DW_FORM_ref4:
+	case DW_FORM_ref_sup4:
+	case DW_FORM_strx4:
+	case DW_FORM_addrx4:
+		return fixed(c, 4);
+	case DW_FORM_data8:
+	case DW_FORM_ref8:
+	case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return fixed(c, 8);
+	case DW_FORM_data16:
+		skip(c, 16);
+		return 0;
+	case DW_FORM_addr:
+		return fixed(c, u->addr_size);
+	case DW_FORM_ref_addr:
+		return fixed(c, u->version == 2 ? u->addr_size : u->off_size);
+	case DW_FORM_strp:
+	case DW_FORM_line_strp:
+	case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup:
+	case DW_FORM_GNU_ref_alt:
+	case DW_FORM_GNU_strp_alt:
+		return fixed(c, u->off_size);
+	case DW_FORM_sdata:
+	case DW_FORM_udata:
+	case DW_FORM_ref_udata:
+	case DW_FORM_strx:
+	case DW_FORM_addrx:
+	case DW_FORM_loclistx:
+	case DW_FORM_rnglistx:
+	case DW_FORM_GNU_addr_index:
+	case DW_FORM_GNU_str_index:
+		return uleb(c);
+	case DW_FORM_string: {
+		const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
+
+		if (!nul)
+			c->bad = true;
+		c->p = nul ? nul + 1 : c->end;
+		return 0;
+	}
+	case DW_FORM_block1:
+		skip(c, fixed(c, 1));
+		return 0;
+	case DW_FORM_block2:
+		skip(c, fixed(c, 2));
+		return 0;
+	case DW_FORM_block4:
+		skip(c, fixed(c, 4));
+		return 0;
+	case DW_FORM_block:
+	case DW_FORM_exprloc:
+		skip(c, uleb(c));
+		return 0;
+	case DW_FORM_indirect:
+		form = (unsigned int)uleb(c);
+		if (!indirect && form != DW_FORM_indirect && form != DW_FORM_implicit_const &&
+		    form <= UINT16_MAX)
+			return form_skip(c, u, form, 1);
+		/* fall through */
+	default:
+		c->bad = true;
+		return 0;
+	}
+}
+
+/* What the children of a DIE are read for. */
+enum scan_mode {
+	SCAN_CONTAINER, /* the unit, a namespace, ...: its subprograms are functions */
+	SCAN_SCOPES,	/* a function or an inlined scope or block: its inlined scopes and blocks */
+	SCAN_SKIP,	/* nothing: only passed over */
+};
+
+struct scan_level {
+	enum scan_mode mode;
+	int parent; /* SCAN_SCOPES: the node the children are in */
+	int depth;  /* SCAN_CONTAINER: nesting of containers; SCAN_SCOPES: of the children */
+};
+
+struct scan {
+	struct cursor c;
+	const uint8_t *unit; /* where the unit starts: DW_AT_sibling counts from it */
+	uint64_t unit_off;   /* and its offset in .debug_info */
+	struct unit_shape u;
+	const struct abbrevs *t;
+	bool c_lang;
+	struct scan_level stack[SCAN_MAX_NEST];
+	int nstack;
+	struct die_scan *out;
+};
+
+static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, unsigned int tag)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct die_node *p = realloc(s->nodes, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->nodes = p;
+		s->cap = cap;
+	}
+	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0};
+	return (int)s->n++;
+}
+
+/* What a DIE met while its parent's children are read for mode does with its own. */
+static struct scan_level child_level(const struct scan *s, const struct scan_level *in,
+				     const struct abbrev *a, int node)
+{
+	struct scan_level skip = {SCAN_SKIP, -1, 0};
+	unsigned int tag = a->tag;
+
+	if (in->mode == SCAN_CONTAINER) {
+		/* A declaration or an abstract instance has no code, so no scope is read. */
+		if (tag == DW_TAG_subprogram)
+			return a->has_pc ? (struct scan_level){SCAN_SCOPES, node, 1} : skip;
+		if (tag == DW_TAG_namespace || tag == DW_TAG_module ||
+		    (!s->c_lang && (tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+				    tag == DW_TAG_union_type)))
+			return in->depth < 16
+				       ? (struct scan_level){SCAN_CONTAINER, -1, in->depth + 1}
+				       : skip;
+		return skip;
+	}
+	if (in->mode == SCAN_SCOPES &&
+	    (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) &&
+	    in->depth + 1 < DIE_SCAN_MAX_DEPTH)
+		return (struct scan_level){SCAN_SCOPES, node, in->depth + 1};
+	return skip;
+}
+
+/* The node a DIE of tag is, if it is kept (-1: not kept; < -1: an error). */
+static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
+		    const struct abbrev *a)
+{
+	unsigned int tag = a->tag;
+
+	if (in->mode == SCAN_CONTAINER && tag == DW_TAG_subprogram && a->has_pc)
+		return node_add(s->out, off, -1, 0, tag);
+	if (in->mode == SCAN_SCOPES &&
+	    (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block))
+		return node_add(s->out, off, in->parent, in->depth, tag);
+	return -1;
+}
+
+/*
+ * Past a kept DIE's attributes, its code's range taken when it is one DW_AT_low_pc
+ * (DW_FORM_addr) and one DW_AT_high_pc (an address, or a constant from low_pc), as
+ * libdw's dwarf_ranges gives it then; other DIEs (DW_AT_ranges, indexed addresses) are
+ * left to libdw. Its sibling is not needed: its children are read.
+ */
+static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
+{
+	unsigned int lf = 0, hf = 0;
+	uint64_t lo = 0, hi = 0;
+	uint32_t i;
+
+	for (i = 0; i < a->n && !s->c.bad; i++) {
+		unsigned int form = s->t->forms[a->first + i];
+		uint64_t v = form_skip(&s->c, &s->u, form, 0);
+
+		if ((int)i == a->low_pc)
+			lo = v, lf = form;
+		else if ((int)i == a->high_pc)
+			hi = v, hf = form;
+	}
+	if (s->c.bad || lf != DW_FORM_addr)
+		return;
+	switch (hf) {
+	case DW_FORM_addr:
+		break;
+	case DW_FORM_data1:
+	case DW_FORM_data2:
+	case DW_FORM_data4:
+	case DW_FORM_data8:
+	case DW_FORM_udata:
+		hi += lo;
+		break;
+	default:
+		return;
+	}
+	n->pc = true;
+	n->lo = lo;
+	n->hi = hi;
+}
+
+/* One DIE at the cursor: kept or not, then its children entered or passed over. */
+static int scan_die(struct scan *s)
+{
+	uint64_t off = s->unit_off + (uint64_t)(s->c.p - s->unit);
+	const struct scan_level *in = &s->stack[s->nstack - 1];
+	const struct abbrev *a;
+	uint64_t sibling = 0, code;
+	struct scan_level next;
+	uint32_t i;
+	int node;
+
+	code = uleb(&s->c);
+	if (s->c.bad || code >= s->t->na || !s->t->a[code].defined)
+		return -EINVAL;
+	a = &s->t->a[code];
+	node = die_keep(s, in, off, a);
+	if (node < -1)
+		return node;
+	if (node >= 0) {
+		die_pc(s, a, &s->out->nodes[node]);
+	} else if (a->size >= 0) {
+		const uint8_t *p = s->c.p;
+
+		skip(&s->c, (uint64_t)a->size);
+		if (!s->c.bad && a->sib_off >= 0) {
+			struct cursor sc = {p + a->sib_off, s->c.p, false};
+
+			sibling = form_skip(&sc, &s->u, s->t->forms[a->first + a->sibling], 0);
+		}
+	}
+	for (i = 0; node < 0 && a->size < 0 && i < a->n && !s->c.bad; i++) {
+		uint64_t v = form_skip(&s->c, &s->u, s->t->forms[a->first + i], 0);
+
+		if ((int)i == a->sibling)
+			sibling = v;
+	}
+	if (s->c.bad)
+		return -EINVAL;
+	if (!a->children)
+		return 0;
+	/* The unit's own DIE: its children are the top. */
+	next = s->nstack == 1 ? (struct scan_level){SCAN_CONTAINER, -1, 0}
+			      : child_level(s, in, a, node);
+	/* Passed over: straight to the sibling when it is ahead inside the unit (a CU-relative
+	 * reference; a DW_FORM_ref_addr one counts from the section, so is not followed). */
+	if (next.mode == SCAN_SKIP && a->sibling >= 0 &&
+	    s->t->forms[a->first + a->sibling] != DW_FORM_ref_addr &&
+	    sibling > (uint64_t)(s->c.p - s->unit) && sibling < (uint64_t)(s->c.end - s->unit)) {
+		s->c.p = s->unit + sibling;
+		return 0;
+	}
+	if (s->nstack == SCAN_MAX_NEST)
+		return -EINVAL;
+	s->stack[s->nstack++] = next;
+	return 0;
+}
+
+int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
+{
+	struct abbrevs t = {0};
+	struct scan s = {0};
+	int err;
+
+	out->n = 0;
+	if (in->die_off < in->unit_off || in->end_off <= in->die_off ||
+	    in->end_off - in->unit_off > in->info_size ||
+	    in->unit_off > in->info_size - (in->end_off - in->unit_off) ||
+	    (in->addr_size != 4 && in->addr_size != 8) || (in->off_size != 4 && in->off_size != 8))
+		return -EINVAL;
+	s.u = (struct unit_shape){in->addr_size, in->off_size, in->version};
+	err = abbrevs__read(&t, in->abbrev, in->abbrev_size, in->abbrev_off, &s.u);
+	if (err) {
+		abbrevs__free(&t);
+		return err;
+	}
+	s.unit = in->info + in->unit_off;
+	s.unit_off = in->unit_off;
+	s.c = (struct cursor){in->info + in->die_off, in->info + in->end_off, false};
+	s.t = &t;
+	s.c_lang = in->c_lang;
+	s.out = out;
+	/* Under the unit's DIE, read first: a level of its own (the only one kept at 1). */
+	s.stack[s.nstack++] = (struct scan_level){SCAN_SKIP, -1, 0};
+	err = scan_die(&s);
+	while (!err && s.nstack > 1 && s.c.p < s.c.end) {
+		if (!*s.c.p) {
+			s.c.p++;
+			s.nstack--;
+			continue;
+		}
+		err = scan_die(&s);
+	}
+	abbrevs__free(&t);
+	return err;
+}
+
+void die_scan__free(struct die_scan *s)
+{
+	free(s->nodes);
+	*s = (struct die_scan){0};
+}

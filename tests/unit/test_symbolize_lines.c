@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The symbolizer's own readers of DWARF against libdw on the same files: every unit's line
+ * table (dwarf-line.c: rows, their order, files named as libdw names them) and every
+ * unit's functions and inlined scopes (dwarf-scan.c: the DIEs a walk with libdw finds), on
+ * the fixtures (DWARF 5 and 4, C and C++, zlib-compressed sections inflated by
+ * dwarf-inflate.c) and on libc's debug file when libc6-dbg is installed.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <gelf.h>
+#include <elfutils/libdw.h>
+#include "symbolize/symbolize.h"
+#include "symbolize/symbolize-private.h"
+
+/* A file open with libdw, its sections inflated as the symbolizer does. */
+struct dw_file {
+	int fd;
+	Elf *elf;
+	Dwarf *dw;
+	struct inflated z;
+};
+
+static bool dw_open(struct dw_file *f, const char *path)
+{
+	*f = (struct dw_file){0};
+	f->fd = open(path, O_RDONLY);
+	if (f->fd < 0)
+		return false;
+	f->elf = sym_elf__read(f->fd);
+	cr_assert_not_null(f->elf, "%s", path);
+	cr_assert_eq(sections_inflate(f->elf, &f->z), 0);
+	f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
+	cr_assert_not_null(f->dw, "%s: %s", path, dwarf_errmsg(-1));
+	return true;
+}
+
+static void dw_close(struct dw_file *f)
+{
+	dwarf_end(f->dw);
+	elf_end(f->elf);
+	inflated__free(&f->z);
+	close(f->fd);
+}
+
+static Elf_Data *section(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    !strcmp(elf_strptr(elf, shstrndx, sh.sh_name), name))
+			return elf_getdata(scn, NULL);
+	return NULL;
+}
+
+static const uint8_t *bytes(Elf_Data *d, size_t *size)
+{
+	*size = d ? d->d_size : 0;
+	return d ? d->d_buf : NULL;
+}
+
+/* One unit's table read both ways: the same rows and files. Returns 1 if it had one. */
+static int unit_lines(struct dw_file *f, Dwarf_Die *cu, const char *path)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word off;
+	Dwarf_Lines *lines;
+	Dwarf_Files *files;
+	size_t n, nfiles, i;
+	struct line_program p = {0};
+	struct line_rows t;
+	uint8_t addr_size, off_size;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	Dwarf_Die die;
+
+	if (dwarf_formudata(dwarf_attr(cu, DW_AT_stmt_list, &attr), &off))
+		return 0;
+	cr_assert_not_null(dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size,
+					NULL, NULL));
+	p.line = bytes(section(f->elf, ".debug_line"), &p.size);
+	p.str = bytes(section(f->elf, ".debug_str"), &p.str_size);
+	p.line_str = bytes(section(f->elf, ".debug_line_str"), &p.line_str_size);
+	p.off = off;
+	p.addr_size = addr_size;
+	p.comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	cr_assert_eq(dwarf_getsrclines(cu, &lines, &n), 0);
+	cr_assert_eq(dwarf_getsrcfiles(cu, &files, &nfiles), 0);
+	cr_assert_eq(line_rows__read(&t, &p), 0, "%s: unit at %#lx not read", path,
+		     (unsigned long)dwarf_dieoffset(cu));
+	cr_assert_eq(t.n, n, "%s: %zu rows, libdw %zu", path, t.n, n);
+	cr_assert_eq(t.nfiles, nfiles, "%s: %zu files, libdw %zu", path, t.nfiles, nfiles);
+	for (i = 0; i < nfiles; i++)
+		cr_assert_str_eq(t.files[i], dwarf_filesrc(files, i, NULL, NULL));
+	for (i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		const char *name = dwarf_linesrc(l, NULL, NULL);
+		Dwarf_Addr a;
+		bool end;
+		int line;
+
+		cr_assert_eq(dwarf_lineaddr(l, &a), 0);
+		cr_assert_eq(dwarf_lineendsequence(l, &end), 0);
+		cr_assert_eq(dwarf_lineno(l, &line), 0);
+		cr_assert_eq(t.rows[i].addr, a, "%s: row %zu at %#lx, libdw %#lx", path, i,
+			     (unsigned long)t.rows[i].addr, (unsigned long)a);
+		cr_assert_eq(t.rows[i].end, end, "%s: row %zu at %#lx", path, i, (unsigned long)a);
+		cr_assert_eq(t.rows[i].line, line, "%s: row %zu at %#lx", path, i,
+			     (unsigned long)a);
+		if (!name)
+			cr_assert_geq(t.rows[i].file, t.nfiles);
+		else
+			cr_assert_str_eq(t.files[t.rows[i].file], name);
+	}
+	line_rows__free(&t);
+	return 1;
+}
+
+/* The walk dwarf.c made with libdw before the scan: functions under the unit and its
+ * namespaces (and, but in C, types), their inlined scopes and blocks in order. */
+static void walk_scopes(Dwarf_Die *die, int parent, int depth, struct die_scan *out)
+{
+	Dwarf_Die c;
+
+	if (depth >= DIE_SCAN_MAX_DEPTH || dwarf_child(die, &c))
+		return;
+	do {
+		int tag = dwarf_tag(&c);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
+			continue;
+		cr_assert_lt(out->n, out->cap);
+		out->nodes[out->n] =
+			(struct die_node){dwarf_dieoffset(&c), parent, depth, (unsigned int)tag};
+		walk_scopes(&c, (int)out->n++, depth + 1, out);
+	} while (dwarf_siblingof(&c, &c) == 0);
+}
+
+static bool has_pc(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, DW_AT_low_pc) || dwarf_hasattr(die, DW_AT_ranges);
+}
+
+static void walk_functions(Dwarf_Die *parent, int depth, bool c_lang, struct die_scan *out)
+{
+	Dwarf_Die ch;
+
+	if (depth > 16 || dwarf_child(parent, &ch))
+		return;
+	do {
+		switch (dwarf_tag(&ch)) {
+		case DW_TAG_subprogram:
+			if (!has_pc(&ch))
+				break;
+			cr_assert_lt(out->n, out->cap);
+			out->nodes[out->n++] =
+				(struct die_node){dwarf_dieoffset(&ch), -1, 0, DW_TAG_subprogram};
+			walk_scopes(&ch, (int)out->n - 1, 1, out);
+			break;
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			if (c_lang)
+				break;
+			/* fall through */
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+			walk_functions(&ch, depth + 1, c_lang, out);
+			break;
+		}
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+}
+
+/* A scanned DIE's range, when the scan read it, is dwarf_ranges' one range. */
+static int node_pc(struct dw_file *f, const struct die_node *n, const char *path)
+{
+	Dwarf_Addr base, lo, hi;
+	Dwarf_Die die;
+
+	if (!n->pc)
+		return 0;
+	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
+	cr_assert_gt(dwarf_ranges(&die, 0, &base, &lo, &hi), 0);
+	cr_assert(lo == n->lo && hi == n->hi, "%s: DIE at %#lx: [%#lx, %#lx), libdw [%#lx, %#lx)",
+		  path, (unsigned long)n->off, (unsigned long)n->lo, (unsigned long)n->hi,
+		  (unsigned long)lo, (unsigned long)hi);
+	cr_assert_leq(dwarf_ranges(&die, 1, &base, &lo, &hi), 0);
+	return 1;
+}
+
+/* One unit scanned and walked: the same DIEs, parents, depths and ranges. */
+static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die *cu,
+		      const char *path, size_t nodes[2])
+{
+	Elf_Data *info = section(f->elf, ".debug_info"), *abbrev = section(f->elf, ".debug_abbrev");
+	struct die_scan s = {0}, w = {0};
+	uint8_t addr_size, off_size;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	int lang = dwarf_srclang(cu);
+	struct die_scan_unit u;
+	Dwarf_Die die;
+	size_t i, pcs = 0;
+
+	cr_assert_not_null(dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size,
+					NULL, NULL));
+	u = (struct die_scan_unit){info->d_buf,
+				   abbrev->d_buf,
+				   info->d_size,
+				   abbrev->d_size,
+				   unit,
+				   dwarf_dieoffset(cu),
+				   next,
+				   abbrev_off,
+				   addr_size,
+				   off_size,
+				   version,
+				   lang == DW_LANG_C89 || lang == DW_LANG_C ||
+					   lang == DW_LANG_C99 || lang == DW_LANG_C11};
+	cr_assert_eq(die_scan__unit(&s, &u), 0, "%s: unit at %#lx not scanned", path,
+		     (unsigned long)unit);
+	w.cap = s.n + 1;
+	w.nodes = calloc(w.cap, sizeof(*w.nodes));
+	walk_functions(cu, 0, u.c_lang, &w);
+	cr_assert_eq(s.n, w.n, "%s: unit at %#lx: %zu DIEs, libdw %zu", path, (unsigned long)unit,
+		     s.n, w.n);
+	for (i = 0; i < s.n; i++) {
+		cr_assert(s.nodes[i].off == w.nodes[i].off &&
+				  s.nodes[i].parent == w.nodes[i].parent &&
+				  s.nodes[i].depth == w.nodes[i].depth &&
+				  s.nodes[i].tag == w.nodes[i].tag,
+			  "%s: node %zu at %#lx, libdw's at %#lx", path, i,
+			  (unsigned long)s.nodes[i].off, (unsigned long)w.nodes[i].off);
+		pcs += node_pc(f, &s.nodes[i], path);
+	}
+	nodes[0] += s.n;
+	nodes[1] += pcs;
+	die_scan__free(&s);
+	free(w.nodes);
+}
+
+/* Every unit of path; how many had a line table. */
+static size_t file_units(const char *path)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize, n = 0, units = 0, nodes[2] = {0, 0};
+	struct dw_file f;
+	Dwarf_Die cu;
+
+	cr_assert(dw_open(&f, path), "%s", path);
+	while (!dwarf_nextcu(f.dw, off, &next, &hsize, NULL, NULL, NULL)) {
+		cr_assert_not_null(dwarf_offdie(f.dw, off + hsize, &cu));
+		n += (size_t)unit_lines(&f, &cu, path);
+		unit_scan(&f, off, next, &cu, path, nodes);
+		units++;
+		off = next;
+	}
+	dw_close(&f);
+	cr_log_info("%s: %zu units, %zu line tables, %zu DIEs kept, %zu ranges read", path, units,
+		    n, nodes[0], nodes[1]);
+	/* Many kept DIEs of GCC's output have one range the scan reads itself (libc: 47%). */
+	cr_assert_geq(3 * nodes[1], nodes[0], "%s", path);
+	return n;
+}
+
+Test(dwarf_readers, fixtures_as_libdw)
+{
+	const char *env[] = {"PMUPROF_FIXTURE_DEBUGPROG", "PMUPROF_FIXTURE_CPP",
+			     "PMUPROF_FIXTURE_DWARF4"};
+	char zlib[1024];
+	size_t i;
+	FILE *p;
+
+	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		cr_assert_not_null(getenv(env[i]), "%s", env[i]);
+		cr_assert_gt(file_units(getenv(env[i])), 0, "%s", getenv(env[i]));
+	}
+	/* zlib-compressed sections (the only file of the directory) */
+	snprintf(zlib, sizeof(zlib), "sh -c 'ls \"%s\"/zlib-root/.build-id/*/*.debug' 2>/dev/null",
+		 getenv("PMUPROF_DEBUG_FIXTURES"));
+	p = popen(zlib, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(zlib, sizeof(zlib), p));
+	pclose(p);
+	zlib[strcspn(zlib, "\n")] = 0;
+	cr_assert_gt(file_units(zlib), 0, "%s", zlib);
+}
+
+/* libc's separate debug file (libc6-dbg), named by libc's build id. */
+Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
+{
+	unsigned char id[64];
+	char path[256];
+	size_t n, i, len;
+	int fd = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
+	Elf *elf;
+
+	if (fd < 0)
+		cr_skip_test("no /lib/x86_64-linux-gnu/libc.so.6");
+	elf = sym_elf__read(fd);
+	cr_assert_not_null(elf);
+	n = elf_read_build_id(elf, id, sizeof(id));
+	elf_end(elf);
+	close(fd);
+	cr_assert_gt(n, 1);
+	len = (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (i = 1; i < n; i++)
+		len += (size_t)snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
+	snprintf(path + len, sizeof(path) - len, ".debug");
+	if (access(path, R_OK))
+		cr_skip_test("%s missing (libc6-dbg)", path);
+	cr_assert_gt(file_units(path), 1000);
+}
+
+/* The most this process's address space has been, in kB (VmPeak). */
+static long vm_peak_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPeak: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * A compressed section whose header states 4 GB for 7 kB of stream (found by fuzz_dwarf):
+ * no deflate stream expands that much, so nothing is allocated for it (before, 4 GB
+ * were), and the file is read as libelf leaves it.
+ */
+Test(dwarf_readers, inflate_size_lie)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	struct sym_dwarf *d;
+	char path[1024];
+	long before;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/inflate-size-lie.elf", getenv("PMUPROF_DWARF_DATA"));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s", path);
+	before = vm_peak_kb();
+	d = sym_dwarf__open(fd);
+	if (d)
+		cr_assert_geq(sym_dwarf__frames(d, 0x1139, true, f, SYM_MAX_FRAMES, mangled), 0);
+	sym_dwarf__free(d);
+	cr_assert_lt(vm_peak_kb() - before, 256 * 1024, "address space grew by %ld kB",
+		     vm_peak_kb() - before);
+}
