@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libpfm4 glue: names → perf_event_attr, the event tables for `pmuprof list`. */
+/*
+ * libpfm4 glue: names → perf_event_attr, the event tables for `pmuprof list`. The library
+ * is loaded at the first name it is asked for, not linked: relocating its event tables
+ * costs 2 MB of resident memory in every process that maps it, and the usual events
+ * (cycles, generic and raw ones) never need it.
+ */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +17,40 @@
 
 static int pfm_state; /* 0 not tried, 1 ok, negative errno */
 
+/* The part of libpfm4 used here, once loaded. */
+static struct {
+	pfm_err_t (*initialize)(void);
+	const char *(*strerror)(int code);
+	pfm_err_t (*get_pmu_info)(pfm_pmu_t pmu, pfm_pmu_info_t *output);
+	pfm_err_t (*get_event_info)(int idx, pfm_os_t os, pfm_event_info_t *output);
+	int (*get_event_next)(int idx);
+	pfm_err_t (*get_os_event_encoding)(const char *str, int dfl_plm, pfm_os_t os, void *args);
+} pfm_lib;
+
+/* 0 once libpfm4 is loaded, -ENODEV when it cannot be. */
+static int pfm_lib__load(void)
+{
+	void *h = dlopen(PFM_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return -ENODEV;
+	*(void **)&pfm_lib.initialize = dlsym(h, "pfm_initialize");
+	*(void **)&pfm_lib.strerror = dlsym(h, "pfm_strerror");
+	*(void **)&pfm_lib.get_pmu_info = dlsym(h, "pfm_get_pmu_info");
+	*(void **)&pfm_lib.get_event_info = dlsym(h, "pfm_get_event_info");
+	*(void **)&pfm_lib.get_event_next = dlsym(h, "pfm_get_event_next");
+	*(void **)&pfm_lib.get_os_event_encoding = dlsym(h, "pfm_get_os_event_encoding");
+	if (pfm_lib.initialize && pfm_lib.strerror && pfm_lib.get_pmu_info &&
+	    pfm_lib.get_event_info && pfm_lib.get_event_next && pfm_lib.get_os_event_encoding)
+		return 0;
+	dlclose(h);
+	return -ENODEV;
+}
+
 int pmu_pfm__init(void)
 {
 	if (!pfm_state) {
-		int r = pfm_initialize();
+		int r = pfm_lib__load() ? PFM_ERR_NOINIT : pfm_lib.initialize();
 
 		pfm_state = r == PFM_SUCCESS ? 1 : -ENODEV;
 	}
@@ -57,7 +93,7 @@ static const char *pfm_reason(int code)
 		return "not supported here (an uncore event needs its PMU under "
 		       "/sys/bus/event_source/devices)";
 	default:
-		return pfm_strerror(code);
+		return pfm_lib.strerror(code);
 	}
 }
 
@@ -76,7 +112,7 @@ static bool pmu_known_but_absent(const char *spec, char *err, size_t errsz)
 
 		memset(&info, 0, sizeof(info));
 		info.size = sizeof(info);
-		if (pfm_get_pmu_info(p, &info) != PFM_SUCCESS || !info.name)
+		if (pfm_lib.get_pmu_info(p, &info) != PFM_SUCCESS || !info.name)
 			continue;
 		if (strlen(info.name) == (size_t)(sep - spec) &&
 		    !strncmp(info.name, spec, sep - spec) && !info.is_present) {
@@ -102,8 +138,9 @@ static void mark_uncore(struct pmu_event *ev, int idx)
 	einfo.size = sizeof(einfo);
 	memset(&pinfo, 0, sizeof(pinfo));
 	pinfo.size = sizeof(pinfo);
-	if (pfm_get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS ||
-	    pfm_get_pmu_info(einfo.pmu, &pinfo) != PFM_SUCCESS || pinfo.type != PFM_PMU_TYPE_UNCORE)
+	if (pfm_lib.get_event_info(idx, PFM_OS_PERF_EVENT_EXT, &einfo) != PFM_SUCCESS ||
+	    pfm_lib.get_pmu_info(einfo.pmu, &pinfo) != PFM_SUCCESS ||
+	    pinfo.type != PFM_PMU_TYPE_UNCORE)
 		return;
 	ev->uncore = true;
 	if (pmu_sysfs__list(&pmus, &nr))
@@ -138,7 +175,7 @@ int pmu_pfm__encode(const char *spec, struct pmu_event *ev, char *err, size_t er
 	arg.attr = &ev->attr;
 	arg.fstr = &fstr;
 	arg.size = sizeof(arg);
-	r = pfm_get_os_event_encoding(spec, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
+	r = pfm_lib.get_os_event_encoding(spec, PFM_PLM0 | PFM_PLM3, PFM_OS_PERF_EVENT_EXT, &arg);
 	if (r != PFM_SUCCESS) {
 		snprintf(err, errsz, "%s", pfm_reason(r));
 		free(fstr);
@@ -201,19 +238,19 @@ int pmu_events__list(bool all_pmus, struct pmu_list_entry **out, int *nr)
 
 			memset(&pinfo, 0, sizeof(pinfo));
 			pinfo.size = sizeof(pinfo);
-			if (pfm_get_pmu_info(p, &pinfo) != PFM_SUCCESS)
+			if (pfm_lib.get_pmu_info(p, &pinfo) != PFM_SUCCESS)
 				continue;
 			/* libpfm's own perf:: tables repeat the generic names. */
 			if (!pinfo.name || !strncmp(pinfo.name, "perf", 4))
 				continue;
 			if (!pinfo.is_present && !all_pmus)
 				continue;
-			for (i = pinfo.first_event; i != -1; i = pfm_get_event_next(i)) {
+			for (i = pinfo.first_event; i != -1; i = pfm_lib.get_event_next(i)) {
 				pfm_event_info_t einfo;
 
 				memset(&einfo, 0, sizeof(einfo));
 				einfo.size = sizeof(einfo);
-				if (pfm_get_event_info(i, PFM_OS_PERF_EVENT_EXT, &einfo) !=
+				if (pfm_lib.get_event_info(i, PFM_OS_PERF_EVENT_EXT, &einfo) !=
 				    PFM_SUCCESS)
 					continue;
 				PUSH();

@@ -4,9 +4,13 @@
  * frame-pointer walk passes a function that calls others only through the frame it sets
  * up (push %rbp; mov %rsp,%rbp); a leaf is found from the sample's own registers and
  * needs none. Instructions are decoded with capstone, so a prologue that the compiler
- * scheduled or shrink-wrapped (-O2) is still found.
+ * scheduled or shrink-wrapped (-O2) is still found. Capstone is loaded at the first
+ * census, not linked: its tables are 3 MB of resident memory in every process that maps
+ * it, and only doctor takes a census.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -142,6 +146,42 @@ static const unsigned char *census_code(const struct census_elf *ce, uint64_t ad
 	return NULL;
 }
 
+/* The part of capstone used here, from the library loaded at the first census. */
+static struct {
+	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
+	cs_insn *(*malloc)(csh handle);
+	bool (*disasm_iter)(csh handle, const uint8_t **code, size_t *size, uint64_t *address,
+			    cs_insn *insn);
+	void (*free)(cs_insn *insn, size_t count);
+	cs_err (*close)(csh *handle);
+	bool loaded;
+} cs_lib;
+static pthread_once_t cs_lib_once = PTHREAD_ONCE_INIT;
+
+static void cs_lib__load(void)
+{
+	void *h = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	*(void **)&cs_lib.open = dlsym(h, "cs_open");
+	*(void **)&cs_lib.malloc = dlsym(h, "cs_malloc");
+	*(void **)&cs_lib.disasm_iter = dlsym(h, "cs_disasm_iter");
+	*(void **)&cs_lib.free = dlsym(h, "cs_free");
+	*(void **)&cs_lib.close = dlsym(h, "cs_close");
+	cs_lib.loaded =
+		cs_lib.open && cs_lib.malloc && cs_lib.disasm_iter && cs_lib.free && cs_lib.close;
+	if (!cs_lib.loaded)
+		dlclose(h);
+}
+
+/* 0 once capstone is loaded, -ENOENT when it cannot be. */
+static int cs_lib__get(void)
+{
+	pthread_once(&cs_lib_once, cs_lib__load);
+	return cs_lib.loaded ? 0 : -ENOENT;
+}
+
 /* The instruction is "op %rbp <-> disp(%rsp)" (REX.W op, ModRM rbp with a SIB of rsp). */
 static bool census_rbp_rsp_disp(const cs_insn *insn, unsigned char op)
 {
@@ -175,7 +215,7 @@ static void census_function(csh cs, cs_insn *insn, const unsigned char *code, ui
 {
 	bool calls = false, saved = false, fp = false;
 
-	while (cs_disasm_iter(cs, &code, &size, &addr, insn)) {
+	while (cs_lib.disasm_iter(cs, &code, &size, &addr, insn)) {
 		if (insn->id == X86_INS_CALL)
 			calls = true;
 		else if (census_saves_rbp(insn))
@@ -265,7 +305,10 @@ int frame_census__read(const char *path, struct frame_census *c)
 	if (err)
 		goto out;
 	c->go = ce.go;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK || !(insn = cs_malloc(cs))) {
+	err = cs_lib__get();
+	if (err)
+		goto out;
+	if (cs_lib.open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK || !(insn = cs_lib.malloc(cs))) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -278,9 +321,9 @@ int frame_census__read(const char *path, struct frame_census *c)
 		err = -ENODATA; /* neither a symbol table nor CFI: nothing says where code starts */
 out:
 	if (insn)
-		cs_free(insn, 1);
+		cs_lib.free(insn, 1);
 	if (cs)
-		cs_close(&cs);
+		cs_lib.close(&cs);
 	elf_syms__free(es);
 	free(ce.starts);
 	if (elf)

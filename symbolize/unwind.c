@@ -958,35 +958,32 @@ static int run_cmp(const void *a, const void *b)
 }
 
 /*
- * The rows by address (then end), as one qsort of every row would order them. FDEs come
- * in link order, which is mostly address order: sorting the stretches of contiguous rows
- * does the same for a fraction of the work, unless two of them overlap (then every row).
+ * The rows by address (then end), as one qsort of every row would order them: the runs
+ * to read them in. FDEs come in link order, which is mostly address order: sorting the
+ * stretches of contiguous rows does the same for a fraction of the work, and the rows
+ * stay where they are (a sorted copy of them was the build's peak: 16 bytes a row,
+ * 7 MB for cc1's), unless two of them overlap (then every row is sorted, one run).
  */
-static int builder_sort(struct builder *b)
+static int builder_runs(struct builder *b, struct row_run **out, size_t *nout)
 {
-	struct row_run *runs = NULL;
-	struct range_rule *v = NULL;
-	size_t i, nr = 0, k = 0;
+	struct row_run *runs;
+	size_t i, nr = 0;
 	bool overlap = false;
 
 	for (i = 1; i < b->n && range_cmp(&b->v[i - 1], &b->v[i]) <= 0; i++)
 		;
-	if (i >= b->n)
-		return 0; /* sorted already */
-	for (i = 0; i < b->n; i++)
-		nr += !i || b->v[i].lo != range_hi(&b->v[i - 1]);
-	/* The rows and their sorted copy are the build's peak: no room to spare in either. */
-	v = b->cap > b->n ? realloc(b->v, b->n * sizeof(*v)) : NULL;
-	if (v) {
-		b->v = v;
-		b->cap = b->n;
+	if (i < b->n) {
+		for (i = 0; i < b->n; i++)
+			nr += !i || b->v[i].lo != range_hi(&b->v[i - 1]);
 	}
-	runs = malloc(nr * sizeof(*runs));
-	v = runs ? malloc(b->n * sizeof(*v)) : NULL;
-	if (!v) {
-		free(runs);
+	runs = malloc((nr ? nr : 1) * sizeof(*runs));
+	if (!runs)
 		return -ENOMEM;
-	}
+	*out = runs;
+	*nout = 1;
+	runs[0] = (struct row_run){0, 0, 0, b->n};
+	if (!nr)
+		return 0; /* sorted already */
 	for (i = 0, nr = 0; i < b->n; i++) {
 		if (!i || b->v[i].lo != range_hi(&b->v[i - 1]))
 			runs[nr++] = (struct row_run){b->v[i].lo, range_hi(&b->v[i]), i, 0};
@@ -994,21 +991,34 @@ static int builder_sort(struct builder *b)
 		runs[nr - 1].n++;
 	}
 	qsort(runs, nr, sizeof(*runs), run_cmp);
-	for (i = 0; i < nr && !overlap; i++) {
-		overlap = i && runs[i].lo < runs[i - 1].hi;
-		memcpy(&v[k], &b->v[runs[i].first], runs[i].n * sizeof(*v));
-		k += runs[i].n;
-	}
+	for (i = 1; i < nr && !overlap; i++)
+		overlap = runs[i].lo < runs[i - 1].hi;
 	if (overlap) {
-		free(v);
 		qsort(b->v, b->n, sizeof(*b->v), range_cmp);
-	} else {
-		free(b->v);
-		b->v = v;
-		b->cap = b->n;
+		runs[0] = (struct row_run){0, 0, 0, b->n};
+		return 0;
 	}
-	free(runs);
+	*nout = nr;
 	return 0;
+}
+
+/* One row of the sorted ones into the table; end: where the rows before it ended (0 before
+ * the first one). */
+static int emit_row(struct unwind_table *t, size_t *cap, uint64_t *end, bool first,
+		    const struct range_rule *r)
+{
+	uint64_t lo = r->lo > *end ? r->lo : *end;
+	int err = 0;
+
+	if (!first && lo >= range_hi(r))
+		return 0; /* overlapped by an earlier FDE */
+	if (!first && lo > *end)
+		err = table_push_row(t, cap, *end, UNWIND_RULE_FP);
+	if (!err)
+		err = table_push_row(t, cap, lo, r->rule);
+	t->stats.covered_bytes += range_hi(r) - lo;
+	*end = range_hi(r);
+	return err;
 }
 
 /*
@@ -1018,23 +1028,25 @@ static int builder_sort(struct builder *b)
 static int builder_emit(struct builder *b)
 {
 	struct unwind_table *t = b->t;
+	struct row_run *runs = NULL;
 	uint64_t end = 0;
-	size_t i, cap = 0;
-	int err = 0;
+	size_t r, i, nr = 0, cap = 0;
+	int err;
 
-	err = builder_sort(b);
-	for (i = 0; i < b->n && !err; i++) {
-		uint64_t lo = b->v[i].lo > end ? b->v[i].lo : end;
+	/* The rows are the build's peak with the table: no room to spare. */
+	if (b->cap > b->n) {
+		struct range_rule *v = realloc(b->v, (b->n ? b->n : 1) * sizeof(*v));
 
-		if (i && lo >= range_hi(&b->v[i]))
-			continue; /* overlapped by an earlier FDE */
-		if (i && lo > end)
-			err = table_push_row(t, &cap, end, UNWIND_RULE_FP);
-		if (!err)
-			err = table_push_row(t, &cap, lo, b->v[i].rule);
-		t->stats.covered_bytes += range_hi(&b->v[i]) - lo;
-		end = range_hi(&b->v[i]);
+		if (v) {
+			b->v = v;
+			b->cap = b->n;
+		}
 	}
+	err = builder_runs(b, &runs, &nr);
+	for (r = 0; r < nr && !err; r++)
+		for (i = runs[r].first; i < runs[r].first + runs[r].n && !err; i++)
+			err = emit_row(t, &cap, &end, !r && i == runs[r].first, &b->v[i]);
+	free(runs);
 	if (!err && b->n)
 		err = table_push_row(t, &cap, end, UNWIND_RULE_FP);
 	return err;

@@ -49,7 +49,35 @@ def doctor_json(path):
     return json.loads(p.stdout)["binary"]
 
 
+def lazy_libraries_unmapped():
+    # The disassembler is loaded for doctor's census only, libpfm4 for the first event
+    # name it encodes: any other command (record, the agent) goes without their 5 MB of
+    # resident tables.
+    p = subprocess.Popen([PMUPROF, "collapse"], stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL)
+    try:
+        with open(f"/proc/{p.pid}/maps") as f:
+            maps = f.read()
+        # Still the shell's image for a moment after the fork: wait for the exec.
+        for _ in range(100):
+            if "libbpf" in maps:
+                break
+            subprocess.run(["sleep", "0.05"])
+            with open(f"/proc/{p.pid}/maps") as f:
+                maps = f.read()
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+    if "libbpf" not in maps:
+        fail("pmuprof collapse: its libraries were never seen mapped")
+    if "libcapstone" in maps:
+        fail("pmuprof collapse maps libcapstone: only a census should load it")
+    if "libpfm" in maps:
+        fail("pmuprof collapse maps libpfm: only a libpfm4 event name should load it")
+
+
 def case_cfi():
+    lazy_libraries_unmapped()
     # No frame pointers, full CFI: stacks come from the tables.
     b = doctor_json(FIXTURE)
     if b["cfi"] != ".eh_frame" or b["cfi_fdes"] < 10 or b["cfi_rows"] < b["cfi_fdes"]:
