@@ -135,24 +135,43 @@ static __always_inline int add_to_set(__u32 set, __u32 tier, struct profile_key 
 		   key, period);
 }
 
+/* A source of zeros for clear_stale() (read-only: nothing writes it). */
+const volatile __u64 zero_frames[PROFILE_MAX_DEPTH];
+
+/* Zero len (at most PROFILE_MAX_DEPTH) frames from index from on. */
+static __always_inline void zero_frames_at(struct profile_scratch *sc, __u32 from, __u32 len)
+{
+	__u64 size;
+
+	if (len > PROFILE_MAX_DEPTH)
+		len = PROFILE_MAX_DEPTH;
+	size = (__u64)len * sizeof(__u64);
+	/* Bounds the verifier sees (the values already are): from < 256 frames and size <
+	 * 1 KiB end inside the scratch value. */
+	asm volatile("%0 &= %1" : "+r"(from) : "i"(2 * PROFILE_MAX_DEPTH + 1));
+	asm volatile("%0 &= %1" : "+r"(size) : "i"(1023));
+	bpf_probe_read_kernel(&sc->key.frames[from], size, (const void *)zero_frames);
+}
+
 /*
  * Frames past what this sample wrote (from fresh on) may hold an earlier sample's frames:
  * clear up to the old high-water mark, so every key ends in zeros; n frames are now used.
+ * Copies of zeros, not a loop: the verifier walked a loop's iterations one by one (about
+ * half of the program's verification).
  */
 static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
 {
-	__u32 i;
+	__u32 end = sc->dirty, len;
 
 	if (fresh < kern_depth)
 		fresh = kern_depth;
-	for (i = 0; i < 2 * PROFILE_MAX_DEPTH; i++) {
-		__u32 j = fresh + i;
-
-		if (j >= sc->dirty || j >= 2 * PROFILE_MAX_DEPTH)
-			break;
-		/* Keep the index in a register the verifier bounds on every iteration. */
-		asm volatile("" : "+r"(j));
-		sc->key.frames[j & (2 * PROFILE_MAX_DEPTH + 1)] = 0;
+	if (end > 2 * PROFILE_MAX_DEPTH)
+		end = 2 * PROFILE_MAX_DEPTH;
+	if (fresh < end) {
+		len = end - fresh;
+		zero_frames_at(sc, fresh, len);
+		if (len > PROFILE_MAX_DEPTH)
+			zero_frames_at(sc, fresh + PROFILE_MAX_DEPTH, len - PROFILE_MAX_DEPTH);
 	}
 	sc->dirty = n;
 }
