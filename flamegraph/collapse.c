@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flamegraph.h"
+#include "array.h"
 
 /* Character classes by table: these run on every byte of the input. */
 enum { C_WS = 1, C_WORD = 2, C_HEX = 4 };
@@ -111,15 +112,8 @@ struct frames {
 
 static int frames_push(struct frames *fr, size_t off)
 {
-	if (fr->nr == fr->cap) {
-		size_t cap = fr->cap ? fr->cap * 2 : 64;
-		size_t *o = realloc(fr->off, cap * sizeof(*o));
-
-		if (!o)
-			return -ENOMEM;
-		fr->off = o;
-		fr->cap = cap;
-	}
+	if (ARRAY_RESERVE(fr->off, fr->cap, fr->nr + 1, 64))
+		return -ENOMEM;
 	fr->off[fr->nr++] = off;
 	return 0;
 }

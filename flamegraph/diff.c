@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flamegraph.h"
+#include "array.h"
 
 /*
  * 0x1f2e → 0x... so addresses that moved between runs still match. "0x1" grows into
@@ -65,15 +66,8 @@ int folded__diff(const struct folded_data *before, const struct folded_data *aft
 		for (i = 0; i < in[k]->nr; i++) {
 			struct folded_line *l;
 
-			if (all.nr == all.cap) {
-				size_t cap = all.cap ? all.cap * 2 : 1024;
-				struct folded_line *tmp = realloc(all.lines, cap * sizeof(*tmp));
-
-				if (!tmp)
-					goto nomem;
-				all.lines = tmp;
-				all.cap = cap;
-			}
+			if (ARRAY_RESERVE(all.lines, all.cap, all.nr + 1, 1024))
+				goto nomem;
 			l = &all.lines[all.nr];
 			l->stack = striphex ? strip_hex(in[k]->lines[i].stack)
 					    : strdup(in[k]->lines[i].stack);

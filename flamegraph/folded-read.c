@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flamegraph.h"
+#include "array.h"
 
 void folded_data__free(struct folded_data *d)
 {
@@ -89,16 +90,9 @@ int folded__read(FILE *f, struct folded_data *d)
 			d->invalid++;
 			continue;
 		}
-		if (d->nr == d->cap) {
-			size_t c = d->cap ? d->cap * 2 : 1024;
-			struct folded_line *tmp = realloc(d->lines, c * sizeof(*tmp));
-
-			if (!tmp) {
-				err = -ENOMEM;
-				break;
-			}
-			d->lines = tmp;
-			d->cap = c;
+		if (ARRAY_RESERVE(d->lines, d->cap, d->nr + 1, 1024)) {
+			err = -ENOMEM;
+			break;
 		}
 		fl = &d->lines[d->nr];
 		fl->stack = strndup(line, len);

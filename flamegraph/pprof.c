@@ -17,6 +17,7 @@
 #include "flamegraph.h"
 #include "profile.pb-c.h"
 #include "strset.h"
+#include "array.h"
 
 typedef Perftools__Profiles__Profile pb_profile;
 typedef Perftools__Profiles__ValueType pb_value_type;
@@ -38,16 +39,9 @@ static void *array_add(void *arr, size_t *nr, size_t *cap, size_t size, bool *oo
 {
 	void **v = arr;
 
-	if (*nr == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		void *tmp = realloc(*v, c * size);
-
-		if (!tmp) {
-			*oom = true;
-			return NULL;
-		}
-		*v = tmp;
-		*cap = c;
+	if (array__reserve(arr, cap, *nr + 1, size, 256)) {
+		*oom = true;
+		return NULL;
 	}
 	return (char *)*v + (*nr)++ * size;
 }

@@ -16,6 +16,7 @@
 #include "flamegraph.h"
 #include "hashmap.h"
 #include "strset.h"
+#include "array.h"
 
 /* Stacks of frames per folded stack kept at most, on average: beyond it, a new stack of
  * a known spelling is counted in that spelling's first stack (counts stay exact). */
@@ -173,23 +174,6 @@ static void arena__exit(struct arena *a)
 		free(c);
 		c = prev;
 	}
-}
-
-static int grow(void **arr, size_t *cap, size_t nr, size_t size)
-{
-	size_t c = *cap ? *cap * 2 : 64;
-	void *tmp;
-
-	if (nr < *cap)
-		return 0;
-	while (c < nr + 1)
-		c *= 2;
-	tmp = realloc(*arr, c * size);
-	if (!tmp)
-		return -ENOMEM;
-	*arr = tmp;
-	*cap = c;
-	return 0;
 }
 
 /* ---- the trie ---- */
@@ -364,7 +348,7 @@ static const char *spelling_of(struct stack_table *st, const char *name, size_t 
 	}
 	if (i == *len)
 		return name;
-	if (grow((void **)&st->scratch, &st->scratch_cap, *len, 1))
+	if (array__reserve(&st->scratch, &st->scratch_cap, *len + 1, 1, 64))
 		return NULL;
 	for (i = 0; i < *len; i++) {
 		unsigned char c = name[i];
@@ -613,7 +597,7 @@ static struct stack_ref *ref_new(struct stack_table *st, struct lookup *l, size_
 	struct stack_ref *r = arena__alloc(&st->arena, sizeof(*r));
 	struct hashmap_entry *e;
 
-	if (!r || grow((void **)&st->refs, &st->refs_cap, st->nrefs, sizeof(*st->refs)))
+	if (!r || array__reserve(&st->refs, &st->refs_cap, st->nrefs + 1, sizeof(*st->refs), 64))
 		return NULL;
 	if (!leaf && !(leaf = trie__add(&st->trie, l->fids, nr)))
 		return NULL;
@@ -847,7 +831,7 @@ int64_t stack_table__add_module(struct stack_table *st, const struct stack_modul
 		module_cover(&k->m, m);
 		return k->id;
 	}
-	if (grow((void **)&st->mods, &st->mods_cap, st->nmods, sizeof(*st->mods)) ||
+	if (array__reserve(&st->mods, &st->mods_cap, st->nmods + 1, sizeof(*st->mods), 64) ||
 	    !(k = calloc(1, sizeof(*k))))
 		return -ENOMEM;
 	k->m = key;
@@ -910,7 +894,7 @@ const uint32_t *stack_table__ref_frames(const struct stack_table *st, const stru
 	struct stack_table *t = (struct stack_table *)st;
 
 	*nr = ref->nr;
-	if (grow((void **)&t->ids, &t->ids_cap, ref->nr, sizeof(*t->ids)))
+	if (array__reserve(&t->ids, &t->ids_cap, ref->nr + 1, sizeof(*t->ids), 64))
 		return NULL;
 	ref_ids(st, ref, t->ids);
 	return t->ids;
@@ -1163,7 +1147,7 @@ int stack_table__each(const struct stack_table *st,
 		const struct stack_ref *r = st->refs[i];
 		struct stack_visit v = {NULL, r->nr, r->c, r->single};
 
-		if (grow((void **)&ids, &cap, r->nr, sizeof(*ids))) {
+		if (array__reserve(&ids, &cap, r->nr + 1, sizeof(*ids), 64)) {
 			err = -ENOMEM;
 			break;
 		}

@@ -14,6 +14,7 @@
 #include "svg-script.h"
 #include "hashmap.h"
 #include "atomic-file.h"
+#include "array.h"
 
 #define XPAD 10
 
@@ -49,15 +50,8 @@ static int tree_add(struct tree *t, uint32_t parent, const char *name, size_t le
 {
 	struct node *n;
 
-	if (t->nr == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		struct node *tmp = realloc(t->n, cap * sizeof(*tmp));
-
-		if (!tmp)
-			return -ENOMEM;
-		t->n = tmp;
-		t->cap = cap;
-	}
+	if (ARRAY_RESERVE(t->n, t->cap, t->nr + 1, 4096))
+		return -ENOMEM;
 	n = &t->n[t->nr];
 	memset(n, 0, sizeof(*n));
 	n->name = name;
@@ -380,15 +374,8 @@ static int palette__add(struct palette *p, const char *name, size_t len, int r, 
 	struct palette_entry *e;
 	bool dup = palette__find(p, name, len);
 
-	if (p->nr == p->cap) {
-		size_t c = p->cap ? p->cap * 2 : 256;
-		struct palette_entry **tmp = realloc(p->e, c * sizeof(*tmp));
-
-		if (!tmp)
-			return -ENOMEM;
-		p->e = tmp;
-		p->cap = c;
-	}
+	if (ARRAY_RESERVE(p->e, p->cap, p->nr + 1, 256))
+		return -ENOMEM;
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
 		return -ENOMEM;

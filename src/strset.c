@@ -9,6 +9,7 @@
 #include <string.h>
 #include "hashmap.h"
 #include "strset.h"
+#include "array.h"
 
 /* Blocks double from the first size to the largest: small sets stay small. */
 #define STRSET_FIRST_BLOCK 512
@@ -122,15 +123,8 @@ static struct strset_entry *strset__get(struct strset *set, const char *s, size_
 
 	if (e)
 		return e;
-	if (set->nr == set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 256;
-		struct strset_entry **tmp = realloc(set->by_index, cap * sizeof(*tmp));
-
-		if (!tmp)
-			return NULL;
-		set->by_index = tmp;
-		set->cap = cap;
-	}
+	if (ARRAY_RESERVE(set->by_index, set->cap, set->nr + 1, 256))
+		return NULL;
 	e = strset__alloc(set, len);
 	if (!e)
 		return NULL;

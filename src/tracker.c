@@ -11,6 +11,7 @@
 #include "hashmap.h"
 #include "tracker.h"
 #include "pmu/pmu.h"
+#include "array.h"
 
 #define TRACK_PAGES 64 /* data pages per CPU (power of two) */
 
@@ -261,15 +262,8 @@ int tracker__fds(const struct tracker *t, int *fds, int max)
 
 static int push(struct tracker *t, const struct pending *p)
 {
-	if (t->nr_pend == t->cap_pend) {
-		size_t cap = t->cap_pend ? t->cap_pend * 2 : 256;
-		struct pending *tmp = realloc(t->pend, cap * sizeof(*tmp));
-
-		if (!tmp)
-			return -ENOMEM;
-		t->pend = tmp;
-		t->cap_pend = cap;
-	}
+	if (ARRAY_RESERVE(t->pend, t->cap_pend, t->nr_pend + 1, 256))
+		return -ENOMEM;
 	t->pend[t->nr_pend] = *p;
 	t->pend[t->nr_pend].seq = t->nr_pend;
 	t->nr_pend++;
@@ -397,15 +391,8 @@ static int scan_fork(struct tracker *t, const struct perf_event_header *h)
 	if (h->type != PERF_RECORD_FORK || h->size < sizeof(*h) + 12 || ids[0] == ids[1] ||
 	    !tracker__may_follow(t, ids[1]) || tracker__may_follow(t, ids[0]))
 		return 0;
-	if (t->nr_forked == t->cap_forked) {
-		size_t cap = t->cap_forked ? t->cap_forked * 2 : 16;
-		pid_t *f = realloc(t->forked, cap * sizeof(*f));
-
-		if (!f)
-			return -ENOMEM;
-		t->forked = f;
-		t->cap_forked = cap;
-	}
+	if (ARRAY_RESERVE(t->forked, t->cap_forked, t->nr_forked + 1, 16))
+		return -ENOMEM;
 	t->forked[t->nr_forked++] = ids[0];
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "symbolize/unwind-table.h"
 #include "unwind-loader.h"
+#include "array.h"
 
 #define PROC_BYTES	sizeof(struct unwind_proc)
 #define UNWIND_WARM_MAX 8
@@ -263,15 +264,8 @@ static int slot_change(struct unwind_loader *l, uint32_t slot, int fd)
 			l->changes[i].fd = fd;
 			return 0;
 		}
-	if (l->nr_changes == l->cap_changes) {
-		size_t cap = l->cap_changes ? l->cap_changes * 2 : 64;
-		struct slot_change *c = realloc(l->changes, cap * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		l->changes = c;
-		l->cap_changes = cap;
-	}
+	if (ARRAY_RESERVE(l->changes, l->cap_changes, l->nr_changes + 1, 64))
+		return -ENOMEM;
 	l->changes[l->nr_changes++] = (struct slot_change){.slot = slot, .fd = fd};
 	return 0;
 }
@@ -518,15 +512,8 @@ void unwind_loader__free(struct unwind_loader *l)
 
 static int allow(struct unwind_loader *l, pid_t pid)
 {
-	if (l->nr_allowed == l->cap_allowed) {
-		size_t cap = l->cap_allowed ? l->cap_allowed * 2 : 16;
-		pid_t *a = realloc(l->allowed, cap * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		l->allowed = a;
-		l->cap_allowed = cap;
-	}
+	if (ARRAY_RESERVE(l->allowed, l->cap_allowed, l->nr_allowed + 1, 16))
+		return -ENOMEM;
 	l->allowed[l->nr_allowed++] = pid;
 	return 0;
 }
@@ -591,15 +578,8 @@ int unwind_loader__touch(struct unwind_loader *l, pid_t pid)
 		if (allow(l, pid))
 			return 0;
 	}
-	if (l->nr_touched == l->cap_touched) {
-		size_t cap = l->cap_touched ? l->cap_touched * 2 : 256;
-		pid_t *t = realloc(l->touched, cap * sizeof(*t));
-
-		if (!t)
-			return -ENOMEM;
-		l->touched = t;
-		l->cap_touched = cap;
-	}
+	if (ARRAY_RESERVE(l->touched, l->cap_touched, l->nr_touched + 1, 256))
+		return -ENOMEM;
 	l->touched[l->nr_touched++] = pid;
 	return 0;
 }
@@ -765,15 +745,8 @@ static void evict(struct unwind_loader *l, struct loaded *f)
 {
 	uint32_t slot = f->slot;
 
-	if (l->nr_retired == l->cap_retired) {
-		size_t cap = l->cap_retired ? l->cap_retired * 2 : 16;
-		uint32_t *r = realloc(l->retired, cap * sizeof(*r));
-
-		if (!r)
-			return;
-		l->retired = r;
-		l->cap_retired = cap;
-	}
+	if (ARRAY_RESERVE(l->retired, l->cap_retired, l->nr_retired + 1, 16))
+		return;
 	f->slot = UNWIND_NO_TABLE;
 	/* Its rows are gone from user space: built again when a walk needs the file. */
 	if (f->fd >= 0)
@@ -937,15 +910,8 @@ static int waiter_add(struct build *b, pid_t pid)
 	for (i = 0; i < b->nr_waiters; i++)
 		if (b->waiters[i] == pid)
 			return 0;
-	if (b->nr_waiters == b->cap_waiters) {
-		size_t cap = b->cap_waiters ? b->cap_waiters * 2 : 4;
-		pid_t *w = realloc(b->waiters, cap * sizeof(*w));
-
-		if (!w)
-			return -ENOMEM;
-		b->waiters = w;
-		b->cap_waiters = cap;
-	}
+	if (ARRAY_RESERVE(b->waiters, b->cap_waiters, b->nr_waiters + 1, 4))
+		return -ENOMEM;
 	b->waiters[b->nr_waiters++] = pid;
 	return 0;
 }
@@ -1227,15 +1193,8 @@ static size_t proc_build(struct unwind_loader *l, pid_t pid, const struct map_en
 
 static int ready_add(struct unwind_loader *l, struct proc *p)
 {
-	if (l->nr_ready == l->cap_ready) {
-		size_t cap = l->cap_ready ? l->cap_ready * 2 : 64;
-		struct proc **r = realloc(l->ready, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		l->ready = r;
-		l->cap_ready = cap;
-	}
+	if (ARRAY_RESERVE(l->ready, l->cap_ready, l->nr_ready + 1, 64))
+		return -ENOMEM;
 	l->ready[l->nr_ready++] = p;
 	return 0;
 }

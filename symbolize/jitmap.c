@@ -8,6 +8,7 @@
 #include "symbolize.h"
 #include "symbolize-private.h"
 #include "strset.h"
+#include "array.h"
 
 struct jit_entry {
 	unsigned long start, end;
@@ -56,15 +57,8 @@ static int jitmap__add_line(struct jitmap *jm, char *p, size_t *cap, struct jitm
 		st->dropped_entries++;
 		return 0;
 	}
-	if (jm->nr == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct jit_entry *tmp = realloc(jm->e, ncap * sizeof(*tmp));
-
-		if (!tmp)
-			return -ENOMEM;
-		jm->e = tmp;
-		*cap = ncap;
-	}
+	if (ARRAY_RESERVE(jm->e, *cap, jm->nr + 1, 64))
+		return -ENOMEM;
 	jm->e[jm->nr].start = start;
 	jm->e[jm->nr].end = start + size;
 	jm->e[jm->nr].name = strset__intern(jm->names, p, strlen(p));

@@ -16,6 +16,7 @@
 #include "strset.h"
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "array.h"
 
 /*
  * One generation of a process: a pid from its fork (or from the snapshot) to its exit.
@@ -305,7 +306,7 @@ int aspaces__add_map(struct aspaces *as, pid_t pid, unsigned long start, unsigne
 static int add_map(struct aspaces *as, struct aspace *a, const struct map_entry *in)
 {
 	unsigned long start = in->start, end = in->end;
-	struct map_entry *m, e = *in;
+	struct map_entry e = *in;
 	size_t i, j;
 
 	e.path = intern(as, in->path);
@@ -314,15 +315,8 @@ static int add_map(struct aspaces *as, struct aspace *a, const struct map_entry 
 		return -ENOMEM;
 	a->version = ++as->versions;
 	/* Room for the new entry and one split. */
-	if (a->nr + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-
-		m = realloc(a->maps, cap * sizeof(*m));
-		if (!m)
-			return -ENOMEM;
-		a->maps = m;
-		a->cap = cap;
-	}
+	if (ARRAY_RESERVE(a->maps, a->cap, a->nr + 2, 16))
+		return -ENOMEM;
 	/* A new mapping replaces what it overlaps: trim, split or drop old entries. */
 	for (i = 0, j = 0; i < a->nr; i++) {
 		struct map_entry o = a->maps[i];

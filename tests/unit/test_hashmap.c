@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The library's hash map and string set: growth, deletion, many keys, stable strings. */
+/*
+ * The library's hash map, string set, key cache and growing arrays: growth, deletion, many
+ * keys, stable strings.
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hashmap.h"
 #include "keycache.h"
 #include "strset.h"
@@ -317,4 +321,36 @@ Test(keycache, many_keys_stay_within_the_bound)
 		cr_assert_eq(keycache__find(&c, i, i >> 3)->val[1], i);
 	cr_assert_null(keycache__find(&c, 100000 - 1000, (100000 - 1000) >> 3));
 	keycache__exit(&c);
+}
+
+Test(array, doubles_from_the_first_size_until_the_need_fits)
+{
+	long *a = NULL;
+	size_t cap = 0;
+
+	cr_assert_eq(ARRAY_RESERVE(a, cap, 1, 16), 0);
+	cr_assert_eq(cap, 16);
+	a[15] = 15;
+	cr_assert_eq(ARRAY_RESERVE(a, cap, 16, 16), 0);
+	cr_assert_eq(cap, 16, "room enough: no growth");
+	cr_assert_eq(ARRAY_RESERVE(a, cap, 17, 16), 0);
+	cr_assert_eq(cap, 32);
+	cr_assert_eq(ARRAY_RESERVE(a, cap, 200, 16), 0);
+	cr_assert_eq(cap, 256, "doubled until 200 fit");
+	cr_assert_eq(a[15], 15, "the elements move with the array");
+	free(a);
+}
+
+Test(array, an_impossible_size_leaves_the_array_as_it_was)
+{
+	long *a = NULL;
+	size_t cap = 0;
+
+	cr_assert_eq(ARRAY_RESERVE(a, cap, 4, 4), 0);
+	a[3] = 3;
+	cr_assert_eq(ARRAY_RESERVE(a, cap, SIZE_MAX / 4, 4), -ENOMEM);
+	cr_assert_eq(ARRAY_RESERVE(a, cap, (SIZE_MAX >> 1) + 2, 4), -ENOMEM);
+	cr_assert_eq(cap, 4);
+	cr_assert_eq(a[3], 3);
+	free(a);
 }
