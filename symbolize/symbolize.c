@@ -885,8 +885,9 @@ static struct sym_dwarf *dso_dwarf(struct symbolizer *s, struct dso *d)
  * DWARF covers vaddr, one lookup in its table gives the symbol, the line and the inline
  * frames; elsewhere the symbol table names it.
  */
-static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr, uint32_t found,
-		      struct sym_frame *out, int max)
+static inline __attribute__((always_inline)) int dso_frames(struct symbolizer *s, struct dso *d,
+							    unsigned long vaddr, uint32_t found,
+							    struct sym_frame *out, int max)
 {
 	bool mangled[SYM_MAX_FRAMES] = {false};
 	const char *name = NULL;
@@ -1031,8 +1032,10 @@ static struct dso *file_dso(struct symbolizer *s, const char *path)
 
 /* The frames of link-time address vaddr of d (NULL: a file not read), module named base;
  * found: what sym_dwarf__prefetch gave for vaddr on d's DWARF (0: none). */
-static int file_frames(struct symbolizer *s, struct dso *d, const char *base, unsigned long vaddr,
-		       uint32_t found, struct sym_frame *out, int max)
+static inline __attribute__((always_inline)) int file_frames(struct symbolizer *s, struct dso *d,
+							     const char *base, unsigned long vaddr,
+							     uint32_t found, struct sym_frame *out,
+							     int max)
 {
 	int n = 0, i;
 
