@@ -1949,15 +1949,17 @@ static const struct fn_point *point_find(struct sym_dwarf *d, Dwarf_Addr pc)
  * dependent reads that each miss the cache when addresses are scattered; asked for
  * together, the misses of many addresses overlap instead of following each other.
  */
-void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n)
+void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n, uint32_t *found)
 {
 	const struct fn_point *p[SYM_DWARF_PREFETCH];
 	int node[SYM_DWARF_PREFETCH], hop;
 	size_t i;
 
+	n = n < SYM_DWARF_PREFETCH ? n : SYM_DWARF_PREFETCH;
+	if (found)
+		memset(found, 0, n * sizeof(*found));
 	if (!d || !d->dir)
 		return;
-	n = n < SYM_DWARF_PREFETCH ? n : SYM_DWARF_PREFETCH;
 	for (i = 0; i < n; i++) {
 		const struct dir_slot *s = dir_slot_of(d, pcs[i]);
 
@@ -1970,6 +1972,9 @@ void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t 
 		p[i] = s && s->n ? slot_find(d, s, pcs[i]) : NULL;
 		if (p[i])
 			__builtin_prefetch(p[i]);
+		/* A filled slot is final: its point is the lookup's answer from now on. */
+		if (p[i] && found)
+			found[i] = (uint32_t)(p[i] - d->points) + 1;
 	}
 	for (i = 0; i < n; i++) {
 		node[i] = p[i] ? p[i]->node : -1;
@@ -2091,10 +2096,10 @@ int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, stru
 {
 	const char *sym;
 
-	return sym_dwarf__frames_sym(d, pc, inline_frames, out, max, mangled, &sym);
+	return sym_dwarf__frames_sym(d, pc, 0, inline_frames, out, max, mangled, &sym);
 }
 
-int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
+int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, uint32_t found, bool inline_frames,
 			  struct sym_frame *out, int max, bool *mangled, const char **sym)
 {
 	struct scope_info tmp[MAX_SCOPE_DEPTH];
@@ -2104,7 +2109,10 @@ int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
 	unsigned int line;
 	int n, nin, k;
 
-	if (!d || max < 1 || !(p = point_find(d, pc)) || p->node == POINT_END)
+	if (!d || max < 1)
+		return 0;
+	p = found && found <= d->npoints ? &d->points[found - 1] : point_find(d, pc);
+	if (!p || p->node == POINT_END)
 		return 0;
 	*sym = p->sym;
 	/* No symbol there: the caller names no frame, so no scope is looked for. */

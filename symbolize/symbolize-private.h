@@ -246,13 +246,20 @@ size_t sym_dwarf__trim(struct sym_dwarf *d);
  */
 int sym_dwarf__frames(struct sym_dwarf *d, uint64_t pc, bool inline_frames, struct sym_frame *out,
 		      int max, bool *mangled);
-/* Same, and *sym: the symbol table's name at pc (NULL: none) when frames were filled. */
-int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, bool inline_frames,
+/*
+ * Same, and *sym: the symbol table's name at pc (NULL: none) when frames were filled.
+ * found: what sym_dwarf__prefetch gave for pc on this d (0: look pc up).
+ */
+int sym_dwarf__frames_sym(struct sym_dwarf *d, uint64_t pc, uint32_t found, bool inline_frames,
 			  struct sym_frame *out, int max, bool *mangled, const char **sym);
 /* Addresses sym_dwarf__prefetch takes at most: the first of a longer list. */
 #define SYM_DWARF_PREFETCH 64
-/* Ask ahead for what the lookups of pcs will read (no effect on their answers). */
-void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n);
+/*
+ * Ask ahead for what the lookups of pcs will read (no effect on their answers); found
+ * (NULL or n entries) gets for each pc what its lookup on d may start from instead of
+ * searching again (0: nothing yet), valid while d is not freed or dropped.
+ */
+void sym_dwarf__prefetch(const struct sym_dwarf *d, const uint64_t *pcs, size_t n, uint32_t *found);
 
 /* ---- debuginfod (debuginfod.c) ---- */
 struct sym_debuginfod;

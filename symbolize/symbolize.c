@@ -739,15 +739,14 @@ static struct jitmap *jitmap_of(struct symbolizer *s, pid_t pid)
 	return *slot;
 }
 
-static const char *demangle(struct symbolizer *s, const struct dso *dso, const char *name)
+/* A mangled name's demangled one, from the symbolizer's map (added at its first use). */
+static __attribute__((noinline)) const char *
+demangle_mapped(struct symbolizer *s, const struct dso *dso, const char *name)
 {
 	uint64_t hash = hash__u64((uintptr_t)name);
 	struct hashmap_entry *e;
 	struct demangled *d;
 
-	/* Only _Z (C++, legacy Rust) and _R (Rust v0) names are mangled: no lookup for others. */
-	if (s->no_demangle || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
-		return name;
 	e = hashmap__find(&s->demangled, hash, name);
 	if (e) {
 		d = hashmap_entry__of(e, struct demangled, node);
@@ -765,6 +764,15 @@ static const char *demangle(struct symbolizer *s, const struct dso *dso, const c
 		return name;
 	}
 	return d->name ? d->name : name;
+}
+
+/* Only _Z (C++, legacy Rust) and _R (Rust v0) names are mangled: no lookup for others
+ * (checked inline: most names of a C program's frames). */
+static inline const char *demangle(struct symbolizer *s, const struct dso *dso, const char *name)
+{
+	if (s->no_demangle || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return name;
+	return demangle_mapped(s, dso, name);
 }
 
 /*
@@ -877,8 +885,9 @@ static struct sym_dwarf *dso_dwarf(struct symbolizer *s, struct dso *d)
  * DWARF covers vaddr, one lookup in its table gives the symbol, the line and the inline
  * frames; elsewhere the symbol table names it.
  */
-static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
-		      struct sym_frame *out, int max)
+static inline __attribute__((always_inline)) int dso_frames(struct symbolizer *s, struct dso *d,
+							    unsigned long vaddr, uint32_t found,
+							    struct sym_frame *out, int max)
 {
 	bool mangled[SYM_MAX_FRAMES] = {false};
 	const char *name = NULL;
@@ -889,8 +898,8 @@ static int dso_frames(struct symbolizer *s, struct dso *d, unsigned long vaddr,
 	if (d->dwarf || (d->dwarf_fd >= 0 && elf_syms__lookup(d->syms, vaddr, NULL))) {
 		/* In use from now on: room is not made by dropping it. */
 		d->dwarf_used = ++s->dwarf_tick;
-		n = sym_dwarf__frames_sym(dso_dwarf(s, d), vaddr, !s->no_inline, out, max, mangled,
-					  &name);
+		n = sym_dwarf__frames_sym(dso_dwarf(s, d), vaddr, found, !s->no_inline, out, max,
+					  mangled, &name);
 		/* A compilation unit read: other files make room for what it took. */
 		if (sym_dwarf__bytes(d->dwarf) != d->dwarf_bytes) {
 			s->dwarf_bytes += sym_dwarf__bytes(d->dwarf) - d->dwarf_bytes;
@@ -950,7 +959,7 @@ int symbolizer__user_frames(struct symbolizer *s, pid_t pid, unsigned long addr,
 	if (d && d->syms && !elf_syms__offset_to_vaddr(d->syms, off, &vaddr)) {
 		if (m->path[0] != '[')
 			out->offset = vaddr;
-		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+		n = dso_frames(s, d, vaddr, 0, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
 		for (i = 0; i < n; i++) {
 			out[i].module = out->module;
 			out[i].address = a;
@@ -1021,9 +1030,12 @@ static struct dso *file_dso(struct symbolizer *s, const char *path)
 	return d;
 }
 
-/* The frames of link-time address vaddr of d (NULL: a file not read), module named base. */
-static int file_frames(struct symbolizer *s, struct dso *d, const char *base, unsigned long vaddr,
-		       struct sym_frame *out, int max)
+/* The frames of link-time address vaddr of d (NULL: a file not read), module named base;
+ * found: what sym_dwarf__prefetch gave for vaddr on d's DWARF (0: none). */
+static inline __attribute__((always_inline)) int file_frames(struct symbolizer *s, struct dso *d,
+							     const char *base, unsigned long vaddr,
+							     uint32_t found, struct sym_frame *out,
+							     int max)
 {
 	int n = 0, i;
 
@@ -1033,7 +1045,8 @@ static int file_frames(struct symbolizer *s, struct dso *d, const char *base, un
 		return 1;
 	}
 	if (d->syms)
-		n = dso_frames(s, d, vaddr, out, max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
+		n = dso_frames(s, d, vaddr, found, out,
+			       max < SYM_MAX_FRAMES ? max : SYM_MAX_FRAMES);
 	if (!n) {
 		out->kind = SYM_FRAME_MODULE;
 		n = 1;
@@ -1048,16 +1061,22 @@ static int file_frames(struct symbolizer *s, struct dso *d, const char *base, un
 int symbolizer__file_frames(struct symbolizer *s, const char *path, unsigned long vaddr,
 			    struct sym_frame *out, int max)
 {
-	return file_frames(s, file_dso(s, path), base_name(path), vaddr, out, max);
+	return file_frames(s, file_dso(s, path), base_name(path), vaddr, 0, out, max);
 }
+
+/* Addresses asked for ahead and not named yet: at most two groups. */
+#define AHEAD_RING (2 * SYM_DWARF_PREFETCH)
 
 void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
 				  const unsigned long *vaddrs, size_t n, struct sym_frame *out,
 				  int *nframes)
 {
 	uint64_t ahead[SYM_DWARF_PREFETCH];
+	/* found[i % AHEAD_RING]: what the prefetch found for address i on DWARF asked. */
+	uint32_t found[AHEAD_RING] = {0}, got[SYM_DWARF_PREFETCH];
 	/* One file for all: opened (or found) and named once, not per address. */
 	struct dso *d = n ? file_dso(s, path) : NULL;
+	const struct sym_dwarf *asked = NULL;
 	const char *base = base_name(path);
 	size_t i, j, next = 1;
 
@@ -1067,11 +1086,19 @@ void symbolizer__file_frames_many(struct symbolizer *s, const char *path,
 		if (i && next < n && next <= i + SYM_DWARF_PREFETCH && d && d->dwarf) {
 			for (j = 0; j < SYM_DWARF_PREFETCH && next + j < n; j++)
 				ahead[j] = vaddrs[next + j];
-			sym_dwarf__prefetch(d->dwarf, ahead, j);
+			sym_dwarf__prefetch(d->dwarf, ahead, j, got);
+			for (j = 0; j < SYM_DWARF_PREFETCH && next + j < n; j++)
+				found[(next + j) % AHEAD_RING] = got[j];
+			asked = d->dwarf;
 			next += j;
 		}
-		nframes[i] = file_frames(s, d, base, vaddrs[i], out + i * SYM_MAX_FRAMES,
-					 SYM_MAX_FRAMES);
+		nframes[i] =
+			file_frames(s, d, base, vaddrs[i],
+				    i < next && d && d->dwarf == asked ? found[i % AHEAD_RING] : 0,
+				    out + i * SYM_MAX_FRAMES, SYM_MAX_FRAMES);
+		/* A file's DWARF dropped to make room: what was found in it is no more. */
+		if (d && d->dwarf != asked)
+			asked = NULL, next = i + 1;
 	}
 }
 

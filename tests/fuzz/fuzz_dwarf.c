@@ -39,8 +39,8 @@ static int lookups(struct sym_dwarf *d, const struct elf_syms *es, unsigned long
 		ahead[0] = a + sz / 2;
 		ahead[1] = addr + i;
 		ahead[2] = a;
-		sym_dwarf__prefetch(d, ahead, 3);
-		n += sym_dwarf__frames_sym(d, a, true, f, SYM_MAX_FRAMES, mangled, &sym);
+		sym_dwarf__prefetch(d, ahead, 3, NULL);
+		n += sym_dwarf__frames_sym(d, a, 0, true, f, SYM_MAX_FRAMES, mangled, &sym);
 		n += sym_dwarf__frames(d, a + sz / 2, i & 1, f, SYM_MAX_FRAMES, mangled);
 		if (sz)
 			n += sym_dwarf__frames(d, a + sz - 1, true, f, SYM_MAX_FRAMES, mangled);
