@@ -19,6 +19,7 @@
 #include "symbolize.h"
 #include "symbolize-private.h"
 #include "unwind-table.h"
+#include "array.h"
 
 /* ---- the rule table ---- */
 
@@ -51,15 +52,8 @@ static int rules_grow(struct unwind_rules *r)
 {
 	size_t chunk = r->nr / RULE_CHUNK;
 
-	if (r->nr == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct unwind_rule *rules = realloc(r->rules, cap * sizeof(*rules));
-
-		if (!rules)
-			return -ENOMEM;
-		r->rules = rules;
-		r->cap = cap;
-	}
+	if (ARRAY_RESERVE(r->rules, r->cap, r->nr + 1, 256))
+		return -ENOMEM;
 	if (chunk == r->nr_chunks) {
 		struct rule_entry **chunks = realloc(r->chunks, (chunk + 1) * sizeof(*chunks));
 
@@ -472,15 +466,8 @@ static int run_advance(struct fde_run *run, const struct cfi_state *s, uint64_t 
 	if (next <= run->loc)
 		return 0;
 	if (run->loc < run->hi) {
-		if (run->n == run->cap) {
-			size_t n = run->cap ? run->cap * 2 : 64;
-			struct fde_row *v = realloc(run->v, n * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			run->v = v;
-			run->cap = n;
-		}
+		if (ARRAY_RESERVE(run->v, run->cap, run->n + 1, 64))
+			return -ENOMEM;
 		run->v[run->n].lo = run->loc;
 		run->v[run->n].hi = next < run->hi ? next : run->hi;
 		classify_state(s, &run->v[run->n].r);
@@ -704,15 +691,8 @@ static void cie_prepare(struct cie_enc *c, const Dwarf_CIE *cie)
 
 static int section_add_cie(struct cfi_section *sec, uint64_t off, const Dwarf_CIE *cie)
 {
-	if (sec->nr_cies == sec->cap_cies) {
-		size_t n = sec->cap_cies ? sec->cap_cies * 2 : 16;
-		struct cie_enc *c = realloc(sec->cies, n * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		sec->cies = c;
-		sec->cap_cies = n;
-	}
+	if (ARRAY_RESERVE(sec->cies, sec->cap_cies, sec->nr_cies + 1, 16))
+		return -ENOMEM;
 	sec->cies[sec->nr_cies].off = off;
 	sec->cies[sec->nr_cies].enc = sec->eh ? cie_fde_encoding(cie) : DW_EH_PE_absptr;
 	cie_prepare(&sec->cies[sec->nr_cies], cie);
@@ -815,15 +795,8 @@ static int builder_push(struct builder *b, uint64_t lo, uint64_t hi, uint32_t ru
 	do {
 		uint64_t len = hi - lo > UINT32_MAX ? UINT32_MAX : hi - lo;
 
-		if (b->n == b->cap) {
-			size_t n = b->cap ? b->cap * 2 : 1024;
-			struct range_rule *v = realloc(b->v, n * sizeof(*v));
-
-			if (!v)
-				return -ENOMEM;
-			b->v = v;
-			b->cap = n;
-		}
+		if (ARRAY_RESERVE(b->v, b->cap, b->n + 1, 1024))
+			return -ENOMEM;
 		b->v[b->n++] = (struct range_rule){lo, (uint32_t)len, rule};
 		lo += len;
 	} while (lo < hi);
@@ -930,15 +903,8 @@ static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint
 		return 0;
 	if (pc > UINT32_MAX || t->nr_rows >= UNWIND_MAX_ROWS)
 		return -ERANGE;
-	if (t->nr_rows == *cap) {
-		size_t n = *cap ? *cap * 2 : 256;
-		struct unwind_row *rows = realloc(t->rows, n * sizeof(*rows));
-
-		if (!rows)
-			return -ENOMEM;
-		t->rows = rows;
-		*cap = n;
-	}
+	if (ARRAY_RESERVE(t->rows, *cap, t->nr_rows + 1, 256))
+		return -ENOMEM;
 	t->rows[t->nr_rows++] = (struct unwind_row){.pc = pc, .rule = rule};
 	return 0;
 }
