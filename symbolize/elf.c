@@ -16,10 +16,23 @@ struct elf_seg {
 	unsigned long offset, vaddr, filesz;
 };
 
+/*
+ * A kept symbol, 8 bytes: its address is index.keys[i], its name an offset into strpool
+ * (only the kept names are pooled), the top bit set for a local symbol (all that the alias
+ * rule needs of the binding when a debug file's symbols are merged in).
+ */
+struct elf_rec {
+	uint32_t size; /* clamped to UINT32_MAX */
+	uint32_t name;
+};
+
+#define ELF_REC_LOCAL 0x80000000u
+#define ELF_POOL_MAX  ELF_REC_LOCAL
+
 struct elf_syms {
-	struct elf_sym *syms;
+	struct elf_rec *syms;
 	size_t nr;
-	struct addr_index index; /* the symbols' addresses */
+	struct addr_index index; /* the symbols' addresses, sorted */
 	struct elf_seg *segs;
 	size_t nr_segs;
 	char *strpool;
@@ -61,17 +74,9 @@ void addr_index__free(struct addr_index *ix)
 	*ix = (struct addr_index){0};
 }
 
-/* The index of the symbols' addresses; without it (no memory) lookups search the symbols. */
-static int index_syms(struct elf_syms *es)
+static const char *rec_name(const struct elf_syms *es, size_t i)
 {
-	size_t i;
-
-	if (addr_index__alloc(&es->index, es->nr))
-		return 0;
-	for (i = 0; i < es->nr; i++)
-		es->index.keys[i] = es->syms[i].addr;
-	addr_index__build(&es->index);
-	return 0;
+	return es->strpool + (es->syms[i].name & ~ELF_REC_LOCAL);
 }
 
 void elf_syms__free(struct elf_syms *es)
@@ -184,54 +189,85 @@ static const char *func_sym(Elf *elf, const GElf_Shdr *shdr, Elf_Data *data, siz
 	return name && *name ? name : NULL;
 }
 
+/*
+ * Sort wide (addresses, then the best name first), drop the aliases and store what is left
+ * compactly in es, in place of what es held. The names are copied: wide may point into an
+ * Elf about to be ended, or into es's own pool.
+ */
+static int elf_syms__pack(struct elf_syms *es, struct elf_sym *wide, size_t n)
+{
+	struct addr_index ix = {0};
+	size_t i, pool = 0, pos = 0;
+	struct elf_rec *recs;
+	char *strpool;
+
+	qsort(wide, n, sizeof(*wide), elf_sym_cmp);
+	n = drop_aliases(wide, n);
+	for (i = 0; i < n; i++)
+		pool += strlen(wide[i].name) + 1;
+	if (pool >= ELF_POOL_MAX)
+		return -E2BIG;
+	recs = malloc((n ? n : 1) * sizeof(*recs));
+	strpool = malloc(pool ? pool : 1);
+	if (!recs || !strpool || addr_index__alloc(&ix, n)) {
+		free(recs);
+		free(strpool);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(wide[i].name) + 1;
+
+		memcpy(strpool + pos, wide[i].name, len);
+		ix.keys[i] = wide[i].addr;
+		recs[i].size = wide[i].size > UINT32_MAX ? UINT32_MAX : (uint32_t)wide[i].size;
+		recs[i].name = (uint32_t)pos | (bind_rank(wide[i].bind) ? ELF_REC_LOCAL : 0);
+		pos += len;
+	}
+	if (addr_index__build(&ix)) {
+		free(recs);
+		free(strpool);
+		return -ENOMEM;
+	}
+	free(es->syms);
+	free(es->strpool);
+	addr_index__free(&es->index);
+	es->syms = recs;
+	es->strpool = strpool;
+	es->index = ix;
+	es->nr = n;
+	return 0;
+}
+
 static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr)
 {
 	GElf_Shdr sh = *shdr;
 	Elf_Data *data = section_data(scn, &sh);
-	size_t i, n, pool_len = 0, pos = 0, out = 0;
+	size_t i, n, out = 0;
+	struct elf_sym *wide;
 	GElf_Sym sym;
+	int err;
 
 	if (!data)
 		return -EINVAL;
 	n = sh.sh_size / sh.sh_entsize;
-	/* Two passes: size the string pool, then copy, so names stay valid after elf_end(). */
+	wide = malloc((n ? n : 1) * sizeof(*wide));
+	if (!wide)
+		return -ENOMEM;
+	/* The names point into the Elf until packed. */
 	for (i = 0; i < n; i++) {
 		const char *name = func_sym(elf, &sh, data, i, &sym);
 
 		if (!name)
 			continue;
-		pool_len += strlen(name) + 1;
+		wide[out].addr = sym.st_value;
+		wide[out].size = sym.st_size;
+		wide[out].name = name;
+		wide[out].bind = GELF_ST_BIND(sym.st_info);
 		out++;
 	}
-	es->syms = calloc(out ? out : 1, sizeof(*es->syms));
-	es->strpool = malloc(pool_len ? pool_len : 1);
-	if (!es->syms || !es->strpool)
-		return -ENOMEM;
-	for (i = 0; i < n && es->nr < out; i++) {
-		const char *name = func_sym(elf, &sh, data, i, &sym);
-		size_t len;
-
-		if (!name)
-			continue;
-		len = strlen(name) + 1;
-		memcpy(es->strpool + pos, name, len);
-		es->syms[es->nr].addr = sym.st_value;
-		es->syms[es->nr].size = sym.st_size;
-		es->syms[es->nr].name = es->strpool + pos;
-		es->syms[es->nr].bind = GELF_ST_BIND(sym.st_info);
-		es->nr++;
-		pos += len;
-	}
-	qsort(es->syms, es->nr, sizeof(*es->syms), elf_sym_cmp);
-	es->nr = drop_aliases(es->syms, es->nr);
-	/* Sized for every function symbol: the aliases' room goes back. */
-	if (es->nr && es->nr < out) {
-		struct elf_sym *tmp = realloc(es->syms, es->nr * sizeof(*tmp));
-
-		if (tmp)
-			es->syms = tmp;
-	}
-	return index_syms(es);
+	err = elf_syms__pack(es, wide, out);
+	free(wide);
+	return err;
 }
 
 /* Section data, decompressed first when SHF_COMPRESSED (zlib, through libelf). */
@@ -498,41 +534,25 @@ struct elf_syms *elf_syms__load_mem(const void *image, size_t size)
  */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 {
-	size_t i, n = 0, pool = 0, pos = 0;
-	struct elf_sym *syms;
-	char *strpool;
+	size_t i, n = other->nr + es->nr;
+	struct elf_sym *wide = malloc((n ? n : 1) * sizeof(*wide));
+	int err;
 
-	for (i = 0; i < es->nr; i++)
-		pool += strlen(es->syms[i].name) + 1;
-	for (i = 0; i < other->nr; i++)
-		pool += strlen(other->syms[i].name) + 1;
-	syms = calloc(es->nr + other->nr + 1, sizeof(*syms));
-	strpool = malloc(pool + 1);
-	if (!syms || !strpool) {
-		free(syms);
-		free(strpool);
+	if (!wide)
 		return -ENOMEM;
-	}
-	for (i = 0; i < other->nr + es->nr; i++) {
-		const struct elf_sym *src =
-			i < other->nr ? &other->syms[i] : &es->syms[i - other->nr];
-		size_t len = strlen(src->name) + 1;
+	for (i = 0; i < n; i++) {
+		const struct elf_syms *from = i < other->nr ? other : es;
+		size_t j = i < other->nr ? i : i - other->nr;
 
-		memcpy(strpool + pos, src->name, len);
-		syms[n] = *src;
-		syms[n].name = strpool + pos;
-		pos += len;
-		n++;
+		wide[i].addr = from->index.keys[j];
+		wide[i].size = from->syms[j].size;
+		wide[i].name = rec_name(from, j);
+		wide[i].bind = from->syms[j].name & ELF_REC_LOCAL ? STB_LOCAL : STB_GLOBAL;
 	}
 	/* At one address, the same rule as within one file picks the name. */
-	qsort(syms, n, sizeof(*syms), elf_sym_cmp);
-	n = drop_aliases(syms, n);
-	free(es->syms);
-	free(es->strpool);
-	es->syms = syms;
-	es->strpool = strpool;
-	es->nr = n;
-	return index_syms(es);
+	err = elf_syms__pack(es, wide, n);
+	free(wide);
+	return err;
 }
 
 bool elf_syms__has_dwarf(const struct elf_syms *es)
@@ -587,8 +607,8 @@ int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *v
 	size_t i;
 
 	for (i = 0; es && i < es->nr; i++) {
-		if (!strcmp(es->syms[i].name, name)) {
-			*vaddr = es->syms[i].addr;
+		if (!strcmp(rec_name(es, i), name)) {
+			*vaddr = es->index.keys[i];
 			return 0;
 		}
 	}
@@ -597,42 +617,26 @@ int elf_syms__find(const struct elf_syms *es, const char *name, unsigned long *v
 
 long elf_syms__index(const struct elf_syms *es, unsigned long vaddr)
 {
-	size_t lo = 0, hi;
-	long i;
-
-	if (!es || !es->nr || vaddr < es->syms[0].addr)
+	if (!es || !es->nr)
 		return -1;
-	i = addr_index__find(&es->index, vaddr);
-	if (i < 0) {
-		/* No index (out of memory): a binary search over the symbols. */
-		hi = es->nr;
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (es->syms[mid].addr <= vaddr)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		i = (long)lo;
-	}
-	return i;
+	return addr_index__find(&es->index, vaddr);
 }
 
 const char *elf_syms__lookup(const struct elf_syms *es, unsigned long vaddr, unsigned long *delta)
 {
 	long i = elf_syms__index(es, vaddr);
-	const struct elf_sym *s;
+	unsigned long addr, size;
 
 	if (i < 0)
 		return NULL;
-	s = &es->syms[i];
+	addr = es->index.keys[i];
+	size = es->syms[i].size;
 	/* A sized symbol must contain the address; a size-0 one reaches the next symbol. */
-	if (s->size && vaddr >= s->addr + s->size)
+	if (size && vaddr >= addr + size)
 		return NULL;
 	if (delta)
-		*delta = vaddr - s->addr;
-	return s->name;
+		*delta = vaddr - addr;
+	return rec_name(es, i);
 }
 
 /* The i-th function (sorted by address): its name, start and size; NULL past the end. */
@@ -641,7 +645,7 @@ const char *elf_syms__at(const struct elf_syms *es, size_t i, unsigned long *add
 {
 	if (!es || i >= es->nr)
 		return NULL;
-	*addr = es->syms[i].addr;
+	*addr = es->index.keys[i];
 	*size = es->syms[i].size;
-	return es->syms[i].name;
+	return rec_name(es, i);
 }

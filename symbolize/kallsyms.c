@@ -4,39 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 #include "symbolize.h"
-#include "strset.h"
+
+/* A kept symbol, 16 bytes: its name and module as offsets into the arena. */
+struct ksym_rec {
+	unsigned long addr;
+	uint32_t name;
+	uint32_t module; /* KSYM_NO_MODULE for the core kernel */
+};
+
+#define KSYM_NO_MODULE UINT32_MAX
 
 struct ksyms {
-	struct ksym *syms;
+	struct ksym_rec *syms;
 	size_t nr, cap;
-	char *arena; /* the names, one after another */
+	char *arena; /* the names and module names, one after another */
 	size_t arena_len, arena_cap;
-	struct strset *strs; /* module names, each stored once */
 	bool hidden;
 };
 
-static int ksym_cmp(const void *a, const void *b)
+static int ksym_cmp(const void *a, const void *b, void *arena)
 {
-	const struct ksym *x = a, *y = b;
+	const struct ksym_rec *x = a, *y = b;
+	const char *xn = (const char *)arena + x->name, *yn = (const char *)arena + y->name;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
 	/* Stable choice among aliases: prefer the shorter, then alphabetical. */
-	if (strlen(x->name) != strlen(y->name))
-		return strlen(x->name) < strlen(y->name) ? -1 : 1;
-	return strcmp(x->name, y->name);
+	if (strlen(xn) != strlen(yn))
+		return strlen(xn) < strlen(yn) ? -1 : 1;
+	return strcmp(xn, yn);
 }
 
 /* Merge the sorted [0, mid) and [mid, nr) of ks->syms; -ENOMEM leaves them unmerged. */
 static int ksyms__merge(struct ksyms *ks, size_t mid)
 {
-	struct ksym *out = malloc(ks->nr * sizeof(*out));
+	struct ksym_rec *out = malloc(ks->nr * sizeof(*out));
 	size_t i = 0, j = mid, k = 0;
 
 	if (!out)
 		return -ENOMEM;
 	while (i < mid || j < ks->nr) {
-		if (j == ks->nr || (i < mid && ksym_cmp(&ks->syms[i], &ks->syms[j]) <= 0))
+		if (j == ks->nr ||
+		    (i < mid && ksym_cmp(&ks->syms[i], &ks->syms[j], ks->arena) <= 0))
 			out[k++] = ks->syms[i++];
 		else
 			out[k++] = ks->syms[j++];
@@ -63,20 +72,19 @@ static void ksyms__sort(struct ksyms *ks)
 		for (run = i + 1; run < mid && ks->syms[run].addr == ks->syms[i].addr; run++)
 			;
 		if (run - i > 1)
-			qsort(&ks->syms[i], run - i, sizeof(*ks->syms), ksym_cmp);
+			qsort_r(&ks->syms[i], run - i, sizeof(*ks->syms), ksym_cmp, ks->arena);
 	}
 	if (mid >= ks->nr)
 		return;
-	qsort(&ks->syms[mid], ks->nr - mid, sizeof(*ks->syms), ksym_cmp);
+	qsort_r(&ks->syms[mid], ks->nr - mid, sizeof(*ks->syms), ksym_cmp, ks->arena);
 	if (ksyms__merge(ks, mid))
-		qsort(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp);
+		qsort_r(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp, ks->arena);
 }
 
 void ksyms__free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
-	strset__free(ks->strs);
 	free(ks->arena);
 	free(ks->syms);
 	free(ks);
@@ -86,7 +94,7 @@ void ksyms__free(struct ksyms *ks)
 static int ksyms__grow(struct ksyms *ks)
 {
 	size_t cap = ks->cap ? ks->cap * 2 : 4096;
-	struct ksym *tmp;
+	struct ksym_rec *tmp;
 
 	if (ks->nr < ks->cap)
 		return 0;
@@ -103,6 +111,8 @@ static long ksyms__store(struct ksyms *ks, const char *name, size_t len)
 {
 	size_t off = ks->arena_len;
 
+	if (off + len + 1 >= KSYM_NO_MODULE)
+		return -E2BIG;
 	if (off + len + 1 > ks->arena_cap) {
 		size_t cap = ks->arena_cap ? ks->arena_cap * 2 : 1u << 20;
 		char *a;
@@ -123,13 +133,14 @@ static long ksyms__store(struct ksyms *ks, const char *name, size_t len)
 
 /*
  * One line "ADDR TYPE NAME[\t[MODULE]]" (without its newline, NUL-terminated): a code
- * symbol is added, its name's offset in the arena kept in name until the arena is done.
+ * symbol is added. A module's name is stored once per run of its symbols, *last_mod its
+ * offset (-1: none yet).
  */
-static int ksyms__line(struct ksyms *ks, char *line, const char **last_mod, bool *nonzero)
+static int ksyms__line(struct ksyms *ks, char *line, long *last_mod, bool *nonzero)
 {
 	char type, *name, *mod, *end;
+	struct ksym_rec *sym;
 	unsigned long addr;
-	struct ksym *sym;
 	long off;
 
 	addr = strtoul(line, &end, 16);
@@ -154,18 +165,20 @@ static int ksyms__line(struct ksyms *ks, char *line, const char **last_mod, bool
 	if (!*name)
 		return 0;
 	*nonzero |= addr != 0;
-	if (mod && (!*last_mod || strcmp(*last_mod, mod))) {
-		*last_mod = strset__intern(ks->strs, mod, strlen(mod));
-		if (!*last_mod)
-			return -ENOMEM;
+	if (mod && (*last_mod < 0 || strcmp(ks->arena + *last_mod, mod))) {
+		*last_mod = ksyms__store(ks, mod, strlen(mod));
+		if (*last_mod < 0)
+			return (int)*last_mod;
 	}
 	off = ksyms__store(ks, name, strlen(name));
-	if (off < 0 || ksyms__grow(ks))
+	if (off < 0)
+		return (int)off;
+	if (ksyms__grow(ks))
 		return -ENOMEM;
 	sym = &ks->syms[ks->nr++];
 	sym->addr = addr;
-	sym->name = (const char *)(uintptr_t)off;
-	sym->module = mod ? *last_mod : NULL;
+	sym->name = (uint32_t)off;
+	sym->module = mod ? (uint32_t)*last_mod : KSYM_NO_MODULE;
 	return 0;
 }
 
@@ -175,8 +188,8 @@ static int ksyms__line(struct ksyms *ks, char *line, const char **last_mod, bool
  */
 static int ksyms__read(struct ksyms *ks, FILE *f, bool *nonzero)
 {
-	const char *last_mod = NULL;
 	size_t cap = 1u << 20, have = 0;
+	long last_mod = -1;
 	char *buf = malloc(cap + 1);
 	int err = 0;
 
@@ -213,14 +226,12 @@ struct ksyms *ksyms__load_file(FILE *f)
 {
 	bool any_nonzero = false;
 	struct ksyms *ks;
-	size_t i;
 	int err;
 
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		return NULL;
-	ks->strs = strset__new();
-	err = ks->strs ? ksyms__read(ks, f, &any_nonzero) : -ENOMEM;
+	err = ksyms__read(ks, f, &any_nonzero);
 	if (err) {
 		ksyms__free(ks);
 		errno = -err;
@@ -235,12 +246,10 @@ struct ksyms *ksyms__load_file(FILE *f)
 			ks->arena_cap = ks->arena_len;
 		}
 	}
-	for (i = 0; i < ks->nr; i++)
-		ks->syms[i].name = ks->arena + (uintptr_t)ks->syms[i].name;
 	ks->hidden = ks->nr > 0 && !any_nonzero;
 	ksyms__sort(ks);
 	if (ks->nr && ks->nr < ks->cap) {
-		struct ksym *tmp = realloc(ks->syms, ks->nr * sizeof(*tmp));
+		struct ksym_rec *tmp = realloc(ks->syms, ks->nr * sizeof(*tmp));
 
 		if (tmp) {
 			ks->syms = tmp;
@@ -272,15 +281,16 @@ bool ksyms__hidden(const struct ksyms *ks)
 	return !ks || ks->hidden || ks->nr == 0;
 }
 
-const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr)
+bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out)
 {
 	size_t lo = 0, hi;
+	const struct ksym_rec *r;
 
 	if (!ks || !ks->nr || ks->hidden)
-		return NULL;
+		return false;
 	hi = ks->nr;
 	if (addr < ks->syms[0].addr)
-		return NULL;
+		return false;
 	/* Find the last symbol with address <= addr; the first of equal ones wins. */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -292,7 +302,11 @@ const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr)
 	}
 	while (lo > 0 && ks->syms[lo - 1].addr == ks->syms[lo].addr)
 		lo--;
-	return &ks->syms[lo];
+	r = &ks->syms[lo];
+	out->addr = r->addr;
+	out->name = ks->arena + r->name;
+	out->module = r->module == KSYM_NO_MODULE ? NULL : ks->arena + r->module;
+	return true;
 }
 
 bool ksyms__probe_hidden(const char *path)

@@ -216,28 +216,29 @@ bool symbolizer__kernel_hidden(struct symbolizer *s)
 int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf, char *buf,
 			     size_t sz)
 {
-	const struct ksym *k = ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1);
+	struct ksym k;
 
-	if (!k) {
+	if (!ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1, &k)) {
 		snprintf(buf, sz, "[unknown]_[k]");
 		return SYM_UNKNOWN;
 	}
-	snprintf(buf, sz, "%s_[k]", k->name);
+	snprintf(buf, sz, "%s_[k]", k.name);
 	return SYM_RESOLVED;
 }
 
 int symbolizer__kernel_sym_frame(struct symbolizer *s, unsigned long addr, bool leaf,
 				 struct sym_frame *out)
 {
-	const struct ksym *k = ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1);
+	struct ksym k;
+	bool found = ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1, &k);
 
 	memset(out, 0, sizeof(*out));
 	out->address = out->offset = leaf ? addr : addr - 1;
-	out->kind = k ? SYM_FRAME_FUNCTION : SYM_FRAME_UNKNOWN;
-	if (!k)
+	out->kind = found ? SYM_FRAME_FUNCTION : SYM_FRAME_UNKNOWN;
+	if (!found)
 		return SYM_UNKNOWN;
-	out->function = k->name;
-	out->module = k->module;
+	out->function = k.name;
+	out->module = k.module;
 	return SYM_RESOLVED;
 }
 

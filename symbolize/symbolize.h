@@ -32,8 +32,11 @@ void ksyms__free(struct ksyms *ks);
 size_t ksyms__count(const struct ksyms *ks);
 /* kptr_restrict hid the addresses (every address read as 0). */
 bool ksyms__hidden(const struct ksyms *ks);
-/* The symbol containing addr (greatest address <= addr), or NULL. */
-const struct ksym *ksyms__lookup(const struct ksyms *ks, unsigned long addr);
+/*
+ * The symbol containing addr (greatest address <= addr) into out, its strings valid while
+ * ks is; false: none.
+ */
+bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out);
 /* Whether kernel addresses are hidden, from the file's first code symbol (no full parse). */
 bool ksyms__probe_hidden(const char *path);
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,100 @@ Test(names, libc_public_names)
 		cr_expect_str_eq(buf, names[i]);
 	}
 	symbolizer__free(s);
+}
+
+/* By address, the better name first. */
+static int wide_cmp(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return elf_sym__alias_cmp(x, y);
+}
+
+/* libc's .dynsym read here with libelf: its functions, one per address, best name kept. */
+static size_t libc_reference(struct elf_sym **out)
+{
+	int fd = open(LIBC, O_RDONLY);
+	Elf_Scn *scn = NULL;
+	size_t i, n = 0, k = 0;
+	struct elf_sym *w;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	elf_version(EV_CURRENT);
+	cr_assert_geq(fd, 0);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert_not_null(elf);
+	while ((scn = elf_nextscn(elf, scn)) &&
+	       (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM))
+		;
+	cr_assert_not_null(scn);
+	w = calloc(sh.sh_size / sh.sh_entsize, sizeof(*w));
+	for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+		GElf_Sym sym;
+		const char *name;
+
+		gelf_getsym(elf_getdata(scn, NULL), i, &sym);
+		name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if ((GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+		     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC) ||
+		    sym.st_shndx == SHN_UNDEF || !sym.st_value || !name || !*name)
+			continue;
+		w[n++] = (struct elf_sym){sym.st_value, sym.st_size, strdup(name),
+					  GELF_ST_BIND(sym.st_info)};
+	}
+	qsort(w, n, sizeof(*w), wide_cmp);
+	for (i = 0; i < n; i++) {
+		if (!k || w[i].addr != w[k - 1].addr)
+			w[k++] = w[i];
+		else
+			free((char *)w[i].name);
+	}
+	elf_end(elf);
+	close(fd);
+	*out = w;
+	return k;
+}
+
+/* The stored table names, starts and sizes every function as libc's own symbols do. */
+static void expect_libc_table(const struct elf_syms *es, const struct elf_sym *ref, size_t n)
+{
+	unsigned long addr, size, delta;
+	size_t i;
+
+	cr_assert_eq(elf_syms__count(es), n);
+	for (i = 0; i < n; i++) {
+		const char *name = elf_syms__at(es, i, &addr, &size);
+
+		cr_assert_not_null(name);
+		cr_expect_str_eq(name, ref[i].name);
+		cr_expect_eq(addr, ref[i].addr, "%s", ref[i].name);
+		cr_expect_eq(size, ref[i].size, "%s", ref[i].name);
+		cr_expect_str_eq(elf_syms__lookup(es, ref[i].addr, &delta), ref[i].name);
+		cr_expect_eq(delta, 0);
+	}
+}
+
+/* The compact table keeps every name; merging a table with itself changes nothing. */
+Test(names, libc_table_as_libelf_reads_it)
+{
+	struct elf_syms *es = elf_syms__load(LIBC), *again = elf_syms__load(LIBC);
+	struct elf_sym *ref;
+	size_t n = libc_reference(&ref);
+
+	cr_assert_not_null(es);
+	cr_assert_not_null(again);
+	cr_assert_gt(n, 1000);
+	expect_libc_table(es, ref, n);
+	cr_assert_eq(elf_syms__merge(es, again), 0);
+	expect_libc_table(es, ref, n);
+	elf_syms__free(again);
+	elf_syms__free(es);
+	while (n--)
+		free((char *)ref[n].name);
+	free(ref);
 }
 
 /* No function of libc (with its debug file) is named by a __GI_ alias. */
