@@ -36,6 +36,10 @@ struct abbrev {
 	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
 	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
 	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
+	int call_file, call_line; /* which are DW_AT_call_file, DW_AT_call_line, -1: none */
+	/* their values when their form is DW_FORM_implicit_const (ok: read as libdw reads) */
+	uint64_t file_const, line_const;
+	bool file_const_ok, line_const_ok;
 };
 
 struct abbrevs {
@@ -75,6 +79,33 @@ static inline __attribute__((always_inline)) uint64_t uleb(struct cursor *c)
 	if (c->p < c->end && !(*c->p & 0x80))
 		return *c->p++;
 	return uleb_long(c);
+}
+
+/* An SLEB128 of at most 9 bytes (*ok false when longer or cut short). */
+static uint64_t sleb(struct cursor *c, bool *ok)
+{
+	uint64_t v = 0;
+	unsigned int shift = 0;
+
+	*ok = false;
+	while (c->p < c->end) {
+		uint8_t b = *c->p++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80)) {
+			if (b & 0x40)
+				v |= ~(uint64_t)0 << shift;
+			*ok = true;
+			return v;
+		}
+		if (shift == 63) {
+			uleb_long(c);
+			return 0;
+		}
+	}
+	c->bad = true;
+	return 0;
 }
 
 static void skip(struct cursor *c, uint64_t n)
@@ -203,14 +234,19 @@ static int form_add(struct abbrevs *t, uint64_t form)
 static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 {
 	for (;;) {
-		uint64_t name = uleb(c), form = uleb(c);
+		uint64_t name = uleb(c), form = uleb(c), v = 0;
+		bool ok = false;
 
 		if (c->bad || form > UINT16_MAX)
 			return -EINVAL;
 		if (!name && !form)
 			return 0;
 		if (form == DW_FORM_implicit_const)
-			uleb(c); /* its value (signed: the same bytes) is in the table */
+			v = sleb(c, &ok); /* its value is in the table */
+		if (name == DW_AT_call_file && a->call_file < 0)
+			a->file_const = v, a->file_const_ok = ok;
+		if (name == DW_AT_call_line && a->call_line < 0)
+			a->line_const = v, a->line_const_ok = ok;
 		if (name == DW_AT_sibling && a->sibling < 0)
 			a->sibling = (int)a->n;
 		if (name == DW_AT_low_pc || name == DW_AT_ranges)
@@ -219,6 +255,10 @@ static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 			a->low_pc = (int)a->n;
 		if (name == DW_AT_high_pc && a->high_pc < 0)
 			a->high_pc = (int)a->n;
+		if (name == DW_AT_call_file && a->call_file < 0)
+			a->call_file = (int)a->n;
+		if (name == DW_AT_call_line && a->call_line < 0)
+			a->call_line = (int)a->n;
 		if (form_add(t, form))
 			return -ENOMEM;
 		a->n++;
@@ -259,7 +299,9 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 				     .defined = true,
 				     .sibling = -1,
 				     .low_pc = -1,
-				     .high_pc = -1};
+				     .high_pc = -1,
+				     .call_file = -1,
+				     .call_line = -1};
 		if (abbrev_attrs(t, &c, a))
 			return -EINVAL;
 		abbrev_size(t, a, u);
@@ -393,7 +435,7 @@ static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, uns
 		s->nodes = p;
 		s->cap = cap;
 	}
-	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0};
+	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0, false, 0, 0};
 	return (int)s->n++;
 }
 
@@ -437,6 +479,36 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
 	return -1;
 }
 
+/* A constant's form that dwarf_formudata reads as the value form_skip gives, or an
+ * implicit constant read from the table (ok). */
+static bool form_const(unsigned int form, bool ok)
+{
+	return form == DW_FORM_data1 || form == DW_FORM_data2 || form == DW_FORM_data4 ||
+	       form == DW_FORM_data8 || form == DW_FORM_udata ||
+	       (form == DW_FORM_implicit_const && ok);
+}
+
+/* An inlined scope's DW_AT_call_file and DW_AT_call_line when both are absent or such
+ * constants (else n->call stays false: ask libdw). */
+static void die_call(const struct scan *s, const struct abbrev *a, struct die_node *n,
+		     uint64_t file, uint64_t line)
+{
+	const uint16_t *forms = s->t->forms + a->first;
+
+	if (a->tag != DW_TAG_inlined_subroutine ||
+	    (a->call_file >= 0 && !form_const(forms[a->call_file], a->file_const_ok)) ||
+	    (a->call_line >= 0 && !form_const(forms[a->call_line], a->line_const_ok)))
+		return;
+	if (a->call_file >= 0 && forms[a->call_file] == DW_FORM_implicit_const)
+		file = a->file_const;
+	if (a->call_line >= 0 && forms[a->call_line] == DW_FORM_implicit_const)
+		line = a->line_const;
+	n->call = true;
+	n->has_file = a->call_file >= 0;
+	n->call_file = file;
+	n->call_line = a->call_line >= 0 ? line : 0;
+}
+
 /*
  * Past a kept DIE's attributes, its code's range taken when it is one DW_AT_low_pc
  * (DW_FORM_addr) and one DW_AT_high_pc (an address, or a constant from low_pc), as
@@ -446,7 +518,7 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
 static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 {
 	unsigned int lf = 0, hf = 0;
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = 0, file = 0, line = 0;
 	uint32_t i;
 
 	for (i = 0; i < a->n && !s->c.bad; i++) {
@@ -457,8 +529,15 @@ static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 			lo = v, lf = form;
 		else if ((int)i == a->high_pc)
 			hi = v, hf = form;
+		else if ((int)i == a->call_file)
+			file = v;
+		else if ((int)i == a->call_line)
+			line = v;
 	}
-	if (s->c.bad || lf != DW_FORM_addr)
+	if (s->c.bad)
+		return;
+	die_call(s, a, n, file, line);
+	if (lf != DW_FORM_addr)
 		return;
 	switch (hf) {
 	case DW_FORM_addr:
