@@ -36,14 +36,12 @@ struct abbrev {
 	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
 	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
 	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
-	int call_file, call_line; /* which are DW_AT_call_file, DW_AT_call_line, -1: none */
-	/* their values when their form is DW_FORM_implicit_const (ok: read as libdw reads) */
-	uint64_t file_const, line_const;
-	bool file_const_ok, line_const_ok;
+	uint32_t spec;	     /* where its attributes' names and forms are in the section */
 };
 
 struct abbrevs {
-	struct abbrev *a; /* by code */
+	const uint8_t *sec, *end; /* the section */
+	struct abbrev *a;	  /* by code */
 	size_t na;
 	uint16_t *forms;
 	size_t nforms, cap_forms;
@@ -234,19 +232,14 @@ static int form_add(struct abbrevs *t, uint64_t form)
 static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 {
 	for (;;) {
-		uint64_t name = uleb(c), form = uleb(c), v = 0;
-		bool ok = false;
+		uint64_t name = uleb(c), form = uleb(c);
 
 		if (c->bad || form > UINT16_MAX)
 			return -EINVAL;
 		if (!name && !form)
 			return 0;
 		if (form == DW_FORM_implicit_const)
-			v = sleb(c, &ok); /* its value is in the table */
-		if (name == DW_AT_call_file && a->call_file < 0)
-			a->file_const = v, a->file_const_ok = ok;
-		if (name == DW_AT_call_line && a->call_line < 0)
-			a->line_const = v, a->line_const_ok = ok;
+			uleb(c); /* its value (signed: the same bytes) is in the table */
 		if (name == DW_AT_sibling && a->sibling < 0)
 			a->sibling = (int)a->n;
 		if (name == DW_AT_low_pc || name == DW_AT_ranges)
@@ -255,10 +248,6 @@ static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 			a->low_pc = (int)a->n;
 		if (name == DW_AT_high_pc && a->high_pc < 0)
 			a->high_pc = (int)a->n;
-		if (name == DW_AT_call_file && a->call_file < 0)
-			a->call_file = (int)a->n;
-		if (name == DW_AT_call_line && a->call_line < 0)
-			a->call_line = (int)a->n;
 		if (form_add(t, form))
 			return -ENOMEM;
 		a->n++;
@@ -270,6 +259,11 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 			 const struct unit_shape *u)
 {
 	struct cursor c = {sec + (off < size ? off : size), sec + size, off >= size};
+
+	if (size > UINT32_MAX)
+		return -EINVAL; /* spec would not hold its offsets */
+	t->sec = sec;
+	t->end = sec + size;
 
 	while (!c.bad) {
 		uint64_t code = uleb(&c), tag;
@@ -299,9 +293,8 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 				     .defined = true,
 				     .sibling = -1,
 				     .low_pc = -1,
-				     .high_pc = -1,
-				     .call_file = -1,
-				     .call_line = -1};
+				     .high_pc = -1};
+		a->spec = (uint32_t)(c.p - sec);
 		if (abbrev_attrs(t, &c, a))
 			return -EINVAL;
 		abbrev_size(t, a, u);
@@ -414,8 +407,9 @@ struct scan_level {
 
 struct scan {
 	struct cursor c;
-	const uint8_t *unit; /* where the unit starts: DW_AT_sibling counts from it */
-	uint64_t unit_off;   /* and its offset in .debug_info */
+	const uint8_t *unit;	  /* where the unit starts: DW_AT_sibling counts from it */
+	const uint8_t *die_first; /* the unit's DIE */
+	uint64_t unit_off;	  /* and its offset in .debug_info */
 	struct unit_shape u;
 	const struct abbrevs *t;
 	bool c_lang;
@@ -435,7 +429,8 @@ static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, uns
 		s->nodes = p;
 		s->cap = cap;
 	}
-	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0, false, 0, 0};
+	s->nodes[s->n] =
+		(struct die_node){off, parent, depth, tag, false, 0, 0, false, false, 0, 0, 0};
 	return (int)s->n++;
 }
 
@@ -479,34 +474,68 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
 	return -1;
 }
 
-/* A constant's form that dwarf_formudata reads as the value form_skip gives, or an
- * implicit constant read from the table (ok). */
-static bool form_const(unsigned int form, bool ok)
+/* A constant's form that dwarf_formudata reads as the value form_skip gives. */
+static bool form_const(uint64_t form)
 {
 	return form == DW_FORM_data1 || form == DW_FORM_data2 || form == DW_FORM_data4 ||
-	       form == DW_FORM_data8 || form == DW_FORM_udata ||
-	       (form == DW_FORM_implicit_const && ok);
+	       form == DW_FORM_data8 || form == DW_FORM_udata;
 }
 
-/* An inlined scope's DW_AT_call_file and DW_AT_call_line when both are absent or such
- * constants (else n->call stays false: ask libdw). */
-static void die_call(const struct scan *s, const struct abbrev *a, struct die_node *n,
-		     uint64_t file, uint64_t line)
-{
-	const uint16_t *forms = s->t->forms + a->first;
+/* Where an inlined scope's call site is: which attributes, or implicit constants. */
+struct call_attrs {
+	int file, line;		     /* which attribute, -1: none */
+	bool file_const, line_const; /* DW_FORM_implicit_const: the value is here */
+	uint64_t file_v, line_v;
+	bool ok;    /* both absent or constants libdw reads the same */
+	int origin; /* which is DW_AT_abstract_origin (a reference in the unit), -1: none */
+	bool named; /* a name of its own: DW_AT_name or a linkage name */
+};
 
-	if (a->tag != DW_TAG_inlined_subroutine ||
-	    (a->call_file >= 0 && !form_const(forms[a->call_file], a->file_const_ok)) ||
-	    (a->call_line >= 0 && !form_const(forms[a->call_line], a->line_const_ok)))
-		return;
-	if (a->call_file >= 0 && forms[a->call_file] == DW_FORM_implicit_const)
-		file = a->file_const;
-	if (a->call_line >= 0 && forms[a->call_line] == DW_FORM_implicit_const)
-		line = a->line_const;
+/* An inlined scope's abbreviation's call site attributes (read again from its spec: only
+ * inlined scopes need them). */
+static struct call_attrs call_attrs(const struct abbrevs *t, const struct abbrev *a)
+{
+	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
+	struct cursor c = {t->sec + a->spec, t->end, false};
+	bool origin_seen = false;
+	uint32_t i;
+
+	for (i = 0; i < a->n && !c.bad; i++) {
+		uint64_t name = uleb(&c), form = uleb(&c), v = 0;
+		bool ok = true, cst = form == DW_FORM_implicit_const;
+
+		if (cst)
+			v = sleb(&c, &ok);
+		if (name == DW_AT_name || name == DW_AT_linkage_name ||
+		    name == DW_AT_MIPS_linkage_name)
+			k.named = true;
+		if (name == DW_AT_abstract_origin && !origin_seen) {
+			origin_seen = true;
+			if (form == DW_FORM_ref1 || form == DW_FORM_ref2 || form == DW_FORM_ref4 ||
+			    form == DW_FORM_ref8 || form == DW_FORM_ref_udata)
+				k.origin = (int)i;
+		}
+		if ((name != DW_AT_call_file && name != DW_AT_call_line) ||
+		    (name == DW_AT_call_file ? k.file : k.line) >= 0)
+			continue;
+		if (!ok || (!cst && !form_const(form)))
+			return k;
+		if (name == DW_AT_call_file)
+			k.file = (int)i, k.file_const = cst, k.file_v = v;
+		else
+			k.line = (int)i, k.line_const = cst, k.line_v = v;
+	}
+	k.ok = !c.bad;
+	return k;
+}
+
+/* The call site read into n from the values at k's attributes. */
+static void die_call(const struct call_attrs *k, struct die_node *n, uint64_t file, uint64_t line)
+{
 	n->call = true;
-	n->has_file = a->call_file >= 0;
-	n->call_file = file;
-	n->call_line = a->call_line >= 0 ? line : 0;
+	n->has_file = k->file >= 0;
+	n->call_file = k->file_const ? k->file_v : file;
+	n->call_line = k->line < 0 ? 0 : k->line_const ? k->line_v : line;
 }
 
 /*
@@ -517,9 +546,13 @@ static void die_call(const struct scan *s, const struct abbrev *a, struct die_no
  */
 static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 {
+	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
 	unsigned int lf = 0, hf = 0;
-	uint64_t lo = 0, hi = 0, file = 0, line = 0;
+	uint64_t lo = 0, hi = 0, file = 0, line = 0, origin = 0;
 	uint32_t i;
+
+	if (a->tag == DW_TAG_inlined_subroutine)
+		k = call_attrs(s->t, a);
 
 	for (i = 0; i < a->n && !s->c.bad; i++) {
 		unsigned int form = s->t->forms[a->first + i];
@@ -529,14 +562,21 @@ static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 			lo = v, lf = form;
 		else if ((int)i == a->high_pc)
 			hi = v, hf = form;
-		else if ((int)i == a->call_file)
+		else if ((int)i == k.file)
 			file = v;
-		else if ((int)i == a->call_line)
+		else if ((int)i == k.line)
 			line = v;
+		else if ((int)i == k.origin)
+			origin = v;
 	}
 	if (s->c.bad)
 		return;
-	die_call(s, a, n, file, line);
+	if (k.ok)
+		die_call(&k, n, file, line);
+	/* Its names are its origin's (as dwarf_attr_integrate finds them) when it has none. */
+	if (!k.named && k.origin >= 0 && origin > (uint64_t)(s->die_first - s->unit) &&
+	    origin < (uint64_t)(s->c.end - s->unit))
+		n->origin = s->unit_off + origin;
 	if (lf != DW_FORM_addr)
 		return;
 	switch (hf) {
@@ -634,6 +674,7 @@ int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 	}
 	s.unit = in->info + in->unit_off;
 	s.unit_off = in->unit_off;
+	s.die_first = in->info + in->die_off;
 	s.c = (struct cursor){in->info + in->die_off, in->info + in->end_off, false};
 	s.t = &t;
 	s.c_lang = in->c_lang;

@@ -1001,8 +1001,12 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read 
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word idx = 0, ln = 0;
+	Dwarf_Die origin;
 
-	out->name = inline_name(scope, &out->mangled);
+	if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin))
+		out->name = inline_name(&origin, &out->mangled);
+	else
+		out->name = inline_name(scope, &out->mangled);
 	out->name = keep_str(d, out->name, out->name ? strlen(out->name) : 0);
 	out->call_file = NULL;
 	out->call_line = 0;

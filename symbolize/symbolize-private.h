@@ -109,6 +109,8 @@ struct die_node {
 	 * when absent); false: ask libdw */
 	bool call, has_file;
 	uint64_t call_file, call_line;
+	uint64_t origin; /* an inlined scope without names of its own: its DW_AT_abstract_origin
+			  * in the unit, where its names are (0: ask libdw) */
 };
 
 struct die_scan {

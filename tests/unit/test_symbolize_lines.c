@@ -197,6 +197,37 @@ static int node_pc(struct dw_file *f, const struct die_node *n, const char *path
 	return 1;
 }
 
+/* Two strings both absent or equal. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A scanned inlined scope's origin, when the scan found it, has the names libdw finds from
+ * the scope itself (following DW_AT_abstract_origin). */
+static int node_origin(struct dw_file *f, const struct die_node *n, const char *path)
+{
+	static const unsigned int names[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
+					     DW_AT_name};
+	Dwarf_Attribute a, b;
+	Dwarf_Die die, o;
+	size_t i;
+
+	if (!n->origin)
+		return 0;
+	cr_assert_eq(n->tag, DW_TAG_inlined_subroutine);
+	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
+	cr_assert_not_null(dwarf_offdie(f->dw, n->origin, &o));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *x = dwarf_formstring(dwarf_attr_integrate(&die, names[i], &a));
+		const char *y = dwarf_formstring(dwarf_attr_integrate(&o, names[i], &b));
+
+		cr_assert(str_same(x, y), "%s: DIE at %#lx: %s, origin's %s", path,
+			  (unsigned long)n->off, x ? x : "-", y ? y : "-");
+	}
+	return 1;
+}
+
 /* A scanned inlined scope's call site, when the scan read it, is what libdw reads. */
 static int node_call(struct dw_file *f, const struct die_node *n, const char *path)
 {
@@ -223,7 +254,7 @@ static int node_call(struct dw_file *f, const struct die_node *n, const char *pa
 
 /* One unit scanned and walked: the same DIEs, parents, depths and ranges. */
 static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die *cu,
-		      const char *path, size_t nodes[4])
+		      const char *path, size_t nodes[5])
 {
 	Elf_Data *info = section(f->elf, ".debug_info"), *abbrev = section(f->elf, ".debug_abbrev");
 	struct die_scan s = {0}, w = {0};
@@ -267,6 +298,7 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 		pcs += node_pc(f, &s.nodes[i], path);
 		nodes[2] += s.nodes[i].tag == DW_TAG_inlined_subroutine;
 		nodes[3] += (size_t)node_call(f, &s.nodes[i], path);
+		nodes[4] += (size_t)node_origin(f, &s.nodes[i], path);
 	}
 	nodes[0] += s.n;
 	nodes[1] += pcs;
@@ -278,7 +310,7 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 static size_t file_units(const char *path)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, n = 0, units = 0, nodes[4] = {0, 0, 0, 0};
+	size_t hsize, n = 0, units = 0, nodes[5] = {0, 0, 0, 0, 0};
 	struct dw_file f;
 	Dwarf_Die cu;
 
@@ -292,12 +324,14 @@ static size_t file_units(const char *path)
 	}
 	dw_close(&f);
 	cr_log_info("%s: %zu units, %zu line tables, %zu DIEs kept, %zu ranges read, %zu of %zu "
-		    "call sites read",
-		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2]);
+		    "call sites read, %zu origins",
+		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2], nodes[4]);
 	/* Many kept DIEs of GCC's output have one range the scan reads itself (libc: 47%). */
 	cr_assert_geq(3 * nodes[1], nodes[0], "%s", path);
 	/* GCC's call sites are constants: the scan reads them all. */
 	cr_assert_eq(nodes[3], nodes[2], "%s", path);
+	/* and their scopes name nothing themselves: their origins, in the unit, are found */
+	cr_assert_eq(nodes[4], nodes[2], "%s", path);
 	return n;
 }
 
