@@ -497,7 +497,7 @@ static struct call_attrs call_attrs(const struct abbrevs *t, const struct abbrev
 {
 	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
 	struct cursor c = {t->sec + a->spec, t->end, false};
-	bool origin_seen = false;
+	bool origin_seen = false, unreadable = false;
 	uint32_t i;
 
 	for (i = 0; i < a->n && !c.bad; i++) {
@@ -518,14 +518,18 @@ static struct call_attrs call_attrs(const struct abbrevs *t, const struct abbrev
 		if ((name != DW_AT_call_file && name != DW_AT_call_line) ||
 		    (name == DW_AT_call_file ? k.file : k.line) >= 0)
 			continue;
-		if (!ok || (!cst && !form_const(form)))
-			return k;
+		if (!ok || (!cst && !form_const(form))) {
+			unreadable = true; /* still read on: its names and origin are wanted */
+			continue;
+		}
 		if (name == DW_AT_call_file)
 			k.file = (int)i, k.file_const = cst, k.file_v = v;
 		else
 			k.line = (int)i, k.line_const = cst, k.line_v = v;
 	}
-	k.ok = !c.bad;
+	k.ok = !c.bad && !unreadable;
+	if (c.bad)
+		k.origin = -1;
 	return k;
 }
 
