@@ -424,3 +424,43 @@ Test(dwarf_readers, inflate_size_lie)
 	cr_assert_lt(vm_peak_kb() - before, 256 * 1024, "address space grew by %ld kB",
 		     vm_peak_kb() - before);
 }
+
+/*
+ * A unit made by hand: an inlined scope with an origin, then a call file of a form the scan
+ * does not read (DW_FORM_strp), then a name of its own keeps libdw's path for both; one
+ * with constant call sites (one an implicit constant) and no name gets them and its origin.
+ */
+Test(dwarf_readers, scan_call_sites_and_origins)
+{
+	static const uint8_t abbrev[] = {
+		0x01, 0x11, 0x01, 0x00, 0x00,					  /* unit */
+		0x02, 0x2e, 0x01, 0x11, 0x01, 0x12, 0x06, 0x00, 0x00,		  /* function */
+		0x03, 0x2e, 0x00, 0x03, 0x08, 0x00, 0x00,			  /* origin */
+		0x04, 0x1d, 0x00, 0x31, 0x13, 0x58, 0x0e, 0x03, 0x08, 0x11, 0x01, /* scope */
+		0x12, 0x06, 0x00, 0x00, 0x05, 0x1d, 0x00, 0x59, 0x0b, 0x58, 0x21, /* scope */
+		0x03, 0x31, 0x13, 0x11, 0x01, 0x12, 0x06, 0x00, 0x00, 0x00};
+	static const uint8_t info
+		[] = {0x44, 0,	  0,	0, 5, 0, 1, 8, 0, 0,	0, 0, /* header: 68 bytes, DWARF 5 */
+		      0x01,					      /* 12: unit */
+		      0x03, 'f',  0,				      /* 13: origin "f" */
+		      0x02, 0,	  0x10, 0, 0, 0, 0, 0, 0, 0x40, 0, 0,	 0, /* 16: [0x1000, 0x1040) */
+		      0x04, 13,	  0,	0, 0, 1, 0, 0, 0, 'g',	0, 0x10, 0x10, 0,
+		      0,    0,	  0,	0, 0, 8, 0, 0, 0, 0x05, 7, 13,	 0,    0,
+		      0,    0x20, 0x10, 0, 0, 0, 0, 0, 0, 8,	0, 0,	 0, /* 52 */
+		      0,    0};
+	struct die_scan_unit u = {
+		info, abbrev, sizeof(info), sizeof(abbrev), 0, 12, sizeof(info), 0, 8, 4, 5, true};
+	struct die_scan s = {0};
+
+	cr_assert_eq(die_scan__unit(&s, &u), 0);
+	cr_assert_eq(s.n, 3);
+	cr_assert(s.nodes[0].off == 16 && s.nodes[0].pc && s.nodes[0].lo == 0x1000 &&
+		  s.nodes[0].hi == 0x1040);
+	cr_assert(s.nodes[1].off == 29 && s.nodes[1].pc && s.nodes[1].lo == 0x1010);
+	cr_assert(!s.nodes[1].call && !s.nodes[1].origin, "named scope: origin %lu",
+		  (unsigned long)s.nodes[1].origin);
+	cr_assert(s.nodes[2].off == 52 && s.nodes[2].call && s.nodes[2].has_file &&
+		  s.nodes[2].call_file == 3 && s.nodes[2].call_line == 7 &&
+		  s.nodes[2].origin == 13);
+	die_scan__free(&s);
+}
