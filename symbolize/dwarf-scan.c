@@ -36,10 +36,12 @@ struct abbrev {
 	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
 	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
 	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
+	uint32_t spec;	     /* where its attributes' names and forms are in the section */
 };
 
 struct abbrevs {
-	struct abbrev *a; /* by code */
+	const uint8_t *sec, *end; /* the section */
+	struct abbrev *a;	  /* by code */
 	size_t na;
 	uint16_t *forms;
 	size_t nforms, cap_forms;
@@ -75,6 +77,33 @@ static inline __attribute__((always_inline)) uint64_t uleb(struct cursor *c)
 	if (c->p < c->end && !(*c->p & 0x80))
 		return *c->p++;
 	return uleb_long(c);
+}
+
+/* An SLEB128 of at most 9 bytes (*ok false when longer or cut short). */
+static uint64_t sleb(struct cursor *c, bool *ok)
+{
+	uint64_t v = 0;
+	unsigned int shift = 0;
+
+	*ok = false;
+	while (c->p < c->end) {
+		uint8_t b = *c->p++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80)) {
+			if (b & 0x40)
+				v |= ~(uint64_t)0 << shift;
+			*ok = true;
+			return v;
+		}
+		if (shift == 63) {
+			uleb_long(c);
+			return 0;
+		}
+	}
+	c->bad = true;
+	return 0;
 }
 
 static void skip(struct cursor *c, uint64_t n)
@@ -231,6 +260,11 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 {
 	struct cursor c = {sec + (off < size ? off : size), sec + size, off >= size};
 
+	if (size > UINT32_MAX)
+		return -EINVAL; /* spec would not hold its offsets */
+	t->sec = sec;
+	t->end = sec + size;
+
 	while (!c.bad) {
 		uint64_t code = uleb(&c), tag;
 		struct abbrev *a;
@@ -260,6 +294,7 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 				     .sibling = -1,
 				     .low_pc = -1,
 				     .high_pc = -1};
+		a->spec = (uint32_t)(c.p - sec);
 		if (abbrev_attrs(t, &c, a))
 			return -EINVAL;
 		abbrev_size(t, a, u);
@@ -372,8 +407,9 @@ struct scan_level {
 
 struct scan {
 	struct cursor c;
-	const uint8_t *unit; /* where the unit starts: DW_AT_sibling counts from it */
-	uint64_t unit_off;   /* and its offset in .debug_info */
+	const uint8_t *unit;	  /* where the unit starts: DW_AT_sibling counts from it */
+	const uint8_t *die_first; /* the unit's DIE */
+	uint64_t unit_off;	  /* and its offset in .debug_info */
 	struct unit_shape u;
 	const struct abbrevs *t;
 	bool c_lang;
@@ -393,7 +429,8 @@ static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, uns
 		s->nodes = p;
 		s->cap = cap;
 	}
-	s->nodes[s->n] = (struct die_node){off, parent, depth, tag, false, 0, 0};
+	s->nodes[s->n] =
+		(struct die_node){off, parent, depth, tag, false, 0, 0, false, false, 0, 0, 0};
 	return (int)s->n++;
 }
 
@@ -437,6 +474,74 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
 	return -1;
 }
 
+/* A constant's form that dwarf_formudata reads as the value form_skip gives. */
+static bool form_const(uint64_t form)
+{
+	return form == DW_FORM_data1 || form == DW_FORM_data2 || form == DW_FORM_data4 ||
+	       form == DW_FORM_data8 || form == DW_FORM_udata;
+}
+
+/* Where an inlined scope's call site is: which attributes, or implicit constants. */
+struct call_attrs {
+	int file, line;		     /* which attribute, -1: none */
+	bool file_const, line_const; /* DW_FORM_implicit_const: the value is here */
+	uint64_t file_v, line_v;
+	bool ok;    /* both absent or constants libdw reads the same */
+	int origin; /* which is DW_AT_abstract_origin (a reference in the unit), -1: none */
+	bool named; /* a name of its own: DW_AT_name or a linkage name */
+};
+
+/* An inlined scope's abbreviation's call site attributes (read again from its spec: only
+ * inlined scopes need them). */
+static struct call_attrs call_attrs(const struct abbrevs *t, const struct abbrev *a)
+{
+	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
+	struct cursor c = {t->sec + a->spec, t->end, false};
+	bool origin_seen = false, unreadable = false;
+	uint32_t i;
+
+	for (i = 0; i < a->n && !c.bad; i++) {
+		uint64_t name = uleb(&c), form = uleb(&c), v = 0;
+		bool ok = true, cst = form == DW_FORM_implicit_const;
+
+		if (cst)
+			v = sleb(&c, &ok);
+		if (name == DW_AT_name || name == DW_AT_linkage_name ||
+		    name == DW_AT_MIPS_linkage_name)
+			k.named = true;
+		if (name == DW_AT_abstract_origin && !origin_seen) {
+			origin_seen = true;
+			if (form == DW_FORM_ref1 || form == DW_FORM_ref2 || form == DW_FORM_ref4 ||
+			    form == DW_FORM_ref8 || form == DW_FORM_ref_udata)
+				k.origin = (int)i;
+		}
+		if ((name != DW_AT_call_file && name != DW_AT_call_line) ||
+		    (name == DW_AT_call_file ? k.file : k.line) >= 0)
+			continue;
+		if (!ok || (!cst && !form_const(form))) {
+			unreadable = true; /* still read on: its names and origin are wanted */
+			continue;
+		}
+		if (name == DW_AT_call_file)
+			k.file = (int)i, k.file_const = cst, k.file_v = v;
+		else
+			k.line = (int)i, k.line_const = cst, k.line_v = v;
+	}
+	k.ok = !c.bad && !unreadable;
+	if (c.bad)
+		k.origin = -1;
+	return k;
+}
+
+/* The call site read into n from the values at k's attributes. */
+static void die_call(const struct call_attrs *k, struct die_node *n, uint64_t file, uint64_t line)
+{
+	n->call = true;
+	n->has_file = k->file >= 0;
+	n->call_file = k->file_const ? k->file_v : file;
+	n->call_line = k->line < 0 ? 0 : k->line_const ? k->line_v : line;
+}
+
 /*
  * Past a kept DIE's attributes, its code's range taken when it is one DW_AT_low_pc
  * (DW_FORM_addr) and one DW_AT_high_pc (an address, or a constant from low_pc), as
@@ -445,9 +550,13 @@ static int die_keep(struct scan *s, const struct scan_level *in, uint64_t off,
  */
 static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 {
+	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
 	unsigned int lf = 0, hf = 0;
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = 0, file = 0, line = 0, origin = 0;
 	uint32_t i;
+
+	if (a->tag == DW_TAG_inlined_subroutine)
+		k = call_attrs(s->t, a);
 
 	for (i = 0; i < a->n && !s->c.bad; i++) {
 		unsigned int form = s->t->forms[a->first + i];
@@ -457,8 +566,22 @@ static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 			lo = v, lf = form;
 		else if ((int)i == a->high_pc)
 			hi = v, hf = form;
+		else if ((int)i == k.file)
+			file = v;
+		else if ((int)i == k.line)
+			line = v;
+		else if ((int)i == k.origin)
+			origin = v;
 	}
-	if (s->c.bad || lf != DW_FORM_addr)
+	if (s->c.bad)
+		return;
+	if (k.ok)
+		die_call(&k, n, file, line);
+	/* Its names are its origin's (as dwarf_attr_integrate finds them) when it has none. */
+	if (!k.named && k.origin >= 0 && origin > (uint64_t)(s->die_first - s->unit) &&
+	    origin < (uint64_t)(s->c.end - s->unit))
+		n->origin = s->unit_off + origin;
+	if (lf != DW_FORM_addr)
 		return;
 	switch (hf) {
 	case DW_FORM_addr:
@@ -555,6 +678,7 @@ int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 	}
 	s.unit = in->info + in->unit_off;
 	s.unit_off = in->unit_off;
+	s.die_first = in->info + in->die_off;
 	s.c = (struct cursor){in->info + in->die_off, in->info + in->end_off, false};
 	s.t = &t;
 	s.c_lang = in->c_lang;

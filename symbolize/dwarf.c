@@ -977,28 +977,49 @@ static const char *inline_name(Dwarf_Die *die, bool *mangled)
 	return name;
 }
 
-/* An inlined scope as a frame needs it: its name, its DW_AT_call_file and DW_AT_call_line. */
-static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
-		       Dwarf_Die *scope, struct scope_info *out)
+/* An inlined scope's call file: index idx of the unit's line table files. */
+static const char *call_file(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+			     Dwarf_Word idx)
 {
-	Dwarf_Attribute attr;
 	Dwarf_Files *files;
-	Dwarf_Word idx = 0, ln = 0;
 	size_t nfiles;
 
-	out->name = inline_name(scope, &out->mangled);
+	/* The files of the line table read (with dwarf-line.c), else libdw's. */
+	if (c && c->files)
+		return idx < c->nfiles ? c->files[idx] : NULL;
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
+		return full_path(d, comp_dir(cu), dwarf_filesrc(files, idx, NULL, NULL));
+	return NULL;
+}
+
+/*
+ * An inlined scope as a frame needs it: its name, its DW_AT_call_file and DW_AT_call_line
+ * (from the scan's node n when it read them, else from libdw).
+ */
+static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
+		       Dwarf_Die *scope, const struct die_node *n, struct scope_info *out)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx = 0, ln = 0;
+	Dwarf_Die origin;
+
+	if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin))
+		out->name = inline_name(&origin, &out->mangled);
+	else
+		out->name = inline_name(scope, &out->mangled);
 	out->name = keep_str(d, out->name, out->name ? strlen(out->name) : 0);
 	out->call_file = NULL;
 	out->call_line = 0;
+	if (n && n->call) {
+		out->call_line = (unsigned int)n->call_line;
+		if (n->has_file)
+			out->call_file = call_file(d, cu, c, n->call_file);
+		return;
+	}
 	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &ln) == 0)
 		out->call_line = (unsigned int)ln;
-	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx))
-		return;
-	/* The files of the line table read (with dwarf-line.c), else libdw's. */
-	if (c && c->files)
-		out->call_file = idx < c->nfiles ? c->files[idx] : NULL;
-	else if (dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && idx < nfiles)
-		out->call_file = full_path(d, comp_dir(cu), dwarf_filesrc(files, idx, NULL, NULL));
+	if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &idx) == 0)
+		out->call_file = call_file(d, cu, c, idx);
 }
 
 /* A function's scopes while they are read. */
@@ -1224,7 +1245,8 @@ out:
 
 /* Each node's name, call site and nearest inlined scope (parents come before children). */
 static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read *c,
-		       const struct scope_build *b, struct fn_scopes *f)
+		       const struct scope_build *b, const struct die_node *scan,
+		       struct fn_scopes *f)
 {
 	size_t i;
 
@@ -1237,7 +1259,9 @@ static int scope_infos(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read 
 
 		f->info[i].outer = p < 0 ? -1 : b->inlined[p] ? p : f->info[p].outer;
 		if (b->inlined[i] && dwarf_offdie(d->dw, b->nodes[i].die, &die))
-			scope_read(d, cu, c, &die, &f->info[i]);
+			scope_read(d, cu, c, &die,
+				   scan && scan[i].off == b->nodes[i].die ? &scan[i] : NULL,
+				   &f->info[i]);
 	}
 	return 0;
 }
@@ -1372,7 +1396,8 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
 	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
-		err = scope_infos(d, cu, c, &b, f) || scope_spans(&b, f) || fn_points(c, r, f);
+		err = scope_infos(d, cu, c, &b, r->node >= 0 ? &c->scan.nodes[r->node] : NULL, f) ||
+		      scope_spans(&b, f) || fn_points(c, r, f);
 	free(b.nodes);
 	free(b.ranges);
 	free(b.inlined);
@@ -2055,7 +2080,7 @@ static int scopes_searched(struct sym_dwarf *d, Dwarf_Off cu_die, Dwarf_Addr pc,
 	for (n = scope_path(&cu, pc, path, 0, 0); n-- > 0;) {
 		if (dwarf_tag(&path[n]) != DW_TAG_inlined_subroutine)
 			continue;
-		scope_read(d, &cu, NULL, &path[n], &tmp[nin]);
+		scope_read(d, &cu, NULL, &path[n], NULL, &tmp[nin]);
 		chain[nin] = &tmp[nin];
 		nin++;
 	}

@@ -105,6 +105,12 @@ struct die_node {
 	unsigned int tag;
 	bool pc; /* its code is [lo, hi), as dwarf_ranges gives it; false: ask libdw */
 	uint64_t lo, hi;
+	/* An inlined scope's call site as dwarf_formudata reads it (call_line 0 and !has_file
+	 * when absent); false: ask libdw */
+	bool call, has_file;
+	uint64_t call_file, call_line;
+	uint64_t origin; /* an inlined scope without names of its own: its DW_AT_abstract_origin
+			  * in the unit, where its names are (0: ask libdw) */
 };
 
 struct die_scan {

@@ -197,9 +197,64 @@ static int node_pc(struct dw_file *f, const struct die_node *n, const char *path
 	return 1;
 }
 
+/* Two strings both absent or equal. */
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A scanned inlined scope's origin, when the scan found it, has the names libdw finds from
+ * the scope itself (following DW_AT_abstract_origin). */
+static int node_origin(struct dw_file *f, const struct die_node *n, const char *path)
+{
+	static const unsigned int names[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
+					     DW_AT_name};
+	Dwarf_Attribute a, b;
+	Dwarf_Die die, o;
+	size_t i;
+
+	if (!n->origin)
+		return 0;
+	cr_assert_eq(n->tag, DW_TAG_inlined_subroutine);
+	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
+	cr_assert_not_null(dwarf_offdie(f->dw, n->origin, &o));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *x = dwarf_formstring(dwarf_attr_integrate(&die, names[i], &a));
+		const char *y = dwarf_formstring(dwarf_attr_integrate(&o, names[i], &b));
+
+		cr_assert(str_same(x, y), "%s: DIE at %#lx: %s, origin's %s", path,
+			  (unsigned long)n->off, x ? x : "-", y ? y : "-");
+	}
+	return 1;
+}
+
+/* A scanned inlined scope's call site, when the scan read it, is what libdw reads. */
+static int node_call(struct dw_file *f, const struct die_node *n, const char *path)
+{
+	Dwarf_Word file = 0, line = 0;
+	Dwarf_Attribute attr;
+	Dwarf_Die die;
+	bool has_file;
+
+	cr_assert(!n->call || n->tag == DW_TAG_inlined_subroutine, "%s: %#lx", path,
+		  (unsigned long)n->off);
+	if (!n->call)
+		return 0;
+	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
+	if (dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attr), &line))
+		line = 0;
+	has_file = dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attr), &file) == 0;
+	cr_assert(n->call_line == line && n->has_file == has_file &&
+			  (!has_file || n->call_file == file),
+		  "%s: DIE at %#lx: call %lu:%lu (%d), libdw %lu:%lu (%d)", path,
+		  (unsigned long)n->off, (unsigned long)n->call_file, (unsigned long)n->call_line,
+		  n->has_file, (unsigned long)file, (unsigned long)line, has_file);
+	return 1;
+}
+
 /* One unit scanned and walked: the same DIEs, parents, depths and ranges. */
 static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die *cu,
-		      const char *path, size_t nodes[2])
+		      const char *path, size_t nodes[5])
 {
 	Elf_Data *info = section(f->elf, ".debug_info"), *abbrev = section(f->elf, ".debug_abbrev");
 	struct die_scan s = {0}, w = {0};
@@ -241,6 +296,9 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 			  "%s: node %zu at %#lx, libdw's at %#lx", path, i,
 			  (unsigned long)s.nodes[i].off, (unsigned long)w.nodes[i].off);
 		pcs += node_pc(f, &s.nodes[i], path);
+		nodes[2] += s.nodes[i].tag == DW_TAG_inlined_subroutine;
+		nodes[3] += (size_t)node_call(f, &s.nodes[i], path);
+		nodes[4] += (size_t)node_origin(f, &s.nodes[i], path);
 	}
 	nodes[0] += s.n;
 	nodes[1] += pcs;
@@ -252,7 +310,7 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 static size_t file_units(const char *path)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, n = 0, units = 0, nodes[2] = {0, 0};
+	size_t hsize, n = 0, units = 0, nodes[5] = {0, 0, 0, 0, 0};
 	struct dw_file f;
 	Dwarf_Die cu;
 
@@ -265,10 +323,15 @@ static size_t file_units(const char *path)
 		off = next;
 	}
 	dw_close(&f);
-	cr_log_info("%s: %zu units, %zu line tables, %zu DIEs kept, %zu ranges read", path, units,
-		    n, nodes[0], nodes[1]);
+	cr_log_info("%s: %zu units, %zu line tables, %zu DIEs kept, %zu ranges read, %zu of %zu "
+		    "call sites read, %zu origins",
+		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2], nodes[4]);
 	/* Many kept DIEs of GCC's output have one range the scan reads itself (libc: 47%). */
 	cr_assert_geq(3 * nodes[1], nodes[0], "%s", path);
+	/* GCC's call sites are constants: the scan reads them all. */
+	cr_assert_eq(nodes[3], nodes[2], "%s", path);
+	/* and their scopes name nothing themselves: their origins, in the unit, are found */
+	cr_assert_eq(nodes[4], nodes[2], "%s", path);
 	return n;
 }
 
@@ -360,4 +423,44 @@ Test(dwarf_readers, inflate_size_lie)
 	sym_dwarf__free(d);
 	cr_assert_lt(vm_peak_kb() - before, 256 * 1024, "address space grew by %ld kB",
 		     vm_peak_kb() - before);
+}
+
+/*
+ * A unit made by hand: an inlined scope with an origin, then a call file of a form the scan
+ * does not read (DW_FORM_strp), then a name of its own keeps libdw's path for both; one
+ * with constant call sites (one an implicit constant) and no name gets them and its origin.
+ */
+Test(dwarf_readers, scan_call_sites_and_origins)
+{
+	static const uint8_t abbrev[] = {
+		0x01, 0x11, 0x01, 0x00, 0x00,					  /* unit */
+		0x02, 0x2e, 0x01, 0x11, 0x01, 0x12, 0x06, 0x00, 0x00,		  /* function */
+		0x03, 0x2e, 0x00, 0x03, 0x08, 0x00, 0x00,			  /* origin */
+		0x04, 0x1d, 0x00, 0x31, 0x13, 0x58, 0x0e, 0x03, 0x08, 0x11, 0x01, /* scope */
+		0x12, 0x06, 0x00, 0x00, 0x05, 0x1d, 0x00, 0x59, 0x0b, 0x58, 0x21, /* scope */
+		0x03, 0x31, 0x13, 0x11, 0x01, 0x12, 0x06, 0x00, 0x00, 0x00};
+	static const uint8_t info
+		[] = {0x44, 0,	  0,	0, 5, 0, 1, 8, 0, 0,	0, 0, /* header: 68 bytes, DWARF 5 */
+		      0x01,					      /* 12: unit */
+		      0x03, 'f',  0,				      /* 13: origin "f" */
+		      0x02, 0,	  0x10, 0, 0, 0, 0, 0, 0, 0x40, 0, 0,	 0, /* 16: [0x1000, 0x1040) */
+		      0x04, 13,	  0,	0, 0, 1, 0, 0, 0, 'g',	0, 0x10, 0x10, 0,
+		      0,    0,	  0,	0, 0, 8, 0, 0, 0, 0x05, 7, 13,	 0,    0,
+		      0,    0x20, 0x10, 0, 0, 0, 0, 0, 0, 8,	0, 0,	 0, /* 52 */
+		      0,    0};
+	struct die_scan_unit u = {
+		info, abbrev, sizeof(info), sizeof(abbrev), 0, 12, sizeof(info), 0, 8, 4, 5, true};
+	struct die_scan s = {0};
+
+	cr_assert_eq(die_scan__unit(&s, &u), 0);
+	cr_assert_eq(s.n, 3);
+	cr_assert(s.nodes[0].off == 16 && s.nodes[0].pc && s.nodes[0].lo == 0x1000 &&
+		  s.nodes[0].hi == 0x1040);
+	cr_assert(s.nodes[1].off == 29 && s.nodes[1].pc && s.nodes[1].lo == 0x1010);
+	cr_assert(!s.nodes[1].call && !s.nodes[1].origin, "named scope: origin %lu",
+		  (unsigned long)s.nodes[1].origin);
+	cr_assert(s.nodes[2].off == 52 && s.nodes[2].call && s.nodes[2].has_file &&
+		  s.nodes[2].call_file == 3 && s.nodes[2].call_line == 7 &&
+		  s.nodes[2].origin == 13);
+	die_scan__free(&s);
 }
