@@ -21,41 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include "dwarf-cursor.h"
 #include "symbolize-private.h"
 
-/* The bytes being read: [p, end). */
-struct lcur {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t l_uleb_long(struct lcur *c)
-{
-	uint64_t v = 0;
-	unsigned int shift = 0;
-
-	while (c->p < c->end) {
-		uint8_t b = *c->p++;
-
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return v;
-	}
-	c->bad = true;
-	return 0;
-}
-
-/* A ULEB128: most are one byte, read inline. */
-static inline __attribute__((always_inline)) uint64_t l_uleb(struct lcur *c)
-{
-	if (c->p < c->end && !(*c->p & 0x80))
-		return *c->p++;
-	return l_uleb_long(c);
-}
-
-static int64_t l_sleb(struct lcur *c)
+static int64_t l_sleb(struct dcursor *c)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
@@ -76,24 +45,8 @@ static int64_t l_sleb(struct lcur *c)
 	return 0;
 }
 
-static uint64_t l_fixed(struct lcur *c, unsigned int n)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	if (n > (size_t)(c->end - c->p)) {
-		c->bad = true;
-		c->p = c->end;
-		return 0;
-	}
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i);
-	c->p += n;
-	return v;
-}
-
 /* A NUL-terminated string at the cursor (NULL and bad when it does not end). */
-static const char *l_str(struct lcur *c)
+static const char *l_str(struct dcursor *c)
 {
 	const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
 	const char *s = (const char *)c->p;
@@ -120,35 +73,36 @@ struct line_header {
 
 static int header_read(struct line_header *h, const struct line_program *in)
 {
-	struct lcur c = {in->line + in->off, in->line + in->size, false};
+	struct dcursor c = {in->line + in->off, in->line + in->size, false};
 	uint64_t len, hlen;
 
 	if (in->off >= in->size)
 		return -EINVAL;
-	len = l_fixed(&c, 4);
+	len = dcursor__fixed(&c, 4);
 	h->off_size = 4;
 	if (len == 0xffffffff) {
-		len = l_fixed(&c, 8);
+		len = dcursor__fixed(&c, 8);
 		h->off_size = 8;
 	}
 	if (c.bad || len > (uint64_t)(c.end - c.p))
 		return -EINVAL;
 	c.end = h->end = c.p + len;
-	h->version = (unsigned int)l_fixed(&c, 2);
+	h->version = (unsigned int)dcursor__fixed(&c, 2);
 	if (c.bad || h->version < 2 || h->version > 5)
 		return -EINVAL;
-	if (h->version >= 5 && (l_fixed(&c, 1) != in->addr_size || l_fixed(&c, 1) != 0))
+	if (h->version >= 5 &&
+	    (dcursor__fixed(&c, 1) != in->addr_size || dcursor__fixed(&c, 1) != 0))
 		return -EINVAL;
-	hlen = l_fixed(&c, h->off_size);
+	hlen = dcursor__fixed(&c, h->off_size);
 	if (c.bad || hlen > (uint64_t)(c.end - c.p))
 		return -EINVAL;
 	h->prog = c.p + hlen;
-	h->min_len = (unsigned int)l_fixed(&c, 1);
-	h->max_ops = h->version >= 4 ? (unsigned int)l_fixed(&c, 1) : 1;
-	h->default_stmt = l_fixed(&c, 1) != 0;
-	h->line_base = (int8_t)l_fixed(&c, 1);
-	h->line_range = (unsigned int)l_fixed(&c, 1);
-	h->opcode_base = (unsigned int)l_fixed(&c, 1);
+	h->min_len = (unsigned int)dcursor__fixed(&c, 1);
+	h->max_ops = h->version >= 4 ? (unsigned int)dcursor__fixed(&c, 1) : 1;
+	h->default_stmt = dcursor__fixed(&c, 1) != 0;
+	h->line_base = (int8_t)dcursor__fixed(&c, 1);
+	h->line_range = (unsigned int)dcursor__fixed(&c, 1);
+	h->opcode_base = (unsigned int)dcursor__fixed(&c, 1);
 	if (c.bad || !h->max_ops || !h->opcode_base || (size_t)(c.end - c.p) < h->opcode_base - 1)
 		return -EINVAL;
 	h->std_len = c.p - 1;
@@ -194,7 +148,7 @@ static int file_add(struct line_rows *t, const char *dir, const char *name)
 /* DWARF 2 to 4: directories and files as strings; directory 0 is comp_dir. */
 static int files_v4(struct line_rows *t, const struct line_header *h, const char *comp_dir)
 {
-	struct lcur c = {h->files, h->prog, false};
+	struct dcursor c = {h->files, h->prog, false};
 	const char **dirs = NULL;
 	size_t ndirs = 1, cap = 0;
 	int err = 0;
@@ -232,9 +186,9 @@ static int files_v4(struct line_rows *t, const struct line_header *h, const char
 		if (!*c.p)
 			break;
 		name = l_str(&c);
-		di = l_uleb(&c);
-		l_uleb(&c);
-		l_uleb(&c);
+		di = dcursor__uleb(&c);
+		dcursor__uleb(&c);
+		dcursor__uleb(&c);
 		if (c.bad || di >= ndirs)
 			err = -EINVAL;
 		else
@@ -248,7 +202,7 @@ static int files_v4(struct line_rows *t, const struct line_header *h, const char
 
 /* An entry's value of form: a string (DW_LNCT_path), else a number; -ENOTSUP for a
  * form not read here. */
-static int entry_value(struct lcur *c, const struct line_program *in, unsigned int off_size,
+static int entry_value(struct dcursor *c, const struct line_program *in, unsigned int off_size,
 		       uint64_t form, const char **s, uint64_t *v)
 {
 	uint64_t o;
@@ -261,32 +215,32 @@ static int entry_value(struct lcur *c, const struct line_program *in, unsigned i
 		return 0;
 	case DW_FORM_line_strp:
 	case DW_FORM_strp:
-		o = l_fixed(c, off_size);
+		o = dcursor__fixed(c, off_size);
 		if (form == DW_FORM_line_strp ? o >= in->line_str_size : o >= in->str_size)
 			return -EINVAL;
 		*s = (const char *)(form == DW_FORM_line_strp ? in->line_str : in->str) + o;
 		return 0;
 	case DW_FORM_data1:
-		*v = l_fixed(c, 1);
+		*v = dcursor__fixed(c, 1);
 		return 0;
 	case DW_FORM_data2:
-		*v = l_fixed(c, 2);
+		*v = dcursor__fixed(c, 2);
 		return 0;
 	case DW_FORM_data4:
-		*v = l_fixed(c, 4);
+		*v = dcursor__fixed(c, 4);
 		return 0;
 	case DW_FORM_data8:
-		*v = l_fixed(c, 8);
+		*v = dcursor__fixed(c, 8);
 		return 0;
 	case DW_FORM_udata:
-		*v = l_uleb(c);
+		*v = dcursor__uleb(c);
 		return 0;
 	case DW_FORM_data16:
-		l_fixed(c, 8);
-		l_fixed(c, 8);
+		dcursor__fixed(c, 8);
+		dcursor__fixed(c, 8);
 		return 0;
 	case DW_FORM_block:
-		o = l_uleb(c);
+		o = dcursor__uleb(c);
 		if (o > (uint64_t)(c->end - c->p))
 			c->bad = true;
 		else
@@ -304,17 +258,17 @@ struct v5_list {
 	int path, dir; /* which of the format is DW_LNCT_path, DW_LNCT_directory_index */
 };
 
-static int v5_format(struct lcur *c, struct v5_list *l, bool files)
+static int v5_format(struct dcursor *c, struct v5_list *l, bool files)
 {
 	unsigned int i;
 
-	l->nformat = (unsigned int)l_fixed(c, 1);
+	l->nformat = (unsigned int)dcursor__fixed(c, 1);
 	l->path = l->dir = -1;
 	if (l->nformat > 16)
 		return -ENOTSUP;
 	for (i = 0; i < l->nformat; i++) {
-		l->type[i] = l_uleb(c);
-		l->form[i] = l_uleb(c);
+		l->type[i] = dcursor__uleb(c);
+		l->form[i] = dcursor__uleb(c);
 		if (l->type[i] == DW_LNCT_path)
 			l->path = (int)i;
 		else if (l->type[i] == DW_LNCT_directory_index)
@@ -326,7 +280,7 @@ static int v5_format(struct lcur *c, struct v5_list *l, bool files)
 }
 
 /* One entry: its path and (files) its directory index. */
-static int v5_entry(struct lcur *c, const struct line_program *in, const struct line_header *h,
+static int v5_entry(struct dcursor *c, const struct line_program *in, const struct line_header *h,
 		    const struct v5_list *l, const char **path, uint64_t *dir)
 {
 	unsigned int i;
@@ -358,7 +312,7 @@ static int v5_entry(struct lcur *c, const struct line_program *in, const struct 
 
 static int files_v5(struct line_rows *t, const struct line_header *h, const struct line_program *in)
 {
-	struct lcur c = {h->files, h->prog, false};
+	struct dcursor c = {h->files, h->prog, false};
 	struct v5_list l;
 	const char **dirs = NULL;
 	uint64_t n, i, di;
@@ -367,7 +321,7 @@ static int files_v5(struct line_rows *t, const struct line_header *h, const stru
 
 	if ((err = v5_format(&c, &l, false)))
 		return err;
-	n = l_uleb(&c);
+	n = dcursor__uleb(&c);
 	if (c.bad || (!l.nformat && n) || (l.nformat && n > (uint64_t)(c.end - c.p) / l.nformat))
 		return -EINVAL;
 	dirs = malloc((n ? n : 1) * sizeof(*dirs));
@@ -378,7 +332,7 @@ static int files_v5(struct line_rows *t, const struct line_header *h, const stru
 	if (!err)
 		err = v5_format(&c, &l, true);
 	if (!err) {
-		uint64_t nf = l_uleb(&c);
+		uint64_t nf = dcursor__uleb(&c);
 
 		if (c.bad || (!l.nformat && nf) ||
 		    (l.nformat && nf > (uint64_t)(c.end - c.p) / l.nformat))
@@ -443,7 +397,7 @@ static void state_reset(struct line_state *s, const struct line_header *h)
 }
 
 /* An extended opcode (after its 0). */
-static int op_extended(struct lcur *c, struct line_rows *t, struct line_state *s,
+static int op_extended(struct dcursor *c, struct line_rows *t, struct line_state *s,
 		       const struct line_header *h, const struct line_program *in)
 {
 	unsigned int len, op;
@@ -462,14 +416,14 @@ static int op_extended(struct lcur *c, struct line_rows *t, struct line_state *s
 		return err;
 	case DW_LNE_set_address:
 		s->op_index = 0;
-		s->addr = l_fixed(c, in->addr_size);
+		s->addr = dcursor__fixed(c, in->addr_size);
 		return c->bad ? -EINVAL : 0;
 	case DW_LNE_define_file:
 		return -ENOTSUP; /* never seen from GCC or clang; libdw reads it */
 	case DW_LNE_set_discriminator:
 		if (h->opcode_base <= op || h->std_len[op] != 1)
 			return -EINVAL;
-		l_uleb(c);
+		dcursor__uleb(c);
 		return c->bad ? -EINVAL : 0;
 	case DW_LNE_NVIDIA_inlined_call:
 	case DW_LNE_NVIDIA_set_function_name:
@@ -497,7 +451,7 @@ static int std_args(unsigned int op)
 }
 
 /* A standard opcode (below opcode_base). */
-static int op_standard(struct lcur *c, struct line_rows *t, struct line_state *s,
+static int op_standard(struct dcursor *c, struct line_rows *t, struct line_state *s,
 		       const struct line_header *h, unsigned int op)
 {
 	unsigned int i;
@@ -505,7 +459,7 @@ static int op_standard(struct lcur *c, struct line_rows *t, struct line_state *s
 
 	if (op > DW_LNS_set_isa) {
 		for (i = h->std_len[op]; i > 0 && !c->bad; i--)
-			l_uleb(c);
+			dcursor__uleb(c);
 		return c->bad ? -EINVAL : 0;
 	}
 	if (h->std_len[op] != std_args(op))
@@ -515,16 +469,16 @@ static int op_standard(struct lcur *c, struct line_rows *t, struct line_state *s
 		err = row_add(t, s, false);
 		break;
 	case DW_LNS_advance_pc:
-		advance_pc(s, h, (uint32_t)l_uleb(c));
+		advance_pc(s, h, (uint32_t)dcursor__uleb(c));
 		break;
 	case DW_LNS_advance_line:
 		s->line += (int32_t)l_sleb(c);
 		break;
 	case DW_LNS_set_file:
-		s->file = (uint32_t)l_uleb(c);
+		s->file = (uint32_t)dcursor__uleb(c);
 		break;
 	case DW_LNS_set_column:
-		s->column = (uint32_t)l_uleb(c);
+		s->column = (uint32_t)dcursor__uleb(c);
 		break;
 	case DW_LNS_negate_stmt:
 		s->stmt = !s->stmt;
@@ -537,11 +491,11 @@ static int op_standard(struct lcur *c, struct line_rows *t, struct line_state *s
 	case DW_LNS_fixed_advance_pc:
 		if (c->end - c->p < 2)
 			return -EINVAL;
-		s->addr += l_fixed(c, 2);
+		s->addr += dcursor__fixed(c, 2);
 		s->op_index = 0;
 		break;
 	case DW_LNS_set_isa:
-		s->isa = (uint32_t)l_uleb(c);
+		s->isa = (uint32_t)dcursor__uleb(c);
 		break;
 	}
 	return err ? err : c->bad ? -EINVAL : 0;
@@ -550,7 +504,7 @@ static int op_standard(struct lcur *c, struct line_rows *t, struct line_state *s
 static int program_run(struct line_rows *t, const struct line_header *h,
 		       const struct line_program *in)
 {
-	struct lcur c = {h->prog, h->end, false};
+	struct dcursor c = {h->prog, h->end, false};
 	struct line_state s;
 	int err = 0;
 

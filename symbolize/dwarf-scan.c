@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include "dwarf-cursor.h"
 #include "symbolize-private.h"
 
 /* Abbreviation codes followed at most (GCC numbers them from 1, a few hundred a unit). */
@@ -47,40 +48,8 @@ struct abbrevs {
 	size_t nforms, cap_forms;
 };
 
-/* The bytes being read: [p, end). */
-struct cursor {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t uleb_long(struct cursor *c)
-{
-	uint64_t v = 0;
-	unsigned int shift = 0;
-
-	while (c->p < c->end) {
-		uint8_t b = *c->p++;
-
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return v;
-	}
-	c->bad = true;
-	return 0;
-}
-
-/* A ULEB128: most are one byte, read inline. */
-static inline __attribute__((always_inline)) uint64_t uleb(struct cursor *c)
-{
-	if (c->p < c->end && !(*c->p & 0x80))
-		return *c->p++;
-	return uleb_long(c);
-}
-
 /* An SLEB128 of at most 9 bytes (*ok false when longer or cut short). */
-static uint64_t sleb(struct cursor *c, bool *ok)
+static uint64_t sleb(struct dcursor *c, bool *ok)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
@@ -98,39 +67,12 @@ static uint64_t sleb(struct cursor *c, bool *ok)
 			return v;
 		}
 		if (shift == 63) {
-			uleb_long(c);
+			dcursor__uleb_long(c);
 			return 0;
 		}
 	}
 	c->bad = true;
 	return 0;
-}
-
-static void skip(struct cursor *c, uint64_t n)
-{
-	if (n > (uint64_t)(c->end - c->p)) {
-		c->bad = true;
-		c->p = c->end;
-		return;
-	}
-	c->p += n;
-}
-
-/* A little-endian value of n bytes (n <= 8). */
-static uint64_t fixed(struct cursor *c, unsigned int n)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	if (n > (size_t)(c->end - c->p)) {
-		c->bad = true;
-		c->p = c->end;
-		return 0;
-	}
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i);
-	c->p += n;
-	return v;
 }
 
 /* The unit's sizes: of an address, a section offset; and its DWARF version. */
@@ -229,17 +171,17 @@ static int form_add(struct abbrevs *t, uint64_t form)
 }
 
 /* One abbreviation's attributes (after its code, tag and children flag). */
-static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
+static int abbrev_attrs(struct abbrevs *t, struct dcursor *c, struct abbrev *a)
 {
 	for (;;) {
-		uint64_t name = uleb(c), form = uleb(c);
+		uint64_t name = dcursor__uleb(c), form = dcursor__uleb(c);
 
 		if (c->bad || form > UINT16_MAX)
 			return -EINVAL;
 		if (!name && !form)
 			return 0;
 		if (form == DW_FORM_implicit_const)
-			uleb(c); /* its value (signed: the same bytes) is in the table */
+			dcursor__uleb(c); /* its value (signed: the same bytes) is in the table */
 		if (name == DW_AT_sibling && a->sibling < 0)
 			a->sibling = (int)a->n;
 		if (name == DW_AT_low_pc || name == DW_AT_ranges)
@@ -258,7 +200,7 @@ static int abbrev_attrs(struct abbrevs *t, struct cursor *c, struct abbrev *a)
 static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uint64_t off,
 			 const struct unit_shape *u)
 {
-	struct cursor c = {sec + (off < size ? off : size), sec + size, off >= size};
+	struct dcursor c = {sec + (off < size ? off : size), sec + size, off >= size};
 
 	if (size > UINT32_MAX)
 		return -EINVAL; /* spec would not hold its offsets */
@@ -266,12 +208,12 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 	t->end = sec + size;
 
 	while (!c.bad) {
-		uint64_t code = uleb(&c), tag;
+		uint64_t code = dcursor__uleb(&c), tag;
 		struct abbrev *a;
 
 		if (!code)
 			return c.bad ? -EINVAL : 0;
-		tag = uleb(&c);
+		tag = dcursor__uleb(&c);
 		if (code >= SCAN_MAX_CODES || c.p >= c.end || tag > UINT16_MAX)
 			return -EINVAL;
 		if (code >= t->na) {
@@ -303,7 +245,7 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 }
 
 /* Past one attribute of the given form; its value when it is a constant or reference. */
-static uint64_t form_skip(struct cursor *c, const struct unit_shape *u, unsigned int form,
+static uint64_t form_skip(struct dcursor *c, const struct unit_shape *u, unsigned int form,
 			  int indirect)
 {
 	switch (form) {
@@ -315,40 +257,40 @@ static uint64_t form_skip(struct cursor *c, const struct unit_shape *u, unsigned
 	case DW_FORM_flag:
 	case DW_FORM_strx1:
 	case DW_FORM_addrx1:
-		return fixed(c, 1);
+		return dcursor__fixed(c, 1);
 	case DW_FORM_data2:
 	case DW_FORM_ref2:
 	case DW_FORM_strx2:
 	case DW_FORM_addrx2:
-		return fixed(c, 2);
+		return dcursor__fixed(c, 2);
 	case DW_FORM_strx3:
 	case DW_FORM_addrx3:
-		return fixed(c, 3);
+		return dcursor__fixed(c, 3);
 	case DW_FORM_data4:
 	case DW_FORM_ref4:
 	case DW_FORM_ref_sup4:
 	case DW_FORM_strx4:
 	case DW_FORM_addrx4:
-		return fixed(c, 4);
+		return dcursor__fixed(c, 4);
 	case DW_FORM_data8:
 	case DW_FORM_ref8:
 	case DW_FORM_ref_sig8:
 	case DW_FORM_ref_sup8:
-		return fixed(c, 8);
+		return dcursor__fixed(c, 8);
 	case DW_FORM_data16:
-		skip(c, 16);
+		dcursor__skip(c, 16);
 		return 0;
 	case DW_FORM_addr:
-		return fixed(c, u->addr_size);
+		return dcursor__fixed(c, u->addr_size);
 	case DW_FORM_ref_addr:
-		return fixed(c, u->version == 2 ? u->addr_size : u->off_size);
+		return dcursor__fixed(c, u->version == 2 ? u->addr_size : u->off_size);
 	case DW_FORM_strp:
 	case DW_FORM_line_strp:
 	case DW_FORM_sec_offset:
 	case DW_FORM_strp_sup:
 	case DW_FORM_GNU_ref_alt:
 	case DW_FORM_GNU_strp_alt:
-		return fixed(c, u->off_size);
+		return dcursor__fixed(c, u->off_size);
 	case DW_FORM_sdata:
 	case DW_FORM_udata:
 	case DW_FORM_ref_udata:
@@ -358,7 +300,7 @@ static uint64_t form_skip(struct cursor *c, const struct unit_shape *u, unsigned
 	case DW_FORM_rnglistx:
 	case DW_FORM_GNU_addr_index:
 	case DW_FORM_GNU_str_index:
-		return uleb(c);
+		return dcursor__uleb(c);
 	case DW_FORM_string: {
 		const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
 
@@ -368,20 +310,20 @@ static uint64_t form_skip(struct cursor *c, const struct unit_shape *u, unsigned
 		return 0;
 	}
 	case DW_FORM_block1:
-		skip(c, fixed(c, 1));
+		dcursor__skip(c, dcursor__fixed(c, 1));
 		return 0;
 	case DW_FORM_block2:
-		skip(c, fixed(c, 2));
+		dcursor__skip(c, dcursor__fixed(c, 2));
 		return 0;
 	case DW_FORM_block4:
-		skip(c, fixed(c, 4));
+		dcursor__skip(c, dcursor__fixed(c, 4));
 		return 0;
 	case DW_FORM_block:
 	case DW_FORM_exprloc:
-		skip(c, uleb(c));
+		dcursor__skip(c, dcursor__uleb(c));
 		return 0;
 	case DW_FORM_indirect:
-		form = (unsigned int)uleb(c);
+		form = (unsigned int)dcursor__uleb(c);
 		if (!indirect && form != DW_FORM_indirect && form != DW_FORM_implicit_const &&
 		    form <= UINT16_MAX)
 			return form_skip(c, u, form, 1);
@@ -406,7 +348,7 @@ struct scan_level {
 };
 
 struct scan {
-	struct cursor c;
+	struct dcursor c;
 	const uint8_t *unit;	  /* where the unit starts: DW_AT_sibling counts from it */
 	const uint8_t *die_first; /* the unit's DIE */
 	uint64_t unit_off;	  /* and its offset in .debug_info */
@@ -496,12 +438,12 @@ struct call_attrs {
 static struct call_attrs call_attrs(const struct abbrevs *t, const struct abbrev *a)
 {
 	struct call_attrs k = {-1, -1, false, false, 0, 0, false, -1, false};
-	struct cursor c = {t->sec + a->spec, t->end, false};
+	struct dcursor c = {t->sec + a->spec, t->end, false};
 	bool origin_seen = false, unreadable = false;
 	uint32_t i;
 
 	for (i = 0; i < a->n && !c.bad; i++) {
-		uint64_t name = uleb(&c), form = uleb(&c), v = 0;
+		uint64_t name = dcursor__uleb(&c), form = dcursor__uleb(&c), v = 0;
 		bool ok = true, cst = form == DW_FORM_implicit_const;
 
 		if (cst)
@@ -612,7 +554,7 @@ static int scan_die(struct scan *s)
 	uint32_t i;
 	int node;
 
-	code = uleb(&s->c);
+	code = dcursor__uleb(&s->c);
 	if (s->c.bad || code >= s->t->na || !s->t->a[code].defined)
 		return -EINVAL;
 	a = &s->t->a[code];
@@ -624,9 +566,9 @@ static int scan_die(struct scan *s)
 	} else if (a->size >= 0) {
 		const uint8_t *p = s->c.p;
 
-		skip(&s->c, (uint64_t)a->size);
+		dcursor__skip(&s->c, (uint64_t)a->size);
 		if (!s->c.bad && a->sib_off >= 0) {
-			struct cursor sc = {p + a->sib_off, s->c.p, false};
+			struct dcursor sc = {p + a->sib_off, s->c.p, false};
 
 			sibling = form_skip(&sc, &s->u, s->t->forms[a->first + a->sibling], 0);
 		}
@@ -679,7 +621,7 @@ int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 	s.unit = in->info + in->unit_off;
 	s.unit_off = in->unit_off;
 	s.die_first = in->info + in->die_off;
-	s.c = (struct cursor){in->info + in->die_off, in->info + in->end_off, false};
+	s.c = (struct dcursor){in->info + in->die_off, in->info + in->end_off, false};
 	s.t = &t;
 	s.c_lang = in->c_lang;
 	s.out = out;
