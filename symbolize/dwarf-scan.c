@@ -248,49 +248,15 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 static uint64_t form_skip(struct dcursor *c, const struct unit_shape *u, unsigned int form,
 			  int indirect)
 {
+	int n = form_size(form, u);
+
+	if (n > 8) {
+		dcursor__skip(c, (uint64_t)n);
+		return 0;
+	}
+	if (n >= 0)
+		return n ? dcursor__fixed(c, (unsigned int)n) : 0;
 	switch (form) {
-	case DW_FORM_flag_present:
-	case DW_FORM_implicit_const:
-		return 0;
-	case DW_FORM_data1:
-	case DW_FORM_ref1:
-	case DW_FORM_flag:
-	case DW_FORM_strx1:
-	case DW_FORM_addrx1:
-		return dcursor__fixed(c, 1);
-	case DW_FORM_data2:
-	case DW_FORM_ref2:
-	case DW_FORM_strx2:
-	case DW_FORM_addrx2:
-		return dcursor__fixed(c, 2);
-	case DW_FORM_strx3:
-	case DW_FORM_addrx3:
-		return dcursor__fixed(c, 3);
-	case DW_FORM_data4:
-	case DW_FORM_ref4:
-	case DW_FORM_ref_sup4:
-	case DW_FORM_strx4:
-	case DW_FORM_addrx4:
-		return dcursor__fixed(c, 4);
-	case DW_FORM_data8:
-	case DW_FORM_ref8:
-	case DW_FORM_ref_sig8:
-	case DW_FORM_ref_sup8:
-		return dcursor__fixed(c, 8);
-	case DW_FORM_data16:
-		dcursor__skip(c, 16);
-		return 0;
-	case DW_FORM_addr:
-		return dcursor__fixed(c, u->addr_size);
-	case DW_FORM_ref_addr:
-		return dcursor__fixed(c, u->version == 2 ? u->addr_size : u->off_size);
-	case DW_FORM_strp:
-	case DW_FORM_line_strp:
-	case DW_FORM_sec_offset:
-	case DW_FORM_strp_sup:
-	case DW_FORM_GNU_ref_alt:
-	case DW_FORM_GNU_strp_alt:
-		return dcursor__fixed(c, u->off_size);
 	case DW_FORM_sdata:
 	case DW_FORM_udata:
 	case DW_FORM_ref_udata:
