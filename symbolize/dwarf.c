@@ -169,8 +169,9 @@ struct sym_dwarf {
 	 * dwarf-line.c */
 	Elf_Data *info_sec, *abbrev_sec;
 	Elf_Data *line_sec, *str_sec, *line_str_sec;
-	struct inflated inflated;   /* elf's sections inflated before libdw read them */
-	struct cu_range *cu_ranges; /* every CU's ranges, sorted */
+	Elf_Data *ranges_sec, *rnglists_sec; /* for dwarf-ranges.c */
+	struct inflated inflated;	     /* elf's sections inflated before libdw read them */
+	struct cu_range *cu_ranges;	     /* every CU's ranges, sorted */
 	size_t ncu_ranges;
 	struct addr_index cu_index; /* their starts */
 	bool cu_ranges_built;
@@ -373,6 +374,8 @@ static int lib_open(struct sym_dwarf *d)
 	d->line_sec = debug_section(d->elf, "line");
 	d->str_sec = debug_section(d->elf, "str");
 	d->line_str_sec = debug_section(d->elf, "line_str");
+	d->ranges_sec = debug_section(d->elf, "ranges");
+	d->rnglists_sec = debug_section(d->elf, "rnglists");
 	d->lib_bytes = size;
 	d->bytes += size;
 	return 0;
@@ -451,6 +454,7 @@ size_t sym_dwarf__shed(struct sym_dwarf *d)
 	d->dw = NULL;
 	d->elf = NULL;
 	d->info_sec = d->abbrev_sec = d->line_sec = d->str_sec = d->line_str_sec = NULL;
+	d->ranges_sec = d->rnglists_sec = NULL;
 	freed = d->lib_bytes;
 	d->bytes -= freed;
 	d->lib_bytes = 0;
@@ -565,29 +569,94 @@ static int dir_alloc(struct sym_dwarf *d)
 	return 0;
 }
 
+/* A section's bytes and size (none: NULL, 0). */
+static const uint8_t *sec_bytes(const Elf_Data *sec, size_t *size)
+{
+	*size = sec && sec->d_buf ? sec->d_size : 0;
+	return *size ? sec->d_buf : NULL;
+}
+
+struct cu_ranges_add {
+	struct sym_dwarf *d;
+	size_t *cap;
+};
+
+/* One range of the CU being indexed (d->ncus). */
+static int cu_range_add(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct cu_ranges_add *a = arg;
+	struct sym_dwarf *d = a->d;
+
+	if (grow(&d->cu_ranges, a->cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
+		return -ENOMEM;
+	d->cu_ranges[d->ncu_ranges++] = (struct cu_range){lo, hi, d->ncus, -1};
+	return 0;
+}
+
+/*
+ * The CU's DW_AT_ranges read by dwarf-ranges.c when it is an offset in a plain unit:
+ * -EINVAL (nothing added) for libdw to read it, -ENOMEM.
+ */
+static int cu_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Half version, uint8_t unit_type,
+			 uint8_t addr_size, struct cu_ranges_add *a)
+{
+	Dwarf_Attribute attr, *at = dwarf_attr(cu, DW_AT_ranges, &attr);
+	Elf_Data *sec = version >= 5 ? d->rnglists_sec : d->ranges_sec;
+	size_t before = d->ncu_ranges, size;
+	const uint8_t *bytes = sec_bytes(sec, &size);
+	Dwarf_Addr base = 0;
+	Dwarf_Word roff;
+	int n;
+
+	if (!at || (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    (dwarf_whatform(at) != DW_FORM_sec_offset && dwarf_whatform(at) != DW_FORM_data4) ||
+	    dwarf_formudata(at, &roff) || dwarf_hasattr(cu, DW_AT_GNU_dwo_id) ||
+	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &base)))
+		return -EINVAL;
+	n = dwarf_ranges__read(bytes, size, roff, version >= 5, addr_size, base, cu_range_add, a);
+	if (n == -EINVAL)
+		d->ncu_ranges = before;
+	return n < 0 ? n : 0;
+}
+
+/* The CU's ranges: its own reading of DW_AT_ranges, else libdw's. */
+static int cu_ranges_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Half version, uint8_t unit_type,
+			  uint8_t addr_size, struct cu_ranges_add *a)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t roff = 0;
+	int err = cu_ranges_own(d, cu, version, unit_type, addr_size, a);
+
+	if (err != -EINVAL)
+		return err;
+	while ((roff = dwarf_ranges(cu, roff, &base, &lo, &hi)) > 0)
+		if (cu_range_add(a, lo, hi))
+			return -ENOMEM;
+	return 0;
+}
+
 /* The ranges of every CU, sorted: one pass over the CU headers at the first lookup. */
 static int index_cus(struct sym_dwarf *d)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize, cap = 0, cucap = 0, i;
-	Dwarf_Addr base, lo, hi;
+	Dwarf_Off off = 0, next, abbrev;
+	size_t cap = 0, cucap = 0, i, hsize;
+	struct cu_ranges_add a = {d, &cap};
+	uint8_t addr_size, off_size, unit_type;
+	Dwarf_Half version;
 	Dwarf_Die cu;
 
 	d->cu_ranges_built = true;
-	while (!dwarf_nextcu(d->dw, off, &next, &hsize, NULL, NULL, NULL)) {
-		ptrdiff_t roff = 0;
-
+	while (!dwarf_next_unit(d->dw, off, &next, &hsize, &version, &abbrev, &addr_size, &off_size,
+				NULL, NULL)) {
 		if (dwarf_offdie(d->dw, off + hsize, &cu)) {
 			if (grow(&d->cus, &cucap, d->ncus, sizeof(*d->cus)))
 				return -ENOMEM;
 			d->cus[d->ncus] =
 				(struct cu_data){.unit = off, .die = off + hsize, .unit_end = next};
-			while ((roff = dwarf_ranges(&cu, roff, &base, &lo, &hi)) > 0) {
-				if (grow(&d->cu_ranges, &cap, d->ncu_ranges, sizeof(*d->cu_ranges)))
-					return -ENOMEM;
-				d->cu_ranges[d->ncu_ranges++] =
-					(struct cu_range){lo, hi, d->ncus, -1};
-			}
+			if (dwarf_cu_info(cu.cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL))
+				unit_type = 0;
+			if (cu_ranges_read(d, &cu, version, unit_type, addr_size, &a))
+				return -ENOMEM;
 			d->ncus++;
 		}
 		off = next;
@@ -809,13 +878,6 @@ static int index_functions(struct sym_dwarf *d, const struct cu_data *cd, struct
 	int err = index_scanned(d, cd, t, cap, cu);
 
 	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(cu));
-}
-
-/* A section's bytes and size (none: NULL, 0). */
-static const uint8_t *sec_bytes(const Elf_Data *sec, size_t *size)
-{
-	*size = sec && sec->d_buf ? sec->d_size : 0;
-	return *size ? sec->d_buf : NULL;
 }
 
 /* Where the CU's line program is, for dwarf-line.c; false when it has none it reads. */

@@ -163,6 +163,16 @@ struct line_rows {
 /* -EINVAL when the table is invalid, -ENOTSUP when it uses what is not read here: libdw
  * reads it then. -ENOMEM. */
 int line_rows__read(struct line_rows *t, const struct line_program *in);
+
+/* A range [lo, hi) of a range list; nonzero stops the list (no memory). */
+typedef int (*dwarf_range_fn)(void *arg, uint64_t lo, uint64_t hi);
+/*
+ * The range list at off of .debug_rnglists (rnglists) or .debug_ranges, from base, each
+ * range given to add (dwarf-ranges.c). Returns how many, -EINVAL for a list not read here
+ * (indexed addresses, cut short, out of the section: libdw reads it), -ENOMEM.
+ */
+int dwarf_ranges__read(const uint8_t *sec, size_t size, uint64_t off, bool rnglists,
+		       unsigned int addr_size, uint64_t base, dwarf_range_fn add, void *arg);
 void line_rows__free(struct line_rows *t);
 
 /* ---- opening files that profiled processes control (fileopen.c, docs/security.md) ---- */
