@@ -7,6 +7,7 @@
  * dwarf-inflate.c) and on libc's debug file when libc6-dbg is installed.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,63 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 	free(w.nodes);
 }
 
+/* CUs whose DW_AT_ranges dwarf-ranges.c read, in the last file_units. */
+static size_t ranges_read;
+
+struct range_list {
+	uint64_t lo[256], hi[256];
+	size_t n;
+};
+
+static int range_keep(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct range_list *l = arg;
+
+	if (l->n == 256)
+		return -1;
+	l->lo[l->n] = lo;
+	l->hi[l->n++] = hi;
+	return 0;
+}
+
+/* A CU's DW_AT_ranges, when an offset, read by dwarf-ranges.c: libdw's ranges, in order. */
+static void unit_ranges(struct dw_file *f, Dwarf_Die *cu, const char *path)
+{
+	Dwarf_Attribute attr, *at = dwarf_attr(cu, DW_AT_ranges, &attr);
+	uint8_t addr_size, off_size;
+	Dwarf_Addr base = 0, b, lo, hi;
+	struct range_list l = {.n = 0};
+	Dwarf_Half version;
+	ptrdiff_t o = 0;
+	Dwarf_Word off;
+	size_t size, i = 0;
+	const uint8_t *sec;
+	Dwarf_Die die;
+	int n;
+
+	if (!at || dwarf_whatform(at) != DW_FORM_sec_offset || dwarf_formudata(at, &off))
+		return;
+	cr_assert_not_null(
+		dwarf_cu_die(cu->cu, &die, &version, NULL, &addr_size, &off_size, NULL, NULL));
+	sec = bytes(section(f->elf, version >= 5 ? ".debug_rnglists" : ".debug_ranges"), &size);
+	if (dwarf_hasattr(cu, DW_AT_low_pc))
+		cr_assert_eq(dwarf_lowpc(cu, &base), 0);
+	n = dwarf_ranges__read(sec, size, off, version >= 5, addr_size, base, range_keep, &l);
+	if (n == -EINVAL)
+		return;
+	cr_assert_eq(n, (int)l.n, "%s: CU at %#lx", path, (unsigned long)dwarf_dieoffset(cu));
+	while ((o = dwarf_ranges(cu, o, &b, &lo, &hi)) > 0) {
+		cr_assert_lt(i, l.n, "%s: CU at %#lx: libdw has more ranges", path,
+			     (unsigned long)dwarf_dieoffset(cu));
+		cr_assert(l.lo[i] == lo && l.hi[i] == hi, "%s: CU at %#lx: range %zu", path,
+			  (unsigned long)dwarf_dieoffset(cu), i);
+		i++;
+	}
+	cr_assert_eq(i, l.n, "%s: CU at %#lx: libdw has fewer ranges", path,
+		     (unsigned long)dwarf_dieoffset(cu));
+	ranges_read++;
+}
+
 /* Every unit of path; how many had a line table. */
 static size_t file_units(const char *path)
 {
@@ -315,17 +373,19 @@ static size_t file_units(const char *path)
 	Dwarf_Die cu;
 
 	cr_assert(dw_open(&f, path), "%s", path);
+	ranges_read = 0;
 	while (!dwarf_nextcu(f.dw, off, &next, &hsize, NULL, NULL, NULL)) {
 		cr_assert_not_null(dwarf_offdie(f.dw, off + hsize, &cu));
 		n += (size_t)unit_lines(&f, &cu, path);
 		unit_scan(&f, off, next, &cu, path, nodes);
+		unit_ranges(&f, &cu, path);
 		units++;
 		off = next;
 	}
 	dw_close(&f);
 	cr_log_info("%s: %zu units, %zu line tables, %zu DIEs kept, %zu ranges read, %zu of %zu "
-		    "call sites read, %zu origins",
-		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2], nodes[4]);
+		    "call sites read, %zu origins, %zu CUs' range lists read",
+		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2], nodes[4], ranges_read);
 	/* Many kept DIEs of GCC's output have one range the scan reads itself (libc: 47%). */
 	cr_assert_geq(3 * nodes[1], nodes[0], "%s", path);
 	/* GCC's call sites are constants: the scan reads them all. */
@@ -346,6 +406,9 @@ Test(dwarf_readers, fixtures_as_libdw)
 	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
 		cr_assert_not_null(getenv(env[i]), "%s", env[i]);
 		cr_assert_gt(file_units(getenv(env[i])), 0, "%s", getenv(env[i]));
+		/* main in .text.startup: the CU's code is in two ranges (DWARF 5, DWARF 4) */
+		if (i > 0)
+			cr_assert_gt(ranges_read, 0, "%s", getenv(env[i]));
 	}
 	/* zlib-compressed sections (the only file of the directory) */
 	snprintf(zlib, sizeof(zlib), "sh -c 'ls \"%s\"/zlib-root/.build-id/*/*.debug' 2>/dev/null",
@@ -382,6 +445,8 @@ Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
 	if (access(path, R_OK))
 		cr_skip_test("%s missing (libc6-dbg)", path);
 	cr_assert_gt(file_units(path), 1000);
+	/* GCC gives most of libc's CUs (several sections) a range list */
+	cr_assert_gt(ranges_read, 100);
 }
 
 /* The most this process's address space has been, in kB (VmPeak). */
