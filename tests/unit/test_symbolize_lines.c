@@ -529,3 +529,39 @@ Test(dwarf_readers, scan_call_sites_and_origins)
 		  s.nodes[2].origin == 13);
 	die_scan__free(&s);
 }
+
+/* Each kind of entry GCC and clang write, and the lists left to libdw. */
+Test(dwarf_readers, range_lists)
+{
+	/* DWARF 5: base_address 0x1000, offset_pair 0x10 0x20, start_end, start_length, end */
+	static const uint8_t v5[] = {0x05, 0x00, 0x10, 0,    0,	   0, 0, 0, 0,	  0x04,
+				     0x10, 0x20, 0x06, 0x00, 0x20, 0, 0, 0, 0,	  0,
+				     0,	   0x10, 0x20, 0,    0,	   0, 0, 0, 0,	  0x07,
+				     0x00, 0x30, 0,    0,    0,	   0, 0, 0, 0x08, 0x00};
+	/* DWARF 4: a pair from the CU's base, a base selection, a pair from it, the end */
+	static const uint8_t v4[] = {0x01, 0,	 0,    0, 0x02, 0,    0, 0, 0xff, 0xff, 0xff,
+				     0xff, 0x00, 0x50, 0, 0,	0x03, 0, 0, 0,	  0x04, 0,
+				     0,	   0,	 0,    0, 0,	0,    0, 0, 0,	  0};
+	static const uint8_t startx[] = {0x03, 0x00, 0x10, 0x00};
+	struct range_list l = {.n = 0};
+
+	cr_assert_eq(dwarf_ranges__read(v5, sizeof(v5), 0, true, 8, 0, range_keep, &l), 3);
+	cr_assert(l.lo[0] == 0x1010 && l.hi[0] == 0x1020);
+	cr_assert(l.lo[1] == 0x2000 && l.hi[1] == 0x2010);
+	cr_assert(l.lo[2] == 0x3000 && l.hi[2] == 0x3008);
+	l.n = 0;
+	cr_assert_eq(dwarf_ranges__read(v4, sizeof(v4), 0, false, 4, 0x100, range_keep, &l), 2);
+	cr_assert(l.lo[0] == 0x101 && l.hi[0] == 0x102);
+	cr_assert(l.lo[1] == 0x5003 && l.hi[1] == 0x5004);
+	/* indexed addresses (.debug_addr) are libdw's */
+	cr_assert_eq(dwarf_ranges__read(startx, sizeof(startx), 0, true, 8, 0, range_keep, &l),
+		     -EINVAL);
+	/* a list without its end, or past the section, is not read */
+	cr_assert_eq(dwarf_ranges__read(v5, sizeof(v5) - 1, 0, true, 8, 0, range_keep, &l),
+		     -EINVAL);
+	cr_assert_eq(dwarf_ranges__read(v4, sizeof(v4) - 4, 0, false, 4, 0, range_keep, &l),
+		     -EINVAL);
+	cr_assert_eq(dwarf_ranges__read(v4, sizeof(v4), sizeof(v4), false, 4, 0, range_keep, &l),
+		     -EINVAL);
+	cr_assert_eq(dwarf_ranges__read(v4, sizeof(v4), 0, false, 2, 0, range_keep, &l), -EINVAL);
+}
