@@ -37,6 +37,7 @@ struct abbrev {
 	int size;	     /* its attributes' bytes when every form has a fixed size, else -1 */
 	int sib_off;	     /* with size >= 0: where its DW_AT_sibling's value is */
 	int low_pc, high_pc; /* which attributes are DW_AT_low_pc, DW_AT_high_pc, -1: none */
+	int ranges;	     /* which attribute is DW_AT_ranges, -1: none */
 	uint32_t spec;	     /* where its attributes' names and forms are in the section */
 };
 
@@ -190,6 +191,8 @@ static int abbrev_attrs(struct abbrevs *t, struct dcursor *c, struct abbrev *a)
 			a->low_pc = (int)a->n;
 		if (name == DW_AT_high_pc && a->high_pc < 0)
 			a->high_pc = (int)a->n;
+		if (name == DW_AT_ranges && a->ranges < 0)
+			a->ranges = (int)a->n;
 		if (form_add(t, form))
 			return -ENOMEM;
 		a->n++;
@@ -235,7 +238,8 @@ static int abbrevs__read(struct abbrevs *t, const uint8_t *sec, size_t size, uin
 				     .defined = true,
 				     .sibling = -1,
 				     .low_pc = -1,
-				     .high_pc = -1};
+				     .high_pc = -1,
+				     .ranges = -1};
 		a->spec = (uint32_t)(c.p - sec);
 		if (abbrev_attrs(t, &c, a))
 			return -EINVAL;
@@ -338,7 +342,7 @@ static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, uns
 		s->cap = cap;
 	}
 	s->nodes[s->n] =
-		(struct die_node){off, parent, depth, tag, false, 0, 0, false, false, 0, 0, 0};
+		(struct die_node){off, parent, depth, tag, false, 0, 0, 0, false, false, 0, 0, 0};
 	return (int)s->n++;
 }
 
@@ -474,6 +478,8 @@ static void die_pc(struct scan *s, const struct abbrev *a, struct die_node *n)
 			lo = v, lf = form;
 		else if ((int)i == a->high_pc)
 			hi = v, hf = form;
+		else if ((int)i == a->ranges && form == DW_FORM_sec_offset)
+			n->ranges = v + 1;
 		else if ((int)i == k.file)
 			file = v;
 		else if ((int)i == k.line)

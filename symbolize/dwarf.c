@@ -1149,8 +1149,55 @@ static int scope_walk(struct scope_build *f, Dwarf_Die *die, int parent, int dep
 }
 
 /* The scopes of the function at node of the CU's scan (in its order, as scope_walk). */
-static int scope_scanned(struct sym_dwarf *d, struct scope_build *f, const struct die_scan *s,
-			 size_t node)
+struct scope_ranges_add {
+	struct scope_build *f;
+	int node;
+};
+
+static int scope_range_keep(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct scope_ranges_add *a = arg;
+
+	return scope_range_add(a->f, a->node, lo, hi);
+}
+
+/*
+ * A scanned scope's DW_AT_ranges read by dwarf-ranges.c, from the CU's base address:
+ * the node added, -EINVAL (nothing added) for libdw to read it, -1 without memory.
+ */
+static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
+			    const struct die_node *n, int parent)
+{
+	Dwarf_Addr base = 0;
+	Dwarf_Half version;
+	uint8_t addr_size, unit_type;
+	size_t size, nodes = f->nnodes, ranges = f->nranges;
+	const uint8_t *bytes;
+	struct scope_ranges_add a = {f, 0};
+	Dwarf_Die top;
+	int r;
+
+	if (!n->ranges ||
+	    !dwarf_cu_die(cu->cu, &top, &version, NULL, &addr_size, NULL, NULL, NULL) ||
+	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &base)))
+		return -EINVAL;
+	bytes = sec_bytes(version >= 5 ? d->rnglists_sec : d->ranges_sec, &size);
+	a.node = scope_node_add(f, n->off, n->tag == DW_TAG_inlined_subroutine, parent, n->depth);
+	if (a.node < 0)
+		return -1;
+	r = dwarf_ranges__read(bytes, size, n->ranges - 1, version >= 5, addr_size, base,
+			       scope_range_keep, &a);
+	if (r == -EINVAL) {
+		f->nnodes = nodes;
+		f->nranges = ranges;
+	}
+	return r < 0 ? r : 0;
+}
+
+static int scope_scanned(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
+			 const struct die_scan *s, size_t node)
 {
 	size_t i;
 
@@ -1160,6 +1207,12 @@ static int scope_scanned(struct sym_dwarf *d, struct scope_build *f, const struc
 		Dwarf_Die die;
 
 		if (!n->pc) {
+			k = scope_ranges_own(d, cu, f, n, parent);
+			if (k != -EINVAL) {
+				if (k < 0)
+					return -1;
+				continue;
+			}
 			if (!dwarf_offdie(d->dw, n->off, &die) ||
 			    scope_add(f, &die, parent, n->depth) < 0)
 				return -1;
@@ -1456,7 +1509,7 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	int err = -1;
 
 	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
-	    !(r->node >= 0 ? scope_scanned(d, &b, &c->scan, (size_t)r->node)
+	    !(r->node >= 0 ? scope_scanned(d, cu, &b, &c->scan, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
 		err = scope_infos(d, cu, c, &b, r->node >= 0 ? &c->scan.nodes[r->node] : NULL, f) ||
 		      scope_spans(&b, f) || fn_points(c, r, f);

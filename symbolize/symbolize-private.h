@@ -105,6 +105,7 @@ struct die_node {
 	unsigned int tag;
 	bool pc; /* its code is [lo, hi), as dwarf_ranges gives it; false: ask libdw */
 	uint64_t lo, hi;
+	uint64_t ranges; /* its DW_AT_ranges as a DW_FORM_sec_offset, plus 1; 0: none */
 	/* An inlined scope's call site as dwarf_formudata reads it (call_line 0 and !has_file
 	 * when absent); false: ask libdw */
 	bool call, has_file;

@@ -181,15 +181,78 @@ static void walk_functions(Dwarf_Die *parent, int depth, bool c_lang, struct die
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 }
 
+/* CUs' and scopes' DW_AT_ranges dwarf-ranges.c read, in the last file_units. */
+static size_t ranges_read, scope_ranges_read;
+
+struct range_list {
+	uint64_t lo[256], hi[256];
+	size_t n;
+};
+
+static int range_keep(void *arg, uint64_t lo, uint64_t hi)
+{
+	struct range_list *l = arg;
+
+	if (l->n == 256)
+		return -1;
+	l->lo[l->n] = lo;
+	l->hi[l->n++] = hi;
+	return 0;
+}
+
+/*
+ * The range list at off of die's unit read by dwarf-ranges.c: libdw's ranges of die, in
+ * order. False when left to libdw.
+ */
+static bool ranges_as_libdw(struct dw_file *f, Dwarf_Die *die, Dwarf_Word off, const char *path)
+{
+	Dwarf_Addr base = 0, b, lo, hi;
+	struct range_list l = {.n = 0};
+	uint8_t addr_size, off_size;
+	Dwarf_Half version;
+	ptrdiff_t o = 0;
+	size_t size, i = 0;
+	const uint8_t *sec;
+	unsigned long at = (unsigned long)dwarf_dieoffset(die);
+	Dwarf_Die cu;
+	int n;
+
+	cr_assert_not_null(
+		dwarf_cu_die(die->cu, &cu, &version, NULL, &addr_size, &off_size, NULL, NULL));
+	sec = bytes(section(f->elf, version >= 5 ? ".debug_rnglists" : ".debug_ranges"), &size);
+	if (dwarf_hasattr(&cu, DW_AT_low_pc))
+		cr_assert_eq(dwarf_lowpc(&cu, &base), 0);
+	n = dwarf_ranges__read(sec, size, off, version >= 5, addr_size, base, range_keep, &l);
+	if (n == -EINVAL)
+		return false;
+	cr_assert_eq(n, (int)l.n, "%s: DIE at %#lx", path, at);
+	while ((o = dwarf_ranges(die, o, &b, &lo, &hi)) > 0) {
+		cr_assert_lt(i, l.n, "%s: DIE at %#lx: libdw has more ranges", path, at);
+		cr_assert(l.lo[i] == lo && l.hi[i] == hi, "%s: DIE at %#lx: range %zu", path, at,
+			  i);
+		i++;
+	}
+	cr_assert_eq(i, l.n, "%s: DIE at %#lx: libdw has fewer ranges", path, at);
+	return true;
+}
+
 /* A scanned DIE's range, when the scan read it, is dwarf_ranges' one range. */
 static int node_pc(struct dw_file *f, const struct die_node *n, const char *path)
 {
 	Dwarf_Addr base, lo, hi;
+	Dwarf_Attribute attr;
+	Dwarf_Word off;
 	Dwarf_Die die;
 
+	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
+	if (n->ranges) {
+		/* a scope's DW_AT_ranges offset, and its list read as libdw reads it */
+		cr_assert_eq(dwarf_formudata(dwarf_attr(&die, DW_AT_ranges, &attr), &off), 0);
+		cr_assert_eq(off, n->ranges - 1, "%s: DIE at %#lx", path, (unsigned long)n->off);
+		scope_ranges_read += ranges_as_libdw(f, &die, off, path);
+	}
 	if (!n->pc)
 		return 0;
-	cr_assert_not_null(dwarf_offdie(f->dw, n->off, &die));
 	cr_assert_gt(dwarf_ranges(&die, 0, &base, &lo, &hi), 0);
 	cr_assert(lo == n->lo && hi == n->hi, "%s: DIE at %#lx: [%#lx, %#lx), libdw [%#lx, %#lx)",
 		  path, (unsigned long)n->off, (unsigned long)n->lo, (unsigned long)n->hi,
@@ -307,61 +370,14 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 	free(w.nodes);
 }
 
-/* CUs whose DW_AT_ranges dwarf-ranges.c read, in the last file_units. */
-static size_t ranges_read;
-
-struct range_list {
-	uint64_t lo[256], hi[256];
-	size_t n;
-};
-
-static int range_keep(void *arg, uint64_t lo, uint64_t hi)
-{
-	struct range_list *l = arg;
-
-	if (l->n == 256)
-		return -1;
-	l->lo[l->n] = lo;
-	l->hi[l->n++] = hi;
-	return 0;
-}
-
-/* A CU's DW_AT_ranges, when an offset, read by dwarf-ranges.c: libdw's ranges, in order. */
+/* A CU's DW_AT_ranges, when an offset, read by dwarf-ranges.c as libdw reads it. */
 static void unit_ranges(struct dw_file *f, Dwarf_Die *cu, const char *path)
 {
 	Dwarf_Attribute attr, *at = dwarf_attr(cu, DW_AT_ranges, &attr);
-	uint8_t addr_size, off_size;
-	Dwarf_Addr base = 0, b, lo, hi;
-	struct range_list l = {.n = 0};
-	Dwarf_Half version;
-	ptrdiff_t o = 0;
 	Dwarf_Word off;
-	size_t size, i = 0;
-	const uint8_t *sec;
-	Dwarf_Die die;
-	int n;
 
-	if (!at || dwarf_whatform(at) != DW_FORM_sec_offset || dwarf_formudata(at, &off))
-		return;
-	cr_assert_not_null(
-		dwarf_cu_die(cu->cu, &die, &version, NULL, &addr_size, &off_size, NULL, NULL));
-	sec = bytes(section(f->elf, version >= 5 ? ".debug_rnglists" : ".debug_ranges"), &size);
-	if (dwarf_hasattr(cu, DW_AT_low_pc))
-		cr_assert_eq(dwarf_lowpc(cu, &base), 0);
-	n = dwarf_ranges__read(sec, size, off, version >= 5, addr_size, base, range_keep, &l);
-	if (n == -EINVAL)
-		return;
-	cr_assert_eq(n, (int)l.n, "%s: CU at %#lx", path, (unsigned long)dwarf_dieoffset(cu));
-	while ((o = dwarf_ranges(cu, o, &b, &lo, &hi)) > 0) {
-		cr_assert_lt(i, l.n, "%s: CU at %#lx: libdw has more ranges", path,
-			     (unsigned long)dwarf_dieoffset(cu));
-		cr_assert(l.lo[i] == lo && l.hi[i] == hi, "%s: CU at %#lx: range %zu", path,
-			  (unsigned long)dwarf_dieoffset(cu), i);
-		i++;
-	}
-	cr_assert_eq(i, l.n, "%s: CU at %#lx: libdw has fewer ranges", path,
-		     (unsigned long)dwarf_dieoffset(cu));
-	ranges_read++;
+	if (at && dwarf_whatform(at) == DW_FORM_sec_offset && !dwarf_formudata(at, &off))
+		ranges_read += ranges_as_libdw(f, cu, off, path);
 }
 
 /* Every unit of path; how many had a line table. */
@@ -373,7 +389,7 @@ static size_t file_units(const char *path)
 	Dwarf_Die cu;
 
 	cr_assert(dw_open(&f, path), "%s", path);
-	ranges_read = 0;
+	ranges_read = scope_ranges_read = 0;
 	while (!dwarf_nextcu(f.dw, off, &next, &hsize, NULL, NULL, NULL)) {
 		cr_assert_not_null(dwarf_offdie(f.dw, off + hsize, &cu));
 		n += (size_t)unit_lines(&f, &cu, path);
@@ -445,8 +461,10 @@ Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
 	if (access(path, R_OK))
 		cr_skip_test("%s missing (libc6-dbg)", path);
 	cr_assert_gt(file_units(path), 1000);
-	/* GCC gives most of libc's CUs (several sections) a range list */
+	/* GCC gives most of libc's CUs (several sections) a range list, and its scopes split
+	 * by the optimizer theirs */
 	cr_assert_gt(ranges_read, 100);
+	cr_assert_gt(scope_ranges_read, 1000);
 }
 
 /* The most this process's address space has been, in kB (VmPeak). */
