@@ -1149,6 +1149,32 @@ static int scope_walk(struct scope_build *f, Dwarf_Die *die, int parent, int dep
 }
 
 /* The scopes of the function at node of the CU's scan (in its order, as scope_walk). */
+/* What dwarf-ranges.c needs of a CU to read its scopes' range lists (ok: known). */
+struct scope_unit {
+	const uint8_t *sec;
+	size_t size;
+	Dwarf_Addr base;
+	uint8_t addr_size;
+	bool rnglists, ok, tried;
+};
+
+static void scope_unit_of(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit *u)
+{
+	uint8_t unit_type;
+	Dwarf_Half version;
+	Dwarf_Die top;
+
+	u->tried = true;
+	if (!dwarf_cu_die(cu->cu, &top, &version, NULL, &u->addr_size, NULL, NULL, NULL) ||
+	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &u->base)))
+		return;
+	u->rnglists = version >= 5;
+	u->sec = sec_bytes(u->rnglists ? d->rnglists_sec : d->ranges_sec, &u->size);
+	u->ok = true;
+}
+
 struct scope_ranges_add {
 	struct scope_build *f;
 	int node;
@@ -1163,31 +1189,25 @@ static int scope_range_keep(void *arg, uint64_t lo, uint64_t hi)
 
 /*
  * A scanned scope's DW_AT_ranges read by dwarf-ranges.c, from the CU's base address:
- * the node added, -EINVAL (nothing added) for libdw to read it, -1 without memory.
+ * 0 the node added, -EINVAL (nothing added) for libdw to read it, -1 without memory.
  */
-static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
-			    const struct die_node *n, int parent)
+static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit *u,
+			    struct scope_build *f, const struct die_node *n, int parent)
 {
-	Dwarf_Addr base = 0;
-	Dwarf_Half version;
-	uint8_t addr_size, unit_type;
-	size_t size, nodes = f->nnodes, ranges = f->nranges;
-	const uint8_t *bytes;
+	size_t nodes = f->nnodes, ranges = f->nranges;
 	struct scope_ranges_add a = {f, 0};
-	Dwarf_Die top;
 	int r;
 
-	if (!n->ranges ||
-	    !dwarf_cu_die(cu->cu, &top, &version, NULL, &addr_size, NULL, NULL, NULL) ||
-	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
-	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
-	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &base)))
+	if (!n->ranges)
 		return -EINVAL;
-	bytes = sec_bytes(version >= 5 ? d->rnglists_sec : d->ranges_sec, &size);
+	if (!u->tried)
+		scope_unit_of(d, cu, u);
+	if (!u->ok)
+		return -EINVAL;
 	a.node = scope_node_add(f, n->off, n->tag == DW_TAG_inlined_subroutine, parent, n->depth);
 	if (a.node < 0)
 		return -1;
-	r = dwarf_ranges__read(bytes, size, n->ranges - 1, version >= 5, addr_size, base,
+	r = dwarf_ranges__read(u->sec, u->size, n->ranges - 1, u->rnglists, u->addr_size, u->base,
 			       scope_range_keep, &a);
 	if (r == -EINVAL) {
 		f->nnodes = nodes;
@@ -1199,6 +1219,7 @@ static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_bui
 static int scope_scanned(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
 			 const struct die_scan *s, size_t node)
 {
+	struct scope_unit u = {.tried = false};
 	size_t i;
 
 	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
@@ -1207,7 +1228,7 @@ static int scope_scanned(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build 
 		Dwarf_Die die;
 
 		if (!n->pc) {
-			k = scope_ranges_own(d, cu, f, n, parent);
+			k = scope_ranges_own(d, cu, &u, f, n, parent);
 			if (k != -EINVAL) {
 				if (k < 0)
 					return -1;
