@@ -23,6 +23,7 @@
 #include <dwarf.h>
 #include "dwarf-cursor.h"
 #include "symbolize-private.h"
+#include "array.h"
 
 static int64_t l_sleb(struct dcursor *c)
 {
@@ -369,15 +370,8 @@ static int row_add(struct line_rows *t, const struct line_state *s, bool end)
 	if (s->line < INT32_MIN || s->line > INT32_MAX || s->column > 0xffff || s->isa > 0xff ||
 	    s->op_index > 0xff || s->file > UINT32_MAX)
 		return -EINVAL;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 256;
-		struct line_rec *p = realloc(t->rows, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		t->rows = p;
-		t->cap = cap;
-	}
+	if (ARRAY_RESERVE(t->rows, t->cap, t->n + 1, 256))
+		return -ENOMEM;
 	t->rows[t->n++] = (struct line_rec){s->addr, (uint32_t)s->file, (int32_t)s->line, end};
 	return 0;
 }

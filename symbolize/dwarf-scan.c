@@ -21,6 +21,7 @@
 #include <dwarf.h>
 #include "dwarf-cursor.h"
 #include "symbolize-private.h"
+#include "array.h"
 
 /* Abbreviation codes followed at most (GCC numbers them from 1, a few hundred a unit). */
 #define SCAN_MAX_CODES 65536
@@ -332,15 +333,8 @@ struct scan {
 
 static int node_add(struct die_scan *s, uint64_t off, int parent, int depth, unsigned int tag)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 256;
-		struct die_node *p = realloc(s->nodes, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->nodes = p;
-		s->cap = cap;
-	}
+	if (ARRAY_RESERVE(s->nodes, s->cap, s->n + 1, 256))
+		return -ENOMEM;
 	s->nodes[s->n] =
 		(struct die_node){off, parent, depth, tag, false, 0, 0, 0, false, false, 0, 0, 0};
 	return (int)s->n++;
