@@ -184,8 +184,8 @@ def case_pprof_go():
     go = shutil.which("go")
     if not go:
         fail("go is not installed (scripts/install-deps.sh installs golang-go)")
-    # 999 Hz, not the agent's default: at 99 Hz the sampling period is close to one of
-    # the demo's rounds (hot_60, hot_30, hot_10 in turn), and the shares alias.
+    # 999 Hz, not the agent's default 99 Hz: 3 s give about 3,000 samples, enough for
+    # hot_10's share.
     a = Agent("-F", "999")
     demo = subprocess.Popen([DEMO, "20"], stdout=subprocess.DEVNULL)
     tmp = tempfile.mkdtemp(prefix="pmuprof-agent-pprof-")

@@ -8,6 +8,11 @@
  * time (the same inner loop, run 6, 3 and 1 units per round). With DEPTH, demo_loop is
  * reached through DEPTH recursive calls of descend(), for deep-stack tests.
  *
+ * A unit's length varies from round to round (0.5 to 1.5 times UNIT, the same for the
+ * three functions of a round). With a fixed length, a round took close to two periods of
+ * a 999 Hz sampler on some machines, so the samples kept landing at the same points of
+ * the round and the shares drifted several points away from 60/30/10.
+ *
  * Frames must be real for frame-pointer unwinding: GCC 12 omits the frame setup in
  * leaf functions even with -mno-omit-leaf-frame-pointer, which would hide the caller of
  * a sampled leaf. So every hot function makes one call (through a volatile pointer, so
@@ -40,22 +45,22 @@ static unsigned long __attribute__((noinline)) spin_units(unsigned long units, u
 /* Each hot function runs the loop inline (spin_units is only a reference copy). */
 #define HOT_BODY(units)                                                                            \
 	unsigned long x = seed, i;                                                                 \
-	for (i = 0; i < (units)*UNIT; i++)                                                         \
+	for (i = 0; i < (units)*unit; i++)                                                         \
 		x = x * 6364136223846793005UL + 1442695040888963407UL;                             \
 	sink_fn(x);                                                                                \
 	return x;
 
-unsigned long __attribute__((noinline)) hot_60(unsigned long seed)
+unsigned long __attribute__((noinline)) hot_60(unsigned long seed, unsigned long unit)
 {
 	HOT_BODY(6)
 }
 
-unsigned long __attribute__((noinline)) hot_30(unsigned long seed)
+unsigned long __attribute__((noinline)) hot_30(unsigned long seed, unsigned long unit)
 {
 	HOT_BODY(3)
 }
 
-unsigned long __attribute__((noinline)) hot_10(unsigned long seed)
+unsigned long __attribute__((noinline)) hot_10(unsigned long seed, unsigned long unit)
 {
 	HOT_BODY(1)
 }
@@ -71,12 +76,17 @@ static double now(void)
 unsigned long __attribute__((noinline)) demo_loop(double seconds)
 {
 	double end = now() + seconds;
-	unsigned long seed = 1, rounds = 0;
+	unsigned long seed = 1, rounds = 0, state = 88172645463325252UL, unit;
 
 	while (now() < end) {
-		seed = hot_60(seed);
-		seed = hot_30(seed);
-		seed = hot_10(seed);
+		/* xorshift64: a unit of UNIT / 2 up to 3 * UNIT / 2 iterations this round. */
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		unit = UNIT / 2 + state % UNIT;
+		seed = hot_60(seed, unit);
+		seed = hot_30(seed, unit);
+		seed = hot_10(seed, unit);
 		rounds++;
 	}
 	sink_fn(seed);
