@@ -939,6 +939,41 @@ def case_cli_errors():
             fail(f"agent {args}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
+def library_path(soname):
+    """Where the dynamic loader finds soname (ldconfig's cache), or None."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*" + re.escape(soname) + r" \(libc6,x86-64\) => (\S+)$", out, re.M)
+    return m.group(1) if m else None
+
+
+def case_missing_libraries():
+    """The agent's libraries are loaded when used: each one missing (a mount namespace
+    puts /dev/null in its place) stops the agent at once with one line naming it and its
+    Debian package, exit 2."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        skip("needs root and unshare (a mount namespace)")
+    push = ["--push", "http://127.0.0.1:9/"]
+    cases = [("libmicrohttpd.so.12", "libmicrohttpd12", [], {}),
+             ("libcurl.so.4", "libcurl4", push, {}),
+             ("libsystemd.so.0", "libsystemd0", [], {"NOTIFY_SOCKET": "/nonexistent"})]
+    for soname, package, args, env in cases:
+        if soname == "libsystemd.so.0" and os.environ.get("PMUPROF_SYSTEMD", "1") != "1":
+            continue
+        path = library_path(soname)
+        if not path:
+            fail(f"{soname} is not installed (scripts/install-deps.sh)")
+        script = 'mount --bind /dev/null "$1" && shift && exec "$@"'
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                            "sh", path, PMUPROF, "agent", "--listen", "127.0.0.1:0", *args],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, **env})
+        if "not permitted" in p.stderr.lower() and soname not in p.stderr:
+            skip(f"the kernel refuses BPF here: {p.stderr}")
+        lines = [line for line in p.stderr.splitlines() if soname in line]
+        if p.returncode != 2 or len(lines) != 1 or f"Debian package {package}" not in lines[0]:
+            fail(f"agent {args} without {soname}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
 def case_doctor():
     """pmuprof doctor says whether the agent can run: its sampler's needs, its port."""
     def agent_of():
@@ -1161,8 +1196,7 @@ def case_sd_notify():
     """Type=notify: libsystemd's sd_notify tells the socket of NOTIFY_SOCKET READY=1 once
     the agent samples and serves, its STATUS, WATCHDOG=1 while the engine turns (with
     WATCHDOG_USEC), STOPPING=1 at SIGTERM."""
-    r = subprocess.run(["ldd", PMUPROF], capture_output=True, text=True)
-    if "libsystemd" not in r.stdout:
+    if os.environ.get("PMUPROF_SYSTEMD", "1") != "1":
         skip("pmuprof was built without libsystemd: no sd_notify (libsystemd-dev)")
     d = tempfile.mkdtemp(prefix="pmuprof-notify-")
     path = os.path.join(d, "notify")
