@@ -948,8 +948,8 @@ def library_path(soname):
 
 def case_missing_libraries():
     """The agent's libraries are loaded when used: each one missing (a mount namespace
-    puts /dev/null in its place) stops the agent at once with one line naming it and its
-    Debian package, exit 2."""
+    puts /dev/null in its place) stops the agent before it serves, with one line naming
+    it and its Debian package, exit 2."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         skip("needs root and unshare (a mount namespace)")
     push = ["--push", "http://127.0.0.1:9/"]
@@ -972,6 +972,58 @@ def case_missing_libraries():
         lines = [line for line in p.stderr.splitlines() if soname in line]
         if p.returncode != 2 or len(lines) != 1 or f"Debian package {package}" not in lines[0]:
             fail(f"agent {args} without {soname}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def case_debuginfod_no_library():
+    """libdebuginfod missing (hidden in a mount namespace) when the agent first asks a
+    server: said once on stderr with its package, counted as missing, and the agent goes
+    on serving."""
+    global PMUPROF
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        skip("needs root and unshare (a mount namespace)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_symbols as ts
+    path = library_path("libdebuginfod.so.1")
+    if not path:
+        fail("libdebuginfod.so.1 is not installed (scripts/install-deps.sh)")
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-nodbg-")
+    wrapper = os.path.join(tmp, "pmuprof")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
+                "'mount --bind /dev/null \"$1\" && shift && exec \"$@\"' "
+                f"sh {path} {os.path.abspath(PMUPROF)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    _, prog, _ = ts.stripped_fixture(tmp)
+    os.environ.update(DEBUGINFOD_URLS=f"http://127.0.0.1:{ts.free_port()}",
+                      DEBUGINFOD_CACHE_PATH=os.path.join(tmp, "cache"))
+    load = subprocess.Popen([prog, "20"], stdout=subprocess.DEVNULL)
+    real, PMUPROF = PMUPROF, wrapper
+    try:
+        a = Agent("-F", "199", "--window", "1")
+    finally:
+        PMUPROF = real
+    missing, said = 0, []
+    try:
+        a.wait_ready()
+        deadline = time.time() + 20
+        while time.time() < deadline and not (missing and said):
+            text = a.get("/metrics")[2].decode()
+            m = re.search(r'^pmuprof_debuginfod_files_total\{result="missing"\} (\d+)', text,
+                          re.M)
+            missing = int(m.group(1)) if m else 0
+            said = [line for line in a.log().splitlines() if "libdebuginfod.so.1" in line]
+            time.sleep(0.5)
+        ready = a.get("/-/ready")[0]
+    finally:
+        load.kill()
+        load.wait()
+        rc = a.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{missing} missing; {said}")
+    if len(said) != 1 or "Debian package libdebuginfod1" not in said[0]:
+        fail(f"the missing library is not said once: {a.log()}")
+    if not missing or ready != 200 or rc != 0:
+        fail(f"missing {missing}, /-/ready {ready}, exit {rc}: {a.log()}")
 
 
 def case_doctor():
