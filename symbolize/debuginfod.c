@@ -21,7 +21,7 @@
 
 /*
  * libdebuginfod, loaded at the first debug file asked of a server, not linked: with it
- * come libcurl and a TLS stack, 2 MB that a record whose files all have their debug
+ * come libcurl and a TLS stack, which a record whose files all have their debug
  * information (or that has no servers) never needs.
  */
 static struct {
