@@ -5,7 +5,6 @@
  * costs 2 MB of resident memory in every process that maps it, and the usual events
  * (cycles, generic and raw ones) never need it.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,44 +12,36 @@
 /* The kernel's header first: libpfm4's own copy then steps aside. */
 #include "pmu.h"
 #include "pmu-private.h"
+#include "lazylib.h"
 #include <perfmon/pfmlib_perf_event.h>
 
 static int pfm_state; /* 0 not tried, 1 ok, negative errno */
 
 /* The part of libpfm4 used here, once loaded. */
 static struct {
-	pfm_err_t (*initialize)(void);
-	const char *(*strerror)(int code);
-	pfm_err_t (*get_pmu_info)(pfm_pmu_t pmu, pfm_pmu_info_t *output);
-	pfm_err_t (*get_event_info)(int idx, pfm_os_t os, pfm_event_info_t *output);
-	int (*get_event_next)(int idx);
-	pfm_err_t (*get_os_event_encoding)(const char *str, int dfl_plm, pfm_os_t os, void *args);
+	__typeof__(pfm_initialize) *initialize;
+	__typeof__(pfm_strerror) *strerror;
+	__typeof__(pfm_get_pmu_info) *get_pmu_info;
+	__typeof__(pfm_get_event_info) *get_event_info;
+	__typeof__(pfm_get_event_next) *get_event_next;
+	__typeof__(pfm_get_os_event_encoding) *get_os_event_encoding;
 } pfm_lib;
 
-/* 0 once libpfm4 is loaded, -ENODEV when it cannot be. */
-static int pfm_lib__load(void)
-{
-	void *h = dlopen(PFM_SONAME, RTLD_NOW | RTLD_LOCAL);
+static const struct lazylib_sym pfm_syms[] = {
+	LAZYLIB_SYM(pfm_lib, initialize, pfm_initialize),
+	LAZYLIB_SYM(pfm_lib, strerror, pfm_strerror),
+	LAZYLIB_SYM(pfm_lib, get_pmu_info, pfm_get_pmu_info),
+	LAZYLIB_SYM(pfm_lib, get_event_info, pfm_get_event_info),
+	LAZYLIB_SYM(pfm_lib, get_event_next, pfm_get_event_next),
+	LAZYLIB_SYM(pfm_lib, get_os_event_encoding, pfm_get_os_event_encoding),
+};
 
-	if (!h)
-		return -ENODEV;
-	*(void **)&pfm_lib.initialize = dlsym(h, "pfm_initialize");
-	*(void **)&pfm_lib.strerror = dlsym(h, "pfm_strerror");
-	*(void **)&pfm_lib.get_pmu_info = dlsym(h, "pfm_get_pmu_info");
-	*(void **)&pfm_lib.get_event_info = dlsym(h, "pfm_get_event_info");
-	*(void **)&pfm_lib.get_event_next = dlsym(h, "pfm_get_event_next");
-	*(void **)&pfm_lib.get_os_event_encoding = dlsym(h, "pfm_get_os_event_encoding");
-	if (pfm_lib.initialize && pfm_lib.strerror && pfm_lib.get_pmu_info &&
-	    pfm_lib.get_event_info && pfm_lib.get_event_next && pfm_lib.get_os_event_encoding)
-		return 0;
-	dlclose(h);
-	return -ENODEV;
-}
+static struct lazylib pfm_lazy = LAZYLIB(PFM_SONAME, PFM_PACKAGE, pfm_syms);
 
 int pmu_pfm__init(void)
 {
 	if (!pfm_state) {
-		int r = pfm_lib__load() ? PFM_ERR_NOINIT : pfm_lib.initialize();
+		int r = lazylib__load(&pfm_lazy) ? PFM_ERR_NOINIT : pfm_lib.initialize();
 
 		pfm_state = r == PFM_SUCCESS ? 1 : -ENODEV;
 	}
@@ -165,7 +156,10 @@ int pmu_pfm__encode(const char *spec, struct pmu_event *ev, char *err, size_t er
 
 	r = pmu_pfm__init();
 	if (r) {
-		snprintf(err, errsz, "libpfm4 could not be initialized");
+		if (pfm_lazy.state < 0)
+			lazylib__strerror(&pfm_lazy, err, errsz);
+		else
+			snprintf(err, errsz, "libpfm4 could not be initialized");
 		return r;
 	}
 	memset(&ev->attr, 0, sizeof(ev->attr));

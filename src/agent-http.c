@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <microhttpd.h>
 #include "agent.h"
+#include "lazylib.h"
 #include "util.h"
 
 struct agent_http {
@@ -24,6 +25,33 @@ struct agent_http {
 	char token[512]; /* "" when no token is needed */
 	int answering;	 /* profile requests not yet answered (atomic) */
 };
+
+/* libmicrohttpd, loaded when the agent starts serving. */
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_quiesce_daemon) *quiesce_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd_lib;
+
+static const struct lazylib_sym mhd_syms[] = {
+	LAZYLIB_SYM(mhd_lib, start_daemon, MHD_start_daemon),
+	LAZYLIB_SYM(mhd_lib, stop_daemon, MHD_stop_daemon),
+	LAZYLIB_SYM(mhd_lib, quiesce_daemon, MHD_quiesce_daemon),
+	LAZYLIB_SYM(mhd_lib, get_daemon_info, MHD_get_daemon_info),
+	LAZYLIB_SYM(mhd_lib, lookup_connection_value, MHD_lookup_connection_value),
+	LAZYLIB_SYM(mhd_lib, create_response_from_buffer, MHD_create_response_from_buffer),
+	LAZYLIB_SYM(mhd_lib, add_response_header, MHD_add_response_header),
+	LAZYLIB_SYM(mhd_lib, queue_response, MHD_queue_response),
+	LAZYLIB_SYM(mhd_lib, destroy_response, MHD_destroy_response),
+};
+
+static struct lazylib mhd_lazy = LAZYLIB(MHD_SONAME, MHD_PACKAGE, mhd_syms);
 
 /* A profile request's connection (con_cls) until its answer is sent. */
 static char profile_conn;
@@ -47,28 +75,28 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = mhd_lib.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
+	mhd_lib.add_response_header(r, "Content-Type", type);
 	if (go_pprof_error) {
 		/* As Go's net/http/pprof answers its errors. */
-		MHD_add_response_header(r, "X-Go-Pprof", "1");
-		MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+		mhd_lib.add_response_header(r, "X-Go-Pprof", "1");
+		mhd_lib.add_response_header(r, "X-Content-Type-Options", "nosniff");
 	}
 	if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
-		MHD_add_response_header(r, "Retry-After", "1");
+		mhd_lib.add_response_header(r, "Retry-After", "1");
 	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"pmuprof\"");
+		mhd_lib.add_response_header(r, "WWW-Authenticate", "Bearer realm=\"pmuprof\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, "Allow", "GET, HEAD");
+		mhd_lib.add_response_header(r, "Allow", "GET, HEAD");
 	if (status == MHD_HTTP_OK && !strcmp(type, "application/octet-stream"))
-		MHD_add_response_header(r, "Content-Disposition",
-					"attachment; filename=\"profile\"");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd_lib.add_response_header(r, "Content-Disposition",
+					    "attachment; filename=\"profile\"");
+	ret = mhd_lib.queue_response(c, status, r);
+	mhd_lib.destroy_response(r);
 	return ret;
 }
 
@@ -112,7 +140,7 @@ static int parse_seconds(const char *arg, int max, long *out)
 
 static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection *c, int event)
 {
-	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
+	const char *arg = mhd_lib.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seconds");
 	struct agent_request *r;
 	char *body;
 	size_t len;
@@ -153,7 +181,7 @@ static enum MHD_Result serve_profile(struct agent_http *h, struct MHD_Connection
 /* ?windows=K: the last K windows of the ring (absent: all it keeps). */
 static enum MHD_Result serve_recent(struct agent_http *h, struct MHD_Connection *c, int event)
 {
-	const char *arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "windows");
+	const char *arg = mhd_lib.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "windows");
 	char *body, *end;
 	size_t len;
 	long k = 0;
@@ -221,7 +249,7 @@ static bool is_symbol_path(const char *url)
 
 static bool wants_openmetrics(struct MHD_Connection *c)
 {
-	const char *acc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+	const char *acc = mhd_lib.lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 
 	return acc && strstr(acc, "application/openmetrics-text");
 }
@@ -260,7 +288,7 @@ static enum MHD_Result serve_health(struct agent_http *h, struct MHD_Connection 
 /* Constant time: the token's length may leak, not its bytes. */
 static bool authorized(struct agent_http *h, struct MHD_Connection *c)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *auth = mhd_lib.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	size_t n = strlen(h->token), i;
 	unsigned char diff = 0;
 
@@ -418,9 +446,15 @@ static int read_token(struct agent_http *h, const char *path, char *errbuf, size
 
 struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
 {
-	struct agent_http *h = calloc(1, sizeof(*h));
+	struct agent_http *h;
+	char why[256];
 	int i;
 
+	if (lazylib__load(&mhd_lazy)) {
+		snprintf(errbuf, sz, "%s", lazylib__strerror(&mhd_lazy, why, sizeof(why)));
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(errbuf, sz, "%s", strerror(ENOMEM));
 		return NULL;
@@ -438,11 +472,11 @@ struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
 			goto fail;
 		if (ss.ss_family == AF_INET6)
 			flags |= MHD_USE_IPv6;
-		h->d[i] = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
-					   (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-					   (unsigned int)64, MHD_OPTION_CONNECTION_TIMEOUT,
-					   (unsigned int)30, MHD_OPTION_NOTIFY_COMPLETED, completed,
-					   h, MHD_OPTION_END);
+		h->d[i] = mhd_lib.start_daemon(
+			flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+			(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+			MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
 		if (!h->d[i]) {
 			snprintf(errbuf, sz, "--listen %s: cannot listen there: %s", a->o.listen[i],
 				 strerror(errno ? errno : EADDRINUSE));
@@ -450,7 +484,7 @@ struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
 		}
 		h->quiesced[i] = MHD_INVALID_SOCKET;
 		h->nr++;
-		info = MHD_get_daemon_info(h->d[i], MHD_DAEMON_INFO_BIND_PORT);
+		info = mhd_lib.get_daemon_info(h->d[i], MHD_DAEMON_INFO_BIND_PORT);
 		fprintf(stderr, "pmuprof: agent: listening on %s (port %u)%s\n", a->o.listen[i],
 			info ? info->port : 0,
 			is_loopback((struct sockaddr *)&ss)
@@ -470,7 +504,7 @@ void agent_http__quiesce(struct agent_http *h)
 
 	for (i = 0; h && i < h->nr; i++)
 		if (h->quiesced[i] == MHD_INVALID_SOCKET)
-			h->quiesced[i] = MHD_quiesce_daemon(h->d[i]);
+			h->quiesced[i] = mhd_lib.quiesce_daemon(h->d[i]);
 }
 
 void agent_http__stop(struct agent_http *h)
@@ -487,7 +521,7 @@ void agent_http__stop(struct agent_http *h)
 				      clock__monotonic() - t0 < HTTP_GRACE_S;)
 		usleep(10000);
 	for (i = 0; i < h->nr; i++) {
-		MHD_stop_daemon(h->d[i]);
+		mhd_lib.stop_daemon(h->d[i]);
 		if (h->quiesced[i] != MHD_INVALID_SOCKET)
 			close(h->quiesced[i]);
 	}

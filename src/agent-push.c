@@ -8,9 +8,43 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "agent.h"
+#include "lazylib.h"
 #include "util.h"
 
 #define PUSH_TRIES 4
+
+/* libcurl, loaded when the agent is started with --push. */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_global_cleanup) *global_cleanup;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_reset) *easy_reset;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_escape) *easy_escape;
+	__typeof__(curl_free) *free;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+} curl_lib;
+
+static const struct lazylib_sym curl_syms[] = {
+	LAZYLIB_SYM(curl_lib, global_init, curl_global_init),
+	LAZYLIB_SYM(curl_lib, global_cleanup, curl_global_cleanup),
+	LAZYLIB_SYM(curl_lib, easy_init, curl_easy_init),
+	LAZYLIB_SYM(curl_lib, easy_cleanup, curl_easy_cleanup),
+	LAZYLIB_SYM(curl_lib, easy_reset, curl_easy_reset),
+	LAZYLIB_SYM(curl_lib, easy_setopt, curl_easy_setopt),
+	LAZYLIB_SYM(curl_lib, easy_perform, curl_easy_perform),
+	LAZYLIB_SYM(curl_lib, easy_getinfo, curl_easy_getinfo),
+	LAZYLIB_SYM(curl_lib, easy_escape, curl_easy_escape),
+	LAZYLIB_SYM(curl_lib, free, curl_free),
+	LAZYLIB_SYM(curl_lib, slist_append, curl_slist_append),
+	LAZYLIB_SYM(curl_lib, slist_free_all, curl_slist_free_all),
+};
+
+static struct lazylib curl_lazy = LAZYLIB(CURL_SONAME, CURL_PACKAGE, curl_syms);
 
 struct agent_push {
 	struct agent *a;
@@ -82,36 +116,36 @@ static int push_one(struct agent_push *p, const struct agent_push_item *it)
 
 	if (asprintf(&name, "%s%s,event=%s}", p->service, p->labels, a->evs[it->event].name) < 0)
 		return -ENOMEM;
-	ename = curl_easy_escape(p->curl, name, 0);
+	ename = curl_lib.easy_escape(p->curl, name, 0);
 	free(name);
 	if (!ename || asprintf(&url,
 			       "%s?name=%s&from=%lld&until=%lld&format=pprof&spyName=pmuprof"
 			       "&sampleRate=%llu",
 			       p->url, ename, (long long)it->from, (long long)it->until,
 			       (unsigned long long)a->evs[it->event].attr.sample_freq) < 0) {
-		curl_free(ename);
+		curl_lib.free(ename);
 		return -ENOMEM;
 	}
-	curl_free(ename);
-	hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
-	curl_easy_reset(p->curl);
-	curl_easy_setopt(p->curl, CURLOPT_URL, url);
-	curl_easy_setopt(p->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, it->body);
-	curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
-	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "pmuprof/" PMUPROF_VERSION);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 15L);
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, a);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, discard);
-	rc = curl_easy_perform(p->curl);
+	curl_lib.free(ename);
+	hdr = curl_lib.slist_append(hdr, "Content-Type: application/octet-stream");
+	curl_lib.easy_reset(p->curl);
+	curl_lib.easy_setopt(p->curl, CURLOPT_URL, url);
+	curl_lib.easy_setopt(p->curl, CURLOPT_POST, 1L);
+	curl_lib.easy_setopt(p->curl, CURLOPT_POSTFIELDS, it->body);
+	curl_lib.easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->len);
+	curl_lib.easy_setopt(p->curl, CURLOPT_HTTPHEADER, hdr);
+	curl_lib.easy_setopt(p->curl, CURLOPT_USERAGENT, "pmuprof/" PMUPROF_VERSION);
+	curl_lib.easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_lib.easy_setopt(p->curl, CURLOPT_TIMEOUT, 15L);
+	curl_lib.easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_lib.easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_lib.easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_lib.easy_setopt(p->curl, CURLOPT_XFERINFODATA, a);
+	curl_lib.easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, discard);
+	rc = curl_lib.easy_perform(p->curl);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
+		curl_lib.easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_lib.slist_free_all(hdr);
 	free(url);
 	return rc == CURLE_OK && code >= 200 && code < 300 ? 0 : -EIO;
 }
@@ -194,12 +228,20 @@ static int push_labels(struct agent_push *p, char *errbuf, size_t sz)
 
 struct agent_push *agent_push__start(struct agent *a, char *errbuf, size_t sz)
 {
-	struct agent_push *p = calloc(1, sizeof(*p));
 	const char *u = a->o.push_url;
 	size_t n = strlen(u);
+	struct agent_push *p;
+	char why[256];
 
-	if (!p)
+	if (lazylib__load(&curl_lazy)) {
+		snprintf(errbuf, sz, "--push: %s", lazylib__strerror(&curl_lazy, why, sizeof(why)));
 		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(errbuf, sz, "%s", strerror(ENOMEM));
+		return NULL;
+	}
 	p->a = a;
 	while (n && u[n - 1] == '/')
 		n--;
@@ -207,7 +249,8 @@ struct agent_push *agent_push__start(struct agent *a, char *errbuf, size_t sz)
 		p->url = strndup(u, n);
 	else if (asprintf(&p->url, "%.*s/ingest", (int)n, u) < 0)
 		p->url = NULL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || !p->url || !(p->curl = curl_easy_init())) {
+	if (curl_lib.global_init(CURL_GLOBAL_DEFAULT) || !p->url ||
+	    !(p->curl = curl_lib.easy_init())) {
 		snprintf(errbuf, sz, "--push %s: cannot set up libcurl", u);
 		goto fail;
 	}
@@ -219,7 +262,7 @@ struct agent_push *agent_push__start(struct agent *a, char *errbuf, size_t sz)
 	}
 	return p;
 fail:
-	curl_easy_cleanup(p->curl);
+	curl_lib.easy_cleanup(p->curl);
 	free(p->url);
 	free(p->service);
 	free(p->labels);
@@ -236,8 +279,8 @@ void agent_push__stop(struct agent_push *p)
 	pthread_cond_broadcast(&p->a->cond);
 	pthread_mutex_unlock(&p->a->lock);
 	pthread_join(p->thread, NULL);
-	curl_easy_cleanup(p->curl);
-	curl_global_cleanup();
+	curl_lib.easy_cleanup(p->curl);
+	curl_lib.global_cleanup();
 	free(p->url);
 	free(p->service);
 	free(p->labels);

@@ -780,6 +780,14 @@ static int agent__window(struct agent *a, double now)
 	symbolizer__dwarf_stats(a->sym, &a->t.dwarf);
 	a->t.windows++;
 	pthread_mutex_unlock(&a->lock);
+	if (a->t.dbg.no_library && !a->debuginfod_said) {
+		char why[256];
+
+		/* Not fatal: the frames stay [module], pmuprof_debuginfod_files_total counts. */
+		fprintf(stderr, "pmuprof: agent: debuginfod: %s\n",
+			sym_debuginfod__lib_strerror(why, sizeof(why)));
+		a->debuginfod_said = true;
+	}
 	agent__keep_window(a, fresh, until, now - a->window_start);
 	for (i = 0; i < a->nr_evs; i++) {
 		if (a->push_tables[i])

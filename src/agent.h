@@ -145,6 +145,7 @@ struct agent {
 	bool count_weight[PROFILE_MAX_EVENTS];
 	char fallback[256];   /* "" or the fallback line */
 	char call_graph[160]; /* "dwarf", or "fp" and why */
+	bool debuginfod_said; /* that libdebuginfod is missing, once */
 	struct agent_request *active;
 	/* --push: this window's stacks (under a first frame of labels, as requests'). */
 	struct stack_table *push_tables[PROFILE_MAX_EVENTS];

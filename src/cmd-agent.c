@@ -15,6 +15,7 @@
 #endif
 #include "cmd.h"
 #include "agent.h"
+#include "lazylib.h"
 #include "log.h"
 #include "util.h"
 
@@ -349,6 +350,21 @@ static int parse_args(int argc, char **argv, struct agent_opts *o)
 }
 
 #ifdef HAVE_SYSTEMD
+/* libsystemd, loaded when a service manager listens (NOTIFY_SOCKET). */
+static struct {
+	__typeof__(sd_notify) *notify;
+	__typeof__(sd_notifyf) *notifyf;
+	__typeof__(sd_watchdog_enabled) *watchdog_enabled;
+} sd_lib;
+
+static const struct lazylib_sym sd_syms[] = {
+	LAZYLIB_SYM(sd_lib, notify, sd_notify),
+	LAZYLIB_SYM(sd_lib, notifyf, sd_notifyf),
+	LAZYLIB_SYM(sd_lib, watchdog_enabled, sd_watchdog_enabled),
+};
+
+static struct lazylib sd_lazy = LAZYLIB(SYSTEMD_SONAME, SYSTEMD_PACKAGE, sd_syms);
+
 /* The service manager's protocol (Type=notify, WatchdogSec=): READY=1 once the engine
  * samples and serves, WATCHDOG=1 from the engine's loop, so a stuck engine is restarted. */
 struct notify_state {
@@ -365,21 +381,23 @@ static void on_loop(void *arg, struct agent *a, double now)
 
 	if (!n->ready) {
 		n->ready = true;
-		sd_notifyf(0, "READY=1\nSTATUS=sampling %s at %lu Hz, serving %s",
-			   a->nr_evs ? a->evs[0].name : "nothing", a->o.freq, a->o.listen[0]);
-		if (sd_watchdog_enabled(0, &n->watchdog_usec) <= 0)
+		sd_lib.notifyf(0, "READY=1\nSTATUS=sampling %s at %lu Hz, serving %s",
+			       a->nr_evs ? a->evs[0].name : "nothing", a->o.freq, a->o.listen[0]);
+		if (sd_lib.watchdog_enabled(0, &n->watchdog_usec) <= 0)
 			n->watchdog_usec = 0;
 	}
 	if (n->watchdog_usec && (now - n->last_ping) * 1e6 >= n->watchdog_usec / 2.0) {
-		sd_notify(0, "WATCHDOG=1");
+		sd_lib.notify(0, "WATCHDOG=1");
 		n->last_ping = now;
 	}
 }
 
 static void notify_stopping(int sig)
 {
-	sd_notifyf(0, "STOPPING=1\nSTATUS=stopping%s%s", sig ? ": " : "",
-		   sig ? strsignal(sig) : "");
+	if (sd_lazy.state <= 0)
+		return;
+	sd_lib.notifyf(0, "STOPPING=1\nSTATUS=stopping%s%s", sig ? ": " : "",
+		       sig ? strsignal(sig) : "");
 }
 #else
 static void notify_stopping(int sig)
@@ -387,6 +405,31 @@ static void notify_stopping(int sig)
 	(void)sig;
 }
 #endif
+
+/*
+ * Without a service manager listening, sd_notify() does nothing: libsystemd is loaded
+ * only when one does. 0, or EXIT_BAD_INPUT after saying which library is missing.
+ */
+static int notify__setup(struct agent_opts *o)
+{
+#ifdef HAVE_SYSTEMD
+	const char *sock = getenv("NOTIFY_SOCKET");
+	char why[256];
+
+	if (!sock || !*sock)
+		return 0;
+	if (lazylib__load(&sd_lazy)) {
+		fprintf(stderr, "pmuprof: agent: NOTIFY_SOCKET is set: %s\n",
+			lazylib__strerror(&sd_lazy, why, sizeof(why)));
+		return EXIT_BAD_INPUT;
+	}
+	o->on_loop = on_loop;
+	o->on_loop_arg = &notify_state;
+#else
+	(void)o;
+#endif
+	return 0;
+}
 
 /* Threads started from here on leave the stop signals to the main thread. */
 static void block_stop_signals(bool block)
@@ -409,12 +452,10 @@ int cmd_agent(int argc, char **argv)
 	int ret, err;
 
 	ret = parse_args(argc, argv, &o);
+	if (!ret)
+		ret = notify__setup(&o);
 	if (ret)
 		return ret;
-#ifdef HAVE_SYSTEMD
-	o.on_loop = on_loop;
-	o.on_loop_arg = &notify_state;
-#endif
 	libbpf_set_print(log__libbpf_print);
 	signals__install(on_signal, on_child);
 	/* Logs go to stderr (the journal under systemd): there is nothing to reopen. */

@@ -157,6 +157,13 @@ static void check_frame_pointers(const char *path, struct binary_report *b)
 		snprintf(b->fp_words, sizeof(b->fp_words), "unknown (x86-64 binaries only)");
 		return;
 	}
+	if (b->fp_err == -ELIBACC || b->fp_err == -ELIBBAD) {
+		char why[200];
+
+		snprintf(b->fp_words, sizeof(b->fp_words), "unknown: %s",
+			 frame_census__lib_strerror(why, sizeof(why)));
+		return;
+	}
 	if (!b->fp_known) {
 		snprintf(b->fp_words, sizeof(b->fp_words), "unknown: %s",
 			 b->fp_err == -ENODATA ? "no symbol table and no .eh_frame_hdr say where "

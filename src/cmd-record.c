@@ -1267,6 +1267,14 @@ static void print_debuginfod(const struct symbolizer *sym, bool tty)
 	if (!symbolizer__debuginfod_stats(sym, &ds) ||
 	    !(ds.fetched + ds.cached + ds.missing + ds.over_budget))
 		return;
+	if (ds.no_library) {
+		char why[256];
+
+		fprintf(stderr, "  debuginfod: %" PRIu64 " debug files not asked: %s\n",
+			ds.missing + ds.over_budget,
+			sym_debuginfod__lib_strerror(why, sizeof(why)));
+		return;
+	}
 	fprintf(stderr,
 		"  debuginfod: %" PRIu64 " fetched, %" PRIu64 " from the cache, %" PRIu64
 		" missing (%.1f s)",

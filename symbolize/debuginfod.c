@@ -17,9 +17,36 @@
 #include <elfutils/debuginfod.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "lazylib.h"
+
+/*
+ * libdebuginfod, loaded at the first debug file asked of a server, not linked: with it
+ * come libcurl and a TLS stack, which a record whose files all have their debug
+ * information (or that has no servers) never needs.
+ */
+static struct {
+	__typeof__(debuginfod_begin) *begin;
+	__typeof__(debuginfod_end) *end;
+	__typeof__(debuginfod_find_debuginfo) *find_debuginfo;
+	__typeof__(debuginfod_set_progressfn) *set_progressfn;
+	__typeof__(debuginfod_set_user_data) *set_user_data;
+	__typeof__(debuginfod_get_user_data) *get_user_data;
+} dbg_lib;
+
+static const struct lazylib_sym dbg_syms[] = {
+	LAZYLIB_SYM(dbg_lib, begin, debuginfod_begin),
+	LAZYLIB_SYM(dbg_lib, end, debuginfod_end),
+	LAZYLIB_SYM(dbg_lib, find_debuginfo, debuginfod_find_debuginfo),
+	LAZYLIB_SYM(dbg_lib, set_progressfn, debuginfod_set_progressfn),
+	LAZYLIB_SYM(dbg_lib, set_user_data, debuginfod_set_user_data),
+	LAZYLIB_SYM(dbg_lib, get_user_data, debuginfod_get_user_data),
+};
+
+static struct lazylib dbg_lazy = LAZYLIB(DEBUGINFOD_SONAME, DEBUGINFOD_PACKAGE, dbg_syms);
 
 struct sym_debuginfod {
-	debuginfod_client *client;
+	debuginfod_client *client; /* made at the first query */
+	int client_err;		   /* why it could not be */
 	uint64_t budget_ns, spent_ns, deadline;
 	bool networked; /* the progress function ran: not a cache hit */
 	struct sym_debuginfod_stats stats;
@@ -39,7 +66,7 @@ static uint64_t now_ns(void)
 /* Called by libdebuginfod while it talks to servers: non-zero stops the transfer. */
 static int on_progress(debuginfod_client *c, long done, long total)
 {
-	struct sym_debuginfod *d = debuginfod_get_user_data(c);
+	struct sym_debuginfod *d = dbg_lib.get_user_data(c);
 
 	d->networked = true;
 	if (d->progress && d->progress(d->progress_arg, d->current, done, total))
@@ -57,22 +84,38 @@ struct sym_debuginfod *sym_debuginfod__new(uint64_t budget_ns)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->client = debuginfod_begin();
-	if (!d->client) {
-		free(d);
-		return NULL;
-	}
 	d->budget_ns = budget_ns;
-	debuginfod_set_user_data(d->client, d);
-	debuginfod_set_progressfn(d->client, on_progress);
 	return d;
+}
+
+/* The client, at the first query: 0, or a negative errno that every query returns. */
+static int sym_debuginfod__client(struct sym_debuginfod *d)
+{
+	if (d->client || d->client_err)
+		return d->client_err;
+	if (lazylib__load(&dbg_lazy)) {
+		d->stats.no_library = true;
+		return d->client_err = -ELIBACC;
+	}
+	d->client = dbg_lib.begin();
+	if (!d->client)
+		return d->client_err = errno ? -errno : -ENOMEM;
+	dbg_lib.set_user_data(d->client, d);
+	dbg_lib.set_progressfn(d->client, on_progress);
+	return 0;
+}
+
+const char *sym_debuginfod__lib_strerror(char *buf, size_t sz)
+{
+	return lazylib__strerror(&dbg_lazy, buf, sz);
 }
 
 void sym_debuginfod__free(struct sym_debuginfod *d)
 {
 	if (!d)
 		return;
-	debuginfod_end(d->client);
+	if (d->client)
+		dbg_lib.end(d->client);
 	free(d);
 }
 
@@ -112,12 +155,17 @@ int sym_debuginfod__find(struct sym_debuginfod *d, const unsigned char *id, size
 		d->stats.over_budget++;
 		return -ETIME;
 	}
+	fd = sym_debuginfod__client(d);
+	if (fd) {
+		d->stats.missing++;
+		return fd;
+	}
 	for (i = 0; i < len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", id[i]);
 	d->current = hex;
 	d->networked = false;
 	d->deadline = t0 + (d->budget_ns - d->spent_ns);
-	fd = debuginfod_find_debuginfo(d->client, id, (int)len, &path);
+	fd = dbg_lib.find_debuginfo(d->client, id, (int)len, &path);
 	d->current = NULL;
 	d->spent_ns += now_ns() - t0;
 	if (fd >= 0 && path)

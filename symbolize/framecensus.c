@@ -8,9 +8,7 @@
  * census, not linked: its tables are 3 MB of resident memory in every process that maps
  * it, and only doctor takes a census.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include <gelf.h>
 #include "symbolize.h"
 #include "symbolize-private.h"
+#include "lazylib.h"
 
 /* A function's code examined at most (a huge generated function adds nothing). */
 #define CENSUS_MAX_FUNC_BYTES (256u << 10)
@@ -148,38 +147,26 @@ static const unsigned char *census_code(const struct census_elf *ce, uint64_t ad
 
 /* The part of capstone used here, from the library loaded at the first census. */
 static struct {
-	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
-	cs_insn *(*malloc)(csh handle);
-	bool (*disasm_iter)(csh handle, const uint8_t **code, size_t *size, uint64_t *address,
-			    cs_insn *insn);
-	void (*free)(cs_insn *insn, size_t count);
-	cs_err (*close)(csh *handle);
-	bool loaded;
+	__typeof__(cs_open) *open;
+	__typeof__(cs_malloc) *malloc;
+	__typeof__(cs_disasm_iter) *disasm_iter;
+	__typeof__(cs_free) *free;
+	__typeof__(cs_close) *close;
 } cs_lib;
-static pthread_once_t cs_lib_once = PTHREAD_ONCE_INIT;
 
-static void cs_lib__load(void)
+static const struct lazylib_sym cs_syms[] = {
+	LAZYLIB_SYM(cs_lib, open, cs_open),
+	LAZYLIB_SYM(cs_lib, malloc, cs_malloc),
+	LAZYLIB_SYM(cs_lib, disasm_iter, cs_disasm_iter),
+	LAZYLIB_SYM(cs_lib, free, cs_free),
+	LAZYLIB_SYM(cs_lib, close, cs_close),
+};
+
+static struct lazylib cs_lazy = LAZYLIB(CAPSTONE_SONAME, CAPSTONE_PACKAGE, cs_syms);
+
+const char *frame_census__lib_strerror(char *buf, size_t sz)
 {
-	void *h = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h)
-		return;
-	*(void **)&cs_lib.open = dlsym(h, "cs_open");
-	*(void **)&cs_lib.malloc = dlsym(h, "cs_malloc");
-	*(void **)&cs_lib.disasm_iter = dlsym(h, "cs_disasm_iter");
-	*(void **)&cs_lib.free = dlsym(h, "cs_free");
-	*(void **)&cs_lib.close = dlsym(h, "cs_close");
-	cs_lib.loaded =
-		cs_lib.open && cs_lib.malloc && cs_lib.disasm_iter && cs_lib.free && cs_lib.close;
-	if (!cs_lib.loaded)
-		dlclose(h);
-}
-
-/* 0 once capstone is loaded, -ENOENT when it cannot be. */
-static int cs_lib__get(void)
-{
-	pthread_once(&cs_lib_once, cs_lib__load);
-	return cs_lib.loaded ? 0 : -ENOENT;
+	return lazylib__strerror(&cs_lazy, buf, sz);
 }
 
 /* The instruction is "op %rbp <-> disp(%rsp)" (REX.W op, ModRM rbp with a SIB of rsp). */
@@ -305,7 +292,7 @@ int frame_census__read(const char *path, struct frame_census *c)
 	if (err)
 		goto out;
 	c->go = ce.go;
-	err = cs_lib__get();
+	err = lazylib__load(&cs_lazy);
 	if (err)
 		goto out;
 	if (cs_lib.open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK || !(insn = cs_lib.malloc(cs))) {

@@ -67,8 +67,12 @@ struct frame_census {
 	bool go;	     /* a Go binary (Go keeps frame pointers on amd64) */
 };
 
-/* -EOPNOTSUPP on other machines, -ENODATA when nothing says where functions start. */
+/*
+ * -EOPNOTSUPP on other machines, -ENODATA when nothing says where functions start,
+ * -ELIBACC or -ELIBBAD when capstone cannot be loaded (frame_census__lib_strerror says why).
+ */
 int frame_census__read(const char *path, struct frame_census *c);
+const char *frame_census__lib_strerror(char *buf, size_t sz);
 /* Adopt the symbols of a separate debug file; segments stay es's own. */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *debug);
 size_t elf_syms__count(const struct elf_syms *es);
@@ -283,10 +287,14 @@ struct sym_debuginfod_stats {
 	uint64_t missing;     /* no server had it, or none answered */
 	uint64_t over_budget; /* not asked, or cut short: the time budget was spent */
 	uint64_t spent_ns;    /* time in queries */
+	bool no_library;      /* libdebuginfod could not be loaded: nothing was asked
+			       * (sym_debuginfod__lib_strerror says why) */
 };
 
 /* false when no client runs (no DEBUGINFOD_URLS, or turned off). */
 bool symbolizer__debuginfod_stats(const struct symbolizer *s, struct sym_debuginfod_stats *out);
+/* After stats with no_library: one line naming the library and its package. */
+const char *sym_debuginfod__lib_strerror(char *buf, size_t sz);
 
 /*
  * Name a frame into buf. Kernel frames get the "_[k]" suffix. Return addresses (all

@@ -939,6 +939,93 @@ def case_cli_errors():
             fail(f"agent {args}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
+def library_path(soname):
+    """Where the dynamic loader finds soname (ldconfig's cache), or None."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*" + re.escape(soname) + r" \(libc6,x86-64\) => (\S+)$", out, re.M)
+    return m.group(1) if m else None
+
+
+def case_missing_libraries():
+    """The agent's libraries are loaded when used: each one missing (a mount namespace
+    puts /dev/null in its place) stops the agent before it serves, with one line naming
+    it and its Debian package, exit 2."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        skip("needs root and unshare (a mount namespace)")
+    push = ["--push", "http://127.0.0.1:9/"]
+    cases = [("libmicrohttpd.so.12", "libmicrohttpd12", [], {}),
+             ("libcurl.so.4", "libcurl4", push, {}),
+             ("libsystemd.so.0", "libsystemd0", [], {"NOTIFY_SOCKET": "/nonexistent"})]
+    for soname, package, args, env in cases:
+        if soname == "libsystemd.so.0" and os.environ.get("PMUPROF_SYSTEMD", "1") != "1":
+            continue
+        path = library_path(soname)
+        if not path:
+            fail(f"{soname} is not installed (scripts/install-deps.sh)")
+        script = 'mount --bind /dev/null "$1" && shift && exec "$@"'
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                            "sh", path, PMUPROF, "agent", "--listen", "127.0.0.1:0", *args],
+                           capture_output=True, text=True, timeout=60,
+                           env={**os.environ, **env})
+        if "not permitted" in p.stderr.lower() and soname not in p.stderr:
+            skip(f"the kernel refuses BPF here: {p.stderr}")
+        lines = [line for line in p.stderr.splitlines() if soname in line]
+        if p.returncode != 2 or len(lines) != 1 or f"Debian package {package}" not in lines[0]:
+            fail(f"agent {args} without {soname}: exit {p.returncode}, stderr {p.stderr!r}")
+
+
+def case_debuginfod_no_library():
+    """libdebuginfod missing (hidden in a mount namespace) when the agent first asks a
+    server: said once on stderr with its package, counted as missing, and the agent goes
+    on serving."""
+    global PMUPROF
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        skip("needs root and unshare (a mount namespace)")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import test_symbols as ts
+    path = library_path("libdebuginfod.so.1")
+    if not path:
+        fail("libdebuginfod.so.1 is not installed (scripts/install-deps.sh)")
+    tmp = tempfile.mkdtemp(prefix="pmuprof-agent-nodbg-")
+    wrapper = os.path.join(tmp, "pmuprof")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
+                "'mount --bind /dev/null \"$1\" && shift && exec \"$@\"' "
+                f"sh {path} {os.path.abspath(PMUPROF)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    _, prog, _ = ts.stripped_fixture(tmp)
+    os.environ.update(DEBUGINFOD_URLS=f"http://127.0.0.1:{ts.free_port()}",
+                      DEBUGINFOD_CACHE_PATH=os.path.join(tmp, "cache"))
+    load = subprocess.Popen([prog, "20"], stdout=subprocess.DEVNULL)
+    real, PMUPROF = PMUPROF, wrapper
+    try:
+        a = Agent("-F", "199", "--window", "1")
+    finally:
+        PMUPROF = real
+    missing, said = 0, []
+    try:
+        a.wait_ready()
+        deadline = time.time() + 20
+        while time.time() < deadline and not (missing and said):
+            text = a.get("/metrics")[2].decode()
+            m = re.search(r'^pmuprof_debuginfod_files_total\{result="missing"\} (\d+)', text,
+                          re.M)
+            missing = int(m.group(1)) if m else 0
+            said = [line for line in a.log().splitlines() if "libdebuginfod.so.1" in line]
+            time.sleep(0.5)
+        ready = a.get("/-/ready")[0]
+    finally:
+        load.kill()
+        load.wait()
+        rc = a.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{missing} missing; {said}")
+    if len(said) != 1 or "Debian package libdebuginfod1" not in said[0]:
+        fail(f"the missing library is not said once: {a.log()}")
+    if not missing or ready != 200 or rc != 0:
+        fail(f"missing {missing}, /-/ready {ready}, exit {rc}: {a.log()}")
+
+
 def case_doctor():
     """pmuprof doctor says whether the agent can run: its sampler's needs, its port."""
     def agent_of():
@@ -1161,8 +1248,7 @@ def case_sd_notify():
     """Type=notify: libsystemd's sd_notify tells the socket of NOTIFY_SOCKET READY=1 once
     the agent samples and serves, its STATUS, WATCHDOG=1 while the engine turns (with
     WATCHDOG_USEC), STOPPING=1 at SIGTERM."""
-    r = subprocess.run(["ldd", PMUPROF], capture_output=True, text=True)
-    if "libsystemd" not in r.stdout:
+    if os.environ.get("PMUPROF_SYSTEMD", "1") != "1":
         skip("pmuprof was built without libsystemd: no sd_notify (libsystemd-dev)")
     d = tempfile.mkdtemp(prefix="pmuprof-notify-")
     path = os.path.join(d, "notify")

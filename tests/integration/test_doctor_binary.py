@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-from testlib import PMUPROF, fail, need_root, run_case, skip
+from testlib import LAZY_LIBRARIES, PMUPROF, fail, lazy_libraries_in, need_root, run_case, skip
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 # tests/fixtures/fpprog.cpp built -O2 with and without -fno-omit-frame-pointer.
@@ -51,8 +51,8 @@ def doctor_json(path):
 
 def lazy_libraries_unmapped():
     # The disassembler is loaded for doctor's census only, libpfm4 for the first event
-    # name it encodes: any other command (record, the agent) goes without their 5 MB of
-    # resident tables.
+    # name it encodes, the agent's and debuginfod's libraries where they are used: any
+    # other command goes without their resident tables (5 MB for the first two).
     p = subprocess.Popen([PMUPROF, "collapse"], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL)
     try:
@@ -70,10 +70,8 @@ def lazy_libraries_unmapped():
         p.wait(timeout=60)
     if "libbpf" not in maps:
         fail("pmuprof collapse: its libraries were never seen mapped")
-    if "libcapstone" in maps:
-        fail("pmuprof collapse maps libcapstone: only a census should load it")
-    if "libpfm" in maps:
-        fail("pmuprof collapse maps libpfm: only a libpfm4 event name should load it")
+    for lib in lazy_libraries_in(maps):
+        fail(f"pmuprof collapse maps {lib}: only {LAZY_LIBRARIES[lib]} should load it")
 
 
 def case_cfi():

@@ -20,6 +20,7 @@ import time
 import xml.dom.minidom
 
 from testlib import PMUPROF, DEMO, SKIP, Skip, Fail, check, need_root, run_case  # noqa: F401
+from testlib import LAZY_LIBRARIES, lazy_libraries_in
 
 
 def run(args, timeout=60, **kw):
@@ -755,6 +756,33 @@ def case_many_stacks(tmp):
     check(drains >= 20, f"only {drains} drains in 30 s")
     named = sum(c for s, c in mine.items() if ";main;left;" in s)
     check(named >= 0.95 * samples, f"only {named}/{samples} samples named main;left;...")
+
+
+def case_lazy_libraries(tmp):
+    """A system-wide record maps none of the libraries only other commands need (the
+    agent's HTTP server and push client, libsystemd, libdebuginfod and its TLS stack,
+    capstone, libpfm4): read from its /proc/PID/maps all along, the finish included."""
+    need_root()
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUGINFOD_URLS", "NOTIFY_SOCKET")}
+    out = os.path.join(tmp, "out.folded")
+    p = subprocess.Popen([PMUPROF, "record", "-a", "-F", "999", "-d", "3", "-o", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    seen, reads = "", 0
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/maps") as f:
+                seen += f.read()
+            reads += 1
+        except OSError:
+            break
+        time.sleep(0.05)
+    err = p.communicate(timeout=60)[1].decode(errors="replace")
+    if p.returncode != 0 and "not permitted" in err:
+        raise Skip("the kernel refuses BPF or perf events here: " + err.strip())
+    check(p.returncode == 0, f"record exited {p.returncode}:\n{err}")
+    check("libbpf" in seen and reads >= 20, f"the record's maps were read {reads} times")
+    for lib in lazy_libraries_in(seen):
+        check(False, f"record maps {lib}: only {LAZY_LIBRARIES[lib]} should load it")
 
 
 def case_named_once(tmp):

@@ -238,6 +238,36 @@ def case_debuginfod_dead(tmp):
         srv.close()
 
 
+def case_debuginfod_no_library(tmp):
+    """libdebuginfod is loaded at the first query: without it (a mount namespace puts
+    /dev/null in its place) the record still succeeds, its frames stay [prog], and the
+    summary names the library and its Debian package."""
+    if not shutil.which("unshare"):
+        raise Skip("needs unshare (a mount namespace)")
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*libdebuginfod\.so\.1 \(libc6,x86-64\) => (\S+)$", out, re.M)
+    check(m, "libdebuginfod.so.1 is not installed (scripts/install-deps.sh)")
+    wrapper = os.path.join(tmp, "pmuprof")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
+                "'mount --bind /dev/null \"$1\" && shift && exec \"$@\"' "
+                f"sh {m.group(1)} {os.path.abspath(tr.PMUPROF)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    _, prog, _ = stripped_fixture(tmp)
+    env = {"DEBUGINFOD_URLS": f"http://127.0.0.1:{free_port()}",
+           "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "cache")}
+    real, tr.PMUPROF = tr.PMUPROF, wrapper
+    try:
+        stacks, err, _ = prog_record(tmp, prog, env)
+    finally:
+        tr.PMUPROF = real
+    line = tr.summary_value(err, "debuginfod")
+    print(line)
+    check(re.match(r"1 debug files not asked: libdebuginfod\.so\.1 is needed: install the "
+                   r"Debian package libdebuginfod1 \(", line), line)
+    check(any("[prog]" in s.split(";") for s in stacks), "no [prog] frame")
+
+
 def slow_server(debug_file, seconds):
     """A debuginfod stand-in that sends debug_file (for any build id) over about
     seconds: a slow server, as a user waits for a large debug file."""

@@ -9,6 +9,7 @@ status is meson's: 0 pass, 1 fail, 77 skip, 2 usage.
 """
 import inspect
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -16,6 +17,25 @@ import tempfile
 PMUPROF = os.environ.get("PMUPROF_BIN", "build/pmuprof")
 DEMO = os.environ.get("PMUPROF_DEMO", "build/pmuprof-demo")
 SKIP = 77
+
+
+# Libraries loaded only by the commands that use them (src/lazylib.h), with who needs
+# each: any other command must run without them and their dependencies.
+LAZY_LIBRARIES = {
+    "libcapstone": "doctor's frame-pointer census",
+    "libpfm": "a libpfm4 event name",
+    "libmicrohttpd": "the agent's HTTP server",
+    "libcurl": "the agent's --push and libdebuginfod",
+    "libgnutls": "libdebuginfod's libcurl",
+    "libssl": "the agent's --push",
+    "libdebuginfod": "a debug file asked of a debuginfod server",
+    "libsystemd": "the agent under a service manager (NOTIFY_SOCKET)",
+}
+
+
+def lazy_libraries_in(maps):
+    """The LAZY_LIBRARIES named in the text of a /proc/PID/maps."""
+    return sorted(lib for lib in LAZY_LIBRARIES if re.search(r"/" + lib + r"[-.]", maps))
 
 
 class Skip(Exception):
