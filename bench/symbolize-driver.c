@@ -180,8 +180,16 @@ static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bo
 			print_inline(o, a[i], f + i * SYM_MAX_FRAMES, nf[i]);
 			continue;
 		}
-		symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
-		out_bytes(o, buf, strlen(buf));
+		if (f[i * SYM_MAX_FRAMES].kind == SYM_FRAME_FUNCTION) {
+			/* As symbolizer__format spells it into buf, without the copy. */
+			const char *fn = f[i * SYM_MAX_FRAMES].function;
+			size_t len = str_len(fn);
+
+			out_bytes(o, fn, len < sizeof(buf) ? len : sizeof(buf) - 1);
+		} else {
+			symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
+			out_bytes(o, buf, strlen(buf));
+		}
 		out_char(o, '\n');
 	}
 }
