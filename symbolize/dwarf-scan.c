@@ -611,3 +611,225 @@ void die_scan__free(struct die_scan *s)
 	free(s->nodes);
 	*s = (struct die_scan){0};
 }
+
+/* The unit's header: its shape, where its DIE is and where it ends. */
+static int cu_header(struct cu_die *o, const struct cu_die_in *in, struct dcursor *c)
+{
+	uint64_t len;
+
+	if (in->unit_off >= in->info_size)
+		return -EINVAL;
+	*c = (struct dcursor){in->info + in->unit_off, in->info + in->info_size, false};
+	len = dcursor__fixed(c, 4);
+	o->off_size = 4;
+	if (len == 0xffffffff) {
+		len = dcursor__fixed(c, 8);
+		o->off_size = 8;
+	} else if (len >= 0xfffffff0) {
+		return -EINVAL;
+	}
+	if (c->bad || len > (uint64_t)(c->end - c->p))
+		return -EINVAL;
+	c->end = c->p + len;
+	o->end_off = (uint64_t)(c->end - in->info);
+	o->version = (unsigned int)dcursor__fixed(c, 2);
+	if (o->version < 2 || o->version > 5)
+		return -EINVAL;
+	if (o->version >= 5) {
+		o->unit_type = (unsigned int)dcursor__fixed(c, 1);
+		o->addr_size = (unsigned int)dcursor__fixed(c, 1);
+		o->abbrev_off = dcursor__fixed(c, o->off_size);
+		if (o->unit_type != DW_UT_compile && o->unit_type != DW_UT_partial)
+			return -EINVAL;
+	} else {
+		o->unit_type = DW_UT_compile;
+		o->abbrev_off = dcursor__fixed(c, o->off_size);
+		o->addr_size = (unsigned int)dcursor__fixed(c, 1);
+	}
+	if (c->bad || (o->addr_size != 4 && o->addr_size != 8))
+		return -EINVAL;
+	o->die_off = (uint64_t)(c->p - in->info);
+	return 0;
+}
+
+/* Where abbreviation code's attributes start in the unit's table (first definition, as
+ * libdw keeps it); its tag and children flag read. */
+static int cu_abbrev_find(struct dcursor *a, uint64_t code, unsigned int *tag)
+{
+	while (!a->bad) {
+		uint64_t at = dcursor__uleb(a), name, form;
+
+		if (!at)
+			return -EINVAL;
+		*tag = (unsigned int)dcursor__uleb(a);
+		dcursor__skip(a, 1);
+		if (at == code)
+			return a->bad ? -EINVAL : 0;
+		do {
+			name = dcursor__uleb(a);
+			form = dcursor__uleb(a);
+			if (form == DW_FORM_implicit_const)
+				dcursor__uleb(a);
+		} while (!a->bad && (name || form));
+	}
+	return -EINVAL;
+}
+
+/* A string attribute's value: inline, or in .debug_str or .debug_line_str; NULL when its
+ * offset is past the section (as libdw gives none). unread when the form is not read. */
+static const char *cu_string(const struct cu_die_in *in, struct dcursor *c, unsigned int form,
+			     unsigned int off_size, bool *unread)
+{
+	const uint8_t *sec = form == DW_FORM_strp ? in->str : in->line_str;
+	size_t size = form == DW_FORM_strp ? in->str_size : in->line_str_size;
+	uint64_t off;
+
+	if (form == DW_FORM_string) {
+		const char *s = (const char *)c->p;
+		const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
+
+		c->bad |= !nul;
+		c->p = nul ? nul + 1 : c->end;
+		return nul ? s : NULL;
+	}
+	if (form != DW_FORM_strp && form != DW_FORM_line_strp) {
+		*unread = true;
+		return NULL;
+	}
+	off = dcursor__fixed(c, off_size);
+	if (!sec || off >= size)
+		return NULL;
+	if (sec[size - 1]) {
+		*unread = true;
+		return NULL;
+	}
+	return (const char *)sec + off;
+}
+
+/* Which attributes of the unit's DIE were met (the first of each is libdw's). */
+enum cu_seen {
+	SEEN_LOW = 1,
+	SEEN_HIGH = 2,
+	SEEN_RANGES = 4,
+	SEEN_STMT = 8,
+	SEEN_LANG = 16,
+	SEEN_NAME = 32,
+	SEEN_DIR = 64,
+};
+
+/* One numeric attribute of the unit's DIE, by name (its first occurrence). */
+static void cu_value(struct cu_die *o, unsigned int *seen, bool *high_const, uint64_t name,
+		     unsigned int form, uint64_t v)
+{
+	bool cst = form == DW_FORM_data1 || form == DW_FORM_data2 || form == DW_FORM_data4 ||
+		   form == DW_FORM_data8 || form == DW_FORM_udata;
+	bool sec_off = form == DW_FORM_sec_offset || form == DW_FORM_data4;
+
+	if (name == DW_AT_low_pc && !(*seen & SEEN_LOW)) {
+		*seen |= SEEN_LOW;
+		o->has_low_pc = form == DW_FORM_addr;
+		o->low_pc = v;
+		o->unread |= form == DW_FORM_addr ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_high_pc && !(*seen & SEEN_HIGH)) {
+		*seen |= SEEN_HIGH;
+		o->has_high_pc = form == DW_FORM_addr || cst;
+		*high_const = cst;
+		o->high_pc = v;
+		o->unread |= o->has_high_pc ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_ranges && !(*seen & SEEN_RANGES)) {
+		*seen |= SEEN_RANGES;
+		o->has_ranges = sec_off;
+		o->ranges = v;
+		o->unread |= sec_off ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_stmt_list && !(*seen & SEEN_STMT)) {
+		*seen |= SEEN_STMT;
+		o->has_stmt_list = sec_off || form == DW_FORM_data8;
+		o->stmt_list = v;
+		o->unread |= o->has_stmt_list ? 0 : CU_UNREAD_STMT_LIST;
+	} else if (name == DW_AT_language && !(*seen & SEEN_LANG)) {
+		*seen |= SEEN_LANG;
+		o->has_language = cst || form == DW_FORM_implicit_const;
+		o->language = v;
+		o->unread |= o->has_language ? 0 : CU_UNREAD_LANGUAGE;
+	} else if (name == DW_AT_GNU_dwo_id) {
+		o->dwo = true;
+	} else if (name == DW_AT_abstract_origin || name == DW_AT_specification) {
+		o->unread |= CU_UNREAD_LANGUAGE; /* dwarf_srclang would follow it */
+	}
+}
+
+/* One attribute of the unit's DIE at c, its spec at a. */
+static void cu_attr(struct cu_die *o, const struct cu_die_in *in, struct dcursor *a,
+		    struct dcursor *c, unsigned int *seen, bool *high_const, uint64_t name,
+		    uint64_t form)
+{
+	const struct unit_shape u = {o->addr_size, o->off_size, o->version};
+	bool ok = true, unread = false;
+	uint64_t v = 0;
+
+	if (form == DW_FORM_implicit_const)
+		v = sleb(a, &ok);
+	if (form == DW_FORM_indirect) {
+		form = dcursor__uleb(c);
+		if (form == DW_FORM_indirect || form == DW_FORM_implicit_const)
+			c->bad = true;
+	}
+	if (!ok || form > UINT16_MAX) {
+		c->bad = true;
+		return;
+	}
+	if ((name == DW_AT_name && !(*seen & SEEN_NAME)) ||
+	    (name == DW_AT_comp_dir && !(*seen & SEEN_DIR))) {
+		bool is_name = name == DW_AT_name;
+		const char *s = cu_string(in, c, (unsigned int)form, o->off_size, &unread);
+
+		if (unread)
+			form_skip(c, &u, (unsigned int)form, 1);
+		*seen |= is_name ? SEEN_NAME : SEEN_DIR;
+		*(is_name ? &o->name : &o->comp_dir) = s;
+		o->unread |= unread ? (is_name ? CU_UNREAD_NAME : CU_UNREAD_COMP_DIR) : 0;
+		return;
+	}
+	if (form != DW_FORM_implicit_const)
+		v = form_skip(c, &u, (unsigned int)form, 1);
+	cu_value(o, seen, high_const, name, (unsigned int)form, v);
+}
+
+int cu_die__read(struct cu_die *out, const struct cu_die_in *in)
+{
+	struct cu_die o = {0};
+	struct dcursor c, a;
+	unsigned int seen = 0;
+	bool high_const = false;
+	uint64_t code;
+	int err = cu_header(&o, in, &c);
+
+	if (err)
+		return err;
+	code = dcursor__uleb(&c);
+	if (c.bad || !code || o.abbrev_off >= in->abbrev_size)
+		return -EINVAL;
+	a = (struct dcursor){in->abbrev + o.abbrev_off, in->abbrev + in->abbrev_size, false};
+	if (cu_abbrev_find(&a, code, &o.tag) ||
+	    (o.tag != DW_TAG_compile_unit && o.tag != DW_TAG_partial_unit))
+		return -EINVAL;
+	if (o.version < 5 && o.tag == DW_TAG_partial_unit)
+		o.unit_type = DW_UT_partial;
+	for (;;) {
+		uint64_t name = dcursor__uleb(&a), form = dcursor__uleb(&a);
+
+		if (a.bad || c.bad)
+			return -EINVAL;
+		if (!name && !form)
+			break;
+		cu_attr(&o, in, &a, &c, &seen, &high_const, name, form);
+	}
+	if (c.bad)
+		return -EINVAL;
+	if (high_const && o.has_low_pc)
+		o.high_pc += o.low_pc;
+	else if (high_const)
+		o.has_high_pc = false; /* libdw's dwarf_highpc needs the low_pc */
+	*out = o;
+	return 0;
+}
