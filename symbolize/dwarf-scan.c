@@ -566,6 +566,8 @@ static int scan_die(struct scan *s)
 	return 0;
 }
 
+static void origin_names(const struct scan *s, const struct die_scan_unit *in);
+
 int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 {
 	struct abbrevs t = {0};
@@ -602,6 +604,8 @@ int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 		}
 		err = scan_die(&s);
 	}
+	if (!err && (in->str || in->line_str))
+		origin_names(&s, in);
 	abbrevs__free(&t);
 	return err;
 }
@@ -832,4 +836,141 @@ int cu_die__read(struct cu_die *out, const struct cu_die_in *in)
 		o.has_high_pc = false; /* libdw's dwarf_highpc needs the low_pc */
 	*out = o;
 	return 0;
+}
+
+/* What one DIE on an origin chain says of names: the first of each attribute. */
+struct die_names {
+	unsigned int has; /* 1: DW_AT_linkage_name, 2: DW_AT_MIPS_linkage_name, 4: DW_AT_name */
+	const char *s[3]; /* their strings, NULL when libdw reads none */
+	uint64_t origin;  /* DW_AT_abstract_origin (unit-relative), 0: none */
+	uint64_t spec;	  /* DW_AT_specification, 0: none */
+	bool origin_seen, spec_seen;
+};
+
+/* Which of the names an attribute is, -1: none. */
+static int name_slot(uint64_t name)
+{
+	return name == DW_AT_linkage_name	 ? 0
+	       : name == DW_AT_MIPS_linkage_name ? 1
+	       : name == DW_AT_name		 ? 2
+						 : -1;
+}
+
+/* A reference inside the unit, after its DIE, as libdw follows it; 0 when it is not one. */
+static uint64_t unit_ref(const struct scan *s, const uint8_t *end, unsigned int form, uint64_t v)
+{
+	if (form != DW_FORM_ref1 && form != DW_FORM_ref2 && form != DW_FORM_ref4 &&
+	    form != DW_FORM_ref8 && form != DW_FORM_ref_udata)
+		return 0;
+	return v > (uint64_t)(s->die_first - s->unit) && v < (uint64_t)(end - s->unit) ? v : 0;
+}
+
+/* One attribute of a DIE on an origin chain; false when libdw must read it. */
+static bool names_attr(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+		       struct dcursor *c, uint64_t name, unsigned int form, struct die_names *o)
+{
+	int slot = name_slot(name);
+	bool unread = false;
+	uint64_t v;
+
+	if (slot >= 0 && !(o->has & (1u << slot))) {
+		o->has |= 1u << slot;
+		o->s[slot] = cu_string(sin, c, form, s->u.off_size, &unread);
+		return !unread;
+	}
+	v = form_skip(c, &s->u, form, 1);
+	if (name == DW_AT_abstract_origin && !o->origin_seen) {
+		o->origin_seen = true;
+		o->origin = unit_ref(s, end, form, v);
+		return o->origin != 0;
+	}
+	if (name == DW_AT_specification && !o->spec_seen) {
+		o->spec_seen = true;
+		o->spec = unit_ref(s, end, form, v);
+		return o->spec != 0;
+	}
+	return true;
+}
+
+/* The names of the DIE at unit-relative offset rel; false when libdw must read them. */
+static bool die_names(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+		      uint64_t rel, struct die_names *o)
+{
+	struct dcursor c = {s->unit + rel, end, false}, spec;
+	const struct abbrev *a;
+	uint64_t code = dcursor__uleb(&c);
+	uint32_t i;
+
+	*o = (struct die_names){0};
+	if (c.bad || code >= s->t->na || !s->t->a[code].defined)
+		return false;
+	a = &s->t->a[code];
+	spec = (struct dcursor){s->t->sec + a->spec, s->t->end, false};
+	for (i = 0; i < a->n && !c.bad && !spec.bad; i++) {
+		uint64_t name = dcursor__uleb(&spec), form = dcursor__uleb(&spec);
+		bool ok = true;
+
+		if (form == DW_FORM_implicit_const)
+			sleb(&spec, &ok);
+		if (form == DW_FORM_indirect) {
+			form = dcursor__uleb(&c);
+			ok = form != DW_FORM_indirect && form != DW_FORM_implicit_const;
+		}
+		if (!ok || form > UINT16_MAX ||
+		    !names_attr(s, sin, end, &c, name, (unsigned int)form, o))
+			return false;
+	}
+	return !c.bad && !spec.bad;
+}
+
+/* Origins followed at most, as libdw's dwarf_attr_integrate follows them. */
+#define ORIGIN_CHAIN 17
+
+/* The first DIE of the chain with the name of slot gives it (NULL: none). */
+static const char *chain_name(const struct die_names *chain, int n, int slot)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (chain[i].has & (1u << slot))
+			return chain[i].s[slot];
+	return NULL;
+}
+
+/* An inlined scope's name from its origin's chain, as inline_name reads it with libdw. */
+static void origin_name(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+			struct die_node *n)
+{
+	struct die_names chain[ORIGIN_CHAIN];
+	uint64_t rel = n->origin - s->unit_off;
+	const char *name;
+	int len = 0;
+
+	while (len < ORIGIN_CHAIN && rel) {
+		if (!die_names(s, sin, end, rel, &chain[len]))
+			return;
+		rel = chain[len].origin_seen ? chain[len].origin : chain[len].spec;
+		len++;
+	}
+	name = chain_name(chain, len, 0);
+	if (!name)
+		name = chain_name(chain, len, 1);
+	n->mangled = name != NULL;
+	n->name = name ? name : chain_name(chain, len, 2);
+	n->named = true;
+}
+
+/* The names of the unit's inlined scopes that have an origin. */
+static void origin_names(const struct scan *s, const struct die_scan_unit *in)
+{
+	struct cu_die_in sin = {.str = in->str,
+				.line_str = in->line_str,
+				.str_size = in->str_size,
+				.line_str_size = in->line_str_size};
+	const uint8_t *end = in->info + in->end_off;
+	size_t i;
+
+	for (i = 0; i < s->out->n; i++)
+		if (s->out->nodes[i].origin)
+			origin_name(s, &sin, end, &s->out->nodes[i]);
 }

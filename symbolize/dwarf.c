@@ -934,6 +934,8 @@ static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct c
 				   off_size,
 				   version,
 				   cu_is_c(t, cu)};
+	u.str = sec_bytes(d->str_sec, &u.str_size);
+	u.line_str = sec_bytes(d->line_str_sec, &u.line_str_size);
 	err = die_scan__unit(&t->scan, &u);
 	for (i = 0; !err && i < t->scan.n; i++) {
 		const struct die_node *n = &t->scan.nodes[i];
@@ -1171,10 +1173,14 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read 
 	Dwarf_Word idx = 0, ln = 0;
 	Dwarf_Die origin;
 
-	if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin))
+	if (n && n->named) {
+		out->name = n->name;
+		out->mangled = n->mangled;
+	} else if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin)) {
 		out->name = inline_name(&origin, &out->mangled);
-	else
+	} else {
 		out->name = inline_name(scope, &out->mangled);
+	}
 	out->name = keep_str(d, out->name, out->name ? strlen(out->name) : 0);
 	out->call_file = NULL;
 	out->call_line = 0;
@@ -1262,6 +1268,7 @@ struct scope_unit {
 	Dwarf_Addr base;
 	uint8_t addr_size;
 	bool rnglists, ok, tried;
+	const struct cu_die *die; /* the CU's DIE read by dwarf-scan.c, NULL: libdw reads it */
 };
 
 static void scope_unit_of(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit *u)
@@ -1271,11 +1278,17 @@ static void scope_unit_of(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit 
 	Dwarf_Die top;
 
 	u->tried = true;
-	if (!dwarf_cu_die(cu->cu, &top, &version, NULL, &u->addr_size, NULL, NULL, NULL) ||
-	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
-	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
-	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &u->base)))
+	if (u->die && !(u->die->unread & CU_UNREAD_PC) && !u->die->dwo) {
+		/* unit types other than compile and partial are not read by dwarf-scan.c */
+		u->base = u->die->has_low_pc ? u->die->low_pc : 0;
+		u->addr_size = (uint8_t)u->die->addr_size;
+		version = (Dwarf_Half)u->die->version;
+	} else if (!dwarf_cu_die(cu->cu, &top, &version, NULL, &u->addr_size, NULL, NULL, NULL) ||
+		   dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+		   (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+		   (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &u->base))) {
 		return;
+	}
 	u->rnglists = version >= 5;
 	u->sec = sec_bytes(u->rnglists ? d->rnglists_sec : d->ranges_sec, &u->size);
 	u->ok = true;
@@ -1323,9 +1336,10 @@ static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_uni
 }
 
 static int scope_scanned(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
-			 const struct die_scan *s, size_t node)
+			 const struct cu_read *c, size_t node)
 {
-	struct scope_unit u = {.tried = false};
+	struct scope_unit u = {.tried = false, .die = c->die};
+	const struct die_scan *s = &c->scan;
 	size_t i;
 
 	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
@@ -1636,7 +1650,7 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	int err = -1;
 
 	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
-	    !(r->node >= 0 ? scope_scanned(d, cu, &b, &c->scan, (size_t)r->node)
+	    !(r->node >= 0 ? scope_scanned(d, cu, &b, c, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
 		err = scope_infos(d, cu, c, &b, r->node >= 0 ? &c->scan.nodes[r->node] : NULL, f) ||
 		      scope_spans(&b, f) || fn_points(c, r, f);

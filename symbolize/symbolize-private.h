@@ -112,6 +112,11 @@ struct die_node {
 	uint64_t call_file, call_line;
 	uint64_t origin; /* an inlined scope without names of its own: its DW_AT_abstract_origin
 			  * in the unit, where its names are (0: ask libdw) */
+	/* With origin: its name as dwarf.c's inline_name gives it through libdw (the linkage
+	 * name, else the MIPS one, else DW_AT_name, each through abstract origins and
+	 * specifications in the unit); mangled: a linkage name. false: ask libdw. */
+	bool named, mangled;
+	const char *name; /* NULL: none */
 };
 
 struct die_scan {
@@ -127,6 +132,8 @@ struct die_scan_unit {
 	uint64_t abbrev_off;
 	unsigned int addr_size, off_size, version;
 	bool c_lang; /* C: structures and unions hold no functions, are not entered */
+	const uint8_t *str, *line_str; /* for the origins' names (NULL: libdw reads them) */
+	size_t str_size, line_str_size;
 };
 
 /* The unit's functions and their scopes into out (emptied first); -EINVAL when the unit

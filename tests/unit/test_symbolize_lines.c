@@ -267,6 +267,36 @@ static bool str_same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* The scope's name as the symbolizer names it with libdw: its linkage name (mangled), else
+ * its MIPS linkage name, else its name, each through origins and specifications. */
+static const char *libdw_inline_name(Dwarf_Die *die, bool *mangled)
+{
+	Dwarf_Attribute a;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	*mangled = name != NULL;
+	return name ? name : dwarf_diename(die);
+}
+
+/* The origin's name the scan read, when it did, is libdw's; 1 when it did. */
+static int node_origin_name(struct dw_file *f, const struct die_node *n, Dwarf_Die *die,
+			    const char *path)
+{
+	bool mangled;
+	const char *name = libdw_inline_name(die, &mangled);
+
+	(void)f;
+	if (!n->named)
+		return 0;
+	cr_assert(str_same(n->name, name) && n->mangled == mangled,
+		  "%s: DIE at %#lx: %s%s, libdw's %s%s", path, (unsigned long)n->off,
+		  n->name ? n->name : "-", n->mangled ? " (mangled)" : "", name ? name : "-",
+		  mangled ? " (mangled)" : "");
+	return 1;
+}
+
 /* A scanned inlined scope's origin, when the scan found it, has the names libdw finds from
  * the scope itself (following DW_AT_abstract_origin). */
 static int node_origin(struct dw_file *f, const struct die_node *n, const char *path)
@@ -289,7 +319,7 @@ static int node_origin(struct dw_file *f, const struct die_node *n, const char *
 		cr_assert(str_same(x, y), "%s: DIE at %#lx: %s, origin's %s", path,
 			  (unsigned long)n->off, x ? x : "-", y ? y : "-");
 	}
-	return 1;
+	return node_origin_name(f, n, &die, path);
 }
 
 /* A scanned inlined scope's call site, when the scan read it, is what libdw reads. */
@@ -345,6 +375,8 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 				   version,
 				   lang == DW_LANG_C89 || lang == DW_LANG_C ||
 					   lang == DW_LANG_C99 || lang == DW_LANG_C11};
+	u.str = bytes(section(f->elf, ".debug_str"), &u.str_size);
+	u.line_str = bytes(section(f->elf, ".debug_line_str"), &u.line_str_size);
 	cr_assert_eq(die_scan__unit(&s, &u), 0, "%s: unit at %#lx not scanned", path,
 		     (unsigned long)unit);
 	w.cap = s.n + 1;
@@ -468,7 +500,8 @@ static size_t file_units(const char *path)
 	cr_assert_eq(dies, units, "%s: %zu of %zu units' DIEs read", path, dies, units);
 	/* GCC's call sites are constants: the scan reads them all. */
 	cr_assert_eq(nodes[3], nodes[2], "%s", path);
-	/* and their scopes name nothing themselves: their origins, in the unit, are found */
+	/* and their scopes name nothing themselves: their origins, in the unit, are found and
+	 * their names read */
 	cr_assert_eq(nodes[4], nodes[2], "%s", path);
 	return n;
 }
