@@ -80,8 +80,8 @@ static void out_char(struct out *o, char c)
 /* Addresses named together: symbolizer__file_frames_many asks for their tables ahead. */
 #define CHUNK 256
 
-/* Two digits a byte: "00" to "ff", and "00" to "99" for a number below 100. */
-static char hex2[256][2], dec2[100][2];
+/* Two digits: "00" to "99" for a number below 100. */
+static char dec2[100][2];
 /* The value of each byte as a hexadecimal digit, -1 for other bytes. */
 static signed char hex_value[256];
 
@@ -90,10 +90,6 @@ static void digits_init(void)
 {
 	int i;
 
-	for (i = 0; i < 256; i++) {
-		hex2[i][0] = "0123456789abcdef"[i >> 4];
-		hex2[i][1] = "0123456789abcdef"[i & 15];
-	}
 	for (i = 0; i < 100; i++) {
 		dec2[i][0] = (char)('0' + i / 10);
 		dec2[i][1] = (char)('0' + i % 10);
@@ -105,44 +101,67 @@ static void digits_init(void)
 						     : -1);
 }
 
+/* 8 hexadecimal digits of v, most significant first, as 8 bytes in memory order. */
+static inline uint64_t hex8(uint32_t v)
+{
+	uint64_t x = v, letters;
+
+	/* nibble k (from the lowest) to byte 7 - k */
+	x = ((x << 16) | x) & 0x0000ffff0000ffffULL;
+	x = ((x << 8) | x) & 0x00ff00ff00ff00ffULL;
+	x = ((x << 4) | x) & 0x0f0f0f0f0f0f0f0fULL;
+	x = __builtin_bswap64(x);
+	/* 0x01 in each byte whose nibble is 10 or more */
+	letters = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
+	return x + 0x3030303030303030ULL + letters * ('a' - '0' - 10);
+}
+
 /* "0x", the address in 16 digits, a newline. */
 static void out_addr(struct out *o, unsigned long a)
 {
+	uint64_t hi = hex8((uint32_t)(a >> 32)), lo = hex8((uint32_t)a);
 	char *p;
-	int i;
 
 	if (o->len + 19 > sizeof(o->buf))
 		out_flush(o);
 	p = o->buf + o->len;
 	p[0] = '0';
 	p[1] = 'x';
-	for (i = 16; i >= 2; i -= 2, a >>= 8)
-		memcpy(p + i, hex2[a & 255], 2);
+	memcpy(p + 2, &hi, 8);
+	memcpy(p + 10, &lo, 8);
 	p[18] = '\n';
 	o->len += 19;
 }
 
-/* ":LINE\n" after a string: out_str leaves 32 bytes of room, no check is needed. */
+/* The digits of v in decimal. */
+static inline unsigned int dec_digits(unsigned int v)
+{
+	unsigned int n = 1;
+
+	for (; v >= 10000; v /= 10000)
+		n += 4;
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* ":LINE\n" after a string: out_str leaves 32 bytes of room, no check is needed. The
+ * digits are written in place, from the last. */
 static inline __attribute__((always_inline)) void out_line_no(struct out *o, unsigned int v)
 {
-	char tmp[12];
-	int n = 12;
+	unsigned int n = dec_digits(v);
+	char *p = o->buf + o->len + 1 + n;
 
+	o->buf[o->len] = ':';
+	*p = '\n';
+	o->len += n + 2;
 	while (v >= 100) {
-		n -= 2;
-		memcpy(tmp + n, dec2[v % 100], 2);
+		p -= 2;
+		memcpy(p, dec2[v % 100], 2);
 		v /= 100;
 	}
-	if (v >= 10) {
-		n -= 2;
-		memcpy(tmp + n, dec2[v], 2);
-	} else {
-		tmp[--n] = (char)('0' + v);
-	}
-	o->buf[o->len++] = ':';
-	memcpy(o->buf + o->len, tmp + n, 12 - n);
-	o->len += 12 - n;
-	o->buf[o->len++] = '\n';
+	if (v >= 10)
+		memcpy(p - 2, dec2[v], 2);
+	else
+		p[-1] = (char)('0' + v);
 }
 
 static void print_inline(struct out *o, unsigned long a, const struct sym_frame *f, int n)
@@ -197,14 +216,15 @@ static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bo
 /* The input, read in blocks (the figure is the symbolizer's, not stdio's). */
 struct in {
 	FILE *f;
-	char buf[1 << 16];
+	char buf[(1 << 16) + 1]; /* and a NUL after the bytes read: no digit, no newline */
 	size_t pos, len;
 };
 
 static int in_char(struct in *in)
 {
 	if (in->pos == in->len) {
-		in->len = fread(in->buf, 1, sizeof(in->buf), in->f);
+		in->len = fread(in->buf, 1, sizeof(in->buf) - 1, in->f);
+		in->buf[in->len] = 0;
 		in->pos = 0;
 		if (!in->len)
 			return EOF;
@@ -216,15 +236,17 @@ static int in_char(struct in *in)
  * buffer holds no whole line. */
 static bool in_line(struct in *in, unsigned long *v)
 {
-	const char *p = in->buf + in->pos, *nl = memchr(p, '\n', in->len - in->pos);
+	const char *p = in->buf + in->pos, *nl;
 	unsigned long x = 0;
 
-	if (!nl)
-		return false;
+	/* the digits end at the NUL after the buffer's bytes at the latest */
 	if (p[0] == '0' && (p[1] | 0x20) == 'x')
 		p += 2;
 	for (; hex_value[(unsigned char)*p] >= 0; p++)
 		x = x * 16 + (unsigned long)hex_value[(unsigned char)*p];
+	nl = *p == '\n' ? p : memchr(p, '\n', in->len - (size_t)(p - in->buf));
+	if (!nl)
+		return false;
 	*v = x;
 	in->pos = (size_t)(nl + 1 - in->buf);
 	return true;
