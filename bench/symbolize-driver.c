@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <emmintrin.h>
 #include "symbolize/symbolize.h"
 
 struct out {
@@ -101,25 +102,22 @@ static void digits_init(void)
 						     : -1);
 }
 
-/* 8 hexadecimal digits of v, most significant first, as 8 bytes in memory order. */
-static inline uint64_t hex8(uint32_t v)
+/* The 16 hexadecimal digits of a, most significant first (SSE2: a nibble a byte). */
+static inline __m128i hex16(unsigned long a)
 {
-	uint64_t x = v, letters;
+	__m128i v = _mm_cvtsi64_si128((long long)__builtin_bswap64(a));
+	__m128i low = _mm_set1_epi8(0x0f);
+	__m128i nib =
+		_mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi64(v, 4), low), _mm_and_si128(v, low));
+	__m128i letters =
+		_mm_and_si128(_mm_cmpgt_epi8(nib, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
 
-	/* nibble k (from the lowest) to byte 7 - k */
-	x = ((x << 16) | x) & 0x0000ffff0000ffffULL;
-	x = ((x << 8) | x) & 0x00ff00ff00ff00ffULL;
-	x = ((x << 4) | x) & 0x0f0f0f0f0f0f0f0fULL;
-	x = __builtin_bswap64(x);
-	/* 0x01 in each byte whose nibble is 10 or more */
-	letters = ((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL;
-	return x + 0x3030303030303030ULL + letters * ('a' - '0' - 10);
+	return _mm_add_epi8(_mm_add_epi8(nib, _mm_set1_epi8('0')), letters);
 }
 
 /* "0x", the address in 16 digits, a newline. */
 static void out_addr(struct out *o, unsigned long a)
 {
-	uint64_t hi = hex8((uint32_t)(a >> 32)), lo = hex8((uint32_t)a);
 	char *p;
 
 	if (o->len + 19 > sizeof(o->buf))
@@ -127,8 +125,7 @@ static void out_addr(struct out *o, unsigned long a)
 	p = o->buf + o->len;
 	p[0] = '0';
 	p[1] = 'x';
-	memcpy(p + 2, &hi, 8);
-	memcpy(p + 10, &lo, 8);
+	_mm_storeu_si128((__m128i *)(p + 2), hex16(a));
 	p[18] = '\n';
 	o->len += 19;
 }
