@@ -657,11 +657,15 @@ static int cu_header(struct cu_die *o, const struct cu_die_in *in, struct dcurso
 }
 
 /* Where abbreviation code's attributes start in the unit's table (first definition, as
- * libdw keeps it); its tag and children flag read. */
-static int cu_abbrev_find(struct dcursor *a, uint64_t code, unsigned int *tag)
+ * libdw keeps it); its tag and children flag read, where its entry starts in *entry. */
+static int cu_abbrev_find(struct dcursor *a, uint64_t code, unsigned int *tag,
+			  const uint8_t **entry)
 {
 	while (!a->bad) {
-		uint64_t at = dcursor__uleb(a), name, form;
+		uint64_t at, name, form;
+
+		*entry = a->p;
+		at = dcursor__uleb(a);
 
 		if (!at)
 			return -EINVAL;
@@ -802,6 +806,7 @@ static void cu_attr(struct cu_die *o, const struct cu_die_in *in, struct dcursor
 int cu_die__read(struct cu_die *out, const struct cu_die_in *in)
 {
 	struct cu_die o = {0};
+	const uint8_t *entry;
 	struct dcursor c, a;
 	unsigned int seen = 0;
 	bool high_const = false;
@@ -814,9 +819,17 @@ int cu_die__read(struct cu_die *out, const struct cu_die_in *in)
 	if (c.bad || !code || o.abbrev_off >= in->abbrev_size)
 		return -EINVAL;
 	a = (struct dcursor){in->abbrev + o.abbrev_off, in->abbrev + in->abbrev_size, false};
-	if (cu_abbrev_find(&a, code, &o.tag) ||
+	/* Where it was found before, when that still holds this code (else searched). */
+	if (in->hint > o.abbrev_off && in->hint <= in->abbrev_size) {
+		struct dcursor h = {in->abbrev + in->hint - 1, a.end, false};
+
+		if (dcursor__uleb(&h) == code && !h.bad)
+			a.p = in->abbrev + in->hint - 1;
+	}
+	if (cu_abbrev_find(&a, code, &o.tag, &entry) ||
 	    (o.tag != DW_TAG_compile_unit && o.tag != DW_TAG_partial_unit))
 		return -EINVAL;
+	o.found = (uint64_t)(entry - in->abbrev);
 	if (o.version < 5 && o.tag == DW_TAG_partial_unit)
 		o.unit_type = DW_UT_partial;
 	for (;;) {

@@ -123,8 +123,9 @@ struct cu_read {
 struct cu_data {
 	Dwarf_Off unit, die, unit_end; /* its header, its DIE, its end in .debug_info */
 	bool built;
-	size_t first, end; /* its points: [first, end) */
-	long first_range;  /* its first range in cu_ranges, -1: none */
+	uint32_t abbrev_hint; /* cu_die_in.hint for its DIE (0: none) */
+	size_t first, end;    /* its points: [first, end) */
+	long first_range;     /* its first range in cu_ranges, -1: none */
 };
 
 /* A range of a CU's code; next: the CU's next range (sorted by lo), -1: none. */
@@ -640,9 +641,10 @@ static int cu_ranges_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Half version
  * The unit at unit's own DIE read by dwarf-scan.c (die: where libdw says it is); -EINVAL
  * when it is not read so, for libdw to read.
  */
-static int cu_die_of(const struct sym_dwarf *d, Dwarf_Off unit, Dwarf_Off die, struct cu_die *k)
+static int cu_die_of(const struct sym_dwarf *d, Dwarf_Off unit, Dwarf_Off die, uint32_t hint,
+		     struct cu_die *k)
 {
-	struct cu_die_in in = {.unit_off = unit};
+	struct cu_die_in in = {.unit_off = unit, .hint = hint};
 
 	in.info = sec_bytes(d->info_sec, &in.info_size);
 	in.abbrev = sec_bytes(d->abbrev_sec, &in.abbrev_size);
@@ -694,12 +696,15 @@ static int index_cu(struct sym_dwarf *d, const struct unit_head *h, size_t *cuca
 	Dwarf_Off off = h->off, next = h->next;
 	size_t hsize = h->hsize;
 	uint8_t unit_type;
+	uint32_t hint = 0;
 	struct cu_die k;
 	Dwarf_Die cu;
 	int err = -EINVAL;
 
-	if (!cu_die_of(d, off, off + hsize, &k))
+	if (!cu_die_of(d, off, off + hsize, 0, &k)) {
 		err = cu_ranges_scanned(d, &k, a);
+		hint = k.found < UINT32_MAX ? (uint32_t)k.found + 1 : 0;
+	}
 	if (err == -EINVAL && !dwarf_offdie(d->dw, off + hsize, &cu))
 		return 0;
 	if (err == -EINVAL) {
@@ -709,7 +714,8 @@ static int index_cu(struct sym_dwarf *d, const struct unit_head *h, size_t *cuca
 	}
 	if (err || grow(&d->cus, cucap, d->ncus, sizeof(*d->cus)))
 		return -ENOMEM;
-	d->cus[d->ncus++] = (struct cu_data){.unit = off, .die = off + hsize, .unit_end = next};
+	d->cus[d->ncus++] = (struct cu_data){
+		.unit = off, .die = off + hsize, .unit_end = next, .abbrev_hint = hint};
 	return 0;
 }
 
@@ -2127,7 +2133,7 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 	int err = 0;
 
 	c->built = true;
-	if (!cu_die_of(d, c->unit, c->die, &k))
+	if (!cu_die_of(d, c->unit, c->die, c->abbrev_hint, &k))
 		t.die = &k;
 	c->first = c->end = d->npoints;
 	if (index_functions(d, c, &t, &cap, cu) || index_lines(d, &t, cu) ||

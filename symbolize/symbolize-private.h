@@ -152,6 +152,7 @@ struct cu_die_in {
 		*line_str; /* the sections (str, line_str: may be NULL) */
 	size_t info_size, abbrev_size, str_size, line_str_size;
 	uint64_t unit_off; /* the unit's header in .debug_info */
+	uint64_t hint;	   /* cu_die.found + 1 of an earlier read of this unit; 0: none */
 };
 
 enum cu_die_unread {
@@ -172,6 +173,7 @@ struct cu_die {
 	uint64_t ranges;	  /* DW_AT_ranges, a DW_FORM_sec_offset or data4 */
 	uint64_t stmt_list, language;
 	const char *name, *comp_dir; /* NULL: none */
+	uint64_t found; /* where its abbreviation is in .debug_abbrev (for cu_die_in.hint) */
 };
 
 /* The unit's header and DIE into out; -EINVAL when the header or DIE cannot be read

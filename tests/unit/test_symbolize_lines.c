@@ -419,6 +419,24 @@ static const char *libdw_str(Dwarf_Die *die, unsigned int name)
 	return dwarf_formstring(dwarf_attr(die, name, &attr));
 }
 
+/* Read again where its abbreviation was found, or from hints that do not hold (the
+ * table's first entry, past the section): the same DIE. */
+static void unit_die_hints(struct cu_die_in *in, const struct cu_die *k, const char *path)
+{
+	const uint64_t hints[] = {k->found + 1, k->abbrev_off + 1, in->abbrev_size + 1};
+	struct cu_die h;
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		in->hint = hints[i];
+		memset(&h, 0, sizeof(h));
+		cr_assert_eq(cu_die__read(&h, in), 0);
+		cr_assert(!memcmp(&h, k, sizeof(h)), "%s: unit at %#lx, hint %zu", path,
+			  (unsigned long)in->unit_off, i);
+	}
+	in->hint = 0;
+}
+
 /*
  * A unit's own DIE read by cu_die__read as libdw reads it: its header, name, compilation
  * directory, code (low_pc, high_pc, DW_AT_ranges), line program, language. Returns 1 when
@@ -445,6 +463,7 @@ static int unit_die(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die
 	cr_assert_not_null(dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size,
 					NULL, NULL));
 	cr_assert_eq(dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL), 0);
+	memset(&k, 0, sizeof(k));
 	cr_assert_eq(cu_die__read(&k, &in), 0, "%s: unit at %#lx", path, (unsigned long)unit);
 	cr_assert(k.version == version && k.unit_type == unit_type && k.addr_size == addr_size &&
 			  k.off_size == off_size && k.abbrev_off == abbrev_off &&
@@ -468,6 +487,7 @@ static int unit_die(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die
 	cr_assert_eq(k.has_language, dwarf_srclang(cu) >= 0);
 	cr_assert(!k.has_language || (int)k.language == dwarf_srclang(cu));
 	cr_assert_eq(k.dwo, dwarf_hasattr(cu, DW_AT_GNU_dwo_id) != 0);
+	unit_die_hints(&in, &k, path);
 	return !k.unread;
 }
 
