@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <emmintrin.h>
 #include "symbolize/symbolize.h"
 
 struct out {
@@ -51,6 +52,29 @@ static inline __attribute__((always_inline)) size_t str_len(const char *s)
 	return lens[h].n;
 }
 
+/* n bytes of s to dst, read within them: fixed-size copies the compiler inlines, not a
+ * call per string (most names and paths are short). */
+static inline __attribute__((always_inline)) void copy_bytes(char *dst, const char *s, size_t n)
+{
+	size_t i;
+
+	if (n >= 16) {
+		for (i = 0; i + 16 <= n; i += 16)
+			memcpy(dst + i, s + i, 16);
+		memcpy(dst + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(dst, s, 8);
+		memcpy(dst + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, s, 4);
+		memcpy(dst + n - 4, s + n - 4, 4);
+	} else if (n) {
+		dst[0] = s[0];
+		dst[n / 2] = s[n / 2];
+		dst[n - 1] = s[n - 1];
+	}
+}
+
 /* n bytes of s, and 32 bytes of room left after them. */
 static inline __attribute__((always_inline)) void out_bytes(struct out *o, const char *s, size_t n)
 {
@@ -60,7 +84,7 @@ static inline __attribute__((always_inline)) void out_bytes(struct out *o, const
 		fwrite(s, 1, n, stdout);
 		return;
 	}
-	memcpy(o->buf + o->len, s, n);
+	copy_bytes(o->buf + o->len, s, n);
 	o->len += n;
 }
 
@@ -80,8 +104,8 @@ static void out_char(struct out *o, char c)
 /* Addresses named together: symbolizer__file_frames_many asks for their tables ahead. */
 #define CHUNK 256
 
-/* Two digits a byte: "00" to "ff", and "00" to "99" for a number below 100. */
-static char hex2[256][2], dec2[100][2];
+/* Two digits: "00" to "99" for a number below 100. */
+static char dec2[100][2];
 /* The value of each byte as a hexadecimal digit, -1 for other bytes. */
 static signed char hex_value[256];
 
@@ -90,10 +114,6 @@ static void digits_init(void)
 {
 	int i;
 
-	for (i = 0; i < 256; i++) {
-		hex2[i][0] = "0123456789abcdef"[i >> 4];
-		hex2[i][1] = "0123456789abcdef"[i & 15];
-	}
 	for (i = 0; i < 100; i++) {
 		dec2[i][0] = (char)('0' + i / 10);
 		dec2[i][1] = (char)('0' + i % 10);
@@ -105,44 +125,63 @@ static void digits_init(void)
 						     : -1);
 }
 
+/* The 16 hexadecimal digits of a, most significant first (SSE2: a nibble a byte). */
+static inline __m128i hex16(unsigned long a)
+{
+	__m128i v = _mm_cvtsi64_si128((long long)__builtin_bswap64(a));
+	__m128i low = _mm_set1_epi8(0x0f);
+	__m128i nib =
+		_mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi64(v, 4), low), _mm_and_si128(v, low));
+	__m128i letters =
+		_mm_and_si128(_mm_cmpgt_epi8(nib, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+
+	return _mm_add_epi8(_mm_add_epi8(nib, _mm_set1_epi8('0')), letters);
+}
+
 /* "0x", the address in 16 digits, a newline. */
 static void out_addr(struct out *o, unsigned long a)
 {
 	char *p;
-	int i;
 
 	if (o->len + 19 > sizeof(o->buf))
 		out_flush(o);
 	p = o->buf + o->len;
 	p[0] = '0';
 	p[1] = 'x';
-	for (i = 16; i >= 2; i -= 2, a >>= 8)
-		memcpy(p + i, hex2[a & 255], 2);
+	_mm_storeu_si128((__m128i *)(p + 2), hex16(a));
 	p[18] = '\n';
 	o->len += 19;
 }
 
-/* ":LINE\n" after a string: out_str leaves 32 bytes of room, no check is needed. */
+/* The digits of v in decimal. */
+static inline unsigned int dec_digits(unsigned int v)
+{
+	unsigned int n = 1;
+
+	for (; v >= 10000; v /= 10000)
+		n += 4;
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* ":LINE\n" after a string: out_str leaves 32 bytes of room, no check is needed. The
+ * digits are written in place, from the last. */
 static inline __attribute__((always_inline)) void out_line_no(struct out *o, unsigned int v)
 {
-	char tmp[12];
-	int n = 12;
+	unsigned int n = dec_digits(v);
+	char *p = o->buf + o->len + 1 + n;
 
+	o->buf[o->len] = ':';
+	*p = '\n';
+	o->len += n + 2;
 	while (v >= 100) {
-		n -= 2;
-		memcpy(tmp + n, dec2[v % 100], 2);
+		p -= 2;
+		memcpy(p, dec2[v % 100], 2);
 		v /= 100;
 	}
-	if (v >= 10) {
-		n -= 2;
-		memcpy(tmp + n, dec2[v], 2);
-	} else {
-		tmp[--n] = (char)('0' + v);
-	}
-	o->buf[o->len++] = ':';
-	memcpy(o->buf + o->len, tmp + n, 12 - n);
-	o->len += 12 - n;
-	o->buf[o->len++] = '\n';
+	if (v >= 10)
+		memcpy(p - 2, dec2[v], 2);
+	else
+		p[-1] = (char)('0' + v);
 }
 
 static void print_inline(struct out *o, unsigned long a, const struct sym_frame *f, int n)
@@ -180,8 +219,16 @@ static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bo
 			print_inline(o, a[i], f + i * SYM_MAX_FRAMES, nf[i]);
 			continue;
 		}
-		symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
-		out_bytes(o, buf, strlen(buf));
+		if (f[i * SYM_MAX_FRAMES].kind == SYM_FRAME_FUNCTION) {
+			/* As symbolizer__format spells it into buf, without the copy. */
+			const char *fn = f[i * SYM_MAX_FRAMES].function;
+			size_t len = str_len(fn);
+
+			out_bytes(o, fn, len < sizeof(buf) ? len : sizeof(buf) - 1);
+		} else {
+			symbolizer__format(s, &f[i * SYM_MAX_FRAMES], buf, sizeof(buf));
+			out_bytes(o, buf, strlen(buf));
+		}
 		out_char(o, '\n');
 	}
 }
@@ -189,14 +236,15 @@ static void print_chunk(struct out *o, struct symbolizer *s, const char *elf, bo
 /* The input, read in blocks (the figure is the symbolizer's, not stdio's). */
 struct in {
 	FILE *f;
-	char buf[1 << 16];
+	char buf[(1 << 16) + 1]; /* and a NUL after the bytes read: no digit, no newline */
 	size_t pos, len;
 };
 
 static int in_char(struct in *in)
 {
 	if (in->pos == in->len) {
-		in->len = fread(in->buf, 1, sizeof(in->buf), in->f);
+		in->len = fread(in->buf, 1, sizeof(in->buf) - 1, in->f);
+		in->buf[in->len] = 0;
 		in->pos = 0;
 		if (!in->len)
 			return EOF;
@@ -208,15 +256,17 @@ static int in_char(struct in *in)
  * buffer holds no whole line. */
 static bool in_line(struct in *in, unsigned long *v)
 {
-	const char *p = in->buf + in->pos, *nl = memchr(p, '\n', in->len - in->pos);
+	const char *p = in->buf + in->pos, *nl;
 	unsigned long x = 0;
 
-	if (!nl)
-		return false;
+	/* the digits end at the NUL after the buffer's bytes at the latest */
 	if (p[0] == '0' && (p[1] | 0x20) == 'x')
 		p += 2;
 	for (; hex_value[(unsigned char)*p] >= 0; p++)
 		x = x * 16 + (unsigned long)hex_value[(unsigned char)*p];
+	nl = *p == '\n' ? p : memchr(p, '\n', in->len - (size_t)(p - in->buf));
+	if (!nl)
+		return false;
 	*v = x;
 	in->pos = (size_t)(nl + 1 - in->buf);
 	return true;

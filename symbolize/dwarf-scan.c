@@ -566,6 +566,8 @@ static int scan_die(struct scan *s)
 	return 0;
 }
 
+static void origin_names(const struct scan *s, const struct die_scan_unit *in);
+
 int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 {
 	struct abbrevs t = {0};
@@ -602,6 +604,8 @@ int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in)
 		}
 		err = scan_die(&s);
 	}
+	if (!err && (in->str || in->line_str))
+		origin_names(&s, in);
 	abbrevs__free(&t);
 	return err;
 }
@@ -610,4 +614,376 @@ void die_scan__free(struct die_scan *s)
 {
 	free(s->nodes);
 	*s = (struct die_scan){0};
+}
+
+/* The unit's header: its shape, where its DIE is and where it ends. */
+static int cu_header(struct cu_die *o, const struct cu_die_in *in, struct dcursor *c)
+{
+	uint64_t len;
+
+	if (in->unit_off >= in->info_size)
+		return -EINVAL;
+	*c = (struct dcursor){in->info + in->unit_off, in->info + in->info_size, false};
+	len = dcursor__fixed(c, 4);
+	o->off_size = 4;
+	if (len == 0xffffffff) {
+		len = dcursor__fixed(c, 8);
+		o->off_size = 8;
+	} else if (len >= 0xfffffff0) {
+		return -EINVAL;
+	}
+	if (c->bad || len > (uint64_t)(c->end - c->p))
+		return -EINVAL;
+	c->end = c->p + len;
+	o->end_off = (uint64_t)(c->end - in->info);
+	o->version = (unsigned int)dcursor__fixed(c, 2);
+	if (o->version < 2 || o->version > 5)
+		return -EINVAL;
+	if (o->version >= 5) {
+		o->unit_type = (unsigned int)dcursor__fixed(c, 1);
+		o->addr_size = (unsigned int)dcursor__fixed(c, 1);
+		o->abbrev_off = dcursor__fixed(c, o->off_size);
+		if (o->unit_type != DW_UT_compile && o->unit_type != DW_UT_partial)
+			return -EINVAL;
+	} else {
+		o->unit_type = DW_UT_compile;
+		o->abbrev_off = dcursor__fixed(c, o->off_size);
+		o->addr_size = (unsigned int)dcursor__fixed(c, 1);
+	}
+	if (c->bad || (o->addr_size != 4 && o->addr_size != 8))
+		return -EINVAL;
+	o->die_off = (uint64_t)(c->p - in->info);
+	return 0;
+}
+
+/* Where abbreviation code's attributes start in the unit's table (first definition, as
+ * libdw keeps it); its tag and children flag read, where its entry starts in *entry. */
+static int cu_abbrev_find(struct dcursor *a, uint64_t code, unsigned int *tag,
+			  const uint8_t **entry)
+{
+	while (!a->bad) {
+		uint64_t at, name, form;
+
+		*entry = a->p;
+		at = dcursor__uleb(a);
+
+		if (!at)
+			return -EINVAL;
+		*tag = (unsigned int)dcursor__uleb(a);
+		dcursor__skip(a, 1);
+		if (at == code)
+			return a->bad ? -EINVAL : 0;
+		do {
+			name = dcursor__uleb(a);
+			form = dcursor__uleb(a);
+			if (form == DW_FORM_implicit_const)
+				dcursor__uleb(a);
+		} while (!a->bad && (name || form));
+	}
+	return -EINVAL;
+}
+
+/* A string attribute's value: inline, or in .debug_str or .debug_line_str; NULL when its
+ * offset is past the section (as libdw gives none). unread when the form is not read. */
+static const char *cu_string(const struct cu_die_in *in, struct dcursor *c, unsigned int form,
+			     unsigned int off_size, bool *unread)
+{
+	const uint8_t *sec = form == DW_FORM_strp ? in->str : in->line_str;
+	size_t size = form == DW_FORM_strp ? in->str_size : in->line_str_size;
+	uint64_t off;
+
+	if (form == DW_FORM_string) {
+		const char *s = (const char *)c->p;
+		const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
+
+		c->bad |= !nul;
+		c->p = nul ? nul + 1 : c->end;
+		return nul ? s : NULL;
+	}
+	if (form != DW_FORM_strp && form != DW_FORM_line_strp) {
+		*unread = true;
+		return NULL;
+	}
+	off = dcursor__fixed(c, off_size);
+	if (!sec || off >= size)
+		return NULL;
+	if (sec[size - 1]) {
+		*unread = true;
+		return NULL;
+	}
+	return (const char *)sec + off;
+}
+
+/* Which attributes of the unit's DIE were met (the first of each is libdw's). */
+enum cu_seen {
+	SEEN_LOW = 1,
+	SEEN_HIGH = 2,
+	SEEN_RANGES = 4,
+	SEEN_STMT = 8,
+	SEEN_LANG = 16,
+	SEEN_NAME = 32,
+	SEEN_DIR = 64,
+};
+
+/* One numeric attribute of the unit's DIE, by name (its first occurrence). */
+static void cu_value(struct cu_die *o, unsigned int *seen, bool *high_const, uint64_t name,
+		     unsigned int form, uint64_t v)
+{
+	bool cst = form == DW_FORM_data1 || form == DW_FORM_data2 || form == DW_FORM_data4 ||
+		   form == DW_FORM_data8 || form == DW_FORM_udata;
+	bool sec_off = form == DW_FORM_sec_offset || form == DW_FORM_data4;
+
+	if (name == DW_AT_low_pc && !(*seen & SEEN_LOW)) {
+		*seen |= SEEN_LOW;
+		o->has_low_pc = form == DW_FORM_addr;
+		o->low_pc = v;
+		o->unread |= form == DW_FORM_addr ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_high_pc && !(*seen & SEEN_HIGH)) {
+		*seen |= SEEN_HIGH;
+		o->has_high_pc = form == DW_FORM_addr || cst;
+		*high_const = cst;
+		o->high_pc = v;
+		o->unread |= o->has_high_pc ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_ranges && !(*seen & SEEN_RANGES)) {
+		*seen |= SEEN_RANGES;
+		o->has_ranges = sec_off;
+		o->ranges = v;
+		o->unread |= sec_off ? 0 : CU_UNREAD_PC;
+	} else if (name == DW_AT_stmt_list && !(*seen & SEEN_STMT)) {
+		*seen |= SEEN_STMT;
+		o->has_stmt_list = sec_off || form == DW_FORM_data8;
+		o->stmt_list = v;
+		o->unread |= o->has_stmt_list ? 0 : CU_UNREAD_STMT_LIST;
+	} else if (name == DW_AT_language && !(*seen & SEEN_LANG)) {
+		*seen |= SEEN_LANG;
+		o->has_language = cst || form == DW_FORM_implicit_const;
+		o->language = v;
+		o->unread |= o->has_language ? 0 : CU_UNREAD_LANGUAGE;
+	} else if (name == DW_AT_GNU_dwo_id) {
+		o->dwo = true;
+	} else if (name == DW_AT_abstract_origin || name == DW_AT_specification) {
+		o->unread |= CU_UNREAD_LANGUAGE; /* dwarf_srclang would follow it */
+	}
+}
+
+/* One attribute of the unit's DIE at c, its spec at a. */
+static void cu_attr(struct cu_die *o, const struct cu_die_in *in, struct dcursor *a,
+		    struct dcursor *c, unsigned int *seen, bool *high_const, uint64_t name,
+		    uint64_t form)
+{
+	const struct unit_shape u = {o->addr_size, o->off_size, o->version};
+	bool ok = true, unread = false;
+	uint64_t v = 0;
+
+	if (form == DW_FORM_implicit_const)
+		v = sleb(a, &ok);
+	if (form == DW_FORM_indirect) {
+		form = dcursor__uleb(c);
+		if (form == DW_FORM_indirect || form == DW_FORM_implicit_const)
+			c->bad = true;
+	}
+	if (!ok || form > UINT16_MAX) {
+		c->bad = true;
+		return;
+	}
+	if ((name == DW_AT_name && !(*seen & SEEN_NAME)) ||
+	    (name == DW_AT_comp_dir && !(*seen & SEEN_DIR))) {
+		bool is_name = name == DW_AT_name;
+		const char *s = cu_string(in, c, (unsigned int)form, o->off_size, &unread);
+
+		if (unread)
+			form_skip(c, &u, (unsigned int)form, 1);
+		*seen |= is_name ? SEEN_NAME : SEEN_DIR;
+		*(is_name ? &o->name : &o->comp_dir) = s;
+		o->unread |= unread ? (is_name ? CU_UNREAD_NAME : CU_UNREAD_COMP_DIR) : 0;
+		return;
+	}
+	if (form != DW_FORM_implicit_const)
+		v = form_skip(c, &u, (unsigned int)form, 1);
+	cu_value(o, seen, high_const, name, (unsigned int)form, v);
+}
+
+int cu_die__read(struct cu_die *out, const struct cu_die_in *in)
+{
+	struct cu_die o = {0};
+	const uint8_t *entry;
+	struct dcursor c, a;
+	unsigned int seen = 0;
+	bool high_const = false;
+	uint64_t code;
+	int err = cu_header(&o, in, &c);
+
+	if (err)
+		return err;
+	code = dcursor__uleb(&c);
+	if (c.bad || !code || o.abbrev_off >= in->abbrev_size)
+		return -EINVAL;
+	a = (struct dcursor){in->abbrev + o.abbrev_off, in->abbrev + in->abbrev_size, false};
+	/* Where it was found before, when that still holds this code (else searched). */
+	if (in->hint > o.abbrev_off && in->hint <= in->abbrev_size) {
+		struct dcursor h = {in->abbrev + in->hint - 1, a.end, false};
+
+		if (dcursor__uleb(&h) == code && !h.bad)
+			a.p = in->abbrev + in->hint - 1;
+	}
+	if (cu_abbrev_find(&a, code, &o.tag, &entry) ||
+	    (o.tag != DW_TAG_compile_unit && o.tag != DW_TAG_partial_unit))
+		return -EINVAL;
+	o.found = (uint64_t)(entry - in->abbrev);
+	if (o.version < 5 && o.tag == DW_TAG_partial_unit)
+		o.unit_type = DW_UT_partial;
+	for (;;) {
+		uint64_t name = dcursor__uleb(&a), form = dcursor__uleb(&a);
+
+		if (a.bad || c.bad)
+			return -EINVAL;
+		if (!name && !form)
+			break;
+		cu_attr(&o, in, &a, &c, &seen, &high_const, name, form);
+	}
+	if (c.bad)
+		return -EINVAL;
+	if (high_const && o.has_low_pc)
+		o.high_pc += o.low_pc;
+	else if (high_const)
+		o.has_high_pc = false; /* libdw's dwarf_highpc needs the low_pc */
+	*out = o;
+	return 0;
+}
+
+/* What one DIE on an origin chain says of names: the first of each attribute. */
+struct die_names {
+	unsigned int has; /* 1: DW_AT_linkage_name, 2: DW_AT_MIPS_linkage_name, 4: DW_AT_name */
+	const char *s[3]; /* their strings, NULL when libdw reads none */
+	uint64_t origin;  /* DW_AT_abstract_origin (unit-relative), 0: none */
+	uint64_t spec;	  /* DW_AT_specification, 0: none */
+	bool origin_seen, spec_seen;
+};
+
+/* Which of the names an attribute is, -1: none. */
+static int name_slot(uint64_t name)
+{
+	return name == DW_AT_linkage_name	 ? 0
+	       : name == DW_AT_MIPS_linkage_name ? 1
+	       : name == DW_AT_name		 ? 2
+						 : -1;
+}
+
+/* A reference inside the unit, after its DIE, as libdw follows it; 0 when it is not one. */
+static uint64_t unit_ref(const struct scan *s, const uint8_t *end, unsigned int form, uint64_t v)
+{
+	if (form != DW_FORM_ref1 && form != DW_FORM_ref2 && form != DW_FORM_ref4 &&
+	    form != DW_FORM_ref8 && form != DW_FORM_ref_udata)
+		return 0;
+	return v > (uint64_t)(s->die_first - s->unit) && v < (uint64_t)(end - s->unit) ? v : 0;
+}
+
+/* One attribute of a DIE on an origin chain; false when libdw must read it. */
+static bool names_attr(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+		       struct dcursor *c, uint64_t name, unsigned int form, struct die_names *o)
+{
+	int slot = name_slot(name);
+	bool unread = false;
+	uint64_t v;
+
+	if (slot >= 0 && !(o->has & (1u << slot))) {
+		o->has |= 1u << slot;
+		o->s[slot] = cu_string(sin, c, form, s->u.off_size, &unread);
+		return !unread;
+	}
+	v = form_skip(c, &s->u, form, 1);
+	if (name == DW_AT_abstract_origin && !o->origin_seen) {
+		o->origin_seen = true;
+		o->origin = unit_ref(s, end, form, v);
+		return o->origin != 0;
+	}
+	if (name == DW_AT_specification && !o->spec_seen) {
+		o->spec_seen = true;
+		o->spec = unit_ref(s, end, form, v);
+		return o->spec != 0;
+	}
+	return true;
+}
+
+/* The names of the DIE at unit-relative offset rel; false when libdw must read them. */
+static bool die_names(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+		      uint64_t rel, struct die_names *o)
+{
+	struct dcursor c = {s->unit + rel, end, false}, spec;
+	const struct abbrev *a;
+	uint64_t code = dcursor__uleb(&c);
+	uint32_t i;
+
+	*o = (struct die_names){0};
+	if (c.bad || code >= s->t->na || !s->t->a[code].defined)
+		return false;
+	a = &s->t->a[code];
+	spec = (struct dcursor){s->t->sec + a->spec, s->t->end, false};
+	for (i = 0; i < a->n && !c.bad && !spec.bad; i++) {
+		uint64_t name = dcursor__uleb(&spec), form = dcursor__uleb(&spec);
+		bool ok = true;
+
+		if (form == DW_FORM_implicit_const)
+			sleb(&spec, &ok);
+		if (form == DW_FORM_indirect) {
+			form = dcursor__uleb(&c);
+			ok = form != DW_FORM_indirect && form != DW_FORM_implicit_const;
+		}
+		if (!ok || form > UINT16_MAX ||
+		    !names_attr(s, sin, end, &c, name, (unsigned int)form, o))
+			return false;
+	}
+	return !c.bad && !spec.bad;
+}
+
+/* Origins followed at most, as libdw's dwarf_attr_integrate follows them. */
+#define ORIGIN_CHAIN 17
+
+/* The first DIE of the chain with the name of slot gives it (NULL: none). */
+static const char *chain_name(const struct die_names *chain, int n, int slot)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (chain[i].has & (1u << slot))
+			return chain[i].s[slot];
+	return NULL;
+}
+
+/* An inlined scope's name from its origin's chain, as inline_name reads it with libdw. */
+static void origin_name(const struct scan *s, const struct cu_die_in *sin, const uint8_t *end,
+			struct die_node *n)
+{
+	struct die_names chain[ORIGIN_CHAIN];
+	uint64_t rel = n->origin - s->unit_off;
+	const char *name;
+	int len = 0;
+
+	while (len < ORIGIN_CHAIN && rel) {
+		if (!die_names(s, sin, end, rel, &chain[len]))
+			return;
+		rel = chain[len].origin_seen ? chain[len].origin : chain[len].spec;
+		len++;
+	}
+	name = chain_name(chain, len, 0);
+	if (!name)
+		name = chain_name(chain, len, 1);
+	n->mangled = name != NULL;
+	n->name = name ? name : chain_name(chain, len, 2);
+	n->named = true;
+}
+
+/* The names of the unit's inlined scopes that have an origin. */
+static void origin_names(const struct scan *s, const struct die_scan_unit *in)
+{
+	struct cu_die_in sin = {.str = in->str,
+				.line_str = in->line_str,
+				.str_size = in->str_size,
+				.line_str_size = in->line_str_size};
+	const uint8_t *end = in->info + in->end_off;
+	size_t i;
+
+	for (i = 0; i < s->out->n; i++)
+		if (s->out->nodes[i].origin)
+			origin_name(s, &sin, end, &s->out->nodes[i]);
 }

@@ -116,14 +116,16 @@ struct cu_read {
 	struct die_scan scan; /* its functions and their scopes, when scanned */
 	const char **files;   /* its line table's files joined, when dwarf-line.c read it */
 	size_t nfiles;
+	const struct cu_die *die; /* its DIE read by dwarf-scan.c, NULL: libdw reads it */
 };
 
 /* One compilation unit: its points in the file's table once looked in. */
 struct cu_data {
 	Dwarf_Off unit, die, unit_end; /* its header, its DIE, its end in .debug_info */
 	bool built;
-	size_t first, end; /* its points: [first, end) */
-	long first_range;  /* its first range in cu_ranges, -1: none */
+	uint32_t abbrev_hint; /* cu_die_in.hint for its DIE (0: none) */
+	size_t first, end;    /* its points: [first, end) */
+	long first_range;     /* its first range in cu_ranges, -1: none */
 };
 
 /* A range of a CU's code; next: the CU's next range (sorted by lo), -1: none. */
@@ -635,31 +637,101 @@ static int cu_ranges_read(struct sym_dwarf *d, Dwarf_Die *cu, Dwarf_Half version
 	return 0;
 }
 
+/*
+ * The unit at unit's own DIE read by dwarf-scan.c (die: where libdw says it is); -EINVAL
+ * when it is not read so, for libdw to read.
+ */
+static int cu_die_of(const struct sym_dwarf *d, Dwarf_Off unit, Dwarf_Off die, uint32_t hint,
+		     struct cu_die *k)
+{
+	struct cu_die_in in = {.unit_off = unit, .hint = hint};
+
+	in.info = sec_bytes(d->info_sec, &in.info_size);
+	in.abbrev = sec_bytes(d->abbrev_sec, &in.abbrev_size);
+	in.str = sec_bytes(d->str_sec, &in.str_size);
+	in.line_str = sec_bytes(d->line_str_sec, &in.line_str_size);
+	if (!in.info || !in.abbrev || cu_die__read(k, &in) || k->die_off != die)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The CU's ranges from its DIE as dwarf-scan.c read it, as cu_ranges_read reads them
+ * (DW_AT_ranges by dwarf-ranges.c, else one low_pc/high_pc pair); -EINVAL (nothing added)
+ * for libdw to read them, -ENOMEM.
+ */
+static int cu_ranges_scanned(struct sym_dwarf *d, const struct cu_die *k, struct cu_ranges_add *a)
+{
+	Elf_Data *sec = k->version >= 5 ? d->rnglists_sec : d->ranges_sec;
+	size_t before = d->ncu_ranges, size;
+	const uint8_t *bytes;
+	int n;
+
+	if ((k->unread & CU_UNREAD_PC) || k->dwo)
+		return -EINVAL;
+	if (!k->has_ranges)
+		return k->has_low_pc && k->has_high_pc ? cu_range_add(a, k->low_pc, k->high_pc)
+		       : k->has_low_pc		       ? -EINVAL
+						       : 0;
+	bytes = sec_bytes(sec, &size);
+	n = dwarf_ranges__read(bytes, size, k->ranges, k->version >= 5, k->addr_size,
+			       k->has_low_pc ? k->low_pc : 0, cu_range_add, a);
+	if (n == -EINVAL)
+		d->ncu_ranges = before;
+	return n < 0 ? n : 0;
+}
+
+/* A unit's header as dwarf_next_unit reads it. */
+struct unit_head {
+	Dwarf_Off off, next;
+	size_t hsize;
+	Dwarf_Half version;
+	uint8_t addr_size;
+};
+
+/* One unit of index_cus: its ranges, read from its DIE without libdw when it can be. */
+static int index_cu(struct sym_dwarf *d, const struct unit_head *h, size_t *cucap,
+		    struct cu_ranges_add *a)
+{
+	Dwarf_Off off = h->off, next = h->next;
+	size_t hsize = h->hsize;
+	uint8_t unit_type;
+	uint32_t hint = 0;
+	struct cu_die k;
+	Dwarf_Die cu;
+	int err = -EINVAL;
+
+	if (!cu_die_of(d, off, off + hsize, 0, &k)) {
+		err = cu_ranges_scanned(d, &k, a);
+		hint = k.found < UINT32_MAX ? (uint32_t)k.found + 1 : 0;
+	}
+	if (err == -EINVAL && !dwarf_offdie(d->dw, off + hsize, &cu))
+		return 0;
+	if (err == -EINVAL) {
+		if (dwarf_cu_info(cu.cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL))
+			unit_type = 0;
+		err = cu_ranges_read(d, &cu, h->version, unit_type, h->addr_size, a);
+	}
+	if (err || grow(&d->cus, cucap, d->ncus, sizeof(*d->cus)))
+		return -ENOMEM;
+	d->cus[d->ncus++] = (struct cu_data){
+		.unit = off, .die = off + hsize, .unit_end = next, .abbrev_hint = hint};
+	return 0;
+}
+
 /* The ranges of every CU, sorted: one pass over the CU headers at the first lookup. */
 static int index_cus(struct sym_dwarf *d)
 {
-	Dwarf_Off off = 0, next, abbrev;
-	size_t cap = 0, cucap = 0, i, hsize;
+	struct unit_head h = {0};
+	size_t cap = 0, cucap = 0, i;
 	struct cu_ranges_add a = {d, &cap};
-	uint8_t addr_size, off_size, unit_type;
-	Dwarf_Half version;
-	Dwarf_Die cu;
 
 	d->cu_ranges_built = true;
-	while (!dwarf_next_unit(d->dw, off, &next, &hsize, &version, &abbrev, &addr_size, &off_size,
-				NULL, NULL)) {
-		if (dwarf_offdie(d->dw, off + hsize, &cu)) {
-			if (grow(&d->cus, &cucap, d->ncus, sizeof(*d->cus)))
-				return -ENOMEM;
-			d->cus[d->ncus] =
-				(struct cu_data){.unit = off, .die = off + hsize, .unit_end = next};
-			if (dwarf_cu_info(cu.cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL))
-				unit_type = 0;
-			if (cu_ranges_read(d, &cu, version, unit_type, addr_size, &a))
-				return -ENOMEM;
-			d->ncus++;
-		}
-		off = next;
+	while (!dwarf_next_unit(d->dw, h.off, &h.next, &h.hsize, &h.version, NULL, &h.addr_size,
+				NULL, NULL, NULL)) {
+		if (index_cu(d, &h, &cucap, &a))
+			return -ENOMEM;
+		h.off = h.next;
 	}
 	if (d->ncu_ranges)
 		qsort(d->cu_ranges, d->ncu_ranges, sizeof(*d->cu_ranges), cu_range_cmp);
@@ -698,6 +770,14 @@ static const char *comp_dir(Dwarf_Die *cu)
 	const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
 
 	return dir && *dir ? dir : NULL;
+}
+
+/* comp_dir() from the CU's DIE as dwarf-scan.c read it, when it did. */
+static const char *cu_comp_dir(const struct cu_read *c, Dwarf_Die *cu)
+{
+	if (!c->die || (c->die->unread & CU_UNREAD_COMP_DIR))
+		return comp_dir(cu);
+	return c->die->comp_dir && *c->die->comp_dir ? c->die->comp_dir : NULL;
 }
 
 /*
@@ -774,9 +854,13 @@ static int index_function(struct cu_read *c, size_t *cap, Dwarf_Die *die, long n
  * C has no functions inside types: its structures and unions are not walked (libc's CUs
  * hold thousands of them, a third of the walk of their top-level DIEs).
  */
-static bool cu_is_c(Dwarf_Die *cu)
+static bool cu_is_c(const struct cu_read *c, Dwarf_Die *cu)
 {
-	switch (dwarf_srclang(cu)) {
+	int lang = !c->die || (c->die->unread & CU_UNREAD_LANGUAGE) ? dwarf_srclang(cu)
+		   : c->die->has_language			    ? (int)c->die->language
+								    : -1;
+
+	switch (lang) {
 	case DW_LANG_C89:
 	case DW_LANG_C:
 	case DW_LANG_C99:
@@ -831,10 +915,18 @@ static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct c
 	int err;
 
 	if (!d->info_sec || !d->abbrev_sec || !d->info_sec->d_buf || !d->abbrev_sec->d_buf ||
-	    !cu->cu || cd->die >= d->info_sec->d_size ||
-	    cu->addr != (char *)d->info_sec->d_buf + cd->die ||
-	    !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL, NULL))
+	    cd->die >= d->info_sec->d_size)
 		return 1;
+	if (t->die) {
+		version = (Dwarf_Half)t->die->version;
+		abbrev_off = t->die->abbrev_off;
+		addr_size = (uint8_t)t->die->addr_size;
+		off_size = (uint8_t)t->die->off_size;
+	} else if (!cu->cu || cu->addr != (char *)d->info_sec->d_buf + cd->die ||
+		   !dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size, NULL,
+				 NULL)) {
+		return 1;
+	}
 	u = (struct die_scan_unit){d->info_sec->d_buf,
 				   d->abbrev_sec->d_buf,
 				   d->info_sec->d_size,
@@ -847,7 +939,9 @@ static int index_scanned(struct sym_dwarf *d, const struct cu_data *cd, struct c
 				   addr_size,
 				   off_size,
 				   version,
-				   cu_is_c(cu)};
+				   cu_is_c(t, cu)};
+	u.str = sec_bytes(d->str_sec, &u.str_size);
+	u.line_str = sec_bytes(d->line_str_sec, &u.line_str_size);
 	err = die_scan__unit(&t->scan, &u);
 	for (i = 0; !err && i < t->scan.n; i++) {
 		const struct die_node *n = &t->scan.nodes[i];
@@ -877,19 +971,39 @@ static int index_functions(struct sym_dwarf *d, const struct cu_data *cd, struct
 {
 	int err = index_scanned(d, cd, t, cap, cu);
 
-	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(cu));
+	return err <= 0 ? err : index_children(t, cap, cu, 0, cu_is_c(t, cu));
+}
+
+/* line_program_of() from the CU's DIE as dwarf-scan.c read it. */
+static bool line_program_scanned(struct sym_dwarf *d, const struct cu_die *k,
+				 struct line_program *p)
+{
+	if (!k->has_stmt_list)
+		return false;
+	p->line = sec_bytes(d->line_sec, &p->size);
+	p->str = sec_bytes(d->str_sec, &p->str_size);
+	p->line_str = sec_bytes(d->line_str_sec, &p->line_str_size);
+	p->off = k->stmt_list;
+	p->addr_size = k->addr_size;
+	p->comp_dir = k->comp_dir;
+	return p->line != NULL;
 }
 
 /* Where the CU's line program is, for dwarf-line.c; false when it has none it reads. */
-static bool line_program_of(struct sym_dwarf *d, Dwarf_Die *cu, struct line_program *p)
+static bool line_program_of(struct sym_dwarf *d, const struct cu_read *c, Dwarf_Die *cu,
+			    struct line_program *p)
 {
-	Dwarf_Attribute attr, *a = dwarf_attr(cu, DW_AT_stmt_list, &attr);
+	Dwarf_Attribute attr, *a;
 	uint8_t unit_type = 0, addr_size = 0, off_size;
 	Dwarf_Half version;
 	Dwarf_Off abbrev_off;
 	Dwarf_Word off;
 	Dwarf_Die die;
 
+	if (c->die && !(c->die->unread & (CU_UNREAD_STMT_LIST | CU_UNREAD_COMP_DIR)) &&
+	    !c->die->dwo)
+		return line_program_scanned(d, c->die, p);
+	a = dwarf_attr(cu, DW_AT_stmt_list, &attr);
 	if (!a ||
 	    (dwarf_whatform(a) != DW_FORM_sec_offset && dwarf_whatform(a) != DW_FORM_data4 &&
 	     dwarf_whatform(a) != DW_FORM_data8) ||
@@ -913,13 +1027,13 @@ static bool line_program_of(struct sym_dwarf *d, Dwarf_Die *cu, struct line_prog
  */
 static int lines_decoded(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 {
-	const char *dir = comp_dir(cu), **joined;
+	const char *dir = cu_comp_dir(c, cu), **joined;
 	struct line_program p;
 	struct line_rows t;
 	size_t i;
 	int err;
 
-	if (!line_program_of(d, cu, &p))
+	if (!line_program_of(d, c, cu, &p))
 		return 1;
 	err = line_rows__read(&t, &p);
 	if (err)
@@ -953,7 +1067,7 @@ static int lines_decoded(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
  */
 static int index_lines(struct sym_dwarf *d, struct cu_read *c, Dwarf_Die *cu)
 {
-	const char *dir = comp_dir(cu), *last = NULL, *joined = NULL;
+	const char *dir = cu_comp_dir(c, cu), *last = NULL, *joined = NULL;
 	Dwarf_Lines *lines;
 	size_t n, i;
 	int err = lines_decoded(d, c, cu);
@@ -1065,10 +1179,14 @@ static void scope_read(struct sym_dwarf *d, Dwarf_Die *cu, const struct cu_read 
 	Dwarf_Word idx = 0, ln = 0;
 	Dwarf_Die origin;
 
-	if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin))
+	if (n && n->named) {
+		out->name = n->name;
+		out->mangled = n->mangled;
+	} else if (n && n->origin && dwarf_offdie(d->dw, n->origin, &origin)) {
 		out->name = inline_name(&origin, &out->mangled);
-	else
+	} else {
 		out->name = inline_name(scope, &out->mangled);
+	}
 	out->name = keep_str(d, out->name, out->name ? strlen(out->name) : 0);
 	out->call_file = NULL;
 	out->call_line = 0;
@@ -1156,6 +1274,7 @@ struct scope_unit {
 	Dwarf_Addr base;
 	uint8_t addr_size;
 	bool rnglists, ok, tried;
+	const struct cu_die *die; /* the CU's DIE read by dwarf-scan.c, NULL: libdw reads it */
 };
 
 static void scope_unit_of(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit *u)
@@ -1165,11 +1284,17 @@ static void scope_unit_of(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_unit 
 	Dwarf_Die top;
 
 	u->tried = true;
-	if (!dwarf_cu_die(cu->cu, &top, &version, NULL, &u->addr_size, NULL, NULL, NULL) ||
-	    dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
-	    (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
-	    (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &u->base)))
+	if (u->die && !(u->die->unread & CU_UNREAD_PC) && !u->die->dwo) {
+		/* unit types other than compile and partial are not read by dwarf-scan.c */
+		u->base = u->die->has_low_pc ? u->die->low_pc : 0;
+		u->addr_size = (uint8_t)u->die->addr_size;
+		version = (Dwarf_Half)u->die->version;
+	} else if (!dwarf_cu_die(cu->cu, &top, &version, NULL, &u->addr_size, NULL, NULL, NULL) ||
+		   dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL) ||
+		   (unit_type != DW_UT_compile && unit_type != DW_UT_partial) ||
+		   (dwarf_hasattr(cu, DW_AT_low_pc) && dwarf_lowpc(cu, &u->base))) {
 		return;
+	}
 	u->rnglists = version >= 5;
 	u->sec = sec_bytes(u->rnglists ? d->rnglists_sec : d->ranges_sec, &u->size);
 	u->ok = true;
@@ -1217,9 +1342,10 @@ static int scope_ranges_own(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_uni
 }
 
 static int scope_scanned(struct sym_dwarf *d, Dwarf_Die *cu, struct scope_build *f,
-			 const struct die_scan *s, size_t node)
+			 const struct cu_read *c, size_t node)
 {
-	struct scope_unit u = {.tried = false};
+	struct scope_unit u = {.tried = false, .die = c->die};
+	const struct die_scan *s = &c->scan;
 	size_t i;
 
 	for (i = node + 1; i < s->n && s->nodes[i].parent >= 0; i++) {
@@ -1530,7 +1656,7 @@ static struct fn_scopes *fn_scopes(struct sym_dwarf *d, Dwarf_Die *cu, const str
 	int err = -1;
 
 	if (f && scope_root(d, c, r, &b, &fn) == 0 &&
-	    !(r->node >= 0 ? scope_scanned(d, cu, &b, &c->scan, (size_t)r->node)
+	    !(r->node >= 0 ? scope_scanned(d, cu, &b, c, (size_t)r->node)
 			   : scope_walk(&b, &fn, 0, 1)))
 		err = scope_infos(d, cu, c, &b, r->node >= 0 ? &c->scan.nodes[r->node] : NULL, f) ||
 		      scope_spans(&b, f) || fn_points(c, r, f);
@@ -2003,9 +2129,12 @@ static int cu_build(struct sym_dwarf *d, struct cu_data *c, Dwarf_Die *cu)
 {
 	size_t cap = 0, i, before = table_bytes(d);
 	struct cu_read t = {0};
+	struct cu_die k;
 	int err = 0;
 
 	c->built = true;
+	if (!cu_die_of(d, c->unit, c->die, c->abbrev_hint, &k))
+		t.die = &k;
 	c->first = c->end = d->npoints;
 	if (index_functions(d, c, &t, &cap, cu) || index_lines(d, &t, cu) ||
 	    addr_index__alloc(&t.r_index, t.nr))

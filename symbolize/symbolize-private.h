@@ -112,6 +112,11 @@ struct die_node {
 	uint64_t call_file, call_line;
 	uint64_t origin; /* an inlined scope without names of its own: its DW_AT_abstract_origin
 			  * in the unit, where its names are (0: ask libdw) */
+	/* With origin: its name as dwarf.c's inline_name gives it through libdw (the linkage
+	 * name, else the MIPS one, else DW_AT_name, each through abstract origins and
+	 * specifications in the unit); mangled: a linkage name. false: ask libdw. */
+	bool named, mangled;
+	const char *name; /* NULL: none */
 };
 
 struct die_scan {
@@ -127,12 +132,53 @@ struct die_scan_unit {
 	uint64_t abbrev_off;
 	unsigned int addr_size, off_size, version;
 	bool c_lang; /* C: structures and unions hold no functions, are not entered */
+	const uint8_t *str, *line_str; /* for the origins' names (NULL: libdw reads them) */
+	size_t str_size, line_str_size;
 };
 
 /* The unit's functions and their scopes into out (emptied first); -EINVAL when the unit
  * cannot be read so (for libdw to walk instead), -ENOMEM. */
 int die_scan__unit(struct die_scan *out, const struct die_scan_unit *in);
 void die_scan__free(struct die_scan *s);
+
+/*
+ * A unit's own DIE (DW_TAG_compile_unit or partial_unit) read straight from its bytes
+ * (dwarf-scan.c): its header and the attributes dwarf.c asks of it, as libdw reads them.
+ * What is not read here (an attribute whose form it does not read) is marked unread, for
+ * dwarf.c to ask libdw.
+ */
+struct cu_die_in {
+	const uint8_t *info, *abbrev, *str,
+		*line_str; /* the sections (str, line_str: may be NULL) */
+	size_t info_size, abbrev_size, str_size, line_str_size;
+	uint64_t unit_off; /* the unit's header in .debug_info */
+	uint64_t hint;	   /* cu_die.found + 1 of an earlier read of this unit; 0: none */
+};
+
+enum cu_die_unread {
+	CU_UNREAD_PC = 1,	 /* DW_AT_low_pc, DW_AT_high_pc or DW_AT_ranges */
+	CU_UNREAD_COMP_DIR = 2,	 /* DW_AT_comp_dir */
+	CU_UNREAD_STMT_LIST = 4, /* DW_AT_stmt_list */
+	CU_UNREAD_LANGUAGE = 8,	 /* DW_AT_language */
+	CU_UNREAD_NAME = 16,	 /* DW_AT_name */
+};
+
+struct cu_die {
+	unsigned int version, unit_type, addr_size, off_size;
+	uint64_t die_off, end_off, abbrev_off; /* in .debug_info, .debug_abbrev */
+	unsigned int tag;
+	unsigned int unread; /* enum cu_die_unread */
+	bool has_low_pc, has_high_pc, has_ranges, has_stmt_list, has_language, dwo;
+	uint64_t low_pc, high_pc; /* high_pc: the address (a constant's added to low_pc) */
+	uint64_t ranges;	  /* DW_AT_ranges, a DW_FORM_sec_offset or data4 */
+	uint64_t stmt_list, language;
+	const char *name, *comp_dir; /* NULL: none */
+	uint64_t found; /* where its abbreviation is in .debug_abbrev (for cu_die_in.hint) */
+};
+
+/* The unit's header and DIE into out; -EINVAL when the header or DIE cannot be read
+ * here (a split, skeleton or type unit, a damaged one: libdw then). */
+int cu_die__read(struct cu_die *out, const struct cu_die_in *in);
 
 /* ---- a unit's line table (dwarf-line.c) ---- */
 

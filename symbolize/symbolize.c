@@ -980,7 +980,13 @@ int symbolizer__format(const struct symbolizer *s, const struct sym_frame *f, ch
 
 	switch (f->kind) {
 	case SYM_FRAME_FUNCTION:
-		snprintf(buf, sz, "%s", f->function);
+		/* Most frames: copied, not formatted (snprintf was most of a name's cost). */
+		if (sz) {
+			size_t n = strnlen(f->function, sz - 1);
+
+			memcpy(buf, f->function, n);
+			buf[n] = '\0';
+		}
 		return SYM_RESOLVED;
 	case SYM_FRAME_JIT:
 		snprintf(buf, sz, "%s_[j]", f->function);

@@ -267,6 +267,36 @@ static bool str_same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* The scope's name as the symbolizer names it with libdw: its linkage name (mangled), else
+ * its MIPS linkage name, else its name, each through origins and specifications. */
+static const char *libdw_inline_name(Dwarf_Die *die, bool *mangled)
+{
+	Dwarf_Attribute a;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	*mangled = name != NULL;
+	return name ? name : dwarf_diename(die);
+}
+
+/* The origin's name the scan read, when it did, is libdw's; 1 when it did. */
+static int node_origin_name(struct dw_file *f, const struct die_node *n, Dwarf_Die *die,
+			    const char *path)
+{
+	bool mangled;
+	const char *name = libdw_inline_name(die, &mangled);
+
+	(void)f;
+	if (!n->named)
+		return 0;
+	cr_assert(str_same(n->name, name) && n->mangled == mangled,
+		  "%s: DIE at %#lx: %s%s, libdw's %s%s", path, (unsigned long)n->off,
+		  n->name ? n->name : "-", n->mangled ? " (mangled)" : "", name ? name : "-",
+		  mangled ? " (mangled)" : "");
+	return 1;
+}
+
 /* A scanned inlined scope's origin, when the scan found it, has the names libdw finds from
  * the scope itself (following DW_AT_abstract_origin). */
 static int node_origin(struct dw_file *f, const struct die_node *n, const char *path)
@@ -289,7 +319,7 @@ static int node_origin(struct dw_file *f, const struct die_node *n, const char *
 		cr_assert(str_same(x, y), "%s: DIE at %#lx: %s, origin's %s", path,
 			  (unsigned long)n->off, x ? x : "-", y ? y : "-");
 	}
-	return 1;
+	return node_origin_name(f, n, &die, path);
 }
 
 /* A scanned inlined scope's call site, when the scan read it, is what libdw reads. */
@@ -345,6 +375,8 @@ static void unit_scan(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_D
 				   version,
 				   lang == DW_LANG_C89 || lang == DW_LANG_C ||
 					   lang == DW_LANG_C99 || lang == DW_LANG_C11};
+	u.str = bytes(section(f->elf, ".debug_str"), &u.str_size);
+	u.line_str = bytes(section(f->elf, ".debug_line_str"), &u.line_str_size);
 	cr_assert_eq(die_scan__unit(&s, &u), 0, "%s: unit at %#lx not scanned", path,
 		     (unsigned long)unit);
 	w.cap = s.n + 1;
@@ -380,11 +412,90 @@ static void unit_ranges(struct dw_file *f, Dwarf_Die *cu, const char *path)
 		ranges_read += ranges_as_libdw(f, cu, off, path);
 }
 
+static const char *libdw_str(Dwarf_Die *die, unsigned int name)
+{
+	Dwarf_Attribute attr;
+
+	return dwarf_formstring(dwarf_attr(die, name, &attr));
+}
+
+/* Read again where its abbreviation was found, or from hints that do not hold (the
+ * table's first entry, past the section): the same DIE. */
+static void unit_die_hints(struct cu_die_in *in, const struct cu_die *k, const char *path)
+{
+	const uint64_t hints[] = {k->found + 1, k->abbrev_off + 1, in->abbrev_size + 1};
+	struct cu_die h;
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		in->hint = hints[i];
+		memset(&h, 0, sizeof(h));
+		cr_assert_eq(cu_die__read(&h, in), 0);
+		cr_assert(!memcmp(&h, k, sizeof(h)), "%s: unit at %#lx, hint %zu", path,
+			  (unsigned long)in->unit_off, i);
+	}
+	in->hint = 0;
+}
+
+/*
+ * A unit's own DIE read by cu_die__read as libdw reads it: its header, name, compilation
+ * directory, code (low_pc, high_pc, DW_AT_ranges), line program, language. Returns 1 when
+ * every attribute the symbolizer asks was read without libdw.
+ */
+static int unit_die(struct dw_file *f, Dwarf_Off unit, Dwarf_Off next, Dwarf_Die *cu,
+		    const char *path)
+{
+	struct cu_die_in in = {0};
+	struct cu_die k;
+	Dwarf_Attribute attr;
+	Dwarf_Half version;
+	Dwarf_Off abbrev_off;
+	Dwarf_Word w;
+	Dwarf_Addr a;
+	Dwarf_Die die;
+	uint8_t addr_size, off_size, unit_type;
+
+	in.info = bytes(section(f->elf, ".debug_info"), &in.info_size);
+	in.abbrev = bytes(section(f->elf, ".debug_abbrev"), &in.abbrev_size);
+	in.str = bytes(section(f->elf, ".debug_str"), &in.str_size);
+	in.line_str = bytes(section(f->elf, ".debug_line_str"), &in.line_str_size);
+	in.unit_off = unit;
+	cr_assert_not_null(dwarf_cu_die(cu->cu, &die, &version, &abbrev_off, &addr_size, &off_size,
+					NULL, NULL));
+	cr_assert_eq(dwarf_cu_info(cu->cu, NULL, &unit_type, NULL, NULL, NULL, NULL, NULL), 0);
+	memset(&k, 0, sizeof(k));
+	cr_assert_eq(cu_die__read(&k, &in), 0, "%s: unit at %#lx", path, (unsigned long)unit);
+	cr_assert(k.version == version && k.unit_type == unit_type && k.addr_size == addr_size &&
+			  k.off_size == off_size && k.abbrev_off == abbrev_off &&
+			  k.die_off == dwarf_dieoffset(cu) && k.end_off == next &&
+			  k.tag == (unsigned int)dwarf_tag(cu),
+		  "%s: unit at %#lx: header", path, (unsigned long)unit);
+	cr_assert(str_same(k.name, libdw_str(cu, DW_AT_name)), "%s: %#lx name %s", path,
+		  (unsigned long)unit, k.name);
+	cr_assert(str_same(k.comp_dir, libdw_str(cu, DW_AT_comp_dir)), "%s: %#lx dir", path,
+		  (unsigned long)unit);
+	cr_assert_eq(k.has_low_pc, dwarf_lowpc(cu, &a) == 0, "%s: %#lx", path, (unsigned long)unit);
+	cr_assert(!k.has_low_pc || a == k.low_pc);
+	cr_assert_eq(k.has_high_pc, dwarf_highpc(cu, &a) == 0, "%s: %#lx", path,
+		     (unsigned long)unit);
+	cr_assert(!k.has_high_pc || a == k.high_pc);
+	cr_assert_eq(k.has_ranges, !dwarf_formudata(dwarf_attr(cu, DW_AT_ranges, &attr), &w) &&
+					   dwarf_whatform(&attr) == DW_FORM_sec_offset);
+	cr_assert(!k.has_ranges || w == k.ranges);
+	cr_assert_eq(k.has_stmt_list, !dwarf_formudata(dwarf_attr(cu, DW_AT_stmt_list, &attr), &w));
+	cr_assert(!k.has_stmt_list || w == k.stmt_list);
+	cr_assert_eq(k.has_language, dwarf_srclang(cu) >= 0);
+	cr_assert(!k.has_language || (int)k.language == dwarf_srclang(cu));
+	cr_assert_eq(k.dwo, dwarf_hasattr(cu, DW_AT_GNU_dwo_id) != 0);
+	unit_die_hints(&in, &k, path);
+	return !k.unread;
+}
+
 /* Every unit of path; how many had a line table. */
 static size_t file_units(const char *path)
 {
 	Dwarf_Off off = 0, next;
-	size_t hsize, n = 0, units = 0, nodes[5] = {0, 0, 0, 0, 0};
+	size_t hsize, n = 0, units = 0, dies = 0, nodes[5] = {0, 0, 0, 0, 0};
 	struct dw_file f;
 	Dwarf_Die cu;
 
@@ -395,6 +506,7 @@ static size_t file_units(const char *path)
 		n += (size_t)unit_lines(&f, &cu, path);
 		unit_scan(&f, off, next, &cu, path, nodes);
 		unit_ranges(&f, &cu, path);
+		dies += (size_t)unit_die(&f, off, next, &cu, path);
 		units++;
 		off = next;
 	}
@@ -404,9 +516,12 @@ static size_t file_units(const char *path)
 		    path, units, n, nodes[0], nodes[1], nodes[3], nodes[2], nodes[4], ranges_read);
 	/* Many kept DIEs of GCC's output have one range the scan reads itself (libc: 47%). */
 	cr_assert_geq(3 * nodes[1], nodes[0], "%s", path);
+	/* GCC's units' DIEs are read whole without libdw */
+	cr_assert_eq(dies, units, "%s: %zu of %zu units' DIEs read", path, dies, units);
 	/* GCC's call sites are constants: the scan reads them all. */
 	cr_assert_eq(nodes[3], nodes[2], "%s", path);
-	/* and their scopes name nothing themselves: their origins, in the unit, are found */
+	/* and their scopes name nothing themselves: their origins, in the unit, are found and
+	 * their names read */
 	cr_assert_eq(nodes[4], nodes[2], "%s", path);
 	return n;
 }

@@ -311,6 +311,44 @@ Test(names, user_frame_records)
 	symbolizer__free(s);
 }
 
+/* How folded stacks spell each kind of frame, cut to the buffer with its terminator. */
+Test(names, format_spelling_and_truncation)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .module_offsets = true};
+	struct symbolizer *s = symbolizer__new(NULL), *so = symbolizer__new(&o);
+	struct sym_frame fn = {.kind = SYM_FRAME_FUNCTION, .function = "malloc"};
+	struct sym_frame jit = {.kind = SYM_FRAME_JIT, .function = "jitted"};
+	struct sym_frame mod = {.kind = SYM_FRAME_MODULE, .module = "gzip", .offset = 0x4883};
+	struct sym_frame vdso = {.kind = SYM_FRAME_MODULE, .module = "[vdso]", .offset = 0x10};
+	struct sym_frame unk = {.kind = SYM_FRAME_UNKNOWN};
+	char buf[64];
+
+	cr_assert(s && so);
+	cr_expect_eq(symbolizer__format(s, &fn, buf, sizeof(buf)), SYM_RESOLVED);
+	cr_expect_str_eq(buf, "malloc");
+	memset(buf, 'x', sizeof(buf));
+	cr_expect_eq(symbolizer__format(s, &fn, buf, 4), SYM_RESOLVED);
+	cr_expect_str_eq(buf, "mal");
+	cr_expect_eq(buf[4], 'x', "byte past the buffer written");
+	cr_expect_eq(symbolizer__format(s, &fn, buf, 1), SYM_RESOLVED);
+	cr_expect_str_eq(buf, "");
+	buf[0] = 'x';
+	symbolizer__format(s, &fn, buf, 0);
+	cr_expect_eq(buf[0], 'x', "a buffer of no bytes written");
+	symbolizer__format(s, &jit, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "jitted_[j]");
+	cr_expect_eq(symbolizer__format(s, &mod, buf, sizeof(buf)), SYM_MODULE);
+	cr_expect_str_eq(buf, "[gzip]");
+	symbolizer__format(so, &mod, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "[gzip+0x4883]");
+	symbolizer__format(s, &vdso, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "[vdso]");
+	cr_expect_eq(symbolizer__format(s, &unk, buf, sizeof(buf)), SYM_UNKNOWN);
+	cr_expect_str_eq(buf, "[unknown]");
+	symbolizer__free(so);
+	symbolizer__free(s);
+}
+
 /*
  * A process that is gone, its binary no longer at the path it was mapped from: the file
  * the kernel named by device and inode when it was mapped, loaded already for another
