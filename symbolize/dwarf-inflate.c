@@ -3,15 +3,23 @@
  * The zlib-compressed debug sections of a file (SHF_COMPRESSED, ELFCOMPRESS_ZLIB, as
  * Debian's debug files ship them) inflated with libdeflate before libdw reads them: libdw
  * would inflate them through libelf and zlib, which took a tenth of the instructions of
- * naming a million addresses in libc's debug file. Each section becomes one plain
- * buffer of the size its header states (libdeflate checks the stream and its Adler-32,
- * and that it fills exactly that size); the section's header then says it is not
- * compressed, so libelf and libdw take the buffer as the section's data. A section that
- * does not inflate so is left as it is, for libelf to try (and to refuse) as before.
+ * naming a million addresses in libc's debug file. The compression header and the
+ * compressed bytes are read here with pread(), into a buffer freed once inflated: had
+ * libelf read them (gelf_getchdr(), elf_getdata()), it would keep its copy until
+ * elf_end(), beside the inflated one (3.6 MB at a busy record's peak, outside the DWARF
+ * budget). Each section becomes one plain buffer of the size its header states (libdeflate
+ * checks the stream and its Adler-32, and that it fills exactly that size); the section's
+ * header then says it is not compressed, so libelf and libdw take the buffer as the
+ * section's data. A section that does not inflate so is left as it is, for libelf to try
+ * (and to refuse) as before.
  */
+#include <byteswap.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gelf.h>
 #include <libdeflate.h>
 #include "symbolize-private.h"
@@ -38,76 +46,168 @@ static int inflated__add(struct inflated *z, void *buf)
 	return 0;
 }
 
-/* Is the section one libdw reads (".debug_*"), compressed with zlib in the ELF way? */
-static bool section_wanted(Elf *elf, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh, GElf_Chdr *ch)
+/* The file's byte order is not ours: its fields are swapped. */
+static bool swapped(Elf *elf)
 {
-	const char *name;
+	const char *id = elf_getident(elf, NULL);
 
-	if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS || !(sh->sh_flags & SHF_COMPRESSED))
-		return false;
-	name = elf_strptr(elf, shstrndx, sh->sh_name);
-	if (!name || strncmp(name, ".debug_", 7))
-		return false;
-	return gelf_getchdr(scn, ch) && ch->ch_type == ELFCOMPRESS_ZLIB && ch->ch_size &&
-	       ch->ch_size < INFLATE_MAX;
+	return id && id[EI_DATA] != (__BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB);
 }
 
-/* One section inflated into a new buffer, which becomes its data; 0 when it did. */
-static int section_inflate(struct libdeflate_decompressor *dec, Elf *elf, Elf_Scn *scn,
-			   GElf_Shdr *sh, const GElf_Chdr *ch, struct inflated *z)
+static uint32_t u32_of(const unsigned char *p, bool swap)
 {
-	size_t hdr = gelf_fsize(elf, ELF_T_CHDR, 1, EV_CURRENT);
-	Elf_Data *data = elf_getdata(scn, NULL);
-	void *out;
+	uint32_t v;
 
-	if (!hdr || !data || !data->d_buf || data->d_size <= hdr)
-		return -EINVAL;
+	memcpy(&v, p, sizeof(v));
+	return swap ? bswap_32(v) : v;
+}
+
+static uint64_t u64_of(const unsigned char *p, bool swap)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? bswap_64(v) : v;
+}
+
+/* The file's size: no section is read past it. */
+static uint64_t file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) || st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+}
+
+size_t section_chdr(Elf *elf, int fd, const GElf_Shdr *sh, GElf_Chdr *ch)
+{
+	unsigned char b[sizeof(Elf64_Chdr)];
+	uint64_t size = file_size(fd);
+	bool swap = swapped(elf);
+	size_t hdr;
+
+	switch (gelf_getclass(elf)) {
+	case ELFCLASS32:
+		hdr = sizeof(Elf32_Chdr);
+		break;
+	case ELFCLASS64:
+		hdr = sizeof(Elf64_Chdr);
+		break;
+	default:
+		return 0;
+	}
+	if (!(sh->sh_flags & SHF_COMPRESSED) || sh->sh_type == SHT_NOBITS || sh->sh_size <= hdr ||
+	    sh->sh_offset > size || size - sh->sh_offset < sh->sh_size ||
+	    pread(fd, b, hdr, (off_t)sh->sh_offset) != (ssize_t)hdr)
+		return 0;
+	ch->ch_type = u32_of(b, swap);
+	if (hdr == sizeof(Elf32_Chdr)) {
+		ch->ch_size = u32_of(b + 4, swap);
+		ch->ch_addralign = u32_of(b + 8, swap);
+	} else {
+		ch->ch_size = u64_of(b + 8, swap);
+		ch->ch_addralign = u64_of(b + 16, swap);
+	}
+	return hdr;
+}
+
+/* Is the section one libdw reads (".debug_*"), compressed with zlib in the ELF way? */
+static size_t section_wanted(Elf *elf, int fd, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh,
+			     GElf_Chdr *ch)
+{
+	const char *name;
+	size_t hdr;
+
+	if (!gelf_getshdr(scn, sh) || sh->sh_type == SHT_NOBITS || !(sh->sh_flags & SHF_COMPRESSED))
+		return 0;
+	name = elf_strptr(elf, shstrndx, sh->sh_name);
+	if (!name || strncmp(name, ".debug_", 7))
+		return 0;
+	hdr = section_chdr(elf, fd, sh, ch);
+	return hdr && ch->ch_type == ELFCOMPRESS_ZLIB && ch->ch_size && ch->ch_size < INFLATE_MAX
+		       ? hdr
+		       : 0;
+}
+
+/* The compressed bytes of a section (after its header of hdr bytes), inflated into a new
+ * buffer; NULL when they do not inflate to exactly the size stated. */
+static void *section_inflated(struct libdeflate_decompressor *dec, int fd, const GElf_Shdr *sh,
+			      size_t hdr, const GElf_Chdr *ch)
+{
+	size_t in_size = sh->sh_size - hdr;
+	void *in, *out;
+
 	/*
 	 * Deflate expands at most 1032 times: a larger size stated is a lie (fuzz_dwarf: 4 GB
 	 * allocated for a 7 kB file). libelf refuses it the same way.
 	 */
-	if (ch->ch_size / INFLATE_MAX_RATIO > data->d_size - hdr)
-		return -EINVAL;
-	out = malloc(ch->ch_size);
-	if (!out)
-		return -ENOMEM;
-	if (libdeflate_zlib_decompress(dec, (const char *)data->d_buf + hdr, data->d_size - hdr,
-				       out, ch->ch_size, NULL) != LIBDEFLATE_SUCCESS ||
-	    inflated__add(z, out)) {
+	if (ch->ch_size / INFLATE_MAX_RATIO > in_size)
+		return NULL;
+	in = malloc(in_size);
+	out = in ? malloc(ch->ch_size) : NULL;
+	if (!out || pread(fd, in, in_size, (off_t)(sh->sh_offset + hdr)) != (ssize_t)in_size ||
+	    libdeflate_zlib_decompress(dec, in, in_size, out, ch->ch_size, NULL) !=
+		    LIBDEFLATE_SUCCESS) {
 		free(out);
-		return -EINVAL;
+		out = NULL;
 	}
+	free(in);
+	return out;
+}
+
+/*
+ * The inflated buffer becomes the section's data: the header says the section is not
+ * compressed and empty while libelf makes its data (so it reads nothing from the file),
+ * then gives the buffer's size.
+ */
+static int section_replace(Elf_Scn *scn, GElf_Shdr *sh, const GElf_Chdr *ch, void *out)
+{
+	Elf_Data *data;
+
+	sh->sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+	sh->sh_size = 0;
+	sh->sh_addralign = ch->ch_addralign ? ch->ch_addralign : 1;
+	if (!gelf_update_shdr(scn, sh) || !(data = elf_getdata(scn, NULL)))
+		return -EINVAL;
 	data->d_buf = out;
 	data->d_size = ch->ch_size;
 	data->d_type = ELF_T_BYTE;
-	data->d_align = ch->ch_addralign ? ch->ch_addralign : 1;
-	sh->sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+	data->d_align = sh->sh_addralign;
 	sh->sh_size = ch->ch_size;
-	sh->sh_addralign = data->d_align;
 	gelf_update_shdr(scn, sh);
 	return 0;
 }
 
-int sections_inflate(Elf *elf, struct inflated *z)
+int sections_inflate(Elf *elf, int fd, struct inflated *z)
 {
 	struct libdeflate_decompressor *dec = NULL;
 	Elf_Scn *scn = NULL;
-	size_t shstrndx;
+	size_t shstrndx, hdr;
 	GElf_Shdr sh;
 	GElf_Chdr ch;
+	int err = 0;
 
 	if (elf_getshdrstrndx(elf, &shstrndx))
 		return 0;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!section_wanted(elf, shstrndx, scn, &sh, &ch))
+	while (!err && (scn = elf_nextscn(elf, scn))) {
+		void *out;
+
+		if (!(hdr = section_wanted(elf, fd, shstrndx, scn, &sh, &ch)))
 			continue;
 		if (!dec && !(dec = libdeflate_alloc_decompressor()))
 			return -ENOMEM;
-		section_inflate(dec, elf, scn, &sh, &ch, z);
+		out = section_inflated(dec, fd, &sh, hdr, &ch);
+		if (!out)
+			continue;
+		if (inflated__add(z, out)) {
+			free(out);
+			continue;
+		}
+		/* Its header changed, the section cannot be left to libelf any more. */
+		err = section_replace(scn, &sh, &ch, out);
 	}
 	if (dec)
 		libdeflate_free_decompressor(dec);
-	return 0;
+	return err;
 }
 
 void inflated__free(struct inflated *z)

@@ -287,17 +287,18 @@ static void skip_unused(Elf *elf)
 }
 
 /* What a section takes once read: compressed ones are kept uncompressed. */
-static size_t section_size(Elf_Scn *scn, const GElf_Shdr *sh)
+static size_t section_size(Elf *elf, int fd, const GElf_Shdr *sh)
 {
 	GElf_Chdr ch;
 
-	if ((sh->sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch) && ch.ch_size < SIZE_MAX)
+	if ((sh->sh_flags & SHF_COMPRESSED) && section_chdr(elf, fd, sh, &ch) &&
+	    ch.ch_size < SIZE_MAX)
 		return ch.ch_size;
 	return sh->sh_size;
 }
 
 /* The debug sections' sizes: libdw reads each of them into memory and keeps it. */
-static size_t debug_sections_size(Elf *elf)
+static size_t debug_sections_size(Elf *elf, int fd)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx, n = 0;
@@ -312,7 +313,7 @@ static size_t debug_sections_size(Elf *elf)
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
 		if (name && (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8)))
-			n += section_size(scn, &sh);
+			n += section_size(elf, fd, &sh);
 	}
 	return n;
 }
@@ -359,10 +360,10 @@ static int lib_open(struct sym_dwarf *d)
 	if (!d->elf)
 		return -1;
 	skip_unused(d->elf);
-	size = debug_sections_size(d->elf);
+	size = debug_sections_size(d->elf, d->fd);
 	if (d->room)
 		d->room(d->room_arg, size);
-	d->dw = !sections_inflate(d->elf, &d->inflated) && strings_terminated(d->elf)
+	d->dw = !sections_inflate(d->elf, d->fd, &d->inflated) && strings_terminated(d->elf)
 			? dwarf_begin_elf(d->elf, DWARF_C_READ, NULL)
 			: NULL;
 	if (!d->dw) {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <libelf.h>
+#include <gelf.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -84,9 +84,20 @@ struct inflated {
 	void **buf;
 	size_t n, cap;
 };
-/* The zlib-compressed .debug_* sections inflated (dwarf-inflate.c), for libdw to read as
- * they are; those that do not inflate are left compressed. -ENOMEM, else 0. */
-int sections_inflate(Elf *elf, struct inflated *z);
+/*
+ * The zlib-compressed .debug_* sections inflated (dwarf-inflate.c), for libdw to read as
+ * they are; those that do not inflate are left compressed. Their compressed bytes are read
+ * from fd (elf's file) and freed, never held by libelf. -ENOMEM or -EINVAL (a section's
+ * data could not be replaced), else 0.
+ */
+int sections_inflate(Elf *elf, int fd, struct inflated *z);
+/*
+ * The compression header of a SHF_COMPRESSED section, read from fd (elf's file), not
+ * through libelf (which would keep the whole section's bytes until elf_end()): the section
+ * must lie within the file and hold more than the header. Returns the header's size, 0
+ * when there is none to read.
+ */
+size_t section_chdr(Elf *elf, int fd, const GElf_Shdr *sh, GElf_Chdr *ch);
 void inflated__free(struct inflated *z);
 
 /* ---- where a DWARF unit's functions and inlined scopes are (dwarf-scan.c) ---- */

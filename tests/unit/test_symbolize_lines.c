@@ -35,7 +35,7 @@ static bool dw_open(struct dw_file *f, const char *path)
 		return false;
 	f->elf = sym_elf__read(f->fd);
 	cr_assert_not_null(f->elf, "%s", path);
-	cr_assert_eq(sections_inflate(f->elf, &f->z), 0);
+	cr_assert_eq(sections_inflate(f->elf, f->fd, &f->z), 0);
 	f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 	cr_assert_not_null(f->dw, "%s: %s", path, dwarf_errmsg(-1));
 	return true;
