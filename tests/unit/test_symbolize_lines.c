@@ -526,13 +526,26 @@ static size_t file_units(const char *path)
 	return n;
 }
 
+/* The fixtures' debug file with zlib-compressed sections (the only file of its directory). */
+static void zlib_fixture(char *path, size_t size)
+{
+	FILE *p;
+
+	snprintf(path, size, "sh -c 'ls \"%s\"/zlib-root/.build-id/*/*.debug' 2>/dev/null",
+		 getenv("PMUPROF_DEBUG_FIXTURES"));
+	p = popen(path, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(path, size, p));
+	pclose(p);
+	path[strcspn(path, "\n")] = 0;
+}
+
 Test(dwarf_readers, fixtures_as_libdw)
 {
 	const char *env[] = {"PMUPROF_FIXTURE_DEBUGPROG", "PMUPROF_FIXTURE_CPP",
 			     "PMUPROF_FIXTURE_DWARF4"};
 	char zlib[1024];
 	size_t i;
-	FILE *p;
 
 	for (i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
 		cr_assert_not_null(getenv(env[i]), "%s", env[i]);
@@ -541,14 +554,8 @@ Test(dwarf_readers, fixtures_as_libdw)
 		if (i > 0)
 			cr_assert_gt(ranges_read, 0, "%s", getenv(env[i]));
 	}
-	/* zlib-compressed sections (the only file of the directory) */
-	snprintf(zlib, sizeof(zlib), "sh -c 'ls \"%s\"/zlib-root/.build-id/*/*.debug' 2>/dev/null",
-		 getenv("PMUPROF_DEBUG_FIXTURES"));
-	p = popen(zlib, "r");
-	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(zlib, sizeof(zlib), p));
-	pclose(p);
-	zlib[strcspn(zlib, "\n")] = 0;
+	/* zlib-compressed sections */
+	zlib_fixture(zlib, sizeof(zlib));
 	cr_assert_gt(file_units(zlib), 0, "%s", zlib);
 }
 
@@ -621,6 +628,45 @@ Test(dwarf_readers, inflate_size_lie)
 	sym_dwarf__free(d);
 	cr_assert_lt(vm_peak_kb() - before, 256 * 1024, "address space grew by %ld kB",
 		     vm_peak_kb() - before);
+}
+
+/*
+ * Compressed sections are inflated from bytes read from the file, not through libelf:
+ * libelf holds no copy of the compressed bytes (it kept one until elf_end() beside the
+ * inflated section), and each section is the size libelf's own header reader states.
+ */
+Test(dwarf_readers, inflated_without_libelf_copy)
+{
+	struct dw_file f;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, n = 0;
+	char path[1024];
+	Elf *ref;
+
+	zlib_fixture(path, sizeof(path));
+	cr_assert(dw_open(&f, path), "%s", path);
+	ref = sym_elf__read(f.fd);
+	cr_assert_not_null(ref);
+	cr_assert_eq(elf_getshdrstrndx(f.elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(f.elf, scn))) {
+		Elf_Scn *rscn = elf_getscn(ref, elf_ndxscn(scn));
+		GElf_Shdr sh, rsh;
+		GElf_Chdr ch;
+		const char *name;
+
+		cr_assert(gelf_getshdr(scn, &sh) && gelf_getshdr(rscn, &rsh));
+		name = elf_strptr(f.elf, shstrndx, sh.sh_name);
+		if (!name || strncmp(name, ".debug_", 7) || !(rsh.sh_flags & SHF_COMPRESSED))
+			continue;
+		cr_assert_not_null(gelf_getchdr(rscn, &ch), "%s", name);
+		cr_expect_eq(sh.sh_flags & SHF_COMPRESSED, 0u, "%s left compressed", name);
+		cr_expect_eq(elf_getdata(scn, NULL)->d_size, ch.ch_size, "%s", name);
+		cr_expect_null(elf_rawdata(scn, NULL)->d_buf, "%s: libelf read its bytes", name);
+		n++;
+	}
+	cr_expect_geq(n, 3u, "compressed .debug_ sections in %s", path);
+	elf_end(ref);
+	dw_close(&f);
 }
 
 /*
