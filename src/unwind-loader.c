@@ -179,8 +179,11 @@ struct unwind_loader {
 	pid_t *allowed;
 	size_t nr_allowed, cap_allowed;
 	struct keycache denied; /* pid → until when (val[0], monotonic µs) */
-	struct keycache reread; /* pid → not read again before (val[0], monotonic µs) */
-	double reread_t0;	/* the second the rate bound counts in, and its reads */
+	/* pid → not read again before (val[0], monotonic µs), the sync its unknown pc was
+	 * first met in (val[1], 0: none) */
+	struct keycache reread;
+	uint64_t syncs;	  /* syncs so far, from 1 */
+	double reread_t0; /* the second the rate bound counts in, and its reads */
 	unsigned int reread_n;
 };
 
@@ -1473,25 +1476,36 @@ static bool maps_cover(const struct map_entry *maps, size_t nr, uint64_t pc)
 	return lo < nr && maps[lo].start <= pc;
 }
 
-/* Whether the rate bound lets pid be read again from /proc now (counted if so). */
-static bool reread_allowed(struct unwind_loader *l, pid_t pid)
+/*
+ * Whether pid is read again now. At its first sighting only noted: the tracker reads its
+ * rings before every sync, so a pc still unknown at a later sync was not only mapped
+ * (or exec'd) after the rings were last read. Then the rate bound: once per
+ * REREAD_HOLD_US per process, REREAD_PER_S processes a second in all.
+ */
+static bool reread_due(struct unwind_loader *l, pid_t pid)
 {
 	double now = mono_now();
 	uint64_t now_us = now * 1e6;
-	struct keycache_entry *e = keycache__find(&l->reread, pid, 0);
+	struct keycache_entry *e = keycache__add(&l->reread, pid, 0, NULL);
 
-	if (e && now_us < e->val[0])
+	if (!e)
+		return false;
+	if (!e->val[1]) {
+		e->val[1] = l->syncs;
+		return false;
+	}
+	if (e->val[1] == l->syncs)
 		return false;
 	if (now - l->reread_t0 >= 1.0) {
 		l->reread_t0 = now;
 		l->reread_n = 0;
 	}
-	if (l->reread_n >= REREAD_PER_S)
+	if (now_us < e->val[0] || l->reread_n >= REREAD_PER_S) {
+		l->st.reread_held++;
 		return false;
-	e = keycache__add(&l->reread, pid, 0, NULL);
-	if (!e)
-		return false;
+	}
 	e->val[0] = now_us + REREAD_HOLD_US;
+	e->val[1] = 0;
 	l->reread_n++;
 	return true;
 }
@@ -1514,13 +1528,10 @@ static void stale_reread(struct unwind_loader *l, pid_t pid, uint64_t pc)
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
 	if (maps && maps_cover(maps, nr, pc))
 		return;
+	/* Gone: its last samples are named with what is known. */
 	snprintf(path, sizeof(path), "%s/%d/maps", l->o.proc_root, pid);
-	if (access(path, R_OK))
-		return; /* gone: its last samples are named with what is known */
-	if (!reread_allowed(l, pid)) {
-		l->st.reread_held++;
+	if (access(path, R_OK) || !reread_due(l, pid))
 		return;
-	}
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	if (!aspaces__exec_at(l->o.as, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec) &&
 	    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
@@ -1582,6 +1593,7 @@ int unwind_loader__sync(struct unwind_loader *l)
 	size_t i;
 	int err = 0;
 
+	l->syncs++;
 	/* Woken for the builds done so far: all collected now. */
 	if (l->bt->done_fd >= 0)
 		eventfd_read(l->bt->done_fd, &done);
