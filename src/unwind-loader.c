@@ -1533,9 +1533,11 @@ static void stale_reread(struct unwind_loader *l, pid_t pid, uint64_t pc)
 	if (access(path, R_OK) || !reread_due(l, pid))
 		return;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	if (!aspaces__exec_at(l->o.as, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec) &&
-	    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
-		l->st.reread++;
+	if (aspaces__exec_at(l->o.as, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec) ||
+	    aspaces__load_proc(l->o.as, l->o.proc_root, pid))
+		return;
+	l->st.reread++;
+	pr_info("unwind: process %d read again from /proc (pc %#" PRIx64 " unknown)\n", pid, pc);
 }
 
 /*
@@ -1568,8 +1570,10 @@ static int wanted_prepare(struct unwind_loader *l)
 		    ((err = unwind_loader__touch(l, pid)) || !is_allowed(l, pid)))
 			continue;
 		if (!aspaces__has(l->o.as, pid) &&
-		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
+		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid)) {
 			l->st.recovered++;
+			pr_info("unwind: process %d read from /proc (no entry)\n", pid);
+		}
 		if (!proc_find(l, pid))
 			err = sync_prepare(l, pid);
 	}

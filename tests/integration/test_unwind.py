@@ -477,8 +477,8 @@ def record_track_lost(fix, forked, extra=()):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.folded")
         env = dict(os.environ, PMUPROF_TEST_TRACK_PAGES="1")
-        rec = subprocess.Popen([PMUPROF, "record", "-a", "--per-pid", "-F", "999", "-d", "8",
-                                "-o", out] + list(extra), stderr=subprocess.PIPE, text=True,
+        rec = subprocess.Popen([PMUPROF, "record", "-a", "-v", "--per-pid", "-F", "999", "-d",
+                                "8", "-o", out] + list(extra), stderr=subprocess.PIPE, text=True,
                                env=env)
         try:
             # Sampling (its BPF links come after the tracking events and the first sync),
@@ -590,6 +590,12 @@ class Fixture:
         self.pid, self.go, self.out = None, None, None
 
 
+def read_from_proc(err, pid):
+    """How the loader read pid from /proc (its -v lines): "no entry", "again" or None."""
+    m = re.search(rf"^unwind: process {pid} read (again )?from /proc", err, re.M)
+    return None if not m else "again" if m.group(1) else "no entry"
+
+
 def case_track_lost():
     """The fixture starts (fork, exec, mmaps) on the CPU whose ring is full: the kernel
     drops all its records. Its samples still carry the whole chain: the walk asks for the
@@ -598,10 +604,9 @@ def case_track_lost():
     library's leaf."""
     stacks, err, pid = record_track_lost(Fixture(), forked=False)
     fixture_share(stacks, pid, err, "track-lost")
-    asked = re.search(r"(\d+) processes asked for by the walk, (\d+) of them read from /proc",
-                      err)
-    check(asked and int(asked.group(2)) >= 1, "no process read from /proc:\n" + err)
-    print(asked.group(0))
+    how = read_from_proc(err, pid)
+    check(how == "no entry", f"the fixture was not read from /proc for want of an entry "
+          f"({how}):\n" + err)
 
 
 def case_track_exec_lost():
@@ -611,14 +616,20 @@ def case_track_exec_lost():
     fixture's pcs outside it: the loader reads the process again from /proc. Without that,
     every sample of it ended [unwind:no-table] with its binary unnamed. No drain before
     the end: naming a drain's stacks reads a process's maps again when a frame is outside
-    them, which could hand the loader the fixture's mappings later, by chance."""
-    stacks, err, pid = record_track_lost(Fixture(), forked=True,
-                                         extra=["--drain-interval", "60000"])
+    them, which could hand the loader the fixture's mappings later, by chance. A machine
+    forking hundreds of processes a second can overflow the one-page ring before the
+    reader stops and drop the fork record too (then the fixture has no entry, the
+    track-lost case): tried again, up to three times."""
+    for attempt in range(3):
+        stacks, err, pid = record_track_lost(Fixture(), forked=True,
+                                             extra=["--drain-interval", "60000"])
+        how = read_from_proc(err, pid)
+        if how != "no entry":
+            break
+        print(f"the fixture's fork record was lost too (attempt {attempt + 1})")
     fixture_share(stacks, pid, err, "track-exec-lost")
-    again = re.search(r"a pc outside its process's mappings (\d+) times: (\d+) processes read "
-                      r"again from /proc", err)
-    check(again and int(again.group(2)) >= 1, "no process read again from /proc:\n" + err)
-    print(again.group(0))
+    check(how == "again", f"the fixture was not read again from /proc ({how}):\n" + err)
+    print(re.search(r"a pc outside .* rate bound", err).group(0))
 
 
 REUSE_SCRIPT = """"$1" direct >/dev/null & a=$!
