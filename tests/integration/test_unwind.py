@@ -34,8 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import (Fail, Skip, check, check_ledger, need_root, wait_fd, parse_folded,  # noqa: E402
-                         record_ok, run, PMUPROF, SKIP)
+from test_record import (Fail, Skip, check, check_ledger, need_root, wait_fd,  # noqa: E402
+                         parse_folded, record_ok, run, PMUPROF, SKIP)
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 PYTHON = "/usr/bin/python3.11"
