@@ -1526,8 +1526,13 @@ static void stale_reread(struct unwind_loader *l, pid_t pid, uint64_t pc)
 
 	l->st.stale++;
 	maps = aspaces__live_maps(l->o.as, pid, &nr);
-	if (maps && maps_cover(maps, nr, pc))
+	if (maps && maps_cover(maps, nr, pc)) {
+		struct keycache_entry *e = keycache__find(&l->reread, pid, 0);
+
+		if (e)
+			e->val[1] = 0; /* the tracker caught up: a later pc starts afresh */
 		return;
+	}
 	/* Gone: its last samples are named with what is known. */
 	snprintf(path, sizeof(path), "%s/%d/maps", l->o.proc_root, pid);
 	if (access(path, R_OK) || !reread_due(l, pid))

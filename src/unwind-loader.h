@@ -41,9 +41,10 @@ struct unwind_loader_stats {
 	uint64_t failed;		       /* files whose CFI could not be read (ever) */
 	uint64_t wanted;		       /* processes sampled without an entry */
 	uint64_t recovered; /* of them, unknown to the tracker: read from /proc */
-	/* Walks that met a pc outside every mapping of their process's entry (stale: the
-	 * exec and mmap records lost, the fork not), and of them the processes read again
-	 * from /proc (pc unknown to the tracker too), and those put off by the rate bound. */
+	/* Walks that met a pc outside every mapping of their process's entry (at most one
+	 * a process and sync counted; stale: the exec and mmap records lost, the fork not),
+	 * the processes read again from /proc for them (pc unknown to the tracker too), and
+	 * the times the rate bound put one off. */
 	uint64_t stale, reread, reread_held;
 };
 
