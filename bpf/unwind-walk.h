@@ -53,7 +53,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, UNWIND_WANTED_MAX);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } unwind_wanted SEC(".maps");
 
 struct {
@@ -389,6 +389,11 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 
 		if (!found) {
 			us->need = 1; /* maybe mapped since the last sync */
+			/* A real pc (not a return address) the entry does not map: the loader
+			 * compares it with what it knows of the process. Once per sync at most
+			 * (the loader takes it out). */
+			if (us->exact && p)
+				bpf_map_update_elem(&unwind_wanted, &us->self, &pc, BPF_NOEXIST);
 			return bpf_map_lookup_elem(&unwind_rules, &idx);
 		}
 		*m = *found;
@@ -526,13 +531,15 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	sc = bpf_map_lookup_elem(&scratch, &zero);
 	if (!sc)
 		return -1;
+	us->self = pid;
 	if (!uw_proc(pid, sc->key.gen)) {
-		__u32 me = pid, one = 1;
+		__u32 me = pid;
+		__u64 none = 0;
 
 		pid = uw_forked_from();
 		if (!pid) {
 			/* Full or already there: dropped, a later sample asks again. */
-			bpf_map_update_elem(&unwind_wanted, &me, &one, BPF_NOEXIST);
+			bpf_map_update_elem(&unwind_wanted, &me, &none, BPF_NOEXIST);
 			us->ends[UNWIND_ENDED_NO_PROC]++;
 			uw_wake(bpf_ktime_get_ns() >> UNWIND_USED_SHIFT);
 			return -1;

@@ -125,7 +125,9 @@ struct unwind_map {
 #define UNWIND_USED_SLOTS (2 * UNWIND_MAX_TABLES)
 
 /* unwind_wanted: processes sampled without an entry in unwind_procs (their tracking
- * records lost on a busy machine, or not synced yet), read first at the next sync. */
+ * records lost on a busy machine, or not synced yet), read first at the next sync. The
+ * value: 0, or the exact pc (a leaf's) the walk found outside every mapping of the entry
+ * (an exec and its mmaps lost while the fork came through: the parent's mappings). */
 #define UNWIND_WANTED_MAX 1024
 
 /* The value of the pid -> mappings hash. */
@@ -177,6 +179,8 @@ struct unwind_scratch {
 	__u32 max;  /* user frames allowed, the marker included */
 	__u32 stop; /* enum unwind_stop, or UNWIND_STOP_REASONS while walking */
 	__u32 need; /* a table the loader could add was missing: wake it (uw_wake) */
+	__u32 self; /* the sampled process (pid is its parent while it walks with theirs) */
+	__u32 pad;
 	/* A binary search's bounds, kept in memory: the verifier does not track them, so the
 	 * states of its two branches are equal at the next step and prune (in registers,
 	 * every path through 25 steps is a state of its own). */

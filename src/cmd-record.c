@@ -1090,6 +1090,11 @@ static void print_unwind(const struct record_stats *st)
 			"; %" PRIu64 " processes asked for by the walk, %" PRIu64
 			" of them read from /proc",
 			t->wanted, t->recovered);
+	if (t->stale)
+		fprintf(stderr,
+			"; a pc outside its process's mappings %" PRIu64 " times: %" PRIu64
+			" processes read again from /proc, %" PRIu64 " put off by the rate bound",
+			t->stale, t->reread, t->reread_held);
 	fprintf(stderr, "\n");
 	if (t->no_fit_files || t->no_fit_procs)
 		fprintf(stderr,

@@ -35,8 +35,9 @@ struct tracker {
 	struct track_buf *bufs;
 	int nr;
 	struct aspaces *as;
-	uint64_t lost;
-	char *scratch; /* for records that wrap around the ring */
+	uint64_t lost;	/* the sum of the rings' PERF_RECORD_LOST */
+	bool read_lost; /* the events count their losses (PERF_FORMAT_LOST, Linux 6.0) */
+	char *scratch;	/* for records that wrap around the ring */
 	size_t scratch_len;
 	struct pending *pend;
 	size_t nr_pend, cap_pend;
@@ -213,8 +214,17 @@ struct tracker *tracker__new(const int *cpus, int nr_cpus, struct aspaces *as)
 			.watermark = 1,
 			.wakeup_watermark = (pages * page) / 4,
 		};
-		int fd = pmu_attr__open(&attr, -1, cpus[i], -1);
+		int fd;
 
+		/* The kernel writes a PERF_RECORD_LOST only once the ring has room again and
+		 * the next record comes: a read() of the event counts every loss at once. */
+		attr.read_format = PERF_FORMAT_LOST;
+		fd = pmu_attr__open(&attr, -1, cpus[i], -1);
+		if (fd == -EINVAL) {
+			attr.read_format = 0;
+			fd = pmu_attr__open(&attr, -1, cpus[i], -1);
+		}
+		t->read_lost = (i == 0 || t->read_lost) && attr.read_format;
 		if (fd < 0) {
 			err = fd;
 			goto fail;
@@ -246,9 +256,19 @@ int tracker__enable(struct tracker *t)
 	return 0;
 }
 
+/* Records the kernel could not write to the rings so far, from the events' counts where
+ * the kernel keeps them (the LOST records of a ring come later, if ever). */
 uint64_t tracker__lost(const struct tracker *t)
 {
-	return t->lost;
+	uint64_t sum = 0, v[2];
+	int i;
+
+	for (i = 0; t->read_lost && i < t->nr; i++) {
+		if (read(t->bufs[i].fd, v, sizeof(v)) != sizeof(v))
+			return t->lost;
+		sum += v[1];
+	}
+	return sum > t->lost ? sum : t->lost;
 }
 
 int tracker__fds(const struct tracker *t, int *fds, int max)

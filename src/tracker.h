@@ -27,7 +27,8 @@ int tracker__process(struct tracker *t);
 int tracker__follow(struct tracker *t, pid_t pid);
 /* Call fn with the pid of every record applied (mmap, exec, fork, exit). */
 void tracker__on_change(struct tracker *t, void (*fn)(void *ctx, pid_t pid), void *ctx);
-/* Records the kernel dropped because a buffer was full. */
+/* Records the kernel dropped because a ring was full: counted by the kernel as they are
+ * dropped (Linux 6.0 and later), else as its LOST records come. */
 uint64_t tracker__lost(const struct tracker *t);
 /* For poll(): the fds of the ring buffers. */
 int tracker__fds(const struct tracker *t, int *fds, int max);

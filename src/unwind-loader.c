@@ -136,6 +136,16 @@ struct slot_change {
 #define DENIED_MAX     512
 #define DENIED_HOLD_US 1000000
 
+/*
+ * A process whose walk met a pc outside every mapping the tracker knows for it is read
+ * again from /proc: at most once per REREAD_HOLD_US each, and REREAD_PER_S in all per
+ * second, so that no process (one jumping into memory it maps and unmaps, a storm of
+ * them) keeps the record loop reading /proc.
+ */
+#define REREAD_MAX     512
+#define REREAD_HOLD_US 1000000
+#define REREAD_PER_S   16
+
 struct unwind_loader {
 	struct unwind_loader_opts o;
 	struct unwind_cache *cache;
@@ -169,6 +179,12 @@ struct unwind_loader {
 	pid_t *allowed;
 	size_t nr_allowed, cap_allowed;
 	struct keycache denied; /* pid → until when (val[0], monotonic µs) */
+	/* pid → not read again before (val[0], monotonic µs), the sync its unknown pc was
+	 * first met in (val[1], 0: none) */
+	struct keycache reread;
+	uint64_t syncs;	  /* syncs so far, from 1 */
+	double reread_t0; /* the second the rate bound counts in, and its reads */
+	unsigned int reread_n;
 };
 
 struct file_key {
@@ -228,6 +244,7 @@ struct unwind_loader *unwind_loader__new(const struct unwind_loader_opts *opts)
 	hashmap__init(&l->files, file_match, NULL);
 	hashmap__init(&l->procs, proc_match, NULL);
 	keycache__init(&l->denied, DENIED_MAX);
+	keycache__init(&l->reread, REREAD_MAX);
 	l->bt = calloc(1, sizeof(*l->bt));
 	if (!l->bt) {
 		free(l);
@@ -504,6 +521,7 @@ void unwind_loader__free(struct unwind_loader *l)
 	free(l->allowed);
 	hashmap__exit(&l->procs);
 	keycache__exit(&l->denied);
+	keycache__exit(&l->reread);
 	hashmap__exit(&l->files);
 	unwind_cache__free(l->cache);
 	free(l->touched);
@@ -1443,28 +1461,124 @@ static void reload_missed(struct unwind_loader *l)
 	}
 }
 
+static bool maps_cover(const struct map_entry *maps, size_t nr, uint64_t pc)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (maps[mid].end <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nr && maps[lo].start <= pc;
+}
+
+/*
+ * Whether pid is read again now. At its first sighting only noted: the tracker reads its
+ * rings before every sync, so a pc still unknown at a later sync was not only mapped
+ * (or exec'd) after the rings were last read. Then the rate bound: once per
+ * REREAD_HOLD_US per process, REREAD_PER_S processes a second in all.
+ */
+static bool reread_due(struct unwind_loader *l, pid_t pid)
+{
+	double now = mono_now();
+	uint64_t now_us = now * 1e6;
+	struct keycache_entry *e = keycache__add(&l->reread, pid, 0, NULL);
+
+	if (!e)
+		return false;
+	if (!e->val[1]) {
+		e->val[1] = l->syncs;
+		return false;
+	}
+	if (e->val[1] == l->syncs)
+		return false;
+	if (now - l->reread_t0 >= 1.0) {
+		l->reread_t0 = now;
+		l->reread_n = 0;
+	}
+	if (now_us < e->val[0] || l->reread_n >= REREAD_PER_S) {
+		l->st.reread_held++;
+		return false;
+	}
+	e->val[0] = now_us + REREAD_HOLD_US;
+	e->val[1] = 0;
+	l->reread_n++;
+	return true;
+}
+
+/*
+ * The walk of pid met pc, a real one, outside every mapping of its entry. Mapped since
+ * the last sync, the tracker knows it: the sync below takes it. Otherwise the records
+ * that would have told were lost (the kernel dropped its exec and mmaps but not its fork:
+ * its entry holds its parent's mappings): its mappings are read again from /proc, the
+ * ones known so far looked in only for samples taken before now.
+ */
+static void stale_reread(struct unwind_loader *l, pid_t pid, uint64_t pc)
+{
+	const struct map_entry *maps;
+	struct timespec ts;
+	char path[64];
+	size_t nr;
+
+	l->st.stale++;
+	maps = aspaces__live_maps(l->o.as, pid, &nr);
+	if (maps && maps_cover(maps, nr, pc)) {
+		struct keycache_entry *e = keycache__find(&l->reread, pid, 0);
+
+		if (e)
+			e->val[1] = 0; /* the tracker caught up: a later pc starts afresh */
+		return;
+	}
+	/* Gone: its last samples are named with what is known. */
+	snprintf(path, sizeof(path), "%s/%d/maps", l->o.proc_root, pid);
+	if (access(path, R_OK) || !reread_due(l, pid))
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	if (aspaces__exec_at(l->o.as, pid, ts.tv_sec * 1000000000ull + ts.tv_nsec) ||
+	    aspaces__load_proc(l->o.as, l->o.proc_root, pid))
+		return;
+	l->st.reread++;
+	pr_info("unwind: process %d read again from /proc (pc %#" PRIx64 " unknown)\n", pid, pc);
+}
+
 /*
  * Processes the walk found without an entry, first: one whose tracking records the
  * kernel dropped (a busy machine) is read from /proc, one not synced yet goes before the
- * touched processes (a system-wide start syncs hundreds, a slice at a time).
+ * touched processes (a system-wide start syncs hundreds, a slice at a time). Then those
+ * whose entry did not map a pc of theirs (stale_reread).
  */
 static int wanted_prepare(struct unwind_loader *l)
 {
+	uint64_t pc;
 	uint32_t pid;
 	int n, err = 0;
 
 	for (n = 0; n < UNWIND_WANTED_MAX && !err; n++) {
 		if (bpf_map_get_next_key(l->o.wanted_fd, NULL, &pid) ||
+		    bpf_map_lookup_elem(l->o.wanted_fd, &pid, &pc) ||
 		    bpf_map_delete_elem(l->o.wanted_fd, &pid))
 			break;
+		if (pc) {
+			if (!l->restricted || is_allowed(l, pid)) {
+				stale_reread(l, pid, pc);
+				err = sync_prepare(l, pid);
+			}
+			continue;
+		}
 		l->st.wanted++;
 		/* A child whose fork record was lost: allowed if its parent is. */
 		if (l->restricted && !is_allowed(l, pid) &&
 		    ((err = unwind_loader__touch(l, pid)) || !is_allowed(l, pid)))
 			continue;
 		if (!aspaces__has(l->o.as, pid) &&
-		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid))
+		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid)) {
 			l->st.recovered++;
+			pr_info("unwind: process %d read from /proc (no entry)\n", pid);
+		}
 		if (!proc_find(l, pid))
 			err = sync_prepare(l, pid);
 	}
@@ -1488,6 +1602,7 @@ int unwind_loader__sync(struct unwind_loader *l)
 	size_t i;
 	int err = 0;
 
+	l->syncs++;
 	/* Woken for the builds done so far: all collected now. */
 	if (l->bt->done_fd >= 0)
 		eventfd_read(l->bt->done_fd, &done);

@@ -41,6 +41,11 @@ struct unwind_loader_stats {
 	uint64_t failed;		       /* files whose CFI could not be read (ever) */
 	uint64_t wanted;		       /* processes sampled without an entry */
 	uint64_t recovered; /* of them, unknown to the tracker: read from /proc */
+	/* Walks that met a pc outside every mapping of their process's entry (at most one
+	 * a process and sync counted; stale: the exec and mmap records lost, the fork not),
+	 * the processes read again from /proc for them (pc unknown to the tracker too), and
+	 * the times the rate bound put one off. */
+	uint64_t stale, reread, reread_held;
 };
 
 struct unwind_loader;

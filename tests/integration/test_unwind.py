@@ -17,6 +17,8 @@ Usage: test_unwind.py CASE   (meson runs one process per case)
                 two by pid, --per-pid: not another test run's fixture)
   track-lost    record -a whose tracking ring drops a fixture's records (a one-page
                 ring, its reader stopped): >= 85 % of its samples carry the whole chain
+  track-exec-lost  the same with the fixture's fork record read, its exec and mmaps
+                dropped (an entry with its parent's mappings): >= 85 % whole chains
   pid-reuse     xz started under the pid the fixture had (forced through ns_last_pid):
                 whole stacks from its own tables, none from the fixture's
 Exit 0 pass, 1 fail, 77 skip (with the reason on stderr).
@@ -32,8 +34,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_record import (Fail, Skip, check, need_root, wait_fd, parse_folded, record_ok, run,  # noqa: E402
-                         PMUPROF, SKIP)
+from test_record import (Fail, Skip, check, check_ledger, need_root, wait_fd,  # noqa: E402
+                         parse_folded, record_ok, run, PMUPROF, SKIP)
 
 FIXTURE = os.environ.get("PMUPROF_UNWIND_FIXTURE", "build/tests/fixture-unwind")
 PYTHON = "/usr/bin/python3.11"
@@ -459,60 +461,178 @@ def case_system():
           f"one fixture lacks whole chains: {full} of {total}:\n" + worst + "\n" + err)
 
 
-def case_track_lost():
-    """record -a with a one-page tracking ring (PMUPROF_TEST_TRACK_PAGES=1), its reader
-    stopped while a burst of short processes fills the ring and the fixture starts: the
-    kernel drops the fixture's fork, exec and mmap records. Its samples still carry the
-    whole chain: the walk asks for the process it has no entry for (unwind_wanted) and
-    the loader reads its mappings from /proc. Without that, every sample of it followed
-    frame pointers and stopped after the library's leaf."""
+def track_cpu():
+    """The CPU whose tracking ring the track-* cases fill: the first this test may use."""
+    return min(os.sched_getaffinity(0))
+
+
+def record_track_lost(fix, forked, extra=()):
+    """record -a --per-pid with a one-page tracking ring (PMUPROF_TEST_TRACK_PAGES=1). Once
+    it samples, its reader is stopped while a burst of short processes pinned to one CPU
+    fills that CPU's ring, then the fixture starts on that CPU (its records made there are
+    dropped): forked, it was forked before the reader stopped and only execs then.
+    Returns the folded stacks, the summary and the fixture's pid."""
     need_root()
-    fix = None
+    cpu, cpus = track_cpu(), os.sched_getaffinity(0)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.folded")
         env = dict(os.environ, PMUPROF_TEST_TRACK_PAGES="1")
-        rec = subprocess.Popen([PMUPROF, "record", "-a", "--per-pid", "-F", "999", "-d", "8",
-                                "-o", out], stderr=subprocess.PIPE, text=True, env=env)
+        # 12 s: the fixture's samples before the loader has its tables (the reader
+        # catching up after the stop, then a sync or three) stay a small share also when
+        # a load of 12 on two CPUs leaves the record little time (7-14 % at 8 s).
+        rec = subprocess.Popen([PMUPROF, "record", "-a", "-v", "--per-pid", "-F", "999", "-d",
+                                "12", "-o", out] + list(extra), stderr=subprocess.PIPE, text=True,
+                               env=env)
         try:
             # Sampling (its BPF links come after the tracking events and the first sync),
             # then a second more: a sanitizer build takes seconds to get there, and
             # stopped before the tracker was on, it lost no record.
             wait_fd(rec.pid, "bpf_link", "no BPF link while recording")
+            if forked:
+                fix.fork()
             time.sleep(1.0)
             os.kill(rec.pid, signal.SIGSTOP)
             try:
+                # Pinned: every record of the burst goes to one ring, which overflows
+                # whatever the other CPUs do.
+                os.sched_setaffinity(0, {cpu})
                 subprocess.run(["sh", "-c", "i=0; while [ $i -lt 300 ]; do /bin/true; "
                                 "i=$((i + 1)); done"], check=True)
-                fix = subprocess.Popen([FIXTURE, "direct"], stdout=subprocess.PIPE, text=True)
-                check(fix.stdout.readline().strip() == "ready", "the fixture did not start")
+                if forked:
+                    fix.exec_on(cpu)
+                else:
+                    fix.start()
             finally:
+                os.sched_setaffinity(0, cpus)
                 os.kill(rec.pid, signal.SIGCONT)
             _, err = rec.communicate(timeout=300)
         finally:
-            for p in (fix, rec):
-                if p and p.poll() is None:
-                    p.kill()
-                    p.wait()
+            pid = fix.pid
+            fix.stop()
+            if rec.poll() is None:
+                rec.kill()
+                rec.wait()
         check(rec.returncode == 0, f"record -a failed ({rec.returncode}):\n{err}")
         check("refused" not in err, "the kernel refused the CFI walk:\n" + err)
-        stacks = parse_folded(out)
+        _, stacks = check_ledger(err, out)
     lost = re.search(r"tracking:\s+(\d+) mmap records lost", err)
     check(lost and int(lost.group(1)) > 0, "no tracking record lost:\n" + err)
-    asked = re.search(r"(\d+) processes asked for by the walk, (\d+) of them read from /proc",
-                      err)
-    check(asked and int(asked.group(2)) >= 1, "no process read from /proc:\n" + err)
-    root = f"fixture-unwind-{fix.pid}"
+    print(f"{lost.group(1)} tracking records lost")
+    return stacks, err, pid
+
+
+def fixture_share(stacks, pid, err, what):
+    """The fixture's samples (its root under --per-pid) with the whole chain: >= 85 %."""
+    root = f"fixture-unwind-{pid}"
     mine = {s: n for s, n in stacks.items() if s.split(";", 1)[0] == root}
     total = sum(mine.values())
     chain = ";".join(CHAINS["direct"])
     full = sum(n for s, n in mine.items()
                if ";".join(user_frames(s)).endswith(chain) and "_start;" in s)
-    print(f"track-lost: {lost.group(1)} records lost; {asked.group(0)}; "
-          f"{full} of {total} fixture samples with the whole chain")
+    print(f"{what}: {full} of {total} fixture samples with the whole chain")
     check(total >= 200, f"only {total} samples of the fixture:\n{err}")
     worst = "\n".join(f"{n} {s}" for s, n in sorted(mine.items(), key=lambda kv: -kv[1])[:6])
     check(full >= 0.85 * total, f"{full} of {total} fixture samples have main → leaf, "
           "want >= 85 %:\n" + worst + "\n" + err)
+
+
+class Fixture:
+    """The fixture in direct mode: started now (start()), or forked now and exec'd later
+    on a given CPU (fork(), exec_on())."""
+
+    def __init__(self):
+        self.pid, self.go, self.out = None, None, None
+
+    def fork(self):
+        go_r, self.go = os.pipe()
+        self.out, out_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(self.go)
+                os.close(self.out)
+                cpu = os.read(go_r, 16)
+                os.sched_setaffinity(0, {int(cpu)})
+                os.dup2(out_w, 1)
+                os.execv(FIXTURE, [FIXTURE, "direct"])
+            finally:
+                os._exit(127)
+        os.close(go_r)
+        os.close(out_w)
+
+    def exec_on(self, cpu):
+        os.write(self.go, b"%d" % cpu)
+        self.wait_ready()
+
+    def start(self):
+        """Forked and exec'd now, on the caller's CPUs."""
+        p = subprocess.Popen([FIXTURE, "direct"], stdout=subprocess.PIPE)
+        self.pid, self.out = p.pid, os.dup(p.stdout.fileno())
+        p.stdout.close()
+        self.wait_ready()
+
+    def wait_ready(self):
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(self.out, 64)
+            check(chunk, "the fixture did not start")
+            line += chunk
+        check(line.strip() == b"ready", "the fixture did not start")
+
+    def stop(self):
+        if not self.pid:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        for fd in (self.go, self.out):
+            if fd is not None:
+                os.close(fd)
+        self.pid, self.go, self.out = None, None, None
+
+
+def read_from_proc(err, pid):
+    """How the loader read pid from /proc (its -v lines): "no entry", "again" or None."""
+    m = re.search(rf"^unwind: process {pid} read (again )?from /proc", err, re.M)
+    return None if not m else "again" if m.group(1) else "no entry"
+
+
+def case_track_lost():
+    """The fixture starts (fork, exec, mmaps) on the CPU whose ring is full: the kernel
+    drops all its records. Its samples still carry the whole chain: the walk asks for the
+    process it has no entry for (unwind_wanted) and the loader reads its mappings from
+    /proc. Without that, every sample of it followed frame pointers and stopped after the
+    library's leaf."""
+    stacks, err, pid = record_track_lost(Fixture(), forked=False)
+    fixture_share(stacks, pid, err, "track-lost")
+    how = read_from_proc(err, pid)
+    check(how == "no entry", f"the fixture was not read from /proc for want of an entry "
+          f"({how}):\n" + err)
+
+
+def case_track_exec_lost():
+    """The fixture is forked before the ring fills (its fork record is read: the tracker
+    gives it a copy of its parent's mappings), and execs on the CPU whose ring is full
+    (its exec and mmap records are dropped). The walk finds an entry, the parent's, and the
+    fixture's pcs outside it: the loader reads the process again from /proc. Without that,
+    every sample of it ended [unwind:no-table] with its binary unnamed. No drain before
+    the end: naming a drain's stacks reads a process's maps again when a frame is outside
+    them, which could hand the loader the fixture's mappings later, by chance. A machine
+    forking hundreds of processes a second can overflow the one-page ring before the
+    reader stops and drop the fork record too (then the fixture has no entry, the
+    track-lost case): tried again, up to three times."""
+    for attempt in range(3):
+        stacks, err, pid = record_track_lost(Fixture(), forked=True,
+                                             extra=["--drain-interval", "60000"])
+        how = read_from_proc(err, pid)
+        if how != "no entry":
+            break
+        print(f"the fixture's fork record was lost too (attempt {attempt + 1})")
+    fixture_share(stacks, pid, err, "track-exec-lost")
+    check(how == "again", f"the fixture was not read again from /proc ({how}):\n" + err)
+    print(re.search(r"a pc outside .* rate bound", err).group(0))
 
 
 REUSE_SCRIPT = """"$1" direct >/dev/null & a=$!
@@ -582,6 +702,8 @@ def main():
             case_system()
         elif case == "track-lost":
             case_track_lost()
+        elif case == "track-exec-lost":
+            case_track_exec_lost()
         elif case == "budget":
             case_budget()
         elif case == "dlopen":
