@@ -325,7 +325,7 @@ int ksyms(struct bpf_iter__ksym___pmuprof *ctx)
 	if (!it)
 		return 0;
 	/* Only code is on a stack; modules' exported symbols are in upper case. */
-	type = BPF_CORE_READ(it, type) | 0x20;
+	type = it->type | 0x20;
 	if (type != 't' && type != 'w')
 		return 0;
 	b = bpf_map_lookup_elem(&ksym_buf, &zero);
@@ -335,9 +335,13 @@ int ksyms(struct bpf_iter__ksym___pmuprof *ctx)
 	if (n <= 1) /* no name: /proc/kallsyms leaves it out too */
 		return 0;
 	n = (n - 1) & (PROFILE_KSYM_NAME_MAX - 1);
-	m = bpf_probe_read_kernel_str(b->names + n, PROFILE_KSYM_MODULE_MAX, it->module_name);
-	m = m > 1 ? (m - 1) & (PROFILE_KSYM_MODULE_MAX - 1) : 0;
-	b->hdr.addr = BPF_CORE_READ(it, show_value) ? BPF_CORE_READ(it, value) : 0;
+	m = 0;
+	if (it->module_name[0]) {
+		m = bpf_probe_read_kernel_str(b->names + n, PROFILE_KSYM_MODULE_MAX,
+					      it->module_name);
+		m = m > 1 ? (m - 1) & (PROFILE_KSYM_MODULE_MAX - 1) : 0;
+	}
+	b->hdr.addr = it->show_value ? it->value : 0;
 	b->hdr.name_len = n;
 	b->hdr.module_len = m;
 	bpf_seq_write(ctx->meta->seq, b, sizeof(b->hdr) + n + m);

@@ -371,11 +371,18 @@ static int ksyms_open(void *arg)
 	struct bpf_link *link = bpf_program__attach_iter(r->skel->progs.ksyms, NULL);
 	int fd, err;
 
-	if (!link)
-		return -errno;
+	if (!link) {
+		err = -errno;
+		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
+		return err;
+	}
 	fd = bpf_iter_create(bpf_link__fd(link));
 	err = fd < 0 ? -errno : 0;
 	bpf_link__destroy(link);
+	if (err)
+		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
+	else
+		pr_debug("pmuprof: kernel symbols from the ksym iterator\n");
 	return err ? err : fd;
 }
 
