@@ -297,14 +297,16 @@ struct kallsym_iter___pmuprof {
 	int show_value;
 } __attribute__((preserve_access_index));
 
+/* Every iterator's context starts so (no CO-RE: each relocated type costs libbpf a pass
+ * over the kernel's BTF at load). */
 struct bpf_iter_meta___pmuprof {
 	struct seq_file *seq;
-} __attribute__((preserve_access_index));
+};
 
 struct bpf_iter__ksym___pmuprof {
 	struct bpf_iter_meta___pmuprof *meta;
 	struct kallsym_iter___pmuprof *ksym;
-} __attribute__((preserve_access_index));
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
