@@ -8,7 +8,8 @@
  * per executable file one array of rows sorted by pc. A row covers [pc, next row's pc);
  * the last row of a file is an UNWIND_RULE_FP row at the end of its last FDE, so every
  * address of the file has exactly one rule. The walker finds the row by a binary search
- * of at most UNWIND_MAX_ROWS_LOG2 steps: a bounded loop the verifier accepts.
+ * of at most UNWIND_MAX_ROWS_LOG2 + 1 steps, each a bpf_loop() call (the verifier checks
+ * the step once rather than once per step of an unrolled loop).
  */
 #ifndef PMUPROF_BPF_UNWIND_H
 #define PMUPROF_BPF_UNWIND_H

@@ -31,6 +31,7 @@ struct record {
 	struct tracker *tracker;
 	struct unwind_loader *uw; /* --call-graph=dwarf */
 	int unwind_refused;	  /* the kernel refused the walk: -errno */
+	bool ksyms_iter;	  /* the ksym iterator loaded, the symbolizer's source */
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
 	int *pfds; /* [event][target] */
@@ -209,6 +210,8 @@ void record__free(struct record *r)
 		return;
 	if (r->pfds)
 		close_events(r);
+	if (r->ksyms_iter && r->sym)
+		symbolizer__set_ksyms_source(r->sym, NULL, NULL);
 	tracker__free(r->tracker);
 	ring_buffer__free(r->wake_rb);
 	unwind_loader__free(r->uw);
@@ -343,7 +346,9 @@ static int load_bpf(struct record *r, bool prealloc)
 	bpf_object__for_each_program (prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
-		if (r->mode == PMU_ATTACH_LINK && !is_link)
+		if (prog == r->skel->progs.ksyms)
+			bpf_program__set_autoload(prog, r->ksyms_iter);
+		else if (r->mode == PMU_ATTACH_LINK && !is_link)
 			bpf_program__set_autoload(prog, false);
 		else if (r->mode == PMU_ATTACH_IOCTL && is_link)
 			bpf_program__set_autoload(prog, false);
@@ -353,6 +358,58 @@ static int load_bpf(struct record *r, bool prealloc)
 	for (set = 0; !err && set < PROFILE_SETS; set++)
 		for (tier = 0; tier < PROFILE_TIERS; tier++)
 			r->map_fd[set][tier] = bpf_map__fd(stack_map(r, set, tier));
+	return err;
+}
+
+/*
+ * The kernel's symbols through the ksym iterator: a descriptor reading its records. The
+ * link goes at once; the descriptor holds the program.
+ */
+static int ksyms_open(void *arg)
+{
+	struct record *r = arg;
+	struct bpf_link *link = bpf_program__attach_iter(r->skel->progs.ksyms, NULL);
+	int fd, err;
+
+	if (!link) {
+		err = -errno;
+		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
+		return err;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	err = fd < 0 ? -errno : 0;
+	bpf_link__destroy(link);
+	if (err)
+		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
+	else
+		pr_debug("pmuprof: kernel symbols from the ksym iterator\n");
+	return err ? err : fd;
+}
+
+_Static_assert(sizeof(struct ksym_record) == sizeof(struct profile_ksym) &&
+		       offsetof(struct ksym_record, name_len) ==
+			       offsetof(struct profile_ksym, name_len) &&
+		       offsetof(struct ksym_record, module_len) ==
+			       offsetof(struct profile_ksym, module_len),
+	       "the ksym iterator writes what the symbolizer reads");
+
+/*
+ * Loaded with the ksym iterator (kernel 6.0+) when kernel frames are named; a kernel that
+ * refuses it (older, or without kallsyms) loads without, and the symbolizer reads
+ * /proc/kallsyms. The iterator comes first in the object: libbpf fails on its missing
+ * attach point before verifying the sampling program.
+ */
+static int load_bpf_ksyms(struct record *r, bool prealloc)
+{
+	int err = load_bpf(r, prealloc);
+
+	if (err && r->skel && r->ksyms_iter) {
+		pr_debug("pmuprof: loading with the ksym iterator failed (%d)\n", err);
+		profile_bpf__destroy(r->skel);
+		r->skel = NULL;
+		r->ksyms_iter = false;
+		err = load_bpf(r, prealloc);
+	}
 	return err;
 }
 
@@ -367,12 +424,12 @@ static int open_bpf(struct record *r, struct record_error *e)
 	 * Maps allocate entries on demand (no 16384-entry preallocation at start); kernels
 	 * before 6.1 allow only preallocated hash maps in perf_event programs: retry so.
 	 */
-	err = load_bpf(r, false);
+	err = load_bpf_ksyms(r, false);
 	if (err && r->skel) {
 		pr_debug("pmuprof: loading with on-demand maps failed (%d), preallocating\n", err);
 		profile_bpf__destroy(r->skel);
 		r->skel = NULL;
-		err = load_bpf(r, true);
+		err = load_bpf_ksyms(r, true);
 	}
 	/* A kernel that refuses the CFI walk still records, with frame pointers. */
 	if (err && r->skel && r->opts.unwind) {
@@ -615,11 +672,14 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	r->callchain_max = opts->bpf_walk ? 2 * PROFILE_MAX_DEPTH : callchain_limit(opts);
 	if (!r->opts.unwind_memory)
 		r->opts.unwind_memory = UNWIND_MEMORY_DEFAULT;
+	r->ksyms_iter = opts->kern_depth > 0 && !getenv("PMUPROF_TEST_KALLSYMS_TEXT");
 	err = open_bpf(r, e);
 	if (!err)
 		err = alloc_drain(r);
 	if (err)
 		goto fail;
+	if (r->ksyms_iter)
+		symbolizer__set_ksyms_source(sym, ksyms_open, r);
 	if (opts->max_processes)
 		aspaces__set_max_pids(symbolizer__aspaces(sym), opts->max_processes);
 

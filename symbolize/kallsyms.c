@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "symbolize.h"
 
 /* A kept symbol, 16 bytes: its name and module as offsets into the arena. */
@@ -132,16 +133,41 @@ static long ksyms__store(struct ksyms *ks, const char *name, size_t len)
 }
 
 /*
+ * A code symbol added, its module (mod NULL: the core kernel) stored once per run of its
+ * symbols: *last_mod is the run's offset (-1: none yet).
+ */
+static int ksyms__add(struct ksyms *ks, unsigned long addr, const char *name, size_t name_len,
+		      const char *mod, size_t mod_len, long *last_mod)
+{
+	struct ksym_rec *sym;
+	long off;
+
+	if (mod && (*last_mod < 0 || strlen(ks->arena + *last_mod) != mod_len ||
+		    memcmp(ks->arena + *last_mod, mod, mod_len))) {
+		*last_mod = ksyms__store(ks, mod, mod_len);
+		if (*last_mod < 0)
+			return (int)*last_mod;
+	}
+	off = ksyms__store(ks, name, name_len);
+	if (off < 0)
+		return (int)off;
+	if (ksyms__grow(ks))
+		return -ENOMEM;
+	sym = &ks->syms[ks->nr++];
+	sym->addr = addr;
+	sym->name = (uint32_t)off;
+	sym->module = mod ? (uint32_t)*last_mod : KSYM_NO_MODULE;
+	return 0;
+}
+
+/*
  * One line "ADDR TYPE NAME[\t[MODULE]]" (without its newline, NUL-terminated): a code
- * symbol is added. A module's name is stored once per run of its symbols, *last_mod its
- * offset (-1: none yet).
+ * symbol is added.
  */
 static int ksyms__line(struct ksyms *ks, char *line, long *last_mod, bool *nonzero)
 {
 	char type, *name, *mod, *end;
-	struct ksym_rec *sym;
 	unsigned long addr;
-	long off;
 
 	addr = strtoul(line, &end, 16);
 	if (end == line || *end != ' ')
@@ -165,21 +191,7 @@ static int ksyms__line(struct ksyms *ks, char *line, long *last_mod, bool *nonze
 	if (!*name)
 		return 0;
 	*nonzero |= addr != 0;
-	if (mod && (*last_mod < 0 || strcmp(ks->arena + *last_mod, mod))) {
-		*last_mod = ksyms__store(ks, mod, strlen(mod));
-		if (*last_mod < 0)
-			return (int)*last_mod;
-	}
-	off = ksyms__store(ks, name, strlen(name));
-	if (off < 0)
-		return (int)off;
-	if (ksyms__grow(ks))
-		return -ENOMEM;
-	sym = &ks->syms[ks->nr++];
-	sym->addr = addr;
-	sym->name = (uint32_t)off;
-	sym->module = mod ? (uint32_t)*last_mod : KSYM_NO_MODULE;
-	return 0;
+	return ksyms__add(ks, addr, name, strlen(name), mod, mod ? strlen(mod) : 0, last_mod);
 }
 
 /*
@@ -222,21 +234,9 @@ static int ksyms__read(struct ksyms *ks, FILE *f, bool *nonzero)
 	return err;
 }
 
-struct ksyms *ksyms__load_file(FILE *f)
+/* The table read: spare room given back, hidden addresses noted, sorted. */
+static void ksyms__finish(struct ksyms *ks, bool any_nonzero)
 {
-	bool any_nonzero = false;
-	struct ksyms *ks;
-	int err;
-
-	ks = calloc(1, sizeof(*ks));
-	if (!ks)
-		return NULL;
-	err = ksyms__read(ks, f, &any_nonzero);
-	if (err) {
-		ksyms__free(ks);
-		errno = -err;
-		return NULL;
-	}
 	/* The arena grew by doubling: what it did not use goes back (about a third). */
 	if (ks->arena_len < ks->arena_cap) {
 		char *a = realloc(ks->arena, ks->arena_len ? ks->arena_len : 1);
@@ -256,6 +256,100 @@ struct ksyms *ksyms__load_file(FILE *f)
 			ks->cap = ks->nr;
 		}
 	}
+}
+
+struct ksyms *ksyms__load_file(FILE *f)
+{
+	bool any_nonzero = false;
+	struct ksyms *ks;
+	int err;
+
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		return NULL;
+	err = ksyms__read(ks, f, &any_nonzero);
+	if (err) {
+		ksyms__free(ks);
+		errno = -err;
+		return NULL;
+	}
+	ksyms__finish(ks, any_nonzero);
+	return ks;
+}
+
+/* The whole records in buf[0, have) added; how many bytes they took, or -errno. */
+static long ksyms__records(struct ksyms *ks, const char *buf, size_t have, long *last_mod,
+			   bool *nonzero)
+{
+	size_t used = 0;
+
+	for (;;) {
+		struct ksym_record rec;
+		const char *name;
+		int err;
+
+		if (have - used < sizeof(rec))
+			return (long)used;
+		memcpy(&rec, buf + used, sizeof(rec));
+		if (!rec.name_len || rec.name_len > KSYM_RECORD_NAME_MAX ||
+		    rec.module_len > KSYM_RECORD_NAME_MAX)
+			return -EBADMSG;
+		if (have - used - sizeof(rec) < (size_t)rec.name_len + rec.module_len)
+			return (long)used;
+		name = buf + used + sizeof(rec);
+		*nonzero |= rec.addr != 0;
+		err = ksyms__add(ks, rec.addr, name, rec.name_len,
+				 rec.module_len ? name + rec.name_len : NULL, rec.module_len,
+				 last_mod);
+		if (err)
+			return err;
+		used += sizeof(rec) + rec.name_len + rec.module_len;
+	}
+}
+
+struct ksyms *ksyms__load_records(int fd)
+{
+	size_t cap = 1u << 20, have = 0;
+	bool any_nonzero = false;
+	long last_mod = -1, used;
+	char *buf = malloc(cap);
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+	int err = 0;
+
+	if (!buf || !ks) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + have, cap - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (!n) { /* the end: nothing may be left over */
+			err = have ? -EBADMSG : 0;
+			break;
+		}
+		have += (size_t)n;
+		used = ksyms__records(ks, buf, have, &last_mod, &any_nonzero);
+		if (used < 0) {
+			err = (int)used;
+			break;
+		}
+		memmove(buf, buf + used, have - (size_t)used);
+		have -= (size_t)used;
+	}
+out:
+	free(buf);
+	if (err) {
+		ksyms__free(ks);
+		errno = -err;
+		return NULL;
+	}
+	ksyms__finish(ks, any_nonzero);
 	return ks;
 }
 

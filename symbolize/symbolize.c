@@ -72,6 +72,8 @@ struct symbolizer {
 	struct sym_debuginfod *debuginfod; /* NULL: no servers, or turned off */
 	struct ksyms *ksyms;
 	bool ksyms_tried;
+	int (*ksyms_open)(void *arg); /* records instead of kallsyms_path's text */
+	void *ksyms_arg;
 	struct aspaces *aspaces;
 	struct dso *dsos;
 	struct dso *vdso;
@@ -196,12 +198,26 @@ struct aspaces *symbolizer__aspaces(struct symbolizer *s)
 	return s->aspaces;
 }
 
+void symbolizer__set_ksyms_source(struct symbolizer *s, int (*open)(void *arg), void *arg)
+{
+	s->ksyms_open = open;
+	s->ksyms_arg = arg;
+}
+
 static struct ksyms *get_ksyms(struct symbolizer *s)
 {
-	if (!s->ksyms_tried) {
-		s->ksyms_tried = true;
-		s->ksyms = ksyms__load(s->kallsyms_path);
+	int fd;
+
+	if (s->ksyms_tried)
+		return s->ksyms;
+	s->ksyms_tried = true;
+	if (s->ksyms_open && (fd = s->ksyms_open(s->ksyms_arg)) >= 0) {
+		s->ksyms = ksyms__load_records(fd);
+		close(fd);
+		if (s->ksyms)
+			return s->ksyms;
 	}
+	s->ksyms = ksyms__load(s->kallsyms_path);
 	return s->ksyms;
 }
 

@@ -39,6 +39,23 @@ bool ksyms__hidden(const struct ksyms *ks);
 bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out);
 /* Whether kernel addresses are hidden, from the file's first code symbol (no full parse). */
 bool ksyms__probe_hidden(const char *path);
+/*
+ * The kernel's code symbols as records instead of kallsyms text (as the kernel's ksym BPF
+ * iterator can write them): each a struct ksym_record, then name_len bytes of name and
+ * module_len bytes of module name (0: the core kernel), without terminators; an address
+ * of 0 when the kernel hides addresses from the reader. The same lookups follow as for
+ * the text. NULL + errno on failure (EBADMSG: a record cut short or malformed).
+ */
+struct ksym_record {
+	uint64_t addr;
+	uint32_t name_len;
+	uint32_t module_len;
+};
+
+/* Longer names or module names than this are refused (KSYM_NAME_LEN is 512). */
+#define KSYM_RECORD_NAME_MAX 4096
+
+struct ksyms *ksyms__load_records(int fd);
 
 /* ---- ELF symbol tables ---- */
 struct elf_syms;
@@ -233,6 +250,13 @@ struct aspaces *symbolizer__aspaces(struct symbolizer *s);
 char *symbol__demangle(const char *name);
 /* kallsyms could not be read or kptr_restrict hid the addresses. */
 bool symbolizer__kernel_hidden(struct symbolizer *s);
+/*
+ * Where kernel symbols come from when a kernel frame is first named: open() returns a
+ * descriptor reading struct ksym_record records (see ksyms__load_records()), or -errno,
+ * and then kallsyms_path is read as before. NULL takes the source away (before arg
+ * goes). Does nothing once the symbols were read.
+ */
+void symbolizer__set_ksyms_source(struct symbolizer *s, int (*open)(void *arg), void *arg);
 /*
  * Free the files (symbol tables) no mapping of a tracked process has used for the last
  * 30 sweeps: a long record meets every binary a build machine runs. Call it after

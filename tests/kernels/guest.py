@@ -253,6 +253,34 @@ def check_record_dwarf():
     check(full >= 0.95 * total, f"only {full} of {total} samples have the whole chain")
 
 
+def check_ksyms():
+    """Kernel frames are named through the ksym iterator (6.0+) as /proc/kallsyms names
+    them: the unit test comparing both tables, run on this kernel, then a record whose
+    kernel frames are all named by code symbols of /proc/kallsyms."""
+    exe = os.path.join(os.path.dirname(UNWIND_FIXTURE), "test_symbolize_kallsyms")
+    p = subprocess.run([exe, "--verbose", "--filter", "kallsyms/iterator_records_match_text"],
+                       capture_output=True, text=True, timeout=180)
+    out = p.stdout + p.stderr
+    print("\n".join(l for l in out.splitlines() if "kallsyms::" in l or "Synthesis" in l))
+    check(p.returncode == 0, f"{exe} failed:\n{out[-3000:]}")
+    check("[PASS] kallsyms::iterator_records_match_text" in out,
+          "the ksym iterator's table was not compared (skipped?)")
+    with open("/proc/kallsyms") as f:
+        code = {l.split()[2] for l in f if l.split()[1] in "tTwW"}
+    with tempfile.TemporaryDirectory(prefix="pmuprof-kernels-") as tmp:
+        out = os.path.join(tmp, "k.folded")
+        _, err = must(["record", "-vv", "-F", "199", "-d", "3", "-o", out, "--", "dd",
+                       "if=/dev/zero", "of=/dev/null", "bs=4k", "count=100000000"])
+        stacks = parse_folded(out)
+    check("kernel symbols from the ksym iterator" in err,
+          "the record did not read kernel symbols through the iterator:\n" + err[-2000:])
+    kframes = [f[:-4] for s in stacks for f in s.split(";") if f.endswith("_[k]")]
+    unknown = [f for f in kframes if f not in code]
+    print(f"kernel frames: {len(kframes)}, not code symbols of /proc/kallsyms: {unknown[:5]}")
+    check(len(kframes) >= 20, f"only {len(kframes)} kernel frames")
+    check(not unknown, f"kernel frames not named from /proc/kallsyms: {unknown[:10]}")
+
+
 CHECKS = [
     ("doctor", check_doctor),
     ("record-link", check_record_link),
@@ -260,6 +288,7 @@ CHECKS = [
     ("record-dwarf", check_record_dwarf),
     ("stat", check_stat),
     ("record-drain", check_record_drain),
+    ("ksyms", check_ksyms),
 ]
 
 

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "symbolize/symbolize.h"
+#include "profile.skel.h"
 
 static char *data_path(const char *name)
 {
@@ -212,4 +217,126 @@ Test(kallsyms, live_names_and_modules)
 	}
 	free(ref);
 	ksyms__free(ks);
+}
+
+/* Symbols that come and go with other tools' BPF programs and trampolines. */
+static bool ref_dynamic(const struct ref_sym *r)
+{
+	return r->module &&
+	       (!strncmp(r->module, "bpf", 3) || !strncmp(r->module, "__builtin__", 11));
+}
+
+/* A descriptor reading the ksym iterator's records (bpf/profile.bpf.c), or -errno. */
+static int iter_records(struct profile_bpf **skel)
+{
+	struct bpf_program *p;
+	struct bpf_link *link;
+	int fd;
+
+	*skel = profile_bpf__open();
+	if (!*skel)
+		return -errno;
+	bpf_object__for_each_program (p, (*skel)->obj)
+		bpf_program__set_autoload(p, p == (*skel)->progs.ksyms);
+	if (profile_bpf__load(*skel))
+		return -errno;
+	link = bpf_program__attach_iter((*skel)->progs.ksyms, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	bpf_link__destroy(link);
+	return fd;
+}
+
+/*
+ * The kernel's symbols read through the ksym iterator name every address of
+ * /proc/kallsyms as its text does: same best alias, same module (what record shows).
+ */
+Test(kallsyms, iterator_records_match_text)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	struct ksyms *text, *recs;
+	struct profile_bpf *skel;
+	struct ref_sym *ref;
+	size_t i, n, kept = 0;
+	int fd;
+
+	cr_assert_not_null(f);
+	n = ref_read(f, &ref);
+	rewind(f);
+	text = ksyms__load_file(f);
+	fclose(f);
+	cr_assert_not_null(text);
+	if (ksyms__hidden(text))
+		cr_skip_test("kernel addresses are hidden here");
+	fd = iter_records(&skel);
+	if (fd < 0)
+		cr_skip_test("no ksym iterator here (%d)", fd);
+	recs = ksyms__load_records(fd);
+	close(fd);
+	cr_assert_not_null(recs);
+	cr_expect_not(ksyms__hidden(recs));
+	for (i = 0; i < n; i++) {
+		struct ksym a, b;
+
+		if (ref_dynamic(&ref[i]) || (i && ref[i].addr == ref[i - 1].addr))
+			continue;
+		kept++;
+		cr_assert(ksyms__lookup(text, ref[i].addr, &a));
+		cr_assert(ksyms__lookup(recs, ref[i].addr, &b), "%s", ref[i].name);
+		cr_expect_eq(a.addr, b.addr, "%s", ref[i].name);
+		cr_expect_str_eq(a.name, b.name);
+		cr_expect_eq(!a.module, !b.module, "%s", a.name);
+		if (a.module && b.module)
+			cr_expect_str_eq(a.module, b.module);
+	}
+	cr_assert_gt(kept, 1000);
+	cr_expect_geq(ksyms__count(recs), kept);
+	for (i = 0; i < n; i++) {
+		free(ref[i].name);
+		free(ref[i].module);
+	}
+	free(ref);
+	ksyms__free(text);
+	ksyms__free(recs);
+	profile_bpf__destroy(skel);
+}
+
+/* Records cut short are refused, not half read. */
+Test(kallsyms, records_cut_short)
+{
+	struct ksym_record rec = {.addr = 0xffffffff81000000UL, .name_len = 5};
+	struct ksyms *ks;
+	struct ksym k;
+	int p[2];
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	cr_assert_eq(write(p[1], "_stex", 5), 5);
+	rec.addr += 0x100;
+	rec.name_len = 4;
+	rec.module_len = 4;
+	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	cr_assert_eq(write(p[1], "funcext4", 8), 8);
+	close(p[1]);
+	ks = ksyms__load_records(p[0]);
+	close(p[0]);
+	cr_assert_not_null(ks);
+	cr_expect_eq(ksyms__count(ks), 2);
+	cr_assert(ksyms__lookup(ks, 0xffffffff81000050UL, &k));
+	cr_expect_str_eq(k.name, "_stex");
+	cr_expect_null(k.module);
+	cr_assert(ksyms__lookup(ks, 0xffffffff81000104UL, &k));
+	cr_expect_str_eq(k.name, "func");
+	cr_expect_str_eq(k.module, "ext4");
+	ksyms__free(ks);
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	cr_assert_eq(write(p[1], "func", 4), 4);
+	close(p[1]);
+	errno = 0;
+	cr_expect_null(ksyms__load_records(p[0]));
+	cr_expect_eq(errno, EBADMSG);
+	close(p[0]);
 }
