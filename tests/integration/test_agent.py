@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from testlib import PMUPROF, DEMO, fail, skip, run_case
+from testlib import PMUPROF, DEMO, HIDE_LIBRARY, fail, library_path, run_case, skip, without_library
 
 BPFTOOL = shutil.which("bpftool") or "/usr/sbin/bpftool"
 
@@ -939,13 +939,6 @@ def case_cli_errors():
             fail(f"agent {args}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
-def library_path(soname):
-    """Where the dynamic loader finds soname (ldconfig's cache), or None."""
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    m = re.search(r"^\s*" + re.escape(soname) + r" \(libc6,x86-64\) => (\S+)$", out, re.M)
-    return m.group(1) if m else None
-
-
 def case_missing_libraries():
     """The agent's libraries are loaded when used: each one missing (a mount namespace
     puts /dev/null in its place) stops the agent before it serves, with one line naming
@@ -962,9 +955,9 @@ def case_missing_libraries():
         path = library_path(soname)
         if not path:
             fail(f"{soname} is not installed (scripts/install-deps.sh)")
-        script = 'mount --bind /dev/null "$1" && shift && exec "$@"'
-        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
-                            "sh", path, PMUPROF, "agent", "--listen", "127.0.0.1:0", *args],
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            HIDE_LIBRARY, "sh", path, PMUPROF, "agent", "--listen",
+                            "127.0.0.1:0", *args],
                            capture_output=True, text=True, timeout=60,
                            env={**os.environ, **env})
         if "not permitted" in p.stderr.lower() and soname not in p.stderr:
@@ -983,16 +976,8 @@ def case_debuginfod_no_library():
         skip("needs root and unshare (a mount namespace)")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import test_symbols as ts
-    path = library_path("libdebuginfod.so.1")
-    if not path:
-        fail("libdebuginfod.so.1 is not installed (scripts/install-deps.sh)")
     tmp = tempfile.mkdtemp(prefix="pmuprof-agent-nodbg-")
-    wrapper = os.path.join(tmp, "pmuprof")
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
-                "'mount --bind /dev/null \"$1\" && shift && exec \"$@\"' "
-                f"sh {path} {os.path.abspath(PMUPROF)} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = without_library("libdebuginfod.so.1", tmp)
     _, prog, _ = ts.stripped_fixture(tmp)
     os.environ.update(DEBUGINFOD_URLS=f"http://127.0.0.1:{ts.free_port()}",
                       DEBUGINFOD_CACHE_PATH=os.path.join(tmp, "cache"))

@@ -21,6 +21,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_record as tr  # noqa: E402  (the helpers of the record tests)
 from test_record import check, Skip  # noqa: E402
+from testlib import without_library  # noqa: E402
 
 MALLOC = os.environ.get("PMUPROF_FIXTURE_MALLOC", "build/tests/fixture-malloc")
 INLINE = os.environ.get("PMUPROF_FIXTURE_INLINE", "build/tests/fixture-inline")
@@ -242,17 +243,7 @@ def case_debuginfod_no_library(tmp):
     """libdebuginfod is loaded at the first query: without it (a mount namespace puts
     /dev/null in its place) the record still succeeds, its frames stay [prog], and the
     summary names the library and its Debian package."""
-    if not shutil.which("unshare"):
-        raise Skip("needs unshare (a mount namespace)")
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    m = re.search(r"^\s*libdebuginfod\.so\.1 \(libc6,x86-64\) => (\S+)$", out, re.M)
-    check(m, "libdebuginfod.so.1 is not installed (scripts/install-deps.sh)")
-    wrapper = os.path.join(tmp, "pmuprof")
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec unshare --mount --propagation private sh -c "
-                "'mount --bind /dev/null \"$1\" && shift && exec \"$@\"' "
-                f"sh {m.group(1)} {os.path.abspath(tr.PMUPROF)} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = without_library("libdebuginfod.so.1", tmp)
     _, prog, _ = stripped_fixture(tmp)
     env = {"DEBUGINFOD_URLS": f"http://127.0.0.1:{free_port()}",
            "DEBUGINFOD_CACHE_PATH": os.path.join(tmp, "cache")}

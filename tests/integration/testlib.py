@@ -11,6 +11,7 @@ import inspect
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -36,6 +37,32 @@ LAZY_LIBRARIES = {
 def lazy_libraries_in(maps):
     """The LAZY_LIBRARIES named in the text of a /proc/PID/maps."""
     return sorted(lib for lib in LAZY_LIBRARIES if re.search(r"/" + lib + r"[-.]", maps))
+
+
+def library_path(soname):
+    """Where the dynamic loader finds soname (ldconfig's cache), or None."""
+    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    m = re.search(r"^\s*" + re.escape(soname) + r" \(libc6,x86-64\) => (\S+)$", out, re.M)
+    return m.group(1) if m else None
+
+
+# sh -c SCRIPT sh LIBRARY CMD...: runs CMD with /dev/null mounted over LIBRARY.
+HIDE_LIBRARY = 'mount --bind /dev/null "$1" && shift && exec "$@"'
+
+
+def without_library(soname, tmp):
+    """A pmuprof wrapper in tmp that runs PMUPROF in its own mount namespace with soname
+    hidden (/dev/null in its place). Skips without unshare; fails if soname is missing."""
+    if not shutil.which("unshare"):
+        raise Skip("needs unshare (a mount namespace)")
+    path = library_path(soname)
+    check(path, f"{soname} is not installed (scripts/install-deps.sh)")
+    wrapper = os.path.join(tmp, "pmuprof")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec unshare --mount --propagation private sh -c '{HIDE_LIBRARY}' "
+                f"sh {path} {os.path.abspath(PMUPROF)} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    return wrapper
 
 
 class Skip(Exception):
