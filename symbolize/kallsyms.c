@@ -234,9 +234,17 @@ static int ksyms__read(struct ksyms *ks, FILE *f, bool *nonzero)
 	return err;
 }
 
-/* The table read: spare room given back, hidden addresses noted, sorted. */
-static void ksyms__finish(struct ksyms *ks, bool any_nonzero)
+/*
+ * The table read: spare room given back, hidden addresses noted, sorted; or, after an
+ * error err (negative errno), freed, with errno set and NULL returned.
+ */
+static struct ksyms *ksyms__finish(struct ksyms *ks, int err, bool any_nonzero)
 {
+	if (err) {
+		ksyms__free(ks);
+		errno = -err;
+		return NULL;
+	}
 	/* The arena grew by doubling: what it did not use goes back (about a third). */
 	if (ks->arena_len < ks->arena_cap) {
 		char *a = realloc(ks->arena, ks->arena_len ? ks->arena_len : 1);
@@ -256,6 +264,7 @@ static void ksyms__finish(struct ksyms *ks, bool any_nonzero)
 			ks->cap = ks->nr;
 		}
 	}
+	return ks;
 }
 
 struct ksyms *ksyms__load_file(FILE *f)
@@ -268,13 +277,7 @@ struct ksyms *ksyms__load_file(FILE *f)
 	if (!ks)
 		return NULL;
 	err = ksyms__read(ks, f, &any_nonzero);
-	if (err) {
-		ksyms__free(ks);
-		errno = -err;
-		return NULL;
-	}
-	ksyms__finish(ks, any_nonzero);
-	return ks;
+	return ksyms__finish(ks, err, any_nonzero);
 }
 
 /* The whole records in buf[0, have) added; how many bytes they took, or -errno. */
@@ -344,13 +347,7 @@ struct ksyms *ksyms__load_records(int fd)
 	}
 out:
 	free(buf);
-	if (err) {
-		ksyms__free(ks);
-		errno = -err;
-		return NULL;
-	}
-	ksyms__finish(ks, any_nonzero);
-	return ks;
+	return ksyms__finish(ks, err, any_nonzero);
 }
 
 struct ksyms *ksyms__load(const char *path)
