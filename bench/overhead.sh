@@ -133,9 +133,9 @@ if "idle" in parts:
     idle = cost_runs(idle_secs, "idle")
 res = {"pmuprof_ns": [], "pmuprof_bpfwalk_ns": [], "bpftrace_ns": []}
 busy_cost = None
-stats_path = "/proc/sys/kernel/bpf_stats_enabled"
-old_stats = open(stats_path).read().strip()
-open(stats_path, "w").write("1")
+sys.path.insert(0, os.path.join(root, "bench"))
+import bpfstats  # noqa: E402
+bpfstats.enable()  # on until this process ends
 workers = busy() if "bpf" in parts or "cpu" in parts else []
 try:
     time.sleep(1)
@@ -158,7 +158,6 @@ finally:
     for w in workers:
         w.kill()
         w.wait()
-    open(stats_path, "w").write(old_stats)
     shutil.rmtree(tmp, ignore_errors=True)
 
 print()

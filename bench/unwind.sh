@@ -180,9 +180,9 @@ def peak_mib(err):
     return float(m.group(1)) if m else float("nan")
 
 
-stats_path = "/proc/sys/kernel/bpf_stats_enabled"
-old_stats = open(stats_path).read().strip()
-open(stats_path, "w").write("1")
+sys.path.insert(0, os.path.join(root, "bench"))
+import bpfstats  # noqa: E402
+bpfstats.enable()  # on until this process ends
 res = {}
 try:
     for name, work in WORKLOADS.items():
@@ -236,7 +236,6 @@ try:
                   f"{r['perf_bytes'][-1] / 1048576:.1f} MiB; tables {r['table_mib'][-1]} MiB",
                   flush=True)
 finally:
-    open(stats_path, "w").write(old_stats)
     shutil.rmtree(tmp, ignore_errors=True)
 
 print()
