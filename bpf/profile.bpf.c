@@ -283,70 +283,35 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	return 0;
 }
 
-/*
- * Kernel symbols for naming kernel frames (kernel 6.0+): the iterator walks what
- * /proc/kallsyms shows, and this writes each code symbol as a struct profile_ksym and its
- * names, sparing the kernel formatting 100k+ lines of text and user space parsing them.
- * Its own CO-RE types: the names' sizes changed in 6.1.
- */
-struct kallsym_iter___pmuprof {
-	unsigned long value;
-	char type;
-	char name[1];
-	char module_name[1];
-	int show_value;
-} __attribute__((preserve_access_index));
-
 /* Every iterator's context starts so (no CO-RE: each relocated type costs libbpf a pass
  * over the kernel's BTF at load). */
 struct bpf_iter_meta___pmuprof {
 	struct seq_file *seq;
 };
 
-struct bpf_iter__ksym___pmuprof {
+struct bpf_iter__bpf_map_elem___pmuprof {
 	struct bpf_iter_meta___pmuprof *meta;
-	struct kallsym_iter___pmuprof *ksym;
+	void *map;
+	void *key;
+	void *value;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct profile_ksym_buf);
-} ksym_buf SEC(".maps");
-
-SEC("iter/ksym")
-int ksyms(struct bpf_iter__ksym___pmuprof *ctx)
+/*
+ * Kernel frames named by the kernel itself (5.13+): attached to an array map of kernel
+ * addresses, this writes one line per address, "ADDR NAME+0xOFF/0xSIZE [MODULE]" as the
+ * kernel's %pS spells it ("ADDR 0x..." when no symbol holds it). A record names only the
+ * addresses its stacks hold, instead of the kernel expanding all 100k+ of its names.
+ */
+SEC("iter/bpf_map_elem")
+int ksym_names(struct bpf_iter__bpf_map_elem___pmuprof *ctx)
 {
-	struct kallsym_iter___pmuprof *it = ctx->ksym;
-	struct profile_ksym_buf *b;
-	__u32 zero = 0;
-	long n, m;
-	char type;
+	static const char fmt[] = "%llx %pS\n";
+	__u64 *addr = ctx->value, args[2];
 
-	if (!it)
+	if (!addr)
 		return 0;
-	/* Only code is on a stack; modules' exported symbols are in upper case. */
-	type = it->type | 0x20;
-	if (type != 't' && type != 'w')
-		return 0;
-	b = bpf_map_lookup_elem(&ksym_buf, &zero);
-	if (!b)
-		return 0;
-	n = bpf_probe_read_kernel_str(b->names, PROFILE_KSYM_NAME_MAX, it->name);
-	if (n <= 1) /* no name: /proc/kallsyms leaves it out too */
-		return 0;
-	n = (n - 1) & (PROFILE_KSYM_NAME_MAX - 1);
-	m = 0;
-	if (it->module_name[0]) {
-		m = bpf_probe_read_kernel_str(b->names + n, PROFILE_KSYM_MODULE_MAX,
-					      it->module_name);
-		m = m > 1 ? (m - 1) & (PROFILE_KSYM_MODULE_MAX - 1) : 0;
-	}
-	b->hdr.addr = it->show_value ? it->value : 0;
-	b->hdr.name_len = n;
-	b->hdr.module_len = m;
-	bpf_seq_write(ctx->meta->seq, b, sizeof(b->hdr) + n + m);
+	args[0] = args[1] = *addr;
+	bpf_seq_printf(ctx->meta->seq, fmt, sizeof(fmt), args, sizeof(args));
 	return 0;
 }
 

@@ -74,23 +74,4 @@ struct profile_scratch {
 	__u64 new_keys[PROFILE_SETS * 4];
 };
 
-/*
- * The ksyms iterator's records, one per kernel code symbol: the address (0 when the
- * kernel hides addresses from the reader), then name_len bytes of name and module_len
- * bytes of module name (0 for the core kernel), without terminators.
- */
-struct profile_ksym {
-	__u64 addr;
-	__u32 name_len;
-	__u32 module_len;
-};
-
-#define PROFILE_KSYM_NAME_MAX	512 /* KSYM_NAME_LEN since 6.1 (128 before) */
-#define PROFILE_KSYM_MODULE_MAX 64  /* MODULE_NAME_LEN is 56 on 64-bit */
-
-struct profile_ksym_buf {
-	struct profile_ksym hdr;
-	char names[PROFILE_KSYM_NAME_MAX + PROFILE_KSYM_MODULE_MAX];
-};
-
 #endif

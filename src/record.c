@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "ksym-names.h"
 #include "record.h"
 #include "stackcache.h"
 #include "tracker.h"
@@ -31,7 +32,7 @@ struct record {
 	struct tracker *tracker;
 	struct unwind_loader *uw; /* --call-graph=dwarf */
 	int unwind_refused;	  /* the kernel refused the walk: -errno */
-	bool ksyms_iter;	  /* the ksym iterator loaded, the symbolizer's source */
+	bool ksym_names;	  /* the kernel names kernel frames (ksym_names loaded) */
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
 	int *pfds; /* [event][target] */
@@ -65,6 +66,7 @@ struct record {
 	struct pending_queue {
 		char *buf;
 		size_t len, cap, done; /* bytes queued, allocated, named */
+		size_t asked;	       /* bytes whose kernel frames were asked for */
 	} pend;
 	int64_t reap_before; /* the latest flip (boot clock): queued keys were all taken before */
 	bool reap_due;
@@ -210,8 +212,8 @@ void record__free(struct record *r)
 		return;
 	if (r->pfds)
 		close_events(r);
-	if (r->ksyms_iter && r->sym)
-		symbolizer__set_ksyms_source(r->sym, NULL, NULL);
+	if (r->ksym_names && r->sym)
+		symbolizer__set_kernel_namer(r->sym, NULL);
 	tracker__free(r->tracker);
 	ring_buffer__free(r->wake_rb);
 	unwind_loader__free(r->uw);
@@ -346,8 +348,8 @@ static int load_bpf(struct record *r, bool prealloc)
 	bpf_object__for_each_program (prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
-		if (prog == r->skel->progs.ksyms)
-			bpf_program__set_autoload(prog, r->ksyms_iter);
+		if (prog == r->skel->progs.ksym_names)
+			bpf_program__set_autoload(prog, r->ksym_names);
 		else if (r->mode == PMU_ATTACH_LINK && !is_link)
 			bpf_program__set_autoload(prog, false);
 		else if (r->mode == PMU_ATTACH_IOCTL && is_link)
@@ -361,53 +363,38 @@ static int load_bpf(struct record *r, bool prealloc)
 	return err;
 }
 
-/*
- * The kernel's symbols through the ksym iterator: a descriptor reading its records. The
- * link goes at once; the descriptor holds the program.
- */
-static int ksyms_open(void *arg)
+/* The symbolizer's kernel namer: the kernel's own names for the frames' addresses. */
+static int ksym_namer(void *arg, const uint64_t *addrs, size_t n, char **text, size_t *len)
 {
 	struct record *r = arg;
-	struct bpf_link *link = bpf_program__attach_iter(r->skel->progs.ksyms, NULL);
-	int fd, err;
+	struct sym_kernel_stats ks;
+	int err = ksym_names__read(r->skel->progs.ksym_names, addrs, n, text, len);
 
-	if (!link) {
-		err = -errno;
-		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
-		return err;
-	}
-	fd = bpf_iter_create(bpf_link__fd(link));
-	err = fd < 0 ? -errno : 0;
-	bpf_link__destroy(link);
+	symbolizer__kernel_stats(r->sym, &ks);
 	if (err)
-		pr_debug("pmuprof: the ksym iterator failed (%d): reading /proc/kallsyms\n", err);
-	else
-		pr_debug("pmuprof: kernel symbols from the ksym iterator\n");
-	return err ? err : fd;
+		pr_debug("pmuprof: the kernel could not name kernel frames (%d): reading "
+			 "/proc/kallsyms\n",
+			 err);
+	else if (!ks.batches)
+		pr_debug("pmuprof: kernel frames named by the kernel, %zu addresses at first\n", n);
+	return err;
 }
 
-_Static_assert(sizeof(struct ksym_record) == sizeof(struct profile_ksym) &&
-		       offsetof(struct ksym_record, name_len) ==
-			       offsetof(struct profile_ksym, name_len) &&
-		       offsetof(struct ksym_record, module_len) ==
-			       offsetof(struct profile_ksym, module_len),
-	       "the ksym iterator writes what the symbolizer reads");
-
 /*
- * Loaded with the ksym iterator (kernel 6.0+) when kernel frames are named; a kernel that
- * refuses it (older, or without kallsyms) loads without, and the symbolizer reads
- * /proc/kallsyms. The iterator comes first in the object: libbpf fails on its missing
- * attach point before verifying the sampling program.
+ * Loaded with ksym_names (kernel 5.13+) when kernel frames are named; a kernel that
+ * refuses it loads without, and the symbolizer reads /proc/kallsyms. The iterator comes
+ * first in the object: libbpf fails on its missing attach point before verifying the
+ * sampling program.
  */
 static int load_bpf_ksyms(struct record *r, bool prealloc)
 {
 	int err = load_bpf(r, prealloc);
 
-	if (err && r->skel && r->ksyms_iter) {
-		pr_debug("pmuprof: loading with the ksym iterator failed (%d)\n", err);
+	if (err && r->skel && r->ksym_names) {
+		pr_debug("pmuprof: loading with the kernel's names failed (%d)\n", err);
 		profile_bpf__destroy(r->skel);
 		r->skel = NULL;
-		r->ksyms_iter = false;
+		r->ksym_names = false;
 		err = load_bpf(r, prealloc);
 	}
 	return err;
@@ -672,14 +659,17 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	r->callchain_max = opts->bpf_walk ? 2 * PROFILE_MAX_DEPTH : callchain_limit(opts);
 	if (!r->opts.unwind_memory)
 		r->opts.unwind_memory = UNWIND_MEMORY_DEFAULT;
-	r->ksyms_iter = opts->kern_depth > 0 && !getenv("PMUPROF_TEST_KALLSYMS_TEXT");
+	r->ksym_names = opts->kern_depth > 0 && !getenv("PMUPROF_TEST_KALLSYMS_TEXT");
 	err = open_bpf(r, e);
 	if (!err)
 		err = alloc_drain(r);
 	if (err)
 		goto fail;
-	if (r->ksyms_iter)
-		symbolizer__set_ksyms_source(sym, ksyms_open, r);
+	if (r->ksym_names) {
+		struct kernel_namer namer = {ksym_namer, r};
+
+		symbolizer__set_kernel_namer(sym, &namer);
+	}
 	if (opts->max_processes)
 		aspaces__set_max_pids(symbolizer__aspaces(sym), opts->max_processes);
 
@@ -1391,6 +1381,7 @@ static int take_key(struct record *r, const struct profile_key *k, const struct 
 	if (q->done && q->len + need > q->cap) {
 		memmove(q->buf, q->buf + q->done, q->len - q->done);
 		q->len -= q->done;
+		q->asked -= q->done;
 		q->done = 0;
 	}
 	if (q->len + need > q->cap) {
@@ -1422,7 +1413,7 @@ static void pending_done(struct record *r)
 {
 	struct pending_queue *q = &r->pend;
 
-	q->len = q->done = 0;
+	q->len = q->done = q->asked = 0;
 	if (q->cap > PENDING_KEEP_BYTES) {
 		free(q->buf);
 		q->buf = NULL;
@@ -1441,12 +1432,38 @@ static void pending_done(struct record *r)
 	}
 }
 
+/* The kernel frames of the keys queued since the last time, named in one go. */
+static void pending_ask_kernel(struct record *r)
+{
+	struct pending_queue *q = &r->pend;
+
+	for (; q->asked < q->len;
+	     q->asked += pending_size(((struct pending_key *)(q->buf + q->asked))->len)) {
+		const struct pending_key *e = (const struct pending_key *)(q->buf + q->asked);
+		const struct profile_key *k = (const struct profile_key *)e->key;
+		unsigned int i, klen = k->kern_len, first = 1;
+
+		if (klen > r->opts.kern_depth)
+			klen = r->opts.kern_depth;
+		/* The leaf is the first frame that is no marker, as name_stack() counts. */
+		for (i = 0; i < klen && (size_t)i * 8 + PROFILE_KEY_HDR_SIZE < e->len; i++) {
+			if (is_marker(k->frames[i]))
+				continue;
+			symbolizer__kernel_want(r->sym, k->frames[i], first);
+			first = 0;
+		}
+	}
+	symbolizer__kernel_name(r->sym);
+}
+
 /* Name queued keys until deadline (monotonic seconds); all of them with a negative one. */
 static int pending_run(struct record *r, double deadline)
 {
 	struct pending_queue *q = &r->pend;
 	int err = 0;
 
+	if (r->ksym_names)
+		pending_ask_kernel(r);
 	while (q->done < q->len && !err) {
 		struct pending_key *e = (struct pending_key *)(q->buf + q->done);
 

@@ -14,6 +14,9 @@ struct ksym_rec {
 };
 
 #define KSYM_NO_MODULE UINT32_MAX
+/* In a table of names the kernel gave (ksyms__add_named()), records that are no symbol: */
+#define KSYM_GAP  (UINT32_MAX - 1) /* name: the end of the symbol before it */
+#define KSYM_NONE (UINT32_MAX - 2) /* name: an address the kernel has no symbol for */
 
 struct ksyms {
 	struct ksym_rec *syms;
@@ -21,15 +24,21 @@ struct ksyms {
 	char *arena; /* the names and module names, one after another */
 	size_t arena_len, arena_cap;
 	bool hidden;
+	bool named; /* names the kernel gave for the addresses asked, with their ends */
 };
 
 static int ksym_cmp(const void *a, const void *b, void *arena)
 {
 	const struct ksym_rec *x = a, *y = b;
-	const char *xn = (const char *)arena + x->name, *yn = (const char *)arena + y->name;
+	const char *xn, *yn;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
+	/* A symbol starting where another ends or a bare address is asked wins. */
+	if (x->name >= KSYM_NONE || y->name >= KSYM_NONE)
+		return x->name < y->name ? -1 : x->name > y->name;
+	xn = (const char *)arena + x->name;
+	yn = (const char *)arena + y->name;
 	/* Stable choice among aliases: prefer the shorter, then alphabetical. */
 	if (strlen(xn) != strlen(yn))
 		return strlen(xn) < strlen(yn) ? -1 : 1;
@@ -112,7 +121,7 @@ static long ksyms__store(struct ksyms *ks, const char *name, size_t len)
 {
 	size_t off = ks->arena_len;
 
-	if (off + len + 1 >= KSYM_NO_MODULE)
+	if (off + len + 1 >= KSYM_NONE)
 		return -E2BIG;
 	if (off + len + 1 > ks->arena_cap) {
 		size_t cap = ks->arena_cap ? ks->arena_cap * 2 : 1u << 20;
@@ -280,76 +289,6 @@ struct ksyms *ksyms__load_file(FILE *f)
 	return ksyms__finish(ks, err, any_nonzero);
 }
 
-/* The whole records in buf[0, have) added; how many bytes they took, or -errno. */
-static long ksyms__records(struct ksyms *ks, const char *buf, size_t have, long *last_mod,
-			   bool *nonzero)
-{
-	size_t used = 0;
-
-	for (;;) {
-		struct ksym_record rec;
-		const char *name;
-		int err;
-
-		if (have - used < sizeof(rec))
-			return (long)used;
-		memcpy(&rec, buf + used, sizeof(rec));
-		if (!rec.name_len || rec.name_len > KSYM_RECORD_NAME_MAX ||
-		    rec.module_len > KSYM_RECORD_NAME_MAX)
-			return -EBADMSG;
-		if (have - used - sizeof(rec) < (size_t)rec.name_len + rec.module_len)
-			return (long)used;
-		name = buf + used + sizeof(rec);
-		*nonzero |= rec.addr != 0;
-		err = ksyms__add(ks, rec.addr, name, rec.name_len,
-				 rec.module_len ? name + rec.name_len : NULL, rec.module_len,
-				 last_mod);
-		if (err)
-			return err;
-		used += sizeof(rec) + rec.name_len + rec.module_len;
-	}
-}
-
-struct ksyms *ksyms__load_records(int fd)
-{
-	size_t cap = 1u << 20, have = 0;
-	bool any_nonzero = false;
-	long last_mod = -1, used;
-	char *buf = malloc(cap);
-	struct ksyms *ks = calloc(1, sizeof(*ks));
-	int err = 0;
-
-	if (!buf || !ks) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + have, cap - have);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (!n) { /* the end: nothing may be left over */
-			err = have ? -EBADMSG : 0;
-			break;
-		}
-		have += (size_t)n;
-		used = ksyms__records(ks, buf, have, &last_mod, &any_nonzero);
-		if (used < 0) {
-			err = (int)used;
-			break;
-		}
-		memmove(buf, buf + used, have - (size_t)used);
-		have -= (size_t)used;
-	}
-out:
-	free(buf);
-	return ksyms__finish(ks, err, any_nonzero);
-}
-
 struct ksyms *ksyms__load(const char *path)
 {
 	struct ksyms *ks;
@@ -372,17 +311,14 @@ bool ksyms__hidden(const struct ksyms *ks)
 	return !ks || ks->hidden || ks->nr == 0;
 }
 
-bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out)
+/* The record holding addr: the last at or below it, the first of equal ones; NULL: none. */
+static const struct ksym_rec *ksyms__find(const struct ksyms *ks, unsigned long addr)
 {
 	size_t lo = 0, hi;
-	const struct ksym_rec *r;
 
-	if (!ks || !ks->nr || ks->hidden)
-		return false;
+	if (!ks || !ks->nr || ks->hidden || addr < ks->syms[0].addr)
+		return NULL;
 	hi = ks->nr;
-	if (addr < ks->syms[0].addr)
-		return false;
-	/* Find the last symbol with address <= addr; the first of equal ones wins. */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -393,11 +329,108 @@ bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out)
 	}
 	while (lo > 0 && ks->syms[lo - 1].addr == ks->syms[lo].addr)
 		lo--;
-	r = &ks->syms[lo];
+	return &ks->syms[lo];
+}
+
+bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out)
+{
+	const struct ksym_rec *r = ksyms__find(ks, addr);
+
+	if (!r || r->name >= KSYM_NONE)
+		return false;
 	out->addr = r->addr;
 	out->name = ks->arena + r->name;
 	out->module = r->module == KSYM_NO_MODULE ? NULL : ks->arena + r->module;
 	return true;
+}
+
+bool ksyms__knows(const struct ksyms *ks, unsigned long addr)
+{
+	const struct ksym_rec *r;
+
+	if (!ks || !ks->named)
+		return ks != NULL;
+	r = ksyms__find(ks, addr);
+	if (!r || r->name == KSYM_GAP)
+		return false;
+	return r->name != KSYM_NONE || r->addr == addr;
+}
+
+struct ksyms *ksyms__new_named(void)
+{
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+
+	if (ks)
+		ks->named = true;
+	return ks;
+}
+
+/* A record that is no symbol (KSYM_GAP, KSYM_NONE) at addr. */
+static int ksyms__mark(struct ksyms *ks, unsigned long addr, uint32_t kind)
+{
+	if (ksyms__grow(ks))
+		return -ENOMEM;
+	ks->syms[ks->nr++] = (struct ksym_rec){addr, kind, KSYM_NO_MODULE};
+	return 0;
+}
+
+/*
+ * One line of the kernel's "ADDR NAME+0xOFF/0xSIZE [MODULE]" (or "ADDR 0x...": no symbol),
+ * without its newline, NUL-terminated: the symbol and its end added.
+ */
+static int ksyms__named_line(struct ksyms *ks, char *line, long *last_mod)
+{
+	char *end, *name, *mod = NULL, *slash, *plus;
+	unsigned long addr, off, size;
+
+	addr = strtoul(line, &end, 16);
+	if (end == line || *end != ' ')
+		return -EBADMSG;
+	name = end + 1;
+	if (!strncmp(name, "0x", 2))
+		return ksyms__mark(ks, addr, KSYM_NONE);
+	end = name + strlen(name);
+	if (end > name && end[-1] == ']' && (mod = strstr(name, " ["))) {
+		end[-1] = 0;
+		end = mod;
+		*end = 0;
+		mod += 2;
+	}
+	slash = memrchr(name, '/', (size_t)(end - name));
+	plus = slash ? memrchr(name, '+', (size_t)(slash - name)) : NULL;
+	if (!plus || plus == name || strncmp(plus, "+0x", 3) || strncmp(slash, "/0x", 3))
+		return -EBADMSG;
+	off = strtoul(plus + 3, &end, 16);
+	if (end != slash)
+		return -EBADMSG;
+	size = strtoul(slash + 3, &end, 16);
+	if (*end || !size || off > addr || off >= size)
+		return -EBADMSG;
+	*plus = 0;
+	if (ksyms__add(ks, addr - off, name, (size_t)(plus - name), mod, mod ? strlen(mod) : 0,
+		       last_mod))
+		return -ENOMEM;
+	return ksyms__mark(ks, addr - off + size, KSYM_GAP);
+}
+
+int ksyms__add_named(struct ksyms *ks, char *text, size_t len)
+{
+	long last_mod = -1;
+	char *nl, *line = text, *stop = text + len;
+	int err = 0;
+
+	if (!ks->named)
+		return -EINVAL;
+	for (; !err && line < stop; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(stop - line));
+		if (!nl)
+			nl = stop;
+		*nl = 0;
+		if (nl > line)
+			err = ksyms__named_line(ks, line, &last_mod);
+	}
+	qsort_r(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp, ks->arena);
+	return err;
 }
 
 bool ksyms__probe_hidden(const char *path)

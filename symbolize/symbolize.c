@@ -72,8 +72,11 @@ struct symbolizer {
 	struct sym_debuginfod *debuginfod; /* NULL: no servers, or turned off */
 	struct ksyms *ksyms;
 	bool ksyms_tried;
-	int (*ksyms_open)(void *arg); /* records instead of kallsyms_path's text */
-	void *ksyms_arg;
+	struct kernel_namer namer; /* names the kernel gives, instead of kallsyms_path's */
+	struct ksyms *knamed;	   /* those names */
+	uint64_t *kwant;	   /* addresses to ask for next */
+	size_t kwant_nr, kwant_cap;
+	struct sym_kernel_stats kstats;
 	struct aspaces *aspaces;
 	struct dso *dsos;
 	struct dso *vdso;
@@ -186,6 +189,8 @@ void symbolizer__free(struct symbolizer *s)
 	aspaces__free(s->aspaces);
 	sym_debuginfod__free(s->debuginfod);
 	ksyms__free(s->ksyms);
+	ksyms__free(s->knamed);
+	free(s->kwant);
 	free(s->last_path);
 	free(s->debug_dirs);
 	free(s->kallsyms_path);
@@ -198,31 +203,111 @@ struct aspaces *symbolizer__aspaces(struct symbolizer *s)
 	return s->aspaces;
 }
 
-void symbolizer__set_ksyms_source(struct symbolizer *s, int (*open)(void *arg), void *arg)
-{
-	s->ksyms_open = open;
-	s->ksyms_arg = arg;
-}
-
 static struct ksyms *get_ksyms(struct symbolizer *s)
 {
-	int fd;
-
 	if (s->ksyms_tried)
 		return s->ksyms;
 	s->ksyms_tried = true;
-	if (s->ksyms_open && (fd = s->ksyms_open(s->ksyms_arg)) >= 0) {
-		s->ksyms = ksyms__load_records(fd);
-		close(fd);
-		if (s->ksyms)
-			return s->ksyms;
-	}
 	s->ksyms = ksyms__load(s->kallsyms_path);
 	return s->ksyms;
 }
 
+void symbolizer__set_kernel_namer(struct symbolizer *s, const struct kernel_namer *namer)
+{
+	s->namer = namer ? *namer : (struct kernel_namer){0};
+}
+
+void symbolizer__kernel_stats(const struct symbolizer *s, struct sym_kernel_stats *out)
+{
+	*out = s->kstats;
+}
+
+/* Whether kernel frames are named by the namer (still working). */
+static bool kernel_named(struct symbolizer *s)
+{
+	return s->namer.name && !s->kstats.namer_err;
+}
+
+void symbolizer__kernel_want(struct symbolizer *s, unsigned long addr, bool leaf)
+{
+	uint64_t *tmp;
+
+	if (!leaf)
+		addr--;
+	if (!kernel_named(s) || ksyms__knows(s->knamed, addr))
+		return;
+	if (s->kwant_nr == s->kwant_cap) {
+		size_t cap = s->kwant_cap ? s->kwant_cap * 2 : 256;
+
+		tmp = realloc(s->kwant, cap * sizeof(*tmp));
+		if (!tmp)
+			return; /* named one at a time, then */
+		s->kwant = tmp;
+		s->kwant_cap = cap;
+	}
+	s->kwant[s->kwant_nr++] = addr;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The addresses wanted, each once, without those a symbol named since covers. */
+static size_t kernel_wanted(struct symbolizer *s)
+{
+	size_t i, n = 0;
+
+	qsort(s->kwant, s->kwant_nr, sizeof(*s->kwant), u64_cmp);
+	for (i = 0; i < s->kwant_nr; i++)
+		if ((!n || s->kwant[n - 1] != s->kwant[i]) &&
+		    !ksyms__knows(s->knamed, (unsigned long)s->kwant[i]))
+			s->kwant[n++] = s->kwant[i];
+	s->kwant_nr = 0;
+	return n;
+}
+
+int symbolizer__kernel_name(struct symbolizer *s)
+{
+	size_t n, len;
+	char *text;
+	int err;
+
+	if (!kernel_named(s) || !(n = kernel_wanted(s)))
+		return 0;
+	if (!s->knamed && !(s->knamed = ksyms__new_named()))
+		return -ENOMEM;
+	err = s->namer.name(s->namer.arg, s->kwant, n, &text, &len);
+	if (!err) {
+		err = ksyms__add_named(s->knamed, text, len);
+		free(text);
+	}
+	if (err) {
+		/* From now on, the whole table (kallsyms_path). */
+		s->kstats.namer_err = err;
+		return err;
+	}
+	s->kstats.batches++;
+	s->kstats.addresses += n;
+	return 0;
+}
+
+/* The table naming addr (already adjusted for a return address). */
+static struct ksyms *kernel_table(struct symbolizer *s, unsigned long addr)
+{
+	if (kernel_named(s) && !ksyms__knows(s->knamed, addr)) {
+		symbolizer__kernel_want(s, addr, true);
+		symbolizer__kernel_name(s);
+	}
+	return kernel_named(s) ? s->knamed : get_ksyms(s);
+}
+
 bool symbolizer__kernel_hidden(struct symbolizer *s)
 {
+	if (kernel_named(s))
+		return false;
 	/* No kernel frame named yet: a probe answers without parsing all of kallsyms. */
 	if (!s->ksyms_tried)
 		return ksyms__probe_hidden(s->kallsyms_path);
@@ -232,9 +317,10 @@ bool symbolizer__kernel_hidden(struct symbolizer *s)
 int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf, char *buf,
 			     size_t sz)
 {
+	unsigned long at = leaf ? addr : addr - 1;
 	struct ksym k;
 
-	if (!ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1, &k)) {
+	if (!ksyms__lookup(kernel_table(s, at), at, &k)) {
 		snprintf(buf, sz, "[unknown]_[k]");
 		return SYM_UNKNOWN;
 	}
@@ -245,8 +331,9 @@ int symbolizer__kernel_frame(struct symbolizer *s, unsigned long addr, bool leaf
 int symbolizer__kernel_sym_frame(struct symbolizer *s, unsigned long addr, bool leaf,
 				 struct sym_frame *out)
 {
+	unsigned long at = leaf ? addr : addr - 1;
 	struct ksym k;
-	bool found = ksyms__lookup(get_ksyms(s), leaf ? addr : addr - 1, &k);
+	bool found = ksyms__lookup(kernel_table(s, at), at, &k);
 
 	memset(out, 0, sizeof(*out));
 	out->address = out->offset = leaf ? addr : addr - 1;

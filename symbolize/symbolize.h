@@ -40,22 +40,18 @@ bool ksyms__lookup(const struct ksyms *ks, unsigned long addr, struct ksym *out)
 /* Whether kernel addresses are hidden, from the file's first code symbol (no full parse). */
 bool ksyms__probe_hidden(const char *path);
 /*
- * The kernel's code symbols as records instead of kallsyms text (as the kernel's ksym BPF
- * iterator can write them): each a struct ksym_record, then name_len bytes of name and
- * module_len bytes of module name (0: the core kernel), without terminators; an address
- * of 0 when the kernel hides addresses from the reader. The same lookups follow as for
- * the text. NULL + errno on failure (EBADMSG: a record cut short or malformed).
+ * A table of the names the kernel gives for the addresses asked (its %pS): empty at first;
+ * ksyms__add_named() adds the lines "ADDR NAME+0xOFF/0xSIZE [MODULE]" (the module part
+ * only for modules) or "ADDR 0x..." (no symbol holds ADDR) in text[0, len), which must be
+ * followed by a NUL and is modified. Each symbol is known from its start to its end: the
+ * lookups above answer for those only. 0 or -errno (EBADMSG: a malformed line; the lines
+ * before it are kept).
  */
-struct ksym_record {
-	uint64_t addr;
-	uint32_t name_len;
-	uint32_t module_len;
-};
-
-/* Longer names or module names than this are refused (KSYM_NAME_LEN is 512). */
-#define KSYM_RECORD_NAME_MAX 4096
-
-struct ksyms *ksyms__load_records(int fd);
+struct ksyms *ksyms__new_named(void);
+int ksyms__add_named(struct ksyms *ks, char *text, size_t len);
+/* Whether the table answers for addr: always for a whole table; for a table of names, when
+ * a symbol it holds covers addr or addr itself was asked and had none; never for NULL. */
+bool ksyms__knows(const struct ksyms *ks, unsigned long addr);
 
 /* ---- ELF symbol tables ---- */
 struct elf_syms;
@@ -251,12 +247,33 @@ char *symbol__demangle(const char *name);
 /* kallsyms could not be read or kptr_restrict hid the addresses. */
 bool symbolizer__kernel_hidden(struct symbolizer *s);
 /*
- * Where kernel symbols come from when a kernel frame is first named: open() returns a
- * descriptor reading struct ksym_record records (see ksyms__load_records()), or -errno,
- * and then kallsyms_path is read as before. NULL takes the source away (before arg
- * goes). Does nothing once the symbols were read.
+ * Kernel frames named by the kernel itself: name() writes the kernel's names of addrs[0, n)
+ * into *text (malloc'd; see ksyms__add_named()) or returns -errno. Without a namer, or
+ * once it failed, kernel frames are named from kallsyms_path's whole table.
  */
-void symbolizer__set_ksyms_source(struct symbolizer *s, int (*open)(void *arg), void *arg);
+struct kernel_namer {
+	int (*name)(void *arg, const uint64_t *addrs, size_t n, char **text, size_t *len);
+	void *arg;
+};
+
+/* NULL takes the namer away (before its arg goes). */
+void symbolizer__set_kernel_namer(struct symbolizer *s, const struct kernel_namer *namer);
+/*
+ * A kernel frame about to be named (leaf: the sample's own address, else a return
+ * address): asked for at the next symbolizer__kernel_name(), with the others, in one
+ * call of the namer. A frame not asked for first is named alone when it comes.
+ */
+void symbolizer__kernel_want(struct symbolizer *s, unsigned long addr, bool leaf);
+/* The kernel frames wanted, named: 0 or the namer's -errno (kallsyms_path from now on). */
+int symbolizer__kernel_name(struct symbolizer *s);
+
+struct sym_kernel_stats {
+	uint64_t batches;   /* calls of the namer */
+	uint64_t addresses; /* addresses it named */
+	int namer_err;	    /* its failure, when it failed: kallsyms_path named the rest */
+};
+
+void symbolizer__kernel_stats(const struct symbolizer *s, struct sym_kernel_stats *out);
 /*
  * Free the files (symbol tables) no mapping of a tracked process has used for the last
  * 30 sweeps: a long record meets every binary a build machine runs. Call it after

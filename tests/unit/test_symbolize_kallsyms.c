@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "symbolize/symbolize.h"
+#include "src/ksym-names.h"
 #include "profile.skel.h"
 
 static char *data_path(const char *name)
@@ -226,40 +227,75 @@ static bool ref_dynamic(const struct ref_sym *r)
 	       (!strncmp(r->module, "bpf", 3) || !strncmp(r->module, "__builtin__", 11));
 }
 
-/* A descriptor reading the ksym iterator's records (bpf/profile.bpf.c), or -errno. */
-static int iter_records(struct profile_bpf **skel)
+/* The sampling program's object with only ksym_names loaded; NULL + reason when refused. */
+static struct profile_bpf *names_skel(int *err)
 {
+	struct profile_bpf *skel = profile_bpf__open();
 	struct bpf_program *p;
-	struct bpf_link *link;
-	int fd;
 
-	*skel = profile_bpf__open();
-	if (!*skel)
-		return -errno;
-	bpf_object__for_each_program (p, (*skel)->obj)
-		bpf_program__set_autoload(p, p == (*skel)->progs.ksyms);
-	if (profile_bpf__load(*skel))
-		return -errno;
-	link = bpf_program__attach_iter((*skel)->progs.ksyms, NULL);
-	if (!link)
-		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	bpf_link__destroy(link);
-	return fd;
+	*err = skel ? 0 : -errno;
+	if (!skel)
+		return NULL;
+	bpf_object__for_each_program (p, skel->obj)
+		bpf_program__set_autoload(p, p == skel->progs.ksym_names);
+	if (profile_bpf__load(skel)) {
+		*err = -errno;
+		profile_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* Whether name is one of the aliases ref has at addr. */
+static bool ref_alias(const struct ref_sym *ref, size_t n, unsigned long addr, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ref[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && ref[lo].addr == addr; lo++)
+		if (!strcmp(ref[lo].name, name))
+			return true;
+	return false;
+}
+
+/* Each code symbol's start and the middle of its span (to the next symbol), at most 64k. */
+static size_t ref_addrs(const struct ref_sym *ref, size_t n, uint64_t *addrs, size_t cap)
+{
+	size_t i, k = 0, step = n / (cap / 2) + 1;
+
+	for (i = 0; i + 1 < n && k + 2 <= cap; i += step) {
+		while (i + 1 < n && (ref_dynamic(&ref[i]) || ref[i + 1].addr == ref[i].addr))
+			i++;
+		if (i + 1 >= n || ref_dynamic(&ref[i + 1]))
+			continue;
+		addrs[k++] = ref[i].addr;
+		addrs[k++] = ref[i].addr + (ref[i + 1].addr - ref[i].addr) / 2;
+	}
+	return k;
 }
 
 /*
- * The kernel's symbols read through the ksym iterator name every address of
- * /proc/kallsyms as its text does: same best alias, same module (what record shows).
+ * The names the kernel gives (record's way of naming kernel frames) agree with
+ * /proc/kallsyms for every address asked: the same symbol start (one of its aliases:
+ * the kernel picks its own), the same module; an address no symbol holds is unknown.
  */
-Test(kallsyms, iterator_records_match_text)
+Test(kallsyms, kernel_names_match_text)
 {
 	FILE *f = fopen("/proc/kallsyms", "re");
-	struct ksyms *text, *recs;
+	static uint64_t addrs[65536];
+	struct ksyms *text, *named;
 	struct profile_bpf *skel;
 	struct ref_sym *ref;
-	size_t i, n, kept = 0;
-	int fd;
+	size_t i, n, k, len, inside = 0;
+	char *out;
+	int err;
 
 	cr_assert_not_null(f);
 	n = ref_read(f, &ref);
@@ -269,74 +305,182 @@ Test(kallsyms, iterator_records_match_text)
 	cr_assert_not_null(text);
 	if (ksyms__hidden(text))
 		cr_skip_test("kernel addresses are hidden here");
-	fd = iter_records(&skel);
-	if (fd < 0)
-		cr_skip_test("no ksym iterator here (%d)", fd);
-	recs = ksyms__load_records(fd);
-	close(fd);
-	cr_assert_not_null(recs);
-	cr_expect_not(ksyms__hidden(recs));
-	for (i = 0; i < n; i++) {
+	skel = names_skel(&err);
+	if (!skel)
+		cr_skip_test("the kernel refused ksym_names here (%d)", err);
+	k = ref_addrs(ref, n, addrs, 65535);
+	cr_assert_gt(k, 2000);
+	addrs[k++] = 0x1000; /* a user address: no kernel symbol */
+	cr_assert_eq(ksym_names__read(skel->progs.ksym_names, addrs, k, &out, &len), 0);
+	named = ksyms__new_named();
+	cr_assert_eq(ksyms__add_named(named, out, len), 0);
+	free(out);
+	for (i = 0; i + 1 < k; i++) {
 		struct ksym a, b;
 
-		if (ref_dynamic(&ref[i]) || (i && ref[i].addr == ref[i - 1].addr))
-			continue;
-		kept++;
-		cr_assert(ksyms__lookup(text, ref[i].addr, &a));
-		cr_assert(ksyms__lookup(recs, ref[i].addr, &b), "%s", ref[i].name);
-		cr_expect_eq(a.addr, b.addr, "%s", ref[i].name);
-		cr_expect_str_eq(a.name, b.name);
+		cr_assert(ksyms__knows(named, addrs[i]));
+		cr_assert(ksyms__lookup(text, addrs[i], &a));
+		cr_assert(ksyms__lookup(named, addrs[i], &b), "%s", a.name);
+		cr_expect_eq(a.addr, b.addr, "%s", a.name);
+		cr_expect(ref_alias(ref, n, a.addr, b.name), "%s is no alias of %s", b.name,
+			  a.name);
 		cr_expect_eq(!a.module, !b.module, "%s", a.name);
 		if (a.module && b.module)
 			cr_expect_str_eq(a.module, b.module);
+		/* The span is known past the address asked: one more byte needs no asking. */
+		inside += i % 2 && ksyms__knows(named, addrs[i] + 1);
 	}
-	cr_assert_gt(kept, 1000);
-	cr_expect_geq(ksyms__count(recs), kept);
+	cr_expect_gt(inside, k / 4);
+	cr_expect(ksyms__knows(named, 0x1000));
+	cr_expect_not(ksyms__lookup(named, 0x1000, &(struct ksym){0}));
+	cr_expect_not(ksyms__knows(named, 0x1001), "an unknown address covers nothing more");
 	for (i = 0; i < n; i++) {
 		free(ref[i].name);
 		free(ref[i].module);
 	}
 	free(ref);
 	ksyms__free(text);
-	ksyms__free(recs);
+	ksyms__free(named);
 	profile_bpf__destroy(skel);
 }
 
-/* Records cut short are refused, not half read. */
-Test(kallsyms, records_cut_short)
+/* The kernel's lines read: spans end where the kernel said, modules, unknown addresses. */
+Test(kallsyms, named_lines)
 {
-	struct ksym_record rec = {.addr = 0xffffffff81000000UL, .name_len = 5};
-	struct ksyms *ks;
+	char text[] = "ffffffff81000050 _stext+0x50/0x100\n"
+		      "ffffffffc0001004 ext4_read+0x4/0x40 [ext4]\n"
+		      "ffffffffc0002000 0xffffffffc0002000\n"
+		      "ffffffff81000100 do_thing.cold+0x0/0x10\n";
+	struct ksyms *ks = ksyms__new_named();
 	struct ksym k;
-	int p[2];
 
-	cr_assert_eq(pipe(p), 0);
-	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
-	cr_assert_eq(write(p[1], "_stex", 5), 5);
-	rec.addr += 0x100;
-	rec.name_len = 4;
-	rec.module_len = 4;
-	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
-	cr_assert_eq(write(p[1], "funcext4", 8), 8);
-	close(p[1]);
-	ks = ksyms__load_records(p[0]);
-	close(p[0]);
-	cr_assert_not_null(ks);
-	cr_expect_eq(ksyms__count(ks), 2);
-	cr_assert(ksyms__lookup(ks, 0xffffffff81000050UL, &k));
-	cr_expect_str_eq(k.name, "_stex");
+	cr_assert_eq(ksyms__add_named(ks, text, strlen(text)), 0);
+	cr_assert(ksyms__lookup(ks, 0xffffffff81000000UL, &k));
+	cr_expect_str_eq(k.name, "_stext");
+	cr_expect_eq(k.addr, 0xffffffff81000000UL);
 	cr_expect_null(k.module);
-	cr_assert(ksyms__lookup(ks, 0xffffffff81000104UL, &k));
-	cr_expect_str_eq(k.name, "func");
+	cr_assert(ksyms__lookup(ks, 0xffffffff810000ffUL, &k));
+	cr_expect_str_eq(k.name, "_stext");
+	cr_assert(ksyms__lookup(ks, 0xffffffff81000100UL, &k), "a symbol where one ends");
+	cr_expect_str_eq(k.name, "do_thing.cold");
+	cr_expect_not(ksyms__knows(ks, 0xffffffff81000110UL), "past the end: not asked");
+	cr_expect_not(ksyms__lookup(ks, 0xffffffff81000110UL, &k));
+	cr_expect_not(ksyms__knows(ks, 0xffffffff80ffffffUL));
+	cr_assert(ksyms__lookup(ks, 0xffffffffc000103fUL, &k));
+	cr_expect_str_eq(k.name, "ext4_read");
 	cr_expect_str_eq(k.module, "ext4");
+	cr_expect(ksyms__knows(ks, 0xffffffffc0002000UL));
+	cr_expect_not(ksyms__lookup(ks, 0xffffffffc0002000UL, &k));
+	cr_expect_not(ksyms__knows(ks, 0xffffffffc0002001UL));
 	ksyms__free(ks);
+}
 
-	cr_assert_eq(pipe(p), 0);
-	cr_assert_eq(write(p[1], &rec, sizeof(rec)), (ssize_t)sizeof(rec));
-	cr_assert_eq(write(p[1], "func", 4), 4);
-	close(p[1]);
-	errno = 0;
-	cr_expect_null(ksyms__load_records(p[0]));
-	cr_expect_eq(errno, EBADMSG);
-	close(p[0]);
+Test(kallsyms, named_lines_malformed)
+{
+	char off_past_end[] = "ffffffff81000050 f+0x50/0x10\n";
+	char no_size[] = "ffffffff81000050 f+0x50\n";
+	char no_addr[] = "f+0x0/0x10\n";
+	char after_good[] = "ffffffff81000050 g+0x50/0x100\nffffffff81000250 h\n";
+	struct ksyms *ks = ksyms__new_named();
+	struct ksym k;
+
+	cr_expect_eq(ksyms__add_named(ks, off_past_end, strlen(off_past_end)), -EBADMSG);
+	cr_expect_eq(ksyms__add_named(ks, no_size, strlen(no_size)), -EBADMSG);
+	cr_expect_eq(ksyms__add_named(ks, no_addr, strlen(no_addr)), -EBADMSG);
+	cr_expect_eq(ksyms__add_named(ks, after_good, strlen(after_good)), -EBADMSG);
+	cr_assert(ksyms__lookup(ks, 0xffffffff81000010UL, &k), "the lines before it are kept");
+	cr_expect_str_eq(k.name, "g");
+	ksyms__free(ks);
+}
+
+/* A namer that answers from a fixed text and keeps what it was asked. */
+struct fake_namer {
+	const char *text;
+	int err;
+	unsigned int calls;
+	uint64_t asked[16];
+	size_t nr_asked;
+};
+
+static int fake_name(void *arg, const uint64_t *addrs, size_t n, char **text, size_t *len)
+{
+	struct fake_namer *f = arg;
+
+	f->calls++;
+	f->nr_asked = n < 16 ? n : 16;
+	memcpy(f->asked, addrs, f->nr_asked * sizeof(*addrs));
+	if (f->err)
+		return f->err;
+	*text = strdup(f->text);
+	*len = strlen(f->text);
+	return 0;
+}
+
+/*
+ * Kernel frames wanted are named in one call, each address once (a return address as the
+ * call before it); a frame in a span already named costs no call; one not asked for first
+ * is named alone.
+ */
+Test(kallsyms, namer_batches)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms"};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct fake_namer f = {.text = "ffffffff81001234 do_syscall_64+0x234/0x1000\n"
+				       "ffffffff81001fff do_syscall_64+0xfff/0x1000\n"
+				       "ffffffff81002000 __x64_sys_read+0x0/0x80\n"};
+	struct kernel_namer namer = {fake_name, &f};
+	struct sym_kernel_stats st;
+	struct sym_frame fr;
+
+	cr_assert_not_null(s);
+	symbolizer__set_kernel_namer(s, &namer);
+	symbolizer__kernel_want(s, 0xffffffff81002000UL, true);
+	symbolizer__kernel_want(s, 0xffffffff81001234UL, true);
+	symbolizer__kernel_want(s, 0xffffffff81002000UL, false);
+	symbolizer__kernel_want(s, 0xffffffff81001234UL, true);
+	cr_expect_eq(symbolizer__kernel_name(s), 0);
+	cr_expect_eq(f.calls, 1);
+	cr_assert_eq(f.nr_asked, 3);
+	cr_expect_eq(f.asked[0], 0xffffffff81001234UL);
+	cr_expect_eq(f.asked[1], 0xffffffff81001fffUL, "a return address: the call before it");
+	cr_expect_eq(f.asked[2], 0xffffffff81002000UL);
+	cr_expect_eq(symbolizer__kernel_sym_frame(s, 0xffffffff81001010UL, true, &fr),
+		     SYM_RESOLVED);
+	cr_expect_str_eq(fr.function, "do_syscall_64");
+	symbolizer__kernel_sym_frame(s, 0xffffffff81002000UL, false, &fr);
+	cr_expect_str_eq(fr.function, "do_syscall_64");
+	cr_expect_eq(f.calls, 1, "frames in named spans cost no call");
+	cr_expect_not(symbolizer__kernel_hidden(s));
+	f.text = "ffffffff81003000 0xffffffff81003000\n";
+	cr_expect_eq(symbolizer__kernel_sym_frame(s, 0xffffffff81003000UL, true, &fr), SYM_UNKNOWN);
+	cr_expect_eq(f.calls, 2);
+	cr_expect_eq(f.nr_asked, 1);
+	symbolizer__kernel_stats(s, &st);
+	cr_expect_eq(st.batches, 2);
+	cr_expect_eq(st.addresses, 4);
+	cr_expect_eq(st.namer_err, 0);
+	symbolizer__free(s);
+}
+
+/* A namer that fails hands over to kallsyms_path, for good. */
+Test(kallsyms, namer_failure_reads_kallsyms)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = data_path("kallsyms.txt")};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct fake_namer f = {.err = -EPERM};
+	struct kernel_namer namer = {fake_name, &f};
+	struct sym_kernel_stats st;
+	char buf[128];
+
+	cr_assert_not_null(s);
+	symbolizer__set_kernel_namer(s, &namer);
+	cr_expect_eq(symbolizer__kernel_frame(s, 0xffffffff81001234UL, true, buf, sizeof(buf)),
+		     SYM_RESOLVED);
+	cr_expect_str_eq(buf, "do_syscall_64_[k]");
+	symbolizer__kernel_frame(s, 0xffffffffc0100410UL, true, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "ext4_file_read_iter_[k]");
+	cr_expect_eq(f.calls, 1);
+	symbolizer__kernel_stats(s, &st);
+	cr_expect_eq(st.namer_err, -EPERM);
+	symbolizer__free(s);
 }
