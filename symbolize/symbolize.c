@@ -58,6 +58,10 @@ struct demangled {
 /* pids without a generation whose /proc/PID/maps was tried: bounded (a pid forgotten
  * costs one more try). */
 #define UNKNOWN_TRIED_MAX 1024
+/* The kernel's names are forgotten every so many sweeps (about a minute of drains), or
+ * at so many records. */
+#define KERNEL_NAMES_SWEEPS 64
+#define KERNEL_NAMES_MAX    65536
 
 struct symbolizer {
 	char *proc_root;
@@ -1390,12 +1394,28 @@ void symbolizer__dwarf_stats(const struct symbolizer *s, struct symbolizer_dwarf
 					       .sheds = s->dwarf_sheds};
 }
 
+/*
+ * The kernel's names are asked for again now and then: BPF programs and modules come and
+ * go, and another may take a freed address (a long record, the agent). A few hundred
+ * addresses a minute cost about a millisecond; the table stays small.
+ */
+static void kernel_names_age(struct symbolizer *s)
+{
+	if (!s->knamed ||
+	    (s->sweeps % KERNEL_NAMES_SWEEPS && ksyms__count(s->knamed) < KERNEL_NAMES_MAX))
+		return;
+	ksyms__free(s->knamed);
+	s->knamed = NULL;
+	s->kstats.resets++;
+}
+
 size_t symbolizer__sweep(struct symbolizer *s)
 {
 	struct dso **pp, *d;
 	size_t n = 0;
 
 	s->sweeps++;
+	kernel_names_age(s);
 	aspaces__for_each_obj(s->aspaces, mark_in_use, s);
 	for (pp = &s->dsos; (d = *pp);) {
 		if (s->sweeps - d->seen < DSO_IDLE_SWEEPS) {

@@ -270,6 +270,7 @@ int symbolizer__kernel_name(struct symbolizer *s);
 struct sym_kernel_stats {
 	uint64_t batches;   /* calls of the namer */
 	uint64_t addresses; /* addresses it named */
+	uint64_t resets;    /* times the names were forgotten (symbolizer__sweep()) */
 	int namer_err;	    /* its failure, when it failed: kallsyms_path named the rest */
 };
 

@@ -491,3 +491,33 @@ Test(kallsyms, namer_failure_reads_kallsyms)
 	cr_expect_eq(st.namer_err, -EPERM);
 	symbolizer__free(s);
 }
+
+/* The kernel's names are asked for again after about a minute of sweeps (BPF programs and
+ * modules come and go), not at every sweep. */
+Test(kallsyms, namer_forgets_after_sweeps)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .kallsyms_path = "/nonexistent/kallsyms"};
+	struct symbolizer *s = symbolizer__new(&o);
+	struct fake_namer f = {.text = "ffffffff81001234 do_syscall_64+0x234/0x1000\n"};
+	struct kernel_namer namer = {fake_name, &f};
+	struct sym_kernel_stats st;
+	struct sym_frame fr;
+	int i;
+
+	cr_assert_not_null(s);
+	symbolizer__set_kernel_namer(s, &namer);
+	symbolizer__kernel_sym_frame(s, 0xffffffff81001234UL, true, &fr);
+	cr_expect_eq(f.calls, 1);
+	for (i = 0; i < 63; i++)
+		symbolizer__sweep(s);
+	cr_expect_eq(symbolizer__kernel_sym_frame(s, 0xffffffff81001010UL, true, &fr),
+		     SYM_RESOLVED);
+	cr_expect_eq(f.calls, 1, "still known after 63 sweeps");
+	symbolizer__sweep(s);
+	symbolizer__kernel_sym_frame(s, 0xffffffff81001010UL, true, &fr);
+	cr_expect_eq(f.calls, 2, "asked again after the 64th");
+	cr_expect_str_eq(fr.function, "do_syscall_64");
+	symbolizer__kernel_stats(s, &st);
+	cr_expect_eq(st.resets, 1);
+	symbolizer__free(s);
+}
