@@ -386,6 +386,36 @@ def case_user_kernel_only(tmp):
     check(taken == in_stacks + lost, "ledger does not add up under -K")
 
 
+def case_kernel_names(tmp):
+    """Kernel frames are named by the kernel for the addresses sampled, without reading
+    its whole table: each is a code symbol of /proc/kallsyms, hardly any unknown."""
+    need_root()
+    with open("/proc/kallsyms") as f:
+        rows = [line.split() for line in f]
+    code = {r[2] for r in rows if len(r) > 2 and r[1] in "tTwW"}
+    if not any(int(r[0], 16) for r in rows[:100]):
+        raise Skip("kernel addresses are hidden here")
+    out = os.path.join(tmp, "k.folded")
+    _, err = record_ok(["record", "-vv", "-K", "-e", "cpu-clock", "-F", "999", "-d", "1",
+                        "-o", out, "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=4k",
+                        "count=100000000"])
+    m = re.search(r"kernel frames named by the kernel, (\d+) addresses at first", err)
+    check(m, "-vv does not say the kernel named the kernel frames:\n" + err[-1500:])
+    check(0 < int(m.group(1)) < len(code) / 20,
+          f"{m.group(1)} addresses asked for: more than the stacks hold")
+    frames = {}
+    for stack, n in parse_folded(out).items():
+        for f in stack.split(";")[1:]:
+            frames[f[:-4]] = frames.get(f[:-4], 0) + n
+    total = sum(frames.values())
+    unknown = frames.get("[unknown]", 0)
+    print(f"kernel frames: {total}, unknown {unknown}, {len(frames)} distinct")
+    check(total >= 100, f"only {total} kernel frames")
+    check(unknown <= 0.01 * total, f"{unknown} of {total} kernel frames unknown")
+    strange = [f for f in frames if f != "[unknown]" and f not in code]
+    check(not strange, f"kernel frames that are no code symbol: {strange[:10]}")
+
+
 def case_follow_children(tmp):
     # The command is a shell that starts the demo: its child must be in the profile.
     out = os.path.join(tmp, "kids.folded")
