@@ -33,6 +33,7 @@ libcriterion-dev
 linux-libc-dev
 libc6-dev
 linux-perf
+strace
 bpftrace
 libxml2-utils
 golang-go

@@ -444,16 +444,23 @@ static int read_token(struct agent_http *h, const char *path, char *errbuf, size
 	return 0;
 }
 
+int agent_http__load(char *errbuf, size_t sz)
+{
+	char why[256];
+	int err = lazylib__load(&mhd_lazy);
+
+	if (err)
+		snprintf(errbuf, sz, "%s", lazylib__strerror(&mhd_lazy, why, sizeof(why)));
+	return err;
+}
+
 struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz)
 {
 	struct agent_http *h;
-	char why[256];
 	int i;
 
-	if (lazylib__load(&mhd_lazy)) {
-		snprintf(errbuf, sz, "%s", lazylib__strerror(&mhd_lazy, why, sizeof(why)));
+	if (agent_http__load(errbuf, sz))
 		return NULL;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(errbuf, sz, "%s", strerror(ENOMEM));

@@ -226,17 +226,24 @@ static int push_labels(struct agent_push *p, char *errbuf, size_t sz)
 	return 0;
 }
 
+int agent_push__load(char *errbuf, size_t sz)
+{
+	char why[256];
+	int err = lazylib__load(&curl_lazy);
+
+	if (err)
+		snprintf(errbuf, sz, "--push: %s", lazylib__strerror(&curl_lazy, why, sizeof(why)));
+	return err;
+}
+
 struct agent_push *agent_push__start(struct agent *a, char *errbuf, size_t sz)
 {
 	const char *u = a->o.push_url;
 	size_t n = strlen(u);
 	struct agent_push *p;
-	char why[256];
 
-	if (lazylib__load(&curl_lazy)) {
-		snprintf(errbuf, sz, "--push: %s", lazylib__strerror(&curl_lazy, why, sizeof(why)));
+	if (agent_push__load(errbuf, sz))
 		return NULL;
-	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		snprintf(errbuf, sz, "%s", strerror(ENOMEM));

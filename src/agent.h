@@ -221,6 +221,8 @@ int agent__collectors_json(struct agent *a, char **buf, size_t *len);
 
 /* HTTP (agent-http.c). */
 struct agent_http;
+/* libmicrohttpd loaded (before any BPF setup): 0, or -errno with the line for the user. */
+int agent_http__load(char *errbuf, size_t sz);
 struct agent_http *agent_http__start(struct agent *a, char *errbuf, size_t sz);
 /* Stop accepting new connections. */
 void agent_http__quiesce(struct agent_http *h);
@@ -229,6 +231,8 @@ void agent_http__stop(struct agent_http *h);
 
 /* Push (agent-push.c). */
 struct agent_push;
+/* libcurl loaded (before any BPF setup): 0, or -errno with the line for the user. */
+int agent_push__load(char *errbuf, size_t sz);
 struct agent_push *agent_push__start(struct agent *a, char *errbuf, size_t sz);
 void agent_push__stop(struct agent_push *p);
 /* Queue one window (engine thread); the oldest is dropped beyond --windows. */

@@ -454,6 +454,12 @@ int cmd_agent(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (!ret)
 		ret = notify__setup(&o);
+	/* A missing library stops the agent before it sets anything up. */
+	if (!ret && (agent_http__load(errbuf, sizeof(errbuf)) ||
+		     (o.push_url && agent_push__load(errbuf, sizeof(errbuf))))) {
+		fprintf(stderr, "pmuprof: agent: %s\n", errbuf);
+		ret = EXIT_BAD_INPUT;
+	}
 	if (ret)
 		return ret;
 	libbpf_set_print(log__libbpf_print);

@@ -941,10 +941,13 @@ def case_cli_errors():
 
 def case_missing_libraries():
     """The agent's libraries are loaded when used: each one missing (a mount namespace
-    puts /dev/null in its place) stops the agent before it serves, with one line naming
-    it and its Debian package, exit 2."""
+    puts /dev/null in its place) stops the agent before it sets anything up, with one
+    line naming it and its Debian package (the only line: no event was opened), exit 2."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         skip("needs root and unshare (a mount namespace)")
+    if not shutil.which("strace"):
+        fail("strace is not installed (scripts/install-deps.sh)")
+    tmp = tempfile.TemporaryDirectory(prefix="pmuprof-agent-libs-")
     push = ["--push", "http://127.0.0.1:9/"]
     cases = [("libmicrohttpd.so.12", "libmicrohttpd12", [], {}),
              ("libcurl.so.4", "libcurl4", push, {}),
@@ -955,15 +958,24 @@ def case_missing_libraries():
         path = library_path(soname)
         if not path:
             fail(f"{soname} is not installed (scripts/install-deps.sh)")
+        trace = os.path.join(tmp.name, "trace")
         p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                            HIDE_LIBRARY, "sh", path, PMUPROF, "agent", "--listen",
+                            HIDE_LIBRARY, "sh", path, "strace", "-f", "-qq", "-o", trace, "-e",
+                            "trace=bpf,perf_event_open", PMUPROF, "agent", "--listen",
                             "127.0.0.1:0", *args],
                            capture_output=True, text=True, timeout=60,
                            env={**os.environ, **env})
+        with open(trace) as f:
+            # Option checks probe the kernel with tiny programs; setting up creates maps
+            # and opens events.
+            calls = [line for line in f if "BPF_MAP_CREATE" in line or "perf_event_open(" in line]
+        if calls:
+            fail(f"agent {args} without {soname} set up maps or events first: {calls[:2]}")
         if "not permitted" in p.stderr.lower() and soname not in p.stderr:
             skip(f"the kernel refuses BPF here: {p.stderr}")
         lines = [line for line in p.stderr.splitlines() if soname in line]
-        if p.returncode != 2 or len(lines) != 1 or f"Debian package {package}" not in lines[0]:
+        if (p.returncode != 2 or len(lines) != 1 or f"Debian package {package}" not in lines[0]
+                or len(p.stderr.splitlines()) != 1):
             fail(f"agent {args} without {soname}: exit {p.returncode}, stderr {p.stderr!r}")
 
 
