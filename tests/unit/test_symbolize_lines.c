@@ -622,12 +622,17 @@ static GElf_Addr symbol_value(Elf *elf, const char *name)
 	return 0;
 }
 
-/* The heap's bytes in use, mapped chunks included. */
+/* The heap's bytes in use, mapped chunks included; 0 in the sanitizer build, whose
+ * allocator is not glibc's. */
 static size_t heap_bytes(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	return 0;
+#else
 	struct mallinfo2 m = mallinfo2();
 
 	return m.uordblks + m.hblkhd;
+#endif
 }
 
 /*
@@ -679,9 +684,11 @@ Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
 	cr_assert_not_null(d, "%s", path);
 	grew = heap_bytes() - before;
 	cr_expect_eq(sym_dwarf__lib_bytes(d), used);
-	cr_expect_geq(grew, used, "%zu bytes for %zu of sections", grew, used);
-	cr_expect_lt(grew, used + unused / 2, "%zu bytes for %zu of sections (%zu unused)", grew,
-		     used, unused);
+	if (before) {
+		cr_expect_geq(grew, used, "%zu bytes for %zu of sections", grew, used);
+		cr_expect_lt(grew, used + unused / 2, "%zu bytes for %zu of sections (%zu unused)",
+			     grew, used, unused);
+	}
 	cr_assert_geq(sym_dwarf__frames(d, pc + 0x10, true, f, SYM_MAX_FRAMES, mangled), 1);
 	cr_expect_not_null(f[0].file);
 	cr_expect_gt(f[0].line, 0);
