@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,11 +560,11 @@ Test(dwarf_readers, fixtures_as_libdw)
 	cr_assert_gt(file_units(zlib), 0, "%s", zlib);
 }
 
-/* libc's separate debug file (libc6-dbg), named by libc's build id. */
-Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
+/* The path of libc's separate debug file (libc6-dbg), named by libc's build id; the test
+ * is skipped without it. */
+static void libc_debug(char *path, size_t size)
 {
 	unsigned char id[64];
-	char path[256];
 	size_t n, i, len;
 	int fd = open("/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY);
 	Elf *elf;
@@ -576,17 +577,122 @@ Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
 	elf_end(elf);
 	close(fd);
 	cr_assert_gt(n, 1);
-	len = (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
+	len = (size_t)snprintf(path, size, "/usr/lib/debug/.build-id/%02x/", id[0]);
 	for (i = 1; i < n; i++)
-		len += (size_t)snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
-	snprintf(path + len, sizeof(path) - len, ".debug");
+		len += (size_t)snprintf(path + len, size - len, "%02x", id[i]);
+	snprintf(path + len, size - len, ".debug");
 	if (access(path, R_OK))
 		cr_skip_test("%s missing (libc6-dbg)", path);
+}
+
+/* libc's separate debug file. */
+Test(dwarf_readers, libc_debug_as_libdw, .timeout = 120)
+{
+	char path[256];
+
+	libc_debug(path, sizeof(path));
 	cr_assert_gt(file_units(path), 1000);
 	/* GCC gives most of libc's CUs (several sections) a range list, and its scopes split
 	 * by the optimizer theirs */
 	cr_assert_gt(ranges_read, 100);
 	cr_assert_gt(scope_ranges_read, 1000);
+}
+
+/* The value of symbol name in elf's .symtab, 0 when it has none. */
+static GElf_Addr symbol_value(Elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !data || !sh.sh_entsize)
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
+
+			if (gelf_getsym(data, (int)i, &sym) &&
+			    (n = elf_strptr(elf, sh.sh_link, sym.st_name)) && !strcmp(n, name))
+				return sym.st_value;
+		}
+	}
+	return 0;
+}
+
+/* The heap's bytes in use, mapped chunks included; 0 in the sanitizer build, whose
+ * allocator is not glibc's. */
+static size_t heap_bytes(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return 0;
+#else
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+#endif
+}
+
+/*
+ * What the DWARF lookups never read is never inflated nor counted: libc's debug file has
+ * 1.4 MB of location lists and 0.1 MB of address ranges' table (zlib-compressed), which
+ * name no function or line. Opening it inflates the other .debug_* sections, the DWARF
+ * budget is told their size, and a lookup names its frames with a file and a line.
+ */
+Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	size_t shstrndx, used = 0, unused = 0, before, grew;
+	Elf_Scn *scn = NULL;
+	struct sym_dwarf *d;
+	GElf_Addr pc;
+	char path[256];
+	Elf *elf;
+	int fd;
+
+	libc_debug(path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s", path);
+	elf = sym_elf__read(fd);
+	cr_assert_not_null(elf);
+	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		cr_assert(gelf_getshdr(scn, &sh));
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name || strncmp(name, ".debug_", 7) || !(sh.sh_flags & SHF_COMPRESSED))
+			continue;
+		cr_assert_not_null(gelf_getchdr(scn, &ch), "%s", name);
+		if (!strcmp(name, ".debug_loclists") || !strcmp(name, ".debug_aranges"))
+			unused += ch.ch_size;
+		else
+			used += ch.ch_size;
+	}
+	pc = symbol_value(elf, "__libc_start_call_main");
+	elf_end(elf);
+	cr_assert_gt(unused, 1000000, "%s: its location lists", path);
+	cr_assert_gt(pc, 0, "%s: __libc_start_call_main", path);
+
+	before = heap_bytes();
+	d = sym_dwarf__open(fd);
+	cr_assert_not_null(d, "%s", path);
+	grew = heap_bytes() - before;
+	cr_expect_eq(sym_dwarf__lib_bytes(d), used);
+	if (before) {
+		cr_expect_geq(grew, used, "%zu bytes for %zu of sections", grew, used);
+		cr_expect_lt(grew, used + unused / 2, "%zu bytes for %zu of sections (%zu unused)",
+			     grew, used, unused);
+	}
+	cr_assert_geq(sym_dwarf__frames(d, pc + 0x10, true, f, SYM_MAX_FRAMES, mangled), 1);
+	cr_expect_not_null(f[0].file);
+	cr_expect_gt(f[0].line, 0);
+	sym_dwarf__free(d);
 }
 
 /* The most this process's address space has been, in kB (VmPeak). */
