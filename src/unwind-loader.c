@@ -1555,6 +1555,7 @@ static int wanted_prepare(struct unwind_loader *l)
 {
 	uint64_t pc;
 	uint32_t pid;
+	size_t nr;
 	int n, err = 0;
 
 	for (n = 0; n < UNWIND_WANTED_MAX && !err; n++) {
@@ -1574,7 +1575,9 @@ static int wanted_prepare(struct unwind_loader *l)
 		if (l->restricted && !is_allowed(l, pid) &&
 		    ((err = unwind_loader__touch(l, pid)) || !is_allowed(l, pid)))
 			continue;
-		if (!aspaces__has(l->o.as, pid) &&
+		/* No live address space: none, or that of an exited process whose pid this
+		 * one took (its own fork record lost), kept until its samples are named. */
+		if (!aspaces__live_maps(l->o.as, pid, &nr) &&
 		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid)) {
 			l->st.recovered++;
 			pr_info("unwind: process %d read from /proc (no entry)\n", pid);

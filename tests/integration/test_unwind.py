@@ -466,12 +466,14 @@ def track_cpu():
     return min(os.sched_getaffinity(0))
 
 
-def record_track_lost(fix, forked, extra=()):
+def record_track_lost(fix, forked, extra=(), reuse=False):
     """record -a --per-pid with a one-page tracking ring (PMUPROF_TEST_TRACK_PAGES=1). Once
     it samples, its reader is stopped while a burst of short processes pinned to one CPU
     fills that CPU's ring, then the fixture starts on that CPU (its records made there are
-    dropped): forked, it was forked before the reader stopped and only execs then.
-    Returns the folded stacks, the summary and the fixture's pid."""
+    dropped): forked, it was forked before the reader stopped and only execs then. reuse:
+    a short process runs and exits before the reader stops (its address space is kept
+    until its samples are named), and the fixture takes its pid. Returns the folded
+    stacks, the summary and the fixture's pid."""
     need_root()
     cpu, cpus = track_cpu(), os.sched_getaffinity(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -490,6 +492,9 @@ def record_track_lost(fix, forked, extra=()):
             wait_fd(rec.pid, "bpf_link", "no BPF link while recording")
             if forked:
                 fix.fork()
+            if reuse:
+                pid = subprocess.Popen(["sleep", "0.2"]).pid
+                os.waitpid(pid, 0)
             time.sleep(1.0)
             os.kill(rec.pid, signal.SIGSTOP)
             try:
@@ -500,6 +505,8 @@ def record_track_lost(fix, forked, extra=()):
                                 "i=$((i + 1)); done"], check=True)
                 if forked:
                     fix.exec_on(cpu)
+                elif reuse:
+                    fix.start_as(pid)
                 else:
                     fix.start()
             finally:
@@ -571,6 +578,17 @@ class Fixture:
         p.stdout.close()
         self.wait_ready()
 
+    def start_as(self, pid):
+        """start() with the given pid (ns_last_pid), retried while others take it."""
+        for _ in range(50):
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+            self.start()
+            if self.pid == pid:
+                return
+            self.stop()
+        raise Skip(f"pid {pid} was taken by other processes 50 times over")
+
     def wait_ready(self):
         line = b""
         while not line.endswith(b"\n"):
@@ -610,6 +628,21 @@ def case_track_lost():
     how = read_from_proc(err, pid)
     check(how == "no entry", f"the fixture was not read from /proc for want of an entry "
           f"({how}):\n" + err)
+
+
+def case_track_pid_reuse_lost():
+    """A process exits (the tracker keeps its address space until its samples are named:
+    no drain before the end), then the fixture takes its pid on the CPU whose ring is full:
+    all its records are dropped. The walk finds no entry of the fixture's generation and
+    asks; the loader must read the new process from /proc rather than take the dead one's
+    address space for it. Without that, every sample of it followed frame pointers."""
+    if not os.access("/proc/sys/kernel/ns_last_pid", os.W_OK):
+        raise Skip("/proc/sys/kernel/ns_last_pid is not writable")
+    stacks, err, pid = record_track_lost(Fixture(), forked=False, reuse=True,
+                                         extra=["--drain-interval", "60000"])
+    fixture_share(stacks, pid, err, "track-pid-reuse-lost")
+    how = read_from_proc(err, pid)
+    check(how == "no entry", f"the fixture was not read from /proc ({how}):\n" + err)
 
 
 def case_track_exec_lost():
@@ -704,6 +737,8 @@ def main():
             case_track_lost()
         elif case == "track-exec-lost":
             case_track_exec_lost()
+        elif case == "track-pid-reuse-lost":
+            case_track_pid_reuse_lost()
         elif case == "budget":
             case_budget()
         elif case == "dlopen":
