@@ -29,7 +29,9 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
 /*
  * Two sets of three maps (see PROFILE_SETS). Key sizes are set at load time (tiny_depth,
- * short_depth, kern + user depth frames): a size, not a BTF type. Values are shared by the
+ * short_depth, kern + user depth frames): a size, not a BTF type, and so is the value's
+ * (the kernel refuses a hash map's BTF with a value type but no key type, and libbpf then
+ * created each map a second time without BTF: 6 of the 12 creations failed). Values are shared by the
  * CPUs and added to atomically, not per-CPU: an on-demand per-CPU element costs a per-CPU
  * allocation (16 bytes times every possible CPU), which made inserting a new stack in the
  * program and freeing it at every drain about ten times dearer than a plain element.
@@ -40,7 +42,7 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
 		__uint(max_entries, 16384);                                                        \
 		__uint(key_size, sizeof(struct profile_key));                                      \
-		__type(value, struct profile_value);                                               \
+		__uint(value_size, sizeof(struct profile_value));                                  \
 	} name SEC(".maps")
 STACK_MAP(stacks_tiny);
 STACK_MAP(stacks_short);
