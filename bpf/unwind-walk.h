@@ -435,8 +435,13 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 	return bpf_map_lookup_elem(&unwind_rules, &idx);
 }
 
-/* bpf_loop body: record the frame at pc, then step to its caller. 1 stops the loop. */
-static long uw_frame(__u32 i, void *unused)
+/*
+ * Record the frame at pc, then step to its caller; 1 stops the walk. A global function:
+ * the verifier checks it once, on its own, where as the body of the bpf_loop() callback
+ * below it was checked on every path into it and again at each pass while the callback's
+ * states converged.
+ */
+__noinline int uw_frame_step(void)
 {
 	struct profile_scratch *sc;
 	struct unwind_scratch *us;
@@ -477,6 +482,13 @@ static long uw_frame(__u32 i, void *unused)
 		err = UNWIND_STOP_NO_TABLE;
 	us->stop = err;
 	return 1;
+}
+
+/* bpf_loop body: one frame (a callback returns 0 or 1, which the verifier cannot tell of
+ * a global function's result). */
+static long uw_frame(__u32 i, void *unused)
+{
+	return uw_frame_step() ? 1 : 0;
 }
 
 /* The user registers at the sample: its own when it hit user mode, else the task's. */
@@ -541,10 +553,10 @@ static __always_inline __u32 uw_forked_from(void)
 /*
  * Walk the user stack of pid into key frames [base, base + max). The number of frames
  * (a marker frame last when the walk stopped early), or -1: no tables for this process
- * (yet) or no user registers, use the frame pointers.
+ * (yet) or no user registers, use the frame pointers. Global, so checked once: inlined,
+ * each of its ways out multiplied the paths of the rest of the sample.
  */
-static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base,
-				   __u32 max)
+__noinline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base, __u32 max)
 {
 	struct profile_scratch *sc;
 	struct unwind_scratch *us;
