@@ -159,11 +159,16 @@ static __always_inline void zero_frames_at(struct profile_scratch *sc, __u32 fro
  * Frames past what this sample wrote (from fresh on) may hold an earlier sample's frames:
  * clear up to the old high-water mark, so every key ends in zeros; n frames are now used.
  * Copies of zeros, not a loop: the verifier walked a loop's iterations one by one (about
- * half of the program's verification).
+ * half of the program's verification). Global, so checked once rather than on each path
+ * of the sample that reaches it (one call a sample).
  */
-static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
+__noinline int clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
 {
-	__u32 end = sc->dirty, len;
+	__u32 end, len;
+
+	if (!sc)
+		return 0;
+	end = sc->dirty;
 
 	if (fresh < kern_depth)
 		fresh = kern_depth;
@@ -176,6 +181,7 @@ static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh,
 			zero_frames_at(sc, fresh + PROFILE_MAX_DEPTH, len - PROFILE_MAX_DEPTH);
 	}
 	sc->dirty = n;
+	return 0;
 }
 
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
