@@ -451,8 +451,15 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 	if (!us->exact)
 		pc--;
 	*table = false;
-	if ((pc < m->start || pc >= m->end) && !uw_remap(us, pc))
-		return bpf_map_lookup_elem(&unwind_rules, &idx);
+	if (pc < m->start || pc >= m->end) {
+		struct unwind_map t = us->prev;
+
+		us->prev = *m;
+		if (pc >= t.start && pc < t.end)
+			*m = t;
+		else if (!uw_remap(us, pc))
+			return bpf_map_lookup_elem(&unwind_rules, &idx);
+	}
 	if (m->table != UNWIND_NO_TABLE) {
 		*table = true;
 		idx = uw_row_cached(us, m, pc - m->bias);
@@ -613,6 +620,8 @@ __noinline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base, _
 	us->stop = UNWIND_STOP_REASONS;
 	us->last.start = 0;
 	us->last.end = 0;
+	us->prev.start = 0;
+	us->prev.end = 0;
 	us->need = 0;
 	bpf_loop(max, uw_frame, NULL, 0);
 	if (us->need)
