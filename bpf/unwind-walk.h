@@ -410,7 +410,7 @@ static __always_inline void uw_used(struct unwind_scratch *us, const struct unwi
 }
 
 /*
- * The mapping holding pc (not the previous frame's) into us->last: 1, or 0 when the
+ * The mapping holding pc (in neither of the last two) into us->last: 1, or 0 when the
  * process's entry does not map it (global: once or a few times a walk).
  */
 __noinline int uw_remap(struct unwind_scratch *us, __u64 pc)
