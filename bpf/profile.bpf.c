@@ -29,7 +29,9 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 
 /*
  * Two sets of three maps (see PROFILE_SETS). Key sizes are set at load time (tiny_depth,
- * short_depth, kern + user depth frames): a size, not a BTF type. Values are shared by the
+ * short_depth, kern + user depth frames): a size, not a BTF type, and so is the value's
+ * (the kernel refuses a hash map's BTF with a value type but no key type, and libbpf then
+ * created each map a second time without BTF: 6 of the 12 creations failed). Values are shared by the
  * CPUs and added to atomically, not per-CPU: an on-demand per-CPU element costs a per-CPU
  * allocation (16 bytes times every possible CPU), which made inserting a new stack in the
  * program and freeing it at every drain about ten times dearer than a plain element.
@@ -40,7 +42,7 @@ const volatile __u32 short_depth = PROFILE_SHORT_DEPTH;
 		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
 		__uint(max_entries, 16384);                                                        \
 		__uint(key_size, sizeof(struct profile_key));                                      \
-		__type(value, struct profile_value);                                               \
+		__uint(value_size, sizeof(struct profile_value));                                  \
 	} name SEC(".maps")
 STACK_MAP(stacks_tiny);
 STACK_MAP(stacks_short);
@@ -157,11 +159,16 @@ static __always_inline void zero_frames_at(struct profile_scratch *sc, __u32 fro
  * Frames past what this sample wrote (from fresh on) may hold an earlier sample's frames:
  * clear up to the old high-water mark, so every key ends in zeros; n frames are now used.
  * Copies of zeros, not a loop: the verifier walked a loop's iterations one by one (about
- * half of the program's verification).
+ * half of the program's verification). Global, so checked once rather than on each path
+ * of the sample that reaches it (one call a sample).
  */
-static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
+__noinline int clear_stale(struct profile_scratch *sc, __u32 fresh, __u32 n)
 {
-	__u32 end = sc->dirty, len;
+	__u32 end, len;
+
+	if (!sc)
+		return 0;
+	end = sc->dirty;
 
 	if (fresh < kern_depth)
 		fresh = kern_depth;
@@ -174,6 +181,7 @@ static __always_inline void clear_stale(struct profile_scratch *sc, __u32 fresh,
 			zero_frames_at(sc, fresh + PROFILE_MAX_DEPTH, len - PROFILE_MAX_DEPTH);
 	}
 	sc->dirty = n;
+	return 0;
 }
 
 static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)

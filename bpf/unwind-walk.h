@@ -207,22 +207,26 @@ static long uw_row_step(__u32 i, struct uw_search *c)
 	return 0;
 }
 
-/* The rule index for a link-time address: the last row starting at or below it. */
-static __always_inline __u32 uw_row(struct unwind_scratch *us, const struct unwind_map *m,
-				    __u64 vaddr)
+/*
+ * The rule index for a link-time address in the table tagged tag (of nrows rows): the
+ * last row starting at or below it. Global, like the other steps taken only now and then
+ * (a new mapping, a signal frame): the verifier checks it once, not once per path of the
+ * frame step, and the frames that hit the caches make no call.
+ */
+__noinline int uw_row(struct unwind_scratch *us, __u32 tag, __u32 nrows, __u64 vaddr)
 {
-	__u32 table = m->table & UNWIND_TABLE_SLOT_MASK, key;
+	__u32 table = tag & UNWIND_TABLE_SLOT_MASK, key;
 	struct uw_search c = {};
 	struct unwind_row *row;
 	void *rows;
 
-	if (vaddr > 0xffffffffull)
+	if (!us || vaddr > 0xffffffffull)
 		return UNWIND_RULE_FP;
 	rows = bpf_map_lookup_elem(&unwind_tables, &table);
 	if (!rows)
 		return UNWIND_RULE_FP;
 	UW_STORE(us->lo, 0);
-	UW_STORE(us->hi, m->rows);
+	UW_STORE(us->hi, nrows);
 	c.us = us;
 	c.rows = rows;
 	c.key = vaddr;
@@ -252,18 +256,22 @@ static __always_inline __u32 uw_row_cached(struct unwind_scratch *us, const stru
 	c = &us->rc[h];
 	if (c->table == m->table && c->vaddr == (__u32)vaddr)
 		return c->rule;
-	rule = uw_row(us, m, vaddr);
+	rule = uw_row(us, m->table, m->rows, vaddr);
 	c->table = m->table;
 	c->vaddr = vaddr;
 	c->rule = rule;
 	return rule;
 }
 
-/* The kernel's sigcontext: every general register, and the next pc is exact. */
-static __always_inline int uw_signal(struct unwind_scratch *us)
+/* The kernel's sigcontext: every general register, and the next pc is exact (global:
+ * rare). */
+__noinline int uw_signal(struct unwind_scratch *us)
 {
-	__u64 *s = us->sig, *r = us->regs;
+	__u64 *s, *r;
 
+	if (!us)
+		return UNWIND_STOP_READ_FAULT;
+	s = us->sig, r = us->regs;
 	if (bpf_probe_read_user(s, sizeof(us->sig),
 				(const void *)(r[UNWIND_REG_RSP] + UNWIND_SIGCONTEXT_OFF)))
 		return UNWIND_STOP_READ_FAULT;
@@ -401,6 +409,37 @@ static __always_inline void uw_used(struct unwind_scratch *us, const struct unwi
 		*t = us->now;
 }
 
+/*
+ * The mapping holding pc (in neither of the last two) into us->last: 1, or 0 when the
+ * process's entry does not map it (global: once or a few times a walk).
+ */
+__noinline int uw_remap(struct unwind_scratch *us, __u64 pc)
+{
+	struct unwind_proc *p;
+	struct unwind_map *found;
+	__u32 pid, self;
+	__u64 at = pc;
+
+	if (!us)
+		return 0;
+	pid = us->pid;
+	self = us->self;
+	p = bpf_map_lookup_elem(&unwind_procs, &pid);
+	found = p ? uw_map(us, p, pc) : NULL;
+	if (!found) {
+		us->need = 1; /* maybe mapped since the last sync */
+		/* A real pc (not a return address) the entry does not map: the loader compares
+		 * it with what it knows of the process. Once per sync at most (the loader takes
+		 * it out). */
+		if (us->exact && p)
+			bpf_map_update_elem(&unwind_wanted, &self, &at, BPF_NOEXIST);
+		return 0;
+	}
+	us->last = *found;
+	uw_used(us, &us->last);
+	return 1;
+}
+
 /* The rule for the current pc and whether a loaded table covered it. */
 static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *us, bool *table)
 {
@@ -413,20 +452,13 @@ static __always_inline const struct unwind_rule *uw_rule(struct unwind_scratch *
 		pc--;
 	*table = false;
 	if (pc < m->start || pc >= m->end) {
-		struct unwind_proc *p = bpf_map_lookup_elem(&unwind_procs, &us->pid);
-		struct unwind_map *found = p ? uw_map(us, p, pc) : NULL;
+		struct unwind_map t = us->prev;
 
-		if (!found) {
-			us->need = 1; /* maybe mapped since the last sync */
-			/* A real pc (not a return address) the entry does not map: the loader
-			 * compares it with what it knows of the process. Once per sync at most
-			 * (the loader takes it out). */
-			if (us->exact && p)
-				bpf_map_update_elem(&unwind_wanted, &us->self, &pc, BPF_NOEXIST);
+		us->prev = *m;
+		if (pc >= t.start && pc < t.end)
+			*m = t;
+		else if (!uw_remap(us, pc))
 			return bpf_map_lookup_elem(&unwind_rules, &idx);
-		}
-		*m = *found;
-		uw_used(us, m);
 	}
 	if (m->table != UNWIND_NO_TABLE) {
 		*table = true;
@@ -541,10 +573,10 @@ static __always_inline __u32 uw_forked_from(void)
 /*
  * Walk the user stack of pid into key frames [base, base + max). The number of frames
  * (a marker frame last when the walk stopped early), or -1: no tables for this process
- * (yet) or no user registers, use the frame pointers.
+ * (yet) or no user registers, use the frame pointers. Global, so checked once: inlined,
+ * each of its ways out multiplied the paths of the rest of the sample.
  */
-static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base,
-				   __u32 max)
+__noinline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base, __u32 max)
 {
 	struct profile_scratch *sc;
 	struct unwind_scratch *us;
@@ -588,6 +620,8 @@ static __always_inline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, _
 	us->stop = UNWIND_STOP_REASONS;
 	us->last.start = 0;
 	us->last.end = 0;
+	us->prev.start = 0;
+	us->prev.end = 0;
 	us->need = 0;
 	bpf_loop(max, uw_frame, NULL, 0);
 	if (us->need)

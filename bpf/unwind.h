@@ -191,6 +191,10 @@ struct unwind_scratch {
 	/* The mapping of the previous frame (end 0: none yet): a caller in the same file
 	 * needs no process lookup. */
 	struct unwind_map last;
+	/* The one before it in the walk: stacks go back and forth between two files (a
+	 * program and its library, an interpreter and its extension), so its frames need no
+	 * lookup either, and its use is recorded already. */
+	struct unwind_map prev;
 	struct unwind_rcache rc[UNWIND_RCACHE];
 };
 

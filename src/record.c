@@ -307,6 +307,23 @@ static int size_maps(struct record *r, bool prealloc)
 	return err;
 }
 
+/*
+ * Without the walk (--call-graph=fp) its maps stay unused: one entry each, not the rules'
+ * 1.5 MiB nor the preallocated wanted list (a ring buffer has a minimum size).
+ */
+static int unwind_shrink_maps(struct record *r)
+{
+	struct bpf_map *maps[] = {r->skel->maps.unwind_tables, r->skel->maps.unwind_rules,
+				  r->skel->maps.unwind_procs, r->skel->maps.unwind_wanted,
+				  r->skel->maps.unwind_used};
+	size_t i;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (bpf_map__set_max_entries(maps[i], 1))
+			return -EINVAL;
+	return 0;
+}
+
 /* The walk's maps: a process entry per profiled process, within the memory budget. */
 static int unwind_size_maps(struct record *r, bool prealloc)
 {
@@ -314,6 +331,8 @@ static int unwind_size_maps(struct record *r, bool prealloc)
 	struct bpf_map *m = r->skel->maps.unwind_procs;
 
 	r->skel->rodata->unwind_dwarf = r->opts.unwind;
+	if (!r->opts.unwind && unwind_shrink_maps(r))
+		return -EINVAL;
 	if (!r->opts.unwind)
 		procs = 1;
 	/* Preallocated (kernels before 6.1) the entries cost memory up front: few of them. */
