@@ -1553,9 +1553,8 @@ static void stale_reread(struct unwind_loader *l, pid_t pid, uint64_t pc)
  */
 static int wanted_prepare(struct unwind_loader *l)
 {
-	uint64_t pc;
+	uint64_t pc, lo, hi;
 	uint32_t pid;
-	size_t nr;
 	int n, err = 0;
 
 	for (n = 0; n < UNWIND_WANTED_MAX && !err; n++) {
@@ -1575,9 +1574,10 @@ static int wanted_prepare(struct unwind_loader *l)
 		if (l->restricted && !is_allowed(l, pid) &&
 		    ((err = unwind_loader__touch(l, pid)) || !is_allowed(l, pid)))
 			continue;
-		/* No live address space: none, or that of an exited process whose pid this
-		 * one took (its own fork record lost), kept until its samples are named. */
-		if (!aspaces__live_maps(l->o.as, pid, &nr) &&
+		/* No live generation: none, or that of an exited process whose pid this one
+		 * took (its own fork record lost), kept until its samples are named. A live
+		 * one without mappings yet (exec'd, its mmaps on the way) waits for them. */
+		if (aspaces__live_window(l->o.as, pid, &lo, &hi) &&
 		    !aspaces__load_proc(l->o.as, l->o.proc_root, pid)) {
 			l->st.recovered++;
 			pr_info("unwind: process %d read from /proc (no entry)\n", pid);
