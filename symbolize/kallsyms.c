@@ -429,7 +429,8 @@ int ksyms__add_named(struct ksyms *ks, char *text, size_t len)
 		if (nl > line)
 			err = ksyms__named_line(ks, line, &last_mod);
 	}
-	qsort_r(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp, ks->arena);
+	if (ks->nr > 1)
+		qsort_r(ks->syms, ks->nr, sizeof(*ks->syms), ksym_cmp, ks->arena);
 	return err;
 }
 

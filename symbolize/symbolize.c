@@ -264,6 +264,8 @@ static size_t kernel_wanted(struct symbolizer *s)
 {
 	size_t i, n = 0;
 
+	if (!s->kwant_nr)
+		return 0;
 	qsort(s->kwant, s->kwant_nr, sizeof(*s->kwant), u64_cmp);
 	for (i = 0; i < s->kwant_nr; i++)
 		if ((!n || s->kwant[n - 1] != s->kwant[i]) &&
