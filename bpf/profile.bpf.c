@@ -8,7 +8,6 @@
 #include <linux/errno.h>
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 #include "profile.h"
 
 /* Knobs, set through skel->rodata between open and load. */
@@ -55,19 +54,42 @@ STACK_MAP(stacks_long1);
 __u32 active_set;
 
 /*
- * The process generation: the thread-group leader's start time on the boot clock, which
- * /proc/PID/stat shows (in clock ticks) and the tracker's records are timed by. Local
- * CO-RE types: libbpf relocates these fields against the running kernel's BTF, so no
- * vmlinux.h of the build host is needed.
+ * Byte offsets of struct task_struct's members on the running kernel, set before load from
+ * its BTF (src/kernel-btf.c). Not CO-RE: relocating fields made libbpf parse all of the
+ * kernel's BTF at load, which cost a record more than anything else at start.
  */
-struct task_struct___pmuprof {
-	struct task_struct___pmuprof *group_leader;
-	struct task_struct___pmuprof *real_parent;
-	void *mm; /* NULL: a kernel thread */
-	int tgid;
-	__u64 self_exec_id;   /* 5.7+: 64 bits */
-	__u64 start_boottime; /* 5.3+ */
-} __attribute__((preserve_access_index));
+const volatile __u32 task_group_leader;
+const volatile __u32 task_real_parent;
+const volatile __u32 task_mm; /* NULL: a kernel thread */
+const volatile __u32 task_tgid;
+const volatile __u32 task_self_exec_id;	  /* 5.7+: 64 bits */
+const volatile __u32 task_start_boottime; /* 5.3+ */
+
+/* The 8 bytes at off in task: 0 when they cannot be read (task NULL), as BPF_CORE_READ. */
+static __always_inline __u64 task_u64(__u64 task, __u32 off)
+{
+	__u64 v;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)(task + off));
+	return v;
+}
+
+static __always_inline __u32 task_u32(__u64 task, __u32 off)
+{
+	__u32 v;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (const void *)(task + off));
+	return v;
+}
+
+/*
+ * The process generation: the thread-group leader's start time on the boot clock, which
+ * /proc/PID/stat shows (in clock ticks) and the tracker's records are timed by.
+ */
+static __always_inline __u64 task_generation(__u64 task)
+{
+	return task_u64(task_u64(task, task_group_leader), task_start_boottime);
+}
 
 /* The BPF stack is 512 bytes: keys are built in this scratch slot. */
 struct {
@@ -215,8 +237,7 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	}
 	count(PROFILE_CNT_TAKEN);
 	key = &sc->key;
-	key->gen = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(),
-				 group_leader, start_boottime);
+	key->gen = task_generation(bpf_get_current_task());
 	key->pid = id >> 32;
 	key->tid = per_thread ? (__u32)id : 0;
 	key->event = event;
@@ -291,8 +312,8 @@ static __always_inline int sample(struct bpf_perf_event_data *ctx, __u32 event)
 	return 0;
 }
 
-/* Every iterator's context starts so (no CO-RE: each relocated type costs libbpf a pass
- * over the kernel's BTF at load). */
+/* Every iterator's context starts so (no CO-RE: the context's types are the kernel's, the
+ * verifier checks the accesses against them). */
 struct bpf_iter_meta___pmuprof {
 	struct seq_file *seq;
 };
@@ -309,11 +330,16 @@ struct bpf_iter__bpf_map_elem___pmuprof {
  * addresses, this writes one line per address, "ADDR NAME+0xOFF/0xSIZE [MODULE]" as the
  * kernel's %pS spells it ("ADDR 0x..." when no symbol holds it). A record names only the
  * addresses its stacks hold, instead of the kernel expanding all 100k+ of its names.
+ *
+ * Never loaded by libbpf (its attach point would make libbpf parse all of the kernel's BTF):
+ * src/ksym-names.c loads these instructions as the ELF has them, so they must need no
+ * relocation: no map, no global data, the format on the stack (bpf_seq_printf takes any
+ * readable memory).
  */
 SEC("iter/bpf_map_elem")
 int ksym_names(struct bpf_iter__bpf_map_elem___pmuprof *ctx)
 {
-	static const char fmt[] = "%llx %pS\n";
+	char fmt[] = "%llx %pS\n";
 	__u64 *addr = ctx->value, args[2];
 
 	if (!addr)

@@ -559,15 +559,15 @@ static __always_inline bool uw_proc(__u32 pid, __u64 gen)
  */
 static __always_inline __u32 uw_forked_from(void)
 {
-	struct task_struct___pmuprof *me, *parent;
+	__u64 me, parent;
 	__u32 ppid;
 
-	me = BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), group_leader);
-	parent = BPF_CORE_READ(me, real_parent);
-	if (!parent || BPF_CORE_READ(me, self_exec_id) != BPF_CORE_READ(parent, self_exec_id))
+	me = task_u64(bpf_get_current_task(), task_group_leader);
+	parent = task_u64(me, task_real_parent);
+	if (!parent || task_u64(me, task_self_exec_id) != task_u64(parent, task_self_exec_id))
 		return 0;
-	ppid = BPF_CORE_READ(parent, tgid);
-	return uw_proc(ppid, BPF_CORE_READ(parent, group_leader, start_boottime)) ? ppid : 0;
+	ppid = task_u32(parent, task_tgid);
+	return uw_proc(ppid, task_generation(parent)) ? ppid : 0;
 }
 
 /*
@@ -585,7 +585,7 @@ __noinline int uw_walk(struct bpf_perf_event_data *ctx, __u32 pid, __u32 base, _
 	us = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!us || !max)
 		return -1;
-	if (!BPF_CORE_READ((struct task_struct___pmuprof *)bpf_get_current_task(), mm)) {
+	if (!task_u64(bpf_get_current_task(), task_mm)) {
 		us->ends[UNWIND_ENDED_NO_REGS]++; /* a kernel thread: no user stack */
 		return -1;
 	}

@@ -25,6 +25,7 @@
 #include "kfeature.h"
 #include "log.h"
 #include "record.h"
+#include "kernel-btf.h"
 #include "target.h"
 #include "util.h"
 #include "atomic-file.h"
@@ -955,6 +956,8 @@ static void explain_no_samples(const struct record_args *a, const struct pmu_eve
 static const char *stage_text(enum record_stage s)
 {
 	switch (s) {
+	case RECORD_STAGE_KERNEL_BTF:
+		return "cannot read the kernel's types (" KERNEL_BTF_PATH ")";
 	case RECORD_STAGE_BPF_OPEN:
 		return "cannot open the BPF object";
 	case RECORD_STAGE_BPF_LOAD:
@@ -1018,6 +1021,20 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 		return;
 	}
 	switch (e->stage) {
+	case RECORD_STAGE_KERNEL_BTF:
+		if (err == ENOENT)
+			fprintf(stderr,
+				"pmuprof: %s: the kernel was built without BTF "
+				"(CONFIG_DEBUG_INFO_BTF)\n",
+				stage_text(e->stage));
+		else if (err == ESRCH)
+			fprintf(stderr,
+				"pmuprof: %s: struct task_struct lacks a member pmuprof reads "
+				"(kernels 5.7 and later have them all)\n",
+				stage_text(e->stage));
+		else
+			fprintf(stderr, "pmuprof: %s: %s\n", stage_text(e->stage), strerror(err));
+		break;
 	case RECORD_STAGE_OPEN:
 		fprintf(stderr, "pmuprof: %s%s\n",
 			pmu_event__open_strerror(e->err, &evs[e->event], buf, sizeof(buf)), where);

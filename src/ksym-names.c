@@ -74,27 +74,40 @@ static int read_all(int fd, size_t cap, char **text, size_t *len)
 	return -ENOMEM;
 }
 
-int ksym_names__read(struct bpf_program *prog, const uint64_t *addrs, size_t n, char **text,
-		     size_t *len)
+int ksym_names__load(const struct bpf_program *prog, uint32_t btf_id, char *log, size_t log_sz)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_ITER,
+		    .attach_btf_id = btf_id, .log_buf = log, .log_size = (uint32_t)log_sz);
+	int fd;
+
+	if (!btf_id)
+		return -ENOENT;
+	if (log && log_sz)
+		log[0] = 0;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, bpf_program__name(prog), "GPL",
+			   bpf_program__insns(prog), bpf_program__insn_cnt(prog), &o);
+	return fd < 0 ? -errno : fd;
+}
+
+int ksym_names__read(int prog_fd, const uint64_t *addrs, size_t n, char **text, size_t *len)
 {
 	union bpf_iter_link_info info = {0};
-	LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &info, .link_info_len = sizeof(info));
-	struct bpf_link *link;
-	int map_fd, fd, err;
+	LIBBPF_OPTS(bpf_link_create_opts, o, .iter_info = &info, .iter_info_len = sizeof(info));
+	int map_fd, link_fd, fd, err;
 
 	map_fd = addr_map(addrs, n);
 	if (map_fd < 0)
 		return map_fd;
 	info.map.map_fd = (uint32_t)map_fd;
-	link = bpf_program__attach_iter(prog, &o);
-	err = link ? 0 : -errno;
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &o);
+	err = link_fd < 0 ? -errno : 0;
 	close(map_fd); /* the link holds the map */
 	if (err)
 		return err;
-	fd = bpf_iter_create(bpf_link__fd(link));
+	fd = bpf_iter_create(link_fd);
 	err = fd < 0 ? -errno : read_all(fd, n * 64 + KSYM_LINE_MAX, text, len);
 	if (fd >= 0)
 		close(fd);
-	bpf_link__destroy(link);
+	close(link_fd);
 	return err;
 }

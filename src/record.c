@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "ksym-names.h"
+#include "kernel-btf.h"
 #include "record.h"
 #include "stackcache.h"
 #include "tracker.h"
@@ -32,7 +33,9 @@ struct record {
 	struct tracker *tracker;
 	struct unwind_loader *uw; /* --call-graph=dwarf */
 	int unwind_refused;	  /* the kernel refused the walk: -errno */
-	bool ksym_names;	  /* the kernel names kernel frames (ksym_names loaded) */
+	bool ksym_names;	  /* the kernel names kernel frames (ksym_fd loaded) */
+	int ksym_fd;		  /* ksym_names, loaded by ksym_names__load(); -1 */
+	struct kernel_btf_facts kbtf;
 	struct symbolizer *sym;
 	enum pmu_attach_mode mode;
 	int *pfds; /* [event][target] */
@@ -217,6 +220,8 @@ void record__free(struct record *r)
 	tracker__free(r->tracker);
 	ring_buffer__free(r->wake_rb);
 	unwind_loader__free(r->uw);
+	if (r->ksym_fd >= 0)
+		close(r->ksym_fd);
 	profile_bpf__destroy(r->skel);
 	for (int i = 0; i < PROFILE_MAX_EVENTS; i++)
 		stack_table__free(r->agg[i]);
@@ -345,6 +350,38 @@ static int unwind_size_maps(struct record *r, bool prealloc)
 	return bpf_map__set_max_entries(m, procs ? procs : 1);
 }
 
+/* Where the program reads task_struct: the running kernel's offsets. */
+static void set_task_offsets(struct record *r)
+{
+	const struct kernel_btf_facts *k = &r->kbtf;
+
+	r->skel->rodata->task_group_leader = k->group_leader;
+	r->skel->rodata->task_real_parent = k->real_parent;
+	r->skel->rodata->task_mm = k->mm;
+	r->skel->rodata->task_tgid = k->tgid;
+	r->skel->rodata->task_self_exec_id = k->self_exec_id;
+	r->skel->rodata->task_start_boottime = k->start_boottime;
+}
+
+/*
+ * ksym_names (kernel 5.13+), loaded apart from the object when kernel frames are named,
+ * with the ELF's instructions (before the object's load). A kernel that refuses it
+ * records all the same: the symbolizer reads /proc/kallsyms.
+ */
+static void load_ksym_names(struct record *r)
+{
+	char log[4096];
+
+	r->ksym_fd = ksym_names__load(r->skel->progs.ksym_names, r->kbtf.iter_map_elem, log,
+				      sizeof(log));
+	if (r->ksym_fd >= 0)
+		return;
+	pr_debug("pmuprof: loading with the kernel's names failed (%d)%s%s\n", r->ksym_fd,
+		 log[0] ? ":\n" : "", log);
+	r->ksym_fd = -1;
+	r->ksym_names = false;
+}
+
 static int load_bpf(struct record *r, bool prealloc)
 {
 	const struct record_opts *o = &r->opts;
@@ -358,17 +395,20 @@ static int load_bpf(struct record *r, bool prealloc)
 	r->skel->rodata->user_depth = o->user_depth;
 	r->skel->rodata->per_thread = o->per_thread;
 	r->skel->rodata->chain_max = r->callchain_max;
+	set_task_offsets(r);
 	for (i = 0; !o->bpf_walk && !o->kern_depth && i < o->nr_events; i++)
 		r->skel->rodata->chain_has_kernel |= full_chain(&o->events[i]);
 	err = size_maps(r, prealloc);
 	if (!err)
 		err = unwind_size_maps(r, prealloc);
+	if (r->ksym_names && r->ksym_fd < 0)
+		load_ksym_names(r);
 	/* Load only the programs the attach mode needs: each one costs verifier time. */
 	bpf_object__for_each_program (prog, r->skel->obj) {
 		bool is_link = prog == r->skel->progs.profile;
 
 		if (prog == r->skel->progs.ksym_names)
-			bpf_program__set_autoload(prog, r->ksym_names);
+			bpf_program__set_autoload(prog, false);
 		else if (r->mode == PMU_ATTACH_LINK && !is_link)
 			bpf_program__set_autoload(prog, false);
 		else if (r->mode == PMU_ATTACH_IOCTL && is_link)
@@ -387,7 +427,7 @@ static int ksym_namer(void *arg, const uint64_t *addrs, size_t n, char **text, s
 {
 	struct record *r = arg;
 	struct sym_kernel_stats ks;
-	int err = ksym_names__read(r->skel->progs.ksym_names, addrs, n, text, len);
+	int err = ksym_names__read(r->ksym_fd, addrs, n, text, len);
 
 	symbolizer__kernel_stats(r->sym, &ks);
 	if (err)
@@ -396,26 +436,6 @@ static int ksym_namer(void *arg, const uint64_t *addrs, size_t n, char **text, s
 			 err);
 	else if (!ks.batches)
 		pr_debug("pmuprof: kernel frames named by the kernel, %zu addresses at first\n", n);
-	return err;
-}
-
-/*
- * Loaded with ksym_names (kernel 5.13+) when kernel frames are named; a kernel that
- * refuses it loads without, and the symbolizer reads /proc/kallsyms. The iterator comes
- * first in the object: libbpf fails on its missing attach point before verifying the
- * sampling program.
- */
-static int load_bpf_ksyms(struct record *r, bool prealloc)
-{
-	int err = load_bpf(r, prealloc);
-
-	if (err && r->skel && r->ksym_names) {
-		pr_debug("pmuprof: loading with the kernel's names failed (%d)\n", err);
-		profile_bpf__destroy(r->skel);
-		r->skel = NULL;
-		r->ksym_names = false;
-		err = load_bpf(r, prealloc);
-	}
 	return err;
 }
 
@@ -430,12 +450,12 @@ static int open_bpf(struct record *r, struct record_error *e)
 	 * Maps allocate entries on demand (no 16384-entry preallocation at start); kernels
 	 * before 6.1 allow only preallocated hash maps in perf_event programs: retry so.
 	 */
-	err = load_bpf_ksyms(r, false);
+	err = load_bpf(r, false);
 	if (err && r->skel) {
 		pr_debug("pmuprof: loading with on-demand maps failed (%d), preallocating\n", err);
 		profile_bpf__destroy(r->skel);
 		r->skel = NULL;
-		err = load_bpf_ksyms(r, true);
+		err = load_bpf(r, true);
 	}
 	/* A kernel that refuses the CFI walk still records, with frame pointers. */
 	if (err && r->skel && r->opts.unwind) {
@@ -664,6 +684,7 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	r->ksym_fd = -1;
 	r->opts = *opts;
 	memcpy(r->events, opts->events, opts->nr_events * sizeof(*r->events));
 	r->opts.events = r->events;
@@ -679,7 +700,11 @@ struct record *record__new(const struct record_opts *opts, struct symbolizer *sy
 	if (!r->opts.unwind_memory)
 		r->opts.unwind_memory = UNWIND_MEMORY_DEFAULT;
 	r->ksym_names = opts->kern_depth > 0 && !getenv("PMUPROF_TEST_KALLSYMS_TEXT");
-	err = open_bpf(r, e);
+	err = kernel_btf__read(KERNEL_BTF_PATH, &r->kbtf);
+	if (err)
+		set_error(e, RECORD_STAGE_KERNEL_BTF, err, -1, -1, -1);
+	else
+		err = open_bpf(r, e);
 	if (!err)
 		err = alloc_drain(r);
 	if (err)

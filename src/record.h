@@ -93,6 +93,7 @@ struct record_opts {
 /* Where a failure happened, for the caller's message. */
 enum record_stage {
 	RECORD_STAGE_NONE = 0,
+	RECORD_STAGE_KERNEL_BTF, /* reading the kernel's BTF (KERNEL_BTF_PATH) */
 	RECORD_STAGE_BPF_OPEN,
 	RECORD_STAGE_BPF_LOAD,
 	RECORD_STAGE_OPEN,   /* perf_event_open of event on cpu / task */
