@@ -281,8 +281,22 @@ def check_ksyms():
     check(not unknown, f"kernel frames not named from /proc/kallsyms: {unknown[:10]}")
 
 
+def check_kernel_btf():
+    """The offsets record reads task_struct at, from the kernel's BTF by pmuprof's own
+    reader, are those libbpf's BTF API finds on this kernel (its unit test, run here)."""
+    exe = os.path.join(os.path.dirname(UNWIND_FIXTURE), "test_kernel_btf")
+    name = "kernel_btf::matches_libbpf_on_this_kernel"
+    p = subprocess.run([exe, "--verbose", "--filter", name.replace("::", "/")],
+                       capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    print("\n".join(l for l in out.splitlines() if "kernel_btf::" in l or "Synthesis" in l))
+    check(p.returncode == 0, f"{exe} failed:\n{out[-3000:]}")
+    check(f"[PASS] {name}" in out, "the offsets were not compared (skipped?)")
+
+
 CHECKS = [
     ("doctor", check_doctor),
+    ("kernel-btf", check_kernel_btf),
     ("record-link", check_record_link),
     ("record-ioctl", check_record_ioctl),
     ("record-dwarf", check_record_dwarf),
