@@ -51,6 +51,7 @@ struct kbtf {
 	uint64_t types, strs; /* file offsets of the sections */
 	uint32_t types_len, strs_len;
 	uint32_t names[KBTF_NAMES][KBTF_OCCUR]; /* string offsets */
+	uint32_t name_len[KBTF_NAMES];
 	uint32_t nr_names[KBTF_NAMES];
 	uint32_t task_id, task_size, iter_id;
 	uint32_t nr_types;   /* known after a whole pass */
@@ -105,29 +106,40 @@ static uint64_t kbtf_left(const struct kbtf *b)
 	return (b->len - b->at) + (b->end - b->next);
 }
 
+static int kbtf_refill(struct kbtf *b)
+{
+	uint64_t chunk = b->end - b->next;
+	int err;
+
+	if (!chunk)
+		return -EINVAL;
+	if (chunk > KBTF_BUF)
+		chunk = KBTF_BUF;
+	err = kbtf_pread(b->fd, b->buf, (size_t)chunk, b->next);
+	if (err)
+		return err;
+	b->next += chunk;
+	b->at = 0;
+	b->len = (uint32_t)chunk;
+	return 0;
+}
+
 /* The next n bytes of the stream into dst: 0, -EINVAL past its end, or -errno. */
-static int kbtf_read(struct kbtf *b, void *dst, size_t n)
+static inline int kbtf_read(struct kbtf *b, void *dst, size_t n)
 {
 	unsigned char *d = dst;
 
+	if (n <= b->len - b->at) { /* nearly always: a type at a time */
+		memcpy(d, b->buf + b->at, n);
+		b->at += (uint32_t)n;
+		return 0;
+	}
 	while (n) {
 		size_t k;
+		int err;
 
-		if (b->at == b->len) {
-			uint64_t chunk = b->end - b->next;
-			int err;
-
-			if (!chunk)
-				return -EINVAL;
-			if (chunk > KBTF_BUF)
-				chunk = KBTF_BUF;
-			err = kbtf_pread(b->fd, b->buf, (size_t)chunk, b->next);
-			if (err)
-				return err;
-			b->next += chunk;
-			b->at = 0;
-			b->len = (uint32_t)chunk;
-		}
+		if (b->at == b->len && (err = kbtf_refill(b)))
+			return err;
 		k = b->len - b->at;
 		if (k > n)
 			k = n;
@@ -192,11 +204,10 @@ static void kbtf_name_seen(struct kbtf *b, const char *s, uint32_t len, uint32_t
 	unsigned int i;
 
 	for (i = 0; i < KBTF_NAMES; i++) {
-		const char *want = kbtf_name(i);
-
-		if (want[len] || memcmp(want, s, len) || b->nr_names[i] >= KBTF_OCCUR)
+		if (b->name_len[i] != len || b->nr_names[i] >= KBTF_OCCUR)
 			continue;
-		b->names[i][b->nr_names[i]++] = off;
+		if (!memcmp(kbtf_name(i), s, len))
+			b->names[i][b->nr_names[i]++] = off;
 	}
 }
 
@@ -206,6 +217,9 @@ static int kbtf_scan_strings(struct kbtf *b)
 	char cur[KBTF_NAME_MAX + 1];
 	uint32_t start = 0, len = 0, off = 0, chunk = 0;
 
+	for (len = 0; len < KBTF_NAMES; len++)
+		b->name_len[len] = (uint32_t)strlen(kbtf_name(len));
+	len = 0;
 	for (; off < b->strs_len; off += chunk) {
 		const unsigned char *p = b->buf, *end, *nul;
 		int err;
