@@ -1027,11 +1027,14 @@ static void explain_record_error(const struct record_error *e, const struct pmu_
 				"pmuprof: %s: the kernel was built without BTF "
 				"(CONFIG_DEBUG_INFO_BTF)\n",
 				stage_text(e->stage));
-		else if (err == ESRCH)
+		else if (err == ESRCH || err == EINVAL)
 			fprintf(stderr,
-				"pmuprof: %s: struct task_struct lacks a member pmuprof reads "
-				"(kernels 5.7 and later have them all)\n",
-				stage_text(e->stage));
+				"pmuprof: %s: %s (%s); pmuprof reads struct task_struct as "
+				"kernels 5.7 and later have it\n",
+				stage_text(e->stage),
+				err == ESRCH ? "struct task_struct or one of its members is missing"
+					     : "malformed, or a member is not what pmuprof reads",
+				pmu_errno__name(err));
 		else
 			fprintf(stderr, "pmuprof: %s: %s\n", stage_text(e->stage), strerror(err));
 		break;

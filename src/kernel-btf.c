@@ -57,8 +57,8 @@ struct kbtf {
 	uint32_t nr_types;   /* known after a whole pass */
 	uint32_t max_wanted; /* the highest type id a member waits for */
 	struct kbtf_member m[NR_SPECS];
-	/* The stream: buf[at, len) holds the bytes before file offset next, which the
-	 * stream ends at. */
+	/* The stream: buf[at, len) holds the bytes just before file offset next; it ends
+	 * at file offset end. */
 	uint64_t next, end;
 	uint32_t at, len;
 	unsigned char buf[KBTF_BUF];
