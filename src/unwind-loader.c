@@ -649,12 +649,37 @@ int unwind_loader__prewarm(struct unwind_loader *l, const char *path)
 	return 0;
 }
 
+/* The new rules in one batch (5.6+): a syscall each cost a record ~1 ms for ~300 rules. */
+static int rules_batch(struct unwind_loader *l, const struct unwind_rules *rules, size_t n)
+{
+	size_t i, todo = n - l->rules_loaded;
+	struct unwind_rule *vals = calloc(todo, sizeof(*vals));
+	uint32_t *keys = calloc(todo, sizeof(*keys)), count = todo;
+	int err = -ENOMEM;
+
+	if (keys && vals) {
+		for (i = 0; i < todo; i++) {
+			keys[i] = l->rules_loaded + i;
+			vals[i] = *unwind_rules__get(rules, keys[i]);
+		}
+		err = bpf_map_update_batch(l->o.rules_fd, keys, vals, &count, NULL) ? -errno : 0;
+		if (!err)
+			l->rules_loaded = n;
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
 /* Rules are global and only grow: push the ones the kernel does not have yet. */
 static int rules_sync(struct unwind_loader *l)
 {
 	struct unwind_rules *rules = unwind_cache__rules(l->cache);
 	size_t n = unwind_rules__count(rules);
 
+	if (l->rules_loaded + 1 < n && !rules_batch(l, rules, n))
+		return 0;
+	/* One at a time: a single rule, or a kernel without batches. */
 	for (; l->rules_loaded < n; l->rules_loaded++) {
 		uint32_t idx = l->rules_loaded;
 
