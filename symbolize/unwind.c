@@ -958,10 +958,10 @@ static int table_push_row(struct unwind_table *t, size_t *cap, uint64_t pc, uint
 }
 
 /* A stretch of rows each starting where the one before ended: an FDE's rows, or the rows
- * of FDEs that follow each other. */
+ * of FDEs that follow each other. 16 bytes: python3.11 has 8,000 of them. */
 struct row_run {
-	uint64_t lo, hi;
-	size_t first, n;
+	uint64_t lo;
+	uint32_t first, n;
 };
 
 static void run_swap(struct row_run *a, struct row_run *b)
@@ -1073,26 +1073,28 @@ static int builder_runs(struct builder *b, struct row_run **out, size_t *nout)
 		for (i = 0; i < b->n; i++)
 			nr += !i || b->v[i].lo != range_hi(&b->v[i - 1]);
 	}
+	/* More rows than a table holds (UNWIND_MAX_ROWS), by far. */
+	if (b->n > UINT32_MAX)
+		return -ERANGE;
 	runs = malloc((nr ? nr : 1) * sizeof(*runs));
 	if (!runs)
 		return -ENOMEM;
 	*out = runs;
 	*nout = 1;
-	runs[0] = (struct row_run){0, 0, 0, b->n};
+	runs[0] = (struct row_run){0, 0, (uint32_t)b->n};
 	if (!nr)
 		return 0; /* sorted already */
 	for (i = 0, nr = 0; i < b->n; i++) {
 		if (!i || b->v[i].lo != range_hi(&b->v[i - 1]))
-			runs[nr++] = (struct row_run){b->v[i].lo, range_hi(&b->v[i]), i, 0};
-		runs[nr - 1].hi = range_hi(&b->v[i]);
+			runs[nr++] = (struct row_run){b->v[i].lo, (uint32_t)i, 0};
 		runs[nr - 1].n++;
 	}
 	runs_sort(runs, nr, 2 * (64 - __builtin_clzll(nr)));
 	for (i = 1; i < nr && !overlap; i++)
-		overlap = runs[i].lo < runs[i - 1].hi;
+		overlap = runs[i].lo < range_hi(&b->v[runs[i - 1].first + runs[i - 1].n - 1]);
 	if (overlap) {
 		qsort(b->v, b->n, sizeof(*b->v), range_cmp);
-		runs[0] = (struct row_run){0, 0, 0, b->n};
+		runs[0] = (struct row_run){0, 0, (uint32_t)b->n};
 		return 0;
 	}
 	*nout = nr;
