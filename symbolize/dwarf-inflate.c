@@ -190,9 +190,9 @@ static int sections_wanted(Elf *elf, int fd, struct zsec **out, size_t *n)
  * Where each section goes in one block, in their order, and the block's size (0: too
  * large). A section's compressed bytes are read just past its own place, into the places
  * of the sections inflated after it, so the pages they fault in are those the next
- * sections fill: larger inputs first, only the last ones' may reach past the places (a
- * buffer of their own, read then freed, faulted in as many pages again: a fifth of
- * opening libc's debug file).
+ * sections fill; larger inputs first, so only the last ones' reach past the places. Read
+ * into buffers of their own, then freed, they faulted in as many pages again: a fifth of
+ * the page faults of opening libc's debug file.
  */
 static size_t inflate_plan(struct zsec *s, size_t n)
 {
@@ -257,8 +257,10 @@ static int sections_fill(int fd, struct zsec *s, size_t n, char *block, struct i
 	int err = 0;
 	size_t i;
 
-	if (!dec)
+	if (!dec) {
+		free(block);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n && !err; i++) {
 		char *out = block + s[i].at;
 

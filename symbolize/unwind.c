@@ -44,7 +44,7 @@ struct unwind_rules {
 	/*
 	 * Rules interned lately, by a hash of their 24 bytes, in front of the index: a
 	 * file's rows use a few hundred rules, and hashing each row's rule for the index took
-	 * a fifth of a table's build (python3.11: 61k rows, 400 rules). Index + 1, 0: none.
+	 * a fifth of a table's build (python3.11: 61k rows, a few hundred rules). Index + 1, 0: none.
 	 */
 	uint32_t cache[1u << RULE_CACHE_BITS];
 };
@@ -96,7 +96,7 @@ static uint32_t rule_slot(const uint64_t *w)
 	       (64 - RULE_CACHE_BITS);
 }
 
-/* The rule at idx in the cache's slot if it is the rule w. */
+/* Whether the rule a slot of the cache holds (hit: its index + 1, 0: none) is w. */
 static bool rule_cached(const struct unwind_rules *r, uint32_t hit, const uint64_t *w)
 {
 	uint64_t v[3];
