@@ -529,10 +529,6 @@ struct elf_syms *elf_syms__load_mem(const void *image, size_t size)
 	return es;
 }
 
-/*
- * Take the symbols of a debug file (or MiniDebugInfo), keeping this file's own where
- * the other has none at that address. The segments stay this file's.
- */
 /* Symbol j of es, wide again. */
 static struct elf_sym rec_wide(const struct elf_syms *es, size_t j)
 {
@@ -544,6 +540,10 @@ static struct elf_sym rec_wide(const struct elf_syms *es, size_t j)
 	};
 }
 
+/*
+ * Take the symbols of a debug file (or MiniDebugInfo), keeping this file's own where
+ * the other has none at that address. The segments stay this file's.
+ */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 {
 	size_t i = 0, j = 0, k = 0, n = other->nr + es->nr;
