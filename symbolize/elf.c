@@ -190,18 +190,19 @@ static const char *func_sym(Elf *elf, const GElf_Shdr *shdr, Elf_Data *data, siz
 }
 
 /*
- * Sort wide (addresses, then the best name first), drop the aliases and store what is left
- * compactly in es, in place of what es held. The names are copied: wide may point into an
- * Elf about to be ended, or into es's own pool.
+ * Sort wide (addresses, then the best name first) unless it is sorted, drop the aliases
+ * and store what is left compactly in es, in place of what es held. The names are copied:
+ * wide may point into an Elf about to be ended, or into es's own pool.
  */
-static int elf_syms__pack(struct elf_syms *es, struct elf_sym *wide, size_t n)
+static int elf_syms__pack(struct elf_syms *es, struct elf_sym *wide, size_t n, bool sorted)
 {
 	struct addr_index ix = {0};
 	size_t i, pool = 0, pos = 0;
 	struct elf_rec *recs;
 	char *strpool;
 
-	qsort(wide, n, sizeof(*wide), elf_sym_cmp);
+	if (!sorted)
+		qsort(wide, n, sizeof(*wide), elf_sym_cmp);
 	n = drop_aliases(wide, n);
 	for (i = 0; i < n; i++)
 		pool += strlen(wide[i].name) + 1;
@@ -265,7 +266,7 @@ static int load_syms(struct elf_syms *es, Elf *elf, Elf_Scn *scn, const GElf_Shd
 		wide[out].bind = GELF_ST_BIND(sym.st_info);
 		out++;
 	}
-	err = elf_syms__pack(es, wide, out);
+	err = elf_syms__pack(es, wide, out, false);
 	free(wide);
 	return err;
 }
@@ -528,29 +529,46 @@ struct elf_syms *elf_syms__load_mem(const void *image, size_t size)
 	return es;
 }
 
+/* Symbol j of es, wide again. */
+static struct elf_sym rec_wide(const struct elf_syms *es, size_t j)
+{
+	return (struct elf_sym){
+		.addr = es->index.keys[j],
+		.size = es->syms[j].size,
+		.name = rec_name(es, j),
+		.bind = es->syms[j].name & ELF_REC_LOCAL ? STB_LOCAL : STB_GLOBAL,
+	};
+}
+
 /*
  * Take the symbols of a debug file (or MiniDebugInfo), keeping this file's own where
  * the other has none at that address. The segments stay this file's.
  */
 int elf_syms__merge(struct elf_syms *es, const struct elf_syms *other)
 {
-	size_t i, n = other->nr + es->nr;
+	size_t i = 0, j = 0, k = 0, n = other->nr + es->nr;
 	struct elf_sym *wide = malloc((n ? n : 1) * sizeof(*wide));
 	int err;
 
 	if (!wide)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const struct elf_syms *from = i < other->nr ? other : es;
-		size_t j = i < other->nr ? i : i - other->nr;
+	/*
+	 * Both are sorted: merged in one pass, as a stable sort of other's symbols then es's
+	 * would order them. At one address, the same rule as within one file picks the name.
+	 */
+	while (i < other->nr || j < es->nr) {
+		struct elf_sym a = i < other->nr ? rec_wide(other, i) : (struct elf_sym){0};
+		struct elf_sym b = j < es->nr ? rec_wide(es, j) : (struct elf_sym){0};
 
-		wide[i].addr = from->index.keys[j];
-		wide[i].size = from->syms[j].size;
-		wide[i].name = rec_name(from, j);
-		wide[i].bind = from->syms[j].name & ELF_REC_LOCAL ? STB_LOCAL : STB_GLOBAL;
+		if (j == es->nr || (i < other->nr && elf_sym_cmp(&a, &b) <= 0)) {
+			wide[k++] = a;
+			i++;
+		} else {
+			wide[k++] = b;
+			j++;
+		}
 	}
-	/* At one address, the same rule as within one file picks the name. */
-	err = elf_syms__pack(es, wide, n);
+	err = elf_syms__pack(es, wide, n, true);
 	free(wide);
 	return err;
 }

@@ -85,10 +85,10 @@ struct inflated {
 	size_t n, cap;
 };
 /*
- * The zlib-compressed .debug_* sections inflated (dwarf-inflate.c), for libdw to read as
- * they are; those that do not inflate are left compressed. Their compressed bytes are read
- * from fd (elf's file) and freed, never held by libelf. -ENOMEM or -EINVAL (a section's
- * data could not be replaced), else 0.
+ * The zlib-compressed .debug_* sections inflated (dwarf-inflate.c) into one block that z
+ * holds, for libdw to read as they are; those that do not inflate are left compressed.
+ * Their compressed bytes are read from fd (elf's file), never held by libelf. -ENOMEM or
+ * -EINVAL (a section's data could not be replaced), else 0.
  */
 int sections_inflate(Elf *elf, int fd, struct inflated *z);
 /*

@@ -576,3 +576,61 @@ Test(dwarf, many_same_frames_as_one_by_one)
 	symbolizer__free(a);
 	symbolizer__free(b);
 }
+
+/* The name es gives at exactly addr, NULL when none starts there. */
+static const char *name_at(const struct elf_syms *es, unsigned long addr)
+{
+	unsigned long delta;
+	const char *name = elf_syms__lookup(es, addr, &delta);
+
+	return name && !delta ? name : NULL;
+}
+
+/*
+ * libc's symbols merged with its debug file's (as a binary's are with its debug file's):
+ * every address of either once, in order, named by one of them, the debug file's name
+ * where only it has one and the binary's where only it has one.
+ */
+Test(elf, merge_with_debug_file)
+{
+	const char *path = "/usr/lib/x86_64-linux-gnu/libc.so.6", *name;
+	struct elf_syms *bin = elf_syms__load(path), *dbg, *merged;
+	unsigned char id[64];
+	char dpath[256], hex[130];
+	unsigned long addr, size, prev = 0;
+	size_t i, len, both = 0, only = 0;
+
+	cr_assert_not_null(bin);
+	len = elf_syms__build_id(bin, id, sizeof(id));
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	snprintf(dpath, sizeof(dpath), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+	dbg = len >= 2 ? elf_syms__load(dpath) : NULL;
+	if (!dbg) {
+		elf_syms__free(bin);
+		cr_skip_test("libc's debug file (libc6-dbg) is missing");
+	}
+	merged = elf_syms__load(path);
+	cr_assert_not_null(merged);
+	cr_assert_eq(elf_syms__merge(merged, dbg), 0);
+	for (i = 0; (name = elf_syms__at(merged, i, &addr, &size)); i++) {
+		const char *b = name_at(bin, addr), *d = name_at(dbg, addr);
+
+		cr_assert(!i || addr > prev, "%#lx after %#lx", addr, prev);
+		cr_assert(b || d, "%s at %#lx: in neither file", name, addr);
+		cr_assert(!strcmp(name, b ? b : d) || (d && !strcmp(name, d)), "%s at %#lx", name,
+			  addr);
+		both += b && d;
+		only += !b != !d;
+		prev = addr;
+	}
+	for (i = 0; elf_syms__at(dbg, i, &addr, &size); i++)
+		cr_assert_not_null(name_at(merged, addr), "debug symbol at %#lx lost", addr);
+	for (i = 0; elf_syms__at(bin, i, &addr, &size); i++)
+		cr_assert_not_null(name_at(merged, addr), "symbol at %#lx lost", addr);
+	cr_expect_gt(both, 1000u);
+	cr_expect_gt(only, 0u);
+	elf_syms__free(merged);
+	elf_syms__free(dbg);
+	elf_syms__free(bin);
+}
