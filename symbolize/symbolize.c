@@ -50,9 +50,6 @@ struct demangled {
 #define DWARF_MAX_FILES 256
 /* Sweeps (drains) a file stays loaded after the last mapping of it is gone. */
 #define DSO_IDLE_SWEEPS 30
-/* Sweeps a file's libdw (its sections read, libdw's line tables: most of its DWARF's
- * memory) stays after the last lookup that needed it; its table stays. */
-#define LIB_IDLE_SWEEPS 5
 /* libdw's line tables of a file in use kept at most, unless its sections are larger. */
 #define LIB_LINES_MIN (2u << 20)
 /* pids without a generation whose /proc/PID/maps was tried: bounded (a pid forgotten
@@ -91,7 +88,8 @@ struct symbolizer {
 	char *last_path; /* symbolizer__file_symbol's last file */
 	struct dso *last_dso;
 	struct symbolizer_file_stats fstats;
-	size_t dwarf_budget;   /* bytes of DWARF kept for all files together */
+	size_t dwarf_budget; /* bytes of DWARF kept for all files together */
+	unsigned int lib_idle_sweeps;
 	size_t dwarf_bytes;    /* what they hold now */
 	uint64_t dwarf_tick;   /* DWARF lookups so far: the LRU's clock */
 	uint64_t swept_tick;   /* dwarf_tick at the last sweep */
@@ -129,6 +127,8 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	hashmap__init(&s->demangled, demangled_match, NULL);
 	keycache__init(&s->unknown_tried, UNKNOWN_TRIED_MAX);
 	s->dwarf_budget = opts && opts->dwarf_budget ? opts->dwarf_budget : SYM_DWARF_BUDGET;
+	s->lib_idle_sweeps =
+		opts && opts->lib_idle_sweeps ? opts->lib_idle_sweeps : SYM_LIB_IDLE_SWEEPS;
 	if (opts && opts->debuginfod) {
 		double budget = opts->debuginfod_budget > 0 ? opts->debuginfod_budget : 10;
 
@@ -1327,8 +1327,8 @@ void symbolizer__frames_copied(struct symbolizer *s)
 }
 
 /*
- * Whatever the budget, libdw goes from files that did not need it for LIB_IDLE_SWEEPS
- * sweeps: once the units a workload runs are in a file's table, its lookups read the
+ * Whatever the budget, libdw goes from files that did not need it for lib_idle_sweeps
+ * sweeps (its table stays): once the units a workload runs are in a file's table, its lookups read the
  * table only, and libdw's copy of the sections would be held for nothing (soak: most of
  * the symbolizer's memory). A unit read later reads the sections again. It goes from a
  * file in use too once the line tables libdw keeps of the units read (dead weight: the
@@ -1359,7 +1359,7 @@ static void dwarf_idle__shed(struct symbolizer *s)
 			d->lib_seen = s->sweeps;
 		}
 		if (sym_dwarf__lib_bytes(d->dwarf) &&
-		    (s->sweeps - d->lib_seen >= LIB_IDLE_SWEEPS || dwarf_lines_over(d->dwarf)))
+		    (s->sweeps - d->lib_seen >= s->lib_idle_sweeps || dwarf_lines_over(d->dwarf)))
 			dwarf_shed(s, d);
 		freed = sym_dwarf__trim(d->dwarf);
 		s->dwarf_bytes -= freed;

@@ -225,9 +225,14 @@ struct symbolizer_opts {
 	 * symbolizer__frames_copied()) and at sweeps (0: SYM_DWARF_BUDGET); at sweeps, those
 	 * looked in since the previous sweep only past twice it. */
 	size_t dwarf_budget;
+	/* Sweeps a file's libdw (its sections read) stays after the last lookup that needed
+	 * it, whatever the budget (0: SYM_LIB_IDLE_SWEEPS). A unit read later reads the
+	 * sections again (libc's debug file: ~15 ms and 2,300 page faults). */
+	unsigned int lib_idle_sweeps;
 };
 
-#define SYM_DWARF_BUDGET (32u << 20)
+#define SYM_DWARF_BUDGET    (32u << 20)
+#define SYM_LIB_IDLE_SWEEPS 5
 
 enum sym_result {
 	SYM_RESOLVED = 0, /* a function name (JIT frames end in "_[j]") */

@@ -333,3 +333,35 @@ Test(budget, idle_libdw_goes_within_the_budget)
 	symbolizer__free(ref);
 	symbolizer__free(s);
 }
+
+/* A record keeps an idle file's libdw longer (lib_idle_sweeps): shed at that sweep, not
+ * before, and a unit named after it still right. */
+Test(budget, idle_libdw_kept_for_the_sweeps_asked)
+{
+	struct symbolizer_opts o = {.sz = sizeof(o), .lib_idle_sweeps = 12};
+	struct symbolizer *ref = symbolizer__new(NULL), *s = symbolizer__new(&o);
+	unsigned long self = (unsigned long)budget_target,
+		      other_unit = (unsigned long)symbolizer__new + 1;
+	struct symbolizer_dwarf_stats st;
+	struct seen want[2], got;
+	int i;
+
+	cr_assert(ref && s);
+	lookup(ref, self, &want[0]);
+	lookup(ref, other_unit, &want[1]);
+	lookup(s, self, &got);
+	for (i = 0; i < 12; i++) {
+		symbolizer__sweep(s);
+		lookup(s, self, &got);
+		same(&want[0], &got, "self from the table");
+	}
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.sheds, 0u, "libdw shed before 12 idle sweeps");
+	symbolizer__sweep(s);
+	symbolizer__dwarf_stats(s, &st);
+	cr_expect_eq(st.sheds, 1u, "libdw kept after 12 idle sweeps");
+	lookup(s, other_unit, &got);
+	same(&want[1], &got, "a new unit after the shed");
+	symbolizer__free(ref);
+	symbolizer__free(s);
+}
