@@ -4,9 +4,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/btf.h>
+#include <linux/magic.h>
 #include "kernel-btf.h"
 
 /* sysfs hands out at most a page per read, whatever the size asked. */
@@ -48,6 +51,9 @@ struct kbtf_member {
 
 struct kbtf {
 	int fd;
+	/* sysfs's BTF mapped (6.16+: mapped at mmap(), no page faults), else NULL: read. */
+	const unsigned char *map;
+	uint64_t map_len;
 	uint64_t types, strs; /* file offsets of the sections */
 	uint32_t types_len, strs_len;
 	uint32_t names[KBTF_NAMES][KBTF_OCCUR]; /* string offsets */
@@ -74,12 +80,18 @@ static const char *kbtf_name(unsigned int which)
 }
 
 /* Exactly n bytes at file offset off: 0, -EINVAL when the file ends first, or -errno. */
-static int kbtf_pread(int fd, void *dst, size_t n, uint64_t off)
+static int kbtf_pread(const struct kbtf *b, void *dst, size_t n, uint64_t off)
 {
 	unsigned char *d = dst;
 
+	if (b->map) {
+		if (off > b->map_len || n > b->map_len - off)
+			return -EINVAL;
+		memcpy(dst, b->map + off, n);
+		return 0;
+	}
 	while (n) {
-		ssize_t got = pread(fd, d, n, (off_t)off);
+		ssize_t got = pread(b->fd, d, n, (off_t)off);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -115,7 +127,7 @@ static int kbtf_refill(struct kbtf *b)
 		return -EINVAL;
 	if (chunk > KBTF_BUF)
 		chunk = KBTF_BUF;
-	err = kbtf_pread(b->fd, b->buf, (size_t)chunk, b->next);
+	err = kbtf_pread(b, b->buf, (size_t)chunk, b->next);
 	if (err)
 		return err;
 	b->next += chunk;
@@ -176,7 +188,7 @@ static int kbtf_header(struct kbtf *b)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(h))
 		return -EINVAL;
-	err = kbtf_pread(b->fd, &h, sizeof(h), 0);
+	err = kbtf_pread(b, &h, sizeof(h), 0);
 	if (err)
 		return err;
 	if (h.magic != BTF_MAGIC || h.version != BTF_VERSION || h.hdr_len < sizeof(h))
@@ -217,15 +229,12 @@ static int kbtf_scan_strings(struct kbtf *b)
 	char cur[KBTF_NAME_MAX + 1];
 	uint32_t start = 0, len = 0, off = 0, chunk = 0;
 
-	for (len = 0; len < KBTF_NAMES; len++)
-		b->name_len[len] = (uint32_t)strlen(kbtf_name(len));
-	len = 0;
 	for (; off < b->strs_len; off += chunk) {
 		const unsigned char *p = b->buf, *end, *nul;
 		int err;
 
 		chunk = b->strs_len - off < KBTF_BUF ? b->strs_len - off : KBTF_BUF;
-		err = kbtf_pread(b->fd, b->buf, chunk, b->strs + off);
+		err = kbtf_pread(b, b->buf, chunk, b->strs + off);
 		if (err)
 			return err;
 		if (!off && b->buf[0])
@@ -252,8 +261,13 @@ static int kbtf_scan_strings(struct kbtf *b)
 
 static bool kbtf_is(const struct kbtf *b, unsigned int which, uint32_t name_off)
 {
-	uint32_t i;
+	uint32_t i, len = b->name_len[which];
 
+	/* Mapped: the name compared where the type points, as libbpf reads it. */
+	if (b->map)
+		return name_off < b->strs_len && len < b->strs_len - name_off &&
+		       !memcmp(b->map + b->strs + name_off, kbtf_name(which), len) &&
+		       !b->map[b->strs + name_off + len];
 	for (i = 0; i < b->nr_names[which]; i++)
 		if (b->names[which][i] == name_off)
 			return true;
@@ -483,19 +497,48 @@ static int kbtf_types(struct kbtf *b)
 	return 0;
 }
 
+/*
+ * The kernel's own file, mapped where the kernel lets it be (6.16+): a read of sysfs
+ * hands out a page per syscall, ~1,000 of them (about 1.5 ms of a record). Only sysfs's:
+ * its size never changes, where a regular file's could shrink under the mapping
+ * (SIGBUS).
+ */
+static void kbtf_map(struct kbtf *b)
+{
+	struct statfs fs;
+	struct stat st;
+	void *m;
+
+	if (fstatfs(b->fd, &fs) || fs.f_type != SYSFS_MAGIC || fstat(b->fd, &st) ||
+	    !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, b->fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	b->map = m;
+	b->map_len = (uint64_t)st.st_size;
+}
+
 int kernel_btf__read_fd(int fd, struct kernel_btf_facts *facts)
 {
 	struct kbtf b = {.fd = fd};
 	uint32_t i;
 	int err;
 
+	for (i = 0; i < KBTF_NAMES; i++)
+		b.name_len[i] = (uint32_t)strlen(kbtf_name(i));
+	kbtf_map(&b);
 	err = kbtf_header(&b);
-	if (!err)
+	if (!err && b.map) /* the names are compared in place: strings start and end */
+		err = b.map[b.strs] || b.map[b.strs + b.strs_len - 1] ? -EINVAL : 0;
+	else if (!err)
 		err = kbtf_scan_strings(&b);
-	if (!err && !b.nr_names[KBTF_TASK_STRUCT])
+	if (!err && !b.map && !b.nr_names[KBTF_TASK_STRUCT])
 		err = -ESRCH;
 	if (!err)
 		err = kbtf_types(&b);
+	if (b.map)
+		munmap((void *)b.map, (size_t)b.map_len);
 	if (err)
 		return err;
 	memset(facts, 0, sizeof(*facts));

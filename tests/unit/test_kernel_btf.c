@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,34 @@ Test(kernel_btf, matches_libbpf_on_this_kernel)
 	id = btf__find_by_name_kind(btf, "bpf_iter_bpf_map_elem", BTF_KIND_FUNC);
 	cr_expect_eq(f.iter_map_elem, id > 0 ? (uint32_t)id : 0);
 	btf__free(btf);
+}
+
+/*
+ * sysfs's file is mapped where the kernel lets it (6.16+) and its names compared in place;
+ * a copy in a memory file (a regular file) is read and its strings scanned: the same facts.
+ */
+Test(kernel_btf, mapped_and_read_agree)
+{
+	struct kernel_btf_facts live, copy;
+	char buf[65536];
+	int in, fd, err;
+	ssize_t n;
+
+	if (access(KERNEL_BTF_PATH, R_OK))
+		cr_skip_test("no kernel BTF here (%s)", KERNEL_BTF_PATH);
+	cr_assert_eq(kernel_btf__read(KERNEL_BTF_PATH, &live), 0);
+	in = open(KERNEL_BTF_PATH, O_RDONLY | O_CLOEXEC);
+	fd = memfd_create("vmlinux-btf", MFD_CLOEXEC);
+	cr_assert(in >= 0 && fd >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(fd, buf, (size_t)n), n);
+	cr_assert_eq(n, 0);
+	err = kernel_btf__read_fd(fd, &copy);
+	cr_assert_eq(err, 0, "%d", err);
+	cr_expect_eq(memcmp(&live, &copy, sizeof(live)), 0);
+	cr_expect_gt(copy.iter_map_elem + copy.start_boottime, 0u);
+	close(in);
+	close(fd);
 }
 
 /* A small BTF file of the types the reader looks at, built by hand. */
