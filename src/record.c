@@ -79,6 +79,8 @@ struct record {
 	struct stack_cache *named;
 	/* Frames of user addresses, by file and offset. */
 	struct frame_cache *frames_named;
+	/* ... and by process and address, with their modules. */
+	struct frame_memo *memo;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -222,6 +224,7 @@ void record__free(struct record *r)
 		stack_table__free(r->agg[i]);
 	stack_cache__free(r->named);
 	frame_cache__free(r->frames_named);
+	frame_memo__free(r->memo);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -614,8 +617,9 @@ static int alloc_drain(struct record *r)
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
 	r->frames_named = frame_cache__new(FRAME_CACHE_MAX);
+	r->memo = frame_memo__new();
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->frames || !r->named || !r->frames_named)
+	    !r->frames || !r->named || !r->frames_named || !r->memo)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -1020,21 +1024,19 @@ static void frame_named(struct record *r, size_t n)
  * link-time addresses (those its symbols have): the same in every process, and the
  * addresses pprof's readers disassemble and name. me: the mapping of the address.
  */
-static uint32_t user_module(struct stack_table *table, const struct frame_names *fn,
-			    const struct map_entry *me)
+static int64_t user_module(struct stack_table *table, const struct frame_names *fn,
+			   const struct map_entry *me)
 {
 	struct stack_module sm = {.path = fn->module, .build_id = fn->build_id};
 	/* frames[0].address: the address's offset in the file */
 	uint64_t off = fn->frames[0].address;
-	int64_t id;
 
 	if (!fn->n || !fn->module || !me)
 		return 0;
 	sm.offset = me->pgoff;
 	sm.start = sm.offset + (fn->module[0] != '[' ? fn->link_addr - off : 0);
 	sm.limit = sm.start + (me->end - me->start);
-	id = stack_table__add_module(table, &sm);
-	return id > 0 ? id : 0;
+	return stack_table__add_module(table, &sm);
 }
 
 static enum stack_frame_kind user_kind(enum sym_frame_kind k)
@@ -1134,53 +1136,90 @@ static void frame_lookup(struct record *r, pid_t pid, __u64 ip, bool leaf,
 	}
 }
 
+/* The key being named: its process, the version of its mappings, its table. */
+struct name_ctx {
+	pid_t pid;
+	uint64_t version;
+	unsigned int event;
+	struct stack_table *table;
+};
+
 /*
- * The frames of one user address into names[n...]: its function, then the functions
- * inlined there while room is left (room: names that may still be used, the frames
- * after this one included). Returns the next free index. A file's frame named before
- * (in any process) comes from the frame cache.
+ * The frames of a user address the memo does not hold, *module their module: from the
+ * frame cache (then remembered in the memo), else looked up into *fn (names spelt into
+ * buf, which the caller keeps).
  */
-static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
-			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
+static const struct frame_names *frame_find(struct record *r, const struct name_ctx *c, __u64 ip,
+					    bool leaf, char (*buf)[FRAME_NAME_MAX],
+					    struct frame_names *fn, uint32_t *module)
 {
-	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
-	struct stack_frame frames[FRAME_CACHE_FRAMES];
-	struct frame_names fn = {.frames = frames};
 	struct frame_module mod = {.path = NULL};
 	const struct frame_names *known;
 	const struct map_entry *m, *me;
 	uint64_t off = 0;
-	unsigned int j, nf;
-	uint32_t module;
+	int64_t id;
 
-	m = frame_file(r, pid, ip, leaf, &off);
+	m = frame_file(r, c->pid, ip, leaf, &off);
 	known = m ? frame_cache__find(r->frames_named, m->obj, m->path, off, leaf) : NULL;
-	me = m;
-	if (!known) {
-		frame_lookup(r, pid, ip, leaf, buf, &fn, &mod, &me);
-		if (m)
-			frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, &fn);
-		known = &fn;
+	if (known) {
+		id = user_module(c->table, known, m);
+		*module = id > 0 ? id : 0;
+		/* Version 0: no generation, nothing that stays put. */
+		if (id >= 0 && c->version)
+			frame_memo__add(r->memo, c->version, ip, leaf, c->event, known, *module);
+		return known;
 	}
-	module = user_module(table, known, me);
+	frame_lookup(r, c->pid, ip, leaf, buf, fn, &mod, &me);
+	if (m)
+		frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, fn);
+	id = user_module(c->table, fn, me);
+	*module = id > 0 ? id : 0;
+	return fn;
+}
+
+/*
+ * The frames of one user address into frames[n...]: its function, then the functions
+ * inlined there while room is left (room: names that may still be used, the frames
+ * after this one included). Returns the next free index. A file's frame named before
+ * (in any process) comes from the frame cache, whose strings the frames point to: it is
+ * cleared only between stacks.
+ */
+static size_t name_user_frame(struct record *r, const struct name_ctx *c, __u64 ip, bool leaf,
+			      size_t n, size_t room, bool *unresolved)
+{
+	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
+	struct stack_frame frames[FRAME_CACHE_FRAMES];
+	struct frame_names fn = {.frames = frames};
+	const struct frame_names *known = NULL;
+	unsigned int j, nf;
+	uint32_t module = 0;
+
+	if (c->version)
+		known = frame_memo__find(r->memo, c->version, ip, leaf, c->event, &module);
+	if (!known)
+		known = frame_find(r, c, ip, leaf, buf, &fn, &module);
 	nf = known->n;
 	if (nf > room)
 		nf = room > 0 ? room : 1;
 	for (j = 0; j < nf; j++, n++) {
-		snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->frames[j].name);
 		if (known->unresolved & (1u << j))
 			*unresolved = true;
 		r->frames[n] = known->frames[j];
-		r->frames[n].name = r->names[n];
 		r->frames[n].module = module;
+		/* Looked up now: buf goes with this call. */
+		if (known == &fn) {
+			snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->frames[j].name);
+			r->frames[n].name = r->names[n];
+		}
 	}
 	return n;
 }
 
 /* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
-static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
-			 bool *unresolved)
+static size_t name_stack(struct record *r, const struct profile_key *key, uint64_t version,
+			 struct stack_table *table, bool *unresolved)
 {
+	struct name_ctx ctx = {key->pid, version, key->event, table};
 	char(*names)[FRAME_NAME_MAX] = r->names;
 	unsigned int klen = key->kern_len, ulen = key->user_len;
 	const __u64 *kf = key->frames, *uf;
@@ -1238,14 +1277,20 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 			*unresolved = true;
 			continue;
 		}
-		n = name_user_frame(r, key->pid, uips[i], leaf, table, n, NAMES_MAX - n - nk - i,
-				    unresolved) -
+		n = name_user_frame(r, &ctx, uips[i], leaf, n, NAMES_MAX - n - nk - i, unresolved) -
 		    1;
 	}
 	aspaces__select(symbolizer__aspaces(r->sym), 0, 0);
 	for (i = nk; i-- > 0; n++)
 		kernel_frame(r, table, n, kips[i], i == 0);
 	return n;
+}
+
+/* The named frames go (the memo points into them). */
+static void frames_forget(struct record *r)
+{
+	frame_cache__clear(r->frames_named);
+	frame_memo__reset(r->memo);
 }
 
 /* The bytes of a key that name its stack: the header and the frames captured. */
@@ -1282,8 +1327,8 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 
 	/* Full: starts over, now that no frame being named points into it. */
 	if (frame_cache__len(r->frames_named) >= FRAME_CACHE_MAX)
-		frame_cache__clear(r->frames_named);
-	n = name_stack(r, k, t, unresolved);
+		frames_forget(r);
+	n = name_stack(r, k, version, t, unresolved);
 
 	r->win.symbolized++;
 	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
@@ -1446,7 +1491,7 @@ static void pending_done(struct record *r)
 	/* Files unloaded: the pages they held go back to the system, and their addresses
 	 * may name other files from now on. */
 	if (symbolizer__sweep(r->sym)) {
-		frame_cache__clear(r->frames_named);
+		frames_forget(r);
 		malloc_trim(0);
 	}
 }
@@ -1683,8 +1728,10 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 		return err;
 	*st = r->win;
 	memset(&r->win, 0, sizeof(r->win));
-	/* The cached names point into the tables handed over now. */
+	/* The cached names point into the tables handed over now, and the memo has their
+	 * modules' ids. */
 	stack_cache__clear(r->named);
+	frame_memo__reset(r->memo);
 	st->attach_used = r->mode;
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);

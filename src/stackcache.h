@@ -69,4 +69,23 @@ int frame_cache__add(struct frame_cache *c, const void *obj, const void *path, u
 		     bool leaf, const struct frame_names *names);
 uint64_t frame_cache__hits(const struct frame_cache *c);
 
+/*
+ * The user addresses named last, straight to their frames in a frame cache and their
+ * module's id in a table: (mappings version, address, leaf, table) → both, so that an
+ * address seen again skips finding its mapping, its file's frames and its module. Fixed
+ * size, an address overwrites the one in its slot. Reset it whenever the frame cache is
+ * cleared or the tables' module ids change.
+ */
+struct frame_memo;
+
+struct frame_memo *frame_memo__new(void);
+void frame_memo__free(struct frame_memo *m);
+void frame_memo__reset(struct frame_memo *m);
+/* The frames remembered for this address, *module their module, or NULL. */
+const struct frame_names *frame_memo__find(const struct frame_memo *m, uint64_t version,
+					   uint64_t addr, bool leaf, unsigned int table,
+					   uint32_t *module);
+void frame_memo__add(struct frame_memo *m, uint64_t version, uint64_t addr, bool leaf,
+		     unsigned int table, const struct frame_names *names, uint32_t module);
+
 #endif
