@@ -24,6 +24,8 @@
 /* Names of one stack: comm, [truncated], the frames, and inlined functions (up to as
  * many as the frames). */
 #define NAMES_MAX (2 + 4 * PROFILE_MAX_DEPTH)
+/* Process generations whose named keys a sweep checks instead of every key. */
+#define NAMED_IN_MAX 64
 
 struct record {
 	struct record_opts opts;
@@ -77,6 +79,16 @@ struct record {
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
 	struct stack_cache *named;
+	/* The process generations and versions of their mappings the keys were named in
+	 * (over: more than fit), so that a sweep with none of them stale is skipped. */
+	struct named_in {
+		struct named_gen {
+			pid_t pid;
+			uint64_t gen, version;
+		} v[NAMED_IN_MAX];
+		size_t nr;
+		bool over;
+	} named_in;
 	/* Frames of user addresses, by file and offset. */
 	struct frame_cache *frames_named;
 	/* ... and by process and address, with their modules. */
@@ -1286,6 +1298,28 @@ static size_t name_stack(struct record *r, const struct profile_key *key, uint64
 	return n;
 }
 
+/* A key named in this generation and version of its process's mappings is cached. */
+static void named_in__note(struct named_in *in, pid_t pid, uint64_t gen, uint64_t version)
+{
+	size_t i;
+
+	/* Keys come by process: the last one noted, mostly. */
+	for (i = in->nr; i-- > 0;)
+		if (in->v[i].version == version && in->v[i].pid == pid && in->v[i].gen == gen)
+			return;
+	if (in->nr < NAMED_IN_MAX)
+		in->v[in->nr++] = (struct named_gen){pid, gen, version};
+	else
+		in->over = true;
+}
+
+static void named_forget(struct record *r)
+{
+	stack_cache__clear(r->named);
+	r->named_in.nr = 0;
+	r->named_in.over = false;
+}
+
 /* The named frames go (the memo points into them). */
 static void frames_forget(struct record *r)
 {
@@ -1317,7 +1351,7 @@ static void stack_told(struct record *r, const struct profile_key *k, const stru
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
-static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
+static int add_named(struct record *r, const struct profile_key *k, uint64_t hash, uint64_t version,
 		     const struct stack_count *c, bool *unresolved)
 {
 	struct stack_table *t = r->agg[k->event];
@@ -1342,8 +1376,11 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	 * stacks run to a kilobyte. */
 	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events ||
 	    stack_cache__bytes(r->named) >= STACK_CACHE_BYTES)
-		stack_cache__clear(r->named);
-	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
+		named_forget(r);
+	err = stack_cache__add(r->named, k, key_len(k), hash, version, stored, *unresolved);
+	if (!err)
+		named_in__note(&r->named_in, k->pid, k->gen, version);
+	return err;
 }
 
 /* A drained key's samples, in stacks. */
@@ -1361,13 +1398,13 @@ static void count_key(struct record *r, const struct profile_key *k,
 }
 
 /* A key named in an earlier drain, its mappings unchanged: counted under that name. */
-static bool add_known(struct record *r, const struct profile_key *k,
+static bool add_known(struct record *r, const struct profile_key *k, uint64_t hash,
 		      const struct profile_value *sum)
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	bool unresolved = false;
 	const struct stack_ref *known =
-		stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+		stack_cache__find(r->named, k, key_len(k), hash, version, &unresolved);
 	struct stack_count c = {sum->samples, sum->weight};
 
 	if (!known || stack_table__add_ref(r->agg[k->event], known, &c))
@@ -1379,7 +1416,8 @@ static bool add_known(struct record *r, const struct profile_key *k,
 }
 
 /* A key to name: symbolized and added to its table, or counted in table_full. */
-static int add_new(struct record *r, const struct profile_key *k, const struct profile_value *sum)
+static int add_new(struct record *r, const struct profile_key *k, uint64_t hash,
+		   const struct profile_value *sum)
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	struct record_event_stats *es = &r->win.ev[k->event];
@@ -1389,7 +1427,7 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 
 	if (r->name_delay_us)
 		usleep(r->name_delay_us);
-	err = add_named(r, k, version, &c, &unresolved);
+	err = add_named(r, k, hash, version, &c, &unresolved);
 
 	if (err == -ENOSPC) {
 		stack_told(r, k, NULL, &c);
@@ -1402,20 +1440,43 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 	return err;
 }
 
-/* A cached key whose mappings changed (or whose process is gone) names nothing any more. */
+/* A cached key whose mappings changed (or whose process is gone) names nothing any more.
+ * The keys still good are noted in r->named_in anew. */
 static bool key_stale(const void *key, size_t len, uint64_t version, void *arg)
 {
 	const struct profile_key *k = key;
 	struct record *r = arg;
 
 	(void)len;
-	return aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version;
+	if (aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version)
+		return true;
+	named_in__note(&r->named_in, k->pid, k->gen, version);
+	return false;
+}
+
+/* The cached keys that name nothing any more go: none when none of the generations they
+ * were named in changed (the usual drain: a sweep of every key costs a lookup each). */
+static void named_sweep(struct record *r)
+{
+	struct named_in *in = &r->named_in;
+	size_t i;
+
+	for (i = 0; i < in->nr && !in->over; i++)
+		if (aspaces__version(symbolizer__aspaces(r->sym), in->v[i].pid, in->v[i].gen) !=
+		    in->v[i].version)
+			break;
+	if (i == in->nr && !in->over)
+		return;
+	in->nr = 0;
+	in->over = false;
+	stack_cache__sweep(r->named, key_stale, r);
 }
 
 /* A drained key waiting to be named: its summed value and its key_len() bytes. */
 struct pending_key {
 	struct profile_value sum;
 	uint64_t len;
+	uint64_t hash;	/* stack_cache__hash() */
 	uint64_t key[]; /* 8-byte aligned: read back as struct profile_key */
 };
 
@@ -1432,14 +1493,15 @@ static size_t pending_size(size_t key_bytes)
 static int take_key(struct record *r, const struct profile_key *k, const struct profile_value *sum)
 {
 	struct pending_queue *q = &r->pend;
+	size_t len = key_len(k), need;
 	struct pending_key *e;
-	size_t len, need;
+	uint64_t hash;
 
 	if (k->event >= (unsigned int)r->opts.nr_events || !sum->samples)
 		return 0;
-	if (add_known(r, k, sum))
+	hash = stack_cache__hash(k, len);
+	if (add_known(r, k, hash, sum))
 		return 0;
-	len = key_len(k);
 	need = pending_size(len);
 	/* What was named makes room. */
 	if (q->done && q->len + need > q->cap) {
@@ -1463,6 +1525,7 @@ static int take_key(struct record *r, const struct profile_key *k, const struct 
 	e = (struct pending_key *)(q->buf + q->len);
 	e->sum = *sum;
 	e->len = len;
+	e->hash = hash;
 	memcpy(e->key, k, len);
 	q->len += need;
 	return 0;
@@ -1487,7 +1550,7 @@ static void pending_done(struct record *r)
 		return;
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
-	stack_cache__sweep(r->named, key_stale, r);
+	named_sweep(r);
 	/* Files unloaded: the pages they held go back to the system, and their addresses
 	 * may name other files from now on. */
 	if (symbolizer__sweep(r->sym)) {
@@ -1537,8 +1600,8 @@ static int pending_run(struct record *r, double deadline)
 		/* A whole key: frames past the captured ones read as zero. */
 		memset(r->one, 0, sizeof(*r->one));
 		memcpy(r->one, e->key, e->len);
-		if (!add_known(r, r->one, &e->sum))
-			err = add_new(r, r->one, &e->sum);
+		if (!add_known(r, r->one, e->hash, &e->sum))
+			err = add_new(r, r->one, e->hash, &e->sum);
 		q->done += pending_size(e->len);
 	}
 	if (!err)
@@ -1730,7 +1793,7 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 	memset(&r->win, 0, sizeof(r->win));
 	/* The cached names point into the tables handed over now, and the memo has their
 	 * modules' ids. */
-	stack_cache__clear(r->named);
+	named_forget(r);
 	frame_memo__reset(r->memo);
 	st->attach_used = r->mode;
 	if (r->tracker)

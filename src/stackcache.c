@@ -83,11 +83,16 @@ size_t stack_cache__bytes(const struct stack_cache *c)
 	return c->bytes + c->map.nr_buckets * sizeof(void *);
 }
 
+uint64_t stack_cache__hash(const void *key, size_t len)
+{
+	return hash__bytes(key, len, 0);
+}
+
 const struct stack_ref *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
-					  uint64_t version, bool *unresolved)
+					  uint64_t hash, uint64_t version, bool *unresolved)
 {
 	struct cache_key k = {key, len, version};
-	struct hashmap_entry *he = hashmap__find(&c->map, hash__bytes(key, len, version), &k);
+	struct hashmap_entry *he = hashmap__find(&c->map, hash, &k);
 	const struct cache_entry *e;
 
 	if (!he)
@@ -97,8 +102,8 @@ const struct stack_ref *stack_cache__find(const struct stack_cache *c, const voi
 	return e->stack;
 }
 
-int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t version,
-		     const struct stack_ref *stack, bool unresolved)
+int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t hash,
+		     uint64_t version, const struct stack_ref *stack, bool unresolved)
 {
 	struct cache_entry *e = malloc(entry_size(len));
 
@@ -109,7 +114,7 @@ int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_
 	e->len = len;
 	e->unresolved = unresolved;
 	memcpy(e->key, key, len);
-	if (hashmap__add(&c->map, &e->node, hash__bytes(key, len, version))) {
+	if (hashmap__add(&c->map, &e->node, hash)) {
 		free(e);
 		return -ENOMEM;
 	}

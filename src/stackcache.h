@@ -23,15 +23,19 @@ void stack_cache__clear(struct stack_cache *c);
 size_t stack_cache__len(const struct stack_cache *c);
 /* Bytes the entries take (keys included). */
 size_t stack_cache__bytes(const struct stack_cache *c);
-/* The stack named for key at version, or NULL; *unresolved as it was added. */
+/* The hash of a key, as find and add take it: the same in every version (a key is hashed
+ * once, when drained, and looked up again when named). */
+uint64_t stack_cache__hash(const void *key, size_t len);
+/* The stack named for key (hash: stack_cache__hash()) at version, or NULL; *unresolved as
+ * it was added. */
 const struct stack_ref *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
-					  uint64_t version, bool *unresolved);
+					  uint64_t hash, uint64_t version, bool *unresolved);
 /*
  * Remember key → stack (not copied: the caller keeps it alive while the entry lives);
  * unresolved: some user frame of it is unnamed.
  */
-int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t version,
-		     const struct stack_ref *stack, bool unresolved);
+int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t hash,
+		     uint64_t version, const struct stack_ref *stack, bool unresolved);
 /* Drop the entries stale() says are out of date; returns how many. */
 size_t stack_cache__sweep(struct stack_cache *c,
 			  bool (*stale)(const void *key, size_t len, uint64_t version, void *arg),
