@@ -1151,7 +1151,7 @@ static void frame_lookup(struct record *r, pid_t pid, __u64 ip, bool leaf,
 /* The key being named: its process, the version of its mappings, its table. */
 struct name_ctx {
 	pid_t pid;
-	uint64_t version;
+	uint64_t gen, version;
 	unsigned int event;
 	struct stack_table *table;
 };
@@ -1196,8 +1196,8 @@ static const struct frame_names *frame_find(struct record *r, const struct name_
  * (in any process) comes from the frame cache, whose strings the frames point to: it is
  * cleared only between stacks.
  */
-static size_t name_user_frame(struct record *r, const struct name_ctx *c, __u64 ip, bool leaf,
-			      size_t n, size_t room, bool *unresolved)
+static size_t name_user_frame(struct record *r, struct name_ctx *c, __u64 ip, bool leaf, size_t n,
+			      size_t room, bool *unresolved)
 {
 	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
 	struct stack_frame frames[FRAME_CACHE_FRAMES];
@@ -1210,6 +1210,10 @@ static size_t name_user_frame(struct record *r, const struct name_ctx *c, __u64 
 		known = frame_memo__find(r->memo, c->version, ip, leaf, c->event, &module);
 	if (!known)
 		known = frame_find(r, c, ip, leaf, buf, &fn, &module);
+	/* A lookup may have read /proc/PID/maps again (an address not covered): the frames
+	 * after it are remembered, and looked for, under the new version. */
+	if (known == &fn && c->version)
+		c->version = aspaces__version(symbolizer__aspaces(r->sym), c->pid, c->gen);
 	nf = known->n;
 	if (nf > room)
 		nf = room > 0 ? room : 1;
@@ -1231,7 +1235,7 @@ static size_t name_user_frame(struct record *r, const struct name_ctx *c, __u64 
 static size_t name_stack(struct record *r, const struct profile_key *key, uint64_t version,
 			 struct stack_table *table, bool *unresolved)
 {
-	struct name_ctx ctx = {key->pid, version, key->event, table};
+	struct name_ctx ctx = {key->pid, key->gen, version, key->event, table};
 	char(*names)[FRAME_NAME_MAX] = r->names;
 	unsigned int klen = key->kern_len, ulen = key->user_len;
 	const __u64 *kf = key->frames, *uf;
