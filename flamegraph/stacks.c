@@ -458,38 +458,14 @@ static uint64_t str_hash(const char *s, uint64_t h)
 	return s ? hash__bytes(s, strlen(s), h) : hash__u64(h + 7);
 }
 
-/* A string into a running hash, eight bytes a step and the rest in one (frame_hash()
- * finishes it once): a frame is hashed for every frame of every stack added. */
-static uint64_t str_mix(const char *s, uint64_t h)
-{
-	size_t len = s ? strlen(s) : 0;
-	uint64_t w;
-
-	h = (h ^ (s ? len + 1 : 0)) * 0x100000001b3ull;
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	if (len) {
-		w = 0;
-		memcpy(&w, s, len);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	return h;
-}
-
 static uint64_t frame_hash(const struct stack_frame *f)
 {
-	uint64_t h =
-		str_mix(f->file, str_mix(f->function, str_mix(f->name, 0xcbf29ce484222325ull)));
+	uint64_t h = str_hash(f->name, 0);
 
-	h = (h ^ f->address) * 0x100000001b3ull;
-	h ^= h >> 29;
-	h = (h ^ ((uint64_t)f->line << 32 | f->module)) * 0x100000001b3ull;
-	h ^= h >> 29;
-	return hash__u64(h ^ ((uint64_t)f->kind << 1 | f->inlined));
+	h = str_hash(f->function, h);
+	h = str_hash(f->file, h);
+	return hash__bytes((uint64_t[]){f->address, f->line, f->module, f->kind, f->inlined}, 40,
+			   h);
 }
 
 static bool str_eq(const char *a, const char *b)
