@@ -25,6 +25,8 @@
 /* Names of one stack: comm, [truncated], the frames, and inlined functions (up to as
  * many as the frames). */
 #define NAMES_MAX (2 + 4 * PROFILE_MAX_DEPTH)
+/* Process generations whose named keys a sweep checks instead of every key. */
+#define NAMED_IN_MAX 64
 
 struct record {
 	struct record_opts opts;
@@ -80,8 +82,20 @@ struct record {
 	struct stack_table *agg[PROFILE_MAX_EVENTS];
 	/* Keys named in this window's tables: counted again without symbolizing. */
 	struct stack_cache *named;
+	/* The process generations and versions of their mappings the keys were named in
+	 * (over: more than fit), so that a sweep with none of them stale is skipped. */
+	struct named_in {
+		struct named_gen {
+			pid_t pid;
+			uint64_t gen, version;
+		} v[NAMED_IN_MAX];
+		size_t nr;
+		bool over;
+	} named_in;
 	/* Frames of user addresses, by file and offset. */
 	struct frame_cache *frames_named;
+	/* ... and by process and address, with their modules. */
+	struct frame_memo *memo;
 	struct record_stats win;
 	uint64_t ledger_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX]; /* at the last take */
 	uint64_t lost_weight_base[PROFILE_MAX_EVENTS][PROFILE_CNT_MAX];
@@ -227,6 +241,7 @@ void record__free(struct record *r)
 		stack_table__free(r->agg[i]);
 	stack_cache__free(r->named);
 	frame_cache__free(r->frames_named);
+	frame_memo__free(r->memo);
 	free(r->buf.keys);
 	free(r->buf.vals);
 	free(r->buf.batch);
@@ -634,8 +649,9 @@ static int alloc_drain(struct record *r)
 	r->frames = calloc(NAMES_MAX, sizeof(*r->frames));
 	r->named = stack_cache__new();
 	r->frames_named = frame_cache__new(FRAME_CACHE_MAX);
+	r->memo = frame_memo__new();
 	if (!r->buf.keys || !r->buf.vals || !r->buf.batch || !r->one || !r->sc || !r->names ||
-	    !r->frames || !r->named || !r->frames_named)
+	    !r->frames || !r->named || !r->frames_named || !r->memo)
 		return -ENOMEM;
 	for (i = 0; i < r->opts.nr_events; i++) {
 		r->agg[i] = stack_table__new();
@@ -1045,21 +1061,19 @@ static void frame_named(struct record *r, size_t n)
  * link-time addresses (those its symbols have): the same in every process, and the
  * addresses pprof's readers disassemble and name. me: the mapping of the address.
  */
-static uint32_t user_module(struct stack_table *table, const struct frame_names *fn,
-			    const struct map_entry *me)
+static int64_t user_module(struct stack_table *table, const struct frame_names *fn,
+			   const struct map_entry *me)
 {
 	struct stack_module sm = {.path = fn->module, .build_id = fn->build_id};
 	/* frames[0].address: the address's offset in the file */
 	uint64_t off = fn->frames[0].address;
-	int64_t id;
 
 	if (!fn->n || !fn->module || !me)
 		return 0;
 	sm.offset = me->pgoff;
 	sm.start = sm.offset + (fn->module[0] != '[' ? fn->link_addr - off : 0);
 	sm.limit = sm.start + (me->end - me->start);
-	id = stack_table__add_module(table, &sm);
-	return id > 0 ? id : 0;
+	return stack_table__add_module(table, &sm);
 }
 
 static enum stack_frame_kind user_kind(enum sym_frame_kind k)
@@ -1159,53 +1173,94 @@ static void frame_lookup(struct record *r, pid_t pid, __u64 ip, bool leaf,
 	}
 }
 
+/* The key being named: its process, the version of its mappings, its table. */
+struct name_ctx {
+	pid_t pid;
+	uint64_t gen, version;
+	unsigned int event;
+	struct stack_table *table;
+};
+
 /*
- * The frames of one user address into names[n...]: its function, then the functions
- * inlined there while room is left (room: names that may still be used, the frames
- * after this one included). Returns the next free index. A file's frame named before
- * (in any process) comes from the frame cache.
+ * The frames of a user address the memo does not hold, *module their module: from the
+ * frame cache (then remembered in the memo), else looked up into *fn (names spelt into
+ * buf, which the caller keeps).
  */
-static size_t name_user_frame(struct record *r, pid_t pid, __u64 ip, bool leaf,
-			      struct stack_table *table, size_t n, size_t room, bool *unresolved)
+static const struct frame_names *frame_find(struct record *r, const struct name_ctx *c, __u64 ip,
+					    bool leaf, char (*buf)[FRAME_NAME_MAX],
+					    struct frame_names *fn, uint32_t *module)
 {
-	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
-	struct stack_frame frames[FRAME_CACHE_FRAMES];
-	struct frame_names fn = {.frames = frames};
 	struct frame_module mod = {.path = NULL};
 	const struct frame_names *known;
 	const struct map_entry *m, *me;
 	uint64_t off = 0;
-	unsigned int j, nf;
-	uint32_t module;
+	int64_t id;
 
-	m = frame_file(r, pid, ip, leaf, &off);
+	m = frame_file(r, c->pid, ip, leaf, &off);
 	known = m ? frame_cache__find(r->frames_named, m->obj, m->path, off, leaf) : NULL;
-	me = m;
-	if (!known) {
-		frame_lookup(r, pid, ip, leaf, buf, &fn, &mod, &me);
-		if (m)
-			frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, &fn);
-		known = &fn;
+	if (known) {
+		id = user_module(c->table, known, m);
+		*module = id > 0 ? id : 0;
+		/* Version 0: no generation, nothing that stays put. */
+		if (id >= 0 && c->version)
+			frame_memo__add(r->memo, c->version, ip, leaf, c->event, known, *module);
+		return known;
 	}
-	module = user_module(table, known, me);
+	frame_lookup(r, c->pid, ip, leaf, buf, fn, &mod, &me);
+	if (m)
+		frame_cache__add(r->frames_named, m->obj, m->path, off, leaf, fn);
+	id = user_module(c->table, fn, me);
+	*module = id > 0 ? id : 0;
+	return fn;
+}
+
+/*
+ * The frames of one user address into frames[n...]: its function, then the functions
+ * inlined there while room is left (room: names that may still be used, the frames
+ * after this one included). Returns the next free index. A file's frame named before
+ * (in any process) comes from the frame cache, whose strings the frames point to: it is
+ * cleared only between stacks.
+ */
+static size_t name_user_frame(struct record *r, struct name_ctx *c, __u64 ip, bool leaf, size_t n,
+			      size_t room, bool *unresolved)
+{
+	char buf[FRAME_CACHE_FRAMES][FRAME_NAME_MAX];
+	struct stack_frame frames[FRAME_CACHE_FRAMES];
+	struct frame_names fn = {.frames = frames};
+	const struct frame_names *known = NULL;
+	unsigned int j, nf;
+	uint32_t module = 0;
+
+	if (c->version)
+		known = frame_memo__find(r->memo, c->version, ip, leaf, c->event, &module);
+	if (!known)
+		known = frame_find(r, c, ip, leaf, buf, &fn, &module);
+	/* A lookup may have read /proc/PID/maps again (an address not covered): the frames
+	 * after it are remembered, and looked for, under the new version. */
+	if (known == &fn && c->version)
+		c->version = aspaces__version(symbolizer__aspaces(r->sym), c->pid, c->gen);
 	nf = known->n;
 	if (nf > room)
 		nf = room > 0 ? room : 1;
 	for (j = 0; j < nf; j++, n++) {
-		snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->frames[j].name);
 		if (known->unresolved & (1u << j))
 			*unresolved = true;
 		r->frames[n] = known->frames[j];
-		r->frames[n].name = r->names[n];
 		r->frames[n].module = module;
+		/* Looked up now: buf goes with this call. */
+		if (known == &fn) {
+			snprintf(r->names[n], FRAME_NAME_MAX, "%s", known->frames[j].name);
+			r->frames[n].name = r->names[n];
+		}
 	}
 	return n;
 }
 
 /* Name the frames of a key: "comm;user outer..leaf;kernel outer..leaf". */
-static size_t name_stack(struct record *r, const struct profile_key *key, struct stack_table *table,
-			 bool *unresolved)
+static size_t name_stack(struct record *r, const struct profile_key *key, uint64_t version,
+			 struct stack_table *table, bool *unresolved)
 {
+	struct name_ctx ctx = {key->pid, key->gen, version, key->event, table};
 	char(*names)[FRAME_NAME_MAX] = r->names;
 	unsigned int klen = key->kern_len, ulen = key->user_len;
 	const __u64 *kf = key->frames, *uf;
@@ -1263,14 +1318,42 @@ static size_t name_stack(struct record *r, const struct profile_key *key, struct
 			*unresolved = true;
 			continue;
 		}
-		n = name_user_frame(r, key->pid, uips[i], leaf, table, n, NAMES_MAX - n - nk - i,
-				    unresolved) -
+		n = name_user_frame(r, &ctx, uips[i], leaf, n, NAMES_MAX - n - nk - i, unresolved) -
 		    1;
 	}
 	aspaces__select(symbolizer__aspaces(r->sym), 0, 0);
 	for (i = nk; i-- > 0; n++)
 		kernel_frame(r, table, n, kips[i], i == 0);
 	return n;
+}
+
+/* A key named in this generation and version of its process's mappings is cached. */
+static void named_in__note(struct named_in *in, pid_t pid, uint64_t gen, uint64_t version)
+{
+	size_t i;
+
+	/* Keys come by process: the last one noted, mostly. */
+	for (i = in->nr; i-- > 0;)
+		if (in->v[i].version == version && in->v[i].pid == pid && in->v[i].gen == gen)
+			return;
+	if (in->nr < NAMED_IN_MAX)
+		in->v[in->nr++] = (struct named_gen){pid, gen, version};
+	else
+		in->over = true;
+}
+
+static void named_forget(struct record *r)
+{
+	stack_cache__clear(r->named);
+	r->named_in.nr = 0;
+	r->named_in.over = false;
+}
+
+/* The named frames go (the memo points into them). */
+static void frames_forget(struct record *r)
+{
+	frame_cache__clear(r->frames_named);
+	frame_memo__reset(r->memo);
 }
 
 /* The bytes of a key that name its stack: the header and the frames captured. */
@@ -1297,7 +1380,7 @@ static void stack_told(struct record *r, const struct profile_key *k, const stru
  * re-reading /proc/PID/maps changes the version). Not when the finish was cut short:
  * its "[unknown]" frames say nothing about the key.
  */
-static int add_named(struct record *r, const struct profile_key *k, uint64_t version,
+static int add_named(struct record *r, const struct profile_key *k, uint64_t hash, uint64_t version,
 		     const struct stack_count *c, bool *unresolved)
 {
 	struct stack_table *t = r->agg[k->event];
@@ -1307,8 +1390,8 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 
 	/* Full: starts over, now that no frame being named points into it. */
 	if (frame_cache__len(r->frames_named) >= FRAME_CACHE_MAX)
-		frame_cache__clear(r->frames_named);
-	n = name_stack(r, k, t, unresolved);
+		frames_forget(r);
+	n = name_stack(r, k, version, t, unresolved);
 
 	r->win.symbolized++;
 	err = stack_table__add_frames(t, r->frames, n, c, r->opts.max_table, &stored);
@@ -1322,8 +1405,11 @@ static int add_named(struct record *r, const struct profile_key *k, uint64_t ver
 	 * stacks run to a kilobyte. */
 	if (stack_cache__len(r->named) >= r->opts.max_table * r->opts.nr_events ||
 	    stack_cache__bytes(r->named) >= STACK_CACHE_BYTES)
-		stack_cache__clear(r->named);
-	return stack_cache__add(r->named, k, key_len(k), version, stored, *unresolved);
+		named_forget(r);
+	err = stack_cache__add(r->named, k, key_len(k), hash, version, stored, *unresolved);
+	if (!err)
+		named_in__note(&r->named_in, k->pid, k->gen, version);
+	return err;
 }
 
 /* A drained key's samples, in stacks. */
@@ -1341,13 +1427,13 @@ static void count_key(struct record *r, const struct profile_key *k,
 }
 
 /* A key named in an earlier drain, its mappings unchanged: counted under that name. */
-static bool add_known(struct record *r, const struct profile_key *k,
+static bool add_known(struct record *r, const struct profile_key *k, uint64_t hash,
 		      const struct profile_value *sum)
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	bool unresolved = false;
 	const struct stack_ref *known =
-		stack_cache__find(r->named, k, key_len(k), version, &unresolved);
+		stack_cache__find(r->named, k, key_len(k), hash, version, &unresolved);
 	struct stack_count c = {sum->samples, sum->weight};
 
 	if (!known || stack_table__add_ref(r->agg[k->event], known, &c))
@@ -1359,7 +1445,8 @@ static bool add_known(struct record *r, const struct profile_key *k,
 }
 
 /* A key to name: symbolized and added to its table, or counted in table_full. */
-static int add_new(struct record *r, const struct profile_key *k, const struct profile_value *sum)
+static int add_new(struct record *r, const struct profile_key *k, uint64_t hash,
+		   const struct profile_value *sum)
 {
 	uint64_t version = aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen);
 	struct record_event_stats *es = &r->win.ev[k->event];
@@ -1369,7 +1456,7 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 
 	if (r->name_delay_us)
 		usleep(r->name_delay_us);
-	err = add_named(r, k, version, &c, &unresolved);
+	err = add_named(r, k, hash, version, &c, &unresolved);
 
 	if (err == -ENOSPC) {
 		stack_told(r, k, NULL, &c);
@@ -1382,20 +1469,43 @@ static int add_new(struct record *r, const struct profile_key *k, const struct p
 	return err;
 }
 
-/* A cached key whose mappings changed (or whose process is gone) names nothing any more. */
+/* A cached key whose mappings changed (or whose process is gone) names nothing any more.
+ * The keys still good are noted in r->named_in anew. */
 static bool key_stale(const void *key, size_t len, uint64_t version, void *arg)
 {
 	const struct profile_key *k = key;
 	struct record *r = arg;
 
 	(void)len;
-	return aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version;
+	if (aspaces__version(symbolizer__aspaces(r->sym), k->pid, k->gen) != version)
+		return true;
+	named_in__note(&r->named_in, k->pid, k->gen, version);
+	return false;
+}
+
+/* The cached keys that name nothing any more go: none when none of the generations they
+ * were named in changed (the usual drain: a sweep of every key costs a lookup each). */
+static void named_sweep(struct record *r)
+{
+	struct named_in *in = &r->named_in;
+	size_t i;
+
+	for (i = 0; i < in->nr && !in->over; i++)
+		if (aspaces__version(symbolizer__aspaces(r->sym), in->v[i].pid, in->v[i].gen) !=
+		    in->v[i].version)
+			break;
+	if (i == in->nr && !in->over)
+		return;
+	in->nr = 0;
+	in->over = false;
+	stack_cache__sweep(r->named, key_stale, r);
 }
 
 /* A drained key waiting to be named: its summed value and its key_len() bytes. */
 struct pending_key {
 	struct profile_value sum;
 	uint64_t len;
+	uint64_t hash;	/* stack_cache__hash() */
 	uint64_t key[]; /* 8-byte aligned: read back as struct profile_key */
 };
 
@@ -1412,14 +1522,15 @@ static size_t pending_size(size_t key_bytes)
 static int take_key(struct record *r, const struct profile_key *k, const struct profile_value *sum)
 {
 	struct pending_queue *q = &r->pend;
+	size_t len = key_len(k), need;
 	struct pending_key *e;
-	size_t len, need;
+	uint64_t hash;
 
 	if (k->event >= (unsigned int)r->opts.nr_events || !sum->samples)
 		return 0;
-	if (add_known(r, k, sum))
+	hash = stack_cache__hash(k, len);
+	if (add_known(r, k, hash, sum))
 		return 0;
-	len = key_len(k);
 	need = pending_size(len);
 	/* What was named makes room. */
 	if (q->done && q->len + need > q->cap) {
@@ -1443,6 +1554,7 @@ static int take_key(struct record *r, const struct profile_key *k, const struct 
 	e = (struct pending_key *)(q->buf + q->len);
 	e->sum = *sum;
 	e->len = len;
+	e->hash = hash;
 	memcpy(e->key, k, len);
 	q->len += need;
 	return 0;
@@ -1467,11 +1579,11 @@ static void pending_done(struct record *r)
 		return;
 	r->reap_due = false;
 	r->win.reaped += aspaces__reap(symbolizer__aspaces(r->sym), r->reap_before);
-	stack_cache__sweep(r->named, key_stale, r);
+	named_sweep(r);
 	/* Files unloaded: the pages they held go back to the system, and their addresses
 	 * may name other files from now on. */
 	if (symbolizer__sweep(r->sym)) {
-		frame_cache__clear(r->frames_named);
+		frames_forget(r);
 		malloc_trim(0);
 	}
 }
@@ -1517,8 +1629,8 @@ static int pending_run(struct record *r, double deadline)
 		/* A whole key: frames past the captured ones read as zero. */
 		memset(r->one, 0, sizeof(*r->one));
 		memcpy(r->one, e->key, e->len);
-		if (!add_known(r, r->one, &e->sum))
-			err = add_new(r, r->one, &e->sum);
+		if (!add_known(r, r->one, e->hash, &e->sum))
+			err = add_new(r, r->one, e->hash, &e->sum);
 		q->done += pending_size(e->len);
 	}
 	if (!err)
@@ -1708,8 +1820,10 @@ int record__take(struct record *r, struct stack_table **tables, struct record_st
 		return err;
 	*st = r->win;
 	memset(&r->win, 0, sizeof(r->win));
-	/* The cached names point into the tables handed over now. */
-	stack_cache__clear(r->named);
+	/* The cached names point into the tables handed over now, and the memo has their
+	 * modules' ids. */
+	named_forget(r);
+	frame_memo__reset(r->memo);
 	st->attach_used = r->mode;
 	if (r->tracker)
 		st->track_lost = tracker__lost(r->tracker);

@@ -83,11 +83,16 @@ size_t stack_cache__bytes(const struct stack_cache *c)
 	return c->bytes + c->map.nr_buckets * sizeof(void *);
 }
 
+uint64_t stack_cache__hash(const void *key, size_t len)
+{
+	return hash__bytes(key, len, 0);
+}
+
 const struct stack_ref *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
-					  uint64_t version, bool *unresolved)
+					  uint64_t hash, uint64_t version, bool *unresolved)
 {
 	struct cache_key k = {key, len, version};
-	struct hashmap_entry *he = hashmap__find(&c->map, hash__bytes(key, len, version), &k);
+	struct hashmap_entry *he = hashmap__find(&c->map, hash, &k);
 	const struct cache_entry *e;
 
 	if (!he)
@@ -97,8 +102,8 @@ const struct stack_ref *stack_cache__find(const struct stack_cache *c, const voi
 	return e->stack;
 }
 
-int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t version,
-		     const struct stack_ref *stack, bool unresolved)
+int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t hash,
+		     uint64_t version, const struct stack_ref *stack, bool unresolved)
 {
 	struct cache_entry *e = malloc(entry_size(len));
 
@@ -109,7 +114,7 @@ int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_
 	e->len = len;
 	e->unresolved = unresolved;
 	memcpy(e->key, key, len);
-	if (hashmap__add(&c->map, &e->node, hash__bytes(key, len, version))) {
+	if (hashmap__add(&c->map, &e->node, hash)) {
 		free(e);
 		return -ENOMEM;
 	}
@@ -292,4 +297,82 @@ int frame_cache__add(struct frame_cache *c, const void *obj, const void *path, u
 uint64_t frame_cache__hits(const struct frame_cache *c)
 {
 	return c->hits;
+}
+
+/* ---- addresses named last ---- */
+
+#define MEMO_BITS 12
+
+struct memo_slot {
+	uint64_t version, addr;
+	const struct frame_names *names;
+	uint32_t module;
+	uint32_t epoch; /* the memo's when set; any other: empty */
+	uint32_t tag;	/* leaf and table */
+};
+
+struct frame_memo {
+	uint32_t epoch;
+	struct memo_slot slot[1u << MEMO_BITS];
+};
+
+struct frame_memo *frame_memo__new(void)
+{
+	struct frame_memo *m = calloc(1, sizeof(*m));
+
+	if (m)
+		m->epoch = 1;
+	return m;
+}
+
+void frame_memo__free(struct frame_memo *m)
+{
+	free(m);
+}
+
+void frame_memo__reset(struct frame_memo *m)
+{
+	if (++m->epoch)
+		return;
+	/* Wrapped: slots set 2^32 resets ago would look current. */
+	memset(m->slot, 0, sizeof(m->slot));
+	m->epoch = 1;
+}
+
+static uint32_t memo_tag(bool leaf, unsigned int table)
+{
+	return table << 1 | leaf;
+}
+
+static size_t memo_index(uint64_t version, uint64_t addr, uint32_t tag)
+{
+	return hash__u64(addr ^ (version << 24) ^ ((uint64_t)tag << 56)) >> (64 - MEMO_BITS);
+}
+
+const struct frame_names *frame_memo__find(const struct frame_memo *m, uint64_t version,
+					   uint64_t addr, bool leaf, unsigned int table,
+					   uint32_t *module)
+{
+	uint32_t tag = memo_tag(leaf, table);
+	const struct memo_slot *s = &m->slot[memo_index(version, addr, tag)];
+
+	if (s->epoch != m->epoch || s->addr != addr || s->version != version || s->tag != tag)
+		return NULL;
+	*module = s->module;
+	return s->names;
+}
+
+void frame_memo__add(struct frame_memo *m, uint64_t version, uint64_t addr, bool leaf,
+		     unsigned int table, const struct frame_names *names, uint32_t module)
+{
+	uint32_t tag = memo_tag(leaf, table);
+
+	m->slot[memo_index(version, addr, tag)] = (struct memo_slot){
+		.version = version,
+		.addr = addr,
+		.names = names,
+		.module = module,
+		.epoch = m->epoch,
+		.tag = tag,
+	};
 }

@@ -23,15 +23,19 @@ void stack_cache__clear(struct stack_cache *c);
 size_t stack_cache__len(const struct stack_cache *c);
 /* Bytes the entries take (keys included). */
 size_t stack_cache__bytes(const struct stack_cache *c);
-/* The stack named for key at version, or NULL; *unresolved as it was added. */
+/* The hash of a key, as find and add take it: the same in every version (a key is hashed
+ * once, when drained, and looked up again when named). */
+uint64_t stack_cache__hash(const void *key, size_t len);
+/* The stack named for key (hash: stack_cache__hash()) at version, or NULL; *unresolved as
+ * it was added. */
 const struct stack_ref *stack_cache__find(const struct stack_cache *c, const void *key, size_t len,
-					  uint64_t version, bool *unresolved);
+					  uint64_t hash, uint64_t version, bool *unresolved);
 /*
  * Remember key → stack (not copied: the caller keeps it alive while the entry lives);
  * unresolved: some user frame of it is unnamed.
  */
-int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t version,
-		     const struct stack_ref *stack, bool unresolved);
+int stack_cache__add(struct stack_cache *c, const void *key, size_t len, uint64_t hash,
+		     uint64_t version, const struct stack_ref *stack, bool unresolved);
 /* Drop the entries stale() says are out of date; returns how many. */
 size_t stack_cache__sweep(struct stack_cache *c,
 			  bool (*stale)(const void *key, size_t len, uint64_t version, void *arg),
@@ -68,5 +72,24 @@ const struct frame_names *frame_cache__find(struct frame_cache *c, const void *o
 int frame_cache__add(struct frame_cache *c, const void *obj, const void *path, uint64_t off,
 		     bool leaf, const struct frame_names *names);
 uint64_t frame_cache__hits(const struct frame_cache *c);
+
+/*
+ * The user addresses named last, straight to their frames in a frame cache and their
+ * module's id in a table: (mappings version, address, leaf, table) → both, so that an
+ * address seen again skips finding its mapping, its file's frames and its module. Fixed
+ * size, an address overwrites the one in its slot. Reset it whenever the frame cache is
+ * cleared or the tables' module ids change.
+ */
+struct frame_memo;
+
+struct frame_memo *frame_memo__new(void);
+void frame_memo__free(struct frame_memo *m);
+void frame_memo__reset(struct frame_memo *m);
+/* The frames remembered for this address, *module their module, or NULL. */
+const struct frame_names *frame_memo__find(const struct frame_memo *m, uint64_t version,
+					   uint64_t addr, bool leaf, unsigned int table,
+					   uint32_t *module);
+void frame_memo__add(struct frame_memo *m, uint64_t version, uint64_t addr, bool leaf,
+		     unsigned int table, const struct frame_names *names, uint32_t module);
 
 #endif

@@ -75,14 +75,16 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 		cr_expect_str_eq(small, "demo;ma", "cut to fit");
 	}
 	stored = ref;
-	cr_assert_eq(stack_cache__add(c, &k, len, 2, stored, false), 0);
-	hit = stack_cache__find(c, &k, len, 2, &unresolved);
+	cr_assert_eq(stack_cache__add(c, &k, len, stack_cache__hash(&k, len), 2, stored, false), 0);
+	hit = stack_cache__find(c, &k, len, stack_cache__hash(&k, len), 2, &unresolved);
 	cr_expect_eq(hit, stored);
 	cr_expect_not(unresolved);
-	cr_expect_null(stack_cache__find(c, &k, len, 3, &unresolved), "another version");
+	cr_expect_null(stack_cache__find(c, &k, len, stack_cache__hash(&k, len), 3, &unresolved),
+		       "another version");
 	k2 = k;
 	k2.frames[1] = 0x402008;
-	cr_expect_null(stack_cache__find(c, &k2, len, 2, &unresolved), "another frame");
+	cr_expect_null(stack_cache__find(c, &k2, len, stack_cache__hash(&k2, len), 2, &unresolved),
+		       "another frame");
 	cr_expect_eq(stack_table__add_ref(t, hit, &(struct stack_count){4, 40}), 0);
 	cr_expect_eq(stack_table__get(t, "demo;main;work"), 9);
 	stack_table__set_weighted(t, true);
@@ -90,17 +92,21 @@ Test(record, stack_cache_hits_same_key_and_version_only)
 	/* Many keys: lookups survive growth; a sweep drops exactly the stale ones. */
 	for (unsigned int i = 0; i < 5000; i++) {
 		k2.frames[0] = i;
-		cr_assert_eq(stack_cache__add(c, &k2, len, 10 + i, stored, i % 3 == 0), 0);
+		cr_assert_eq(stack_cache__add(c, &k2, len, stack_cache__hash(&k2, len), 10 + i,
+					      stored, i % 3 == 0),
+			     0);
 	}
 	k2.frames[0] = 4998;
-	cr_expect_eq(stack_cache__find(c, &k2, len, 5008, &unresolved), stored);
+	cr_expect_eq(stack_cache__find(c, &k2, len, stack_cache__hash(&k2, len), 5008, &unresolved),
+		     stored);
 	cr_expect(unresolved);
 	cr_expect_eq(stack_cache__sweep(c, stale_if_version_odd, NULL), 2500);
 	cr_expect_eq(stack_cache__len(c), 2501);
-	cr_expect_not_null(stack_cache__find(c, &k, len, 2, &unresolved));
+	cr_expect_not_null(
+		stack_cache__find(c, &k, len, stack_cache__hash(&k, len), 2, &unresolved));
 	stack_cache__clear(c);
 	cr_expect_eq(stack_cache__len(c), 0);
-	cr_expect_null(stack_cache__find(c, &k, len, 2, &unresolved));
+	cr_expect_null(stack_cache__find(c, &k, len, stack_cache__hash(&k, len), 2, &unresolved));
 	stack_cache__free(c);
 	stack_table__free(t);
 }
@@ -167,6 +173,48 @@ Test(record, frame_cache_keys_by_file_offset_and_leaf)
 	frame_cache__free(c);
 }
 
+/* The memo of addresses: a hit needs the same version, address, leaf-ness and table;
+ * a reset forgets everything; an address takes over its slot from another. */
+Test(record, frame_memo_keys_by_version_address_leaf_and_table)
+{
+	struct frame_memo *m = frame_memo__new();
+	struct frame_names a = {.n = 1}, b = {.n = 2};
+	uint32_t module = 0;
+	size_t hits = 0;
+
+	cr_assert(m);
+	cr_expect_null(frame_memo__find(m, 3, 0x401000, false, 0, &module));
+	frame_memo__add(m, 3, 0x401000, false, 0, &a, 7);
+	cr_expect_eq(frame_memo__find(m, 3, 0x401000, false, 0, &module), &a);
+	cr_expect_eq(module, 7);
+	cr_expect_null(frame_memo__find(m, 4, 0x401000, false, 0, &module), "another version");
+	cr_expect_null(frame_memo__find(m, 3, 0x401001, false, 0, &module), "another address");
+	cr_expect_null(frame_memo__find(m, 3, 0x401000, true, 0, &module), "the leaf");
+	cr_expect_null(frame_memo__find(m, 3, 0x401000, false, 1, &module), "another table");
+	frame_memo__add(m, 3, 0x401000, true, 0, &b, 8);
+	cr_expect_eq(frame_memo__find(m, 3, 0x401000, true, 0, &module), &b);
+	cr_expect_eq(module, 8);
+	frame_memo__reset(m);
+	cr_expect_null(frame_memo__find(m, 3, 0x401000, false, 0, &module), "reset");
+	cr_expect_null(frame_memo__find(m, 3, 0x401000, true, 0, &module), "reset");
+	/* Many addresses: each one found is the one added for it, whatever it displaced. */
+	for (uint64_t ip = 0; ip < 100000; ip++)
+		frame_memo__add(m, 9, 0x400000 + ip * 16, false, 0, ip & 1 ? &a : &b, ip);
+	for (uint64_t ip = 0; ip < 100000; ip++) {
+		const struct frame_names *f =
+			frame_memo__find(m, 9, 0x400000 + ip * 16, false, 0, &module);
+
+		if (!f)
+			continue;
+		hits++;
+		cr_assert_eq(f, ip & 1 ? &a : &b);
+		cr_assert_eq(module, (uint32_t)ip);
+	}
+	cr_expect_gt(hits, 1000, "the memo keeps a fair share of what fits");
+	cr_expect_lt(hits, 100000, "bounded");
+	frame_memo__free(m);
+}
+
 /* The drained-key cache counts its bytes, so record can bound it by memory. */
 Test(record, stack_cache_counts_bytes)
 {
@@ -178,7 +226,9 @@ Test(record, stack_cache_counts_bytes)
 	empty = stack_cache__bytes(c);
 	for (i = 0; i < 100; i++) {
 		key[0] = i;
-		cr_assert_eq(stack_cache__add(c, key, sizeof(key), 1, NULL, false), 0);
+		cr_assert_eq(stack_cache__add(c, key, sizeof(key),
+					      stack_cache__hash(key, sizeof(key)), 1, NULL, false),
+			     0);
 	}
 	cr_expect_geq(stack_cache__bytes(c) - empty, 100 * sizeof(key));
 	stack_cache__clear(c);
