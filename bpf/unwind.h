@@ -159,7 +159,7 @@ enum unwind_end {
 
 /* The walk's per-CPU cache of rules found: a table tag and a link-time address (a
  * return address recurs in sample after sample) -> rule, direct-mapped. */
-#define UNWIND_RCACHE_LOG2 9
+#define UNWIND_RCACHE_LOG2 11
 #define UNWIND_RCACHE	   (1u << UNWIND_RCACHE_LOG2)
 
 struct unwind_rcache {
