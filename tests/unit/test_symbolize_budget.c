@@ -292,6 +292,20 @@ Test(budget, shed_file_keeps_its_table_and_reads_new_units_again)
 	symbolizer__free(s);
 }
 
+/* n sweeps, self looked up after each (named from the table, as ref named it). */
+static void sweeps_naming_self(struct symbolizer *s, int n, unsigned long self,
+			       const struct seen *want)
+{
+	struct seen got;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		symbolizer__sweep(s);
+		lookup(s, self, &got);
+		same(want, &got, "self from the table");
+	}
+}
+
 /*
  * Within the budget too, libdw goes from a file that needed it for no lookup over five
  * sweeps (its units all in the table): what it named stays named from the table, and a
@@ -304,7 +318,6 @@ Test(budget, idle_libdw_goes_within_the_budget)
 		      other_unit = (unsigned long)symbolizer__new + 1;
 	struct symbolizer_dwarf_stats st, before;
 	struct seen want[2], got;
-	int i;
 
 	cr_assert(ref && s);
 	lookup(ref, self, &want[0]);
@@ -313,13 +326,9 @@ Test(budget, idle_libdw_goes_within_the_budget)
 	symbolizer__dwarf_stats(s, &before);
 	cr_assert_lt(before.bytes, before.budget);
 	/* The first sweep sees libdw used, four more with the table answering: it stays. */
-	for (i = 0; i < 5; i++) {
-		symbolizer__sweep(s);
-		lookup(s, self, &got);
-		same(&want[0], &got, "self from the table");
-	}
+	sweeps_naming_self(s, 5, self, &want[0]);
 	symbolizer__dwarf_stats(s, &st);
-	cr_expect_eq(st.sheds, 0u, "libdw shed after %d idle sweeps", i - 1);
+	cr_expect_eq(st.sheds, 0u, "libdw shed after 4 idle sweeps");
 	symbolizer__sweep(s);
 	symbolizer__dwarf_stats(s, &st);
 	cr_expect_eq(st.sheds, 1u, "libdw kept after 5 idle sweeps");
@@ -344,17 +353,12 @@ Test(budget, idle_libdw_kept_for_the_sweeps_asked)
 		      other_unit = (unsigned long)symbolizer__new + 1;
 	struct symbolizer_dwarf_stats st;
 	struct seen want[2], got;
-	int i;
 
 	cr_assert(ref && s);
 	lookup(ref, self, &want[0]);
 	lookup(ref, other_unit, &want[1]);
 	lookup(s, self, &got);
-	for (i = 0; i < 12; i++) {
-		symbolizer__sweep(s);
-		lookup(s, self, &got);
-		same(&want[0], &got, "self from the table");
-	}
+	sweeps_naming_self(s, 12, self, &want[0]);
 	symbolizer__dwarf_stats(s, &st);
 	cr_expect_eq(st.sheds, 0u, "libdw shed before 12 idle sweeps");
 	symbolizer__sweep(s);

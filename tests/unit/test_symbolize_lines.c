@@ -642,23 +642,19 @@ static size_t heap_bytes(void)
  * name no function or line. Opening it inflates the other .debug_* sections, the DWARF
  * budget is told their size, and a lookup names its frames with a file and a line.
  */
-Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
-{
-	struct sym_frame f[SYM_MAX_FRAMES];
-	bool mangled[SYM_MAX_FRAMES];
-	size_t shstrndx, used = 0, unused = 0, before, grew;
-	Elf_Scn *scn = NULL;
-	struct sym_dwarf *d;
-	GElf_Addr pc;
-	char path[256];
-	Elf *elf;
-	int fd;
+/* What libc's debug file's compressed .debug_* sections hold: inflated, those libdw reads
+ * (*used) and those never inflated (*unused: location lists, address ranges); compressed,
+ * the read ones (*packed). */
+struct debug_sizes {
+	size_t used, unused, packed;
+};
 
-	libc_debug(path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "%s", path);
-	elf = sym_elf__read(fd);
-	cr_assert_not_null(elf);
+static struct debug_sizes debug_sizes_of(Elf *elf)
+{
+	struct debug_sizes z = {0};
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
 	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
 	while ((scn = elf_nextscn(elf, scn))) {
 		const char *name;
@@ -670,11 +666,46 @@ Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
 		if (!name || strncmp(name, ".debug_", 7) || !(sh.sh_flags & SHF_COMPRESSED))
 			continue;
 		cr_assert_not_null(gelf_getchdr(scn, &ch), "%s", name);
-		if (!strcmp(name, ".debug_loclists") || !strcmp(name, ".debug_aranges"))
-			unused += ch.ch_size;
-		else
-			used += ch.ch_size;
+		if (!strcmp(name, ".debug_loclists") || !strcmp(name, ".debug_aranges")) {
+			z.unused += ch.ch_size;
+		} else {
+			z.used += ch.ch_size;
+			z.packed += sh.sh_size;
+		}
 	}
+	return z;
+}
+
+/* libc's debug file opened (*fd) and read (the Elf returned): the sizes of its sections
+ * into *z. */
+static Elf *libc_debug_open(char *path, size_t len, int *fd, struct debug_sizes *z)
+{
+	Elf *elf;
+
+	libc_debug(path, len);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(*fd, 0, "%s", path);
+	elf = sym_elf__read(*fd);
+	cr_assert_not_null(elf);
+	*z = debug_sizes_of(elf);
+	return elf;
+}
+
+Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
+{
+	struct sym_frame f[SYM_MAX_FRAMES];
+	bool mangled[SYM_MAX_FRAMES];
+	size_t used, unused, before, grew;
+	struct debug_sizes z;
+	struct sym_dwarf *d;
+	GElf_Addr pc;
+	char path[256];
+	Elf *elf;
+	int fd;
+
+	elf = libc_debug_open(path, sizeof(path), &fd, &z);
+	used = z.used;
+	unused = z.unused;
 	pc = symbol_value(elf, "__libc_start_call_main");
 	elf_end(elf);
 	cr_assert_gt(unused, 1000000, "%s: its location lists", path);
@@ -704,34 +735,17 @@ Test(dwarf_readers, unused_sections_not_inflated, .timeout = 60)
  */
 Test(dwarf_readers, inflate_faults_in_sections_only, .timeout = 60)
 {
-	size_t shstrndx, used = 0, packed = 0, page = (size_t)sysconf(_SC_PAGESIZE), faults;
+	size_t used, packed, page = (size_t)sysconf(_SC_PAGESIZE), faults;
 	struct rusage before, after;
-	Elf_Scn *scn = NULL;
+	struct debug_sizes z;
 	struct sym_dwarf *d;
 	char path[256];
 	Elf *elf;
 	int fd;
 
-	libc_debug(path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "%s", path);
-	elf = sym_elf__read(fd);
-	cr_assert_not_null(elf);
-	cr_assert_eq(elf_getshdrstrndx(elf, &shstrndx), 0);
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-		GElf_Shdr sh;
-		GElf_Chdr ch;
-
-		cr_assert(gelf_getshdr(scn, &sh));
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (!name || strncmp(name, ".debug_", 7) || !(sh.sh_flags & SHF_COMPRESSED) ||
-		    !strcmp(name, ".debug_loclists") || !strcmp(name, ".debug_aranges"))
-			continue;
-		cr_assert_not_null(gelf_getchdr(scn, &ch), "%s", name);
-		used += ch.ch_size;
-		packed += sh.sh_size;
-	}
+	elf = libc_debug_open(path, sizeof(path), &fd, &z);
+	used = z.used;
+	packed = z.packed;
 	elf_end(elf);
 	cr_assert_gt(packed, 1000000, "%s: its compressed sections", path);
 	/* Large blocks mapped afresh, as at a record's first open (malloc raises the
