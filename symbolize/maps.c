@@ -573,6 +573,14 @@ static int proc_gen(struct aspaces *as, const char *proc_root, pid_t pid, struct
 
 	if (proc_start_time(proc_root, pid, &lo))
 		return live(as, pid, out);
+	/*
+	 * Its exit seen, its /proc entry still there, started before it died: the process
+	 * that died itself, a zombie its parent has not reaped (a launched command), whose
+	 * maps file is empty. A new generation of nothing would shadow the mappings its
+	 * samples need; a pid reused starts after the death.
+	 */
+	if (a && a->dead && a->died && lo <= a->died)
+		return -ESRCH;
 	if (a && !a->dead && (a->wild || windows_overlap(a, lo, lo + tick))) {
 		if (a->wild) {
 			a->wild = false;

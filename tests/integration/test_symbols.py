@@ -30,21 +30,20 @@ GZIP = "/usr/bin/gzip"
 
 
 def record(tmp, cmd, extra=(), name="out.folded", **kw):
-    """Record a launched command. A launched command's frames are now and then all
-    [unknown] (its mappings missed: seen before these names changed, not by them; in
-    about 1 record of 15 of a 0.5 s gzip on a quiet machine, more under load: the
-    symbolizer's generation of the exec'd process holds no mapping, while the walk's
-    tables were right). Such a record is made again, up to twice, and said so."""
+    """Record a launched command. Its frames were now and then all [unknown]: a read of
+    its /proc entry once it had exited, a zombie not yet waited for, made an empty
+    generation that shadowed its mappings (maps::zombie_read_keeps_the_dead_generation).
+    Such a record is still made again, once, and said so."""
     out = os.path.join(tmp, name)
     comm = os.path.basename(cmd[0])[:15]
-    for attempt in (1, 2, 3):
+    for attempt in (1, 2):
         _, err = tr.record_ok(["record", "-F", "499", "-o", out] + list(extra) + ["--"] + cmd,
                               **kw)
         stacks = tr.parse_folded(out)
         mine = [s.split(";")[1:] for s in stacks if s.startswith(comm + ";")]
         lost = mine and all(f in ("[unknown]", "[truncated]") for fs in mine for f in fs
                             if not f.endswith("_[k]"))
-        if not lost or attempt == 3:
+        if not lost or attempt == 2:
             return stacks, err
         print(f"{comm}: every user frame [unknown]: the command's mappings were missed; again")
 

@@ -2,7 +2,9 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "symbolize/symbolize.h"
 #include "symbolize/symbolize-private.h"
@@ -352,4 +354,59 @@ Test(maps, exec_of_an_exited_process_keeps_the_parents_credentials)
 	cr_assert_not_null(c);
 	cr_expect_eq(c->euid, geteuid());
 	aspaces__free(as);
+}
+
+/* A zombie (a launched command exited, not yet waited for): /proc/PID still has its stat,
+ * its maps file is empty. Reading it adds no empty generation: the samples of the process
+ * keep the mappings the tracker gave it. A pid reused after the death is read. */
+Test(maps, zombie_read_keeps_the_dead_generation)
+{
+	char root[] = "/tmp/pmuprof-zombie-XXXXXX", dir[128], file[160];
+	long hz = sysconf(_SC_CLK_TCK);
+	const uint64_t s = 1000000000ull, tick = s / (hz > 0 ? hz : 100);
+	struct aspaces *as = aspaces__new();
+	FILE *f;
+
+	cr_assert(mkdtemp(root) && as);
+	snprintf(dir, sizeof(dir), "%s/77", root);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	snprintf(file, sizeof(file), "%s/stat", dir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	/* Started at 5 s (field 22, in ticks). */
+	fprintf(f, "77 (gzip) Z 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n",
+		(unsigned long long)(5 * s / tick));
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/maps", dir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+
+	cr_assert_eq(aspaces__exec_at(as, 77, 5 * s + tick), 0);
+	cr_assert_eq(aspaces__add_map(as, 77, 0x400000, 0x1000, 0, "/usr/bin/gzip"), 0);
+	aspaces__exit(as, 77, 6 * s);
+	cr_expect_neq(aspaces__load_proc(as, root, 77), 0, "the zombie read as a new process");
+	aspaces__select(as, 77, 5 * s);
+	cr_assert_not_null(aspaces__find(as, 77, 0x400010));
+	cr_expect_str_eq(aspaces__find(as, 77, 0x400010)->path, "/usr/bin/gzip");
+
+	/* The pid reused: started after the death, read as its own generation. */
+	snprintf(file, sizeof(file), "%s/stat", dir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n",
+		(unsigned long long)(7 * s / tick));
+	fclose(f);
+	cr_expect_eq(aspaces__load_proc(as, root, 77), 0);
+	aspaces__select(as, 77, 5 * s);
+	cr_expect_not_null(aspaces__find(as, 77, 0x400010), "the dead process's mappings");
+	aspaces__select(as, 77, 7 * s);
+	cr_expect_null(aspaces__find(as, 77, 0x400010), "the new process maps nothing");
+	aspaces__free(as);
+	snprintf(file, sizeof(file), "%s/stat", dir);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/maps", dir);
+	unlink(file);
+	rmdir(dir);
+	rmdir(root);
 }
