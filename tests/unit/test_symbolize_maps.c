@@ -356,6 +356,20 @@ Test(maps, exec_of_an_exited_process_keeps_the_parents_credentials)
 	aspaces__free(as);
 }
 
+/* dir/stat of a process named comm in state st, started at ticks (field 22). */
+static void write_stat(const char *dir, const char *comm, char st, unsigned long long ticks)
+{
+	char file[160];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/stat", dir);
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "77 (%s) %c 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n", comm, st,
+		ticks);
+	fclose(f);
+}
+
 /* A zombie (a launched command exited, not yet waited for): /proc/PID still has its stat,
  * its maps file is empty. Reading it adds no empty generation: the samples of the process
  * keep the mappings the tracker gave it. A pid reused after the death is read. */
@@ -370,13 +384,7 @@ Test(maps, zombie_read_keeps_the_dead_generation)
 	cr_assert(mkdtemp(root) && as);
 	snprintf(dir, sizeof(dir), "%s/77", root);
 	cr_assert_eq(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/stat", dir);
-	f = fopen(file, "w");
-	cr_assert_not_null(f);
-	/* Started at 5 s (field 22, in ticks). */
-	fprintf(f, "77 (gzip) Z 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n",
-		(unsigned long long)(5 * s / tick));
-	fclose(f);
+	write_stat(dir, "gzip", 'Z', 5 * s / tick); /* started at 5 s */
 	snprintf(file, sizeof(file), "%s/maps", dir);
 	f = fopen(file, "w");
 	cr_assert_not_null(f);
@@ -391,12 +399,7 @@ Test(maps, zombie_read_keeps_the_dead_generation)
 	cr_expect_str_eq(aspaces__find(as, 77, 0x400010)->path, "/usr/bin/gzip");
 
 	/* The pid reused: started after the death, read as its own generation. */
-	snprintf(file, sizeof(file), "%s/stat", dir);
-	f = fopen(file, "w");
-	cr_assert_not_null(f);
-	fprintf(f, "77 (sh) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 %llu 0 0\n",
-		(unsigned long long)(7 * s / tick));
-	fclose(f);
+	write_stat(dir, "sh", 'S', 7 * s / tick);
 	cr_expect_eq(aspaces__load_proc(as, root, 77), 0);
 	aspaces__select(as, 77, 5 * s);
 	cr_expect_not_null(aspaces__find(as, 77, 0x400010), "the dead process's mappings");
